@@ -1,0 +1,91 @@
+# eschool — see README.md. `make` builds, `make check` tests, `make demo` shows.
+VERSION := 0.1.0
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PYTHON := /usr/bin/python3
+BUILD := build
+
+# Debian 12 packages: build, then tests.
+DEPS_BUILD := gcc make pkg-config libpam0g-dev libsodium-dev libcurl4-openssl-dev \
+	libinih-dev libcrypt-dev passwd login util-linux
+DEPS_TEST := libcmocka-dev python3 python3-pytest faketime openssl
+DEPS_LINT := cppcheck clang-tidy
+
+PKGS := libsodium inih libcrypt
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wvla -Wno-missing-field-initializers
+HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) \
+	-DES_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS)
+LDFLAGS_HARD := -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
+
+ifeq ($(SANITIZE),1)
+ALL_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=2,$(ALL_CFLAGS)) -O1 \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS_HARD += -fsanitize=address,undefined
+endif
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+HELPER_SRC := $(sort $(wildcard helper/*.c))
+HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps deps-test deps-lint check unit integration demo lint bench clean
+
+all: $(BUILD)/eschool
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h) $(wildcard helper/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/libeschool.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/eschool: $(HELPER_OBJ) $(BUILD)/libeschool.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -o $@ $(HELPER_OBJ) $(BUILD)/libeschool.a \
+		$(PKG_LIBS) -lm -lpthread
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libeschool.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_HARD) -o $@ $< \
+		$(BUILD)/libeschool.a $(PKG_LIBS) $$($(PKG_CONFIG) --libs cmocka) -lm -lpthread
+
+# Installs only what is missing, so that a second run costs nothing.
+deps:
+	@./tests/install-deps $(DEPS_BUILD)
+deps-test:
+	@./tests/install-deps $(DEPS_BUILD) $(DEPS_TEST)
+deps-lint:
+	@./tests/install-deps $(DEPS_LINT)
+
+unit: all $(UNIT_BIN)
+integration: all
+
+# Last line: "N passed, N failed".
+check: deps-test
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@ESCHOOL_BUILD=$(BUILD) $(PYTHON) tests/run-checks $(UNIT_BIN)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@./tests/demo
+
+lint: deps-lint
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
+		--inline-suppr --std=c11 -D_GNU_SOURCE -Ilib --suppress=missingIncludeSystem \
+		lib helper
+	clang-tidy --quiet $(LIB_SRC) $(HELPER_SRC) -- -std=c11 -D_GNU_SOURCE -Ilib $(PKG_CFLAGS)
+
+bench: deps-test all
+	@./bench/import
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,290 @@
+/* The system account database, changed only through shadow's own tools
+ * (useradd, chpasswd, usermod, userdel, groupadd), spawned with an explicit
+ * argv and a minimal environment. Secrets never go in argv or the
+ * environment: chpasswd gets "user:hash" lines through a pipe. */
+#include "eschool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define USERADD "/usr/sbin/useradd"
+#define USERDEL "/usr/sbin/userdel"
+#define USERMOD "/usr/sbin/usermod"
+#define CHPASSWD "/usr/sbin/chpasswd"
+#define GROUPADD "/usr/sbin/groupadd"
+
+/* A child sees only these: no secret, nothing from the caller's shell. */
+static char *const child_env[] = {
+	"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+	"LC_ALL=C",
+	NULL,
+};
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0) {
+		(void)close(*fd);
+		*fd = -1;
+	}
+}
+
+/* Feeds input to the child and collects its output without deadlocking
+ * when both pipes fill up. */
+static int pump(int in_fd, const char *input, size_t inlen, int out_fd, char *msg,
+                size_t msgsz, struct es_err *err)
+{
+	size_t written = 0, got = 0;
+	int wfd = in_fd, rfd = out_fd;
+
+	if (inlen == 0)
+		close_fd(&wfd);
+	while (wfd >= 0 || rfd >= 0) {
+		struct pollfd p[2];
+		nfds_t n = 0;
+		int wi = -1, ri = -1;
+
+		if (wfd >= 0) {
+			p[n].fd = wfd;
+			p[n].events = POLLOUT;
+			wi = (int)n++;
+		}
+		if (rfd >= 0) {
+			p[n].fd = rfd;
+			p[n].events = POLLIN;
+			ri = (int)n++;
+		}
+		if (poll(p, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			close_fd(&wfd);
+			return es_err_errno(err, ES_EOS, errno, "poll");
+		}
+		if (wi >= 0 && p[wi].revents != 0) {
+			ssize_t w = write(wfd, input + written, inlen - written);
+			if (w < 0 && errno != EINTR && errno != EAGAIN) {
+				close_fd(&wfd); /* EPIPE: the child exited; its status says why */
+			} else if (w > 0) {
+				written += (size_t)w;
+				if (written == inlen)
+					close_fd(&wfd);
+			}
+		}
+		if (ri >= 0 && p[ri].revents != 0) {
+			char buf[1024];
+			ssize_t r = read(rfd, buf, sizeof(buf));
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				rfd = -1; /* closed by the caller */
+				continue;
+			}
+			if (msgsz > 1 && got < msgsz - 1) {
+				size_t take = (size_t)r;
+				if (take > msgsz - 1 - got)
+					take = msgsz - 1 - got;
+				memcpy(msg + got, buf, take);
+				got += take;
+				msg[got] = '\0';
+			}
+		}
+	}
+	return 0;
+}
+
+int es_run(const char *const argv[], const char *input, size_t inlen, char *msg,
+           size_t msgsz, struct es_err *err)
+{
+	int in_pipe[2] = { -1, -1 }, out_pipe[2] = { -1, -1 };
+	posix_spawn_file_actions_t fa;
+	bool fa_ok = false;
+	pid_t pid = -1;
+	int status, rc = -1, e;
+
+	if (msgsz > 0)
+		msg[0] = '\0';
+	if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) {
+		es_err_errno(err, ES_EOS, errno, "cannot create a pipe for %s", argv[0]);
+		goto out;
+	}
+	if (posix_spawn_file_actions_init(&fa) != 0) {
+		es_err_set(err, ES_EOS, "posix_spawn_file_actions_init failed");
+		goto out;
+	}
+	fa_ok = true;
+	if (posix_spawn_file_actions_adddup2(&fa, in_pipe[0], STDIN_FILENO) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], STDOUT_FILENO) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, out_pipe[1], STDERR_FILENO) != 0) {
+		es_err_set(err, ES_EOS, "posix_spawn_file_actions_adddup2 failed");
+		goto out;
+	}
+	e = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, child_env);
+	if (e != 0) {
+		pid = -1;
+		es_err_errno(err, ES_EUNAVAIL, e, "cannot run %s", argv[0]);
+		goto out;
+	}
+	close_fd(&in_pipe[0]);
+	close_fd(&out_pipe[1]);
+	/* pump closes the write end when done; the read end is ours to close */
+	e = pump(in_pipe[1], input, inlen, out_pipe[0], msg, msgsz, err);
+	in_pipe[1] = -1;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			es_err_errno(err, ES_EOS, errno, "waitpid %s", argv[0]);
+			goto out;
+		}
+	}
+	pid = -1;
+	if (e != 0)
+		goto out;
+	if (WIFEXITED(status))
+		rc = WEXITSTATUS(status);
+	else
+		es_err_set(err, ES_EOS, "%s was killed by signal %d", argv[0],
+		           WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+out:
+	if (fa_ok)
+		posix_spawn_file_actions_destroy(&fa);
+	close_fd(&in_pipe[0]);
+	close_fd(&in_pipe[1]);
+	close_fd(&out_pipe[0]);
+	close_fd(&out_pipe[1]);
+	if (pid > 0)
+		(void)waitpid(pid, &status, 0);
+	if (msgsz > 0) {
+		/* keep the tool's message on one line for our own */
+		size_t n = strlen(msg);
+		while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+			msg[--n] = '\0';
+		for (size_t i = 0; i < n; i++)
+			if (msg[i] == '\n' || msg[i] == '\r')
+				msg[i] = ' ';
+	}
+	return rc;
+}
+
+/* Runs a tool that must succeed; folds its message into err. */
+static int run_ok(const char *const argv[], const char *input, size_t inlen, int code,
+                  const char *what, struct es_err *err)
+{
+	char msg[512];
+	int st = es_run(argv, input, inlen, msg, sizeof(msg), err);
+
+	if (st < 0)
+		return -1;
+	if (st != 0)
+		return es_err_set(err, code, "%s failed (%s exit %d)%s%s", what, argv[0], st,
+		                  msg[0] ? ": " : "", msg);
+	return 0;
+}
+
+bool es_user_exists(const char *user)
+{
+	return getpwnam(user) != NULL;
+}
+
+bool es_group_exists(const char *group)
+{
+	return getgrnam(group) != NULL;
+}
+
+int es_groups_ensure(const char (*groups)[ES_NAME_MAX + 1], size_t n, struct es_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *argv[] = { GROUPADD, "-r", "--", groups[i], NULL };
+
+		if (es_group_exists(groups[i]))
+			continue;
+		if (run_ok(argv, NULL, 0, ES_ECANTCREAT, "creating group", err) != 0)
+			return es_err_prefix(err, "group %s", groups[i]);
+	}
+	return 0;
+}
+
+/* GECOS is colon- and comma-separated: keep the name readable, drop what
+ * would break the field structure. */
+static void gecos_from_name(const char *name, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	for (; *name != '\0' && o + 1 < outsz; name++)
+		out[o++] = (*name == ':' || *name == ',' || *name == '=') ? ' ' : *name;
+	out[o] = '\0';
+}
+
+int es_account_create(const struct es_policy *pol, const struct es_role *role,
+                      const char *user, const char *fullname, struct es_err *err)
+{
+	char home[4096 + ES_NAME_MAX + 2], gecos[256], groups[ES_MAX_GROUPS * (ES_NAME_MAX + 1)];
+	const char *argv[16];
+	size_t a = 0, gl = 0;
+
+	if ((size_t)snprintf(home, sizeof(home), "%s/%s", pol->home_base, user) >= sizeof(home))
+		return es_err_set(err, ES_ECONFIG, "home directory path too long");
+	gecos_from_name(fullname ? fullname : "", gecos, sizeof(gecos));
+	groups[0] = '\0';
+	for (size_t i = 0; role != NULL && i < role->n_groups; i++)
+		gl += (size_t)snprintf(groups + gl, sizeof(groups) - gl, "%s%s", i ? "," : "",
+		                       role->groups[i]);
+	argv[a++] = USERADD;
+	argv[a++] = "-m";
+	argv[a++] = "-d";
+	argv[a++] = home;
+	argv[a++] = "-s";
+	argv[a++] = pol->shell;
+	argv[a++] = "-c";
+	argv[a++] = gecos;
+	if (groups[0] != '\0') {
+		argv[a++] = "-G";
+		argv[a++] = groups;
+	}
+	argv[a++] = "--";
+	argv[a++] = user;
+	argv[a] = NULL;
+	if (run_ok(argv, NULL, 0, ES_ECANTCREAT, "creating the account", err) != 0)
+		return es_err_prefix(err, "user %s", user);
+	return 0;
+}
+
+int es_account_set_hashes(const char *lines, size_t len, struct es_err *err)
+{
+	const char *argv[] = { CHPASSWD, "-e", NULL };
+
+	return run_ok(argv, lines, len, ES_ECANTCREAT, "setting the password", err);
+}
+
+int es_account_delete(const char *user, struct es_err *err)
+{
+	const char *argv[] = { USERDEL, "-r", "--", user, NULL };
+	char msg[512];
+	int st = es_run(argv, NULL, 0, msg, sizeof(msg), err);
+
+	/* 12: home could not be removed (already gone) - the account is */
+	if (st == 0 || st == 12)
+		return 0;
+	if (st > 0)
+		es_err_set(err, ES_EOS, "userdel %s failed (exit %d): %s", user, st, msg);
+	return -1;
+}
+
+int es_account_lock(const char *user, bool lock, struct es_err *err)
+{
+	/* -L alone would still let SSH keys in; an expired account stops them */
+	const char *lock_argv[] = { USERMOD, "-L", "-e", "1", "--", user, NULL };
+	const char *unlock_argv[] = { USERMOD, "-U", "-e", "", "--", user, NULL };
+
+	if (run_ok(lock ? lock_argv : unlock_argv, NULL, 0, ES_EOS,
+	           lock ? "locking the account" : "unlocking the account", err) != 0)
+		return es_err_prefix(err, "user %s", user);
+	return 0;
+}

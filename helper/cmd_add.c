@@ -1,0 +1,258 @@
+/* eschool add / reset: one account, one new password, delivered now. */
+#include "eschool.h"
+#include "options.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "es_names.h"
+
+static const char add_usage[] =
+	"usage: eschool add USER --email ADDR [--name NAME] [--role ROLE]\n"
+	"                   [--parent-email ADDR] [--class CLASS] [--lang fr|en] [--json]\n";
+static const char reset_usage[] = "usage: eschool reset USER [--json]\n";
+
+/* Sets the password of an existing account and shows it, then records the
+ * delivery. The state was saved with delivery=creating before, so that an
+ * interruption leaves a trace that `add` or `import` completes. */
+static int set_and_deliver(struct es_ctx *ctx, struct es_state *st, const struct es_policy *pol,
+                           struct es_err *err)
+{
+	struct es_cred cred;
+	struct es_buf line = { 0 };
+	int rc = -1;
+
+	if (es_cred_make(pol, &cred, err) != 0)
+		return -1;
+	if (pol->backend == ES_ACCT_SHADOW) {
+		if (es_buf_printf(&line, "%s:%s\n", st->username, cred.hash) != 0) {
+			es_err_set(err, ES_EOS, "out of memory");
+			goto out;
+		}
+		if (es_account_set_hashes(line.data, line.len, err) != 0)
+			goto out;
+	}
+	es_print_credential(ctx, st->username, cred.password, "printed");
+	if (es_state_set(st, ES_K_DELIVERY, "printed") != 0 ||
+	    es_state_save(ctx->cfg.state_dir, st, err) != 0) {
+		es_err_prefix(err, "the password was shown but its delivery could not be recorded");
+		goto out;
+	}
+	rc = 0;
+out:
+	es_buf_free(&line);
+	es_cred_wipe(&cred);
+	return rc;
+}
+
+static void print_expiry_note(const struct es_ctx *ctx, const struct es_state *st)
+{
+	char when[64];
+	int64_t exp = es_state_get_i64(st, ES_K_INITIAL_EXPIRES, 0);
+
+	if (ctx->json || ctx->quiet)
+		return;
+	if (es_state_get_bool(st, ES_K_MUST_CHANGE))
+		printf("  %s\n", tr(ctx, "It must be changed at the first login.",
+		                    "Il devra être changé à la première connexion."));
+	if (exp > 0) {
+		es_fmt_time((time_t)exp, false, when, sizeof(when));
+		printf("  %s %s\n", tr(ctx, "Unused, it stops working on", "Inutilisé, il expire le"),
+		       when);
+	}
+}
+
+int cmd_add(struct es_ctx *ctx, int argc, char **argv)
+{
+	const char *email = NULL, *name = NULL, *role = "student", *parent = NULL, *klass = NULL,
+		   *lang = NULL;
+	const struct es_opt opts[] = {
+		{ "email", &email, NULL },   { "name", &name, NULL },
+		{ "role", &role, NULL },     { "parent-email", &parent, NULL },
+		{ "class", &klass, NULL },   { "lang", &lang, NULL },
+		{ NULL, NULL, NULL },
+	};
+	struct es_args args;
+	struct es_err err = { 0 };
+	struct es_state st;
+	struct es_policy pol;
+	struct es_person person;
+	const struct es_role *r;
+	bool done, resume = false;
+	int rc, lockfd = -1, loaded;
+
+	es_state_init(&st, "");
+	rc = es_parse_args(ctx, argc, argv, opts, add_usage, &args, &done);
+	if (rc != 0 || done)
+		return rc;
+	if (args.n_positional != 1) {
+		es_warn("%s%s", tr(ctx, "add needs exactly one USER\n", "add attend un seul USER\n"),
+		        add_usage);
+		return ES_EUSAGE;
+	}
+	rc = es_prepare(ctx, true);
+	if (rc != 0)
+		return rc;
+	person = (struct es_person){ args.positional[0], email, name, role, klass, lang, parent };
+	if (es_person_check(ctx, &person, &err) != 0 ||
+	    es_config_role_policy(&ctx->cfg, role, &pol, &err) != 0)
+		return es_fail(&err);
+	r = es_config_find_role(&ctx->cfg, role);
+
+	rc = -1;
+	if (es_state_lock(ctx->cfg.state_dir, person.username, &lockfd, &err) != 0)
+		goto out;
+	loaded = es_state_load_cfg(ctx, person.username, &st, &err);
+	if (loaded < 0)
+		goto out;
+	if (loaded == 0) {
+		const char *delivery = es_state_get(&st, ES_K_DELIVERY);
+		const char *old_email = es_state_get(&st, ES_K_EMAIL);
+
+		/* an add interrupted before the credentials went out is completed */
+		if (delivery == NULL || strcmp(delivery, "creating") != 0 || old_email == NULL ||
+		    strcmp(old_email, email) != 0) {
+			es_err_set(&err, ES_ECANTCREAT,
+			           tr(ctx, "user %s already exists and is managed by eschool: use "
+			                   "'eschool reset %s' for a new password",
+			              "l'utilisateur %s existe déjà et est géré par eschool : "
+			              "utilisez 'eschool reset %s' pour un nouveau mot de passe"),
+			           person.username, person.username);
+			goto out;
+		}
+		resume = true;
+	}
+	if (!resume && pol.backend == ES_ACCT_SHADOW && es_user_exists(person.username)) {
+		es_err_set(&err, ES_ECANTCREAT,
+		           tr(ctx, "user %s already exists on this system (not created by eschool); "
+		                   "choose another username",
+		              "l'utilisateur %s existe déjà sur ce système (il n'a pas été créé par "
+		              "eschool) ; choisissez un autre identifiant"),
+		           person.username);
+		goto out;
+	}
+	if (pol.backend == ES_ACCT_NONE && !es_user_exists(person.username)) {
+		es_err_set(&err, ES_ENOUSER,
+		           "accounts.backend = none: user %s must already exist in the directory",
+		           person.username);
+		goto out;
+	}
+	if (es_state_new_account(ctx, &st, person.username, email, name, role, klass, lang, parent,
+	                         &pol) != 0) {
+		es_err_set(&err, ES_EOS, "out of memory");
+		goto out;
+	}
+	if (es_state_save(ctx->cfg.state_dir, &st, &err) != 0)
+		goto out;
+	if (pol.backend == ES_ACCT_SHADOW && !es_user_exists(person.username)) {
+		if ((r != NULL && es_groups_ensure(r->groups, r->n_groups, &err) != 0) ||
+		    es_account_create(&pol, r, person.username, name, &err) != 0) {
+			struct es_err e2;
+			(void)es_state_remove(ctx->cfg.state_dir, person.username, &e2);
+			goto out;
+		}
+	}
+	if (!ctx->json && !ctx->quiet)
+		printf("%s %s (%s%s%s) — %s\n", tr(ctx, "Account created:", "Compte créé :"),
+		       person.username, name ? name : "", name ? ", " : "", role,
+		       tr(ctx, "debug mode: the password is shown here",
+		          "mode debug : le mot de passe est affiché ici"));
+	if (set_and_deliver(ctx, &st, &pol, &err) != 0) {
+		struct es_err e2;
+		/* nothing half done: no account without its password */
+		if (pol.backend == ES_ACCT_SHADOW &&
+		    es_state_get(&st, ES_K_DELIVERY) != NULL &&
+		    strcmp(es_state_get(&st, ES_K_DELIVERY), "creating") == 0) {
+			if (es_account_delete(person.username, &e2) != 0)
+				es_warn("%s", e2.msg);
+			(void)es_state_remove(ctx->cfg.state_dir, person.username, &e2);
+		}
+		goto out;
+	}
+	print_expiry_note(ctx, &st);
+	rc = 0;
+out:
+	if (lockfd >= 0)
+		es_state_unlock(lockfd);
+	es_state_free(&st);
+	return rc == 0 ? 0 : es_fail(&err);
+}
+
+int cmd_reset(struct es_ctx *ctx, int argc, char **argv)
+{
+	const struct es_opt opts[] = { { NULL, NULL, NULL } };
+	struct es_args args;
+	struct es_err err = { 0 };
+	struct es_state st;
+	struct es_policy pol;
+	const char *user, *role;
+	bool done;
+	int rc, lockfd = -1, loaded;
+
+	es_state_init(&st, "");
+	rc = es_parse_args(ctx, argc, argv, opts, reset_usage, &args, &done);
+	if (rc != 0 || done)
+		return rc;
+	if (args.n_positional != 1) {
+		es_warn("%s", reset_usage);
+		return ES_EUSAGE;
+	}
+	user = args.positional[0];
+	if (!es_valid_username(user)) {
+		es_warn("invalid username '%s'", user);
+		return ES_EDATA;
+	}
+	rc = es_prepare(ctx, true);
+	if (rc != 0)
+		return rc;
+	rc = -1;
+	if (es_state_lock(ctx->cfg.state_dir, user, &lockfd, &err) != 0)
+		goto out;
+	loaded = es_state_load_cfg(ctx, user, &st, &err);
+	if (loaded < 0)
+		goto out;
+	if (loaded == 1) {
+		es_err_set(&err, ES_ENOUSER,
+		           tr(ctx, "no account %s managed by eschool (see 'eschool list')",
+		              "aucun compte %s géré par eschool (voir 'eschool list')"),
+		           user);
+		goto out;
+	}
+	if (es_state_get_bool(&st, ES_K_DISABLED)) {
+		es_err_set(&err, ES_EDATA,
+		           tr(ctx, "account %s is disabled: run 'eschool enable %s' first",
+		              "le compte %s est désactivé : lancez d'abord 'eschool enable %s'"),
+		           user, user);
+		goto out;
+	}
+	role = es_state_get(&st, ES_K_ROLE);
+	if (es_config_role_policy(&ctx->cfg, role ? role : "student", &pol, &err) != 0)
+		goto out;
+	if (pol.backend == ES_ACCT_SHADOW && !es_user_exists(user)) {
+		es_err_set(&err, ES_ENOUSER,
+		           "user %s has eschool state but no system account; remove %s/users/%s or "
+		           "create the account again with 'eschool add'",
+		           user, ctx->cfg.state_dir, user);
+		goto out;
+	}
+	if (es_state_new_password(ctx, &st, &pol) != 0) {
+		es_err_set(&err, ES_EOS, "out of memory");
+		goto out;
+	}
+	if (es_state_save(ctx->cfg.state_dir, &st, &err) != 0)
+		goto out;
+	if (!ctx->json && !ctx->quiet)
+		printf("%s %s — %s\n", tr(ctx, "New temporary password for", "Nouveau mot de passe "
+		                                                            "temporaire pour"),
+		       user,
+		       tr(ctx, "debug mode: shown here", "mode debug : affiché ici"));
+	if (set_and_deliver(ctx, &st, &pol, &err) != 0)
+		goto out;
+	print_expiry_note(ctx, &st);
+	rc = 0;
+out:
+	if (lockfd >= 0)
+		es_state_unlock(lockfd);
+	es_state_free(&st);
+	return rc == 0 ? 0 : es_fail(&err);
+}

@@ -1,0 +1,916 @@
+/* eschool import: many accounts from a roster CSV.
+ *
+ * 1. Read and validate every row first: a bad row stops everything before
+ *    anything is created (unless --keep-going).
+ * 2. Match rows against what exists: a row whose account is complete is
+ *    skipped, one interrupted before its credentials went out is resumed,
+ *    so that re-running the same file after a kill -9 never duplicates.
+ * 3. Hash on every core (yescrypt dominates the cost) while the main thread
+ *    creates accounts in order, and set passwords with one chpasswd per
+ *    chunk of rows rather than one per account. */
+#include "eschool.h"
+#include "options.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "es_csv.h"
+#include "es_names.h"
+
+#define MAX_ROSTER_BYTES (64L * 1024 * 1024)
+#define CHUNK 64
+
+static const char import_usage[] =
+	"usage: eschool import FILE.csv [--dry-run] [--keep-going] [--output FILE] [--json]\n"
+	"  columns (header row): username,name,email,role,parent_email,class,lang\n"
+	"  (email is required; without username, usernames are derived from name)\n";
+
+enum col { C_USERNAME, C_NAME, C_EMAIL, C_ROLE, C_PARENT, C_CLASS, C_LANG, C_COUNT };
+static const char *const col_names[C_COUNT] = { "username", "name",  "email", "role",
+	                                        "parent_email", "class", "lang" };
+
+enum action { A_CREATE, A_RESUME, A_SKIP, A_BAD };
+
+struct row {
+	unsigned long line;
+	char *f[C_COUNT]; /* trimmed fields, NULL when absent or empty */
+	char username[ES_NAME_MAX + 1];
+	const char *role;
+	const struct es_policy *pol;
+	enum action action;
+	char error[ES_ERR_MAX];
+	bool exists;      /* the system account exists already (resume) */
+	bool created;     /* useradd ran in this run */
+};
+
+struct roster {
+	struct row *rows;
+	size_t n, cap;
+	int col[C_COUNT]; /* field index per column, -1 when absent */
+	size_t n_cols;
+	size_t n_bad;
+};
+
+/* Known roles and their policies, resolved once. */
+struct role_pol {
+	char name[ES_NAME_MAX + 1];
+	struct es_policy pol;
+};
+
+struct import {
+	struct es_ctx *ctx;
+	const char *file;
+	struct roster r;
+	struct role_pol roles[ES_MAX_ROLES + 2];
+	size_t n_roles;
+	struct es_strset sys_users, sys_groups, managed, managed_by_person, csv_names;
+	/* hashing pool */
+	struct es_cred *creds;
+	int *cred_rc;
+	struct es_err *cred_err;
+	size_t *jobs; /* row indexes that need a credential, in order */
+	size_t n_jobs, next_job, n_ready;
+	bool *ready;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool stop;
+	/* output */
+	int sheet_fd;
+	bool progress;
+	bool header_printed;
+	size_t done;
+};
+
+static void row_free(struct row *row)
+{
+	for (int c = 0; c < C_COUNT; c++)
+		free(row->f[c]);
+}
+
+static int read_file(const char *path, char **data, size_t *len, struct es_err *err)
+{
+	struct stat sb;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	char *buf = NULL;
+	size_t got = 0;
+	int rc = -1;
+
+	if (fd < 0)
+		return es_err_errno(err, errno == ENOENT ? ES_EDATA : ES_EIO, errno,
+		                    "cannot open %s", path);
+	if (fstat(fd, &sb) != 0) {
+		es_err_errno(err, ES_EIO, errno, "cannot stat %s", path);
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode)) {
+		es_err_set(err, ES_EDATA, "%s is not a regular file", path);
+		goto out;
+	}
+	if (sb.st_size > MAX_ROSTER_BYTES) {
+		es_err_set(err, ES_EDATA, "%s is larger than %ld MB: split it", path,
+		           MAX_ROSTER_BYTES / 1024 / 1024);
+		goto out;
+	}
+	buf = malloc((size_t)sb.st_size + 1);
+	if (buf == NULL) {
+		es_err_set(err, ES_EOS, "out of memory");
+		goto out;
+	}
+	while (got < (size_t)sb.st_size) {
+		ssize_t r = read(fd, buf + got, (size_t)sb.st_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			es_err_errno(err, ES_EIO, errno, "cannot read %s", path);
+			goto out;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	buf[got] = '\0';
+	*data = buf;
+	*len = got;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	(void)close(fd);
+	return rc;
+}
+
+static void row_error(struct import *im, struct row *row, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void row_error(struct import *im, struct row *row, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (row->action == A_BAD)
+		return; /* keep the first problem of a row */
+	va_start(ap, fmt);
+	(void)vsnprintf(row->error, sizeof(row->error), fmt, ap);
+	va_end(ap);
+	row->action = A_BAD;
+	im->r.n_bad++;
+}
+
+static int parse_header(struct import *im, const struct es_csv_record *rec, struct es_err *err)
+{
+	for (int c = 0; c < C_COUNT; c++)
+		im->r.col[c] = -1;
+	im->r.n_cols = rec->n;
+	for (size_t i = 0; i < rec->n; i++) {
+		char name[64];
+		int c;
+
+		if (es_strlcpy(name, rec->fields[i], sizeof(name)) != 0)
+			name[0] = '\0';
+		es_trim(name);
+		for (char *p = name; *p != '\0'; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		for (c = 0; c < C_COUNT; c++)
+			if (strcmp(name, col_names[c]) == 0)
+				break;
+		if (c == C_COUNT)
+			return es_err_set(err, ES_EDATA,
+			                  "%s:%lu: unknown column '%s' (known columns: username, name, "
+			                  "email, role, parent_email, class, lang): rename or remove it",
+			                  im->file, rec->line, rec->fields[i]);
+		if (im->r.col[c] >= 0)
+			return es_err_set(err, ES_EDATA, "%s:%lu: column '%s' appears twice", im->file,
+			                  rec->line, col_names[c]);
+		im->r.col[c] = (int)i;
+	}
+	if (im->r.col[C_EMAIL] < 0)
+		return es_err_set(err, ES_EDATA,
+		                  "%s:%lu: the header has no 'email' column (columns: username, name, "
+		                  "email, role, parent_email, class, lang)",
+		                  im->file, rec->line);
+	if (im->r.col[C_USERNAME] < 0 && im->r.col[C_NAME] < 0)
+		return es_err_set(err, ES_EDATA,
+		                  "%s:%lu: the header needs a 'username' or a 'name' column",
+		                  im->file, rec->line);
+	return 0;
+}
+
+static int add_row(struct import *im, struct es_csv_record *rec)
+{
+	struct row *row;
+
+	if (im->r.n == im->r.cap) {
+		size_t ncap = im->r.cap ? im->r.cap * 2 : 256;
+		struct row *n = realloc(im->r.rows, ncap * sizeof(*n));
+		if (n == NULL)
+			return -1;
+		im->r.rows = n;
+		im->r.cap = ncap;
+	}
+	row = &im->r.rows[im->r.n++];
+	memset(row, 0, sizeof(*row));
+	row->line = rec->line;
+	row->action = A_CREATE;
+	if (rec->n != im->r.n_cols) {
+		row_error(im, row, "expected %zu fields like the header, found %zu", im->r.n_cols,
+		          rec->n);
+		return 0;
+	}
+	for (int c = 0; c < C_COUNT; c++) {
+		int i = im->r.col[c];
+		if (i < 0)
+			continue;
+		es_trim(rec->fields[i]);
+		if (rec->fields[i][0] == '\0')
+			continue;
+		row->f[c] = rec->fields[i]; /* take ownership */
+		rec->fields[i] = NULL;
+	}
+	return 0;
+}
+
+static int read_roster(struct import *im, struct es_err *err)
+{
+	struct es_csv csv;
+	struct es_csv_record rec = { 0 };
+	char *data = NULL;
+	size_t len = 0;
+	int got, rc = -1;
+	bool header = true;
+
+	if (read_file(im->file, &data, &len, err) != 0)
+		return -1;
+	es_csv_init(&csv, data, len);
+	while ((got = es_csv_next(&csv, &rec, err)) == 1) {
+		if (header) {
+			header = false;
+			if (parse_header(im, &rec, err) != 0)
+				goto out;
+		} else if (add_row(im, &rec) != 0) {
+			es_err_set(err, ES_EOS, "out of memory");
+			goto out;
+		}
+		es_csv_record_free(&rec);
+	}
+	if (got < 0) {
+		es_err_prefix(err, "%s:%lu", im->file, csv.err_line);
+		goto out;
+	}
+	if (header) {
+		es_err_set(err, ES_EDATA, "%s: empty file (expected a header row and accounts)",
+		           im->file);
+		goto out;
+	}
+	rc = 0;
+out:
+	es_csv_record_free(&rec);
+	free(data);
+	return rc;
+}
+
+static const struct es_policy *role_policy(struct import *im, const char *role)
+{
+	for (size_t i = 0; i < im->n_roles; i++)
+		if (strcmp(im->roles[i].name, role) == 0)
+			return &im->roles[i].pol;
+	if (im->n_roles == ES_ARRAY_LEN(im->roles) ||
+	    es_strlcpy(im->roles[im->n_roles].name, role, sizeof(im->roles[0].name)) != 0 ||
+	    es_config_role_policy(&im->ctx->cfg, role, &im->roles[im->n_roles].pol, NULL) != 0)
+		return NULL;
+	return &im->roles[im->n_roles++].pol;
+}
+
+/* Loads what exists: system users and groups (one pass each) and the
+ * accounts eschool manages, keyed by username and by person. */
+struct managed_walk {
+	struct import *im;
+	struct es_err *err;
+	int rc;
+};
+
+static void person_key(const char *email, const char *name, char *out, size_t outsz)
+{
+	(void)snprintf(out, outsz, "%s\n%s", email ? email : "", name ? name : "");
+}
+
+static int managed_one(const char *user, void *arg)
+{
+	struct managed_walk *w = arg;
+	struct es_state st;
+	struct es_err e = { 0 };
+	char key[600], val[128];
+	const char *delivery;
+
+	es_state_init(&st, "");
+	if (es_state_load_cfg(w->im->ctx, user, &st, &e) != 0) {
+		/* a corrupt file must not be overwritten by a new account */
+		es_warn("%s", e.msg);
+		(void)es_strset_put(&w->im->managed, user, "corrupt");
+		es_state_free(&st);
+		return 0;
+	}
+	delivery = es_state_get(&st, ES_K_DELIVERY);
+	(void)snprintf(val, sizeof(val), "%s\n%s", delivery ? delivery : "printed",
+	               es_state_get(&st, ES_K_EMAIL) ? es_state_get(&st, ES_K_EMAIL) : "");
+	person_key(es_state_get(&st, ES_K_EMAIL), es_state_get(&st, ES_K_NAME), key, sizeof(key));
+	if (es_strset_put(&w->im->managed, user, val) != 0 ||
+	    es_strset_put(&w->im->managed_by_person, key, user) != 0) {
+		w->rc = es_err_set(w->err, ES_EOS, "out of memory");
+		es_state_free(&st);
+		return 1;
+	}
+	es_state_free(&st);
+	return 0;
+}
+
+static int load_existing(struct import *im, struct es_err *err)
+{
+	struct managed_walk w = { im, err, 0 };
+	struct passwd *pw;
+	struct group *gr;
+
+	setpwent();
+	while ((pw = getpwent()) != NULL)
+		if (es_strset_put(&im->sys_users, pw->pw_name, NULL) != 0)
+			break;
+	endpwent();
+	setgrent();
+	while ((gr = getgrent()) != NULL)
+		if (es_strset_put(&im->sys_groups, gr->gr_name, NULL) != 0)
+			break;
+	endgrent();
+	if (es_state_foreach(im->ctx->cfg.state_dir, managed_one, &w, err) != 0 || w.rc != 0)
+		return -1;
+	return 0;
+}
+
+static bool name_taken(const char *name, void *arg)
+{
+	const struct import *im = arg;
+
+	return es_strset_has(&im->sys_users, name) || es_strset_has(&im->sys_groups, name) ||
+	       es_strset_has(&im->managed, name) || es_strset_has(&im->csv_names, name);
+}
+
+/* Decides what to do with a row whose username is known. */
+static void match_existing(struct import *im, struct row *row)
+{
+	const char *m = es_strset_get(&im->managed, row->username);
+	const char *prev = es_strset_get(&im->csv_names, row->username);
+
+	if (prev != NULL) {
+		row_error(im, row, "username %s is also on line %s", row->username, prev);
+		return;
+	}
+	if (m != NULL) {
+		const char *nl = strchr(m, '\n');
+		size_t dlen = nl ? (size_t)(nl - m) : strlen(m);
+
+		if (strcmp(m, "corrupt") == 0) {
+			row_error(im, row, "the state of user %s is corrupt; see 'eschool show %s'",
+			          row->username, row->username);
+		} else if (nl == NULL || strcmp(nl + 1, row->f[C_EMAIL]) != 0) {
+			row_error(im, row,
+			          "user %s already exists (managed by eschool, another email "
+			          "address); use 'eschool reset %s' or another username",
+			          row->username, row->username);
+		} else if (dlen == 8 && strncmp(m, "creating", 8) == 0) {
+			row->action = A_RESUME;
+			row->exists = es_strset_has(&im->sys_users, row->username);
+		} else {
+			row->action = A_SKIP;
+		}
+	} else if (es_strset_has(&im->sys_users, row->username)) {
+		row_error(im, row, "user %s already exists on this system (not created by eschool)",
+		          row->username);
+	} else if (es_strset_has(&im->sys_groups, row->username)) {
+		row_error(im, row, "a group named %s already exists: choose another username",
+		          row->username);
+	}
+	if (row->action != A_BAD) {
+		char line[24];
+		(void)snprintf(line, sizeof(line), "%lu", row->line);
+		if (es_strset_put(&im->csv_names, row->username, line) != 0)
+			row_error(im, row, "out of memory");
+	}
+}
+
+static void resolve_rows(struct import *im)
+{
+	struct es_err e;
+	struct es_strset seen_person = { 0 };
+
+	for (size_t i = 0; i < im->r.n; i++) {
+		struct row *row = &im->r.rows[i];
+		struct es_person p;
+		char key[600], base[ES_NAME_MAX + 1];
+		const char *prev;
+
+		if (row->action == A_BAD)
+			continue;
+		row->role = row->f[C_ROLE] ? row->f[C_ROLE] : "student";
+		p = (struct es_person){ row->f[C_USERNAME] ? row->f[C_USERNAME] : "placeholder",
+			                row->f[C_EMAIL], row->f[C_NAME], row->role,
+			                row->f[C_CLASS], row->f[C_LANG], row->f[C_PARENT] };
+		if (es_person_check(im->ctx, &p, &e) != 0) {
+			row_error(im, row, "%s", e.msg);
+			continue;
+		}
+		row->pol = role_policy(im, row->role);
+		if (row->pol == NULL) {
+			row_error(im, row, "role %s: bad policy", row->role);
+			continue;
+		}
+		person_key(row->f[C_EMAIL], row->f[C_NAME], key, sizeof(key));
+		prev = es_strset_get(&seen_person, key);
+		if (prev != NULL && row->f[C_USERNAME] == NULL) {
+			row_error(im, row, "same person as line %s (same name and email)", prev);
+			continue;
+		}
+		if (row->f[C_USERNAME] != NULL) {
+			(void)es_strlcpy(row->username, row->f[C_USERNAME], sizeof(row->username));
+		} else if (row->f[C_NAME] == NULL) {
+			row_error(im, row, "no username and no name to derive one from");
+			continue;
+		} else if ((prev = es_strset_get(&im->managed_by_person, key)) != NULL) {
+			/* this person was imported before: same account */
+			(void)es_strlcpy(row->username, prev, sizeof(row->username));
+		} else {
+			es_username_base(row->f[C_NAME], base, sizeof(base));
+			if (es_username_unique(base, name_taken, im, row->username,
+			                       sizeof(row->username)) != 0) {
+				row_error(im, row, "no free username derived from '%s'", base);
+				continue;
+			}
+		}
+		match_existing(im, row);
+		if (row->action != A_BAD) {
+			char line[24];
+			(void)snprintf(line, sizeof(line), "%lu", row->line);
+			(void)es_strset_put(&seen_person, key, line);
+		}
+	}
+	es_strset_free(&seen_person);
+}
+
+/* ---- hashing pool ---- */
+
+static void *hash_worker(void *arg)
+{
+	struct import *im = arg;
+
+	for (;;) {
+		size_t j;
+		int rc;
+
+		(void)pthread_mutex_lock(&im->mu);
+		if (im->stop || im->next_job >= im->n_jobs) {
+			(void)pthread_mutex_unlock(&im->mu);
+			return NULL;
+		}
+		j = im->next_job++;
+		(void)pthread_mutex_unlock(&im->mu);
+		rc = es_cred_make(im->r.rows[im->jobs[j]].pol, &im->creds[j], &im->cred_err[j]);
+		(void)pthread_mutex_lock(&im->mu);
+		im->cred_rc[j] = rc;
+		im->ready[j] = true;
+		(void)pthread_cond_broadcast(&im->cv);
+		(void)pthread_mutex_unlock(&im->mu);
+	}
+}
+
+static void wait_ready(struct import *im, size_t j)
+{
+	(void)pthread_mutex_lock(&im->mu);
+	while (!im->ready[j])
+		(void)pthread_cond_wait(&im->cv, &im->mu);
+	(void)pthread_mutex_unlock(&im->mu);
+}
+
+/* ---- output ---- */
+
+static void progress(struct import *im)
+{
+	size_t total = im->n_jobs, width = 30, filled;
+
+	if (!im->progress || total == 0)
+		return;
+	filled = im->done * width / total;
+	(void)fprintf(stderr, "\r[");
+	for (size_t i = 0; i < width; i++)
+		(void)fputc(i < filled ? '#' : ' ', stderr);
+	(void)fprintf(stderr, "] %zu/%zu %s", im->done, total,
+	              tr(im->ctx, "accounts", "comptes"));
+	if (im->done == total)
+		(void)fputc('\n', stderr);
+	(void)fflush(stderr);
+}
+
+/* CSV field for the credentials sheet: quoted, inner quotes doubled, and a
+ * leading = + - @ neutralised so that a spreadsheet does not run it. */
+static int sheet_field(struct es_buf *b, const char *s, bool last)
+{
+	int rc = es_buf_puts(b, "\"");
+
+	if (s != NULL && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@'))
+		rc |= es_buf_puts(b, "'");
+	for (; s != NULL && *s != '\0'; s++)
+		rc |= *s == '"' ? es_buf_puts(b, "\"\"") : es_buf_append(b, s, 1);
+	return rc | es_buf_puts(b, last ? "\"\r\n" : "\",");
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int deliver(struct import *im, const struct row *row, const struct es_cred *cred,
+                   struct es_err *err)
+{
+	struct es_buf b = { 0 };
+	int rc = 0;
+
+	if (im->ctx->json) {
+		es_print_credential(im->ctx, row->username, cred->password, "printed");
+	} else if (!im->ctx->quiet) {
+		if (!im->header_printed) {
+			if (im->progress)
+				(void)fputc('\n', stderr);
+			printf("%-20s %-14s %s\n", tr(im->ctx, "USERNAME", "IDENTIFIANT"),
+			       tr(im->ctx, "PASSWORD", "MOT DE PASSE"), tr(im->ctx, "NAME", "NOM"));
+			im->header_printed = true;
+		}
+		if (es_buf_printf(&b, "%-20s %-14s %s\n", row->username, cred->password,
+		                  row->f[C_NAME] ? row->f[C_NAME] : "") == 0)
+			es_out_write(&b);
+		es_buf_free(&b);
+	}
+	if (im->sheet_fd >= 0) {
+		rc = sheet_field(&b, row->username, false) | sheet_field(&b, row->f[C_NAME], false) |
+		     sheet_field(&b, row->f[C_CLASS], false) | sheet_field(&b, row->role, false) |
+		     sheet_field(&b, row->f[C_EMAIL], false) | sheet_field(&b, cred->password, true);
+		if (rc != 0 || write_all(im->sheet_fd, b.data, b.len) != 0)
+			rc = es_err_errno(err, ES_EIO, errno, "cannot write the credentials sheet");
+		es_buf_free(&b);
+	}
+	return rc;
+}
+
+/* Undoes the rows of a chunk whose password could not be set. */
+static void undo_chunk(struct import *im, size_t from, size_t to)
+{
+	for (size_t j = from; j < to; j++) {
+		struct row *row = &im->r.rows[im->jobs[j]];
+		struct es_err e;
+
+		if (row->created && es_account_delete(row->username, &e) != 0)
+			es_warn("%s", e.msg);
+		if (row->action == A_CREATE)
+			(void)es_state_remove(im->ctx->cfg.state_dir, row->username, &e);
+	}
+}
+
+/* Creates (or resumes) the accounts of jobs [from, to) and delivers them. */
+static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *err)
+{
+	const struct es_config *cfg = &im->ctx->cfg;
+	struct es_buf lines = { 0 };
+	int rc = -1;
+
+	for (size_t j = from; j < to; j++) {
+		struct row *row = &im->r.rows[im->jobs[j]];
+		struct es_state st;
+		int lockfd = -1, ok;
+
+		wait_ready(im, j);
+		if (im->cred_rc[j] != 0) {
+			*err = im->cred_err[j];
+			goto out;
+		}
+		es_state_init(&st, "");
+		ok = es_state_lock(cfg->state_dir, row->username, &lockfd, err) == 0 &&
+		     es_state_new_account(im->ctx, &st, row->username, row->f[C_EMAIL],
+		                          row->f[C_NAME], row->role, row->f[C_CLASS],
+		                          row->f[C_LANG], row->f[C_PARENT], row->pol) == 0 &&
+		     es_state_save(cfg->state_dir, &st, err) == 0;
+		if (lockfd >= 0)
+			es_state_unlock(lockfd);
+		es_state_free(&st);
+		if (!ok) {
+			es_err_prefix(err, "%s:%lu", im->file, row->line);
+			goto out;
+		}
+		if (row->pol->backend == ES_ACCT_SHADOW && !row->exists) {
+			const struct es_role *r = es_config_find_role(cfg, row->role);
+			if (es_account_create(row->pol, r, row->username, row->f[C_NAME], err) != 0) {
+				struct es_err e;
+				(void)es_state_remove(cfg->state_dir, row->username, &e);
+				es_err_prefix(err, "%s:%lu", im->file, row->line);
+				goto out;
+			}
+			row->created = true;
+		}
+		if (es_buf_printf(&lines, "%s:%s\n", row->username, im->creds[j].hash) != 0) {
+			es_err_set(err, ES_EOS, "out of memory");
+			goto out;
+		}
+	}
+	if (lines.len > 0 && es_account_set_hashes(lines.data, lines.len, err) != 0)
+		goto out;
+	for (size_t j = from; j < to; j++) {
+		struct row *row = &im->r.rows[im->jobs[j]];
+		struct es_state st;
+		int lockfd = -1, ok;
+
+		if (deliver(im, row, &im->creds[j], err) != 0)
+			goto out_delivered;
+		es_cred_wipe(&im->creds[j]);
+		row->created = false; /* from here on, never undone */
+		es_state_init(&st, "");
+		ok = es_state_lock(cfg->state_dir, row->username, &lockfd, err) == 0 &&
+		     es_state_load_cfg(im->ctx, row->username, &st, err) == 0 &&
+		     es_state_set(&st, ES_K_DELIVERY, "printed") == 0 &&
+		     es_state_save(cfg->state_dir, &st, err) == 0;
+		if (lockfd >= 0)
+			es_state_unlock(lockfd);
+		es_state_free(&st);
+		if (!ok)
+			goto out_delivered;
+		im->done++;
+		progress(im);
+	}
+	rc = 0;
+	goto out_delivered;
+out:
+	undo_chunk(im, from, to);
+out_delivered:
+	es_buf_free(&lines);
+	return rc;
+}
+
+static int create_all(struct import *im, struct es_err *err)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nthreads = ncpu > 0 ? (size_t)ncpu : 1, started = 0;
+	pthread_t threads[64];
+	int rc = -1;
+
+	for (size_t i = 0; i < im->r.n; i++)
+		if (im->r.rows[i].action == A_CREATE || im->r.rows[i].action == A_RESUME)
+			im->n_jobs++;
+	if (im->n_jobs == 0)
+		return 0;
+	im->jobs = calloc(im->n_jobs, sizeof(*im->jobs));
+	im->creds = sodium_allocarray(im->n_jobs, sizeof(*im->creds));
+	im->cred_rc = calloc(im->n_jobs, sizeof(*im->cred_rc));
+	im->cred_err = calloc(im->n_jobs, sizeof(*im->cred_err));
+	im->ready = calloc(im->n_jobs, sizeof(*im->ready));
+	if (im->jobs == NULL || im->creds == NULL || im->cred_rc == NULL || im->cred_err == NULL ||
+	    im->ready == NULL)
+		return es_err_set(err, ES_EOS, "out of memory");
+	for (size_t i = 0, j = 0; i < im->r.n; i++)
+		if (im->r.rows[i].action == A_CREATE || im->r.rows[i].action == A_RESUME)
+			im->jobs[j++] = i;
+
+	/* role groups once, before any account */
+	for (size_t i = 0; i < im->r.n; i++) {
+		const struct row *row = &im->r.rows[i];
+		const struct es_role *r;
+		if ((row->action != A_CREATE && row->action != A_RESUME) ||
+		    row->pol->backend != ES_ACCT_SHADOW)
+			continue;
+		r = es_config_find_role(&im->ctx->cfg, row->role);
+		if (r != NULL && es_groups_ensure(r->groups, r->n_groups, err) != 0)
+			return -1;
+	}
+
+	if (nthreads > ES_ARRAY_LEN(threads))
+		nthreads = ES_ARRAY_LEN(threads);
+	if (nthreads > im->n_jobs)
+		nthreads = im->n_jobs;
+	for (; started < nthreads; started++)
+		if (pthread_create(&threads[started], NULL, hash_worker, im) != 0)
+			break;
+	if (started == 0) {
+		es_err_set(err, ES_EOS, "cannot start a hashing thread");
+		goto out;
+	}
+	progress(im);
+	for (size_t from = 0; from < im->n_jobs; from += CHUNK) {
+		size_t to = from + CHUNK < im->n_jobs ? from + CHUNK : im->n_jobs;
+		if (run_chunk(im, from, to, err) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	(void)pthread_mutex_lock(&im->mu);
+	im->stop = true;
+	(void)pthread_mutex_unlock(&im->mu);
+	for (size_t t = 0; t < started; t++)
+		(void)pthread_join(threads[t], NULL);
+	return rc;
+}
+
+static const char *action_name(const struct import *im, enum action a)
+{
+	switch (a) {
+	case A_CREATE:
+		return tr(im->ctx, "create", "créer");
+	case A_RESUME:
+		return tr(im->ctx, "resume", "reprendre");
+	case A_SKIP:
+		return tr(im->ctx, "exists, skipped", "existe, ignoré");
+	case A_BAD:
+		break;
+	}
+	return tr(im->ctx, "error", "erreur");
+}
+
+static void print_plan(const struct import *im)
+{
+	struct es_buf b = { 0 };
+
+	for (size_t i = 0; i < im->r.n; i++) {
+		const struct row *row = &im->r.rows[i];
+		if (row->action == A_BAD)
+			continue;
+		if (im->ctx->json) {
+			int rc = es_buf_puts(&b, "{\"line\":") | es_buf_printf(&b, "%lu", row->line) |
+			         es_buf_puts(&b, ",\"username\":") |
+			         es_buf_json_str(&b, row->username) | es_buf_puts(&b, ",\"action\":") |
+			         es_buf_json_str(&b, row->action == A_CREATE   ? "create"
+			                             : row->action == A_RESUME ? "resume"
+			                                                       : "skip") |
+			         es_buf_puts(&b, "}\n");
+			if (rc == 0)
+				(void)fwrite(b.data, 1, b.len, stdout);
+			b.len = 0;
+		} else if (!im->ctx->quiet) {
+			printf("%s:%-5lu %-20s %-10s %-16s %s\n", im->file, row->line, row->username,
+			       row->role, action_name(im, row->action),
+			       row->f[C_NAME] ? row->f[C_NAME] : "");
+		}
+	}
+	es_buf_free(&b);
+}
+
+static void report_bad_rows(const struct import *im)
+{
+	for (size_t i = 0; i < im->r.n; i++) {
+		const struct row *row = &im->r.rows[i];
+		if (row->action == A_BAD)
+			es_warn("%s:%lu: %s", im->file, row->line, row->error);
+	}
+}
+
+static int open_sheet(struct import *im, const char *path, struct es_err *err)
+{
+	/* O_EXCL: never overwrite an earlier sheet, which may hold the only copy
+	 * of passwords from an interrupted run */
+	im->sheet_fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (im->sheet_fd < 0)
+		return es_err_errno(err, errno == EEXIST ? ES_ECANTCREAT : ES_EIO, errno,
+		                    "cannot create the credentials sheet %s%s", path,
+		                    errno == EEXIST ? " (it exists: choose a new name)" : "");
+	if (fchmod(im->sheet_fd, 0600) != 0 ||
+	    write_all(im->sheet_fd, "username,name,class,role,email,password\r\n", 41) != 0)
+		return es_err_errno(err, ES_EIO, errno, "cannot write %s", path);
+	return 0;
+}
+
+int cmd_import(struct es_ctx *ctx, int argc, char **argv)
+{
+	bool dry_run = false, keep_going = false, done;
+	const char *output = NULL;
+	const struct es_opt opts[] = {
+		{ "dry-run", NULL, &dry_run },
+		{ "keep-going", NULL, &keep_going },
+		{ "output", &output, NULL },
+		{ NULL, NULL, NULL },
+	};
+	struct es_args args;
+	struct es_err err = { 0 };
+	struct import im;
+	size_t n_create = 0, n_resume = 0, n_skip = 0;
+	int rc;
+
+	memset(&im, 0, sizeof(im));
+	im.ctx = ctx;
+	im.sheet_fd = -1;
+	(void)pthread_mutex_init(&im.mu, NULL);
+	(void)pthread_cond_init(&im.cv, NULL);
+	rc = es_parse_args(ctx, argc, argv, opts, import_usage, &args, &done);
+	if (rc != 0 || done)
+		goto out;
+	if (args.n_positional != 1) {
+		es_warn("%s", import_usage);
+		rc = ES_EUSAGE;
+		goto out;
+	}
+	im.file = args.positional[0];
+	rc = es_prepare(ctx, !dry_run);
+	if (rc != 0)
+		goto out;
+	rc = -1;
+	if (read_roster(&im, &err) != 0 || load_existing(&im, &err) != 0)
+		goto out;
+	resolve_rows(&im);
+	for (size_t i = 0; i < im.r.n; i++) {
+		enum action a = im.r.rows[i].action;
+		n_create += a == A_CREATE;
+		n_resume += a == A_RESUME;
+		n_skip += a == A_SKIP;
+	}
+	report_bad_rows(&im);
+	if (dry_run) {
+		print_plan(&im);
+		if (!ctx->quiet)
+			es_info(ctx, tr(ctx,
+			                "dry run: %zu to create, %zu to resume, %zu already done, %zu "
+			                "bad row(s); nothing was changed\n",
+			                "essai : %zu à créer, %zu à reprendre, %zu déjà faits, %zu "
+			                "ligne(s) en erreur ; rien n'a été modifié\n"),
+			        n_create, n_resume, n_skip, im.r.n_bad);
+		rc = im.r.n_bad ? ES_EDATA : 0;
+		goto out;
+	}
+	if (im.r.n_bad > 0 && !keep_going) {
+		es_warn(tr(ctx,
+		           "%zu bad row(s) in %s: nothing was created. Fix them, or use "
+		           "--keep-going to create the other rows",
+		           "%zu ligne(s) en erreur dans %s : rien n'a été créé. Corrigez-les, ou "
+		           "utilisez --keep-going pour créer les autres lignes"),
+		        im.r.n_bad, im.file);
+		rc = ES_EDATA;
+		goto out;
+	}
+	if (output != NULL && n_create + n_resume > 0 && open_sheet(&im, output, &err) != 0)
+		goto out;
+	im.progress = isatty(STDERR_FILENO) && !ctx->quiet;
+	if (create_all(&im, &err) != 0) {
+		if (im.done > 0)
+			es_warn(tr(ctx,
+			           "%zu account(s) were created before the error; run the same import "
+			           "again to complete it",
+			           "%zu compte(s) ont été créés avant l'erreur ; relancez le même "
+			           "import pour le terminer"),
+			        im.done);
+		goto out;
+	}
+	if (im.sheet_fd >= 0 && fsync(im.sheet_fd) != 0) {
+		es_err_errno(&err, ES_EIO, errno, "cannot write %s", output);
+		goto out;
+	}
+	es_info(ctx, tr(ctx,
+	                "%zu account(s) created, %zu completed, %zu already done%s%s; debug "
+	                "mode: passwords shown, to be changed at first login\n",
+	                "%zu compte(s) créé(s), %zu complété(s), %zu déjà faits%s%s ; mode debug "
+	                ": mots de passe affichés, à changer à la première connexion\n"),
+	        n_create, n_resume, n_skip, output ? tr(ctx, "; sheet: ", " ; fiche : ") : "",
+	        output ? output : "");
+	rc = im.r.n_bad ? ES_EDATA : 0;
+out:
+	if (rc < 0)
+		rc = es_fail(&err);
+	if (im.sheet_fd >= 0 && close(im.sheet_fd) != 0 && rc == 0) {
+		es_warn("cannot write %s", output);
+		rc = ES_EIO;
+	}
+	for (size_t i = 0; i < im.r.n; i++)
+		row_free(&im.r.rows[i]);
+	free(im.r.rows);
+	if (im.creds != NULL)
+		sodium_free(im.creds); /* wipes */
+	free(im.jobs);
+	free(im.cred_rc);
+	free(im.cred_err);
+	free(im.ready);
+	es_strset_free(&im.sys_users);
+	es_strset_free(&im.sys_groups);
+	es_strset_free(&im.managed);
+	es_strset_free(&im.managed_by_person);
+	es_strset_free(&im.csv_names);
+	(void)pthread_mutex_destroy(&im.mu);
+	(void)pthread_cond_destroy(&im.cv);
+	return rc;
+}

@@ -1,0 +1,143 @@
+/* Internal interface of the `eschool` command (helper/). */
+#ifndef ESCHOOL_HELPER_H
+#define ESCHOOL_HELPER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "es_config.h"
+#include "es_err.h"
+#include "es_state.h"
+#include "es_util.h"
+
+struct es_ctx {
+	struct es_config cfg;
+	bool json;
+	bool quiet;
+	bool verbose;
+	bool french;   /* the terminal's language (LANG/LC_*), for messages */
+	time_t now;    /* one clock reading per command */
+};
+
+/* Picks the English or French text by the terminal's language. */
+/* format_arg: printf-style checks apply to the English text; the French
+ * one must use the same conversions. */
+const char *tr(const struct es_ctx *ctx, const char *en, const char *fr)
+	__attribute__((format_arg(2)));
+
+/* Messages: errors and warnings on stderr, prefixed "eschool: ". */
+void es_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void es_info(const struct es_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- accounts.c: the system account database, through shadow's tools ---- */
+
+/* Runs argv[0] (an absolute path) with posix_spawn and an explicit argv,
+ * a minimal environment, input (may be NULL) written to its stdin through a
+ * pipe, and its stderr+stdout captured into msg (truncated). Returns the
+ * exit status (0..255), or -1 when it could not run (err filled). */
+int es_run(const char *const argv[], const char *input, size_t inlen, char *msg,
+           size_t msgsz, struct es_err *err);
+
+/* true when NSS knows the user / group. */
+bool es_user_exists(const char *user);
+bool es_group_exists(const char *group);
+
+/* groupadd -r for each group that does not exist yet. */
+int es_groups_ensure(const char (*groups)[ES_NAME_MAX + 1], size_t n, struct es_err *err);
+
+/* useradd -m: home from /etc/skel, shell, GECOS from name, role groups. */
+int es_account_create(const struct es_policy *pol, const struct es_role *role,
+                      const char *user, const char *fullname, struct es_err *err);
+
+/* chpasswd -e, fed "user:hash" lines through a pipe (never argv). */
+int es_account_set_hashes(const char *lines, size_t len, struct es_err *err);
+
+/* userdel -r (used to undo a half-created account). */
+int es_account_delete(const char *user, struct es_err *err);
+
+/* usermod -L -e 1 / usermod -U -e "" */
+int es_account_lock(const char *user, bool lock, struct es_err *err);
+
+/* ---- provision.c: what add, import and reset share ---- */
+
+/* One person's account data, from the command line or a CSV row. */
+struct es_person {
+	const char *username, *email, *name, *role, *klass, *lang, *parent_email;
+};
+
+/* Validates every field (no control characters, UTF-8, shadow's username
+ * rules, addresses, known role and language); ES_EDATA with the field. */
+int es_person_check(const struct es_ctx *ctx, const struct es_person *p,
+                    struct es_err *err);
+
+/* A freshly generated credential, wiped by es_cred_wipe. */
+struct es_cred {
+	char password[65];
+	char hash[256];
+};
+void es_cred_wipe(struct es_cred *c);
+int es_cred_make(const struct es_policy *pol, struct es_cred *c, struct es_err *err);
+
+/* Loads a user's state under its lock; see es_state_load for returns. */
+int es_state_load_cfg(const struct es_ctx *ctx, const char *user, struct es_state *st,
+                      struct es_err *err);
+
+/* Fills the state of a new account (delivery = "creating"). */
+int es_state_new_account(const struct es_ctx *ctx, struct es_state *st, const char *user,
+                         const char *email, const char *name, const char *role,
+                         const char *klass, const char *lang, const char *parent_email,
+                         const struct es_policy *pol);
+
+/* Marks a new temporary password: must change, initial expiry. */
+int es_state_new_password(const struct es_ctx *ctx, struct es_state *st,
+                          const struct es_policy *pol);
+
+/* Prints one delivered credential: JSON object or a human block. */
+void es_print_credential(const struct es_ctx *ctx, const char *user, const char *password,
+                         const char *delivery);
+
+/* Formats a time for people (local time) or JSON (UTC, ISO 8601). */
+void es_fmt_time(time_t t, bool iso, char *out, size_t outsz);
+
+/* ---- strset.c: string -> string hash map ---- */
+struct es_strset_slot {
+	char *key;
+	char *value;
+};
+struct es_strset {
+	struct es_strset_slot *slots;
+	size_t cap, n;
+};
+int es_strset_put(struct es_strset *set, const char *key, const char *value);
+bool es_strset_has(const struct es_strset *set, const char *key);
+const char *es_strset_get(const struct es_strset *set, const char *key);
+void es_strset_free(struct es_strset *set);
+
+/* Writes b to stdout with write(2) after flushing stdio, so that secrets
+ * never sit in stdio's buffer. */
+void es_out_write(const struct es_buf *b);
+
+/* ---- commands ---- */
+int cmd_add(struct es_ctx *ctx, int argc, char **argv);
+int cmd_reset(struct es_ctx *ctx, int argc, char **argv);
+int cmd_import(struct es_ctx *ctx, int argc, char **argv);
+int cmd_show(struct es_ctx *ctx, int argc, char **argv);
+int cmd_list(struct es_ctx *ctx, int argc, char **argv);
+int cmd_disable(struct es_ctx *ctx, int argc, char **argv);
+int cmd_enable(struct es_ctx *ctx, int argc, char **argv);
+
+/* Loads the config (-c, ESCHOOL_CONFIG, or the default path) and applies
+ * --debug/--production. */
+int es_load_config(struct es_ctx *ctx, struct es_err *err);
+
+/* Checks root, loads the config; delivers: the command hands out passwords.
+ * Returns 0 or the exit code. */
+int es_prepare(struct es_ctx *ctx, bool delivers);
+
+/* Reports err on stderr and returns its exit code. */
+int es_fail(const struct es_err *err);
+
+#endif

@@ -1,0 +1,180 @@
+/* What add, import and reset share: making a credential, the state of a new
+ * account or password, and showing a credential to the admin. */
+#include "eschool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "es_names.h"
+#include "es_password.h"
+
+void es_cred_wipe(struct es_cred *c)
+{
+	sodium_memzero(c, sizeof(*c));
+}
+
+int es_cred_make(const struct es_policy *pol, struct es_cred *c, struct es_err *err)
+{
+	if (es_pw_generate(pol->password_style, (size_t)pol->password_length, c->password,
+	                   sizeof(c->password), err) != 0 ||
+	    es_pw_hash(pol->password_hash, c->password, c->hash, sizeof(c->hash), err) != 0) {
+		es_cred_wipe(c);
+		return -1;
+	}
+	return 0;
+}
+
+int es_state_load_cfg(const struct es_ctx *ctx, const char *user, struct es_state *st,
+                      struct es_err *err)
+{
+	return es_state_load(ctx->cfg.state_dir, user, st, err);
+}
+
+static int set_opt(struct es_state *st, const char *key, const char *value)
+{
+	return es_state_set(st, key, (value != NULL && value[0] != '\0') ? value : NULL);
+}
+
+int es_state_new_account(const struct es_ctx *ctx, struct es_state *st, const char *user,
+                         const char *email, const char *name, const char *role,
+                         const char *klass, const char *lang, const char *parent_email,
+                         const struct es_policy *pol)
+{
+	es_state_init(st, user);
+	if (es_state_set(st, ES_K_EMAIL, email) != 0 || set_opt(st, ES_K_NAME, name) != 0 ||
+	    es_state_set(st, ES_K_ROLE, role) != 0 || set_opt(st, ES_K_CLASS, klass) != 0 ||
+	    set_opt(st, ES_K_LANG, lang) != 0 ||
+	    set_opt(st, ES_K_PARENT_EMAIL, parent_email) != 0 ||
+	    es_state_set_i64(st, ES_K_CREATED, (int64_t)ctx->now) != 0 ||
+	    es_state_set(st, ES_K_DISABLED, "0") != 0)
+		return -1;
+	return es_state_new_password(ctx, st, pol);
+}
+
+int es_state_new_password(const struct es_ctx *ctx, struct es_state *st,
+                          const struct es_policy *pol)
+{
+	int64_t expires = pol->initial_password_ttl_days > 0
+	                          ? (int64_t)ctx->now + (int64_t)pol->initial_password_ttl_days * 86400
+	                          : 0;
+
+	if (es_state_set(st, ES_K_MUST_CHANGE, pol->first_login_change ? "1" : "0") != 0 ||
+	    es_state_set_i64(st, ES_K_PW_CHANGED, (int64_t)ctx->now) != 0 ||
+	    es_state_set_i64(st, ES_K_INITIAL_EXPIRES, expires) != 0 ||
+	    es_state_set(st, ES_K_DELIVERY, "creating") != 0)
+		return -1;
+	return 0;
+}
+
+void es_fmt_time(time_t t, bool iso, char *out, size_t outsz)
+{
+	struct tm tm;
+
+	if (t <= 0) {
+		(void)es_strlcpy(out, iso ? "" : "-", outsz);
+		return;
+	}
+	if (iso) {
+		if (gmtime_r(&t, &tm) == NULL || strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+			(void)es_strlcpy(out, "", outsz);
+	} else {
+		if (localtime_r(&t, &tm) == NULL || strftime(out, outsz, "%Y-%m-%d %H:%M", &tm) == 0)
+			(void)es_strlcpy(out, "-", outsz);
+	}
+}
+
+/* Writes straight to fd 1 after flushing stdio, so that the password never
+ * sits in stdio's buffer; our buffer is wiped by es_buf_free. */
+void es_out_write(const struct es_buf *b)
+{
+	size_t off = 0;
+
+	(void)fflush(stdout);
+	while (off < b->len) {
+		ssize_t w = write(STDOUT_FILENO, b->data + off, b->len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			es_warn("cannot write the output: %s", strerror(errno));
+			return;
+		}
+		off += (size_t)w;
+	}
+}
+
+void es_print_credential(const struct es_ctx *ctx, const char *user, const char *password,
+                         const char *delivery)
+{
+	struct es_buf b = { 0 };
+	int rc;
+
+	if (ctx->json) {
+		rc = es_buf_puts(&b, "{\"username\":") | es_buf_json_str(&b, user);
+		if (password != NULL)
+			rc |= es_buf_puts(&b, ",\"password\":") | es_buf_json_str(&b, password);
+		rc |= es_buf_puts(&b, ",\"delivery\":") | es_buf_json_str(&b, delivery) |
+		      es_buf_puts(&b, "}\n");
+	} else if (password != NULL) {
+		rc = es_buf_printf(&b, "  %-16s %s\n  %-16s %s\n",
+		                   tr(ctx, "Username:", "Identifiant :"), user,
+		                   tr(ctx, "Password:", "Mot de passe :"), password);
+	} else {
+		rc = 0;
+	}
+	if (rc != 0)
+		es_warn("out of memory");
+	else
+		es_out_write(&b);
+	es_buf_free(&b);
+}
+
+int es_person_check(const struct es_ctx *ctx, const struct es_person *p, struct es_err *err)
+{
+	const struct {
+		const char *what, *value;
+	} texts[] = {
+		{ "username", p->username }, { "email", p->email },   { "name", p->name },
+		{ "role", p->role },         { "class", p->klass },   { "lang", p->lang },
+		{ "parent email", p->parent_email },
+	};
+
+	for (size_t i = 0; i < ES_ARRAY_LEN(texts); i++) {
+		if (texts[i].value == NULL)
+			continue;
+		if (es_has_control(texts[i].value))
+			return es_err_set(err, ES_EDATA,
+			                  "%s contains a control character (line break, tab ...): "
+			                  "remove it",
+			                  texts[i].what);
+		if (!es_utf8_valid(texts[i].value, strlen(texts[i].value)))
+			return es_err_set(err, ES_EDATA, "%s is not valid UTF-8", texts[i].what);
+		if (strlen(texts[i].value) > 200)
+			return es_err_set(err, ES_EDATA, "%s is longer than 200 bytes", texts[i].what);
+	}
+	if (!es_valid_username(p->username))
+		return es_err_set(err, ES_EDATA,
+		                  "invalid username '%s': use lowercase letters, digits, '_' and '-', "
+		                  "starting with a letter or '_', at most 32 characters",
+		                  p->username);
+	if (p->email == NULL || p->email[0] == '\0')
+		return es_err_set(err, ES_EDATA, "user %s has no email address (--email, or the "
+		                  "email column)", p->username);
+	if (!es_valid_email(p->email))
+		return es_err_set(err, ES_EDATA, "invalid email address '%s'", p->email);
+	if (p->parent_email != NULL && p->parent_email[0] != '\0' &&
+	    !es_valid_email(p->parent_email))
+		return es_err_set(err, ES_EDATA, "invalid parent email address '%s'", p->parent_email);
+	if (es_config_find_role(&ctx->cfg, p->role) == NULL)
+		return es_err_set(err, ES_EDATA,
+		                  "unknown role '%s': use student, teacher or a role defined by a "
+		                  "[role NAME] section of %s",
+		                  p->role, ctx->cfg.path[0] ? ctx->cfg.path : ES_CONFIG_DEFAULT_PATH);
+	if (p->lang != NULL && p->lang[0] != '\0' && strcmp(p->lang, "fr") != 0 &&
+	    strcmp(p->lang, "en") != 0)
+		return es_err_set(err, ES_EDATA, "unknown language '%s': use fr or en", p->lang);
+	return 0;
+}

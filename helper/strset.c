@@ -1,0 +1,106 @@
+/* A set of strings with string values (open addressing, FNV-1a), so that
+ * import looks names up in O(1) instead of scanning /etc/passwd per row. */
+#include "eschool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static int grow(struct es_strset *set)
+{
+	size_t ncap = set->cap ? set->cap * 2 : 256;
+	struct es_strset_slot *n = calloc(ncap, sizeof(*n));
+
+	if (n == NULL)
+		return -1;
+	for (size_t i = 0; i < set->cap; i++) {
+		size_t j;
+		if (set->slots[i].key == NULL)
+			continue;
+		j = fnv1a(set->slots[i].key) & (ncap - 1);
+		while (n[j].key != NULL)
+			j = (j + 1) & (ncap - 1);
+		n[j] = set->slots[i];
+	}
+	free(set->slots);
+	set->slots = n;
+	set->cap = ncap;
+	return 0;
+}
+
+static struct es_strset_slot *find(const struct es_strset *set, const char *key)
+{
+	size_t j;
+
+	if (set->cap == 0)
+		return NULL;
+	j = fnv1a(key) & (set->cap - 1);
+	while (set->slots[j].key != NULL) {
+		if (strcmp(set->slots[j].key, key) == 0)
+			return &set->slots[j];
+		j = (j + 1) & (set->cap - 1);
+	}
+	return NULL;
+}
+
+int es_strset_put(struct es_strset *set, const char *key, const char *value)
+{
+	struct es_strset_slot *slot = find(set, key);
+	char *v = NULL;
+	size_t j;
+
+	if (value != NULL && (v = es_strdup(value)) == NULL)
+		return -1;
+	if (slot != NULL) {
+		free(slot->value);
+		slot->value = v;
+		return 0;
+	}
+	if ((set->n + 1) * 2 > set->cap && grow(set) != 0) {
+		free(v);
+		return -1;
+	}
+	j = fnv1a(key) & (set->cap - 1);
+	while (set->slots[j].key != NULL)
+		j = (j + 1) & (set->cap - 1);
+	set->slots[j].key = es_strdup(key);
+	if (set->slots[j].key == NULL) {
+		free(v);
+		return -1;
+	}
+	set->slots[j].value = v;
+	set->n++;
+	return 0;
+}
+
+bool es_strset_has(const struct es_strset *set, const char *key)
+{
+	return find(set, key) != NULL;
+}
+
+const char *es_strset_get(const struct es_strset *set, const char *key)
+{
+	const struct es_strset_slot *slot = find(set, key);
+
+	return slot ? slot->value : NULL;
+}
+
+void es_strset_free(struct es_strset *set)
+{
+	for (size_t i = 0; i < set->cap; i++) {
+		free(set->slots[i].key);
+		free(set->slots[i].value);
+	}
+	free(set->slots);
+	memset(set, 0, sizeof(*set));
+}

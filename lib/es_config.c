@@ -1,0 +1,1783 @@
+/* Configuration: defaults < file < env_file < environment < command line.
+ *
+ * MUST:
+ *  - open every file it reads with O_NOFOLLOW|O_CLOEXEC and check the open
+ *    descriptor (fstat): a regular file, root-owned (unless the caller says
+ *    ES_CFG_NO_OWNER_CHECK), not writable by group or others, at most 1 MiB;
+ *  - refuse a mail password in a file that group or others can read;
+ *  - reject unknown sections, keys and environment names in env_file, and bad
+ *    values, with "file:line" and what to do;
+ *  - wipe the mail password (sodium_memzero) whenever it is replaced or freed,
+ *    and wipe every buffer that held file contents.
+ * MUST NOT:
+ *  - print, exit, abort or keep global state (this runs inside sshd through
+ *    the PAM module); touch inih's global settings;
+ *  - put a secret in an error message;
+ *  - read the environment unless the caller passes ES_CFG_ENV. */
+#include "es_config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+#include <sodium.h>
+
+#include "es_util.h"
+
+#define CFG_MAX_FILE (1024L * 1024L)
+#define SECRET_MAX 1024 /* longest mail password, in bytes */
+
+/* ------------------------------------------------------------------ */
+/* Keys */
+
+enum section_kind {
+	SEC_NONE = 0,
+	SEC_GENERAL,
+	SEC_MAIL,
+	SEC_ACCOUNTS,
+	SEC_POLICY,
+	SEC_ROLE,
+	SEC_DNS
+};
+
+static const char *const general_keys[] = {
+    "mode",	"school_name",	       "admin_email", "contact",   "logo",	   "language",
+    "log_file", "backup_max_age_days", "state_dir",   "spool_dir", "template_dir", "env_file",
+    NULL,
+};
+static const char *const mail_keys[] = {
+    "backend",
+    "provider",
+    "host",
+    "port",
+    "security",
+    "username",
+    "password_file",
+    "password",
+    "from",
+    "ca_file",
+    "timeout",
+    "daily_quota",
+    "monthly_quota",
+    "rate_per_second",
+    "quota_warn_percent",
+    NULL,
+};
+static const char *const accounts_keys[] = {"backend", "home_base", "shell", NULL};
+static const char *const policy_keys[] = {
+    "password_length",
+    "password_style",
+    "password_hash",
+    "first_login_change",
+    "max_age_days",
+    "warn_days",
+    "warn_schedule",
+    "initial_password_ttl_days",
+    "email_code_ttl_minutes",
+    "email_code_tries",
+    "remind_unchanged_after_days",
+    "notify_new_login_source",
+    "known_sources",
+    "enforce",
+    "exempt_users",
+    "exempt_group",
+    "on_error",
+    NULL,
+};
+static const char *const role_keys[] = {"groups", "template", NULL};
+static const char *const dns_keys[] = {"server", "dkim_selectors", NULL};
+
+static const struct {
+	const char *name;
+	const char *const *keys;
+} sections[] = {
+    {"general", general_keys}, {"mail", mail_keys}, {"accounts", accounts_keys},
+    {"policy", policy_keys},   {"dns", dns_keys},
+};
+
+static const char *const mode_words[] = {"debug", "production", NULL};
+static const char *const mailb_words[] = {"smtp", "console", "file", NULL};
+static const char *const provider_words[] = {"gmail", "workspace", "sendgrid", "mailgun",
+					     "ses",   "custom",	   NULL};
+static const char *const security_words[] = {"starttls", "tls", "none", NULL};
+static const char *const acct_words[] = {"shadow", "none", NULL};
+static const char *const style_words[] = {"random", "pronounceable", NULL};
+static const char *const hash_words[] = {"yescrypt", "sha512", NULL};
+static const char *const onerr_words[] = {"deny", "allow", NULL};
+static const char *const language_words[] = {"fr", "en", NULL};
+
+/* Indexed by enum es_provider. */
+static const struct preset {
+	const char *host;
+	long daily, monthly, rate;
+} presets[] = {
+    [ES_PROV_GMAIL] = {"smtp.gmail.com", 500, 0, 0},
+    [ES_PROV_WORKSPACE] = {"smtp-relay.gmail.com", 2000, 0, 0},
+    [ES_PROV_SENDGRID] = {"smtp.sendgrid.net", 100, 0, 0},
+    [ES_PROV_MAILGUN] = {"smtp.mailgun.org", 0, 5000, 0},
+    [ES_PROV_SES] = {"email-smtp.us-east-1.amazonaws.com", 200, 0, 1},
+    [ES_PROV_CUSTOM] = {"", 0, 0, 0},
+};
+
+static const char *const env_names[] = {
+    "DEBUG",
+    "EMAIL_BACKEND",
+    "EMAIL_HOST",
+    "EMAIL_PORT",
+    "EMAIL_USE_TLS",
+    "EMAIL_USE_SSL",
+    "EMAIL_HOST_USER",
+    "EMAIL_HOST_PASSWORD",
+    "DEFAULT_FROM_EMAIL",
+    NULL,
+};
+
+/* ------------------------------------------------------------------ */
+/* Loading context */
+
+enum source { SRC_FILE, SRC_ENV, SRC_OTHER };
+
+struct load_ctx {
+	struct es_config *cfg;
+	unsigned flags;
+	enum source src;
+	const char *path; /* the INI file being parsed */
+	mode_t file_mode;
+	FILE *fp;
+	int lineno;
+	long bytes;
+	/* the first error, with its line */
+	bool failed;
+	int err_line;
+	struct es_err err;
+	/* in the INI file: password and password_file are exclusive */
+	bool seen_password, seen_password_file;
+	/* EMAIL_USE_TLS / EMAIL_USE_SSL: -1 not given, else the boolean */
+	int env_tls, env_ssl;
+};
+
+static void ctx_init(struct load_ctx *lc, struct es_config *cfg, unsigned flags, enum source src)
+{
+	memset(lc, 0, sizeof(*lc));
+	lc->cfg = cfg;
+	lc->flags = flags;
+	lc->src = src;
+	lc->env_tls = lc->env_ssl = -1;
+}
+
+/* Keeps the first error only (inih goes on after a failed line). */
+static void ctx_fail(struct load_ctx *lc, int line, const struct es_err *e)
+{
+	if (lc->failed)
+		return;
+	lc->failed = true;
+	lc->err_line = line;
+	lc->err = *e;
+}
+
+/* ------------------------------------------------------------------ */
+/* Small helpers */
+
+static bool in_list(const char *const *list, const char *s)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(*list, s) == 0)
+			return true;
+	return false;
+}
+
+/* Index of s in a NULL-terminated word list (case-insensitive), or -1. */
+static int word_index(const char *const *words, const char *s)
+{
+	for (int i = 0; words[i] != NULL; i++)
+		if (strcasecmp(words[i], s) == 0)
+			return i;
+	return -1;
+}
+
+/* "a, b or c" for messages. */
+static void words_join(const char *const *words, char *out, size_t outsz)
+{
+	size_t n = 0, used = 0;
+
+	while (words[n] != NULL)
+		n++;
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		const char *sep = i == 0 ? "" : (i + 1 == n ? " or " : ", ");
+		int w = snprintf(out + used, outsz - used, "%s%s", sep, words[i]);
+		if (w < 0 || (size_t)w >= outsz - used)
+			return;
+		used += (size_t)w;
+	}
+}
+
+/* A value as it may appear in a message: control bytes replaced, cut. */
+static void shown_value(const char *value, char *out, size_t outsz)
+{
+	size_t i = 0;
+
+	for (; value[i] != '\0' && i + 4 < outsz; i++) {
+		unsigned char c = (unsigned char)value[i];
+		out[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	if (value[i] != '\0' && i + 4 >= outsz && outsz >= 4) {
+		memcpy(out + i, "...", 3);
+		i += 3;
+	}
+	out[i] = '\0';
+}
+
+/* value NULL: a secret, not shown. */
+static int bad_value(struct es_err *err, const char *where, const char *key, const char *value,
+		     const char *expected)
+{
+	char shown[100];
+
+	if (value == NULL)
+		return es_err_set(err, ES_ECONFIG, "%s: bad value for %s (hidden) (expected %s)",
+				  where, key, expected);
+	shown_value(value, shown, sizeof(shown));
+	return es_err_set(err, ES_ECONFIG, "%s: bad value for %s: '%s' (expected %s)", where, key,
+			  shown, expected);
+}
+
+static int set_word(int *out, const char *const *words, const char *where, const char *key,
+		    const char *value, struct es_err *err)
+{
+	int i = word_index(words, value);
+	char expected[160];
+
+	if (i < 0) {
+		words_join(words, expected, sizeof(expected));
+		return bad_value(err, where, key, value, expected);
+	}
+	*out = i;
+	return 0;
+}
+
+static int set_long(long *out, long min, long max, const char *where, const char *key,
+		    const char *value, struct es_err *err)
+{
+	char expected[96];
+
+	if (es_parse_long(value, min, max, out) != 0) {
+		(void)snprintf(expected, sizeof(expected), "a whole number from %ld to %ld", min,
+			       max);
+		return bad_value(err, where, key, value, expected);
+	}
+	return 0;
+}
+
+static int set_bool(bool *out, const char *where, const char *key, const char *value,
+		    struct es_err *err)
+{
+	if (es_parse_bool(value, out) != 0)
+		return bad_value(err, where, key, value, "yes or no");
+	return 0;
+}
+
+static int set_text(char *dst, size_t dstsz, const char *where, const char *key, const char *value,
+		    struct es_err *err)
+{
+	char expected[64];
+
+	if (strlen(value) >= dstsz) {
+		(void)snprintf(expected, sizeof(expected), "at most %zu bytes", dstsz - 1);
+		return bad_value(err, where, key, value, expected);
+	}
+	(void)es_strlcpy(dst, value, dstsz);
+	return 0;
+}
+
+static int set_path(char *dst, size_t dstsz, bool required, const char *where, const char *key,
+		    const char *value, struct es_err *err)
+{
+	if (value[0] == '\0' && !required) {
+		dst[0] = '\0';
+		return 0;
+	}
+	if (value[0] != '/')
+		return bad_value(err, where, key, value,
+				 required ? "an absolute path" : "an absolute path or nothing");
+	return set_text(dst, dstsz, where, key, value, err);
+}
+
+/* local@domain: printable ASCII local part without spaces, quotes, <>, (),
+ * commas; a domain of LDH labels with at least one dot. */
+static bool valid_email(const char *s)
+{
+	const char *at = strchr(s, '@');
+	const char *d;
+	size_t label = 0, dots = 0;
+
+	if (at == NULL || at == s || strchr(at + 1, '@') != NULL || strlen(s) > 254)
+		return false;
+	for (const char *p = s; p < at; p++)
+		if (*p <= ' ' || *p >= 0x7f || strchr("\"<>(),;:[]\\", *p) != NULL)
+			return false;
+	for (d = at + 1; *d != '\0'; d++) {
+		if (*d == '.') {
+			if (label == 0 || d[-1] == '-')
+				return false;
+			label = 0;
+			dots++;
+		} else if (isalnum((unsigned char)*d) || *d == '-') {
+			if (label == 0 && *d == '-')
+				return false;
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return dots > 0 && label > 0 && d[-1] != '-';
+}
+
+static int set_email(char *dst, size_t dstsz, const char *where, const char *key, const char *value,
+		     struct es_err *err)
+{
+	if (value[0] != '\0' && !valid_email(value))
+		return bad_value(err, where, key, value, "an address like name@school.example");
+	return set_text(dst, dstsz, where, key, value, err);
+}
+
+/* A name eschool may create: [a-z_][a-z0-9_-]*, at most 32 bytes. */
+static bool valid_new_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > ES_NAME_MAX || !(islower((unsigned char)s[0]) || s[0] == '_'))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '_' ||
+		      s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* An existing user or group name (it may come from a directory): letters,
+ * digits, '_', '.', '-', an optional trailing '$', at most 32 bytes. */
+static bool valid_existing_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > ES_NAME_MAX || s[0] == '-' || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '$' && i + 1 == n && n > 1)
+			continue;
+		if (!(isalnum(c) || c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* A host name of LDH labels (dots between), or an IPv6 literal. */
+static bool valid_host(const char *s)
+{
+	struct in6_addr a6;
+	size_t label = 0, n = strlen(s);
+
+	if (inet_pton(AF_INET6, s, &a6) == 1)
+		return true;
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if (isalnum((unsigned char)s[i]) || s[i] == '-') {
+			if ((label == 0 && s[i] == '-') || ++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label > 0 && s[n - 1] != '-';
+}
+
+/* IP, IP:PORT, [IPv6]:PORT. */
+static bool valid_dns_server(const char *s)
+{
+	char addr[64];
+	const char *port = NULL, *colon;
+	struct in_addr a4;
+	struct in6_addr a6;
+	long p;
+	size_t n;
+
+	if (inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s, &a6) == 1)
+		return true;
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (end == NULL || end[1] != ':')
+			return false;
+		n = (size_t)(end - s - 1);
+		if (n >= sizeof(addr))
+			return false;
+		memcpy(addr, s + 1, n);
+		addr[n] = '\0';
+		if (inet_pton(AF_INET6, addr, &a6) != 1)
+			return false;
+		port = end + 2;
+	} else {
+		colon = strchr(s, ':');
+		if (colon == NULL)
+			return false;
+		n = (size_t)(colon - s);
+		if (n >= sizeof(addr))
+			return false;
+		memcpy(addr, s, n);
+		addr[n] = '\0';
+		if (inet_pton(AF_INET, addr, &a4) != 1)
+			return false;
+		port = colon + 1;
+	}
+	return es_parse_long(port, 1, 65535, &p) == 0;
+}
+
+/* A DKIM selector: DNS labels of [A-Za-z0-9_-], dots between. */
+static bool valid_selector(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63 || s[0] == '.' || s[n - 1] == '.' || strstr(s, "..") != NULL)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '-' || s[i] == '.'))
+			return false;
+	return true;
+}
+
+/* A template name: a file name, never a path. */
+static bool valid_template_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63 || s[0] == '.' || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '-' || s[i] == '.'))
+			return false;
+	return true;
+}
+
+/* Items separated by commas and/or whitespace. */
+struct list {
+	char item[ES_MAX_LIST][65];
+	size_t n;
+};
+
+static int parse_list(const char *value, size_t max_len, const char *where, const char *key,
+		      struct list *out, struct es_err *err)
+{
+	const char *s = value;
+	bool comma_pending = false;
+	char expected[96];
+
+	out->n = 0;
+	while (*s != '\0') {
+		const char *start;
+		size_t len;
+
+		if (isspace((unsigned char)*s)) {
+			s++;
+			continue;
+		}
+		if (*s == ',') {
+			if (out->n == 0 || comma_pending)
+				return bad_value(err, where, key, value,
+						 "a list separated by commas, without empty items");
+			comma_pending = true;
+			s++;
+			continue;
+		}
+		start = s;
+		while (*s != '\0' && *s != ',' && !isspace((unsigned char)*s))
+			s++;
+		len = (size_t)(s - start);
+		if (len > max_len || len >= sizeof(out->item[0])) {
+			(void)snprintf(expected, sizeof(expected), "items of at most %zu bytes",
+				       max_len);
+			return bad_value(err, where, key, value, expected);
+		}
+		if (out->n >= ES_MAX_LIST) {
+			(void)snprintf(expected, sizeof(expected), "at most %d items", ES_MAX_LIST);
+			return bad_value(err, where, key, value, expected);
+		}
+		memcpy(out->item[out->n], start, len);
+		out->item[out->n][len] = '\0';
+		out->n++;
+		comma_pending = false;
+	}
+	if (comma_pending)
+		return bad_value(err, where, key, value,
+				 "a list separated by commas, without empty items");
+	return 0;
+}
+
+static bool list_has_duplicate(const struct list *l, size_t upto, const char *s)
+{
+	for (size_t i = 0; i < upto; i++)
+		if (strcmp(l->item[i], s) == 0)
+			return true;
+	return false;
+}
+
+static int cmp_long_desc(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return (x < y) - (x > y);
+}
+
+/* ------------------------------------------------------------------ */
+/* The shared setter of [policy] and [accounts] keys (also replays roles). */
+
+static int policy_set(struct es_policy *p, const char *key, const char *value, const char *where,
+		      struct es_err *err)
+{
+	int w;
+
+	if (strcmp(key, "backend") == 0) {
+		if (set_word(&w, acct_words, where, key, value, err) != 0)
+			return -1;
+		p->backend = (enum es_acct_backend)w;
+	} else if (strcmp(key, "home_base") == 0) {
+		return set_path(p->home_base, sizeof(p->home_base), true, where, key, value, err);
+	} else if (strcmp(key, "shell") == 0) {
+		return set_path(p->shell, sizeof(p->shell), true, where, key, value, err);
+	} else if (strcmp(key, "password_length") == 0) {
+		return set_long(&p->password_length, 8, 64, where, key, value, err);
+	} else if (strcmp(key, "password_style") == 0) {
+		if (set_word(&w, style_words, where, key, value, err) != 0)
+			return -1;
+		p->password_style = (enum es_pw_style)w;
+	} else if (strcmp(key, "password_hash") == 0) {
+		if (set_word(&w, hash_words, where, key, value, err) != 0)
+			return -1;
+		p->password_hash = (enum es_pw_hash)w;
+	} else if (strcmp(key, "first_login_change") == 0) {
+		return set_bool(&p->first_login_change, where, key, value, err);
+	} else if (strcmp(key, "max_age_days") == 0) {
+		return set_long(&p->max_age_days, 0, 3650, where, key, value, err);
+	} else if (strcmp(key, "warn_days") == 0) {
+		return set_long(&p->warn_days, 0, 365, where, key, value, err);
+	} else if (strcmp(key, "warn_schedule") == 0) {
+		struct list l;
+		long days[ES_MAX_LIST];
+
+		if (parse_list(value, 4, where, key, &l, err) != 0)
+			return -1;
+		for (size_t i = 0; i < l.n; i++) {
+			if (es_parse_long(l.item[i], 0, 3650, &days[i]) != 0)
+				return bad_value(err, where, key, value,
+						 "day counts from 0 to 3650, like 7,1");
+			if (list_has_duplicate(&l, i, l.item[i]))
+				return bad_value(err, where, key, value,
+						 "each day count once, like 7,1");
+		}
+		qsort(days, l.n, sizeof(days[0]), cmp_long_desc);
+		for (size_t i = 1; i < l.n; i++)
+			if (days[i] == days[i - 1])
+				return bad_value(err, where, key, value,
+						 "each day count once, like 7,1");
+		memcpy(p->warn_schedule, days, l.n * sizeof(days[0]));
+		p->n_warn_schedule = l.n;
+	} else if (strcmp(key, "initial_password_ttl_days") == 0) {
+		return set_long(&p->initial_password_ttl_days, 1, 365, where, key, value, err);
+	} else if (strcmp(key, "email_code_ttl_minutes") == 0) {
+		return set_long(&p->email_code_ttl_minutes, 1, 10080, where, key, value, err);
+	} else if (strcmp(key, "email_code_tries") == 0) {
+		return set_long(&p->email_code_tries, 1, 100, where, key, value, err);
+	} else if (strcmp(key, "remind_unchanged_after_days") == 0) {
+		return set_long(&p->remind_unchanged_after_days, 0, 365, where, key, value, err);
+	} else if (strcmp(key, "notify_new_login_source") == 0) {
+		return set_bool(&p->notify_new_login_source, where, key, value, err);
+	} else if (strcmp(key, "known_sources") == 0) {
+		return set_long(&p->known_sources, 1, 1000, where, key, value, err);
+	} else if (strcmp(key, "enforce") == 0) {
+		return set_bool(&p->enforce, where, key, value, err);
+	} else if (strcmp(key, "exempt_users") == 0) {
+		struct list l;
+
+		if (parse_list(value, ES_NAME_MAX, where, key, &l, err) != 0)
+			return -1;
+		for (size_t i = 0; i < l.n; i++)
+			if (!valid_existing_name(l.item[i]))
+				return bad_value(err, where, key, value,
+						 "user names separated by commas or spaces");
+		for (size_t i = 0; i < l.n; i++)
+			(void)es_strlcpy(p->exempt_users[i], l.item[i], sizeof(p->exempt_users[i]));
+		p->n_exempt_users = l.n;
+	} else if (strcmp(key, "exempt_group") == 0) {
+		if (value[0] != '\0' && !valid_existing_name(value))
+			return bad_value(err, where, key, value, "a group name or nothing");
+		return set_text(p->exempt_group, sizeof(p->exempt_group), where, key, value, err);
+	} else if (strcmp(key, "on_error") == 0) {
+		if (set_word(&w, onerr_words, where, key, value, err) != 0)
+			return -1;
+		p->on_error = (enum es_on_error)w;
+	} else {
+		return es_err_set(err, ES_ESOFTWARE, "%s: no setter for key '%s'", where, key);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Files */
+
+enum fix_kind { FIX_CONFIG, FIX_SECRET };
+
+/* Opens path the pam-u2f way. Returns the descriptor or -1 (err set);
+ * *missing tells ENOENT apart. bad_bits: mode bits the file must not have. */
+static int open_safely(const char *path, const char *what, bool owner_check, mode_t bad_bits,
+		       enum fix_kind fix, bool *missing, struct stat *st, struct es_err *err)
+{
+	int fd, rc = -1;
+
+	if (missing != NULL)
+		*missing = false;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT && missing != NULL)
+			*missing = true;
+		if (e == ELOOP)
+			return es_err_set(err, ES_ECONFIG,
+					  "%s %s: is a symbolic link; refusing to follow it (name "
+					  "the real file)",
+					  what, path);
+		return es_err_errno(err, ES_ECONFIG, e, "%s %s", what, path);
+	}
+	if (fstat(fd, st) != 0) {
+		(void)es_err_errno(err, ES_ECONFIG, errno, "%s %s: fstat", what, path);
+		goto out;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		(void)es_err_set(err, ES_ECONFIG, "%s %s: not a regular file", what, path);
+		goto out;
+	}
+	if ((owner_check && st->st_uid != 0) || (st->st_mode & bad_bits) != 0) {
+		if (fix == FIX_SECRET)
+			(void)es_err_set(err, ES_ECONFIG,
+					 "%s %s: must be owned by root and readable by root only "
+					 "(owner uid %u, mode %04o); run: chmod 600 %s; chown "
+					 "root:root %s",
+					 what, path, (unsigned)st->st_uid,
+					 (unsigned)(st->st_mode & 07777), path, path);
+		else
+			(void)es_err_set(
+			    err, ES_ECONFIG,
+			    "%s %s: must be owned by root and not writable by group or "
+			    "others (owner uid %u, mode %04o); run: chmod go-w %s; "
+			    "chown root %s",
+			    what, path, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777), path,
+			    path);
+		goto out;
+	}
+	if (st->st_size > CFG_MAX_FILE) {
+		(void)es_err_set(err, ES_ECONFIG, "%s %s: larger than 1 MiB", what, path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		(void)close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The first line of a root-only file: the mail password. */
+static int read_secret_file(const char *path, bool owner_check, char **out, struct es_err *err)
+{
+	char buf[SECRET_MAX + 2];
+	size_t len = 0;
+	struct stat st;
+	int fd, rc = -1;
+	char *nl, *secret;
+
+	fd = open_safely(path, "password_file", owner_check, 077, FIX_SECRET, NULL, &st, err);
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		ssize_t n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			(void)es_err_errno(err, ES_ECONFIG, errno, "password_file %s: read", path);
+			goto out;
+		}
+		len += (size_t)n;
+		buf[len] = '\0';
+		if (n == 0 || memchr(buf, '\n', len) != NULL || len == sizeof(buf) - 1)
+			break;
+	}
+	nl = memchr(buf, '\n', len);
+	if (nl == NULL && len > SECRET_MAX) {
+		(void)es_err_set(err, ES_ECONFIG,
+				 "password_file %s: the first line is longer than %d bytes", path,
+				 SECRET_MAX);
+		goto out;
+	}
+	if (nl != NULL)
+		len = (size_t)(nl - buf);
+	while (len > 0 && (buf[len - 1] == '\r' || buf[len - 1] == '\n'))
+		len--;
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len) != NULL) {
+		(void)es_err_set(err, ES_ECONFIG, "password_file %s: contains a NUL byte", path);
+		goto out;
+	}
+	if (len == 0) {
+		(void)es_err_set(err, ES_ECONFIG,
+				 "password_file %s: empty (its first line must hold the mail "
+				 "password)",
+				 path);
+		goto out;
+	}
+	secret = es_strdup(buf);
+	if (secret == NULL) {
+		(void)es_err_set(err, ES_EOS, "out of memory");
+		goto out;
+	}
+	es_free_secret(out);
+	*out = secret;
+	rc = 0;
+out:
+	sodium_memzero(buf, sizeof(buf));
+	(void)close(fd);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sections */
+
+static struct es_role *find_role(struct es_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_roles; i++)
+		if (strcmp(cfg->roles[i].name, name) == 0)
+			return &cfg->roles[i];
+	return NULL;
+}
+
+/* Resolves a section name (trimmed), creating a role on first sight. */
+static int resolve_section(struct es_config *cfg, const char *section, const char *where,
+			   enum section_kind *kind, struct es_role **role, struct es_err *err)
+{
+	char name[256], shown[100];
+	char *rname;
+
+	*kind = SEC_NONE;
+	*role = NULL;
+	if (strlen(section) >= sizeof(name)) {
+		shown_value(section, shown, sizeof(shown));
+		return es_err_set(err, ES_ECONFIG, "%s: unknown section [%s]", where, shown);
+	}
+	(void)es_strlcpy(name, section, sizeof(name));
+	(void)es_trim(name);
+	if (name[0] == '\0' && section[0] == '\0')
+		return 0; /* before any section */
+	if (strcmp(name, "general") == 0)
+		*kind = SEC_GENERAL;
+	else if (strcmp(name, "mail") == 0)
+		*kind = SEC_MAIL;
+	else if (strcmp(name, "accounts") == 0)
+		*kind = SEC_ACCOUNTS;
+	else if (strcmp(name, "policy") == 0)
+		*kind = SEC_POLICY;
+	else if (strcmp(name, "dns") == 0)
+		*kind = SEC_DNS;
+	if (*kind != SEC_NONE)
+		return 0;
+	if (strncmp(name, "role", 4) != 0 ||
+	    (name[4] != '\0' && !isspace((unsigned char)name[4]))) {
+		shown_value(name, shown, sizeof(shown));
+		return es_err_set(err, ES_ECONFIG,
+				  "%s: unknown section [%s] (sections: general, mail, accounts, "
+				  "policy, role NAME, dns)",
+				  where, shown);
+	}
+	rname = es_trim(name + 4);
+	if (!valid_new_name(rname)) {
+		shown_value(rname, shown, sizeof(shown));
+		return es_err_set(
+		    err, ES_ECONFIG,
+		    "%s: bad role name '%s' in [role NAME] (expected [a-z_][a-z0-9_-]*, "
+		    "at most %d characters)",
+		    where, shown, ES_NAME_MAX);
+	}
+	*kind = SEC_ROLE;
+	*role = find_role(cfg, rname);
+	if (*role != NULL)
+		return 0;
+	if (cfg->n_roles >= ES_MAX_ROLES)
+		return es_err_set(err, ES_ECONFIG, "%s: too many roles (at most %d)", where,
+				  ES_MAX_ROLES);
+	*role = &cfg->roles[cfg->n_roles++];
+	memset(*role, 0, sizeof(**role));
+	(void)es_strlcpy((*role)->name, rname, sizeof((*role)->name));
+	return 0;
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), prev[48], cur[48];
+
+	if (la >= 47 || lb >= 47)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t m = del < ins ? del : ins;
+			cur[j] = m < sub ? m : sub;
+		}
+		memcpy(prev, cur, (lb + 1) * sizeof(prev[0]));
+	}
+	return prev[lb];
+}
+
+static void suggest(const char *const *keys, const char *key, const char **best, size_t *bestd)
+{
+	for (; *keys != NULL; keys++) {
+		size_t d = edit_distance(key, *keys);
+		if (d < *bestd) {
+			*bestd = d;
+			*best = *keys;
+		}
+	}
+}
+
+static int unknown_key(enum section_kind kind, const char *section, const char *key,
+		       const char *where, struct es_err *err)
+{
+	const char *best = NULL, *home = NULL;
+	size_t bestd = 3; /* suggest at distance 1 or 2 */
+	char shown[100], hint[160] = "";
+
+	shown_value(key, shown, sizeof(shown));
+	switch (kind) {
+	case SEC_GENERAL:
+		suggest(general_keys, key, &best, &bestd);
+		break;
+	case SEC_MAIL:
+		suggest(mail_keys, key, &best, &bestd);
+		break;
+	case SEC_ACCOUNTS:
+		suggest(accounts_keys, key, &best, &bestd);
+		break;
+	case SEC_POLICY:
+		suggest(policy_keys, key, &best, &bestd);
+		break;
+	case SEC_ROLE:
+		suggest(accounts_keys, key, &best, &bestd);
+		suggest(policy_keys, key, &best, &bestd);
+		suggest(role_keys, key, &best, &bestd);
+		break;
+	case SEC_DNS:
+		suggest(dns_keys, key, &best, &bestd);
+		break;
+	case SEC_NONE:
+		break;
+	}
+	for (size_t i = 0; i < ES_ARRAY_LEN(sections) && home == NULL; i++)
+		if (in_list(sections[i].keys, key))
+			home = sections[i].name;
+	if (best != NULL && strlen(key) > 2)
+		(void)snprintf(hint, sizeof(hint), " (did you mean '%s'?)", best);
+	else if (home != NULL)
+		(void)snprintf(hint, sizeof(hint), " (it belongs in [%s])", home);
+	{
+		char sec[100];
+		shown_value(section, sec, sizeof(sec));
+		return es_err_set(err, ES_ECONFIG, "%s: unknown key '%s' in section [%s]%s", where,
+				  shown, sec, hint);
+	}
+}
+
+static int general_set(struct es_config *cfg, const char *key, const char *value, const char *where,
+		       struct es_err *err)
+{
+	int w;
+
+	if (strcmp(key, "mode") == 0) {
+		if (set_word(&w, mode_words, where, key, value, err) != 0)
+			return -1;
+		cfg->mode = (enum es_mode)w;
+	} else if (strcmp(key, "school_name") == 0) {
+		return set_text(cfg->school_name, sizeof(cfg->school_name), where, key, value, err);
+	} else if (strcmp(key, "admin_email") == 0) {
+		return set_email(cfg->admin_email, sizeof(cfg->admin_email), where, key, value,
+				 err);
+	} else if (strcmp(key, "contact") == 0) {
+		return set_text(cfg->contact, sizeof(cfg->contact), where, key, value, err);
+	} else if (strcmp(key, "logo") == 0) {
+		return set_path(cfg->logo, sizeof(cfg->logo), false, where, key, value, err);
+	} else if (strcmp(key, "language") == 0) {
+		if (set_word(&w, language_words, where, key, value, err) != 0)
+			return -1;
+		(void)es_strlcpy(cfg->language, language_words[w], sizeof(cfg->language));
+	} else if (strcmp(key, "log_file") == 0) {
+		return set_path(cfg->log_file, sizeof(cfg->log_file), false, where, key, value,
+				err);
+	} else if (strcmp(key, "backup_max_age_days") == 0) {
+		return set_long(&cfg->backup_max_age_days, 1, 3650, where, key, value, err);
+	} else if (strcmp(key, "state_dir") == 0) {
+		return set_path(cfg->state_dir, sizeof(cfg->state_dir), true, where, key, value,
+				err);
+	} else if (strcmp(key, "spool_dir") == 0) {
+		return set_path(cfg->spool_dir, sizeof(cfg->spool_dir), true, where, key, value,
+				err);
+	} else if (strcmp(key, "template_dir") == 0) {
+		return set_path(cfg->template_dir, sizeof(cfg->template_dir), true, where, key,
+				value, err);
+	} else if (strcmp(key, "env_file") == 0) {
+		return set_path(cfg->env_file, sizeof(cfg->env_file), false, where, key, value,
+				err);
+	} else {
+		return es_err_set(err, ES_ESOFTWARE, "%s: no setter for key '%s'", where, key);
+	}
+	return 0;
+}
+
+/* Empty = the provider's default (presets fill it later). */
+static int set_preset_long(long *dst, bool *is_set, long min, long max, const char *where,
+			   const char *key, const char *value, struct es_err *err)
+{
+	if (value[0] == '\0') {
+		*is_set = false;
+		return 0;
+	}
+	if (set_long(dst, min, max, where, key, value, err) != 0)
+		return -1;
+	*is_set = true;
+	return 0;
+}
+
+static int mail_set(struct load_ctx *lc, const char *key, const char *value, const char *where,
+		    struct es_err *err)
+{
+	struct es_config *cfg = lc->cfg;
+	bool owner_check = (lc->flags & ES_CFG_NO_OWNER_CHECK) == 0;
+	int w;
+
+	if (strcmp(key, "backend") == 0) {
+		if (set_word(&w, mailb_words, where, key, value, err) != 0)
+			return -1;
+		cfg->mail_backend = (enum es_mail_backend)w;
+	} else if (strcmp(key, "provider") == 0) {
+		if (set_word(&w, provider_words, where, key, value, err) != 0)
+			return -1;
+		cfg->provider = (enum es_provider)w;
+	} else if (strcmp(key, "host") == 0) {
+		if (value[0] == '\0') {
+			cfg->host_set = false;
+			cfg->host[0] = '\0';
+			return 0;
+		}
+		if (!valid_host(value))
+			return bad_value(err, where, key, value,
+					 "a host name like smtp.school.example, or an IP address");
+		if (set_text(cfg->host, sizeof(cfg->host), where, key, value, err) != 0)
+			return -1;
+		cfg->host_set = true;
+	} else if (strcmp(key, "port") == 0) {
+		return set_preset_long(&cfg->port, &cfg->port_set, 1, 65535, where, key, value,
+				       err);
+	} else if (strcmp(key, "security") == 0) {
+		if (value[0] == '\0') {
+			cfg->security_set = false;
+			return 0;
+		}
+		if (set_word(&w, security_words, where, key, value, err) != 0)
+			return -1;
+		cfg->security = (enum es_security)w;
+		cfg->security_set = true;
+	} else if (strcmp(key, "username") == 0) {
+		return set_text(cfg->username, sizeof(cfg->username), where, key, value, err);
+	} else if (strcmp(key, "password_file") == 0) {
+		if (lc->src == SRC_FILE) {
+			if (lc->seen_password)
+				return es_err_set(
+				    err, ES_ECONFIG,
+				    "%s: set either password or password_file, not both", where);
+			lc->seen_password_file = true;
+		}
+		if (set_path(cfg->password_file, sizeof(cfg->password_file), false, where, key,
+			     value, err) != 0)
+			return -1;
+		if (cfg->password_file[0] != '\0' &&
+		    read_secret_file(cfg->password_file, owner_check, &cfg->password, err) != 0)
+			return es_err_prefix(err, "%s", where);
+	} else if (strcmp(key, "password") == 0) {
+		char *secret;
+
+		if (lc->src == SRC_OTHER)
+			return es_err_set(err, ES_ECONFIG,
+					  "%s: the mail password cannot be given here; use "
+					  "password_file",
+					  where);
+		if (lc->src == SRC_FILE) {
+			if (lc->seen_password_file)
+				return es_err_set(
+				    err, ES_ECONFIG,
+				    "%s: set either password or password_file, not both", where);
+			lc->seen_password = true;
+			if (value[0] != '\0' && (lc->file_mode & 044) != 0)
+				return es_err_set(err, ES_ECONFIG,
+						  "%s: contains a mail password but is readable by "
+						  "group/others; run: chmod 600 %s",
+						  lc->path, lc->path);
+		}
+		if (strlen(value) > SECRET_MAX)
+			return bad_value(err, where, key, NULL, "at most 1024 bytes");
+		if (value[0] == '\0') {
+			es_free_secret(&cfg->password);
+			return 0;
+		}
+		secret = es_strdup(value);
+		if (secret == NULL)
+			return es_err_set(err, ES_EOS, "out of memory");
+		es_free_secret(&cfg->password);
+		cfg->password = secret;
+	} else if (strcmp(key, "from") == 0) {
+		return set_email(cfg->from, sizeof(cfg->from), where, key, value, err);
+	} else if (strcmp(key, "ca_file") == 0) {
+		return set_path(cfg->ca_file, sizeof(cfg->ca_file), false, where, key, value, err);
+	} else if (strcmp(key, "timeout") == 0) {
+		return set_long(&cfg->timeout, 1, 600, where, key, value, err);
+	} else if (strcmp(key, "daily_quota") == 0) {
+		return set_preset_long(&cfg->daily_quota, &cfg->daily_set, 0, 10000000, where, key,
+				       value, err);
+	} else if (strcmp(key, "monthly_quota") == 0) {
+		return set_preset_long(&cfg->monthly_quota, &cfg->monthly_set, 0, 100000000, where,
+				       key, value, err);
+	} else if (strcmp(key, "rate_per_second") == 0) {
+		return set_preset_long(&cfg->rate_per_second, &cfg->rate_set, 0, 1000, where, key,
+				       value, err);
+	} else if (strcmp(key, "quota_warn_percent") == 0) {
+		return set_long(&cfg->quota_warn_percent, 1, 100, where, key, value, err);
+	} else {
+		return es_err_set(err, ES_ESOFTWARE, "%s: no setter for key '%s'", where, key);
+	}
+	return 0;
+}
+
+static int role_set(struct es_config *cfg, struct es_role *role, const char *key, const char *value,
+		    const char *where, struct es_err *err)
+{
+	struct es_role_override *o = NULL;
+	struct es_policy scratch;
+
+	if (strcmp(key, "groups") == 0) {
+		struct list l;
+
+		if (parse_list(value, ES_NAME_MAX, where, key, &l, err) != 0)
+			return -1;
+		if (l.n > ES_MAX_GROUPS)
+			return bad_value(err, where, key, value, "at most 16 groups");
+		for (size_t i = 0; i < l.n; i++) {
+			if (!valid_new_name(l.item[i]))
+				return bad_value(
+				    err, where, key, value,
+				    "group names ([a-z_][a-z0-9_-]*) separated by commas");
+			if (list_has_duplicate(&l, i, l.item[i]))
+				return bad_value(err, where, key, value, "each group once");
+		}
+		for (size_t i = 0; i < l.n; i++)
+			(void)es_strlcpy(role->groups[i], l.item[i], sizeof(role->groups[i]));
+		role->n_groups = l.n;
+		return 0;
+	}
+	if (strcmp(key, "template") == 0) {
+		if (value[0] != '\0' && !valid_template_name(value))
+			return bad_value(err, where, key, value,
+					 "a template name like welcome-staff, not a path");
+		return set_text(role->template_name, sizeof(role->template_name), where, key, value,
+				err);
+	}
+	/* a [policy]/[accounts] key: validated now on a scratch copy, kept as
+	 * text and replayed by es_config_role_policy() */
+	scratch = cfg->policy;
+	if (policy_set(&scratch, key, value, where, err) != 0)
+		return -1;
+	if (strlen(value) >= sizeof(o->value))
+		return bad_value(err, where, key, value, "at most 255 bytes");
+	for (size_t i = 0; i < role->n_overrides; i++)
+		if (strcmp(role->overrides[i].key, key) == 0)
+			o = &role->overrides[i];
+	if (o == NULL) {
+		if (role->n_overrides >= ES_ARRAY_LEN(role->overrides))
+			return es_err_set(err, ES_ECONFIG, "%s: too many keys in [role %s]", where,
+					  role->name);
+		o = &role->overrides[role->n_overrides++];
+	}
+	(void)es_strlcpy(o->key, key, sizeof(o->key));
+	(void)es_strlcpy(o->value, value, sizeof(o->value));
+	(void)snprintf(o->where, sizeof(o->where), "%s", where);
+	return 0;
+}
+
+static int dns_set(struct es_config *cfg, const char *key, const char *value, const char *where,
+		   struct es_err *err)
+{
+	if (strcmp(key, "server") == 0) {
+		if (value[0] != '\0' && !valid_dns_server(value))
+			return bad_value(err, where, key, value,
+					 "an IP address, IP:PORT or [IPv6]:PORT, or nothing");
+		return set_text(cfg->dns_server, sizeof(cfg->dns_server), where, key, value, err);
+	}
+	if (strcmp(key, "dkim_selectors") == 0) {
+		struct list l;
+
+		if (parse_list(value, 63, where, key, &l, err) != 0)
+			return -1;
+		for (size_t i = 0; i < l.n; i++)
+			if (!valid_selector(l.item[i]))
+				return bad_value(err, where, key, value,
+						 "DKIM selectors separated by commas");
+		for (size_t i = 0; i < l.n; i++)
+			(void)es_strlcpy(cfg->dkim_selectors[i], l.item[i],
+					 sizeof(cfg->dkim_selectors[i]));
+		cfg->n_dkim_selectors = l.n;
+		return 0;
+	}
+	return es_err_set(err, ES_ESOFTWARE, "%s: no setter for key '%s'", where, key);
+}
+
+/* The one setter behind the file, env_file, environment and command line. */
+static int cfg_set(struct load_ctx *lc, const char *section, const char *key, const char *value,
+		   const char *where, struct es_err *err)
+{
+	struct es_config *cfg = lc->cfg;
+	enum section_kind kind;
+	struct es_role *role;
+	const char *const *keys = NULL;
+	bool secret = strcmp(key, "password") == 0;
+	char shown[100];
+
+	if (resolve_section(cfg, section, where, &kind, &role, err) != 0)
+		return -1;
+	switch (kind) {
+	case SEC_NONE:
+		shown_value(key, shown, sizeof(shown));
+		return es_err_set(err, ES_ECONFIG,
+				  "%s: key '%s' is outside any section; put it under [general], "
+				  "[mail], [accounts], [policy], [role NAME] or [dns]",
+				  where, shown);
+	case SEC_GENERAL:
+		keys = general_keys;
+		break;
+	case SEC_MAIL:
+		keys = mail_keys;
+		break;
+	case SEC_ACCOUNTS:
+		keys = accounts_keys;
+		break;
+	case SEC_POLICY:
+		keys = policy_keys;
+		break;
+	case SEC_DNS:
+		keys = dns_keys;
+		break;
+	case SEC_ROLE:
+		break;
+	}
+	if (kind == SEC_ROLE ? !(in_list(accounts_keys, key) || in_list(policy_keys, key) ||
+				 in_list(role_keys, key))
+			     : !in_list(keys, key))
+		return unknown_key(kind, section, key, where, err);
+	if (es_has_control(value))
+		return bad_value(err, where, key, secret ? NULL : value,
+				 "text without control characters");
+	if (!secret && !es_utf8_valid(value, strlen(value)))
+		return bad_value(err, where, key, value, "UTF-8 text");
+
+	switch (kind) {
+	case SEC_GENERAL:
+		return general_set(cfg, key, value, where, err);
+	case SEC_MAIL:
+		return mail_set(lc, key, value, where, err);
+	case SEC_ACCOUNTS:
+	case SEC_POLICY:
+		return policy_set(&cfg->policy, key, value, where, err);
+	case SEC_ROLE:
+		return role_set(cfg, role, key, value, where, err);
+	case SEC_DNS:
+		return dns_set(cfg, key, value, where, err);
+	case SEC_NONE:
+		break;
+	}
+	return es_err_set(err, ES_ESOFTWARE, "%s: no section", where);
+}
+
+/* ------------------------------------------------------------------ */
+/* The INI file through inih */
+
+/* inih's reader: one line per call, so that lineno here is the line the
+ * handler sees. Leading blanks are removed, which turns inih's multi-line
+ * continuation (a global setting we must not change) off: an indented line
+ * is an ordinary line. Over-long lines and NUL bytes are errors, not cut. */
+static char *ini_reader_cb(char *str, int num, void *stream)
+{
+	struct load_ctx *lc = stream;
+	size_t cap = num > 2 ? (size_t)num - 2 : 0; /* room for "\n\0" */
+	size_t n = 0, skip = 0;
+	bool any = false, too_long = false, nul = false;
+	int c;
+
+	while ((c = getc(lc->fp)) != EOF) {
+		any = true;
+		lc->bytes++;
+		if (c == '\n')
+			break;
+		if (c == '\0')
+			nul = true;
+		if (n < cap)
+			str[n++] = (char)c;
+		else
+			too_long = true;
+	}
+	if (ferror(lc->fp) && !lc->failed) {
+		struct es_err e;
+		(void)es_err_errno(&e, ES_ECONFIG, errno, "%s: read error", lc->path);
+		ctx_fail(lc, lc->lineno + 1, &e);
+		return NULL;
+	}
+	if (!any)
+		return NULL;
+	lc->lineno++;
+	while (skip < n && (str[skip] == ' ' || str[skip] == '\t'))
+		skip++;
+	memmove(str, str + skip, n - skip);
+	n -= skip;
+	str[n++] = '\n';
+	str[n] = '\0';
+	if (too_long || nul || lc->bytes > CFG_MAX_FILE) {
+		struct es_err e;
+		(void)es_err_set(&e, ES_ECONFIG, "%s:%d: %s", lc->path, lc->lineno,
+				 nul ? "contains a NUL byte"
+				     : (too_long ? "line too long (at most 198 bytes per line)"
+						 : "file larger than 1 MiB"));
+		ctx_fail(lc, lc->lineno, &e);
+		str[0] = '\n';
+		str[1] = '\0';
+		return lc->bytes > CFG_MAX_FILE ? NULL : str;
+	}
+	/* a section header: checked here so that an empty section is too */
+	if (str[0] == '[' && !lc->failed) {
+		char *end = strchr(str, ']');
+		if (end != NULL) {
+			char name[256], where[4200];
+			size_t len = (size_t)(end - str - 1);
+			enum section_kind kind;
+			struct es_role *role;
+			struct es_err e;
+
+			(void)snprintf(where, sizeof(where), "%s:%d", lc->path, lc->lineno);
+			if (len >= sizeof(name))
+				len = sizeof(name) - 1;
+			memcpy(name, str + 1, len);
+			name[len] = '\0';
+			if (resolve_section(lc->cfg, name, where, &kind, &role, &e) != 0)
+				ctx_fail(lc, lc->lineno, &e);
+			else if (kind == SEC_NONE) {
+				(void)es_err_set(&e, ES_ECONFIG, "%s: unknown section []", where);
+				ctx_fail(lc, lc->lineno, &e);
+			}
+		}
+	}
+	return str;
+}
+
+static int ini_handler_cb(void *user, const char *section, const char *name, const char *value)
+{
+	struct load_ctx *lc = user;
+	char where[4200];
+	struct es_err e;
+
+	if (lc->failed)
+		return 0; /* report the first error only; change nothing after it */
+	(void)snprintf(where, sizeof(where), "%s:%d", lc->path, lc->lineno);
+	if (cfg_set(lc, section, name, value != NULL ? value : "", where, &e) != 0) {
+		ctx_fail(lc, lc->lineno, &e);
+		return 0;
+	}
+	return 1;
+}
+
+static int load_file(struct load_ctx *lc, const char *path, struct es_err *err)
+{
+	struct es_config *cfg = lc->cfg;
+	bool owner_check = (lc->flags & ES_CFG_NO_OWNER_CHECK) == 0, missing;
+	struct stat st;
+	char iobuf[BUFSIZ];
+	FILE *fp = NULL;
+	int fd, line, rc = -1;
+
+	if (es_strlcpy(cfg->path, path, sizeof(cfg->path)) != 0)
+		return es_err_set(err, ES_ECONFIG, "configuration file name too long");
+	fd = open_safely(path, "configuration file", owner_check, 022, FIX_CONFIG, &missing, &st,
+			 err);
+	if (fd < 0) {
+		if (missing && (lc->flags & ES_CFG_OPTIONAL) != 0) {
+			cfg->path[0] = '\0';
+			es_err_clear(err);
+			return 0;
+		}
+		return -1;
+	}
+	fp = fdopen(fd, "r");
+	if (fp == NULL) {
+		(void)es_err_errno(err, ES_EOS, errno, "%s: fdopen", path);
+		(void)close(fd);
+		return -1;
+	}
+	/* our buffer, so that an inline password can be wiped */
+	if (setvbuf(fp, iobuf, _IOFBF, sizeof(iobuf)) != 0) {
+		(void)es_err_set(err, ES_EOS, "%s: setvbuf failed", path);
+		goto out;
+	}
+	lc->path = cfg->path;
+	lc->file_mode = st.st_mode;
+	lc->fp = fp;
+	line = ini_parse_stream(ini_reader_cb, lc, ini_handler_cb, lc);
+	if (line == -2) {
+		(void)es_err_set(err, ES_EOS, "%s: out of memory", path);
+		goto out;
+	}
+	if (line > 0 && (!lc->failed || line < lc->err_line)) {
+		(void)es_err_set(err, ES_ECONFIG,
+				 "%s:%d: syntax error (expected '[section]' or 'key = value')",
+				 path, line);
+		goto out;
+	}
+	if (lc->failed || line != 0) {
+		*err = lc->err;
+		if (!lc->failed)
+			(void)es_err_set(err, ES_ECONFIG, "%s:%d: error", path, line);
+		goto out;
+	}
+	rc = 0;
+out:
+	(void)fclose(fp);
+	sodium_memzero(iobuf, sizeof(iobuf));
+	lc->fp = NULL;
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Environment */
+
+static int env_apply(struct load_ctx *lc, const char *name, const char *value, const char *where,
+		     struct es_err *err)
+{
+	bool b;
+
+	if (strcmp(name, "DEBUG") == 0) {
+		if (es_parse_bool(value, &b) != 0)
+			return bad_value(err, where, name, value, "True or False");
+		return cfg_set(lc, "general", "mode", b ? "debug" : "production", where, err);
+	}
+	if (strcmp(name, "EMAIL_BACKEND") == 0) {
+		static const struct {
+			const char *name, *backend;
+		} map[] = {
+		    {"smtp", "smtp"},
+		    {"console", "console"},
+		    {"file", "file"},
+		    {"django.core.mail.backends.smtp.EmailBackend", "smtp"},
+		    {"django.core.mail.backends.console.EmailBackend", "console"},
+		    {"django.core.mail.backends.filebased.EmailBackend", "file"},
+		};
+		for (size_t i = 0; i < ES_ARRAY_LEN(map); i++)
+			if (strcmp(value, map[i].name) == 0)
+				return cfg_set(lc, "mail", "backend", map[i].backend, where, err);
+		return bad_value(
+		    err, where, name, value,
+		    "smtp, console, file or django.core.mail.backends.smtp.EmailBackend, "
+		    ".console.EmailBackend, .filebased.EmailBackend");
+	}
+	if (strcmp(name, "EMAIL_HOST") == 0)
+		return cfg_set(lc, "mail", "host", value, where, err);
+	if (strcmp(name, "EMAIL_PORT") == 0)
+		return cfg_set(lc, "mail", "port", value, where, err);
+	if (strcmp(name, "EMAIL_USE_TLS") == 0 || strcmp(name, "EMAIL_USE_SSL") == 0) {
+		bool ssl = strcmp(name, "EMAIL_USE_SSL") == 0;
+
+		if (es_parse_bool(value, &b) != 0)
+			return bad_value(err, where, name, value, "True or False");
+		if (ssl)
+			lc->env_ssl = b;
+		else
+			lc->env_tls = b;
+		/* False leaves security as configured: plain SMTP only with
+		 * security = none in the file, never by omission */
+		if (!b)
+			return 0;
+		return cfg_set(lc, "mail", "security", ssl ? "tls" : "starttls", where, err);
+	}
+	if (strcmp(name, "EMAIL_HOST_USER") == 0)
+		return cfg_set(lc, "mail", "username", value, where, err);
+	if (strcmp(name, "EMAIL_HOST_PASSWORD") == 0)
+		return cfg_set(lc, "mail", "password", value, where, err);
+	if (strcmp(name, "DEFAULT_FROM_EMAIL") == 0)
+		return cfg_set(lc, "mail", "from", value, where, err);
+	return 1; /* unknown */
+}
+
+/* One env_file line (in place). Returns 0, or -1 with err set. */
+static int env_line(struct load_ctx *lc, char *line, const char *path, int lineno, bool secret_ok,
+		    struct es_err *err)
+{
+	char where[4200], shown[100];
+	char *eq, *name, *value;
+	size_t vlen;
+	int rc;
+
+	(void)snprintf(where, sizeof(where), "%s:%d", path, lineno);
+	(void)es_trim(line);
+	if (line[0] == '\0' || line[0] == '#')
+		return 0;
+	if (strncmp(line, "export", 6) == 0 && (line[6] == ' ' || line[6] == '\t'))
+		line = es_trim(line + 6);
+	eq = strchr(line, '=');
+	if (eq == NULL)
+		return es_err_set(err, ES_ECONFIG, "%s: expected NAME=VALUE", where);
+	*eq = '\0';
+	name = es_trim(line);
+	value = es_trim(eq + 1);
+	vlen = strlen(value);
+	if (vlen > 0 && (value[0] == '"' || value[0] == '\'')) {
+		char *close = strchr(value + 1, value[0]);
+		char *rest;
+
+		if (close == NULL)
+			return es_err_set(err, ES_ECONFIG, "%s: %s: missing closing quote", where,
+					  name);
+		rest = close + 1;
+		while (*rest == ' ' || *rest == '\t')
+			rest++;
+		if (*rest != '\0' && *rest != '#')
+			return es_err_set(err, ES_ECONFIG, "%s: %s: text after the closing quote",
+					  where, name);
+		*close = '\0';
+		value++;
+	} else {
+		/* an unquoted value ends at " #" (a comment) */
+		for (char *p = value; *p != '\0'; p++)
+			if (*p == '#' && p > value && (p[-1] == ' ' || p[-1] == '\t')) {
+				*p = '\0';
+				(void)es_trim(value);
+				break;
+			}
+	}
+	if (strcmp(name, "EMAIL_HOST_PASSWORD") == 0 && !secret_ok)
+		return es_err_set(err, ES_ECONFIG,
+				  "%s: contains EMAIL_HOST_PASSWORD but is readable by "
+				  "group/others; run: chmod 600 %s; chown root:root %s",
+				  path, path, path);
+	rc = env_apply(lc, name, value, where, err);
+	if (rc == 1) {
+		shown_value(name, shown, sizeof(shown));
+		return es_err_set(err, ES_ECONFIG,
+				  "%s: unknown name '%s' (known: DEBUG, EMAIL_BACKEND, EMAIL_HOST, "
+				  "EMAIL_PORT, EMAIL_USE_TLS, EMAIL_USE_SSL, EMAIL_HOST_USER, "
+				  "EMAIL_HOST_PASSWORD, DEFAULT_FROM_EMAIL)",
+				  where, shown);
+	}
+	return rc;
+}
+
+static int load_env_file(struct load_ctx *lc, const char *path, struct es_err *err)
+{
+	bool owner_check = (lc->flags & ES_CFG_NO_OWNER_CHECK) == 0;
+	struct es_buf buf = {0};
+	char chunk[4096];
+	struct stat st;
+	char *line, *next;
+	int fd, lineno = 0, rc = -1;
+
+	fd = open_safely(path, "env_file", owner_check, 022, FIX_CONFIG, NULL, &st, err);
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			(void)es_err_errno(err, ES_ECONFIG, errno, "env_file %s: read", path);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (buf.len + (size_t)n > (size_t)CFG_MAX_FILE) {
+			(void)es_err_set(err, ES_ECONFIG, "env_file %s: larger than 1 MiB", path);
+			goto out;
+		}
+		if (es_buf_append(&buf, chunk, (size_t)n) != 0) {
+			(void)es_err_set(err, ES_EOS, "out of memory");
+			goto out;
+		}
+	}
+	if (buf.len == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (memchr(buf.data, '\0', buf.len) != NULL) {
+		(void)es_err_set(err, ES_ECONFIG, "env_file %s: contains a NUL byte", path);
+		goto out;
+	}
+	for (line = buf.data; line != NULL; line = next) {
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		lineno++;
+		if (env_line(lc, line, path, lineno, (st.st_mode & 044) == 0, err) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	sodium_memzero(chunk, sizeof(chunk));
+	es_buf_free(&buf);
+	(void)close(fd);
+	return rc;
+}
+
+static int load_environment(struct load_ctx *lc, struct es_err *err)
+{
+	char where[64];
+
+	for (size_t i = 0; env_names[i] != NULL; i++) {
+		const char *v = secure_getenv(env_names[i]);
+		if (v == NULL)
+			continue;
+		(void)snprintf(where, sizeof(where), "environment %s", env_names[i]);
+		if (env_apply(lc, env_names[i], v, where, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* After all sources */
+
+static void apply_presets(struct es_config *cfg)
+{
+	const struct preset *p = &presets[cfg->provider];
+
+	if (!cfg->host_set)
+		(void)es_strlcpy(cfg->host, p->host, sizeof(cfg->host));
+	if (!cfg->port_set)
+		cfg->port = 587;
+	if (!cfg->security_set)
+		cfg->security = ES_SEC_STARTTLS;
+	if (!cfg->daily_set)
+		cfg->daily_quota = p->daily;
+	if (!cfg->monthly_set)
+		cfg->monthly_quota = p->monthly;
+	if (!cfg->rate_set)
+		cfg->rate_per_second = p->rate;
+}
+
+static int validate(const struct es_config *cfg, struct es_err *err)
+{
+	const char *src = cfg->path[0] != '\0' ? cfg->path : "configuration";
+
+	if (cfg->mode == ES_MODE_PRODUCTION && cfg->mail_backend == ES_MAILB_SMTP &&
+	    cfg->host[0] == '\0')
+		return es_err_set(err, ES_ECONFIG,
+				  "%s: mode = production with [mail] backend = smtp needs [mail] "
+				  "host (provider = %s has no preset host); set host, EMAIL_HOST "
+				  "or a provider",
+				  src, es_provider_name(cfg->provider));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* API */
+
+void es_config_defaults(struct es_config *cfg)
+{
+	static const char *const selectors[] = {"google", "s1", "k1", "mailo", "default"};
+	struct es_policy *p = &cfg->policy;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->mode = ES_MODE_DEBUG;
+	(void)es_strlcpy(cfg->language, "fr", sizeof(cfg->language));
+	cfg->backup_max_age_days = 7;
+	(void)es_strlcpy(cfg->state_dir, "/var/lib/eschool", sizeof(cfg->state_dir));
+	(void)es_strlcpy(cfg->spool_dir, "/var/spool/eschool", sizeof(cfg->spool_dir));
+	(void)es_strlcpy(cfg->template_dir, "/usr/share/eschool/templates",
+			 sizeof(cfg->template_dir));
+
+	cfg->mail_backend = ES_MAILB_SMTP;
+	cfg->provider = ES_PROV_GMAIL;
+	cfg->port = 587;
+	cfg->security = ES_SEC_STARTTLS;
+	cfg->timeout = 30;
+	cfg->quota_warn_percent = 80;
+
+	p->backend = ES_ACCT_SHADOW;
+	(void)es_strlcpy(p->home_base, "/home", sizeof(p->home_base));
+	(void)es_strlcpy(p->shell, "/bin/bash", sizeof(p->shell));
+	p->password_length = 12;
+	p->password_style = ES_PW_RANDOM;
+	p->password_hash = ES_HASH_YESCRYPT;
+	p->first_login_change = true;
+	p->max_age_days = 90;
+	p->warn_days = 7;
+	p->warn_schedule[0] = 7;
+	p->warn_schedule[1] = 1;
+	p->n_warn_schedule = 2;
+	p->initial_password_ttl_days = 14;
+	p->email_code_ttl_minutes = 60;
+	p->email_code_tries = 5;
+	p->remind_unchanged_after_days = 7;
+	p->notify_new_login_source = true;
+	p->known_sources = 10;
+	p->enforce = true;
+	(void)es_strlcpy(p->exempt_users[0], "root", sizeof(p->exempt_users[0]));
+	p->n_exempt_users = 1;
+	(void)es_strlcpy(p->exempt_group, "sudo", sizeof(p->exempt_group));
+	p->on_error = ES_ONERR_DENY;
+
+	(void)es_strlcpy(cfg->roles[0].name, "student", sizeof(cfg->roles[0].name));
+	(void)es_strlcpy(cfg->roles[0].groups[0], "students", sizeof(cfg->roles[0].groups[0]));
+	cfg->roles[0].n_groups = 1;
+	(void)es_strlcpy(cfg->roles[1].name, "teacher", sizeof(cfg->roles[1].name));
+	(void)es_strlcpy(cfg->roles[1].groups[0], "teachers", sizeof(cfg->roles[1].groups[0]));
+	cfg->roles[1].n_groups = 1;
+	cfg->n_roles = 2;
+
+	for (size_t i = 0; i < ES_ARRAY_LEN(selectors); i++)
+		(void)es_strlcpy(cfg->dkim_selectors[i], selectors[i],
+				 sizeof(cfg->dkim_selectors[i]));
+	cfg->n_dkim_selectors = ES_ARRAY_LEN(selectors);
+}
+
+int es_config_load(struct es_config *cfg, const char *path, unsigned flags, struct es_err *err)
+{
+	struct load_ctx lc;
+	int rc = -1;
+
+	es_config_defaults(cfg);
+	ctx_init(&lc, cfg, flags, SRC_FILE);
+	if (path != NULL && load_file(&lc, path, err) != 0)
+		goto out;
+	if ((flags & ES_CFG_ENV) != 0) {
+		lc.src = SRC_ENV;
+		if (cfg->env_file[0] != '\0' && load_env_file(&lc, cfg->env_file, err) != 0)
+			goto out;
+		if (load_environment(&lc, err) != 0)
+			goto out;
+		if (lc.env_tls == 1 && lc.env_ssl == 1) {
+			(void)es_err_set(
+			    err, ES_ECONFIG,
+			    "EMAIL_USE_TLS and EMAIL_USE_SSL are both True; set only one "
+			    "(STARTTLS on port 587, or implicit TLS on port 465)");
+			goto out;
+		}
+	}
+	apply_presets(cfg);
+	if (validate(cfg, err) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		es_free_secret(&cfg->password);
+	return rc;
+}
+
+int es_config_set(struct es_config *cfg, const char *section, const char *key, const char *value,
+		  const char *where, struct es_err *err)
+{
+	struct load_ctx lc;
+
+	ctx_init(&lc, cfg, 0, SRC_OTHER);
+	if (cfg_set(&lc, section, key, value, where, err) != 0)
+		return -1;
+	apply_presets(cfg);
+	return validate(cfg, err);
+}
+
+int es_config_set_env(struct es_config *cfg, const char *name, const char *value, const char *where,
+		      struct es_err *err)
+{
+	struct load_ctx lc;
+	int rc;
+
+	ctx_init(&lc, cfg, 0, SRC_ENV);
+	rc = env_apply(&lc, name, value, where, err);
+	if (rc == 1)
+		return 0;
+	return rc == 0 ? 1 : -1;
+}
+
+const struct es_role *es_config_find_role(const struct es_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_roles; i++)
+		if (strcmp(cfg->roles[i].name, name) == 0)
+			return &cfg->roles[i];
+	return NULL;
+}
+
+int es_config_role_policy(const struct es_config *cfg, const char *role, struct es_policy *out,
+			  struct es_err *err)
+{
+	const struct es_role *r = es_config_find_role(cfg, role);
+	char known[ES_MAX_ROLES * (ES_NAME_MAX + 2) + 1], shown[100];
+	size_t used = 0;
+
+	if (r == NULL) {
+		known[0] = '\0';
+		for (size_t i = 0; i < cfg->n_roles; i++) {
+			int w = snprintf(known + used, sizeof(known) - used, "%s%s", i ? ", " : "",
+					 cfg->roles[i].name);
+			if (w < 0 || (size_t)w >= sizeof(known) - used)
+				break;
+			used += (size_t)w;
+		}
+		shown_value(role, shown, sizeof(shown));
+		return es_err_set(err, ES_EDATA, "unknown role '%s' (roles: %s)", shown, known);
+	}
+	*out = cfg->policy;
+	for (size_t i = 0; i < r->n_overrides; i++)
+		if (policy_set(out, r->overrides[i].key, r->overrides[i].value,
+			       r->overrides[i].where, err) != 0)
+			return -1;
+	return 0;
+}
+
+void es_config_free(struct es_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	es_free_secret(&cfg->password);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const char *es_mode_name(enum es_mode m)
+{
+	return (unsigned)m < ES_ARRAY_LEN(mode_words) - 1 ? mode_words[m] : "?";
+}
+
+const char *es_provider_name(enum es_provider p)
+{
+	return (unsigned)p < ES_ARRAY_LEN(provider_words) - 1 ? provider_words[p] : "?";
+}

@@ -1,0 +1,174 @@
+/* Configuration: one INI file (SPEC section 3), read with inih.
+ *
+ * One options struct, filled in a fixed order through one setter shared by
+ * every source: built-in defaults, the file, then (helper only) env_file and
+ * the environment, then the command line. The PAM module never reads the
+ * environment. Unknown sections and keys are errors with file:line. */
+#ifndef ESCHOOL_CONFIG_H
+#define ESCHOOL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "es_err.h"
+
+#define ES_CONFIG_DEFAULT_PATH "/etc/eschool/eschool.conf"
+#define ES_NAME_MAX 32      /* shadow's limit for user and group names */
+#define ES_MAX_ROLES 32
+#define ES_MAX_GROUPS 16     /* groups per role */
+#define ES_MAX_LIST 32       /* exempt_users, dkim_selectors, warn_schedule */
+
+enum es_mode { ES_MODE_DEBUG = 0, ES_MODE_PRODUCTION };
+enum es_mail_backend { ES_MAILB_SMTP = 0, ES_MAILB_CONSOLE, ES_MAILB_FILE };
+enum es_provider {
+	ES_PROV_GMAIL = 0, ES_PROV_WORKSPACE, ES_PROV_SENDGRID, ES_PROV_MAILGUN,
+	ES_PROV_SES, ES_PROV_CUSTOM
+};
+enum es_security { ES_SEC_STARTTLS = 0, ES_SEC_TLS, ES_SEC_NONE };
+enum es_acct_backend { ES_ACCT_SHADOW = 0, ES_ACCT_NONE };
+enum es_pw_style { ES_PW_RANDOM = 0, ES_PW_PRONOUNCEABLE };
+enum es_pw_hash { ES_HASH_YESCRYPT = 0, ES_HASH_SHA512 };
+enum es_on_error { ES_ONERR_DENY = 0, ES_ONERR_ALLOW };
+
+/* [policy] and [accounts]: the keys a [role X] section may override. */
+struct es_policy {
+	/* [accounts] */
+	enum es_acct_backend backend;
+	char home_base[256];
+	char shell[256];
+	/* [policy] */
+	long password_length;
+	enum es_pw_style password_style;
+	enum es_pw_hash password_hash;
+	bool first_login_change;
+	long max_age_days;          /* 0 = never expires */
+	long warn_days;
+	long warn_schedule[ES_MAX_LIST]; /* days before max age, descending */
+	size_t n_warn_schedule;
+	long initial_password_ttl_days;
+	long email_code_ttl_minutes;
+	long email_code_tries;
+	long remind_unchanged_after_days;
+	bool notify_new_login_source;
+	long known_sources;
+	bool enforce;
+	char exempt_users[ES_MAX_LIST][ES_NAME_MAX + 1];
+	size_t n_exempt_users;
+	char exempt_group[ES_NAME_MAX + 1]; /* "" = none */
+	enum es_on_error on_error;
+};
+
+/* A [role X] section: its overrides are kept as text and replayed through
+ * the setter over a copy of [policy]/[accounts] by es_config_role(), so that
+ * the order of sections in the file does not matter. */
+struct es_role_override {
+	char key[40];
+	char value[256];
+	char where[300]; /* "file:line" for error messages */
+};
+
+struct es_role {
+	char name[ES_NAME_MAX + 1];
+	char groups[ES_MAX_GROUPS][ES_NAME_MAX + 1];
+	size_t n_groups;
+	char template_name[64]; /* "" = welcome-<role> */
+	struct es_role_override overrides[24];
+	size_t n_overrides;
+};
+
+struct es_config {
+	char path[4096];   /* the file read ("" when none) */
+
+	/* [general] */
+	enum es_mode mode;
+	char school_name[256];
+	char admin_email[256];
+	char contact[256];
+	char logo[4096];
+	char language[3];        /* "fr" | "en" */
+	char log_file[4096];
+	long backup_max_age_days;
+	char state_dir[4096];
+	char spool_dir[4096];
+	char template_dir[4096];
+	char env_file[4096];
+
+	/* [mail] */
+	enum es_mail_backend mail_backend;
+	enum es_provider provider;
+	char host[256];
+	long port;
+	enum es_security security;
+	char username[256];
+	char password_file[4096];
+	char *password;          /* secret: from password=, password_file or
+	                            EMAIL_HOST_PASSWORD; wiped by es_config_free */
+	char from[256];
+	char ca_file[4096];
+	long timeout;
+	long daily_quota;        /* 0 = none */
+	long monthly_quota;      /* 0 = none */
+	long rate_per_second;    /* 0 = none */
+	long quota_warn_percent;
+	/* keys given explicitly, so that provider presets do not override them */
+	bool host_set, port_set, security_set, daily_set, monthly_set, rate_set;
+
+	/* [accounts] + [policy] */
+	struct es_policy policy;
+
+	/* [role X] */
+	struct es_role roles[ES_MAX_ROLES];
+	size_t n_roles;
+
+	/* [dns] */
+	char dns_server[128];
+	char dkim_selectors[ES_MAX_LIST][64];
+	size_t n_dkim_selectors;
+};
+
+enum es_config_flags {
+	ES_CFG_ENV = 1 << 0,       /* read env_file and the environment (helper) */
+	ES_CFG_OPTIONAL = 1 << 1,  /* a missing file is not an error: defaults */
+	ES_CFG_NO_OWNER_CHECK = 1 << 2, /* tests run by a non-root user */
+};
+
+/* Fills cfg with the built-in defaults. */
+void es_config_defaults(struct es_config *cfg);
+
+/* Loads path (or defaults only when path is NULL) then applies env_file and
+ * the environment when ES_CFG_ENV is given, then provider presets, then
+ * validates the whole. On error: ES_ECONFIG with "file:line: what; fix". */
+int es_config_load(struct es_config *cfg, const char *path, unsigned flags,
+                   struct es_err *err);
+
+/* The one setter: section is "general", "mail", "policy", "accounts", "dns"
+ * or "role NAME"; where is "file:line" (or "environment DEBUG", "command
+ * line") for messages. */
+int es_config_set(struct es_config *cfg, const char *section, const char *key,
+                  const char *value, const char *where, struct es_err *err);
+
+/* Applies one Django-style environment name (DEBUG, EMAIL_HOST, ...), as
+ * found in the environment or in env_file. Unknown names are ignored by the
+ * environment reader and are errors in env_file. Returns 1 when the name is
+ * known and applied, 0 when unknown, -1 on a bad value. */
+int es_config_set_env(struct es_config *cfg, const char *name,
+                      const char *value, const char *where, struct es_err *err);
+
+/* A role is known when the file has a [role NAME] section; "student" and
+ * "teacher" always exist. Returns NULL for an unknown role. */
+const struct es_role *es_config_find_role(const struct es_config *cfg,
+                                          const char *name);
+
+/* The effective [policy]/[accounts] for a role: a copy of the global values
+ * with the role's overrides applied. Returns -1 for an unknown role. */
+int es_config_role_policy(const struct es_config *cfg, const char *role,
+                          struct es_policy *out, struct es_err *err);
+
+/* Wipes the secret and resets cfg. */
+void es_config_free(struct es_config *cfg);
+
+/* Names for messages and `show`. */
+const char *es_mode_name(enum es_mode m);
+const char *es_provider_name(enum es_provider p);
+
+#endif

@@ -1,0 +1,379 @@
+#include "es_names.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "es_util.h"
+
+#define ES_USERNAME_MAX 32
+#define ES_BASE_MAX 28
+
+bool es_valid_username(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > ES_USERNAME_MAX)
+		return false;
+	if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		char c = s[i];
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')
+			continue;
+		if (c == '$' && i == n - 1)
+			continue; /* Samba machine accounts */
+		return false;
+	}
+	return true;
+}
+
+static bool is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static bool valid_domain(const char *d)
+{
+	size_t label = 0, labels = 0, n = strlen(d);
+	const char *tld = d;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i <= n; i++) {
+		char c = d[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0 || label > 63 || d[i - 1] == '-')
+				return false;
+			labels++;
+			label = 0;
+			if (c == '.')
+				tld = d + i + 1;
+			continue;
+		}
+		if (!is_alnum(c) && c != '-')
+			return false;
+		if (c == '-' && label == 0)
+			return false;
+		label++;
+	}
+	if (labels < 2)
+		return false;
+	for (const char *p = tld; *p != '\0'; p++)
+		if (!(*p >= '0' && *p <= '9'))
+			return true;
+	return false; /* an all-digit top-level label is an IP address, not a domain */
+}
+
+bool es_valid_email(const char *s)
+{
+	static const char atext[] = "!#$%&'*+/=?^_`{|}~-";
+	const char *at = strrchr(s, '@');
+	size_t local;
+
+	if (at == NULL || strlen(s) > 254)
+		return false;
+	local = (size_t)(at - s);
+	if (local == 0 || local > 64 || s[0] == '.' || at[-1] == '.')
+		return false;
+	for (size_t i = 0; i < local; i++) {
+		char c = s[i];
+		if (c == '.') {
+			if (s[i + 1] == '.')
+				return false;
+			continue;
+		}
+		if (!is_alnum(c) && (c == '\0' || strchr(atext, c) == NULL))
+			return false;
+	}
+	return valid_domain(at + 1);
+}
+
+/* Decodes one UTF-8 sequence at s; returns its length (0 at end, 1 for an
+ * invalid byte, which then yields cp = 0xfffd). */
+static size_t utf8_next(const unsigned char *s, unsigned long *cp)
+{
+	size_t need, i;
+
+	if (s[0] == '\0')
+		return 0;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		need = 1;
+		*cp = s[0] & 0x1fu;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		need = 2;
+		*cp = s[0] & 0x0fu;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		need = 3;
+		*cp = s[0] & 0x07u;
+	} else {
+		*cp = 0xfffd;
+		return 1;
+	}
+	for (i = 1; i <= need; i++) {
+		if ((s[i] & 0xc0) != 0x80) {
+			*cp = 0xfffd;
+			return 1;
+		}
+		*cp = (*cp << 6) | (s[i] & 0x3fu);
+	}
+	return need + 1;
+}
+
+/* Latin letters in U+00C0..U+017F, as lowercase ASCII; NULL for the two
+ * signs (×, ÷) in that range. */
+static const char *const latin1[64] = {
+	"a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+	"d", "n", "o", "o", "o", "o", "o", NULL, "o", "u", "u", "u", "u", "y", "th", "ss",
+	"a", "a", "a", "a", "a", "a", "ae", "c", "e", "e", "e", "e", "i", "i", "i", "i",
+	"d", "n", "o", "o", "o", "o", "o", NULL, "o", "u", "u", "u", "u", "y", "th", "y",
+};
+
+static const struct {
+	unsigned short first, last;
+	const char *ascii;
+} latin_ext_a[] = {
+	{ 0x100, 0x105, "a" },  { 0x106, 0x10d, "c" }, { 0x10e, 0x111, "d" },
+	{ 0x112, 0x11b, "e" },  { 0x11c, 0x123, "g" }, { 0x124, 0x127, "h" },
+	{ 0x128, 0x131, "i" },  { 0x132, 0x133, "ij" }, { 0x134, 0x135, "j" },
+	{ 0x136, 0x138, "k" },  { 0x139, 0x142, "l" }, { 0x143, 0x14b, "n" },
+	{ 0x14c, 0x151, "o" },  { 0x152, 0x153, "oe" }, { 0x154, 0x159, "r" },
+	{ 0x15a, 0x161, "s" },  { 0x162, 0x167, "t" }, { 0x168, 0x173, "u" },
+	{ 0x174, 0x175, "w" },  { 0x176, 0x178, "y" }, { 0x179, 0x17e, "z" },
+	{ 0x17f, 0x17f, "s" },  { 0x218, 0x219, "s" }, { 0x21a, 0x21b, "t" },
+	{ 0x1e9e, 0x1e9e, "ss" },
+};
+
+/* Case of a letter in the table's ranges (for "DUPRÉ"-style family names). */
+static bool ext_is_upper(unsigned long cp)
+{
+	if (cp >= 0xc0 && cp <= 0xde)
+		return cp != 0xd7;
+	if (cp >= 0x100 && cp <= 0x137)
+		return cp % 2 == 0 && cp != 0x131;
+	if ((cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17e))
+		return cp % 2 == 1;
+	if (cp >= 0x14a && cp <= 0x177)
+		return cp % 2 == 0;
+	if (cp >= 0x218 && cp <= 0x21b)
+		return cp % 2 == 0;
+	return cp == 0x178 || cp == 0x1e9e;
+}
+
+/* ASCII folding of one code point: lowercase letters, digits and ASCII
+ * punctuation; "" when it has none. */
+static const char *fold_cp(unsigned long cp, char ascii[2])
+{
+	if (cp < 0x80) {
+		if (cp < 0x20 || cp == 0x7f)
+			return "";
+		ascii[0] = (char)(cp >= 'A' && cp <= 'Z' ? cp - 'A' + 'a' : cp);
+		ascii[1] = '\0';
+		return ascii;
+	}
+	if (cp >= 0xc0 && cp <= 0xff)
+		return latin1[cp - 0xc0] != NULL ? latin1[cp - 0xc0] : "";
+	for (size_t i = 0; i < ES_ARRAY_LEN(latin_ext_a); i++)
+		if (cp >= latin_ext_a[i].first && cp <= latin_ext_a[i].last)
+			return latin_ext_a[i].ascii;
+	if (cp == 0x2019 || cp == 0x2018)
+		return "'"; /* typographic apostrophes: O’Brien */
+	return "";
+}
+
+void es_fold_ascii(const char *utf8, char *out, size_t outsz)
+{
+	const unsigned char *s = (const unsigned char *)utf8;
+	size_t used = 0;
+
+	if (outsz == 0)
+		return;
+	for (;;) {
+		unsigned long cp = 0;
+		size_t n = utf8_next(s, &cp);
+		char ascii[2];
+		const char *f;
+		size_t flen;
+
+		if (n == 0)
+			break;
+		s += n;
+		f = fold_cp(cp, ascii);
+		flen = strlen(f);
+		if (used + flen >= outsz)
+			break;
+		memcpy(out + used, f, flen);
+		used += flen;
+	}
+	out[used] = '\0';
+}
+
+/* A word written in capitals: at least two letters, none lowercase. */
+static bool word_is_capitals(const char *w, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)w;
+	size_t i = 0, letters = 0;
+
+	while (i < len) {
+		unsigned long cp = 0;
+		size_t n = utf8_next(s + i, &cp);
+		char ascii[2];
+
+		if (n == 0)
+			break;
+		i += n;
+		if (cp >= 'a' && cp <= 'z')
+			return false;
+		if (cp >= 'A' && cp <= 'Z') {
+			letters++;
+			continue;
+		}
+		if (cp >= 0x80 && fold_cp(cp, ascii)[0] >= 'a') {
+			if (!ext_is_upper(cp))
+				return false;
+			letters++;
+		}
+	}
+	return letters >= 2;
+}
+
+/* Appends the [a-z0-9] of the folded word to out. */
+static void append_folded(const char *w, size_t len, char *out, size_t outsz)
+{
+	char word[256], folded[512];
+	size_t used = strlen(out);
+
+	if (len >= sizeof(word))
+		len = sizeof(word) - 1;
+	memcpy(word, w, len);
+	word[len] = '\0';
+	es_fold_ascii(word, folded, sizeof(folded));
+	for (const char *p = folded; *p != '\0' && used + 1 < outsz; p++)
+		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))
+			out[used++] = *p;
+	out[used] = '\0';
+}
+
+struct word {
+	const char *p;
+	size_t len;
+	bool caps;
+};
+
+#define MAX_WORDS 16
+
+static size_t split_words(const char *s, size_t len, struct word *w, size_t nw)
+{
+	size_t n = 0, i = 0;
+
+	while (i < len && n < nw) {
+		size_t start;
+
+		while (i < len && (s[i] == ' ' || s[i] == '\t'))
+			i++;
+		start = i;
+		while (i < len && s[i] != ' ' && s[i] != '\t')
+			i++;
+		if (i > start) {
+			w[n].p = s + start;
+			w[n].len = i - start;
+			w[n].caps = word_is_capitals(s + start, i - start);
+			n++;
+		}
+	}
+	return n;
+}
+
+void es_username_base(const char *fullname, char *out, size_t outsz)
+{
+	struct word words[MAX_WORDS];
+	char given[64] = "", family[ES_BASE_MAX + 1] = "", base[ES_BASE_MAX + 1];
+	const char *comma = strchr(fullname, ',');
+	size_t n, caps = 0;
+	char *p;
+
+	if (outsz == 0)
+		return;
+	if (comma != NULL) {
+		/* "Dupré, Élodie": family name first, as rosters often put it */
+		struct word g[MAX_WORDS];
+		size_t ng;
+
+		n = split_words(fullname, (size_t)(comma - fullname), words, MAX_WORDS);
+		ng = split_words(comma + 1, strlen(comma + 1), g, MAX_WORDS);
+		for (size_t i = 0; i < n; i++)
+			append_folded(words[i].p, words[i].len, family, sizeof(family));
+		if (ng > 0)
+			append_folded(g[0].p, g[0].len, given, sizeof(given));
+	} else {
+		n = split_words(fullname, strlen(fullname), words, MAX_WORDS);
+		for (size_t i = 0; i < n; i++)
+			caps += words[i].caps;
+		if (caps > 0 && caps < n) {
+			/* "DUPRÉ Élodie": the words in capitals are the family name */
+			bool have_given = false;
+			for (size_t i = 0; i < n; i++) {
+				if (words[i].caps)
+					append_folded(words[i].p, words[i].len, family, sizeof(family));
+				else if (!have_given) {
+					append_folded(words[i].p, words[i].len, given, sizeof(given));
+					have_given = given[0] != '\0';
+				}
+			}
+		} else if (n == 1) {
+			append_folded(words[0].p, words[0].len, family, sizeof(family));
+		} else if (n > 1) {
+			append_folded(words[0].p, words[0].len, given, sizeof(given));
+			for (size_t i = 1; i < n; i++)
+				append_folded(words[i].p, words[i].len, family, sizeof(family));
+		}
+	}
+	base[0] = '\0';
+	/* the initial is the given name's first letter */
+	for (p = given; *p != '\0'; p++)
+		if (*p >= 'a' && *p <= 'z') {
+			base[0] = *p;
+			base[1] = '\0';
+			break;
+		}
+	append_folded(family, strlen(family), base, sizeof(base));
+	/* a username starts with a letter */
+	p = base;
+	while (*p != '\0' && !(*p >= 'a' && *p <= 'z'))
+		p++;
+	if (*p == '\0')
+		p = "user";
+	(void)es_strlcpy(out, p, outsz);
+	if (strlen(p) >= outsz) {
+		memcpy(out, p, outsz - 1);
+		out[outsz - 1] = '\0';
+	}
+}
+
+int es_username_unique(const char *base, bool (*taken)(const char *, void *), void *arg,
+                       char *out, size_t outsz)
+{
+	size_t blen = strlen(base);
+
+	if (blen == 0 || blen > ES_USERNAME_MAX || blen >= outsz)
+		return -1;
+	if (!taken(base, arg)) {
+		memcpy(out, base, blen + 1);
+		return 0;
+	}
+	for (unsigned long k = 2; k < 1000000; k++) {
+		char suffix[16];
+		int sl = snprintf(suffix, sizeof(suffix), "%lu", k);
+
+		if (sl <= 0 || blen + (size_t)sl > ES_USERNAME_MAX || blen + (size_t)sl >= outsz)
+			return -1;
+		memcpy(out, base, blen);
+		memcpy(out + blen, suffix, (size_t)sl + 1);
+		if (!taken(out, arg))
+			return 0;
+	}
+	return -1;
+}

@@ -1,0 +1,42 @@
+/* Validation of the values eschool accepts, and derivation of usernames
+ * from people's names. */
+#ifndef ESCHOOL_NAMES_H
+#define ESCHOOL_NAMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "es_err.h"
+
+/* shadow's rules (Debian's default, without --badname): [a-z_][a-z0-9_-]*
+ * with an optional trailing '$', at most 32 bytes, not "." or "..". */
+bool es_valid_username(const char *s);
+
+/* A practical address check: local@domain, printable ASCII in the local
+ * part (no spaces, quotes or control characters), a domain of LDH labels
+ * with at least one dot, at most 254 bytes. */
+bool es_valid_email(const char *s);
+
+/* Folds UTF-8 text to lowercase ASCII with a built-in table for the Latin
+ * letters (é→e, œ→oe, ß→ss, æ→ae, ø→o, ł→l, ș→s ...), never by the locale.
+ * ASCII digits and punctuation are kept, control characters, invalid bytes
+ * and characters with no folding (Greek, Cyrillic ...) are dropped. Writes
+ * at most outsz-1 bytes and never splits a folding. */
+void es_fold_ascii(const char *utf8, char *out, size_t outsz);
+
+/* Derives a base username from a full name: the initial of the given name
+ * followed by the family name, folded to [a-z0-9]. The family name is what
+ * comes before a comma ("Dupré, Élodie"), else the words written in
+ * capitals when some are not ("DUPRÉ Élodie", as French school software
+ * exports names), else every word after the first ("Élodie Dupré" ->
+ * "edupre", "Jean-Luc Le Gall" -> "jlegall"). Never empty (falls
+ * back to "user"), starts with a letter, at most 28 bytes so that a numeric
+ * suffix still fits in 32. */
+void es_username_base(const char *fullname, char *out, size_t outsz);
+
+/* Makes base unique: base, base2, base3 ... until taken(candidate, arg)
+ * returns false. Returns -1 when no candidate under 32 bytes is free. */
+int es_username_unique(const char *base, bool (*taken)(const char *, void *),
+                       void *arg, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,997 @@
+/* Per-user state store (SPEC section 5). The invariants are listed in
+ * es_state.h; how this file keeps them:
+ *
+ * - Every path is reached with openat() from a directory fd opened with
+ *   O_DIRECTORY|O_NOFOLLOW, and the username is checked first (see
+ *   valid_username: the shadow rule, so never "/", ".", ".." or empty), so
+ *   no name can leave state_dir/users or go through a symlink.
+ * - Files and directories are checked with fstat on the descriptor that is
+ *   then used (no check-then-open race). "Owned by root" is accepted as
+ *   "owned by uid 0 or by the effective uid": when running as root (the
+ *   helper, sshd, login, gdm) that is exactly root; the second case only
+ *   lets the unit tests run unprivileged and lets a process running as a
+ *   user read a tree that this user already owns (and could rewrite anyway).
+ * - Loading refuses a symlink (O_NOFOLLOW: ELOOP), a FIFO or socket
+ *   (O_NONBLOCK, then S_ISREG: it never blocks), a directory, a file
+ *   writable by group/others or owned by someone else, and a file larger
+ *   than ES_STATE_MAX_SIZE, as ES_EDATA "corrupt or unsafe". EACCES is
+ *   ES_EPERM (a screen locker running as the user), ENOENT is "not managed".
+ * - Saving never writes through an existing entry: it writes a new temp file
+ *   (O_CREAT|O_EXCL|O_NOFOLLOW) and renames it over the name, so a symlink
+ *   at users/NAME is replaced by the file, its target is never touched.
+ *   On failure only the temp file is removed; the old file stays whole.
+ * - Nothing here exits, prints, or keeps global or static mutable state.
+ *
+ * Ownership rules for callers: es_state_load initialises *st itself (any
+ * keys it held before are not freed); after any return of es_state_load,
+ * es_state_free(st) is safe. es_state_parse wants an initialised st and
+ * replaces its keys. The buffer from es_state_format is malloc'd; wipe it
+ * (sodium_memzero) and free it. Lock files are never removed (removing one
+ * while another process waits on it would break mutual exclusion). */
+#include "es_state.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "es_util.h"
+
+#define USERS_DIR "users"
+#define LOCKS_DIR "locks"
+#define TMP_TRIES 16
+#define WHY_MAX 160
+
+_Static_assert(sizeof(long long) == sizeof(int64_t), "strtoll range is int64_t");
+
+enum parse_result { PARSE_OK = 0, PARSE_CORRUPT = -1, PARSE_NOMEM = -2 };
+
+/* The shadow rule (same as es_valid_username in es_names.c): [a-z_] then
+ * [a-z0-9_-], an optional trailing '$', 1 to 32 bytes. Kept here so that
+ * this file alone guarantees that a username is one harmless path
+ * component. */
+static bool valid_username(const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return false;
+	n = strnlen(s, 33);
+	if (n == 0 || n > 32)
+		return false;
+	if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		char c = s[i];
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')
+			continue;
+		if (c == '$' && i == n - 1)
+			continue;
+		return false;
+	}
+	return true;
+}
+
+static bool valid_key(const char *k, size_t n)
+{
+	if (n == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = k[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+static bool owner_ok(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+static void wipe_free(char *p)
+{
+	if (p == NULL)
+		return;
+	sodium_memzero(p, strlen(p));
+	free(p);
+}
+
+static void clear_kv(struct es_state *st)
+{
+	for (size_t i = 0; i < st->n && i < ES_STATE_MAX_KEYS; i++) {
+		wipe_free(st->kv[i].key);
+		wipe_free(st->kv[i].value);
+		st->kv[i].key = NULL;
+		st->kv[i].value = NULL;
+	}
+	st->n = 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		(void)close(*fd);
+	*fd = -1;
+}
+
+static int fsync_retry(int fd)
+{
+	int r;
+
+	do
+		r = fsync(fd);
+	while (r != 0 && errno == EINTR);
+	return r;
+}
+
+/* Opens (and with create, first makes, 0700) the directory base (sub ==
+ * NULL, relative to the cwd) or base/sub (relative to parent), without
+ * following a symlink, and checks it: a directory, owned by root, not
+ * writable by group or others. An unsafe directory is reported with code
+ * bad. Returns 0 (fd in *out), 1 when missing and !create, -1 on error. */
+static int open_dir(int parent, const char *base, const char *sub, bool create, int bad, int *out,
+		    struct es_err *err)
+{
+	const char *name = sub != NULL ? sub : base;
+	int at = sub != NULL ? parent : AT_FDCWD;
+	const char *sep = sub != NULL ? "/" : "";
+	const char *tail = sub != NULL ? sub : "";
+	struct stat sb;
+	int fd = -1;
+	int rc = -1;
+
+	*out = -1;
+	if (create) {
+		if (mkdirat(at, name, 0700) == 0) {
+			/* make the new entry durable; best effort for state_dir */
+			if (sub != NULL && fsync_retry(parent) != 0) {
+				es_err_errno(err, ES_EIO, errno, "cannot sync %s", base);
+				goto out;
+			}
+		} else if (errno != EEXIST) {
+			int e = errno;
+			es_err_errno(err, (e == EACCES || e == EPERM) ? ES_EPERM : ES_EIO, e,
+				     "cannot create state directory %s%s%s", base, sep, tail);
+			goto out;
+		}
+	}
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT && !create) {
+			rc = 1;
+		} else if (e == EACCES || e == EPERM) {
+			es_err_errno(err, ES_EPERM, e, "cannot open state directory %s%s%s", base,
+				     sep, tail);
+		} else if (e == ENOTDIR || e == ELOOP) {
+			/* O_DIRECTORY|O_NOFOLLOW gives ENOTDIR for a symlink too */
+			bool link =
+			    fstatat(at, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode);
+			es_err_set(err, bad,
+				   "unsafe state directory %s%s%s: %s; it must be a real "
+				   "directory (mode 700, owned by root)",
+				   base, sep, tail,
+				   link ? "is a symbolic link" : "is not a directory");
+		} else {
+			es_err_errno(err, ES_EIO, e, "cannot open state directory %s%s%s", base,
+				     sep, tail);
+		}
+		goto out;
+	}
+	if (fstat(fd, &sb) != 0) {
+		es_err_errno(err, ES_EIO, errno, "cannot stat state directory %s%s%s", base, sep,
+			     tail);
+		goto out;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		es_err_set(err, bad, "unsafe state directory %s%s%s: not a directory", base, sep,
+			   tail);
+		goto out;
+	}
+	if (!owner_ok(sb.st_uid)) {
+		es_err_set(err, bad,
+			   "unsafe state directory %s%s%s: owned by uid %lu, not root; "
+			   "fix with: chown root:root %s%s%s",
+			   base, sep, tail, (unsigned long)sb.st_uid, base, sep, tail);
+		goto out;
+	}
+	if ((sb.st_mode & 022) != 0) {
+		es_err_set(err, bad,
+			   "unsafe state directory %s%s%s: writable by group or others "
+			   "(mode %03o); fix with: chmod 700 %s%s%s",
+			   base, sep, tail, (unsigned)(sb.st_mode & 07777), base, sep, tail);
+		goto out;
+	}
+	*out = fd;
+	fd = -1;
+	rc = 0;
+out:
+	close_fd(&fd);
+	return rc;
+}
+
+static int check_state_dir_arg(const char *state_dir, struct es_err *err)
+{
+	if (state_dir == NULL || state_dir[0] == '\0')
+		return es_err_set(err, ES_ECONFIG, "state_dir is not set");
+	return 0;
+}
+
+/* Reads until EOF or cap bytes. Returns 0, or an errno value. */
+static int read_all(int fd, char *buf, size_t cap, size_t *got)
+{
+	size_t len = 0;
+
+	while (len < cap) {
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	*got = len;
+	return 0;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t w = write(fd, buf + off, len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		if (w == 0)
+			return EIO;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+	char *p = malloc(n + 1);
+
+	if (p != NULL) {
+		memcpy(p, s, n);
+		p[n] = '\0';
+	}
+	return p;
+}
+
+/* Parses data into st (whose keys are replaced). On PARSE_CORRUPT, why
+ * says what is wrong; st is left without keys on any failure. */
+static enum parse_result parse_data(struct es_state *st, const char *data, size_t len, char *why,
+				    size_t whysz)
+{
+	const size_t mlen = sizeof(ES_STATE_MAGIC) - 1;
+	enum parse_result res = PARSE_CORRUPT;
+	size_t pos;
+	unsigned lineno = 2;
+
+	clear_kv(st);
+	if (data == NULL)
+		len = 0;
+	if (len > 0 && memchr(data, '\0', len) != NULL) {
+		(void)snprintf(why, whysz, "contains a NUL byte");
+		goto out;
+	}
+	if (len <= mlen || memcmp(data, ES_STATE_MAGIC, mlen) != 0 || data[mlen] != '\n') {
+		(void)snprintf(why, whysz, "does not start with \"%s\"", ES_STATE_MAGIC);
+		goto out;
+	}
+	pos = mlen + 1;
+	for (;; lineno++) {
+		const char *line = data + pos;
+		const char *nl, *eq;
+		size_t llen, klen;
+		char *key, *value;
+
+		if (pos == len) {
+			(void)snprintf(why, whysz, "no \"end\" line (torn or truncated write)");
+			goto out;
+		}
+		nl = memchr(line, '\n', len - pos);
+		if (nl == NULL) {
+			(void)snprintf(why, whysz, "line %u is cut short (torn or truncated write)",
+				       lineno);
+			goto out;
+		}
+		llen = (size_t)(nl - line);
+		if (llen == 3 && memcmp(line, "end", 3) == 0) {
+			if ((size_t)(nl + 1 - data) != len) {
+				(void)snprintf(why, whysz, "data after the \"end\" line");
+				goto out;
+			}
+			break;
+		}
+		for (size_t i = 0; i < llen; i++) {
+			unsigned char c = (unsigned char)line[i];
+			if (c < 0x20 || c == 0x7f) {
+				(void)snprintf(why, whysz, "line %u: raw control byte 0x%02x",
+					       lineno, c);
+				goto out;
+			}
+		}
+		eq = memchr(line, '=', llen);
+		if (eq == NULL) {
+			(void)snprintf(why, whysz, "line %u: no '='", lineno);
+			goto out;
+		}
+		klen = (size_t)(eq - line);
+		if (!valid_key(line, klen)) {
+			(void)snprintf(why, whysz, "line %u: bad key (want [a-z0-9_]+)", lineno);
+			goto out;
+		}
+		if (st->n >= ES_STATE_MAX_KEYS) {
+			(void)snprintf(why, whysz, "more than %d keys", ES_STATE_MAX_KEYS);
+			goto out;
+		}
+		for (size_t i = 0; i < st->n; i++) {
+			if (strncmp(st->kv[i].key, line, klen) == 0 &&
+			    st->kv[i].key[klen] == '\0') {
+				(void)snprintf(why, whysz, "line %u: duplicate key \"%.*s\"",
+					       lineno, (int)klen, line);
+				goto out;
+			}
+		}
+		key = dup_n(line, klen);
+		value = dup_n(eq + 1, llen - klen - 1);
+		if (key == NULL || value == NULL) {
+			wipe_free(key);
+			wipe_free(value);
+			res = PARSE_NOMEM;
+			goto out;
+		}
+		if (es_pct_decode(value) != 0) {
+			wipe_free(key);
+			wipe_free(value);
+			(void)snprintf(why, whysz, "line %u: bad %%-escape in \"%.*s\"", lineno,
+				       (int)klen, line);
+			goto out;
+		}
+		st->kv[st->n].key = key;
+		st->kv[st->n].value = value;
+		st->n++;
+		pos = (size_t)(nl + 1 - data);
+	}
+	res = PARSE_OK;
+out:
+	if (res != PARSE_OK)
+		clear_kv(st);
+	return res;
+}
+
+int es_state_parse(struct es_state *st, const char *data, size_t len, struct es_err *err)
+{
+	char why[WHY_MAX] = "";
+	enum parse_result r;
+
+	if (st == NULL)
+		return es_err_set(err, ES_ESOFTWARE, "es_state_parse: no state");
+	r = parse_data(st, data, len, why, sizeof(why));
+	if (r == PARSE_NOMEM)
+		return es_err_set(err, ES_EOS, "out of memory reading state");
+	if (r != PARSE_OK)
+		return es_err_set(err, ES_EDATA, "corrupt state: %s", why);
+	return 0;
+}
+
+int es_state_format(const struct es_state *st, char **out, size_t *outlen, struct es_err *err)
+{
+	struct es_buf b = {0};
+	int rc = -1;
+
+	if (out != NULL)
+		*out = NULL;
+	if (outlen != NULL)
+		*outlen = 0;
+	if (st == NULL || out == NULL || outlen == NULL)
+		return es_err_set(err, ES_ESOFTWARE, "es_state_format: bad arguments");
+	if (st->n > ES_STATE_MAX_KEYS) {
+		es_err_set(err, ES_ESOFTWARE, "state for %s has too many keys", st->username);
+		goto out;
+	}
+	for (size_t i = 0; i < st->n; i++) {
+		const char *k = st->kv[i].key;
+		if (k == NULL || st->kv[i].value == NULL || !valid_key(k, strlen(k))) {
+			es_err_set(err, ES_ESOFTWARE, "state for %s holds an invalid key or value",
+				   st->username);
+			goto out;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(st->kv[j].key, k) == 0) {
+				es_err_set(err, ES_ESOFTWARE, "state for %s holds key \"%s\" twice",
+					   st->username, k);
+				goto out;
+			}
+		}
+	}
+	if (es_buf_puts(&b, ES_STATE_MAGIC "\n") != 0)
+		goto nomem;
+	for (size_t i = 0; i < st->n; i++) {
+		if (es_buf_puts(&b, st->kv[i].key) != 0 || es_buf_append(&b, "=", 1) != 0 ||
+		    es_pct_encode(&b, st->kv[i].value) != 0 || es_buf_append(&b, "\n", 1) != 0)
+			goto nomem;
+	}
+	if (es_buf_puts(&b, "end\n") != 0)
+		goto nomem;
+	if (b.len > ES_STATE_MAX_SIZE) {
+		es_err_set(err, ES_EDATA,
+			   "state for %s would take %zu bytes, more than the %d allowed",
+			   st->username, b.len, ES_STATE_MAX_SIZE);
+		goto out;
+	}
+	*out = b.data;
+	*outlen = b.len;
+	b.data = NULL;
+	b.len = b.cap = 0;
+	rc = 0;
+	goto out;
+nomem:
+	es_err_set(err, ES_EOS, "out of memory writing state for %s", st->username);
+out:
+	es_buf_free(&b);
+	return rc;
+}
+
+int es_state_load(const char *state_dir, const char *username, struct es_state *st,
+		  struct es_err *err)
+{
+	char why[WHY_MAX] = "";
+	struct stat sb;
+	char *buf = NULL;
+	size_t cap = 0, len = 0;
+	int sfd = -1, ufd = -1, fd = -1;
+	int rc = -1;
+	int r;
+
+	if (st == NULL)
+		return es_err_set(err, ES_ESOFTWARE, "es_state_load: no state");
+	es_state_init(st, username);
+	if (!valid_username(username))
+		return es_err_set(err, ES_EDATA, "invalid username for a state file");
+	if (check_state_dir_arg(state_dir, err) != 0)
+		return -1;
+
+	r = open_dir(AT_FDCWD, state_dir, NULL, false, ES_EDATA, &sfd, err);
+	if (r != 0) {
+		rc = r;
+		goto out;
+	}
+	r = open_dir(sfd, state_dir, USERS_DIR, false, ES_EDATA, &ufd, err);
+	if (r != 0) {
+		rc = r;
+		goto out;
+	}
+	fd = openat(ufd, username, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT)
+			rc = 1;
+		else if (e == EACCES || e == EPERM)
+			es_err_errno(err, ES_EPERM, e, "cannot read state file %s/%s/%s", state_dir,
+				     USERS_DIR, username);
+		else if (e == ELOOP)
+			es_err_set(err, ES_EDATA,
+				   "corrupt or unsafe state file %s/%s/%s: is a symbolic "
+				   "link",
+				   state_dir, USERS_DIR, username);
+		else if (e == ENXIO || e == EWOULDBLOCK)
+			es_err_set(err, ES_EDATA,
+				   "corrupt or unsafe state file %s/%s/%s: not a regular "
+				   "file",
+				   state_dir, USERS_DIR, username);
+		else
+			es_err_errno(err, ES_EIO, e, "cannot open state file %s/%s/%s", state_dir,
+				     USERS_DIR, username);
+		goto out;
+	}
+	if (fstat(fd, &sb) != 0) {
+		es_err_errno(err, ES_EIO, errno, "cannot stat state file %s/%s/%s", state_dir,
+			     USERS_DIR, username);
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode))
+		(void)snprintf(why, sizeof(why), "not a regular file");
+	else if (!owner_ok(sb.st_uid))
+		(void)snprintf(why, sizeof(why), "owned by uid %lu, not root",
+			       (unsigned long)sb.st_uid);
+	else if ((sb.st_mode & 022) != 0)
+		(void)snprintf(why, sizeof(why), "writable by group or others (mode %03o)",
+			       (unsigned)(sb.st_mode & 07777));
+	else if (sb.st_size < 0 || sb.st_size > ES_STATE_MAX_SIZE)
+		(void)snprintf(why, sizeof(why), "larger than %d bytes", ES_STATE_MAX_SIZE);
+	if (why[0] != '\0') {
+		es_err_set(err, ES_EDATA, "corrupt or unsafe state file %s/%s/%s: %s", state_dir,
+			   USERS_DIR, username, why);
+		goto out;
+	}
+	/* one byte more than the size, to notice a file growing under us */
+	cap = (size_t)sb.st_size + 1;
+	buf = malloc(cap);
+	if (buf == NULL) {
+		es_err_set(err, ES_EOS, "out of memory reading %s/%s/%s", state_dir, USERS_DIR,
+			   username);
+		goto out;
+	}
+	r = read_all(fd, buf, cap, &len);
+	if (r != 0) {
+		es_err_errno(err, ES_EIO, r, "cannot read state file %s/%s/%s", state_dir,
+			     USERS_DIR, username);
+		goto out;
+	}
+	if (len > (size_t)sb.st_size) {
+		es_err_set(err, ES_EDATA,
+			   "corrupt or unsafe state file %s/%s/%s: written to in place "
+			   "while being read",
+			   state_dir, USERS_DIR, username);
+		goto out;
+	}
+	switch (parse_data(st, buf, len, why, sizeof(why))) {
+	case PARSE_OK:
+		rc = 0;
+		break;
+	case PARSE_NOMEM:
+		es_err_set(err, ES_EOS, "out of memory reading %s/%s/%s", state_dir, USERS_DIR,
+			   username);
+		break;
+	default:
+		es_err_set(err, ES_EDATA, "corrupt or unsafe state file %s/%s/%s: %s", state_dir,
+			   USERS_DIR, username, why);
+		break;
+	}
+out:
+	if (buf != NULL) {
+		sodium_memzero(buf, cap);
+		free(buf);
+	}
+	close_fd(&fd);
+	close_fd(&ufd);
+	close_fd(&sfd);
+	if (rc != 0)
+		clear_kv(st);
+	return rc;
+}
+
+/* ".USERNAME.tmp.XXXXXXXXXXXX": O_EXCL makes it safe whatever the suffix;
+ * randomness only avoids collisions (so the fallback is good enough). */
+static int make_tmp_name(char *out, size_t outsz, const char *user, unsigned attempt)
+{
+	unsigned char rnd[6];
+	int n;
+
+	if (getrandom(rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd)) {
+		struct timespec ts = {0};
+		uint64_t x;
+
+		(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+		x = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^
+		    ((uint64_t)getpid() << 16) ^ attempt;
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			rnd[i] = (unsigned char)(x >> (8 * i));
+	}
+	n = snprintf(out, outsz, ".%s.tmp.%02x%02x%02x%02x%02x%02x", user, rnd[0], rnd[1], rnd[2],
+		     rnd[3], rnd[4], rnd[5]);
+	return (n < 0 || (size_t)n >= outsz) ? -1 : 0;
+}
+
+static void write_error(struct es_err *err, int e, const char *what, const char *state_dir,
+			const char *user)
+{
+	if (e == ENOSPC || e == EDQUOT || e == EFBIG)
+		es_err_errno(err, ES_EIO, e,
+			     "cannot %s state file %s/%s/%s: the disk is full (or a "
+			     "quota or file size limit was hit); free some space and "
+			     "retry, the previous state is unchanged",
+			     what, state_dir, USERS_DIR, user);
+	else
+		es_err_errno(err, ES_EIO, e,
+			     "cannot %s state file %s/%s/%s (the previous state is "
+			     "unchanged)",
+			     what, state_dir, USERS_DIR, user);
+}
+
+int es_state_save(const char *state_dir, const struct es_state *st, struct es_err *err)
+{
+	char tmp[64];
+	char *data = NULL;
+	size_t len = 0;
+	bool tmp_made = false;
+	int sfd = -1, ufd = -1, tfd = -1;
+	int rc = -1;
+	int e;
+
+	if (st == NULL)
+		return es_err_set(err, ES_ESOFTWARE, "es_state_save: no state");
+	if (!valid_username(st->username))
+		return es_err_set(err, ES_EDATA, "invalid username for a state file");
+	if (check_state_dir_arg(state_dir, err) != 0)
+		return -1;
+	if (es_state_format(st, &data, &len, err) != 0)
+		goto out;
+	if (open_dir(AT_FDCWD, state_dir, NULL, true, ES_EPERM, &sfd, err) != 0 ||
+	    open_dir(sfd, state_dir, USERS_DIR, true, ES_EPERM, &ufd, err) != 0)
+		goto out;
+
+	for (unsigned attempt = 0;; attempt++) {
+		if (make_tmp_name(tmp, sizeof(tmp), st->username, attempt) != 0) {
+			es_err_set(err, ES_ESOFTWARE, "cannot name a temporary file");
+			goto out;
+		}
+		tfd = openat(ufd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (tfd >= 0)
+			break;
+		e = errno;
+		if (e != EEXIST || attempt + 1 >= TMP_TRIES) {
+			write_error(err, e, "create a temporary", state_dir, st->username);
+			goto out;
+		}
+	}
+	tmp_made = true;
+	if (fchmod(tfd, 0600) != 0) {
+		write_error(err, errno, "set the mode of the temporary", state_dir, st->username);
+		goto out;
+	}
+	e = write_all(tfd, data, len);
+	if (e != 0) {
+		write_error(err, e, "write", state_dir, st->username);
+		goto out;
+	}
+	if (fsync_retry(tfd) != 0) {
+		write_error(err, errno, "sync", state_dir, st->username);
+		goto out;
+	}
+	e = close(tfd) == 0 ? 0 : errno;
+	tfd = -1;
+	if (e != 0) {
+		write_error(err, e, "close", state_dir, st->username);
+		goto out;
+	}
+	if (renameat(ufd, tmp, ufd, st->username) != 0) {
+		write_error(err, errno, "replace", state_dir, st->username);
+		goto out;
+	}
+	tmp_made = false;
+	if (fsync_retry(ufd) != 0) {
+		es_err_errno(err, ES_EIO, errno,
+			     "state file %s/%s/%s written but its directory could not "
+			     "be synced",
+			     state_dir, USERS_DIR, st->username);
+		goto out;
+	}
+	rc = 0;
+out:
+	close_fd(&tfd);
+	if (tmp_made)
+		(void)unlinkat(ufd, tmp, 0);
+	if (data != NULL) {
+		sodium_memzero(data, len);
+		free(data);
+	}
+	close_fd(&ufd);
+	close_fd(&sfd);
+	return rc;
+}
+
+int es_state_remove(const char *state_dir, const char *username, struct es_err *err)
+{
+	int sfd = -1, ufd = -1;
+	int rc = -1;
+	int r;
+
+	if (!valid_username(username))
+		return es_err_set(err, ES_EDATA, "invalid username for a state file");
+	if (check_state_dir_arg(state_dir, err) != 0)
+		return -1;
+	r = open_dir(AT_FDCWD, state_dir, NULL, false, ES_EPERM, &sfd, err);
+	if (r == 0)
+		r = open_dir(sfd, state_dir, USERS_DIR, false, ES_EPERM, &ufd, err);
+	if (r != 0) {
+		rc = r == 1 ? 0 : -1; /* no directory, no file: nothing to do */
+		goto out;
+	}
+	if (unlinkat(ufd, username, 0) != 0) {
+		int e = errno;
+		if (e == ENOENT) {
+			rc = 0;
+			goto out;
+		}
+		es_err_errno(err, (e == EACCES || e == EPERM) ? ES_EPERM : ES_EIO, e,
+			     "cannot remove state file %s/%s/%s", state_dir, USERS_DIR, username);
+		goto out;
+	}
+	if (fsync_retry(ufd) != 0) {
+		es_err_errno(err, ES_EIO, errno, "cannot sync %s/%s", state_dir, USERS_DIR);
+		goto out;
+	}
+	rc = 0;
+out:
+	close_fd(&ufd);
+	close_fd(&sfd);
+	return rc;
+}
+
+int es_state_lock(const char *state_dir, const char *username, int *lockfd, struct es_err *err)
+{
+	struct stat sb;
+	const char *why = NULL;
+	int sfd = -1, lfd = -1, fd = -1;
+	int rc = -1;
+
+	if (lockfd == NULL)
+		return es_err_set(err, ES_ESOFTWARE, "es_state_lock: no lockfd");
+	*lockfd = -1;
+	if (!valid_username(username))
+		return es_err_set(err, ES_EDATA, "invalid username for a lock file");
+	if (check_state_dir_arg(state_dir, err) != 0)
+		return -1;
+	if (open_dir(AT_FDCWD, state_dir, NULL, true, ES_EPERM, &sfd, err) != 0 ||
+	    open_dir(sfd, state_dir, LOCKS_DIR, true, ES_EPERM, &lfd, err) != 0)
+		goto out;
+	/* O_NONBLOCK: never hang opening something that is not a file */
+	fd = openat(lfd, username, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ELOOP)
+			es_err_set(err, ES_EPERM,
+				   "unsafe lock file %s/%s/%s: is a symbolic link; "
+				   "remove it",
+				   state_dir, LOCKS_DIR, username);
+		else
+			es_err_errno(err, (e == EACCES || e == EPERM) ? ES_EPERM : ES_EIO, e,
+				     "cannot open lock file %s/%s/%s", state_dir, LOCKS_DIR,
+				     username);
+		goto out;
+	}
+	if (fstat(fd, &sb) != 0) {
+		es_err_errno(err, ES_EIO, errno, "cannot stat lock file %s/%s/%s", state_dir,
+			     LOCKS_DIR, username);
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode))
+		why = "not a regular file";
+	else if (!owner_ok(sb.st_uid))
+		why = "not owned by root";
+	else if ((sb.st_mode & 022) != 0)
+		why = "writable by group or others";
+	if (why != NULL) {
+		es_err_set(err, ES_EPERM, "unsafe lock file %s/%s/%s: %s; remove it", state_dir,
+			   LOCKS_DIR, username, why);
+		goto out;
+	}
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			es_err_errno(err, ES_EIO, errno, "cannot lock %s/%s/%s", state_dir,
+				     LOCKS_DIR, username);
+			goto out;
+		}
+	}
+	*lockfd = fd;
+	fd = -1;
+	rc = 0;
+out:
+	close_fd(&fd);
+	close_fd(&lfd);
+	close_fd(&sfd);
+	return rc;
+}
+
+void es_state_unlock(int lockfd)
+{
+	if (lockfd >= 0)
+		(void)close(lockfd); /* releases the flock */
+}
+
+struct name_slot {
+	char name[33];
+};
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(((const struct name_slot *)a)->name, ((const struct name_slot *)b)->name);
+}
+
+int es_state_foreach(const char *state_dir, int (*fn)(const char *username, void *arg), void *arg,
+		     struct es_err *err)
+{
+	struct name_slot *names = NULL;
+	size_t n = 0, cap = 0;
+	DIR *d = NULL;
+	int sfd = -1, ufd = -1;
+	int rc = -1;
+	int r;
+
+	if (fn == NULL)
+		return es_err_set(err, ES_ESOFTWARE, "es_state_foreach: no callback");
+	if (check_state_dir_arg(state_dir, err) != 0)
+		return -1;
+	r = open_dir(AT_FDCWD, state_dir, NULL, false, ES_EPERM, &sfd, err);
+	if (r == 0)
+		r = open_dir(sfd, state_dir, USERS_DIR, false, ES_EPERM, &ufd, err);
+	if (r != 0) {
+		rc = r == 1 ? 0 : -1; /* no directory: no users */
+		goto out;
+	}
+	d = fdopendir(ufd);
+	if (d == NULL) {
+		es_err_errno(err, ES_EIO, errno, "cannot list %s/%s", state_dir, USERS_DIR);
+		goto out;
+	}
+	ufd = -1; /* owned by d now */
+	for (;;) {
+		const struct dirent *de;
+
+		errno = 0;
+		de = readdir(d);
+		if (de == NULL) {
+			if (errno != 0) {
+				es_err_errno(err, ES_EIO, errno, "cannot list %s/%s", state_dir,
+					     USERS_DIR);
+				goto out;
+			}
+			break;
+		}
+		/* dot-files include our temp files; invalid names are not ours */
+		if (de->d_name[0] == '.' || !valid_username(de->d_name))
+			continue;
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct name_slot *p;
+
+			if (ncap > SIZE_MAX / sizeof(*names) ||
+			    (p = realloc(names, ncap * sizeof(*names))) == NULL) {
+				es_err_set(err, ES_EOS, "out of memory listing %s/%s", state_dir,
+					   USERS_DIR);
+				goto out;
+			}
+			names = p;
+			cap = ncap;
+		}
+		(void)es_strlcpy(names[n].name, de->d_name, sizeof(names[n].name));
+		n++;
+	}
+	(void)closedir(d);
+	d = NULL;
+	close_fd(&sfd);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), cmp_names);
+	for (size_t i = 0; i < n; i++) {
+		r = fn(names[i].name, arg);
+		if (r != 0) {
+			rc = r;
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (d != NULL)
+		(void)closedir(d);
+	free(names);
+	close_fd(&ufd);
+	close_fd(&sfd);
+	return rc;
+}
+
+const char *es_state_get(const struct es_state *st, const char *key)
+{
+	if (st == NULL || key == NULL)
+		return NULL;
+	for (size_t i = 0; i < st->n && i < ES_STATE_MAX_KEYS; i++) {
+		if (strcmp(st->kv[i].key, key) == 0)
+			return st->kv[i].value;
+	}
+	return NULL;
+}
+
+int64_t es_state_get_i64(const struct es_state *st, const char *key, int64_t dflt)
+{
+	const char *v = es_state_get(st, key);
+	char *end = NULL;
+	long long x;
+
+	if (v == NULL)
+		return dflt;
+	/* strtoll would take leading spaces and '+': a state value does not */
+	if (!(isdigit((unsigned char)v[0]) || (v[0] == '-' && isdigit((unsigned char)v[1]))))
+		return dflt;
+	errno = 0;
+	x = strtoll(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0')
+		return dflt;
+	return (int64_t)x;
+}
+
+bool es_state_get_bool(const struct es_state *st, const char *key)
+{
+	const char *v = es_state_get(st, key);
+
+	return v != NULL && strcmp(v, "1") == 0;
+}
+
+int es_state_set(struct es_state *st, const char *key, const char *value)
+{
+	char *nk = NULL, *nv = NULL;
+	size_t i;
+
+	if (st == NULL || key == NULL || !valid_key(key, strlen(key)) || st->n > ES_STATE_MAX_KEYS)
+		return -1;
+	for (i = 0; i < st->n; i++) {
+		if (strcmp(st->kv[i].key, key) == 0)
+			break;
+	}
+	if (value == NULL) {
+		if (i == st->n)
+			return 0;
+		wipe_free(st->kv[i].key);
+		wipe_free(st->kv[i].value);
+		memmove(&st->kv[i], &st->kv[i + 1], (st->n - i - 1) * sizeof(st->kv[0]));
+		st->n--;
+		st->kv[st->n].key = NULL;
+		st->kv[st->n].value = NULL;
+		return 0;
+	}
+	/* copy first: value may point into the entry it replaces */
+	nv = es_strdup(value);
+	if (nv == NULL)
+		return -1;
+	if (i < st->n) {
+		wipe_free(st->kv[i].value);
+		st->kv[i].value = nv;
+		return 0;
+	}
+	if (st->n >= ES_STATE_MAX_KEYS || (nk = es_strdup(key)) == NULL) {
+		wipe_free(nv);
+		return -1;
+	}
+	st->kv[st->n].key = nk;
+	st->kv[st->n].value = nv;
+	st->n++;
+	return 0;
+}
+
+int es_state_set_i64(struct es_state *st, const char *key, int64_t v)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
+
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return -1;
+	return es_state_set(st, key, buf);
+}
+
+void es_state_init(struct es_state *st, const char *username)
+{
+	if (st == NULL)
+		return;
+	memset(st, 0, sizeof(*st));
+	if (username != NULL)
+		(void)es_strlcpy(st->username, username, sizeof(st->username));
+}
+
+void es_state_free(struct es_state *st)
+{
+	if (st == NULL)
+		return;
+	clear_kv(st); /* keeps username: st can be filled again */
+}

@@ -1,0 +1,296 @@
+#include "es_util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+int es_strlcpy(char *dst, const char *src, size_t dstsz)
+{
+	size_t n;
+
+	if (dstsz == 0)
+		return -1;
+	n = strlen(src);
+	if (n >= dstsz) {
+		dst[0] = '\0';
+		return -1;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+char *es_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = malloc(n);
+
+	if (p != NULL)
+		memcpy(p, s, n);
+	return p;
+}
+
+void es_free_secret(char **p)
+{
+	if (p == NULL || *p == NULL)
+		return;
+	sodium_memzero(*p, strlen(*p));
+	free(*p);
+	*p = NULL;
+}
+
+int es_parse_long(const char *s, long min, long max, long *out)
+{
+	char *end = NULL;
+	long v;
+
+	if (s == NULL || *s == '\0')
+		return -1;
+	/* strtol accepts leading spaces and '+': a config value does not */
+	if (!isdigit((unsigned char)s[0]) && !(s[0] == '-' && isdigit((unsigned char)s[1])))
+		return -1;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int es_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	size_t i;
+
+	for (i = 0; i < ES_ARRAY_LEN(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+bool es_has_control(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c < 0x20 || c == 0x7f)
+			return true;
+	}
+	return false;
+}
+
+bool es_utf8_valid(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t need;
+		unsigned long cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			need = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			need = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			need = 3;
+			cp = c & 0x07;
+		} else {
+			return false; /* continuation byte, overlong lead, > U+10FFFF */
+		}
+		if (len - i <= need)
+			return false;
+		for (size_t k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += need + 1;
+	}
+	return true;
+}
+
+char *es_trim(char *s)
+{
+	size_t n;
+	char *start = s;
+
+	while (*start != '\0' && isspace((unsigned char)*start))
+		start++;
+	n = strlen(start);
+	while (n > 0 && isspace((unsigned char)start[n - 1]))
+		n--;
+	memmove(s, start, n);
+	s[n] = '\0';
+	return s;
+}
+
+static int buf_reserve(struct es_buf *b, size_t extra)
+{
+	size_t want, cap;
+	char *p;
+
+	if (extra > SIZE_MAX - b->len - 1)
+		return -1;
+	want = b->len + extra + 1;
+	if (want <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 64;
+	while (cap < want)
+		cap = cap > SIZE_MAX / 2 ? want : cap * 2;
+	/* not realloc: the old block may hold secrets and must be wiped */
+	p = malloc(cap);
+	if (p == NULL)
+		return -1;
+	if (b->data != NULL) {
+		memcpy(p, b->data, b->len + 1);
+		sodium_memzero(b->data, b->cap);
+		free(b->data);
+	}
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int es_buf_append(struct es_buf *b, const void *p, size_t n)
+{
+	if (buf_reserve(b, n) != 0)
+		return -1;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int es_buf_puts(struct es_buf *b, const char *s)
+{
+	return es_buf_append(b, s, strlen(s));
+}
+
+int es_buf_printf(struct es_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_reserve(b, (size_t)n) != 0)
+		return -1;
+	va_start(ap, fmt);
+	(void)vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int es_buf_json_str(struct es_buf *b, const char *s)
+{
+	if (es_buf_append(b, "\"", 1) != 0)
+		return -1;
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[8];
+		int rc;
+
+		if (c == '"')
+			rc = es_buf_append(b, "\\\"", 2);
+		else if (c == '\\')
+			rc = es_buf_append(b, "\\\\", 2);
+		else if (c == '\n')
+			rc = es_buf_append(b, "\\n", 2);
+		else if (c == '\r')
+			rc = es_buf_append(b, "\\r", 2);
+		else if (c == '\t')
+			rc = es_buf_append(b, "\\t", 2);
+		else if (c < 0x20 || c == 0x7f) {
+			(void)snprintf(esc, sizeof(esc), "\\u%04x", c);
+			rc = es_buf_append(b, esc, 6);
+		} else
+			rc = es_buf_append(b, s, 1);
+		if (rc != 0)
+			return -1;
+	}
+	return es_buf_append(b, "\"", 1);
+}
+
+void es_buf_free(struct es_buf *b)
+{
+	if (b->data != NULL) {
+		sodium_memzero(b->data, b->cap);
+		free(b->data);
+	}
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+int es_pct_encode(struct es_buf *out, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		int rc;
+
+		if (c == '%' || c < 0x20 || c == 0x7f) {
+			char esc[4];
+			(void)snprintf(esc, sizeof(esc), "%%%02X", c);
+			rc = es_buf_append(out, esc, 3);
+		} else {
+			rc = es_buf_append(out, s, 1);
+		}
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int es_pct_decode(char *s)
+{
+	char *w = s;
+
+	for (const char *r = s; *r != '\0'; r++) {
+		if (*r == '%') {
+			int hi = hexval(r[1]);
+			int lo = hi < 0 ? -1 : hexval(r[2]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				return -1;
+			*w++ = (char)(hi * 16 + lo);
+			r += 2;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return 0;
+}
