@@ -6,8 +6,9 @@
  *    skipped, one interrupted before its credentials went out is resumed,
  *    so that re-running the same file after a kill -9 never duplicates.
  * 3. Hash on every core (yescrypt dominates the cost) while the main thread
- *    creates accounts in order, and set passwords with one chpasswd per
- *    chunk of rows rather than one per account. */
+ *    creates the accounts of each chunk of rows in one locked pass over the
+ *    account files (shadowdb.c), as newusers does, rather than one useradd
+ *    and one chpasswd per account. */
 #include "eschool.h"
 #include "options.h"
 
@@ -29,7 +30,7 @@
 #include "es_names.h"
 
 #define MAX_ROSTER_BYTES (64L * 1024 * 1024)
-#define CHUNK 64
+#define CHUNK 128
 
 static const char import_usage[] =
 	"usage: eschool import FILE.csv [--dry-run] [--keep-going] [--output FILE] [--json]\n"
@@ -50,7 +51,6 @@ struct row {
 	const struct es_policy *pol;
 	enum action action;
 	char error[ES_ERR_MAX];
-	bool exists;      /* the system account exists already (resume) */
 	bool created;     /* useradd ran in this run */
 };
 
@@ -387,7 +387,6 @@ static void match_existing(struct import *im, struct row *row)
 			          row->username, row->username);
 		} else if (dlen == 8 && strncmp(m, "creating", 8) == 0) {
 			row->action = A_RESUME;
-			row->exists = es_strset_has(&im->sys_users, row->username);
 		} else {
 			row->action = A_SKIP;
 		}
@@ -590,11 +589,15 @@ static void undo_chunk(struct import *im, size_t from, size_t to)
 	}
 }
 
-/* Creates (or resumes) the accounts of jobs [from, to) and delivers them. */
+/* Creates (or resumes) the accounts of jobs [from, to) and delivers them:
+ * the state of each is recorded first ("creating"), then all the chunk's
+ * accounts are written in one locked pass (shadowdb.c), then the
+ * credentials are shown and the states marked delivered. */
 static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *err)
 {
 	const struct es_config *cfg = &im->ctx->cfg;
-	struct es_buf lines = { 0 };
+	struct es_newacct accts[CHUNK];
+	size_t n_accts = 0;
 	int rc = -1;
 
 	for (size_t j = from; j < to; j++) {
@@ -620,23 +623,30 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 			es_err_prefix(err, "%s:%lu", im->file, row->line);
 			goto out;
 		}
-		if (row->pol->backend == ES_ACCT_SHADOW && !row->exists) {
+		if (row->pol->backend == ES_ACCT_SHADOW) {
 			const struct es_role *r = es_config_find_role(cfg, row->role);
-			if (es_account_create(row->pol, r, row->username, row->f[C_NAME], err) != 0) {
-				struct es_err e;
-				(void)es_state_remove(cfg->state_dir, row->username, &e);
-				es_err_prefix(err, "%s:%lu", im->file, row->line);
-				goto out;
-			}
-			row->created = true;
-		}
-		if (es_buf_printf(&lines, "%s:%s\n", row->username, im->creds[j].hash) != 0) {
-			es_err_set(err, ES_EOS, "out of memory");
-			goto out;
+			accts[n_accts++] = (struct es_newacct){
+				.user = row->username,
+				.fullname = row->f[C_NAME],
+				.hash = im->creds[j].hash,
+				.home_base = row->pol->home_base,
+				.shell = row->pol->shell,
+				.groups = r != NULL ? (const char(*)[ES_NAME_MAX + 1])r->groups : NULL,
+				.n_groups = r != NULL ? r->n_groups : 0,
+			};
 		}
 	}
-	if (lines.len > 0 && es_account_set_hashes(lines.data, lines.len, err) != 0)
-		goto out;
+	if (n_accts > 0) {
+		int brc = es_accounts_batch(accts, n_accts, im->ctx->now, err);
+		/* what the batch created is undone by userdel if anything fails */
+		for (size_t k = 0, j = from; j < to; j++) {
+			struct row *row = &im->r.rows[im->jobs[j]];
+			if (row->pol->backend == ES_ACCT_SHADOW)
+				row->created = accts[k++].created;
+		}
+		if (brc != 0)
+			goto out;
+	}
 	for (size_t j = from; j < to; j++) {
 		struct row *row = &im->r.rows[im->jobs[j]];
 		struct es_state st;
@@ -664,7 +674,6 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 out:
 	undo_chunk(im, from, to);
 out_delivered:
-	es_buf_free(&lines);
 	return rc;
 }
 

@@ -58,6 +58,24 @@ int es_account_set_hashes(const char *lines, size_t len, struct es_err *err);
 /* userdel -r (used to undo a half-created account). */
 int es_account_delete(const char *user, struct es_err *err);
 
+/* ---- shadowdb.c: many accounts in one locked pass (import) ---- */
+struct es_newacct {
+	const char *user, *fullname;
+	const char *hash;      /* crypt(3) string for /etc/shadow */
+	const char *home_base, *shell;
+	const char (*groups)[ES_NAME_MAX + 1]; /* supplementary, must exist */
+	size_t n_groups;
+	/* out */
+	bool created;          /* this call added the passwd entry */
+	long uid, gid;
+};
+
+/* Creates the accounts (or completes half-created ones: an existing entry
+ * is kept and gets the new hash) like useradd -m would, in one pass over
+ * passwd, shadow, group, gshadow, subuid and subgid, then their homes.
+ * ES_ETEMP when another program holds the files' locks. */
+int es_accounts_batch(struct es_newacct *accts, size_t n, time_t now, struct es_err *err);
+
 /* usermod -L -e 1 / usermod -U -e "" */
 int es_account_lock(const char *user, bool lock, struct es_err *err);
 

@@ -1,0 +1,883 @@
+/* Batch account creation for `import`: what shadow's newusers does — one
+ * locked pass over passwd, shadow, group and gshadow (and subuid/subgid)
+ * for many accounts — with the hashes computed beforehand on every core.
+ * One useradd per account costs a process, a PAM transaction and a rewrite
+ * of six files; here a chunk of accounts costs one rewrite. `add` and
+ * `reset` keep using useradd and chpasswd.
+ *
+ * The writes follow shadow's discipline, so that useradd, passwd or vipw
+ * running at the same time are excluded and nothing is ever half written:
+ * lckpwdf(), then FILE.lock made with link(2) and holding our pid (stale
+ * locks of dead processes are broken, as shadow does); every new file is
+ * written to FILE+ and fsynced, the previous version is kept as FILE-, and
+ * only when all of them are ready are they renamed into place.
+ *
+ * Every step "ensures": an account that exists in part (kill -9 between two
+ * renames, or between the files and the home) is completed on the next run,
+ * never duplicated. The account looks like one useradd -m makes: private
+ * group (USERGROUPS_ENAB), uid/gid after the highest in UID_MIN..UID_MAX,
+ * aging fields, HOME_MODE and /etc/skel, subordinate ids from login.defs. */
+#include "eschool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <shadow.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ETC "/etc"
+#define SKEL "/etc/skel"
+#define LOCK_TRIES 15
+#define SKEL_DEPTH 16
+
+/* ---- login.defs ---- */
+
+struct defs {
+	long uid_min, uid_max, gid_min, gid_max;
+	long pass_min, pass_max, pass_warn;
+	long sub_uid_min, sub_uid_max, sub_uid_count;
+	long sub_gid_min, sub_gid_max, sub_gid_count;
+	long home_mode;
+	bool usergroups;
+};
+
+static void defs_read(struct defs *d)
+{
+	char line[512];
+	FILE *f;
+
+	*d = (struct defs){ 1000, 60000, 1000, 60000, -1, -1, -1, 100000, 600100000, 65536,
+		            100000, 600100000, 65536, -1, true };
+	long umask_v = 022;
+	f = fopen(ETC "/login.defs", "re");
+	if (f == NULL)
+		return; /* shadow's built-in defaults, as useradd */
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char key[64], val[128];
+		long v;
+		char *end;
+
+		if (sscanf(line, " %63s %127s", key, val) != 2 || key[0] == '#')
+			continue;
+		if (strcmp(key, "USERGROUPS_ENAB") == 0) {
+			d->usergroups = strcasecmp(val, "yes") == 0;
+			continue;
+		}
+		errno = 0;
+		v = strtol(val, &end, 0); /* HOME_MODE and UMASK are octal: 0700 */
+		if (errno != 0 || *end != '\0')
+			continue;
+		if (strcmp(key, "UID_MIN") == 0) d->uid_min = v;
+		else if (strcmp(key, "UID_MAX") == 0) d->uid_max = v;
+		else if (strcmp(key, "GID_MIN") == 0) d->gid_min = v;
+		else if (strcmp(key, "GID_MAX") == 0) d->gid_max = v;
+		else if (strcmp(key, "PASS_MIN_DAYS") == 0) d->pass_min = v;
+		else if (strcmp(key, "PASS_MAX_DAYS") == 0) d->pass_max = v;
+		else if (strcmp(key, "PASS_WARN_AGE") == 0) d->pass_warn = v;
+		else if (strcmp(key, "SUB_UID_MIN") == 0) d->sub_uid_min = v;
+		else if (strcmp(key, "SUB_UID_MAX") == 0) d->sub_uid_max = v;
+		else if (strcmp(key, "SUB_UID_COUNT") == 0) d->sub_uid_count = v;
+		else if (strcmp(key, "SUB_GID_MIN") == 0) d->sub_gid_min = v;
+		else if (strcmp(key, "SUB_GID_MAX") == 0) d->sub_gid_max = v;
+		else if (strcmp(key, "SUB_GID_COUNT") == 0) d->sub_gid_count = v;
+		else if (strcmp(key, "HOME_MODE") == 0) d->home_mode = v;
+		else if (strcmp(key, "UMASK") == 0) umask_v = v;
+	}
+	(void)fclose(f);
+	if (d->home_mode < 0 || d->home_mode > 07777)
+		d->home_mode = 0777 & ~umask_v;
+}
+
+/* ---- one colon-separated database file in memory ---- */
+
+struct db {
+	const char *name;  /* "passwd" ... */
+	char path[64];
+	bool present;      /* subuid/subgid are optional */
+	bool changed;
+	struct stat st;
+	char *orig;        /* file contents as read */
+	size_t orig_len;
+	char **lines;      /* NUL-terminated lines, no '\n'; owned copies */
+	size_t n, cap;
+	struct es_strset index; /* first field -> line number */
+	bool locked;
+};
+
+static int db_push(struct db *d, char *line)
+{
+	char key[ES_NAME_MAX + 64], num[24];
+	const char *colon = strchr(line, ':');
+	size_t klen = colon ? (size_t)(colon - line) : strlen(line);
+
+	if (d->n == d->cap) {
+		size_t ncap = d->cap ? d->cap * 2 : 1024;
+		char **nl = realloc(d->lines, ncap * sizeof(*nl));
+		if (nl == NULL)
+			return -1;
+		d->lines = nl;
+		d->cap = ncap;
+	}
+	d->lines[d->n] = line;
+	if (klen > 0 && klen < sizeof(key) && line[0] != '+' && line[0] != '-') {
+		memcpy(key, line, klen);
+		key[klen] = '\0';
+		(void)snprintf(num, sizeof(num), "%zu", d->n);
+		if (!es_strset_has(&d->index, key) && es_strset_put(&d->index, key, num) != 0)
+			return -1;
+	}
+	d->n++;
+	return 0;
+}
+
+static long db_find(const struct db *d, const char *key)
+{
+	const char *v = es_strset_get(&d->index, key);
+
+	return v != NULL ? strtol(v, NULL, 10) : -1;
+}
+
+static int db_read(struct db *d, struct es_err *err)
+{
+	int fd = open(d->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	size_t got = 0;
+
+	if (fd < 0) {
+		if (errno == ENOENT && (strcmp(d->name, "subuid") == 0 ||
+		                        strcmp(d->name, "subgid") == 0))
+			return 0; /* no subordinate ids on this system */
+		return es_err_errno(err, ES_EOS, errno, "cannot open %s", d->path);
+	}
+	if (fstat(fd, &d->st) != 0 || !S_ISREG(d->st.st_mode)) {
+		(void)close(fd);
+		return es_err_set(err, ES_EOS, "%s is not a regular file", d->path);
+	}
+	d->orig = malloc((size_t)d->st.st_size + 1);
+	if (d->orig == NULL) {
+		(void)close(fd);
+		return es_err_set(err, ES_EOS, "out of memory");
+	}
+	while (got < (size_t)d->st.st_size) {
+		ssize_t r = read(fd, d->orig + got, (size_t)d->st.st_size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	(void)close(fd);
+	if (got != (size_t)d->st.st_size)
+		return es_err_set(err, ES_EOS, "short read on %s", d->path);
+	d->orig[got] = '\0';
+	d->orig_len = got;
+	d->present = true;
+	for (size_t i = 0; i < got;) {
+		size_t e = i;
+		char *line;
+
+		while (e < got && d->orig[e] != '\n')
+			e++;
+		line = malloc(e - i + 1);
+		if (line == NULL)
+			return es_err_set(err, ES_EOS, "out of memory");
+		memcpy(line, d->orig + i, e - i);
+		line[e - i] = '\0';
+		if (db_push(d, line) != 0) {
+			free(line);
+			return es_err_set(err, ES_EOS, "out of memory");
+		}
+		i = e + 1;
+	}
+	return 0;
+}
+
+static void db_free(struct db *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->lines[i]);
+	free(d->lines);
+	free(d->orig);
+	es_strset_free(&d->index);
+	memset(d, 0, sizeof(*d));
+}
+
+static int db_add(struct db *d, struct es_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int db_add(struct db *d, struct es_err *err, const char *fmt, ...)
+{
+	va_list ap;
+	char *line = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n < 0 || db_push(d, line) != 0) {
+		free(n < 0 ? NULL : line);
+		return es_err_set(err, ES_EOS, "out of memory");
+	}
+	d->changed = true;
+	return 0;
+}
+
+/* Field k (0-based) of a line: pointer and length. */
+static const char *field(const char *line, int k, size_t *len)
+{
+	const char *p = line;
+
+	for (int i = 0; i < k; i++) {
+		p = strchr(p, ':');
+		if (p == NULL) {
+			*len = 0;
+			return "";
+		}
+		p++;
+	}
+	*len = strcspn(p, ":");
+	return p;
+}
+
+static long field_num(const char *line, int k)
+{
+	size_t len;
+	const char *p = field(line, k, &len);
+	char buf[24];
+
+	if (len == 0 || len >= sizeof(buf))
+		return -1;
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	return strtol(buf, NULL, 10);
+}
+
+/* Replaces field k of line i with value. */
+static int db_set_field(struct db *d, size_t i, int k, const char *value, struct es_err *err)
+{
+	size_t len, vlen = strlen(value), olen = strlen(d->lines[i]);
+	const char *p = field(d->lines[i], k, &len);
+	size_t pre = (size_t)(p - d->lines[i]);
+	char *n;
+
+	if (p[0] == '\0' && pre == olen && k > 0 && strchr(d->lines[i], ':') == NULL)
+		return es_err_set(err, ES_EOS, "%s: malformed line %zu", d->path, i + 1);
+	n = malloc(olen - len + vlen + 1);
+	if (n == NULL)
+		return es_err_set(err, ES_EOS, "out of memory");
+	memcpy(n, d->lines[i], pre);
+	memcpy(n + pre, value, vlen);
+	memcpy(n + pre + vlen, p + len, olen - pre - len + 1);
+	free(d->lines[i]);
+	d->lines[i] = n;
+	d->changed = true;
+	return 0;
+}
+
+/* Adds user to the comma-separated member list in field k of line i. */
+static int db_add_member(struct db *d, size_t i, int k, const char *user, struct es_err *err)
+{
+	size_t len, ulen = strlen(user);
+	const char *p = field(d->lines[i], k, &len);
+	char *list;
+	int rc;
+
+	for (const char *m = p; m < p + len;) {
+		size_t mlen = strcspn(m, ",:");
+		if (mlen == ulen && strncmp(m, user, ulen) == 0)
+			return 0;
+		m += mlen + 1;
+	}
+	if (asprintf(&list, "%.*s%s%s", (int)len, p, len > 0 ? "," : "", user) < 0)
+		return es_err_set(err, ES_EOS, "out of memory");
+	rc = db_set_field(d, i, k, list, err);
+	free(list);
+	return rc;
+}
+
+/* ---- locking, as shadow's commonio does ---- */
+
+static int lock_one(struct db *d, struct es_err *err)
+{
+	char lock[80], tmp[80], pidtxt[32];
+	int fd, n;
+
+	(void)snprintf(lock, sizeof(lock), "%s.lock", d->path);
+	(void)snprintf(tmp, sizeof(tmp), "%s.%ld", d->path, (long)getpid());
+	(void)unlink(tmp);
+	fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return es_err_errno(err, ES_EOS, errno, "cannot create %s", tmp);
+	n = snprintf(pidtxt, sizeof(pidtxt), "%ld", (long)getpid());
+	if (write(fd, pidtxt, (size_t)n) != n || close(fd) != 0) {
+		(void)unlink(tmp);
+		return es_err_errno(err, ES_EOS, errno, "cannot write %s", tmp);
+	}
+	for (int tries = 0; tries < LOCK_TRIES; tries++) {
+		char other[32];
+		ssize_t r;
+		long pid;
+
+		if (link(tmp, lock) == 0) {
+			(void)unlink(tmp);
+			d->locked = true;
+			return 0;
+		}
+		if (errno != EEXIST)
+			break;
+		fd = open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		r = fd >= 0 ? read(fd, other, sizeof(other) - 1) : -1;
+		if (fd >= 0)
+			(void)close(fd);
+		other[r > 0 ? r : 0] = '\0';
+		pid = strtol(other, NULL, 10);
+		if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) {
+			(void)unlink(lock); /* left by a process that died */
+			continue;
+		}
+		(void)sleep(1);
+	}
+	(void)unlink(tmp);
+	return es_err_set(err, ES_ETEMP,
+	                  "%s is locked by another program (useradd, passwd, vipw ...): "
+	                  "try again in a moment",
+	                  d->path);
+}
+
+static void unlock_one(struct db *d)
+{
+	char lock[80];
+
+	if (!d->locked)
+		return;
+	(void)snprintf(lock, sizeof(lock), "%s.lock", d->path);
+	(void)unlink(lock);
+	d->locked = false;
+}
+
+/* ---- writing ---- */
+
+static int write_file(const char *path, const struct stat *like, const char *data, size_t len,
+                      struct es_err *err)
+{
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+	size_t off = 0;
+
+	if (fd < 0)
+		return es_err_errno(err, ES_EOS, errno, "cannot create %s", path);
+	if (fchown(fd, like->st_uid, like->st_gid) != 0 ||
+	    fchmod(fd, like->st_mode & 07777) != 0)
+		goto fail;
+	while (off < len) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto fail;
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0)
+		goto fail;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	return 0;
+fail:
+	es_err_errno(err, ES_EOS, errno, "cannot write %s", path);
+	if (fd >= 0)
+		(void)close(fd);
+	(void)unlink(path);
+	return -1;
+}
+
+/* Writes FILE+ (new) and FILE- (backup of what was read). */
+static int db_stage(struct db *d, struct es_err *err)
+{
+	struct es_buf b = { 0 };
+	char path[80];
+	int rc;
+
+	for (size_t i = 0; i < d->n; i++)
+		if (es_buf_puts(&b, d->lines[i]) != 0 || es_buf_puts(&b, "\n") != 0) {
+			es_buf_free(&b);
+			return es_err_set(err, ES_EOS, "out of memory");
+		}
+	(void)snprintf(path, sizeof(path), "%s-", d->path);
+	rc = write_file(path, &d->st, d->orig, d->orig_len, err);
+	(void)snprintf(path, sizeof(path), "%s+", d->path);
+	if (rc == 0)
+		rc = write_file(path, &d->st, b.data != NULL ? b.data : "", b.len, err);
+	es_buf_free(&b);
+	return rc;
+}
+
+static int db_commit(struct db *d, struct es_err *err)
+{
+	char path[80];
+
+	(void)snprintf(path, sizeof(path), "%s+", d->path);
+	if (rename(path, d->path) != 0)
+		return es_err_errno(err, ES_EOS, errno, "cannot replace %s", d->path);
+	return 0;
+}
+
+/* ---- ids ---- */
+
+struct idset {
+	unsigned char *bits; /* used ids in [min, max] */
+	long min, max, highest;
+};
+
+static int idset_init(struct idset *s, long min, long max, struct es_err *err)
+{
+	s->min = min;
+	s->max = max < min ? min : max;
+	s->highest = min - 1;
+	if (s->max - s->min > 16L * 1024 * 1024)
+		s->max = s->min + 16L * 1024 * 1024; /* 2 MB of bits is plenty */
+	s->bits = calloc((size_t)(s->max - s->min) / 8 + 1, 1);
+	return s->bits != NULL ? 0 : es_err_set(err, ES_EOS, "out of memory");
+}
+
+static void idset_mark(struct idset *s, long id)
+{
+	if (id < s->min || id > s->max)
+		return;
+	s->bits[(id - s->min) / 8] |= (unsigned char)(1u << ((id - s->min) % 8));
+	if (id > s->highest)
+		s->highest = id;
+}
+
+static bool idset_used(const struct idset *s, long id)
+{
+	if (id < s->min || id > s->max)
+		return false;
+	return (s->bits[(id - s->min) / 8] >> ((id - s->min) % 8)) & 1u;
+}
+
+/* useradd's rule: one above the highest in the range, else the lowest free. */
+static long idset_next(const struct idset *s)
+{
+	if (s->highest < s->max)
+		return s->highest + 1;
+	for (long id = s->min; id <= s->max; id++)
+		if (!idset_used(s, id))
+			return id;
+	return -1;
+}
+
+/* Next start of a subordinate range after every existing one. */
+static long sub_next(const struct db *d, long min)
+{
+	long next = min;
+
+	for (size_t i = 0; i < d->n; i++) {
+		long start = field_num(d->lines[i], 1), count = field_num(d->lines[i], 2);
+		if (start >= 0 && count > 0 && start + count > next)
+			next = start + count;
+	}
+	return next;
+}
+
+/* ---- homes ---- */
+
+static int copy_file(int src_dir, int dst_dir, const char *name, const struct stat *st,
+                     uid_t uid, gid_t gid)
+{
+	char buf[16384];
+	int in = openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	int out = -1, rc = -1;
+
+	if (in < 0)
+		return -1;
+	out = openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0) {
+		rc = errno == EEXIST ? 0 : -1; /* resumed: already copied */
+		goto out;
+	}
+	for (;;) {
+		ssize_t r = read(in, buf, sizeof(buf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto out;
+		if (r == 0)
+			break;
+		for (ssize_t off = 0; off < r;) {
+			ssize_t w = write(out, buf + off, (size_t)(r - off));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				goto out;
+			off += w;
+		}
+	}
+	{
+		/* keep the skeleton's times, as useradd does */
+		const struct timespec times[2] = { st->st_atim, st->st_mtim };
+		if (fchown(out, uid, gid) != 0 || fchmod(out, st->st_mode & 07777) != 0 ||
+		    futimens(out, times) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (out >= 0 && close(out) != 0)
+		rc = -1;
+	(void)close(in);
+	return rc;
+}
+
+/* Copies the skeleton tree into dst (owned by uid:gid), skipping what
+ * exists already; never follows a symlink on either side. */
+static int copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth)
+{
+	DIR *dir;
+	struct dirent *de;
+	int fd = dup(src), rc = 0;
+
+	if (fd < 0 || depth > SKEL_DEPTH)
+		return fd >= 0 ? close(fd), -1 : -1;
+	dir = fdopendir(fd);
+	if (dir == NULL) {
+		(void)close(fd);
+		return -1;
+	}
+	rewinddir(dir);
+	while (rc == 0 && (de = readdir(dir)) != NULL) {
+		struct stat st;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(src, de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+			rc = -1;
+			break;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			int s, d;
+			if (mkdirat(dst, de->d_name, 0700) != 0 && errno != EEXIST) {
+				rc = -1;
+				break;
+			}
+			s = openat(src, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			d = openat(dst, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			rc = s >= 0 && d >= 0 && fchown(d, uid, gid) == 0 &&
+			             fchmod(d, st.st_mode & 07777) == 0
+			             ? copy_tree(s, d, uid, gid, depth + 1)
+			             : -1;
+			if (s >= 0)
+				(void)close(s);
+			if (d >= 0)
+				(void)close(d);
+		} else if (S_ISREG(st.st_mode)) {
+			rc = copy_file(src, dst, de->d_name, &st, uid, gid);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t n = readlinkat(src, de->d_name, target, sizeof(target) - 1);
+			if (n < 0) {
+				rc = -1;
+				break;
+			}
+			target[n] = '\0';
+			if (symlinkat(target, dst, de->d_name) != 0 && errno != EEXIST)
+				rc = -1;
+			else if (fchownat(dst, de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
+				rc = -1;
+		}
+		/* devices, FIFOs and sockets in a skeleton are not copied */
+	}
+	(void)closedir(dir);
+	return rc;
+}
+
+static int make_home(const char *base, const char *user, uid_t uid, gid_t gid, mode_t mode,
+                     struct es_err *err)
+{
+	int basefd, home = -1, skel = -1, rc = -1;
+	struct stat st;
+
+	basefd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (basefd < 0)
+		return es_err_errno(err, ES_ECANTCREAT, errno, "cannot open %s", base);
+	if (mkdirat(basefd, user, 0700) != 0 && errno != EEXIST) {
+		es_err_errno(err, ES_ECANTCREAT, errno, "cannot create %s/%s", base, user);
+		goto out;
+	}
+	home = openat(basefd, user, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (home < 0 || fstat(home, &st) != 0) {
+		es_err_errno(err, ES_ECANTCREAT, errno, "cannot open %s/%s", base, user);
+		goto out;
+	}
+	if (st.st_uid != 0 && st.st_uid != uid) {
+		/* as useradd: an existing home of someone else is left alone */
+		es_warn("%s/%s exists and belongs to uid %ld: not copying %s into it", base, user,
+		        (long)st.st_uid, SKEL);
+		rc = 0;
+		goto out;
+	}
+	if (fchown(home, uid, gid) != 0 || fchmod(home, mode) != 0) {
+		es_err_errno(err, ES_ECANTCREAT, errno, "cannot set up %s/%s", base, user);
+		goto out;
+	}
+	skel = open(SKEL, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (skel >= 0 && copy_tree(skel, home, uid, gid, 0) != 0) {
+		es_err_errno(err, ES_ECANTCREAT, errno, "cannot copy %s into %s/%s", SKEL, base,
+		             user);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (skel >= 0)
+		(void)close(skel);
+	if (home >= 0)
+		(void)close(home);
+	(void)close(basefd);
+	return rc;
+}
+
+/* ---- the batch ---- */
+
+enum { D_PASSWD, D_SHADOW, D_GROUP, D_GSHADOW, D_SUBUID, D_SUBGID, D_COUNT };
+static const char *const db_names[D_COUNT] = { "passwd", "shadow", "group",
+	                                       "gshadow", "subuid", "subgid" };
+/* group files first, so that a passwd entry never names a missing group */
+static const int commit_order[D_COUNT] = { D_GROUP, D_GSHADOW, D_SUBUID,
+	                                   D_SUBGID, D_PASSWD, D_SHADOW };
+
+static void gecos_clean(const char *name, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	for (; name != NULL && *name != '\0' && o + 1 < outsz; name++)
+		out[o++] = (*name == ':' || *name == ',' || *name == '=') ? ' ' : *name;
+	out[o] = '\0';
+}
+
+static void aging(long v, char *out, size_t outsz)
+{
+	if (v < 0)
+		out[0] = '\0';
+	else
+		(void)snprintf(out, outsz, "%ld", v);
+}
+
+/* Plans one account into the in-memory files. */
+static int plan_account(struct db *db, const struct defs *defs, struct idset *uids,
+                        struct idset *gids, struct es_newacct *a, long today, bool *warned_sub,
+                        struct es_err *err)
+{
+	long pl = db_find(&db[D_PASSWD], a->user), gl = db_find(&db[D_GROUP], a->user);
+	long uid, gid;
+	char gecos[256], smin[24], smax[24], swarn[24];
+
+	if (pl >= 0) {
+		uid = field_num(db[D_PASSWD].lines[pl], 2);
+		gid = field_num(db[D_PASSWD].lines[pl], 3);
+	} else {
+		uid = idset_next(uids);
+		if (uid < 0)
+			return es_err_set(err, ES_ECANTCREAT,
+			                  "no free user id left between UID_MIN and UID_MAX "
+			                  "(/etc/login.defs)");
+		if (gl >= 0)
+			gid = field_num(db[D_GROUP].lines[gl], 2);
+		else if (!defs->usergroups)
+			gid = 100; /* USERGROUPS_ENAB no: the "users" group, as useradd */
+		else if (!idset_used(gids, uid))
+			gid = uid; /* uid = gid when possible, as useradd */
+		else
+			gid = idset_next(gids);
+		if (gid < 0)
+			return es_err_set(err, ES_ECANTCREAT,
+			                  "no free group id left between GID_MIN and GID_MAX");
+		gecos_clean(a->fullname, gecos, sizeof(gecos));
+		if (db_add(&db[D_PASSWD], err, "%s:x:%ld:%ld:%s:%s/%s:%s", a->user, uid, gid, gecos,
+		           a->home_base, a->user, a->shell) != 0)
+			return -1;
+		idset_mark(uids, uid);
+		a->created = true;
+	}
+	a->uid = uid;
+	a->gid = gid;
+	if (uid < 0 || gid < 0)
+		return es_err_set(err, ES_ECANTCREAT, "/etc/passwd: malformed entry for %s", a->user);
+
+	/* private group */
+	if (defs->usergroups && gl < 0 && !idset_used(gids, gid) &&
+	    db_find(&db[D_GROUP], a->user) < 0) {
+		if (db_add(&db[D_GROUP], err, "%s:x:%ld:", a->user, gid) != 0)
+			return -1;
+		idset_mark(gids, gid);
+	}
+	if (defs->usergroups && db[D_GSHADOW].present && db_find(&db[D_GSHADOW], a->user) < 0 &&
+	    db_find(&db[D_GROUP], a->user) >= 0 &&
+	    db_add(&db[D_GSHADOW], err, "%s:!::", a->user) != 0)
+		return -1;
+
+	/* role groups (created beforehand with groupadd -r) */
+	for (size_t k = 0; k < a->n_groups; k++) {
+		long g = db_find(&db[D_GROUP], a->groups[k]), gs;
+		if (g < 0)
+			return es_err_set(err, ES_ECANTCREAT, "group %s does not exist",
+			                  a->groups[k]);
+		if (db_add_member(&db[D_GROUP], (size_t)g, 3, a->user, err) != 0)
+			return -1;
+		gs = db[D_GSHADOW].present ? db_find(&db[D_GSHADOW], a->groups[k]) : -1;
+		if (gs >= 0 && db_add_member(&db[D_GSHADOW], (size_t)gs, 3, a->user, err) != 0)
+			return -1;
+	}
+
+	/* password and aging */
+	aging(defs->pass_min, smin, sizeof(smin));
+	aging(defs->pass_max, smax, sizeof(smax));
+	aging(defs->pass_warn, swarn, sizeof(swarn));
+	{
+		long sl = db_find(&db[D_SHADOW], a->user);
+		char day[24];
+
+		(void)snprintf(day, sizeof(day), "%ld", today);
+		if (sl < 0) {
+			if (db_add(&db[D_SHADOW], err, "%s:%s:%ld:%s:%s:%s:::", a->user, a->hash, today,
+			           smin, smax, swarn) != 0)
+				return -1;
+		} else if (db_set_field(&db[D_SHADOW], (size_t)sl, 1, a->hash, err) != 0 ||
+		           db_set_field(&db[D_SHADOW], (size_t)sl, 2, day, err) != 0) {
+			return -1;
+		}
+	}
+
+	/* subordinate ids, as useradd gives them on Debian */
+	for (int s = D_SUBUID; s <= D_SUBGID; s++) {
+		struct db *d = &db[s];
+		long min = s == D_SUBUID ? defs->sub_uid_min : defs->sub_gid_min;
+		long max = s == D_SUBUID ? defs->sub_uid_max : defs->sub_gid_max;
+		long count = s == D_SUBUID ? defs->sub_uid_count : defs->sub_gid_count;
+		long start;
+
+		if (!d->present || count <= 0 || db_find(d, a->user) >= 0)
+			continue;
+		start = sub_next(d, min);
+		if (start + count - 1 > max) {
+			if (!*warned_sub)
+				es_warn("no subordinate ids left in /etc/%s (SUB_UID_MAX/SUB_GID_MAX): "
+				        "new accounts get none (they matter only for rootless "
+				        "containers)",
+				        d->name);
+			*warned_sub = true;
+			continue;
+		}
+		if (db_add(d, err, "%s:%ld:%ld", a->user, start, count) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void flush_nscd(void)
+{
+	static const char nscd[] = "/usr/sbin/nscd";
+	const char *argv[] = { nscd, "-i", "passwd", NULL };
+	const char *argv_g[] = { nscd, "-i", "group", NULL };
+	char msg[128];
+	struct es_err e;
+
+	if (access(nscd, X_OK) != 0)
+		return;
+	(void)es_run(argv, NULL, 0, msg, sizeof(msg), &e);
+	(void)es_run(argv_g, NULL, 0, msg, sizeof(msg), &e);
+}
+
+int es_accounts_batch(struct es_newacct *accts, size_t n, time_t now, struct es_err *err)
+{
+	struct db db[D_COUNT];
+	struct defs defs;
+	struct idset uids = { 0 }, gids = { 0 };
+	bool pwlocked = false, warned_sub = false;
+	long today = (long)(now / 86400);
+	int rc = -1;
+
+	memset(db, 0, sizeof(db));
+	defs_read(&defs);
+	for (int i = 0; i < D_COUNT; i++) {
+		db[i].name = db_names[i];
+		(void)snprintf(db[i].path, sizeof(db[i].path), ETC "/%s", db_names[i]);
+	}
+	if (lckpwdf() != 0) {
+		es_err_errno(err, ES_ETEMP, errno,
+		             "cannot lock the password files (another useradd or passwd is "
+		             "running?): try again in a moment");
+		goto out;
+	}
+	pwlocked = true;
+	for (int i = 0; i < D_COUNT; i++) {
+		if (access(db[i].path, F_OK) != 0 && (i == D_SUBUID || i == D_SUBGID))
+			continue;
+		if (lock_one(&db[i], err) != 0 || db_read(&db[i], err) != 0)
+			goto out;
+	}
+	if (idset_init(&uids, defs.uid_min, defs.uid_max, err) != 0 ||
+	    idset_init(&gids, defs.gid_min, defs.gid_max, err) != 0)
+		goto out;
+	for (size_t i = 0; i < db[D_PASSWD].n; i++)
+		idset_mark(&uids, field_num(db[D_PASSWD].lines[i], 2));
+	for (size_t i = 0; i < db[D_GROUP].n; i++)
+		idset_mark(&gids, field_num(db[D_GROUP].lines[i], 2));
+	for (size_t i = 0; i < n; i++) {
+		accts[i].created = false;
+		if (plan_account(db, &defs, &uids, &gids, &accts[i], today, &warned_sub, err) != 0) {
+			es_err_prefix(err, "user %s", accts[i].user);
+			for (size_t k = 0; k <= i; k++)
+				accts[k].created = false; /* nothing was written */
+			goto out;
+		}
+	}
+	/* all new files are written and synced before the first one replaces
+	 * the old: a failure here leaves the system as it was */
+	for (int i = 0; i < D_COUNT; i++)
+		if (db[i].changed && db_stage(&db[i], err) != 0) {
+			for (size_t k = 0; k < n; k++)
+				accts[k].created = false;
+			goto out;
+		}
+	for (int k = 0; k < D_COUNT; k++) {
+		int i = commit_order[k];
+		if (db[i].changed && db_commit(&db[i], err) != 0)
+			goto out;
+	}
+	{
+		int dfd = open(ETC, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0) {
+			(void)fsync(dfd);
+			(void)close(dfd);
+		}
+	}
+	rc = 0;
+out:
+	for (int i = D_COUNT - 1; i >= 0; i--) {
+		char staged[80];
+		(void)snprintf(staged, sizeof(staged), "%s+", db[i].path);
+		if (rc != 0 && db[i].locked)
+			(void)unlink(staged);
+		unlock_one(&db[i]);
+		db_free(&db[i]);
+	}
+	if (pwlocked)
+		(void)ulckpwdf();
+	free(uids.bits);
+	free(gids.bits);
+	if (rc != 0)
+		return rc;
+	flush_nscd();
+	/* homes last: the owner must exist first (a crash here is completed
+	 * by the next run, which finds the account and copies what is missing) */
+	for (size_t i = 0; i < n; i++)
+		if (make_home(accts[i].home_base, accts[i].user, (uid_t)accts[i].uid,
+		              (gid_t)accts[i].gid, (mode_t)defs.home_mode, err) != 0)
+			return -1;
+	return 0;
+}
