@@ -390,6 +390,14 @@ static void match_existing(struct import *im, struct row *row)
 		} else {
 			row->action = A_SKIP;
 		}
+	} else if (row->pol->backend == ES_ACCT_NONE) {
+		/* accounts come from a directory: the user must be there already
+		 * (getpwnam, since directories often do not enumerate) */
+		if (!es_user_exists(row->username))
+			row_error(im, row,
+			          "accounts.backend = none: user %s must already exist in the "
+			          "directory",
+			          row->username);
 	} else if (es_strset_has(&im->sys_users, row->username)) {
 		row_error(im, row, "user %s already exists on this system (not created by eschool)",
 		          row->username);
