@@ -111,7 +111,7 @@ int es_run(const char *const argv[], const char *input, size_t inlen, char *msg,
 	int status, rc = -1, e;
 
 	if (msgsz > 0)
-		msg[0] = '\0';
+		memset(msg, 0, msgsz);
 	if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) {
 		es_err_errno(err, ES_EOS, errno, "cannot create a pipe for %s", argv[0]);
 		goto out;
@@ -211,14 +211,17 @@ int es_groups_ensure(const char (*groups)[ES_NAME_MAX + 1], size_t n, struct es_
 	return 0;
 }
 
-/* GECOS is colon- and comma-separated: keep the name readable, drop what
- * would break the field structure. */
-static void gecos_from_name(const char *name, char *out, size_t outsz)
+
+void es_gecos_from_name(const char *name, char *out, size_t outsz)
 {
 	size_t o = 0;
 
-	for (; *name != '\0' && o + 1 < outsz; name++)
-		out[o++] = (*name == ':' || *name == ',' || *name == '=') ? ' ' : *name;
+	for (; name != NULL && *name != '\0' && o + 1 < outsz; name++) {
+		char c = *name;
+		if (c == ':' || c == ',' || c == '=')
+			c = ' ';
+		out[o++] = c;
+	}
 	out[o] = '\0';
 }
 
@@ -231,7 +234,7 @@ int es_account_create(const struct es_policy *pol, const struct es_role *role,
 
 	if ((size_t)snprintf(home, sizeof(home), "%s/%s", pol->home_base, user) >= sizeof(home))
 		return es_err_set(err, ES_ECONFIG, "home directory path too long");
-	gecos_from_name(fullname ? fullname : "", gecos, sizeof(gecos));
+	es_gecos_from_name(fullname, gecos, sizeof(gecos));
 	groups[0] = '\0';
 	for (size_t i = 0; role != NULL && i < role->n_groups; i++)
 		gl += (size_t)snprintf(groups + gl, sizeof(groups) - gl, "%s%s", i ? "," : "",

@@ -41,6 +41,10 @@ void es_info(const struct es_ctx *ctx, const char *fmt, ...)
 int es_run(const char *const argv[], const char *input, size_t inlen, char *msg,
            size_t msgsz, struct es_err *err);
 
+/* The GECOS field from a person's name: ':' ',' and '=' (field and
+ * subfield separators) become spaces. */
+void es_gecos_from_name(const char *name, char *out, size_t outsz);
+
 /* true when NSS knows the user / group. */
 bool es_user_exists(const char *user);
 bool es_group_exists(const char *group);

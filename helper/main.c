@@ -147,15 +147,15 @@ int main(int argc, char **argv)
 	if (ci < 0) {
 		for (int i = 1; i < argc; i++) {
 			if (strcmp(argv[i], "--version") == 0) {
-				printf("eschool %s\n", ES_VERSION);
+				(void)printf("eschool %s\n", ES_VERSION);
 				return 0;
 			}
 			if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-				fputs(usage_text, stdout);
+				(void)fputs(usage_text, stdout);
 				return 0;
 			}
 		}
-		fputs(usage_text, stderr);
+		(void)fputs(usage_text, stderr);
 		return ES_EUSAGE;
 	}
 	for (size_t i = 0; i < ES_ARRAY_LEN(commands); i++) {
@@ -177,7 +177,7 @@ int main(int argc, char **argv)
 				ctx.verbose = true;
 			else {
 				es_warn("unknown option '%s'", argv[k]);
-				fputs(usage_text, stderr);
+				(void)fputs(usage_text, stderr);
 				return ES_EUSAGE;
 			}
 		}
@@ -192,7 +192,7 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	es_warn("unknown command '%s'", argv[ci]);
-	fputs(usage_text, stderr);
+	(void)fputs(usage_text, stderr);
 	return ES_EUSAGE;
 }
 

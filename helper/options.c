@@ -58,7 +58,7 @@ int es_parse_args(struct es_ctx *ctx, int argc, char **argv, const struct es_opt
 			continue;
 		}
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			fputs(usage, stdout);
+			(void)fputs(usage, stdout);
 			*done = true;
 			return 0;
 		}

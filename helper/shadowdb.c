@@ -100,14 +100,14 @@ static void defs_read(struct defs *d)
 struct db {
 	const char *name;  /* "passwd" ... */
 	char path[64];
-	bool present;      /* subuid/subgid are optional */
-	bool changed;
 	struct stat st;
 	char *orig;        /* file contents as read */
 	size_t orig_len;
 	char **lines;      /* NUL-terminated lines, no '\n'; owned copies */
 	size_t n, cap;
 	struct es_strset index; /* first field -> line number */
+	bool present;      /* subuid/subgid are optional */
+	bool changed;
 	bool locked;
 };
 
@@ -271,9 +271,8 @@ static int db_set_field(struct db *d, size_t i, int k, const char *value, struct
 	n = malloc(olen - len + vlen + 1);
 	if (n == NULL)
 		return es_err_set(err, ES_EOS, "out of memory");
-	memcpy(n, d->lines[i], pre);
-	memcpy(n + pre, value, vlen);
-	memcpy(n + pre + vlen, p + len, olen - pre - len + 1);
+	(void)snprintf(n, olen - len + vlen + 1, "%.*s%s%s", (int)pre, d->lines[i], value,
+	               p + len);
 	free(d->lines[i]);
 	d->lines[i] = n;
 	d->changed = true;
@@ -585,9 +584,8 @@ static int copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth)
 				break;
 			}
 			target[n] = '\0';
-			if (symlinkat(target, dst, de->d_name) != 0 && errno != EEXIST)
-				rc = -1;
-			else if (fchownat(dst, de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
+			if ((symlinkat(target, dst, de->d_name) != 0 && errno != EEXIST) ||
+			    fchownat(dst, de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
 				rc = -1;
 		}
 		/* devices, FIFOs and sockets in a skeleton are not copied */
@@ -650,14 +648,6 @@ static const char *const db_names[D_COUNT] = { "passwd", "shadow", "group",
 static const int commit_order[D_COUNT] = { D_GROUP, D_GSHADOW, D_SUBUID,
 	                                   D_SUBGID, D_PASSWD, D_SHADOW };
 
-static void gecos_clean(const char *name, char *out, size_t outsz)
-{
-	size_t o = 0;
-
-	for (; name != NULL && *name != '\0' && o + 1 < outsz; name++)
-		out[o++] = (*name == ':' || *name == ',' || *name == '=') ? ' ' : *name;
-	out[o] = '\0';
-}
 
 static void aging(long v, char *out, size_t outsz)
 {
@@ -696,7 +686,7 @@ static int plan_account(struct db *db, const struct defs *defs, struct idset *ui
 		if (gid < 0)
 			return es_err_set(err, ES_ECANTCREAT,
 			                  "no free group id left between GID_MIN and GID_MAX");
-		gecos_clean(a->fullname, gecos, sizeof(gecos));
+		es_gecos_from_name(a->fullname, gecos, sizeof(gecos));
 		if (db_add(&db[D_PASSWD], err, "%s:x:%ld:%ld:%s:%s/%s:%s", a->user, uid, gid, gecos,
 		           a->home_base, a->user, a->shell) != 0)
 			return -1;

@@ -436,9 +436,9 @@ int es_state_format(const struct es_state *st, char **out, size_t *outlen, struc
 	}
 	if (es_buf_puts(&b, "end\n") != 0)
 		goto nomem;
-	if (b.len > ES_STATE_MAX_SIZE) {
+	if (b.len > (size_t)ES_STATE_MAX_SIZE) {
 		es_err_set(err, ES_EDATA,
-			   "state for %s would take %zu bytes, more than the %d allowed",
+			   "state for %s would take %zu bytes, more than the %ld allowed",
 			   st->username, b.len, ES_STATE_MAX_SIZE);
 		goto out;
 	}
@@ -521,7 +521,7 @@ int es_state_load(const char *state_dir, const char *username, struct es_state *
 		(void)snprintf(why, sizeof(why), "writable by group or others (mode %03o)",
 			       (unsigned)(sb.st_mode & 07777));
 	else if (sb.st_size < 0 || sb.st_size > ES_STATE_MAX_SIZE)
-		(void)snprintf(why, sizeof(why), "larger than %d bytes", ES_STATE_MAX_SIZE);
+		(void)snprintf(why, sizeof(why), "larger than %ld bytes", ES_STATE_MAX_SIZE);
 	if (why[0] != '\0') {
 		es_err_set(err, ES_EDATA, "corrupt or unsafe state file %s/%s/%s: %s", state_dir,
 			   USERS_DIR, username, why);

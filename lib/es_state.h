@@ -27,7 +27,7 @@
 #include "es_err.h"
 
 #define ES_STATE_MAGIC "eschool-state 1"
-#define ES_STATE_MAX_SIZE (64 * 1024)
+#define ES_STATE_MAX_SIZE (64L * 1024)
 #define ES_STATE_MAX_KEYS 128
 
 /* Known keys (others are kept as they are). Times are seconds since the

@@ -459,7 +459,7 @@ static void test_oversize(void **state)
 	struct fx *f = *state;
 	struct es_state st;
 	struct es_err err = {0};
-	size_t big = ES_STATE_MAX_SIZE + 1;
+	size_t big = (size_t)ES_STATE_MAX_SIZE + 1;
 	char *data = malloc(big + 1);
 	char *out = NULL;
 	size_t outlen = 0;
