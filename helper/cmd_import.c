@@ -810,7 +810,9 @@ static int open_sheet(struct import *im, const char *path, struct es_err *err)
 		                    "cannot create the credentials sheet %s%s", path,
 		                    errno == EEXIST ? " (it exists: choose a new name)" : "");
 	if (fchmod(im->sheet_fd, 0600) != 0 ||
-	    write_all(im->sheet_fd, "username,name,class,role,email,password\r\n", 41) != 0)
+	    /* the BOM makes spreadsheets read the accents as UTF-8 */
+	    write_all(im->sheet_fd, "\xef\xbb\xbfusername,name,class,role,email,password\r\n",
+	              44) != 0)
 		return es_err_errno(err, ES_EIO, errno, "cannot write %s", path);
 	return 0;
 }
@@ -898,13 +900,15 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 		es_err_errno(&err, ES_EIO, errno, "cannot write %s", output);
 		goto out;
 	}
-	es_info(ctx, tr(ctx,
-	                "%zu account(s) created, %zu completed, %zu already done%s%s; debug "
-	                "mode: passwords shown, to be changed at first login\n",
-	                "%zu compte(s) créé(s), %zu complété(s), %zu déjà faits%s%s ; mode debug "
-	                ": mots de passe affichés, à changer à la première connexion\n"),
+	es_info(ctx, tr(ctx, "%zu account(s) created, %zu completed, %zu already done%s%s%s\n",
+	                "%zu compte(s) créé(s), %zu complété(s), %zu déjà faits%s%s%s\n"),
 	        n_create, n_resume, n_skip, output ? tr(ctx, "; sheet: ", " ; fiche : ") : "",
-	        output ? output : "");
+	        output ? output : "",
+	        n_create + n_resume > 0
+	                ? tr(ctx, "; debug mode: passwords shown, to be changed at first login",
+	                     " ; mode debug : mots de passe affichés, à changer à la première "
+	                     "connexion")
+	                : "");
 	rc = im.r.n_bad ? ES_EDATA : 0;
 out:
 	if (rc < 0)
