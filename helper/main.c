@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -136,6 +137,8 @@ int main(int argc, char **argv)
 	(void)umask(077);
 	/* passwords are in memory: never in a core dump */
 	(void)setrlimit(RLIMIT_CORE, &no_core);
+	/* ... and not readable through /proc/PID/mem or ptrace by non-root */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* a child that exits early must not kill us through SIGPIPE */
 	(void)signal(SIGPIPE, SIG_IGN);
 

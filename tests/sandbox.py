@@ -1,6 +1,7 @@
 """A sandbox for tests and benchmarks: eschool runs inside a private mount
 namespace (tests/sandbox-start) with a copy of /etc and tmpfs over /home,
 /var/log, /var/mail, /var/lib and /var/spool, so the host never changes."""
+import itertools
 import os
 import subprocess
 import tempfile
@@ -8,6 +9,9 @@ import tempfile
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ESCHOOL = os.path.join(TOP, os.environ.get("ESCHOOL_BUILD", "build"), "eschool")
 SANDBOX_START = os.path.join(TOP, "tests", "sandbox-start")
+
+
+_script_ids = itertools.count(1)
 
 
 class Sandbox:
@@ -68,3 +72,101 @@ class Sandbox:
 
     def users_in(self, path="/etc/passwd"):
         return [l.split(":")[0] for l in self.read(path).splitlines() if l]
+
+    # ---- helpers added for the integration suite (the API above is unchanged) ----
+
+    def private(self, name):
+        """A path for test files (rosters, configs, scripts) on the sandbox's
+        own tmpfs: visible only inside the sandbox, gone when it closes. Use it
+        instead of /root or /tmp, which are the host's."""
+        return f"{self.dir}/files/{name}"
+
+    def host_view(self, path):
+        """The sandbox's `path` as seen from the host through /proc (cheap to
+        poll: no process per read)."""
+        return f"/proc/{self.pid}/root{path}"
+
+    def exists(self, path):
+        return self.cmd(["test", "-e", path]).returncode == 0
+
+    def stat(self, path):
+        """(mode as an int, uid, gid, file type) of path, not following a symlink."""
+        out = self.cmd(["stat", "-c", "%a %u %g %F", path], check=True).stdout.split(None, 3)
+        return int(out[0], 8), int(out[1]), int(out[2]), out[3].strip()
+
+    def listdir(self, path):
+        proc = self.cmd(["ls", "-A", path])
+        return sorted(proc.stdout.split()) if proc.returncode == 0 else None
+
+    def entry(self, path, name):
+        """The colon-separated entry `name` of an account file (/etc/group ...)."""
+        for line in self.read(path).splitlines():
+            if line.startswith(name + ":"):
+                return line.split(":")
+        return None
+
+    def group_entry(self, group):
+        return self.entry("/etc/group", group)
+
+    def count_entries(self, path, name):
+        return sum(1 for l in self.read(path).splitlines() if l.split(":")[0] == name)
+
+    def state_text(self, user, state_dir="/var/lib/eschool"):
+        proc = self.cmd(["cat", f"{state_dir}/users/{user}"])
+        return proc.stdout if proc.returncode == 0 else None
+
+    def state(self, user, state_dir="/var/lib/eschool"):
+        """The user's eschool state as a dict (values %XX-decoded), or None."""
+        text = self.state_text(user, state_dir)
+        return None if text is None else parse_state(text)
+
+    def snapshot(self):
+        """Everything an account-creating command may change: the account
+        files, the homes and mail spools, and eschool's state files."""
+        script = r'''
+for f in /etc/passwd /etc/shadow /etc/group /etc/gshadow /etc/subuid /etc/subgid; do
+    echo "== $f"; cat "$f" 2>/dev/null
+done
+echo "== /home"; ls -A /home
+echo "== /var/mail"; ls -A /var/mail
+echo "== state"; ls -A /var/lib/eschool/users 2>/dev/null
+for f in /var/lib/eschool/users/*; do [ -f "$f" ] && { echo "== $f"; cat "$f"; }; done
+true
+'''
+        return self.cmd(["sh", "-c", script], check=True).stdout
+
+    def bind_script(self, target, text):
+        """Replaces the program `target` inside the sandbox only by a shell
+        script (bind mount in the sandbox's private mount namespace)."""
+        path = self.private(f"bin/{os.path.basename(target)}.{next(_script_ids)}")
+        self.write(path, text, mode="755")
+        self.cmd(["mount", "--bind", path, target], check=True)
+        return path
+
+    def copy_real(self, program):
+        """A copy of a program on the sandbox's tmpfs, to be called by a
+        wrapper bound over the original."""
+        dst = self.private("real/" + os.path.basename(program))
+        self.cmd(["sh", "-c", 'mkdir -p "$(dirname "$2")" && cp "$1" "$2"', "sh", program, dst],
+                 check=True)
+        return dst
+
+    def as_nobody(self, argv, **kw):
+        return self.cmd(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+                        + list(argv), **kw)
+
+
+def parse_state(text):
+    """Parses a state file (SPEC 5): checks the framing, returns key -> value."""
+    from urllib.parse import unquote
+    lines = text.split("\n")
+    assert lines[-1] == "", "a state file ends with a newline"
+    lines = lines[:-1]
+    assert lines[0] == "eschool-state 1", f"first line is {lines[0]!r}"
+    assert lines[-1] == "end", f"last line is {lines[-1]!r}"
+    out = {}
+    for line in lines[1:-1]:
+        key, sep, value = line.partition("=")
+        assert sep == "=", f"not key=value: {line!r}"
+        out[key] = unquote(value)
+    return out

@@ -2,15 +2,32 @@
 private mount namespace (tests/sandbox-start) with a copy of /etc and tmpfs over
 /home, /var/log, /var/mail, /var/lib and /var/spool, so the host never changes.
 The session checks at the end that the host's account files are untouched."""
+import contextlib
 import hashlib
+import json
 import os
+import re
 import sys
+import warnings
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from sandbox import ESCHOOL, Sandbox  # noqa: E402
+from sandbox import ESCHOOL, Sandbox, parse_state  # noqa: E402,F401
+
+with warnings.catch_warnings():
+    # Debian 12's python3.11 still has crypt (libxcrypt: yescrypt and SHA-512)
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import crypt  # noqa: E402
+
 HOST_FILES = ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow"]
+DEFAULT_CONF = "[general]\nmode = debug\nschool_name = Lycée Exemple\n"
+CONF = "/etc/eschool/eschool.conf"
+STATE_DIR = "/var/lib/eschool"
+
+# The `random` style's alphabet: letters and digits without 0 O 1 l I.
+RANDOM_PW = re.compile(r"[A-HJ-NP-Za-km-z2-9]+")
+USERNAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 
 
 def _digest(path):
@@ -28,17 +45,64 @@ def host_untouched():
     assert sorted(os.listdir("/home")) == homes, "the test suite changed the host's /home"
 
 
-@pytest.fixture
-def sandbox():
+@contextlib.contextmanager
+def new_sandbox(conf=DEFAULT_CONF):
+    """A started sandbox with a school's config (debug mode); closed on exit."""
     if os.geteuid() != 0:
         pytest.fail("integration tests must run as root (they use mount namespaces)")
     if not os.path.exists(ESCHOOL):
         pytest.fail("build/eschool is missing: run make")
     sb = Sandbox()
-    # a config like a school's, debug mode
-    sb.write("/etc/eschool/eschool.conf",
-             "[general]\nmode = debug\nschool_name = Lycée Exemple\n")
     try:
+        if conf is not None:
+            sb.write(CONF, conf)
         yield sb
     finally:
         sb.close()
+
+
+@pytest.fixture
+def sandbox():
+    # a config like a school's, debug mode
+    with new_sandbox() as sb:
+        yield sb
+
+
+# ---- checks shared by the test files ----
+
+def password_ok(sb, user, password):
+    """True when `password` opens `user`'s hash in the sandbox's /etc/shadow."""
+    entry = sb.shadow_entry(user)
+    assert entry is not None, f"{user} has no /etc/shadow entry"
+    return hash_ok(entry[1], password)
+
+
+def hash_ok(hashed, password):
+    return hashed not in ("", "!", "*", "x") and crypt.crypt(password, hashed) == hashed
+
+
+def credentials_human(stdout):
+    """Username/password pairs of `add`/`reset` human output."""
+    users = re.findall(r"^  Username:\s+(\S+)$", stdout, re.M)
+    pws = re.findall(r"^  Password:\s+(\S+)$", stdout, re.M)
+    assert len(users) == len(pws), stdout
+    return dict(zip(users, pws))
+
+
+def json_lines(stdout):
+    """Every stdout line must be one JSON object."""
+    objs = []
+    for line in stdout.splitlines():
+        obj = json.loads(line)
+        assert isinstance(obj, dict), line
+        objs.append(obj)
+    return objs
+
+
+def assert_fails(proc, code, *needles):
+    """Exit code `code`, every needle in the message on stderr, no password shown."""
+    assert proc.returncode == code, (
+        f"expected exit {code}, got {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}")
+    for n in needles:
+        assert n in proc.stderr, f"{n!r} not in the message: {proc.stderr!r}"
+    assert "Password:" not in proc.stdout and '"password"' not in proc.stdout, proc.stdout
