@@ -205,8 +205,11 @@ int es_groups_ensure(const char (*groups)[ES_NAME_MAX + 1], size_t n, struct es_
 
 		if (es_group_exists(groups[i]))
 			continue;
-		if (run_ok(argv, NULL, 0, ES_ECANTCREAT, "creating group", err) != 0)
+		if (run_ok(argv, NULL, 0, ES_ECANTCREAT, "creating group", err) != 0) {
+			if (es_group_exists(groups[i]))
+				continue; /* made meanwhile by another process: fine */
 			return es_err_prefix(err, "group %s", groups[i]);
+		}
 	}
 	return 0;
 }

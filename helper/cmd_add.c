@@ -12,11 +12,12 @@ static const char add_usage[] =
 	"                   [--parent-email ADDR] [--class CLASS] [--lang fr|en] [--json]\n";
 static const char reset_usage[] = "usage: eschool reset USER [--json]\n";
 
-/* Sets the password of an existing account and shows it, then records the
- * delivery. The state was saved with delivery=creating before, so that an
- * interruption leaves a trace that `add` or `import` completes. */
+/* Sets the password of an existing account and shows it (after heading,
+ * for people), then records the delivery. For add, the state was saved
+ * with delivery=creating before, so that an interruption leaves a trace
+ * that `add` or `import` completes. */
 static int set_and_deliver(struct es_ctx *ctx, struct es_state *st, const struct es_policy *pol,
-                           struct es_err *err)
+                           const char *heading, struct es_err *err)
 {
 	struct es_cred cred;
 	struct es_buf line = { 0 };
@@ -32,6 +33,8 @@ static int set_and_deliver(struct es_ctx *ctx, struct es_state *st, const struct
 		if (es_account_set_hashes(line.data, line.len, err) != 0)
 			goto out;
 	}
+	if (!ctx->json && !ctx->quiet)
+		printf("%s\n", heading);
 	es_print_credential(ctx, st->username, cred.password, "printed");
 	if (es_state_set(st, ES_K_DELIVERY, "printed") != 0 ||
 	    es_state_save(ctx->cfg.state_dir, st, err) != 0) {
@@ -79,7 +82,8 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 	struct es_person person;
 	const struct es_role *r;
 	bool done, resume = false;
-	int rc, lockfd = -1, loaded;
+	int rc, lockfd = -1, alllock = -1, loaded;
+	char heading[512];
 
 	es_state_init(&st, "");
 	rc = es_parse_args(ctx, argc, argv, opts, add_usage, &args, &done);
@@ -87,6 +91,13 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 		return rc;
 	if (args.n_positional != 1) {
 		es_warn("%s%s", tr(ctx, "add needs exactly one USER\n", "add attend un seul USER\n"),
+		        add_usage);
+		return ES_EUSAGE;
+	}
+	if (email == NULL) {
+		es_warn("%s%s",
+		        tr(ctx, "add needs --email ADDR (where the credentials go)\n",
+		           "add attend --email ADRESSE (où envoyer les identifiants)\n"),
 		        add_usage);
 		return ES_EUSAGE;
 	}
@@ -100,7 +111,9 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 	r = es_config_find_role(&ctx->cfg, role);
 
 	rc = -1;
-	if (es_state_lock(ctx->cfg.state_dir, person.username, &lockfd, &err) != 0)
+	/* the global lock orders us against other add/import/reset; the user's
+	 * own lock (against the PAM module) is taken once we know we create it */
+	if (es_state_lock_all(ctx->cfg.state_dir, &alllock, &err) != 0)
 		goto out;
 	loaded = es_state_load_cfg(ctx, person.username, &st, &err);
 	if (loaded < 0)
@@ -137,6 +150,8 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 		           person.username);
 		goto out;
 	}
+	if (es_state_lock(ctx->cfg.state_dir, person.username, &lockfd, &err) != 0)
+		goto out;
 	if (es_state_new_account(ctx, &st, person.username, email, name, role, klass, lang, parent,
 	                         &pol) != 0) {
 		es_err_set(&err, ES_EOS, "out of memory");
@@ -152,12 +167,12 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 			goto out;
 		}
 	}
-	if (!ctx->json && !ctx->quiet)
-		printf("%s %s (%s%s%s) — %s\n", tr(ctx, "Account created:", "Compte créé :"),
-		       person.username, name ? name : "", name ? ", " : "", role,
-		       tr(ctx, "debug mode: the password is shown here",
-		          "mode debug : le mot de passe est affiché ici"));
-	if (set_and_deliver(ctx, &st, &pol, &err) != 0) {
+	(void)snprintf(heading, sizeof(heading), "%s %s (%s%s%s) — %s",
+	               tr(ctx, "Account created:", "Compte créé :"), person.username,
+	               name ? name : "", name ? ", " : "", role,
+	               tr(ctx, "debug mode: the password is shown here",
+	                  "mode debug : le mot de passe est affiché ici"));
+	if (set_and_deliver(ctx, &st, &pol, heading, &err) != 0) {
 		struct es_err e2;
 		/* nothing half done: no account without its password */
 		if (pol.backend == ES_ACCT_SHADOW &&
@@ -172,8 +187,8 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 	print_expiry_note(ctx, &st);
 	rc = 0;
 out:
-	if (lockfd >= 0)
-		es_state_unlock(lockfd);
+	es_state_unlock(lockfd);
+	es_state_unlock(alllock);
 	es_state_free(&st);
 	return rc == 0 ? 0 : es_fail(&err);
 }
@@ -187,7 +202,8 @@ int cmd_reset(struct es_ctx *ctx, int argc, char **argv)
 	struct es_policy pol;
 	const char *user, *role;
 	bool done;
-	int rc, lockfd = -1, loaded;
+	int rc, lockfd = -1, alllock = -1, loaded;
+	char heading[512];
 
 	es_state_init(&st, "");
 	rc = es_parse_args(ctx, argc, argv, opts, reset_usage, &args, &done);
@@ -206,9 +222,9 @@ int cmd_reset(struct es_ctx *ctx, int argc, char **argv)
 	if (rc != 0)
 		return rc;
 	rc = -1;
-	if (es_state_lock(ctx->cfg.state_dir, user, &lockfd, &err) != 0)
+	if (es_state_lock_all(ctx->cfg.state_dir, &alllock, &err) != 0)
 		goto out;
-	loaded = es_state_load_cfg(ctx, user, &st, &err);
+	loaded = es_state_load_cfg(ctx, user, &st, &err); /* unlocked: is it managed? */
 	if (loaded < 0)
 		goto out;
 	if (loaded == 1) {
@@ -235,24 +251,28 @@ int cmd_reset(struct es_ctx *ctx, int argc, char **argv)
 		           user, ctx->cfg.state_dir, user);
 		goto out;
 	}
+	/* managed: read it again under its lock (the PAM module may write it) */
+	es_state_free(&st);
+	es_state_init(&st, "");
+	if (es_state_lock(ctx->cfg.state_dir, user, &lockfd, &err) != 0 ||
+	    es_state_load_cfg(ctx, user, &st, &err) != 0)
+		goto out;
+	/* the state changes only once the new password is set: a failed
+	 * reset leaves the old password and the old state as they were */
 	if (es_state_new_password(ctx, &st, &pol) != 0) {
 		es_err_set(&err, ES_EOS, "out of memory");
 		goto out;
 	}
-	if (es_state_save(ctx->cfg.state_dir, &st, &err) != 0)
-		goto out;
-	if (!ctx->json && !ctx->quiet)
-		printf("%s %s — %s\n", tr(ctx, "New temporary password for", "Nouveau mot de passe "
-		                                                            "temporaire pour"),
-		       user,
-		       tr(ctx, "debug mode: shown here", "mode debug : affiché ici"));
-	if (set_and_deliver(ctx, &st, &pol, &err) != 0)
+	(void)snprintf(heading, sizeof(heading), "%s %s — %s",
+	               tr(ctx, "New temporary password for", "Nouveau mot de passe temporaire pour"),
+	               user, tr(ctx, "debug mode: shown here", "mode debug : affiché ici"));
+	if (set_and_deliver(ctx, &st, &pol, heading, &err) != 0)
 		goto out;
 	print_expiry_note(ctx, &st);
 	rc = 0;
 out:
-	if (lockfd >= 0)
-		es_state_unlock(lockfd);
+	es_state_unlock(lockfd);
+	es_state_unlock(alllock);
 	es_state_free(&st);
 	return rc == 0 ? 0 : es_fail(&err);
 }

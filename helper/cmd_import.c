@@ -360,6 +360,7 @@ static bool name_taken(const char *name, void *arg)
 	const struct import *im = arg;
 
 	return es_strset_has(&im->sys_users, name) || es_strset_has(&im->sys_groups, name) ||
+	       es_is_role_group(&im->ctx->cfg, name) ||
 	       es_strset_has(&im->managed, name) || es_strset_has(&im->csv_names, name);
 }
 
@@ -401,7 +402,8 @@ static void match_existing(struct import *im, struct row *row)
 	} else if (es_strset_has(&im->sys_users, row->username)) {
 		row_error(im, row, "user %s already exists on this system (not created by eschool)",
 		          row->username);
-	} else if (es_strset_has(&im->sys_groups, row->username)) {
+	} else if (es_strset_has(&im->sys_groups, row->username) ||
+	           es_is_role_group(&im->ctx->cfg, row->username)) {
 		row_error(im, row, "a group named %s already exists: choose another username",
 		          row->username);
 	}
@@ -559,8 +561,9 @@ static int deliver(struct import *im, const struct row *row, const struct es_cre
 
 	if (im->ctx->json) {
 		es_print_credential(im->ctx, row->username, cred->password, "printed");
-	} else if (!im->ctx->quiet) {
-		if (!im->header_printed) {
+	} else {
+		/* -q keeps the credentials: they are what was asked for */
+		if (!im->header_printed && !im->ctx->quiet) {
 			if (im->progress)
 				(void)fputc('\n', stderr);
 			printf("%-20s %-14s %s\n", tr(im->ctx, "USERNAME", "IDENTIFIANT"),
@@ -831,7 +834,7 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 	struct es_err err = { 0 };
 	struct import im;
 	size_t n_create = 0, n_resume = 0, n_skip = 0;
-	int rc;
+	int rc, alllock = -1;
 
 	memset(&im, 0, sizeof(im));
 	im.ctx = ctx;
@@ -851,6 +854,10 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 	if (rc != 0)
 		goto out;
 	rc = -1;
+	/* one import (or add, or reset) at a time decides who exists: two
+	 * imports of the same file must not both create and print */
+	if (!dry_run && es_state_lock_all(ctx->cfg.state_dir, &alllock, &err) != 0)
+		goto out;
 	if (read_roster(&im, &err) != 0 || load_existing(&im, &err) != 0)
 		goto out;
 	resolve_rows(&im);
@@ -902,8 +909,9 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 	}
 	es_info(ctx, tr(ctx, "%zu account(s) created, %zu completed, %zu already done%s%s%s\n",
 	                "%zu compte(s) créé(s), %zu complété(s), %zu déjà faits%s%s%s\n"),
-	        n_create, n_resume, n_skip, output ? tr(ctx, "; sheet: ", " ; fiche : ") : "",
-	        output ? output : "",
+	        n_create, n_resume, n_skip,
+	        im.sheet_fd >= 0 ? tr(ctx, "; sheet: ", " ; fiche : ") : "",
+	        im.sheet_fd >= 0 ? output : "",
 	        n_create + n_resume > 0
 	                ? tr(ctx, "; debug mode: passwords shown, to be changed at first login",
 	                     " ; mode debug : mots de passe affichés, à changer à la première "
@@ -917,6 +925,7 @@ out:
 		es_warn("cannot write %s", output);
 		rc = ES_EIO;
 	}
+	es_state_unlock(alllock);
 	for (size_t i = 0; i < im.r.n; i++)
 		row_free(&im.r.rows[i]);
 	free(im.r.rows);

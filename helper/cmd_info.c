@@ -267,7 +267,7 @@ static int set_disabled(struct es_ctx *ctx, int argc, char **argv, bool disable)
 	struct es_policy pol;
 	const char *user = NULL, *role;
 	bool done;
-	int rc, lockfd = -1;
+	int rc, lockfd = -1, alllock = -1;
 
 	es_state_init(&st, "");
 	rc = one_user_args(ctx, argc, argv, disable ? disable_usage : enable_usage, &user, &done);
@@ -280,8 +280,19 @@ static int set_disabled(struct es_ctx *ctx, int argc, char **argv, bool disable)
 		es_warn("invalid username '%s'", user);
 		return ES_EDATA;
 	}
-	if (es_state_lock(ctx->cfg.state_dir, user, &lockfd, &err) != 0)
+	/* the global lock orders us against reset (which would unlock the
+	 * password); the user's lock against the PAM module */
+	if (es_state_lock_all(ctx->cfg.state_dir, &alllock, &err) != 0)
 		return es_fail(&err);
+	rc = load_managed(ctx, user, &st); /* not managed: no lock file made */
+	if (rc != 0)
+		goto out;
+	es_state_free(&st);
+	es_state_init(&st, "");
+	if (es_state_lock(ctx->cfg.state_dir, user, &lockfd, &err) != 0) {
+		rc = es_fail(&err);
+		goto out;
+	}
 	rc = load_managed(ctx, user, &st);
 	if (rc != 0)
 		goto out;
@@ -302,6 +313,7 @@ static int set_disabled(struct es_ctx *ctx, int argc, char **argv, bool disable)
 		       user);
 out:
 	es_state_unlock(lockfd);
+	es_state_unlock(alllock);
 	es_state_free(&st);
 	return rc;
 }

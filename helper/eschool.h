@@ -95,6 +95,10 @@ struct es_person {
 int es_person_check(const struct es_ctx *ctx, const struct es_person *p,
                     struct es_err *err);
 
+/* true when name is one of the roles' groups (which may not exist yet):
+ * such a name cannot be a username. */
+bool es_is_role_group(const struct es_config *cfg, const char *name);
+
 /* A freshly generated credential, wiped by es_cred_wipe. */
 struct es_cred {
 	char password[65];

@@ -166,19 +166,7 @@ int main(int argc, char **argv)
 			continue;
 		/* options before the command word are globals: hand them over */
 		for (int k = 1; k < ci; k++) {
-			if (strcmp(argv[k], "-c") == 0 || strcmp(argv[k], "--config") == 0)
-				es_globals.config_path = argv[++k];
-			else if (strcmp(argv[k], "--debug") == 0)
-				es_globals.mode_override = ES_MODE_DEBUG;
-			else if (strcmp(argv[k], "--production") == 0)
-				es_globals.mode_override = ES_MODE_PRODUCTION;
-			else if (strcmp(argv[k], "--json") == 0)
-				ctx.json = true;
-			else if (strcmp(argv[k], "-q") == 0 || strcmp(argv[k], "--quiet") == 0)
-				ctx.quiet = true;
-			else if (strcmp(argv[k], "-v") == 0 || strcmp(argv[k], "--verbose") == 0)
-				ctx.verbose = true;
-			else {
+			if (es_global_opt(&ctx, ci, argv, &k) <= 0) {
 				es_warn("unknown option '%s'", argv[k]);
 				(void)fputs(usage_text, stderr);
 				return ES_EUSAGE;

@@ -3,9 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Returns 1 when arg was a global option (consuming *i's value if any),
- * 0 when it is not one, -1 on a missing value. */
-static int global_opt(struct es_ctx *ctx, int argc, char **argv, int *i)
+int es_global_opt(struct es_ctx *ctx, int argc, char **argv, int *i)
 {
 	const char *a = argv[*i];
 
@@ -62,7 +60,7 @@ int es_parse_args(struct es_ctx *ctx, int argc, char **argv, const struct es_opt
 			*done = true;
 			return 0;
 		}
-		g = global_opt(ctx, argc, argv, &i);
+		g = es_global_opt(ctx, argc, argv, &i);
 		if (g < 0) {
 			es_warn("option '%s' needs a value\n%s", a, usage);
 			return ES_EUSAGE;

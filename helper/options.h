@@ -26,6 +26,10 @@ struct es_args {
 int es_parse_args(struct es_ctx *ctx, int argc, char **argv, const struct es_opt *opts,
                   const char *usage, struct es_args *out, bool *done);
 
+/* Returns 1 when argv[*i] is a global option (consuming its value, if
+ * any, by advancing *i), 0 when it is not one, -1 on a missing value. */
+int es_global_opt(struct es_ctx *ctx, int argc, char **argv, int *i);
+
 /* Global state gathered while parsing, used by main to load the config. */
 struct es_globals {
 	const char *config_path;

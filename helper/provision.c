@@ -28,6 +28,15 @@ int es_cred_make(const struct es_policy *pol, struct es_cred *c, struct es_err *
 	return 0;
 }
 
+bool es_is_role_group(const struct es_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_roles; i++)
+		for (size_t k = 0; k < cfg->roles[i].n_groups; k++)
+			if (strcmp(cfg->roles[i].groups[k], name) == 0)
+				return true;
+	return false;
+}
+
 int es_state_load_cfg(const struct es_ctx *ctx, const char *user, struct es_state *st,
                       struct es_err *err)
 {
@@ -159,6 +168,10 @@ int es_person_check(const struct es_ctx *ctx, const struct es_person *p, struct 
 		return es_err_set(err, ES_EDATA,
 		                  "invalid username '%s': use lowercase letters, digits, '_' and '-', "
 		                  "starting with a letter or '_', at most 32 characters",
+		                  p->username);
+	if (es_is_role_group(&ctx->cfg, p->username))
+		return es_err_set(err, ES_EDATA,
+		                  "username %s is the name of a role's group: choose another",
 		                  p->username);
 	if (p->email == NULL || p->email[0] == '\0')
 		return es_err_set(err, ES_EDATA, "user %s has no email address (--email, or the "

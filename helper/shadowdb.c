@@ -675,7 +675,11 @@ static int plan_account(struct db *db, const struct defs *defs, struct idset *ui
 			return es_err_set(err, ES_ECANTCREAT,
 			                  "no free user id left between UID_MIN and UID_MAX "
 			                  "(/etc/login.defs)");
-		if (gl >= 0)
+		if (gl >= 0 && field_num(db[D_GROUP].lines[gl], 2) < defs->gid_min)
+			return es_err_set(err, ES_ECANTCREAT,
+			                  "a system group named %s exists: choose another username",
+			                  a->user);
+		if (gl >= 0) /* left by an interrupted run: it becomes the private group */
 			gid = field_num(db[D_GROUP].lines[gl], 2);
 		else if (!defs->usergroups)
 			gid = 100; /* USERGROUPS_ENAB no: the "users" group, as useradd */

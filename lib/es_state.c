@@ -797,6 +797,27 @@ out:
 	return rc;
 }
 
+int es_state_lock_all(const char *state_dir, int *lockfd, struct es_err *err)
+{
+	int sfd = -1;
+
+	if (lockfd == NULL)
+		return es_err_set(err, ES_ESOFTWARE, "es_state_lock_all: no lockfd");
+	*lockfd = -1;
+	if (check_state_dir_arg(state_dir, err) != 0 ||
+	    open_dir(AT_FDCWD, state_dir, NULL, true, ES_EPERM, &sfd, err) != 0)
+		return -1;
+	while (flock(sfd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			es_err_errno(err, ES_EIO, errno, "cannot lock %s", state_dir);
+			close_fd(&sfd);
+			return -1;
+		}
+	}
+	*lockfd = sfd;
+	return 0;
+}
+
 void es_state_unlock(int lockfd)
 {
 	if (lockfd >= 0)

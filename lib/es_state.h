@@ -94,6 +94,13 @@ int es_state_lock(const char *state_dir, const char *username, int *lockfd,
                   struct es_err *err);
 void es_state_unlock(int lockfd);
 
+/* Takes an exclusive flock on the state directory itself (created if
+ * missing), waiting for it: the commands that create accounts or set
+ * passwords (add, reset, import) hold it so that two of them never decide
+ * about the same user at once. Per-user locks nest inside it. Release with
+ * es_state_unlock. */
+int es_state_lock_all(const char *state_dir, int *lockfd, struct es_err *err);
+
 /* Calls fn for every username with a state file (sorted). Stops and returns
  * fn's value when it is non-zero. */
 int es_state_foreach(const char *state_dir,

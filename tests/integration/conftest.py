@@ -13,7 +13,7 @@ import warnings
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from sandbox import ESCHOOL, Sandbox, parse_state  # noqa: E402,F401
+from sandbox import ESCHOOL, Sandbox  # noqa: E402
 
 with warnings.catch_warnings():
     # Debian 12's python3.11 still has crypt (libxcrypt: yescrypt and SHA-512)

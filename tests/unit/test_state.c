@@ -966,6 +966,42 @@ static void test_lock_excludes(void **state)
 	assert_int_equal(lfd, -1);
 }
 
+static void test_lock_all_excludes(void **state)
+{
+	struct fx *f = *state;
+	struct es_err err = {0};
+	int lfd = -1, ufd = -1, status = 0;
+	pid_t pid;
+
+	assert_int_equal(es_state_lock_all(f->sd, &lfd, &err), 0);
+	assert_true(lfd >= 0);
+	/* per-user locks nest inside the global one */
+	assert_int_equal(es_state_lock(f->sd, "uma", &ufd, &err), 0);
+	es_state_unlock(ufd);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(f->sd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			_exit(2);
+		_exit(flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	es_state_unlock(lfd);
+	/* released: another process gets it */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(f->sd, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		_exit(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(es_state_lock_all("relative/dir", &lfd, &err), -1);
+}
+
 /* ---- foreach, remove ---------------------------------------------------- */
 
 struct names {
@@ -1218,6 +1254,7 @@ int main(void)
 	    T(test_failed_save_keeps_old),
 	    T(test_concurrent_writers),
 	    T(test_lock_excludes),
+	    T(test_lock_all_excludes),
 	    T(test_foreach),
 	    T(test_remove),
 	    T(test_unreadable_as_user),

@@ -1,0 +1,322 @@
+"""reset, show, list, disable, enable on accounts made by eschool add."""
+import datetime
+import json
+
+import pytest
+
+from conftest import (ESCHOOL, RANDOM_PW, assert_fails, credentials_human, json_lines,
+                      password_ok)
+
+SHOW_KEYS = {"username", "email", "name", "role", "class", "lang", "parent_email", "created",
+             "password_changed", "must_change", "expires", "last_login", "disabled",
+             "pending_email"}
+
+
+@pytest.fixture
+def school(sandbox):
+    """alice (student, every field) and bob (teacher); their passwords."""
+    sb = sandbox
+    p = sb.eschool("add", "alice", "--email", "alice@school.example", "--name", "Alice Martin",
+                   "--class", "2nde A", "--lang", "fr", "--parent-email", "mum@home.example",
+                   "--json")
+    assert p.returncode == 0, p.stderr
+    p2 = sb.eschool("add", "bob", "--email", "bob@school.example", "--name", "Bob Durand",
+                    "--role", "teacher", "--json")
+    assert p2.returncode == 0, p2.stderr
+    return sb, {"alice": json.loads(p.stdout)["password"], "bob": json.loads(p2.stdout)["password"]}
+
+
+def iso(ts):
+    return datetime.datetime.fromtimestamp(int(ts), datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+
+
+def edit_state(sb, user, **changes):
+    """Rewrites fields of a state file, as a later issue's PAM module would."""
+    lines = sb.state_text(user).splitlines()
+    out = []
+    for line in lines:
+        key = line.split("=", 1)[0]
+        out.append(f"{key}={changes.pop(key)}" if key in changes else line)
+    out[-1:-1] = [f"{k}={v}" for k, v in changes.items()]
+    sb.write(f"/var/lib/eschool/users/{user}", "\n".join(out) + "\n")
+
+
+# ---- reset ----
+
+def test_reset_gives_a_new_temporary_password(school):
+    sb, pw = school
+    # as if alice had changed her password long ago
+    edit_state(sb, "alice", must_change="0", password_changed="1700000000",
+               initial_expires="0")
+    p = sb.eschool("reset", "alice")
+    assert p.returncode == 0, p.stderr
+    assert "New temporary password for alice" in p.stdout
+    assert "It must be changed at the first login." in p.stdout
+    new = credentials_human(p.stdout)["alice"]
+    assert new != pw["alice"] and len(new) == 12 and RANDOM_PW.fullmatch(new)
+    assert password_ok(sb, "alice", new)
+    assert not password_ok(sb, "alice", pw["alice"])
+    st = sb.state("alice")
+    assert st["must_change"] == "1"
+    assert int(st["password_changed"]) > 1700000000
+    assert int(st["initial_expires"]) - int(st["password_changed"]) == 14 * 86400
+    assert st["delivery"] == "printed"
+    assert new not in sb.state_text("alice")
+    # the other account is untouched
+    assert password_ok(sb, "bob", pw["bob"])
+
+
+def test_reset_json(school):
+    sb, pw = school
+    p = sb.eschool("reset", "bob", "--json")
+    assert p.returncode == 0, p.stderr
+    (obj,) = json_lines(p.stdout)
+    assert set(obj) == {"username", "password", "delivery"}
+    assert obj["username"] == "bob" and obj["delivery"] == "printed"
+    assert obj["password"] != pw["bob"] and password_ok(sb, "bob", obj["password"])
+    assert not password_ok(sb, "bob", pw["bob"])
+
+
+def test_reset_keeps_unknown_state_keys(school):
+    sb, _ = school
+    edit_state(sb, "alice", x_site_note="salle B12 %25")
+    assert sb.eschool("reset", "alice", "-q").returncode == 0
+    assert "x_site_note=salle B12 %25" in sb.state_text("alice").splitlines()
+
+
+def test_failed_reset_changes_nothing(school):
+    """chpasswd fails: the old password still works and the state still says
+    what is true (the user changed it; no new temporary password)."""
+    sb, pw = school
+    edit_state(sb, "alice", must_change="0", password_changed="1700000000",
+               initial_expires="0")
+    state_before = sb.state_text("alice")
+    sb.bind_script("/usr/sbin/chpasswd",
+                   "#!/bin/sh\ncat >/dev/null\necho 'chpasswd: cannot lock /etc/shadow' >&2\n"
+                   "exit 1\n")
+    p = sb.eschool("reset", "alice")
+    assert p.returncode != 0
+    assert "setting the password failed" in p.stderr and "cannot lock" in p.stderr
+    assert "Password:" not in p.stdout
+    assert password_ok(sb, "alice", pw["alice"])
+    assert sb.state_text("alice") == state_before, (
+        "a failed reset rewrote the state:\n" + sb.state_text("alice"))
+
+
+# ---- show ----
+
+def test_show(school):
+    sb, _ = school
+    p = sb.eschool("show", "alice")
+    assert p.returncode == 0, p.stderr
+    out = p.stdout
+    assert out.startswith("alice — Alice Martin\n")
+    for label, value in [("role", "student"), ("email", "alice@school.example"),
+                         ("class", "2nde A"), ("language", "fr"),
+                         ("parent email", "mum@home.example"), ("must change", "yes"),
+                         ("disabled", "no"), ("last login", "-")]:
+        assert any(l.split() and l.strip().startswith(label) and l.strip().endswith(value)
+                   for l in out.splitlines()), (label, value, out)
+
+
+def test_show_json(school):
+    sb, _ = school
+    p = sb.eschool("show", "alice", "--json")
+    assert p.returncode == 0, p.stderr
+    (obj,) = json_lines(p.stdout)
+    assert set(obj) == SHOW_KEYS
+    st = sb.state("alice")
+    assert obj == {
+        "username": "alice", "email": "alice@school.example", "name": "Alice Martin",
+        "role": "student", "class": "2nde A", "lang": "fr", "parent_email": "mum@home.example",
+        "created": iso(st["created"]), "password_changed": iso(st["created"]),
+        "must_change": True, "expires": iso(int(st["created"]) + 14 * 86400),
+        "last_login": None, "disabled": False, "pending_email": None,
+    }
+    p = sb.eschool("--json", "show", "bob")
+    (obj,) = json_lines(p.stdout)
+    assert obj["role"] == "teacher" and obj["class"] is None and obj["lang"] is None
+
+
+def test_any_printable_text_round_trips(sandbox):
+    """Names and classes may hold quotes, <, &, %, backslashes, accents: kept as
+    they are, escaped in the state file (%) and in JSON."""
+    sb = sandbox
+    name = 'Zoë "Zozo" O\'Brien <b>&amp; 100% \\ fin'
+    klass = "3e %41 / <B>"
+    p = sb.eschool("add", "zobrien", "--email", "z@school.example", "--name", name,
+                   "--class", klass)
+    assert p.returncode == 0, p.stderr
+    text = sb.state_text("zobrien")
+    assert "name=Zoë \"Zozo\" O'Brien <b>&amp; 100%25 \\ fin" in text.splitlines()
+    assert "class=3e %2541 / <B>" in text.splitlines()
+    (obj,) = json_lines(sb.eschool("show", "zobrien", "--json").stdout)
+    assert (obj["name"], obj["class"]) == (name, klass)
+    (obj,) = json_lines(sb.eschool("list", "--json").stdout)
+    assert obj["name"] == name
+    assert sb.eschool("show", "zobrien").stdout.startswith(f"zobrien — {name}\n")
+    assert sb.passwd_entry("zobrien")[4] == name
+
+
+# ---- list ----
+
+def test_list(school):
+    sb, _ = school
+    p = sb.eschool("list")
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0].split()[:2] == ["USERNAME", "ROLE"]
+    rows = {l.split()[0]: l.split() for l in lines[1:-1]}
+    assert set(rows) == {"alice", "bob"}
+    assert rows["alice"][1] == "student" and rows["alice"][-1] == "alice@school.example"
+    assert rows["bob"][1] == "teacher"
+    assert lines[-1] == "2 account(s)"
+
+    p = sb.eschool("list", "--role", "teacher")
+    assert p.returncode == 0
+    assert [l.split()[0] for l in p.stdout.splitlines()[1:-1]] == ["bob"]
+    assert p.stdout.splitlines()[-1] == "1 account(s)"
+
+
+def test_list_json(school):
+    sb, _ = school
+    p = sb.eschool("list", "--json")
+    assert p.returncode == 0, p.stderr
+    objs = json_lines(p.stdout)
+    assert sorted(o["username"] for o in objs) == ["alice", "bob"]
+    assert all(set(o) == SHOW_KEYS for o in objs)
+    objs = json_lines(sb.eschool("list", "--json", "--role", "student").stdout)
+    assert [o["username"] for o in objs] == ["alice"]
+
+
+def test_list_ignores_accounts_not_made_by_eschool(school):
+    sb, _ = school
+    sb.cmd(["useradd", "-m", "localuser"], check=True)
+    objs = json_lines(sb.eschool("list", "--json").stdout)
+    assert sorted(o["username"] for o in objs) == ["alice", "bob"]
+
+
+def test_list_unknown_role(school):
+    sb, _ = school
+    assert_fails(sb.eschool("list", "--role", "janitor"), 65, "unknown role 'janitor'")
+
+
+def test_list_reports_a_corrupt_state_and_shows_the_others(school):
+    sb, _ = school
+    sb.write("/var/lib/eschool/users/bob", "eschool-state 1\nemail=bob@school.example\n")
+    p = sb.eschool("list", "--json")
+    assert p.returncode == 65
+    assert "/var/lib/eschool/users/bob" in p.stderr
+    assert [o["username"] for o in json_lines(p.stdout)] == ["alice"]
+    assert_fails(sb.eschool("show", "bob"), 65, "/var/lib/eschool/users/bob", "end")
+
+
+def test_state_symlink_is_not_followed(school):
+    sb, _ = school
+    sb.cmd(["ln", "-s", "/var/lib/eschool/users/alice", "/var/lib/eschool/users/carol"],
+           check=True)
+    p = sb.eschool("show", "carol", "--json")
+    assert p.returncode != 0 and "symbolic link" in p.stderr
+    assert "alice" not in p.stdout
+
+
+# ---- disable / enable ----
+
+def test_disable_and_enable(school):
+    sb, pw = school
+    hash_before = sb.shadow_entry("alice")[1]
+    p = sb.eschool("disable", "alice")
+    assert p.returncode == 0, p.stderr
+    assert "Account disabled: alice" in p.stdout
+    sh = sb.shadow_entry("alice")
+    assert sh[1] == "!" + hash_before, sh
+    assert sh[7] == "1", "the account is not expired: SSH keys would still work"
+    assert sb.state("alice")["disabled"] == "1"
+    assert json_lines(sb.eschool("show", "alice", "--json").stdout)[0]["disabled"] is True
+    assert not password_ok(sb, "alice", pw["alice"])
+    assert password_ok(sb, "bob", pw["bob"])
+
+    p = sb.eschool("enable", "alice")
+    assert p.returncode == 0, p.stderr
+    assert "Account enabled: alice" in p.stdout
+    sh = sb.shadow_entry("alice")
+    assert sh[1] == hash_before and sh[7] == ""
+    assert sb.state("alice")["disabled"] == "0"
+    assert password_ok(sb, "alice", pw["alice"])
+
+
+def test_disable_enable_json(school):
+    sb, _ = school
+    p = sb.eschool("disable", "bob", "--json")
+    assert p.returncode == 0 and json_lines(p.stdout) == [{"username": "bob", "disabled": True}]
+    p = sb.eschool("enable", "bob", "--json")
+    assert p.returncode == 0 and json_lines(p.stdout) == [{"username": "bob", "disabled": False}]
+
+
+def test_reset_of_a_disabled_account_is_refused(school):
+    sb, pw = school
+    assert sb.eschool("disable", "alice").returncode == 0
+    before = sb.snapshot()
+    p = sb.eschool("reset", "alice")
+    assert_fails(p, 65, "alice is disabled", "eschool enable alice")
+    assert sb.snapshot() == before
+
+
+# ---- users eschool does not manage ----
+
+@pytest.mark.parametrize("command", ["show", "reset", "disable", "enable"])
+def test_unknown_user(school, command):
+    sb, _ = school
+    before = sb.snapshot()
+    assert_fails(sb.eschool(command, "ghost"), 67, "no account ghost managed by eschool")
+    assert sb.snapshot() == before
+
+
+@pytest.mark.parametrize("command", ["show", "reset", "disable", "enable"])
+def test_linux_user_not_managed_by_eschool(school, command):
+    sb, _ = school
+    sb.cmd(["useradd", "-m", "localuser"], check=True)
+    sb.cmd(["sh", "-c", "echo 'localuser:Local-Pass-1' | chpasswd"], check=True)
+    before = sb.snapshot()
+    for user in ("root", "localuser"):
+        assert_fails(sb.eschool(command, user), 67, f"no account {user} managed by eschool")
+    assert sb.snapshot() == before  # root and localuser were not locked or reset
+
+
+def test_state_without_a_system_account(school):
+    sb, _ = school
+    sb.cmd(["userdel", "-r", "alice"], check=True)
+    assert_fails(sb.eschool("reset", "alice"), 67, "alice has eschool state but no system account")
+
+
+def test_bad_username_is_bad_data(school):
+    sb, _ = school
+    for command in ("show", "reset", "disable", "enable"):
+        assert_fails(sb.eschool(command, "../alice"), 65, "invalid username")
+
+
+def test_usage_errors(school):
+    sb, _ = school
+    for argv in (["reset"], ["show", "alice", "bob"], ["list", "alice"], ["disable"],
+                 ["show", "alice", "--frobnicate"]):
+        p = sb.eschool(*argv)
+        assert p.returncode == 64, (argv, p.returncode, p.stderr)
+        assert "usage: eschool" in p.stderr
+
+
+def test_not_root(school):
+    sb, _ = school
+    for argv in (["reset", "alice"], ["show", "alice"], ["list"], ["disable", "alice"]):
+        p = sb.as_nobody([ESCHOOL] + argv)
+        assert_fails(p, 77, "must be run as root")
+    assert sb.state("alice")["disabled"] == "0"
+
+
+def test_reset_refused_in_production_mode(school):
+    sb, pw = school
+    before = sb.snapshot()
+    p = sb.eschool("reset", "alice", env={"DEBUG": "False"})
+    assert_fails(p, 69, "production")
+    assert sb.snapshot() == before
+    assert password_ok(sb, "alice", pw["alice"])
