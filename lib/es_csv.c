@@ -66,7 +66,7 @@ static int end_field(struct es_csv *csv, struct es_csv_record *rec, struct es_bu
 	s = malloc(field->len + 1);
 	if (s == NULL)
 		return es_err_set(err, ES_EOS, "out of memory");
-	if (field->len > 0)
+	if (field->len > 0 && field->data != NULL)
 		memcpy(s, field->data, field->len);
 	s[field->len] = '\0';
 	rec->fields[rec->n++] = s;

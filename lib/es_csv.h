@@ -13,7 +13,7 @@
 #include "es_err.h"
 
 #define ES_CSV_MAX_FIELDS 64
-#define ES_CSV_MAX_RECORD (64 * 1024)
+#define ES_CSV_MAX_RECORD ((size_t)64 * 1024)
 
 struct es_csv {
 	const char *data; /* whole file in memory, not owned */

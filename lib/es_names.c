@@ -346,11 +346,7 @@ void es_username_base(const char *fullname, char *out, size_t outsz)
 		p++;
 	if (*p == '\0')
 		p = "user";
-	(void)es_strlcpy(out, p, outsz);
-	if (strlen(p) >= outsz) {
-		memcpy(out, p, outsz - 1);
-		out[outsz - 1] = '\0';
-	}
+	(void)snprintf(out, outsz, "%s", p); /* truncates: base is [a-z0-9] */
 }
 
 int es_username_unique(const char *base, bool (*taken)(const char *, void *), void *arg,
@@ -365,13 +361,10 @@ int es_username_unique(const char *base, bool (*taken)(const char *, void *), vo
 		return 0;
 	}
 	for (unsigned long k = 2; k < 1000000; k++) {
-		char suffix[16];
-		int sl = snprintf(suffix, sizeof(suffix), "%lu", k);
+		int n = snprintf(out, outsz, "%s%lu", base, k);
 
-		if (sl <= 0 || blen + (size_t)sl > ES_USERNAME_MAX || blen + (size_t)sl >= outsz)
+		if (n <= 0 || (size_t)n > ES_USERNAME_MAX || (size_t)n >= outsz)
 			return -1;
-		memcpy(out, base, blen);
-		memcpy(out + blen, suffix, (size_t)sl + 1);
 		if (!taken(out, arg))
 			return 0;
 	}

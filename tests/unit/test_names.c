@@ -1,0 +1,218 @@
+/* Usernames and addresses eschool accepts, ASCII folding, and usernames
+ * derived from people's names. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "es_names.h"
+
+static void test_valid_username(void **state)
+{
+	static const char *const good[] = {
+		"alice", "_svc", "a", "j-dupre", "edupre2", "x_y-z", "host$",
+		"abcdefghijklmnopqrstuvwxyzabcdef", /* 32 */
+	};
+	static const char *const bad[] = {
+		"", "Alice", "1alice", "-alice", "a.b", "a b", "../x", "al/ice", "é", "a$b",
+		"$", "abcdefghijklmnopqrstuvwxyzabcdefg", /* 33 */ "a\nb", "root:x",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(es_valid_username(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(es_valid_username(bad[i]));
+}
+
+static void test_valid_email(void **state)
+{
+	static const char *const good[] = {
+		"alice@school.example", "a.b+tag@sub.school.fr", "o'brien@x.org",
+		"x@a-b.example", "UPPER@School.Example",
+	};
+	char long_label[100], too_long[300];
+	static const char *const bad[] = {
+		"", "alice", "@school.fr", "alice@", "a@b", ".a@x.fr", "a.@x.fr", "a..b@x.fr",
+		"a b@x.fr", "a@x .fr", "a\r\n@x.fr", "a@x.fr\n", "\"a\"@x.fr", "a@-x.com",
+		"a@x-.com", "a@1.2.3.4", "é@x.fr", "a@é.fr", "a@x..fr", "a@.x.fr", "a@x.fr.",
+		"a<b>@x.fr", "a@b@x.fr",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(es_valid_email(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(es_valid_email(bad[i]));
+	/* a 64-character label is one too many */
+	memset(long_label, 'a', 64);
+	(void)snprintf(long_label + 64, sizeof(long_label) - 64, ".fr");
+	(void)snprintf(too_long, sizeof(too_long), "x@%s", long_label);
+	assert_false(es_valid_email(too_long));
+	(void)snprintf(long_label + 63, sizeof(long_label) - 63, ".fr"); /* 63: fine */
+	(void)snprintf(too_long, sizeof(too_long), "x@%s", long_label);
+	assert_true(es_valid_email(too_long));
+	/* more than 254 bytes in all */
+	memset(too_long, 'a', 60);
+	too_long[60] = '@';
+	for (size_t i = 61; i < 260; i += 10)
+		memcpy(too_long + i, "bbbbbbbbb.", 10);
+	memcpy(too_long + 261, "fr", 3);
+	assert_true(strlen(too_long) > 254);
+	assert_false(es_valid_email(too_long));
+}
+
+static void fold_is(const char *in, const char *want)
+{
+	char out[128];
+
+	es_fold_ascii(in, out, sizeof(out));
+	assert_string_equal(out, want);
+}
+
+static void test_fold_ascii(void **state)
+{
+	(void)state;
+	fold_is("é", "e");
+	fold_is("Élodie", "elodie");
+	fold_is("Œuvre cœur", "oeuvre coeur");
+	fold_is("Æsir", "aesir");
+	fold_is("Straße", "strasse");
+	fold_is("Ørsted", "orsted");
+	fold_is("Łukasz Wałęsa", "lukasz walesa");
+	fold_is("Ștefan Țurcanu", "stefan turcanu");
+	fold_is("Peña", "pena");
+	fold_is("L'Haÿ", "l'hay");
+	fold_is("Zoë Lefèvre-Ça", "zoe lefevre-ca");
+	fold_is("O’Brien", "o'brien");
+	fold_is("Иван", "");               /* no folding: dropped */
+	fold_is("a\tb\x1b[1mc", "ab[1mc");  /* control characters dropped */
+	fold_is("a\xff" "b\xc3", "ab");     /* invalid bytes dropped */
+	fold_is("×÷", "");
+}
+
+static void test_fold_truncation(void **state)
+{
+	char out[4];
+
+	(void)state;
+	es_fold_ascii("abcdef", out, sizeof(out));
+	assert_string_equal(out, "abc");
+	/* "ß" folds to two letters: never half of them */
+	es_fold_ascii("abß", out, sizeof(out));
+	assert_string_equal(out, "ab");
+	es_fold_ascii("ab", out, 1);
+	assert_string_equal(out, "");
+}
+
+static void base_is(const char *name, const char *want)
+{
+	char out[64];
+
+	es_username_base(name, out, sizeof(out));
+	assert_string_equal(out, want);
+	assert_true(es_valid_username(out));
+}
+
+static void test_username_base(void **state)
+{
+	(void)state;
+	base_is("Élodie Dupré", "edupre");
+	base_is("DUPRÉ Élodie", "edupre");
+	base_is("Élodie DUPRÉ", "edupre");
+	base_is("Dupré, Élodie", "edupre");
+	base_is("Jean-Luc Le Gall", "jlegall");
+	base_is("LE GALL Jean-Luc", "jlegall");
+	base_is("Awa N'Diaye", "andiaye");
+	base_is("Zoë", "zoe");
+	base_is("ELODIE DUPRE", "edupre"); /* all capitals: first word is the given name */
+	base_is("  Marie   Curie  ", "mcurie");
+	base_is("Иван Петров", "user");
+	base_is("", "user");
+	base_is("42 Martin", "martin"); /* starts with a letter */
+	base_is("Ørjan Økland", "ookland");
+}
+
+static void test_username_base_long(void **state)
+{
+	char out[64];
+
+	(void)state;
+	es_username_base("Maria Anna Sophia Wolfgang-Amadeus Mozartovna-Schwarzenberg", out,
+	                 sizeof(out));
+	assert_true(strlen(out) <= 28);
+	assert_true(strlen(out) > 0);
+	assert_true(out[0] >= 'a' && out[0] <= 'z');
+	assert_true(es_valid_username(out));
+	assert_int_equal(strncmp(out, "manna", 5), 0);
+}
+
+struct taken {
+	const char *names[8];
+	size_t n;
+};
+
+static bool is_taken(const char *name, void *arg)
+{
+	const struct taken *t = arg;
+
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->names[i], name) == 0)
+			return true;
+	return false;
+}
+
+static bool always_taken(const char *name, void *arg)
+{
+	(void)name;
+	(void)arg;
+	return true;
+}
+
+static void test_username_unique(void **state)
+{
+	struct taken t = { { "edupre", "edupre2", "jmartin" }, 3 };
+	char out[40];
+	const char *base28 = "abcdefghijklmnopqrstuvwxyzab";
+
+	(void)state;
+	assert_int_equal(es_username_unique("zoe", is_taken, &t, out, sizeof(out)), 0);
+	assert_string_equal(out, "zoe");
+	assert_int_equal(es_username_unique("edupre", is_taken, &t, out, sizeof(out)), 0);
+	assert_string_equal(out, "edupre3");
+	assert_int_equal(es_username_unique("jmartin", is_taken, &t, out, sizeof(out)), 0);
+	assert_string_equal(out, "jmartin2");
+	/* a 28-byte base still fits with a suffix */
+	t.names[0] = base28;
+	t.n = 1;
+	assert_int_equal(es_username_unique(base28, is_taken, &t, out, sizeof(out)), 0);
+	assert_string_equal(out, "abcdefghijklmnopqrstuvwxyzab2");
+	assert_true(es_valid_username(out));
+	/* nothing free under 32 bytes */
+	assert_int_equal(es_username_unique(base28, always_taken, NULL, out, sizeof(out)), -1);
+	/* base too long, or out too small */
+	assert_int_equal(es_username_unique("abcdefghijklmnopqrstuvwxyzabcdefg", is_taken, &t, out,
+	                                    sizeof(out)),
+	                 -1);
+	assert_int_equal(es_username_unique("zoe", is_taken, &t, out, 3), -1);
+	assert_int_equal(es_username_unique("", is_taken, &t, out, sizeof(out)), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_username),
+		cmocka_unit_test(test_valid_email),
+		cmocka_unit_test(test_fold_ascii),
+		cmocka_unit_test(test_fold_truncation),
+		cmocka_unit_test(test_username_base),
+		cmocka_unit_test(test_username_base_long),
+		cmocka_unit_test(test_username_unique),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
