@@ -226,7 +226,10 @@ static void shown_value(const char *value, char *out, size_t outsz)
 
 	for (; value[i] != '\0' && i + 4 < outsz; i++) {
 		unsigned char c = (unsigned char)value[i];
-		out[i] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+		char shown = value[i];
+		if (c < 0x20 || c == 0x7f)
+			shown = '?';
+		out[i] = shown;
 	}
 	if (value[i] != '\0' && i + 4 >= outsz && outsz >= 4) {
 		memcpy(out + i, "...", 3);
@@ -485,7 +488,7 @@ static int parse_list(const char *value, size_t max_len, const char *where, cons
 	bool comma_pending = false;
 	char expected[96];
 
-	out->n = 0;
+	memset(out, 0, sizeof(*out));
 	while (*s != '\0') {
 		const char *start;
 		size_t len;
@@ -547,7 +550,7 @@ static int cmp_long_desc(const void *a, const void *b)
 static int policy_set(struct es_policy *p, const char *key, const char *value, const char *where,
 		      struct es_err *err)
 {
-	int w;
+	int w = 0; /* set by set_word() when it returns 0 */
 
 	if (strcmp(key, "backend") == 0) {
 		if (set_word(&w, acct_words, where, key, value, err) != 0)
@@ -913,7 +916,7 @@ static int unknown_key(enum section_kind kind, const char *section, const char *
 static int general_set(struct es_config *cfg, const char *key, const char *value, const char *where,
 		       struct es_err *err)
 {
-	int w;
+	int w = 0; /* set by set_word() when it returns 0 */
 
 	if (strcmp(key, "mode") == 0) {
 		if (set_word(&w, mode_words, where, key, value, err) != 0)
@@ -974,7 +977,7 @@ static int mail_set(struct load_ctx *lc, const char *key, const char *value, con
 {
 	struct es_config *cfg = lc->cfg;
 	bool owner_check = (lc->flags & ES_CFG_NO_OWNER_CHECK) == 0;
-	int w;
+	int w = 0; /* set by set_word() when it returns 0 */
 
 	if (strcmp(key, "backend") == 0) {
 		if (set_word(&w, mailb_words, where, key, value, err) != 0)
@@ -1254,7 +1257,7 @@ static char *ini_reader_cb(char *str, int num, void *stream)
 			too_long = true;
 	}
 	if (ferror(lc->fp) && !lc->failed) {
-		struct es_err e;
+		struct es_err e = { 0 };
 		(void)es_err_errno(&e, ES_ECONFIG, errno, "%s: read error", lc->path);
 		ctx_fail(lc, lc->lineno + 1, &e);
 		return NULL;
@@ -1269,7 +1272,7 @@ static char *ini_reader_cb(char *str, int num, void *stream)
 	str[n++] = '\n';
 	str[n] = '\0';
 	if (too_long || nul || lc->bytes > CFG_MAX_FILE) {
-		struct es_err e;
+		struct es_err e = { 0 };
 		(void)es_err_set(&e, ES_ECONFIG, "%s:%d: %s", lc->path, lc->lineno,
 				 nul ? "contains a NUL byte"
 				     : (too_long ? "line too long (at most 198 bytes per line)"
@@ -1287,7 +1290,7 @@ static char *ini_reader_cb(char *str, int num, void *stream)
 			size_t len = (size_t)(end - str - 1);
 			enum section_kind kind;
 			struct es_role *role;
-			struct es_err e;
+			struct es_err e = { 0 };
 
 			(void)snprintf(where, sizeof(where), "%s:%d", lc->path, lc->lineno);
 			if (len >= sizeof(name))
@@ -1309,7 +1312,7 @@ static int ini_handler_cb(void *user, const char *section, const char *name, con
 {
 	struct load_ctx *lc = user;
 	char where[4200];
-	struct es_err e;
+	struct es_err e = { 0 };
 
 	if (lc->failed)
 		return 0; /* report the first error only; change nothing after it */

@@ -18,7 +18,7 @@ static size_t es_strlcat_trunc(char *dst, const char *src, size_t dstsz)
 	return d + n;
 }
 
-int es_err_set(struct es_err *err, int code, const char *fmt, ...)
+int (es_err_set)(struct es_err *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -31,7 +31,7 @@ int es_err_set(struct es_err *err, int code, const char *fmt, ...)
 	return -1;
 }
 
-int es_err_errno(struct es_err *err, int code, int errnum, const char *fmt, ...)
+int (es_err_errno)(struct es_err *err, int code, int errnum, const char *fmt, ...)
 {
 	va_list ap;
 	size_t used;
@@ -50,7 +50,7 @@ int es_err_errno(struct es_err *err, int code, int errnum, const char *fmt, ...)
 	return -1;
 }
 
-int es_err_prefix(struct es_err *err, const char *fmt, ...)
+int (es_err_prefix)(struct es_err *err, const char *fmt, ...)
 {
 	va_list ap;
 	char old[ES_ERR_MAX];

@@ -47,4 +47,11 @@ int es_err_prefix(struct es_err *err, const char *fmt, ...)
 
 void es_err_clear(struct es_err *err);
 
+/* The three always return -1: say so at every call site, so that static
+ * analysis (which does not look into es_err.c) knows that `return
+ * es_err_set(...)` is a failure and does not explore a success path. */
+#define es_err_set(...) __extension__({ (void)(es_err_set)(__VA_ARGS__); -1; })
+#define es_err_errno(...) __extension__({ (void)(es_err_errno)(__VA_ARGS__); -1; })
+#define es_err_prefix(...) __extension__({ (void)(es_err_prefix)(__VA_ARGS__); -1; })
+
 #endif
