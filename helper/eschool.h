@@ -111,7 +111,8 @@ int es_cred_make(const struct es_policy *pol, struct es_cred *c, struct es_err *
 int es_state_load_cfg(const struct es_ctx *ctx, const char *user, struct es_state *st,
                       struct es_err *err);
 
-/* Fills the state of a new account (delivery = "creating"). */
+/* Fills st (freed first: initialised or loaded) with a new account's state
+ * (delivery = "creating"). */
 int es_state_new_account(const struct es_ctx *ctx, struct es_state *st, const char *user,
                          const char *email, const char *name, const char *role,
                          const char *klass, const char *lang, const char *parent_email,

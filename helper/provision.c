@@ -53,6 +53,7 @@ int es_state_new_account(const struct es_ctx *ctx, struct es_state *st, const ch
                          const char *klass, const char *lang, const char *parent_email,
                          const struct es_policy *pol)
 {
+	es_state_free(st); /* a resumed account's old state is replaced */
 	es_state_init(st, user);
 	if (es_state_set(st, ES_K_EMAIL, email) != 0 || set_opt(st, ES_K_NAME, name) != 0 ||
 	    es_state_set(st, ES_K_ROLE, role) != 0 || set_opt(st, ES_K_CLASS, klass) != 0 ||
