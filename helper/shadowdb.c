@@ -666,6 +666,11 @@ static int plan_account(struct db *db, const struct defs *defs, struct idset *ui
 	long uid, gid;
 	char gecos[256], smin[24], smax[24], swarn[24];
 
+	/* a ':' or a line break would split an entry: never written */
+	if (strpbrk(a->user, ":\n") != NULL || strpbrk(a->hash, ":\n") != NULL ||
+	    strpbrk(a->home_base, ":\n") != NULL || strpbrk(a->shell, ":\n") != NULL)
+		return es_err_set(err, ES_EDATA,
+		                  "':' or a line break in the username, home_base or shell");
 	if (pl >= 0) {
 		uid = field_num(db[D_PASSWD].lines[pl], 2);
 		gid = field_num(db[D_PASSWD].lines[pl], 3);
