@@ -254,9 +254,14 @@ int cmd_reset(struct es_ctx *ctx, int argc, char **argv)
 	/* managed: read it again under its lock (the PAM module may write it) */
 	es_state_free(&st);
 	es_state_init(&st, "");
-	if (es_state_lock(ctx->cfg.state_dir, user, &lockfd, &err) != 0 ||
-	    es_state_load_cfg(ctx, user, &st, &err) != 0)
+	if (es_state_lock(ctx->cfg.state_dir, user, &lockfd, &err) != 0)
 		goto out;
+	loaded = es_state_load_cfg(ctx, user, &st, &err);
+	if (loaded != 0) {
+		if (loaded > 0)
+			es_err_set(&err, ES_ENOUSER, "the state of %s was removed meanwhile", user);
+		goto out;
+	}
 	/* the state changes only once the new password is set: a failed
 	 * reset leaves the old password and the old state as they were */
 	if (es_state_new_password(ctx, &st, &pol) != 0) {
