@@ -203,6 +203,67 @@ static void test_load_order_and_fallback(void **state)
 	}
 }
 
+/* Every shipped template renders in both languages with every variable a
+ * mail can carry; credentials appear where they belong and only there. */
+static void test_shipped_templates(void **state)
+{
+	static const char *const kinds[] = { "welcome-student", "welcome-teacher", "parent-notice",
+		                             "reset", "test", "quota-alert", "delivery-failure" };
+	static const char *const langs[] = { "fr", "en" };
+	const struct es_tvar all[] = {
+		{ "school_name", "Lycée <Exemple> & Co" }, { "contact", "IT office, B12" },
+		{ "admin_email", "it@school.example" },    { "logo", "1" },
+		{ "name", "Zoë \"Z\" Lefèvre" },             { "username", "zlefevre" },
+		{ "password", "Pw7xKq2mTn4r" },           { "class", "2nde A" },
+		{ "expires", "9 décembre 2026" },          { "used", "400" },
+		{ "quota", "500" },                        { "window", "today" },
+		{ "recipient", "z@school.example" },       { "message_kind", "welcome-student" },
+		{ "error", "550 5.1.1 no such user" },     { "message_id", "1a2b" },
+	};
+	const char *dirs[] = { "conf/templates" };
+	struct stat st;
+
+	(void)state;
+	if (stat("conf/templates", &st) != 0)
+		fail_msg("run from the source tree: conf/templates not found");
+	for (size_t l = 0; l < 2; l++) {
+		for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			bool has_password = strncmp(kinds[k], "welcome-", 8) == 0 ||
+			                    strcmp(kinds[k], "reset") == 0;
+			for (int html = 0; html < 2; html++) {
+				char *data = NULL, used[512];
+				size_t len = 0;
+				struct es_buf out = { 0 };
+				struct es_err err = { 0 };
+
+				if (es_template_load(dirs, 1, langs[l], NULL, kinds[k],
+				                     html ? "html" : "txt", &data, &len, used, sizeof(used),
+				                     &err) != 0)
+					fail_msg("%s", err.msg);
+				if (es_template_render(data, len, used, html, all,
+				                       sizeof(all) / sizeof(all[0]), &out, &err) != 0)
+					fail_msg("%s", err.msg);
+				assert_true((strstr(out.data, "Pw7xKq2mTn4r") != NULL) == has_password);
+				if (html) {
+					assert_non_null(strstr(out.data, "Lycée &lt;Exemple&gt; &amp; Co"));
+					assert_null(strstr(out.data, "<Exemple>"));
+					assert_non_null(strstr(out.data, "cid:logo"));
+					assert_non_null(strstr(out.data, "viewport"));
+				} else {
+					const char *subject, *body;
+					if (es_template_split(out.data, used, &subject, &body, &err) != 0)
+						fail_msg("%s", err.msg);
+					assert_true(strlen(subject) > 5 && strlen(body) > 20);
+					assert_null(strchr(subject, '{'));
+				}
+				assert_null(strstr(out.data, "{{"));
+				es_buf_free(&out);
+				free(data);
+			}
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -212,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_control_characters_in_values),
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_load_order_and_fallback),
+		cmocka_unit_test(test_shipped_templates),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 
