@@ -231,6 +231,14 @@ static int add_row(struct import *im, struct es_csv_record *rec)
 		int i = im->r.col[c];
 		if (i < 0)
 			continue;
+		/* checked before trimming: a line break or a tab inside a quoted
+		 * cell is refused, not quietly dropped at its ends */
+		if (es_has_control(rec->fields[i])) {
+			row_error(im, row,
+			          "%s contains a control character (line break, tab ...): remove it",
+			          col_names[c]);
+			return 0;
+		}
 		es_trim(rec->fields[i]);
 		if (rec->fields[i][0] == '\0')
 			continue;

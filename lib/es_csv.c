@@ -115,6 +115,10 @@ static int read_record(struct es_csv *csv, struct es_csv_record *rec, bool *blan
 					goto out;
 				}
 				nl = line_break(csv, csv->pos);
+				/* inside quotes a lone CR is a character, not a line (the
+				 * line numbers then match what editors and sed -n show) */
+				if (nl == 1 && d[csv->pos] == '\r')
+					nl = 0;
 				if (nl > 0) {
 					if (es_buf_append(&field, d + csv->pos, nl) != 0)
 						goto oom;

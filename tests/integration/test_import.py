@@ -582,6 +582,18 @@ def test_line_numbers_count_line_breaks_inside_quotes(sandbox):
     assert f"{path}:2: class contains a control character" in p.stderr
 
 
+def test_control_character_at_the_end_of_a_quoted_cell(sandbox):
+    """A CR or tab inside quotes is refused, not trimmed away."""
+    sb = sandbox
+    path = write(sb, "r.csv", 'name,email\nBob,"bob@school.example\r"\n'
+                 'Ann,"ann@school.example\t"\n')
+    before = sb.snapshot()
+    p = sb.eschool("import", path)
+    assert_fails(p, 65, f"{path}:2: email contains a control character",
+                 f"{path}:3: email contains a control character")
+    assert sb.snapshot() == before
+
+
 def test_unterminated_quote(sandbox):
     sb = sandbox
     path = write(sb, "r.csv", 'username,name,email\nok,Ok,ok@school.example\n'

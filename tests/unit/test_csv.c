@@ -114,6 +114,12 @@ static void test_embedded_newlines_count_lines(void **state)
 	       "1:h1|h2\n2:multi\nline\r\nname|v\n5:next|row\n");
 }
 
+static void test_lone_cr_inside_quotes_is_not_a_line(void **state)
+{
+	(void)state;
+	expect("a\n\"x\ry\"\nb\n", "1:a\n2:x\ry\n3:b\n");
+}
+
 static void test_bom_is_skipped(void **state)
 {
 	(void)state;
@@ -264,6 +270,7 @@ int main(void)
 		cmocka_unit_test(test_empty_fields),
 		cmocka_unit_test(test_quoted_fields),
 		cmocka_unit_test(test_embedded_newlines_count_lines),
+		cmocka_unit_test(test_lone_cr_inside_quotes_is_not_a_line),
 		cmocka_unit_test(test_bom_is_skipped),
 		cmocka_unit_test(test_blank_lines_skipped),
 		cmocka_unit_test(test_semicolon_detection),
