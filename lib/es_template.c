@@ -220,7 +220,8 @@ static int read_small(const char *path, char **data, size_t *len, struct es_err 
 
 int es_template_load(const char *const *dirs, size_t ndirs, const char *lang,
                      const char *fallback_lang, const char *kind, const char *ext, char **data,
-                     size_t *len, char *path, size_t pathsz, struct es_err *err)
+                     size_t *len, char *path, size_t pathsz, const char **used_lang,
+                     struct es_err *err)
 {
 	const char *langs[2] = { lang, fallback_lang };
 
@@ -239,6 +240,8 @@ int es_template_load(const char *const *dirs, size_t ndirs, const char *lang,
 			    pathsz)
 				return es_err_set(err, ES_EDATA, "template path too long");
 			r = read_small(path, data, len, err);
+			if (r == 0 && used_lang != NULL)
+				*used_lang = langs[k];
 			if (r <= 0)
 				return r;
 		}

@@ -36,9 +36,11 @@ int es_template_split(char *text, const char *where, const char **subject, const
 /* Finds <dir>/<lang>/<kind>.<ext> in dirs (in order), trying lang, then
  * fallback_lang. Reads it (at most 256 KiB, regular file, no symlink as
  * last component) into a NUL-terminated malloc'd buffer. Fills path with
- * the file used. ES_EUNAVAIL when none exists. */
+ * the file used and *used_lang (if not NULL) with the language found.
+ * ES_EUNAVAIL when none exists. */
 int es_template_load(const char *const *dirs, size_t ndirs, const char *lang,
                      const char *fallback_lang, const char *kind, const char *ext, char **data,
-                     size_t *len, char *path, size_t pathsz, struct es_err *err);
+                     size_t *len, char *path, size_t pathsz, const char **used_lang,
+                     struct es_err *err);
 
 #endif

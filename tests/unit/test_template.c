@@ -162,7 +162,7 @@ static void test_load_order_and_fallback(void **state)
 
 	/* the package's file */
 	assert_int_equal(es_template_load(dirs, 2, "fr", "en", "reset", "txt", &data, &len, used,
-	                                  sizeof(used), &err),
+	                                  sizeof(used), NULL, &err),
 	                 0);
 	assert_string_equal(data, "pkg fr");
 	free(data);
@@ -170,31 +170,35 @@ static void test_load_order_and_fallback(void **state)
 	(void)snprintf(p, sizeof(p), "%s/fr/reset.txt", site);
 	write_file(p, "site fr");
 	assert_int_equal(es_template_load(dirs, 2, "fr", "en", "reset", "txt", &data, &len, used,
-	                                  sizeof(used), &err),
+	                                  sizeof(used), NULL, &err),
 	                 0);
 	assert_string_equal(data, "site fr");
 	assert_string_equal(used, p);
 	free(data);
 	/* fallback language */
-	assert_int_equal(es_template_load(dirs, 2, "fr", "en", "test", "txt", &data, &len, used,
-	                                  sizeof(used), &err),
-	                 0);
+	{
+		const char *lang_used = NULL;
+		assert_int_equal(es_template_load(dirs, 2, "fr", "en", "test", "txt", &data, &len,
+		                                  used, sizeof(used), &lang_used, &err),
+		                 0);
+		assert_string_equal(lang_used, "en");
+	}
 	assert_string_equal(data, "pkg en");
 	free(data);
 	/* missing, and names that would be paths */
 	assert_int_equal(es_template_load(dirs, 2, "fr", "en", "nope", "txt", &data, &len, used,
-	                                  sizeof(used), &err),
+	                                  sizeof(used), NULL, &err),
 	                 -1);
 	assert_int_equal(err.code, ES_EUNAVAIL);
 	assert_int_equal(es_template_load(dirs, 2, "fr", "en", "../fr/reset", "txt", &data, &len,
-	                                  used, sizeof(used), &err),
+	                                  used, sizeof(used), NULL, &err),
 	                 -1);
 	assert_int_equal(err.code, ES_EDATA);
 	/* a symlink is not followed */
 	(void)snprintf(p, sizeof(p), "%s/en/link.txt", pkg);
 	assert_int_equal(symlink("/etc/passwd", p), 0);
 	assert_int_equal(es_template_load(dirs, 2, "en", NULL, "link", "txt", &data, &len, used,
-	                                  sizeof(used), &err),
+	                                  sizeof(used), NULL, &err),
 	                 -1);
 	{
 		char cmd[400];
@@ -238,7 +242,7 @@ static void test_shipped_templates(void **state)
 
 				if (es_template_load(dirs, 1, langs[l], NULL, kinds[k],
 				                     html ? "html" : "txt", &data, &len, used, sizeof(used),
-				                     &err) != 0)
+				                     NULL, &err) != 0)
 					fail_msg("%s", err.msg);
 				if (es_template_render(data, len, used, html, all,
 				                       sizeof(all) / sizeof(all[0]), &out, &err) != 0)

@@ -1,0 +1,76 @@
+#include "es_compose.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "es_mime.h"
+
+int es_compose_mail(const struct es_compose *c, const char *kind, const char *lang,
+                    const char *to_addr, const char *to_name, const struct es_tvar *vars,
+                    size_t nvars, struct es_buf *out, char *msgid, size_t msgidsz,
+                    struct es_err *err)
+{
+	char *txt = NULL, *html = NULL, where_txt[512], where_html[512];
+	size_t txt_len = 0, html_len = 0;
+	struct es_buf rtxt = { 0 }, rhtml = { 0 };
+	const char *subject, *body, *used_lang = NULL;
+	struct es_mail m;
+	int rc = -1;
+
+	if (es_template_load(c->dirs, c->ndirs, lang, c->school_lang, kind, "txt", &txt, &txt_len,
+	                     where_txt, sizeof(where_txt), &used_lang, err) != 0)
+		goto out;
+	/* the subject line alone first: a value with a line break there would
+	 * cut the subject and push text into the body */
+	{
+		const char *nl = memchr(txt, '\n', txt_len);
+		struct es_buf line = { 0 };
+		int bad;
+
+		if (es_template_render(txt, nl != NULL ? (size_t)(nl - txt) : txt_len, where_txt, false,
+		                       vars, nvars, &line, err) != 0)
+			goto out;
+		bad = line.data != NULL && memchr(line.data, '\n', line.len) != NULL;
+		es_buf_free(&line);
+		if (bad) {
+			es_err_set(err, ES_EDATA, "%s:1: a variable in the subject holds a line break",
+			           where_txt);
+			goto out;
+		}
+	}
+	if (es_template_render(txt, txt_len, where_txt, false, vars, nvars, &rtxt, err) != 0 ||
+	    es_buf_puts(&rtxt, "") != 0 ||
+	    es_template_split(rtxt.data, where_txt, &subject, &body, err) != 0)
+		goto out;
+	/* the HTML alternative comes from the same language as the text */
+	if (es_template_load(c->dirs, c->ndirs, used_lang, NULL, kind, "html", &html, &html_len,
+	                     where_html, sizeof(where_html), NULL, err) != 0) {
+		if (err->code != ES_EUNAVAIL)
+			goto out;
+		html = NULL; /* text only */
+	} else if (es_template_render(html, html_len, where_html, true, vars, nvars, &rhtml,
+	                              err) != 0 ||
+	           es_buf_puts(&rhtml, "") != 0) {
+		goto out;
+	}
+	m = (struct es_mail){
+		.from_addr = c->from_addr,
+		.from_name = c->from_name,
+		.to_addr = to_addr,
+		.to_name = to_name,
+		.subject = subject,
+		.text = body,
+		.html = html != NULL ? rhtml.data : NULL,
+		.logo = c->logo,
+		.logo_len = c->logo_len,
+		.kind = kind,
+		.date = c->now,
+	};
+	rc = es_mime_build(&m, out, msgid, msgidsz, err);
+out:
+	es_buf_free(&rtxt); /* may hold a password: wiped */
+	es_buf_free(&rhtml);
+	free(txt);
+	free(html);
+	return rc;
+}

@@ -1,0 +1,164 @@
+/* Composing mails from the shipped templates: language choice, subject
+ * from the text template, both parts, the kind header, errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "es_compose.h"
+
+static const char *const dirs[] = { "conf/templates" };
+
+static const struct es_tvar vars[] = {
+	{ "school_name", "Lycée Exemple" }, { "contact", "B12" }, { "admin_email", NULL },
+	{ "logo", NULL },                   { "name", "Élodie Dupré" }, { "username", "edupre" },
+	{ "password", "Pw7xKq2mTn4r" },     { "class", "2nde A" }, { "expires", "9/12/2026" },
+};
+#define NVARS (sizeof(vars) / sizeof(vars[0]))
+
+static struct es_compose ctx(void)
+{
+	return (struct es_compose){ .dirs = dirs, .ndirs = 1, .school_lang = "fr",
+		                    .from_addr = "noreply@school.example",
+		                    .from_name = "Lycée Exemple", .now = 1795000000 };
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	return sodium_init() < 0 ? -1 : 0;
+}
+
+/* The decoded subject of a message (one or more B words). */
+static void subject_of(const char *msg, char *out, size_t outsz)
+{
+	const char *s = strstr(msg, "\r\nSubject: ");
+	size_t used = 0;
+
+	assert_non_null(s);
+	s += 11;
+	while (strncmp(s, "=?UTF-8?B?", 10) == 0) {
+		const char *end = strstr(s + 10, "?=");
+		unsigned char bin[128];
+		size_t blen = 0;
+
+		assert_non_null(end);
+		assert_int_equal(sodium_base642bin(bin, sizeof(bin), s + 10, (size_t)(end - s - 10),
+		                                   NULL, &blen, NULL, sodium_base64_VARIANT_ORIGINAL),
+		                 0);
+		assert_true(used + blen < outsz);
+		memcpy(out + used, bin, blen);
+		used += blen;
+		s = end + 2;
+		if (strncmp(s, "\r\n ", 3) == 0)
+			s += 3;
+	}
+	out[used] = '\0';
+}
+
+static void test_welcome_in_french_and_english(void **state)
+{
+	struct es_compose c = ctx();
+	struct es_buf b = { 0 };
+	struct es_err err = { 0 };
+	char id[128], subject[256];
+
+	(void)state;
+	assert_int_equal(es_compose_mail(&c, "welcome-student", "fr", "edupre@school.example",
+	                                 "Élodie Dupré", vars, NVARS, &b, id, sizeof(id), &err),
+	                 0);
+	subject_of(b.data, subject, sizeof(subject));
+	assert_string_equal(subject, "Votre compte informatique au Lycée Exemple");
+	assert_non_null(strstr(b.data, "X-Eschool-Kind: welcome-student\r\n"));
+	assert_non_null(strstr(b.data, "multipart/alternative"));
+	assert_non_null(strstr(b.data, "Content-Type: text/html; charset=UTF-8"));
+	assert_non_null(strstr(b.data, "Pw7xKq2mTn4r")); /* QP keeps it as is */
+	assert_null(strstr(b.data, "{{"));
+	es_buf_free(&b);
+
+	assert_int_equal(es_compose_mail(&c, "welcome-student", "en", "edupre@school.example", NULL,
+	                                 vars, NVARS, &b, id, sizeof(id), &err),
+	                 0);
+	subject_of(b.data, subject, sizeof(subject));
+	assert_string_equal(subject, "Your computer account at Lycée Exemple");
+	es_buf_free(&b);
+}
+
+static void test_unknown_language_falls_back_to_the_school(void **state)
+{
+	struct es_compose c = ctx();
+	struct es_buf b = { 0 };
+	struct es_err err = { 0 };
+	char id[128], subject[256];
+
+	(void)state;
+	assert_int_equal(es_compose_mail(&c, "reset", "de", "edupre@school.example", NULL, vars,
+	                                 NVARS, &b, id, sizeof(id), &err),
+	                 0);
+	subject_of(b.data, subject, sizeof(subject));
+	assert_string_equal(subject, "Nouveau mot de passe provisoire (Lycée Exemple)");
+	es_buf_free(&b);
+}
+
+static void test_parent_notice_never_holds_the_password(void **state)
+{
+	struct es_compose c = ctx();
+	struct es_buf b = { 0 };
+	struct es_err err = { 0 };
+	char id[128];
+
+	(void)state;
+	assert_int_equal(es_compose_mail(&c, "parent-notice", "fr", "parent@home.example", NULL,
+	                                 vars, NVARS, &b, id, sizeof(id), &err),
+	                 0);
+	assert_null(strstr(b.data, "Pw7xKq2mTn4r"));
+	assert_non_null(strstr(b.data, "edupre"));
+	es_buf_free(&b);
+}
+
+static void test_errors(void **state)
+{
+	struct es_compose c = ctx();
+	struct es_buf b = { 0 };
+	struct es_err err = { 0 };
+	char id[128];
+	const struct es_tvar few[] = { { "school_name", "X" } };
+
+	(void)state;
+	assert_int_equal(es_compose_mail(&c, "no-such-kind", "fr", "a@school.example", NULL, vars,
+	                                 NVARS, &b, id, sizeof(id), &err),
+	                 -1);
+	assert_int_equal(err.code, ES_EUNAVAIL);
+	/* a template using a variable the caller does not have names file:line */
+	assert_int_equal(es_compose_mail(&c, "welcome-student", "fr", "a@school.example", NULL, few,
+	                                 1, &b, id, sizeof(id), &err),
+	                 -1);
+	assert_non_null(strstr(err.msg, "conf/templates/fr/welcome-student.txt:"));
+	assert_non_null(strstr(err.msg, "unknown variable"));
+	/* header injection through a variable used in the subject */
+	{
+		const struct es_tvar evil[] = { { "school_name", "X\nBcc: all@x.fr" }, { "contact", "" },
+			                        { "admin_email", NULL }, { "logo", NULL } };
+		assert_int_equal(es_compose_mail(&c, "test", "en", "a@school.example", NULL, evil, 4,
+		                                 &b, id, sizeof(id), &err),
+		                 -1);
+	}
+	assert_int_equal(b.len, 0);
+	es_buf_free(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_welcome_in_french_and_english),
+		cmocka_unit_test(test_unknown_language_falls_back_to_the_school),
+		cmocka_unit_test(test_parent_notice_never_holds_the_password),
+		cmocka_unit_test(test_errors),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
