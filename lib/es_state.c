@@ -30,6 +30,8 @@
  * while another process waits on it would break mutual exclusion). */
 #include "es_state.h"
 
+#include "es_fs.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -96,10 +98,6 @@ static bool valid_key(const char *k, size_t n)
 	return true;
 }
 
-static bool owner_ok(uid_t uid)
-{
-	return uid == 0 || uid == geteuid();
-}
 
 static void wipe_free(char *p)
 {
@@ -120,107 +118,13 @@ static void clear_kv(struct es_state *st)
 	st->n = 0;
 }
 
-static void close_fd(int *fd)
-{
-	if (*fd >= 0)
-		(void)close(*fd);
-	*fd = -1;
-}
 
-static int fsync_retry(int fd)
-{
-	int r;
 
-	do
-		r = fsync(fd);
-	while (r != 0 && errno == EINTR);
-	return r;
-}
-
-/* Opens (and with create, first makes, 0700) the directory base (sub ==
- * NULL, relative to the cwd) or base/sub (relative to parent), without
- * following a symlink, and checks it: a directory, owned by root, not
- * writable by group or others. An unsafe directory is reported with code
- * bad. Returns 0 (fd in *out), 1 when missing and !create, -1 on error. */
+/* The state directories, checked as es_fs_open_dir does. */
 static int open_dir(int parent, const char *base, const char *sub, bool create, int bad, int *out,
 		    struct es_err *err)
 {
-	const char *name = sub != NULL ? sub : base;
-	int at = sub != NULL ? parent : AT_FDCWD;
-	const char *sep = sub != NULL ? "/" : "";
-	const char *tail = sub != NULL ? sub : "";
-	struct stat sb;
-	int fd = -1;
-	int rc = -1;
-
-	*out = -1;
-	if (create) {
-		if (mkdirat(at, name, 0700) == 0) {
-			/* make the new entry durable; best effort for state_dir */
-			if (sub != NULL && fsync_retry(parent) != 0) {
-				es_err_errno(err, ES_EIO, errno, "cannot sync %s", base);
-				goto out;
-			}
-		} else if (errno != EEXIST) {
-			int e = errno;
-			es_err_errno(err, (e == EACCES || e == EPERM) ? ES_EPERM : ES_EIO, e,
-				     "cannot create state directory %s%s%s", base, sep, tail);
-			goto out;
-		}
-	}
-	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		if (e == ENOENT && !create) {
-			rc = 1;
-		} else if (e == EACCES || e == EPERM) {
-			es_err_errno(err, ES_EPERM, e, "cannot open state directory %s%s%s", base,
-				     sep, tail);
-		} else if (e == ENOTDIR || e == ELOOP) {
-			/* O_DIRECTORY|O_NOFOLLOW gives ENOTDIR for a symlink too */
-			bool link =
-			    fstatat(at, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode);
-			es_err_set(err, bad,
-				   "unsafe state directory %s%s%s: %s; it must be a real "
-				   "directory (mode 700, owned by root)",
-				   base, sep, tail,
-				   link ? "is a symbolic link" : "is not a directory");
-		} else {
-			es_err_errno(err, ES_EIO, e, "cannot open state directory %s%s%s", base,
-				     sep, tail);
-		}
-		goto out;
-	}
-	if (fstat(fd, &sb) != 0) {
-		es_err_errno(err, ES_EIO, errno, "cannot stat state directory %s%s%s", base, sep,
-			     tail);
-		goto out;
-	}
-	if (!S_ISDIR(sb.st_mode)) {
-		es_err_set(err, bad, "unsafe state directory %s%s%s: not a directory", base, sep,
-			   tail);
-		goto out;
-	}
-	if (!owner_ok(sb.st_uid)) {
-		es_err_set(err, bad,
-			   "unsafe state directory %s%s%s: owned by uid %lu, not root; "
-			   "fix with: chown root:root %s%s%s",
-			   base, sep, tail, (unsigned long)sb.st_uid, base, sep, tail);
-		goto out;
-	}
-	if ((sb.st_mode & 022) != 0) {
-		es_err_set(err, bad,
-			   "unsafe state directory %s%s%s: writable by group or others "
-			   "(mode %03o); fix with: chmod 700 %s%s%s",
-			   base, sep, tail, (unsigned)(sb.st_mode & 07777), base, sep, tail);
-		goto out;
-	}
-	*out = fd;
-	fd = -1;
-	rc = 0;
-out:
-	close_fd(&fd);
-	return rc;
+	return es_fs_open_dir(parent, base, sub, create, bad, "state directory", out, err);
 }
 
 static int check_state_dir_arg(const char *state_dir, struct es_err *err)
@@ -230,43 +134,6 @@ static int check_state_dir_arg(const char *state_dir, struct es_err *err)
 	return 0;
 }
 
-/* Reads until EOF or cap bytes. Returns 0, or an errno value. */
-static int read_all(int fd, char *buf, size_t cap, size_t *got)
-{
-	size_t len = 0;
-
-	while (len < cap) {
-		ssize_t r = read(fd, buf + len, cap - len);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	*got = len;
-	return 0;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t w = write(fd, buf + off, len - off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno;
-		}
-		if (w == 0)
-			return EIO;
-		off += (size_t)w;
-	}
-	return 0;
-}
 
 static char *dup_n(const char *s, size_t n)
 {
@@ -514,7 +381,7 @@ int es_state_load(const char *state_dir, const char *username, struct es_state *
 	}
 	if (!S_ISREG(sb.st_mode))
 		(void)snprintf(why, sizeof(why), "not a regular file");
-	else if (!owner_ok(sb.st_uid))
+	else if (!es_fs_owner_ok(sb.st_uid))
 		(void)snprintf(why, sizeof(why), "owned by uid %lu, not root",
 			       (unsigned long)sb.st_uid);
 	else if ((sb.st_mode & 022) != 0)
@@ -535,7 +402,7 @@ int es_state_load(const char *state_dir, const char *username, struct es_state *
 			   username);
 		goto out;
 	}
-	r = read_all(fd, buf, cap, &len);
+	r = es_fs_read_all(fd, buf, cap, &len);
 	if (r != 0) {
 		es_err_errno(err, ES_EIO, r, "cannot read state file %s/%s/%s", state_dir,
 			     USERS_DIR, username);
@@ -566,9 +433,9 @@ out:
 		sodium_memzero(buf, cap);
 		free(buf);
 	}
-	close_fd(&fd);
-	close_fd(&ufd);
-	close_fd(&sfd);
+	es_fs_close(&fd);
+	es_fs_close(&ufd);
+	es_fs_close(&sfd);
 	if (rc != 0)
 		clear_kv(st);
 	return rc;
@@ -653,12 +520,12 @@ int es_state_save(const char *state_dir, const struct es_state *st, struct es_er
 		write_error(err, errno, "set the mode of the temporary", state_dir, st->username);
 		goto out;
 	}
-	e = write_all(tfd, data, len);
+	e = es_fs_write_all(tfd, data, len);
 	if (e != 0) {
 		write_error(err, e, "write", state_dir, st->username);
 		goto out;
 	}
-	if (fsync_retry(tfd) != 0) {
+	if (es_fs_fsync(tfd) != 0) {
 		write_error(err, errno, "sync", state_dir, st->username);
 		goto out;
 	}
@@ -673,7 +540,7 @@ int es_state_save(const char *state_dir, const struct es_state *st, struct es_er
 		goto out;
 	}
 	tmp_made = false;
-	if (fsync_retry(ufd) != 0) {
+	if (es_fs_fsync(ufd) != 0) {
 		es_err_errno(err, ES_EIO, errno,
 			     "state file %s/%s/%s written but its directory could not "
 			     "be synced",
@@ -682,15 +549,15 @@ int es_state_save(const char *state_dir, const struct es_state *st, struct es_er
 	}
 	rc = 0;
 out:
-	close_fd(&tfd);
+	es_fs_close(&tfd);
 	if (tmp_made)
 		(void)unlinkat(ufd, tmp, 0);
 	if (data != NULL) {
 		sodium_memzero(data, len);
 		free(data);
 	}
-	close_fd(&ufd);
-	close_fd(&sfd);
+	es_fs_close(&ufd);
+	es_fs_close(&sfd);
 	return rc;
 }
 
@@ -721,14 +588,14 @@ int es_state_remove(const char *state_dir, const char *username, struct es_err *
 			     "cannot remove state file %s/%s/%s", state_dir, USERS_DIR, username);
 		goto out;
 	}
-	if (fsync_retry(ufd) != 0) {
+	if (es_fs_fsync(ufd) != 0) {
 		es_err_errno(err, ES_EIO, errno, "cannot sync %s/%s", state_dir, USERS_DIR);
 		goto out;
 	}
 	rc = 0;
 out:
-	close_fd(&ufd);
-	close_fd(&sfd);
+	es_fs_close(&ufd);
+	es_fs_close(&sfd);
 	return rc;
 }
 
@@ -771,7 +638,7 @@ int es_state_lock(const char *state_dir, const char *username, int *lockfd, stru
 	}
 	if (!S_ISREG(sb.st_mode))
 		why = "not a regular file";
-	else if (!owner_ok(sb.st_uid))
+	else if (!es_fs_owner_ok(sb.st_uid))
 		why = "not owned by root";
 	else if ((sb.st_mode & 022) != 0)
 		why = "writable by group or others";
@@ -791,9 +658,9 @@ int es_state_lock(const char *state_dir, const char *username, int *lockfd, stru
 	fd = -1;
 	rc = 0;
 out:
-	close_fd(&fd);
-	close_fd(&lfd);
-	close_fd(&sfd);
+	es_fs_close(&fd);
+	es_fs_close(&lfd);
+	es_fs_close(&sfd);
 	return rc;
 }
 
@@ -810,7 +677,7 @@ int es_state_lock_all(const char *state_dir, int *lockfd, struct es_err *err)
 	while (flock(sfd, LOCK_EX) != 0) {
 		if (errno != EINTR) {
 			es_err_errno(err, ES_EIO, errno, "cannot lock %s", state_dir);
-			close_fd(&sfd);
+			es_fs_close(&sfd);
 			return -1;
 		}
 	}
@@ -894,7 +761,7 @@ int es_state_foreach(const char *state_dir, int (*fn)(const char *username, void
 	}
 	(void)closedir(d);
 	d = NULL;
-	close_fd(&sfd);
+	es_fs_close(&sfd);
 	if (n > 0)
 		qsort(names, n, sizeof(*names), cmp_names);
 	for (size_t i = 0; i < n; i++) {
@@ -909,8 +776,8 @@ out:
 	if (d != NULL)
 		(void)closedir(d);
 	free(names);
-	close_fd(&ufd);
-	close_fd(&sfd);
+	es_fs_close(&ufd);
+	es_fs_close(&sfd);
 	return rc;
 }
 

@@ -1,0 +1,147 @@
+#include "es_fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+bool es_fs_owner_ok(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+void es_fs_close(int *fd)
+{
+	if (*fd >= 0)
+		(void)close(*fd);
+	*fd = -1;
+}
+
+int es_fs_fsync(int fd)
+{
+	int r;
+
+	do
+		r = fsync(fd);
+	while (r != 0 && errno == EINTR);
+	return r;
+}
+
+int es_fs_open_dir(int parent, const char *base, const char *sub, bool create, int bad,
+		   const char *what, int *out, struct es_err *err)
+{
+	const char *name = sub != NULL ? sub : base;
+	int at = sub != NULL ? parent : AT_FDCWD;
+	const char *sep = sub != NULL ? "/" : "";
+	const char *tail = sub != NULL ? sub : "";
+	struct stat sb;
+	int fd = -1;
+	int rc = -1;
+
+	*out = -1;
+	if (create) {
+		if (mkdirat(at, name, 0700) == 0) {
+			/* make the new entry durable; best effort for the top directory */
+			if (sub != NULL && es_fs_fsync(parent) != 0) {
+				es_err_errno(err, ES_EIO, errno, "cannot sync %s", base);
+				goto out;
+			}
+		} else if (errno != EEXIST) {
+			int e = errno;
+			es_err_errno(err, (e == EACCES || e == EPERM) ? ES_EPERM : ES_EIO, e,
+				     "cannot create %s %s%s%s", what, base, sep, tail);
+			goto out;
+		}
+	}
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ENOENT && !create) {
+			rc = 1;
+		} else if (e == EACCES || e == EPERM) {
+			es_err_errno(err, ES_EPERM, e, "cannot open %s %s%s%s", what, base,
+				     sep, tail);
+		} else if (e == ENOTDIR || e == ELOOP) {
+			/* O_DIRECTORY|O_NOFOLLOW gives ENOTDIR for a symlink too */
+			bool link =
+			    fstatat(at, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode);
+			es_err_set(err, bad,
+				   "unsafe %s %s%s%s: %s; it must be a real "
+				   "directory (mode 700, owned by root)",
+				   what, base, sep, tail,
+				   link ? "is a symbolic link" : "is not a directory");
+		} else {
+			es_err_errno(err, ES_EIO, e, "cannot open %s %s%s%s", what, base,
+				     sep, tail);
+		}
+		goto out;
+	}
+	if (fstat(fd, &sb) != 0) {
+		es_err_errno(err, ES_EIO, errno, "cannot stat %s %s%s%s", what, base, sep,
+			     tail);
+		goto out;
+	}
+	if (!S_ISDIR(sb.st_mode)) {
+		es_err_set(err, bad, "unsafe %s %s%s%s: not a directory", what, base, sep,
+			   tail);
+		goto out;
+	}
+	if (!es_fs_owner_ok(sb.st_uid)) {
+		es_err_set(err, bad,
+			   "unsafe %s %s%s%s: owned by uid %lu, not root; "
+			   "fix with: chown root:root %s%s%s",
+			   what, base, sep, tail, (unsigned long)sb.st_uid, base, sep, tail);
+		goto out;
+	}
+	if ((sb.st_mode & 022) != 0) {
+		es_err_set(err, bad,
+			   "unsafe %s %s%s%s: writable by group or others "
+			   "(mode %03o); fix with: chmod 700 %s%s%s",
+			   what, base, sep, tail, (unsigned)(sb.st_mode & 07777), base, sep, tail);
+		goto out;
+	}
+	*out = fd;
+	fd = -1;
+	rc = 0;
+out:
+	es_fs_close(&fd);
+	return rc;
+}
+
+/* Reads until EOF or cap bytes. Returns 0, or an errno value. */
+int es_fs_read_all(int fd, char *buf, size_t cap, size_t *got)
+{
+	size_t len = 0;
+
+	while (len < cap) {
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	*got = len;
+	return 0;
+}
+
+int es_fs_write_all(int fd, const char *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t w = write(fd, buf + off, len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		if (w == 0)
+			return EIO;
+		off += (size_t)w;
+	}
+	return 0;
+}

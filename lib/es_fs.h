@@ -1,0 +1,38 @@
+/* Safe files and directories for root's data (state, spool): directories
+ * opened without following symlinks and checked (owned by root, not
+ * writable by group or others), whole reads and writes that survive EINTR.
+ * Shared by the state store and the mail queue. */
+#ifndef ESCHOOL_FS_H
+#define ESCHOOL_FS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "es_err.h"
+
+/* uid 0, or our own euid (tests run by a user). */
+bool es_fs_owner_ok(uid_t uid);
+
+/* Closes *fd if open and sets it to -1. */
+void es_fs_close(int *fd);
+
+/* fsync, retried on EINTR. */
+int es_fs_fsync(int fd);
+
+/* Opens (and with create, first makes, 0700) the directory base (sub ==
+ * NULL, relative to the cwd) or base/sub (relative to parent), without
+ * following a symlink, and checks it: a directory, owned by root, not
+ * writable by group or others. An unsafe directory is reported with code
+ * bad, as "unsafe <what> base/sub: why; fix with: ...". Returns 0 (fd in
+ * *out), 1 when missing and !create, -1 on error. */
+int es_fs_open_dir(int parent, const char *base, const char *sub, bool create, int bad,
+                   const char *what, int *out, struct es_err *err);
+
+/* Reads until EOF or cap bytes. Returns 0, or an errno value. */
+int es_fs_read_all(int fd, char *buf, size_t cap, size_t *got);
+
+/* Writes all of buf. Returns 0, or an errno value. */
+int es_fs_write_all(int fd, const char *buf, size_t len);
+
+#endif
