@@ -3,7 +3,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <stdio.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 bool es_fs_owner_ok(uid_t uid)
 {
@@ -144,4 +147,39 @@ int es_fs_write_all(int fd, const char *buf, size_t len)
 		off += (size_t)w;
 	}
 	return 0;
+}
+
+int es_fs_write_atomic(int tmp_dir, int dst_dir, const char *name, const char *data,
+                       size_t len)
+{
+	char tmp[96];
+	int fd = -1, e = 0;
+
+	for (int attempt = 0; fd < 0; attempt++) {
+		unsigned char rnd[8];
+		char hex[17];
+
+		randombytes_buf(rnd, sizeof(rnd));
+		(void)sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+		if ((size_t)snprintf(tmp, sizeof(tmp), ".tmp.%s", hex) >= sizeof(tmp))
+			return ENAMETOOLONG;
+		fd = openat(tmp_dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && (errno != EEXIST || attempt >= 8))
+			return errno;
+	}
+	if (fchmod(fd, 0600) != 0 || fchown(fd, geteuid(), getegid()) != 0)
+		e = errno;
+	if (e == 0)
+		e = es_fs_write_all(fd, data, len);
+	if (e == 0 && es_fs_fsync(fd) != 0)
+		e = errno;
+	if (close(fd) != 0 && e == 0)
+		e = errno;
+	if (e == 0 && renameat(tmp_dir, tmp, dst_dir, name) != 0)
+		e = errno;
+	if (e != 0) {
+		(void)unlinkat(tmp_dir, tmp, 0);
+		return e;
+	}
+	return es_fs_fsync(dst_dir) != 0 ? errno : 0;
 }

@@ -35,4 +35,12 @@ int es_fs_read_all(int fd, char *buf, size_t cap, size_t *got);
 /* Writes all of buf. Returns 0, or an errno value. */
 int es_fs_write_all(int fd, const char *buf, size_t len);
 
+/* Writes data as dst_dir/name atomically: a temporary file in tmp_dir
+ * (O_EXCL, mode 0600), written, fsynced, renamed over name, then dst_dir
+ * fsynced. tmp_dir and dst_dir are directory descriptors on the same file
+ * system (they may be the same). On failure only the temporary file is
+ * removed. Returns 0, or an errno value (ENOSPC when the disk is full). */
+int es_fs_write_atomic(int tmp_dir, int dst_dir, const char *name, const char *data,
+                       size_t len);
+
 #endif

@@ -1,0 +1,461 @@
+#include "es_queue.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "es_fs.h"
+#include "es_util.h"
+
+#define MAGIC "eschool-queue 1\n"
+#define WHAT "spool directory"
+#define MAX_HEADER 4096
+
+/* The spool and one of its subdirectories, created and checked. */
+static int open_sub(const char *spool, const char *sub, int *sfd, int *dfd, struct es_err *err)
+{
+	*sfd = *dfd = -1;
+	if (spool == NULL || spool[0] != '/')
+		return es_err_set(err, ES_ECONFIG, "spool_dir must be an absolute path");
+	if (es_fs_open_dir(AT_FDCWD, spool, NULL, true, ES_EPERM, WHAT, sfd, err) != 0)
+		return -1;
+	if (sub != NULL && es_fs_open_dir(*sfd, spool, sub, true, ES_EPERM, WHAT, dfd, err) != 0) {
+		es_fs_close(sfd);
+		return -1;
+	}
+	return 0;
+}
+
+bool es_queue_valid_id(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n >= sizeof(((struct es_qmsg *)0)->id) || id[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f') || id[i] == '.'))
+			return false;
+	return true;
+}
+
+static int format(const struct es_qmsg *m, const char *msg, size_t len, struct es_buf *b)
+{
+	int rc = es_buf_puts(b, MAGIC);
+
+	rc |= es_buf_printf(b, "id=%s\nto=%s\nkind=%s\nuser=%s\npriority=%d\n", m->id, m->to,
+	                    m->kind, m->user, m->priority);
+	rc |= es_buf_printf(b, "created=%" PRId64 "\nnext_try=%" PRId64 "\nattempts=%ld\n",
+	                    m->created, m->next_try, m->attempts);
+	rc |= es_buf_puts(b, "last_error=");
+	rc |= es_pct_encode(b, m->last_error);
+	rc |= es_buf_printf(b, "\nsecret=%d\nsize=%zu\nend\n", m->secret ? 1 : 0, len);
+	rc |= es_buf_append(b, msg, len);
+	return rc;
+}
+
+static int set_field(struct es_qmsg *m, const char *key, char *value, size_t *size)
+{
+	long v;
+	int64_t t;
+	char *end;
+
+	if (strcmp(key, "id") == 0)
+		return es_strlcpy(m->id, value, sizeof(m->id));
+	if (strcmp(key, "to") == 0)
+		return es_strlcpy(m->to, value, sizeof(m->to));
+	if (strcmp(key, "kind") == 0)
+		return es_strlcpy(m->kind, value, sizeof(m->kind));
+	if (strcmp(key, "user") == 0)
+		return es_strlcpy(m->user, value, sizeof(m->user));
+	if (strcmp(key, "last_error") == 0)
+		return es_pct_decode(value) != 0 ? -1
+		                                 : es_strlcpy(m->last_error, value, sizeof(m->last_error));
+	if (strcmp(key, "priority") == 0 || strcmp(key, "attempts") == 0 ||
+	    strcmp(key, "secret") == 0) {
+		if (es_parse_long(value, 0, 1000000, &v) != 0)
+			return -1;
+		if (key[0] == 'p')
+			m->priority = (int)v;
+		else if (key[0] == 'a')
+			m->attempts = v;
+		else
+			m->secret = v != 0;
+		return 0;
+	}
+	if (strcmp(key, "created") == 0 || strcmp(key, "next_try") == 0 ||
+	    strcmp(key, "size") == 0) {
+		errno = 0;
+		t = strtoll(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || t < 0)
+			return -1;
+		if (key[0] == 'c')
+			m->created = t;
+		else if (key[0] == 'n')
+			m->next_try = t;
+		else
+			*size = (size_t)t;
+		return 0;
+	}
+	return 0; /* unknown keys: from a newer version, ignored */
+}
+
+/* Parses a whole file; *body points into data. */
+static int parse(char *data, size_t len, struct es_qmsg *m, const char **body, size_t *blen)
+{
+	size_t size = SIZE_MAX, pos = strlen(MAGIC);
+	char *line;
+
+	memset(m, 0, sizeof(*m));
+	if (len < pos || memcmp(data, MAGIC, pos) != 0)
+		return -1;
+	for (;;) {
+		char *nl, *eq;
+
+		if (pos >= len || pos > MAX_HEADER)
+			return -1;
+		line = data + pos;
+		nl = memchr(line, '\n', len - pos);
+		if (nl == NULL)
+			return -1;
+		*nl = '\0';
+		pos = (size_t)(nl - data) + 1;
+		if (strcmp(line, "end") == 0)
+			break;
+		eq = strchr(line, '=');
+		if (eq == NULL)
+			return -1;
+		*eq = '\0';
+		if (set_field(m, line, eq + 1, &size) != 0)
+			return -1;
+	}
+	/* the stated size must match exactly: a torn write is never valid */
+	if (size == SIZE_MAX || len - pos != size || !es_queue_valid_id(m->id) || m->to[0] == '\0')
+		return -1;
+	*body = data + pos;
+	*blen = size;
+	return 0;
+}
+
+static int read_file(int dfd, const char *name, char **data, size_t *len, struct es_err *err,
+                     const char *spool, const char *sub)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), e;
+	struct stat st;
+	char *buf;
+	size_t got = 0;
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return es_err_set(err, ES_ENOUSER, "no message %s in the queue", name);
+		return es_err_errno(err, ES_EIO, errno, "cannot open %s/%s/%s", spool, sub, name);
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !es_fs_owner_ok(st.st_uid) ||
+	    (st.st_mode & 077) != 0 || st.st_size > ES_QUEUE_MAX_MSG + MAX_HEADER) {
+		(void)close(fd);
+		return es_err_set(err, ES_EDATA,
+		                  "unsafe queue file %s/%s/%s: not a regular root-owned 0600 file of "
+		                  "a sane size; move it away",
+		                  spool, sub, name);
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL) {
+		(void)close(fd);
+		return es_err_set(err, ES_EOS, "out of memory");
+	}
+	e = es_fs_read_all(fd, buf, (size_t)st.st_size, &got);
+	(void)close(fd);
+	if (e != 0) {
+		free(buf);
+		return es_err_errno(err, ES_EIO, e, "cannot read %s/%s/%s", spool, sub, name);
+	}
+	buf[got] = '\0';
+	*data = buf;
+	*len = got;
+	return 0;
+}
+
+static int write_msg(const char *spool, const char *sub, const struct es_qmsg *m,
+                     const char *msg, size_t len, struct es_err *err)
+{
+	struct es_buf b = { 0 };
+	int sfd, tfd = -1, dfd = -1, e = 0, rc = -1;
+
+	if (open_sub(spool, "tmp", &sfd, &tfd, err) != 0)
+		return -1;
+	if (es_fs_open_dir(sfd, spool, sub, true, ES_EPERM, WHAT, &dfd, err) != 0)
+		goto out;
+	if (format(m, msg, len, &b) != 0) {
+		es_err_set(err, ES_EOS, "out of memory");
+		goto out;
+	}
+	e = es_fs_write_atomic(tfd, dfd, m->id, b.data, b.len);
+	if (e != 0) {
+		es_err_errno(err, e == ENOSPC || e == EDQUOT ? ES_ETEMP : ES_EIO, e,
+		             "cannot write %s/%s/%s%s", spool, sub, m->id,
+		             e == ENOSPC || e == EDQUOT ? " (the disk is full: nothing was queued)"
+		                                        : "");
+		goto out;
+	}
+	rc = 0;
+out:
+	es_buf_free(&b); /* wiped: it may hold a password */
+	es_fs_close(&dfd);
+	es_fs_close(&tfd);
+	es_fs_close(&sfd);
+	return rc;
+}
+
+int es_queue_add(const char *spool, struct es_qmsg *m, const char *msg, size_t len, time_t now,
+                 struct es_err *err)
+{
+	unsigned char rnd[8];
+	char hex[17];
+
+	if (len > (size_t)ES_QUEUE_MAX_MSG)
+		return es_err_set(err, ES_EDATA, "message larger than 8 MiB");
+	if (es_has_control(m->to) || es_has_control(m->kind) || es_has_control(m->user))
+		return es_err_set(err, ES_EDATA, "control character in a queue field");
+	randombytes_buf(rnd, sizeof(rnd));
+	(void)sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	(void)snprintf(m->id, sizeof(m->id), "%010" PRId64 ".%s", (int64_t)now, hex);
+	m->created = (int64_t)now;
+	m->failed = false;
+	return write_msg(spool, "new", m, msg, len, err);
+}
+
+int es_queue_read(const char *spool, const char *id, bool failed, struct es_qmsg *m,
+                  char **msg, size_t *len, struct es_err *err)
+{
+	const char *sub = failed ? "failed" : "new";
+	int sfd, dfd;
+	char *data = NULL;
+	size_t dlen = 0, blen = 0;
+	const char *body = NULL;
+	int rc = -1;
+
+	if (!es_queue_valid_id(id))
+		return es_err_set(err, ES_EDATA, "'%s' is not a queue id (see 'eschool queue list')",
+		                  id);
+	if (open_sub(spool, sub, &sfd, &dfd, err) != 0)
+		return -1;
+	if (read_file(dfd, id, &data, &dlen, err, spool, sub) != 0)
+		goto out;
+	if (parse(data, dlen, m, &body, &blen) != 0 || strcmp(m->id, id) != 0) {
+		es_err_set(err, ES_EDATA,
+		           "corrupt or incomplete queue file %s/%s/%s; move it away", spool, sub, id);
+		goto out;
+	}
+	m->failed = failed;
+	if (msg != NULL) {
+		/* the message moves to the front of the buffer: one allocation */
+		memmove(data, body, blen);
+		data[blen] = '\0';
+		*msg = data;
+		*len = blen;
+		data = NULL;
+	}
+	rc = 0;
+out:
+	if (data != NULL) {
+		sodium_memzero(data, dlen);
+		free(data);
+	}
+	es_fs_close(&dfd);
+	es_fs_close(&sfd);
+	return rc;
+}
+
+int es_queue_update(const char *spool, const struct es_qmsg *m, struct es_err *err)
+{
+	struct es_qmsg old;
+	char *msg = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (es_queue_read(spool, m->id, m->failed, &old, &msg, &len, err) != 0)
+		return -1;
+	rc = write_msg(spool, m->failed ? "failed" : "new", m, msg, len, err);
+	sodium_memzero(msg, len);
+	free(msg);
+	return rc;
+}
+
+int es_queue_remove(const char *spool, const char *id, bool failed, struct es_err *err)
+{
+	const char *sub = failed ? "failed" : "new";
+	int sfd, dfd, rc = -1;
+
+	if (!es_queue_valid_id(id))
+		return es_err_set(err, ES_EDATA, "'%s' is not a queue id", id);
+	if (open_sub(spool, sub, &sfd, &dfd, err) != 0)
+		return -1;
+	if (unlinkat(dfd, id, 0) != 0)
+		es_err_errno(err, errno == ENOENT ? ES_ENOUSER : ES_EIO, errno, "cannot remove %s/%s/%s",
+		             spool, sub, id);
+	else if (es_fs_fsync(dfd) != 0)
+		es_err_errno(err, ES_EIO, errno, "cannot sync %s/%s", spool, sub);
+	else
+		rc = 0;
+	es_fs_close(&dfd);
+	es_fs_close(&sfd);
+	return rc;
+}
+
+static int move(const char *spool, const char *id, const char *from, const char *to,
+                struct es_err *err)
+{
+	int sfd, fd_from = -1, fd_to = -1, rc = -1;
+
+	if (open_sub(spool, from, &sfd, &fd_from, err) != 0)
+		return -1;
+	if (es_fs_open_dir(sfd, spool, to, true, ES_EPERM, WHAT, &fd_to, err) != 0)
+		goto out;
+	if (renameat(fd_from, id, fd_to, id) != 0) {
+		es_err_errno(err, errno == ENOENT ? ES_ENOUSER : ES_EIO, errno,
+		             "cannot move %s/%s/%s to %s/", spool, from, id, to);
+		goto out;
+	}
+	if (es_fs_fsync(fd_to) != 0 || es_fs_fsync(fd_from) != 0) {
+		es_err_errno(err, ES_EIO, errno, "cannot sync %s", spool);
+		goto out;
+	}
+	rc = 0;
+out:
+	es_fs_close(&fd_to);
+	es_fs_close(&fd_from);
+	es_fs_close(&sfd);
+	return rc;
+}
+
+int es_queue_fail(const char *spool, const struct es_qmsg *m, struct es_err *err)
+{
+	struct es_qmsg f = *m;
+
+	if (!es_queue_valid_id(m->id))
+		return es_err_set(err, ES_EDATA, "'%s' is not a queue id", m->id);
+	if (move(spool, m->id, "new", "failed", err) != 0)
+		return -1;
+	f.failed = true;
+	return es_queue_update(spool, &f, err);
+}
+
+int es_queue_revive(const char *spool, const char *id, struct es_err *err)
+{
+	struct es_qmsg m;
+
+	if (!es_queue_valid_id(id))
+		return es_err_set(err, ES_EDATA, "'%s' is not a queue id (see 'eschool queue list')",
+		                  id);
+	if (move(spool, id, "failed", "new", err) != 0)
+		return -1;
+	if (es_queue_read(spool, id, false, &m, NULL, NULL, err) != 0)
+		return -1;
+	m.attempts = 0;
+	m.next_try = 0;
+	m.last_error[0] = '\0';
+	return es_queue_update(spool, &m, err);
+}
+
+static int cmp_msgs(const void *a, const void *b)
+{
+	const struct es_qmsg *x = a, *y = b;
+
+	if (x->failed != y->failed)
+		return x->failed ? 1 : -1;
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+int es_queue_list(const char *spool, struct es_qmsg **out, size_t *n, size_t *n_corrupt,
+                  struct es_err *err)
+{
+	static const char *const subs[] = { "new", "failed" };
+	struct es_qmsg *list = NULL;
+	size_t cap = 0, count = 0, bad = 0;
+
+	*out = NULL;
+	*n = 0;
+	*n_corrupt = 0;
+	for (size_t s = 0; s < 2; s++) {
+		int sfd, dfd;
+		DIR *dir;
+		struct dirent *de;
+
+		if (open_sub(spool, subs[s], &sfd, &dfd, err) != 0)
+			goto fail;
+		dir = fdopendir(dfd);
+		if (dir == NULL) {
+			es_err_errno(err, ES_EIO, errno, "cannot list %s/%s", spool, subs[s]);
+			es_fs_close(&dfd);
+			es_fs_close(&sfd);
+			goto fail;
+		}
+		while ((de = readdir(dir)) != NULL) {
+			struct es_err e2 = { 0 };
+
+			if (de->d_name[0] == '.')
+				continue;
+			if (count == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				struct es_qmsg *nl = realloc(list, ncap * sizeof(*nl));
+				if (nl == NULL) {
+					(void)closedir(dir);
+					es_fs_close(&sfd);
+					es_err_set(err, ES_EOS, "out of memory");
+					goto fail;
+				}
+				list = nl;
+				cap = ncap;
+			}
+			if (es_queue_read(spool, de->d_name, s == 1, &list[count], NULL, NULL, &e2) !=
+			    0) {
+				bad++;
+				if (err != NULL)
+					*err = e2; /* the last one is reported */
+				continue;
+			}
+			count++;
+		}
+		(void)closedir(dir);
+		es_fs_close(&sfd);
+	}
+	if (count > 1)
+		qsort(list, count, sizeof(*list), cmp_msgs);
+	*out = list;
+	*n = count;
+	*n_corrupt = bad;
+	return 0;
+fail:
+	free(list);
+	return -1;
+}
+
+int es_queue_lock(const char *spool, bool wait, int *fd, struct es_err *err)
+{
+	int sfd, dfd;
+
+	*fd = -1;
+	if (open_sub(spool, NULL, &sfd, &dfd, err) != 0)
+		return -1;
+	while (flock(sfd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+		int e = errno;
+		if (e == EINTR)
+			continue;
+		es_fs_close(&sfd);
+		if (e == EWOULDBLOCK)
+			return es_err_set(err, ES_ETEMP, "another 'eschool queue run' is delivering");
+		return es_err_errno(err, ES_EIO, e, "cannot lock %s", spool);
+	}
+	*fd = sfd;
+	return 0;
+}
