@@ -9,7 +9,7 @@ BUILD := build
 # Debian 12 packages: build, then tests.
 DEPS_BUILD := gcc make pkg-config libpam0g-dev libsodium-dev libcurl4-openssl-dev \
 	libinih-dev libcrypt-dev passwd login util-linux
-DEPS_TEST := libcmocka-dev python3 python3-pytest faketime openssl
+DEPS_TEST := libcmocka-dev python3 python3-pytest python3-aiosmtpd faketime openssl
 DEPS_LINT := cppcheck clang-tidy
 
 PKGS := libsodium inih libcrypt
