@@ -22,6 +22,9 @@ import warnings
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+# implicit TLS: aiosmtpd warns, on each connection, about AUTH without STARTTLS
+warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
+
 USER = "school@school.example"
 PASSWORD = "s3cret-app-password"
 
@@ -99,11 +102,8 @@ class SmtpServer:
             kwargs.update(ssl_context=ctx, auth_require_tls=False)
         elif starttls:
             kwargs.update(tls_context=ctx, require_starttls=True)
-        with warnings.catch_warnings():
-            # implicit TLS: aiosmtpd warns about AUTH without STARTTLS
-            warnings.simplefilter("ignore", UserWarning)
-            self.controller = Controller(_Handler(self), hostname="127.0.0.1",
-                                         port=port or _free_port(), **kwargs)
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1",
+                                     port=port or _free_port(), **kwargs)
         self.controller.start()
         self.port = self.controller.port
 
