@@ -17,13 +17,9 @@ import os
 import ssl
 import subprocess
 import threading
-import warnings
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-
-# implicit TLS: aiosmtpd warns, on each connection, about AUTH without STARTTLS
-warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS")
 
 USER = "school@school.example"
 PASSWORD = "s3cret-app-password"

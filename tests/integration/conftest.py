@@ -106,3 +106,9 @@ def assert_fails(proc, code, *needles):
     for n in needles:
         assert n in proc.stderr, f"{n!r} not in the message: {proc.stderr!r}"
     assert "Password:" not in proc.stdout and '"password"' not in proc.stdout, proc.stdout
+
+
+def pytest_configure(config):
+    # tests/smtpserver.py with implicit TLS: aiosmtpd warns on each connection
+    config.addinivalue_line("filterwarnings",
+                            "ignore:Requiring AUTH while not requiring TLS:UserWarning")
