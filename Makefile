@@ -12,7 +12,7 @@ DEPS_BUILD := gcc make pkg-config libpam0g-dev libsodium-dev libcurl4-openssl-de
 DEPS_TEST := libcmocka-dev python3 python3-pytest python3-aiosmtpd faketime openssl
 DEPS_LINT := cppcheck clang-tidy
 
-PKGS := libsodium inih libcrypt
+PKGS := libsodium inih libcrypt libcurl
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 

@@ -1,0 +1,266 @@
+#include "smtp.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "es_util.h"
+
+#define SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
+#define MAX_CA (4L * 1024 * 1024)
+
+struct es_smtp {
+	CURL *curl;
+	const struct es_config *cfg;
+	char url[300];
+	char from[260];
+	struct es_buf ca; /* system CAs + ca_file, for CURLOPT_CAINFO_BLOB */
+	/* the dialogue, followed for the result */
+	char last_cmd[12];
+	bool quitting;
+	struct es_smtp_result *r;
+	bool greeted;
+};
+
+struct upload {
+	const char *data;
+	size_t len, off;
+};
+
+static size_t read_cb(char *buf, size_t size, size_t nitems, void *arg)
+{
+	struct upload *u = arg;
+	size_t n = size * nitems;
+
+	if (n > u->len - u->off)
+		n = u->len - u->off;
+	memcpy(buf, u->data + u->off, n);
+	u->off += n;
+	return n;
+}
+
+/* Follows commands (their verb only: AUTH carries the credentials) and
+ * replies. Never stores message data. */
+static int debug_cb(CURL *c, curl_infotype type, char *data, size_t size, void *arg)
+{
+	struct es_smtp *s = arg;
+	struct es_smtp_result *r = s->r;
+	size_t n = 0;
+
+	(void)c;
+	if (r == NULL)
+		return 0;
+	if (type == CURLINFO_HEADER_OUT) {
+		/* the steps' verbs only: SASL continuation lines (base64) keep
+		 * AUTH, and QUIT or RSET after a failure keep the failed step */
+		static const char *const verbs[] = { "EHLO", "HELO", "STARTTLS", "AUTH",
+			                             "MAIL", "RCPT", "DATA" };
+		char verb[12];
+
+		while (n < size && n + 1 < sizeof(verb) && isalpha((unsigned char)data[n])) {
+			verb[n] = (char)toupper((unsigned char)data[n]);
+			n++;
+		}
+		verb[n] = '\0';
+		if (n < size && data[n] != ' ' && data[n] != '\r' && data[n] != '\n')
+			return 0; /* not a command word */
+		for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+			if (strcmp(verb, verbs[i]) == 0)
+				(void)snprintf(s->last_cmd, sizeof(s->last_cmd), "%s", verb);
+		s->quitting = strcmp(verb, "QUIT") == 0 || strcmp(verb, "RSET") == 0;
+	} else if (type == CURLINFO_HEADER_IN) {
+		long code = 0;
+		size_t o = 0;
+
+		for (n = 0; n < 3 && n < size && isdigit((unsigned char)data[n]); n++)
+			code = code * 10 + (data[n] - '0');
+		if (n != 3 || s->quitting)
+			return 0; /* the goodbye must not hide the reply that mattered */
+		r->code = code;
+		for (n = 0; n < size && o + 1 < sizeof(r->reply); n++)
+			if (isprint((unsigned char)data[n]))
+				r->reply[o++] = data[n];
+		r->reply[o] = '\0';
+		if (!s->greeted && code == 220) {
+			s->greeted = true;
+			r->connected = true;
+		} else if (strcmp(s->last_cmd, "STARTTLS") == 0 && code == 220) {
+			r->tls = true;
+		} else if (strcmp(s->last_cmd, "AUTH") == 0 && code == 235) {
+			r->authenticated = true;
+		}
+	}
+	return 0;
+}
+
+static int read_whole(const char *path, struct es_buf *b, struct es_err *err)
+{
+	FILE *f = fopen(path, "re");
+	char chunk[8192];
+	size_t n;
+
+	if (f == NULL)
+		return es_err_errno(err, ES_ECONFIG, errno, "cannot read %s", path);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (b->len + n > (size_t)MAX_CA || es_buf_append(b, chunk, n) != 0) {
+			(void)fclose(f);
+			return es_err_set(err, ES_ECONFIG, "%s is too large for a CA bundle", path);
+		}
+	}
+	(void)fclose(f);
+	return es_buf_puts(b, "\n");
+}
+
+int es_smtp_open(struct es_smtp **out, const struct es_config *cfg, struct es_err *err)
+{
+	struct es_smtp *s;
+
+	*out = NULL;
+	if (cfg->host[0] == '\0')
+		return es_err_set(err, ES_ECONFIG, "mail.host is not set (nor given by a provider)");
+	if (cfg->from[0] == '\0' || strpbrk(cfg->from, "<>\r\n") != NULL)
+		return es_err_set(err, ES_ECONFIG, "mail.from is not set");
+	if (cfg->security == ES_SEC_NONE && cfg->username[0] != '\0')
+		return es_err_set(err, ES_ECONFIG,
+		                  "mail.security = none with a username: refusing to send a password "
+		                  "over a cleartext connection; use starttls or tls");
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return es_err_set(err, ES_EOS, "cannot initialise libcurl");
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return es_err_set(err, ES_EOS, "out of memory");
+	s->cfg = cfg;
+	(void)snprintf(s->url, sizeof(s->url), "%s://%s:%ld",
+	               cfg->security == ES_SEC_TLS ? "smtps" : "smtp", cfg->host, cfg->port);
+	(void)snprintf(s->from, sizeof(s->from), "<%s>", cfg->from);
+	if (cfg->ca_file[0] != '\0') {
+		struct es_err ignored;
+		(void)read_whole(SYSTEM_CA, &s->ca, &ignored); /* added to, not replaced */
+		if (read_whole(cfg->ca_file, &s->ca, err) != 0) {
+			es_smtp_close(s);
+			return -1;
+		}
+	}
+	s->curl = curl_easy_init();
+	if (s->curl == NULL) {
+		es_smtp_close(s);
+		return es_err_set(err, ES_EOS, "cannot initialise libcurl");
+	}
+	*out = s;
+	return 0;
+}
+
+static void classify(struct es_smtp *s, CURLcode rc, struct es_smtp_result *r)
+{
+	const char *step = "data";
+
+	(void)snprintf(r->detail, sizeof(r->detail), "%s", curl_easy_strerror(rc));
+	if (!r->connected)
+		step = "connect";
+	else if (s->cfg->security == ES_SEC_STARTTLS && !r->tls)
+		step = "tls";
+	else if (rc == CURLE_LOGIN_DENIED || strcmp(s->last_cmd, "AUTH") == 0)
+		step = "login";
+	else if (strcmp(s->last_cmd, "MAIL") == 0)
+		step = "sender";
+	else if (strcmp(s->last_cmd, "RCPT") == 0)
+		step = "recipient";
+	if (rc == CURLE_USE_SSL_FAILED || rc == CURLE_PEER_FAILED_VERIFICATION ||
+	    rc == CURLE_SSL_CONNECT_ERROR)
+		step = "tls";
+	(void)snprintf(r->failed_step, sizeof(r->failed_step), "%s", step);
+	/* only a 5xx reply to our own message is final; connection, TLS and
+	 * login problems are the school's settings or the network: keep the
+	 * message and retry */
+	r->permanent = r->code >= 500 && r->code < 600 &&
+	               (strcmp(step, "sender") == 0 || strcmp(step, "recipient") == 0 ||
+	                strcmp(step, "data") == 0);
+}
+
+void es_smtp_send(struct es_smtp *s, const char *to, const char *msg, size_t len,
+                  struct es_smtp_result *r)
+{
+	struct upload up = { msg, len, 0 };
+	struct curl_slist *rcpt = NULL;
+	char rcpt_addr[300];
+	CURLcode rc;
+	CURL *c = s->curl;
+	long secs = s->cfg->timeout > 0 ? s->cfg->timeout : 30;
+
+	memset(r, 0, sizeof(*r));
+	s->r = r;
+	s->last_cmd[0] = '\0';
+	s->quitting = false;
+	(void)snprintf(rcpt_addr, sizeof(rcpt_addr), "<%s>", to);
+	rcpt = curl_slist_append(NULL, rcpt_addr);
+	if (rcpt == NULL) {
+		(void)snprintf(r->detail, sizeof(r->detail), "out of memory");
+		(void)snprintf(r->failed_step, sizeof(r->failed_step), "connect");
+		s->r = NULL;
+		return;
+	}
+	(void)curl_easy_setopt(c, CURLOPT_URL, s->url);
+	(void)curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	(void)curl_easy_setopt(c, CURLOPT_USE_SSL,
+	                       (long)(s->cfg->security == ES_SEC_NONE ? CURLUSESSL_NONE
+	                                                              : CURLUSESSL_ALL));
+	(void)curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	(void)curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (s->ca.len > 0) {
+		struct curl_blob blob = { s->ca.data, s->ca.len, CURL_BLOB_COPY };
+		(void)curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+	}
+	if (s->cfg->username[0] != '\0') {
+		(void)curl_easy_setopt(c, CURLOPT_USERNAME, s->cfg->username);
+		(void)curl_easy_setopt(c, CURLOPT_PASSWORD,
+		                       s->cfg->password != NULL ? s->cfg->password : "");
+	}
+	(void)curl_easy_setopt(c, CURLOPT_MAIL_FROM, s->from);
+	(void)curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
+	(void)curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	(void)curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+	(void)curl_easy_setopt(c, CURLOPT_READDATA, &up);
+	(void)curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	(void)curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, secs);
+	(void)curl_easy_setopt(c, CURLOPT_TIMEOUT, secs * 2);
+	(void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	(void)curl_easy_setopt(c, CURLOPT_VERBOSE, 1L); /* to debug_cb only */
+	(void)curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, debug_cb);
+	(void)curl_easy_setopt(c, CURLOPT_DEBUGDATA, s);
+	/* a reused connection has been greeted, secured and logged in before */
+	r->connected = s->greeted;
+	r->tls = s->greeted && s->cfg->security != ES_SEC_NONE;
+	r->authenticated = s->greeted && s->cfg->username[0] != '\0';
+	if (s->cfg->security == ES_SEC_TLS)
+		r->tls = true; /* implicit TLS: before the greeting */
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK) {
+		r->accepted = true;
+	} else {
+		long code = 0;
+		if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code > 0)
+			r->code = code;
+		classify(s, rc, r);
+		s->greeted = false; /* the next message starts a new connection */
+	}
+	if (s->cfg->security == ES_SEC_TLS && !r->connected)
+		r->tls = false;
+	curl_slist_free_all(rcpt);
+	(void)curl_easy_setopt(c, CURLOPT_MAIL_RCPT, NULL);
+	s->r = NULL;
+}
+
+void es_smtp_close(struct es_smtp *s)
+{
+	if (s == NULL)
+		return;
+	if (s->curl != NULL)
+		curl_easy_cleanup(s->curl);
+	es_buf_free(&s->ca);
+	free(s);
+	curl_global_cleanup();
+}
