@@ -157,6 +157,7 @@ int es_template_dirs(char bufs[3][4096], const char *dirs[3], const struct es_ct
 
 /* ---- commands ---- */
 int cmd_test_email(struct es_ctx *ctx, int argc, char **argv);
+int cmd_queue(struct es_ctx *ctx, int argc, char **argv);
 int cmd_add(struct es_ctx *ctx, int argc, char **argv);
 int cmd_reset(struct es_ctx *ctx, int argc, char **argv);
 int cmd_import(struct es_ctx *ctx, int argc, char **argv);

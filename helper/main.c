@@ -31,6 +31,7 @@ static const char usage_text[] =
 	"  list [--role R]                      managed accounts\n"
 	"  disable USER, enable USER            lock / unlock an account\n"
 	"  test-email ADDR                      send one mail now, show the SMTP outcome\n"
+	"  queue run|status|list, queue retry|drop ID   deliver and inspect the mail queue\n"
 	"\n"
 	"Run 'eschool COMMAND --help' for a command's options; see eschool(8).\n";
 
@@ -88,7 +89,7 @@ struct command {
 static const struct command commands[] = {
 	{ "add", cmd_add },         { "import", cmd_import },   { "reset", cmd_reset },
 	{ "show", cmd_show },       { "list", cmd_list },       { "disable", cmd_disable },
-	{ "enable", cmd_enable },   { "test-email", cmd_test_email },
+	{ "enable", cmd_enable },   { "test-email", cmd_test_email }, { "queue", cmd_queue },
 };
 
 /* Global options may precede the command; they are also accepted after it

@@ -1,0 +1,156 @@
+"""eschool queue run|status|list|retry|drop against a real SMTP server
+(tests/smtpserver.py): delivery in priority order over one login, 4xx
+deferred then retried (time moved with faketime), 5xx failed and revived,
+server down, torn files, debug mode sends nothing."""
+import json
+import os
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from sandbox import ESCHOOL  # noqa: E402
+from smtpserver import PASSWORD, USER, SmtpServer  # noqa: E402
+
+SPOOL = "/var/spool/eschool"
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("smtp"))
+    os.chmod(d, 0o755)
+    s = SmtpServer(d)
+    yield s
+    s.stop()
+
+
+def configure(sb, port, ca_file, mode="production"):
+    sb.write("/etc/eschool/smtp.secret", PASSWORD + "\n")
+    sb.write("/etc/eschool/eschool.conf", f"""[general]
+mode = {mode}
+school_name = Lycée Exemple
+[mail]
+provider = custom
+host = 127.0.0.1
+port = {port}
+username = {USER}
+password_file = /etc/eschool/smtp.secret
+from = noreply@school.example
+ca_file = {ca_file}
+""")
+
+
+def enqueue(sb, to, kind, priority, created=None, body="Hello"):
+    """Writes a queue file as lib/es_queue does (format of es_queue.h)."""
+    created = created or int(time.time())
+    ident = f"{created:010d}.{os.urandom(8).hex()}"
+    msg = (f"From: noreply@school.example\r\nTo: {to}\r\nSubject: {kind}\r\n"
+           f"Message-ID: <{ident}@school.example>\r\nX-Eschool-Kind: {kind}\r\n\r\n"
+           f"{body}\r\n")
+    data = (f"eschool-queue 1\nid={ident}\nto={to}\nkind={kind}\nuser=u\npriority={priority}\n"
+            f"created={created}\nnext_try=0\nattempts=0\nlast_error=\nsecret=0\n"
+            f"size={len(msg.encode())}\nend\n{msg}")
+    sb.write(f"{SPOOL}/new/{ident}", data)
+    return ident
+
+
+def listing(sb):
+    p = sb.eschool("--json", "queue", "list")
+    assert p.returncode == 0, p.stderr
+    return [json.loads(line) for line in p.stdout.splitlines()]
+
+
+def test_run_delivers_in_priority_order_with_one_login(sandbox, srv):
+    configure(sandbox, srv.port, srv.ca_file)
+    n0, l0 = len(srv.messages), len(srv.logins)
+    enqueue(sandbox, "parent@school.example", "password-changed", 1, created=1000)
+    enqueue(sandbox, "a@school.example", "welcome-student", 0, created=2000)
+    enqueue(sandbox, "b@school.example", "welcome-student", 0, created=3000)
+    p = sandbox.eschool("queue", "run")
+    assert p.returncode == 0, p.stderr
+    got = [m["To"] for _, m in srv.messages[n0:]]
+    assert got == ["a@school.example", "b@school.example", "parent@school.example"]
+    assert len(srv.logins) == l0 + 1  # one connection, one login
+    assert listing(sandbox) == []
+    st = json.loads(sandbox.eschool("--json", "queue", "status").stdout)
+    assert st["queued"] == 0 and st["failed"] == 0
+
+
+def test_4xx_is_deferred_then_delivered_once(sandbox, srv):
+    configure(sandbox, srv.port, srv.ca_file)
+    n0 = len(srv.messages)
+    ident = enqueue(sandbox, "c@school.example", "reset", 0)
+    srv.data_replies.append("451 4.3.0 try again later")
+    p = sandbox.eschool("queue", "run")
+    assert p.returncode == 75, p.stderr
+    (m,) = listing(sandbox)
+    assert m["id"] == ident and m["state"] == "deferred" and m["attempts"] == 1
+    assert "451" in m["last_error"]
+    # not due yet: nothing is sent
+    assert sandbox.eschool("queue", "run").returncode == 0
+    assert len(srv.messages) == n0
+    # two minutes later it is
+    # (under SANITIZE=1, libfaketime is preloaded before the ASan runtime)
+    p = sandbox.cmd(["faketime", "-f", "+180s", ESCHOOL, "queue", "run"],
+                    env={"ASAN_OPTIONS": "verify_asan_link_order=0"})
+    assert p.returncode == 0, p.stderr
+    assert [m["To"] for _, m in srv.messages[n0:]] == ["c@school.example"]
+    assert listing(sandbox) == []
+
+
+def test_5xx_fails_then_retry_revives(sandbox, srv):
+    configure(sandbox, srv.port, srv.ca_file)
+    n0 = len(srv.messages)
+    ident = enqueue(sandbox, "d@school.example", "welcome-student", 0)
+    srv.rcpt_replies.append("550 5.1.1 no such mailbox")
+    p = sandbox.eschool("queue", "run")
+    assert p.returncode == 0
+    assert "failed for good" in p.stderr
+    (m,) = listing(sandbox)
+    assert m["state"] == "failed" and "550" in m["last_error"]
+    assert sandbox.eschool("queue", "retry", ident).returncode == 0
+    (m,) = listing(sandbox)
+    assert m["state"] == "queued" and m["attempts"] == 0
+    assert sandbox.eschool("queue", "run").returncode == 0
+    assert [m["To"] for _, m in srv.messages[n0:]] == ["d@school.example"]
+
+
+def test_server_down_keeps_everything(sandbox, srv):
+    configure(sandbox, 1, srv.ca_file)  # nothing listens on port 1
+    enqueue(sandbox, "e@school.example", "welcome-student", 0)
+    enqueue(sandbox, "f@school.example", "welcome-student", 0)
+    p = sandbox.eschool("queue", "run")
+    assert p.returncode == 75
+    msgs = listing(sandbox)
+    assert len(msgs) == 2
+    assert msgs[0]["state"] == "deferred" and "connect" in msgs[0]["last_error"]
+    assert msgs[1]["state"] == "queued"  # not tried after the first failure
+
+
+def test_drop_and_torn_files(sandbox, srv):
+    configure(sandbox, srv.port, srv.ca_file)
+    n0 = len(srv.messages)
+    ident = enqueue(sandbox, "g@school.example", "test", 1)
+    assert sandbox.eschool("queue", "drop", ident).returncode == 0
+    assert listing(sandbox) == []
+    assert sandbox.eschool("queue", "drop", ident).returncode == 67
+    assert sandbox.eschool("queue", "drop", "../../etc/passwd").returncode == 65
+    # a torn file is reported and skipped; the others go out
+    sandbox.write(f"{SPOOL}/new/0000000001.aa",
+                  "eschool-queue 1\nid=0000000001.aa\nto=x@school.example\nsize=99\nend\nshort")
+    enqueue(sandbox, "h@school.example", "test", 1)
+    p = sandbox.eschool("queue", "run")
+    assert p.returncode == 0
+    assert "corrupt or incomplete" in p.stderr
+    assert [m["To"] for _, m in srv.messages[n0:]] == ["h@school.example"]
+
+
+def test_debug_mode_sends_nothing(sandbox, srv):
+    configure(sandbox, srv.port, srv.ca_file, mode="debug")
+    n0 = len(srv.messages)
+    enqueue(sandbox, "i@school.example", "test", 1)
+    p = sandbox.eschool("queue", "run")
+    assert p.returncode == 0 and "debug mode" in p.stdout
+    assert len(srv.messages) == n0
+    assert len(listing(sandbox)) == 1
