@@ -12,15 +12,18 @@ static const char add_usage[] =
 	"                   [--parent-email ADDR] [--class CLASS] [--lang fr|en] [--json]\n";
 static const char reset_usage[] = "usage: eschool reset USER [--json]\n";
 
-/* Sets the password of an existing account and shows it (after heading,
- * for people), then records the delivery. For add, the state was saved
- * with delivery=creating before, so that an interruption leaves a trace
- * that `add` or `import` completes. */
+/* Sets the password of an existing account and delivers it: shown in
+ * debug mode; in production mailed (kind), or shown as a fallback when the
+ * mail could not go out. Then records the delivery. For add, the state was
+ * saved with delivery=creating before, so that an interruption leaves a
+ * trace that `add` or `import` completes. heading is for people. */
 static int set_and_deliver(struct es_ctx *ctx, struct es_state *st, const struct es_policy *pol,
-                           const char *heading, struct es_err *err)
+                           const char *heading, const char *kind, struct es_err *err)
 {
 	struct es_cred cred;
 	struct es_buf line = { 0 };
+	const char *delivery = "printed";
+	char how[400];
 	int rc = -1;
 
 	if (es_cred_make(pol, &cred, err) != 0)
@@ -33,12 +36,40 @@ static int set_and_deliver(struct es_ctx *ctx, struct es_state *st, const struct
 		if (es_account_set_hashes(line.data, line.len, err) != 0)
 			goto out;
 	}
+	if (ctx->cfg.mode == ES_MODE_PRODUCTION) {
+		struct es_err qerr = { 0 };
+		if (es_deliver_credential(ctx, st, kind, cred.password, &delivery, &qerr) != 0) {
+			es_warn("%s", qerr.msg);
+			delivery = "fallback";
+		}
+	}
+	if (strcmp(delivery, "sent") == 0)
+		(void)snprintf(how, sizeof(how), tr(ctx, "credentials mailed to %s",
+		                                    "identifiants envoyés à %s"),
+		               es_state_get(st, ES_K_EMAIL));
+	else if (strcmp(delivery, "queued") == 0)
+		(void)snprintf(how, sizeof(how),
+		               tr(ctx, "credentials queued for %s (eschool queue run)",
+		                  "identifiants en file pour %s (eschool queue run)"),
+		               es_state_get(st, ES_K_EMAIL));
+	else if (strcmp(delivery, "fallback") == 0)
+		(void)snprintf(how, sizeof(how), "%s",
+		               tr(ctx, "the mail could not be sent: the password is shown here",
+		                  "le mail n'a pas pu partir : le mot de passe est affiché ici"));
+	else
+		(void)snprintf(how, sizeof(how), "%s",
+		               tr(ctx, "debug mode: the password is shown here",
+		                  "mode debug : le mot de passe est affiché ici"));
 	if (!ctx->json && !ctx->quiet)
-		printf("%s\n", heading);
-	es_print_credential(ctx, st->username, cred.password, "printed");
-	if (es_state_set(st, ES_K_DELIVERY, "printed") != 0 ||
+		printf("%s — %s\n", heading, how);
+	es_print_credential(ctx, st->username,
+	                    strcmp(delivery, "printed") == 0 || strcmp(delivery, "fallback") == 0
+	                            ? cred.password
+	                            : NULL,
+	                    delivery);
+	if (es_state_set(st, ES_K_DELIVERY, delivery) != 0 ||
 	    es_state_save(ctx->cfg.state_dir, st, err) != 0) {
-		es_err_prefix(err, "the password was shown but its delivery could not be recorded");
+		es_err_prefix(err, "the password was delivered but its delivery could not be recorded");
 		goto out;
 	}
 	rc = 0;
@@ -83,7 +114,7 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 	const struct es_role *r;
 	bool done, resume = false;
 	int rc, lockfd = -1, alllock = -1, loaded;
-	char heading[512];
+	char heading[512], kind[80];
 
 	es_state_init(&st, "");
 	rc = es_parse_args(ctx, argc, argv, opts, add_usage, &args, &done);
@@ -167,12 +198,14 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 			goto out;
 		}
 	}
-	(void)snprintf(heading, sizeof(heading), "%s %s (%s%s%s) — %s",
+	(void)snprintf(heading, sizeof(heading), "%s %s (%s%s%s)",
 	               tr(ctx, "Account created:", "Compte créé :"), person.username,
-	               name ? name : "", name ? ", " : "", role,
-	               tr(ctx, "debug mode: the password is shown here",
-	                  "mode debug : le mot de passe est affiché ici"));
-	if (set_and_deliver(ctx, &st, &pol, heading, &err) != 0) {
+	               name ? name : "", name ? ", " : "", role);
+	if (r != NULL && r->template_name[0] != '\0')
+		(void)es_strlcpy(kind, r->template_name, sizeof(kind));
+	else
+		(void)snprintf(kind, sizeof(kind), "welcome-%s", role);
+	if (set_and_deliver(ctx, &st, &pol, heading, kind, &err) != 0) {
 		struct es_err e2;
 		/* nothing half done: no account without its password */
 		if (pol.backend == ES_ACCT_SHADOW &&
@@ -268,10 +301,10 @@ int cmd_reset(struct es_ctx *ctx, int argc, char **argv)
 		es_err_set(&err, ES_EOS, "out of memory");
 		goto out;
 	}
-	(void)snprintf(heading, sizeof(heading), "%s %s — %s",
+	(void)snprintf(heading, sizeof(heading), "%s %s",
 	               tr(ctx, "New temporary password for", "Nouveau mot de passe temporaire pour"),
-	               user, tr(ctx, "debug mode: shown here", "mode debug : affiché ici"));
-	if (set_and_deliver(ctx, &st, &pol, heading, &err) != 0)
+	               user);
+	if (set_and_deliver(ctx, &st, &pol, heading, "reset", &err) != 0)
 		goto out;
 	print_expiry_note(ctx, &st);
 	rc = 0;

@@ -858,9 +858,22 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	im.file = args.positional[0];
-	rc = es_prepare(ctx, !dry_run);
+	rc = es_prepare(ctx, false); /* production is refused below */
 	if (rc != 0)
 		goto out;
+	if (!dry_run && ctx->cfg.mode == ES_MODE_PRODUCTION) {
+		/* refused before anything is created: import's mail delivery (queue
+		 * and quota) is not built yet */
+		es_warn("%s", tr(ctx,
+		                 "import in production mode (or DEBUG=False: mailing every account's credentials) "
+		                 "is not available in this version; run it with --debug to have the "
+		                 "passwords shown (and --output for a sheet)",
+		                 "l'import en mode production (ou DEBUG=False : envoi des identifiants par mail) "
+		                 "n'est pas disponible dans cette version ; lancez-le avec --debug "
+		                 "pour afficher les mots de passe (et --output pour une fiche)"));
+		rc = ES_EUNAVAIL;
+		goto out;
+	}
 	rc = -1;
 	/* one import (or add, or reset) at a time decides who exists: two
 	 * imports of the same file must not both create and print */

@@ -155,6 +155,13 @@ void es_out_write(const struct es_buf *b);
  * Returns how many were put in dirs (bufs holds the strings). */
 int es_template_dirs(char bufs[3][4096], const char *dirs[3], const struct es_ctx *ctx);
 
+/* ---- deliver.c ---- */
+/* Production: queues the credential mail of kind for st's user, tries it
+ * now; *delivery is "sent", "queued" or "fallback" (show the password).
+ * -1 when the mail could not even be queued (then: fallback). */
+int es_deliver_credential(struct es_ctx *ctx, const struct es_state *st, const char *kind,
+                          const char *password, const char **delivery, struct es_err *err);
+
 /* ---- commands ---- */
 int cmd_test_email(struct es_ctx *ctx, int argc, char **argv);
 int cmd_queue(struct es_ctx *ctx, int argc, char **argv);

@@ -200,17 +200,18 @@ int es_prepare(struct es_ctx *ctx, bool delivers)
 	}
 	if (es_load_config(ctx, &err) != 0)
 		return es_fail(&err);
-	if (delivers && ctx->cfg.mode == ES_MODE_PRODUCTION) {
-		/* Refuse before doing anything rather than create accounts whose
-		 * credentials cannot be delivered. */
-		es_warn("%s", tr(ctx,
-		                 "mode = production (or DEBUG=False) needs mail delivery, which this "
-		                 "version of eschool does not have yet; set mode = debug (or run with "
-		                 "--debug) to have the passwords shown",
-		                 "le mode production (ou DEBUG=False) demande l'envoi des mails, que "
-		                 "cette version d'eschool ne sait pas encore faire ; mettez mode = "
-		                 "debug (ou lancez avec --debug) pour afficher les mots de passe"));
-		return ES_EUNAVAIL;
+	if (delivers && ctx->cfg.mode == ES_MODE_PRODUCTION &&
+	    (ctx->cfg.host[0] == '\0' || ctx->cfg.from[0] == '\0')) {
+		/* refuse before creating anything whose credentials cannot go out */
+		es_warn(tr(ctx,
+		           "mode = production (or DEBUG=False) mails the credentials: set mail.from "
+		           "and mail.host (or a provider) in %s, or use --debug to have the "
+		           "passwords shown",
+		           "le mode production (ou DEBUG=False) envoie les identifiants par mail : "
+		           "renseignez mail.from et mail.host (ou un provider) dans %s, ou utilisez "
+		           "--debug pour afficher les mots de passe"),
+		        ctx->cfg.path[0] ? ctx->cfg.path : ES_CONFIG_DEFAULT_PATH);
+		return ES_ECONFIG;
 	}
 	return 0;
 }

@@ -317,6 +317,6 @@ def test_reset_refused_in_production_mode(school):
     sb, pw = school
     before = sb.snapshot()
     p = sb.eschool("reset", "alice", env={"DEBUG": "False"})
-    assert_fails(p, 69, "production")
+    assert_fails(p, 78, "production", "mail.from")  # no mail settings
     assert sb.snapshot() == before
     assert password_ok(sb, "alice", pw["alice"])

@@ -1,0 +1,130 @@
+/* Production delivery of a new credential (add, reset): the mail is built
+ * from the templates and queued durably first, then tried at once with a
+ * short timeout over SMTP. Accepted -> "sent" (the password is not shown);
+ * anything else -> "fallback": the caller shows the password with a
+ * warning, and the mail stays queued for `queue run` (or in failed/ after a
+ * 5xx). If another `queue run` holds the queue, the mail is left to it:
+ * "queued". */
+#include "eschool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "es_compose.h"
+#include "es_queue.h"
+#include "smtp.h"
+
+#define QUICK_TIMEOUT 10
+
+static int compose(struct es_ctx *ctx, const struct es_state *st, const char *kind,
+                   const char *password, struct es_buf *msg, struct es_err *err)
+{
+	char bufs[3][4096], msgid[128], expires[64];
+	const char *dirs[3];
+	const char *lang = es_state_get(st, ES_K_LANG);
+	const char *name = es_state_get(st, ES_K_NAME);
+	int ndirs = es_template_dirs(bufs, dirs, ctx);
+	struct es_compose comp = {
+		.dirs = dirs,
+		.ndirs = (size_t)ndirs,
+		.school_lang = ctx->cfg.language,
+		.from_addr = ctx->cfg.from,
+		.from_name = ctx->cfg.school_name[0] ? ctx->cfg.school_name : NULL,
+		.now = ctx->now,
+	};
+	const struct es_tvar vars[] = {
+		{ "school_name", ctx->cfg.school_name },
+		{ "contact", ctx->cfg.contact },
+		{ "admin_email", ctx->cfg.admin_email },
+		{ "logo", NULL },
+		{ "name", name != NULL ? name : st->username },
+		{ "username", st->username },
+		{ "password", password },
+		{ "class", es_state_get(st, ES_K_CLASS) },
+		{ "expires", expires },
+	};
+
+	es_fmt_time((time_t)es_state_get_i64(st, ES_K_INITIAL_EXPIRES, 0), false, expires,
+	            sizeof(expires));
+	return es_compose_mail(&comp, kind, lang, es_state_get(st, ES_K_EMAIL), name, vars,
+	                       ES_ARRAY_LEN(vars), msg, msgid, sizeof(msgid), err);
+}
+
+int es_deliver_credential(struct es_ctx *ctx, const struct es_state *st, const char *kind,
+                          const char *password, const char **delivery, struct es_err *err)
+{
+	struct es_buf msg = { 0 };
+	struct es_qmsg m;
+	struct es_smtp *smtp = NULL;
+	struct es_smtp_result r;
+	struct es_config quick;
+	const char *email = es_state_get(st, ES_K_EMAIL);
+	int lockfd = -1, rc = -1;
+
+	*delivery = "fallback";
+	if (email == NULL)
+		return es_err_set(err, ES_EDATA, "user %s has no email address", st->username);
+	if (compose(ctx, st, kind, password, &msg, err) != 0) {
+		/* a role of the school's with no template of its own */
+		if (err->code != ES_EUNAVAIL || strncmp(kind, "welcome-", 8) != 0)
+			goto out;
+		kind = "welcome-student";
+		es_buf_free(&msg);
+		if (compose(ctx, st, kind, password, &msg, err) != 0)
+			goto out;
+	}
+	memset(&m, 0, sizeof(m));
+	(void)es_strlcpy(m.to, email, sizeof(m.to));
+	(void)es_strlcpy(m.kind, kind, sizeof(m.kind));
+	(void)es_strlcpy(m.user, st->username, sizeof(m.user));
+	m.priority = ES_QPRIO_CREDENTIALS;
+	m.secret = true;
+	if (es_queue_add(ctx->cfg.spool_dir, &m, msg.data, msg.len, ctx->now, err) != 0)
+		goto out;
+	rc = 0; /* queued: from here on, the mail is safe whatever happens */
+	if (es_queue_lock(ctx->cfg.spool_dir, false, &lockfd, err) != 0) {
+		*delivery = "queued"; /* a running `queue run` will take it */
+		es_err_clear(err);
+		goto out;
+	}
+	quick = ctx->cfg; /* shallow: the password pointer is shared, not freed */
+	if (quick.timeout > QUICK_TIMEOUT)
+		quick.timeout = QUICK_TIMEOUT;
+	if (es_smtp_open(&smtp, &quick, err) != 0) {
+		es_warn("%s", err->msg);
+		es_err_clear(err);
+		goto out;
+	}
+	es_smtp_send(smtp, email, msg.data, msg.len, &r);
+	if (r.accepted) {
+		if (es_queue_remove(ctx->cfg.spool_dir, m.id, false, err) != 0) {
+			/* sent, but still queued: `queue run` would send it twice */
+			es_warn("%s", err->msg);
+			es_err_clear(err);
+		}
+		*delivery = "sent";
+		goto out;
+	}
+	(void)snprintf(m.last_error, sizeof(m.last_error), "%.20s: %.150s %.100s", r.failed_step,
+	               r.detail, r.reply);
+	m.attempts = 1;
+	m.next_try = (int64_t)ctx->now + 60;
+	es_warn(tr(ctx, "the mail to %s could not be sent (%s); the password is shown below",
+	           "le mail pour %s n'a pas pu partir (%s) ; le mot de passe est affiché "
+	           "ci-dessous"),
+	        email, m.last_error);
+	if (r.permanent ? es_queue_fail(ctx->cfg.spool_dir, &m, err) != 0
+	                : es_queue_update(ctx->cfg.spool_dir, &m, err) != 0) {
+		es_warn("%s", err->msg);
+		es_err_clear(err);
+	}
+out:
+	es_smtp_close(smtp);
+	if (lockfd >= 0)
+		es_state_unlock(lockfd);
+	es_buf_free(&msg); /* wiped: it holds the password */
+	return rc;
+}

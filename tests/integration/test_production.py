@@ -1,0 +1,128 @@
+"""Production mode for add and reset against a real SMTP server
+(tests/smtpserver.py): the credentials mail is queued, sent at once, and
+its password opens the account; when sending fails the password is shown
+(fallback) and the mail stays queued until `queue run` delivers it once."""
+import json
+import os
+import re
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest import json_lines, password_ok  # noqa: E402
+from sandbox import ESCHOOL  # noqa: E402
+from smtpserver import PASSWORD, USER, SmtpServer  # noqa: E402
+
+ADD = ["add", "alice", "--email", "alice@school.example", "--name", "Alice Martin"]
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    d = str(tmp_path_factory.mktemp("smtp"))
+    os.chmod(d, 0o755)
+    s = SmtpServer(d)
+    yield s
+    s.stop()
+
+
+def configure(sb, port, ca_file):
+    sb.write("/etc/eschool/smtp.secret", PASSWORD + "\n")
+    sb.write("/etc/eschool/eschool.conf", f"""[general]
+mode = production
+school_name = Lycée Exemple
+[mail]
+provider = custom
+host = 127.0.0.1
+port = {port}
+username = {USER}
+password_file = /etc/eschool/smtp.secret
+from = noreply@school.example
+ca_file = {ca_file}
+""")
+
+
+def mailed_password(msg):
+    text = msg.get_body(("plain",)).get_content()
+    m = re.search(r"(?:Mot de passe provisoire|Temporary password) ?: +(\S+)", text)
+    assert m, text
+    return m.group(1)
+
+
+def queue(sb):
+    p = sb.eschool("--json", "queue", "list")
+    assert p.returncode == 0, p.stderr
+    return json_lines(p.stdout)
+
+
+def test_add_mails_the_credentials(sandbox, srv):
+    configure(sandbox, srv.port, srv.ca_file)
+    n0 = len(srv.messages)
+    p = sandbox.eschool("--json", *ADD)
+    assert p.returncode == 0, p.stderr
+    (obj,) = json_lines(p.stdout)
+    assert obj == {"username": "alice", "delivery": "sent"}  # no password shown
+    assert len(srv.messages) == n0 + 1
+    envelope, msg = srv.messages[-1]
+    assert envelope.rcpt_tos == ["alice@school.example"]
+    assert msg["X-Eschool-Kind"] == "welcome-student"
+    assert msg["Subject"] == "Votre compte informatique au Lycée Exemple"
+    assert "Alice Martin" in msg["To"]
+    assert password_ok(sandbox, "alice", mailed_password(msg))
+    assert queue(sandbox) == []
+    assert sandbox.state("alice")["delivery"] == "sent"
+    # nothing of the password anywhere on disk but the hash
+    pw = mailed_password(msg)
+    assert sandbox.cmd(["grep", "-r", "-F", pw, "/var/lib/eschool", "/var/spool",
+                        "/var/log"]).returncode == 1
+
+
+def test_fallback_then_queue_run_delivers_once(sandbox, srv):
+    configure(sandbox, 1, srv.ca_file)  # nobody listens: connection refused
+    n0 = len(srv.messages)
+    p = sandbox.eschool("--json", *ADD)
+    assert p.returncode == 0, p.stderr
+    (obj,) = json_lines(p.stdout)
+    assert obj["delivery"] == "fallback"
+    assert password_ok(sandbox, "alice", obj["password"])
+    assert "could not be sent" in p.stderr
+    (m,) = queue(sandbox)
+    assert m["state"] == "deferred" and m["kind"] == "welcome-student"
+    assert sandbox.state("alice")["delivery"] == "fallback"
+    # the queued file holds the password: root only
+    p2 = sandbox.cmd(["stat", "-c", "%a %U", f"/var/spool/eschool/new/{m['id']}"])
+    assert p2.stdout.split() == ["600", "root"]
+    # the server is back; later, the timer's queue run delivers it, once
+    configure(sandbox, srv.port, srv.ca_file)
+    p = sandbox.cmd(["faketime", "-f", "+10m", ESCHOOL, "queue", "run"],
+                    env={"ASAN_OPTIONS": "verify_asan_link_order=0"})
+    assert p.returncode == 0, p.stderr
+    assert len(srv.messages) == n0 + 1
+    assert mailed_password(srv.messages[-1][1]) == obj["password"]
+    assert queue(sandbox) == []
+    p = sandbox.cmd(["faketime", "-f", "+1d", ESCHOOL, "queue", "run"],
+                    env={"ASAN_OPTIONS": "verify_asan_link_order=0"})
+    assert len(srv.messages) == n0 + 1
+
+
+def test_rejected_address_fails_for_good(sandbox, srv):
+    configure(sandbox, srv.port, srv.ca_file)
+    srv.rcpt_replies.append("550 5.1.1 no such mailbox")
+    p = sandbox.eschool("--json", *ADD)
+    assert p.returncode == 0
+    (obj,) = json_lines(p.stdout)
+    assert obj["delivery"] == "fallback" and password_ok(sandbox, "alice", obj["password"])
+    (m,) = queue(sandbox)
+    assert m["state"] == "failed" and "550" in m["last_error"]
+
+
+def test_reset_mails_a_reset(sandbox, srv):
+    configure(sandbox, srv.port, srv.ca_file)
+    assert sandbox.eschool(*ADD).returncode == 0
+    p = sandbox.eschool("reset", "alice")
+    assert p.returncode == 0, p.stderr
+    assert "credentials mailed to alice@school.example" in p.stdout
+    assert "Password" not in p.stdout
+    msg = srv.messages[-1][1]
+    assert msg["X-Eschool-Kind"] == "reset"
+    assert password_ok(sandbox, "alice", mailed_password(msg))
