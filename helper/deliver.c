@@ -86,7 +86,10 @@ int es_deliver_credential(struct es_ctx *ctx, const struct es_state *st, const c
 		goto out;
 	rc = 0; /* queued: from here on, the mail is safe whatever happens */
 	if (es_queue_lock(ctx->cfg.spool_dir, false, &lockfd, err) != 0) {
-		*delivery = "queued"; /* a running `queue run` will take it */
+		if (err->code == ES_ETEMP)
+			*delivery = "queued"; /* a running `queue run` will take it */
+		else
+			es_warn("%s", err->msg); /* queued, but not tried: show it */
 		es_err_clear(err);
 		goto out;
 	}

@@ -5,6 +5,7 @@ its password opens the account; when sending fails the password is shown
 import json
 import os
 import re
+import signal
 import sys
 
 import pytest
@@ -126,3 +127,31 @@ def test_reset_mails_a_reset(sandbox, srv):
     msg = srv.messages[-1][1]
     assert msg["X-Eschool-Kind"] == "reset"
     assert password_ok(sandbox, "alice", mailed_password(msg))
+
+
+def test_queue_runner_busy_leaves_the_mail_queued(sandbox, srv):
+    """While a `queue run` holds the queue, add does not send beside it (the
+    same mail could go twice): the mail is left to the runner."""
+    configure(sandbox, srv.port, srv.ca_file)
+    sandbox.cmd(["mkdir", "-p", "-m", "700", "/var/spool/eschool"], check=True)
+    holder = sandbox.popen(["flock", "-x", "/var/spool/eschool", "sleep", "60"],
+                           start_new_session=True)
+    try:
+        for _ in range(100):  # until the lock is held (no timing assumption)
+            if sandbox.cmd(["flock", "-n", "/var/spool/eschool", "true"]).returncode != 0:
+                break
+        else:
+            pytest.fail("the lock holder did not start")
+        n0 = len(srv.messages)
+        p = sandbox.eschool("--json", *ADD)
+        assert p.returncode == 0, p.stderr
+        (obj,) = json_lines(p.stdout)
+        assert obj == {"username": "alice", "delivery": "queued"}
+        assert len(srv.messages) == n0
+    finally:
+        os.killpg(holder.pid, signal.SIGKILL)  # flock and its sleep, which holds the lock
+        holder.wait()
+    (m,) = queue(sandbox)
+    assert m["state"] == "queued"
+    assert sandbox.eschool("queue", "run").returncode == 0
+    assert password_ok(sandbox, "alice", mailed_password(srv.messages[-1][1]))
