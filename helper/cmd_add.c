@@ -218,6 +218,11 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	print_expiry_note(ctx, &st);
+	if (ctx->cfg.mode == ES_MODE_PRODUCTION) {
+		struct es_err e2 = { 0 };
+		if (es_deliver_parent_notice(ctx, &st, &e2) != 0)
+			es_warn("parent notice: %s", e2.msg);
+	}
 	rc = 0;
 out:
 	es_state_unlock(lockfd);

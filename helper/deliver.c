@@ -20,7 +20,8 @@
 #define QUICK_TIMEOUT 10
 
 static int compose(struct es_ctx *ctx, const struct es_state *st, const char *kind,
-                   const char *password, struct es_buf *msg, struct es_err *err)
+                   const char *to, const char *to_name, const char *password,
+                   struct es_buf *msg, struct es_err *err)
 {
 	char bufs[3][4096], msgid[128], expires[64];
 	const char *dirs[3];
@@ -49,39 +50,40 @@ static int compose(struct es_ctx *ctx, const struct es_state *st, const char *ki
 
 	es_fmt_time((time_t)es_state_get_i64(st, ES_K_INITIAL_EXPIRES, 0), false, expires,
 	            sizeof(expires));
-	return es_compose_mail(&comp, kind, lang, es_state_get(st, ES_K_EMAIL), name, vars,
-	                       ES_ARRAY_LEN(vars), msg, msgid, sizeof(msgid), err);
+	return es_compose_mail(&comp, kind, lang, to, to_name, vars, ES_ARRAY_LEN(vars), msg,
+	                       msgid, sizeof(msgid), err);
 }
 
-int es_deliver_credential(struct es_ctx *ctx, const struct es_state *st, const char *kind,
-                          const char *password, const char **delivery, struct es_err *err)
+/* Composes kind for st's user, to `email`, queues it and tries it now. */
+static int deliver(struct es_ctx *ctx, const struct es_state *st, const char *kind,
+                   const char *email, const char *to_name, const char *password, int priority,
+                   const char **delivery, struct es_err *err)
 {
 	struct es_buf msg = { 0 };
 	struct es_qmsg m;
 	struct es_smtp *smtp = NULL;
 	struct es_smtp_result r;
 	struct es_config quick;
-	const char *email = es_state_get(st, ES_K_EMAIL);
 	int lockfd = -1, rc = -1;
 
 	*delivery = "fallback";
 	if (email == NULL)
 		return es_err_set(err, ES_EDATA, "user %s has no email address", st->username);
-	if (compose(ctx, st, kind, password, &msg, err) != 0) {
+	if (compose(ctx, st, kind, email, to_name, password, &msg, err) != 0) {
 		/* a role of the school's with no template of its own */
 		if (err->code != ES_EUNAVAIL || strncmp(kind, "welcome-", 8) != 0)
 			goto out;
 		kind = "welcome-student";
 		es_buf_free(&msg);
-		if (compose(ctx, st, kind, password, &msg, err) != 0)
+		if (compose(ctx, st, kind, email, to_name, password, &msg, err) != 0)
 			goto out;
 	}
 	memset(&m, 0, sizeof(m));
 	(void)es_strlcpy(m.to, email, sizeof(m.to));
 	(void)es_strlcpy(m.kind, kind, sizeof(m.kind));
 	(void)es_strlcpy(m.user, st->username, sizeof(m.user));
-	m.priority = ES_QPRIO_CREDENTIALS;
-	m.secret = true;
+	m.priority = priority;
+	m.secret = password != NULL;
 	if (es_queue_add(ctx->cfg.spool_dir, &m, msg.data, msg.len, ctx->now, err) != 0)
 		goto out;
 	rc = 0; /* queued: from here on, the mail is safe whatever happens */
@@ -115,10 +117,15 @@ int es_deliver_credential(struct es_ctx *ctx, const struct es_state *st, const c
 	               r.detail, r.reply);
 	m.attempts = 1;
 	m.next_try = (int64_t)ctx->now + 60;
-	es_warn(tr(ctx, "the mail to %s could not be sent (%s); the password is shown below",
-	           "le mail pour %s n'a pas pu partir (%s) ; le mot de passe est affiché "
-	           "ci-dessous"),
-	        email, m.last_error);
+	if (password != NULL)
+		es_warn(tr(ctx, "the mail to %s could not be sent (%s); the password is shown below",
+		           "le mail pour %s n'a pas pu partir (%s) ; le mot de passe est affiché "
+		           "ci-dessous"),
+		        email, m.last_error);
+	else
+		es_warn(tr(ctx, "the %s mail to %s could not be sent (%s); it stays queued",
+		           "le mail %s pour %s n'a pas pu partir (%s) ; il reste en file"),
+		        kind, email, m.last_error);
 	if (r.permanent ? es_queue_fail(ctx->cfg.spool_dir, &m, err) != 0
 	                : es_queue_update(ctx->cfg.spool_dir, &m, err) != 0) {
 		es_warn("%s", err->msg);
@@ -130,4 +137,23 @@ out:
 		es_state_unlock(lockfd);
 	es_buf_free(&msg); /* wiped: it holds the password */
 	return rc;
+}
+
+int es_deliver_credential(struct es_ctx *ctx, const struct es_state *st, const char *kind,
+                          const char *password, const char **delivery, struct es_err *err)
+{
+	return deliver(ctx, st, kind, es_state_get(st, ES_K_EMAIL), es_state_get(st, ES_K_NAME),
+	               password, ES_QPRIO_CREDENTIALS, delivery, err);
+}
+
+int es_deliver_parent_notice(struct es_ctx *ctx, const struct es_state *st, struct es_err *err)
+{
+	const char *parent = es_state_get(st, ES_K_PARENT_EMAIL), *role = es_state_get(st, ES_K_ROLE);
+	const char *delivery;
+
+	/* a student's parent is told an account exists, never its password */
+	if (parent == NULL || parent[0] == '\0' || role == NULL || strcmp(role, "student") != 0)
+		return 0;
+	return deliver(ctx, st, "parent-notice", parent, NULL, NULL, ES_QPRIO_NOTICE, &delivery,
+	               err);
 }

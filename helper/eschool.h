@@ -162,6 +162,11 @@ int es_template_dirs(char bufs[3][4096], const char *dirs[3], const struct es_ct
 int es_deliver_credential(struct es_ctx *ctx, const struct es_state *st, const char *kind,
                           const char *password, const char **delivery, struct es_err *err);
 
+/* Production: queues (and tries now) the parent-notice of a student with a
+ * parent address; nothing for others. The notice never holds a password;
+ * a failure to send leaves it queued. */
+int es_deliver_parent_notice(struct es_ctx *ctx, const struct es_state *st, struct es_err *err);
+
 /* ---- commands ---- */
 int cmd_test_email(struct es_ctx *ctx, int argc, char **argv);
 int cmd_queue(struct es_ctx *ctx, int argc, char **argv);

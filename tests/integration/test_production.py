@@ -155,3 +155,28 @@ def test_queue_runner_busy_leaves_the_mail_queued(sandbox, srv):
     assert m["state"] == "queued"
     assert sandbox.eschool("queue", "run").returncode == 0
     assert password_ok(sandbox, "alice", mailed_password(srv.messages[-1][1]))
+
+
+def test_parent_notice_without_the_password(sandbox, srv):
+    configure(sandbox, srv.port, srv.ca_file)
+    n0 = len(srv.messages)
+    p = sandbox.eschool("--json", *ADD, "--parent-email", "parent@home.example",
+                        "--class", "2nde A")
+    assert p.returncode == 0, p.stderr
+    (obj,) = json_lines(p.stdout)
+    assert obj["delivery"] == "sent"
+    kinds = [(m["X-Eschool-Kind"], e.rcpt_tos) for e, m in srv.messages[n0:]]
+    assert kinds == [("welcome-student", ["alice@school.example"]),
+                     ("parent-notice", ["parent@home.example"])]
+    welcome, notice = srv.messages[n0][1], srv.messages[n0 + 1][1]
+    pw = mailed_password(welcome)
+    for part in notice.walk():
+        if part.get_content_maintype() == "text":
+            body = part.get_content()
+            assert pw not in body and "alice" in body and "2nde A" in body
+    assert queue(sandbox) == []
+    # a teacher's parent address is not used
+    n1 = len(srv.messages)
+    assert sandbox.eschool("add", "bob", "--email", "bob@school.example", "--role", "teacher",
+                           "--parent-email", "p@home.example").returncode == 0
+    assert [m["X-Eschool-Kind"] for _, m in srv.messages[n1:]] == ["welcome-teacher"]
