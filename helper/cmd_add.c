@@ -38,6 +38,10 @@ static int set_and_deliver(struct es_ctx *ctx, struct es_state *st, const struct
 	}
 	if (ctx->cfg.mode == ES_MODE_PRODUCTION) {
 		struct es_err qerr = { 0 };
+		if (es_drop_stale_credentials(ctx, st->username, &qerr) != 0) {
+			es_warn("%s", qerr.msg);
+			es_err_clear(&qerr);
+		}
 		if (es_deliver_credential(ctx, st, kind, cred.password, &delivery, &qerr) != 0) {
 			es_warn("%s", qerr.msg);
 			delivery = "fallback";

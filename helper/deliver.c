@@ -157,3 +157,22 @@ int es_deliver_parent_notice(struct es_ctx *ctx, const struct es_state *st, stru
 	return deliver(ctx, st, "parent-notice", parent, NULL, NULL, ES_QPRIO_NOTICE, &delivery,
 	               err);
 }
+
+int es_drop_stale_credentials(struct es_ctx *ctx, const char *user, struct es_err *err)
+{
+	struct es_qmsg *list = NULL;
+	size_t n = 0, bad = 0;
+	int rc = 0;
+
+	if (es_queue_list(ctx->cfg.spool_dir, &list, &n, &bad, err) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!list[i].secret || strcmp(list[i].user, user) != 0)
+			continue;
+		/* its password is about to be replaced: never send it */
+		if (es_queue_remove(ctx->cfg.spool_dir, list[i].id, list[i].failed, err) != 0)
+			rc = -1;
+	}
+	free(list);
+	return rc;
+}

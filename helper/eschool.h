@@ -167,6 +167,11 @@ int es_deliver_credential(struct es_ctx *ctx, const struct es_state *st, const c
  * a failure to send leaves it queued. */
 int es_deliver_parent_notice(struct es_ctx *ctx, const struct es_state *st, struct es_err *err);
 
+/* Removes the queued (or failed) mails holding a password for user: called
+ * before a new password replaces it (a resumed add, a reset), so that a
+ * stale password never goes out. */
+int es_drop_stale_credentials(struct es_ctx *ctx, const char *user, struct es_err *err);
+
 /* ---- commands ---- */
 int cmd_test_email(struct es_ctx *ctx, int argc, char **argv);
 int cmd_queue(struct es_ctx *ctx, int argc, char **argv);

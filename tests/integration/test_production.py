@@ -180,3 +180,23 @@ def test_parent_notice_without_the_password(sandbox, srv):
     assert sandbox.eschool("add", "bob", "--email", "bob@school.example", "--role", "teacher",
                            "--parent-email", "p@home.example").returncode == 0
     assert [m["X-Eschool-Kind"] for _, m in srv.messages[n1:]] == ["welcome-teacher"]
+
+
+def test_a_new_password_drops_the_stale_queued_mail(sandbox, srv):
+    """A mail still queued with an older password (a fallback, or an add killed
+    after queuing) is dropped when reset makes a new one: it must never go out."""
+    configure(sandbox, 1, srv.ca_file)  # server down: the welcome stays queued
+    p = sandbox.eschool("--json", *ADD)
+    (old,) = json_lines(p.stdout)
+    assert old["delivery"] == "fallback"
+    (stale,) = queue(sandbox)
+    configure(sandbox, srv.port, srv.ca_file)
+    n0 = len(srv.messages)
+    assert sandbox.eschool("reset", "alice").returncode == 0
+    assert [m["X-Eschool-Kind"] for _, m in srv.messages[n0:]] == ["reset"]
+    new_pw = mailed_password(srv.messages[-1][1])
+    assert new_pw != old["password"] and password_ok(sandbox, "alice", new_pw)
+    assert queue(sandbox) == []  # the stale welcome is gone, not sent later
+    p = sandbox.cmd(["faketime", "-f", "+1h", ESCHOOL, "queue", "run"],
+                    env={"ASAN_OPTIONS": "verify_asan_link_order=0"})
+    assert len(srv.messages) == n0 + 1
