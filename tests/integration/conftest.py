@@ -112,3 +112,34 @@ def pytest_configure(config):
     # tests/smtpserver.py with implicit TLS: aiosmtpd warns on each connection
     config.addinivalue_line("filterwarnings",
                             "ignore:Requiring AUTH while not requiring TLS:UserWarning")
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory):
+    """A real SMTP server (tests/smtpserver.py) for a module's tests."""
+    from smtpserver import SmtpServer
+    d = str(tmp_path_factory.mktemp("smtp"))
+    os.chmod(d, 0o755)  # the sandbox reads its CA file
+    s = SmtpServer(d)
+    yield s
+    s.stop()
+
+
+def configure_mail(sb, port, ca_file=None, mode="debug", security="starttls",
+                   password=None, user=None):
+    """Writes the sandbox's config for the test SMTP server (and the secret)."""
+    from smtpserver import PASSWORD, USER
+    sb.write("/etc/eschool/smtp.secret", (password or PASSWORD) + "\n")
+    sb.write("/etc/eschool/eschool.conf", f"""[general]
+mode = {mode}
+school_name = Lycée Exemple
+[mail]
+provider = custom
+host = 127.0.0.1
+port = {port}
+security = {security}
+username = {user or USER}
+password_file = /etc/eschool/smtp.secret
+from = noreply@school.example
+{"ca_file = " + ca_file if ca_file else ""}
+""")

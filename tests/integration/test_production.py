@@ -11,36 +11,14 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from conftest import json_lines, password_ok  # noqa: E402
+from conftest import configure_mail, json_lines, password_ok  # noqa: E402
 from sandbox import ESCHOOL  # noqa: E402
-from smtpserver import PASSWORD, USER, SmtpServer  # noqa: E402
 
 ADD = ["add", "alice", "--email", "alice@school.example", "--name", "Alice Martin"]
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    d = str(tmp_path_factory.mktemp("smtp"))
-    os.chmod(d, 0o755)
-    s = SmtpServer(d)
-    yield s
-    s.stop()
-
-
 def configure(sb, port, ca_file):
-    sb.write("/etc/eschool/smtp.secret", PASSWORD + "\n")
-    sb.write("/etc/eschool/eschool.conf", f"""[general]
-mode = production
-school_name = Lycée Exemple
-[mail]
-provider = custom
-host = 127.0.0.1
-port = {port}
-username = {USER}
-password_file = /etc/eschool/smtp.secret
-from = noreply@school.example
-ca_file = {ca_file}
-""")
+    configure_mail(sb, port, ca_file, mode="production")
 
 
 def mailed_password(msg):

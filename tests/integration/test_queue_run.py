@@ -11,34 +11,13 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sandbox import ESCHOOL  # noqa: E402
-from smtpserver import PASSWORD, USER, SmtpServer  # noqa: E402
+from conftest import configure_mail  # noqa: E402
 
 SPOOL = "/var/spool/eschool"
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    d = str(tmp_path_factory.mktemp("smtp"))
-    os.chmod(d, 0o755)
-    s = SmtpServer(d)
-    yield s
-    s.stop()
-
-
 def configure(sb, port, ca_file, mode="production"):
-    sb.write("/etc/eschool/smtp.secret", PASSWORD + "\n")
-    sb.write("/etc/eschool/eschool.conf", f"""[general]
-mode = {mode}
-school_name = Lycée Exemple
-[mail]
-provider = custom
-host = 127.0.0.1
-port = {port}
-username = {USER}
-password_file = /etc/eschool/smtp.secret
-from = noreply@school.example
-ca_file = {ca_file}
-""")
+    configure_mail(sb, port, ca_file, mode=mode)
 
 
 def enqueue(sb, to, kind, priority, created=None, body="Hello"):

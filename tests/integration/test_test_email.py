@@ -8,33 +8,12 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest import configure_mail  # noqa: E402
 from smtpserver import PASSWORD, USER, SmtpServer  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def srv(tmp_path_factory):
-    d = str(tmp_path_factory.mktemp("smtp"))
-    os.chmod(d, 0o755)
-    s = SmtpServer(d)
-    yield s
-    s.stop()
-
-
 def configure(sb, port, ca_file=None, security="starttls", password=PASSWORD, user=USER):
-    sb.write("/etc/eschool/smtp.secret", password + "\n")
-    sb.write("/etc/eschool/eschool.conf", f"""[general]
-mode = debug
-school_name = Lycée Exemple
-[mail]
-provider = custom
-host = 127.0.0.1
-port = {port}
-security = {security}
-username = {user}
-password_file = /etc/eschool/smtp.secret
-from = noreply@school.example
-{"ca_file = " + ca_file if ca_file else ""}
-""")
+    configure_mail(sb, port, ca_file, security=security, password=password, user=user)
 
 
 def test_mail_arrives_well_formed(sandbox, srv):
