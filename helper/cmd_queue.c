@@ -14,24 +14,11 @@
 #include <sodium.h>
 
 #include "es_queue.h"
-#include "smtp.h"
-
-#define BACKOFF_FIRST ((int64_t)60)
-#define BACKOFF_MAX ((int64_t)4 * 3600)
-#define LIFETIME ((int64_t)5 * 86400)
+#include "outbox.h"
 
 static const char queue_usage[] =
 	"usage: eschool queue run|status|list [--json]\n"
 	"       eschool queue retry ID | drop ID\n";
-
-static int64_t backoff(long attempts)
-{
-	int64_t delay = BACKOFF_FIRST;
-
-	for (long i = 1; i < attempts && delay < BACKOFF_MAX; i++)
-		delay *= 2;
-	return delay < BACKOFF_MAX ? delay : BACKOFF_MAX;
-}
 
 static const char *state_of(const struct es_qmsg *m, time_t now)
 {
@@ -40,98 +27,77 @@ static const char *state_of(const struct es_qmsg *m, time_t now)
 	return m->next_try > (int64_t)now ? "deferred" : "queued";
 }
 
-static int deliver_one(struct es_ctx *ctx, struct es_smtp *smtp, struct es_qmsg *m,
-                       size_t *sent, size_t *deferred, size_t *failed, bool *stop,
-                       struct es_err *err)
-{
-	const char *spool = ctx->cfg.spool_dir;
-	struct es_smtp_result r;
-	char *msg = NULL;
-	size_t len = 0;
-	int rc;
-
-	if (es_queue_read(spool, m->id, false, m, &msg, &len, err) != 0)
-		return -1;
-	es_smtp_send(smtp, m->to, msg, len, &r);
-	sodium_memzero(msg, len); /* it may hold a password */
-	free(msg);
-	if (r.accepted) {
-		rc = es_queue_remove(spool, m->id, false, err);
-		if (rc == 0) {
-			(*sent)++;
-			es_info(ctx, "%s %s %s: %s\n", m->id, m->to, tr(ctx, "sent", "envoyé"), r.reply);
-		}
-		return rc;
-	}
-	/* the server is unreachable or refuses us: the other messages would
-	 * fail the same way, each after a timeout; they wait for the next run */
-	*stop = strcmp(r.failed_step, "connect") == 0 || strcmp(r.failed_step, "tls") == 0 ||
-	        strcmp(r.failed_step, "login") == 0;
-	m->attempts++;
-	{
-		char why[1024];
-		size_t wl;
-		(void)snprintf(why, sizeof(why), "%s: %s%s%s", r.failed_step, r.detail,
-		               r.reply[0] ? " — " : "", r.reply);
-		wl = strlen(why) < sizeof(m->last_error) ? strlen(why) : sizeof(m->last_error) - 1;
-		memcpy(m->last_error, why, wl); /* truncated: it is for people */
-		m->last_error[wl] = '\0';
-	}
-	if (r.permanent || (int64_t)ctx->now - m->created >= LIFETIME) {
-		rc = es_queue_fail(spool, m, err);
-		if (rc == 0) {
-			(*failed)++;
-			es_warn("%s %s: %s (%s)", m->id, m->to, tr(ctx, "failed for good", "échec définitif"),
-			        m->last_error);
-		}
-		return rc;
-	}
-	m->next_try = (int64_t)ctx->now + backoff(m->attempts);
-	rc = es_queue_update(spool, m, err);
-	if (rc == 0) {
-		(*deferred)++;
-		es_info(ctx, "%s %s %s (%s)\n", m->id, m->to, tr(ctx, "deferred", "différé"),
-		        m->last_error);
-	}
-	return rc;
-}
-
 static int queue_run(struct es_ctx *ctx)
 {
 	struct es_err err = { 0 };
 	struct es_qmsg *list = NULL;
-	struct es_smtp *smtp = NULL;
+	struct es_outbox *ob = NULL;
 	size_t n = 0, bad = 0, sent = 0, deferred = 0, failed = 0, waiting = 0;
-	int lockfd = -1, rc = -1;
-	bool stop = false;
+	int rc = -1;
 
 	if (ctx->cfg.mode == ES_MODE_DEBUG) {
 		es_info(ctx, "%s\n", tr(ctx, "debug mode: nothing is sent over SMTP",
 		                        "mode debug : rien n'est envoyé par SMTP"));
 		return 0;
 	}
-	if (es_queue_lock(ctx->cfg.spool_dir, false, &lockfd, &err) != 0)
+	if (es_outbox_open(ctx, 0, &ob, &err) != 0)
 		return es_fail(&err);
 	if (es_queue_list(ctx->cfg.spool_dir, &list, &n, &bad, &err) != 0)
 		goto out;
 	if (bad > 0)
 		es_warn("%s", err.msg);
 	for (size_t i = 0; i < n; i++) {
-		if (list[i].failed)
+		struct es_qmsg *m = &list[i];
+		struct es_smtp_result r;
+		enum es_outcome outcome = ES_HELD;
+		char *msg = NULL;
+		size_t len = 0;
+		int one;
+
+		if (m->failed)
 			continue;
-		if (list[i].next_try > (int64_t)ctx->now) {
+		if (m->next_try > (int64_t)ctx->now || es_outbox_stopped(ob)) {
 			waiting++;
 			continue;
 		}
-		if (smtp == NULL && es_smtp_open(&smtp, &ctx->cfg, &err) != 0)
-			goto out;
-		if (deliver_one(ctx, smtp, &list[i], &sent, &deferred, &failed, &stop, &err) != 0)
-			es_warn("%s", err.msg); /* one bad file does not stop the run */
-		if (stop) {
-			waiting += n - i - 1; /* approximately: failed ones included */
+		/* re-read: the file may have changed or gone since the listing */
+		if (es_queue_read(ctx->cfg.spool_dir, m->id, false, m, &msg, &len, &err) != 0) {
+			if (err.code != ES_ENOUSER)
+				es_warn("%s", err.msg); /* one bad file does not stop the run */
+			continue;
+		}
+		one = es_outbox_send(ob, m, msg, len, &outcome, &r, &err);
+		sodium_memzero(msg, len); /* it may hold a password */
+		free(msg);
+		if (one != 0 && outcome == ES_HELD)
+			goto out; /* the settings are wrong: nothing can go out */
+		if (one != 0)
+			es_warn("%s", err.msg);
+		switch (outcome) {
+		case ES_SENT:
+			sent++;
+			es_info(ctx, "%s %s %s: %s\n", m->id, m->to, tr(ctx, "sent", "envoyé"), r.reply);
+			break;
+		case ES_DEFERRED:
+			deferred++;
+			es_info(ctx, "%s %s %s (%s)\n", m->id, m->to, tr(ctx, "deferred", "différé"),
+			        m->last_error);
+			break;
+		case ES_FAILED:
+			failed++;
+			es_warn("%s %s: %s (%s)", m->id, m->to,
+			        tr(ctx, "failed for good", "échec définitif"), m->last_error);
+			break;
+		case ES_HELD:
+			waiting++;
 			break;
 		}
 	}
+	if (es_outbox_over_quota(ob))
+		es_warn("%s", tr(ctx, "the sending quota is reached: the rest waits for the next window "
+		                      "(eschool queue status)",
+		                 "le quota d'envoi est atteint : le reste attend la période suivante "
+		                 "(eschool queue status)"));
 	if (ctx->json)
 		printf("{\"sent\":%zu,\"deferred\":%zu,\"failed\":%zu,\"waiting\":%zu}\n", sent,
 		       deferred, failed, waiting);
@@ -141,9 +107,8 @@ static int queue_run(struct es_ctx *ctx)
 		        sent, deferred, failed, waiting);
 	rc = deferred > 0 ? ES_ETEMP : 0;
 out:
-	es_smtp_close(smtp);
+	es_outbox_close(ob);
 	free(list);
-	es_state_unlock(lockfd); /* closes: releases the flock */
 	return rc < 0 ? es_fail(&err) : rc;
 }
 
@@ -195,17 +160,34 @@ static int queue_show(struct es_ctx *ctx, bool status)
 		}
 	}
 	if (status) {
+		struct es_quota q;
+		char dq[24] = "null", mq[24] = "null";
+
+		if (es_quota_read(ctx, &q, &err) != 0) {
+			es_warn("%s", err.msg);
+			memset(&q, 0, sizeof(q));
+		}
+		if (ctx->cfg.daily_quota > 0)
+			(void)snprintf(dq, sizeof(dq), "%ld", ctx->cfg.daily_quota);
+		if (ctx->cfg.monthly_quota > 0)
+			(void)snprintf(mq, sizeof(mq), "%ld", ctx->cfg.monthly_quota);
 		es_fmt_time((time_t)next, ctx->json, when, sizeof(when));
-		if (ctx->json)
+		if (ctx->json) {
 			printf("{\"queued\":%zu,\"deferred\":%zu,\"failed\":%zu,\"corrupt\":%zu,"
-			       "\"next_try\":%s%s%s}\n",
+			       "\"next_try\":%s%s%s,\"sent_today\":%ld,\"daily_quota\":%s,"
+			       "\"sent_this_month\":%ld,\"monthly_quota\":%s}\n",
 			       queued, deferred, failed, bad, next ? "\"" : "", next ? when : "null",
-			       next ? "\"" : "");
-		else
+			       next ? "\"" : "", q.day_sent, dq, q.month_sent, mq);
+		} else {
 			printf(tr(ctx, "%zu queued, %zu deferred (next try %s), %zu failed%s\n",
 			          "%zu en file, %zu différés (prochain essai %s), %zu en échec%s\n"),
 			       queued, deferred, next ? when : "-", failed,
 			       bad ? tr(ctx, ", some files unreadable", ", des fichiers illisibles") : "");
+			printf(tr(ctx, "sent today: %ld (quota %s), this month: %ld (quota %s)\n",
+			          "envoyés aujourd'hui : %ld (quota %s), ce mois-ci : %ld (quota %s)\n"),
+			       q.day_sent, ctx->cfg.daily_quota > 0 ? dq : tr(ctx, "none", "aucun"),
+			       q.month_sent, ctx->cfg.monthly_quota > 0 ? mq : tr(ctx, "none", "aucun"));
+		}
 	}
 	free(list);
 	return 0;

@@ -15,7 +15,7 @@
 
 #include "es_compose.h"
 #include "es_queue.h"
-#include "smtp.h"
+#include "outbox.h"
 
 #define QUICK_TIMEOUT 10
 
@@ -23,24 +23,9 @@ static int compose(struct es_ctx *ctx, const struct es_state *st, const char *ki
                    const char *to, const char *to_name, const char *password,
                    struct es_buf *msg, struct es_err *err)
 {
-	char bufs[3][4096], msgid[128], expires[64];
-	const char *dirs[3];
-	const char *lang = es_state_get(st, ES_K_LANG);
+	char expires[64];
 	const char *name = es_state_get(st, ES_K_NAME);
-	int ndirs = es_template_dirs(bufs, dirs, ctx);
-	struct es_compose comp = {
-		.dirs = dirs,
-		.ndirs = (size_t)ndirs,
-		.school_lang = ctx->cfg.language,
-		.from_addr = ctx->cfg.from,
-		.from_name = ctx->cfg.school_name[0] ? ctx->cfg.school_name : NULL,
-		.now = ctx->now,
-	};
 	const struct es_tvar vars[] = {
-		{ "school_name", ctx->cfg.school_name },
-		{ "contact", ctx->cfg.contact },
-		{ "admin_email", ctx->cfg.admin_email },
-		{ "logo", NULL },
 		{ "name", name != NULL ? name : st->username },
 		{ "username", st->username },
 		{ "password", password },
@@ -50,8 +35,32 @@ static int compose(struct es_ctx *ctx, const struct es_state *st, const char *ki
 
 	es_fmt_time((time_t)es_state_get_i64(st, ES_K_INITIAL_EXPIRES, 0), false, expires,
 	            sizeof(expires));
-	return es_compose_mail(&comp, kind, lang, to, to_name, vars, ES_ARRAY_LEN(vars), msg,
-	                       msgid, sizeof(msgid), err);
+	return es_compose_for(ctx, kind, es_state_get(st, ES_K_LANG), to, to_name, vars,
+	                      ES_ARRAY_LEN(vars), msg, err);
+}
+
+int es_queue_credential(struct es_ctx *ctx, const struct es_state *st, const char *kind,
+                        const char *email, const char *to_name, const char *password,
+                        int priority, struct es_qmsg *m, struct es_buf *msg, struct es_err *err)
+{
+	if (email == NULL || email[0] == '\0')
+		return es_err_set(err, ES_EDATA, "user %s has no email address", st->username);
+	if (compose(ctx, st, kind, email, to_name, password, msg, err) != 0) {
+		/* a role of the school's with no template of its own */
+		if (err->code != ES_EUNAVAIL || strncmp(kind, "welcome-", 8) != 0)
+			return -1;
+		kind = "welcome-student";
+		es_buf_free(msg);
+		if (compose(ctx, st, kind, email, to_name, password, msg, err) != 0)
+			return -1;
+	}
+	memset(m, 0, sizeof(*m));
+	(void)es_strlcpy(m->to, email, sizeof(m->to));
+	(void)es_strlcpy(m->kind, kind, sizeof(m->kind));
+	(void)es_strlcpy(m->user, st->username, sizeof(m->user));
+	m->priority = priority;
+	m->secret = password != NULL;
+	return es_queue_add(ctx->cfg.spool_dir, m, msg->data, msg->len, ctx->now, err);
 }
 
 /* Composes kind for st's user, to `email`, queues it and tries it now. */
@@ -61,33 +70,17 @@ static int deliver(struct es_ctx *ctx, const struct es_state *st, const char *ki
 {
 	struct es_buf msg = { 0 };
 	struct es_qmsg m;
-	struct es_smtp *smtp = NULL;
+	struct es_outbox *ob = NULL;
 	struct es_smtp_result r;
-	struct es_config quick;
-	int lockfd = -1, rc = -1;
+	enum es_outcome outcome = ES_HELD;
+	int rc = -1;
 
 	*delivery = "fallback";
-	if (email == NULL)
-		return es_err_set(err, ES_EDATA, "user %s has no email address", st->username);
-	if (compose(ctx, st, kind, email, to_name, password, &msg, err) != 0) {
-		/* a role of the school's with no template of its own */
-		if (err->code != ES_EUNAVAIL || strncmp(kind, "welcome-", 8) != 0)
-			goto out;
-		kind = "welcome-student";
-		es_buf_free(&msg);
-		if (compose(ctx, st, kind, email, to_name, password, &msg, err) != 0)
-			goto out;
-	}
-	memset(&m, 0, sizeof(m));
-	(void)es_strlcpy(m.to, email, sizeof(m.to));
-	(void)es_strlcpy(m.kind, kind, sizeof(m.kind));
-	(void)es_strlcpy(m.user, st->username, sizeof(m.user));
-	m.priority = priority;
-	m.secret = password != NULL;
-	if (es_queue_add(ctx->cfg.spool_dir, &m, msg.data, msg.len, ctx->now, err) != 0)
+	if (es_queue_credential(ctx, st, kind, email, to_name, password, priority, &m, &msg,
+	                        err) != 0)
 		goto out;
 	rc = 0; /* queued: from here on, the mail is safe whatever happens */
-	if (es_queue_lock(ctx->cfg.spool_dir, false, &lockfd, err) != 0) {
+	if (es_outbox_open(ctx, QUICK_TIMEOUT, &ob, err) != 0) {
 		if (err->code == ES_ETEMP)
 			*delivery = "queued"; /* a running `queue run` will take it */
 		else
@@ -95,28 +88,30 @@ static int deliver(struct es_ctx *ctx, const struct es_state *st, const char *ki
 		es_err_clear(err);
 		goto out;
 	}
-	quick = ctx->cfg; /* shallow: the password pointer is shared, not freed */
-	if (quick.timeout > QUICK_TIMEOUT)
-		quick.timeout = QUICK_TIMEOUT;
-	if (es_smtp_open(&smtp, &quick, err) != 0) {
+	if (es_outbox_send(ob, &m, msg.data, msg.len, &outcome, &r, err) != 0) {
 		es_warn("%s", err->msg);
 		es_err_clear(err);
+		if (outcome == ES_SENT)
+			*delivery = "sent";
 		goto out;
 	}
-	es_smtp_send(smtp, email, msg.data, msg.len, &r);
-	if (r.accepted) {
-		if (es_queue_remove(ctx->cfg.spool_dir, m.id, false, err) != 0) {
-			/* sent, but still queued: `queue run` would send it twice */
-			es_warn("%s", err->msg);
-			es_err_clear(err);
-		}
+	switch (outcome) {
+	case ES_SENT:
 		*delivery = "sent";
 		goto out;
+	case ES_HELD: /* the quota is reached: it goes in the next window */
+		*delivery = "queued";
+		if (password != NULL)
+			es_warn(tr(ctx, "the sending quota is reached: the mail to %s waits for the next "
+			                "window (eschool queue status)",
+			           "le quota d'envoi est atteint : le mail pour %s attend la période "
+			           "suivante (eschool queue status)"),
+			        email);
+		goto out;
+	case ES_DEFERRED:
+	case ES_FAILED:
+		break;
 	}
-	(void)snprintf(m.last_error, sizeof(m.last_error), "%.20s: %.150s %.100s", r.failed_step,
-	               r.detail, r.reply);
-	m.attempts = 1;
-	m.next_try = (int64_t)ctx->now + 60;
 	if (password != NULL)
 		es_warn(tr(ctx, "the mail to %s could not be sent (%s); the password is shown below",
 		           "le mail pour %s n'a pas pu partir (%s) ; le mot de passe est affiché "
@@ -126,15 +121,8 @@ static int deliver(struct es_ctx *ctx, const struct es_state *st, const char *ki
 		es_warn(tr(ctx, "the %s mail to %s could not be sent (%s); it stays queued",
 		           "le mail %s pour %s n'a pas pu partir (%s) ; il reste en file"),
 		        kind, email, m.last_error);
-	if (r.permanent ? es_queue_fail(ctx->cfg.spool_dir, &m, err) != 0
-	                : es_queue_update(ctx->cfg.spool_dir, &m, err) != 0) {
-		es_warn("%s", err->msg);
-		es_err_clear(err);
-	}
 out:
-	es_smtp_close(smtp);
-	if (lockfd >= 0)
-		es_state_unlock(lockfd);
+	es_outbox_close(ob);
 	es_buf_free(&msg); /* wiped: it holds the password */
 	return rc;
 }

@@ -172,6 +172,13 @@ int es_deliver_parent_notice(struct es_ctx *ctx, const struct es_state *st, stru
  * stale password never goes out. */
 int es_drop_stale_credentials(struct es_ctx *ctx, const char *user, struct es_err *err);
 
+/* ---- log.c: syslog (authpriv for accounts, mail for deliveries) and
+ * general.log_file; never a password ---- */
+void es_log_open(const struct es_ctx *ctx);
+void es_log(int facility, int priority, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void es_log_close(void);
+
 /* ---- commands ---- */
 int cmd_test_email(struct es_ctx *ctx, int argc, char **argv);
 int cmd_queue(struct es_ctx *ctx, int argc, char **argv);

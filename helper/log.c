@@ -1,0 +1,87 @@
+/* Logs: syslog (account events to authpriv, deliveries to mail) and, when
+ * general.log_file is set, the same lines appended to that file with a
+ * timestamp. Callers never pass a password; control characters that a
+ * server reply or a name might carry are escaped so that one event is one
+ * line. */
+#include "eschool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "es_fs.h"
+
+static int log_fd = -1;
+static bool log_opened;
+
+void es_log_open(const struct es_ctx *ctx)
+{
+	if (log_opened)
+		return;
+	log_opened = true;
+	openlog("eschool", LOG_PID, LOG_MAIL);
+	if (ctx->cfg.log_file[0] == '\0')
+		return;
+	/* root's file: never through a symlink, never readable by others */
+	log_fd = open(ctx->cfg.log_file,
+	              O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (log_fd < 0)
+		es_warn(tr(ctx, "cannot open the log file %s: %s (logging to syslog only)",
+		           "impossible d'ouvrir le journal %s : %s (journal système seulement)"),
+		        ctx->cfg.log_file, strerror(errno));
+}
+
+void es_log_close(void)
+{
+	es_fs_close(&log_fd);
+	if (log_opened)
+		closelog();
+	log_opened = false;
+}
+
+/* Copies s into out with control characters (and backslash) as \xNN. */
+static void escape_line(const char *s, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	for (; *s != '\0' && o + 5 < outsz; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f || c == '\\') {
+			(void)snprintf(out + o, outsz - o, "\\x%02x", c);
+			o += 4;
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
+void es_log(int facility, int priority, const char *fmt, ...)
+{
+	char raw[2048], line[4096], stamp[64], rec[4400];
+	struct tm tm;
+	time_t now = time(NULL);
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	escape_line(raw, line, sizeof(line));
+	if (log_opened)
+		syslog(facility | priority, "%s", line);
+	if (log_fd < 0)
+		return;
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S%z", &tm) == 0)
+		(void)snprintf(stamp, sizeof(stamp), "%lld", (long long)now);
+	n = snprintf(rec, sizeof(rec), "%s eschool[%ld]: %s\n", stamp, (long)getpid(), line);
+	if (n > 0) /* one write: O_APPEND keeps concurrent writers' lines whole */
+		(void)es_fs_write_all(log_fd, rec, (size_t)n < sizeof(rec) ? (size_t)n : sizeof(rec) - 1);
+}

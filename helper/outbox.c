@@ -1,0 +1,510 @@
+/* The outbox: what `queue run`, add/reset/resend and import share to send
+ * queued mail. It holds the queue runner's lock (two senders never send the
+ * same message), opens one SMTP connection with one login lazily, counts
+ * what was sent per day and per month in spool_dir/quota, stops at the
+ * quota (the rest waits for the next window), paces sends to
+ * rate_per_second, and settles each message: 250 -> removed; 5xx or past
+ * its lifetime -> failed/ and the admin told once (delivery-failure);
+ * otherwise kept with backoff. Every outcome is one log line. */
+#include "eschool.h"
+#include "outbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "es_compose.h"
+#include "es_fs.h"
+#include "es_queue.h"
+
+#define BACKOFF_FIRST ((int64_t)60)
+#define BACKOFF_MAX ((int64_t)4 * 3600)
+#define LIFETIME ((int64_t)5 * 86400)
+#define LOGO_MAX (1024 * 1024)
+
+struct es_outbox {
+	struct es_ctx *ctx;
+	struct es_config cfg;  /* shallow copy: timeout may be shortened */
+	int lockfd;
+	struct es_smtp *smtp;
+	struct es_quota quota;
+	int quota_fd;
+	bool stopped;          /* server unreachable or refusing us */
+	bool over_quota;
+	struct timespec last_send;
+	bool sent_any;
+};
+
+static int64_t backoff(long attempts)
+{
+	int64_t delay = BACKOFF_FIRST;
+
+	for (long i = 1; i < attempts && delay < BACKOFF_MAX; i++)
+		delay *= 2;
+	return delay < BACKOFF_MAX ? delay : BACKOFF_MAX;
+}
+
+/* ---- the school's logo ---- */
+
+static unsigned char *logo_data;
+static size_t logo_len;
+static bool logo_tried;
+
+static void logo_load(const struct es_ctx *ctx)
+{
+	static const unsigned char png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+	struct stat sb;
+	size_t got = 0;
+	int fd, e;
+
+	if (logo_tried)
+		return;
+	logo_tried = true;
+	if (ctx->cfg.logo[0] == '\0')
+		return;
+	fd = open(ctx->cfg.logo, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		es_warn(tr(ctx, "cannot read the logo %s: %s; mails go without it",
+		           "impossible de lire le logo %s : %s ; les mails partent sans"),
+		        ctx->cfg.logo, strerror(errno));
+		return;
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 8 ||
+	    sb.st_size > LOGO_MAX || (logo_data = malloc((size_t)sb.st_size)) == NULL) {
+		es_warn(tr(ctx, "the logo %s is not a file of at most 1 MB; mails go without it",
+		           "le logo %s n'est pas un fichier d'au plus 1 Mo ; les mails partent sans"),
+		        ctx->cfg.logo);
+		close(fd);
+		return;
+	}
+	e = es_fs_read_all(fd, (char *)logo_data, (size_t)sb.st_size, &got);
+	close(fd);
+	if (e != 0 || got != (size_t)sb.st_size || memcmp(logo_data, png_sig, 8) != 0) {
+		es_warn(tr(ctx, "the logo %s is not a PNG image; mails go without it",
+		           "le logo %s n'est pas une image PNG ; les mails partent sans"),
+		        ctx->cfg.logo);
+		free(logo_data);
+		logo_data = NULL;
+		return;
+	}
+	logo_len = got;
+}
+
+int es_compose_for(struct es_ctx *ctx, const char *kind, const char *lang, const char *to,
+                   const char *to_name, const struct es_tvar *extra, size_t n_extra,
+                   struct es_buf *msg, struct es_err *err)
+{
+	char bufs[3][4096], msgid[128];
+	const char *dirs[3];
+	struct es_tvar vars[24];
+	size_t n = 0;
+	int ndirs = es_template_dirs(bufs, dirs, ctx);
+	struct es_compose comp = {
+		.dirs = dirs,
+		.ndirs = (size_t)ndirs,
+		.school_lang = ctx->cfg.language,
+		.from_addr = ctx->cfg.from,
+		.from_name = ctx->cfg.school_name[0] ? ctx->cfg.school_name : NULL,
+		.now = ctx->now,
+	};
+
+	logo_load(ctx);
+	comp.logo = logo_data;
+	comp.logo_len = logo_len;
+	vars[n++] = (struct es_tvar){ "school_name", ctx->cfg.school_name };
+	vars[n++] = (struct es_tvar){ "contact", ctx->cfg.contact[0] ? ctx->cfg.contact : NULL };
+	vars[n++] = (struct es_tvar){ "admin_email",
+		                      ctx->cfg.admin_email[0] ? ctx->cfg.admin_email : NULL };
+	vars[n++] = (struct es_tvar){ "logo", logo_data != NULL ? "logo" : NULL };
+	if (n_extra > ES_ARRAY_LEN(vars) - n)
+		return es_err_set(err, ES_ESOFTWARE, "too many template variables");
+	memcpy(vars + n, extra, n_extra * sizeof(*extra));
+	n += n_extra;
+	return es_compose_mail(&comp, kind, lang, to, to_name, vars, n, msg, msgid, sizeof(msgid),
+	                       err);
+}
+
+/* ---- quota: spool_dir/quota ---- */
+
+static void quota_windows(time_t now, char day[11], char month[8])
+{
+	struct tm tm;
+
+	if (localtime_r(&now, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));
+	(void)strftime(day, 11, "%Y-%m-%d", &tm);
+	(void)strftime(month, 8, "%Y-%m", &tm);
+}
+
+static void quota_parse(const char *text, struct es_quota *q)
+{
+	char key[32], val[32];
+	const char *p = text;
+
+	while (*p != '\0') {
+		const char *eol = strchr(p, '\n');
+		size_t len = eol ? (size_t)(eol - p) : strlen(p);
+		char line[80];
+
+		if (len < sizeof(line)) {
+			memcpy(line, p, len);
+			line[len] = '\0';
+			if (sscanf(line, "%31[a-z_]=%31s", key, val) == 2) {
+				if (strcmp(key, "day") == 0)
+					(void)es_strlcpy(q->day, val, sizeof(q->day));
+				else if (strcmp(key, "month") == 0)
+					(void)es_strlcpy(q->month, val, sizeof(q->month));
+				else if (strcmp(key, "day_sent") == 0)
+					q->day_sent = strtol(val, NULL, 10);
+				else if (strcmp(key, "month_sent") == 0)
+					q->month_sent = strtol(val, NULL, 10);
+				else if (strcmp(key, "day_alerted") == 0)
+					q->day_alerted = strcmp(val, "1") == 0;
+				else if (strcmp(key, "month_alerted") == 0)
+					q->month_alerted = strcmp(val, "1") == 0;
+			}
+		}
+		p += len + (eol != NULL);
+	}
+	if (q->day_sent < 0)
+		q->day_sent = 0;
+	if (q->month_sent < 0)
+		q->month_sent = 0;
+}
+
+/* A new day or month starts from zero. */
+static void quota_roll(struct es_quota *q, time_t now)
+{
+	char day[11], month[8];
+
+	quota_windows(now, day, month);
+	if (strcmp(q->day, day) != 0) {
+		(void)es_strlcpy(q->day, day, sizeof(q->day));
+		q->day_sent = 0;
+		q->day_alerted = false;
+	}
+	if (strcmp(q->month, month) != 0) {
+		(void)es_strlcpy(q->month, month, sizeof(q->month));
+		q->month_sent = 0;
+		q->month_alerted = false;
+	}
+}
+
+static int quota_open(const char *spool, bool create, int *fd, struct es_err *err)
+{
+	int sfd = -1, rc;
+
+	*fd = -1;
+	rc = es_fs_open_dir(AT_FDCWD, spool, NULL, create, ES_EPERM, "spool directory", &sfd, err);
+	if (rc != 0)
+		return rc;
+	*fd = openat(sfd, "quota", O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | (create ? O_CREAT : 0),
+	             0600);
+	es_fs_close(&sfd);
+	if (*fd < 0) {
+		if (errno == ENOENT && !create)
+			return 1;
+		return es_err_errno(err, ES_EIO, errno, "cannot open %s/quota", spool);
+	}
+	return 0;
+}
+
+static int quota_load_fd(int fd, struct es_quota *q)
+{
+	char text[512];
+	size_t got = 0;
+
+	memset(q, 0, sizeof(*q));
+	if (lseek(fd, 0, SEEK_SET) < 0 || es_fs_read_all(fd, text, sizeof(text) - 1, &got) != 0)
+		return -1;
+	text[got] = '\0';
+	quota_parse(text, q);
+	return 0;
+}
+
+int es_quota_read(const struct es_ctx *ctx, struct es_quota *q, struct es_err *err)
+{
+	int fd = -1, rc;
+
+	memset(q, 0, sizeof(*q));
+	rc = quota_open(ctx->cfg.spool_dir, false, &fd, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 && quota_load_fd(fd, q) != 0)
+		rc = es_err_errno(err, ES_EIO, errno, "cannot read %s/quota", ctx->cfg.spool_dir);
+	es_fs_close(&fd);
+	if (rc < 0)
+		return -1;
+	quota_roll(q, ctx->now);
+	return 0;
+}
+
+/* Rewritten in place after each send, without fsync (a crash may forget a
+ * few counts, never a message); synced when the outbox closes. */
+static void quota_save(struct es_outbox *ob)
+{
+	char text[256];
+	int n;
+
+	if (ob->quota_fd < 0)
+		return;
+	n = snprintf(text, sizeof(text),
+	             "eschool-quota 1\nday=%s\nday_sent=%ld\nday_alerted=%d\nmonth=%s\n"
+	             "month_sent=%ld\nmonth_alerted=%d\nend\n",
+	             ob->quota.day, ob->quota.day_sent, ob->quota.day_alerted, ob->quota.month,
+	             ob->quota.month_sent, ob->quota.month_alerted);
+	if (n <= 0 || (size_t)n >= sizeof(text) || pwrite(ob->quota_fd, text, (size_t)n, 0) != n ||
+	    ftruncate(ob->quota_fd, n) != 0)
+		es_warn("cannot record the quota in %s/quota: %s", ob->cfg.spool_dir,
+		        strerror(errno));
+}
+
+/* ---- opening and closing ---- */
+
+int es_outbox_open(struct es_ctx *ctx, long timeout, struct es_outbox **out,
+                   struct es_err *err)
+{
+	struct es_outbox *ob = calloc(1, sizeof(*ob));
+
+	*out = NULL;
+	if (ob == NULL)
+		return es_err_errno(err, ES_EOS, errno, "out of memory");
+	ob->ctx = ctx;
+	ob->cfg = ctx->cfg;
+	ob->lockfd = -1;
+	ob->quota_fd = -1;
+	if (timeout > 0 && ob->cfg.timeout > timeout)
+		ob->cfg.timeout = timeout;
+	if (es_queue_lock(ctx->cfg.spool_dir, false, &ob->lockfd, err) != 0) {
+		free(ob);
+		return -1;
+	}
+	if (quota_open(ctx->cfg.spool_dir, true, &ob->quota_fd, err) != 0 ||
+	    quota_load_fd(ob->quota_fd, &ob->quota) != 0) {
+		if (err->msg[0] == '\0')
+			es_err_errno(err, ES_EIO, errno, "cannot read %s/quota", ctx->cfg.spool_dir);
+		es_outbox_close(ob);
+		return -1;
+	}
+	quota_roll(&ob->quota, ctx->now);
+	es_log_open(ctx);
+	*out = ob;
+	return 0;
+}
+
+void es_outbox_close(struct es_outbox *ob)
+{
+	if (ob == NULL)
+		return;
+	es_smtp_close(ob->smtp);
+	if (ob->quota_fd >= 0 && ob->sent_any)
+		(void)es_fs_fsync(ob->quota_fd);
+	es_fs_close(&ob->quota_fd);
+	if (ob->lockfd >= 0)
+		es_state_unlock(ob->lockfd); /* closes: releases the flock */
+	free(ob);
+}
+
+bool es_outbox_stopped(const struct es_outbox *ob)
+{
+	return ob->stopped || ob->over_quota;
+}
+
+bool es_outbox_over_quota(const struct es_outbox *ob)
+{
+	return ob->over_quota;
+}
+
+/* ---- sending ---- */
+
+static bool is_admin_kind(const char *kind)
+{
+	return strcmp(kind, "quota-alert") == 0 || strcmp(kind, "delivery-failure") == 0;
+}
+
+/* Waits so that sends are at least 1/rate_per_second apart. */
+static void pace(struct es_outbox *ob)
+{
+	struct timespec now, wait;
+	long long gap_ns, since_ns;
+
+	if (ob->cfg.rate_per_second <= 0 || !ob->sent_any)
+		return;
+	gap_ns = 1000000000LL / ob->cfg.rate_per_second;
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	since_ns = (long long)(now.tv_sec - ob->last_send.tv_sec) * 1000000000LL +
+	           (now.tv_nsec - ob->last_send.tv_nsec);
+	if (since_ns >= gap_ns)
+		return;
+	wait.tv_sec = (time_t)((gap_ns - since_ns) / 1000000000LL);
+	wait.tv_nsec = (long)((gap_ns - since_ns) % 1000000000LL);
+	while (nanosleep(&wait, &wait) != 0 && errno == EINTR)
+		;
+}
+
+/* Queues an admin mail (school's language) and sends it through this
+ * outbox now; without admin_email, the log line is all there is. */
+static void admin_mail(struct es_outbox *ob, const char *kind, const struct es_tvar *vars,
+                       size_t nvars)
+{
+	struct es_ctx *ctx = ob->ctx;
+	struct es_buf msg = { 0 };
+	struct es_err err = { 0 };
+	struct es_qmsg m;
+	struct es_smtp_result r;
+	enum es_outcome outcome;
+
+	if (ctx->cfg.admin_email[0] == '\0')
+		return;
+	memset(&m, 0, sizeof(m));
+	(void)es_strlcpy(m.to, ctx->cfg.admin_email, sizeof(m.to));
+	(void)es_strlcpy(m.kind, kind, sizeof(m.kind));
+	m.priority = ES_QPRIO_NOTICE;
+	if (es_compose_for(ctx, kind, ctx->cfg.language, m.to, NULL, vars, nvars, &msg, &err) != 0 ||
+	    es_queue_add(ctx->cfg.spool_dir, &m, msg.data, msg.len, ctx->now, &err) != 0 ||
+	    es_outbox_send(ob, &m, msg.data, msg.len, &outcome, &r, &err) != 0)
+		es_warn("%s: %s", kind, err.msg);
+	es_buf_free(&msg);
+}
+
+static void quota_alert(struct es_outbox *ob, bool month)
+{
+	bool fr = strcmp(ob->ctx->cfg.language, "fr") == 0;
+	long used = month ? ob->quota.month_sent : ob->quota.day_sent;
+	long quota = month ? ob->cfg.monthly_quota : ob->cfg.daily_quota;
+	char used_s[24], quota_s[24];
+	const struct es_tvar vars[] = {
+		{ "used", used_s },
+		{ "quota", quota_s },
+		{ "window", month ? (fr ? "ce mois-ci" : "this month") : (fr ? "aujourd'hui" : "today") },
+	};
+
+	(void)snprintf(used_s, sizeof(used_s), "%ld", used);
+	(void)snprintf(quota_s, sizeof(quota_s), "%ld", quota);
+	es_log(LOG_MAIL, LOG_WARNING, "quota: %ld of %ld sent %s", used, quota,
+	       month ? "this month" : "today");
+	admin_mail(ob, "quota-alert", vars, ES_ARRAY_LEN(vars));
+}
+
+static bool reached(long sent, long quota, long percent)
+{
+	return quota > 0 && sent * 100 >= quota * percent;
+}
+
+/* Counts a sent mail; at quota_warn_percent of a window, one alert. */
+static void count_sent(struct es_outbox *ob)
+{
+	long warn = ob->cfg.quota_warn_percent;
+	bool day_alert, month_alert;
+
+	quota_roll(&ob->quota, ob->ctx->now);
+	ob->quota.day_sent++;
+	ob->quota.month_sent++;
+	day_alert = warn > 0 && !ob->quota.day_alerted &&
+	            reached(ob->quota.day_sent, ob->cfg.daily_quota, warn);
+	month_alert = warn > 0 && !ob->quota.month_alerted &&
+	              reached(ob->quota.month_sent, ob->cfg.monthly_quota, warn);
+	ob->quota.day_alerted |= day_alert;
+	ob->quota.month_alerted |= month_alert;
+	quota_save(ob);
+	/* the alert itself is not counted nor held: the admin must learn of
+	 * the quota on the day it is reached */
+	if (day_alert)
+		quota_alert(ob, false);
+	if (month_alert)
+		quota_alert(ob, true);
+}
+
+static bool quota_full(struct es_outbox *ob)
+{
+	quota_roll(&ob->quota, ob->ctx->now);
+	return reached(ob->quota.day_sent, ob->cfg.daily_quota, 100) ||
+	       reached(ob->quota.month_sent, ob->cfg.monthly_quota, 100);
+}
+
+static void failed_for_good(struct es_outbox *ob, const struct es_qmsg *m)
+{
+	const struct es_tvar vars[] = {
+		{ "recipient", m->to },
+		{ "message_kind", m->kind },
+		{ "username", m->user[0] ? m->user : NULL },
+		{ "error", m->last_error },
+		{ "message_id", m->id },
+	};
+
+	if (!is_admin_kind(m->kind)) /* never a loop of notices */
+		admin_mail(ob, "delivery-failure", vars, ES_ARRAY_LEN(vars));
+}
+
+int es_outbox_send(struct es_outbox *ob, struct es_qmsg *m, const char *msg, size_t len,
+                   enum es_outcome *outcome, struct es_smtp_result *r, struct es_err *err)
+{
+	struct es_ctx *ctx = ob->ctx;
+	const char *spool = ctx->cfg.spool_dir;
+	char why[1024];
+
+	memset(r, 0, sizeof(*r));
+	*outcome = ES_HELD;
+	if (ob->stopped)
+		return 0;
+	if (strcmp(m->kind, "quota-alert") != 0) {
+		if (ob->over_quota || quota_full(ob)) {
+			if (!ob->over_quota)
+				es_log(LOG_MAIL, LOG_NOTICE, "quota reached (%ld today, %ld this month): "
+				       "sending resumes in the next window",
+				       ob->quota.day_sent, ob->quota.month_sent);
+			ob->over_quota = true;
+			return 0;
+		}
+	}
+	if (ob->smtp == NULL && es_smtp_open(&ob->smtp, &ob->cfg, err) != 0)
+		return -1;
+	pace(ob);
+	es_smtp_send(ob->smtp, m->to, msg, len, r);
+	(void)clock_gettime(CLOCK_MONOTONIC, &ob->last_send);
+	ob->sent_any = true;
+	if (r->accepted) {
+		*outcome = ES_SENT;
+		es_log(LOG_MAIL, LOG_INFO, "%s to=<%s> kind=%s result=sent reply=\"%s\"", m->id, m->to,
+		       m->kind, r->reply);
+		if (strcmp(m->kind, "quota-alert") != 0)
+			count_sent(ob);
+		/* sent, but if still queued `queue run` would send it twice: say so */
+		return es_queue_remove(spool, m->id, false, err);
+	}
+	/* the server is unreachable or refuses us: the other messages would
+	 * fail the same way, each after a timeout; they wait for the next run */
+	ob->stopped = strcmp(r->failed_step, "connect") == 0 || strcmp(r->failed_step, "tls") == 0 ||
+	              strcmp(r->failed_step, "login") == 0;
+	m->attempts++;
+	(void)snprintf(why, sizeof(why), "%s: %s%s%s", r->failed_step, r->detail,
+	               r->reply[0] ? " — " : "", r->reply);
+	(void)es_strlcpy(m->last_error, "", sizeof(m->last_error));
+	{
+		size_t wl = strlen(why) < sizeof(m->last_error) ? strlen(why)
+		                                                 : sizeof(m->last_error) - 1;
+		memcpy(m->last_error, why, wl); /* truncated: it is for people */
+		m->last_error[wl] = '\0';
+	}
+	if (r->permanent || (int64_t)ctx->now - m->created >= LIFETIME) {
+		*outcome = ES_FAILED;
+		es_log(LOG_MAIL, LOG_ERR, "%s to=<%s> kind=%s result=failed reply=\"%s\" (%s)", m->id,
+		       m->to, m->kind, r->reply, r->permanent ? "refused for good" : "lifetime over");
+		if (es_queue_fail(spool, m, err) != 0)
+			return -1;
+		failed_for_good(ob, m);
+		return 0;
+	}
+	*outcome = ES_DEFERRED;
+	m->next_try = (int64_t)ctx->now + backoff(m->attempts);
+	es_log(LOG_MAIL, LOG_NOTICE, "%s to=<%s> kind=%s result=deferred reply=\"%s\" (%s: %s)",
+	       m->id, m->to, m->kind, r->reply, r->failed_step, r->detail);
+	return es_queue_update(spool, m, err);
+}

@@ -1,0 +1,70 @@
+/* The outbox (helper/outbox.c): sending queued mail under the queue lock,
+ * with one SMTP connection, quotas, pacing, backoff and the admin's
+ * notices. Used by `queue run`, the credential deliveries and import. */
+#ifndef ESCHOOL_OUTBOX_H
+#define ESCHOOL_OUTBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "eschool.h"
+#include "es_queue.h"
+#include "es_template.h"
+#include "smtp.h"
+
+/* What was sent per window (spool_dir/quota). */
+struct es_quota {
+	char day[11];    /* YYYY-MM-DD, local time */
+	long day_sent;
+	bool day_alerted;
+	char month[8];   /* YYYY-MM */
+	long month_sent;
+	bool month_alerted;
+};
+
+enum es_outcome {
+	ES_SENT,      /* accepted (250 after DATA), removed from the queue */
+	ES_DEFERRED,  /* kept, next try later (4xx, network, TLS, login) */
+	ES_FAILED,    /* moved to failed/ (5xx, lifetime over); admin told */
+	ES_HELD,      /* not tried: quota reached, or the server is out of reach */
+};
+
+struct es_outbox;
+
+/* Takes the queue lock (ES_ETEMP when another sender holds it) and the
+ * quota; SMTP connects on the first send. timeout > 0 shortens
+ * mail.timeout (a delivery tried while the admin waits). */
+int es_outbox_open(struct es_ctx *ctx, long timeout, struct es_outbox **ob,
+                   struct es_err *err);
+
+/* Sends queued message m (its bytes: msg, len) and settles it in the
+ * queue. -1 only on a local error (settings, queue files); what the
+ * server said is in r and *outcome. */
+int es_outbox_send(struct es_outbox *ob, struct es_qmsg *m, const char *msg, size_t len,
+                   enum es_outcome *outcome, struct es_smtp_result *r, struct es_err *err);
+
+/* true once nothing more can go out in this run: the server is out of
+ * reach or refuses us, or a quota is reached. */
+bool es_outbox_stopped(const struct es_outbox *ob);
+bool es_outbox_over_quota(const struct es_outbox *ob);
+
+void es_outbox_close(struct es_outbox *ob);
+
+/* The quota's current windows (for queue status); zero when none. */
+int es_quota_read(const struct es_ctx *ctx, struct es_quota *q, struct es_err *err);
+
+/* Composes mail `kind` with the school's variables (school_name, contact,
+ * admin_email, logo) and extra ones; lang NULL: the school's. */
+int es_compose_for(struct es_ctx *ctx, const char *kind, const char *lang, const char *to,
+                   const char *to_name, const struct es_tvar *extra, size_t n_extra,
+                   struct es_buf *msg, struct es_err *err);
+
+/* deliver.c: composes the credential mail `kind` (a role without its own
+ * welcome template gets welcome-student) for st's user and queues it:
+ * m and msg filled (msg holds the password: es_buf_free wipes it). */
+int es_queue_credential(struct es_ctx *ctx, const struct es_state *st, const char *kind,
+                        const char *email, const char *to_name, const char *password,
+                        int priority, struct es_qmsg *m, struct es_buf *msg,
+                        struct es_err *err);
+
+#endif
