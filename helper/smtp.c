@@ -227,6 +227,9 @@ void es_smtp_send(struct es_smtp *s, const char *to, const char *msg, size_t len
 	(void)curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
 	(void)curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, secs);
 	(void)curl_easy_setopt(c, CURLOPT_TIMEOUT, secs * 2);
+	/* each reply, and the QUIT of a connection that went wrong (which
+	 * otherwise waits 120 s when the transfer is cleaned up) */
+	(void)curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, secs);
 	(void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	(void)curl_easy_setopt(c, CURLOPT_VERBOSE, 1L); /* to debug_cb only */
 	(void)curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, debug_cb);

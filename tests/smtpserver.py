@@ -64,7 +64,7 @@ class _Handler:
     async def handle_DATA(self, smtp, session, envelope):
         reply = self.server._next("data_replies")
         if reply == "DROP":
-            session.transport.close()  # the connection dies in the middle
+            smtp.transport.close()  # the connection dies in the middle
             return "421 closing"
         if reply == "STALL":
             await asyncio.sleep(3600)
