@@ -28,6 +28,8 @@
 
 #include "es_csv.h"
 #include "es_names.h"
+#include "es_queue.h"
+#include "outbox.h"
 
 #define MAX_ROSTER_BYTES (64L * 1024 * 1024)
 #define CHUNK 128
@@ -52,6 +54,10 @@ struct row {
 	enum action action;
 	char error[ES_ERR_MAX];
 	bool created;     /* useradd ran in this run */
+	/* production */
+	char qid[48];     /* the queued credentials mail */
+	char nid[48];     /* the queued parent notice */
+	const char *delivery; /* "sent", "queued" or "fallback" */
 };
 
 struct roster {
@@ -90,6 +96,8 @@ struct import {
 	bool progress;
 	bool header_printed;
 	size_t done;
+	bool production;  /* mail the credentials (else: show them) */
+	size_t n_sent, n_queued, n_fallback;
 };
 
 static void row_free(struct row *row)
@@ -594,6 +602,205 @@ static int deliver(struct import *im, const struct row *row, const struct es_cre
 	return rc;
 }
 
+/* Production, phase 1: queues the row's credentials mail (and its parent
+ * notice) while its state is locked. A mail that cannot be queued (full
+ * disk ...) makes the row a fallback: its password is shown at the end. */
+static int queue_row(struct import *im, struct row *row, const struct es_state *st,
+                     const struct es_cred *cred)
+{
+	struct es_ctx *ctx = im->ctx;
+	struct es_buf msg = { 0 };
+	struct es_qmsg m;
+	struct es_err e = { 0 };
+	char kind[80];
+	const char *parent = es_state_get(st, ES_K_PARENT_EMAIL);
+
+	/* a resumed account gets a new password: its old mail must not go */
+	if (row->action == A_RESUME && es_drop_stale_credentials(ctx, row->username, &e) != 0)
+		es_warn("%s", e.msg);
+	(void)snprintf(kind, sizeof(kind), "welcome-%s", row->role);
+	row->delivery = "queued";
+	if (es_queue_credential(ctx, st, kind, row->f[C_EMAIL], row->f[C_NAME], cred->password,
+	                        ES_QPRIO_CREDENTIALS, &m, &msg, &e) != 0) {
+		es_warn("%s:%lu: %s", im->file, row->line, e.msg);
+		row->delivery = "fallback";
+	} else {
+		(void)es_strlcpy(row->qid, m.id, sizeof(row->qid));
+	}
+	es_buf_free(&msg);
+	if (parent != NULL && parent[0] != '\0' && strcmp(row->role, "student") == 0) {
+		es_err_clear(&e);
+		if (es_queue_credential(ctx, st, "parent-notice", parent, NULL, NULL,
+		                        ES_QPRIO_NOTICE, &m, &msg, &e) != 0)
+			es_warn("%s:%lu: %s", im->file, row->line, e.msg);
+		else
+			(void)es_strlcpy(row->nid, m.id, sizeof(row->nid));
+		es_buf_free(&msg);
+	}
+	return 0;
+}
+
+static void mail_progress(struct import *im, size_t done, size_t total)
+{
+	size_t width = 30, filled;
+
+	if (!im->progress || total == 0)
+		return;
+	filled = done * width / total;
+	(void)fprintf(stderr, "\r[");
+	for (size_t i = 0; i < width; i++)
+		(void)fputc(i < filled ? '#' : ' ', stderr);
+	(void)fprintf(stderr, "] %zu/%zu %s", done, total, tr(im->ctx, "mails", "mails"));
+	if (done == total)
+		(void)fputc('\n', stderr);
+	(void)fflush(stderr);
+}
+
+/* Sends one queued message of this import through the outbox; returns the
+ * outcome (ES_HELD when it was not tried). */
+static enum es_outcome send_queued(struct import *im, struct es_outbox *ob, const char *id)
+{
+	struct es_err e = { 0 };
+	struct es_qmsg m;
+	struct es_smtp_result r;
+	enum es_outcome outcome = ES_HELD;
+	char *msg = NULL;
+	size_t len = 0;
+
+	if (es_queue_read(im->ctx->cfg.spool_dir, id, false, &m, &msg, &len, &e) != 0) {
+		es_warn("%s", e.msg);
+		return ES_HELD;
+	}
+	if (es_outbox_send(ob, &m, msg, len, &outcome, &r, &e) != 0)
+		es_warn("%s", e.msg);
+	sodium_memzero(msg, len);
+	free(msg);
+	return outcome;
+}
+
+/* Production, phase 2: delivers what phase 1 queued, credentials first,
+ * within the quota; what the quota holds waits for `queue run`. */
+static void send_all(struct import *im)
+{
+	struct es_outbox *ob = NULL;
+	struct es_err e = { 0 };
+	size_t total = 0, done = 0;
+	bool busy = false;
+
+	for (size_t j = 0; j < im->n_jobs; j++)
+		total += im->r.rows[im->jobs[j]].qid[0] != '\0';
+	if (total == 0)
+		return;
+	if (es_outbox_open(im->ctx, 0, &ob, &e) != 0) {
+		busy = e.code == ES_ETEMP;
+		if (!busy)
+			es_warn("%s", e.msg);
+	}
+	for (size_t j = 0; j < im->n_jobs; j++) {
+		struct row *row = &im->r.rows[im->jobs[j]];
+		enum es_outcome outcome;
+
+		if (row->qid[0] == '\0')
+			continue;
+		if (busy) { /* a running `queue run` takes them */
+			row->delivery = "queued";
+			continue;
+		}
+		outcome = ob != NULL ? send_queued(im, ob, row->qid) : ES_HELD;
+		if (outcome == ES_SENT)
+			row->delivery = "sent";
+		else if (outcome == ES_HELD && ob != NULL && es_outbox_over_quota(ob))
+			row->delivery = "queued";
+		else
+			row->delivery = "fallback"; /* tried, or the server is out of reach */
+		mail_progress(im, ++done, total);
+	}
+	for (size_t j = 0; ob != NULL && j < im->n_jobs; j++) {
+		const struct row *row = &im->r.rows[im->jobs[j]];
+		if (row->nid[0] != '\0' && !es_outbox_stopped(ob))
+			(void)send_queued(im, ob, row->nid);
+	}
+	if (ob != NULL && es_outbox_over_quota(ob))
+		es_warn("%s", tr(im->ctx, "the sending quota is reached: the other mails wait for the "
+		                          "next window (eschool queue status)",
+		                 "le quota d'envoi est atteint : les autres mails attendent la période "
+		                 "suivante (eschool queue status)"));
+	es_outbox_close(ob);
+}
+
+/* The account's state says how its credentials went (as add does). */
+static void record_delivery(struct import *im, const char *user, const char *delivery)
+{
+	const char *dir = im->ctx->cfg.state_dir;
+	struct es_state st;
+	struct es_err e = { 0 };
+	int lockfd = -1;
+
+	es_state_init(&st, "");
+	if (es_state_lock(dir, user, &lockfd, &e) != 0 ||
+	    es_state_load_cfg(im->ctx, user, &st, &e) != 0 ||
+	    es_state_set(&st, ES_K_DELIVERY, delivery) != 0 || es_state_save(dir, &st, &e) != 0)
+		es_warn("%s", e.msg[0] ? e.msg : "out of memory");
+	if (lockfd >= 0)
+		es_state_unlock(lockfd);
+	es_state_free(&st);
+}
+
+/* Production, phase 3: one line per account; the password only where the
+ * mail could not go (fallback). */
+static int report_all(struct import *im, struct es_err *err)
+{
+	struct es_ctx *ctx = im->ctx;
+	struct es_buf b = { 0 };
+	int rc = 0;
+
+	for (size_t j = 0; j < im->n_jobs; j++) {
+		const struct row *row = &im->r.rows[im->jobs[j]];
+		bool shown = row->delivery != NULL && strcmp(row->delivery, "fallback") == 0;
+		const char *password = shown ? im->creds[j].password : NULL;
+		const char *delivery = row->delivery;
+
+		if (delivery == NULL)
+			continue; /* not reached: an error stopped the import before */
+
+		im->n_sent += strcmp(delivery, "sent") == 0;
+		im->n_queued += strcmp(delivery, "queued") == 0;
+		im->n_fallback += shown;
+		if (ctx->json) {
+			es_print_credential(ctx, row->username, password, delivery);
+		} else if (!ctx->quiet || shown) {
+			if (!im->header_printed) {
+				printf("%-20s %-10s %-14s %s\n", tr(ctx, "USERNAME", "IDENTIFIANT"),
+				       tr(ctx, "MAIL", "MAIL"), tr(ctx, "PASSWORD", "MOT DE PASSE"),
+				       tr(ctx, "NAME", "NOM"));
+				im->header_printed = true;
+			}
+			if (es_buf_printf(&b, "%-20s %-10s %-14s %s\n", row->username,
+			                  strcmp(delivery, "sent") == 0
+			                          ? tr(ctx, "sent", "envoyé")
+			                          : shown ? tr(ctx, "NOT SENT", "NON ENVOYÉ")
+			                                  : tr(ctx, "queued", "en file"),
+			                  shown ? password : "-", row->f[C_NAME] ? row->f[C_NAME] : "") ==
+			    0)
+				es_out_write(&b);
+			es_buf_free(&b);
+		}
+		if (im->sheet_fd >= 0) {
+			if ((sheet_field(&b, row->username, false) | sheet_field(&b, row->f[C_NAME], false) |
+			     sheet_field(&b, row->f[C_CLASS], false) | sheet_field(&b, row->role, false) |
+			     sheet_field(&b, row->f[C_EMAIL], false) |
+			     sheet_field(&b, password != NULL ? password : "", true)) != 0 ||
+			    write_all(im->sheet_fd, b.data, b.len) != 0)
+				rc = es_err_errno(err, ES_EIO, errno, "cannot write the credentials sheet");
+			es_buf_free(&b);
+		}
+		es_cred_wipe(&im->creds[j]);
+		if (strcmp(delivery, "queued") != 0)
+			record_delivery(im, row->username, delivery);
+	}
+	return rc;
+}
+
 /* Undoes the rows of a chunk whose password could not be set. */
 static void undo_chunk(struct import *im, size_t from, size_t to)
 {
@@ -671,14 +878,17 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		struct es_state st;
 		int lockfd = -1, ok;
 
-		if (deliver(im, row, &im->creds[j], err) != 0)
-			goto out_delivered;
-		es_cred_wipe(&im->creds[j]);
+		if (!im->production) {
+			if (deliver(im, row, &im->creds[j], err) != 0)
+				goto out_delivered;
+			es_cred_wipe(&im->creds[j]);
+		}
 		row->created = false; /* from here on, never undone */
 		es_state_init(&st, "");
 		ok = es_state_lock(cfg->state_dir, row->username, &lockfd, err) == 0 &&
 		     es_state_load_cfg(im->ctx, row->username, &st, err) == 0 &&
-		     es_state_set(&st, ES_K_DELIVERY, "printed") == 0 &&
+		     (!im->production || queue_row(im, row, &st, &im->creds[j]) == 0) &&
+		     es_state_set(&st, ES_K_DELIVERY, im->production ? "queued" : "printed") == 0 &&
 		     es_state_save(cfg->state_dir, &st, err) == 0;
 		if (lockfd >= 0)
 			es_state_unlock(lockfd);
@@ -858,22 +1068,10 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	im.file = args.positional[0];
-	rc = es_prepare(ctx, false); /* production is refused below */
+	rc = es_prepare(ctx, !dry_run);
 	if (rc != 0)
 		goto out;
-	if (!dry_run && ctx->cfg.mode == ES_MODE_PRODUCTION) {
-		/* refused before anything is created: import's mail delivery (queue
-		 * and quota) is not built yet */
-		es_warn("%s", tr(ctx,
-		                 "import in production mode (or DEBUG=False: mailing every account's credentials) "
-		                 "is not available in this version; run it with --debug to have the "
-		                 "passwords shown (and --output for a sheet)",
-		                 "l'import en mode production (ou DEBUG=False : envoi des identifiants par mail) "
-		                 "n'est pas disponible dans cette version ; lancez-le avec --debug "
-		                 "pour afficher les mots de passe (et --output pour une fiche)"));
-		rc = ES_EUNAVAIL;
-		goto out;
-	}
+	im.production = ctx->cfg.mode == ES_MODE_PRODUCTION;
 	rc = -1;
 	/* one import (or add, or reset) at a time decides who exists: two
 	 * imports of the same file must not both create and print */
@@ -915,6 +1113,10 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 		goto out;
 	im.progress = isatty(STDERR_FILENO) && !ctx->quiet;
 	if (create_all(&im, &err) != 0) {
+		if (im.production) { /* what was queued goes, and is reported */
+			send_all(&im);
+			(void)report_all(&im, &err);
+		}
 		if (im.done > 0)
 			es_warn(tr(ctx,
 			           "%zu account(s) were created before the error; run the same import "
@@ -923,6 +1125,11 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 			           "import pour le terminer"),
 			        im.done);
 		goto out;
+	}
+	if (im.production) {
+		send_all(&im);
+		if (report_all(&im, &err) != 0)
+			goto out;
 	}
 	if (im.sheet_fd >= 0 && fsync(im.sheet_fd) != 0) {
 		es_err_errno(&err, ES_EIO, errno, "cannot write %s", output);
@@ -933,11 +1140,19 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 	        n_create, n_resume, n_skip,
 	        im.sheet_fd >= 0 ? tr(ctx, "; sheet: ", " ; fiche : ") : "",
 	        im.sheet_fd >= 0 ? output : "",
-	        n_create + n_resume > 0
-	                ? tr(ctx, "; debug mode: passwords shown, to be changed at first login",
+	        n_create + n_resume == 0 ? ""
+	        : im.production
+	                ? tr(ctx, "; credentials mailed (see MAIL above)",
+	                     " ; identifiants envoyés par mail (voir MAIL ci-dessus)")
+	                : tr(ctx, "; debug mode: passwords shown, to be changed at first login",
 	                     " ; mode debug : mots de passe affichés, à changer à la première "
-	                     "connexion")
-	                : "");
+	                     "connexion"));
+	if (im.production && im.n_fallback + im.n_queued > 0)
+		es_info(ctx, tr(ctx, "mails: %zu sent, %zu waiting in the queue, %zu not sent "
+		                     "(password shown above, the mail stays queued)\n",
+		                "mails : %zu envoyés, %zu en attente dans la file, %zu non envoyés "
+		                "(mot de passe affiché ci-dessus, le mail reste en file)\n"),
+		        im.n_sent, im.n_queued, im.n_fallback);
 	rc = im.r.n_bad ? ES_EDATA : 0;
 out:
 	if (rc < 0)

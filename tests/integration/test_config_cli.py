@@ -292,7 +292,7 @@ def test_debug_false_refuses_to_create(sandbox):
     before = sb.snapshot()
     for argv in (ADD, ADD + ["--json"], ["import", roster]):
         p = sb.eschool(*argv, env={"DEBUG": "False"})
-        assert_fails(p, 69 if argv[0] == "import" else 78, "production", "DEBUG=False",
+        assert_fails(p, 78, "production", "DEBUG=False",
                      "--debug")
         assert p.stdout == ""
     assert sb.snapshot() == before

@@ -611,14 +611,6 @@ def test_missing_and_empty_files(sandbox):
     assert_fails(sb.eschool("import", "a.csv", "--frobnicate"), 64, "unknown option")
 
 
-def test_import_refused_in_production_mode(sandbox):
-    sb = sandbox
-    path = write(sb, "r.csv", "username,email\nalice,a@school.example\n")
-    before = sb.snapshot()
-    assert_fails(sb.eschool("import", path, env={"DEBUG": "False"}), 69, "production")
-    assert sb.snapshot() == before
-
-
 # ---- the credentials sheet ----
 
 def test_sheet_is_private_and_neutralises_formulas(sandbox):
