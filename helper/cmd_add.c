@@ -11,6 +11,7 @@ static const char add_usage[] =
 	"usage: eschool add USER --email ADDR [--name NAME] [--role ROLE]\n"
 	"                   [--parent-email ADDR] [--class CLASS] [--lang fr|en] [--json]\n";
 static const char reset_usage[] = "usage: eschool reset USER [--json]\n";
+static const char resend_usage[] = "usage: eschool resend USER [--json]\n";
 
 /* Sets the password of an existing account and delivers it: shown in
  * debug mode; in production mailed (kind), or shown as a fallback when the
@@ -235,8 +236,39 @@ out:
 	return rc == 0 ? 0 : es_fail(&err);
 }
 
-int cmd_reset(struct es_ctx *ctx, int argc, char **argv)
+/* resend: the still-queued credentials mail goes now; without one (or
+ * when it cannot go) the account gets a new temporary password, as reset. */
+static int resend_queued(struct es_ctx *ctx, struct es_state *st, bool *done,
+                         struct es_err *err)
 {
+	const char *delivery = NULL;
+
+	*done = false;
+	if (ctx->cfg.mode != ES_MODE_PRODUCTION)
+		return 0; /* debug mode: nothing is mailed, a new password is shown */
+	if (es_resend_queued(ctx, st->username, &delivery, err) != 0)
+		return -1;
+	if (delivery == NULL)
+		return 0;
+	if (!ctx->json && !ctx->quiet)
+		printf("%s %s — %s %s\n", tr(ctx, "Credentials of", "Identifiants de"), st->username,
+		       strcmp(delivery, "sent") == 0 ? tr(ctx, "the queued mail was sent to",
+		                                          "le mail en file a été envoyé à")
+		                                     : tr(ctx, "the mail stays queued for",
+		                                          "le mail reste en file pour"),
+		       es_state_get(st, ES_K_EMAIL));
+	es_print_credential(ctx, st->username, NULL, delivery);
+	*done = true;
+	if (es_state_set(st, ES_K_DELIVERY, delivery) != 0 ||
+	    es_state_save(ctx->cfg.state_dir, st, err) != 0)
+		return es_err_prefix(err, "the mail went but its delivery could not be recorded");
+	return 0;
+}
+
+static int reset_or_resend(struct es_ctx *ctx, int argc, char **argv, bool resend)
+{
+	const char *usage = resend ? resend_usage : reset_usage;
+	bool sent = false;
 	const struct es_opt opts[] = { { NULL, NULL, NULL } };
 	struct es_args args;
 	struct es_err err = { 0 };
@@ -248,11 +280,11 @@ int cmd_reset(struct es_ctx *ctx, int argc, char **argv)
 	char heading[512];
 
 	es_state_init(&st, "");
-	rc = es_parse_args(ctx, argc, argv, opts, reset_usage, &args, &done);
+	rc = es_parse_args(ctx, argc, argv, opts, usage, &args, &done);
 	if (rc != 0 || done)
 		return rc;
 	if (args.n_positional != 1) {
-		es_warn("%s", reset_usage);
+		es_warn("%s", usage);
 		return ES_EUSAGE;
 	}
 	user = args.positional[0];
@@ -304,6 +336,12 @@ int cmd_reset(struct es_ctx *ctx, int argc, char **argv)
 			es_err_set(&err, ES_ENOUSER, "the state of %s was removed meanwhile", user);
 		goto out;
 	}
+	if (resend && resend_queued(ctx, &st, &sent, &err) != 0)
+		goto out;
+	if (sent) {
+		rc = 0;
+		goto out;
+	}
 	/* the state changes only once the new password is set: a failed
 	 * reset leaves the old password and the old state as they were */
 	if (es_state_new_password(ctx, &st, &pol) != 0) {
@@ -322,4 +360,14 @@ out:
 	es_state_unlock(alllock);
 	es_state_free(&st);
 	return rc == 0 ? 0 : es_fail(&err);
+}
+
+int cmd_reset(struct es_ctx *ctx, int argc, char **argv)
+{
+	return reset_or_resend(ctx, argc, argv, false);
+}
+
+int cmd_resend(struct es_ctx *ctx, int argc, char **argv)
+{
+	return reset_or_resend(ctx, argc, argv, true);
 }

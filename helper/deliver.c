@@ -164,3 +164,64 @@ int es_drop_stale_credentials(struct es_ctx *ctx, const char *user, struct es_er
 	free(list);
 	return rc;
 }
+
+int es_resend_queued(struct es_ctx *ctx, const char *user, const char **delivery,
+                     struct es_err *err)
+{
+	struct es_qmsg *list = NULL, m;
+	struct es_outbox *ob = NULL;
+	struct es_smtp_result r;
+	enum es_outcome outcome = ES_HELD;
+	size_t n = 0, bad = 0, len = 0;
+	char *msg = NULL;
+	int found = -1, rc = 0;
+
+	*delivery = NULL;
+	if (es_queue_list(ctx->cfg.spool_dir, &list, &n, &bad, err) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) /* the newest credentials mail */
+		if (list[i].secret && strcmp(list[i].user, user) == 0 &&
+		    (found < 0 || list[i].created >= list[found].created))
+			found = (int)i;
+	if (found < 0)
+		goto out;
+	m = list[found];
+	if (m.failed && es_queue_revive(ctx->cfg.spool_dir, m.id, err) != 0) {
+		rc = -1;
+		goto out;
+	}
+	if (es_outbox_open(ctx, QUICK_TIMEOUT, &ob, err) != 0) {
+		if (err->code != ES_ETEMP) {
+			rc = -1;
+			goto out;
+		}
+		es_err_clear(err);
+		*delivery = "queued"; /* a running `queue run` is sending it */
+		goto out;
+	}
+	if (es_queue_read(ctx->cfg.spool_dir, m.id, false, &m, &msg, &len, err) != 0) {
+		rc = -1;
+		goto out;
+	}
+	if (es_outbox_send(ob, &m, msg, len, &outcome, &r, err) != 0 && outcome != ES_SENT) {
+		rc = -1;
+		goto out;
+	}
+	if (outcome == ES_SENT)
+		*delivery = "sent";
+	else if (outcome == ES_HELD && es_outbox_over_quota(ob))
+		*delivery = "queued";
+	else
+		es_warn(tr(ctx, "the queued mail to %s could not be sent (%s); a new password is made",
+		           "le mail en file pour %s n'a pas pu partir (%s) ; un nouveau mot de passe "
+		           "est créé"),
+		        m.to, m.last_error);
+out:
+	if (msg != NULL) {
+		sodium_memzero(msg, len);
+		free(msg);
+	}
+	es_outbox_close(ob);
+	free(list);
+	return rc;
+}

@@ -172,6 +172,13 @@ int es_deliver_parent_notice(struct es_ctx *ctx, const struct es_state *st, stru
  * stale password never goes out. */
 int es_drop_stale_credentials(struct es_ctx *ctx, const char *user, struct es_err *err);
 
+/* resend: tries now the user's newest queued (or failed) credentials
+ * mail. *delivery: "sent", "queued" (held by the quota or a running
+ * `queue run`), or NULL when there is none or it did not go (then a new
+ * password is due). */
+int es_resend_queued(struct es_ctx *ctx, const char *user, const char **delivery,
+                     struct es_err *err);
+
 /* ---- log.c: syslog (authpriv for accounts, mail for deliveries) and
  * general.log_file; never a password ---- */
 void es_log_open(const struct es_ctx *ctx);
@@ -184,6 +191,7 @@ int cmd_test_email(struct es_ctx *ctx, int argc, char **argv);
 int cmd_queue(struct es_ctx *ctx, int argc, char **argv);
 int cmd_add(struct es_ctx *ctx, int argc, char **argv);
 int cmd_reset(struct es_ctx *ctx, int argc, char **argv);
+int cmd_resend(struct es_ctx *ctx, int argc, char **argv);
 int cmd_import(struct es_ctx *ctx, int argc, char **argv);
 int cmd_show(struct es_ctx *ctx, int argc, char **argv);
 int cmd_list(struct es_ctx *ctx, int argc, char **argv);

@@ -27,6 +27,8 @@ static const char usage_text[] =
 	"  import FILE.csv [--dry-run] [--keep-going] [--output FILE]\n"
 	"                                       create accounts from a roster\n"
 	"  reset USER                           new temporary password\n"
+	"  resend USER                          send the queued credentials mail again\n"
+	"                                       (else a new temporary password)\n"
 	"  show USER                            one account's state\n"
 	"  list [--role R]                      managed accounts\n"
 	"  disable USER, enable USER            lock / unlock an account\n"
@@ -87,9 +89,10 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "add", cmd_add },         { "import", cmd_import },   { "reset", cmd_reset },
-	{ "show", cmd_show },       { "list", cmd_list },       { "disable", cmd_disable },
-	{ "enable", cmd_enable },   { "test-email", cmd_test_email }, { "queue", cmd_queue },
+	{ "add", cmd_add },       { "import", cmd_import },         { "reset", cmd_reset },
+	{ "resend", cmd_resend }, { "show", cmd_show },             { "list", cmd_list },
+	{ "disable", cmd_disable }, { "enable", cmd_enable },       { "test-email", cmd_test_email },
+	{ "queue", cmd_queue },
 };
 
 /* Global options may precede the command; they are also accepted after it

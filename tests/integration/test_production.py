@@ -178,3 +178,52 @@ def test_a_new_password_drops_the_stale_queued_mail(sandbox, srv):
     p = sandbox.cmd(["faketime", "-f", "+1h", ESCHOOL, "queue", "run"],
                     env={"ASAN_OPTIONS": "verify_asan_link_order=0"})
     assert len(srv.messages) == n0 + 1
+
+
+def test_resend_sends_the_queued_mail_with_the_same_password(sandbox, srv):
+    configure(sandbox, 1, srv.ca_file)  # down: the credentials stay queued
+    p = sandbox.eschool("--json", *ADD)
+    (obj,) = json_lines(p.stdout)
+    assert obj["delivery"] == "fallback"
+    configure(sandbox, srv.port, srv.ca_file)
+    n0 = len(srv.messages)
+    p = sandbox.eschool("--json", "resend", "alice")
+    assert p.returncode == 0, p.stderr
+    assert json_lines(p.stdout) == [{"username": "alice", "delivery": "sent"}]
+    assert len(srv.messages) == n0 + 1
+    # the same password: the one shown as the fallback still works
+    assert mailed_password(srv.messages[-1][1]) == obj["password"]
+    assert password_ok(sandbox, "alice", obj["password"])
+    assert queue(sandbox) == []
+    assert sandbox.state("alice")["delivery"] == "sent"
+
+
+def test_resend_without_a_queued_mail_makes_a_new_password(sandbox, srv):
+    configure(sandbox, srv.port, srv.ca_file)
+    assert sandbox.eschool("--json", *ADD).returncode == 0
+    first = mailed_password(srv.messages[-1][1])
+    n0 = len(srv.messages)
+    p = sandbox.eschool("--json", "resend", "alice")
+    assert p.returncode == 0, p.stderr
+    assert json_lines(p.stdout) == [{"username": "alice", "delivery": "sent"}]
+    (_, msg), = srv.messages[n0:]
+    assert msg["X-Eschool-Kind"] == "reset"
+    second = mailed_password(msg)
+    assert second != first and password_ok(sandbox, "alice", second)
+    assert not password_ok(sandbox, "alice", first)
+    assert sandbox.eschool("resend", "nobody").returncode == 67
+
+
+def test_resend_of_a_failed_mail_that_fails_again_gives_a_new_password(sandbox, srv):
+    configure(sandbox, srv.port, srv.ca_file)
+    srv.rcpt_replies.append("550 5.1.1 no such mailbox")
+    (obj,) = json_lines(sandbox.eschool("--json", *ADD).stdout)
+    srv.rcpt_replies.extend(["550 5.1.1 no such mailbox"] * 2)
+    p = sandbox.eschool("--json", "resend", "alice")
+    assert p.returncode == 0, p.stderr
+    (again,) = json_lines(p.stdout)
+    assert again["delivery"] == "fallback" and again["password"] != obj["password"]
+    assert password_ok(sandbox, "alice", again["password"])
+    (m,) = queue(sandbox)  # only the new one: the stale mail was dropped
+    assert m["state"] == "failed"
+    srv.rcpt_replies.clear()
