@@ -47,6 +47,9 @@ static int set_and_deliver(struct es_ctx *ctx, struct es_state *st, const struct
 			es_warn("%s", qerr.msg);
 			delivery = "fallback";
 		}
+	} else {
+		es_debug_mail(ctx, st, kind, es_state_get(st, ES_K_EMAIL), es_state_get(st, ES_K_NAME),
+		              cred.password);
 	}
 	if (strcmp(delivery, "sent") == 0)
 		(void)snprintf(how, sizeof(how), tr(ctx, "credentials mailed to %s",
@@ -227,6 +230,12 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 		struct es_err e2 = { 0 };
 		if (es_deliver_parent_notice(ctx, &st, &e2) != 0)
 			es_warn("parent notice: %s", e2.msg);
+	} else {
+		const char *parent_addr = es_state_get(&st, ES_K_PARENT_EMAIL);
+		const char *st_role = es_state_get(&st, ES_K_ROLE);
+
+		if (parent_addr != NULL && st_role != NULL && strcmp(st_role, "student") == 0)
+			es_debug_mail(ctx, &st, "parent-notice", parent_addr, NULL, NULL);
 	}
 	rc = 0;
 out:

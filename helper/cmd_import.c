@@ -878,11 +878,8 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		struct es_state st;
 		int lockfd = -1, ok;
 
-		if (!im->production) {
-			if (deliver(im, row, &im->creds[j], err) != 0)
-				goto out_delivered;
-			es_cred_wipe(&im->creds[j]);
-		}
+		if (!im->production && deliver(im, row, &im->creds[j], err) != 0)
+			goto out_delivered;
 		row->created = false; /* from here on, never undone */
 		es_state_init(&st, "");
 		ok = es_state_lock(cfg->state_dir, row->username, &lockfd, err) == 0 &&
@@ -890,6 +887,17 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		     (!im->production || queue_row(im, row, &st, &im->creds[j]) == 0) &&
 		     es_state_set(&st, ES_K_DELIVERY, im->production ? "queued" : "printed") == 0 &&
 		     es_state_save(cfg->state_dir, &st, err) == 0;
+		if (ok && !im->production) { /* backend = console | file: the mails too */
+			char kind[80];
+			const char *parent = row->f[C_PARENT];
+
+			(void)snprintf(kind, sizeof(kind), "welcome-%s", row->role);
+			es_debug_mail(im->ctx, &st, kind, row->f[C_EMAIL], row->f[C_NAME],
+			              im->creds[j].password);
+			if (parent != NULL && strcmp(row->role, "student") == 0)
+				es_debug_mail(im->ctx, &st, "parent-notice", parent, NULL, NULL);
+			es_cred_wipe(&im->creds[j]);
+		}
 		if (lockfd >= 0)
 			es_state_unlock(lockfd);
 		es_state_free(&st);

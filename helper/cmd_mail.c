@@ -13,6 +13,7 @@
 
 #include "es_compose.h"
 #include "es_names.h"
+#include "outbox.h"
 #include "smtp.h"
 
 static const char test_usage[] = "usage: eschool test-email ADDR [--json]\n";
@@ -61,14 +62,13 @@ int cmd_test_email(struct es_ctx *ctx, int argc, char **argv)
 	const struct es_opt opts[] = { { NULL, NULL, NULL } };
 	struct es_args args;
 	struct es_err err = { 0 };
-	char bufs[3][4096], msgid[128], line[1024];
-	const char *dirs[3], *to;
+	char line[1024];
+	const char *to;
 	struct es_buf msg = { 0 };
 	struct es_smtp *smtp = NULL;
 	struct es_smtp_result r;
-	struct es_compose comp;
 	bool done;
-	int rc, ndirs;
+	int rc;
 
 	rc = es_parse_args(ctx, argc, argv, opts, test_usage, &args, &done);
 	if (rc != 0 || done)
@@ -85,31 +85,14 @@ int cmd_test_email(struct es_ctx *ctx, int argc, char **argv)
 	rc = es_prepare(ctx, false);
 	if (rc != 0)
 		return rc;
-	ndirs = es_template_dirs(bufs, dirs, ctx);
-	{
-		const struct es_tvar vars[] = {
-			{ "school_name", ctx->cfg.school_name },
-			{ "contact", ctx->cfg.contact },
-			{ "admin_email", ctx->cfg.admin_email },
-			{ "logo", NULL },
-		};
-		comp = (struct es_compose){ .dirs = dirs,
-			                    .ndirs = (size_t)ndirs,
-			                    .school_lang = ctx->cfg.language,
-			                    .from_addr = ctx->cfg.from,
-			                    .from_name = ctx->cfg.school_name[0] ? ctx->cfg.school_name
-			                                                         : NULL,
-			                    .now = ctx->now };
-		if (ctx->cfg.from[0] == '\0') {
-			es_err_set(&err, ES_ECONFIG, "mail.from is not set (%s)",
-			           ctx->cfg.path[0] ? ctx->cfg.path : ES_CONFIG_DEFAULT_PATH);
-			goto fail;
-		}
-		if (es_compose_mail(&comp, "test", ctx->cfg.language, to, NULL, vars,
-		                    ES_ARRAY_LEN(vars), &msg, msgid, sizeof(msgid), &err) != 0 ||
-		    es_smtp_open(&smtp, &ctx->cfg, &err) != 0)
-			goto fail;
+	if (ctx->cfg.from[0] == '\0') {
+		es_err_set(&err, ES_ECONFIG, "mail.from is not set (%s)",
+		           ctx->cfg.path[0] ? ctx->cfg.path : ES_CONFIG_DEFAULT_PATH);
+		goto fail;
 	}
+	if (es_compose_for(ctx, "test", NULL, to, NULL, NULL, 0, &msg, &err) != 0 ||
+	    es_smtp_open(&smtp, &ctx->cfg, &err) != 0)
+		goto fail;
 	if (!ctx->json && !ctx->quiet)
 		printf("%s %s — %s:%ld (%s)\n", tr(ctx, "Test mail to", "Message de test pour"), to,
 		       ctx->cfg.host, ctx->cfg.port,

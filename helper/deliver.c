@@ -225,3 +225,36 @@ out:
 	free(list);
 	return rc;
 }
+
+void es_debug_mail(struct es_ctx *ctx, const struct es_state *st, const char *kind,
+                   const char *to, const char *to_name, const char *password)
+{
+	struct es_buf msg = { 0 };
+	struct es_err err = { 0 };
+	unsigned char rnd[8];
+	char id[48], where[4200];
+	int rc;
+
+	if (ctx->cfg.mail_backend == ES_MAILB_SMTP || to == NULL || to[0] == '\0')
+		return;
+	randombytes_buf(rnd, sizeof(rnd));
+	(void)snprintf(id, sizeof(id), "%010lld.%02x%02x%02x%02x%02x%02x%02x%02x",
+	               (long long)ctx->now, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
+	               rnd[7]);
+	rc = compose(ctx, st, kind, to, to_name, password, &msg, &err);
+	if (rc != 0 && err.code == ES_EUNAVAIL && strncmp(kind, "welcome-", 8) == 0) {
+		/* a role of the school's with no template of its own */
+		es_buf_free(&msg);
+		es_err_clear(&err);
+		rc = compose(ctx, st, "welcome-student", to, to_name, password, &msg, &err);
+	}
+	if (rc != 0) {
+		es_warn("%s", err.msg);
+	} else if (es_mail_local(ctx, id, to, msg.data, msg.len, where, sizeof(where), &err) != 0) {
+		es_warn("%s", err.msg);
+	} else if (ctx->cfg.mail_backend == ES_MAILB_FILE && !ctx->quiet) {
+		es_info(ctx, tr(ctx, "the %s mail for %s is in %s\n", "le mail %s pour %s est dans %s\n"),
+		        kind, to, where);
+	}
+	es_buf_free(&msg);
+}

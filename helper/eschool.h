@@ -179,6 +179,12 @@ int es_drop_stale_credentials(struct es_ctx *ctx, const char *user, struct es_er
 int es_resend_queued(struct es_ctx *ctx, const char *user, const char **delivery,
                      struct es_err *err);
 
+/* Debug mode with mail.backend = console | file: the mail that production
+ * would send is printed or written as a .eml file (the password is shown
+ * anyway); nothing with backend = smtp. */
+void es_debug_mail(struct es_ctx *ctx, const struct es_state *st, const char *kind,
+                   const char *to, const char *to_name, const char *password);
+
 /* ---- log.c: syslog (authpriv for accounts, mail for deliveries) and
  * general.log_file; never a password ---- */
 void es_log_open(const struct es_ctx *ctx);

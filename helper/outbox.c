@@ -76,8 +76,8 @@ static void logo_load(const struct es_ctx *ctx)
 		        ctx->cfg.logo, strerror(errno));
 		return;
 	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size <= 8 ||
-	    sb.st_size > LOGO_MAX || (logo_data = malloc((size_t)sb.st_size)) == NULL) {
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > LOGO_MAX ||
+	    (logo_data = malloc(sb.st_size > 8 ? (size_t)sb.st_size : 8)) == NULL) {
 		es_warn(tr(ctx, "the logo %s is not a file of at most 1 MB; mails go without it",
 		           "le logo %s n'est pas un fichier d'au plus 1 Mo ; les mails partent sans"),
 		        ctx->cfg.logo);
@@ -86,7 +86,7 @@ static void logo_load(const struct es_ctx *ctx)
 	}
 	e = es_fs_read_all(fd, (char *)logo_data, (size_t)sb.st_size, &got);
 	close(fd);
-	if (e != 0 || got != (size_t)sb.st_size || memcmp(logo_data, png_sig, 8) != 0) {
+	if (e != 0 || got != (size_t)sb.st_size || got <= 8 || memcmp(logo_data, png_sig, 8) != 0) {
 		es_warn(tr(ctx, "the logo %s is not a PNG image; mails go without it",
 		           "le logo %s n'est pas une image PNG ; les mails partent sans"),
 		        ctx->cfg.logo);
@@ -110,7 +110,8 @@ int es_compose_for(struct es_ctx *ctx, const char *kind, const char *lang, const
 		.dirs = dirs,
 		.ndirs = (size_t)ndirs,
 		.school_lang = ctx->cfg.language,
-		.from_addr = ctx->cfg.from,
+		/* debug mode needs no sender; the mails it prints or files do */
+		.from_addr = ctx->cfg.from[0] ? ctx->cfg.from : "noreply@eschool.invalid",
 		.from_name = ctx->cfg.school_name[0] ? ctx->cfg.school_name : NULL,
 		.now = ctx->now,
 	};
@@ -443,6 +444,57 @@ static void failed_for_good(struct es_outbox *ob, const struct es_qmsg *m)
 		admin_mail(ob, "delivery-failure", vars, ES_ARRAY_LEN(vars));
 }
 
+/* ---- backend = console | file ---- */
+
+int es_mail_local(const struct es_ctx *ctx, const char *id, const char *to, const char *msg,
+                  size_t len, char *where, size_t wheresz, struct es_err *err)
+{
+	if (ctx->cfg.mail_backend == ES_MAILB_CONSOLE) {
+		/* stdout is the JSON stream with --json: the mail goes to stderr */
+		FILE *out = ctx->json ? stderr : stdout;
+		struct es_buf b = { 0 };
+		int rc = es_buf_printf(&b, "---------- %s -> %s ----------\n", id, to);
+
+		for (size_t i = 0; rc == 0 && i < len; i++) /* CRLF -> LF, for people */
+			if (!(msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n'))
+				rc = es_buf_append(&b, msg + i, 1);
+		rc |= es_buf_puts(&b, "\n");
+		if (rc != 0) {
+			es_buf_free(&b);
+			return es_err_set(err, ES_EOS, "out of memory");
+		}
+		(void)fflush(out);
+		rc = es_fs_write_all(fileno(out), b.data, b.len);
+		es_buf_free(&b); /* wiped: the mail may hold a password */
+		if (rc != 0)
+			return es_err_errno(err, ES_EIO, rc, "cannot print the mail");
+		(void)es_strlcpy(where, ctx->json ? "stderr" : "stdout", wheresz);
+		return 0;
+	}
+	{
+		char dflt[4096 + 8], name[80];
+		const char *dir = ctx->cfg.file_dir;
+		int dfd = -1, e;
+
+		if (dir[0] == '\0') {
+			(void)snprintf(dflt, sizeof(dflt), "%s/mails", ctx->cfg.spool_dir);
+			dir = dflt;
+		}
+		/* root's private directory: the mails may hold passwords */
+		if (es_fs_open_dir(AT_FDCWD, dir, NULL, true, ES_EPERM, "mail file directory", &dfd,
+		                   err) != 0)
+			return -1;
+		(void)snprintf(name, sizeof(name), "%s.eml", id);
+		e = es_fs_write_atomic(dfd, dfd, name, msg, len);
+		es_fs_close(&dfd);
+		if (e != 0)
+			return es_err_errno(err, e == ENOSPC ? ES_ETEMP : ES_EIO, e, "cannot write %s/%s",
+			                    dir, name);
+		(void)snprintf(where, wheresz, "%s/%s", dir, name);
+		return 0;
+	}
+}
+
 int es_outbox_send(struct es_outbox *ob, struct es_qmsg *m, const char *msg, size_t len,
                    enum es_outcome *outcome, struct es_smtp_result *r, struct es_err *err)
 {
@@ -454,6 +506,19 @@ int es_outbox_send(struct es_outbox *ob, struct es_qmsg *m, const char *msg, siz
 	*outcome = ES_HELD;
 	if (ob->stopped)
 		return 0;
+	if (ctx->cfg.mail_backend != ES_MAILB_SMTP) { /* no server, no quota */
+		char where[4200];
+
+		if (es_mail_local(ctx, m->id, m->to, msg, len, where, sizeof(where), err) != 0)
+			return -1;
+		*outcome = ES_SENT;
+		r->accepted = true;
+		(void)snprintf(r->reply, sizeof(r->reply), "%.290s", where);
+		es_log(LOG_MAIL, LOG_INFO, "%s to=<%s> kind=%s result=sent backend=%s (%s)", m->id,
+		       m->to, m->kind, ctx->cfg.mail_backend == ES_MAILB_FILE ? "file" : "console",
+		       where);
+		return es_queue_remove(spool, m->id, false, err);
+	}
 	if (strcmp(m->kind, "quota-alert") != 0) {
 		if (ob->over_quota || quota_full(ob)) {
 			if (!ob->over_quota)

@@ -50,6 +50,12 @@ bool es_outbox_over_quota(const struct es_outbox *ob);
 
 void es_outbox_close(struct es_outbox *ob);
 
+/* mail.backend = console | file: prints the mail (stdout; stderr with
+ * --json) or writes it as id.eml in mail.file_dir (default
+ * spool_dir/mails, 0700); where says which. */
+int es_mail_local(const struct es_ctx *ctx, const char *id, const char *to, const char *msg,
+                  size_t len, char *where, size_t wheresz, struct es_err *err);
+
 /* The quota's current windows (for queue status); zero when none. */
 int es_quota_read(const struct es_ctx *ctx, struct es_quota *q, struct es_err *err);
 

@@ -63,6 +63,7 @@ static const char *const mail_keys[] = {
     "password",
     "from",
     "ca_file",
+    "file_dir",
     "timeout",
     "daily_quota",
     "monthly_quota",
@@ -136,6 +137,7 @@ static const char *const env_names[] = {
     "EMAIL_HOST_USER",
     "EMAIL_HOST_PASSWORD",
     "DEFAULT_FROM_EMAIL",
+    "EMAIL_FILE_PATH",
     NULL,
 };
 
@@ -1062,6 +1064,8 @@ static int mail_set(struct load_ctx *lc, const char *key, const char *value, con
 		return set_email(cfg->from, sizeof(cfg->from), where, key, value, err);
 	} else if (strcmp(key, "ca_file") == 0) {
 		return set_path(cfg->ca_file, sizeof(cfg->ca_file), false, where, key, value, err);
+	} else if (strcmp(key, "file_dir") == 0) {
+		return set_path(cfg->file_dir, sizeof(cfg->file_dir), false, where, key, value, err);
 	} else if (strcmp(key, "timeout") == 0) {
 		return set_long(&cfg->timeout, 1, 600, where, key, value, err);
 	} else if (strcmp(key, "daily_quota") == 0) {
@@ -1418,6 +1422,8 @@ static int env_apply(struct load_ctx *lc, const char *name, const char *value, c
 	}
 	if (strcmp(name, "EMAIL_HOST") == 0)
 		return cfg_set(lc, "mail", "host", value, where, err);
+	if (strcmp(name, "EMAIL_FILE_PATH") == 0)
+		return cfg_set(lc, "mail", "file_dir", value, where, err);
 	if (strcmp(name, "EMAIL_PORT") == 0)
 		return cfg_set(lc, "mail", "port", value, where, err);
 	if (strcmp(name, "EMAIL_USE_TLS") == 0 || strcmp(name, "EMAIL_USE_SSL") == 0) {

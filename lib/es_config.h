@@ -105,6 +105,7 @@ struct es_config {
 	                            EMAIL_HOST_PASSWORD; wiped by es_config_free */
 	char from[256];
 	char ca_file[4096];
+	char file_dir[4096];     /* backend = file: where .eml files go ("": spool_dir/mails) */
 	long timeout;
 	long daily_quota;        /* 0 = none */
 	long monthly_quota;      /* 0 = none */

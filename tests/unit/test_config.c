@@ -24,7 +24,7 @@ static char dir[64];
 static const char *const env_vars[] = {
     "DEBUG",	       "EMAIL_BACKEND",	      "EMAIL_HOST",
     "EMAIL_PORT",      "EMAIL_USE_TLS",	      "EMAIL_USE_SSL",
-    "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "DEFAULT_FROM_EMAIL",
+    "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "DEFAULT_FROM_EMAIL", "EMAIL_FILE_PATH",
 };
 
 static void clear_env(void)
