@@ -9,7 +9,7 @@ BUILD := build
 # Debian 12 packages: build, then tests.
 DEPS_BUILD := gcc make pkg-config libpam0g-dev libsodium-dev libcurl4-openssl-dev \
 	libinih-dev libcrypt-dev passwd login util-linux
-DEPS_TEST := libcmocka-dev python3 python3-pytest python3-aiosmtpd faketime openssl
+DEPS_TEST := libcmocka-dev python3 python3-pytest python3-aiosmtpd faketime openssl systemd
 DEPS_LINT := cppcheck clang-tidy
 
 PKGS := libsodium inih libcrypt libcurl
@@ -37,7 +37,16 @@ HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test deps-lint check unit integration demo lint bench clean
+.PHONY: all deps deps-test deps-lint check unit integration demo lint bench clean install
+
+# `make install DESTDIR=... PREFIX=/usr` for packages; the units' ExecStart
+# follows SBINDIR.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
 
 all: $(BUILD)/eschool
 
@@ -91,6 +100,21 @@ lint: deps-lint
 
 bench: deps-test all
 	@./bench/import
+
+install: all
+	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/eschool/templates \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BUILD)/eschool $(DESTDIR)$(SBINDIR)/eschool
+	cp -R conf/templates/. $(DESTDIR)$(DATADIR)/eschool/templates/
+	install -m 0644 man/eschool.8 $(DESTDIR)$(MANDIR)/man8/eschool.8
+	install -m 0644 man/eschool.conf.5 $(DESTDIR)$(MANDIR)/man5/eschool.conf.5
+	for u in packaging/systemd/*; do \
+		sed 's#/usr/sbin/eschool#$(SBINDIR)/eschool#' $$u > $(DESTDIR)$(UNITDIR)/$${u##*/}; \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/}; \
+	done
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/eschool
+	test -e $(DESTDIR)$(SYSCONFDIR)/eschool/eschool.conf || \
+		install -m 0600 conf/eschool.conf $(DESTDIR)$(SYSCONFDIR)/eschool/eschool.conf
 
 clean:
 	rm -rf $(BUILD)

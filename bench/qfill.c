@@ -20,7 +20,7 @@
 
 #include "es_queue.h"
 
-#define MAX_SIZE (1024 * 1024)
+#define MAX_SIZE (1024L * 1024)
 
 static const char *const filler[] = {
 	"Your account works on every computer of the school's labs and in the library.",
@@ -54,7 +54,7 @@ static void put(struct out *o, const char *s)
 	size_t n = strlen(s);
 
 	if (o->len + n + 2 >= o->cap) {
-		fprintf(stderr, "qfill: message too large\n");
+		(void)fprintf(stderr, "qfill: message too large\n");
 		exit(1);
 	}
 	memcpy(o->p + o->len, s, n);
@@ -83,7 +83,7 @@ static size_t build(struct out *o, long i, size_t size, time_t now)
 		"Never share your password, not even with a classmate.",
 		"",
 		"--",
-		"Lyc\xc3\xa9" "e Victor Hugo",
+		"Lyc\303\251e Victor Hugo",
 		"IT team, room B12 - 01 23 45 67 89",
 		"Questions? it@school.example",
 		"This message was sent automatically; please do not reply.",
@@ -114,7 +114,7 @@ static size_t build(struct out *o, long i, size_t size, time_t now)
 	put(o, "");
 	putf(o, "Hello Student \xc3\x89l\xc3\xa8ve %05ld,", i);
 	put(o, "");
-	put(o, "Your account for the computers at Lyc\xc3\xa9" "e Victor Hugo is ready (class 2nde A).");
+	put(o, "Your account for the computers at Lyc\303\251e Victor Hugo is ready (class 2nde A).");
 	put(o, "");
 	putf(o, "  Username:           s%05ld", i);
 	putf(o, "  Temporary password: %s", password);
@@ -156,7 +156,7 @@ static long arg(const char *s, long min, long max, const char *what)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
-		fprintf(stderr, "qfill: bad %s '%s'\n", what, s);
+		(void)fprintf(stderr, "qfill: bad %s '%s'\n", what, s);
 		exit(2);
 	}
 	return v;
@@ -170,19 +170,19 @@ int main(int argc, char **argv)
 	time_t now = time(NULL);
 
 	if (argc != 4 && argc != 5) {
-		fprintf(stderr, "usage: qfill SPOOL N SIZE [SAMPLE]\n");
+		(void)fprintf(stderr, "usage: qfill SPOOL N SIZE [SAMPLE]\n");
 		return 2;
 	}
 	n = arg(argv[2], 1, 99999, "count");
 	size = arg(argv[3], 1, MAX_SIZE, "size");
 	if (sodium_init() < 0) {
-		fprintf(stderr, "qfill: cannot initialise libsodium\n");
+		(void)fprintf(stderr, "qfill: cannot initialise libsodium\n");
 		return 1;
 	}
 	o.cap = MAX_SIZE + 4096;
 	o.p = malloc(o.cap);
 	if (o.p == NULL) {
-		fprintf(stderr, "qfill: out of memory\n");
+		(void)fprintf(stderr, "qfill: out of memory\n");
 		return 1;
 	}
 	for (long i = 0; i < n; i++) {
@@ -212,7 +212,7 @@ int main(int argc, char **argv)
 		m.priority = ES_QPRIO_CREDENTIALS;
 		m.secret = true;
 		if (es_queue_add(argv[1], &m, o.p, len, now, &err) != 0) {
-			fprintf(stderr, "qfill: message %ld: %s\n", i, err.msg);
+			(void)fprintf(stderr, "qfill: message %ld: %s\n", i, err.msg);
 			return 1;
 		}
 	}

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "es_names.h"
 
@@ -80,6 +81,11 @@ static int set_and_deliver(struct es_ctx *ctx, struct es_state *st, const struct
 		es_err_prefix(err, "the password was delivered but its delivery could not be recorded");
 		goto out;
 	}
+	/* the account event, for the school's audit trail (never the password) */
+	es_log(LOG_AUTHPRIV, LOG_NOTICE, "%s: user=%s role=%s delivery=%s",
+	       strcmp(kind, "reset") == 0 ? "new temporary password" : "account created",
+	       st->username, es_state_get(st, ES_K_ROLE) ? es_state_get(st, ES_K_ROLE) : "-",
+	       delivery);
 	rc = 0;
 out:
 	es_buf_free(&line);

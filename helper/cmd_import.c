@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -903,6 +904,8 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		es_state_free(&st);
 		if (!ok)
 			goto out_delivered;
+		es_log(LOG_AUTHPRIV, LOG_NOTICE, "account created: user=%s role=%s delivery=%s (import %s)",
+		       row->username, row->role, im->production ? "queued" : "printed", im->file);
 		im->done++;
 		progress(im);
 	}

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "es_names.h"
 
@@ -304,6 +305,8 @@ static int set_disabled(struct es_ctx *ctx, int argc, char **argv, bool disable)
 		rc = es_fail(&err);
 		goto out;
 	}
+	es_log(LOG_AUTHPRIV, LOG_NOTICE, "account %s: user=%s", disable ? "disabled" : "enabled",
+	       user);
 	if (ctx->json)
 		printf("{\"username\":\"%s\",\"disabled\":%s}\n", user, disable ? "true" : "false");
 	else if (!ctx->quiet)

@@ -248,13 +248,12 @@ void es_debug_mail(struct es_ctx *ctx, const struct es_state *st, const char *ki
 		es_err_clear(&err);
 		rc = compose(ctx, st, "welcome-student", to, to_name, password, &msg, &err);
 	}
-	if (rc != 0) {
+	if (rc == 0)
+		rc = es_mail_local(ctx, id, to, msg.data, msg.len, where, sizeof(where), &err);
+	if (rc != 0)
 		es_warn("%s", err.msg);
-	} else if (es_mail_local(ctx, id, to, msg.data, msg.len, where, sizeof(where), &err) != 0) {
-		es_warn("%s", err.msg);
-	} else if (ctx->cfg.mail_backend == ES_MAILB_FILE && !ctx->quiet) {
+	else if (ctx->cfg.mail_backend == ES_MAILB_FILE)
 		es_info(ctx, tr(ctx, "the %s mail for %s is in %s\n", "le mail %s pour %s est dans %s\n"),
 		        kind, to, where);
-	}
 	es_buf_free(&msg);
 }

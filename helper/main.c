@@ -180,6 +180,7 @@ int main(int argc, char **argv)
 		if (es_pw_init(&err) != 0)
 			return es_fail(&err);
 		rc = commands[i].run(&ctx, argc - ci, argv + ci);
+		es_log_close();
 		es_config_free(&ctx.cfg);
 		if (fflush(stdout) != 0 && rc == 0) {
 			es_warn("cannot write the output");
@@ -203,6 +204,7 @@ int es_prepare(struct es_ctx *ctx, bool delivers)
 	}
 	if (es_load_config(ctx, &err) != 0)
 		return es_fail(&err);
+	es_log_open(ctx);
 	if (delivers && ctx->cfg.mode == ES_MODE_PRODUCTION &&
 	    (ctx->cfg.host[0] == '\0' || ctx->cfg.from[0] == '\0')) {
 		/* refuse before creating anything whose credentials cannot go out */

@@ -27,7 +27,7 @@
 #define BACKOFF_FIRST ((int64_t)60)
 #define BACKOFF_MAX ((int64_t)4 * 3600)
 #define LIFETIME ((int64_t)5 * 86400)
-#define LOGO_MAX (1024 * 1024)
+#define LOGO_MAX (1024L * 1024)
 
 struct es_outbox {
 	struct es_ctx *ctx;
@@ -501,6 +501,7 @@ int es_outbox_send(struct es_outbox *ob, struct es_qmsg *m, const char *msg, siz
 	struct es_ctx *ctx = ob->ctx;
 	const char *spool = ctx->cfg.spool_dir;
 	char why[1024];
+	int rc;
 
 	memset(r, 0, sizeof(*r));
 	*outcome = ES_HELD;
@@ -539,10 +540,12 @@ int es_outbox_send(struct es_outbox *ob, struct es_qmsg *m, const char *msg, siz
 		*outcome = ES_SENT;
 		es_log(LOG_MAIL, LOG_INFO, "%s to=<%s> kind=%s result=sent reply=\"%s\"", m->id, m->to,
 		       m->kind, r->reply);
+		/* out of the queue first: the alert that counting may send must
+		 * not leave a delivered message behind if it is interrupted */
+		rc = es_queue_remove(spool, m->id, false, err);
 		if (strcmp(m->kind, "quota-alert") != 0)
 			count_sent(ob);
-		/* sent, but if still queued `queue run` would send it twice: say so */
-		return es_queue_remove(spool, m->id, false, err);
+		return rc;
 	}
 	/* the server is unreachable or refuses us: the other messages would
 	 * fail the same way, each after a timeout; they wait for the next run */

@@ -86,6 +86,15 @@ class Sandbox:
         poll: no process per read)."""
         return f"/proc/{self.pid}/root{path}"
 
+    def syslog(self):
+        """A datagram socket bound at the sandbox's /dev/log: what eschool
+        sends to syslog arrives here (read with recv)."""
+        import socket
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(self.host_view("/dev/log"))
+        sock.settimeout(5)
+        return sock
+
     def exists(self, path):
         return self.cmd(["test", "-e", path]).returncode == 0
 

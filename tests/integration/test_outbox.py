@@ -185,5 +185,32 @@ def test_log_lines_name_the_outcome_never_the_password(sandbox, srv):
     log = sandbox.read(LOG)
     assert re.search(r"to=<lena@school\.example> kind=welcome-student result=sent "
                      r"reply=\"250 ", log)
+    assert "account created: user=lena role=student delivery=sent" in log
     assert password not in log
     assert sandbox.stat(LOG)[0] == 0o600
+    assert sandbox.eschool("disable", "lena").returncode == 0
+    assert "account disabled: user=lena" in sandbox.read(LOG)
+
+
+def test_syslog_mail_and_authpriv_facilities(sandbox, srv):
+    configure(sandbox, srv)
+    log = sandbox.syslog()
+    try:
+        p = sandbox.eschool("add", "tom", "--email", "tom@school.example")
+        assert p.returncode == 0, p.stderr
+        lines = []
+        log.setblocking(False)
+        while True:
+            try:
+                lines.append(log.recv(4096).decode())
+            except BlockingIOError:
+                break
+    finally:
+        log.close()
+    # <PRI>: facility * 8 + severity; mail = 2, authpriv = 10
+    delivery = [l for l in lines if "to=<tom@school.example>" in l]
+    account = [l for l in lines if "account created: user=tom" in l]
+    assert len(delivery) == 1 and len(account) == 1, lines
+    assert int(re.match(r"<(\d+)>", delivery[0]).group(1)) // 8 == 2
+    assert int(re.match(r"<(\d+)>", account[0]).group(1)) // 8 == 10
+    assert "eschool[" in delivery[0] and "result=sent" in delivery[0]
