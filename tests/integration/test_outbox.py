@@ -214,3 +214,84 @@ def test_syslog_mail_and_authpriv_facilities(sandbox, srv):
     assert int(re.match(r"<(\d+)>", delivery[0]).group(1)) // 8 == 2
     assert int(re.match(r"<(\d+)>", account[0]).group(1)) // 8 == 10
     assert "eschool[" in delivery[0] and "result=sent" in delivery[0]
+
+
+def _queued_then(sb, srv, n0, to):
+    """The message is still queued (deferred), nothing reached the server;
+    with the right settings a later run delivers it once."""
+    (m,) = listing(sb)
+    assert m["state"] == "deferred" and m["to"] == to
+    configure(sb, srv)
+    assert later(sb, "+5m", "queue", "run").returncode == 0
+    assert sent_to(srv, n0) == [to]
+
+
+def test_wrong_smtp_password_is_named_and_kept(sandbox, srv):
+    configure_mail(sandbox, srv.port, srv.ca_file, mode="production", password="wrong")
+    n0 = len(srv.messages)
+    enqueue(sandbox, "pw@school.example", "reset", 0)
+    p = sandbox.eschool("queue", "run")
+    assert p.returncode == 75
+    assert "login" in p.stderr + p.stdout and "535" in p.stderr + p.stdout
+    assert "wrong" not in p.stderr + p.stdout
+    _queued_then(sandbox, srv, n0, "pw@school.example")
+
+
+def test_server_without_starttls_is_refused_and_kept(sandbox, srv, tmp_path):
+    from smtpserver import SmtpServer
+    d = os.path.dirname(srv.ca_file)
+    plain = SmtpServer(str(tmp_path), starttls=False,
+                       cert=(srv.ca_file, os.path.join(d, "server.crt"),
+                             os.path.join(d, "server.key")))
+    try:
+        configure_mail(sandbox, plain.port, srv.ca_file, mode="production")
+        n0 = len(srv.messages)
+        enqueue(sandbox, "tls@school.example", "reset", 0)
+        assert sandbox.eschool("queue", "run").returncode == 75
+        assert plain.logins == [] and plain.messages == []  # nothing in clear
+        (m,) = listing(sandbox)
+        assert m["last_error"].startswith("tls")
+        _queued_then(sandbox, srv, n0, "tls@school.example")
+    finally:
+        plain.stop()
+
+
+def test_unknown_certificate_is_refused_and_kept(sandbox, srv):
+    configure_mail(sandbox, srv.port, None, mode="production")  # system CAs only
+    n0, l0 = len(srv.messages), len(srv.logins)
+    enqueue(sandbox, "ca@school.example", "reset", 0)
+    assert sandbox.eschool("queue", "run").returncode == 75
+    assert len(srv.logins) == l0  # the password never went to that server
+    _queued_then(sandbox, srv, n0, "ca@school.example")
+
+
+def test_welcome_mail_structure(sandbox, srv):
+    configure(sandbox, srv, general="contact = Bureau B12 <it> & co\n")
+    n0 = len(srv.messages)
+    p = sandbox.eschool("--json", "add", "elo", "--email", "elo@school.example",
+                        "--name", 'Élodie "Lou" <Dupré> & Æsa', "--class", "2nde <B>")
+    assert p.returncode == 0, p.stderr
+    (env, msg), = srv.messages[n0:]
+    assert env.mail_from == "noreply@school.example" and env.rcpt_tos == ["elo@school.example"]
+    for h in ("Date", "Message-ID", "MIME-Version", "From", "To", "Subject"):
+        assert msg[h], h
+    assert msg["MIME-Version"] == "1.0"
+    assert msg["To"].addresses[0].display_name == 'Élodie "Lou" <Dupré> & Æsa'
+    assert msg["From"].addresses[0].display_name == "Lycée Exemple"
+    raw = srv.messages[n0][0].content
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert all(b < 128 for b in head)  # non-ASCII headers are RFC 2047 encoded
+    assert b"\n" not in raw.replace(b"\r\n", b"")  # CRLF only
+    assert msg.get_content_type() == "multipart/alternative"
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    assert 'Élodie "Lou" <Dupré> & Æsa' in text  # text is not escaped
+    assert "&lt;Dupré&gt; &amp; Æsa" in html and "<Dupré>" not in html
+    assert "2nde &lt;B&gt;" in html
+    assert "Bureau B12 &lt;it&gt; &amp; co" in html  # the footer's contact
+    assert re.search(r'<a [^>]*href=|class="button"|role="button"', html)  # call to action
+    assert '<meta name="viewport"' in html  # responsive
+    pw = re.search(r"(?:Mot de passe provisoire|Temporary password) ?: +(\S+)", text).group(1)
+    assert pw in html
+    from conftest import password_ok
+    assert password_ok(sandbox, "elo", pw)
