@@ -37,7 +37,8 @@ HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test deps-lint check unit integration demo lint bench clean install
+.PHONY: all deps deps-test deps-lint deps-bench check unit integration demo lint bench \
+	bench-smtp clean install
 
 # `make install DESTDIR=... PREFIX=/usr` for packages; the units' ExecStart
 # follows SBINDIR.
@@ -98,8 +99,23 @@ lint: deps-lint
 			-DES_VERSION='"$(VERSION)"' $(PKG_CFLAGS) || fail=1; \
 	done; test $$fail = 0 && echo "lint: no findings"
 
-bench: deps-test all
+# smtp-sink/smtp-source for bench/smtp: postfix installed unconfigured
+# (no main.cf, so nothing starts), and never in place of another mail server
+deps-bench:
+	@if ! dpkg-query -W -f='$${Status}' postfix 2>/dev/null | grep -q 'ok installed'; then \
+		if apt-get install -s -q --no-install-recommends postfix 2>/dev/null | grep -q '^Remv'; then \
+			echo "eschool: installing postfix would remove another mail server; not done" >&2; exit 1; fi; \
+		if [ "$$(id -u)" -eq 0 ]; then echo "postfix postfix/main_mailer_type select No configuration" \
+			| debconf-set-selections; fi; \
+	fi
+	@./tests/install-deps postfix
+
+bench: deps-test deps-bench all
 	@./bench/import
+	@ESCHOOL_BUILD=$(BUILD) ./bench/smtp
+
+bench-smtp: deps deps-bench all
+	@ESCHOOL_BUILD=$(BUILD) ./bench/smtp
 
 install: all
 	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/eschool/templates \

@@ -659,7 +659,7 @@ static void mail_progress(struct import *im, size_t done, size_t total)
 
 /* Sends one queued message of this import through the outbox; returns the
  * outcome (ES_HELD when it was not tried). */
-static enum es_outcome send_queued(struct import *im, struct es_outbox *ob, const char *id)
+static enum es_outcome send_queued(struct es_outbox *ob, const char *id)
 {
 	struct es_err e = { 0 };
 	struct es_qmsg m;
@@ -668,7 +668,7 @@ static enum es_outcome send_queued(struct import *im, struct es_outbox *ob, cons
 	char *msg = NULL;
 	size_t len = 0;
 
-	if (es_queue_read(im->ctx->cfg.spool_dir, id, false, &m, &msg, &len, &e) != 0) {
+	if (es_outbox_read(ob, id, &m, &msg, &len, &e) != 0) {
 		es_warn("%s", e.msg);
 		return ES_HELD;
 	}
@@ -707,7 +707,7 @@ static void send_all(struct import *im)
 			row->delivery = "queued";
 			continue;
 		}
-		outcome = ob != NULL ? send_queued(im, ob, row->qid) : ES_HELD;
+		outcome = ob != NULL ? send_queued(ob, row->qid) : ES_HELD;
 		if (outcome == ES_SENT)
 			row->delivery = "sent";
 		else if (outcome == ES_HELD && ob != NULL && es_outbox_over_quota(ob))
@@ -719,7 +719,7 @@ static void send_all(struct import *im)
 	for (size_t j = 0; ob != NULL && j < im->n_jobs; j++) {
 		const struct row *row = &im->r.rows[im->jobs[j]];
 		if (row->nid[0] != '\0' && !es_outbox_stopped(ob))
-			(void)send_queued(im, ob, row->nid);
+			(void)send_queued(ob, row->nid);
 	}
 	if (ob != NULL && es_outbox_over_quota(ob))
 		es_warn("%s", tr(im->ctx, "the sending quota is reached: the other mails wait for the "

@@ -61,7 +61,7 @@ static int queue_run(struct es_ctx *ctx)
 			continue;
 		}
 		/* re-read: the file may have changed or gone since the listing */
-		if (es_queue_read(ctx->cfg.spool_dir, m->id, false, m, &msg, &len, &err) != 0) {
+		if (es_outbox_read(ob, m->id, m, &msg, &len, &err) != 0) {
 			if (err.code != ES_ENOUSER)
 				es_warn("%s", err.msg); /* one bad file does not stop the run */
 			continue;

@@ -199,7 +199,7 @@ int es_resend_queued(struct es_ctx *ctx, const char *user, const char **delivery
 		*delivery = "queued"; /* a running `queue run` is sending it */
 		goto out;
 	}
-	if (es_queue_read(ctx->cfg.spool_dir, m.id, false, &m, &msg, &len, err) != 0) {
+	if (es_outbox_read(ob, m.id, &m, &msg, &len, err) != 0) {
 		rc = -1;
 		goto out;
 	}

@@ -12,19 +12,25 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <paths.h>
 #include <unistd.h>
 
 #include "es_fs.h"
 
 static int log_fd = -1;
 static bool log_opened;
+static bool syslog_there; /* without a socket, glibc would retry it per line */
 
 void es_log_open(const struct es_ctx *ctx)
 {
 	if (log_opened)
 		return;
 	log_opened = true;
-	openlog("eschool", LOG_PID, LOG_MAIL);
+	{
+		struct stat sb;
+		syslog_there = stat(_PATH_LOG, &sb) == 0 && S_ISSOCK(sb.st_mode);
+	}
+	openlog("eschool", LOG_PID | LOG_NDELAY, LOG_MAIL);
 	if (ctx->cfg.log_file[0] == '\0')
 		return;
 	/* root's file: never through a symlink, never readable by others */
@@ -74,7 +80,7 @@ void es_log(int facility, int priority, const char *fmt, ...)
 	(void)vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
 	escape_line(raw, line, sizeof(line));
-	if (log_opened)
+	if (log_opened && syslog_there)
 		syslog(facility | priority, "%s", line);
 	if (log_fd < 0)
 		return;

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,7 @@ struct es_outbox {
 	struct es_ctx *ctx;
 	struct es_config cfg;  /* shallow copy: timeout may be shortened */
 	int lockfd;
+	struct es_queue_run *qr;
 	struct es_smtp *smtp;
 	struct es_quota quota;
 	int quota_fd;
@@ -40,6 +42,7 @@ struct es_outbox {
 	bool over_quota;
 	struct timespec last_send;
 	bool sent_any;
+	unsigned unsaved;      /* sends counted since the quota was written */
 };
 
 static int64_t backoff(long attempts)
@@ -126,7 +129,8 @@ int es_compose_for(struct es_ctx *ctx, const char *kind, const char *lang, const
 	vars[n++] = (struct es_tvar){ "logo", logo_data != NULL ? "logo" : NULL };
 	if (n_extra > ES_ARRAY_LEN(vars) - n)
 		return es_err_set(err, ES_ESOFTWARE, "too many template variables");
-	memcpy(vars + n, extra, n_extra * sizeof(*extra));
+	if (n_extra > 0) /* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(vars + n, extra, n_extra * sizeof(*extra));
 	n += n_extra;
 	return es_compose_mail(&comp, kind, lang, to, to_name, vars, n, msg, msgid, sizeof(msgid),
 	                       err);
@@ -247,8 +251,11 @@ int es_quota_read(const struct es_ctx *ctx, struct es_quota *q, struct es_err *e
 	return 0;
 }
 
-/* Rewritten in place after each send, without fsync (a crash may forget a
- * few counts, never a message); synced when the outbox closes. */
+/* Rewritten in place every QUOTA_SAVE_EVERY sends, at an alert and when
+ * the outbox closes (then synced): a killed run forgets at most that many
+ * counts, never a message. */
+#define QUOTA_SAVE_EVERY 16
+
 static void quota_save(struct es_outbox *ob)
 {
 	char text[256];
@@ -256,6 +263,7 @@ static void quota_save(struct es_outbox *ob)
 
 	if (ob->quota_fd < 0)
 		return;
+	ob->unsaved = 0;
 	n = snprintf(text, sizeof(text),
 	             "eschool-quota 1\nday=%s\nday_sent=%ld\nday_alerted=%d\nmonth=%s\n"
 	             "month_sent=%ld\nmonth_alerted=%d\nend\n",
@@ -277,6 +285,11 @@ int es_outbox_open(struct es_ctx *ctx, long timeout, struct es_outbox **out,
 	*out = NULL;
 	if (ob == NULL)
 		return es_err_errno(err, ES_EOS, errno, "out of memory");
+	/* libcurl frees and reallocates its transfer buffers for every mail:
+	 * without this, glibc gives the heap back and takes it again each
+	 * time, and with the deleter thread each brk costs a TLB shootdown */
+	(void)mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
+	(void)mallopt(M_TOP_PAD, 1024 * 1024);
 	ob->ctx = ctx;
 	ob->cfg = ctx->cfg;
 	ob->lockfd = -1;
@@ -287,7 +300,8 @@ int es_outbox_open(struct es_ctx *ctx, long timeout, struct es_outbox **out,
 		free(ob);
 		return -1;
 	}
-	if (quota_open(ctx->cfg.spool_dir, true, &ob->quota_fd, err) != 0 ||
+	if (es_queue_run_open(ctx->cfg.spool_dir, &ob->qr, err) != 0 ||
+	    quota_open(ctx->cfg.spool_dir, true, &ob->quota_fd, err) != 0 ||
 	    quota_load_fd(ob->quota_fd, &ob->quota) != 0) {
 		if (err->msg[0] == '\0')
 			es_err_errno(err, ES_EIO, errno, "cannot read %s/quota", ctx->cfg.spool_dir);
@@ -305,12 +319,21 @@ void es_outbox_close(struct es_outbox *ob)
 	if (ob == NULL)
 		return;
 	es_smtp_close(ob->smtp);
+	es_queue_run_close(ob->qr);
+	if (ob->unsaved > 0)
+		quota_save(ob);
 	if (ob->quota_fd >= 0 && ob->sent_any)
 		(void)es_fs_fsync(ob->quota_fd);
 	es_fs_close(&ob->quota_fd);
 	if (ob->lockfd >= 0)
 		es_state_unlock(ob->lockfd); /* closes: releases the flock */
 	free(ob);
+}
+
+int es_outbox_read(struct es_outbox *ob, const char *id, struct es_qmsg *m, char **msg,
+                   size_t *len, struct es_err *err)
+{
+	return es_queue_run_read(ob->qr, id, m, msg, len, err);
 }
 
 bool es_outbox_stopped(const struct es_outbox *ob)
@@ -414,7 +437,8 @@ static void count_sent(struct es_outbox *ob)
 	              reached(ob->quota.month_sent, ob->cfg.monthly_quota, warn);
 	ob->quota.day_alerted |= day_alert;
 	ob->quota.month_alerted |= month_alert;
-	quota_save(ob);
+	if (day_alert || month_alert || ++ob->unsaved >= QUOTA_SAVE_EVERY)
+		quota_save(ob);
 	/* the alert itself is not counted nor held: the admin must learn of
 	 * the quota on the day it is reached */
 	if (day_alert)
@@ -518,7 +542,7 @@ int es_outbox_send(struct es_outbox *ob, struct es_qmsg *m, const char *msg, siz
 		es_log(LOG_MAIL, LOG_INFO, "%s to=<%s> kind=%s result=sent backend=%s (%s)", m->id,
 		       m->to, m->kind, ctx->cfg.mail_backend == ES_MAILB_FILE ? "file" : "console",
 		       where);
-		return es_queue_remove(spool, m->id, false, err);
+		return es_queue_run_done(ob->qr, m->id, err);
 	}
 	if (strcmp(m->kind, "quota-alert") != 0) {
 		if (ob->over_quota || quota_full(ob)) {
@@ -542,7 +566,7 @@ int es_outbox_send(struct es_outbox *ob, struct es_qmsg *m, const char *msg, siz
 		       m->kind, r->reply);
 		/* out of the queue first: the alert that counting may send must
 		 * not leave a delivered message behind if it is interrupted */
-		rc = es_queue_remove(spool, m->id, false, err);
+		rc = es_queue_run_done(ob->qr, m->id, err);
 		if (strcmp(m->kind, "quota-alert") != 0)
 			count_sent(ob);
 		return rc;

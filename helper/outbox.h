@@ -43,6 +43,10 @@ int es_outbox_open(struct es_ctx *ctx, long timeout, struct es_outbox **ob,
 int es_outbox_send(struct es_outbox *ob, struct es_qmsg *m, const char *msg, size_t len,
                    enum es_outcome *outcome, struct es_smtp_result *r, struct es_err *err);
 
+/* Reads queued message id (new/) through the outbox's queue handle. */
+int es_outbox_read(struct es_outbox *ob, const char *id, struct es_qmsg *m, char **msg,
+                   size_t *len, struct es_err *err);
+
 /* true once nothing more can go out in this run: the server is out of
  * reach or refuses us, or a quota is reached. */
 bool es_outbox_stopped(const struct es_outbox *ob);

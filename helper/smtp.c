@@ -115,6 +115,43 @@ static int read_whole(const char *path, struct es_buf *b, struct es_err *err)
 	return es_buf_puts(b, "\n");
 }
 
+/* What does not change from one message to the next: set once, so that
+ * each send costs libcurl no URL parsing or CA copy. */
+static void set_connection_options(struct es_smtp *s)
+{
+	CURL *c = s->curl;
+	long secs = s->cfg->timeout > 0 ? s->cfg->timeout : 30;
+
+	(void)curl_easy_setopt(c, CURLOPT_URL, s->url);
+	(void)curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	(void)curl_easy_setopt(c, CURLOPT_USE_SSL,
+	                       (long)(s->cfg->security == ES_SEC_NONE ? CURLUSESSL_NONE
+	                                                              : CURLUSESSL_ALL));
+	(void)curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	(void)curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (s->ca.len > 0) {
+		struct curl_blob blob = { s->ca.data, s->ca.len, CURL_BLOB_COPY };
+		(void)curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
+	}
+	if (s->cfg->username[0] != '\0') {
+		(void)curl_easy_setopt(c, CURLOPT_USERNAME, s->cfg->username);
+		(void)curl_easy_setopt(c, CURLOPT_PASSWORD,
+		                       s->cfg->password != NULL ? s->cfg->password : "");
+	}
+	(void)curl_easy_setopt(c, CURLOPT_MAIL_FROM, s->from);
+	(void)curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	(void)curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+	(void)curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, secs);
+	(void)curl_easy_setopt(c, CURLOPT_TIMEOUT, secs * 2);
+	/* each reply, and the QUIT of a connection that went wrong (which
+	 * otherwise waits 120 s when the transfer is cleaned up) */
+	(void)curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, secs);
+	(void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	(void)curl_easy_setopt(c, CURLOPT_VERBOSE, 1L); /* to debug_cb only */
+	(void)curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, debug_cb);
+	(void)curl_easy_setopt(c, CURLOPT_DEBUGDATA, s);
+}
+
 int es_smtp_open(struct es_smtp **out, const struct es_config *cfg, struct es_err *err)
 {
 	struct es_smtp *s;
@@ -150,6 +187,7 @@ int es_smtp_open(struct es_smtp **out, const struct es_config *cfg, struct es_er
 		es_smtp_close(s);
 		return es_err_set(err, ES_EOS, "cannot initialise libcurl");
 	}
+	set_connection_options(s);
 	*out = s;
 	return 0;
 }
@@ -189,7 +227,6 @@ void es_smtp_send(struct es_smtp *s, const char *to, const char *msg, size_t len
 	char rcpt_addr[300];
 	CURLcode rc;
 	CURL *c = s->curl;
-	long secs = s->cfg->timeout > 0 ? s->cfg->timeout : 30;
 
 	memset(r, 0, sizeof(*r));
 	s->r = r;
@@ -203,37 +240,9 @@ void es_smtp_send(struct es_smtp *s, const char *to, const char *msg, size_t len
 		s->r = NULL;
 		return;
 	}
-	(void)curl_easy_setopt(c, CURLOPT_URL, s->url);
-	(void)curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-	(void)curl_easy_setopt(c, CURLOPT_USE_SSL,
-	                       (long)(s->cfg->security == ES_SEC_NONE ? CURLUSESSL_NONE
-	                                                              : CURLUSESSL_ALL));
-	(void)curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	(void)curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (s->ca.len > 0) {
-		struct curl_blob blob = { s->ca.data, s->ca.len, CURL_BLOB_COPY };
-		(void)curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &blob);
-	}
-	if (s->cfg->username[0] != '\0') {
-		(void)curl_easy_setopt(c, CURLOPT_USERNAME, s->cfg->username);
-		(void)curl_easy_setopt(c, CURLOPT_PASSWORD,
-		                       s->cfg->password != NULL ? s->cfg->password : "");
-	}
-	(void)curl_easy_setopt(c, CURLOPT_MAIL_FROM, s->from);
 	(void)curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
-	(void)curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
-	(void)curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
 	(void)curl_easy_setopt(c, CURLOPT_READDATA, &up);
 	(void)curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
-	(void)curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, secs);
-	(void)curl_easy_setopt(c, CURLOPT_TIMEOUT, secs * 2);
-	/* each reply, and the QUIT of a connection that went wrong (which
-	 * otherwise waits 120 s when the transfer is cleaned up) */
-	(void)curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, secs);
-	(void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	(void)curl_easy_setopt(c, CURLOPT_VERBOSE, 1L); /* to debug_cb only */
-	(void)curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, debug_cb);
-	(void)curl_easy_setopt(c, CURLOPT_DEBUGDATA, s);
 	/* a reused connection has been greeted, secured and logged in before */
 	r->connected = s->greeted;
 	r->tls = s->greeted && s->cfg->security != ES_SEC_NONE;

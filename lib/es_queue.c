@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,6 +20,8 @@
 #define MAGIC "eschool-queue 1\n"
 #define WHAT "spool directory"
 #define MAX_HEADER 4096
+#define SYNC_EVERY 256 /* delivered messages between two syncs of new/ */
+#define UNLINK_BATCH 32
 
 /* The spool and one of its subdirectories, created and checked. */
 static int open_sub(const char *spool, const char *sub, int *sfd, int *dfd, struct es_err *err)
@@ -376,6 +379,29 @@ static int cmp_msgs(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
+/* One message's metadata, read through its directory's descriptor. */
+static int read_meta(int dfd, const char *spool, const char *sub, const char *id,
+                     struct es_qmsg *m, struct es_err *err)
+{
+	char *data = NULL;
+	size_t dlen = 0, blen = 0;
+	const char *body = NULL;
+	int rc = 0;
+
+	if (!es_queue_valid_id(id))
+		return es_err_set(err, ES_EDATA, "'%s/%s/%s' is not a queue file; move it away",
+		                  spool, sub, id);
+	if (read_file(dfd, id, &data, &dlen, err, spool, sub) != 0)
+		return -1;
+	if (parse(data, dlen, m, &body, &blen) != 0 || strcmp(m->id, id) != 0)
+		rc = es_err_set(err, ES_EDATA,
+		                "corrupt or incomplete queue file %s/%s/%s; move it away", spool, sub,
+		                id);
+	sodium_memzero(data, dlen);
+	free(data);
+	return rc;
+}
+
 int es_queue_list(const char *spool, struct es_qmsg **out, size_t *n, size_t *n_corrupt,
                   struct es_err *err)
 {
@@ -417,13 +443,13 @@ int es_queue_list(const char *spool, struct es_qmsg **out, size_t *n, size_t *n_
 				list = nl;
 				cap = ncap;
 			}
-			if (es_queue_read(spool, de->d_name, s == 1, &list[count], NULL, NULL, &e2) !=
-			    0) {
+			if (read_meta(dfd, spool, subs[s], de->d_name, &list[count], &e2) != 0) {
 				bad++;
 				if (err != NULL)
 					*err = e2; /* the last one is reported */
 				continue;
 			}
+			list[count].failed = s == 1;
 			count++;
 		}
 		(void)closedir(dir);
@@ -458,4 +484,179 @@ int es_queue_lock(const char *spool, bool wait, int *fd, struct es_err *err)
 	}
 	*fd = sfd;
 	return 0;
+}
+
+/* ---- a sender's handle ---- */
+
+struct unlink_job {
+	struct unlink_job *next;
+	char id[48];
+};
+
+struct es_queue_run {
+	char spool[4096];
+	int spool_fd, new_fd, sent_fd;
+	unsigned since_sync;
+	/* the deleter thread's work list */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct unlink_job *head, *tail;
+	unsigned pending;  /* jobs added since the thread was last woken */
+	bool closing, thread_started;
+	pthread_t thread;
+};
+
+static void *deleter(void *arg)
+{
+	struct es_queue_run *qr = arg;
+
+	(void)pthread_mutex_lock(&qr->mu);
+	for (;;) {
+		struct unlink_job *job = qr->head;
+
+		if (job == NULL) {
+			if (qr->closing)
+				break;
+			(void)pthread_cond_wait(&qr->cv, &qr->mu);
+			continue;
+		}
+		qr->head = job->next;
+		if (qr->head == NULL)
+			qr->tail = NULL;
+		(void)pthread_mutex_unlock(&qr->mu);
+		(void)unlinkat(qr->sent_fd, job->id, 0); /* leftovers go at the next open */
+		free(job);
+		(void)pthread_mutex_lock(&qr->mu);
+	}
+	(void)pthread_mutex_unlock(&qr->mu);
+	return NULL;
+}
+
+/* Deletes what a killed run left in sent/ (delivered already). */
+static void sweep_sent(int sent_fd)
+{
+	int fd = dup(sent_fd);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (dir == NULL) {
+		if (fd >= 0)
+			(void)close(fd);
+		return;
+	}
+	while ((de = readdir(dir)) != NULL)
+		if (de->d_name[0] != '.' && es_queue_valid_id(de->d_name))
+			(void)unlinkat(sent_fd, de->d_name, 0);
+	(void)closedir(dir);
+}
+
+int es_queue_run_open(const char *spool, struct es_queue_run **out, struct es_err *err)
+{
+	struct es_queue_run *qr = calloc(1, sizeof(*qr));
+
+	*out = NULL;
+	if (qr == NULL)
+		return es_err_set(err, ES_EOS, "out of memory");
+	qr->spool_fd = qr->new_fd = qr->sent_fd = -1;
+	if (es_strlcpy(qr->spool, spool, sizeof(qr->spool)) != 0 ||
+	    open_sub(spool, "new", &qr->spool_fd, &qr->new_fd, err) != 0 ||
+	    es_fs_open_dir(qr->spool_fd, spool, "sent", true, ES_EPERM, WHAT, &qr->sent_fd, err) !=
+	            0) {
+		if (err != NULL && err->msg[0] == '\0')
+			es_err_set(err, ES_ECONFIG, "spool_dir is too long");
+		es_fs_close(&qr->new_fd);
+		es_fs_close(&qr->spool_fd);
+		free(qr);
+		return -1;
+	}
+	sweep_sent(qr->sent_fd);
+	(void)pthread_mutex_init(&qr->mu, NULL);
+	(void)pthread_cond_init(&qr->cv, NULL);
+	qr->thread_started = pthread_create(&qr->thread, NULL, deleter, qr) == 0;
+	*out = qr;
+	return 0;
+}
+
+int es_queue_run_read(struct es_queue_run *qr, const char *id, struct es_qmsg *m, char **msg,
+                      size_t *len, struct es_err *err)
+{
+	char *data = NULL;
+	size_t dlen = 0, blen = 0;
+	const char *body = NULL;
+
+	if (!es_queue_valid_id(id))
+		return es_err_set(err, ES_EDATA, "'%s' is not a queue id", id);
+	if (read_file(qr->new_fd, id, &data, &dlen, err, qr->spool, "new") != 0)
+		return -1;
+	if (parse(data, dlen, m, &body, &blen) != 0 || strcmp(m->id, id) != 0) {
+		sodium_memzero(data, dlen);
+		free(data);
+		return es_err_set(err, ES_EDATA,
+		                  "corrupt or incomplete queue file %s/new/%s; move it away", qr->spool,
+		                  id);
+	}
+	m->failed = false;
+	memmove(data, body, blen);
+	data[blen] = '\0';
+	*msg = data;
+	*len = blen;
+	return 0;
+}
+
+int es_queue_run_done(struct es_queue_run *qr, const char *id, struct es_err *err)
+{
+	struct unlink_job *job;
+
+	if (!es_queue_valid_id(id))
+		return es_err_set(err, ES_EDATA, "'%s' is not a queue id", id);
+	if (renameat(qr->new_fd, id, qr->sent_fd, id) != 0)
+		return es_err_errno(err, errno == ENOENT ? ES_ENOUSER : ES_EIO, errno,
+		                    "cannot move %s/new/%s to sent/", qr->spool, id);
+	if (++qr->since_sync >= SYNC_EVERY) {
+		qr->since_sync = 0;
+		(void)es_fs_fsync(qr->new_fd);
+	}
+	job = malloc(sizeof(*job));
+	if (job == NULL || !qr->thread_started) {
+		free(job);
+		(void)unlinkat(qr->sent_fd, id, 0);
+		return 0;
+	}
+	job->next = NULL;
+	(void)es_strlcpy(job->id, id, sizeof(job->id));
+	(void)pthread_mutex_lock(&qr->mu);
+	if (qr->tail != NULL)
+		qr->tail->next = job;
+	else
+		qr->head = job;
+	qr->tail = job;
+	/* woken for a batch, not for each file: fewer context switches on
+	 * the sending path (close wakes it for the rest) */
+	if (++qr->pending >= UNLINK_BATCH) {
+		qr->pending = 0;
+		(void)pthread_cond_signal(&qr->cv);
+	}
+	(void)pthread_mutex_unlock(&qr->mu);
+	return 0;
+}
+
+void es_queue_run_close(struct es_queue_run *qr)
+{
+	if (qr == NULL)
+		return;
+	if (qr->thread_started) {
+		(void)pthread_mutex_lock(&qr->mu);
+		qr->closing = true;
+		(void)pthread_cond_signal(&qr->cv);
+		(void)pthread_mutex_unlock(&qr->mu);
+		(void)pthread_join(qr->thread, NULL);
+	}
+	(void)pthread_mutex_destroy(&qr->mu);
+	(void)pthread_cond_destroy(&qr->cv);
+	(void)es_fs_fsync(qr->new_fd);
+	(void)es_fs_fsync(qr->sent_fd);
+	es_fs_close(&qr->sent_fd);
+	es_fs_close(&qr->new_fd);
+	es_fs_close(&qr->spool_fd);
+	free(qr);
 }

@@ -73,6 +73,27 @@ int es_queue_list(const char *spool, struct es_qmsg **out, size_t *n, size_t *n_
  * false, ES_ETEMP when another runner holds it. Release with close(). */
 int es_queue_lock(const char *spool, bool wait, int *fd, struct es_err *err);
 
+/* A sender's handle on the queue for a whole run (under es_queue_lock):
+ * new/ and sent/ stay open, a message is read with one open, and a
+ * delivered one is renamed into sent/ at once (so that it is never sent
+ * twice, even if the process dies) and unlinked by a background thread,
+ * off the sending path. Directory syncs are batched: a power cut may make
+ * a few delivered messages come back (sent twice), never lose one.
+ * Leftovers in sent/ from a killed run are deleted at the next open. */
+struct es_queue_run;
+
+int es_queue_run_open(const char *spool, struct es_queue_run **qr, struct es_err *err);
+
+/* es_queue_read for new/, through the handle. */
+int es_queue_run_read(struct es_queue_run *qr, const char *id, struct es_qmsg *m, char **msg,
+                      size_t *len, struct es_err *err);
+
+/* The message was delivered: it leaves new/ now. */
+int es_queue_run_done(struct es_queue_run *qr, const char *id, struct es_err *err);
+
+/* Syncs new/, deletes what is in sent/, frees. */
+void es_queue_run_close(struct es_queue_run *qr);
+
 /* true for ids es_queue_add makes ([0-9a-f.], bounded): never a path. */
 bool es_queue_valid_id(const char *id);
 

@@ -279,6 +279,55 @@ static void test_runner_lock(void **state)
 	assert_int_equal(close(fd), 0);
 }
 
+/* The sender's handle: a delivered message leaves new/ at once (never
+ * listed or sent again), its file is deleted by close, and what a killed
+ * run left in sent/ is deleted by the next open. */
+static void test_run_handle(void **state)
+{
+	struct fx *f = *state;
+	struct es_qmsg a = meta("a@school.example", "reset", ES_QPRIO_CREDENTIALS);
+	struct es_qmsg b = meta("b@school.example", "reset", ES_QPRIO_CREDENTIALS), r, *list;
+	struct es_queue_run *qr = NULL;
+	struct es_err err = { 0 };
+	char *msg = NULL, p[256];
+	size_t len = 0, n = 0, bad = 0;
+	int fd;
+
+	(void)state;
+	assert_int_equal(es_queue_add(f->spool, &a, "A\r\n", 3, 1795000000, &err), 0);
+	assert_int_equal(es_queue_add(f->spool, &b, "B\r\n", 3, 1795000001, &err), 0);
+	assert_int_equal(es_queue_run_open(f->spool, &qr, &err), 0);
+	assert_int_equal(es_queue_run_read(qr, a.id, &r, &msg, &len, &err), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(msg, "A\r\n", 3);
+	assert_string_equal(r.to, "a@school.example");
+	free(msg);
+	assert_int_equal(es_queue_run_done(qr, a.id, &err), 0);
+	/* gone from the queue at once, even before close */
+	assert_int_equal(es_queue_list(f->spool, &list, &n, &bad, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].id, b.id);
+	free(list);
+	assert_int_equal(es_queue_run_done(qr, a.id, &err), -1); /* not twice */
+	assert_int_equal(err.code, ES_ENOUSER);
+	assert_int_equal(es_queue_run_read(qr, "../x", &r, &msg, &len, &err), -1);
+	assert_int_equal(err.code, ES_EDATA);
+	es_queue_run_close(qr);
+	path_of(f, "sent", a.id, p, sizeof(p));
+	assert_int_equal(access(p, F_OK), -1); /* deleted */
+	/* a killed run's leftover in sent/ goes at the next open */
+	path_of(f, "sent", "1795000002.00ff", p, sizeof(p));
+	fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	assert_true(fd >= 0);
+	(void)close(fd);
+	assert_int_equal(es_queue_run_open(f->spool, &qr, &err), 0);
+	assert_int_equal(access(p, F_OK), -1);
+	es_queue_run_close(qr);
+	assert_int_equal(es_queue_list(f->spool, &list, &n, &bad, &err), 0);
+	assert_int_equal(n, 1);
+	free(list);
+}
+
 static void test_relative_spool_refused(void **state)
 {
 	struct es_qmsg m = meta("a@school.example", "test", ES_QPRIO_NOTICE);
@@ -298,6 +347,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ids_are_never_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_control_characters_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_runner_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_run_handle, setup, teardown),
 		cmocka_unit_test(test_relative_spool_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
