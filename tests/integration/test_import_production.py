@@ -5,6 +5,7 @@ within the quota; each mail's password opens its account in the sandbox's
 `queue run` delivers later, once; what is over the quota waits for the next
 day."""
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -96,3 +97,34 @@ def test_over_the_quota_waits_for_the_next_day(sandbox, srv):
     got = {env.rcpt_tos[0]: msg for env, msg in srv.messages[n0 + 2:]}
     assert sorted(got) == ["marc@school.example", "parent.zoe@school.example"]
     assert password_ok(sandbox, "mgarcon", mailed_password(got["marc@school.example"]))
+
+
+def test_progress_bar_on_a_terminal(sandbox, srv):
+    import pty
+    configure(sandbox, srv.port, srv.ca_file)
+    master, slave = pty.openpty()
+    try:
+        proc = sandbox.popen([ESCHOOL, "import", roster(sandbox)], stdout=subprocess.PIPE,
+                             stderr=slave, text=True)
+        os.close(slave)
+        slave = -1
+        out = proc.communicate(timeout=120)[0]
+        err = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: the other side is closed
+                break
+            if not chunk:
+                break
+            err += chunk
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    assert proc.returncode == 0, err
+    text = err.decode()
+    assert "3/3 accounts" in text  # creating
+    assert "3/3 mails" in text     # sending
+    assert "#" * 30 in text
+    assert "sent" in out and "zoe" in out

@@ -295,3 +295,35 @@ def test_welcome_mail_structure(sandbox, srv):
     assert pw in html
     from conftest import password_ok
     assert password_ok(sandbox, "elo", pw)
+
+
+def test_4xx_at_rcpt_or_data_is_retried_later(sandbox, srv):
+    configure(sandbox, srv)
+    n0 = len(srv.messages)
+    cases = [("rcpt_replies", "451 4.7.1 greylisted"), ("data_replies", "421 4.3.2 shutting down")]
+    for i, (where, reply) in enumerate(cases):
+        to = f"t{i}@school.example"
+        enqueue(sandbox, to, "reset", 0)
+        getattr(srv, where).append(reply)
+        assert sandbox.eschool("queue", "run").returncode == 75
+        (m,) = listing(sandbox)
+        assert m["state"] == "deferred" and reply[:3] in m["last_error"], m
+        assert later(sandbox, "+5m", "queue", "run").returncode == 0
+        assert sent_to(srv, n0) == [f"t{k}@school.example" for k in range(i + 1)]
+        assert listing(sandbox) == []
+
+
+def test_a_school_template_overrides_the_shipped_one(sandbox, srv):
+    configure(sandbox, srv)
+    sandbox.write("/etc/eschool/templates/fr/welcome-student.txt",
+                  "Subject: Bienvenue au labo, {{name}}\n\nIdentifiant : {{username}}\n"
+                  "Mot de passe provisoire : {{password}}\n")
+    n0 = len(srv.messages)
+    p = sandbox.eschool("add", "ines", "--email", "ines@school.example", "--name", "Inès")
+    assert p.returncode == 0, p.stderr
+    (_, msg), = srv.messages[n0:]
+    assert msg["Subject"] == "Bienvenue au labo, Inès"
+    text = msg.get_body(("plain",)).get_content()
+    pw = re.search(r"Mot de passe provisoire : (\S+)", text).group(1)
+    from conftest import password_ok
+    assert password_ok(sandbox, "ines", pw)
