@@ -9,7 +9,8 @@ BUILD := build
 # Debian 12 packages: build, then tests.
 DEPS_BUILD := gcc make pkg-config libpam0g-dev libsodium-dev libcurl4-openssl-dev \
 	libinih-dev libcrypt-dev passwd login util-linux
-DEPS_TEST := libcmocka-dev python3 python3-pytest python3-aiosmtpd faketime openssl systemd
+DEPS_TEST := libcmocka-dev python3 python3-pytest python3-aiosmtpd faketime openssl systemd \
+	libpam-wrapper python3-pypamtest valgrind
 DEPS_LINT := cppcheck clang-tidy
 
 PKGS := libsodium inih libcrypt libcurl
@@ -49,7 +50,7 @@ MANDIR ?= $(DATADIR)/man
 SYSCONFDIR ?= /etc
 UNITDIR ?= /lib/systemd/system
 
-all: $(BUILD)/eschool
+all: $(BUILD)/eschool $(BUILD)/pam_eschool.so
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h) $(wildcard helper/*.h)
 	@mkdir -p $(dir $@)
@@ -62,6 +63,13 @@ $(BUILD)/libeschool.a: $(LIB_OBJ)
 $(BUILD)/eschool: $(HELPER_OBJ) $(BUILD)/libeschool.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -o $@ $(HELPER_OBJ) $(BUILD)/libeschool.a \
 		$(PKG_LIBS) -lm -lpthread
+
+# The module: lib/ code it needs (not libcurl), only pam_sm_* exported.
+$(BUILD)/pam_eschool.so: $(BUILD)/pam_eschool/pam_eschool.o $(BUILD)/libeschool.a \
+		pam_eschool/pam_eschool.map
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -shared -Wl,--no-undefined \
+		-Wl,--version-script=pam_eschool/pam_eschool.map -o $@ $< $(BUILD)/libeschool.a \
+		$$($(PKG_CONFIG) --libs libsodium inih) -lpam
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libeschool.a
 	@mkdir -p $(dir $@)

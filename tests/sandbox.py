@@ -90,8 +90,13 @@ class Sandbox:
         """A datagram socket bound at the sandbox's /dev/log: what eschool
         sends to syslog arrives here (read with recv)."""
         import socket
+        path = self.host_view("/dev/log")
+        try:
+            os.unlink(path)  # an earlier listener's socket file
+        except FileNotFoundError:
+            pass
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(self.host_view("/dev/log"))
+        sock.bind(path)
         sock.settimeout(5)
         return sock
 

@@ -1,0 +1,563 @@
+/* pam_eschool.so — SPEC section 7. On a lab workstation it makes a student
+ * change the initial password at the first login and again when it is
+ * older than the role's max_age_days, warns before that, and records
+ * password changes and login sources so that the helper's queue mails the
+ * confirmations. It never changes a password itself (the stack's pam_unix
+ * or pam_sss does), never touches the network, reads only its arguments and
+ * its config file (never the environment), keeps no state between calls,
+ * and fails closed only on corrupt state (on_error).
+ *
+ *   account   required  pam_eschool.so [config=PATH] [debug]
+ *   password  required  pam_eschool.so   (after the module that changes it)
+ *   session   optional  pam_eschool.so
+ */
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <shadow.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <security/pam_modutil.h>
+
+#include <sodium.h>
+
+#include "es_compose.h"
+#include "es_config.h"
+#include "es_names.h"
+#include "es_queue.h"
+#include "es_state.h"
+
+#define PUBLIC __attribute__((visibility("default")))
+#define DEFAULT_CONFIG "/etc/eschool/eschool.conf"
+#define SITE_TEMPLATES "/etc/eschool/templates"
+#define DAY 86400
+
+/* One call's context: everything is freed before the entry point returns. */
+struct call {
+	pam_handle_t *pamh;
+	int flags;
+	bool debug;
+	const char *config_path;
+	const char *user;
+	struct es_config cfg;
+	bool cfg_loaded;
+	struct es_policy pol;
+	struct es_state st;
+	bool french;
+	time_t now;
+};
+
+static void call_free(struct call *c)
+{
+	es_state_free(&c->st);
+	if (c->cfg_loaded)
+		es_config_free(&c->cfg);
+	c->cfg_loaded = false;
+}
+
+/* format_arg: printf checks apply to the English text; the French one
+ * uses the same conversions. */
+static const char *tr(const struct call *c, const char *en, const char *fr)
+	__attribute__((format_arg(2)));
+
+static const char *tr(const struct call *c, const char *en, const char *fr)
+{
+	return c->french ? fr : en;
+}
+
+/* Messages to the person at the keyboard (not with PAM_SILENT). */
+static void tell(const struct call *c, bool error, const char *msg)
+{
+	if (c->flags & PAM_SILENT)
+		return;
+	if (error)
+		(void)pam_error(c->pamh, "%s", msg);
+	else
+		(void)pam_info(c->pamh, "%s", msg);
+}
+
+static int parse_args(struct call *c, int argc, const char **argv)
+{
+	c->config_path = DEFAULT_CONFIG;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "debug") == 0)
+			c->debug = true;
+		else if (strncmp(argv[i], "config=", 7) == 0 && argv[i][7] == '/')
+			c->config_path = argv[i] + 7;
+		else
+			pam_syslog(c->pamh, LOG_ERR, "unknown or bad argument '%s' (ignored)", argv[i]);
+	}
+	return 0;
+}
+
+/* true when the user is in the exempt group (primary or supplementary). */
+static bool in_group(const char *user, const char *group)
+{
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char pwbuf[4096], grbuf[16384];
+	gid_t groups[256];
+	int n = (int)(sizeof(groups) / sizeof(groups[0]));
+
+	if (group[0] == '\0')
+		return false;
+	if (getpwnam_r(user, &pw, pwbuf, sizeof(pwbuf), &pwp) != 0 || pwp == NULL)
+		return false;
+	if (getgrnam_r(group, &gr, grbuf, sizeof(grbuf), &grp) != 0 || grp == NULL)
+		return false;
+	if (pw.pw_gid == gr.gr_gid)
+		return true;
+	if (getgrouplist(user, pw.pw_gid, groups, &n) < 0)
+		return false; /* more than 256 groups: the member list still tells */
+	for (int i = 0; i < n; i++)
+		if (groups[i] == gr.gr_gid)
+			return true;
+	for (char **m = gr.gr_mem; m != NULL && *m != NULL; m++)
+		if (strcmp(*m, user) == 0)
+			return true;
+	return false;
+}
+
+static bool exempt(const struct call *c)
+{
+	for (size_t i = 0; i < c->pol.n_exempt_users; i++)
+		if (strcmp(c->pol.exempt_users[i], c->user) == 0)
+			return true;
+	return in_group(c->user, c->pol.exempt_group);
+}
+
+/* What to return when the module cannot decide (config or state broken). */
+static int on_error(const struct call *c)
+{
+	if (c->cfg_loaded && c->cfg.policy.on_error == ES_ONERR_ALLOW)
+		return PAM_IGNORE;
+	return PAM_SYSTEM_ERR;
+}
+
+/* Loads the config and the user's state. Returns -1 to go on, or the PAM
+ * code to return (PAM_IGNORE for users and callers the module leaves
+ * alone). */
+static int prepare(struct call *c, int argc, const char **argv)
+{
+	struct es_err err = { 0 };
+	const char *service = NULL, *role;
+	int rc;
+
+	es_state_init(&c->st, "");
+	c->now = time(NULL);
+	parse_args(c, argc, argv);
+	/* the helper's own services set passwords in bulk: not ours */
+	if (pam_get_item(c->pamh, PAM_SERVICE, (const void **)&service) == PAM_SUCCESS &&
+	    service != NULL && (strcmp(service, "chpasswd") == 0 || strcmp(service, "newusers") == 0))
+		return PAM_IGNORE;
+	if (pam_get_user(c->pamh, &c->user, NULL) != PAM_SUCCESS || c->user == NULL ||
+	    !es_valid_username(c->user))
+		return PAM_IGNORE; /* not a name eschool could manage */
+	/* a screen locker runs PAM as the user: root's files are not for it,
+	 * and an unlock must never fail or complain because of us */
+	if (geteuid() != 0)
+		return PAM_IGNORE;
+	if (sodium_init() < 0) {
+		pam_syslog(c->pamh, LOG_ERR, "libsodium cannot start");
+		return PAM_SYSTEM_ERR;
+	}
+	if (es_config_load(&c->cfg, c->config_path, ES_CFG_OPTIONAL, &err) != 0) {
+		pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
+		return PAM_SYSTEM_ERR; /* no on_error without a config to read it from */
+	}
+	c->cfg_loaded = true;
+	c->french = strcmp(c->cfg.language, "fr") == 0;
+	rc = es_state_load(c->cfg.state_dir, c->user, &c->st, &err);
+	if (rc == 1)
+		return PAM_IGNORE; /* not managed by eschool */
+	if (rc != 0) {
+		if (err.code == ES_EPERM && geteuid() != 0)
+			return PAM_IGNORE;
+		pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
+		return on_error(c);
+	}
+	{
+		const char *lang = es_state_get(&c->st, ES_K_LANG);
+		if (lang != NULL && lang[0] != '\0')
+			c->french = strcmp(lang, "fr") == 0;
+	}
+	role = es_state_get(&c->st, ES_K_ROLE);
+	if (es_config_role_policy(&c->cfg, role != NULL ? role : "student", &c->pol, &err) != 0) {
+		/* a role removed from the config: the global policy still holds */
+		if (es_config_role_policy(&c->cfg, "student", &c->pol, &err) != 0) {
+			pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
+			return on_error(c);
+		}
+	}
+	if (exempt(c)) {
+		if (c->debug)
+			pam_syslog(c->pamh, LOG_DEBUG, "%s is exempt", c->user);
+		return PAM_IGNORE;
+	}
+	return -1;
+}
+
+/* enforce = no: say what would have happened, let the user in. */
+static int verdict(const struct call *c, int rc, const char *why)
+{
+	if (rc == PAM_SUCCESS || rc == PAM_IGNORE || c->pol.enforce)
+		return rc;
+	pam_syslog(c->pamh, LOG_NOTICE, "audit (enforce = no): would return %s for %s: %s",
+	           pam_strerror(c->pamh, rc), c->user, why);
+	return PAM_SUCCESS;
+}
+
+/* ---- account ---- */
+
+static int account(struct call *c)
+{
+	char msg[512];
+	int64_t changed, initial_expires;
+	bool must_change;
+
+	if (es_state_get_bool(&c->st, ES_K_DISABLED)) {
+		if (c->pol.enforce)
+			tell(c, true, tr(c, "This account is disabled. Ask your administrator.",
+			                 "Ce compte est désactivé. Adressez-vous à l'administrateur."));
+		return verdict(c, PAM_ACCT_EXPIRED, "account disabled");
+	}
+	must_change = c->pol.first_login_change && es_state_get_bool(&c->st, ES_K_MUST_CHANGE);
+	initial_expires = es_state_get_i64(&c->st, ES_K_INITIAL_EXPIRES, 0);
+	if (es_state_get_bool(&c->st, ES_K_MUST_CHANGE) && initial_expires > 0 &&
+	    (int64_t)c->now >= initial_expires) {
+		if (c->pol.enforce)
+			tell(c, true,
+			     tr(c, "Your temporary password was not used in time and no longer works. "
+			           "Ask your administrator for a new one.",
+			        "Votre mot de passe provisoire n'a pas été utilisé à temps et ne "
+			        "fonctionne plus. Demandez-en un nouveau à l'administrateur."));
+		return verdict(c, PAM_ACCT_EXPIRED, "temporary password expired unused");
+	}
+	if (must_change) {
+		if (c->pol.enforce)
+			tell(c, true,
+			     tr(c, "You must change your temporary password now. (Over SSH this needs a "
+			           "terminal: scp, sftp and 'ssh host command' cannot do it.)",
+			        "Vous devez changer votre mot de passe provisoire maintenant. (Par SSH "
+			        "il faut un terminal : scp, sftp et 'ssh machine commande' ne le peuvent "
+			        "pas.)"));
+		return verdict(c, PAM_NEW_AUTHTOK_REQD, "temporary password must be changed");
+	}
+	changed = es_state_get_i64(&c->st, ES_K_PW_CHANGED, 0);
+	if (changed <= 0)
+		changed = es_state_get_i64(&c->st, ES_K_CREATED, 0);
+	if (c->pol.max_age_days > 0 && changed > 0) {
+		int64_t expires = changed + (int64_t)c->pol.max_age_days * DAY;
+		int64_t left = expires - (int64_t)c->now;
+
+		if (left <= 0) {
+			if (c->pol.enforce)
+				tell(c, true,
+				     tr(c, "Your password has expired: choose a new one now.",
+				        "Votre mot de passe a expiré : choisissez-en un nouveau maintenant."));
+			return verdict(c, PAM_NEW_AUTHTOK_REQD, "password older than max_age_days");
+		}
+		if (left <= (int64_t)c->pol.warn_days * DAY) {
+			long days = (long)((left + DAY - 1) / DAY);
+			(void)snprintf(msg, sizeof(msg),
+			               days == 1 ? tr(c, "Your password expires in %ld day: change it soon.",
+			                              "Votre mot de passe expire dans %ld jour : changez-le "
+			                              "bientôt.")
+			                         : tr(c, "Your password expires in %ld days: change it soon.",
+			                              "Votre mot de passe expire dans %ld jours : changez-le "
+			                              "bientôt."),
+			               days);
+			tell(c, false, msg);
+		}
+	}
+	return PAM_SUCCESS;
+}
+
+/* ---- mails queued from the login path (no network: the helper sends) ---- */
+
+static void queue_mail(struct call *c, const char *kind, const char *when, const char *source)
+{
+	const char *dirs[2] = { SITE_TEMPLATES, c->cfg.template_dir };
+	const char *email = es_state_get(&c->st, ES_K_EMAIL);
+	const char *name = es_state_get(&c->st, ES_K_NAME);
+	struct es_compose comp = {
+		.dirs = dirs,
+		.ndirs = c->cfg.template_dir[0] != '\0' ? 2 : 1,
+		.school_lang = c->cfg.language,
+		.from_addr = c->cfg.from[0] ? c->cfg.from : "noreply@eschool.invalid",
+		.from_name = c->cfg.school_name[0] ? c->cfg.school_name : NULL,
+		.now = c->now,
+	};
+	const struct es_tvar vars[] = {
+		{ "school_name", c->cfg.school_name },
+		{ "contact", c->cfg.contact[0] ? c->cfg.contact : NULL },
+		{ "admin_email", c->cfg.admin_email[0] ? c->cfg.admin_email : NULL },
+		{ "logo", NULL },
+		{ "name", name != NULL && name[0] ? name : c->user },
+		{ "username", c->user },
+		{ "when", when },
+		{ "source", source },
+	};
+	struct es_buf msg = { 0 };
+	struct es_qmsg m;
+	struct es_err err = { 0 };
+	char msgid[128];
+
+	if (email == NULL || email[0] == '\0')
+		return;
+	memset(&m, 0, sizeof(m));
+	(void)snprintf(m.to, sizeof(m.to), "%s", email);
+	(void)snprintf(m.kind, sizeof(m.kind), "%s", kind);
+	(void)snprintf(m.user, sizeof(m.user), "%s", c->user);
+	m.priority = ES_QPRIO_NOTICE;
+	if (es_compose_mail(&comp, kind, es_state_get(&c->st, ES_K_LANG), email, name, vars,
+	                    sizeof(vars) / sizeof(vars[0]), &msg, msgid, sizeof(msgid), &err) != 0 ||
+	    es_queue_add(c->cfg.spool_dir, &m, msg.data, msg.len, c->now, &err) != 0)
+		/* the login goes on: a lost notice is logged, never a denial */
+		pam_syslog(c->pamh, LOG_WARNING, "%s mail for %s not queued: %s", kind, c->user,
+		           err.msg);
+	else if (c->debug)
+		pam_syslog(c->pamh, LOG_DEBUG, "%s mail for %s queued as %s", kind, c->user, m.id);
+	es_buf_free(&msg);
+}
+
+static void fmt_when(time_t t, char *out, size_t outsz)
+{
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL || strftime(out, outsz, "%Y-%m-%d %H:%M", &tm) == 0)
+		(void)snprintf(out, outsz, "%lld", (long long)t);
+}
+
+/* Reloads the state under the user's lock (the helper or another login may
+ * have written it since prepare), for a read-modify-write. */
+static int relock(struct call *c, int *lockfd)
+{
+	struct es_err err = { 0 };
+	int rc;
+
+	if (es_state_lock(c->cfg.state_dir, c->user, lockfd, &err) != 0) {
+		pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
+		return -1;
+	}
+	es_state_free(&c->st);
+	es_state_init(&c->st, "");
+	rc = es_state_load(c->cfg.state_dir, c->user, &c->st, &err);
+	if (rc != 0) {
+		if (rc < 0)
+			pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
+		return rc < 0 ? -1 : 1;
+	}
+	return 0;
+}
+
+static int save(struct call *c)
+{
+	struct es_err err = { 0 };
+
+	if (es_state_save(c->cfg.state_dir, &c->st, &err) != 0) {
+		pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- password ---- */
+
+/* Did the module before us really change the password? A "required"
+ * module that failed does not stop the stack, and a change that did not
+ * happen must never clear must-change. The new password is in PAM_AUTHTOK
+ * (pam_get_authtok clears it on a mismatch), and a local account's shadow
+ * entry says it changed today. */
+static bool change_happened(const struct call *c)
+{
+	const void *tok = NULL;
+	struct spwd sp, *spp = NULL;
+	char buf[4096];
+
+	if (pam_get_item(c->pamh, PAM_AUTHTOK, &tok) != PAM_SUCCESS || tok == NULL ||
+	    ((const char *)tok)[0] == '\0')
+		return false;
+	if (getspnam_r(c->user, &sp, buf, sizeof(buf), &spp) != 0 || spp == NULL)
+		return true; /* not a local account (sssd, ldap): AUTHTOK is all we have */
+	return sp.sp_lstchg >= (long)(c->now / DAY);
+}
+
+static int password_changed(struct call *c)
+{
+	char when[64];
+	int lockfd = -1, rc;
+
+	if (!change_happened(c)) {
+		pam_syslog(c->pamh, LOG_NOTICE,
+		           "password of %s not changed by the modules before pam_eschool: nothing "
+		           "recorded (stack them as requisite)",
+		           c->user);
+		return PAM_IGNORE;
+	}
+	rc = relock(c, &lockfd);
+	if (rc != 0) {
+		es_state_unlock(lockfd);
+		return rc > 0 ? PAM_IGNORE : on_error(c);
+	}
+	if (es_state_set_i64(&c->st, ES_K_PW_CHANGED, (int64_t)c->now) != 0 ||
+	    es_state_set(&c->st, ES_K_MUST_CHANGE, "0") != 0 ||
+	    es_state_set(&c->st, ES_K_INITIAL_EXPIRES, "0") != 0 || save(c) != 0) {
+		es_state_unlock(lockfd);
+		/* the password did change (the module before us did it): never
+		 * report a failure the user cannot act on; the log says why */
+		return PAM_IGNORE;
+	}
+	es_state_unlock(lockfd);
+	pam_syslog(c->pamh, LOG_NOTICE, "password changed for %s", c->user);
+	fmt_when(c->now, when, sizeof(when));
+	queue_mail(c, "password-changed", when, NULL);
+	return PAM_SUCCESS;
+}
+
+/* ---- session ---- */
+
+/* The login's source: the remote host, else the terminal. */
+static void login_source(const struct call *c, char *out, size_t outsz)
+{
+	const char *rhost = NULL, *tty = NULL;
+	size_t o = 0;
+	const char *s;
+
+	(void)pam_get_item(c->pamh, PAM_RHOST, (const void **)&rhost);
+	(void)pam_get_item(c->pamh, PAM_TTY, (const void **)&tty);
+	s = rhost != NULL && rhost[0] ? rhost : tty != NULL && tty[0] ? tty : "unknown";
+	/* kept in a comma list and shown in a mail: printable, no comma */
+	for (; *s != '\0' && o + 1 < outsz && o < 128; s++)
+		out[o++] = ((unsigned char)*s < 0x20 || *s == 0x7f || *s == ',' || *s == '%')
+		                   ? '_'
+		                   : *s;
+	out[o] = '\0';
+}
+
+static int session_open(struct call *c)
+{
+	char source[160], when[64], list[2048];
+	const char *known;
+	bool seen = false, first;
+	size_t o = 0;
+	long kept = 1;
+	int lockfd = -1, rc;
+
+	login_source(c, source, sizeof(source));
+	rc = relock(c, &lockfd);
+	if (rc != 0) {
+		es_state_unlock(lockfd);
+		return rc > 0 ? PAM_IGNORE : on_error(c);
+	}
+	first = es_state_get_i64(&c->st, ES_K_LAST_LOGIN, 0) <= 0;
+	known = es_state_get(&c->st, ES_K_SOURCES);
+	/* newest first; this source moves to the front */
+	o = (size_t)snprintf(list, sizeof(list), "%s", source);
+	for (const char *p = known; p != NULL && *p != '\0';) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+		if (len == strlen(source) && strncmp(p, source, len) == 0)
+			seen = true;
+		else if (len > 0 && kept < c->pol.known_sources && o + len + 2 < sizeof(list)) {
+			list[o++] = ',';
+			memcpy(list + o, p, len);
+			o += len;
+			list[o] = '\0';
+			kept++;
+		}
+		p += len + (comma != NULL);
+	}
+	if (es_state_set_i64(&c->st, ES_K_LAST_LOGIN, (int64_t)c->now) != 0 ||
+	    es_state_set(&c->st, ES_K_SOURCES, list) != 0 || save(c) != 0) {
+		es_state_unlock(lockfd);
+		return PAM_IGNORE; /* a login is never refused for its bookkeeping */
+	}
+	es_state_unlock(lockfd);
+	if (!seen && !first && c->pol.notify_new_login_source) {
+		fmt_when(c->now, when, sizeof(when));
+		queue_mail(c, "new-login-source", when, source);
+	}
+	return PAM_SUCCESS;
+}
+
+/* ---- entry points ---- */
+
+PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct call c = { .pamh = pamh, .flags = flags };
+	int rc = prepare(&c, argc, argv);
+
+	if (rc < 0)
+		rc = account(&c);
+	if (c.debug)
+		pam_syslog(pamh, LOG_DEBUG, "account %s: %s", c.user ? c.user : "?",
+		           pam_strerror(pamh, rc));
+	call_free(&c);
+	return rc;
+}
+
+PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct call c = { .pamh = pamh, .flags = flags };
+	int rc;
+
+	/* the first pass checks that the change can happen: nothing to say */
+	if (flags & PAM_PRELIM_CHECK)
+		return PAM_IGNORE;
+	if (!(flags & PAM_UPDATE_AUTHTOK))
+		return PAM_IGNORE;
+	rc = prepare(&c, argc, argv);
+	if (rc < 0) /* recorded in audit mode too: it denies nobody */
+		rc = password_changed(&c);
+	call_free(&c);
+	return rc;
+}
+
+PUBLIC int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct call c = { .pamh = pamh, .flags = flags };
+	int rc = prepare(&c, argc, argv);
+
+	if (rc < 0)
+		rc = session_open(&c);
+	call_free(&c);
+	return rc;
+}
+
+PUBLIC int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_IGNORE;
+}
+
+PUBLIC int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_IGNORE; /* authentication is the stack's (pam_unix, pam_sss) */
+}
+
+PUBLIC int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_IGNORE;
+}

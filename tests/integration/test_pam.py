@@ -1,0 +1,357 @@
+"""pam_eschool.so through the real libpam inside the sandbox: its own
+/etc/pam.d services, the real pam_unix against the sandbox's /etc/shadow,
+users made by `eschool add`, driven by pypamtest (tests/pamdrive.py). Time
+moves with faketime. PAM codes: 0 success, 4 system error, 6 permission
+denied (what libpam returns when every module of a stack ignored), 12 new
+authtok required, 13 account expired."""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest import configure_mail, new_sandbox, password_ok  # noqa: E402
+from sandbox import ESCHOOL  # noqa: E402
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+MODULE = os.path.join(os.path.dirname(ESCHOOL), "pam_eschool.so")
+DRIVER = os.path.join(TOP, "tests", "pamdrive.py")
+SET_ITEMS = "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_set_items.so"
+TEMPLATES = os.path.join(TOP, "conf", "templates")
+STATE = "/var/lib/eschool/users"
+SUCCESS, SYSTEM_ERR, DENIED, NEW_AUTHTOK, EXPIRED = 0, 4, 6, 12, 13
+NEW_PW = "Tr3s-Bien-Choisi!"
+
+SERVICES = {
+    # the module alone: its own verdict (ignore shows as 6)
+    "es-account": f"account required {MODULE}\n",
+    # a workstation's stack: pam_unix decides the password, eschool the rest
+    "es-login": f"""auth required pam_unix.so
+account required {MODULE}
+account required pam_unix.so
+password requisite pam_unix.so yescrypt
+password required {MODULE}
+session optional {SET_ITEMS}
+session required {MODULE}
+""",
+    "es-session": f"session optional {SET_ITEMS}\nsession required {MODULE}\n",
+}
+
+
+def sanitizer_env():
+    """A module built with SANITIZE=1 needs the ASan runtime preloaded into
+    Python (and libfaketime after it)."""
+    deps = subprocess.run(["ldd", MODULE], capture_output=True, text=True).stdout
+    if "libasan" not in deps:
+        return {}
+    asan = subprocess.run(["cc", "-print-file-name=libasan.so"], capture_output=True,
+                          text=True).stdout.strip()
+    return {"LD_PRELOAD": asan, "ASAN_OPTIONS": "detect_leaks=0:verify_asan_link_order=0"}
+
+
+SAN_ENV = sanitizer_env()
+
+
+def prepare(sb, policy="", general="", production=None):
+    """Config (debug mode unless production=(port, ca)), services, one student."""
+    if production:
+        configure_mail(sb, production[0], production[1], mode="production")
+        conf = sb.read("/etc/eschool/eschool.conf")
+    else:
+        conf = "[general]\nmode = debug\nschool_name = Lycée Exemple\n"
+    conf = conf.replace("[general]\n", f"[general]\ntemplate_dir = {TEMPLATES}\n{general}", 1)
+    sb.write("/etc/eschool/eschool.conf", conf + (f"[policy]\n{policy}" if policy else ""))
+    for name, text in SERVICES.items():
+        sb.write(f"/etc/pam.d/{name}", text, mode="644")
+
+
+def add(sb, user="zoe", lang=None, extra=()):
+    argv = ["--json", "add", user, "--email", f"{user}@school.example", "--name", "Zoë Lefèvre"]
+    if lang:
+        argv += ["--lang", lang]
+    p = sb.eschool(*argv, *extra)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout).get("password")
+
+
+def drive(sb, service, user, ops, passwords=(), env=None, faketime=None, prefix=()):
+    argv = list(prefix)
+    if faketime:
+        argv += ["faketime", "-f", faketime]
+    argv += ["/usr/bin/python3", DRIVER,
+             json.dumps({"service": service, "user": user, "ops": ops,
+                         "passwords": list(passwords)})]
+    full_env = dict(SAN_ENV)
+    full_env.update(env or {})
+    p = sb.cmd(argv, env=full_env)
+    assert p.stdout.strip(), p.stderr
+    out = json.loads(p.stdout.strip().splitlines()[-1])
+    out["stderr"] = p.stderr
+    return out
+
+
+def code_of(result):
+    m = re.search(r"returned \[(\d+)\]", result.get("failed", ""))
+    return int(m.group(1)) if m else None
+
+
+def account(sb, user, expect, **kw):
+    r = drive(sb, "es-account", user, [["account", expect]], **kw)
+    assert r["ok"], (r, code_of(r))
+    return r
+
+
+def edit_state(sb, user, **fields):
+    text = sb.read(f"{STATE}/{user}")
+    lines = [l for l in text.splitlines() if l not in ("end",)]
+    for k, v in fields.items():
+        lines = [l for l in lines if not l.startswith(k + "=")] + [f"{k}={v}"]
+    sb.write(f"{STATE}/{user}", "\n".join(lines) + "\nend\n")
+
+
+def state(sb, user):
+    return dict(l.split("=", 1) for l in sb.read(f"{STATE}/{user}").splitlines() if "=" in l)
+
+
+def queued_kinds(sb):
+    p = sb.eschool("--json", "queue", "list")
+    return [json.loads(l)["kind"] for l in p.stdout.splitlines()]
+
+
+@pytest.fixture
+def sb():
+    with new_sandbox() as s:
+        yield s
+
+
+def test_module_exports_only_pam_entry_points_and_no_network():
+    syms = subprocess.run(["nm", "-D", "--defined-only", MODULE], capture_output=True,
+                          text=True).stdout.split()
+    exported = sorted(s for s in syms if s.startswith("pam_") or s.startswith("es_"))
+    assert exported == sorted(["pam_sm_acct_mgmt", "pam_sm_authenticate", "pam_sm_setcred",
+                               "pam_sm_chauthtok", "pam_sm_open_session",
+                               "pam_sm_close_session"])
+    deps = subprocess.run(["ldd", MODULE], capture_output=True, text=True).stdout
+    assert "libcurl" not in deps and "libcrypt" not in deps
+
+
+def test_first_login_story_with_the_real_stack(sb, srv):
+    prepare(sb, production=(1, srv.ca_file))  # the mail server is down at add: fallback
+    pw = add(sb)
+    assert pw and password_ok(sb, "zoe", pw)
+    # the initial password authenticates, the account stage demands the change
+    r = drive(sb, "es-login", "zoe", [["auth", SUCCESS], ["account", NEW_AUTHTOK],
+                                      ["chauthtok", SUCCESS], ["account", SUCCESS],
+                                      ["open", SUCCESS]], [pw, NEW_PW, NEW_PW])
+    assert r["ok"], r
+    assert any("changer votre mot de passe provisoire" in e for e in r["errors"]), r
+    assert password_ok(sb, "zoe", NEW_PW) and not password_ok(sb, "zoe", pw)
+    st = state(sb, "zoe")
+    assert st["must_change"] == "0" and st["initial_expires"] == "0"
+    assert int(st["last_login"]) > 0
+    # the next login is a normal one
+    r = drive(sb, "es-login", "zoe", [["auth", SUCCESS], ["account", SUCCESS],
+                                      ["open", SUCCESS]], [NEW_PW])
+    assert r["ok"] and r["errors"] == [], r
+    # a login from a new host: a notice; the confirmation was queued before
+    r = drive(sb, "es-login", "zoe", [["auth", SUCCESS], ["account", SUCCESS],
+                                      ["open", SUCCESS]], [NEW_PW],
+              env={"PAM_RHOST": "10.20.30.40"})
+    assert r["ok"], r
+    assert sorted(k for k in queued_kinds(sb) if k != "welcome-student") == \
+        ["new-login-source", "password-changed"]
+    # the helper's queue run delivers them (the module never touches the network)
+    configure_mail(sb, srv.port, srv.ca_file, mode="production")
+    sb.write("/etc/eschool/eschool.conf", sb.read("/etc/eschool/eschool.conf").replace(
+        "[general]\n", f"[general]\ntemplate_dir = {TEMPLATES}\n", 1))
+    n0 = len(srv.messages)
+    p = sb.cmd(["faketime", "-f", "+10m", ESCHOOL, "queue", "run"],
+               env={"ASAN_OPTIONS": "verify_asan_link_order=0"})
+    assert p.returncode == 0, p.stderr
+    got = {m["X-Eschool-Kind"]: m for _, m in srv.messages[n0:]}
+    assert set(got) == {"welcome-student", "password-changed", "new-login-source"}
+    notice = got["new-login-source"].get_body(("plain",)).get_content()
+    assert "10.20.30.40" in notice and "zoe" in notice
+    changed = got["password-changed"]
+    assert changed["To"].addresses[0].display_name == "Zoë Lefèvre"
+    assert changed.get_body(("html",)) is not None
+    assert NEW_PW not in changed.as_string() and NEW_PW not in notice
+
+
+def test_a_failed_change_records_nothing(sb):
+    prepare(sb)
+    pw = add(sb)
+    r = drive(sb, "es-login", "zoe", [["chauthtok", 24]], ["Aaa-1234567x", "Bbb-1234567y"])
+    assert r["ok"], r
+    assert state(sb, "zoe")["must_change"] == "1"
+    account(sb, "zoe", NEW_AUTHTOK)
+    assert password_ok(sb, "zoe", pw)
+
+
+def test_password_age_warning_and_expiry(sb):
+    prepare(sb, policy="max_age_days = 90\nwarn_days = 7\n")
+    add(sb, lang="en")
+    now = int(time.time())
+    edit_state(sb, "zoe", must_change=0, initial_expires=0, password_changed=now - 80 * 86400)
+    r = account(sb, "zoe", SUCCESS)
+    assert r["info"] == [] and r["errors"] == []
+    r = account(sb, "zoe", SUCCESS, faketime="+7d")  # 87 days: 3 left
+    assert r["info"] == ["Your password expires in 3 days: change it soon."], r
+    r = account(sb, "zoe", SUCCESS, faketime="+228h")  # half a day left
+    assert r["info"] == ["Your password expires in 1 day: change it soon."], r
+    r = account(sb, "zoe", NEW_AUTHTOK, faketime="+10d")
+    assert r["errors"] == ["Your password has expired: choose a new one now."], r
+
+
+def test_max_age_zero_never_expires(sb):
+    prepare(sb, policy="max_age_days = 0\n")
+    add(sb)
+    edit_state(sb, "zoe", must_change=0, initial_expires=0, password_changed=1000000000)
+    r = account(sb, "zoe", SUCCESS, faketime="+3650d")
+    assert r["info"] == [] and r["errors"] == []
+
+
+def test_unused_initial_password_expires_and_disabled_accounts(sb):
+    prepare(sb, policy="initial_password_ttl_days = 14\n")
+    add(sb, lang="en")
+    account(sb, "zoe", NEW_AUTHTOK, faketime="+13d")
+    r = account(sb, "zoe", EXPIRED, faketime="+15d")
+    assert "administrator" in r["errors"][0], r
+    add(sb, "max", lang="fr")
+    assert sb.eschool("disable", "max").returncode == 0
+    r = account(sb, "max", EXPIRED)
+    assert r["errors"] == ["Ce compte est désactivé. Adressez-vous à l'administrateur."]
+
+
+def test_left_alone_unmanaged_exempt_and_unprivileged(sb):
+    prepare(sb, policy="exempt_users = root, prof\nexempt_group = sudo\n")
+    add(sb)
+    add(sb, "prof")
+    add(sb, "admin")
+    sb.cmd(["usermod", "-aG", "sudo", "admin"], check=True)
+    for user in ("nobody", "root", "prof", "admin", "no_such_user"):
+        r = drive(sb, "es-account", user, [["account", DENIED]])  # every module ignored
+        assert r["ok"] and r["errors"] == [], (user, r)
+    # a screen locker runs PAM as the user: root's state is not for it
+    r = drive(sb, "es-account", "zoe", [["account", DENIED]],
+              prefix=["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+    assert r["ok"] and r["errors"] == [], r
+    # the helper's bulk services are never touched
+    sb.write("/etc/pam.d/chpasswd", SERVICES["es-account"], mode="644")
+    r = drive(sb, "chpasswd", "zoe", [["account", DENIED]])
+    assert r["ok"], r
+
+
+def test_enforce_no_logs_and_lets_in(sb):
+    prepare(sb, policy="enforce = no\n")
+    add(sb)
+    log = sb.syslog()
+    try:
+        r = account(sb, "zoe", SUCCESS)
+        assert r["errors"] == []
+        line = log.recv(4096).decode()
+    finally:
+        log.close()
+    assert "audit (enforce = no)" in line and "zoe" in line, line
+
+
+def test_corrupt_state_follows_on_error(sb):
+    prepare(sb)
+    add(sb)
+    path = f"{STATE}/zoe"
+    good = sb.read(path)
+    for bad in ("", "eschool-state 1\nemail=z@school.example\n", "garbage\n"):
+        sb.write(path, bad)
+        log = sb.syslog()
+        try:
+            account(sb, "zoe", SYSTEM_ERR)
+            line = log.recv(4096).decode()
+        finally:
+            log.close()
+        assert path in line, line
+    # a symlink planted in the state directory is not followed
+    sb.write("/root/elsewhere", good)
+    sb.cmd(["ln", "-sf", "/root/elsewhere", path], check=True)
+    account(sb, "zoe", SYSTEM_ERR)
+    # a state file others may write is refused as corrupt
+    sb.cmd(["rm", "-f", path], check=True)
+    sb.write(path, good, mode="666")
+    account(sb, "zoe", SYSTEM_ERR)
+    # on_error = allow: the user gets in (the module steps aside)
+    conf = sb.read("/etc/eschool/eschool.conf")
+    sb.write("/etc/eschool/eschool.conf", conf + "[policy]\non_error = allow\n")
+    account(sb, "zoe", DENIED)
+
+
+def test_broken_config_does_not_crash_the_host(sb):
+    prepare(sb)
+    add(sb)
+    sb.write("/etc/eschool/eschool.conf", "[general]\nmode = sideways\n[nonsense\n")
+    log = sb.syslog()
+    try:
+        r = account(sb, "zoe", SYSTEM_ERR)
+        line = log.recv(4096).decode()
+    finally:
+        log.close()
+    assert "eschool.conf" in line and r["errors"] == []
+    # a bad module argument is logged, the rest works
+    sb.write("/etc/eschool/eschool.conf", "[general]\nmode = debug\n")
+    sb.write("/etc/pam.d/es-args", f"account required {MODULE} frobnicate debug\n", mode="644")
+    log = sb.syslog()
+    try:
+        drive(sb, "es-args", "zoe", [["account", NEW_AUTHTOK]])
+        lines = log.recv(4096).decode()
+    finally:
+        log.close()
+    assert "frobnicate" in lines
+
+
+def test_config_argument(sb):
+    prepare(sb, policy="max_age_days = 0\n")
+    add(sb)
+    edit_state(sb, "zoe", must_change=0, initial_expires=0, password_changed=1000000000)
+    account(sb, "zoe", SUCCESS)
+    sb.write("/etc/eschool/other.conf", f"[general]\ntemplate_dir = {TEMPLATES}\n"
+                                        "[policy]\nmax_age_days = 30\n")
+    sb.write("/etc/pam.d/es-other", f"account required {MODULE} config=/etc/eschool/other.conf\n",
+             mode="644")
+    drive(sb, "es-other", "zoe", [["account", NEW_AUTHTOK]])
+
+
+def test_login_sources(sb):
+    prepare(sb, policy="known_sources = 2\n")
+    add(sb)
+    kinds = lambda: [k for k in queued_kinds(sb) if k == "new-login-source"]  # noqa: E731
+    for host, expect_mails in (("10.0.0.1", 0),   # the very first login: no notice
+                               ("10.0.0.1", 0),   # known
+                               ("10.0.0.2", 1),   # new
+                               ("10.0.0.3", 2),   # new; 10.0.0.1 falls out (2 kept)
+                               ("10.0.0.2", 2),   # known
+                               ("10.0.0.1", 3)):  # forgotten, so new again
+        r = drive(sb, "es-session", "zoe", [["open", SUCCESS]], env={"PAM_RHOST": host})
+        assert r["ok"], r
+        assert len(kinds()) == expect_mails, (host, kinds())
+    assert state(sb, "zoe")["sources"] == "10.0.0.1,10.0.0.2"
+    # without PAM_RHOST the terminal is the source
+    drive(sb, "es-session", "zoe", [["open", SUCCESS]], env={"PAM_TTY": "tty3"})
+    assert state(sb, "zoe")["sources"].startswith("tty3,")
+
+
+def test_concurrent_sessions_keep_the_state_whole(sb):
+    prepare(sb)
+    add(sb)
+    payload = json.dumps({"service": "es-session", "user": "zoe", "ops": [["open", 0]]})
+    procs = [sb.popen(["/usr/bin/python3", DRIVER, payload], stdout=subprocess.PIPE,
+                      stderr=subprocess.PIPE, text=True,
+                      env={**SAN_ENV, "PATH": "/usr/bin:/bin",
+                           "PAM_RHOST": f"10.9.0.{i}"}) for i in range(50)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(json.loads(o.strip().splitlines()[-1])["ok"] for o, _ in outs), outs[:3]
+    st = state(sb, "zoe")
+    assert sb.read(f"{STATE}/zoe").endswith("end\n")
+    assert len(st["sources"].split(",")) == 10  # known_sources default
+    assert sb.eschool("show", "zoe").returncode == 0

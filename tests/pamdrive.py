@@ -1,0 +1,32 @@
+#!/usr/bin/python3
+"""Runs one PAM transaction with the real libpam (and pypamtest's
+conversation) and prints the outcome as JSON: used by the integration tests
+inside the sandbox, whose /etc/pam.d holds the test services.
+
+usage: pamdrive.py '{"service": S, "user": U, "ops": [[OP, EXPECTED], ...],
+                     "passwords": [...]}'
+OP: auth, account, chauthtok, open, close. Prints {"ok": true, "info": [...],
+"errors": [...]} or {"ok": false, "failed": "...", ...}."""
+import json
+import sys
+
+import pypamtest
+
+OPS = {"auth": pypamtest.PAMTEST_AUTHENTICATE, "account": pypamtest.PAMTEST_ACCOUNT,
+       "chauthtok": pypamtest.PAMTEST_CHAUTHTOK, "open": pypamtest.PAMTEST_OPEN_SESSION,
+       "close": pypamtest.PAMTEST_CLOSE_SESSION}
+
+
+def main():
+    args = json.loads(sys.argv[1])
+    cases = [pypamtest.TestCase(OPS[op], expected_rv=rv) for op, rv in args["ops"]]
+    try:
+        res = pypamtest.run_pamtest(args["user"], args["service"], cases,
+                                    args.get("passwords", []))
+        print(json.dumps({"ok": True, "info": list(res.info), "errors": list(res.errors)}))
+    except pypamtest.PamTestError as e:
+        print(json.dumps({"ok": False, "failed": str(e)}))
+
+
+if __name__ == "__main__":
+    main()
