@@ -39,7 +39,7 @@ UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: all deps deps-test deps-lint deps-bench check unit integration demo lint bench \
-	bench-smtp clean install
+	bench-smtp clean install valgrind
 
 # `make install DESTDIR=... PREFIX=/usr` for packages; the units' ExecStart
 # follows SBINDIR.
@@ -50,7 +50,7 @@ MANDIR ?= $(DATADIR)/man
 SYSCONFDIR ?= /etc
 UNITDIR ?= /lib/systemd/system
 
-all: $(BUILD)/eschool $(BUILD)/pam_eschool.so
+all: $(BUILD)/eschool $(BUILD)/pam_eschool.so $(BUILD)/pamloop
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h) $(wildcard helper/*.h)
 	@mkdir -p $(dir $@)
@@ -70,6 +70,10 @@ $(BUILD)/pam_eschool.so: $(BUILD)/pam_eschool/pam_eschool.o $(BUILD)/libeschool.
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -shared -Wl,--no-undefined \
 		-Wl,--version-script=pam_eschool/pam_eschool.map -o $@ $< $(BUILD)/libeschool.a \
 		$$($(PKG_CONFIG) --libs libsodium inih) -lpam
+
+# PAM transactions in a loop (tests/pamloop.c): valgrind test, bench/pam
+$(BUILD)/pamloop: tests/pamloop.c
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -o $@ $< -lpam
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libeschool.a
 	@mkdir -p $(dir $@)
@@ -91,6 +95,12 @@ integration: all
 check: deps-test
 	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@ESCHOOL_BUILD=$(BUILD) $(PYTHON) tests/run-checks $(UNIT_BIN)
+
+# The module's robustness campaign: 1,000 PAM transactions under valgrind.
+valgrind: deps-test
+	@$(MAKE) --no-print-directory all
+	@ESCHOOL_BUILD=$(BUILD) ESCHOOL_PAM_CYCLES=1000 $(PYTHON) -m pytest -q \
+		tests/integration/test_pam.py -k valgrind
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -121,6 +131,7 @@ deps-bench:
 bench: deps-test deps-bench all
 	@./bench/import
 	@ESCHOOL_BUILD=$(BUILD) ./bench/smtp
+	@ESCHOOL_BUILD=$(BUILD) ./bench/pam
 
 bench-smtp: deps deps-bench all
 	@ESCHOOL_BUILD=$(BUILD) ./bench/smtp

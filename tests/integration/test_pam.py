@@ -355,3 +355,32 @@ def test_concurrent_sessions_keep_the_state_whole(sb):
     assert sb.read(f"{STATE}/zoe").endswith("end\n")
     assert len(st["sources"].split(",")) == 10  # known_sources default
     assert sb.eschool("show", "zoe").returncode == 0
+
+
+def test_transactions_under_valgrind(sb):
+    """Every stage, many times in one process: no leak, no invalid access
+    (under SANITIZE=1, ASan and LeakSanitizer check instead of valgrind).
+    `make check` runs 100 cycles; `make valgrind` the full 1,000 (about 3
+    minutes: each cycle saves the state and queues a notice)."""
+    cycles = os.environ.get("ESCHOOL_PAM_CYCLES", "100")
+    prepare(sb, general="")
+    add(sb)
+    sb.write("/etc/pam.d/es-all", f"""account required {MODULE}
+password optional pam_permit.so
+password required {MODULE}
+session required {MODULE}
+""", mode="644")
+    loop = os.path.join(os.path.dirname(ESCHOOL), "pamloop")
+    if SAN_ENV:
+        argv, env = [loop, "es-all", "zoe", cycles], dict(SAN_ENV)
+        env["ASAN_OPTIONS"] = "detect_leaks=1:verify_asan_link_order=0"
+    else:
+        argv = ["valgrind", "-q", "--leak-check=full", "--show-leak-kinds=definite,indirect",
+                "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99",
+                loop, "es-all", "zoe", cycles]
+        env = {}
+    p = sb.cmd(argv, env=env, timeout=900)
+    assert p.returncode == 0, p.stderr[-3000:]
+    st = state(sb, "zoe")
+    assert len(st["sources"].split(",")) == 10
+    assert sb.read(f"{STATE}/zoe").endswith("end\n")

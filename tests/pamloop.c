@@ -1,0 +1,112 @@
+/* pamloop: PAM transactions in a loop through the real libpam, for the
+ * module's robustness test (under valgrind) and for bench/pam.
+ *
+ *   pamloop SERVICE USER N          N x (start, account, chauthtok, open
+ *                                   and close session, end); exit 0 when
+ *                                   every call returned what the stack
+ *                                   allows (see below)
+ *   pamloop -b SERVICE USER N       N x (account + open session) on one
+ *                                   handle each, timed: prints the mean
+ *                                   microseconds of the two calls
+ *
+ * The conversation answers every prompt with the password in PAMLOOP_PW
+ * (or nothing). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <security/pam_appl.h>
+
+static const char *answer;
+
+static int conv(int n, const struct pam_message **msg, struct pam_response **resp, void *data)
+{
+	struct pam_response *r = calloc((size_t)n, sizeof(*r));
+
+	(void)data;
+	if (r == NULL)
+		return PAM_BUF_ERR;
+	for (int i = 0; i < n; i++) {
+		if ((msg[i]->msg_style == PAM_PROMPT_ECHO_OFF ||
+		     msg[i]->msg_style == PAM_PROMPT_ECHO_ON) &&
+		    answer != NULL) {
+			r[i].resp = strdup(answer);
+			if (r[i].resp == NULL) {
+				for (int k = 0; k < i; k++)
+					free(r[k].resp);
+				free(r);
+				return PAM_BUF_ERR;
+			}
+		}
+	}
+	*resp = r;
+	return PAM_SUCCESS;
+}
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* Return codes a stack with pam_eschool may give for a managed user. */
+static int acceptable(int rc)
+{
+	return rc == PAM_SUCCESS || rc == PAM_NEW_AUTHTOK_REQD || rc == PAM_ACCT_EXPIRED ||
+	       rc == PAM_PERM_DENIED || rc == PAM_IGNORE;
+}
+
+int main(int argc, char **argv)
+{
+	struct pam_conv pc = { conv, NULL };
+	int bench = argc > 1 && strcmp(argv[1], "-b") == 0;
+	const char *service, *user;
+	long n;
+	double total = 0;
+
+	if (argc != 4 + bench) {
+		fprintf(stderr, "usage: pamloop [-b] SERVICE USER N\n");
+		return 64;
+	}
+	service = argv[1 + bench];
+	user = argv[2 + bench];
+	n = strtol(argv[3 + bench], NULL, 10);
+	answer = getenv("PAMLOOP_PW");
+	for (long i = 0; i < n; i++) {
+		pam_handle_t *h = NULL;
+		char rhost[32];
+		int rc;
+		double t0;
+
+		if (pam_start(service, user, &pc, &h) != PAM_SUCCESS) {
+			fprintf(stderr, "pam_start failed\n");
+			return 1;
+		}
+		(void)snprintf(rhost, sizeof(rhost), "10.7.%ld.%ld", (i / 250) % 250, i % 250);
+		(void)pam_set_item(h, PAM_RHOST, rhost);
+		(void)pam_set_item(h, PAM_TTY, "pts/1");
+		t0 = now_us();
+		rc = pam_acct_mgmt(h, 0);
+		if (!acceptable(rc)) {
+			fprintf(stderr, "pam_acct_mgmt: %s\n", pam_strerror(h, rc));
+			return 1;
+		}
+		rc = pam_open_session(h, 0);
+		total += now_us() - t0;
+		if (!acceptable(rc)) {
+			fprintf(stderr, "pam_open_session: %s\n", pam_strerror(h, rc));
+			return 1;
+		}
+		if (!bench) {
+			(void)pam_chauthtok(h, 0);
+			(void)pam_close_session(h, 0);
+		}
+		(void)pam_end(h, rc);
+	}
+	if (bench)
+		printf("%.2f\n", total / (double)n);
+	return 0;
+}
