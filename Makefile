@@ -49,6 +49,7 @@ DATADIR ?= $(PREFIX)/share
 MANDIR ?= $(DATADIR)/man
 SYSCONFDIR ?= /etc
 UNITDIR ?= /lib/systemd/system
+PAMDIR ?= /lib/$(shell $(CC) -print-multiarch)/security
 
 all: $(BUILD)/eschool $(BUILD)/pam_eschool.so $(BUILD)/pamloop
 
@@ -140,6 +141,10 @@ install: all
 	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/eschool/templates \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
 	install -m 0755 $(BUILD)/eschool $(DESTDIR)$(SBINDIR)/eschool
+	install -d -m 0755 $(DESTDIR)$(PAMDIR) $(DESTDIR)$(DATADIR)/pam-configs
+	install -m 0644 $(BUILD)/pam_eschool.so $(DESTDIR)$(PAMDIR)/pam_eschool.so
+	install -m 0644 packaging/pam-configs/eschool $(DESTDIR)$(DATADIR)/pam-configs/eschool
+	install -m 0644 man/pam_eschool.8 $(DESTDIR)$(MANDIR)/man8/pam_eschool.8
 	cp -R conf/templates/. $(DESTDIR)$(DATADIR)/eschool/templates/
 	install -m 0644 man/eschool.8 $(DESTDIR)$(MANDIR)/man8/eschool.8
 	install -m 0644 man/eschool.conf.5 $(DESTDIR)$(MANDIR)/man5/eschool.conf.5
