@@ -53,6 +53,7 @@ struct call {
 	struct es_policy pol;
 	struct es_state st;
 	bool french;
+	bool would_speak; /* a message was (or, silent, would have been) given */
 	time_t now;
 };
 
@@ -75,8 +76,9 @@ static const char *tr(const struct call *c, const char *en, const char *fr)
 }
 
 /* Messages to the person at the keyboard (not with PAM_SILENT). */
-static void tell(const struct call *c, bool error, const char *msg)
+static void tell(struct call *c, bool error, const char *msg)
 {
+	c->would_speak = true;
 	if (c->flags & PAM_SILENT)
 		return;
 	if (error)
@@ -146,7 +148,7 @@ static int on_error(const struct call *c)
 /* Loads the config and the user's state. Returns -1 to go on, or the PAM
  * code to return (PAM_IGNORE for users and callers the module leaves
  * alone). */
-static int prepare(struct call *c, int argc, const char **argv)
+static int prepare(struct call *c, int argc, const char **argv, bool check_exempt)
 {
 	struct es_err err = { 0 };
 	const char *service = NULL, *role;
@@ -166,10 +168,6 @@ static int prepare(struct call *c, int argc, const char **argv)
 	 * and an unlock must never fail or complain because of us */
 	if (geteuid() != 0)
 		return PAM_IGNORE;
-	if (sodium_init() < 0) {
-		pam_syslog(c->pamh, LOG_ERR, "libsodium cannot start");
-		return PAM_SYSTEM_ERR;
-	}
 	if (es_config_load(&c->cfg, c->config_path, ES_CFG_OPTIONAL, &err) != 0) {
 		pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
 		return PAM_SYSTEM_ERR; /* no on_error without a config to read it from */
@@ -198,7 +196,7 @@ static int prepare(struct call *c, int argc, const char **argv)
 			return on_error(c);
 		}
 	}
-	if (exempt(c)) {
+	if (check_exempt && exempt(c)) {
 		if (c->debug)
 			pam_syslog(c->pamh, LOG_DEBUG, "%s is exempt", c->user);
 		return PAM_IGNORE;
@@ -218,7 +216,30 @@ static int verdict(const struct call *c, int rc, const char *why)
 
 /* ---- account ---- */
 
+static int account_verdict(struct call *c);
+
+/* The exemption (a group lookup through NSS) is checked only when the
+ * verdict would deny or say something: an exempt user who would be let in
+ * silently is let in either way. */
 static int account(struct call *c)
+{
+	struct call probe = *c;
+	int rc;
+
+	probe.flags |= PAM_SILENT;
+	probe.pol.enforce = true;
+	rc = account_verdict(&probe);
+	if (rc == PAM_SUCCESS && !probe.would_speak)
+		return PAM_SUCCESS;
+	if (exempt(c)) {
+		if (c->debug)
+			pam_syslog(c->pamh, LOG_DEBUG, "%s is exempt", c->user);
+		return PAM_IGNORE;
+	}
+	return account_verdict(c);
+}
+
+static int account_verdict(struct call *c)
 {
 	char msg[512];
 	int64_t changed, initial_expires;
@@ -314,6 +335,13 @@ static void queue_mail(struct call *c, const char *kind, const char *when, const
 
 	if (email == NULL || email[0] == '\0')
 		return;
+	/* only here: the queue's random ids; a login that queues nothing
+	 * does not pay for it */
+	if (sodium_init() < 0) {
+		pam_syslog(c->pamh, LOG_WARNING, "%s mail for %s not queued: libsodium cannot start",
+		           kind, c->user);
+		return;
+	}
 	memset(&m, 0, sizeof(m));
 	(void)snprintf(m.to, sizeof(m.to), "%s", email);
 	(void)snprintf(m.kind, sizeof(m.kind), "%s", kind);
@@ -345,6 +373,11 @@ static int relock(struct call *c, int *lockfd)
 	struct es_err err = { 0 };
 	int rc;
 
+	/* writing uses random temporary names (libsodium); reading does not */
+	if (sodium_init() < 0) {
+		pam_syslog(c->pamh, LOG_ERR, "libsodium cannot start");
+		return -1;
+	}
 	if (es_state_lock(c->cfg.state_dir, c->user, lockfd, &err) != 0) {
 		pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
 		return -1;
@@ -496,7 +529,7 @@ static int session_open(struct call *c)
 PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct call c = { .pamh = pamh, .flags = flags };
-	int rc = prepare(&c, argc, argv);
+	int rc = prepare(&c, argc, argv, false);
 
 	if (rc < 0)
 		rc = account(&c);
@@ -517,7 +550,7 @@ PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char 
 		return PAM_IGNORE;
 	if (!(flags & PAM_UPDATE_AUTHTOK))
 		return PAM_IGNORE;
-	rc = prepare(&c, argc, argv);
+	rc = prepare(&c, argc, argv, true);
 	if (rc < 0) /* recorded in audit mode too: it denies nobody */
 		rc = password_changed(&c);
 	call_free(&c);
@@ -527,7 +560,7 @@ PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char 
 PUBLIC int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	struct call c = { .pamh = pamh, .flags = flags };
-	int rc = prepare(&c, argc, argv);
+	int rc = prepare(&c, argc, argv, true);
 
 	if (rc < 0)
 		rc = session_open(&c);
