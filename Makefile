@@ -110,10 +110,10 @@ demo: deps
 lint: deps-lint
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --std=c11 -D_GNU_SOURCE -Ilib --suppress=missingIncludeSystem \
-		lib helper
+		lib helper pam_eschool
 	@# one file per run: clang-tidy 14's analyzer mixes up va_list state
 	@# across files given together (false "uninitialized va_list")
-	@fail=0; for f in $(LIB_SRC) $(HELPER_SRC); do \
+	@fail=0; for f in $(LIB_SRC) $(HELPER_SRC) pam_eschool/pam_eschool.c; do \
 		clang-tidy --quiet $$f -- -std=c11 -D_GNU_SOURCE -Ilib \
 			-DES_VERSION='"$(VERSION)"' $(PKG_CFLAGS) || fail=1; \
 	done; test $$fail = 0 && echo "lint: no findings"

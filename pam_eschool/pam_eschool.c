@@ -470,10 +470,12 @@ static void login_source(const struct call *c, char *out, size_t outsz)
 	(void)pam_get_item(c->pamh, PAM_TTY, (const void **)&tty);
 	s = rhost != NULL && rhost[0] ? rhost : tty != NULL && tty[0] ? tty : "unknown";
 	/* kept in a comma list and shown in a mail: printable, no comma */
-	for (; *s != '\0' && o + 1 < outsz && o < 128; s++)
-		out[o++] = ((unsigned char)*s < 0x20 || *s == 0x7f || *s == ',' || *s == '%')
-		                   ? '_'
-		                   : *s;
+	for (; *s != '\0' && o + 1 < outsz && o < 128; s++) {
+		char ch = *s;
+		if ((unsigned char)ch < 0x20 || ch == 0x7f || ch == ',' || ch == '%')
+			ch = '_';
+		out[o++] = ch;
+	}
 	out[o] = '\0';
 }
 
