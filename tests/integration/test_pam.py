@@ -384,3 +384,55 @@ session required {MODULE}
     st = state(sb, "zoe")
     assert len(st["sources"].split(",")) == 10
     assert sb.read(f"{STATE}/zoe").endswith("end\n")
+
+
+PAM_D = os.path.join(TOP, "tests", "pam.d")
+SECURITY = "/lib/x86_64-linux-gnu/security"
+
+
+def debian_profile(sb):
+    """Installs the module and packaging/pam-configs/eschool as the package
+    would, inside the sandbox's mount namespace (copies bound over the
+    host's directories), then runs the real pam-auth-update."""
+    conf, sec = sb.private("pam-configs"), sb.private("security")
+    script = f"""set -eu
+mkdir -p {conf} {sec}
+cp -a /usr/share/pam-configs/. {conf}/
+cp {TOP}/packaging/pam-configs/eschool {conf}/eschool
+mount --bind {conf} /usr/share/pam-configs
+cp -a {SECURITY}/. {sec}/
+cp {MODULE} {sec}/pam_eschool.so
+mount --bind {sec} {SECURITY}
+mkdir -p /var/lib/pam && touch /var/lib/pam/seen
+DEBIAN_FRONTEND=noninteractive pam-auth-update --force --enable eschool
+cp {PAM_D}/* /etc/pam.d/
+"""
+    p = sb.cmd(["sh", "-c", script])
+    assert p.returncode == 0, p.stderr
+
+
+@pytest.mark.parametrize("service", ["login", "gdm-password", "lightdm", "sddm"])
+def test_debian_profile_in_real_service_stacks(sb, service):
+    prepare(sb)
+    debian_profile(sb)
+    for f, line in (("common-account", "account\trequired\tpam_eschool.so"),
+                    ("common-password", "password\trequired\tpam_eschool.so"),
+                    ("common-session", "session\toptional\tpam_eschool.so")):
+        text = sb.read(f"/etc/pam.d/{f}")
+        assert line in text, text
+    # the profile's lines come after pam_unix's block: a change is recorded
+    # only when pam_unix made it
+    pw_stack = sb.read("/etc/pam.d/common-password")
+    assert pw_stack.index("pam_permit.so") < pw_stack.index("pam_eschool.so")
+    pw = add(sb, "lea")
+    r = drive(sb, service, "lea", [["auth", SUCCESS], ["account", NEW_AUTHTOK],
+                                   ["chauthtok", SUCCESS], ["account", SUCCESS],
+                                   ["open", SUCCESS]], [pw, NEW_PW, NEW_PW],
+              env={"PAM_TTY": "tty7"})
+    assert r["ok"], r
+    assert password_ok(sb, "lea", NEW_PW)
+    st = state(sb, "lea")
+    assert st["must_change"] == "0" and int(st["last_login"]) > 0
+    # a wrong password is still the stack's business
+    r = drive(sb, service, "lea", [["auth", 7]], ["not-the-password"])
+    assert r["ok"], r
