@@ -48,21 +48,67 @@ struct call {
 	bool debug;
 	const char *config_path;
 	const char *user;
-	struct es_config cfg;
+	struct es_config *cfg_p; /* the handle's (pam_set_data): account and
+	                            session of one login read the file once */
 	bool cfg_loaded;
 	struct es_policy pol;
 	struct es_state st;
 	bool french;
 	bool would_speak; /* a message was (or, silent, would have been) given */
+	bool probing;     /* deciding only: no message, no audit line */
 	time_t now;
 };
 
+#define CFG_DATA "pam_eschool.config"
+
 static void call_free(struct call *c)
 {
+	if (c == NULL)
+		return;
 	es_state_free(&c->st);
-	if (c->cfg_loaded)
-		es_config_free(&c->cfg);
-	c->cfg_loaded = false;
+	free(c);
+}
+
+/* pam_end frees the handle's config with this. */
+static void cfg_cleanup(pam_handle_t *pamh, void *data, int status)
+{
+	(void)pamh;
+	(void)status;
+	es_config_free(data);
+	free(data);
+}
+
+/* The config, read once per PAM handle (it is about 0.5 MB: never on the
+ * host process's stack). Returns 0, or -1 after logging why. */
+static int config_get(struct call *c)
+{
+	const void *data = NULL;
+	struct es_config *cfg;
+	struct es_err err = { 0 };
+
+	if (pam_get_data(c->pamh, CFG_DATA, &data) == PAM_SUCCESS && data != NULL) {
+		c->cfg_p = (struct es_config *)data;
+		return 0;
+	}
+	cfg = calloc(1, sizeof(*cfg));
+	if (cfg == NULL) {
+		pam_syslog(c->pamh, LOG_CRIT, "out of memory");
+		return -1;
+	}
+	if (es_config_load(cfg, c->config_path, ES_CFG_OPTIONAL, &err) != 0) {
+		pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
+		es_config_free(cfg);
+		free(cfg);
+		return -1;
+	}
+	if (pam_set_data(c->pamh, CFG_DATA, cfg, cfg_cleanup) != PAM_SUCCESS) {
+		es_config_free(cfg);
+		free(cfg);
+		pam_syslog(c->pamh, LOG_CRIT, "cannot keep the configuration");
+		return -1;
+	}
+	c->cfg_p = cfg;
+	return 0;
 }
 
 /* format_arg: printf checks apply to the English text; the French one
@@ -79,7 +125,7 @@ static const char *tr(const struct call *c, const char *en, const char *fr)
 static void tell(struct call *c, bool error, const char *msg)
 {
 	c->would_speak = true;
-	if (c->flags & PAM_SILENT)
+	if (c->probing || (c->flags & PAM_SILENT))
 		return;
 	if (error)
 		(void)pam_error(c->pamh, "%s", msg);
@@ -140,7 +186,7 @@ static bool exempt(const struct call *c)
 /* What to return when the module cannot decide (config or state broken). */
 static int on_error(const struct call *c)
 {
-	if (c->cfg_loaded && c->cfg.policy.on_error == ES_ONERR_ALLOW)
+	if (c->cfg_loaded && c->cfg_p->policy.on_error == ES_ONERR_ALLOW)
 		return PAM_IGNORE;
 	return PAM_SYSTEM_ERR;
 }
@@ -168,13 +214,11 @@ static int prepare(struct call *c, int argc, const char **argv, bool check_exemp
 	 * and an unlock must never fail or complain because of us */
 	if (geteuid() != 0)
 		return PAM_IGNORE;
-	if (es_config_load(&c->cfg, c->config_path, ES_CFG_OPTIONAL, &err) != 0) {
-		pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
+	if (config_get(c) != 0)
 		return PAM_SYSTEM_ERR; /* no on_error without a config to read it from */
-	}
 	c->cfg_loaded = true;
-	c->french = strcmp(c->cfg.language, "fr") == 0;
-	rc = es_state_load(c->cfg.state_dir, c->user, &c->st, &err);
+	c->french = strcmp(c->cfg_p->language, "fr") == 0;
+	rc = es_state_load(c->cfg_p->state_dir, c->user, &c->st, &err);
 	if (rc == 1)
 		return PAM_IGNORE; /* not managed by eschool */
 	if (rc != 0) {
@@ -189,9 +233,9 @@ static int prepare(struct call *c, int argc, const char **argv, bool check_exemp
 			c->french = strcmp(lang, "fr") == 0;
 	}
 	role = es_state_get(&c->st, ES_K_ROLE);
-	if (es_config_role_policy(&c->cfg, role != NULL ? role : "student", &c->pol, &err) != 0) {
+	if (es_config_role_policy(c->cfg_p, role != NULL ? role : "student", &c->pol, &err) != 0) {
 		/* a role removed from the config: the global policy still holds */
-		if (es_config_role_policy(&c->cfg, "student", &c->pol, &err) != 0) {
+		if (es_config_role_policy(c->cfg_p, "student", &c->pol, &err) != 0) {
 			pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
 			return on_error(c);
 		}
@@ -207,7 +251,7 @@ static int prepare(struct call *c, int argc, const char **argv, bool check_exemp
 /* enforce = no: say what would have happened, let the user in. */
 static int verdict(const struct call *c, int rc, const char *why)
 {
-	if (rc == PAM_SUCCESS || rc == PAM_IGNORE || c->pol.enforce)
+	if (rc == PAM_SUCCESS || rc == PAM_IGNORE || c->pol.enforce || c->probing)
 		return rc;
 	pam_syslog(c->pamh, LOG_NOTICE, "audit (enforce = no): would return %s for %s: %s",
 	           pam_strerror(c->pamh, rc), c->user, why);
@@ -223,13 +267,12 @@ static int account_verdict(struct call *c);
  * silently is let in either way. */
 static int account(struct call *c)
 {
-	struct call probe = *c;
 	int rc;
 
-	probe.flags |= PAM_SILENT;
-	probe.pol.enforce = true;
-	rc = account_verdict(&probe);
-	if (rc == PAM_SUCCESS && !probe.would_speak)
+	c->probing = true;
+	rc = account_verdict(c);
+	c->probing = false;
+	if (rc == PAM_SUCCESS && !c->would_speak)
 		return PAM_SUCCESS;
 	if (exempt(c)) {
 		if (c->debug)
@@ -246,7 +289,7 @@ static int account_verdict(struct call *c)
 	bool must_change;
 
 	if (es_state_get_bool(&c->st, ES_K_DISABLED)) {
-		if (c->pol.enforce)
+		if (c->pol.enforce || c->probing)
 			tell(c, true, tr(c, "This account is disabled. Ask your administrator.",
 			                 "Ce compte est désactivé. Adressez-vous à l'administrateur."));
 		return verdict(c, PAM_ACCT_EXPIRED, "account disabled");
@@ -255,7 +298,7 @@ static int account_verdict(struct call *c)
 	initial_expires = es_state_get_i64(&c->st, ES_K_INITIAL_EXPIRES, 0);
 	if (es_state_get_bool(&c->st, ES_K_MUST_CHANGE) && initial_expires > 0 &&
 	    (int64_t)c->now >= initial_expires) {
-		if (c->pol.enforce)
+		if (c->pol.enforce || c->probing)
 			tell(c, true,
 			     tr(c, "Your temporary password was not used in time and no longer works. "
 			           "Ask your administrator for a new one.",
@@ -264,7 +307,7 @@ static int account_verdict(struct call *c)
 		return verdict(c, PAM_ACCT_EXPIRED, "temporary password expired unused");
 	}
 	if (must_change) {
-		if (c->pol.enforce)
+		if (c->pol.enforce || c->probing)
 			tell(c, true,
 			     tr(c, "You must change your temporary password now. (Over SSH this needs a "
 			           "terminal: scp, sftp and 'ssh host command' cannot do it.)",
@@ -281,7 +324,7 @@ static int account_verdict(struct call *c)
 		int64_t left = expires - (int64_t)c->now;
 
 		if (left <= 0) {
-			if (c->pol.enforce)
+			if (c->pol.enforce || c->probing)
 				tell(c, true,
 				     tr(c, "Your password has expired: choose a new one now.",
 				        "Votre mot de passe a expiré : choisissez-en un nouveau maintenant."));
@@ -307,21 +350,21 @@ static int account_verdict(struct call *c)
 
 static void queue_mail(struct call *c, const char *kind, const char *when, const char *source)
 {
-	const char *dirs[2] = { SITE_TEMPLATES, c->cfg.template_dir };
+	const char *dirs[2] = { SITE_TEMPLATES, c->cfg_p->template_dir };
 	const char *email = es_state_get(&c->st, ES_K_EMAIL);
 	const char *name = es_state_get(&c->st, ES_K_NAME);
 	struct es_compose comp = {
 		.dirs = dirs,
-		.ndirs = c->cfg.template_dir[0] != '\0' ? 2 : 1,
-		.school_lang = c->cfg.language,
-		.from_addr = c->cfg.from[0] ? c->cfg.from : "noreply@eschool.invalid",
-		.from_name = c->cfg.school_name[0] ? c->cfg.school_name : NULL,
+		.ndirs = c->cfg_p->template_dir[0] != '\0' ? 2 : 1,
+		.school_lang = c->cfg_p->language,
+		.from_addr = c->cfg_p->from[0] ? c->cfg_p->from : "noreply@eschool.invalid",
+		.from_name = c->cfg_p->school_name[0] ? c->cfg_p->school_name : NULL,
 		.now = c->now,
 	};
 	const struct es_tvar vars[] = {
-		{ "school_name", c->cfg.school_name },
-		{ "contact", c->cfg.contact[0] ? c->cfg.contact : NULL },
-		{ "admin_email", c->cfg.admin_email[0] ? c->cfg.admin_email : NULL },
+		{ "school_name", c->cfg_p->school_name },
+		{ "contact", c->cfg_p->contact[0] ? c->cfg_p->contact : NULL },
+		{ "admin_email", c->cfg_p->admin_email[0] ? c->cfg_p->admin_email : NULL },
 		{ "logo", NULL },
 		{ "name", name != NULL && name[0] ? name : c->user },
 		{ "username", c->user },
@@ -349,7 +392,7 @@ static void queue_mail(struct call *c, const char *kind, const char *when, const
 	m.priority = ES_QPRIO_NOTICE;
 	if (es_compose_mail(&comp, kind, es_state_get(&c->st, ES_K_LANG), email, name, vars,
 	                    sizeof(vars) / sizeof(vars[0]), &msg, msgid, sizeof(msgid), &err) != 0 ||
-	    es_queue_add(c->cfg.spool_dir, &m, msg.data, msg.len, c->now, &err) != 0)
+	    es_queue_add(c->cfg_p->spool_dir, &m, msg.data, msg.len, c->now, &err) != 0)
 		/* the login goes on: a lost notice is logged, never a denial */
 		pam_syslog(c->pamh, LOG_WARNING, "%s mail for %s not queued: %s", kind, c->user,
 		           err.msg);
@@ -378,13 +421,13 @@ static int relock(struct call *c, int *lockfd)
 		pam_syslog(c->pamh, LOG_ERR, "libsodium cannot start");
 		return -1;
 	}
-	if (es_state_lock(c->cfg.state_dir, c->user, lockfd, &err) != 0) {
+	if (es_state_lock(c->cfg_p->state_dir, c->user, lockfd, &err) != 0) {
 		pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
 		return -1;
 	}
 	es_state_free(&c->st);
 	es_state_init(&c->st, "");
-	rc = es_state_load(c->cfg.state_dir, c->user, &c->st, &err);
+	rc = es_state_load(c->cfg_p->state_dir, c->user, &c->st, &err);
 	if (rc != 0) {
 		if (rc < 0)
 			pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
@@ -397,7 +440,7 @@ static int save(struct call *c)
 {
 	struct es_err err = { 0 };
 
-	if (es_state_save(c->cfg.state_dir, &c->st, &err) != 0) {
+	if (es_state_save(c->cfg_p->state_dir, &c->st, &err) != 0) {
 		pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
 		return -1;
 	}
@@ -528,23 +571,41 @@ static int session_open(struct call *c)
 
 /* ---- entry points ---- */
 
+/* A call's context on the heap: host processes may run PAM on small
+ * thread stacks. NULL when out of memory (logged). */
+static struct call *call_new(pam_handle_t *pamh, int flags)
+{
+	struct call *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		pam_syslog(pamh, LOG_CRIT, "out of memory");
+		return NULL;
+	}
+	c->pamh = pamh;
+	c->flags = flags;
+	return c;
+}
+
 PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	struct call c = { .pamh = pamh, .flags = flags };
-	int rc = prepare(&c, argc, argv, false);
+	struct call *c = call_new(pamh, flags);
+	int rc;
 
+	if (c == NULL)
+		return PAM_BUF_ERR;
+	rc = prepare(c, argc, argv, false);
 	if (rc < 0)
-		rc = account(&c);
-	if (c.debug)
-		pam_syslog(pamh, LOG_DEBUG, "account %s: %s", c.user ? c.user : "?",
+		rc = account(c);
+	if (c->debug)
+		pam_syslog(pamh, LOG_DEBUG, "account %s: %s", c->user ? c->user : "?",
 		           pam_strerror(pamh, rc));
-	call_free(&c);
+	call_free(c);
 	return rc;
 }
 
 PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	struct call c = { .pamh = pamh, .flags = flags };
+	struct call *c;
 	int rc;
 
 	/* the first pass checks that the change can happen: nothing to say */
@@ -552,21 +613,27 @@ PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char 
 		return PAM_IGNORE;
 	if (!(flags & PAM_UPDATE_AUTHTOK))
 		return PAM_IGNORE;
-	rc = prepare(&c, argc, argv, true);
+	c = call_new(pamh, flags);
+	if (c == NULL)
+		return PAM_IGNORE; /* the password did change: never fail it */
+	rc = prepare(c, argc, argv, true);
 	if (rc < 0) /* recorded in audit mode too: it denies nobody */
-		rc = password_changed(&c);
-	call_free(&c);
+		rc = password_changed(c);
+	call_free(c);
 	return rc;
 }
 
 PUBLIC int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	struct call c = { .pamh = pamh, .flags = flags };
-	int rc = prepare(&c, argc, argv, true);
+	struct call *c = call_new(pamh, flags);
+	int rc;
 
+	if (c == NULL)
+		return PAM_IGNORE; /* bookkeeping never refuses a login */
+	rc = prepare(c, argc, argv, true);
 	if (rc < 0)
-		rc = session_open(&c);
-	call_free(&c);
+		rc = session_open(c);
+	call_free(c);
 	return rc;
 }
 
