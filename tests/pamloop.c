@@ -7,10 +7,13 @@
  *                                   allows (see below)
  *   pamloop -b SERVICE USER N       N x (account + open session) on one
  *                                   handle each, timed: prints the mean
- *                                   microseconds of the two calls
+ *                                   microseconds of the two calls; every
+ *                                   login from the same host
+ *   pamloop -w SERVICE USER N       the same, each login from a new host
  *
  * The conversation answers every prompt with the password in PAMLOOP_PW
- * (or nothing). */
+ * (or nothing). PAMLOOP_CONFDIR, when set, is the directory of the service
+ * files (pam_start_confdir) instead of /etc/pam.d. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,30 +65,36 @@ static int acceptable(int rc)
 int main(int argc, char **argv)
 {
 	struct pam_conv pc = { conv, NULL };
-	int bench = argc > 1 && strcmp(argv[1], "-b") == 0;
-	const char *service, *user;
+	int bench = argc > 1 && (strcmp(argv[1], "-b") == 0 || strcmp(argv[1], "-w") == 0);
+	int same_host = argc > 1 && strcmp(argv[1], "-b") == 0;
+	const char *service, *user, *confdir;
 	long n;
 	double total = 0;
 
 	if (argc != 4 + bench) {
-		fprintf(stderr, "usage: pamloop [-b] SERVICE USER N\n");
+		fprintf(stderr, "usage: pamloop [-b|-w] SERVICE USER N\n");
 		return 64;
 	}
 	service = argv[1 + bench];
 	user = argv[2 + bench];
 	n = strtol(argv[3 + bench], NULL, 10);
 	answer = getenv("PAMLOOP_PW");
+	confdir = getenv("PAMLOOP_CONFDIR");
 	for (long i = 0; i < n; i++) {
 		pam_handle_t *h = NULL;
 		char rhost[32];
 		int rc;
 		double t0;
 
-		if (pam_start(service, user, &pc, &h) != PAM_SUCCESS) {
+		if ((confdir != NULL ? pam_start_confdir(service, user, &pc, confdir, &h)
+		                     : pam_start(service, user, &pc, &h)) != PAM_SUCCESS) {
 			fprintf(stderr, "pam_start failed\n");
 			return 1;
 		}
-		(void)snprintf(rhost, sizeof(rhost), "10.7.%ld.%ld", (i / 250) % 250, i % 250);
+		if (same_host)
+			(void)snprintf(rhost, sizeof(rhost), "10.7.0.1");
+		else
+			(void)snprintf(rhost, sizeof(rhost), "10.7.%ld.%ld", (i / 250) % 250, i % 250);
 		(void)pam_set_item(h, PAM_RHOST, rhost);
 		(void)pam_set_item(h, PAM_TTY, "pts/1");
 		t0 = now_us();
