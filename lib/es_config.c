@@ -1136,7 +1136,12 @@ static int role_set(struct es_config *cfg, struct es_role *role, const char *key
 	}
 	(void)es_strlcpy(o->key, key, sizeof(o->key));
 	(void)es_strlcpy(o->value, value, sizeof(o->value));
-	(void)snprintf(o->where, sizeof(o->where), "%s", where);
+	{
+		/* a long path keeps its end: the file name and the line */
+		size_t wl = strlen(where);
+		const char *tail = wl < sizeof(o->where) ? where : where + wl - (sizeof(o->where) - 4);
+		(void)snprintf(o->where, sizeof(o->where), "%s%s", tail == where ? "" : "...", tail);
+	}
 	return 0;
 }
 

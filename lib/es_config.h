@@ -14,7 +14,7 @@
 
 #define ES_CONFIG_DEFAULT_PATH "/etc/eschool/eschool.conf"
 #define ES_NAME_MAX 32      /* shadow's limit for user and group names */
-#define ES_MAX_ROLES 32
+#define ES_MAX_ROLES 16
 #define ES_MAX_GROUPS 16     /* groups per role */
 #define ES_MAX_LIST 32       /* exempt_users, dkim_selectors, warn_schedule */
 
@@ -64,7 +64,7 @@ struct es_policy {
 struct es_role_override {
 	char key[40];
 	char value[256];
-	char where[300]; /* "file:line" for error messages */
+	char where[96];  /* "file:line" for error messages (truncated) */
 };
 
 struct es_role {

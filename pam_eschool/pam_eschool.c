@@ -512,6 +512,17 @@ static void login_source(const struct call *c, char *out, size_t outsz)
 	out[o] = '\0';
 }
 
+/* The state already says: this source, the most recent, this minute. */
+static bool same_login(const struct call *c, const char *source)
+{
+	int64_t last = es_state_get_i64(&c->st, ES_K_LAST_LOGIN, 0);
+	const char *known = es_state_get(&c->st, ES_K_SOURCES);
+	size_t n = strlen(source);
+
+	return last > 0 && known != NULL && (int64_t)c->now / 60 == last / 60 &&
+	       strncmp(known, source, n) == 0 && (known[n] == '\0' || known[n] == ',');
+}
+
 static int session_open(struct call *c)
 {
 	char source[160], when[64], list[2048];
@@ -523,23 +534,28 @@ static int session_open(struct call *c)
 	int lockfd = -1, rc;
 
 	login_source(c, source, sizeof(source));
+	/* logins are recorded to the minute (as `eschool show` prints them):
+	 * the same source again within the minute changes nothing, and costs
+	 * no lock, no group lookup and no write on the login path */
+	if (same_login(c, source))
+		return PAM_SUCCESS;
+	if (exempt(c)) {
+		if (c->debug)
+			pam_syslog(c->pamh, LOG_DEBUG, "%s is exempt", c->user);
+		return PAM_IGNORE;
+	}
 	rc = relock(c, &lockfd);
 	if (rc != 0) {
 		es_state_unlock(lockfd);
 		return rc > 0 ? PAM_IGNORE : on_error(c);
 	}
-	last = es_state_get_i64(&c->st, ES_K_LAST_LOGIN, 0);
-	first = last <= 0;
-	known = es_state_get(&c->st, ES_K_SOURCES);
-	/* logins are recorded to the minute (as `eschool show` prints them):
-	 * the same source again within the minute changes nothing worth a
-	 * durable write on the login path */
-	if (!first && known != NULL && (int64_t)c->now / 60 == last / 60 &&
-	    strncmp(known, source, strlen(source)) == 0 &&
-	    (known[strlen(source)] == '\0' || known[strlen(source)] == ',')) {
+	if (same_login(c, source)) { /* another session recorded it meanwhile */
 		es_state_unlock(lockfd);
 		return PAM_SUCCESS;
 	}
+	last = es_state_get_i64(&c->st, ES_K_LAST_LOGIN, 0);
+	first = last <= 0;
+	known = es_state_get(&c->st, ES_K_SOURCES);
 	/* newest first; this source moves to the front */
 	o = (size_t)snprintf(list, sizeof(list), "%s", source);
 	for (const char *p = known; p != NULL && *p != '\0';) {
@@ -631,7 +647,7 @@ PUBLIC int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 
 	if (c == NULL)
 		return PAM_IGNORE; /* bookkeeping never refuses a login */
-	rc = prepare(c, argc, argv, true);
+	rc = prepare(c, argc, argv, false); /* exemption: in session_open */
 	if (rc < 0)
 		rc = session_open(c);
 	call_free(c);
