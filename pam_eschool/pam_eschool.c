@@ -204,17 +204,25 @@ static int prepare(struct call *c, int argc, const char **argv, bool check_exemp
 	 * and an unlock must never fail or complain because of us */
 	if (geteuid() != 0)
 		return PAM_IGNORE;
-	if (config_get(c) != 0)
-		return PAM_SYSTEM_ERR; /* no on_error without a config to read it from */
+	if (config_get(c) != 0) {
+		/* no on_error without a config to read it from; but a typo in the
+		 * file must not lock the administrators out: the built-in
+		 * exemptions (root, group sudo) still hold */
+		if (strcmp(c->user, "root") == 0 || in_group(c->user, "sudo"))
+			return PAM_IGNORE;
+		return PAM_SYSTEM_ERR;
+	}
 	c->cfg_loaded = true;
 	c->french = strcmp(c->cfg_p->language, "fr") == 0;
 	rc = es_state_load(c->cfg_p->state_dir, c->user, &c->st, &err);
 	if (rc == 1)
 		return PAM_IGNORE; /* not managed by eschool */
 	if (rc != 0) {
-		if (err.code == ES_EPERM && geteuid() != 0)
-			return PAM_IGNORE;
 		pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
+		/* exempt users are never denied, not even for a broken file */
+		c->pol = c->cfg_p->policy;
+		if (exempt(c))
+			return PAM_IGNORE;
 		return on_error(c);
 	}
 	{

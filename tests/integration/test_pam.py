@@ -281,6 +281,11 @@ def test_corrupt_state_follows_on_error(sb):
     sb.cmd(["rm", "-f", path], check=True)
     sb.write(path, good, mode="666")
     account(sb, "zoe", SYSTEM_ERR)
+    # an exempt user is never denied, even with a broken state file
+    conf = sb.read("/etc/eschool/eschool.conf")
+    sb.write("/etc/eschool/eschool.conf", conf + "[policy]\nexempt_users = root, zoe\n")
+    account(sb, "zoe", DENIED)
+    sb.write("/etc/eschool/eschool.conf", conf)
     # on_error = allow: the user gets in (the module steps aside)
     conf = sb.read("/etc/eschool/eschool.conf")
     sb.write("/etc/eschool/eschool.conf", conf + "[policy]\non_error = allow\n")
@@ -298,6 +303,10 @@ def test_broken_config_does_not_crash_the_host(sb):
     finally:
         log.close()
     assert "eschool.conf" in line and r["errors"] == []
+    # a typo must not lock the administrators out: root and sudo are exempt
+    sb.cmd(["usermod", "-aG", "sudo", "zoe"], check=True)
+    account(sb, "zoe", DENIED)
+    account(sb, "root", DENIED)
     # a bad module argument is logged, the rest works
     sb.write("/etc/eschool/eschool.conf", "[general]\nmode = debug\n")
     sb.write("/etc/pam.d/es-args", f"account required {MODULE} frobnicate debug\n", mode="644")
