@@ -1026,7 +1026,7 @@ static int mail_set(struct load_ctx *lc, const char *key, const char *value, con
 		if (set_path(cfg->password_file, sizeof(cfg->password_file), false, where, key,
 			     value, err) != 0)
 			return -1;
-		if (cfg->password_file[0] != '\0' &&
+		if (cfg->password_file[0] != '\0' && (lc->flags & ES_CFG_NO_SECRET) == 0 &&
 		    read_secret_file(cfg->password_file, owner_check, &cfg->password, err) != 0)
 			return es_err_prefix(err, "%s", where);
 	} else if (strcmp(key, "password") == 0) {

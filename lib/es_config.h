@@ -131,6 +131,10 @@ enum es_config_flags {
 	ES_CFG_ENV = 1 << 0,       /* read env_file and the environment (helper) */
 	ES_CFG_OPTIONAL = 1 << 1,  /* a missing file is not an error: defaults */
 	ES_CFG_NO_OWNER_CHECK = 1 << 2, /* tests run by a non-root user */
+	ES_CFG_NO_SECRET = 1 << 3,  /* do not read password_file (the PAM module
+	                               never sends mail: no SMTP secret in a
+	                               login process, and a bad secret file
+	                               cannot deny logins) */
 };
 
 /* Fills cfg with the built-in defaults. */

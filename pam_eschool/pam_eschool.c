@@ -94,7 +94,7 @@ static int config_get(struct call *c)
 		pam_syslog(c->pamh, LOG_CRIT, "out of memory");
 		return -1;
 	}
-	if (es_config_load(cfg, c->config_path, ES_CFG_OPTIONAL, &err) != 0) {
+	if (es_config_load(cfg, c->config_path, ES_CFG_OPTIONAL | ES_CFG_NO_SECRET, &err) != 0) {
 		pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
 		es_config_free(cfg);
 		free(cfg);

@@ -336,6 +336,19 @@ def test_broken_config_does_not_crash_the_host(sb):
     assert "frobnicate" in lines
 
 
+def test_smtp_secret_is_not_the_modules_business(sb):
+    """The module never reads the SMTP password: a secret file others can
+    read (which eschool itself refuses) does not deny logins."""
+    prepare(sb)
+    add(sb)
+    conf = sb.read("/etc/eschool/eschool.conf")
+    sb.write("/etc/eschool/smtp.secret", "hunter2\n", mode="644")
+    sb.write("/etc/eschool/eschool.conf",
+             conf + "[mail]\npassword_file = /etc/eschool/smtp.secret\n")
+    assert sb.eschool("list").returncode == 78  # the helper refuses it
+    account(sb, "zoe", NEW_AUTHTOK)             # the module does not care
+
+
 def test_config_argument(sb):
     prepare(sb, policy="max_age_days = 0\n")
     add(sb)
