@@ -10,7 +10,7 @@ BUILD := build
 DEPS_BUILD := gcc make pkg-config libpam0g-dev libsodium-dev libcurl4-openssl-dev \
 	libinih-dev libcrypt-dev passwd login util-linux
 DEPS_TEST := libcmocka-dev python3 python3-pytest python3-aiosmtpd faketime openssl systemd \
-	libpam-wrapper python3-pypamtest valgrind
+	libpam-wrapper python3-pypamtest valgrind openssh-server openssh-client python3-pexpect
 DEPS_LINT := cppcheck clang-tidy
 
 PKGS := libsodium inih libcrypt libcurl

@@ -247,10 +247,18 @@ static int prepare(struct call *c, int argc, const char **argv, bool check_exemp
 }
 
 /* enforce = no: say what would have happened, let the user in. */
+/* A denial or a demanded change is logged once (not while probing): sshd,
+ * for one, does not pass a refused login's message on to the user, so the
+ * administrator's log is where the reason is found. */
 static int verdict(const struct call *c, int rc, const char *why)
 {
-	if (rc == PAM_SUCCESS || rc == PAM_IGNORE || c->pol.enforce || c->probing)
+	if (rc == PAM_SUCCESS || rc == PAM_IGNORE || c->probing)
 		return rc;
+	if (c->pol.enforce) {
+		pam_syslog(c->pamh, LOG_NOTICE, "%s for %s: %s", pam_strerror(c->pamh, rc),
+		           c->user, why);
+		return rc;
+	}
 	pam_syslog(c->pamh, LOG_NOTICE, "audit (enforce = no): would return %s for %s: %s",
 	           pam_strerror(c->pamh, rc), c->user, why);
 	return PAM_SUCCESS;
@@ -307,11 +315,8 @@ static int account_verdict(struct call *c)
 	if (must_change) {
 		if (c->pol.enforce || c->probing)
 			tell(c, true,
-			     tr(c, "You must change your temporary password now. (Over SSH this needs a "
-			           "terminal: scp, sftp and 'ssh host command' cannot do it.)",
-			        "Vous devez changer votre mot de passe provisoire maintenant. (Par SSH "
-			        "il faut un terminal : scp, sftp et 'ssh machine commande' ne le peuvent "
-			        "pas.)"));
+			     tr(c, "You must change your temporary password now.",
+			        "Vous devez changer votre mot de passe provisoire maintenant."));
 		return verdict(c, PAM_NEW_AUTHTOK_REQD, "temporary password must be changed");
 	}
 	changed = es_state_get_i64(&c->st, ES_K_PW_CHANGED, 0);
