@@ -51,7 +51,7 @@ SYSCONFDIR ?= /etc
 UNITDIR ?= /lib/systemd/system
 PAMDIR ?= /lib/$(shell $(CC) -print-multiarch)/security
 
-all: $(BUILD)/eschool $(BUILD)/pam_eschool.so $(BUILD)/pamloop
+all: $(BUILD)/eschool $(BUILD)/pam_eschool.so $(BUILD)/pamloop $(BUILD)/pam_floor.so
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h) $(wildcard helper/*.h)
 	@mkdir -p $(dir $@)
@@ -71,6 +71,10 @@ $(BUILD)/pam_eschool.so: $(BUILD)/pam_eschool/pam_eschool.o $(BUILD)/libeschool.
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -shared -Wl,--no-undefined \
 		-Wl,--version-script=pam_eschool/pam_eschool.map -o $@ $< $(BUILD)/libeschool.a \
 		$$($(PKG_CONFIG) --libs libsodium inih) -lpam
+
+# bench/pam's yardstick: a module that only reads the two files
+$(BUILD)/pam_floor.so: bench/pam_floor.c
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -shared -fvisibility=hidden -o $@ $< -lpam
 
 # PAM transactions in a loop (tests/pamloop.c): valgrind test, bench/pam
 $(BUILD)/pamloop: tests/pamloop.c

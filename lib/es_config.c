@@ -1090,6 +1090,7 @@ static int role_set(struct es_config *cfg, struct es_role *role, const char *key
 {
 	struct es_role_override *o = NULL;
 	struct es_policy scratch;
+	unsigned char idx = (unsigned char)(role - cfg->roles);
 
 	if (strcmp(key, "groups") == 0) {
 		struct list l;
@@ -1125,14 +1126,17 @@ static int role_set(struct es_config *cfg, struct es_role *role, const char *key
 		return -1;
 	if (strlen(value) >= sizeof(o->value))
 		return bad_value(err, where, key, value, "at most 255 bytes");
-	for (size_t i = 0; i < role->n_overrides; i++)
-		if (strcmp(role->overrides[i].key, key) == 0)
-			o = &role->overrides[i];
+	for (size_t i = 0; i < cfg->n_overrides; i++)
+		if (cfg->overrides[i].role == idx && strcmp(cfg->overrides[i].key, key) == 0)
+			o = &cfg->overrides[i];
 	if (o == NULL) {
-		if (role->n_overrides >= ES_ARRAY_LEN(role->overrides))
-			return es_err_set(err, ES_ECONFIG, "%s: too many keys in [role %s]", where,
-					  role->name);
-		o = &role->overrides[role->n_overrides++];
+		if (cfg->n_overrides >= ES_MAX_OVERRIDES)
+			return es_err_set(err, ES_ECONFIG,
+					  "%s: too many policy keys in [role] sections (at most %d "
+					  "in all)",
+					  where, ES_MAX_OVERRIDES);
+		o = &cfg->overrides[cfg->n_overrides++];
+		o->role = idx;
 	}
 	(void)es_strlcpy(o->key, key, sizeof(o->key));
 	(void)es_strlcpy(o->value, value, sizeof(o->value));
@@ -1388,7 +1392,7 @@ static int load_file(struct load_ctx *lc, const char *path, struct es_err *err)
 	rc = 0;
 out:
 	(void)fclose(fp);
-	sodium_memzero(iobuf, sizeof(iobuf));
+	explicit_bzero(iobuf, sizeof(iobuf)); /* libc: no libsodium on the login path */
 	lc->fp = NULL;
 	return rc;
 }
@@ -1771,10 +1775,13 @@ int es_config_role_policy(const struct es_config *cfg, const char *role, struct 
 		return es_err_set(err, ES_EDATA, "unknown role '%s' (roles: %s)", shown, known);
 	}
 	*out = cfg->policy;
-	for (size_t i = 0; i < r->n_overrides; i++)
-		if (policy_set(out, r->overrides[i].key, r->overrides[i].value,
-			       r->overrides[i].where, err) != 0)
+	for (size_t i = 0; i < cfg->n_overrides; i++) {
+		const struct es_role_override *o = &cfg->overrides[i];
+
+		if (&cfg->roles[o->role] == r &&
+		    policy_set(out, o->key, o->value, o->where, err) != 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -1782,8 +1789,9 @@ void es_config_free(struct es_config *cfg)
 {
 	if (cfg == NULL)
 		return;
+	/* the secret is the one thing to wipe; the rest is the file's text
+	 * (clearing 100 KB on every login would cost more than reading it) */
 	es_free_secret(&cfg->password);
-	memset(cfg, 0, sizeof(*cfg));
 }
 
 const char *es_mode_name(enum es_mode m)

@@ -17,6 +17,7 @@
 #define ES_MAX_ROLES 16
 #define ES_MAX_GROUPS 16     /* groups per role */
 #define ES_MAX_LIST 32       /* exempt_users, dkim_selectors, warn_schedule */
+#define ES_MAX_OVERRIDES 64  /* policy keys in [role X] sections, all roles together */
 
 enum es_mode { ES_MODE_DEBUG = 0, ES_MODE_PRODUCTION };
 enum es_mail_backend { ES_MAILB_SMTP = 0, ES_MAILB_CONSOLE, ES_MAILB_FILE };
@@ -62,6 +63,7 @@ struct es_policy {
  * the setter over a copy of [policy]/[accounts] by es_config_role(), so that
  * the order of sections in the file does not matter. */
 struct es_role_override {
+	unsigned char role; /* index in es_config.roles */
 	char key[40];
 	char value[256];
 	char where[96];  /* "file:line" for error messages (truncated) */
@@ -72,8 +74,6 @@ struct es_role {
 	char groups[ES_MAX_GROUPS][ES_NAME_MAX + 1];
 	size_t n_groups;
 	char template_name[64]; /* "" = welcome-<role> */
-	struct es_role_override overrides[24];
-	size_t n_overrides;
 };
 
 struct es_config {
@@ -119,6 +119,10 @@ struct es_config {
 
 	/* [role X] */
 	struct es_role roles[ES_MAX_ROLES];
+	/* one pool for every role (the config stays small: the module reads it
+	 * on each login) */
+	struct es_role_override overrides[ES_MAX_OVERRIDES];
+	size_t n_overrides;
 	size_t n_roles;
 
 	/* [dns] */

@@ -27,7 +27,10 @@
  * es_state_free(st) is safe. es_state_parse wants an initialised st and
  * replaces its keys. The buffer from es_state_format is malloc'd; wipe it
  * (sodium_memzero) and free it. Lock files are never removed (removing one
- * while another process waits on it would break mutual exclusion). */
+ * while another process waits on it would break mutual exclusion).
+ * What the reading side wipes (keys, values, the file's bytes) it wipes with
+ * libc's explicit_bzero: the same guarantee as sodium_memzero, and the PAM
+ * module's login path then runs no libsodium code (a page fault less). */
 #include "es_state.h"
 
 #include "es_fs.h"
@@ -103,7 +106,7 @@ static void wipe_free(char *p)
 {
 	if (p == NULL)
 		return;
-	sodium_memzero(p, strlen(p));
+	explicit_bzero(p, strlen(p));
 	free(p);
 }
 
@@ -430,7 +433,7 @@ int es_state_load(const char *state_dir, const char *username, struct es_state *
 	}
 out:
 	if (buf != NULL) {
-		sodium_memzero(buf, cap);
+		explicit_bzero(buf, cap);
 		free(buf);
 	}
 	es_fs_close(&fd);

@@ -59,6 +59,21 @@ struct call {
 };
 
 #define CFG_DATA "pam_eschool.config"
+#define STATE_DATA "pam_eschool.state"
+
+/* How prepare() works for a stage. */
+#define PREP_EXEMPT 1u /* exempt users are left alone before anything else */
+#define PREP_KEPT 2u   /* may take the state the account stage kept */
+#define KEPT_MAX_AGE 300 /* seconds: older, the state is read again */
+
+/* The account stage's reading of the state, kept on the PAM handle for the
+ * session stage of the same login: one state read per login. The session
+ * only decides from it whether there is anything to record; recording
+ * locks and reads the file again. */
+struct kept_state {
+	time_t at;
+	struct es_state st;
+};
 
 static void call_free(struct call *c)
 {
@@ -77,8 +92,58 @@ static void cfg_cleanup(pam_handle_t *pamh, void *data, int status)
 	free(data);
 }
 
-/* The config, read once per PAM handle (it is about 0.5 MB: never on the
- * host process's stack). Returns 0, or -1 after logging why. */
+static void kept_cleanup(pam_handle_t *pamh, void *data, int status)
+{
+	struct kept_state *k = data;
+
+	(void)pamh;
+	(void)status;
+	es_state_free(&k->st);
+	free(k);
+}
+
+/* Moves the call's state onto the handle (the call keeps an empty one). */
+static void keep_state(struct call *c)
+{
+	struct kept_state *k = malloc(sizeof(*k));
+
+	if (k == NULL)
+		return; /* the session reads the file itself */
+	k->at = c->now;
+	k->st = c->st;
+	es_state_init(&c->st, c->user); /* the strings now belong to k */
+	if (pam_set_data(c->pamh, STATE_DATA, k, kept_cleanup) != PAM_SUCCESS)
+		kept_cleanup(c->pamh, k, 0);
+}
+
+static void drop_kept_state(const struct call *c)
+{
+	(void)pam_set_data(c->pamh, STATE_DATA, NULL, NULL);
+}
+
+/* Takes the kept state when it is this user's and recent; it is used once. */
+static bool take_kept_state(struct call *c)
+{
+	const void *data = NULL;
+	struct kept_state *k;
+	bool ok;
+
+	if (pam_get_data(c->pamh, STATE_DATA, &data) != PAM_SUCCESS || data == NULL)
+		return false;
+	k = (struct kept_state *)data;
+	ok = strcmp(k->st.username, c->user) == 0 && c->now >= k->at &&
+	     c->now - k->at < KEPT_MAX_AGE;
+	if (ok) {
+		es_state_free(&c->st);
+		c->st = k->st;
+		es_state_init(&k->st, ""); /* moved: the cleanup frees nothing */
+	}
+	drop_kept_state(c);
+	return ok;
+}
+
+/* The config, read once per PAM handle (about 90 KB: never on the host
+ * process's stack). Returns 0, or -1 after logging why. */
 static int config_get(struct call *c)
 {
 	const void *data = NULL;
@@ -89,7 +154,7 @@ static int config_get(struct call *c)
 		c->cfg_p = (struct es_config *)data;
 		return 0;
 	}
-	cfg = calloc(1, sizeof(*cfg));
+	cfg = malloc(sizeof(*cfg)); /* es_config_load sets every field */
 	if (cfg == NULL) {
 		pam_syslog(c->pamh, LOG_CRIT, "out of memory");
 		return -1;
@@ -184,7 +249,7 @@ static int on_error(const struct call *c)
 /* Loads the config and the user's state. Returns -1 to go on, or the PAM
  * code to return (PAM_IGNORE for users and callers the module leaves
  * alone). */
-static int prepare(struct call *c, int argc, const char **argv, bool check_exempt)
+static int prepare(struct call *c, int argc, const char **argv, unsigned how)
 {
 	struct es_err err = { 0 };
 	const char *service = NULL, *role;
@@ -214,7 +279,10 @@ static int prepare(struct call *c, int argc, const char **argv, bool check_exemp
 	}
 	c->cfg_loaded = true;
 	c->french = strcmp(c->cfg_p->language, "fr") == 0;
-	rc = es_state_load(c->cfg_p->state_dir, c->user, &c->st, &err);
+	if ((how & PREP_KEPT) != 0 && take_kept_state(c))
+		rc = 0;
+	else
+		rc = es_state_load(c->cfg_p->state_dir, c->user, &c->st, &err);
 	if (rc == 1)
 		return PAM_IGNORE; /* not managed by eschool */
 	if (rc != 0) {
@@ -238,7 +306,7 @@ static int prepare(struct call *c, int argc, const char **argv, bool check_exemp
 			return on_error(c);
 		}
 	}
-	if (check_exempt && exempt(c)) {
+	if ((how & PREP_EXEMPT) != 0 && exempt(c)) {
 		if (c->debug)
 			pam_syslog(c->pamh, LOG_DEBUG, "%s is exempt", c->user);
 		return PAM_IGNORE;
@@ -246,7 +314,6 @@ static int prepare(struct call *c, int argc, const char **argv, bool check_exemp
 	return -1;
 }
 
-/* enforce = no: say what would have happened, let the user in. */
 /* A denial or a demanded change is logged once (not while probing): sshd,
  * for one, does not pass a refused login's message on to the user, so the
  * administrator's log is where the reason is found. */
@@ -254,6 +321,7 @@ static int verdict(const struct call *c, int rc, const char *why)
 {
 	if (rc == PAM_SUCCESS || rc == PAM_IGNORE || c->probing)
 		return rc;
+	/* enforce = no: say what would have happened, let the user in */
 	if (c->pol.enforce) {
 		pam_syslog(c->pamh, LOG_NOTICE, "%s for %s: %s", pam_strerror(c->pamh, rc),
 		           c->user, why);
@@ -623,9 +691,11 @@ PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char 
 
 	if (c == NULL)
 		return PAM_BUF_ERR;
-	rc = prepare(c, argc, argv, false);
-	if (rc < 0)
+	rc = prepare(c, argc, argv, 0);
+	if (rc < 0) {
 		rc = account(c);
+		keep_state(c);
+	}
 	if (c->debug)
 		pam_syslog(pamh, LOG_DEBUG, "account %s: %s", c->user ? c->user : "?",
 		           pam_strerror(pamh, rc));
@@ -646,7 +716,8 @@ PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char 
 	c = call_new(pamh, flags);
 	if (c == NULL)
 		return PAM_IGNORE; /* the password did change: never fail it */
-	rc = prepare(c, argc, argv, true);
+	drop_kept_state(c); /* the state changes now */
+	rc = prepare(c, argc, argv, PREP_EXEMPT);
 	if (rc < 0) /* recorded in audit mode too: it denies nobody */
 		rc = password_changed(c);
 	call_free(c);
@@ -660,7 +731,7 @@ PUBLIC int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 
 	if (c == NULL)
 		return PAM_IGNORE; /* bookkeeping never refuses a login */
-	rc = prepare(c, argc, argv, false); /* exemption: in session_open */
+	rc = prepare(c, argc, argv, PREP_KEPT); /* exemption: in session_open */
 	if (rc < 0)
 		rc = session_open(c);
 	call_free(c);

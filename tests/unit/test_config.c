@@ -520,7 +520,13 @@ static void test_roles(void **state)
 	assert_non_null(r);
 	assert_int_equal(r->n_groups, 1); /* built-in kept */
 	assert_string_equal(r->groups[0], "students");
-	assert_int_equal(r->n_overrides, 2); /* max_age_days once, enforce */
+	{
+		size_t n = 0;
+
+		for (size_t i = 0; i < cfg.n_overrides; i++)
+			n += &cfg.roles[cfg.overrides[i].role] == r;
+		assert_int_equal(n, 2); /* max_age_days once, enforce */
+	}
 	r = es_config_find_role(&cfg, "teacher");
 	assert_int_equal(r->n_groups, 2);
 	assert_string_equal(r->groups[0], "profs");
@@ -536,6 +542,42 @@ static void test_roles(void **state)
 	assert_non_null(strstr(err.msg, "unknown role 'janitor'"));
 	assert_non_null(strstr(err.msg, "student, teacher, guest"));
 	es_config_free(&cfg);
+}
+
+/* [role] policy keys share one pool of ES_MAX_OVERRIDES: 16 roles x 4 keys
+ * fit, each role keeps its own values, one more key is a clear error. */
+static void test_role_override_pool(void **state)
+{
+	static const char *const keys[] = {"max_age_days", "warn_days", "password_length",
+					   "known_sources"};
+	struct es_config cfg;
+	struct es_policy pol;
+	struct es_err err = {0};
+	char *text = malloc(16384);
+	size_t o = 0;
+
+	(void)state;
+	assert_non_null(text);
+	for (int r = 0; r < 16; r++) {
+		if (r < 2) /* the built-in roles count among the 16 */
+			o += (size_t)snprintf(text + o, 16384 - o, "[role %s]\n",
+					      r == 0 ? "student" : "teacher");
+		else
+			o += (size_t)snprintf(text + o, 16384 - o, "[role r%d]\n", r);
+		for (size_t k = 0; k < 4; k++)
+			o += (size_t)snprintf(text + o, 16384 - o, "%s = %d\n", keys[k], 10 + r);
+	}
+	expect_ok(&cfg, text, 0);
+	assert_int_equal(cfg.n_overrides, 64);
+	assert_int_equal(es_config_role_policy(&cfg, "r3", &pol, &err), 0);
+	assert_int_equal(pol.max_age_days, 13);
+	assert_int_equal(pol.known_sources, 13);
+	assert_int_equal(es_config_role_policy(&cfg, "r15", &pol, &err), 0);
+	assert_int_equal(pol.password_length, 25);
+	es_config_free(&cfg);
+	(void)snprintf(text + o, 16384 - o, "[role r2]\nenforce = no\n");
+	expect_error(text, 0, "too many policy keys in [role] sections", "at most 64", NULL);
+	free(text);
 }
 
 static void test_provider_presets(void **state)
@@ -907,6 +949,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_role_override_pool),
 	    cmocka_unit_test_setup_teardown(test_load_without_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_every_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_section, setup, teardown),
