@@ -203,6 +203,7 @@ int cmd_show(struct es_ctx *ctx, int argc, char **argv);
 int cmd_list(struct es_ctx *ctx, int argc, char **argv);
 int cmd_disable(struct es_ctx *ctx, int argc, char **argv);
 int cmd_enable(struct es_ctx *ctx, int argc, char **argv);
+int cmd_remind(struct es_ctx *ctx, int argc, char **argv);
 
 /* Loads the config (-c, ESCHOOL_CONFIG, or the default path) and applies
  * --debug/--production. */

@@ -32,6 +32,7 @@ static const char usage_text[] =
 	"  show USER                            one account's state\n"
 	"  list [--role R]                      managed accounts\n"
 	"  disable USER, enable USER            lock / unlock an account\n"
+	"  remind [--dry-run]                   mail the reminders and expiry warnings due\n"
 	"  test-email ADDR                      send one mail now, show the SMTP outcome\n"
 	"  queue run|status|list, queue retry|drop ID   deliver and inspect the mail queue\n"
 	"\n"
@@ -92,7 +93,7 @@ static const struct command commands[] = {
 	{ "add", cmd_add },       { "import", cmd_import },         { "reset", cmd_reset },
 	{ "resend", cmd_resend }, { "show", cmd_show },             { "list", cmd_list },
 	{ "disable", cmd_disable }, { "enable", cmd_enable },       { "test-email", cmd_test_email },
-	{ "queue", cmd_queue },
+	{ "queue", cmd_queue },   { "remind", cmd_remind },
 };
 
 /* Global options may precede the command; they are also accepted after it

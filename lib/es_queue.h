@@ -22,7 +22,7 @@
 #define ES_QUEUE_MAX_MSG (8L * 1024 * 1024)
 
 /* Credential mails go before notices. */
-enum { ES_QPRIO_CREDENTIALS = 0, ES_QPRIO_NOTICE = 1 };
+enum { ES_QPRIO_CREDENTIALS = 0, ES_QPRIO_NOTICE = 1, ES_QPRIO_REMINDER = 2 };
 
 struct es_qmsg {
 	char id[48];

@@ -39,14 +39,14 @@ def make_ca(directory):
         subprocess.run(["openssl"] + list(argv), check=True, capture_output=True)
 
     run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca_key, "-out", ca_crt,
-        "-days", "2", "-subj", "/CN=eschool test CA")
+        "-days", "400", "-subj", "/CN=eschool test CA")
     run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr,
         "-subj", "/CN=localhost")
     with open(ext, "w") as f:
         f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n"
                 "extendedKeyUsage=serverAuth\n")
     run("x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial",
-        "-out", crt, "-days", "2", "-extfile", ext)
+        "-out", crt, "-days", "400", "-extfile", ext)
     return ca_crt, crt, key
 
 

@@ -1,0 +1,356 @@
+/* eschool remind [--dry-run] [--json]: the daily job (SPEC sections 5, 6).
+ *
+ * For every managed user, under the user's lock:
+ *  - a `first-change-reminder` when the temporary password is still unchanged
+ *    remind_unchanged_after_days after it was set (and still works);
+ *  - an `expiry-warning` at each warn_schedule step (days before the
+ *    password reaches the role's max_age_days).
+ * Each occasion is recorded in the state's `reminders` key before the run
+ * ends, so it is mailed once; a run missed for days sends one mail for
+ * every step that came due meanwhile (the nearest), not one per step.
+ * Disabled and exempt users get nothing. The mails are queued: `queue run`
+ * (the eschool-queue units) delivers them. */
+#include "eschool.h"
+#include "options.h"
+
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "es_compose.h"
+#include "es_queue.h"
+#include "outbox.h"
+
+#define DAY 86400
+
+static const char remind_usage[] =
+	"usage: eschool remind [--dry-run] [--json]\n"
+	"  mails first-change reminders and password expiry warnings that are due\n"
+	"  (run daily by eschool-remind.timer); --dry-run lists them, changes nothing\n";
+
+struct remind_run {
+	struct es_ctx *ctx;
+	bool dry_run;
+	size_t checked, first, warnings, skipped, bad;
+	int rc;
+};
+
+/* What is due for one user. */
+struct due {
+	const char *kind;      /* NULL: nothing */
+	char stamp[24];        /* the password's time: occasions are per password */
+	char occasions[8][48]; /* every occasion this mail covers */
+	size_t n;
+	int64_t expires;       /* when the password stops working (0: never) */
+	long days_left;
+};
+
+static bool in_group(const char *user, const char *group)
+{
+	struct group gr, *grp = NULL;
+	char buf[16384];
+
+	if (group[0] == '\0' || getgrnam_r(group, &gr, buf, sizeof(buf), &grp) != 0 || grp == NULL)
+		return false;
+	for (char **m = gr.gr_mem; *m != NULL; m++)
+		if (strcmp(*m, user) == 0)
+			return true;
+	return false;
+}
+
+static bool exempt(const struct es_policy *pol, const char *user)
+{
+	for (size_t i = 0; i < pol->n_exempt_users; i++)
+		if (strcmp(pol->exempt_users[i], user) == 0)
+			return true;
+	return in_group(user, pol->exempt_group);
+}
+
+/* true when occasion is among the comma list `done`. */
+static bool recorded(const char *done, const char *occasion)
+{
+	size_t n = strlen(occasion);
+
+	for (const char *p = done; p != NULL && *p != '\0';) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+
+		if (len == n && strncmp(p, occasion, n) == 0)
+			return true;
+		p += len + (comma != NULL);
+	}
+	return false;
+}
+
+/* "first-STAMP" (step 0) or "warn-STAMP-STEP". */
+static void add_occasion(struct due *d, const char *stamp, long step)
+{
+	if (d->n >= ES_ARRAY_LEN(d->occasions))
+		return;
+	if (step == 0)
+		(void)snprintf(d->occasions[d->n++], sizeof(d->occasions[0]), "first-%.20s", stamp);
+	else
+		(void)snprintf(d->occasions[d->n++], sizeof(d->occasions[0]), "warn-%.20s-%ld",
+		               stamp, step % 100000);
+}
+
+/* Decides what is due now; d->kind NULL when nothing (or all recorded). */
+static void what_is_due(time_t now, const struct es_state *st, const struct es_policy *pol,
+                        struct due *d)
+{
+	const char *done = es_state_get(st, ES_K_REMINDERS);
+	int64_t changed = es_state_get_i64(st, ES_K_PW_CHANGED, 0);
+	bool fresh = false;
+
+	memset(d, 0, sizeof(*d));
+	if (changed <= 0)
+		changed = es_state_get_i64(st, ES_K_CREATED, 0);
+	if (changed <= 0)
+		return;
+	(void)snprintf(d->stamp, sizeof(d->stamp), "%lld", (long long)changed);
+	if (es_state_get_bool(st, ES_K_MUST_CHANGE)) {
+		/* a temporary password: remind once, while it still works */
+		d->expires = es_state_get_i64(st, ES_K_INITIAL_EXPIRES, 0);
+		if (pol->remind_unchanged_after_days <= 0 || (d->expires > 0 && now >= d->expires) ||
+		    now < changed + (int64_t)pol->remind_unchanged_after_days * DAY)
+			return;
+		add_occasion(d, d->stamp, 0);
+		if (!recorded(done, d->occasions[0]))
+			d->kind = "first-change-reminder";
+		d->days_left = d->expires > 0 ? (long)((d->expires - now + DAY - 1) / DAY) : 0;
+		return;
+	}
+	if (pol->max_age_days <= 0)
+		return;
+	d->expires = changed + (int64_t)pol->max_age_days * DAY;
+	if (now >= d->expires)
+		return; /* expired: the module asks for a new one at login */
+	d->days_left = (long)((d->expires - now + DAY - 1) / DAY);
+	/* every step whose day has come; one mail covers them all */
+	for (size_t i = 0; i < pol->n_warn_schedule; i++) {
+		long step = pol->warn_schedule[i];
+
+		if (step <= 0 || now < d->expires - (int64_t)step * DAY)
+			continue;
+		add_occasion(d, d->stamp, step);
+		if (!recorded(done, d->occasions[d->n - 1]))
+			fresh = true;
+	}
+	if (fresh)
+		d->kind = "expiry-warning";
+}
+
+/* The reminders list with this password's occasions only (older
+ * passwords' are dropped: the list stays short). */
+static int record(struct es_state *st, const struct due *d)
+{
+	const char *done = es_state_get(st, ES_K_REMINDERS);
+	char list[1024];
+	size_t o = 0, sl = strlen(d->stamp);
+
+	list[0] = '\0';
+	for (const char *p = done; p != NULL && *p != '\0';) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		const char *dash = memchr(p, '-', len);
+
+		/* keep "KIND-STAMP[-STEP]" of the current stamp */
+		if (dash != NULL && (size_t)(p + len - dash - 1) >= sl &&
+		    strncmp(dash + 1, d->stamp, sl) == 0 &&
+		    (dash + 1 + sl == p + len || dash[1 + sl] == '-') && o + len + 2 < sizeof(list)) {
+			if (o > 0)
+				list[o++] = ',';
+			memcpy(list + o, p, len);
+			o += len;
+			list[o] = '\0';
+		}
+		p += len + (comma != NULL);
+	}
+	for (size_t i = 0; i < d->n; i++) {
+		size_t len = strlen(d->occasions[i]);
+
+		if (recorded(list, d->occasions[i]) || o + len + 2 >= sizeof(list))
+			continue;
+		if (o > 0)
+			list[o++] = ',';
+		memcpy(list + o, d->occasions[i], len + 1);
+		o += len;
+	}
+	return es_state_set(st, ES_K_REMINDERS, list);
+}
+
+static void days_text(const char *lang, long days, char *out, size_t outsz)
+{
+	bool fr = strcmp(lang, "fr") == 0;
+
+	(void)snprintf(out, outsz, "%ld %s", days,
+	               fr ? (days > 1 ? "jours" : "jour") : (days > 1 ? "days" : "day"));
+}
+
+/* Composes and queues the mail for d. */
+static int queue_reminder(struct es_ctx *ctx, const struct es_state *st, const struct due *d,
+                          struct es_qmsg *m, struct es_err *err)
+{
+	const char *lang = es_state_get(st, ES_K_LANG);
+	const char *name = es_state_get(st, ES_K_NAME);
+	const char *email = es_state_get(st, ES_K_EMAIL);
+	char days[32], expires[64];
+	struct es_buf msg = { 0 };
+	int rc;
+
+	if (lang == NULL || lang[0] == '\0')
+		lang = ctx->cfg.language;
+	days_text(lang, d->days_left, days, sizeof(days));
+	if (d->expires > 0)
+		es_fmt_time((time_t)d->expires, false, expires, sizeof(expires));
+	else
+		(void)es_strlcpy(expires, "-", sizeof(expires));
+	{
+		const struct es_tvar vars[] = {
+			{ "name", name != NULL && name[0] != '\0' ? name : st->username },
+			{ "username", st->username },
+			{ "class", es_state_get(st, ES_K_CLASS) },
+			{ "days", days },
+			{ "expires", expires },
+		};
+
+		if (es_compose_for(ctx, d->kind, lang, email, name, vars, ES_ARRAY_LEN(vars), &msg,
+		                   err) != 0)
+			return -1;
+	}
+	memset(m, 0, sizeof(*m));
+	(void)es_strlcpy(m->to, email, sizeof(m->to));
+	(void)es_strlcpy(m->kind, d->kind, sizeof(m->kind));
+	(void)es_strlcpy(m->user, st->username, sizeof(m->user));
+	m->priority = ES_QPRIO_REMINDER;
+	rc = es_queue_add(ctx->cfg.spool_dir, m, msg.data, msg.len, ctx->now, err);
+	es_buf_free(&msg);
+	return rc;
+}
+
+static void report(const struct remind_run *run, const char *user, const char *to,
+                   const struct due *d, const char *id)
+{
+	struct es_ctx *ctx = run->ctx;
+
+	if (ctx->json) {
+		struct es_buf b = { 0 };
+
+		/* usernames, kinds, occasions and ids are plain ASCII by construction */
+		if (es_buf_printf(&b, "{\"username\":\"%s\",\"kind\":\"%s\",\"to\":", user,
+		                  d->kind) == 0 &&
+		    es_buf_json_str(&b, to) == 0 &&
+		    es_buf_printf(&b, ",\"days_left\":%ld,\"occasion\":\"%s\",\"id\":", d->days_left,
+		                  d->occasions[d->n - 1]) == 0 &&
+		    (id != NULL ? es_buf_printf(&b, "\"%s\"}\n", id) : es_buf_puts(&b, "null}\n")) == 0)
+			(void)fwrite(b.data, 1, b.len, stdout);
+		es_buf_free(&b);
+		return;
+	}
+	es_info(ctx, "%-20s %-22s %s (%s %ld)\n", user, d->kind, to,
+	        tr(ctx, "days left:", "jours restants :"), d->days_left);
+}
+
+static int remind_one(const char *user, void *arg)
+{
+	struct remind_run *run = arg;
+	struct es_ctx *ctx = run->ctx;
+	struct es_state st;
+	struct es_policy pol;
+	struct es_err err = { 0 };
+	struct es_qmsg m;
+	struct due d;
+	const char *role, *email;
+	int lockfd = -1;
+
+	es_state_init(&st, "");
+	run->checked++;
+	if (!run->dry_run && es_state_lock(ctx->cfg.state_dir, user, &lockfd, &err) != 0)
+		goto bad;
+	/* read under the lock: another run (or a login) may have written it */
+	if (es_state_load(ctx->cfg.state_dir, user, &st, &err) != 0)
+		goto bad;
+	role = es_state_get(&st, ES_K_ROLE);
+	if (es_config_role_policy(&ctx->cfg, role != NULL ? role : "student", &pol, &err) != 0 &&
+	    es_config_role_policy(&ctx->cfg, "student", &pol, &err) != 0)
+		goto bad;
+	if (es_state_get_bool(&st, ES_K_DISABLED) || exempt(&pol, user)) {
+		run->skipped++;
+		goto out;
+	}
+	what_is_due(ctx->now, &st, &pol, &d);
+	email = es_state_get(&st, ES_K_EMAIL);
+	if (d.kind == NULL || email == NULL || email[0] == '\0')
+		goto out;
+	if (run->dry_run) {
+		report(run, user, email, &d, NULL);
+	} else {
+		/* queued first, then recorded: a crash in between can send it
+		 * twice, never lose it */
+		if (queue_reminder(ctx, &st, &d, &m, &err) != 0 || record(&st, &d) != 0 ||
+		    es_state_save(ctx->cfg.state_dir, &st, &err) != 0) {
+			if (err.msg[0] == '\0')
+				es_err_set(&err, ES_EIO, "%s: cannot record the reminder", user);
+			goto bad;
+		}
+		es_log(LOG_MAIL, LOG_INFO, "remind: %s queued for %s as %s", d.kind, user, m.id);
+		report(run, user, email, &d, m.id);
+	}
+	if (strcmp(d.kind, "expiry-warning") == 0)
+		run->warnings++;
+	else
+		run->first++;
+	goto out;
+bad:
+	/* one bad file does not stop the others */
+	es_warn("%s", err.msg);
+	run->bad++;
+	run->rc = err.code == ES_EDATA ? ES_EDATA : ES_EIO;
+out:
+	es_state_unlock(lockfd);
+	es_state_free(&st);
+	return 0;
+}
+
+int cmd_remind(struct es_ctx *ctx, int argc, char **argv)
+{
+	bool dry_run = false;
+	const struct es_opt opts[] = { { "dry-run", NULL, &dry_run }, { NULL, NULL, NULL } };
+	struct es_args args;
+	struct es_err err = { 0 };
+	struct remind_run run = { 0 };
+	bool done;
+	int rc;
+
+	rc = es_parse_args(ctx, argc, argv, opts, remind_usage, &args, &done);
+	if (rc != 0 || done)
+		return rc;
+	if (args.n_positional != 0) {
+		es_warn("%s", remind_usage);
+		return ES_EUSAGE;
+	}
+	rc = es_prepare(ctx, false);
+	if (rc != 0)
+		return rc;
+	run.ctx = ctx;
+	run.dry_run = dry_run;
+	if (es_state_foreach(ctx->cfg.state_dir, remind_one, &run, &err) != 0)
+		return es_fail(&err);
+	if (!dry_run)
+		es_log(LOG_MAIL, LOG_INFO,
+		       "remind: %zu users checked, %zu first-change reminders, %zu expiry "
+		       "warnings queued, %zu skipped (disabled or exempt), %zu unreadable",
+		       run.checked, run.first, run.warnings, run.skipped, run.bad);
+	if (!ctx->json)
+		es_info(ctx,
+		        tr(ctx, "%zu users checked: %zu first-change reminders, %zu expiry warnings %s; "
+		                "%zu skipped (disabled or exempt)\n",
+		           "%zu comptes examinés : %zu rappels de changement, %zu avertissements "
+		           "d'expiration %s ; %zu ignorés (désactivés ou exemptés)\n"),
+		        run.checked, run.first, run.warnings,
+		        dry_run ? tr(ctx, "due", "à envoyer") : tr(ctx, "queued", "mis en file"),
+		        run.skipped);
+	return run.rc;
+}
