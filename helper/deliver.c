@@ -63,6 +63,44 @@ int es_queue_credential(struct es_ctx *ctx, const struct es_state *st, const cha
 	return es_queue_add(ctx->cfg.spool_dir, m, msg->data, msg->len, ctx->now, err);
 }
 
+/* Tries a queued mail now over a short-timeout connection; *delivery:
+ * "sent", "queued" (held by the quota, or a running `queue run` has the
+ * queue) or "fallback" (m->last_error says why; the mail stays queued, or
+ * failed on a 5xx). The mail is safe in the queue whatever happens.
+ * Returns true when the quota held it back. */
+static bool try_now(struct es_ctx *ctx, struct es_qmsg *m, const struct es_buf *msg,
+                    const char **delivery)
+{
+	bool held = false;
+
+	struct es_outbox *ob = NULL;
+	struct es_smtp_result r;
+	struct es_err err = { 0 };
+	enum es_outcome outcome = ES_HELD;
+
+	*delivery = "fallback";
+	if (es_outbox_open(ctx, QUICK_TIMEOUT, &ob, &err) != 0) {
+		if (err.code == ES_ETEMP)
+			*delivery = "queued"; /* a running `queue run` will take it */
+		else
+			es_warn("%s", err.msg); /* queued, but not tried: show it */
+		(void)es_strlcpy(m->last_error, err.msg, sizeof(m->last_error));
+		return false;
+	}
+	if (es_outbox_send(ob, m, msg->data, msg->len, &outcome, &r, &err) != 0) {
+		es_warn("%s", err.msg);
+		if (outcome == ES_SENT)
+			*delivery = "sent";
+	} else if (outcome == ES_SENT) {
+		*delivery = "sent";
+	} else if (outcome == ES_HELD) {
+		*delivery = "queued"; /* the quota is reached: the next window */
+		held = true;
+	}
+	es_outbox_close(ob);
+	return held;
+}
+
 /* Composes kind for st's user, to `email`, queues it and tries it now. */
 static int deliver(struct es_ctx *ctx, const struct es_state *st, const char *kind,
                    const char *email, const char *to_name, const char *password, int priority,
@@ -70,48 +108,24 @@ static int deliver(struct es_ctx *ctx, const struct es_state *st, const char *ki
 {
 	struct es_buf msg = { 0 };
 	struct es_qmsg m;
-	struct es_outbox *ob = NULL;
-	struct es_smtp_result r;
-	enum es_outcome outcome = ES_HELD;
-	int rc = -1;
+	bool held;
 
 	*delivery = "fallback";
 	if (es_queue_credential(ctx, st, kind, email, to_name, password, priority, &m, &msg,
-	                        err) != 0)
-		goto out;
-	rc = 0; /* queued: from here on, the mail is safe whatever happens */
-	if (es_outbox_open(ctx, QUICK_TIMEOUT, &ob, err) != 0) {
-		if (err->code == ES_ETEMP)
-			*delivery = "queued"; /* a running `queue run` will take it */
-		else
-			es_warn("%s", err->msg); /* queued, but not tried: show it */
-		es_err_clear(err);
-		goto out;
+	                        err) != 0) {
+		es_buf_free(&msg);
+		return -1;
 	}
-	if (es_outbox_send(ob, &m, msg.data, msg.len, &outcome, &r, err) != 0) {
-		es_warn("%s", err->msg);
-		es_err_clear(err);
-		if (outcome == ES_SENT)
-			*delivery = "sent";
-		goto out;
-	}
-	switch (outcome) {
-	case ES_SENT:
-		*delivery = "sent";
-		goto out;
-	case ES_HELD: /* the quota is reached: it goes in the next window */
-		*delivery = "queued";
-		if (password != NULL)
-			es_warn(tr(ctx, "the sending quota is reached: the mail to %s waits for the next "
-			                "window (eschool queue status)",
-			           "le quota d'envoi est atteint : le mail pour %s attend la période "
-			           "suivante (eschool queue status)"),
-			        email);
-		goto out;
-	case ES_DEFERRED:
-	case ES_FAILED:
-		break;
-	}
+	held = try_now(ctx, &m, &msg, delivery);
+	es_buf_free(&msg); /* wiped: it holds the password */
+	if (held && password != NULL)
+		es_warn(tr(ctx, "the sending quota is reached: the mail to %s waits for the next "
+		                "window (eschool queue status)",
+		           "le quota d'envoi est atteint : le mail pour %s attend la période "
+		           "suivante (eschool queue status)"),
+		        email);
+	if (strcmp(*delivery, "fallback") != 0)
+		return 0;
 	if (password != NULL)
 		es_warn(tr(ctx, "the mail to %s could not be sent (%s); the password is shown below",
 		           "le mail pour %s n'a pas pu partir (%s) ; le mot de passe est affiché "
@@ -121,9 +135,39 @@ static int deliver(struct es_ctx *ctx, const struct es_state *st, const char *ki
 		es_warn(tr(ctx, "the %s mail to %s could not be sent (%s); it stays queued",
 		           "le mail %s pour %s n'a pas pu partir (%s) ; il reste en file"),
 		        kind, email, m.last_error);
+	return 0;
+}
+
+int es_deliver_mail(struct es_ctx *ctx, const char *user, const char *kind, const char *lang,
+                    const char *to, const char *to_name, const struct es_tvar *vars,
+                    size_t n_vars, bool secret, const char **delivery, struct es_err *err)
+{
+	struct es_buf msg = { 0 };
+	struct es_qmsg m;
+	int rc = -1;
+
+	*delivery = "fallback";
+	if (es_compose_for(ctx, kind, lang, to, to_name, vars, n_vars, &msg, err) != 0)
+		goto out;
+	memset(&m, 0, sizeof(m));
+	(void)es_strlcpy(m.to, to, sizeof(m.to));
+	(void)es_strlcpy(m.kind, kind, sizeof(m.kind));
+	(void)es_strlcpy(m.user, user, sizeof(m.user));
+	m.priority = secret ? ES_QPRIO_CREDENTIALS : ES_QPRIO_NOTICE;
+	m.secret = secret;
+	if (es_queue_add(ctx->cfg.spool_dir, &m, msg.data, msg.len, ctx->now, err) != 0)
+		goto out;
+	rc = 0;
+	if (ctx->cfg.mode == ES_MODE_PRODUCTION)
+		(void)try_now(ctx, &m, &msg, delivery);
+	else
+		*delivery = "queued";
+	if (strcmp(*delivery, "fallback") == 0)
+		es_warn(tr(ctx, "the %s mail to %s could not be sent (%s); it stays queued",
+		           "le mail %s pour %s n'a pas pu partir (%s) ; il reste en file"),
+		        kind, to, m.last_error);
 out:
-	es_outbox_close(ob);
-	es_buf_free(&msg); /* wiped: it holds the password */
+	es_buf_free(&msg); /* wiped: it may hold a code */
 	return rc;
 }
 

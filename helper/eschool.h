@@ -162,6 +162,17 @@ int es_template_dirs(char bufs[3][4096], const char *dirs[3], const struct es_ct
 int es_deliver_credential(struct es_ctx *ctx, const struct es_state *st, const char *kind,
                           const char *password, const char **delivery, struct es_err *err);
 
+/* Composes mail `kind` (lang NULL: the school's) for user to `to`, queues
+ * it and, in production, tries it now: *delivery "sent", "queued" (debug
+ * mode, the quota, a running queue run) or "fallback" (not sent: it stays
+ * queued, and the caller shows what the mail held). secret: it holds a
+ * code or password (0600, deleted on delivery, sent first). -1 when it
+ * could not even be queued. */
+struct es_tvar;
+int es_deliver_mail(struct es_ctx *ctx, const char *user, const char *kind, const char *lang,
+                    const char *to, const char *to_name, const struct es_tvar *vars,
+                    size_t n_vars, bool secret, const char **delivery, struct es_err *err);
+
 /* Production: queues (and tries now) the parent-notice of a student with a
  * parent address; nothing for others. The notice never holds a password;
  * a failure to send leaves it queued. */
@@ -204,6 +215,8 @@ int cmd_list(struct es_ctx *ctx, int argc, char **argv);
 int cmd_disable(struct es_ctx *ctx, int argc, char **argv);
 int cmd_enable(struct es_ctx *ctx, int argc, char **argv);
 int cmd_remind(struct es_ctx *ctx, int argc, char **argv);
+int cmd_set_email(struct es_ctx *ctx, int argc, char **argv);
+int cmd_verify_email(struct es_ctx *ctx, int argc, char **argv);
 
 /* Loads the config (-c, ESCHOOL_CONFIG, or the default path) and applies
  * --debug/--production. */

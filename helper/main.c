@@ -33,6 +33,8 @@ static const char usage_text[] =
 	"  list [--role R]                      managed accounts\n"
 	"  disable USER, enable USER            lock / unlock an account\n"
 	"  remind [--dry-run]                   mail the reminders and expiry warnings due\n"
+	"  set-email USER ADDR                  change an address once a mailed code is back\n"
+	"  verify-email USER CODE               confirm it with the code\n"
 	"  test-email ADDR                      send one mail now, show the SMTP outcome\n"
 	"  queue run|status|list, queue retry|drop ID   deliver and inspect the mail queue\n"
 	"\n"
@@ -94,6 +96,7 @@ static const struct command commands[] = {
 	{ "resend", cmd_resend }, { "show", cmd_show },             { "list", cmd_list },
 	{ "disable", cmd_disable }, { "enable", cmd_enable },       { "test-email", cmd_test_email },
 	{ "queue", cmd_queue },   { "remind", cmd_remind },
+	{ "set-email", cmd_set_email }, { "verify-email", cmd_verify_email },
 };
 
 /* Global options may precede the command; they are also accepted after it

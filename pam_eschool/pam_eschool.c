@@ -30,6 +30,7 @@
 #include <sodium.h>
 
 #include "es_compose.h"
+#include "es_code.h"
 #include "es_config.h"
 #include "es_names.h"
 #include "es_queue.h"
@@ -518,6 +519,70 @@ static int save(struct call *c)
 	return 0;
 }
 
+/* ---- a pending address change ---- */
+
+/* An address change waits for the code mailed to the new address: ask for
+ * it once, at a login that is let in anyway. An empty answer skips; a wrong
+ * one counts toward email_code_tries; the login goes on whatever happens. */
+static void ask_code(struct call *c)
+{
+	const char *pending = es_state_get(&c->st, ES_K_PENDING_EMAIL);
+	unsigned char key[ES_CODE_KEY_LEN];
+	struct es_err err = { 0 };
+	char *answer = NULL, addr[320];
+	int64_t tries;
+	bool ok;
+	int lockfd = -1;
+
+	if (pending == NULL || pending[0] == '\0' || (c->flags & PAM_SILENT) != 0 ||
+	    (int64_t)c->now >= es_state_get_i64(&c->st, ES_K_PENDING_EXPIRES, 0) ||
+	    es_state_get_i64(&c->st, ES_K_PENDING_TRIES, 0) >= c->pol.email_code_tries)
+		return;
+	(void)es_strlcpy(addr, pending, sizeof(addr));
+	if (sodium_init() < 0 || es_code_key(c->cfg_p->state_dir, false, key, &err) != 0) {
+		pam_syslog(c->pamh, LOG_ERR, "cannot check codes: %s", err.msg);
+		return;
+	}
+	if (pam_prompt(c->pamh, PAM_PROMPT_ECHO_ON, &answer, "%s",
+	               tr(c, "Code mailed to confirm your new address (Enter to skip): ",
+	                  "Code reçu par mail pour confirmer votre nouvelle adresse (Entrée pour "
+	                  "passer) : ")) != PAM_SUCCESS ||
+	    answer == NULL || answer[0] == '\0')
+		goto out;
+	/* decided and recorded under the lock, on the state as it is now */
+	if (relock(c, &lockfd) != 0)
+		goto out;
+	pending = es_state_get(&c->st, ES_K_PENDING_EMAIL);
+	tries = es_state_get_i64(&c->st, ES_K_PENDING_TRIES, 0);
+	if (pending == NULL || strcmp(pending, addr) != 0 || tries >= c->pol.email_code_tries)
+		goto out;
+	ok = strlen(answer) <= 64 &&
+	     es_code_matches(key, c->user, answer, es_state_get(&c->st, ES_K_PENDING_CODE));
+	if (ok) {
+		if (es_state_set(&c->st, ES_K_EMAIL, addr) != 0 ||
+		    es_state_set(&c->st, ES_K_PENDING_EMAIL, NULL) != 0 ||
+		    es_state_set(&c->st, ES_K_PENDING_CODE, NULL) != 0 ||
+		    es_state_set(&c->st, ES_K_PENDING_EXPIRES, NULL) != 0 ||
+		    es_state_set(&c->st, ES_K_PENDING_TRIES, NULL) != 0 || save(c) != 0)
+			goto out;
+		pam_syslog(c->pamh, LOG_NOTICE, "address of %s confirmed at login", c->user);
+		tell(c, false, tr(c, "Your address is confirmed.", "Votre adresse est confirmée."));
+	} else {
+		if (es_state_set_i64(&c->st, ES_K_PENDING_TRIES, tries + 1) != 0 || save(c) != 0)
+			goto out;
+		pam_syslog(c->pamh, LOG_NOTICE, "wrong address confirmation code for %s", c->user);
+		tell(c, true, tr(c, "Wrong code: your address is unchanged.",
+		                 "Code erroné : votre adresse n'a pas changé."));
+	}
+out:
+	es_state_unlock(lockfd);
+	sodium_memzero(key, sizeof(key));
+	if (answer != NULL) {
+		sodium_memzero(answer, strlen(answer));
+		free(answer);
+	}
+}
+
 /* ---- password ---- */
 
 /* Did the module before us really change the password? A "required"
@@ -694,6 +759,8 @@ PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char 
 	rc = prepare(c, argc, argv, 0);
 	if (rc < 0) {
 		rc = account(c);
+		if (rc == PAM_SUCCESS)
+			ask_code(c);
 		keep_state(c);
 	}
 	if (c->debug)

@@ -4,8 +4,8 @@ conversation) and prints the outcome as JSON: used by the integration tests
 inside the sandbox, whose /etc/pam.d holds the test services.
 
 usage: pamdrive.py '{"service": S, "user": U, "ops": [[OP, EXPECTED], ...],
-                     "passwords": [...]}'
-OP: auth, account, chauthtok, open, close. Prints {"ok": true, "info": [...],
+                     "passwords": [...], "answers": [...]}'
+passwords answer the hidden prompts, answers the visible ones. OP: auth, account, chauthtok, open, close. Prints {"ok": true, "info": [...],
 "errors": [...]} or {"ok": false, "failed": "...", ...}."""
 import json
 import sys
@@ -22,7 +22,7 @@ def main():
     cases = [pypamtest.TestCase(OPS[op], expected_rv=rv) for op, rv in args["ops"]]
     try:
         res = pypamtest.run_pamtest(args["user"], args["service"], cases,
-                                    args.get("passwords", []))
+                                    args.get("passwords", []), args.get("answers", []))
         print(json.dumps({"ok": True, "info": list(res.info), "errors": list(res.errors)}))
     except pypamtest.PamTestError as e:
         print(json.dumps({"ok": False, "failed": str(e)}))

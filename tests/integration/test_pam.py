@@ -81,13 +81,14 @@ def add(sb, user="zoe", lang=None, extra=()):
     return json.loads(p.stdout).get("password")
 
 
-def drive(sb, service, user, ops, passwords=(), env=None, faketime=None, prefix=()):
+def drive(sb, service, user, ops, passwords=(), env=None, faketime=None, prefix=(),
+          answers=()):
     argv = list(prefix)
     if faketime:
         argv += ["faketime", "-f", faketime]
     argv += ["/usr/bin/python3", DRIVER,
              json.dumps({"service": service, "user": user, "ops": ops,
-                         "passwords": list(passwords)})]
+                         "passwords": list(passwords), "answers": list(answers)})]
     full_env = dict(SAN_ENV)
     full_env.update(env or {})
     p = sb.cmd(argv, env=full_env)

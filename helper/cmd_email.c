@@ -1,0 +1,324 @@
+/* eschool set-email USER ADDR / verify-email USER CODE (SPEC section 4):
+ * an address changes only once a code mailed to the new address comes
+ * back. The code is stored only as a keyed hash (lib/es_code), expires
+ * after email_code_ttl_minutes, and dies after email_code_tries wrong
+ * answers. The old address is told at once. The student may also answer
+ * at the next login (pam_eschool's prompt). */
+#include "eschool.h"
+#include "options.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <sodium.h>
+
+#include "es_code.h"
+#include "es_compose.h"
+#include "es_names.h"
+
+static const char set_usage[] =
+	"usage: eschool set-email USER ADDR [--json]\n"
+	"  mails a code to ADDR; the address changes when it comes back\n"
+	"  (eschool verify-email USER CODE, or at the user's next login)\n";
+static const char verify_usage[] = "usage: eschool verify-email USER CODE [--json]\n";
+
+static int two_args(struct es_ctx *ctx, int argc, char **argv, const char *usage,
+                    const char **a, const char **b, bool *done)
+{
+	const struct es_opt opts[] = { { NULL, NULL, NULL } };
+	struct es_args args;
+	int rc = es_parse_args(ctx, argc, argv, opts, usage, &args, done);
+
+	if (rc != 0 || *done)
+		return rc;
+	if (args.n_positional != 2) {
+		es_warn("%s", usage);
+		return ES_EUSAGE;
+	}
+	*a = args.positional[0];
+	*b = args.positional[1];
+	return 0;
+}
+
+/* Locks and loads a managed user's state; an exit code on failure. */
+static int open_user(struct es_ctx *ctx, const char *user, struct es_state *st, int *lockfd)
+{
+	struct es_err err = { 0 };
+	int rc;
+
+	if (!es_valid_username(user)) {
+		es_warn(tr(ctx, "invalid username '%s'", "identifiant invalide « %s »"), user);
+		return ES_EDATA;
+	}
+	if (es_state_lock(ctx->cfg.state_dir, user, lockfd, &err) != 0)
+		return es_fail(&err);
+	rc = es_state_load(ctx->cfg.state_dir, user, st, &err);
+	if (rc == 1) {
+		es_warn(tr(ctx, "%s is not an account managed by eschool",
+		           "%s n'est pas un compte géré par eschool"),
+		        user);
+		return ES_ENOUSER;
+	}
+	return rc != 0 ? es_fail(&err) : 0;
+}
+
+static void clear_pending(struct es_state *st)
+{
+	(void)es_state_set(st, ES_K_PENDING_EMAIL, NULL);
+	(void)es_state_set(st, ES_K_PENDING_CODE, NULL);
+	(void)es_state_set(st, ES_K_PENDING_EXPIRES, NULL);
+	(void)es_state_set(st, ES_K_PENDING_TRIES, NULL);
+}
+
+static void print_result(const struct es_ctx *ctx, const char *user, const char *email,
+                         time_t expires, const char *code, const char *delivery)
+{
+	struct es_buf b = { 0 };
+	char when[64];
+	int rc;
+
+	es_fmt_time(expires, ctx->json, when, sizeof(when));
+	if (ctx->json) {
+		rc = es_buf_puts(&b, "{\"username\":") | es_buf_json_str(&b, user) |
+		     es_buf_puts(&b, ",\"pending_email\":") | es_buf_json_str(&b, email) |
+		     es_buf_puts(&b, ",\"expires\":") | es_buf_json_str(&b, when) |
+		     es_buf_puts(&b, ",\"delivery\":") | es_buf_json_str(&b, delivery);
+		if (code != NULL)
+			rc |= es_buf_puts(&b, ",\"code\":") | es_buf_json_str(&b, code);
+		rc |= es_buf_puts(&b, "}\n");
+	} else if (code != NULL) {
+		rc = es_buf_printf(&b, tr(ctx, "Code for %s to confirm %s (until %s): %s\n",
+		                          "Code pour %s, pour confirmer %s (jusqu'au %s) : %s\n"),
+		                   user, email, when, code);
+	} else {
+		rc = es_buf_printf(&b, tr(ctx, "A code was mailed to %s; %s's address changes when it "
+		                               "is confirmed (until %s).\n",
+		                          "Un code a été envoyé à %s ; l'adresse de %s changera quand "
+		                          "il sera confirmé (jusqu'au %s).\n"),
+		                   email, user, when);
+	}
+	if (rc == 0)
+		es_out_write(&b);
+	es_buf_free(&b);
+}
+
+int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
+{
+	const char *user = NULL, *addr = NULL, *old, *name, *lang, *delivery = "printed";
+	unsigned char key[ES_CODE_KEY_LEN];
+	char code[ES_CODE_LEN + 1], hex[ES_CODE_HASH_HEX], when[64], pretty[ES_CODE_LEN + 2];
+	struct es_state st;
+	struct es_policy pol;
+	struct es_err err = { 0 };
+	time_t expires;
+	bool done;
+	int rc, lockfd = -1;
+
+	es_state_init(&st, "");
+	rc = two_args(ctx, argc, argv, set_usage, &user, &addr, &done);
+	if (rc != 0 || done)
+		return rc;
+	rc = es_prepare(ctx, true);
+	if (rc != 0)
+		return rc;
+	if (!es_valid_email(addr)) {
+		es_warn(tr(ctx, "invalid email address '%s'", "adresse mail invalide « %s »"), addr);
+		return ES_EDATA;
+	}
+	rc = open_user(ctx, user, &st, &lockfd);
+	if (rc != 0)
+		goto out;
+	old = es_state_get(&st, ES_K_EMAIL);
+	if (old != NULL && strcmp(old, addr) == 0) {
+		es_info(ctx, tr(ctx, "%s's address is already %s: nothing to do\n",
+		                "l'adresse de %s est déjà %s : rien à faire\n"),
+		        user, addr);
+		goto out;
+	}
+	{
+		const char *role = es_state_get(&st, ES_K_ROLE);
+
+		if (es_config_role_policy(&ctx->cfg, role != NULL ? role : "student", &pol, &err) != 0 &&
+		    es_config_role_policy(&ctx->cfg, "student", &pol, &err) != 0) {
+			rc = es_fail(&err);
+			goto out;
+		}
+	}
+	if (es_code_key(ctx->cfg.state_dir, true, key, &err) != 0) {
+		rc = es_fail(&err);
+		goto out;
+	}
+	es_code_new(code);
+	es_code_hash(key, user, code, hex);
+	sodium_memzero(key, sizeof(key));
+	expires = ctx->now + (time_t)pol.email_code_ttl_minutes * 60;
+	/* a new request replaces any earlier one (and its tries) */
+	if (es_state_set(&st, ES_K_PENDING_EMAIL, addr) != 0 ||
+	    es_state_set(&st, ES_K_PENDING_CODE, hex) != 0 ||
+	    es_state_set_i64(&st, ES_K_PENDING_EXPIRES, (int64_t)expires) != 0 ||
+	    es_state_set(&st, ES_K_PENDING_TRIES, "0") != 0 ||
+	    es_state_save(ctx->cfg.state_dir, &st, &err) != 0) {
+		if (err.msg[0] == '\0')
+			es_err_set(&err, ES_EOS, "out of memory");
+		rc = es_fail(&err);
+		goto out;
+	}
+	es_state_unlock(lockfd);
+	lockfd = -1;
+	es_log(LOG_AUTHPRIV, LOG_NOTICE, "set-email: address change of %s to %s requested", user,
+	       addr);
+	(void)snprintf(pretty, sizeof(pretty), "%.4s-%.4s", code, code + 4);
+	es_fmt_time(expires, false, when, sizeof(when));
+	name = es_state_get(&st, ES_K_NAME);
+	lang = es_state_get(&st, ES_K_LANG);
+	if (ctx->cfg.mode == ES_MODE_PRODUCTION) {
+		const struct es_tvar vars[] = {
+			{ "name", name != NULL && name[0] ? name : user },
+			{ "username", user },
+			{ "code", pretty },
+			{ "new_email", addr },
+			{ "old_email", old != NULL ? old : "" },
+			{ "expires", when },
+		};
+		const char *notice;
+
+		if (es_deliver_mail(ctx, user, "verify-email", lang, addr, name, vars,
+		                    ES_ARRAY_LEN(vars), true, &delivery, &err) != 0) {
+			es_warn("%s", err.msg);
+			es_err_clear(&err);
+			delivery = "fallback";
+		}
+		/* the old address learns of it now: if it was not its owner's
+		 * doing, they can say so before the code is used */
+		if (old != NULL && old[0] != '\0' &&
+		    es_deliver_mail(ctx, user, "email-changed", lang, old, name, vars,
+		                    ES_ARRAY_LEN(vars), false, &notice, &err) != 0) {
+			es_warn("%s", err.msg);
+			es_err_clear(&err);
+		}
+	}
+	print_result(ctx, user, addr, expires,
+	             strcmp(delivery, "printed") == 0 || strcmp(delivery, "fallback") == 0 ? pretty
+	                                                                                    : NULL,
+	             delivery);
+out:
+	sodium_memzero(code, sizeof(code));
+	sodium_memzero(pretty, sizeof(pretty));
+	es_state_unlock(lockfd);
+	es_state_free(&st);
+	return rc;
+}
+
+int cmd_verify_email(struct es_ctx *ctx, int argc, char **argv)
+{
+	const char *user = NULL, *typed = NULL, *pending;
+	unsigned char key[ES_CODE_KEY_LEN];
+	struct es_state st;
+	struct es_policy pol;
+	struct es_err err = { 0 };
+	char when[64];
+	int64_t expires, tries;
+	bool done, ok;
+	int rc, lockfd = -1;
+
+	es_state_init(&st, "");
+	rc = two_args(ctx, argc, argv, verify_usage, &user, &typed, &done);
+	if (rc != 0 || done)
+		return rc;
+	rc = es_prepare(ctx, false);
+	if (rc != 0)
+		return rc;
+	rc = open_user(ctx, user, &st, &lockfd);
+	if (rc != 0)
+		goto out;
+	pending = es_state_get(&st, ES_K_PENDING_EMAIL);
+	if (pending == NULL || pending[0] == '\0') {
+		es_warn(tr(ctx, "no address change is pending for %s (eschool set-email %s ADDR)",
+		           "aucun changement d'adresse en attente pour %s (eschool set-email %s "
+		           "ADRESSE)"),
+		        user, user);
+		rc = ES_EDATA;
+		goto out;
+	}
+	{
+		const char *role = es_state_get(&st, ES_K_ROLE);
+
+		if (es_config_role_policy(&ctx->cfg, role != NULL ? role : "student", &pol, &err) != 0 &&
+		    es_config_role_policy(&ctx->cfg, "student", &pol, &err) != 0) {
+			rc = es_fail(&err);
+			goto out;
+		}
+	}
+	expires = es_state_get_i64(&st, ES_K_PENDING_EXPIRES, 0);
+	tries = es_state_get_i64(&st, ES_K_PENDING_TRIES, 0);
+	if (tries >= pol.email_code_tries) {
+		es_warn(tr(ctx, "too many wrong codes for %s: ask for a new one (eschool set-email %s %s)",
+		           "trop de codes erronés pour %s : demandez-en un nouveau (eschool set-email %s "
+		           "%s)"),
+		        user, user, pending);
+		rc = ES_EDATA;
+		goto out;
+	}
+	if ((int64_t)ctx->now >= expires) {
+		es_fmt_time((time_t)expires, false, when, sizeof(when));
+		es_warn(tr(ctx, "the code for %s expired on %s: ask for a new one (eschool set-email "
+		                "%s %s)",
+		           "le code pour %s a expiré le %s : demandez-en un nouveau (eschool set-email "
+		           "%s %s)"),
+		        user, when, user, pending);
+		rc = ES_EDATA;
+		goto out;
+	}
+	if (es_code_key(ctx->cfg.state_dir, false, key, &err) != 0) {
+		rc = es_fail(&err);
+		goto out;
+	}
+	ok = es_code_matches(key, user, typed, es_state_get(&st, ES_K_PENDING_CODE));
+	sodium_memzero(key, sizeof(key));
+	if (!ok) {
+		/* counted before anything is said: a crash cannot give a free try */
+		if (es_state_set_i64(&st, ES_K_PENDING_TRIES, tries + 1) != 0 ||
+		    es_state_save(ctx->cfg.state_dir, &st, &err) != 0) {
+			rc = es_fail(&err);
+			goto out;
+		}
+		es_log(LOG_AUTHPRIV, LOG_NOTICE, "verify-email: wrong code for %s", user);
+		es_warn(tr(ctx, "wrong code for %s (%lld tries left)",
+		           "code erroné pour %s (encore %lld essais)"),
+		        user, (long long)(pol.email_code_tries - tries - 1));
+		rc = ES_EDATA;
+		goto out;
+	}
+	{
+		char addr[320];
+
+		(void)es_strlcpy(addr, pending, sizeof(addr));
+		if (es_state_set(&st, ES_K_EMAIL, addr) != 0) {
+			rc = ES_EOS;
+			goto out;
+		}
+		clear_pending(&st);
+		if (es_state_save(ctx->cfg.state_dir, &st, &err) != 0) {
+			rc = es_fail(&err);
+			goto out;
+		}
+		es_log(LOG_AUTHPRIV, LOG_NOTICE, "verify-email: address of %s is now %s", user, addr);
+		if (ctx->json) {
+			struct es_buf b = { 0 };
+
+			if ((es_buf_puts(&b, "{\"username\":") | es_buf_json_str(&b, user) |
+			     es_buf_puts(&b, ",\"email\":") | es_buf_json_str(&b, addr) |
+			     es_buf_puts(&b, "}\n")) == 0)
+				es_out_write(&b);
+			es_buf_free(&b);
+		} else {
+			es_info(ctx, tr(ctx, "%s's address is now %s\n", "l'adresse de %s est maintenant %s\n"),
+			        user, addr);
+		}
+	}
+out:
+	es_state_unlock(lockfd);
+	es_state_free(&st);
+	return rc;
+}

@@ -1,0 +1,38 @@
+/* One-time codes for address changes (set-email / verify-email, and the
+ * PAM module's prompt): 8 characters from an alphabet without look-alikes,
+ * stored only as a keyed hash (BLAKE2b keyed with state_dir/code.key, 32
+ * random bytes, root-only), compared in constant time. */
+#ifndef ES_CODE_H
+#define ES_CODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "es_err.h"
+
+#define ES_CODE_LEN 8
+#define ES_CODE_KEY_LEN 32
+#define ES_CODE_HASH_HEX 65 /* 32 bytes in hex, NUL */
+
+/* A fresh code (libsodium's random), NUL-terminated. */
+void es_code_new(char out[ES_CODE_LEN + 1]);
+
+/* What a person typed, as a code: case folded, spaces and dashes dropped.
+ * false when it cannot be a code. */
+bool es_code_normalize(const char *typed, char out[ES_CODE_LEN + 1]);
+
+/* The hashing key: read from state_dir/code.key, created first when
+ * `create` (the helper; the module only reads). ES_EDATA for a key file
+ * that is not root's, is readable by others or has the wrong size. */
+int es_code_key(const char *state_dir, bool create, unsigned char key[ES_CODE_KEY_LEN],
+                struct es_err *err);
+
+/* hex(BLAKE2b-256(key, user NUL code)). */
+void es_code_hash(const unsigned char key[ES_CODE_KEY_LEN], const char *user,
+                  const char *code, char hex[ES_CODE_HASH_HEX]);
+
+/* true when code (normalised) hashes to stored_hex; constant time. */
+bool es_code_matches(const unsigned char key[ES_CODE_KEY_LEN], const char *user,
+                     const char *code, const char *stored_hex);
+
+#endif
