@@ -18,6 +18,7 @@
 #define ES_MAX_GROUPS 16     /* groups per role */
 #define ES_MAX_LIST 32       /* exempt_users, dkim_selectors, warn_schedule */
 #define ES_MAX_OVERRIDES 64  /* policy keys in [role X] sections, all roles together */
+#define ES_PATH_LEN 1024     /* paths in the config: at most 1023 bytes */
 
 enum es_mode { ES_MODE_DEBUG = 0, ES_MODE_PRODUCTION };
 enum es_mail_backend { ES_MAILB_SMTP = 0, ES_MAILB_CONSOLE, ES_MAILB_FILE };
@@ -77,21 +78,21 @@ struct es_role {
 };
 
 struct es_config {
-	char path[4096];   /* the file read ("" when none) */
+	char path[ES_PATH_LEN];   /* the file read ("" when none) */
 
 	/* [general] */
 	enum es_mode mode;
 	char school_name[256];
 	char admin_email[256];
 	char contact[256];
-	char logo[4096];
+	char logo[ES_PATH_LEN];
 	char language[3];        /* "fr" | "en" */
-	char log_file[4096];
+	char log_file[ES_PATH_LEN];
 	long backup_max_age_days;
-	char state_dir[4096];
-	char spool_dir[4096];
-	char template_dir[4096];
-	char env_file[4096];
+	char state_dir[ES_PATH_LEN];
+	char spool_dir[ES_PATH_LEN];
+	char template_dir[ES_PATH_LEN];
+	char env_file[ES_PATH_LEN];
 
 	/* [mail] */
 	enum es_mail_backend mail_backend;
@@ -100,12 +101,12 @@ struct es_config {
 	long port;
 	enum es_security security;
 	char username[256];
-	char password_file[4096];
+	char password_file[ES_PATH_LEN];
 	char *password;          /* secret: from password=, password_file or
 	                            EMAIL_HOST_PASSWORD; wiped by es_config_free */
 	char from[256];
-	char ca_file[4096];
-	char file_dir[4096];     /* backend = file: where .eml files go ("": spool_dir/mails) */
+	char ca_file[ES_PATH_LEN];
+	char file_dir[ES_PATH_LEN];     /* backend = file: where .eml files go ("": spool_dir/mails) */
 	long timeout;
 	long daily_quota;        /* 0 = none */
 	long monthly_quota;      /* 0 = none */
@@ -141,12 +142,14 @@ enum es_config_flags {
 	                               cannot deny logins) */
 };
 
-/* Fills cfg with the built-in defaults. */
+/* Fills cfg with the built-in defaults: every field is set, cfg may be
+ * uninitialised memory. */
 void es_config_defaults(struct es_config *cfg);
 
 /* Loads path (or defaults only when path is NULL) then applies env_file and
  * the environment when ES_CFG_ENV is given, then provider presets, then
- * validates the whole. On error: ES_ECONFIG with "file:line: what; fix". */
+ * validates the whole. On error: ES_ECONFIG with "file:line: what; fix".
+ * Starts with es_config_defaults; es_config_free wipes the secret. */
 int es_config_load(struct es_config *cfg, const char *path, unsigned flags,
                    struct es_err *err);
 

@@ -428,6 +428,24 @@ static void test_bad_values(void **state)
 	expect_error("[general]\nmode = prod\n", 0, at_line(2), "bad value for mode: 'prod'",
 		     "debug or production", NULL);
 	expect_error("[mail]\nprovider = yahoo\n", 0, "gmail, workspace", NULL);
+	{
+		/* paths: at most ES_PATH_LEN - 1 bytes (the module reads the
+		 * config on every login: it is kept small); a file line is
+		 * shorter anyway, the environment and the command line are not */
+		struct es_config cfg;
+		struct es_err err = {0};
+		char path[1200];
+
+		(void)snprintf(path, sizeof(path), "/%01100d", 0);
+		es_config_defaults(&cfg);
+		assert_int_equal(es_config_set(&cfg, "general", "state_dir", path, "command line",
+					       &err), -1);
+		assert_non_null(strstr(err.msg, "at most 1023 bytes"));
+		path[1023] = '\0';
+		assert_int_equal(es_config_set(&cfg, "general", "state_dir", path, "command line",
+					       &err), 0);
+		es_config_free(&cfg);
+	}
 	expect_error("[policy]\nenforce = maybe\n", 0, "yes or no", NULL);
 	expect_error("[general]\nlanguage = de\n", 0, "fr or en", NULL);
 	expect_error("[general]\nstate_dir = var/lib/eschool\n", 0, at_line(2),
