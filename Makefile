@@ -10,7 +10,8 @@ BUILD := build
 DEPS_BUILD := gcc make pkg-config libpam0g-dev libsodium-dev libcurl4-openssl-dev \
 	libinih-dev libcrypt-dev passwd login util-linux
 DEPS_TEST := libcmocka-dev python3 python3-pytest python3-aiosmtpd faketime openssl systemd \
-	libpam-wrapper python3-pypamtest valgrind openssh-server openssh-client python3-pexpect
+	libpam-wrapper python3-pypamtest valgrind openssh-server openssh-client python3-pexpect \
+	dnsmasq-base
 DEPS_LINT := cppcheck clang-tidy
 
 PKGS := libsodium inih libcrypt libcurl
@@ -63,7 +64,7 @@ $(BUILD)/libeschool.a: $(LIB_OBJ)
 
 $(BUILD)/eschool: $(HELPER_OBJ) $(BUILD)/libeschool.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -o $@ $(HELPER_OBJ) $(BUILD)/libeschool.a \
-		$(PKG_LIBS) -lm -lpthread
+		$(PKG_LIBS) -lresolv -lm -lpthread
 
 # The module: lib/ code it needs (not libcurl), only pam_sm_* exported.
 $(BUILD)/pam_eschool.so: $(BUILD)/pam_eschool/pam_eschool.o $(BUILD)/libeschool.a \

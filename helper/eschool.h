@@ -216,6 +216,13 @@ int cmd_disable(struct es_ctx *ctx, int argc, char **argv);
 int cmd_enable(struct es_ctx *ctx, int argc, char **argv);
 int cmd_remind(struct es_ctx *ctx, int argc, char **argv);
 int cmd_set_email(struct es_ctx *ctx, int argc, char **argv);
+int cmd_check_dns(struct es_ctx *ctx, int argc, char **argv);
+
+/* cmd_dns.c: looks up and judges DOMAIN's SPF, DMARC and DKIM records
+ * (selector NULL: the usual ones); prints them when print. -1 when DNS
+ * could not be asked (err), else 0 with *all_ok. */
+int es_check_dns(struct es_ctx *ctx, const char *domain, const char *selector, bool print,
+                 bool *all_ok, struct es_err *err);
 int cmd_verify_email(struct es_ctx *ctx, int argc, char **argv);
 
 /* Loads the config (-c, ESCHOOL_CONFIG, or the default path) and applies

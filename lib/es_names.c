@@ -32,7 +32,7 @@ static bool is_alnum(char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-static bool valid_domain(const char *d)
+bool es_valid_domain(const char *d)
 {
 	size_t label = 0, labels = 0, n = strlen(d);
 	const char *tld = d;
@@ -85,7 +85,7 @@ bool es_valid_email(const char *s)
 		if (!is_alnum(c) && (c == '\0' || strchr(atext, c) == NULL))
 			return false;
 	}
-	return valid_domain(at + 1);
+	return es_valid_domain(at + 1);
 }
 
 /* Decodes one UTF-8 sequence at s; returns its length (0 at end, 1 for an

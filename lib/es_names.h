@@ -17,6 +17,10 @@ bool es_valid_username(const char *s);
  * with at least one dot, at most 254 bytes. */
 bool es_valid_email(const char *s);
 
+/* A host name of two labels or more: letters, digits and inner dashes,
+ * labels of 1..63, 253 in all (selectors pass too: one label is refused). */
+bool es_valid_domain(const char *d);
+
 /* Folds UTF-8 text to lowercase ASCII with a built-in table for the Latin
  * letters (é→e, œ→oe, ß→ss, æ→ae, ø→o, ł→l, ș→s ...), never by the locale.
  * ASCII digits and punctuation are kept, control characters, invalid bytes

@@ -1,0 +1,43 @@
+/* The sending domain's DNS records, judged (SPF, DMARC, DKIM): pure
+ * functions over the TXT strings a lookup returned, so that they can be
+ * tested and fuzzed without a resolver (the lookups are helper/cmd_dns.c). */
+#ifndef ES_DNS_H
+#define ES_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "es_config.h"
+
+struct es_dns_verdict {
+	bool ok;
+	char found[512];   /* the record judged ("" when none) */
+	char problem[512]; /* why it fails ("" when ok) */
+	char note[256];    /* said even when ok (e.g. DMARC p=none) */
+	char fix[768];     /* what to publish ("" when ok) */
+};
+
+/* The include: an SPF record needs for the provider's servers; NULL for a
+ * custom server (nothing to require). */
+const char *es_provider_spf_include(enum es_provider p);
+
+/* SPF: exactly one "v=spf1" record among txt, ending in ~all or -all (or
+ * a redirect=), with include:`include` when include is not NULL. */
+void es_spf_verdict(const char *domain, const char *const *txt, size_t n, const char *include,
+                    struct es_dns_verdict *v);
+
+/* DMARC (the TXT strings of _dmarc.DOMAIN): exactly one "v=DMARC1" record
+ * with valid tags and p=none|quarantine|reject. rua: the address the fix
+ * suggests for reports (may be NULL or ""). */
+void es_dmarc_verdict(const char *domain, const char *const *txt, size_t n, const char *rua,
+                      struct es_dns_verdict *v);
+
+/* DKIM (the TXT strings of SELECTOR._domainkey.DOMAIN): a key record with
+ * a non-empty p= tag. */
+void es_dkim_verdict(const char *domain, const char *selector, const char *const *txt, size_t n,
+                     struct es_dns_verdict *v);
+
+/* Copies a DNS string for display: bytes below 0x20 and 0x7f become '?'. */
+void es_dns_printable(const char *in, size_t len, char *out, size_t outsz);
+
+#endif
