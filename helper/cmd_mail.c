@@ -126,6 +126,14 @@ int cmd_test_email(struct es_ctx *ctx, int argc, char **argv)
 		               r.reply);
 		step(ctx, false, line);
 	}
+	{
+		/* doctor asks whether the settings were tried and worked */
+		char stamp[600];
+
+		(void)snprintf(stamp, sizeof(stamp), "%lld %s %s %s\n", (long long)ctx->now,
+		               r.accepted ? "ok" : "fail", to, r.accepted ? "-" : r.failed_step);
+		(void)es_stamp_write(ctx, "last-test-email", stamp);
+	}
 	if (ctx->json) {
 		struct es_buf j = { 0 };
 		if (es_buf_puts(&j, "{\"to\":") == 0 && es_buf_json_str(&j, to) == 0 &&

@@ -217,6 +217,14 @@ int cmd_enable(struct es_ctx *ctx, int argc, char **argv);
 int cmd_remind(struct es_ctx *ctx, int argc, char **argv);
 int cmd_set_email(struct es_ctx *ctx, int argc, char **argv);
 int cmd_check_dns(struct es_ctx *ctx, int argc, char **argv);
+int cmd_backup(struct es_ctx *ctx, int argc, char **argv);
+int cmd_restore(struct es_ctx *ctx, int argc, char **argv);
+int cmd_doctor(struct es_ctx *ctx, int argc, char **argv);
+
+/* cmd_backup.c: one-line status files in state_dir (last-backup,
+ * last-test-email), written atomically. 0 or -1. */
+int es_stamp_write(const struct es_ctx *ctx, const char *name, const char *text);
+int es_stamp_read(const struct es_ctx *ctx, const char *name, char *buf, size_t bufsz);
 
 /* cmd_dns.c: looks up and judges DOMAIN's SPF, DMARC and DKIM records
  * (selector NULL: the usual ones); prints them when print. -1 when DNS

@@ -36,6 +36,8 @@ static const char usage_text[] =
 	"  set-email USER ADDR                  change an address once a mailed code is back\n"
 	"  verify-email USER CODE               confirm it with the code\n"
 	"  check-dns DOMAIN [--selector S]      SPF, DMARC and DKIM of the sending domain\n"
+	"  doctor                               the production checklist, each item checked\n"
+	"  backup FILE, restore FILE            save / put back the state directory\n"
 	"  test-email ADDR                      send one mail now, show the SMTP outcome\n"
 	"  queue run|status|list, queue retry|drop ID   deliver and inspect the mail queue\n"
 	"\n"
@@ -98,7 +100,8 @@ static const struct command commands[] = {
 	{ "disable", cmd_disable }, { "enable", cmd_enable },       { "test-email", cmd_test_email },
 	{ "queue", cmd_queue },   { "remind", cmd_remind },
 	{ "set-email", cmd_set_email }, { "verify-email", cmd_verify_email },
-	{ "check-dns", cmd_check_dns },
+	{ "check-dns", cmd_check_dns }, { "doctor", cmd_doctor },
+	{ "backup", cmd_backup },       { "restore", cmd_restore },
 };
 
 /* Global options may precede the command; they are also accepted after it

@@ -266,6 +266,47 @@ void es_smtp_send(struct es_smtp *s, const char *to, const char *msg, size_t len
 	s->r = NULL;
 }
 
+static size_t discard_cb(char *buf, size_t size, size_t nitems, void *arg)
+{
+	(void)buf;
+	(void)arg;
+	return size * nitems;
+}
+
+void es_smtp_probe(struct es_smtp *s, struct es_smtp_result *r)
+{
+	CURL *c = s->curl;
+	CURLcode rc;
+
+	memset(r, 0, sizeof(*r));
+	s->r = r;
+	s->last_cmd[0] = '\0';
+	s->quitting = false;
+	s->greeted = false;
+	/* no MAIL: greeting, EHLO, STARTTLS, AUTH, then NOOP */
+	(void)curl_easy_setopt(c, CURLOPT_UPLOAD, 0L);
+	(void)curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "NOOP");
+	(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_cb);
+	if (s->cfg->security == ES_SEC_TLS)
+		r->tls = true;
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK) {
+		r->accepted = true;
+	} else {
+		long code = 0;
+		if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code > 0)
+			r->code = code;
+		classify(s, rc, r);
+		s->greeted = false;
+	}
+	if (s->cfg->security == ES_SEC_TLS && !r->connected)
+		r->tls = false;
+	(void)curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
+	(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, NULL);
+	(void)curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	s->r = NULL;
+}
+
 void es_smtp_close(struct es_smtp *s)
 {
 	if (s == NULL)

@@ -35,6 +35,10 @@ int es_smtp_open(struct es_smtp **s, const struct es_config *cfg, struct es_err 
 void es_smtp_send(struct es_smtp *s, const char *to, const char *msg, size_t len,
                   struct es_smtp_result *r);
 
+/* Connects, secures and logs in as a send would, then says NOOP and
+ * sends nothing: r->accepted when all of it worked (doctor). */
+void es_smtp_probe(struct es_smtp *s, struct es_smtp_result *r);
+
 void es_smtp_close(struct es_smtp *s);
 
 #endif

@@ -34,6 +34,9 @@ RECORDS = [
     ("mail2026._domainkey.sel.example", f"v=DKIM1; p={KEY}"),
     ("revoked.example", GOOGLE), ("_dmarc.revoked.example", DMARC),
     ("google._domainkey.revoked.example", "v=DKIM1; p="),
+    # the test SMTP setup's sending domain (provider custom: no include needed)
+    ("school.example", "v=spf1 ip4:127.0.0.1 -all"), ("_dmarc.school.example", DMARC),
+    ("google._domainkey.school.example", f"v=DKIM1; p={KEY}"),
     # SendGrid's include
     ("sendgrid.example", "v=spf1 include:sendgrid.net -all"),
     ("_dmarc.sendgrid.example", DMARC), ("s1._domainkey.sendgrid.example", f"p={KEY}"),
