@@ -214,7 +214,7 @@ int es_check_dns(struct es_ctx *ctx, const char *domain, const char *selector, b
 			break;
 	}
 	if (selector == NULL && !checks[2].v.ok && checks[2].v.found[0] == '\0') {
-		char tried[512];
+		char tried[400];
 		size_t o = 0;
 
 		tried[0] = '\0';

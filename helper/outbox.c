@@ -112,21 +112,14 @@ int es_compose_for(struct es_ctx *ctx, const char *kind, const char *lang, const
 	struct es_compose comp = {
 		.dirs = dirs,
 		.ndirs = (size_t)ndirs,
-		.school_lang = ctx->cfg.language,
-		/* debug mode needs no sender; the mails it prints or files do */
-		.from_addr = ctx->cfg.from[0] ? ctx->cfg.from : "noreply@eschool.invalid",
-		.from_name = ctx->cfg.school_name[0] ? ctx->cfg.school_name : NULL,
 		.now = ctx->now,
 	};
 
 	logo_load(ctx);
 	comp.logo = logo_data;
 	comp.logo_len = logo_len;
-	vars[n++] = (struct es_tvar){ "school_name", ctx->cfg.school_name };
-	vars[n++] = (struct es_tvar){ "contact", ctx->cfg.contact[0] ? ctx->cfg.contact : NULL };
-	vars[n++] = (struct es_tvar){ "admin_email",
-		                      ctx->cfg.admin_email[0] ? ctx->cfg.admin_email : NULL };
-	vars[n++] = (struct es_tvar){ "logo", logo_data != NULL ? "logo" : NULL };
+	es_compose_school(&ctx->cfg, &comp, vars);
+	n = ES_SCHOOL_VARS;
 	if (n_extra > ES_ARRAY_LEN(vars) - n)
 		return es_err_set(err, ES_ESOFTWARE, "too many template variables");
 	if (n_extra > 0) /* memcpy from NULL is undefined even for 0 bytes */
@@ -308,8 +301,7 @@ int es_outbox_open(struct es_ctx *ctx, long timeout, struct es_outbox **out,
 		es_outbox_close(ob);
 		return -1;
 	}
-	quota_roll(&ob->quota, ctx->now);
-	es_log_open(ctx);
+	quota_roll(&ob->quota, ctx->now); /* (the log was opened by es_prepare) */
 	*out = ob;
 	return 0;
 }

@@ -1,5 +1,7 @@
 #include "es_compose.h"
 
+#include "es_config.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,4 +75,17 @@ out:
 	free(txt);
 	free(html);
 	return rc;
+}
+
+void es_compose_school(const struct es_config *cfg, struct es_compose *comp,
+                       struct es_tvar school[ES_SCHOOL_VARS])
+{
+	comp->school_lang = cfg->language;
+	/* debug mode and the module need no sender; the mails they make do */
+	comp->from_addr = cfg->from[0] ? cfg->from : "noreply@eschool.invalid";
+	comp->from_name = cfg->school_name[0] ? cfg->school_name : NULL;
+	school[0] = (struct es_tvar){ "school_name", cfg->school_name };
+	school[1] = (struct es_tvar){ "contact", cfg->contact[0] ? cfg->contact : NULL };
+	school[2] = (struct es_tvar){ "admin_email", cfg->admin_email[0] ? cfg->admin_email : NULL };
+	school[3] = (struct es_tvar){ "logo", comp->logo != NULL ? "logo" : NULL };
 }

@@ -24,6 +24,14 @@ struct es_compose {
 	time_t now;
 };
 
+/* The school's part of every mail, from the config: the sender, the
+ * fallback language, and the variables school_name, contact, admin_email
+ * and logo (set when comp->logo is) written to school[0..3]. */
+#define ES_SCHOOL_VARS 4
+struct es_config;
+void es_compose_school(const struct es_config *cfg, struct es_compose *comp,
+                       struct es_tvar school[ES_SCHOOL_VARS]);
+
 /* Appends the message to out and fills msgid. The HTML template is
  * optional (text only without it); the text one is required. Errors name
  * the template file and line. */

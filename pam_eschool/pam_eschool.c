@@ -428,17 +428,10 @@ static void queue_mail(struct call *c, const char *kind, const char *when, const
 	struct es_compose comp = {
 		.dirs = dirs,
 		.ndirs = c->cfg_p->template_dir[0] != '\0' ? 2 : 1,
-		.school_lang = c->cfg_p->language,
-		.from_addr = c->cfg_p->from[0] ? c->cfg_p->from : "noreply@eschool.invalid",
-		.from_name = c->cfg_p->school_name[0] ? c->cfg_p->school_name : NULL,
 		.now = c->now,
 	};
-	const struct es_tvar vars[] = {
-		{ "school_name", c->cfg_p->school_name },
-		{ "contact", c->cfg_p->contact[0] ? c->cfg_p->contact : NULL },
-		{ "admin_email", c->cfg_p->admin_email[0] ? c->cfg_p->admin_email : NULL },
-		{ "logo", NULL },
-		{ "name", name != NULL && name[0] ? name : c->user },
+	struct es_tvar vars[ES_SCHOOL_VARS + 4] = {
+		[ES_SCHOOL_VARS] = { "name", name != NULL && name[0] ? name : c->user },
 		{ "username", c->user },
 		{ "when", when },
 		{ "source", source },
@@ -448,6 +441,7 @@ static void queue_mail(struct call *c, const char *kind, const char *when, const
 	struct es_err err = { 0 };
 	char msgid[128];
 
+	es_compose_school(c->cfg_p, &comp, vars); /* no logo: the login path reads no image */
 	if (email == NULL || email[0] == '\0')
 		return;
 	/* only here: the queue's random ids; a login that queues nothing
