@@ -31,23 +31,6 @@ static const char restore_usage[] =
 	"  puts back the state directory saved by eschool backup (the current one is kept\n"
 	"  beside it as STATE_DIR.before-restore-TIME)\n";
 
-static int one_arg(struct es_ctx *ctx, int argc, char **argv, const char *usage, const char **a,
-                   bool *done)
-{
-	const struct es_opt opts[] = { { NULL, NULL, NULL } };
-	struct es_args args;
-	int rc = es_parse_args(ctx, argc, argv, opts, usage, &args, done);
-
-	if (rc != 0 || *done)
-		return rc;
-	if (args.n_positional != 1) {
-		es_warn("%s", usage);
-		return ES_EUSAGE;
-	}
-	*a = args.positional[0];
-	return 0;
-}
-
 int es_stamp_write(const struct es_ctx *ctx, const char *name, const char *text)
 {
 	char path[ES_PATH_LEN + 64], tmp[ES_PATH_LEN + 80];
@@ -113,7 +96,7 @@ int cmd_backup(struct es_ctx *ctx, int argc, char **argv)
 	bool done;
 	int rc, alllock = -1, status;
 
-	rc = one_arg(ctx, argc, argv, backup_usage, &file, &done);
+	rc = es_parse_positional(ctx, argc, argv, backup_usage, 1, &file, &done);
 	if (rc != 0 || done)
 		return rc;
 	rc = es_prepare(ctx, false);
@@ -211,7 +194,7 @@ int cmd_restore(struct es_ctx *ctx, int argc, char **argv)
 	bool done;
 	int rc, alllock = -1, status;
 
-	rc = one_arg(ctx, argc, argv, restore_usage, &file, &done);
+	rc = es_parse_positional(ctx, argc, argv, restore_usage, 1, &file, &done);
 	if (rc != 0 || done)
 		return rc;
 	rc = es_prepare(ctx, false);

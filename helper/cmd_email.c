@@ -23,24 +23,6 @@ static const char set_usage[] =
 	"  (eschool verify-email USER CODE, or at the user's next login)\n";
 static const char verify_usage[] = "usage: eschool verify-email USER CODE [--json]\n";
 
-static int two_args(struct es_ctx *ctx, int argc, char **argv, const char *usage,
-                    const char **a, const char **b, bool *done)
-{
-	const struct es_opt opts[] = { { NULL, NULL, NULL } };
-	struct es_args args;
-	int rc = es_parse_args(ctx, argc, argv, opts, usage, &args, done);
-
-	if (rc != 0 || *done)
-		return rc;
-	if (args.n_positional != 2) {
-		es_warn("%s", usage);
-		return ES_EUSAGE;
-	}
-	*a = args.positional[0];
-	*b = args.positional[1];
-	return 0;
-}
-
 /* Locks and loads a managed user's state; an exit code on failure. */
 static int open_user(struct es_ctx *ctx, const char *user, struct es_state *st, int *lockfd)
 {
@@ -105,7 +87,8 @@ static void print_result(const struct es_ctx *ctx, const char *user, const char 
 
 int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 {
-	const char *user = NULL, *addr = NULL, *old, *name, *lang, *delivery = "printed";
+	const char *pos[2] = { NULL, NULL }, *user, *addr, *old, *name, *lang;
+	const char *delivery = "printed";
 	unsigned char key[ES_CODE_KEY_LEN];
 	char code[ES_CODE_LEN + 1], hex[ES_CODE_HASH_HEX], when[64], pretty[ES_CODE_LEN + 2];
 	struct es_state st;
@@ -116,9 +99,11 @@ int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 	int rc, lockfd = -1;
 
 	es_state_init(&st, "");
-	rc = two_args(ctx, argc, argv, set_usage, &user, &addr, &done);
+	rc = es_parse_positional(ctx, argc, argv, set_usage, 2, pos, &done);
 	if (rc != 0 || done)
 		return rc;
+	user = pos[0];
+	addr = pos[1];
 	rc = es_prepare(ctx, true);
 	if (rc != 0)
 		return rc;
@@ -136,14 +121,9 @@ int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 		        user, addr);
 		goto out;
 	}
-	{
-		const char *role = es_state_get(&st, ES_K_ROLE);
-
-		if (es_config_role_policy(&ctx->cfg, role != NULL ? role : "student", &pol, &err) != 0 &&
-		    es_config_role_policy(&ctx->cfg, "student", &pol, &err) != 0) {
-			rc = es_fail(&err);
-			goto out;
-		}
+	if (es_user_policy(ctx, &st, &pol, &err) != 0) {
+		rc = es_fail(&err);
+		goto out;
 	}
 	if (es_code_key(ctx->cfg.state_dir, true, key, &err) != 0) {
 		rc = es_fail(&err);
@@ -212,7 +192,7 @@ out:
 
 int cmd_verify_email(struct es_ctx *ctx, int argc, char **argv)
 {
-	const char *user = NULL, *typed = NULL, *pending;
+	const char *pos[2] = { NULL, NULL }, *user, *typed, *pending;
 	unsigned char key[ES_CODE_KEY_LEN];
 	struct es_state st;
 	struct es_policy pol;
@@ -223,9 +203,11 @@ int cmd_verify_email(struct es_ctx *ctx, int argc, char **argv)
 	int rc, lockfd = -1;
 
 	es_state_init(&st, "");
-	rc = two_args(ctx, argc, argv, verify_usage, &user, &typed, &done);
+	rc = es_parse_positional(ctx, argc, argv, verify_usage, 2, pos, &done);
 	if (rc != 0 || done)
 		return rc;
+	user = pos[0];
+	typed = pos[1];
 	rc = es_prepare(ctx, false);
 	if (rc != 0)
 		return rc;
@@ -241,14 +223,9 @@ int cmd_verify_email(struct es_ctx *ctx, int argc, char **argv)
 		rc = ES_EDATA;
 		goto out;
 	}
-	{
-		const char *role = es_state_get(&st, ES_K_ROLE);
-
-		if (es_config_role_policy(&ctx->cfg, role != NULL ? role : "student", &pol, &err) != 0 &&
-		    es_config_role_policy(&ctx->cfg, "student", &pol, &err) != 0) {
-			rc = es_fail(&err);
-			goto out;
-		}
+	if (es_user_policy(ctx, &st, &pol, &err) != 0) {
+		rc = es_fail(&err);
+		goto out;
 	}
 	expires = es_state_get_i64(&st, ES_K_PENDING_EXPIRES, 0);
 	tries = es_state_get_i64(&st, ES_K_PENDING_TRIES, 0);

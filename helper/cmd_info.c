@@ -144,23 +144,6 @@ static int load_managed(struct es_ctx *ctx, const char *user, struct es_state *s
 	return 0;
 }
 
-static int one_user_args(struct es_ctx *ctx, int argc, char **argv, const char *usage,
-                         const char **user, bool *done)
-{
-	const struct es_opt opts[] = { { NULL, NULL, NULL } };
-	struct es_args args;
-	int rc = es_parse_args(ctx, argc, argv, opts, usage, &args, done);
-
-	if (rc != 0 || *done)
-		return rc;
-	if (args.n_positional != 1) {
-		es_warn("%s", usage);
-		return ES_EUSAGE;
-	}
-	*user = args.positional[0];
-	return 0;
-}
-
 int cmd_show(struct es_ctx *ctx, int argc, char **argv)
 {
 	struct es_state st;
@@ -169,7 +152,7 @@ int cmd_show(struct es_ctx *ctx, int argc, char **argv)
 	int rc;
 
 	es_state_init(&st, "");
-	rc = one_user_args(ctx, argc, argv, show_usage, &user, &done);
+	rc = es_parse_positional(ctx, argc, argv, show_usage, 1, &user, &done);
 	if (rc != 0 || done)
 		return rc;
 	rc = es_prepare(ctx, false);
@@ -271,7 +254,8 @@ static int set_disabled(struct es_ctx *ctx, int argc, char **argv, bool disable)
 	int rc, lockfd = -1, alllock = -1;
 
 	es_state_init(&st, "");
-	rc = one_user_args(ctx, argc, argv, disable ? disable_usage : enable_usage, &user, &done);
+	rc = es_parse_positional(ctx, argc, argv, disable ? disable_usage : enable_usage, 1, &user,
+	                         &done);
 	if (rc != 0 || done)
 		return rc;
 	rc = es_prepare(ctx, false);

@@ -262,7 +262,7 @@ static int remind_one(const char *user, void *arg)
 	struct es_err err = { 0 };
 	struct es_qmsg m;
 	struct due d;
-	const char *role, *email;
+	const char *email;
 	int lockfd = -1;
 
 	es_state_init(&st, "");
@@ -272,9 +272,7 @@ static int remind_one(const char *user, void *arg)
 	/* read under the lock: another run (or a login) may have written it */
 	if (es_state_load(ctx->cfg.state_dir, user, &st, &err) != 0)
 		goto bad;
-	role = es_state_get(&st, ES_K_ROLE);
-	if (es_config_role_policy(&ctx->cfg, role != NULL ? role : "student", &pol, &err) != 0 &&
-	    es_config_role_policy(&ctx->cfg, "student", &pol, &err) != 0)
+	if (es_user_policy(ctx, &st, &pol, &err) != 0)
 		goto bad;
 	if (es_state_get_bool(&st, ES_K_DISABLED) || exempt(&pol, user)) {
 		run->skipped++;

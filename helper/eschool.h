@@ -107,6 +107,11 @@ struct es_cred {
 void es_cred_wipe(struct es_cred *c);
 int es_cred_make(const struct es_policy *pol, struct es_cred *c, struct es_err *err);
 
+/* The policy of st's role ("student" when it has none, or when its role
+ * was removed from the config). */
+int es_user_policy(const struct es_ctx *ctx, const struct es_state *st, struct es_policy *pol,
+                   struct es_err *err);
+
 /* Loads a user's state under its lock; see es_state_load for returns. */
 int es_state_load_cfg(const struct es_ctx *ctx, const char *user, struct es_state *st,
                       struct es_err *err);

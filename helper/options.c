@@ -98,3 +98,21 @@ int es_parse_args(struct es_ctx *ctx, int argc, char **argv, const struct es_opt
 	}
 	return 0;
 }
+
+int es_parse_positional(struct es_ctx *ctx, int argc, char **argv, const char *usage, int n,
+                        const char **out, bool *done)
+{
+	const struct es_opt opts[] = { { NULL, NULL, NULL } };
+	struct es_args args;
+	int rc = es_parse_args(ctx, argc, argv, opts, usage, &args, done);
+
+	if (rc != 0 || *done)
+		return rc;
+	if (args.n_positional != n) {
+		es_warn("%s", usage);
+		return ES_EUSAGE;
+	}
+	for (int i = 0; i < n; i++)
+		out[i] = args.positional[i];
+	return 0;
+}

@@ -26,6 +26,11 @@ struct es_args {
 int es_parse_args(struct es_ctx *ctx, int argc, char **argv, const struct es_opt *opts,
                   const char *usage, struct es_args *out, bool *done);
 
+/* For commands without options of their own: exactly n positional
+ * arguments into out[0..n-1] (else the usage and 64). */
+int es_parse_positional(struct es_ctx *ctx, int argc, char **argv, const char *usage, int n,
+                        const char **out, bool *done);
+
 /* Returns 1 when argv[*i] is a global option (consuming its value, if
  * any, by advancing *i), 0 when it is not one, -1 on a missing value. */
 int es_global_opt(struct es_ctx *ctx, int argc, char **argv, int *i);

@@ -192,3 +192,15 @@ int es_person_check(const struct es_ctx *ctx, const struct es_person *p, struct 
 		return es_err_set(err, ES_EDATA, "unknown language '%s': use fr or en", p->lang);
 	return 0;
 }
+
+int es_user_policy(const struct es_ctx *ctx, const struct es_state *st, struct es_policy *pol,
+                   struct es_err *err)
+{
+	const char *role = es_state_get(st, ES_K_ROLE);
+
+	if (es_config_role_policy(&ctx->cfg, role != NULL ? role : "student", pol, err) == 0)
+		return 0;
+	/* a role removed from the config: the global policy still holds */
+	es_err_clear(err);
+	return es_config_role_policy(&ctx->cfg, "student", pol, err);
+}

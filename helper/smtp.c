@@ -219,13 +219,30 @@ static void classify(struct es_smtp *s, CURLcode rc, struct es_smtp_result *r)
 	                strcmp(step, "data") == 0);
 }
 
+/* Runs the transfer set up in s->curl and fills r with how it went. */
+static void perform(struct es_smtp *s, struct es_smtp_result *r)
+{
+	CURLcode rc = curl_easy_perform(s->curl);
+
+	if (rc == CURLE_OK) {
+		r->accepted = true;
+	} else {
+		long code = 0;
+		if (curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code > 0)
+			r->code = code;
+		classify(s, rc, r);
+		s->greeted = false; /* the next message starts a new connection */
+	}
+	if (s->cfg->security == ES_SEC_TLS && !r->connected)
+		r->tls = false;
+}
+
 void es_smtp_send(struct es_smtp *s, const char *to, const char *msg, size_t len,
                   struct es_smtp_result *r)
 {
 	struct upload up = { msg, len, 0 };
 	struct curl_slist *rcpt = NULL;
 	char rcpt_addr[300];
-	CURLcode rc;
 	CURL *c = s->curl;
 
 	memset(r, 0, sizeof(*r));
@@ -249,18 +266,7 @@ void es_smtp_send(struct es_smtp *s, const char *to, const char *msg, size_t len
 	r->authenticated = s->greeted && s->cfg->username[0] != '\0';
 	if (s->cfg->security == ES_SEC_TLS)
 		r->tls = true; /* implicit TLS: before the greeting */
-	rc = curl_easy_perform(c);
-	if (rc == CURLE_OK) {
-		r->accepted = true;
-	} else {
-		long code = 0;
-		if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code > 0)
-			r->code = code;
-		classify(s, rc, r);
-		s->greeted = false; /* the next message starts a new connection */
-	}
-	if (s->cfg->security == ES_SEC_TLS && !r->connected)
-		r->tls = false;
+	perform(s, r);
 	curl_slist_free_all(rcpt);
 	(void)curl_easy_setopt(c, CURLOPT_MAIL_RCPT, NULL);
 	s->r = NULL;
@@ -276,7 +282,6 @@ static size_t discard_cb(char *buf, size_t size, size_t nitems, void *arg)
 void es_smtp_probe(struct es_smtp *s, struct es_smtp_result *r)
 {
 	CURL *c = s->curl;
-	CURLcode rc;
 
 	memset(r, 0, sizeof(*r));
 	s->r = r;
@@ -289,18 +294,7 @@ void es_smtp_probe(struct es_smtp *s, struct es_smtp_result *r)
 	(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_cb);
 	if (s->cfg->security == ES_SEC_TLS)
 		r->tls = true;
-	rc = curl_easy_perform(c);
-	if (rc == CURLE_OK) {
-		r->accepted = true;
-	} else {
-		long code = 0;
-		if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code > 0)
-			r->code = code;
-		classify(s, rc, r);
-		s->greeted = false;
-	}
-	if (s->cfg->security == ES_SEC_TLS && !r->connected)
-		r->tls = false;
+	perform(s, r);
 	(void)curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
 	(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, NULL);
 	(void)curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
