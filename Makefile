@@ -39,18 +39,23 @@ HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-test deps-lint deps-bench check unit integration demo lint bench \
+.PHONY: uninstall check-packaging dist all deps deps-test deps-lint deps-bench check unit integration demo lint bench \
 	bench-smtp clean install valgrind
 
 # `make install DESTDIR=... PREFIX=/usr` for packages; the units' ExecStart
-# follows SBINDIR.
-PREFIX ?= /usr/local
+# follows SBINDIR, the helper's built-in template_dir follows DATADIR.
+PREFIX ?= /usr
 SBINDIR ?= $(PREFIX)/sbin
 DATADIR ?= $(PREFIX)/share
 MANDIR ?= $(DATADIR)/man
 SYSCONFDIR ?= /etc
-UNITDIR ?= /lib/systemd/system
-PAMDIR ?= /lib/$(shell $(CC) -print-multiarch)/security
+# PAM's module directory: pam.pc's securedir when it says, else the
+# multiarch one (Debian: /usr/lib/x86_64-linux-gnu/security)
+PAMDIR ?= $(or $(shell $(PKG_CONFIG) --variable=securedir pam 2>/dev/null),$(PREFIX)/lib/$(shell $(CC) -print-multiarch)/security)
+SYSTEMDUNITDIR ?= $(or $(shell $(PKG_CONFIG) --variable=systemdsystemunitdir systemd 2>/dev/null),/lib/systemd/system)
+PAMCONFIGDIR ?= $(DATADIR)/pam-configs
+# where the helper and the module look for the shipped templates
+$(BUILD)/lib/es_config.o: ALL_CFLAGS += -DES_TEMPLATE_DIR='"$(DATADIR)/eschool/templates"'
 
 all: $(BUILD)/eschool $(BUILD)/pam_eschool.so $(BUILD)/pamloop $(BUILD)/pam_floor.so
 
@@ -142,24 +147,56 @@ bench: deps-test deps-bench all
 bench-smtp: deps deps-bench all
 	@ESCHOOL_BUILD=$(BUILD) ./bench/smtp
 
+# What install puts where (uninstall removes exactly these).
+TEMPLATES := $(sort $(wildcard conf/templates/*/*))
+UNITS := $(sort $(wildcard packaging/systemd/*))
+INSTALLED := $(SBINDIR)/eschool $(PAMDIR)/pam_eschool.so $(PAMCONFIGDIR)/eschool \
+	$(MANDIR)/man8/eschool.8 $(MANDIR)/man8/pam_eschool.8 $(MANDIR)/man5/eschool.conf.5 \
+	$(TEMPLATES:conf/templates/%=$(DATADIR)/eschool/templates/%) \
+	$(UNITS:packaging/systemd/%=$(SYSTEMDUNITDIR)/%)
+
 install: all
-	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR)/eschool/templates \
-		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
+	install -d -m 0755 $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PAMDIR) $(DESTDIR)$(PAMCONFIGDIR) \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSTEMDUNITDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/eschool
 	install -m 0755 $(BUILD)/eschool $(DESTDIR)$(SBINDIR)/eschool
-	install -d -m 0755 $(DESTDIR)$(PAMDIR) $(DESTDIR)$(DATADIR)/pam-configs
 	install -m 0644 $(BUILD)/pam_eschool.so $(DESTDIR)$(PAMDIR)/pam_eschool.so
-	install -m 0644 packaging/pam-configs/eschool $(DESTDIR)$(DATADIR)/pam-configs/eschool
-	install -m 0644 man/pam_eschool.8 $(DESTDIR)$(MANDIR)/man8/pam_eschool.8
-	cp -R conf/templates/. $(DESTDIR)$(DATADIR)/eschool/templates/
-	install -m 0644 man/eschool.8 $(DESTDIR)$(MANDIR)/man8/eschool.8
-	install -m 0644 man/eschool.conf.5 $(DESTDIR)$(MANDIR)/man5/eschool.conf.5
-	for u in packaging/systemd/*; do \
-		sed 's#/usr/sbin/eschool#$(SBINDIR)/eschool#' $$u > $(DESTDIR)$(UNITDIR)/$${u##*/}; \
-		chmod 0644 $(DESTDIR)$(UNITDIR)/$${u##*/}; \
+	install -m 0644 packaging/pam-configs/eschool $(DESTDIR)$(PAMCONFIGDIR)/eschool
+	install -m 0644 man/eschool.8 man/pam_eschool.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/eschool.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	for t in $(TEMPLATES); do \
+		install -D -m 0644 $$t $(DESTDIR)$(DATADIR)/eschool/templates/$${t#conf/templates/}; \
 	done
-	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/eschool
+	for u in $(UNITS); do \
+		sed 's#/usr/sbin/eschool#$(SBINDIR)/eschool#' $$u > $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/}; \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/}; \
+	done
+	@# the sample config never replaces the school's
 	test -e $(DESTDIR)$(SYSCONFDIR)/eschool/eschool.conf || \
 		install -m 0600 conf/eschool.conf $(DESTDIR)$(SYSCONFDIR)/eschool/eschool.conf
+
+# The release tarball: what is committed (HEAD), under eschool-VERSION/.
+dist:
+	git archive --format=tar.gz --prefix=eschool-$(VERSION)/ -o eschool-$(VERSION).tar.gz HEAD
+	@echo "eschool-$(VERSION).tar.gz"
+
+# Packaging checks (install/uninstall; slower ones as they come).
+check-packaging: all
+	@$(PYTHON) -m pytest -q -p no:cacheprovider tests/packaging
+
+# Removes what install put there and nothing else: the config only when it
+# is still the sample, then the directories left empty (never above DESTDIR).
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	if cmp -s conf/eschool.conf $(DESTDIR)$(SYSCONFDIR)/eschool/eschool.conf; then \
+		rm -f $(DESTDIR)$(SYSCONFDIR)/eschool/eschool.conf; fi
+	for d in $(sort $(dir $(addprefix $(DESTDIR),$(INSTALLED))) \
+			$(DESTDIR)$(SYSCONFDIR)/eschool/); do \
+		d=$${d%/}; \
+		while [ -n "$$d" ] && [ "$$d" != "$(DESTDIR)" ] && rmdir "$$d" 2>/dev/null; do \
+			d=$${d%/*}; \
+		done; \
+	done
 
 clean:
 	rm -rf $(BUILD)

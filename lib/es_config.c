@@ -29,6 +29,10 @@
 #include <ini.h>
 #include <sodium.h>
 
+#ifndef ES_TEMPLATE_DIR /* set by the Makefile from DATADIR */
+#define ES_TEMPLATE_DIR "/usr/share/eschool/templates"
+#endif
+
 #include "es_util.h"
 
 #define CFG_MAX_FILE (1024L * 1024L)
@@ -1641,7 +1645,7 @@ void es_config_defaults(struct es_config *cfg)
 	cfg->backup_max_age_days = 7;
 	(void)es_strlcpy(cfg->state_dir, "/var/lib/eschool", sizeof(cfg->state_dir));
 	(void)es_strlcpy(cfg->spool_dir, "/var/spool/eschool", sizeof(cfg->spool_dir));
-	(void)es_strlcpy(cfg->template_dir, "/usr/share/eschool/templates",
+	(void)es_strlcpy(cfg->template_dir, ES_TEMPLATE_DIR,
 			 sizeof(cfg->template_dir));
 
 	cfg->mail_backend = ES_MAILB_SMTP;
