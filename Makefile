@@ -13,6 +13,7 @@ DEPS_TEST := libcmocka-dev python3 python3-pytest python3-aiosmtpd faketime open
 	libpam-wrapper python3-pypamtest valgrind openssh-server openssh-client python3-pexpect \
 	dnsmasq-base
 DEPS_LINT := cppcheck clang-tidy
+DEPS_PACKAGING := dpkg-dev debhelper lintian fakeroot rpm
 
 PKGS := libsodium inih libcrypt libcurl
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
@@ -39,7 +40,7 @@ HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: uninstall check-packaging dist all deps deps-test deps-lint deps-bench check unit integration demo lint bench \
+.PHONY: uninstall check-packaging dist deb rpm deps-packaging all deps deps-test deps-lint deps-bench check unit integration demo lint bench \
 	bench-smtp clean install valgrind
 
 # `make install DESTDIR=... PREFIX=/usr` for packages; the units' ExecStart
@@ -98,6 +99,8 @@ deps-test:
 	@./tests/install-deps $(DEPS_BUILD) $(DEPS_TEST)
 deps-lint:
 	@./tests/install-deps $(DEPS_LINT)
+deps-packaging:
+	@./tests/install-deps $(DEPS_BUILD) $(DEPS_PACKAGING)
 
 unit: all $(UNIT_BIN)
 integration: all
@@ -175,13 +178,32 @@ install: all
 	test -e $(DESTDIR)$(SYSCONFDIR)/eschool/eschool.conf || \
 		install -m 0600 conf/eschool.conf $(DESTDIR)$(SYSCONFDIR)/eschool/eschool.conf
 
-# The release tarball: what is committed (HEAD), under eschool-VERSION/.
+# The release tarball: the files git tracks, as they are in the working tree
+# (a stash commit when something is changed, else HEAD), under eschool-VERSION/.
 dist:
-	git archive --format=tar.gz --prefix=eschool-$(VERSION)/ -o eschool-$(VERSION).tar.gz HEAD
+	ref=$$(git stash create); git archive --format=tar.gz --prefix=eschool-$(VERSION)/ \
+		-o eschool-$(VERSION).tar.gz $${ref:-HEAD}
 	@echo "eschool-$(VERSION).tar.gz"
 
-# Packaging checks (install/uninstall; slower ones as they come).
-check-packaging: all
+# Debian packages (libpam-eschool, eschool) from the release tarball, in
+# $(BUILD)/deb; lintian must report no error.
+deb: dist
+	rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb
+	tar -xzf eschool-$(VERSION).tar.gz -C $(BUILD)/deb
+	cp -R packaging/debian $(BUILD)/deb/eschool-$(VERSION)/debian
+	cd $(BUILD)/deb/eschool-$(VERSION) && dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(BUILD)/deb/eschool_$(VERSION)_*.changes
+
+# RPMs (eschool, pam_eschool) with Debian's rpmbuild (--nodeps: Fedora's
+# -devel packages are not here), in $(BUILD)/rpm.
+rpm: dist
+	rm -rf $(BUILD)/rpm && mkdir -p $(BUILD)/rpm
+	rpmbuild -bb --nodeps --define "_topdir $(abspath $(BUILD))/rpm" \
+		--define "_sourcedir $(CURDIR)" packaging/rpm/eschool.spec
+
+# Packaging checks: install/uninstall, dist, the packages installed in a
+# throwaway root (tests/packaging).
+check-packaging: all deps-packaging
 	@$(PYTHON) -m pytest -q -p no:cacheprovider tests/packaging
 
 # Removes what install put there and nothing else: the config only when it
