@@ -203,17 +203,15 @@ static int queue_reminder(struct es_ctx *ctx, const struct es_state *st, const s
 	if (lang == NULL || lang[0] == '\0')
 		lang = ctx->cfg.language;
 	days_text(lang, d->days_left, days, sizeof(days));
-	if (d->expires > 0)
-		es_fmt_time((time_t)d->expires, false, expires, sizeof(expires));
-	else
-		(void)es_strlcpy(expires, "-", sizeof(expires));
+	es_fmt_time((time_t)d->expires, false, expires, sizeof(expires));
 	{
 		const struct es_tvar vars[] = {
 			{ "name", name != NULL && name[0] != '\0' ? name : st->username },
 			{ "username", st->username },
 			{ "class", es_state_get(st, ES_K_CLASS) },
 			{ "days", days },
-			{ "expires", expires },
+			/* a temporary password without an end date: the sentence goes */
+			{ "expires", d->expires > 0 ? expires : NULL },
 		};
 
 		if (es_compose_for(ctx, d->kind, lang, email, name, vars, ES_ARRAY_LEN(vars), &msg,

@@ -141,22 +141,28 @@ def test_mails_delivered_and_logged(sb, srv):
         1)
     sb.write("/etc/eschool/eschool.conf", conf)
     add(sb, "zoe")
+    add(sb, "max")
+    edit_state(sb, "max", initial_expires=0)  # a temporary password without an end
     add(sb, "lea", lang="en")
     changed_password(sb, "lea")
     n0 = len(srv.messages)
-    assert len(remind(sb, 8)) == 1 and len(remind(sb, 83)) == 1
+    assert len(remind(sb, 8)) == 2 and len(remind(sb, 83)) == 1
     p = sb.cmd(["faketime", "-f", "+83d", ESCHOOL, "queue", "run"], env=ASAN)
     assert p.returncode == 0, p.stderr
-    got = {m["X-Eschool-Kind"]: m for _, m in srv.messages[n0:]}
+    got = {(m["X-Eschool-Kind"], env.rcpt_tos[0].split("@")[0]): m
+           for env, m in srv.messages[n0:]}
+    endless = got.pop(("first-change-reminder", "max")).get_body(("plain",)).get_content()
+    assert "provisoire" in endless and "ne fonctionnera plus" not in endless
+    got = {kind: m for (kind, _), m in got.items()}
     assert set(got) == {"first-change-reminder", "expiry-warning"}
     warn = got["expiry-warning"]
     assert warn["Subject"].endswith("your password expires in 7 days")
     assert "expires in 7 days" in warn.get_body(("plain",)).get_content()
     assert warn.get_body(("html",)) is not None
     first = got["first-change-reminder"].get_body(("plain",)).get_content()
-    assert "zoe" in first and "provisoire" in first
+    assert "zoe" in first and "provisoire" in first and "ne fonctionnera plus" in first
     log = sb.read("/var/log/eschool.log")
-    assert "remind: 2 users checked, 1 first-change reminders, 0 expiry warnings" in log, log
+    assert "remind: 3 users checked, 2 first-change reminders, 0 expiry warnings" in log, log
 
 
 def test_timer_and_service_units(tmp_path, sb):
