@@ -40,7 +40,7 @@ HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: uninstall check-packaging dist deb rpm deps-packaging all deps deps-test deps-lint deps-bench check unit integration demo lint bench \
+.PHONY: uninstall check-packaging dist deb rpm deps-packaging fuzz all deps deps-test deps-lint deps-bench check unit integration demo lint bench \
 	bench-smtp clean install valgrind
 
 # `make install DESTDIR=... PREFIX=/usr` for packages; the units' ExecStart
@@ -184,6 +184,31 @@ dist:
 	ref=$$(git stash create); git archive --format=tar.gz --prefix=eschool-$(VERSION)/ \
 		-o eschool-$(VERSION).tar.gz $${ref:-HEAD}
 	@echo "eschool-$(VERSION).tar.gz"
+
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c), each built with lib/ under
+# ASan + UBSan; `make fuzz FUZZ_SECONDS=N` runs each for N seconds on its
+# seed corpus (tests/fuzz/corpus/NAME) and what it found before
+# ($(BUILD)/fuzz/corpus-NAME). A crash stops it, the input saved beside.
+FUZZ_SECONDS ?= 60
+FUZZERS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Ilib -Itests/fuzz
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIB_SRC) $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lm -lpthread
+fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
+	@set -e; for f in $(FUZZERS); do \
+		mkdir -p $(BUILD)/fuzz/corpus-$$f; \
+		echo "== $$f ($(FUZZ_SECONDS) s)"; \
+		$(BUILD)/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			-artifact_prefix=$(BUILD)/fuzz/$$f- $(BUILD)/fuzz/corpus-$$f \
+			tests/fuzz/corpus/$${f#fuzz_} 2>&1 | \
+			grep -E "^(stat::number_of_executed_units|stat::new_units_added|==[0-9]+==ERROR|SUMMARY)"; \
+	done; \
+	if ls $(BUILD)/fuzz/*-crash-* $(BUILD)/fuzz/*-leak-* $(BUILD)/fuzz/*-timeout-* \
+		$(BUILD)/fuzz/*-oom-* >/dev/null 2>&1; then \
+		echo "fuzz: findings in $(BUILD)/fuzz/ (reproduce: $(BUILD)/fuzz/fuzz_NAME FILE)"; exit 1; \
+	fi; echo "fuzz: no findings"
 
 # Debian packages (libpam-eschool, eschool) from the release tarball, in
 # $(BUILD)/deb; lintian must report no error.
