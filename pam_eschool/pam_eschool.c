@@ -143,7 +143,7 @@ static bool take_kept_state(struct call *c)
 	return ok;
 }
 
-/* The config, read once per PAM handle (about 90 KB: never on the host
+/* The config, read once per PAM handle (about 50 KB: never on the host
  * process's stack). Returns 0, or -1 after logging why. */
 static int config_get(struct call *c)
 {
