@@ -13,7 +13,6 @@
 #include "eschool.h"
 #include "options.h"
 
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,27 +45,6 @@ struct due {
 	int64_t expires;       /* when the password stops working (0: never) */
 	long days_left;
 };
-
-static bool in_group(const char *user, const char *group)
-{
-	struct group gr, *grp = NULL;
-	char buf[16384];
-
-	if (group[0] == '\0' || getgrnam_r(group, &gr, buf, sizeof(buf), &grp) != 0 || grp == NULL)
-		return false;
-	for (char **m = gr.gr_mem; *m != NULL; m++)
-		if (strcmp(*m, user) == 0)
-			return true;
-	return false;
-}
-
-static bool exempt(const struct es_policy *pol, const char *user)
-{
-	for (size_t i = 0; i < pol->n_exempt_users; i++)
-		if (strcmp(pol->exempt_users[i], user) == 0)
-			return true;
-	return in_group(user, pol->exempt_group);
-}
 
 /* true when occasion is among the comma list `done`. */
 static bool recorded(const char *done, const char *occasion)
@@ -272,7 +250,7 @@ static int remind_one(const char *user, void *arg)
 		goto bad;
 	if (es_user_policy(ctx, &st, &pol, &err) != 0)
 		goto bad;
-	if (es_state_get_bool(&st, ES_K_DISABLED) || exempt(&pol, user)) {
+	if (es_state_get_bool(&st, ES_K_DISABLED) || es_policy_exempt(&pol, user)) {
 		run->skipped++;
 		goto out;
 	}

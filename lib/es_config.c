@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <ini.h>
+#include <grp.h>
 #include <sodium.h>
 
 #ifndef ES_TEMPLATE_DIR /* set by the Makefile from DATADIR */
@@ -1806,4 +1807,25 @@ const char *es_mode_name(enum es_mode m)
 const char *es_provider_name(enum es_provider p)
 {
 	return (unsigned)p < ES_ARRAY_LEN(provider_words) - 1 ? provider_words[p] : "?";
+}
+
+bool es_in_group(const char *user, const char *group)
+{
+	struct group gr, *grp = NULL;
+	char buf[16384];
+
+	if (group[0] == '\0' || getgrnam_r(group, &gr, buf, sizeof(buf), &grp) != 0 || grp == NULL)
+		return false;
+	for (char **m = gr.gr_mem; m != NULL && *m != NULL; m++)
+		if (strcmp(*m, user) == 0)
+			return true;
+	return false;
+}
+
+bool es_policy_exempt(const struct es_policy *pol, const char *user)
+{
+	for (size_t i = 0; i < pol->n_exempt_users; i++)
+		if (strcmp(pol->exempt_users[i], user) == 0)
+			return true;
+	return es_in_group(user, pol->exempt_group);
 }

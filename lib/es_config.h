@@ -183,4 +183,13 @@ void es_config_free(struct es_config *cfg);
 const char *es_mode_name(enum es_mode m);
 const char *es_provider_name(enum es_provider p);
 
+/* true when user is listed among group's members (what `usermod -aG` and
+ * directory groups record). One group lookup, no user lookup: with
+ * thousands of local accounts a getpwnam through nss_files reads the whole
+ * of /etc/passwd. */
+bool es_in_group(const char *user, const char *group);
+
+/* true when pol exempts user (exempt_users, members of exempt_group). */
+bool es_policy_exempt(const struct es_policy *pol, const char *user);
+
 #endif

@@ -12,7 +12,6 @@
  *   session   optional  pam_eschool.so
  */
 #include <errno.h>
-#include <grp.h>
 #include <limits.h>
 #include <shadow.h>
 #include <stdbool.h>
@@ -212,31 +211,9 @@ static int parse_args(struct call *c, int argc, const char **argv)
 	return 0;
 }
 
-/* true when the user is listed among the exempt group's members (what
- * `usermod -aG sudo` and directory groups record). One group lookup, no
- * user lookup: with thousands of local accounts a getpwnam through
- * nss_files reads the whole of /etc/passwd on every login. */
-static bool in_group(const char *user, const char *group)
-{
-	struct group gr, *grp = NULL;
-	char grbuf[16384];
-
-	if (group[0] == '\0')
-		return false;
-	if (getgrnam_r(group, &gr, grbuf, sizeof(grbuf), &grp) != 0 || grp == NULL)
-		return false;
-	for (char **m = gr.gr_mem; m != NULL && *m != NULL; m++)
-		if (strcmp(*m, user) == 0)
-			return true;
-	return false;
-}
-
 static bool exempt(const struct call *c)
 {
-	for (size_t i = 0; i < c->pol.n_exempt_users; i++)
-		if (strcmp(c->pol.exempt_users[i], c->user) == 0)
-			return true;
-	return in_group(c->user, c->pol.exempt_group);
+	return es_policy_exempt(&c->pol, c->user);
 }
 
 /* What to return when the module cannot decide (config or state broken). */
@@ -274,7 +251,7 @@ static int prepare(struct call *c, int argc, const char **argv, unsigned how)
 		/* no on_error without a config to read it from; but a typo in the
 		 * file must not lock the administrators out: the built-in
 		 * exemptions (root, group sudo) still hold */
-		if (strcmp(c->user, "root") == 0 || in_group(c->user, "sudo"))
+		if (strcmp(c->user, "root") == 0 || es_in_group(c->user, "sudo"))
 			return PAM_IGNORE;
 		return PAM_SYSTEM_ERR;
 	}
