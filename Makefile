@@ -13,6 +13,7 @@ DEPS_TEST := libcmocka-dev python3 python3-pytest python3-aiosmtpd faketime open
 	libpam-wrapper python3-pypamtest valgrind openssh-server openssh-client python3-pexpect \
 	dnsmasq-base
 DEPS_LINT := cppcheck clang-tidy
+DEPS_FUZZ := clang
 DEPS_PACKAGING := dpkg-dev debhelper lintian fakeroot rpm
 
 PKGS := libsodium inih libcrypt libcurl
@@ -40,7 +41,7 @@ HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: uninstall check-packaging dist deb rpm deps-packaging fuzz all deps deps-test deps-lint deps-bench check unit integration demo lint bench \
+.PHONY: faults deps-fuzz uninstall check-packaging dist deb rpm deps-packaging fuzz all deps deps-test deps-lint deps-bench check unit integration demo lint bench \
 	bench-smtp clean install valgrind
 
 # `make install DESTDIR=... PREFIX=/usr` for packages; the units' ExecStart
@@ -58,7 +59,10 @@ PAMCONFIGDIR ?= $(DATADIR)/pam-configs
 # where the helper and the module look for the shipped templates
 $(BUILD)/lib/es_config.o: ALL_CFLAGS += -DES_TEMPLATE_DIR='"$(DATADIR)/eschool/templates"'
 
-all: $(BUILD)/eschool $(BUILD)/pam_eschool.so $(BUILD)/pamloop $(BUILD)/pam_floor.so
+# test drivers (tests/*.c): PAM programs the integration tests run
+TEST_TOOLS := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/*.c))
+
+all: $(BUILD)/eschool $(BUILD)/pam_eschool.so $(TEST_TOOLS) $(BUILD)/pam_floor.so
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h) $(wildcard helper/*.h)
 	@mkdir -p $(dir $@)
@@ -83,8 +87,9 @@ $(BUILD)/pam_eschool.so: $(BUILD)/pam_eschool/pam_eschool.o $(BUILD)/libeschool.
 $(BUILD)/pam_floor.so: bench/pam_floor.c
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -shared -fvisibility=hidden -o $@ $< -lpam
 
-# PAM transactions in a loop (tests/pamloop.c): valgrind test, bench/pam
-$(BUILD)/pamloop: tests/pamloop.c
+# PAM transactions in a loop (tests/pamloop.c): valgrind test, bench/pam;
+# and the other drivers beside it
+$(BUILD)/%: tests/%.c
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -o $@ $< -lpam
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libeschool.a
@@ -99,6 +104,8 @@ deps-test:
 	@./tests/install-deps $(DEPS_BUILD) $(DEPS_TEST)
 deps-lint:
 	@./tests/install-deps $(DEPS_LINT)
+deps-fuzz:
+	@./tests/install-deps $(DEPS_BUILD) $(DEPS_FUZZ)
 deps-packaging:
 	@./tests/install-deps $(DEPS_BUILD) $(DEPS_PACKAGING)
 
@@ -115,6 +122,15 @@ valgrind: deps-test
 	@$(MAKE) --no-print-directory all
 	@ESCHOOL_BUILD=$(BUILD) ESCHOOL_PAM_CYCLES=1000 $(PYTHON) -m pytest -q \
 		tests/integration/test_pam.py -k valgrind
+
+# Crash campaigns (tests/faults): kill -9 at random moments during import
+# and queue run, then check that nothing is lost or doubled.
+# FAULT_KILLS=N kills per campaign (CI runs a short form).
+FAULT_KILLS ?= 50
+faults: deps-test
+	@$(MAKE) --no-print-directory all
+	@ESCHOOL_BUILD=$(BUILD) ESCHOOL_FAULT_KILLS=$(FAULT_KILLS) $(PYTHON) -m pytest -q \
+		-p no:cacheprovider tests/faults
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -196,7 +212,8 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h $(LIB_SRC) $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lm -lpthread
-fuzz: $(FUZZERS:%=$(BUILD)/fuzz/%)
+fuzz: deps-fuzz
+	@$(MAKE) --no-print-directory $(FUZZERS:%=$(BUILD)/fuzz/%)
 	@set -e; for f in $(FUZZERS); do \
 		mkdir -p $(BUILD)/fuzz/corpus-$$f; \
 		echo "== $$f ($(FUZZ_SECONDS) s)"; \

@@ -50,7 +50,7 @@ bool es_queue_valid_id(const char *id)
 	return true;
 }
 
-static int format(const struct es_qmsg *m, const char *msg, size_t len, struct es_buf *b)
+int es_queue_format(const struct es_qmsg *m, const char *msg, size_t len, struct es_buf *b)
 {
 	int rc = es_buf_puts(b, MAGIC);
 
@@ -111,8 +111,7 @@ static int set_field(struct es_qmsg *m, const char *key, char *value, size_t *si
 	return 0; /* unknown keys: from a newer version, ignored */
 }
 
-/* Parses a whole file; *body points into data. */
-static int parse(char *data, size_t len, struct es_qmsg *m, const char **body, size_t *blen)
+int es_queue_parse(char *data, size_t len, struct es_qmsg *m, const char **body, size_t *blen)
 {
 	size_t size = SIZE_MAX, pos = strlen(MAGIC);
 	char *line;
@@ -196,7 +195,7 @@ static int write_msg(const char *spool, const char *sub, const struct es_qmsg *m
 		return -1;
 	if (es_fs_open_dir(sfd, spool, sub, true, ES_EPERM, WHAT, &dfd, err) != 0)
 		goto out;
-	if (format(m, msg, len, &b) != 0) {
+	if (es_queue_format(m, msg, len, &b) != 0) {
 		es_err_set(err, ES_EOS, "out of memory");
 		goto out;
 	}
@@ -252,7 +251,7 @@ int es_queue_read(const char *spool, const char *id, bool failed, struct es_qmsg
 		return -1;
 	if (read_file(dfd, id, &data, &dlen, err, spool, sub) != 0)
 		goto out;
-	if (parse(data, dlen, m, &body, &blen) != 0 || strcmp(m->id, id) != 0) {
+	if (es_queue_parse(data, dlen, m, &body, &blen) != 0 || strcmp(m->id, id) != 0) {
 		es_err_set(err, ES_EDATA,
 		           "corrupt or incomplete queue file %s/%s/%s; move it away", spool, sub, id);
 		goto out;
@@ -393,7 +392,7 @@ static int read_meta(int dfd, const char *spool, const char *sub, const char *id
 		                  spool, sub, id);
 	if (read_file(dfd, id, &data, &dlen, err, spool, sub) != 0)
 		return -1;
-	if (parse(data, dlen, m, &body, &blen) != 0 || strcmp(m->id, id) != 0)
+	if (es_queue_parse(data, dlen, m, &body, &blen) != 0 || strcmp(m->id, id) != 0)
 		rc = es_err_set(err, ES_EDATA,
 		                "corrupt or incomplete queue file %s/%s/%s; move it away", spool, sub,
 		                id);
@@ -588,7 +587,7 @@ int es_queue_run_read(struct es_queue_run *qr, const char *id, struct es_qmsg *m
 		return es_err_set(err, ES_EDATA, "'%s' is not a queue id", id);
 	if (read_file(qr->new_fd, id, &data, &dlen, err, qr->spool, "new") != 0)
 		return -1;
-	if (parse(data, dlen, m, &body, &blen) != 0 || strcmp(m->id, id) != 0) {
+	if (es_queue_parse(data, dlen, m, &body, &blen) != 0 || strcmp(m->id, id) != 0) {
 		sodium_memzero(data, dlen);
 		free(data);
 		return es_err_set(err, ES_EDATA,

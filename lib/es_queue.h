@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "es_err.h"
+#include "es_util.h"
 
 #define ES_QUEUE_MAX_MSG (8L * 1024 * 1024)
 
@@ -93,6 +94,16 @@ int es_queue_run_done(struct es_queue_run *qr, const char *id, struct es_err *er
 
 /* Syncs new/, deletes what is in sent/, frees. */
 void es_queue_run_close(struct es_queue_run *qr);
+
+/* A queue file's bytes from m's metadata and the message (appended to b;
+ * returns -1 when out of memory). */
+int es_queue_format(const struct es_qmsg *m, const char *msg, size_t len, struct es_buf *b);
+
+/* Parses a whole queue file (data is changed: NULs end its header lines):
+ * m's metadata, *body pointing into data, *blen its length. -1 when it is
+ * not a complete queue file (bad header, unknown id, a size that does not
+ * match: a torn write). */
+int es_queue_parse(char *data, size_t len, struct es_qmsg *m, const char **body, size_t *blen);
 
 /* true for ids es_queue_add makes ([0-9a-f.], bounded): never a path. */
 bool es_queue_valid_id(const char *id);
