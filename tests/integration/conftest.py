@@ -21,6 +21,8 @@ with warnings.catch_warnings():
     import crypt  # noqa: E402
 
 HOST_FILES = ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow"]
+# directories the helper writes to that the sandbox does not cover itself
+HOST_DIRS = ["/home", "/var/backups", "/etc/eschool", "/var/lib/eschool", "/var/spool/eschool"]
 DEFAULT_CONF = "[general]\nmode = debug\nschool_name = Lycée Exemple\n"
 CONF = "/etc/eschool/eschool.conf"
 STATE_DIR = "/var/lib/eschool"
@@ -38,11 +40,12 @@ def _digest(path):
 @pytest.fixture(scope="session", autouse=True)
 def host_untouched():
     before = {p: _digest(p) for p in HOST_FILES}
-    homes = sorted(os.listdir("/home"))
+    dirs = {d: sorted(os.listdir(d)) for d in HOST_DIRS if os.path.isdir(d)}
     yield
     after = {p: _digest(p) for p in HOST_FILES}
     assert after == before, "the test suite changed the host's account files"
-    assert sorted(os.listdir("/home")) == homes, "the test suite changed the host's /home"
+    for d, names in dirs.items():
+        assert sorted(os.listdir(d)) == names, f"the test suite changed the host's {d}"
 
 
 @contextlib.contextmanager
