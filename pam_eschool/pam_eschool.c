@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <shadow.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,13 +33,32 @@
 #include "es_code.h"
 #include "es_config.h"
 #include "es_names.h"
+#include "es_pamin.h"
 #include "es_queue.h"
 #include "es_state.h"
 
 #define PUBLIC __attribute__((visibility("default")))
-#define DEFAULT_CONFIG "/etc/eschool/eschool.conf"
 #define SITE_TEMPLATES "/etc/eschool/templates"
 #define DAY 86400
+
+/* Every log line goes through here, escaped (es_log_escape): it may name
+ * a user, a login source, a module argument, or quote a file, and a
+ * control character or a bidi override in a log line can forge another
+ * line or hide text. The line is cut at 1 KB. */
+static void logx(pam_handle_t *pamh, int prio, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void logx(pam_handle_t *pamh, int prio, const char *fmt, ...)
+{
+	char raw[1024], esc[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	(void)es_log_escape(raw, esc, sizeof(esc));
+	pam_syslog(pamh, prio, "%s", esc);
+}
 
 /* One call's context: everything is freed before the entry point returns. */
 struct call {
@@ -46,7 +66,7 @@ struct call {
 	int flags;
 	bool debug;
 	const char *config_path;
-	const char *user;
+	const char *user; /* PAM_USER once es_valid_username passed, else NULL */
 	struct es_config *cfg_p; /* the handle's (pam_set_data): account and
 	                            session of one login read the file once */
 	bool cfg_loaded;
@@ -156,11 +176,11 @@ static int config_get(struct call *c)
 	}
 	cfg = malloc(sizeof(*cfg)); /* es_config_load sets every field */
 	if (cfg == NULL) {
-		pam_syslog(c->pamh, LOG_CRIT, "out of memory");
+		logx(c->pamh, LOG_CRIT, "out of memory");
 		return -1;
 	}
 	if (es_config_load(cfg, c->config_path, ES_CFG_OPTIONAL | ES_CFG_NO_SECRET, &err) != 0) {
-		pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
+		logx(c->pamh, LOG_ERR, "%s", err.msg);
 		es_config_free(cfg);
 		free(cfg);
 		return -1;
@@ -168,7 +188,7 @@ static int config_get(struct call *c)
 	if (pam_set_data(c->pamh, CFG_DATA, cfg, cfg_cleanup) != PAM_SUCCESS) {
 		es_config_free(cfg);
 		free(cfg);
-		pam_syslog(c->pamh, LOG_CRIT, "cannot keep the configuration");
+		logx(c->pamh, LOG_CRIT, "cannot keep the configuration");
 		return -1;
 	}
 	c->cfg_p = cfg;
@@ -197,18 +217,18 @@ static void tell(struct call *c, bool error, const char *msg)
 		(void)pam_info(c->pamh, "%s", msg);
 }
 
-static int parse_args(struct call *c, int argc, const char **argv)
+static void bad_arg(const char *arg, void *ctx)
 {
-	c->config_path = DEFAULT_CONFIG;
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "debug") == 0)
-			c->debug = true;
-		else if (strncmp(argv[i], "config=", 7) == 0 && argv[i][7] == '/')
-			c->config_path = argv[i] + 7;
-		else
-			pam_syslog(c->pamh, LOG_ERR, "unknown or bad argument '%s' (ignored)", argv[i]);
-	}
-	return 0;
+	logx(ctx, LOG_ERR, "unknown or bad argument '%s' (ignored)", arg);
+}
+
+static void parse_args(struct call *c, int argc, const char **argv)
+{
+	struct es_pam_args a;
+
+	(void)es_pam_args_parse(argc, argv, &a, bad_arg, c->pamh);
+	c->debug = a.debug;
+	c->config_path = a.config_path;
 }
 
 static bool exempt(const struct call *c)
@@ -230,7 +250,7 @@ static int on_error(const struct call *c)
 static int prepare(struct call *c, int argc, const char **argv, unsigned how)
 {
 	struct es_err err = { 0 };
-	const char *service = NULL, *role;
+	const char *service = NULL, *user = NULL, *role;
 	int rc;
 
 	es_state_init(&c->st, "");
@@ -240,9 +260,19 @@ static int prepare(struct call *c, int argc, const char **argv, unsigned how)
 	if (pam_get_item(c->pamh, PAM_SERVICE, (const void **)&service) == PAM_SUCCESS &&
 	    service != NULL && (strcmp(service, "chpasswd") == 0 || strcmp(service, "newusers") == 0))
 		return PAM_IGNORE;
-	if (pam_get_user(c->pamh, &c->user, NULL) != PAM_SUCCESS || c->user == NULL ||
-	    !es_valid_username(c->user))
-		return PAM_IGNORE; /* not a name eschool could manage */
+	/* PAM_USER as the application or the auth stage set it: account,
+	 * password and session come after the user was named, and asking here
+	 * (pam_get_user) would put a "login:" prompt in a session stack and let
+	 * a conversation rename the user for the modules after us */
+	if (pam_get_item(c->pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || user == NULL)
+		return PAM_IGNORE;
+	if (!es_valid_username(user)) {
+		/* not a name eschool could manage, nor a path under state_dir */
+		if (c->debug)
+			logx(c->pamh, LOG_DEBUG, "user name '%s' is not one eschool manages", user);
+		return PAM_IGNORE;
+	}
+	c->user = user;
 	/* a screen locker runs PAM as the user: root's files are not for it,
 	 * and an unlock must never fail or complain because of us */
 	if (geteuid() != 0)
@@ -264,7 +294,7 @@ static int prepare(struct call *c, int argc, const char **argv, unsigned how)
 	if (rc == 1)
 		return PAM_IGNORE; /* not managed by eschool */
 	if (rc != 0) {
-		pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
+		logx(c->pamh, LOG_ERR, "%s", err.msg);
 		/* exempt users are never denied, not even for a broken file */
 		c->pol = c->cfg_p->policy;
 		if (exempt(c))
@@ -280,13 +310,13 @@ static int prepare(struct call *c, int argc, const char **argv, unsigned how)
 	if (es_config_role_policy(c->cfg_p, role != NULL ? role : "student", &c->pol, &err) != 0) {
 		/* a role removed from the config: the global policy still holds */
 		if (es_config_role_policy(c->cfg_p, "student", &c->pol, &err) != 0) {
-			pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
+			logx(c->pamh, LOG_ERR, "%s", err.msg);
 			return on_error(c);
 		}
 	}
 	if ((how & PREP_EXEMPT) != 0 && exempt(c)) {
 		if (c->debug)
-			pam_syslog(c->pamh, LOG_DEBUG, "%s is exempt", c->user);
+			logx(c->pamh, LOG_DEBUG, "%s is exempt", c->user);
 		return PAM_IGNORE;
 	}
 	return -1;
@@ -301,12 +331,11 @@ static int verdict(const struct call *c, int rc, const char *why)
 		return rc;
 	/* enforce = no: say what would have happened, let the user in */
 	if (c->pol.enforce) {
-		pam_syslog(c->pamh, LOG_NOTICE, "%s for %s: %s", pam_strerror(c->pamh, rc),
-		           c->user, why);
+		logx(c->pamh, LOG_NOTICE, "%s for %s: %s", pam_strerror(c->pamh, rc), c->user, why);
 		return rc;
 	}
-	pam_syslog(c->pamh, LOG_NOTICE, "audit (enforce = no): would return %s for %s: %s",
-	           pam_strerror(c->pamh, rc), c->user, why);
+	logx(c->pamh, LOG_NOTICE, "audit (enforce = no): would return %s for %s: %s",
+	     pam_strerror(c->pamh, rc), c->user, why);
 	return PAM_SUCCESS;
 }
 
@@ -328,7 +357,7 @@ static int account(struct call *c)
 		return PAM_SUCCESS;
 	if (exempt(c)) {
 		if (c->debug)
-			pam_syslog(c->pamh, LOG_DEBUG, "%s is exempt", c->user);
+			logx(c->pamh, LOG_DEBUG, "%s is exempt", c->user);
 		return PAM_IGNORE;
 	}
 	return account_verdict(c);
@@ -424,8 +453,8 @@ static void queue_mail(struct call *c, const char *kind, const char *when, const
 	/* only here: the queue's random ids; a login that queues nothing
 	 * does not pay for it */
 	if (sodium_init() < 0) {
-		pam_syslog(c->pamh, LOG_WARNING, "%s mail for %s not queued: libsodium cannot start",
-		           kind, c->user);
+		logx(c->pamh, LOG_WARNING, "%s mail for %s not queued: libsodium cannot start",
+		     kind, c->user);
 		return;
 	}
 	memset(&m, 0, sizeof(m));
@@ -437,10 +466,9 @@ static void queue_mail(struct call *c, const char *kind, const char *when, const
 	                    sizeof(vars) / sizeof(vars[0]), &msg, msgid, sizeof(msgid), &err) != 0 ||
 	    es_queue_add(c->cfg_p->spool_dir, &m, msg.data, msg.len, c->now, &err) != 0)
 		/* the login goes on: a lost notice is logged, never a denial */
-		pam_syslog(c->pamh, LOG_WARNING, "%s mail for %s not queued: %s", kind, c->user,
-		           err.msg);
+		logx(c->pamh, LOG_WARNING, "%s mail for %s not queued: %s", kind, c->user, err.msg);
 	else if (c->debug)
-		pam_syslog(c->pamh, LOG_DEBUG, "%s mail for %s queued as %s", kind, c->user, m.id);
+		logx(c->pamh, LOG_DEBUG, "%s mail for %s queued as %s", kind, c->user, m.id);
 	es_buf_free(&msg);
 }
 
@@ -453,22 +481,25 @@ static void fmt_when(time_t t, char *out, size_t outsz)
 }
 
 /* Reloads the state under the user's lock (the helper or another login may
- * have written it since prepare), for a read-modify-write. */
+ * have written it since prepare), for a read-modify-write. Returns 0; 1 to
+ * leave the bookkeeping alone (not managed any more, or no lock to be had:
+ * a full or read-only disk, something unsafe at locks/USER — logged: only
+ * corrupt state follows on_error, SPEC section 7); -1 for a corrupt state. */
 static int relock(struct call *c, int *lockfd)
 {
 	struct es_err err = { 0 };
 	int rc;
 
 	if (es_state_lock(c->cfg_p->state_dir, c->user, lockfd, &err) != 0) {
-		pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
-		return -1;
+		logx(c->pamh, LOG_ERR, "%s", err.msg);
+		return 1;
 	}
 	es_state_free(&c->st);
 	es_state_init(&c->st, "");
 	rc = es_state_load(c->cfg_p->state_dir, c->user, &c->st, &err);
 	if (rc != 0) {
 		if (rc < 0)
-			pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
+			logx(c->pamh, LOG_ERR, "%s", err.msg);
 		return rc < 0 ? -1 : 1;
 	}
 	return 0;
@@ -480,11 +511,11 @@ static int save(struct call *c)
 
 	/* writing uses random temporary names (libsodium); reading does not */
 	if (sodium_init() < 0) {
-		pam_syslog(c->pamh, LOG_ERR, "libsodium cannot start");
+		logx(c->pamh, LOG_ERR, "libsodium cannot start");
 		return -1;
 	}
 	if (es_state_save(c->cfg_p->state_dir, &c->st, &err) != 0) {
-		pam_syslog(c->pamh, LOG_ERR, "%s", err.msg);
+		logx(c->pamh, LOG_ERR, "%s", err.msg);
 		return -1;
 	}
 	return 0;
@@ -511,7 +542,7 @@ static void ask_code(struct call *c)
 		return;
 	(void)es_strlcpy(addr, pending, sizeof(addr));
 	if (sodium_init() < 0 || es_code_key(c->cfg_p->state_dir, false, key, &err) != 0) {
-		pam_syslog(c->pamh, LOG_ERR, "cannot check codes: %s", err.msg);
+		logx(c->pamh, LOG_ERR, "cannot check codes: %s", err.msg);
 		return;
 	}
 	if (pam_prompt(c->pamh, PAM_PROMPT_ECHO_ON, &answer, "%s",
@@ -536,12 +567,12 @@ static void ask_code(struct call *c)
 		    es_state_set(&c->st, ES_K_PENDING_EXPIRES, NULL) != 0 ||
 		    es_state_set(&c->st, ES_K_PENDING_TRIES, NULL) != 0 || save(c) != 0)
 			goto out;
-		pam_syslog(c->pamh, LOG_NOTICE, "address of %s confirmed at login", c->user);
+		logx(c->pamh, LOG_NOTICE, "address of %s confirmed at login", c->user);
 		tell(c, false, tr(c, "Your address is confirmed.", "Votre adresse est confirmée."));
 	} else {
 		if (es_state_set_i64(&c->st, ES_K_PENDING_TRIES, tries + 1) != 0 || save(c) != 0)
 			goto out;
-		pam_syslog(c->pamh, LOG_NOTICE, "wrong address confirmation code for %s", c->user);
+		logx(c->pamh, LOG_NOTICE, "wrong address confirmation code for %s", c->user);
 		tell(c, true, tr(c, "Wrong code: your address is unchanged.",
 		                 "Code erroné : votre adresse n'a pas changé."));
 	}
@@ -581,10 +612,10 @@ static int password_changed(struct call *c)
 	int lockfd = -1, rc;
 
 	if (!change_happened(c)) {
-		pam_syslog(c->pamh, LOG_NOTICE,
-		           "password of %s not changed by the modules before pam_eschool: nothing "
-		           "recorded (stack them as requisite)",
-		           c->user);
+		logx(c->pamh, LOG_NOTICE,
+		     "password of %s not changed by the modules before pam_eschool: nothing "
+		     "recorded (stack them as requisite)",
+		     c->user);
 		return PAM_IGNORE;
 	}
 	rc = relock(c, &lockfd);
@@ -601,7 +632,7 @@ static int password_changed(struct call *c)
 		return PAM_IGNORE;
 	}
 	es_state_unlock(lockfd);
-	pam_syslog(c->pamh, LOG_NOTICE, "password changed for %s", c->user);
+	logx(c->pamh, LOG_NOTICE, "password changed for %s", c->user);
 	fmt_when(c->now, when, sizeof(when));
 	queue_mail(c, "password-changed", when, NULL);
 	return PAM_SUCCESS;
@@ -609,24 +640,17 @@ static int password_changed(struct call *c)
 
 /* ---- session ---- */
 
-/* The login's source: the remote host, else the terminal. */
+/* The login's source: the remote host, else the terminal, cleaned by
+ * es_login_source_clean (kept in a comma list, shown in a mail). */
 static void login_source(const struct call *c, char *out, size_t outsz)
 {
-	const char *rhost = NULL, *tty = NULL;
-	size_t o = 0;
-	const char *s;
+	const void *rhost = NULL, *tty = NULL;
 
-	(void)pam_get_item(c->pamh, PAM_RHOST, (const void **)&rhost);
-	(void)pam_get_item(c->pamh, PAM_TTY, (const void **)&tty);
-	s = rhost != NULL && rhost[0] ? rhost : tty != NULL && tty[0] ? tty : "unknown";
-	/* kept in a comma list and shown in a mail: printable, no comma */
-	for (; *s != '\0' && o + 1 < outsz && o < 128; s++) {
-		char ch = *s;
-		if ((unsigned char)ch < 0x20 || ch == 0x7f || ch == ',' || ch == '%')
-			ch = '_';
-		out[o++] = ch;
-	}
-	out[o] = '\0';
+	if (pam_get_item(c->pamh, PAM_RHOST, &rhost) != PAM_SUCCESS)
+		rhost = NULL;
+	if (pam_get_item(c->pamh, PAM_TTY, &tty) != PAM_SUCCESS)
+		tty = NULL;
+	(void)es_login_source_clean(rhost, tty, out, outsz);
 }
 
 /* The state already says: this source, the most recent, this minute. */
@@ -642,7 +666,7 @@ static bool same_login(const struct call *c, const char *source)
 
 static int session_open(struct call *c)
 {
-	char source[160], when[64], list[2048];
+	char source[ES_PAM_SOURCE_MAX + 1], when[64], list[2048];
 	const char *known;
 	int64_t last;
 	bool seen = false, first;
@@ -658,7 +682,7 @@ static int session_open(struct call *c)
 		return PAM_SUCCESS;
 	if (exempt(c)) {
 		if (c->debug)
-			pam_syslog(c->pamh, LOG_DEBUG, "%s is exempt", c->user);
+			logx(c->pamh, LOG_DEBUG, "%s is exempt", c->user);
 		return PAM_IGNORE;
 	}
 	rc = relock(c, &lockfd);
@@ -712,7 +736,7 @@ static struct call *call_new(pam_handle_t *pamh, int flags)
 	struct call *c = calloc(1, sizeof(*c));
 
 	if (c == NULL) {
-		pam_syslog(pamh, LOG_CRIT, "out of memory");
+		logx(pamh, LOG_CRIT, "out of memory");
 		return NULL;
 	}
 	c->pamh = pamh;
@@ -735,8 +759,8 @@ PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char 
 		keep_state(c);
 	}
 	if (c->debug)
-		pam_syslog(pamh, LOG_DEBUG, "account %s: %s", c->user ? c->user : "?",
-		           pam_strerror(pamh, rc));
+		logx(pamh, LOG_DEBUG, "account %s: %s", c->user != NULL ? c->user : "?",
+		     pam_strerror(pamh, rc));
 	call_free(c);
 	return rc;
 }

@@ -4,7 +4,10 @@
  *   pamloop SERVICE USER N          N x (start, account, chauthtok, open
  *                                   and close session, end); exit 0 when
  *                                   every call returned what the stack
- *                                   allows (see below)
+ *                                   allows (see below) and as many file
+ *                                   descriptors are open after as before
+ *                                   (printed: "fds BEFORE AFTER"; 3 when
+ *                                   they differ)
  *   pamloop -b SERVICE USER N       N x (account + open session) on one
  *                                   handle each, timed: prints the mean
  *                                   microseconds of the two calls; every
@@ -14,9 +17,11 @@
  * The conversation answers every prompt with the password in PAMLOOP_PW
  * (or nothing). PAMLOOP_CONFDIR, when set, is the directory of the service
  * files (pam_start_confdir) instead of /etc/pam.d. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 
 #include <security/pam_appl.h>
@@ -55,6 +60,22 @@ static double now_us(void)
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
+/* Open file descriptors (the directory's own one not counted), or -1. */
+static long count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	long n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	(void)closedir(d);
+	return n - 1;
+}
+
 /* Return codes a stack with pam_eschool may give for a managed user. */
 static int acceptable(int rc)
 {
@@ -68,7 +89,7 @@ int main(int argc, char **argv)
 	int bench = argc > 1 && (strcmp(argv[1], "-b") == 0 || strcmp(argv[1], "-w") == 0);
 	int same_host = argc > 1 && strcmp(argv[1], "-b") == 0;
 	const char *service, *user, *confdir;
-	long n;
+	long n, fds_before;
 	double total = 0;
 
 	if (argc != 4 + bench) {
@@ -80,6 +101,10 @@ int main(int argc, char **argv)
 	n = strtol(argv[3 + bench], NULL, 10);
 	answer = getenv("PAMLOOP_PW");
 	confdir = getenv("PAMLOOP_CONFDIR");
+	/* a host program (sshd, login) has its syslog connection open before
+	 * any PAM call: the module's log lines reuse it, not add one */
+	openlog("pamloop", LOG_NDELAY, LOG_AUTHPRIV);
+	fds_before = count_fds();
 	for (long i = 0; i < n; i++) {
 		pam_handle_t *h = NULL;
 		char rhost[32];
@@ -115,7 +140,18 @@ int main(int argc, char **argv)
 		}
 		(void)pam_end(h, rc);
 	}
-	if (bench)
+	if (bench) {
 		printf("%.2f\n", total / (double)n);
+	} else {
+		long fds_after = count_fds();
+
+		(void)printf("fds %ld %ld\n", fds_before, fds_after);
+		if (fds_before < 0 || fds_after != fds_before) {
+			(void)fprintf(stderr, "pamloop: %ld file descriptors before, %ld after\n",
+			        fds_before, fds_after);
+			return 3;
+		}
+	}
+	closelog();
 	return 0;
 }
