@@ -3,8 +3,11 @@
 #include "options.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+
+#include <sodium.h>
 
 #include "es_names.h"
 
@@ -45,7 +48,12 @@ static int set_and_deliver(struct es_ctx *ctx, struct es_state *st, const struct
 			es_err_clear(&qerr);
 		}
 		if (es_deliver_credential(ctx, st, kind, cred.password, &delivery, &qerr) != 0) {
-			es_warn("%s", qerr.msg);
+			/* not even queued (a full spool ...): the password is shown,
+			 * as when the server is down, and import does the same */
+			es_warn(tr(ctx, "%s; the password is shown below instead: hand it over yourself",
+			           "%s ; le mot de passe est affiché ci-dessous à la place : "
+			           "remettez-le vous-même"),
+			        qerr.msg);
 			delivery = "fallback";
 		}
 	} else {
@@ -208,6 +216,12 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 		if ((r != NULL && es_groups_ensure(r->groups, r->n_groups, &err) != 0) ||
 		    es_account_create(&pol, r, person.username, name, &err) != 0) {
 			struct es_err e2;
+			/* useradd may fail half-way (a full disk, a file size
+			 * limit): the user did not exist before and we hold the
+			 * global lock, so an entry there now is ours to undo */
+			if (es_user_exists(person.username) &&
+			    es_account_delete(person.username, &e2) != 0)
+				es_warn("%s", e2.msg);
 			(void)es_state_remove(ctx->cfg.state_dir, person.username, &e2);
 			goto out;
 		}
@@ -293,6 +307,8 @@ static int reset_or_resend(struct es_ctx *ctx, int argc, char **argv, bool resen
 	bool done;
 	int rc, lockfd = -1, alllock = -1, loaded;
 	char heading[512];
+	char *old = NULL;
+	size_t oldlen = 0;
 
 	es_state_init(&st, "");
 	rc = es_parse_args(ctx, argc, argv, opts, usage, &args, &done);
@@ -357,20 +373,41 @@ static int reset_or_resend(struct es_ctx *ctx, int argc, char **argv, bool resen
 		rc = 0;
 		goto out;
 	}
-	/* the state changes only once the new password is set: a failed
-	 * reset leaves the old password and the old state as they were */
+	/* the new state (must change, delivery = "creating") is written before
+	 * the password changes, as add does: a full or read-only state disk
+	 * stops the reset with nothing changed, and a new password is never
+	 * left without its must-change. If the password then cannot be set,
+	 * the old state is written back: a failed reset leaves the old
+	 * password and the old state as they were. */
+	if (es_state_format(&st, &old, &oldlen, &err) != 0)
+		goto out;
 	if (es_state_new_password(ctx, &st, &pol) != 0) {
 		es_err_set(&err, ES_EOS, "out of memory");
 		goto out;
 	}
+	if (es_state_save(ctx->cfg.state_dir, &st, &err) != 0)
+		goto out;
 	(void)snprintf(heading, sizeof(heading), "%s %s",
 	               tr(ctx, "New temporary password for", "Nouveau mot de passe temporaire pour"),
 	               user);
-	if (set_and_deliver(ctx, &st, &pol, heading, "reset", &err) != 0)
+	if (set_and_deliver(ctx, &st, &pol, heading, "reset", &err) != 0) {
+		const char *d = es_state_get(&st, ES_K_DELIVERY);
+		struct es_err e2 = { 0 };
+
+		/* still "creating": the password was neither set nor shown */
+		if (d != NULL && strcmp(d, "creating") == 0 &&
+		    (es_state_parse(&st, old, oldlen, &e2) != 0 ||
+		     es_state_save(ctx->cfg.state_dir, &st, &e2) != 0))
+			es_warn("%s", e2.msg);
 		goto out;
+	}
 	print_expiry_note(ctx, &st);
 	rc = 0;
 out:
+	if (old != NULL) {
+		sodium_memzero(old, oldlen);
+		free(old);
+	}
 	es_state_unlock(lockfd);
 	es_state_unlock(alllock);
 	es_state_free(&st);

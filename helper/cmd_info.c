@@ -283,9 +283,20 @@ static int set_disabled(struct es_ctx *ctx, int argc, char **argv, bool disable)
 		goto out;
 	role = es_state_get(&st, ES_K_ROLE);
 	if (es_config_role_policy(&ctx->cfg, role ? role : "student", &pol, &err) != 0 ||
-	    (pol.backend == ES_ACCT_SHADOW && es_account_lock(user, disable, &err) != 0) ||
-	    es_state_set(&st, ES_K_DISABLED, disable ? "1" : "0") != 0 ||
+	    (pol.backend == ES_ACCT_SHADOW && es_account_lock(user, disable, &err) != 0)) {
+		rc = es_fail(&err);
+		goto out;
+	}
+	if (es_state_set(&st, ES_K_DISABLED, disable ? "1" : "0") != 0 ||
 	    es_state_save(ctx->cfg.state_dir, &st, &err) != 0) {
+		struct es_err e2 = { 0 };
+
+		if (err.msg[0] == '\0')
+			es_err_set(&err, ES_EOS, "out of memory");
+		/* nothing half done: the account goes back as it was (a full
+		 * or read-only state disk does not stop usermod on /etc) */
+		if (pol.backend == ES_ACCT_SHADOW && es_account_lock(user, !disable, &e2) != 0)
+			es_warn("%s", e2.msg);
 		rc = es_fail(&err);
 		goto out;
 	}

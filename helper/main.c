@@ -155,6 +155,11 @@ int main(int argc, char **argv)
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* a child that exits early must not kill us through SIGPIPE */
 	(void)signal(SIGPIPE, SIG_IGN);
+	/* under a small `ulimit -f` a write fails with EFBIG instead of killing
+	 * us half-way (temp files, shadow's locks left behind): every write is
+	 * checked and says "the file size limit"; the children (useradd,
+	 * chpasswd) inherit it and fail cleanly too */
+	(void)signal(SIGXFSZ, SIG_IGN);
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.french = terminal_is_french();

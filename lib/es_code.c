@@ -66,7 +66,7 @@ static int read_key(int fd, const char *path, unsigned char key[ES_CODE_KEY_LEN]
 int es_code_key(const char *state_dir, bool create, unsigned char key[ES_CODE_KEY_LEN],
                 struct es_err *err)
 {
-	char path[4200];
+	char path[4200], ebuf[128];
 	int fd, rc;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/code.key", state_dir) >= sizeof(path))
@@ -77,18 +77,30 @@ int es_code_key(const char *state_dir, bool create, unsigned char key[ES_CODE_KE
 
 		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd >= 0) {
+			int e;
+
 			randombytes_buf(fresh, sizeof(fresh));
-			rc = es_fs_write_all(fd, (const char *)fresh, sizeof(fresh)) != 0 ||
-			     es_fs_fsync(fd) != 0;
+			e = es_fs_write_all(fd, (const char *)fresh, sizeof(fresh));
+			if (e == 0 && es_fs_fsync(fd) != 0)
+				e = errno;
 			sodium_memzero(fresh, sizeof(fresh));
-			if (rc != 0) {
+			if (e != 0) {
+				const char *hint = es_fs_write_hint(e);
+
 				(void)close(fd);
-				(void)unlink(path);
-				return es_err_errno(err, ES_EIO, errno, "cannot write %s", path);
+				(void)unlink(path); /* never a short key left behind */
+				return es_err_set(err, ES_EIO, "cannot write %s: %s%s%s", path,
+				                  strerror_r(e, ebuf, sizeof(ebuf)),
+				                  hint[0] != '\0' ? "; " : "", hint);
 			}
 			(void)close(fd);
 		} else if (errno != EEXIST) {
-			return es_err_errno(err, ES_EIO, errno, "cannot create %s", path);
+			int e = errno;
+			const char *hint = es_fs_write_hint(e);
+
+			return es_err_set(err, ES_EIO, "cannot create %s: %s%s%s", path,
+			                  strerror_r(e, ebuf, sizeof(ebuf)), hint[0] != '\0' ? "; " : "",
+			                  hint);
 		}
 		/* made now, or by a concurrent run: read it like any other */
 		fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -149,12 +150,80 @@ int es_fs_write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+int es_fs_fsize_check(size_t len)
+{
+	struct rlimit rl;
+
+	/* without the limit known, the write itself decides */
+	if (getrlimit(RLIMIT_FSIZE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return 0;
+	return (rlim_t)len > rl.rlim_cur ? EFBIG : 0;
+}
+
+const char *es_fs_write_hint(int e)
+{
+	if (e == ENOSPC || e == EDQUOT)
+		return "the disk is full (or a disk quota is reached): free some space and retry";
+	if (e == EFBIG)
+		return "the disk is full for this process: its file size limit (ulimit -f) is "
+		       "smaller than the file; raise it and retry";
+	if (e == EROFS)
+		return "the file system is read-only: remount it read-write and retry";
+	return "";
+}
+
+static const char *kind_of(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "is a directory";
+	if (S_ISFIFO(mode))
+		return "is a FIFO (named pipe)";
+	if (S_ISLNK(mode))
+		return "is a symbolic link";
+	if (S_ISSOCK(mode))
+		return "is a socket";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "is a device";
+	return "is not a regular file";
+}
+
+bool es_fs_file_ok(const struct stat *sb, mode_t forbidden, long long max_size, char *why,
+                   size_t whysz)
+{
+	if (!S_ISREG(sb->st_mode))
+		(void)snprintf(why, whysz, "%s, not a regular file", kind_of(sb->st_mode));
+	else if (!es_fs_owner_ok(sb->st_uid))
+		(void)snprintf(why, whysz, "owned by uid %lu, not root", (unsigned long)sb->st_uid);
+	else if ((sb->st_mode & forbidden) != 0)
+		(void)snprintf(why, whysz, "mode %03o: %s by group or others",
+		               (unsigned)(sb->st_mode & 07777),
+		               (sb->st_mode & forbidden & 022) != 0 ? "writable" : "readable");
+	else if (sb->st_size < 0 || (long long)sb->st_size > max_size)
+		(void)snprintf(why, whysz, "larger than %lld bytes", max_size);
+	else
+		return true;
+	return false;
+}
+
+const char *es_fs_open_refusal(int e)
+{
+	if (e == ELOOP)
+		return "is a symbolic link";
+	if (e == ENXIO)
+		return "is a FIFO (named pipe) or socket, not a regular file";
+	if (e == EWOULDBLOCK)
+		return "cannot be opened without waiting (another program holds a lease on it)";
+	return NULL;
+}
+
 int es_fs_write_atomic(int tmp_dir, int dst_dir, const char *name, const char *data,
                        size_t len)
 {
 	char tmp[96];
-	int fd = -1, e = 0;
+	int fd = -1, e = es_fs_fsize_check(len);
 
+	if (e != 0)
+		return e; /* nothing started: SIGXFSZ must never fire (see es_fs.h) */
 	for (int attempt = 0; fd < 0; attempt++) {
 		unsigned char rnd[8];
 		char hex[17];

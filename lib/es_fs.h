@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "es_err.h"
@@ -35,11 +36,40 @@ int es_fs_read_all(int fd, char *buf, size_t cap, size_t *got);
 /* Writes all of buf. Returns 0, or an errno value. */
 int es_fs_write_all(int fd, const char *buf, size_t len);
 
+/* 0 when a new file of len bytes stays within RLIMIT_FSIZE, else EFBIG.
+ * A write past the limit raises SIGXFSZ, which kills by default, and the
+ * PAM module must not change its host's signal dispositions (sshd, login
+ * and pam_limits' fsize): so a file that would not fit is refused before
+ * the first byte, as the write would fail with SIGXFSZ ignored. */
+int es_fs_fsize_check(size_t len);
+
+/* For a message after a failed write: what the errno means for the admin
+ * and what to do ("the disk is full ...: free some space and retry" for
+ * ENOSPC, EDQUOT and EFBIG, "the file system is read-only: remount it
+ * read-write and retry" for EROFS), or "" for other errors. */
+const char *es_fs_write_hint(int e);
+
+/* Checks a root data file by its fstat: a regular file, owned by root (see
+ * es_fs_owner_ok), without any of the mode bits in forbidden (022: not
+ * writable by others; 077: private), at most max_size bytes. Returns true,
+ * or false with why filled ("is a FIFO (named pipe), not a regular file",
+ * "owned by uid 1000, not root", "mode 644: readable by group or others"
+ * ...). */
+bool es_fs_file_ok(const struct stat *sb, mode_t forbidden, long long max_size, char *why,
+                   size_t whysz);
+
+/* What the errno of an open with O_NOFOLLOW|O_NONBLOCK says about the
+ * entry ("is a symbolic link" for ELOOP, a FIFO or socket for ENXIO, a
+ * lease for EWOULDBLOCK), or NULL when it says nothing about it. */
+const char *es_fs_open_refusal(int e);
+
 /* Writes data as dst_dir/name atomically: a temporary file in tmp_dir
  * (O_EXCL, mode 0600), written, fsynced, renamed over name, then dst_dir
  * fsynced. tmp_dir and dst_dir are directory descriptors on the same file
  * system (they may be the same). On failure only the temporary file is
- * removed. Returns 0, or an errno value (ENOSPC when the disk is full). */
+ * removed, and a file that would pass RLIMIT_FSIZE is not even started
+ * (es_fs_fsize_check). Returns 0, or an errno value (ENOSPC when the disk is
+ * full, EFBIG over the file size limit). */
 int es_fs_write_atomic(int tmp_dir, int dst_dir, const char *name, const char *data,
                        size_t len);
 

@@ -147,26 +147,43 @@ int es_queue_parse(char *data, size_t len, struct es_qmsg *m, const char **body,
 	return 0;
 }
 
+/* Opens and reads a queue file, refusing (ES_EDATA, one message naming the
+ * file, why, and what to do) anything but a regular root file of mode 0600
+ * and sane size: a symlink is never followed, a FIFO never waited on. */
 static int read_file(int dfd, const char *name, char **data, size_t *len, struct es_err *err,
                      const char *spool, const char *sub)
 {
 	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), e;
 	struct stat st;
+	char why[160];
+	const char *refusal;
 	char *buf;
 	size_t got = 0;
 
 	if (fd < 0) {
-		if (errno == ENOENT)
+		e = errno;
+		if (e == ENOENT)
 			return es_err_set(err, ES_ENOUSER, "no message %s in the queue", name);
-		return es_err_errno(err, ES_EIO, errno, "cannot open %s/%s/%s", spool, sub, name);
+		refusal = es_fs_open_refusal(e);
+		if (refusal != NULL)
+			return es_err_set(err, ES_EDATA,
+			                  "unsafe queue file %s/%s/%s: %s; it is not read: move it "
+			                  "away (a queue file is a regular file, 0600, root's)",
+			                  spool, sub, name, refusal);
+		return es_err_errno(err, ES_EIO, e, "cannot open %s/%s/%s", spool, sub, name);
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || !es_fs_owner_ok(st.st_uid) ||
-	    (st.st_mode & 077) != 0 || st.st_size > ES_QUEUE_MAX_MSG + MAX_HEADER) {
+	if (fstat(fd, &st) != 0) {
+		e = errno;
+		(void)close(fd);
+		return es_err_errno(err, ES_EIO, e, "cannot stat %s/%s/%s", spool, sub, name);
+	}
+	/* 0600 exactly: a queue file may hold a password (SPEC 5) */
+	if (!es_fs_file_ok(&st, 077, ES_QUEUE_MAX_MSG + MAX_HEADER, why, sizeof(why))) {
 		(void)close(fd);
 		return es_err_set(err, ES_EDATA,
-		                  "unsafe queue file %s/%s/%s: not a regular root-owned 0600 file of "
-		                  "a sane size; move it away",
-		                  spool, sub, name);
+		                  "unsafe queue file %s/%s/%s: %s; it is not read: move it away (a "
+		                  "queue file is a regular file, 0600, root's)",
+		                  spool, sub, name, why);
 	}
 	buf = malloc((size_t)st.st_size + 1);
 	if (buf == NULL) {
@@ -185,8 +202,11 @@ static int read_file(int dfd, const char *name, char **data, size_t *len, struct
 	return 0;
 }
 
+/* Writes m (and the message) as sub/ID through tmp/. A new message
+ * (adding) that cannot be written was not queued; an existing one
+ * (rewriting its metadata) stays as it was. */
 static int write_msg(const char *spool, const char *sub, const struct es_qmsg *m,
-                     const char *msg, size_t len, struct es_err *err)
+                     const char *msg, size_t len, bool adding, struct es_err *err)
 {
 	struct es_buf b = { 0 };
 	int sfd, tfd = -1, dfd = -1, e = 0, rc = -1;
@@ -201,10 +221,14 @@ static int write_msg(const char *spool, const char *sub, const struct es_qmsg *m
 	}
 	e = es_fs_write_atomic(tfd, dfd, m->id, b.data, b.len);
 	if (e != 0) {
-		es_err_errno(err, e == ENOSPC || e == EDQUOT ? ES_ETEMP : ES_EIO, e,
-		             "cannot write %s/%s/%s%s", spool, sub, m->id,
-		             e == ENOSPC || e == EDQUOT ? " (the disk is full: nothing was queued)"
-		                                        : "");
+		char ebuf[128];
+		const char *hint = es_fs_write_hint(e);
+
+		/* ES_EIO, not ES_ETEMP: 75 says "queued for retry" (SPEC 4) */
+		es_err_set(err, ES_EIO, "cannot write %s/%s/%s: %s%s%s (%s)", spool, sub, m->id,
+		           strerror_r(e, ebuf, sizeof(ebuf)), hint[0] != '\0' ? "; " : "", hint,
+		           adding ? "nothing was queued"
+		                  : "the message stays queued as it was, without this update");
 		goto out;
 	}
 	rc = 0;
@@ -231,7 +255,7 @@ int es_queue_add(const char *spool, struct es_qmsg *m, const char *msg, size_t l
 	(void)snprintf(m->id, sizeof(m->id), "%010" PRId64 ".%s", (int64_t)now, hex);
 	m->created = (int64_t)now;
 	m->failed = false;
-	return write_msg(spool, "new", m, msg, len, err);
+	return write_msg(spool, "new", m, msg, len, true, err);
 }
 
 int es_queue_read(const char *spool, const char *id, bool failed, struct es_qmsg *m,
@@ -285,7 +309,7 @@ int es_queue_update(const char *spool, const struct es_qmsg *m, struct es_err *e
 
 	if (es_queue_read(spool, m->id, m->failed, &old, &msg, &len, err) != 0)
 		return -1;
-	rc = write_msg(spool, m->failed ? "failed" : "new", m, msg, len, err);
+	rc = write_msg(spool, m->failed ? "failed" : "new", m, msg, len, false, err);
 	sodium_memzero(msg, len);
 	free(msg);
 	return rc;

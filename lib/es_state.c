@@ -40,6 +40,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -325,6 +326,32 @@ out:
 	return rc;
 }
 
+enum fix { FIX_REPLACE, FIX_CHOWN, FIX_CHMOD };
+
+/* A state file that is refused: ES_EDATA (the module's on_error), one line
+ * that names the file, says why and what to do. It is never read, written
+ * through, or removed here: the admin decides. */
+static void refuse(struct es_err *err, const char *state_dir, const char *user, const char *why,
+		   enum fix fix)
+{
+	if (fix == FIX_CHOWN)
+		es_err_set(err, ES_EDATA,
+			   "corrupt or unsafe state file %s/%s/%s: %s; check its content, then: "
+			   "chown root:root %s/%s/%s",
+			   state_dir, USERS_DIR, user, why, state_dir, USERS_DIR, user);
+	else if (fix == FIX_CHMOD)
+		es_err_set(err, ES_EDATA,
+			   "corrupt or unsafe state file %s/%s/%s: %s; check its content, then: "
+			   "chmod 600 %s/%s/%s",
+			   state_dir, USERS_DIR, user, why, state_dir, USERS_DIR, user);
+	else
+		es_err_set(err, ES_EDATA,
+			   "corrupt or unsafe state file %s/%s/%s: %s; move it away, then put "
+			   "back a good copy (eschool restore), or leave it out: the user is then "
+			   "no longer managed",
+			   state_dir, USERS_DIR, user, why);
+}
+
 int es_state_load(const char *state_dir, const char *username, struct es_state *st,
 		  struct es_err *err)
 {
@@ -357,21 +384,15 @@ int es_state_load(const char *state_dir, const char *username, struct es_state *
 	fd = openat(ufd, username, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
+		const char *refusal = es_fs_open_refusal(e);
+
 		if (e == ENOENT)
 			rc = 1;
 		else if (e == EACCES || e == EPERM)
 			es_err_errno(err, ES_EPERM, e, "cannot read state file %s/%s/%s", state_dir,
 				     USERS_DIR, username);
-		else if (e == ELOOP)
-			es_err_set(err, ES_EDATA,
-				   "corrupt or unsafe state file %s/%s/%s: is a symbolic "
-				   "link",
-				   state_dir, USERS_DIR, username);
-		else if (e == ENXIO || e == EWOULDBLOCK)
-			es_err_set(err, ES_EDATA,
-				   "corrupt or unsafe state file %s/%s/%s: not a regular "
-				   "file",
-				   state_dir, USERS_DIR, username);
+		else if (refusal != NULL)
+			refuse(err, state_dir, username, refusal, FIX_REPLACE);
 		else
 			es_err_errno(err, ES_EIO, e, "cannot open state file %s/%s/%s", state_dir,
 				     USERS_DIR, username);
@@ -382,19 +403,14 @@ int es_state_load(const char *state_dir, const char *username, struct es_state *
 			     USERS_DIR, username);
 		goto out;
 	}
-	if (!S_ISREG(sb.st_mode))
-		(void)snprintf(why, sizeof(why), "not a regular file");
-	else if (!es_fs_owner_ok(sb.st_uid))
-		(void)snprintf(why, sizeof(why), "owned by uid %lu, not root",
-			       (unsigned long)sb.st_uid);
-	else if ((sb.st_mode & 022) != 0)
-		(void)snprintf(why, sizeof(why), "writable by group or others (mode %03o)",
-			       (unsigned)(sb.st_mode & 07777));
-	else if (sb.st_size < 0 || sb.st_size > ES_STATE_MAX_SIZE)
-		(void)snprintf(why, sizeof(why), "larger than %ld bytes", ES_STATE_MAX_SIZE);
-	if (why[0] != '\0') {
-		es_err_set(err, ES_EDATA, "corrupt or unsafe state file %s/%s/%s: %s", state_dir,
-			   USERS_DIR, username, why);
+	/* SPEC 7: refused when not root's or writable by others; it is
+	 * written 0600, but readable by others is not unsafe (it holds no
+	 * secret: a pending code only as a keyed hash, the key elsewhere) */
+	if (!es_fs_file_ok(&sb, 022, ES_STATE_MAX_SIZE, why, sizeof(why))) {
+		refuse(err, state_dir, username, why,
+		       !S_ISREG(sb.st_mode) || sb.st_size > ES_STATE_MAX_SIZE ? FIX_REPLACE
+		       : !es_fs_owner_ok(sb.st_uid)                         ? FIX_CHOWN
+		                                                            : FIX_CHMOD);
 		goto out;
 	}
 	/* one byte more than the size, to notice a file growing under us */
@@ -412,10 +428,7 @@ int es_state_load(const char *state_dir, const char *username, struct es_state *
 		goto out;
 	}
 	if (len > (size_t)sb.st_size) {
-		es_err_set(err, ES_EDATA,
-			   "corrupt or unsafe state file %s/%s/%s: written to in place "
-			   "while being read",
-			   state_dir, USERS_DIR, username);
+		refuse(err, state_dir, username, "written to in place while being read", FIX_REPLACE);
 		goto out;
 	}
 	switch (parse_data(st, buf, len, why, sizeof(why))) {
@@ -427,8 +440,7 @@ int es_state_load(const char *state_dir, const char *username, struct es_state *
 			   username);
 		break;
 	default:
-		es_err_set(err, ES_EDATA, "corrupt or unsafe state file %s/%s/%s: %s", state_dir,
-			   USERS_DIR, username, why);
+		refuse(err, state_dir, username, why, FIX_REPLACE);
 		break;
 	}
 out:
@@ -466,20 +478,18 @@ static int make_tmp_name(char *out, size_t outsz, const char *user, unsigned att
 	return (n < 0 || (size_t)n >= outsz) ? -1 : 0;
 }
 
+/* "cannot write state file X: No space left on device; the disk is full
+ * ...: free some space and retry (the state file is unchanged)": what
+ * failed, where, why, what to do. */
 static void write_error(struct es_err *err, int e, const char *what, const char *state_dir,
 			const char *user)
 {
-	if (e == ENOSPC || e == EDQUOT || e == EFBIG)
-		es_err_errno(err, ES_EIO, e,
-			     "cannot %s state file %s/%s/%s: the disk is full (or a "
-			     "quota or file size limit was hit); free some space and "
-			     "retry, the previous state is unchanged",
-			     what, state_dir, USERS_DIR, user);
-	else
-		es_err_errno(err, ES_EIO, e,
-			     "cannot %s state file %s/%s/%s (the previous state is "
-			     "unchanged)",
-			     what, state_dir, USERS_DIR, user);
+	char ebuf[128];
+	const char *hint = es_fs_write_hint(e);
+
+	es_err_set(err, ES_EIO, "cannot %s state file %s/%s/%s: %s%s%s (the state file is unchanged)",
+		   what, state_dir, USERS_DIR, user, strerror_r(e, ebuf, sizeof(ebuf)),
+		   hint[0] != '\0' ? "; " : "", hint);
 }
 
 int es_state_save(const char *state_dir, const struct es_state *st, struct es_err *err)
@@ -500,6 +510,12 @@ int es_state_save(const char *state_dir, const struct es_state *st, struct es_er
 		return -1;
 	if (es_state_format(st, &data, &len, err) != 0)
 		goto out;
+	/* never write past RLIMIT_FSIZE: SIGXFSZ would kill the module's host */
+	e = es_fs_fsize_check(len);
+	if (e != 0) {
+		write_error(err, e, "write", state_dir, st->username);
+		goto out;
+	}
 	if (open_dir(AT_FDCWD, state_dir, NULL, true, ES_EPERM, &sfd, err) != 0 ||
 	    open_dir(sfd, state_dir, USERS_DIR, true, ES_EPERM, &ufd, err) != 0)
 		goto out;
@@ -605,6 +621,7 @@ out:
 int es_state_lock(const char *state_dir, const char *username, int *lockfd, struct es_err *err)
 {
 	struct stat sb;
+	char whybuf[WHY_MAX];
 	const char *why = NULL;
 	int sfd = -1, lfd = -1, fd = -1;
 	int rc = -1;
@@ -621,6 +638,18 @@ int es_state_lock(const char *state_dir, const char *username, int *lockfd, stru
 		goto out;
 	/* O_NONBLOCK: never hang opening something that is not a file */
 	fd = openat(lfd, username, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+	if (fd < 0 && errno == EROFS) {
+		/* a read-only file system: no one can write the state, so
+		 * readers need no lock; flock works on a read-only descriptor,
+		 * and with no lock file at all there is nothing to lock (the
+		 * save that may follow fails with EROFS and says so). A login
+		 * must not be refused for this (SPEC 7). */
+		fd = openat(lfd, username, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT) {
+			rc = 0;
+			goto out;
+		}
+	}
 	if (fd < 0) {
 		int e = errno;
 		if (e == ELOOP)
@@ -639,12 +668,8 @@ int es_state_lock(const char *state_dir, const char *username, int *lockfd, stru
 			     LOCKS_DIR, username);
 		goto out;
 	}
-	if (!S_ISREG(sb.st_mode))
-		why = "not a regular file";
-	else if (!es_fs_owner_ok(sb.st_uid))
-		why = "not owned by root";
-	else if ((sb.st_mode & 022) != 0)
-		why = "writable by group or others";
+	if (!es_fs_file_ok(&sb, 022, LLONG_MAX, whybuf, sizeof(whybuf)))
+		why = whybuf;
 	if (why != NULL) {
 		es_err_set(err, ES_EPERM, "unsafe lock file %s/%s/%s: %s; remove it", state_dir,
 			   LOCKS_DIR, username, why);

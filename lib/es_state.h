@@ -12,7 +12,10 @@
  *   itself is replaced, so it cannot carry the lock);
  * - open with O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC and check with fstat on the
  *   same descriptor: a regular file, owned by root, not writable by group or
- *   others, at most ES_STATE_MAX_SIZE bytes;
+ *   others, at most ES_STATE_MAX_SIZE bytes; a refusal is one message that
+ *   names the file, says why and what to do;
+ * - never write past RLIMIT_FSIZE (EFBIG up front: SIGXFSZ would kill the
+ *   module's host process);
  * - keep keys it does not know when a file is rewritten.
  * MUST NOT:
  * - follow a symlink, read a FIFO, or accept a username that could name a
@@ -89,7 +92,10 @@ int es_state_save(const char *state_dir, const struct es_state *st,
 int es_state_remove(const char *state_dir, const char *username,
                     struct es_err *err);
 
-/* Takes the user's write lock (blocking flock); returns the fd in *lockfd. */
+/* Takes the user's write lock (blocking flock); returns the fd in *lockfd.
+ * On a read-only file system no one can write, so the existing lock file
+ * is locked read-only, and without one *lockfd is -1 and 0 is returned
+ * (es_state_unlock(-1) does nothing; a save then fails with EROFS). */
 int es_state_lock(const char *state_dir, const char *username, int *lockfd,
                   struct es_err *err);
 void es_state_unlock(int lockfd);

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -338,6 +340,44 @@ static void test_relative_spool_refused(void **state)
 	assert_int_equal(err.code, ES_ECONFIG);
 }
 
+/* A message over RLIMIT_FSIZE with SIGXFSZ at its default (the PAM
+ * module's hosts): not queued, refused up front (EFBIG: "ulimit -f",
+ * "nothing was queued"), the process not killed, nothing left in tmp/. */
+static void test_fsize_limit_never_raises_sigxfsz(void **state)
+{
+	struct fx *f = *state;
+	char p[256];
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct es_qmsg m = meta("zoe@school.example", "password-changed", ES_QPRIO_NOTICE);
+		struct es_err err = { 0 };
+		struct rlimit rl;
+		static char msg[2000];
+
+		memset(msg, 'x', sizeof(msg));
+		if (signal(SIGXFSZ, SIG_DFL) == SIG_ERR || getrlimit(RLIMIT_FSIZE, &rl) != 0)
+			_exit(2);
+		rl.rlim_cur = 1000;
+		if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+			_exit(2);
+		if (es_queue_add(f->spool, &m, msg, sizeof(msg), 1700000000, &err) != -1 ||
+		    err.code != ES_EIO || strstr(err.msg, "ulimit -f") == NULL ||
+		    strstr(err.msg, "nothing was queued") == NULL)
+			_exit(3);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status)); /* not killed by SIGXFSZ */
+	assert_int_equal(WEXITSTATUS(status), 0);
+	(void)snprintf(p, sizeof(p), "%s/tmp", f->spool);
+	assert_int_equal(rmdir(p), 0); /* empty */
+	(void)snprintf(p, sizeof(p), "%s/new", f->spool);
+	assert_int_equal(rmdir(p), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +389,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_runner_lock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_run_handle, setup, teardown),
 		cmocka_unit_test(test_relative_spool_refused),
+		cmocka_unit_test_setup_teardown(test_fsize_limit_never_raises_sigxfsz, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

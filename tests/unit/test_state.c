@@ -879,6 +879,47 @@ static void test_failed_save_keeps_old(void **state)
 	es_state_free(&st);
 }
 
+/* Over RLIMIT_FSIZE with SIGXFSZ at its default, as in the module's hosts
+ * (sshd, login): the save is refused before the first byte (EFBIG, "ulimit
+ * -f"), the process is not killed, no temporary file is left. In a child:
+ * a kill must not take the test runner with it. */
+static void test_fsize_limit_never_raises_sigxfsz(void **state)
+{
+	struct fx *f = *state;
+	char p[256];
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct es_state st;
+		struct es_err err = {0};
+		struct rlimit rl;
+		char big[400];
+
+		memset(big, 'z', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		es_state_init(&st, "tess");
+		if (signal(SIGXFSZ, SIG_DFL) == SIG_ERR || es_state_set(&st, ES_K_NAME, big) != 0 ||
+		    getrlimit(RLIMIT_FSIZE, &rl) != 0)
+			_exit(2);
+		rl.rlim_cur = 100;
+		if (setrlimit(RLIMIT_FSIZE, &rl) != 0)
+			_exit(2);
+		if (es_state_save(f->sd, &st, &err) != -1 || err.code != ES_EIO ||
+		    strstr(err.msg, "ulimit -f") == NULL || strstr(err.msg, "users/tess") == NULL)
+			_exit(3);
+		es_state_free(&st);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status)); /* not killed by SIGXFSZ */
+	assert_int_equal(WEXITSTATUS(status), 0);
+	pathf(p, sizeof(p), f, "users");
+	assert_int_equal(access(p, F_OK), -1); /* refused before anything was made */
+	assert_int_equal(errno, ENOENT);
+}
+
 #define WRITERS 8
 #define ROUNDS 50
 
@@ -1252,6 +1293,7 @@ int main(void)
 	    T(test_missing),
 	    T(test_invalid_usernames),
 	    T(test_failed_save_keeps_old),
+	    T(test_fsize_limit_never_raises_sigxfsz),
 	    T(test_concurrent_writers),
 	    T(test_lock_excludes),
 	    T(test_lock_all_excludes),
