@@ -27,6 +27,32 @@ static const char *state_of(const struct es_qmsg *m, time_t now)
 	return m->next_try > (int64_t)now ? "deferred" : "queued";
 }
 
+/* A credentials mail (or a parent notice) goes only once its account's
+ * creation (or reset) is recorded: while the state says "creating", the
+ * command that queued it has not finished, or was killed between queueing
+ * it and recording it. Killed, it is run again and makes a new password,
+ * whose mail replaces this one (dropped before the new one is queued; a
+ * parent notice still queued is kept, not doubled). Sent now, this one
+ * would reach the user with a password about to stop working, followed by
+ * a second mail, and the parent would be told twice. So it waits. */
+static bool held_for_its_account(struct es_ctx *ctx, const struct es_qmsg *m)
+{
+	struct es_state st;
+	struct es_err err = { 0 };
+	const char *delivery;
+	bool held = false;
+
+	if (m->user[0] == '\0' || !(m->secret || strcmp(m->kind, "parent-notice") == 0))
+		return false;
+	es_state_init(&st, "");
+	if (es_state_load_cfg(ctx, m->user, &st, &err) == 0) {
+		delivery = es_state_get(&st, ES_K_DELIVERY);
+		held = delivery != NULL && strcmp(delivery, "creating") == 0;
+	}
+	es_state_free(&st);
+	return held;
+}
+
 static int queue_run(struct es_ctx *ctx)
 {
 	struct es_err err = { 0 };
@@ -64,6 +90,12 @@ static int queue_run(struct es_ctx *ctx)
 		if (es_outbox_read(ob, m->id, m, &msg, &len, &err) != 0) {
 			if (err.code != ES_ENOUSER)
 				es_warn("%s", err.msg); /* one bad file does not stop the run */
+			continue;
+		}
+		if (held_for_its_account(ctx, m)) {
+			sodium_memzero(msg, len);
+			free(msg);
+			waiting++;
 			continue;
 		}
 		one = es_outbox_send(ob, m, msg, len, &outcome, &r, &err);

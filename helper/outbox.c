@@ -195,21 +195,48 @@ static void quota_roll(struct es_quota *q, time_t now)
 	}
 }
 
+/* spool_dir/quota, checked like a queue file: never through a symlink,
+ * never waiting on a FIFO, a regular root file (0600) of a few lines. */
+#define QUOTA_MAX (64LL * 1024)
+
 static int quota_open(const char *spool, bool create, int *fd, struct es_err *err)
 {
-	int sfd = -1, rc;
+	struct stat sb;
+	char why[160];
+	const char *refusal;
+	int sfd = -1, rc, e;
 
 	*fd = -1;
 	rc = es_fs_open_dir(AT_FDCWD, spool, NULL, create, ES_EPERM, "spool directory", &sfd, err);
 	if (rc != 0)
 		return rc;
-	*fd = openat(sfd, "quota", O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | (create ? O_CREAT : 0),
+	*fd = openat(sfd, "quota",
+	             O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | (create ? O_CREAT : 0),
 	             0600);
+	e = errno;
 	es_fs_close(&sfd);
 	if (*fd < 0) {
-		if (errno == ENOENT && !create)
+		if (e == ENOENT && !create)
 			return 1;
-		return es_err_errno(err, ES_EIO, errno, "cannot open %s/quota", spool);
+		refusal = es_fs_open_refusal(e);
+		if (refusal != NULL)
+			return es_err_set(err, ES_EDATA,
+			                  "unsafe %s/quota: %s; move it away (it is made again, "
+			                  "the day's and month's counts start from zero)",
+			                  spool, refusal);
+		return es_err_errno(err, ES_EIO, e, "cannot open %s/quota", spool);
+	}
+	if (fstat(*fd, &sb) != 0) {
+		e = errno;
+		es_fs_close(fd);
+		return es_err_errno(err, ES_EIO, e, "cannot stat %s/quota", spool);
+	}
+	if (!es_fs_file_ok(&sb, 077, QUOTA_MAX, why, sizeof(why))) {
+		es_fs_close(fd);
+		return es_err_set(err, ES_EDATA,
+		                  "unsafe %s/quota: %s; move it away (it is made again, the day's "
+		                  "and month's counts start from zero)",
+		                  spool, why);
 	}
 	return 0;
 }
@@ -554,11 +581,14 @@ int es_outbox_send(struct es_outbox *ob, struct es_qmsg *m, const char *msg, siz
 	ob->sent_any = true;
 	if (r->accepted) {
 		*outcome = ES_SENT;
+		/* out of the queue before anything else: from the server's 250 to
+		 * this rename, a kill makes the next run send the message again
+		 * (RFC 1047), so nothing that may block (syslog, log_file) sits in
+		 * between; and the alert that counting may send must not leave a
+		 * delivered message behind if it is interrupted */
+		rc = es_queue_run_done(ob->qr, m->id, err);
 		es_log(LOG_MAIL, LOG_INFO, "%s to=<%s> kind=%s result=sent reply=\"%s\"", m->id, m->to,
 		       m->kind, r->reply);
-		/* out of the queue first: the alert that counting may send must
-		 * not leave a delivered message behind if it is interrupted */
-		rc = es_queue_run_done(ob->qr, m->id, err);
 		if (strcmp(m->kind, "quota-alert") != 0)
 			count_sent(ob);
 		return rc;

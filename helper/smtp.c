@@ -222,8 +222,25 @@ static void classify(struct es_smtp *s, CURLcode rc, struct es_smtp_result *r)
 /* Runs the transfer set up in s->curl and fills r with how it went. */
 static void perform(struct es_smtp *s, struct es_smtp_result *r)
 {
-	CURLcode rc = curl_easy_perform(s->curl);
+	CURLcode rc;
+	long connects = -1;
 
+	s->greeted = false; /* a new connection's first 220 is its greeting */
+	rc = curl_easy_perform(s->curl);
+	/* Whether this message went over the connection of the previous ones is
+	 * curl's to say: it keeps the connection after a message the server
+	 * refused (4xx or 5xx after DATA) and sends the next one over it, with
+	 * no greeting. No new connection, yet a reply: that connection was
+	 * greeted, secured and logged in before. (Guessing "a new connection
+	 * after any failure" made the second 451 of a run look like a failure
+	 * to connect, which stopped the run and showed an import's passwords.)
+	 * Without a reply, nothing answered: a connection failure. */
+	if (curl_easy_getinfo(s->curl, CURLINFO_NUM_CONNECTS, &connects) == CURLE_OK &&
+	    connects == 0 && r->code != 0) {
+		r->connected = true;
+		r->tls = s->cfg->security != ES_SEC_NONE;
+		r->authenticated = s->cfg->username[0] != '\0';
+	}
 	if (rc == CURLE_OK) {
 		r->accepted = true;
 	} else {
@@ -231,7 +248,6 @@ static void perform(struct es_smtp *s, struct es_smtp_result *r)
 		if (curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code > 0)
 			r->code = code;
 		classify(s, rc, r);
-		s->greeted = false; /* the next message starts a new connection */
 	}
 	if (s->cfg->security == ES_SEC_TLS && !r->connected)
 		r->tls = false;
@@ -260,10 +276,6 @@ void es_smtp_send(struct es_smtp *s, const char *to, const char *msg, size_t len
 	(void)curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
 	(void)curl_easy_setopt(c, CURLOPT_READDATA, &up);
 	(void)curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
-	/* a reused connection has been greeted, secured and logged in before */
-	r->connected = s->greeted;
-	r->tls = s->greeted && s->cfg->security != ES_SEC_NONE;
-	r->authenticated = s->greeted && s->cfg->username[0] != '\0';
 	if (s->cfg->security == ES_SEC_TLS)
 		r->tls = true; /* implicit TLS: before the greeting */
 	perform(s, r);
@@ -287,7 +299,6 @@ void es_smtp_probe(struct es_smtp *s, struct es_smtp_result *r)
 	s->r = r;
 	s->last_cmd[0] = '\0';
 	s->quitting = false;
-	s->greeted = false;
 	/* no MAIL: greeting, EHLO, STARTTLS, AUTH, then NOOP */
 	(void)curl_easy_setopt(c, CURLOPT_UPLOAD, 0L);
 	(void)curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "NOOP");

@@ -573,6 +573,33 @@ static void sweep_sent(int sent_fd)
 	(void)closedir(dir);
 }
 
+/* Deletes the temp files of writers killed before their rename into new/
+ * (a message being queued, or rewritten after a deferral): copies that
+ * will never be renamed, which may hold a password. Only those an hour
+ * old: a writer that is still running (the PAM module, an import) renames
+ * its file within milliseconds, and does not take the runner's lock. */
+#define TMP_MAX_AGE 3600
+static void sweep_tmp(int spool_fd)
+{
+	int fd = openat(spool_fd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+	time_t now = time(NULL);
+	struct stat st;
+
+	if (dir == NULL) {
+		if (fd >= 0)
+			(void)close(fd);
+		return;
+	}
+	while ((de = readdir(dir)) != NULL)
+		if (strncmp(de->d_name, ".tmp.", 5) == 0 &&
+		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_mtime < now - TMP_MAX_AGE)
+			(void)unlinkat(fd, de->d_name, 0);
+	(void)closedir(dir);
+}
+
 int es_queue_run_open(const char *spool, struct es_queue_run **out, struct es_err *err)
 {
 	struct es_queue_run *qr = calloc(1, sizeof(*qr));
@@ -593,6 +620,7 @@ int es_queue_run_open(const char *spool, struct es_queue_run **out, struct es_er
 		return -1;
 	}
 	sweep_sent(qr->sent_fd);
+	sweep_tmp(qr->spool_fd);
 	(void)pthread_mutex_init(&qr->mu, NULL);
 	(void)pthread_cond_init(&qr->cv, NULL);
 	qr->thread_started = pthread_create(&qr->thread, NULL, deleter, qr) == 0;

@@ -9,17 +9,26 @@ RCPT or DATA (421, 451, 550 ...), a dropped connection, a stall.
     ... run eschool ...
     srv.messages  -> list of (envelope, email.message.EmailMessage)
     srv.stop()
+
+For crash campaigns (tests/faults):
+    srv.set_data_fail_rate(0.1, seed)   # 451 to that fraction of DATA, seeded
+    srv.connections -> list of Connection: the Message-IDs accepted on each
+                       connection, in order, and whether it ended with QUIT
+                       or was cut (the client died)
 """
 import asyncio
 import email
 import email.policy
+import itertools
 import os
+import random
 import ssl
 import subprocess
 import threading
+import time
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 USER = "school@school.example"
 PASSWORD = "s3cret-app-password"
@@ -50,9 +59,60 @@ def make_ca(directory):
     return ca_crt, crt, key
 
 
+class Connection:
+    """One client connection as the server saw it."""
+
+    def __init__(self, ident):
+        self.id = ident
+        self.started = time.monotonic()
+        self.accepted = []   # Message-IDs accepted (250 after DATA), in order
+        self.indexes = []    # ... and their places in SmtpServer.messages
+        self.quit = False    # the client said QUIT
+        self.ended = False   # the connection is closed (by QUIT or cut)
+
+    @property
+    def cut(self):
+        """Ended without QUIT: the client died or dropped the connection."""
+        return self.ended and not self.quit
+
+    def __repr__(self):
+        return (f"<conn {self.id} accepted={len(self.accepted)} quit={self.quit} "
+                f"ended={self.ended}>")
+
+
+class _SMTP(SMTP):
+    """aiosmtpd's protocol, one per TCP connection (STARTTLS keeps it):
+    it carries the connection's record and notes when the connection ends."""
+
+    def __init__(self, handler, *args, owner=None, **kwargs):
+        super().__init__(handler, *args, **kwargs)
+        self.es_conn = owner._new_connection()
+
+    def connection_lost(self, error):
+        try:
+            super().connection_lost(error)
+        finally:
+            self.es_conn.ended = True
+
+
+class _Controller(Controller):
+    def __init__(self, owner, *args, **kwargs):
+        self.owner = owner
+        super().__init__(*args, **kwargs)
+
+    def factory(self):
+        return _SMTP(self.handler, owner=self.owner, **self.SMTP_kwargs)
+
+
 class _Handler:
     def __init__(self, server):
         self.server = server
+
+    async def handle_QUIT(self, smtp, session, envelope):
+        conn = getattr(smtp, "es_conn", None)
+        if conn is not None:
+            conn.quit = True
+        return "221 Bye"
 
     async def handle_RCPT(self, smtp, session, envelope, address, rcpt_options):
         reply = self.server._next("rcpt_replies")
@@ -70,10 +130,17 @@ class _Handler:
             await asyncio.sleep(3600)
         if reply:
             return reply
+        if self.server._data_fails():
+            return "451 4.3.0 try again later (random fault)"
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.server.lock:
             self.server.messages.append((envelope, msg))
-        return "250 2.0.0 queued as %d" % len(self.server.messages)
+            conn = getattr(smtp, "es_conn", None)
+            n = len(self.server.messages)
+            if conn is not None:
+                conn.accepted.append(str(msg.get("Message-ID", "")).strip())
+                conn.indexes.append(n - 1)
+        return "250 2.0.0 queued as %d" % n
 
 
 class SmtpServer:
@@ -84,6 +151,10 @@ class SmtpServer:
         self.rcpt_replies = []
         self.data_replies = []
         self.logins = []
+        self.connections = []
+        self.data_fail_rate = 0.0
+        self._rng = random.Random(0)
+        self._conn_ids = itertools.count(1)
         self.lock = threading.Lock()
         if cert is None:
             cert = make_ca(directory)
@@ -98,8 +169,8 @@ class SmtpServer:
             kwargs.update(ssl_context=ctx, auth_require_tls=False)
         elif starttls:
             kwargs.update(tls_context=ctx, require_starttls=True)
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1",
-                                     port=port or _free_port(), **kwargs)
+        self.controller = _Controller(self, _Handler(self), hostname="127.0.0.1",
+                                      port=port or _free_port(), **kwargs)
         self.controller.start()
         self.port = self.controller.port
 
@@ -112,6 +183,23 @@ class SmtpServer:
             # handled=False: aiosmtpd sends the 535 itself
             return AuthResult(success=ok, handled=False, auth_data=auth_data)
         return AuthResult(success=False, handled=False)
+
+    def set_data_fail_rate(self, rate, seed=0):
+        """Answers 451 to `rate` of the DATA commands from now on, drawn
+        from a generator seeded with `seed` (a campaign can be replayed)."""
+        with self.lock:
+            self.data_fail_rate = rate
+            self._rng = random.Random(seed)
+
+    def _data_fails(self):
+        with self.lock:
+            return self.data_fail_rate > 0 and self._rng.random() < self.data_fail_rate
+
+    def _new_connection(self):
+        with self.lock:
+            conn = Connection(next(self._conn_ids))
+            self.connections.append(conn)
+            return conn
 
     def _next(self, name):
         with self.lock:
