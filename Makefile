@@ -41,7 +41,7 @@ HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: faults deps-fuzz uninstall check-packaging dist deb rpm deps-packaging fuzz all deps deps-test deps-lint deps-bench check unit integration demo lint bench \
+.PHONY: bench-load faults deps-fuzz uninstall check-packaging dist deb rpm deps-packaging fuzz all deps deps-test deps-lint deps-bench check unit integration demo lint bench \
 	bench-smtp clean install valgrind
 
 # `make install DESTDIR=... PREFIX=/usr` for packages; the units' ExecStart
@@ -162,6 +162,11 @@ bench: deps-test deps-bench all
 	@./bench/import
 	@ESCHOOL_BUILD=$(BUILD) ./bench/smtp
 	@ESCHOOL_BUILD=$(BUILD) ./bench/pam
+	@ESCHOOL_BUILD=$(BUILD) ./bench/load
+
+# 10,000 accounts, 10,000 mails, 200 concurrent sessions (8 to 10 minutes)
+bench-load: deps-test deps-bench all
+	@ESCHOOL_BUILD=$(BUILD) ./bench/load
 
 bench-smtp: deps deps-bench all
 	@ESCHOOL_BUILD=$(BUILD) ./bench/smtp

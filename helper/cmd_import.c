@@ -53,7 +53,7 @@ struct row {
 	const char *role;
 	const struct es_policy *pol;
 	enum action action;
-	char error[ES_ERR_MAX];
+	char *error;      /* the row's first problem (malloc'd: most rows have none) */
 	bool created;     /* useradd ran in this run */
 	/* production */
 	char qid[48];     /* the queued credentials mail */
@@ -85,7 +85,7 @@ struct import {
 	/* hashing pool */
 	struct es_cred *creds;
 	int *cred_rc;
-	struct es_err *cred_err;
+	struct es_err **cred_err; /* a failed job's error (NULL: none, or no memory) */
 	size_t *jobs; /* row indexes that need a credential, in order */
 	size_t n_jobs, next_job, n_ready;
 	bool *ready;
@@ -99,12 +99,20 @@ struct import {
 	size_t done;
 	bool production;  /* mail the credentials (else: show them) */
 	size_t n_sent, n_queued, n_fallback;
+	/* the queue as the first resumed row found it: the mails that earlier,
+	 * interrupted runs queued for the rows being resumed (listed once per
+	 * run, not once per row: a resumed chunk must not read the whole
+	 * queue 128 times) */
+	struct es_qmsg *old_mails;
+	size_t n_old_mails;
+	bool queue_listed;
 };
 
 static void row_free(struct row *row)
 {
 	for (int c = 0; c < C_COUNT; c++)
 		free(row->f[c]);
+	free(row->error);
 }
 
 static int read_file(const char *path, char **data, size_t *len, struct es_err *err)
@@ -165,12 +173,14 @@ static void row_error(struct import *im, struct row *row, const char *fmt, ...)
 static void row_error(struct import *im, struct row *row, const char *fmt, ...)
 {
 	va_list ap;
+	char msg[ES_ERR_MAX];
 
 	if (row->action == A_BAD)
 		return; /* keep the first problem of a row */
 	va_start(ap, fmt);
-	(void)vsnprintf(row->error, sizeof(row->error), fmt, ap);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	row->error = strdup(msg); /* NULL: reported as "out of memory" */
 	row->action = A_BAD;
 	im->r.n_bad++;
 }
@@ -507,9 +517,13 @@ static void *hash_worker(void *arg)
 		}
 		j = im->next_job++;
 		(void)pthread_mutex_unlock(&im->mu);
-		rc = es_cred_make(im->r.rows[im->jobs[j]].pol, &im->creds[j], &im->cred_err[j]);
+		struct es_err e = { 0 };
+
+		rc = es_cred_make(im->r.rows[im->jobs[j]].pol, &im->creds[j], &e);
 		(void)pthread_mutex_lock(&im->mu);
 		im->cred_rc[j] = rc;
+		if (rc != 0 && (im->cred_err[j] = malloc(sizeof(e))) != NULL)
+			*im->cred_err[j] = e;
 		im->ready[j] = true;
 		(void)pthread_cond_broadcast(&im->cv);
 		(void)pthread_mutex_unlock(&im->mu);
@@ -603,6 +617,44 @@ static int deliver(struct import *im, const struct row *row, const struct es_cre
 	return rc;
 }
 
+/* What an interrupted run queued for a row being resumed (killed between
+ * queueing its mails and recording it in the state): its credentials mail
+ * holds a password about to be replaced, so it must never go and is
+ * dropped; its parent notice holds no password and says what a new one
+ * would, so it is kept, and *has_notice tells the caller not to queue a
+ * second one (the parent would be told twice). */
+static int resume_queued(struct import *im, const char *user, bool *has_notice,
+                         struct es_err *err)
+{
+	const char *spool = im->ctx->cfg.spool_dir;
+	size_t bad = 0;
+	int rc = 0;
+
+	*has_notice = false;
+	if (!im->queue_listed) {
+		if (es_queue_list(spool, &im->old_mails, &im->n_old_mails, &bad, err) != 0)
+			return -1;
+		es_err_clear(err); /* a corrupt file is queue run's to report */
+		im->queue_listed = true;
+	}
+	for (size_t i = 0; i < im->n_old_mails; i++) {
+		const struct es_qmsg *m = &im->old_mails[i];
+		struct es_err e = { 0 };
+
+		if (strcmp(m->user, user) != 0)
+			continue;
+		if (!m->secret) {
+			*has_notice |= strcmp(m->kind, "parent-notice") == 0;
+			continue;
+		}
+		if (es_queue_remove(spool, m->id, m->failed, &e) != 0 && e.code != ES_ENOUSER) {
+			*err = e;
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
 /* Production, phase 1: queues the row's credentials mail (and its parent
  * notice) while its state is locked. A mail that cannot be queued (full
  * disk ...) makes the row a fallback: its password is shown at the end. */
@@ -615,9 +667,10 @@ static int queue_row(struct import *im, struct row *row, const struct es_state *
 	struct es_err e = { 0 };
 	char kind[80];
 	const char *parent = es_state_get(st, ES_K_PARENT_EMAIL);
+	bool has_notice = false;
 
 	/* a resumed account gets a new password: its old mail must not go */
-	if (row->action == A_RESUME && es_drop_stale_credentials(ctx, row->username, &e) != 0)
+	if (row->action == A_RESUME && resume_queued(im, row->username, &has_notice, &e) != 0)
 		es_warn("%s", e.msg);
 	(void)snprintf(kind, sizeof(kind), "welcome-%s", row->role);
 	row->delivery = "queued";
@@ -629,7 +682,8 @@ static int queue_row(struct import *im, struct row *row, const struct es_state *
 		(void)es_strlcpy(row->qid, m.id, sizeof(row->qid));
 	}
 	es_buf_free(&msg);
-	if (parent != NULL && parent[0] != '\0' && strcmp(row->role, "student") == 0) {
+	if (parent != NULL && parent[0] != '\0' && strcmp(row->role, "student") == 0 &&
+	    !has_notice) {
 		es_err_clear(&e);
 		if (es_queue_credential(ctx, st, "parent-notice", parent, NULL, NULL,
 		                        ES_QPRIO_NOTICE, &m, &msg, &e) != 0)
@@ -834,7 +888,10 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 
 		wait_ready(im, j);
 		if (im->cred_rc[j] != 0) {
-			*err = im->cred_err[j];
+			if (im->cred_err[j] != NULL)
+				*err = *im->cred_err[j];
+			else
+				(void)es_err_set(err, ES_EOS, "out of memory");
 			goto out;
 		}
 		es_state_init(&st, "");
@@ -1028,7 +1085,8 @@ static void report_bad_rows(const struct import *im)
 	for (size_t i = 0; i < im->r.n; i++) {
 		const struct row *row = &im->r.rows[i];
 		if (row->action == A_BAD)
-			es_warn("%s:%lu: %s", im->file, row->line, row->error);
+			es_warn("%s:%lu: %s", im->file, row->line,
+			        row->error != NULL ? row->error : "out of memory");
 	}
 }
 
@@ -1180,8 +1238,11 @@ out:
 		sodium_free(im.creds); /* wipes */
 	free(im.jobs);
 	free(im.cred_rc);
+	for (size_t j = 0; im.cred_err != NULL && j < im.n_jobs; j++)
+		free(im.cred_err[j]);
 	free(im.cred_err);
 	free(im.ready);
+	free(im.old_mails);
 	es_strset_free(&im.sys_users);
 	es_strset_free(&im.sys_groups);
 	es_strset_free(&im.managed);
