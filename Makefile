@@ -125,11 +125,14 @@ valgrind: deps-test
 
 # Crash campaigns (tests/faults): kill -9 at random moments during import
 # and queue run, then check that nothing is lost or doubled.
-# FAULT_KILLS=N kills per campaign (CI runs a short form).
+# FAULT_KILLS=N kills per campaign, FAULT_ROWS=N roster rows (CI runs a
+# short form); figures in $(BUILD)/faults-summary.txt.
 FAULT_KILLS ?= 50
+FAULT_ROWS ?= 1000
 faults: deps-test
 	@$(MAKE) --no-print-directory all
-	@ESCHOOL_BUILD=$(BUILD) ESCHOOL_FAULT_KILLS=$(FAULT_KILLS) $(PYTHON) -m pytest -q \
+	@ESCHOOL_BUILD=$(BUILD) ESCHOOL_FAULT_KILLS=$(FAULT_KILLS) ESCHOOL_FAULT_ROWS=$(FAULT_ROWS) \
+		$(PYTHON) -m pytest -q \
 		-p no:cacheprovider tests/faults
 
 demo: deps
