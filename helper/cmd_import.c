@@ -1146,6 +1146,8 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 	 * imports of the same file must not both create and print */
 	if (!dry_run && es_state_lock_all(ctx->cfg.state_dir, &alllock, &err) != 0)
 		goto out;
+	if (!dry_run)
+		es_state_sweep_tmp(ctx->cfg.state_dir); /* what killed writers left */
 	if (read_roster(&im, &err) != 0 || load_existing(&im, &err) != 0)
 		goto out;
 	resolve_rows(&im);

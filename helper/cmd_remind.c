@@ -310,6 +310,8 @@ int cmd_remind(struct es_ctx *ctx, int argc, char **argv)
 		return rc;
 	run.ctx = ctx;
 	run.dry_run = dry_run;
+	if (!dry_run)
+		es_state_sweep_tmp(ctx->cfg.state_dir); /* the daily run cleans up */
 	if (es_state_foreach(ctx->cfg.state_dir, remind_one, &run, &err) != 0)
 		return es_fail(&err);
 	if (!dry_run)

@@ -723,6 +723,39 @@ struct name_slot {
 	char name[33];
 };
 
+/* A writer renames its temporary file within milliseconds; one an hour
+ * old was left by a writer killed between writing and renaming it. */
+#define TMP_MAX_AGE 3600
+
+void es_state_sweep_tmp(const char *state_dir)
+{
+	struct es_err err = { 0 };
+	int sfd = -1, ufd = -1;
+	DIR *d;
+	const struct dirent *de;
+	struct stat st;
+	time_t now = time(NULL);
+
+	if (check_state_dir_arg(state_dir, &err) != 0 ||
+	    open_dir(AT_FDCWD, state_dir, NULL, false, ES_EPERM, &sfd, &err) != 0 ||
+	    open_dir(sfd, state_dir, USERS_DIR, false, ES_EPERM, &ufd, &err) != 0) {
+		es_fs_close(&sfd);
+		return;
+	}
+	es_fs_close(&sfd);
+	d = fdopendir(ufd);
+	if (d == NULL) {
+		es_fs_close(&ufd);
+		return;
+	}
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] == '.' && strstr(de->d_name, ".tmp.") != NULL &&
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_mtime < now - TMP_MAX_AGE)
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	(void)closedir(d);
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(((const struct name_slot *)a)->name, ((const struct name_slot *)b)->name);

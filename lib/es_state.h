@@ -107,6 +107,10 @@ void es_state_unlock(int lockfd);
  * es_state_unlock. */
 int es_state_lock_all(const char *state_dir, int *lockfd, struct es_err *err);
 
+/* Deletes the temporary files of writers killed before their rename (an
+ * hour old or more) from the users directory; best effort, silent. */
+void es_state_sweep_tmp(const char *state_dir);
+
 /* Calls fn for every username with a state file (sorted). Stops and returns
  * fn's value when it is non-zero. */
 int es_state_foreach(const char *state_dir,

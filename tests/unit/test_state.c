@@ -923,6 +923,32 @@ static void test_fsize_limit_never_raises_sigxfsz(void **state)
 #define WRITERS 8
 #define ROUNDS 50
 
+/* A killed writer's temporary file goes once it is an hour old; a live
+ * writer's (fresh) one, other dot-files and state files stay. */
+static void test_sweep_tmp(void **state)
+{
+	struct fx *f = *state;
+	struct timespec old[2] = { { .tv_sec = time(NULL) - 7200 }, { .tv_sec = time(NULL) - 7200 } };
+	char p[256];
+
+	put_user_file(f, "zoe", good, strlen(good), 0600);
+	put_user_file(f, ".zoe.tmp.0a1b2c3d4e5f", good, 10, 0600);
+	pathf(p, sizeof(p), f, "users/.zoe.tmp.0a1b2c3d4e5f");
+	assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+	put_user_file(f, ".leo.tmp.ffffffffffff", good, 10, 0600);
+	put_user_file(f, ".keep", good, 10, 0600);
+	pathf(p, sizeof(p), f, "users/.keep");
+	assert_int_equal(utimensat(AT_FDCWD, p, old, 0), 0);
+	assert_int_equal(count_dot_files(f), 3);
+	es_state_sweep_tmp(f->sd);
+	assert_int_equal(count_dot_files(f), 2);
+	pathf(p, sizeof(p), f, "users/.zoe.tmp.0a1b2c3d4e5f");
+	assert_false(exists(p));
+	pathf(p, sizeof(p), f, "users/zoe");
+	assert_true(exists(p));
+	es_state_sweep_tmp("/nonexistent/eschool"); /* no directory: nothing, no crash */
+}
+
 static int writer(const char *sd)
 {
 	for (int i = 0; i < ROUNDS; i++) {
@@ -1298,6 +1324,7 @@ int main(void)
 	    T(test_lock_excludes),
 	    T(test_lock_all_excludes),
 	    T(test_foreach),
+	    T(test_sweep_tmp),
 	    T(test_remove),
 	    T(test_unreadable_as_user),
 	    T(test_accessors),
