@@ -989,7 +989,7 @@ static int create_all(struct import *im, struct es_err *err)
 	im->jobs = calloc(im->n_jobs, sizeof(*im->jobs));
 	im->creds = sodium_allocarray(im->n_jobs, sizeof(*im->creds));
 	im->cred_rc = calloc(im->n_jobs, sizeof(*im->cred_rc));
-	im->cred_err = calloc(im->n_jobs, sizeof(*im->cred_err));
+	im->cred_err = calloc(im->n_jobs, sizeof(struct es_err *));
 	im->ready = calloc(im->n_jobs, sizeof(*im->ready));
 	if (im->jobs == NULL || im->creds == NULL || im->cred_rc == NULL || im->cred_err == NULL ||
 	    im->ready == NULL)
