@@ -124,7 +124,8 @@ valgrind: deps-test
 		tests/integration/test_pam.py -k valgrind
 
 # Crash campaigns (tests/faults): kill -9 at random moments during import
-# and queue run, then check that nothing is lost or doubled.
+# and queue run, then check that nothing is lost or doubled; then the
+# full-disk and limits tests.
 # FAULT_KILLS=N kills per campaign, FAULT_ROWS=N roster rows (CI runs a
 # short form); figures in $(BUILD)/faults-summary.txt.
 FAULT_KILLS ?= 50
@@ -134,6 +135,9 @@ faults: deps-test
 	@ESCHOOL_BUILD=$(BUILD) ESCHOOL_FAULT_KILLS=$(FAULT_KILLS) ESCHOOL_FAULT_ROWS=$(FAULT_ROWS) \
 		$(PYTHON) -m pytest -q \
 		-p no:cacheprovider tests/faults
+	@# the full-disk and limits tests (also part of make check)
+	@ESCHOOL_BUILD=$(BUILD) $(PYTHON) -m pytest -q -p no:cacheprovider \
+		tests/integration/test_limits.py
 
 demo: deps
 	@$(MAKE) --no-print-directory all
