@@ -20,13 +20,6 @@ static const char queue_usage[] =
 	"usage: eschool queue run|status|list [--json]\n"
 	"       eschool queue retry ID | drop ID\n";
 
-static const char *state_of(const struct es_qmsg *m, time_t now)
-{
-	if (m->failed)
-		return "failed";
-	return m->next_try > (int64_t)now ? "deferred" : "queued";
-}
-
 /* A credentials mail (or a parent notice) goes only once its account's
  * creation (or reset) is recorded: while the state says "creating", the
  * command that queued it has not finished, or was killed between queueing
@@ -51,6 +44,17 @@ static bool held_for_its_account(struct es_ctx *ctx, const struct es_qmsg *m)
 	}
 	es_state_free(&st);
 	return held;
+}
+
+/* What list and status call a message; "held": waiting for its account's
+ * creation to be recorded (an interrupted command, to be run again). */
+static const char *state_of(struct es_ctx *ctx, const struct es_qmsg *m, time_t now)
+{
+	if (m->failed)
+		return "failed";
+	if (held_for_its_account(ctx, m))
+		return "held";
+	return m->next_try > (int64_t)now ? "deferred" : "queued";
 }
 
 static int queue_run(struct es_ctx *ctx)
@@ -148,7 +152,7 @@ static int queue_show(struct es_ctx *ctx, bool status)
 {
 	struct es_err err = { 0 };
 	struct es_qmsg *list = NULL;
-	size_t n = 0, bad = 0, queued = 0, deferred = 0, failed = 0;
+	size_t n = 0, bad = 0, queued = 0, deferred = 0, failed = 0, held = 0;
 	int64_t next = 0;
 	char when[64];
 
@@ -157,11 +161,12 @@ static int queue_show(struct es_ctx *ctx, bool status)
 	if (bad > 0)
 		es_warn("%s", err.msg);
 	for (size_t i = 0; i < n; i++) {
-		const char *st = state_of(&list[i], ctx->now);
+		const char *st = state_of(ctx, &list[i], ctx->now);
 		struct es_buf b = { 0 };
 
 		queued += strcmp(st, "queued") == 0;
 		failed += strcmp(st, "failed") == 0;
+		held += strcmp(st, "held") == 0;
 		if (strcmp(st, "deferred") == 0) {
 			deferred++;
 			if (next == 0 || list[i].next_try < next)
@@ -207,14 +212,21 @@ static int queue_show(struct es_ctx *ctx, bool status)
 		if (ctx->json) {
 			printf("{\"queued\":%zu,\"deferred\":%zu,\"failed\":%zu,\"corrupt\":%zu,"
 			       "\"next_try\":%s%s%s,\"sent_today\":%ld,\"daily_quota\":%s,"
-			       "\"sent_this_month\":%ld,\"monthly_quota\":%s}\n",
+			       "\"sent_this_month\":%ld,\"monthly_quota\":%s,\"held\":%zu}\n",
 			       queued, deferred, failed, bad, next ? "\"" : "", next ? when : "null",
-			       next ? "\"" : "", q.day_sent, dq, q.month_sent, mq);
+			       next ? "\"" : "", q.day_sent, dq, q.month_sent, mq, held);
 		} else {
 			printf(tr(ctx, "%zu queued, %zu deferred (next try %s), %zu failed%s\n",
 			          "%zu en file, %zu différés (prochain essai %s), %zu en échec%s\n"),
 			       queued, deferred, next ? when : "-", failed,
 			       bad ? tr(ctx, ", some files unreadable", ", des fichiers illisibles") : "");
+			if (held > 0)
+				printf(tr(ctx,
+				          "%zu held: their accounts' creation was interrupted; run the "
+				          "same import (or add, reset) again\n",
+				          "%zu retenus : la création de leurs comptes a été interrompue ; "
+				          "relancez le même import (ou add, reset)\n"),
+				       held);
 			printf(tr(ctx, "sent today: %ld (quota %s), this month: %ld (quota %s)\n",
 			          "envoyés aujourd'hui : %ld (quota %s), ce mois-ci : %ld (quota %s)\n"),
 			       q.day_sent, ctx->cfg.daily_quota > 0 ? dq : tr(ctx, "none", "aucun"),

@@ -10,6 +10,7 @@ state a kill at that moment leaves, then runs what comes next.
 - two 451 replies in one run: the second one must not look like a failure
   to connect (which stopped the run and, in an import, showed the
   passwords of every row left)."""
+import json
 import time
 
 from conftest import (ESCHOOL, SPOOL, STATE_DIR, faketime_env, new_sandbox, queue_listing,
@@ -65,7 +66,11 @@ def test_queue_run_holds_the_credentials_of_an_unrecorded_account(srv):
         p = sb.cmd([ESCHOOL, "queue", "run"], env=faketime_env(600))
         assert p.returncode == 0, p.stderr
         assert len(srv.messages) == n0  # both wait for their account
-        assert len(queue_listing(sb)) == 2
+        assert [m["state"] for m in queue_listing(sb)] == ["held", "held"]
+        status = json.loads(sb.eschool("--json", "queue", "status", check=True).stdout)
+        assert status["held"] == 2 and status["queued"] == 0, status
+        text = sb.eschool("queue", "status", check=True).stdout
+        assert "2 held" in text and "run the same import" in text, text
         p = sb.eschool("--json", "import", path)  # resumed: a new password, its mail
         assert p.returncode == 0, p.stderr
         p = sb.cmd([ESCHOOL, "queue", "run"], env=faketime_env(1200))
