@@ -619,40 +619,23 @@ static int deliver(struct import *im, const struct row *row, const struct es_cre
 
 /* What an interrupted run queued for a row being resumed (killed between
  * queueing its mails and recording it in the state): its credentials mail
- * holds a password about to be replaced, so it must never go and is
- * dropped; its parent notice holds no password and says what a new one
- * would, so it is kept, and *has_notice tells the caller not to queue a
- * second one (the parent would be told twice). */
+ * holds a password about to be replaced and is dropped; its parent notice
+ * is kept, and *has_notice tells the caller not to queue a second one. The
+ * queue is listed once per run, not once per resumed row. */
 static int resume_queued(struct import *im, const char *user, bool *has_notice,
                          struct es_err *err)
 {
-	const char *spool = im->ctx->cfg.spool_dir;
 	size_t bad = 0;
-	int rc = 0;
 
 	*has_notice = false;
 	if (!im->queue_listed) {
-		if (es_queue_list(spool, &im->old_mails, &im->n_old_mails, &bad, err) != 0)
+		if (es_queue_list(im->ctx->cfg.spool_dir, &im->old_mails, &im->n_old_mails, &bad,
+		                  err) != 0)
 			return -1;
 		es_err_clear(err); /* a corrupt file is queue run's to report */
 		im->queue_listed = true;
 	}
-	for (size_t i = 0; i < im->n_old_mails; i++) {
-		const struct es_qmsg *m = &im->old_mails[i];
-		struct es_err e = { 0 };
-
-		if (strcmp(m->user, user) != 0)
-			continue;
-		if (!m->secret) {
-			*has_notice |= strcmp(m->kind, "parent-notice") == 0;
-			continue;
-		}
-		if (es_queue_remove(spool, m->id, m->failed, &e) != 0 && e.code != ES_ENOUSER) {
-			*err = e;
-			rc = -1;
-		}
-	}
-	return rc;
+	return es_drop_stale_listed(im->ctx, im->old_mails, im->n_old_mails, user, has_notice, err);
 }
 
 /* Production, phase 1: queues the row's credentials mail (and its parent

@@ -190,21 +190,44 @@ int es_deliver_parent_notice(struct es_ctx *ctx, const struct es_state *st, stru
 	               err);
 }
 
+int es_drop_stale_listed(struct es_ctx *ctx, const struct es_qmsg *list, size_t n,
+                         const char *user, bool *has_notice, struct es_err *err)
+{
+	int rc = 0;
+
+	if (has_notice != NULL)
+		*has_notice = false;
+	for (size_t i = 0; i < n; i++) {
+		struct es_err e = { 0 };
+
+		if (strcmp(list[i].user, user) != 0)
+			continue;
+		if (!list[i].secret) {
+			if (has_notice != NULL && strcmp(list[i].kind, "parent-notice") == 0)
+				*has_notice = true;
+			continue;
+		}
+		/* its password is about to be replaced: never send it (gone
+		 * already: a queue run sent or dropped it since the listing) */
+		if (es_queue_remove(ctx->cfg.spool_dir, list[i].id, list[i].failed, &e) != 0 &&
+		    e.code != ES_ENOUSER) {
+			*err = e;
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
 int es_drop_stale_credentials(struct es_ctx *ctx, const char *user, struct es_err *err)
 {
 	struct es_qmsg *list = NULL;
 	size_t n = 0, bad = 0;
-	int rc = 0;
+	int rc;
 
 	if (es_queue_list(ctx->cfg.spool_dir, &list, &n, &bad, err) != 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (!list[i].secret || strcmp(list[i].user, user) != 0)
-			continue;
-		/* its password is about to be replaced: never send it */
-		if (es_queue_remove(ctx->cfg.spool_dir, list[i].id, list[i].failed, err) != 0)
-			rc = -1;
-	}
+	es_err_clear(err); /* a corrupt file is queue run's to report */
+	rc = es_drop_stale_listed(ctx, list, n, user, NULL, err);
 	free(list);
 	return rc;
 }

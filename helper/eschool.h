@@ -9,6 +9,7 @@
 
 #include "es_config.h"
 #include "es_err.h"
+#include "es_queue.h"
 #include "es_state.h"
 #include "es_util.h"
 
@@ -187,6 +188,12 @@ int es_deliver_parent_notice(struct es_ctx *ctx, const struct es_state *st, stru
  * before a new password replaces it (a resumed add, a reset), so that a
  * stale password never goes out. */
 int es_drop_stale_credentials(struct es_ctx *ctx, const char *user, struct es_err *err);
+
+/* The same over a listing of the queue already made (an import resuming
+ * many rows lists it once); *has_notice (when not NULL): a parent notice
+ * for user is still queued, and is kept (it holds no password). */
+int es_drop_stale_listed(struct es_ctx *ctx, const struct es_qmsg *list, size_t n,
+                         const char *user, bool *has_notice, struct es_err *err);
 
 /* resend: tries now the user's newest queued (or failed) credentials
  * mail. *delivery: "sent", "queued" (held by the quota or a running

@@ -1,10 +1,13 @@
 #include "es_fs.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -251,4 +254,26 @@ int es_fs_write_atomic(int tmp_dir, int dst_dir, const char *name, const char *d
 		return e;
 	}
 	return es_fs_fsync(dst_dir) != 0 ? errno : 0;
+}
+
+#define TMP_MAX_AGE 3600
+
+void es_fs_sweep_tmp(int dfd)
+{
+	DIR *dir = dfd >= 0 ? fdopendir(dfd) : NULL;
+	const struct dirent *de;
+	time_t now = time(NULL);
+	struct stat st;
+
+	if (dir == NULL) {
+		if (dfd >= 0)
+			(void)close(dfd);
+		return;
+	}
+	while ((de = readdir(dir)) != NULL)
+		if (de->d_name[0] == '.' && strstr(de->d_name, ".tmp.") != NULL &&
+		    fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_mtime < now - TMP_MAX_AGE)
+			(void)unlinkat(dirfd(dir), de->d_name, 0);
+	(void)closedir(dir);
 }

@@ -73,4 +73,11 @@ const char *es_fs_open_refusal(int e);
 int es_fs_write_atomic(int tmp_dir, int dst_dir, const char *name, const char *data,
                        size_t len);
 
+/* Deletes from directory dfd (which it closes) the temporary files of
+ * writers killed before their rename: regular dot-files whose name holds
+ * ".tmp." (es_fs_write_atomic's ".tmp.HEX", the state's ".USER.tmp.HEX"),
+ * an hour old or more — a live writer renames its file within
+ * milliseconds. Best effort, silent. */
+void es_fs_sweep_tmp(int dfd);
+
 #endif

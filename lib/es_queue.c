@@ -573,31 +573,11 @@ static void sweep_sent(int sent_fd)
 	(void)closedir(dir);
 }
 
-/* Deletes the temp files of writers killed before their rename into new/
- * (a message being queued, or rewritten after a deferral): copies that
- * will never be renamed, which may hold a password. Only those an hour
- * old: a writer that is still running (the PAM module, an import) renames
- * its file within milliseconds, and does not take the runner's lock. */
-#define TMP_MAX_AGE 3600
+/* What writers killed before their rename left in tmp/ (a copy of a
+ * message may hold a password): deleted once stale (es_fs_sweep_tmp). */
 static void sweep_tmp(int spool_fd)
 {
-	int fd = openat(spool_fd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
-	time_t now = time(NULL);
-	struct stat st;
-
-	if (dir == NULL) {
-		if (fd >= 0)
-			(void)close(fd);
-		return;
-	}
-	while ((de = readdir(dir)) != NULL)
-		if (strncmp(de->d_name, ".tmp.", 5) == 0 &&
-		    fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_mtime < now - TMP_MAX_AGE)
-			(void)unlinkat(fd, de->d_name, 0);
-	(void)closedir(dir);
+	es_fs_sweep_tmp(openat(spool_fd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
 }
 
 int es_queue_run_open(const char *spool, struct es_queue_run **out, struct es_err *err)

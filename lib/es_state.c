@@ -334,22 +334,19 @@ enum fix { FIX_REPLACE, FIX_CHOWN, FIX_CHMOD };
 static void refuse(struct es_err *err, const char *state_dir, const char *user, const char *why,
 		   enum fix fix)
 {
-	if (fix == FIX_CHOWN)
-		es_err_set(err, ES_EDATA,
-			   "corrupt or unsafe state file %s/%s/%s: %s; check its content, then: "
-			   "chown root:root %s/%s/%s",
-			   state_dir, USERS_DIR, user, why, state_dir, USERS_DIR, user);
-	else if (fix == FIX_CHMOD)
-		es_err_set(err, ES_EDATA,
-			   "corrupt or unsafe state file %s/%s/%s: %s; check its content, then: "
-			   "chmod 600 %s/%s/%s",
-			   state_dir, USERS_DIR, user, why, state_dir, USERS_DIR, user);
-	else
+	if (fix == FIX_REPLACE)
 		es_err_set(err, ES_EDATA,
 			   "corrupt or unsafe state file %s/%s/%s: %s; move it away, then put "
 			   "back a good copy (eschool restore), or leave it out: the user is then "
 			   "no longer managed",
 			   state_dir, USERS_DIR, user, why);
+	else
+		es_err_set(err, ES_EDATA,
+			   "corrupt or unsafe state file %s/%s/%s: %s; check its content, then: "
+			   "%s %s/%s/%s",
+			   state_dir, USERS_DIR, user, why,
+			   fix == FIX_CHOWN ? "chown root:root" : "chmod 600", state_dir, USERS_DIR,
+			   user);
 }
 
 int es_state_load(const char *state_dir, const char *username, struct es_state *st,
@@ -723,37 +720,16 @@ struct name_slot {
 	char name[33];
 };
 
-/* A writer renames its temporary file within milliseconds; one an hour
- * old was left by a writer killed between writing and renaming it. */
-#define TMP_MAX_AGE 3600
-
 void es_state_sweep_tmp(const char *state_dir)
 {
 	struct es_err err = { 0 };
 	int sfd = -1, ufd = -1;
-	DIR *d;
-	const struct dirent *de;
-	struct stat st;
-	time_t now = time(NULL);
 
-	if (check_state_dir_arg(state_dir, &err) != 0 ||
-	    open_dir(AT_FDCWD, state_dir, NULL, false, ES_EPERM, &sfd, &err) != 0 ||
-	    open_dir(sfd, state_dir, USERS_DIR, false, ES_EPERM, &ufd, &err) != 0) {
-		es_fs_close(&sfd);
-		return;
-	}
+	if (check_state_dir_arg(state_dir, &err) == 0 &&
+	    open_dir(AT_FDCWD, state_dir, NULL, false, ES_EPERM, &sfd, &err) == 0 &&
+	    open_dir(sfd, state_dir, USERS_DIR, false, ES_EPERM, &ufd, &err) == 0)
+		es_fs_sweep_tmp(ufd);
 	es_fs_close(&sfd);
-	d = fdopendir(ufd);
-	if (d == NULL) {
-		es_fs_close(&ufd);
-		return;
-	}
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] == '.' && strstr(de->d_name, ".tmp.") != NULL &&
-		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    S_ISREG(st.st_mode) && st.st_mtime < now - TMP_MAX_AGE)
-			(void)unlinkat(dirfd(d), de->d_name, 0);
-	(void)closedir(d);
 }
 
 static int cmp_names(const void *a, const void *b)

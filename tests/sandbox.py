@@ -1,6 +1,7 @@
 """A sandbox for tests and benchmarks: eschool runs inside a private mount
 namespace (tests/sandbox-start) with a copy of /etc and tmpfs over /home,
 /var/log, /var/mail, /var/lib and /var/spool, so the host never changes."""
+import hashlib
 import itertools
 import os
 import subprocess
@@ -12,6 +13,29 @@ SANDBOX_START = os.path.join(TOP, "tests", "sandbox-start")
 
 
 _script_ids = itertools.count(1)
+
+# What a run must leave as it found it on the host: the account files, and
+# the directories eschool writes to that the sandbox does not cover itself.
+HOST_FILES = ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow"]
+HOST_DIRS = ["/home", "/var/backups", "/etc/eschool", "/var/lib/eschool", "/var/spool/eschool"]
+
+
+def host_snapshot():
+    """The host's account files (digests) and those directories (listings):
+    compare one taken before a test session with one taken after."""
+    snap = {}
+    for path in HOST_FILES:
+        with open(path, "rb") as f:
+            snap[path] = hashlib.sha256(f.read()).hexdigest()
+    for d in HOST_DIRS:
+        snap[d] = sorted(os.listdir(d)) if os.path.isdir(d) else None
+    return snap
+
+
+def host_changes(before):
+    """The paths of a host_snapshot() that differ now."""
+    after = host_snapshot()
+    return [p for p in before if before[p] != after[p]]
 
 
 class Sandbox:

@@ -19,7 +19,6 @@ session checks that the host's account files are unchanged. The figures
 of each campaign go to BUILD/faults-summary.txt and are printed at the end
 of the run, whatever pytest's options."""
 import contextlib
-import hashlib
 import os
 import random
 import signal
@@ -33,7 +32,8 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
-from sandbox import ESCHOOL, TOP, Sandbox, parse_state  # noqa: E402,F401
+from sandbox import (ESCHOOL, TOP, Sandbox, host_changes, host_snapshot,  # noqa: E402,F401
+                     parse_state)
 
 with warnings.catch_warnings():
     # Debian 12's python3.11 still has crypt (libxcrypt: yescrypt and SHA-512)
@@ -50,7 +50,6 @@ SUMMARY = os.path.join(BUILD, "faults-summary.txt")
 STATE_DIR = "/var/lib/eschool"
 SPOOL = "/var/spool/eschool"
 CONF = "/etc/eschool/eschool.conf"
-HOST_FILES = ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow"]
 # libfaketime preloaded straight into eschool (the `faketime` wrapper would
 # be the process we kill); the monotonic clock stays real for libcurl
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
@@ -97,19 +96,11 @@ def pytest_configure(config):
                             "ignore:Requiring AUTH while not requiring TLS:UserWarning")
 
 
-def _digest(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
 @pytest.fixture(scope="session", autouse=True)
 def host_untouched():
-    before = {p: _digest(p) for p in HOST_FILES}
-    homes = sorted(os.listdir("/home"))
+    before = host_snapshot()
     yield
-    assert {p: _digest(p) for p in HOST_FILES} == before, \
-        "the campaigns changed the host's account files"
-    assert sorted(os.listdir("/home")) == homes, "the campaigns changed the host's /home"
+    assert not host_changes(before), f"the campaigns changed the host's {host_changes(before)}"
 
 
 @contextlib.contextmanager

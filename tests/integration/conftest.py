@@ -3,7 +3,6 @@ private mount namespace (tests/sandbox-start) with a copy of /etc and tmpfs over
 /home, /var/log, /var/mail, /var/lib and /var/spool, so the host never changes.
 The session checks at the end that the host's account files are untouched."""
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -13,16 +12,13 @@ import warnings
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from sandbox import ESCHOOL, Sandbox  # noqa: E402
+from sandbox import ESCHOOL, Sandbox, host_changes, host_snapshot  # noqa: E402
 
 with warnings.catch_warnings():
     # Debian 12's python3.11 still has crypt (libxcrypt: yescrypt and SHA-512)
     warnings.simplefilter("ignore", DeprecationWarning)
     import crypt  # noqa: E402
 
-HOST_FILES = ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow"]
-# directories the helper writes to that the sandbox does not cover itself
-HOST_DIRS = ["/home", "/var/backups", "/etc/eschool", "/var/lib/eschool", "/var/spool/eschool"]
 DEFAULT_CONF = "[general]\nmode = debug\nschool_name = Lycée Exemple\n"
 CONF = "/etc/eschool/eschool.conf"
 STATE_DIR = "/var/lib/eschool"
@@ -32,20 +28,11 @@ RANDOM_PW = re.compile(r"[A-HJ-NP-Za-km-z2-9]+")
 USERNAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 
 
-def _digest(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
 @pytest.fixture(scope="session", autouse=True)
 def host_untouched():
-    before = {p: _digest(p) for p in HOST_FILES}
-    dirs = {d: sorted(os.listdir(d)) for d in HOST_DIRS if os.path.isdir(d)}
+    before = host_snapshot()
     yield
-    after = {p: _digest(p) for p in HOST_FILES}
-    assert after == before, "the test suite changed the host's account files"
-    for d, names in dirs.items():
-        assert sorted(os.listdir(d)) == names, f"the test suite changed the host's {d}"
+    assert not host_changes(before), f"the test suite changed the host's {host_changes(before)}"
 
 
 @contextlib.contextmanager

@@ -24,7 +24,6 @@ stays queued for retry, 65 for a refused (corrupt or unsafe) file."""
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 
@@ -33,14 +32,10 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from conftest import configure_mail, new_sandbox, password_ok  # noqa: E402
 from sandbox import ESCHOOL  # noqa: E402
+# the module's paths and the ASan preload of a SANITIZE=1 build
+from test_pam import DRIVER, MODULE, SAN_ENV, SET_ITEMS, TEMPLATES  # noqa: E402
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.path.dirname(ESCHOOL)
-MODULE = os.path.join(BUILD, "pam_eschool.so")
-PAMLOOP = os.path.join(BUILD, "pamloop")
-DRIVER = os.path.join(TOP, "tests", "pamdrive.py")
-SET_ITEMS = "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_set_items.so"
-TEMPLATES = os.path.join(TOP, "conf", "templates")
+PAMLOOP = os.path.join(os.path.dirname(ESCHOOL), "pamloop")
 STATE = "/var/lib/eschool"
 USERS = f"{STATE}/users"
 SPOOL = "/var/spool/eschool"
@@ -64,19 +59,6 @@ SERVICES = {
 }
 
 
-def sanitizer_env():
-    """A module built with SANITIZE=1 needs the ASan runtime preloaded into
-    Python (as tests/integration/test_pam.py does)."""
-    deps = subprocess.run(["ldd", MODULE], capture_output=True, text=True).stdout
-    if "libasan" not in deps:
-        return {}
-    asan = subprocess.run(["cc", "-print-file-name=libasan.so"], capture_output=True,
-                          text=True).stdout.strip()
-    return {"LD_PRELOAD": f"{asan} libcrypt.so.1",
-            "ASAN_OPTIONS": "detect_leaks=0:verify_asan_link_order=0"}
-
-
-SAN_ENV = sanitizer_env()
 
 
 # ---- setting up ----

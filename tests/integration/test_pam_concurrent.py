@@ -15,21 +15,18 @@ runs of 25 (in round 1, 2 or 3)."""
 import collections
 import json
 import os
-import subprocess
 import time
 
 from conftest import ESCHOOL, json_lines, new_sandbox
 from sandbox import parse_state
+from test_pam import MODULE, SAN_ENV, TEMPLATES
 
-TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.dirname(ESCHOOL)
-MODULE = os.path.join(BUILD, "pam_eschool.so")
 PAMCONC = os.path.join(BUILD, "pamconc")
-TEMPLATES = os.path.join(TOP, "conf", "templates")
 STATE = "/var/lib/eschool/users"
 USERS = 100
 ROUNDS = 5  # known_sources (10 by default) keeps all 2 x ROUNDS hosts
-if "libasan" in subprocess.run(["ldd", MODULE], capture_output=True, text=True).stdout:
+if SAN_ENV:
     # make check SANITIZE=1: each process starts 3 times slower; that build
     # looks for memory errors, the race is for the plain build to catch
     ROUNDS = 2
