@@ -41,6 +41,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -845,6 +846,18 @@ int64_t es_state_get_i64(const struct es_state *st, const char *key, int64_t dfl
 	if (errno != 0 || end == v || *end != '\0')
 		return dflt;
 	return (int64_t)x;
+}
+
+enum es_state_owner es_state_owner(const struct es_state *st, const struct passwd *pw)
+{
+	int64_t uid;
+
+	if (pw == NULL)
+		return ES_OWNER_GONE;
+	uid = es_state_get_i64(st, ES_K_UID, -1);
+	if (uid < 0)
+		return ES_OWNER_OK;
+	return uid == (int64_t)pw->pw_uid ? ES_OWNER_OK : ES_OWNER_OTHER;
 }
 
 bool es_state_get_bool(const struct es_state *st, const char *key)

@@ -58,6 +58,10 @@
  * password set, credentials not yet shown or queued), or how they went out:
  * "printed", "queued", "sent", "fallback". */
 #define ES_K_DELIVERY "delivery"
+/* The account's uid, recorded when the account is made: a state whose
+ * account is gone, or whose name now belongs to another uid (userdel, then
+ * an unrelated useradd), is an orphan and is not that account's. */
+#define ES_K_UID "uid"
 
 struct es_state_kv {
 	char *key;
@@ -125,6 +129,14 @@ int64_t es_state_get_i64(const struct es_state *st, const char *key,
 bool es_state_get_bool(const struct es_state *st, const char *key);
 int es_state_set(struct es_state *st, const char *key, const char *value);
 int es_state_set_i64(struct es_state *st, const char *key, int64_t v);
+
+/* Whose is this state? ES_OWNER_OK: the account pw (what getpwnam says of
+ * st's user) is the one it was made for, or no uid was recorded (a state
+ * older than the uid key); ES_OWNER_GONE: there is no such account (pw
+ * NULL); ES_OWNER_OTHER: the name is another uid's now. */
+enum es_state_owner { ES_OWNER_OK = 0, ES_OWNER_GONE, ES_OWNER_OTHER };
+struct passwd;
+enum es_state_owner es_state_owner(const struct es_state *st, const struct passwd *pw);
 
 void es_state_init(struct es_state *st, const char *username);
 void es_state_free(struct es_state *st);
