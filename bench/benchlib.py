@@ -36,7 +36,7 @@ peak (VmHWM, sampled), or None when not asked for."""
 
 
 def _vm_hwm(pid, program, out, done):
-    """Samples VmHWM of pid while it runs `program` (after nsenter's exec:
+    """Samples VmHWM of pid while it runs `program` (nsenter's child, the command:
     the peak of nsenter itself is not counted). Keeps the last value read:
     VmHWM only grows, and disappears once the process has exited."""
     path, comm = f"/proc/{pid}/status", os.path.basename(program)[:15]
@@ -53,14 +53,15 @@ def _vm_hwm(pid, program, out, done):
 
 
 def run_timed(sb, argv, stdin=None, own_rss=False):
-    """Runs argv in the sandbox (nsenter execs it: the process waited for is
-    argv[0]); exits the bench if it fails. Returns a Run."""
+    """Runs argv in the sandbox (nsenter forks it and waits for it: wait4 on
+    nsenter counts the command too); exits the bench if it fails. Returns a
+    Run."""
     t0 = time.monotonic()
     proc = sb.popen(argv, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                     stderr=subprocess.PIPE, text=True)
     hwm, done, sampler = [None], threading.Event(), None
     if own_rss:
-        sampler = threading.Thread(target=_vm_hwm, args=(proc.pid, argv[0], hwm, done))
+        sampler = threading.Thread(target=_vm_hwm, args=(sb.child_pid(proc), argv[0], hwm, done))
         sampler.start()
     if stdin:
         proc.stdin.write(stdin)

@@ -1,11 +1,18 @@
-"""A sandbox for tests and benchmarks: eschool runs inside a private mount
-namespace (tests/sandbox-start) with a copy of /etc and tmpfs over /home,
-/var/log, /var/mail, /var/lib and /var/spool, so the host never changes."""
+"""A sandbox for tests and benchmarks: eschool runs inside private mount and
+PID namespaces (tests/sandbox-start) with a copy of /etc and tmpfs over /home,
+/var/log, /var/mail, /var/lib and /var/spool, so the host never changes; the
+checkout stays visible wherever it is. Closing a sandbox ends every process
+started in it."""
 import hashlib
 import itertools
 import os
+import queue
+import signal
+import socket
 import subprocess
 import tempfile
+import threading
+import time
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ESCHOOL = os.path.join(TOP, os.environ.get("ESCHOOL_BUILD", "build"), "eschool")
@@ -38,30 +45,151 @@ def host_changes(before):
     return [p for p in before if before[p] != after[p]]
 
 
+def mount_ns_members(ns):
+    """Host pids of the processes in mount namespace `ns` (a readlink of
+    /proc/PID/ns/mnt)."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{name}/ns/mnt") == ns:
+                pids.append(int(name))
+        except OSError:
+            pass  # gone, or a kernel thread
+    return pids
+
+
+class SyslogListener:
+    """A datagram socket bound at the sandbox's /dev/log, drained by a
+    thread from the moment it is bound: a unix datagram queue holds only
+    net.unix.max_dgram_qlen messages (10 on Debian), after which every
+    syslog() in the sandbox blocks -- useradd included, for ever, since the
+    test reads only when the command has returned. recv(), settimeout(),
+    setblocking() and close() behave as the socket's would."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.sock.setblocking(False)
+        self.lock = threading.Lock()
+        self.got = queue.Queue()
+        self.timeout = 5.0
+        self.closed = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _drain(self):
+        with self.lock:
+            while True:
+                try:
+                    self.got.put(self.sock.recv(65536))
+                except (BlockingIOError, InterruptedError):
+                    return
+                except OSError:
+                    return  # closed
+
+    def _run(self):
+        import select
+        while not self.closed.is_set():
+            try:
+                ready, _, _ = select.select([self.sock], [], [], 0.05)
+            except (OSError, ValueError):
+                return
+            if ready:
+                self._drain()
+
+    def settimeout(self, t):
+        self.timeout = t
+
+    def setblocking(self, flag):
+        self.timeout = None if flag else 0.0
+
+    def recv(self, bufsize=65536):
+        # what was sent before this call is in the socket or the queue
+        self._drain()
+        try:
+            if self.timeout == 0.0:
+                data = self.got.get_nowait()
+            else:
+                data = self.got.get(timeout=self.timeout)
+        except queue.Empty:
+            if self.timeout == 0.0:
+                raise BlockingIOError("no syslog message waiting") from None
+            raise socket.timeout("no syslog message") from None
+        return data[:bufsize]
+
+    def close(self):
+        if not self.closed.is_set():
+            self.closed.set()
+            self.thread.join(5)
+            self.sock.close()
+
+
 class Sandbox:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="eschool-test.")
-        self.proc = subprocess.Popen([SANDBOX_START, self.dir], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
+    def __init__(self, keep=()):
+        # DIR must stay visible after /home and /var/... are covered
+        self.dir = tempfile.mkdtemp(prefix="eschool-test.", dir="/tmp")
+        self.proc = subprocess.Popen([SANDBOX_START, self.dir] + list(keep),
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True)
         line = self.proc.stdout.readline()
         if not line.startswith("ready "):
             raise RuntimeError("sandbox did not start: " + line + self.proc.stdout.read())
         self.pid = int(line.split()[1])
+        self.mnt_ns = os.readlink(f"/proc/{self.pid}/ns/mnt")
+        # nsenter forks: the command runs in the sandbox's PID namespace
+        # (its /proc, its pids) and dies with it; child_pid() finds it
+        self.enter = ["nsenter", "-t", str(self.pid), "-m", "-p", "--"]
 
     def close(self):
-        self.proc.kill()
+        self.proc.kill()  # --kill-child: the namespace's init and all in it
         self.proc.wait()
+        # what nsenter started itself is in the mount namespace only
+        for _ in range(50):
+            pids = [p for p in mount_ns_members(self.mnt_ns) if p != os.getpid()]
+            if not pids:
+                break
+            for p in pids:
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.02)
         try:
             os.rmdir(self.dir)
         except OSError:
             pass
+
+    @staticmethod
+    def child_pid(popen, timeout=10):
+        """The host pid of the command a popen() runs (nsenter's child),
+        once nsenter has forked it; None when nsenter has already ended."""
+        path = f"/proc/{popen.pid}/task/{popen.pid}/children"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with open(path) as f:
+                    kids = f.read().split()
+            except OSError:
+                return None
+            if kids:
+                return int(kids[0])
+            if popen.poll() is not None:
+                return None
+            time.sleep(0.0005)
+        raise AssertionError("nsenter did not start its command")
+
+    def processes(self):
+        """Host pids of the processes still running in the sandbox."""
+        return mount_ns_members(self.mnt_ns)
 
     def cmd(self, argv, input=None, env=None, check=False, timeout=300):
         """Runs argv inside the sandbox; returns the CompletedProcess."""
         full_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
         if env:
             full_env.update(env)
-        proc = subprocess.run(["nsenter", "-t", str(self.pid), "-m", "--"] + list(argv),
+        proc = subprocess.run(self.enter + list(argv),
                               input=input, capture_output=True, text=True, env=full_env,
                               timeout=timeout)
         if check and proc.returncode != 0:
@@ -72,8 +200,7 @@ class Sandbox:
         return self.cmd([ESCHOOL] + list(args), **kw)
 
     def popen(self, argv, **kw):
-        return subprocess.Popen(["nsenter", "-t", str(self.pid), "-m", "--"] + list(argv),
-                                **kw)
+        return subprocess.Popen(self.enter + list(argv), **kw)
 
     def read(self, path):
         return self.cmd(["cat", path], check=True).stdout
@@ -111,18 +238,15 @@ class Sandbox:
         return f"/proc/{self.pid}/root{path}"
 
     def syslog(self):
-        """A datagram socket bound at the sandbox's /dev/log: what eschool
-        sends to syslog arrives here (read with recv)."""
-        import socket
+        """A listener at the sandbox's /dev/log: what eschool (and useradd,
+        and anything else) sends to syslog arrives here, read with recv();
+        drained all along (SyslogListener), so no sender ever blocks."""
         path = self.host_view("/dev/log")
         try:
             os.unlink(path)  # an earlier listener's socket file
         except FileNotFoundError:
             pass
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(path)
-        sock.settimeout(5)
-        return sock
+        return SyslogListener(path)
 
     def exists(self, path):
         return self.cmd(["test", "-e", path]).returncode == 0

@@ -188,19 +188,21 @@ class Run:
         full_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
         full_env.update(env or {})
         self.t0 = time.monotonic()
-        # nsenter (mount namespace only) execs the command: this pid
-        # becomes eschool itself, the process that the kill must hit
+        # nsenter forks the command into the sandbox's PID namespace: the
+        # kill must hit that child, eschool itself, not nsenter
         self.proc = sb.popen(list(argv), stdout=self.out, stderr=self.err, env=full_env)
-        self.pid = self.proc.pid
+        self.pid = sb.child_pid(self.proc)
         self.killed = False
         self.elapsed = None
 
     def _is_eschool(self):
         # (a rebuild while it runs makes the link ".../eschool (deleted)")
+        if self.pid is None:
+            raise OSError("ended before it started")
         return os.path.basename(os.readlink(f"/proc/{self.pid}/exe")).startswith("eschool")
 
     def wait_exec(self, timeout=10):
-        """Waits until nsenter has become eschool (or has ended)."""
+        """Waits until nsenter's child has become eschool (or has ended)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -211,7 +213,7 @@ class Run:
             except OSError:
                 return
             time.sleep(0.0005)
-        raise AssertionError(f"{self.argv}: nsenter did not exec eschool")
+        raise AssertionError(f"{self.argv}: nsenter's child did not exec eschool")
 
     def alive(self):
         return self.proc.poll() is None

@@ -14,6 +14,7 @@ from collections import Counter
 
 import pytest
 
+from sandbox import Sandbox
 from conftest import (ESCHOOL, RANDOM_PW, USERNAME, assert_fails, hash_ok, json_lines,
                       new_sandbox, password_ok)
 
@@ -735,9 +736,10 @@ def blocked_writing_stdout(pid):
 
 
 def kill9(p):
-    with open(f"/proc/{p.pid}/comm") as f:
-        assert f.read().strip() == "eschool"  # nsenter has exec'd it: same pid
-    os.kill(p.pid, signal.SIGKILL)
+    pid = Sandbox.child_pid(p)  # nsenter forks eschool into the sandbox
+    with open(f"/proc/{pid}/comm") as f:
+        assert f.read().strip() == "eschool"
+    os.kill(pid, signal.SIGKILL)
     p.wait(timeout=60)
     assert p.returncode == -signal.SIGKILL, "the import ended before it could be killed"
 
@@ -781,7 +783,7 @@ def import_killed_waiting_for_the_password_files(sb, roster):
         p = sb.popen(["sh", "-c", 'exec "$0" "$@" > "$OUT"', ESCHOOL, "import", "--json",
                       roster], env=dict(ENV, OUT=out), stderr=subprocess.DEVNULL)
         try:
-            wait_for(lambda: blocked_on_a_lock(p.pid), "eschool waiting for lckpwdf")
+            wait_for(lambda: blocked_on_a_lock(Sandbox.child_pid(p)), "eschool waiting for lckpwdf")
             kill9(p)
         finally:
             if p.poll() is None:
@@ -810,7 +812,7 @@ def import_killed_on_full_pipe(sb, roster, pipe_size, prefill):
         os.close(w)
         w = -1
         try:
-            wait_for(lambda: blocked_writing_stdout(p.pid), "eschool blocked on its stdout")
+            wait_for(lambda: blocked_writing_stdout(Sandbox.child_pid(p)), "eschool blocked on its stdout")
             kill9(p)
         finally:
             if p.poll() is None:

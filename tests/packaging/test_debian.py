@@ -133,3 +133,32 @@ def test_install_remove_purge(debs):
             assert root.run("test", "-e", gone, check=False).returncode != 0, gone
     finally:
         root.close()
+
+
+def test_make_deb_installs_its_build_dependencies():
+    """`make deb` on a machine that has none of the packaging tools' extras:
+    the unit tests that run while the package builds need cmocka (it was
+    missing from Build-Depends and from deps-packaging), and lintian is
+    installed, not assumed. In a throwaway root, on a copy of this tree."""
+    root = Root()
+    try:
+        tree = subprocess.run(["tar", "-C", TOP, "-cf", "-", "--exclude=./build*",
+                               "--exclude=./eschool-*.tar.gz", "."],
+                              capture_output=True, check=True).stdout
+        root.run("mkdir", "-p", "/root/src")
+        subprocess.run(["nsenter", "-t", root.pid, "-m", "--", "chroot", root.merged,
+                        "tar", "-x", "-C", "/root/src"], input=tree, check=True)
+        root.run("dpkg", "--remove", "--force-depends", "libcmocka-dev", "lintian")
+        p = root.run("make", "--no-print-directory", "-C", "/root/src", "deb", check=False)
+        assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-4000:]
+        debs = root.run("sh", "-c", "ls /root/src/build/deb/*.deb").stdout.split()
+        names = sorted(os.path.basename(d).split("_")[0] for d in debs
+                       if "-dbgsym_" not in d)
+        assert names == ["eschool", "libpam-eschool"], debs
+        # the Build-Depends say all the build needs: dpkg agrees on this root
+        root.run("sh", "-c", "cd /root/src/build/deb/eschool-* && dpkg-checkbuilddeps")
+        for pkg in ("libcmocka-dev", "lintian"):
+            st = root.run("dpkg-query", "-W", "-f=${Status}", pkg, check=False).stdout
+            assert st == "install ok installed", (pkg, st)
+    finally:
+        root.close()
