@@ -5,7 +5,19 @@
  * anything but directories and regular files, then swaps it in with one
  * rename (the old state is kept as STATE_DIR.before-restore-TIME). The
  * system accounts (/etc/passwd, shadow) are not part of it: back them up
- * with the system. tar runs with an explicit argv, never a shell. */
+ * with the system. tar runs with an explicit argv, never a shell.
+ *
+ * The archive holds every address and code.key (with it, a pending code
+ * can be brute-forced offline). So:
+ * - backup MUST NOT write into a file another user could have made or
+ *   can open: the archive goes to a fresh file created here with
+ *   O_EXCL|O_NOFOLLOW, mode 0600, owned by root, under a random name, in
+ *   the destination's directory (opened once; names resolved from its
+ *   fd), and tar writes into that descriptor, never reopening a path.
+ * - backup MUST refuse a directory group or others can write unless it
+ *   is sticky (/tmp): there another user could rename or replace our file.
+ * - restore MUST NOT take modes or owners from the archive: everything
+ *   unpacked is root's, directories 0700, files 0600. */
 #define _XOPEN_SOURCE 700 /* nftw */
 #include "eschool.h"
 #include "options.h"
@@ -15,10 +27,13 @@
 #include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -87,14 +102,159 @@ static int absolute(const char *file, char *out, size_t outsz)
 	return (size_t)snprintf(out, outsz, "%s/%s", cwd, file) < outsz ? 0 : -1;
 }
 
+/* The destination's directory, opened once, when no other user can
+ * plant, rename or replace a name in it. Returns 0 or an exit code. */
+static int open_dest_dir(const struct es_ctx *ctx, const char *dest, const char *dir, int *out)
+{
+	struct stat st;
+	int fd;
+
+	*out = -1;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		es_warn(tr(ctx, "cannot write %s: there is no directory %s (%s)",
+		           "impossible d'écrire %s : pas de dossier %s (%s)"),
+		        dest, dir, strerror(errno));
+		if (fd >= 0)
+			(void)close(fd);
+		return ES_ECANTCREAT;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0) {
+		es_warn(tr(ctx,
+		           "refusing to write %s: %s (mode %04o) can be written by other users and "
+		           "is not sticky, so one of them could take the archive over; write it to "
+		           "a directory only root can write (such as /var/backups), or run "
+		           "chmod go-w %s",
+		           "refus d'écrire %s : d'autres utilisateurs peuvent écrire dans %s (mode "
+		           "%04o, sans sticky bit) et l'un d'eux pourrait s'emparer de l'archive ; "
+		           "écrivez-la dans un dossier où seul root écrit (comme /var/backups), ou "
+		           "lancez chmod go-w %s"),
+		        dest, dir, (unsigned)(st.st_mode & 07777), dir);
+		(void)close(fd);
+		return ES_ECANTCREAT;
+	}
+	*out = fd;
+	return 0;
+}
+
+/* A new file in dirfd that nobody else can have made or opened: a random
+ * name, O_EXCL (never an existing file or link), 0600, root's. */
+static int create_temp(int dirfd, char *name, size_t namesz, struct es_err *err)
+{
+	for (int attempt = 0; attempt < 16; attempt++) {
+		unsigned char rnd[8];
+		int fd;
+
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			return es_err_errno(err, ES_EOS, errno, "getrandom");
+		(void)snprintf(name, namesz, ".eschool-backup-%02x%02x%02x%02x%02x%02x%02x%02x.tmp",
+		               rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+		fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 && errno == EEXIST)
+			continue;
+		if (fd < 0)
+			return es_err_errno(err, ES_ECANTCREAT, errno, "cannot create a file in the "
+			                                                 "destination's directory");
+		/* a setgid directory would give its group; the mode 0600 whatever
+		 * the umask */
+		if (fchown(fd, 0, 0) != 0 || fchmod(fd, 0600) != 0) {
+			int e = errno;
+
+			(void)close(fd);
+			(void)unlinkat(dirfd, name, 0);
+			return es_err_errno(err, ES_ECANTCREAT, e, "cannot make the archive root's");
+		}
+		return fd;
+	}
+	return es_err_set(err, ES_ECANTCREAT, "cannot find a free temporary name");
+}
+
+/* tar writing the archive to outfd (its stdout); its messages in msg.
+ * Returns tar's exit status, or -1 with err. */
+static int tar_into(const char *state_dir, int outfd, char *msg, size_t msgsz,
+                    struct es_err *err)
+{
+	static char *const env[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL };
+	const char *const argv[] = { TAR,         "--create",  "--gzip",          "--file=-",
+		                     "--directory", state_dir, "--exclude=./*.tmp", "--exclude=./locks",
+		                     ".",           NULL };
+	posix_spawn_file_actions_t fa;
+	int errp[2] = { -1, -1 }, status = 0, rc = -1, e;
+	size_t got = 0;
+	pid_t pid = -1;
+
+	msg[0] = '\0';
+	if (pipe2(errp, O_CLOEXEC) != 0)
+		return es_err_errno(err, ES_EOS, errno, "cannot create a pipe for tar");
+	if (posix_spawn_file_actions_init(&fa) != 0) {
+		(void)close(errp[0]);
+		(void)close(errp[1]);
+		return es_err_set(err, ES_EOS, "posix_spawn_file_actions_init failed");
+	}
+	if (posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, outfd, STDOUT_FILENO) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO) != 0) {
+		es_err_set(err, ES_EOS, "posix_spawn_file_actions failed");
+		goto out;
+	}
+	e = posix_spawn(&pid, TAR, &fa, NULL, (char *const *)argv, env);
+	if (e != 0) {
+		pid = -1;
+		es_err_errno(err, ES_EUNAVAIL, e, "cannot run %s", TAR);
+		goto out;
+	}
+	(void)close(errp[1]);
+	errp[1] = -1;
+	for (;;) {
+		char buf[512];
+		ssize_t r = read(errp[0], buf, sizeof(buf));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		for (ssize_t i = 0; i < r && got + 1 < msgsz; i++) { /* one line for ours */
+			char c = buf[i];
+
+			if (c == '\n' || c == '\r')
+				c = ' ';
+			msg[got++] = c;
+		}
+		msg[got] = '\0';
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			es_err_errno(err, ES_EOS, errno, "waitpid %s", TAR);
+			goto out;
+		}
+	}
+	pid = -1;
+	if (WIFEXITED(status))
+		rc = WEXITSTATUS(status);
+	else
+		es_err_set(err, ES_EOS, "%s was killed by signal %d", TAR,
+		           WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+out:
+	posix_spawn_file_actions_destroy(&fa);
+	if (errp[0] >= 0)
+		(void)close(errp[0]);
+	if (errp[1] >= 0)
+		(void)close(errp[1]);
+	if (pid > 0)
+		(void)waitpid(pid, &status, 0);
+	while (got > 0 && msg[got - 1] == ' ')
+		msg[--got] = '\0';
+	return rc;
+}
+
 int cmd_backup(struct es_ctx *ctx, int argc, char **argv)
 {
 	const char *file = NULL;
-	char dest[PATH_MAX], tmp[PATH_MAX + 16], msg[512], stamp[PATH_MAX + 64];
+	char dest[PATH_MAX], dir[PATH_MAX], base[PATH_MAX], tmp[64], msg[512], stamp[PATH_MAX + 64];
 	struct es_err err = { 0 };
 	struct stat st;
 	bool done;
-	int rc, alllock = -1, status;
+	int rc, alllock = -1, status, dirfd = -1, fd = -1;
 
 	rc = es_parse_positional(ctx, argc, argv, backup_usage, 1, &file, &done);
 	if (rc != 0 || done)
@@ -106,56 +266,63 @@ int cmd_backup(struct es_ctx *ctx, int argc, char **argv)
 		es_warn("%s: path too long", file);
 		return ES_EUSAGE;
 	}
+	{
+		char work[PATH_MAX]; /* dirname and basename write into their argument */
+
+		(void)snprintf(work, sizeof(work), "%s", dest);
+		(void)snprintf(dir, sizeof(dir), "%s", dirname(work));
+		(void)snprintf(work, sizeof(work), "%s", dest);
+		(void)snprintf(base, sizeof(base), "%s", basename(work));
+	}
+	if (dest[strlen(dest) - 1] == '/' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+		es_warn(tr(ctx, "%s: give a file name, not a directory",
+		           "%s : donnez un nom de fichier, pas un dossier"),
+		        file);
+		return ES_EUSAGE;
+	}
 	if (stat(ctx->cfg.state_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		es_warn(tr(ctx, "%s does not exist yet: nothing to back up",
 		           "%s n'existe pas encore : rien à sauvegarder"),
 		        ctx->cfg.state_dir);
 		return ES_ENOUSER;
 	}
-	{
-		char dir[PATH_MAX];
-
-		(void)snprintf(dir, sizeof(dir), "%s", dest);
-		if (stat(dirname(dir), &st) != 0 || !S_ISDIR(st.st_mode)) {
-			es_warn(tr(ctx, "cannot write %s: there is no directory %s",
-			           "impossible d'écrire %s : le dossier %s n'existe pas"),
-			        dest, dir);
-			return ES_ECANTCREAT;
-		}
+	rc = open_dest_dir(ctx, dest, dir, &dirfd);
+	if (rc != 0)
+		return rc;
+	fd = create_temp(dirfd, tmp, sizeof(tmp), &err);
+	if (fd < 0) {
+		es_warn(tr(ctx, "cannot write %s: %s", "impossible d'écrire %s : %s"), dest, err.msg);
+		(void)close(dirfd);
+		return err.code != 0 ? err.code : ES_ECANTCREAT;
 	}
-	(void)snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", dest, (long)getpid());
 	/* writers (add, import, reset, set-email) wait while it is read */
-	if (es_state_lock_all(ctx->cfg.state_dir, &alllock, &err) != 0)
-		return es_fail(&err);
-	{
-		/* umask 077 (main): the archive is 0600 from the start */
-		const char *const targv[] = { TAR,         "--create",   "--gzip", "--file", tmp,
-		                              "--directory", ctx->cfg.state_dir, "--exclude=./*.tmp",
-		                              "--exclude=./locks", ".", NULL };
-		status = es_run(targv, NULL, 0, msg, sizeof(msg), &err);
+	if (es_state_lock_all(ctx->cfg.state_dir, &alllock, &err) != 0) {
+		rc = es_fail(&err);
+		goto fail;
 	}
+	status = tar_into(ctx->cfg.state_dir, fd, msg, sizeof(msg), &err);
 	es_state_unlock(alllock);
 	if (status != 0) {
-		(void)unlink(tmp);
-		if (status < 0)
-			return es_fail(&err);
-		es_warn(tr(ctx, "cannot write %s: tar said: %s", "impossible d'écrire %s : tar : %s"),
-		        dest, msg);
-		return ES_ECANTCREAT;
-	}
-	{
-		int fd = open(tmp, O_RDONLY | O_CLOEXEC);
-
-		if (fd < 0 || fsync(fd) != 0 || rename(tmp, dest) != 0) {
-			int e = errno;
-			if (fd >= 0)
-				(void)close(fd);
-			(void)unlink(tmp);
-			es_warn("cannot write %s: %s", dest, strerror(e));
-			return ES_ECANTCREAT;
+		if (status < 0) {
+			rc = es_fail(&err);
+		} else {
+			es_warn(tr(ctx, "cannot write %s: tar said: %s", "impossible d'écrire %s : tar : %s"),
+			        dest, msg);
+			rc = ES_ECANTCREAT;
 		}
-		(void)close(fd);
+		goto fail;
 	}
+	/* the data on disk before the name points at it, and the name too */
+	if (fsync(fd) != 0)
+		goto fail_errno;
+	rc = close(fd);
+	fd = -1;
+	if (rc != 0)
+		goto fail_errno;
+	if (renameat(dirfd, tmp, dirfd, base) != 0)
+		goto fail_errno;
+	(void)fsync(dirfd);
+	(void)close(dirfd);
 	(void)snprintf(stamp, sizeof(stamp), "%lld %s\n", (long long)ctx->now, dest);
 	if (es_stamp_write(ctx, "last-backup", stamp) != 0)
 		es_warn("cannot record the backup's time in %s", ctx->cfg.state_dir);
@@ -163,6 +330,15 @@ int cmd_backup(struct es_ctx *ctx, int argc, char **argv)
 	es_info(ctx, tr(ctx, "state of %s saved to %s\n", "état de %s sauvegardé dans %s\n"),
 	        ctx->cfg.state_dir, dest);
 	return 0;
+fail_errno:
+	es_warn(tr(ctx, "cannot write %s: %s", "impossible d'écrire %s : %s"), dest, strerror(errno));
+	rc = ES_ECANTCREAT;
+fail:
+	if (fd >= 0)
+		(void)close(fd);
+	(void)unlinkat(dirfd, tmp, 0); /* ours alone: only the temporary file */
+	(void)close(dirfd);
+	return rc;
 }
 
 static int unsafe_entries;
@@ -170,8 +346,23 @@ static int unsafe_entries;
 static int check_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
 {
 	(void)ftw;
-	if (type == FTW_SL || type == FTW_SLN || (!S_ISREG(sb->st_mode) && !S_ISDIR(sb->st_mode))) {
+	if (type == FTW_SL || type == FTW_SLN || type == FTW_NS || type == FTW_DNR ||
+	    (!S_ISREG(sb->st_mode) && !S_ISDIR(sb->st_mode))) {
 		es_warn("refusing %s: not a directory or a regular file", path);
+		unsafe_entries++;
+	}
+	return 0;
+}
+
+/* What the state needs, whatever the archive said: root's, directories
+ * 0700, files 0600 (the walk runs once every entry is known to be one
+ * or the other, inside a 0700 directory only root can change). */
+static int reset_entry(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)ftw;
+	(void)type;
+	if (lchown(path, 0, 0) != 0 || chmod(path, S_ISDIR(sb->st_mode) ? 0700 : 0600) != 0) {
+		es_warn("cannot reset the owner and mode of %s: %s", path, strerror(errno));
 		unsafe_entries++;
 	}
 	return 0;
@@ -213,8 +404,20 @@ int cmd_restore(struct es_ctx *ctx, int argc, char **argv)
 		return ES_ECANTCREAT;
 	}
 	{
-		const char *const targv[] = { TAR, "--extract", "--gzip", "--file", src, "--directory",
-			                      work, "--no-same-owner", "--same-permissions", NULL };
+		/* root's tar keeps the archive's modes unless told not to: with
+		 * --no-same-permissions the umask (077, main) applies, and
+		 * --no-overwrite-dir keeps the 0700 of the work directory */
+		const char *const targv[] = { TAR,
+			                      "--extract",
+			                      "--gzip",
+			                      "--file",
+			                      src,
+			                      "--directory",
+			                      work,
+			                      "--no-same-owner",
+			                      "--no-same-permissions",
+			                      "--no-overwrite-dir",
+			                      NULL };
 		status = es_run(targv, NULL, 0, msg, sizeof(msg), &err);
 	}
 	if (status != 0) {
@@ -228,9 +431,10 @@ int cmd_restore(struct es_ctx *ctx, int argc, char **argv)
 		goto cleanup;
 	}
 	unsafe_entries = 0;
-	(void)nftw(work, check_entry, 16, FTW_PHYS);
+	if (nftw(work, check_entry, 16, FTW_PHYS) != 0)
+		unsafe_entries++;
 	(void)snprintf(users, sizeof(users), "%s/users", work);
-	if (unsafe_entries > 0 || stat(users, &st) != 0 || !S_ISDIR(st.st_mode)) {
+	if (unsafe_entries > 0 || lstat(users, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		es_warn(tr(ctx, "%s is not an eschool state backup (no users/ directory, or unsafe "
 		                "entries): nothing changed",
 		           "%s n'est pas une sauvegarde d'état eschool (pas de dossier users/, ou des "
@@ -239,7 +443,7 @@ int cmd_restore(struct es_ctx *ctx, int argc, char **argv)
 		rc = ES_EDATA;
 		goto cleanup;
 	}
-	if (chmod(work, 0700) != 0) {
+	if (nftw(work, reset_entry, 16, FTW_PHYS) != 0 || unsafe_entries > 0) {
 		rc = ES_EIO;
 		goto cleanup;
 	}

@@ -17,22 +17,41 @@
 #include "es_dns.h"
 #include "es_names.h"
 
-#define MAX_TXT 32
+/* The largest DNS message (its length is 16 bits over TCP): a buffer of
+ * this size holds any answer, however many records a name has. */
+#define DNS_MAX_MSG 65536
 
 static const char dns_usage[] =
 	"usage: eschool check-dns DOMAIN [--selector S] [--json]\n"
 	"  checks the SPF, DMARC and DKIM records of the domain mails are sent from\n";
 
 struct txts {
-	char *v[MAX_TXT];
-	size_t n;
+	char **v;
+	size_t n, cap;
 };
 
 static void txts_free(struct txts *t)
 {
 	for (size_t i = 0; i < t->n; i++)
 		free(t->v[i]);
-	t->n = 0;
+	free(t->v);
+	t->v = NULL;
+	t->n = t->cap = 0;
+}
+
+static int txts_add(struct txts *t, char *s)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+		char **v = realloc(t->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return -1;
+		t->v = v;
+		t->cap = cap;
+	}
+	t->v[t->n++] = s;
+	return 0;
 }
 
 /* glibc's resolver, pointed at [dns] server when there is one. */
@@ -82,25 +101,35 @@ static int resolver_open(const struct es_ctx *ctx, struct __res_state *rs, char 
 static int txt_lookup(struct __res_state *rs, const char *server, const char *name,
                       struct txts *out, struct es_err *err)
 {
-	unsigned char answer[8192];
+	unsigned char *answer;
 	ns_msg msg;
-	int len;
+	int len, rc = -1;
 
-	out->n = 0;
-	len = res_nquery(rs, name, ns_c_in, ns_t_txt, answer, sizeof(answer));
+	txts_free(out);
+	/* a large answer comes over TCP (the UDP one is truncated); glibc
+	 * returns its whole length even when it did not fit the buffer, so
+	 * the buffer holds the largest message and len is checked anyway */
+	answer = malloc(DNS_MAX_MSG);
+	if (answer == NULL)
+		return es_err_set(err, ES_EOS, "out of memory");
+	len = res_nquery(rs, name, ns_c_in, ns_t_txt, answer, DNS_MAX_MSG);
 	if (len < 0) {
 		if (rs->res_h_errno == HOST_NOT_FOUND || rs->res_h_errno == NO_DATA)
-			return 0;
-		return es_err_set(err, ES_EUNAVAIL,
-		                  "no answer from DNS (%s) for %s: %s; check the network or [dns] "
-		                  "server",
-		                  server, name,
-		                  rs->res_h_errno == TRY_AGAIN ? "timeout or server failure"
-		                                               : "lookup refused");
+			rc = 0;
+		else
+			es_err_set(err, ES_EUNAVAIL,
+			           "no answer from DNS (%s) for %s: %s; check the network or [dns] "
+			           "server",
+			           server, name,
+			           rs->res_h_errno == TRY_AGAIN ? "timeout or server failure"
+			                                        : "lookup refused");
+		goto out;
 	}
-	if (ns_initparse(answer, len, &msg) < 0)
-		return es_err_set(err, ES_EUNAVAIL, "bad DNS answer for %s from %s", name, server);
-	for (int i = 0; i < ns_msg_count(msg, ns_s_an) && out->n < MAX_TXT; i++) {
+	if (len > DNS_MAX_MSG || ns_initparse(answer, len, &msg) < 0) {
+		es_err_set(err, ES_EUNAVAIL, "bad DNS answer for %s from %s", name, server);
+		goto out;
+	}
+	for (int i = 0; i < ns_msg_count(msg, ns_s_an); i++) {
 		ns_rr rr;
 		const unsigned char *rd;
 		size_t rdlen, pos = 0, o = 0;
@@ -111,9 +140,11 @@ static int txt_lookup(struct __res_state *rs, const char *server, const char *na
 		rd = ns_rr_rdata(rr);
 		rdlen = ns_rr_rdlen(rr);
 		s = malloc(rdlen + 1);
-		if (s == NULL) {
+		if (s == NULL || txts_add(out, s) != 0) {
+			free(s);
 			txts_free(out);
-			return es_err_set(err, ES_EOS, "out of memory");
+			es_err_set(err, ES_EOS, "out of memory");
+			goto out;
 		}
 		/* <length><bytes> character-strings, joined (RFC 7208 3.3) */
 		while (pos < rdlen) {
@@ -127,9 +158,11 @@ static int txt_lookup(struct __res_state *rs, const char *server, const char *na
 		}
 		s[o] = '\0';
 		/* a NUL inside would cut the record: judge what is before it */
-		out->v[out->n++] = s;
 	}
-	return 0;
+	rc = 0;
+out:
+	free(answer);
+	return rc;
 }
 
 struct check {
@@ -147,6 +180,14 @@ static void print_check(const struct es_ctx *ctx, const struct check *c)
 	if (!c->v.ok)
 		printf("           %s\n           %s %s\n", c->v.problem, tr(ctx, "fix:", "correction :"),
 		       c->v.fix);
+	if (c->v.guess) /* the one note in the reader's language: it warns */
+		printf("           %s\n",
+		       tr(ctx,
+		          "(a guess from [mail] host: ask your mail provider which servers send for "
+		          "the domain; it may give an include: to use instead)",
+		          "(une supposition d'après [mail] host : demandez à votre fournisseur de "
+		          "messagerie quels serveurs envoient pour le domaine ; il peut donner un "
+		          "include: à utiliser à la place)"));
 	else if (c->v.note[0] != '\0')
 		printf("           %s\n", c->v.note);
 }
@@ -172,7 +213,7 @@ int es_check_dns(struct es_ctx *ctx, const char *domain, const char *selector, b
 {
 	struct __res_state rs;
 	struct check checks[3];
-	struct txts t = { { NULL }, 0 };
+	struct txts t = { NULL, 0, 0 };
 	char server[160];
 	int rc = -1;
 
@@ -187,8 +228,8 @@ int es_check_dns(struct es_ctx *ctx, const char *domain, const char *selector, b
 	checks[0].name = domain;
 	if (txt_lookup(&rs, server, domain, &t, err) != 0)
 		goto out;
-	es_spf_verdict(domain, (const char *const *)t.v, t.n,
-	               es_provider_spf_include(ctx->cfg.provider), &checks[0].v);
+	es_spf_check(domain, (const char *const *)t.v, t.n,
+	             es_provider_spf_include(ctx->cfg.provider), ctx->cfg.host, &checks[0].v);
 	txts_free(&t);
 	/* DMARC */
 	checks[1].what = "DMARC";

@@ -57,12 +57,125 @@ static void step(const struct es_ctx *ctx, bool ok, const char *what)
 		printf("  %s %s\n", ok ? "✓" : "✗", what);
 }
 
+static void fix_line(const struct es_ctx *ctx, const char *fix)
+{
+	if (!ctx->json && !ctx->quiet)
+		printf("    %s %s\n", tr(ctx, "fix:", "correction :"), fix);
+}
+
+/* Why TLS failed and what to change, by its cause. */
+static void tls_advice(const struct es_ctx *ctx, enum es_tls_why why, const char **cause,
+                       char *fix, size_t fixsz)
+{
+	const char *conf = ctx->cfg.path[0] ? ctx->cfg.path : ES_CONFIG_DEFAULT_PATH;
+
+	switch (why) {
+	case ES_TLS_UNTRUSTED:
+		*cause = tr(ctx, "the server's certificate is not trusted",
+		            "le certificat du serveur n'est pas reconnu");
+		(void)snprintf(fix, fixsz,
+		               tr(ctx,
+		                  "its CA is not among this machine's; if the server uses a private CA, "
+		                  "set ca_file = /path/to/its-ca.pem in [mail] (%s)",
+		                  "son autorité n'est pas parmi celles de cette machine ; si le serveur a "
+		                  "sa propre autorité, indiquez ca_file = /chemin/de/son-ca.pem dans "
+		                  "[mail] (%s)"),
+		               conf);
+		return;
+	case ES_TLS_NO_STARTTLS:
+		*cause = tr(ctx, "the server does not offer STARTTLS",
+		            "le serveur ne propose pas STARTTLS");
+		(void)snprintf(fix, fixsz, "%s",
+		               tr(ctx, "use port 587 with security = starttls, or 465 with security = tls",
+		                  "utilisez le port 587 avec security = starttls, ou 465 avec security = "
+		                  "tls"));
+		return;
+	case ES_TLS_BAD_CERT:
+		*cause = tr(ctx, "the server's certificate is refused",
+		            "le certificat du serveur est refusé");
+		(void)snprintf(fix, fixsz, "%s",
+		               tr(ctx,
+		                  "[mail] host must be a name the certificate holds, and the certificate "
+		                  "must be valid (ask the mail provider)",
+		                  "[mail] host doit être un nom que porte le certificat, et le certificat "
+		                  "doit être valide (voyez avec le fournisseur de messagerie)"));
+		return;
+	case ES_TLS_HANDSHAKE:
+	case ES_TLS_FINE:
+		break;
+	}
+	*cause = tr(ctx, "no TLS handshake", "pas de négociation TLS");
+	(void)snprintf(fix, fixsz, "%s",
+	               tr(ctx, "check [mail] port and security: 587 with starttls, 465 with tls",
+	                  "vérifiez [mail] port et security : 587 avec starttls, 465 avec tls"));
+}
+
+/* One line per step of the dialogue, in its order, each with its own
+ * outcome: what worked, then the step that failed with its cause and
+ * its fix; nothing after it (a step that never ran is not "refused"). */
+static void report_steps(const struct es_ctx *ctx, const struct es_smtp_result *r)
+{
+	char line[1024], fix[600];
+	const char *said = r->reply[0] ? tr(ctx, "; the server said: ", " ; le serveur a répondu : ")
+	                               : "";
+
+	if (!r->connected) {
+		(void)snprintf(line, sizeof(line), "%s: %s",
+		               tr(ctx, "cannot connect", "connexion impossible"), r->detail);
+		step(ctx, false, line);
+		fix_line(ctx, tr(ctx, "check [mail] host and port, and that this machine may reach them",
+		                 "vérifiez [mail] host et port, et que cette machine peut les joindre"));
+		return;
+	}
+	step(ctx, true, tr(ctx, "connected", "connecté"));
+	if (ctx->cfg.security != ES_SEC_NONE) {
+		if (!r->tls) {
+			const char *cause;
+
+			tls_advice(ctx, r->tls_why, &cause, fix, sizeof(fix));
+			(void)snprintf(line, sizeof(line), "%s: %s (%s)",
+			               tr(ctx, "TLS failed", "échec de TLS"), cause, r->detail);
+			step(ctx, false, line);
+			fix_line(ctx, fix);
+			return;
+		}
+		step(ctx, true, tr(ctx, "TLS (certificate verified)", "TLS (certificat vérifié)"));
+	}
+	if (ctx->cfg.username[0] != '\0') {
+		if (!r->authenticated && strcmp(r->failed_step, "login") == 0) {
+			(void)snprintf(line, sizeof(line), "%s %s: %s%s%s",
+			               tr(ctx, "login refused for", "identifiants refusés pour"),
+			               ctx->cfg.username, r->detail, said, r->reply);
+			step(ctx, false, line);
+			fix_line(ctx, tr(ctx,
+			                 "check [mail] username and the password (password_file); "
+			                 "Gmail and Workspace need an app password",
+			                 "vérifiez [mail] username et le mot de passe (password_file) ; "
+			                 "Gmail et Workspace demandent un mot de passe d'application"));
+			return;
+		}
+		if (r->authenticated) {
+			(void)snprintf(line, sizeof(line), "%s %s",
+			               tr(ctx, "logged in as", "connecté en tant que"), ctx->cfg.username);
+			step(ctx, true, line);
+		}
+	}
+	if (r->accepted) {
+		(void)snprintf(line, sizeof(line), "%s: %s", tr(ctx, "accepted", "accepté"), r->reply);
+		step(ctx, true, line);
+		return;
+	}
+	(void)snprintf(line, sizeof(line), "%s (%s): %s%s%s",
+	               tr(ctx, "failed at step", "échec à l'étape"), r->failed_step, r->detail, said,
+	               r->reply);
+	step(ctx, false, line);
+}
+
 int cmd_test_email(struct es_ctx *ctx, int argc, char **argv)
 {
 	const struct es_opt opts[] = { { NULL, NULL, NULL } };
 	struct es_args args;
 	struct es_err err = { 0 };
-	char line[1024];
 	const char *to;
 	struct es_buf msg = { 0 };
 	struct es_smtp *smtp = NULL;
@@ -103,29 +216,7 @@ int cmd_test_email(struct es_ctx *ctx, int argc, char **argv)
 	es_smtp_close(smtp);
 	es_buf_free(&msg);
 
-	step(ctx, r.connected, r.connected ? tr(ctx, "connected", "connecté")
-	                                   : tr(ctx, "cannot connect", "connexion impossible"));
-	if (r.connected && ctx->cfg.security != ES_SEC_NONE)
-		step(ctx, r.tls, r.tls ? tr(ctx, "TLS (certificate verified)", "TLS (certificat vérifié)")
-		                       : tr(ctx, "TLS failed", "échec de TLS"));
-	if (r.tls && ctx->cfg.username[0] != '\0') {
-		(void)snprintf(line, sizeof(line), "%s %s",
-		               r.authenticated ? tr(ctx, "logged in as", "connecté en tant que")
-		                               : tr(ctx, "login refused for", "identifiants refusés pour"),
-		               ctx->cfg.username);
-		step(ctx, r.authenticated, line);
-	}
-	if (r.accepted) {
-		(void)snprintf(line, sizeof(line), "%s: %s", tr(ctx, "accepted", "accepté"), r.reply);
-		step(ctx, true, line);
-	} else {
-		(void)snprintf(line, sizeof(line), "%s (%s): %s%s%s",
-		               tr(ctx, "failed at step", "échec à l'étape"), r.failed_step, r.detail,
-		               r.reply[0] ? tr(ctx, "; the server said: ", " ; le serveur a répondu : ")
-		                          : "",
-		               r.reply);
-		step(ctx, false, line);
-	}
+	report_steps(ctx, &r);
 	{
 		/* doctor asks whether the settings were tried and worked */
 		char stamp[600];

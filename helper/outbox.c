@@ -72,23 +72,49 @@ static void logo_load(const struct es_ctx *ctx)
 	logo_tried = true;
 	if (ctx->cfg.logo[0] == '\0')
 		return;
-	fd = open(ctx->cfg.logo, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO (or a device) there must not hang a run that
+	 * sends credentials; a broken logo only costs the picture, so it is
+	 * one warning per run and the mails go without it */
+	fd = open(ctx->cfg.logo, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	if (fd < 0 && errno == ELOOP) {
+		es_warn(tr(ctx, "the logo %s is a symbolic link; mails go without it (give the "
+		                "file's own path in [general] logo)",
+		           "le logo %s est un lien symbolique ; les mails partent sans (donnez le "
+		           "chemin du fichier lui-même dans [general] logo)"),
+		        ctx->cfg.logo);
+		return;
+	}
 	if (fd < 0) {
-		es_warn(tr(ctx, "cannot read the logo %s: %s; mails go without it",
-		           "impossible de lire le logo %s : %s ; les mails partent sans"),
+		es_warn(tr(ctx, "cannot read the logo %s: %s; mails go without it (fix [general] logo)",
+		           "impossible de lire le logo %s : %s ; les mails partent sans (corrigez "
+		           "[general] logo)"),
 		        ctx->cfg.logo, strerror(errno));
 		return;
 	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size > LOGO_MAX ||
-	    (logo_data = malloc(sb.st_size > 8 ? (size_t)sb.st_size : 8)) == NULL) {
-		es_warn(tr(ctx, "the logo %s is not a file of at most 1 MB; mails go without it",
-		           "le logo %s n'est pas un fichier d'au plus 1 Mo ; les mails partent sans"),
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		es_warn(tr(ctx, "the logo %s is not a regular file; mails go without it (fix "
+		                "[general] logo)",
+		           "le logo %s n'est pas un fichier ordinaire ; les mails partent sans "
+		           "(corrigez [general] logo)"),
 		        ctx->cfg.logo);
-		close(fd);
+		(void)close(fd);
+		return;
+	}
+	if (sb.st_size > LOGO_MAX) {
+		es_warn(tr(ctx, "the logo %s is larger than 1 MB; mails go without it",
+		           "le logo %s dépasse 1 Mo ; les mails partent sans"),
+		        ctx->cfg.logo);
+		(void)close(fd);
+		return;
+	}
+	logo_data = malloc(sb.st_size > 8 ? (size_t)sb.st_size : 8);
+	if (logo_data == NULL) {
+		es_warn("out of memory for the logo %s; mails go without it", ctx->cfg.logo);
+		(void)close(fd);
 		return;
 	}
 	e = es_fs_read_all(fd, (char *)logo_data, (size_t)sb.st_size, &got);
-	close(fd);
+	(void)close(fd);
 	if (e != 0 || got != (size_t)sb.st_size || got <= 8 || memcmp(logo_data, png_sig, 8) != 0) {
 		es_warn(tr(ctx, "the logo %s is not a PNG image; mails go without it",
 		           "le logo %s n'est pas une image PNG ; les mails partent sans"),

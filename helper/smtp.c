@@ -24,6 +24,8 @@ struct es_smtp {
 	bool quitting;
 	struct es_smtp_result *r;
 	bool greeted;
+	bool tls_pending; /* STARTTLS said 220: the handshake is under way */
+	char errbuf[CURL_ERROR_SIZE]; /* libcurl's precise words on a failure */
 };
 
 struct upload {
@@ -61,6 +63,12 @@ static int debug_cb(CURL *c, curl_infotype type, char *data, size_t size, void *
 			                             "MAIL", "RCPT", "DATA" };
 		char verb[12];
 
+		/* curl writes again after STARTTLS only once the handshake and
+		 * the certificate check passed: the 220 alone proves nothing */
+		if (s->tls_pending) {
+			s->tls_pending = false;
+			r->tls = true;
+		}
 		while (n < size && n + 1 < sizeof(verb) && isalpha((unsigned char)data[n])) {
 			verb[n] = (char)toupper((unsigned char)data[n]);
 			n++;
@@ -88,8 +96,12 @@ static int debug_cb(CURL *c, curl_infotype type, char *data, size_t size, void *
 		if (!s->greeted && code == 220) {
 			s->greeted = true;
 			r->connected = true;
+			/* implicit TLS: a greeting comes only through a verified
+			 * connection */
+			if (s->cfg->security == ES_SEC_TLS)
+				r->tls = true;
 		} else if (strcmp(s->last_cmd, "STARTTLS") == 0 && code == 220) {
-			r->tls = true;
+			s->tls_pending = true;
 		} else if (strcmp(s->last_cmd, "AUTH") == 0 && code == 235) {
 			r->authenticated = true;
 		}
@@ -147,6 +159,7 @@ static void set_connection_options(struct es_smtp *s)
 	 * otherwise waits 120 s when the transfer is cleaned up) */
 	(void)curl_easy_setopt(c, CURLOPT_SERVER_RESPONSE_TIMEOUT, secs);
 	(void)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	(void)curl_easy_setopt(c, CURLOPT_ERRORBUFFER, s->errbuf);
 	(void)curl_easy_setopt(c, CURLOPT_VERBOSE, 1L); /* to debug_cb only */
 	(void)curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, debug_cb);
 	(void)curl_easy_setopt(c, CURLOPT_DEBUGDATA, s);
@@ -192,24 +205,71 @@ int es_smtp_open(struct es_smtp **out, const struct es_config *cfg, struct es_er
 	return 0;
 }
 
+/* OpenSSL's X509_V_ERR_* codes (stable values; the helper does not link
+ * OpenSSL) that mean "the chain does not end at a CA we trust": the
+ * answer is ca_file. Others (expired, wrong name) are not. */
+static bool untrusted_issuer(long verify)
+{
+	return verify == 2 /* UNABLE_TO_GET_ISSUER_CERT */ ||
+	       verify == 18 /* DEPTH_ZERO_SELF_SIGNED_CERT */ ||
+	       verify == 19 /* SELF_SIGNED_CERT_IN_CHAIN */ ||
+	       verify == 20 /* UNABLE_TO_GET_ISSUER_CERT_LOCALLY */ ||
+	       verify == 21 /* UNABLE_TO_VERIFY_LEAF_SIGNATURE */ ||
+	       verify == 27 /* CERT_UNTRUSTED */;
+}
+
+/* A TLS failure from libcurl's code: ES_TLS_FINE when rc is not one. */
+static enum es_tls_why tls_failure(CURL *c, CURLcode rc)
+{
+	long verify = -1;
+
+	switch (rc) {
+	case CURLE_USE_SSL_FAILED:
+		return ES_TLS_NO_STARTTLS;
+	case CURLE_PEER_FAILED_VERIFICATION: /* = CURLE_SSL_CACERT */
+		if (curl_easy_getinfo(c, CURLINFO_SSL_VERIFYRESULT, &verify) == CURLE_OK &&
+		    untrusted_issuer(verify))
+			return ES_TLS_UNTRUSTED;
+		return ES_TLS_BAD_CERT;
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		return ES_TLS_BAD_CERT;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+		return ES_TLS_HANDSHAKE;
+	default:
+		return ES_TLS_FINE;
+	}
+}
+
 static void classify(struct es_smtp *s, CURLcode rc, struct es_smtp_result *r)
 {
 	const char *step = "data";
 
-	(void)snprintf(r->detail, sizeof(r->detail), "%s", curl_easy_strerror(rc));
-	if (!r->connected)
-		step = "connect";
-	else if (s->cfg->security == ES_SEC_STARTTLS && !r->tls)
+	/* the error buffer says which certificate problem; strerror does not */
+	(void)snprintf(r->detail, sizeof(r->detail), "%s",
+	               s->errbuf[0] != '\0' ? s->errbuf : curl_easy_strerror(rc));
+	r->tls_why = tls_failure(s->curl, rc);
+	if (r->tls_why != ES_TLS_FINE) {
+		/* TLS is tried over a TCP connection that worked; nothing
+		 * after it (login, mail) happened */
 		step = "tls";
-	else if (rc == CURLE_LOGIN_DENIED || strcmp(s->last_cmd, "AUTH") == 0)
+		r->connected = true;
+		r->tls = false;
+		r->authenticated = false;
+	} else if (!r->connected)
+		step = "connect";
+	else if (s->cfg->security != ES_SEC_NONE && !r->tls) {
+		step = "tls";
+		r->tls_why = ES_TLS_HANDSHAKE;
+	} else if (rc == CURLE_LOGIN_DENIED || strcmp(s->last_cmd, "AUTH") == 0)
 		step = "login";
 	else if (strcmp(s->last_cmd, "MAIL") == 0)
 		step = "sender";
 	else if (strcmp(s->last_cmd, "RCPT") == 0)
 		step = "recipient";
-	if (rc == CURLE_USE_SSL_FAILED || rc == CURLE_PEER_FAILED_VERIFICATION ||
-	    rc == CURLE_SSL_CONNECT_ERROR)
-		step = "tls";
 	(void)snprintf(r->failed_step, sizeof(r->failed_step), "%s", step);
 	/* only a 5xx reply to our own message is final; connection, TLS and
 	 * login problems are the school's settings or the network: keep the
@@ -226,6 +286,8 @@ static void perform(struct es_smtp *s, struct es_smtp_result *r)
 	long connects = -1;
 
 	s->greeted = false; /* a new connection's first 220 is its greeting */
+	s->tls_pending = false;
+	s->errbuf[0] = '\0';
 	rc = curl_easy_perform(s->curl);
 	/* Whether this message went over the connection of the previous ones is
 	 * curl's to say: it keeps the connection after a message the server
@@ -249,8 +311,6 @@ static void perform(struct es_smtp *s, struct es_smtp_result *r)
 			r->code = code;
 		classify(s, rc, r);
 	}
-	if (s->cfg->security == ES_SEC_TLS && !r->connected)
-		r->tls = false;
 }
 
 void es_smtp_send(struct es_smtp *s, const char *to, const char *msg, size_t len,
@@ -276,8 +336,6 @@ void es_smtp_send(struct es_smtp *s, const char *to, const char *msg, size_t len
 	(void)curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
 	(void)curl_easy_setopt(c, CURLOPT_READDATA, &up);
 	(void)curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
-	if (s->cfg->security == ES_SEC_TLS)
-		r->tls = true; /* implicit TLS: before the greeting */
 	perform(s, r);
 	curl_slist_free_all(rcpt);
 	(void)curl_easy_setopt(c, CURLOPT_MAIL_RCPT, NULL);
@@ -303,8 +361,6 @@ void es_smtp_probe(struct es_smtp *s, struct es_smtp_result *r)
 	(void)curl_easy_setopt(c, CURLOPT_UPLOAD, 0L);
 	(void)curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "NOOP");
 	(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_cb);
-	if (s->cfg->security == ES_SEC_TLS)
-		r->tls = true;
 	perform(s, r);
 	(void)curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, NULL);
 	(void)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, NULL);

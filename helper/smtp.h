@@ -17,14 +17,26 @@
 
 struct es_smtp;
 
+/* Why TLS failed (failed_step "tls"), for the advice to give. */
+enum es_tls_why {
+	ES_TLS_FINE,        /* TLS did not fail */
+	ES_TLS_NO_STARTTLS, /* the server does not offer STARTTLS */
+	ES_TLS_UNTRUSTED,   /* the certificate's CA is not trusted: ca_file */
+	ES_TLS_BAD_CERT,    /* another certificate problem (name, dates): detail */
+	ES_TLS_HANDSHAKE,   /* no TLS handshake (wrong port or security?) */
+};
+
 struct es_smtp_result {
 	bool accepted;      /* 250 after DATA: the message left us */
 	bool permanent;     /* 5xx: retrying will not help */
-	bool connected, tls, authenticated;
+	bool connected;     /* the server greeted us, or TLS was tried over TCP */
+	bool tls;           /* the TLS handshake and the certificate check passed */
+	bool authenticated;
+	enum es_tls_why tls_why;
 	long code;          /* the last reply code, 0 when none */
 	char reply[300];    /* the last reply line, printable */
 	char failed_step[32]; /* "connect", "tls", "login", "sender", "recipient", "data" */
-	char detail[300];   /* libcurl's explanation */
+	char detail[300];   /* libcurl's explanation, the most precise it has */
 };
 
 /* Checks the settings (host, from, no login in cleartext) and prepares a

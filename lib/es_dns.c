@@ -2,11 +2,13 @@
  * their TXT strings: see es_dns.h. */
 #include "es_dns.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "es_names.h"
 #include "es_util.h"
 
 #define MAX_TAGS 24
@@ -81,13 +83,148 @@ static void set_problem(struct es_dns_verdict *v, const char *problem, const cha
 
 /* ---- SPF ---- */
 
-void es_spf_verdict(const char *domain, const char *const *txt, size_t n, const char *include,
-                    struct es_dns_verdict *v)
+/* Addresses the Internet never sees as a sender: loopback, private,
+ * link-local, shared (CGNAT), unspecified. */
+static bool local_v4(const unsigned char a[4])
 {
-	char record[512], term[256], problem[512], fix[768], want[300];
+	return a[0] == 0 || a[0] == 10 || a[0] == 127 || (a[0] == 169 && a[1] == 254) ||
+	       (a[0] == 172 && (a[1] & 0xf0) == 16) || (a[0] == 192 && a[1] == 168) ||
+	       (a[0] == 100 && (a[1] & 0xc0) == 64);
+}
+
+static bool local_v6(const unsigned char a[16])
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	size_t zeros = 0;
+
+	while (zeros < 15 && a[zeros] == 0)
+		zeros++;
+	if (zeros == 15 && a[15] <= 1) /* :: and ::1 */
+		return true;
+	if (memcmp(a, mapped, sizeof(mapped)) == 0)
+		return local_v4(a + 12);
+	return (a[0] & 0xfe) == 0xfc /* fc00::/7 */ || (a[0] == 0xfe && (a[1] & 0xc0) == 0x80);
+}
+
+/* Names that only a local resolver knows. */
+static bool local_name(const char *h)
+{
+	static const char *const suffixes[] = { ".localhost", ".local", ".lan", ".internal",
+		                                ".home.arpa", ".localdomain" };
+	size_t n = strlen(h);
+
+	if (strchr(h, '.') == NULL || strcasecmp(h, "localhost") == 0)
+		return true;
+	for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+		size_t k = strlen(suffixes[i]);
+		if (n > k && strcasecmp(h + n - k, suffixes[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+enum es_spf_source es_spf_mechanism(const char *include, const char *host, char *out,
+                                    size_t outsz)
+{
+	char h[256];
+	unsigned char a[16];
+	size_t n;
+
+	if (outsz > 0)
+		out[0] = '\0';
+	if (include != NULL) {
+		(void)snprintf(out, outsz, "include:%s", include);
+		return ES_SPF_FROM_PROVIDER;
+	}
+	if (host == NULL || host[0] == '\0')
+		return ES_SPF_UNKNOWN;
+	/* [2001:db8::1] as in a URL */
+	(void)es_strlcpy(h, host[0] == '[' ? host + 1 : host, sizeof(h));
+	n = strlen(h);
+	if (host[0] == '[' && n > 0 && h[n - 1] == ']')
+		h[--n] = '\0';
+	if (inet_pton(AF_INET, h, a) == 1) {
+		if (local_v4(a))
+			return ES_SPF_UNKNOWN;
+		(void)snprintf(out, outsz, "ip4:%s", h);
+		return ES_SPF_FROM_HOST;
+	}
+	if (inet_pton(AF_INET6, h, a) == 1) {
+		if (local_v6(a))
+			return ES_SPF_UNKNOWN;
+		(void)snprintf(out, outsz, "ip6:%s", h);
+		return ES_SPF_FROM_HOST;
+	}
+	if (!es_valid_domain(h) || local_name(h))
+		return ES_SPF_UNKNOWN;
+	(void)snprintf(out, outsz, "a:%s", h);
+	return ES_SPF_FROM_HOST;
+}
+
+/* The fix for a domain without SPF: a record that authorises the
+ * configured server, never "v=spf1 ~all" (which authorises nobody). */
+static void spf_suggestion(const char *domain, const char *include, const char *host,
+                           struct es_dns_verdict *v)
+{
+	char mech[300], shown_host[128];
+
+	switch (es_spf_mechanism(include, host, mech, sizeof(mech))) {
+	case ES_SPF_FROM_PROVIDER:
+		(void)snprintf(v->fix, sizeof(v->fix), "publish: %s TXT \"v=spf1 %s ~all\"", domain,
+		               mech);
+		return;
+	case ES_SPF_FROM_HOST:
+		(void)snprintf(v->fix, sizeof(v->fix), "publish: %s TXT \"v=spf1 %s ~all\"", domain,
+		               mech);
+		v->guess = true;
+		(void)snprintf(v->note, sizeof(v->note),
+		               "a guess from [mail] host: ask your mail provider which servers send "
+		               "for %s (it may give an include: to use instead)",
+		               domain);
+		return;
+	case ES_SPF_UNKNOWN:
+		break;
+	}
+	es_dns_printable(host != NULL ? host : "", host != NULL ? strlen(host) : 0, shown_host,
+	                 sizeof(shown_host));
+	(void)snprintf(v->fix, sizeof(v->fix),
+	               "publish one TXT record at %s: \"v=spf1 MECHANISM ~all\", where MECHANISM "
+	               "names the servers that send your mail to the Internet (an include:, ip4: or "
+	               "a: your mail provider gives you)%s%s%s",
+	               domain, shown_host[0] ? "; [mail] host " : "", shown_host,
+	               shown_host[0] ? " is not an address the Internet sees" : "");
+}
+
+/* A term that lets some server pass: a mechanism with the + qualifier
+ * (written or implied), other than all; or a redirect=. */
+static bool authorises(const char *term)
+{
+	static const char *const mechs[] = { "a", "mx", "ip4:", "ip6:", "include:", "exists:",
+		                             "ptr" };
+
+	if (strncasecmp(term, "redirect=", 9) == 0)
+		return true;
+	if (*term == '+')
+		term++;
+	for (size_t i = 0; i < sizeof(mechs) / sizeof(mechs[0]); i++) {
+		size_t k = strlen(mechs[i]);
+
+		if (strncasecmp(term, mechs[i], k) != 0)
+			continue;
+		/* "a", "mx", "ptr" alone or with :domain or /cidr */
+		if (mechs[i][k - 1] == ':' || term[k] == '\0' || term[k] == ':' || term[k] == '/')
+			return true;
+	}
+	return false;
+}
+
+void es_spf_check(const char *domain, const char *const *txt, size_t n, const char *include,
+                  const char *host, struct es_dns_verdict *v)
+{
+	char term[256], problem[512], fix[768], want[300], mech[300];
 	const char *spf = NULL, *last = NULL;
 	size_t count = 0;
-	bool has_include = include == NULL, has_redirect = false;
+	bool has_include = include == NULL, has_redirect = false, names_server = false;
 
 	memset(v, 0, sizeof(*v));
 	(void)snprintf(want, sizeof(want), "%s%s", include != NULL ? "include:" : "",
@@ -99,9 +236,9 @@ void es_spf_verdict(const char *domain, const char *const *txt, size_t n, const 
 			count++;
 		}
 	if (count == 0) {
-		(void)snprintf(fix, sizeof(fix), "publish: %s TXT \"v=spf1 %s%s~all\"", domain, want,
-		               include != NULL ? " " : "");
-		set_problem(v, "no SPF record (v=spf1)", fix);
+		v->ok = false;
+		(void)es_strlcpy(v->problem, "no SPF record (v=spf1)", sizeof(v->problem));
+		spf_suggestion(domain, include, host, v);
 		return;
 	}
 	shown(v, spf);
@@ -114,15 +251,21 @@ void es_spf_verdict(const char *domain, const char *const *txt, size_t n, const 
 		set_problem(v, problem, fix);
 		return;
 	}
-	(void)es_strlcpy(record, spf, sizeof(record));
-	for (char *save = NULL, *t = strtok_r(record, " \t", &save); t != NULL;
-	     t = strtok_r(NULL, " \t", &save)) {
-		(void)es_strlcpy(term, t, sizeof(term));
+	/* term by term over the whole record, however long (a record with
+	 * many ip4: runs over several character-strings) */
+	for (const char *t = spf + strspn(spf, " \t"); *t != '\0'; t += strspn(t, " \t")) {
+		size_t len = strcspn(t, " \t"), keep = len < sizeof(term) ? len : sizeof(term) - 1;
+
+		memcpy(term, t, keep);
+		term[keep] = '\0';
 		last = t;
+		t += len;
 		if (include != NULL && strcasecmp(term, want) == 0)
 			has_include = true;
 		if (strncasecmp(term, "redirect=", 9) == 0)
 			has_redirect = true;
+		if (authorises(term))
+			names_server = true;
 	}
 	if (last == NULL) /* "v=spf1" alone is taken above: never empty */
 		term[0] = '\0';
@@ -146,7 +289,35 @@ void es_spf_verdict(const char *domain, const char *const *txt, size_t n, const 
 		set_problem(v, problem, fix);
 		return;
 	}
+	if (!names_server) {
+		/* "v=spf1 -all": right for a domain that sends nothing, wrong
+		 * for the one the school's mail comes from */
+		(void)snprintf(problem, sizeof(problem),
+		               "authorises no server: every mail from %s fails SPF", domain);
+		if (es_spf_mechanism(include, host, mech, sizeof(mech)) == ES_SPF_UNKNOWN) {
+			(void)snprintf(fix, sizeof(fix),
+			               "add the mechanism your mail provider gives (an include:, ip4: or "
+			               "a:) before the ~all/-all of the record at %s",
+			               domain);
+		} else {
+			(void)snprintf(fix, sizeof(fix), "add %s before the ~all/-all of the record at %s",
+			               mech, domain);
+			v->guess = true;
+			(void)snprintf(v->note, sizeof(v->note),
+			               "a guess from [mail] host: ask your mail provider which servers "
+			               "send for %s (it may give an include: to use instead)",
+			               domain);
+		}
+		set_problem(v, problem, fix);
+		return;
+	}
 	v->ok = true;
+}
+
+void es_spf_verdict(const char *domain, const char *const *txt, size_t n, const char *include,
+                    struct es_dns_verdict *v)
+{
+	es_spf_check(domain, txt, n, include, NULL, v);
 }
 
 /* ---- tag lists (DMARC, DKIM) ---- */
@@ -230,9 +401,10 @@ void es_dmarc_verdict(const char *domain, const char *const *txt, size_t n, cons
 	size_t count = 0, nt = 0;
 
 	memset(v, 0, sizeof(*v));
-	(void)snprintf(fix, sizeof(fix), "publish: _dmarc.%s TXT \"v=DMARC1; p=quarantine%s%s\"",
-	               domain, rua != NULL && rua[0] ? "; rua=mailto:" : "",
-	               rua != NULL && rua[0] ? rua : "");
+	/* p=none first: with SPF or DKIM not right yet, quarantine would send
+	 * the school's own mail (credentials included) to spam */
+	(void)snprintf(fix, sizeof(fix), "publish: _dmarc.%s TXT \"v=DMARC1; p=none%s%s\"", domain,
+	               rua != NULL && rua[0] ? "; rua=mailto:" : "", rua != NULL && rua[0] ? rua : "");
 	for (size_t i = 0; i < n; i++)
 		if (starts_with_version(txt[i], "v=DMARC1", ';')) {
 			if (rec == NULL)
@@ -241,6 +413,10 @@ void es_dmarc_verdict(const char *domain, const char *const *txt, size_t n, cons
 		}
 	if (count == 0) {
 		set_problem(v, "no DMARC record (v=DMARC1) at _dmarc", fix);
+		(void)es_strlcpy(v->note,
+		                 "start with p=none and read the reports; once SPF and DKIM pass, "
+		                 "move to p=quarantine",
+		                 sizeof(v->note));
 		return;
 	}
 	shown(v, rec);

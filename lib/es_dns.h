@@ -15,20 +15,45 @@ struct es_dns_verdict {
 	char problem[512]; /* why it fails ("" when ok) */
 	char note[256];    /* said even when ok (e.g. DMARC p=none) */
 	char fix[768];     /* what to publish ("" when ok) */
+	bool guess;        /* the fix is built from [mail] host: to check with the
+	                      mail provider (note says so) */
+};
+
+/* Where the SPF mechanism to suggest comes from. */
+enum es_spf_source {
+	ES_SPF_FROM_PROVIDER, /* the provider preset's include: (sure) */
+	ES_SPF_FROM_HOST,     /* a:HOST, ip4:ADDR or ip6:ADDR of [mail] host (a guess) */
+	ES_SPF_UNKNOWN,       /* no host, or a local one (127.0.0.1, a private
+	                         network): nothing the Internet sees */
 };
 
 /* The include: an SPF record needs for the provider's servers; NULL for a
  * custom server (nothing to require). */
 const char *es_provider_spf_include(enum es_provider p);
 
+/* The SPF mechanism that authorises the configured server: include:INCLUDE
+ * when a provider preset gives one, else from host (an IPv4 or IPv6 literal
+ * -> ip4:/ip6:, a name -> a:NAME). "" with ES_SPF_UNKNOWN when host is
+ * empty, local or private. Never a record that authorises nobody. */
+enum es_spf_source es_spf_mechanism(const char *include, const char *host, char *out,
+                                    size_t outsz);
+
 /* SPF: exactly one "v=spf1" record among txt, ending in ~all or -all (or
- * a redirect=), with include:`include` when include is not NULL. */
+ * a redirect=), with include:`include` when include is not NULL, and
+ * naming at least one server. host: [mail] host, for the record the fix
+ * suggests when there is none (may be NULL). */
+void es_spf_check(const char *domain, const char *const *txt, size_t n, const char *include,
+                  const char *host, struct es_dns_verdict *v);
+
+/* es_spf_check without a host. */
 void es_spf_verdict(const char *domain, const char *const *txt, size_t n, const char *include,
                     struct es_dns_verdict *v);
 
 /* DMARC (the TXT strings of _dmarc.DOMAIN): exactly one "v=DMARC1" record
  * with valid tags and p=none|quarantine|reject. rua: the address the fix
- * suggests for reports (may be NULL or ""). */
+ * suggests for reports (may be NULL or ""). The record suggested starts at
+ * p=none: a stricter policy before SPF and DKIM pass sends the school's
+ * own mail to spam. */
 void es_dmarc_verdict(const char *domain, const char *const *txt, size_t n, const char *rua,
                       struct es_dns_verdict *v);
 

@@ -1,7 +1,8 @@
 """eschool check-dns against a real DNS server on loopback: dnsmasq on a
 port of its own with --txt-record entries (no upstream: the .example zone
-is local, so other names are NXDOMAIN), and a UDP socket that never
-answers for the timeout."""
+is local, so other names are NXDOMAIN), a UDP socket that never answers
+for the timeout, and tests/dnsserver.py for answers larger than a UDP
+reply (truncated over UDP, whole over TCP)."""
 import json
 import os
 import socket
@@ -12,6 +13,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from dnsserver import DnsServer  # noqa: E402
 from sandbox import ESCHOOL  # noqa: E402
 
 KEY = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA" + "x" * 300 + "IDAQAB"
@@ -37,6 +39,8 @@ RECORDS = [
     # the test SMTP setup's sending domain (provider custom: no include needed)
     ("school.example", "v=spf1 ip4:127.0.0.1 -all"), ("_dmarc.school.example", DMARC),
     ("google._domainkey.school.example", f"v=DKIM1; p={KEY}"),
+    # an SPF record that lets no server send
+    ("nobody.example", "v=spf1 -all"),
     # SendGrid's include
     ("sendgrid.example", "v=spf1 include:sendgrid.net -all"),
     ("_dmarc.sendgrid.example", DMARC), ("s1._domainkey.sendgrid.example", f"p={KEY}"),
@@ -83,14 +87,21 @@ def dns():
     proc.wait()
 
 
-def check(tmp_path, server, *args, provider="gmail", dkim=None):
+def check(tmp_path, server, *args, provider="gmail", dkim=None, host=None, human=False,
+          lang="C.UTF-8"):
     conf = tmp_path / "eschool.conf"
     conf.write_text(f"[general]\nmode = debug\nadmin_email = it@school.example\n"
-                    f"[mail]\nprovider = {provider}\n[dns]\nserver = {server}\n"
+                    f"[mail]\nprovider = {provider}\n"
+                    + (f"host = {host}\n" if host else "")
+                    + f"[dns]\nserver = {server}\n"
                     + (f"dkim_selectors = {dkim}\n" if dkim else ""))
     os.chmod(conf, 0o600)
-    p = subprocess.run([ESCHOOL, "-c", str(conf), "--json", "check-dns", *args],
-                       capture_output=True, text=True, timeout=60)
+    env = dict(os.environ, LANG=lang, LC_ALL="", LC_MESSAGES="")
+    p = subprocess.run([ESCHOOL, "-c", str(conf)] + ([] if human else ["--json"])
+                       + ["check-dns", *args], capture_output=True, text=True, timeout=60,
+                       env=env)
+    if human:
+        return p, None
     out = json.loads(p.stdout) if p.stdout.strip() else None
     return p, out
 
@@ -134,8 +145,10 @@ def test_dmarc_problems(dns, tmp_path):
     assert p.returncode == 65
     dmarc = out["checks"][1]
     assert not dmarc["ok"] and "no DMARC record" in dmarc["problem"]
-    assert dmarc["fix"] == ('publish: _dmarc.nodmarc.example TXT "v=DMARC1; p=quarantine; '
+    # p=none first: quarantine before SPF and DKIM pass sends the school's mail to spam
+    assert dmarc["fix"] == ('publish: _dmarc.nodmarc.example TXT "v=DMARC1; p=none; '
                             'rua=mailto:it@school.example"')
+    assert "move to p=quarantine" in dmarc["note"]
     p, out = check(tmp_path, f"127.0.0.1:{dns}", "baddmarc.example")
     assert "bad policy p=maybe" in out["checks"][1]["problem"]
     # p=none passes, with the advice
@@ -183,3 +196,102 @@ def test_bad_input(dns, tmp_path):
     assert p.returncode == 64
     p, _ = check(tmp_path, f"127.0.0.1:{dns}", "good.example", "--selector", "../x")
     assert p.returncode == 64
+
+
+@pytest.mark.parametrize("host,mechanism", [
+    ("smtp.school-mail.example", "a:smtp.school-mail.example"),
+    ("203.0.113.25", "ip4:203.0.113.25"),
+    ("2001:db8::25", "ip6:2001:db8::25"),
+])
+def test_custom_server_spf_suggestion_names_the_server(dns, tmp_path, host, mechanism):
+    """provider = custom without an SPF record: the record suggested lets the
+    configured server send (never "v=spf1 ~all", which lets nobody), and is
+    said to be a guess to check with the mail provider."""
+    p, out = check(tmp_path, f"127.0.0.1:{dns}", "nospf.example", provider="custom", host=host)
+    spf = out["checks"][0]
+    assert p.returncode == 65 and not spf["ok"]
+    assert spf["fix"] == f'publish: nospf.example TXT "v=spf1 {mechanism} ~all"', spf
+    assert "guess" in spf["note"] and "mail provider" in spf["note"]
+    p, _ = check(tmp_path, f"127.0.0.1:{dns}", "nospf.example", provider="custom", host=host,
+                 human=True)
+    assert f'"v=spf1 {mechanism} ~all"' in p.stdout and "a guess from [mail] host" in p.stdout
+    p, _ = check(tmp_path, f"127.0.0.1:{dns}", "nospf.example", provider="custom", host=host,
+                 human=True, lang="fr_FR.UTF-8")
+    assert "une supposition d'après [mail] host" in p.stdout, p.stdout
+
+
+def test_spf_suggestion_without_a_public_server(dns, tmp_path):
+    # a local relay is no address the Internet sees: no record is made up
+    for host in ("127.0.0.1", "relay.lan", None):
+        p, out = check(tmp_path, f"127.0.0.1:{dns}", "nospf.example", provider="custom",
+                       host=host)
+        spf = out["checks"][0]
+        assert not spf["ok"] and "v=spf1 ~all" not in spf["fix"], spf
+        assert "MECHANISM" in spf["fix"] and "your mail provider" in spf["fix"], spf
+        if host:
+            assert f"[mail] host {host} is not an address the Internet sees" in spf["fix"]
+    # a preset's include wins over its host
+    p, out = check(tmp_path, f"127.0.0.1:{dns}", "nospf.example", provider="sendgrid")
+    assert out["checks"][0]["fix"] == 'publish: nospf.example TXT "v=spf1 include:sendgrid.net ~all"'
+    assert out["checks"][0]["note"] is None
+
+
+def test_an_spf_record_that_authorises_nobody_fails(dns, tmp_path):
+    # "v=spf1 -all" is right for a domain that sends nothing, not for this one
+    p, out = check(tmp_path, f"127.0.0.1:{dns}", "nobody.example", provider="custom",
+                   host="smtp.school-mail.example")
+    spf = out["checks"][0]
+    assert not spf["ok"] and "authorises no server" in spf["problem"], spf
+    assert "add a:smtp.school-mail.example" in spf["fix"] and "guess" in spf["note"]
+    # the test setup's own record names its server: fine
+    p, out = check(tmp_path, f"127.0.0.1:{dns}", "school.example", provider="custom",
+                   host="127.0.0.1")
+    assert verdicts(out)["SPF"], out
+
+
+# Answers over 20 KB, so the UDP answer is truncated and the resolver asks
+# again over TCP: many TXT records at one name (verification tokens pile up
+# over the years), one record of many character-strings, and a long SPF
+# record alone at its name. The old 8 KB buffer was overrun: glibc returns
+# the whole length of an answer that did not fit, and the record alone at
+# its name was read past the buffer (ASan: stack-buffer-overflow); only the
+# first 32 records were read.
+BIG_TOKENS = [f"site-verification-{i:03d}=" + "t" * 230 for i in range(90)]
+BIG_ONE = ["x" * 250] * 80  # one record, 80 character-strings
+LONG_SPF = ("v=spf1 " + " ".join(f"ip4:198.51.{i // 250}.{i % 250}" for i in range(1250))
+            + " include:_spf.google.com ~all")
+
+
+@pytest.fixture(scope="module")
+def bigdns():
+    names = {"big.example": BIG_TOKENS + [GOOGLE], "bigone.example": [BIG_ONE, GOOGLE],
+             "longspf.example": [LONG_SPF]}
+    records = dict(names)
+    for d in names:
+        records[f"_dmarc.{d}"] = [DMARC]
+        records[f"google._domainkey.{d}"] = [f"v=DKIM1; k=rsa; p={KEY}"]
+    srv = DnsServer(records)
+    yield srv
+    srv.stop()
+
+
+def txt_query(name):
+    return (b"\0\1\1\0\0\1\0\0\0\0\0\0"
+            + b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0\0\x10\0\x01")
+
+
+@pytest.mark.parametrize("domain,spf_found", [
+    ("big.example", GOOGLE), ("bigone.example", GOOGLE), ("longspf.example", LONG_SPF[:511]),
+])
+def test_a_20_kb_txt_answer_is_read_whole(bigdns, tmp_path, domain, spf_found):
+    assert len(bigdns.answer(txt_query(domain), "tcp")) > 20000
+    n0 = len(bigdns.queries)
+    p, out = check(tmp_path, f"127.0.0.1:{bigdns.port}", domain)
+    assert "AddressSanitizer" not in p.stderr, p.stderr
+    assert p.returncode == 0, p.stdout + p.stderr
+    spf = out["checks"][0]
+    assert spf["ok"] and spf["found"] == spf_found, spf
+    assert verdicts(out) == {"SPF": True, "DMARC": True, "DKIM": True}
+    # truncated over UDP, then asked again over TCP
+    asked = [(t, q) for t, name, q in bigdns.queries[n0:] if name == domain]
+    assert asked == [("udp", 16), ("tcp", 16)], asked

@@ -327,3 +327,27 @@ def test_a_school_template_overrides_the_shipped_one(sandbox, srv):
     pw = re.search(r"Mot de passe provisoire : (\S+)", text).group(1)
     from conftest import password_ok
     assert password_ok(sandbox, "ines", pw)
+
+
+def test_a_fifo_as_logo_neither_hangs_nor_stops_the_mail(sandbox, srv):
+    # open() without O_NONBLOCK waits for a writer for ever; a broken logo
+    # costs the picture only: one warning, the credentials still go out
+    configure(sandbox, srv, general="logo = /etc/eschool/logo.png\n")
+    sandbox.cmd(["mkfifo", "-m", "600", "/etc/eschool/logo.png"], check=True)
+    n0 = len(srv.messages)
+    # timeout(1) inside: the old code blocked in open() for ever
+    p = sandbox.cmd(["timeout", "20", ESCHOOL, "add", "fifi", "--email", "fifi@school.example",
+                     "--parent-email", "parent@school.example"])
+    assert p.returncode == 0, p.stderr
+    # two mails, one warning
+    assert p.stderr.count("/etc/eschool/logo.png is not a regular file") == 1, p.stderr
+    assert len(srv.messages) == n0 + 2
+    for _, msg in srv.messages[n0:]:
+        assert not [m for m in msg.walk() if m.get_content_type() == "image/png"]
+        assert "cid:logo" not in msg.get_body(("html",)).get_content()
+    # a symbolic link is refused the same way (O_NOFOLLOW), with its own words
+    sandbox.cmd(["rm", "/etc/eschool/logo.png"], check=True)
+    sandbox.cmd(["ln", "-s", "/etc/hostname", "/etc/eschool/logo.png"], check=True)
+    p = sandbox.cmd(["timeout", "20", ESCHOOL, "add", "lien", "--email", "lien@school.example"])
+    assert p.returncode == 0 and "is a symbolic link" in p.stderr, p.stderr
+    assert len(srv.messages) == n0 + 3

@@ -114,3 +114,49 @@ def test_login_in_clear_text_refused(sandbox, srv):
     p = sandbox.eschool("test-email", "me@school.example")
     assert p.returncode == 78
     assert "cleartext" in p.stderr
+
+
+def test_each_step_reports_its_own_outcome(sandbox, srv, tmp_path):
+    """A certificate the system does not trust is a TLS failure, said at the
+    TLS step with the fix (ca_file) — never "✓ TLS" then "✗ login refused"."""
+    configure(sandbox, srv.port, ca_file=None)
+    l0 = len(srv.logins)
+    p = sandbox.eschool("test-email", "me@school.example")
+    assert p.returncode == 69, p.stdout + p.stderr
+    lines = p.stdout.splitlines()
+    assert "  ✓ connected" in lines, p.stdout
+    tls = [l for l in lines if l.startswith("  ") and "TLS" in l]
+    assert tls and tls[0].startswith("  ✗ TLS"), p.stdout
+    assert "not trusted" in tls[0] and "ca_file" in p.stdout and "[mail]" in p.stdout, p.stdout
+    assert "✓ TLS" not in p.stdout and "login" not in p.stdout, p.stdout
+    assert len(srv.logins) == l0
+    obj = json.loads(sandbox.eschool("--json", "test-email", "me@school.example").stdout)
+    assert obj["connected"] and not obj["tls"] and not obj["authenticated"]
+    assert obj["failed_step"] == "tls"
+    # the same with implicit TLS: connected, then the certificate refused
+    d = os.path.dirname(srv.ca_file)
+    smtps = SmtpServer(str(tmp_path), implicit_tls=True,
+                       cert=(srv.ca_file, os.path.join(d, "server.crt"),
+                             os.path.join(d, "server.key")))
+    try:
+        configure(sandbox, smtps.port, ca_file=None, security="tls")
+        p = sandbox.eschool("test-email", "me@school.example")
+        assert p.returncode == 69
+        assert "  ✓ connected" in p.stdout and "  ✗ TLS" in p.stdout, p.stdout
+        assert "ca_file" in p.stdout and "login" not in p.stdout, p.stdout
+        assert smtps.logins == [] and smtps.messages == []
+    finally:
+        smtps.stop()
+    # a wrong password: TLS worked, the login did not
+    configure(sandbox, srv.port, srv.ca_file, password="wrong")
+    p = sandbox.eschool("test-email", "me@school.example")
+    assert p.returncode == 69
+    assert "  ✓ connected" in p.stdout and "  ✓ TLS (certificate verified)" in p.stdout
+    assert f"  ✗ login refused for {USER}" in p.stdout, p.stdout
+    assert "accepted" not in p.stdout
+    # all good: every step ✓, none ✗
+    configure(sandbox, srv.port, srv.ca_file)
+    p = sandbox.eschool("test-email", "me@school.example")
+    assert p.returncode == 0, p.stdout
+    steps = [l for l in p.stdout.splitlines() if l.startswith("  ")]
+    assert len(steps) == 4 and all(l.startswith("  ✓") for l in steps), p.stdout

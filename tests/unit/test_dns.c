@@ -56,6 +56,139 @@ static void test_spf(void **state)
 	spf(alone, N(alone), NULL, false, "does not end with");
 }
 
+/* The mechanism suggested for the configured server: the preset's
+ * include:, else a:/ip4:/ip6: of [mail] host, nothing for a local one. */
+static void mech(const char *include, const char *host, enum es_spf_source want,
+                 const char *text)
+{
+	char out[300];
+	enum es_spf_source got = es_spf_mechanism(include, host, out, sizeof(out));
+
+	if (got != want || strcmp(out, text) != 0)
+		fail_msg("%s/%s: got %d '%s', want %d '%s'", include ? include : "-", host ? host : "-",
+		         (int)got, out, (int)want, text);
+}
+
+static void test_spf_mechanism(void **state)
+{
+	(void)state;
+	mech("_spf.google.com", "smtp.gmail.com", ES_SPF_FROM_PROVIDER, "include:_spf.google.com");
+	mech(NULL, "smtp.school-mail.example", ES_SPF_FROM_HOST, "a:smtp.school-mail.example");
+	mech(NULL, "203.0.113.25", ES_SPF_FROM_HOST, "ip4:203.0.113.25");
+	mech(NULL, "2001:db8::25", ES_SPF_FROM_HOST, "ip6:2001:db8::25");
+	mech(NULL, "[2001:db8::25]", ES_SPF_FROM_HOST, "ip6:2001:db8::25");
+	/* nothing the Internet sees, or nothing at all: no guess */
+	mech(NULL, NULL, ES_SPF_UNKNOWN, "");
+	mech(NULL, "", ES_SPF_UNKNOWN, "");
+	mech(NULL, "127.0.0.1", ES_SPF_UNKNOWN, "");
+	mech(NULL, "10.1.2.3", ES_SPF_UNKNOWN, "");
+	mech(NULL, "172.20.0.1", ES_SPF_UNKNOWN, "");
+	mech(NULL, "192.168.1.10", ES_SPF_UNKNOWN, "");
+	mech(NULL, "100.64.0.1", ES_SPF_UNKNOWN, "");
+	mech(NULL, "::1", ES_SPF_UNKNOWN, "");
+	mech(NULL, "fd00::1", ES_SPF_UNKNOWN, "");
+	mech(NULL, "::ffff:127.0.0.1", ES_SPF_UNKNOWN, "");
+	mech(NULL, "localhost", ES_SPF_UNKNOWN, "");
+	mech(NULL, "relay", ES_SPF_UNKNOWN, "");
+	mech(NULL, "relay.lan", ES_SPF_UNKNOWN, "");
+	mech(NULL, "mail.school.local", ES_SPF_UNKNOWN, "");
+	mech(NULL, "bad host\x1b[31m.example", ES_SPF_UNKNOWN, "");
+	mech(NULL, "172.32.0.1", ES_SPF_FROM_HOST, "ip4:172.32.0.1"); /* not 172.16/12 */
+}
+
+/* The record suggested when there is none: it lets the configured server
+ * send; never "v=spf1 ~all", which lets nobody. */
+static void test_spf_suggestion(void **state)
+{
+	struct es_dns_verdict v;
+
+	(void)state;
+	es_spf_check("school.example", NULL, 0, "_spf.google.com", "smtp.gmail.com", &v);
+	assert_false(v.ok);
+	assert_string_equal(v.fix, "publish: school.example TXT \"v=spf1 include:_spf.google.com ~all\"");
+	assert_false(v.guess);
+	assert_string_equal(v.note, "");
+	es_spf_check("school.example", NULL, 0, NULL, "smtp.school-mail.example", &v);
+	assert_string_equal(v.fix,
+	                    "publish: school.example TXT \"v=spf1 a:smtp.school-mail.example ~all\"");
+	assert_true(v.guess);
+	assert_non_null(strstr(v.note, "a guess from [mail] host"));
+	assert_non_null(strstr(v.note, "mail provider"));
+	es_spf_check("school.example", NULL, 0, NULL, "203.0.113.25", &v);
+	assert_string_equal(v.fix, "publish: school.example TXT \"v=spf1 ip4:203.0.113.25 ~all\"");
+	assert_true(v.guess);
+	for (int i = 0; i < 3; i++) {
+		const char *host = i == 0 ? NULL : i == 1 ? "127.0.0.1" : "relay.lan";
+
+		es_spf_check("school.example", NULL, 0, NULL, host, &v);
+		assert_false(v.ok);
+		assert_false(v.guess);
+		assert_null(strstr(v.fix, "v=spf1 ~all"));
+		assert_non_null(strstr(v.fix, "MECHANISM"));
+		assert_non_null(strstr(v.fix, "your mail provider"));
+	}
+	/* the old entry point, without a host, makes no record up either */
+	es_spf_verdict("school.example", NULL, 0, NULL, &v);
+	assert_null(strstr(v.fix, "v=spf1 ~all"));
+}
+
+/* A record that lets no server send fails for the sending domain; any
+ * mechanism with a pass qualifier, or a redirect, names one. */
+static void test_spf_authorises_somebody(void **state)
+{
+	const char *none[] = {"v=spf1 -all"};
+	const char *soft[] = {"v=spf1 ~all"};
+	const char *neg[] = {"v=spf1 -a -mx ~ip4:192.0.2.1 ~all"};
+	const char *a[] = {"v=spf1 a ~all"};
+	const char *mx[] = {"v=spf1 +mx/24 -all"};
+	const char *ip4[] = {"v=spf1 ip4:192.0.2.0/24 -all"};
+	const char *ip6[] = {"v=spf1 ip6:2001:db8::/32 -all"};
+	const char *ex[] = {"v=spf1 exists:%{i}.spf.school.example -all"};
+	const char *redirect[] = {"v=spf1 redirect=_spf.school.example"};
+	struct es_dns_verdict v;
+
+	(void)state;
+	spf(none, 1, NULL, false, "authorises no server");
+	spf(soft, 1, NULL, false, "authorises no server");
+	spf(neg, 1, NULL, false, "authorises no server");
+	spf(a, 1, NULL, true, NULL);
+	spf(mx, 1, NULL, true, NULL);
+	spf(ip4, 1, NULL, true, NULL);
+	spf(ip6, 1, NULL, true, NULL);
+	spf(ex, 1, NULL, true, NULL);
+	spf(redirect, 1, NULL, true, NULL);
+	es_spf_check("school.example", none, 1, NULL, "smtp.school-mail.example", &v);
+	assert_string_equal(v.fix,
+	                    "add a:smtp.school-mail.example before the ~all/-all of the record at "
+	                    "school.example");
+	assert_true(v.guess);
+}
+
+/* A record longer than any buffer (many ip4: over several strings) is
+ * judged whole: its end is what counts. */
+static void test_spf_long_record(void **state)
+{
+	char *rec = malloc(30000);
+	const char *txt[1];
+	size_t o = 0;
+	struct es_dns_verdict v;
+
+	(void)state;
+	assert_non_null(rec);
+	o += (size_t)snprintf(rec, 30000, "v=spf1");
+	for (int i = 0; i < 1200; i++)
+		o += (size_t)snprintf(rec + o, 30000 - o, " ip4:198.51.%d.%d", i / 250, i % 250);
+	(void)snprintf(rec + o, 30000 - o, " include:_spf.google.com -all");
+	txt[0] = rec;
+	es_spf_verdict("school.example", txt, 1, "_spf.google.com", &v);
+	assert_true(v.ok);
+	(void)snprintf(rec + o, 30000 - o, " include:_spf.google.com +all");
+	es_spf_verdict("school.example", txt, 1, "_spf.google.com", &v);
+	assert_false(v.ok);
+	assert_non_null(strstr(v.problem, "anyone may send"));
+	free(rec);
+}
+
 static void test_dmarc(void **state)
 {
 	struct es_dns_verdict v;
@@ -78,8 +211,13 @@ static void test_dmarc(void **state)
 	assert_non_null(strstr(v.note, "monitoring only"));
 	es_dmarc_verdict("school.example", NULL, 0, "it@school.example", &v);
 	assert_false(v.ok);
-	assert_string_equal(v.fix, "publish: _dmarc.school.example TXT \"v=DMARC1; p=quarantine; "
+	/* p=none first: quarantine before SPF and DKIM pass hides the
+	 * school's own mail */
+	assert_string_equal(v.fix, "publish: _dmarc.school.example TXT \"v=DMARC1; p=none; "
 				   "rua=mailto:it@school.example\"");
+	assert_non_null(strstr(v.note, "move to p=quarantine"));
+	es_dmarc_verdict("school.example", NULL, 0, NULL, &v);
+	assert_string_equal(v.fix, "publish: _dmarc.school.example TXT \"v=DMARC1; p=none\"");
 	es_dmarc_verdict("school.example", nop, 1, NULL, &v);
 	assert_false(v.ok);
 	assert_non_null(strstr(v.problem, "no policy"));
@@ -156,6 +294,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_spf),
+		cmocka_unit_test(test_spf_mechanism),
+		cmocka_unit_test(test_spf_suggestion),
+		cmocka_unit_test(test_spf_authorises_somebody),
+		cmocka_unit_test(test_spf_long_record),
 		cmocka_unit_test(test_dmarc),
 		cmocka_unit_test(test_dkim),
 		cmocka_unit_test(test_hostile),
