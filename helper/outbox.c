@@ -74,16 +74,10 @@ static void logo_load(const struct es_ctx *ctx)
 		return;
 	/* O_NONBLOCK: a FIFO (or a device) there must not hang a run that
 	 * sends credentials; a broken logo only costs the picture, so it is
-	 * one warning per run and the mails go without it */
-	fd = open(ctx->cfg.logo, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
-	if (fd < 0 && errno == ELOOP) {
-		es_warn(tr(ctx, "the logo %s is a symbolic link; mails go without it (give the "
-		                "file's own path in [general] logo)",
-		           "le logo %s est un lien symbolique ; les mails partent sans (donnez le "
-		           "chemin du fichier lui-même dans [general] logo)"),
-		        ctx->cfg.logo);
-		return;
-	}
+	 * one warning per run and the mails go without it. A symlink is
+	 * followed: root names the path, and a school may well point it at a
+	 * shared copy; what it reaches is checked below (fstat). */
+	fd = open(ctx->cfg.logo, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		es_warn(tr(ctx, "cannot read the logo %s: %s; mails go without it (fix [general] logo)",
 		           "impossible de lire le logo %s : %s ; les mails partent sans (corrigez "
