@@ -11,7 +11,7 @@ DEPS_BUILD := gcc make pkg-config libpam0g-dev libsodium-dev libcurl4-openssl-de
 	libinih-dev libcrypt-dev passwd login util-linux
 DEPS_TEST := libcmocka-dev python3 python3-pytest python3-aiosmtpd faketime openssl systemd \
 	libpam-wrapper python3-pypamtest valgrind openssh-server openssh-client python3-pexpect \
-	dnsmasq-base
+	dnsmasq-base locales
 DEPS_LINT := cppcheck clang-tidy
 DEPS_FUZZ := clang
 # (libcmocka-dev: the unit tests run while the package builds)

@@ -172,6 +172,28 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 	if (loaded < 0)
 		goto out;
 	if (loaded == 0) {
+		char why[600];
+		enum es_state_owner owner = es_state_orphan(ctx, &st, why, sizeof(why));
+		const char *delivery = es_state_get(&st, ES_K_DELIVERY);
+
+		if (owner == ES_OWNER_OTHER) {
+			es_err_set(&err, ES_ECANTCREAT, "%s", why);
+			goto out;
+		}
+		if (owner == ES_OWNER_GONE) {
+			/* what a removed account left (or an add or import killed
+			 * before useradd): the new account replaces it */
+			if (!ctx->json && !ctx->quiet &&
+			    (delivery == NULL || strcmp(delivery, "creating") != 0))
+				printf(tr(ctx, "%s had eschool state but no Linux account: the new "
+				               "account replaces it\n",
+				          "%s avait un état eschool mais pas de compte Linux : le "
+				          "nouveau compte le remplace\n"),
+				       person.username);
+			loaded = 1;
+		}
+	}
+	if (loaded == 0) {
 		const char *delivery = es_state_get(&st, ES_K_DELIVERY);
 		const char *old_email = es_state_get(&st, ES_K_EMAIL);
 
@@ -225,6 +247,13 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 			(void)es_state_remove(ctx->cfg.state_dir, person.username, &e2);
 			goto out;
 		}
+	}
+	{
+		struct es_err e2 = { 0 };
+
+		/* the uid tells this account from a later one of the same name */
+		if (es_state_set_uid(&st, &e2) != 0)
+			es_warn("%s", e2.msg);
 	}
 	(void)snprintf(heading, sizeof(heading), "%s %s (%s%s%s)",
 	               tr(ctx, "Account created:", "Compte créé :"), person.username,
@@ -349,12 +378,15 @@ static int reset_or_resend(struct es_ctx *ctx, int argc, char **argv, bool resen
 	role = es_state_get(&st, ES_K_ROLE);
 	if (es_config_role_policy(&ctx->cfg, role ? role : "student", &pol, &err) != 0)
 		goto out;
-	if (pol.backend == ES_ACCT_SHADOW && !es_user_exists(user)) {
-		es_err_set(&err, ES_ENOUSER,
-		           "user %s has eschool state but no system account; remove %s/users/%s or "
-		           "create the account again with 'eschool add'",
-		           user, ctx->cfg.state_dir, user);
-		goto out;
+	{
+		char why[600];
+
+		/* never a password for a removed account's name, least of all
+		 * for someone else's account created under that name since */
+		if (es_state_orphan(ctx, &st, why, sizeof(why)) != ES_OWNER_OK) {
+			es_err_set(&err, ES_ENOUSER, "%s", why);
+			goto out;
+		}
 	}
 	/* managed: read it again under its lock (the PAM module may write it) */
 	es_state_free(&st);
@@ -384,6 +416,13 @@ static int reset_or_resend(struct es_ctx *ctx, int argc, char **argv, bool resen
 	if (es_state_new_password(ctx, &st, &pol) != 0) {
 		es_err_set(&err, ES_EOS, "out of memory");
 		goto out;
+	}
+	if (es_state_get(&st, ES_K_UID) == NULL) {
+		struct es_err e2 = { 0 };
+
+		/* a state older than the uid key gets it now */
+		if (es_state_set_uid(&st, &e2) != 0)
+			es_warn("%s", e2.msg);
 	}
 	if (es_state_save(ctx->cfg.state_dir, &st, &err) != 0)
 		goto out;

@@ -1,6 +1,7 @@
 /* eschool doctor: the school's "before going to production" checklist,
- * each item checked for real and shown ✓ (ok), ✗ (to fix, with what to do)
- * or – (does not apply here). Exit 0 only when nothing is ✗, else 78 (the
+ * each item checked for real and shown ✓ (ok), ✗ (to fix, with what to do),
+ * ! (worth a look, with what to do; not a failure) or – (does not apply
+ * here). Exit 0 only when nothing is ✗, else 78 (the
  * setup is not ready). Nothing is sent: the SMTP check logs in and says
  * NOOP. */
 #include "eschool.h"
@@ -26,7 +27,11 @@
 static const char doctor_usage[] = "usage: eschool doctor [--json]\n"
                                    "  checks everything production needs, item by item\n";
 
-enum status { OK, FAIL, SKIP };
+/* WARN: worth a look, not a reason to hold production back. */
+enum status { OK, FAIL, SKIP, WARN };
+
+/* Orphan states named in the accounts item (the rest are counted). */
+#define ORPHANS_NAMED 5
 
 struct item {
 	const char *name;
@@ -276,8 +281,9 @@ static void check_templates(struct doctor *d)
 /* ---- addresses ---- */
 
 struct addr_scan {
-	size_t n, fake, dup;
+	size_t n, fake, dup, orphans;
 	char fake_example[300], dup_example[300];
+	char orphan_names[ORPHANS_NAMED][33];
 	struct es_strset seen; /* address -> user */
 	bool failed;
 };
@@ -316,6 +322,15 @@ static int scan_one(const char *user, void *arg)
 		es_state_free(&st);
 		return 0; /* list and show report bad files; not an address matter */
 	}
+	/* a removed account's state is no account: listed apart */
+	if (es_state_orphan(ctx, &st, NULL, 0) != ES_OWNER_OK) {
+		if (a->orphans < ORPHANS_NAMED)
+			(void)es_strlcpy(a->orphan_names[a->orphans], user,
+			                 sizeof(a->orphan_names[0]));
+		a->orphans++;
+		es_state_free(&st);
+		return 0;
+	}
 	email = es_state_get(&st, ES_K_EMAIL);
 	a->n++;
 	if (email != NULL && email[0] != '\0') {
@@ -334,6 +349,46 @@ static int scan_one(const char *user, void *arg)
 	return 0;
 }
 
+/* The accounts item: states whose Linux account is gone (userdel) or
+ * whose name is another uid's now, named with the command that cleans
+ * each. */
+static void check_orphans(struct doctor *d, const struct addr_scan *a)
+{
+	struct es_ctx *ctx = d->ctx;
+	struct item *it;
+	size_t o = 0, f = 0;
+
+	if (a->orphans == 0) {
+		it = add(d, "accounts", a->n > 0 ? OK : SKIP);
+		(void)snprintf(it->detail, sizeof(it->detail), "%s",
+		               a->n > 0 ? tr(ctx, "every managed account has its Linux account",
+		                             "chaque compte géré a son compte Linux")
+		                        : tr(ctx, "no managed accounts yet", "aucun compte géré"));
+		return;
+	}
+	it = add(d, "accounts", WARN);
+	o = (size_t)snprintf(it->detail, sizeof(it->detail),
+	                     tr(ctx, "%zu eschool state(s) without their Linux account (removed "
+	                             "with userdel, or the name is another account's now):",
+	                        "%zu état(s) eschool sans leur compte Linux (supprimé par userdel, "
+	                        "ou le nom est celui d'un autre compte) :"),
+	                     a->orphans);
+	for (size_t i = 0; i < a->orphans && i < ORPHANS_NAMED && o < sizeof(it->detail); i++) {
+		o += (size_t)snprintf(it->detail + o, sizeof(it->detail) - o, " %s",
+		                      a->orphan_names[i]);
+		if (f < sizeof(it->fix))
+			f += (size_t)snprintf(it->fix + f, sizeof(it->fix) - f, "%seschool forget %s",
+			                      i > 0 ? "; " : "", a->orphan_names[i]);
+	}
+	if (a->orphans > ORPHANS_NAMED && o < sizeof(it->detail))
+		(void)snprintf(it->detail + o, sizeof(it->detail) - o,
+		               tr(ctx, " and %zu more (eschool list marks them)",
+		                  " et %zu autre(s) (eschool list les marque)"),
+		               a->orphans - ORPHANS_NAMED);
+}
+
+/* The addresses item, then the accounts item, from one pass over the
+ * states. */
 static void check_addresses(struct doctor *d)
 {
 	struct addr_scan a;
@@ -353,21 +408,24 @@ static void check_addresses(struct doctor *d)
 	if (a.n == 0) {
 		it = add(d, "addresses", SKIP);
 		(void)snprintf(it->detail, sizeof(it->detail), "no managed accounts yet");
-		return;
+	} else {
+		it = add(d, "addresses", a.fake == 0 && a.dup == 0 ? OK : FAIL);
+		if (it->status == OK) {
+			(void)snprintf(it->detail, sizeof(it->detail),
+			               "%zu accounts: no placeholder, no shared address", a.n);
+		} else {
+			(void)snprintf(it->detail, sizeof(it->detail),
+			               "%zu accounts: %zu placeholder address(es)%s%s%s, %zu "
+			               "shared%s%s%s",
+			               a.n, a.fake, a.fake ? " (" : "", a.fake_example,
+			               a.fake ? ")" : "", a.dup, a.dup ? " (" : "", a.dup_example,
+			               a.dup ? ")" : "");
+			(void)snprintf(it->fix, sizeof(it->fix),
+			               "give real addresses: eschool set-email USER ADDR (example.*, "
+			               ".test, .local and .invalid domains never receive mail)");
+		}
 	}
-	it = add(d, "addresses", a.fake == 0 && a.dup == 0 ? OK : FAIL);
-	if (it->status == OK) {
-		(void)snprintf(it->detail, sizeof(it->detail),
-		               "%zu accounts: no placeholder, no shared address", a.n);
-		return;
-	}
-	(void)snprintf(it->detail, sizeof(it->detail),
-	               "%zu accounts: %zu placeholder address(es)%s%s%s, %zu shared%s%s%s", a.n,
-	               a.fake, a.fake ? " (" : "", a.fake_example, a.fake ? ")" : "", a.dup,
-	               a.dup ? " (" : "", a.dup_example, a.dup ? ")" : "");
-	(void)snprintf(it->fix, sizeof(it->fix),
-	               "give real addresses: eschool set-email USER ADDR (example.*, .test, "
-	               ".local and .invalid domains never receive mail)");
+	check_orphans(d, &a);
 }
 
 static void check_backup(struct doctor *d)
@@ -580,12 +638,12 @@ static void check_queue(struct doctor *d)
 
 static const char *mark(enum status s)
 {
-	return s == OK ? "✓" : s == FAIL ? "✗" : "–";
+	return s == OK ? "✓" : s == FAIL ? "✗" : s == WARN ? "!" : "–";
 }
 
 static const char *word(enum status s)
 {
-	return s == OK ? "ok" : s == FAIL ? "fail" : "skip";
+	return s == OK ? "ok" : s == FAIL ? "fail" : s == WARN ? "warn" : "skip";
 }
 
 int cmd_doctor(struct es_ctx *ctx, int argc, char **argv)

@@ -4,13 +4,15 @@
  *    anything is created (unless --keep-going).
  * 2. Match rows against what exists: a row whose account is complete is
  *    skipped, one interrupted before its credentials went out is resumed,
- *    so that re-running the same file after a kill -9 never duplicates.
+ *    so that re-running the same file after a kill -9 never duplicates;
+ *    one whose state outlived its account (userdel) is made again.
  * 3. Hash on every core (yescrypt dominates the cost) while the main thread
  *    creates the accounts of each chunk of rows in one locked pass over the
  *    account files (shadowdb.c), as newusers does, rather than one useradd
  *    and one chpasswd per account. */
 #include "eschool.h"
 #include "options.h"
+#include "shadowdb.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -29,11 +31,16 @@
 
 #include "es_csv.h"
 #include "es_names.h"
+#include "es_pamin.h"
 #include "es_queue.h"
 #include "outbox.h"
 
 #define MAX_ROSTER_BYTES (64L * 1024 * 1024)
 #define CHUNK 128
+/* A state key of import's: "1" when the account's home path was taken when
+ * the import started the account (decided before anything of the account
+ * was written, kept for a resumed run): that home is never touched. */
+#define K_HOME_KEPT "home_kept"
 
 static const char import_usage[] =
 	"usage: eschool import FILE.csv [--dry-run] [--keep-going] [--output FILE] [--json]\n"
@@ -44,7 +51,9 @@ enum col { C_USERNAME, C_NAME, C_EMAIL, C_ROLE, C_PARENT, C_CLASS, C_LANG, C_COU
 static const char *const col_names[C_COUNT] = { "username", "name",  "email", "role",
 	                                        "parent_email", "class", "lang" };
 
-enum action { A_CREATE, A_RESUME, A_SKIP, A_BAD };
+/* A_RECREATE: the row's state is an orphan (its account was deleted):
+ * made again, as new. */
+enum action { A_CREATE, A_RESUME, A_RECREATE, A_SKIP, A_BAD };
 
 struct row {
 	unsigned long line;
@@ -55,6 +64,11 @@ struct row {
 	enum action action;
 	char *error;      /* the row's first problem (malloc'd: most rows have none) */
 	bool created;     /* useradd ran in this run */
+	bool home_existed; /* its home path was taken when the import started it */
+	bool refused;     /* its name was taken while the import ran: not made */
+	char *warning;    /* what the report says of the row (its home), or NULL */
+	struct es_state *orphan; /* A_RECREATE: the old state, until the account is made */
+	long uid;         /* the account's, once made (-1: not known) */
 	/* production */
 	char qid[48];     /* the queued credentials mail */
 	char nid[48];     /* the queued parent notice */
@@ -81,7 +95,11 @@ struct import {
 	struct roster r;
 	struct role_pol roles[ES_MAX_ROLES + 2];
 	size_t n_roles;
-	struct es_strset sys_users, sys_groups, managed, managed_by_person, csv_names;
+	/* sys_users: name -> uid of those NSS enumerates (a cache: a name not
+	 * there is asked with getpwnam, since directories often do not
+	 * enumerate); sys_groups likewise; home_kept: the managed users whose
+	 * state says K_HOME_KEPT */
+	struct es_strset sys_users, sys_groups, managed, managed_by_person, csv_names, home_kept;
 	/* hashing pool */
 	struct es_cred *creds;
 	int *cred_rc;
@@ -91,13 +109,11 @@ struct import {
 	bool *ready;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	bool stop;
 	/* output */
-	int sheet_fd;
-	bool progress;
-	bool header_printed;
+	const char *bar_what; /* what the progress bar counts */
+	size_t bar_done, bar_total;
 	size_t done;
-	bool production;  /* mail the credentials (else: show them) */
+	size_t n_refused;     /* rows whose name was taken while the import ran */
 	size_t n_sent, n_queued, n_fallback;
 	/* the queue as the first resumed row found it: the mails that earlier,
 	 * interrupted runs queued for the rows being resumed (listed once per
@@ -105,6 +121,13 @@ struct import {
 	 * queue 128 times) */
 	struct es_qmsg *old_mails;
 	size_t n_old_mails;
+	int sheet_fd;
+	bool pw_listed_all, gr_listed_all; /* see nss_lists_all */
+	bool stop;            /* the hashing pool's */
+	bool progress;
+	bool bar_shown;       /* a progress bar is on the terminal's last line */
+	bool header_printed;
+	bool production;      /* mail the credentials (else: show them) */
 	bool queue_listed;
 };
 
@@ -113,6 +136,71 @@ static void row_free(struct row *row)
 	for (int c = 0; c < C_COUNT; c++)
 		free(row->f[c]);
 	free(row->error);
+	free(row->warning);
+	if (row->orphan != NULL) {
+		es_state_free(row->orphan);
+		free(row->orphan);
+	}
+}
+
+/* ---- what reaches a terminal or a log ----
+ *
+ * Names, addresses and file names come from the roster and its path: a C1
+ * control (U+009B is a CSI), a bidirectional override or an escape
+ * sequence would act on the terminal or disguise a line. Whatever quotes
+ * them goes out through es_log_escape, as the log lines do. */
+
+/* s escaped into buf (cut with "..." when longer). */
+static const char *esc(const char *s, char *buf, size_t bufsz)
+{
+	(void)es_log_escape(s != NULL ? s : "", buf, bufsz);
+	return buf;
+}
+
+static void bar_draw(struct import *im)
+{
+	size_t width = 30, filled;
+
+	if (!im->progress || im->bar_total == 0)
+		return;
+	filled = im->bar_done * width / im->bar_total;
+	(void)fputs("\r[", stderr);
+	for (size_t i = 0; i < width; i++)
+		(void)fputc(i < filled ? '#' : ' ', stderr);
+	(void)fprintf(stderr, "] %zu/%zu %s", im->bar_done, im->bar_total, im->bar_what);
+	im->bar_shown = im->bar_done != im->bar_total;
+	if (!im->bar_shown)
+		(void)fputc('\n', stderr);
+	(void)fflush(stderr);
+}
+
+/* Erases the bar before a line of the table or a message: the bar is on
+ * stderr without a newline, and the line would be written after it. */
+static void bar_clear(struct import *im)
+{
+	if (!im->bar_shown)
+		return;
+	(void)fputs("\r\033[K", stderr);
+	(void)fflush(stderr);
+	im->bar_shown = false;
+}
+
+/* es_warn with the whole message escaped, the bar erased and drawn again. */
+static void im_warn(struct import *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void im_warn(struct import *im, const char *fmt, ...)
+{
+	char raw[2 * ES_ERR_MAX], line[4 * ES_ERR_MAX];
+	bool redraw = im->bar_shown;
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	bar_clear(im);
+	es_warn("%s", esc(raw, line, sizeof(line)));
+	if (redraw)
+		bar_draw(im);
 }
 
 static int read_file(const char *path, char **data, size_t *len, struct es_err *err)
@@ -318,8 +406,9 @@ static const struct es_policy *role_policy(struct import *im, const char *role)
 	return &im->roles[im->n_roles++].pol;
 }
 
-/* Loads what exists: system users and groups (one pass each) and the
- * accounts eschool manages, keyed by username and by person. */
+/* Loads what exists: the users and groups NSS enumerates (one pass each,
+ * a cache for the names asked about: see user_uid) and the accounts eschool
+ * manages, keyed by username and by person. */
 struct managed_walk {
 	struct import *im;
 	struct es_err *err;
@@ -331,28 +420,134 @@ static void person_key(const char *email, const char *name, char *out, size_t ou
 	(void)snprintf(out, outsz, "%s\n%s", email ? email : "", name ? name : "");
 }
 
+/* Whether NSS's enumeration of db ("passwd", "group") lists every name
+ * its lookups find: each source on db's line of nsswitch.conf is one that
+ * enumerates all it knows. A directory (sss, ldap with SSSD's default
+ * enumerate = false, winbind ...) is not: the names it did not list are
+ * asked one by one. When all do, asking would only scan /etc/passwd again
+ * for each row (2 ms a name with 10,000 accounts). */
+static bool nss_lists_all(const char *db)
+{
+	static const char *const listing[] = { "files", "systemd", "extrausers" };
+	char line[1024];
+	size_t dblen = strlen(db);
+	bool found = false, all = true;
+	FILE *f = fopen("/etc/nsswitch.conf", "re");
+
+	if (f == NULL)
+		return false; /* cannot tell: ask */
+	while (!found && fgets(line, sizeof(line), f) != NULL) {
+		char *p = line + strspn(line, " \t"), *tok, *save = NULL;
+		bool in_action = false;
+
+		if (strncmp(p, db, dblen) != 0)
+			continue;
+		p += dblen;
+		p += strspn(p, " \t");
+		if (*p != ':')
+			continue;
+		found = true;
+		for (tok = strtok_r(p + 1, " \t\n", &save); tok != NULL && tok[0] != '#';
+		     tok = strtok_r(NULL, " \t\n", &save)) {
+			bool known = false;
+
+			if (in_action || tok[0] == '[') { /* [NOTFOUND=return] */
+				in_action = tok[strlen(tok) - 1] != ']';
+				continue;
+			}
+			for (size_t i = 0; i < ES_ARRAY_LEN(listing); i++)
+				known |= strcmp(tok, listing[i]) == 0;
+			all &= known;
+		}
+	}
+	(void)fclose(f);
+	return all; /* no line: glibc uses files */
+}
+
+/* The uid of user as NSS knows it: first what it enumerated, then
+ * getpwnam, which also finds the users of a directory (SSSD, LDAP) that
+ * does not enumerate them. -1: no such user; -2: NSS could not say. */
+static long user_uid(const struct import *im, const char *user)
+{
+	const char *v = es_strset_get(&im->sys_users, user);
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	int e;
+
+	if (v != NULL)
+		return strtol(v, NULL, 10);
+	if (im->pw_listed_all)
+		return -1;
+	e = getpwnam_r(user, &pw, buf, sizeof(buf), &res);
+	if (res != NULL)
+		return (long)pw.pw_uid;
+	/* POSIX lets "not found" be any of these (glibc: 0) */
+	return e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM ? -1 : -2;
+}
+
+static bool group_known(const struct import *im, const char *group)
+{
+	struct group gr, *res = NULL;
+	char buf[16384];
+
+	if (es_strset_has(&im->sys_groups, group))
+		return true;
+	if (im->gr_listed_all)
+		return false;
+	/* an error (ERANGE for a huge group ...) counts as taken: never create
+	 * over what cannot be checked */
+	return getgrnam_r(group, &gr, buf, sizeof(buf), &res) != 0 || res != NULL;
+}
+
+/* What a state file says of its account, for match_existing: "creating"
+ * (an interrupted import or add), "done", "orphan" (its account is gone:
+ * userdel), "other" (the name is another uid's now), "corrupt"; then a
+ * newline and the state's email. */
 static int managed_one(const char *user, void *arg)
 {
 	struct managed_walk *w = arg;
+	struct import *im = w->im;
 	struct es_state st;
 	struct es_err e = { 0 };
-	char key[600], val[128];
-	const char *delivery;
+	char key[600], val[320];
+	const char *delivery, *kind = "done";
 
 	es_state_init(&st, "");
-	if (es_state_load_cfg(w->im->ctx, user, &st, &e) != 0) {
+	if (es_state_load_cfg(im->ctx, user, &st, &e) != 0) {
 		/* a corrupt file must not be overwritten by a new account */
-		es_warn("%s", e.msg);
-		(void)es_strset_put(&w->im->managed, user, "corrupt");
+		im_warn(im, "%s", e.msg);
+		(void)es_strset_put(&im->managed, user, "corrupt");
 		es_state_free(&st);
 		return 0;
 	}
 	delivery = es_state_get(&st, ES_K_DELIVERY);
-	(void)snprintf(val, sizeof(val), "%s\n%s", delivery ? delivery : "printed",
+	if (delivery != NULL && strcmp(delivery, "creating") == 0) {
+		kind = "creating"; /* whether the account exists yet or not */
+	} else {
+		long uid = user_uid(im, user);
+		struct passwd pw = { .pw_name = (char *)user, .pw_uid = (uid_t)uid };
+
+		if (uid == -2)
+			kind = "done"; /* NSS cannot say: never re-create over it */
+		else
+			switch (es_state_owner(&st, uid >= 0 ? &pw : NULL)) {
+			case ES_OWNER_OK:
+				break;
+			case ES_OWNER_GONE:
+				kind = "orphan";
+				break;
+			case ES_OWNER_OTHER:
+				kind = "other";
+				break;
+			}
+	}
+	(void)snprintf(val, sizeof(val), "%s\n%s", kind,
 	               es_state_get(&st, ES_K_EMAIL) ? es_state_get(&st, ES_K_EMAIL) : "");
 	person_key(es_state_get(&st, ES_K_EMAIL), es_state_get(&st, ES_K_NAME), key, sizeof(key));
-	if (es_strset_put(&w->im->managed, user, val) != 0 ||
-	    es_strset_put(&w->im->managed_by_person, key, user) != 0) {
+	if (es_strset_put(&im->managed, user, val) != 0 ||
+	    es_strset_put(&im->managed_by_person, key, user) != 0 ||
+	    (es_state_get_bool(&st, K_HOME_KEPT) &&
+	     es_strset_put(&im->home_kept, user, NULL) != 0)) {
 		w->rc = es_err_set(w->err, ES_EOS, "out of memory");
 		es_state_free(&st);
 		return 1;
@@ -367,10 +562,18 @@ static int load_existing(struct import *im, struct es_err *err)
 	struct passwd *pw;
 	struct group *gr;
 
+	im->pw_listed_all = nss_lists_all("passwd");
+	im->gr_listed_all = nss_lists_all("group");
 	setpwent();
-	while ((pw = getpwent()) != NULL)
-		if (es_strset_put(&im->sys_users, pw->pw_name, NULL) != 0)
+	while ((pw = getpwent()) != NULL) {
+		char uid[24];
+
+		(void)snprintf(uid, sizeof(uid), "%ld", (long)pw->pw_uid);
+		/* the first entry of a name is the one getpwnam returns */
+		if (!es_strset_has(&im->sys_users, pw->pw_name) &&
+		    es_strset_put(&im->sys_users, pw->pw_name, uid) != 0)
 			break;
+	}
 	endpwent();
 	setgrent();
 	while ((gr = getgrent()) != NULL)
@@ -386,16 +589,18 @@ static bool name_taken(const char *name, void *arg)
 {
 	const struct import *im = arg;
 
-	return es_strset_has(&im->sys_users, name) || es_strset_has(&im->sys_groups, name) ||
-	       es_is_role_group(&im->ctx->cfg, name) ||
-	       es_strset_has(&im->managed, name) || es_strset_has(&im->csv_names, name);
+	return es_strset_has(&im->managed, name) || es_strset_has(&im->csv_names, name) ||
+	       es_is_role_group(&im->ctx->cfg, name) || user_uid(im, name) != -1 ||
+	       group_known(im, name);
 }
 
 /* Decides what to do with a row whose username is known. */
 static void match_existing(struct import *im, struct row *row)
 {
+	const struct es_ctx *ctx = im->ctx;
 	const char *m = es_strset_get(&im->managed, row->username);
 	const char *prev = es_strset_get(&im->csv_names, row->username);
+	long uid;
 
 	if (prev != NULL) {
 		row_error(im, row, "username %s is also on line %s", row->username, prev);
@@ -403,18 +608,49 @@ static void match_existing(struct import *im, struct row *row)
 	}
 	if (m != NULL) {
 		const char *nl = strchr(m, '\n');
-		size_t dlen = nl ? (size_t)(nl - m) : strlen(m);
+		size_t klen = nl ? (size_t)(nl - m) : strlen(m);
+		bool same = nl != NULL && strcmp(nl + 1, row->f[C_EMAIL]) == 0;
 
 		if (strcmp(m, "corrupt") == 0) {
 			row_error(im, row, "the state of user %s is corrupt; see 'eschool show %s'",
 			          row->username, row->username);
-		} else if (nl == NULL || strcmp(nl + 1, row->f[C_EMAIL]) != 0) {
+		} else if (klen == 5 && strncmp(m, "other", 5) == 0) {
+			row_error(im, row,
+			          tr(ctx,
+			             "user %s already exists on this system, and it is not the account "
+			             "eschool made (another uid): its eschool state is left from a "
+			             "deleted account; choose another username, or remove that state "
+			             "with 'eschool forget %s'",
+			             "l'utilisateur %s existe déjà sur ce système, et ce n'est pas le "
+			             "compte créé par eschool (un autre uid) : son état eschool est celui "
+			             "d'un compte supprimé ; choisissez un autre identifiant, ou supprimez "
+			             "cet état avec 'eschool forget %s'"),
+			          row->username, row->username);
+		} else if (!same && klen == 6 && strncmp(m, "orphan", 6) == 0) {
+			row_error(im, row,
+			          tr(ctx,
+			             "user %s: eschool still has the state of a deleted account of that "
+			             "name, for another email address; remove it with 'eschool forget %s' "
+			             "or choose another username",
+			             "utilisateur %s : eschool garde l'état d'un compte supprimé de ce nom, "
+			             "pour une autre adresse mail ; supprimez-le avec 'eschool forget %s' "
+			             "ou choisissez un autre identifiant"),
+			          row->username, row->username);
+		} else if (!same) {
 			row_error(im, row,
 			          "user %s already exists (managed by eschool, another email "
 			          "address); use 'eschool reset %s' or another username",
 			          row->username, row->username);
-		} else if (dlen == 8 && strncmp(m, "creating", 8) == 0) {
+		} else if (klen == 8 && strncmp(m, "creating", 8) == 0) {
 			row->action = A_RESUME;
+		} else if (klen == 6 && strncmp(m, "orphan", 6) == 0) {
+			if (row->pol->backend == ES_ACCT_NONE)
+				row_error(im, row,
+				          "accounts.backend = none: user %s must already exist in the "
+				          "directory",
+				          row->username);
+			else
+				row->action = A_RECREATE; /* userdel: made again, as new */
 		} else {
 			row->action = A_SKIP;
 		}
@@ -426,10 +662,20 @@ static void match_existing(struct import *im, struct row *row)
 			          "accounts.backend = none: user %s must already exist in the "
 			          "directory",
 			          row->username);
-	} else if (es_strset_has(&im->sys_users, row->username)) {
-		row_error(im, row, "user %s already exists on this system (not created by eschool)",
-		          row->username);
-	} else if (es_strset_has(&im->sys_groups, row->username) ||
+	} else if ((uid = user_uid(im, row->username)) != -1) {
+		if (uid == -2)
+			row_error(im, row,
+			          tr(ctx,
+			             "cannot tell whether user %s exists (the user database did not "
+			             "answer): try again",
+			             "impossible de savoir si l'utilisateur %s existe (la base des "
+			             "utilisateurs n'a pas répondu) : réessayez"),
+			          row->username);
+		else
+			row_error(im, row,
+			          "user %s already exists on this system (not created by eschool)",
+			          row->username);
+	} else if (group_known(im, row->username) ||
 	           es_is_role_group(&im->ctx->cfg, row->username)) {
 		row_error(im, row, "a group named %s already exists: choose another username",
 		          row->username);
@@ -542,19 +788,10 @@ static void wait_ready(struct import *im, size_t j)
 
 static void progress(struct import *im)
 {
-	size_t total = im->n_jobs, width = 30, filled;
-
-	if (!im->progress || total == 0)
-		return;
-	filled = im->done * width / total;
-	(void)fprintf(stderr, "\r[");
-	for (size_t i = 0; i < width; i++)
-		(void)fputc(i < filled ? '#' : ' ', stderr);
-	(void)fprintf(stderr, "] %zu/%zu %s", im->done, total,
-	              tr(im->ctx, "accounts", "comptes"));
-	if (im->done == total)
-		(void)fputc('\n', stderr);
-	(void)fflush(stderr);
+	im->bar_what = tr(im->ctx, "accounts", "comptes");
+	im->bar_done = im->done;
+	im->bar_total = im->n_jobs;
+	bar_draw(im);
 }
 
 /* CSV field for the credentials sheet: quoted, inner quotes doubled, and a
@@ -584,25 +821,50 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* One credential in --json: as es_print_credential, with what the report
+ * says of the row (its home) under "warning". */
+static void print_cred(struct import *im, const struct row *row, const char *password,
+                       const char *delivery)
+{
+	struct es_buf b = { 0 };
+	int rc;
+
+	if (row->warning == NULL) {
+		es_print_credential(im->ctx, row->username, password, delivery);
+		return;
+	}
+	rc = es_buf_puts(&b, "{\"username\":") | es_buf_json_str(&b, row->username);
+	if (password != NULL)
+		rc |= es_buf_puts(&b, ",\"password\":") | es_buf_json_str(&b, password);
+	rc |= es_buf_puts(&b, ",\"delivery\":") | es_buf_json_str(&b, delivery) |
+	      es_buf_puts(&b, ",\"warning\":") | es_buf_json_str(&b, row->warning) |
+	      es_buf_puts(&b, "}\n");
+	if (rc != 0)
+		es_warn("out of memory");
+	else
+		es_out_write(&b);
+	es_buf_free(&b);
+}
+
 static int deliver(struct import *im, const struct row *row, const struct es_cred *cred,
                    struct es_err *err)
 {
 	struct es_buf b = { 0 };
+	char name[1024];
 	int rc = 0;
 
 	if (im->ctx->json) {
-		es_print_credential(im->ctx, row->username, cred->password, "printed");
+		print_cred(im, row, cred->password, "printed");
 	} else {
 		/* -q keeps the credentials: they are what was asked for */
+		bar_clear(im); /* redrawn by the next progress() */
 		if (!im->header_printed && !im->ctx->quiet) {
-			if (im->progress)
-				(void)fputc('\n', stderr);
 			printf("%-20s %-14s %s\n", tr(im->ctx, "USERNAME", "IDENTIFIANT"),
 			       tr(im->ctx, "PASSWORD", "MOT DE PASSE"), tr(im->ctx, "NAME", "NOM"));
 			im->header_printed = true;
 		}
 		if (es_buf_printf(&b, "%-20s %-14s %s\n", row->username, cred->password,
-		                  row->f[C_NAME] ? row->f[C_NAME] : "") == 0)
+		                  esc(row->f[C_NAME], name, sizeof(name))) == 0)
 			es_out_write(&b);
 		es_buf_free(&b);
 	}
@@ -653,13 +915,14 @@ static int queue_row(struct import *im, struct row *row, const struct es_state *
 	bool has_notice = false;
 
 	/* a resumed account gets a new password: its old mail must not go */
-	if (row->action == A_RESUME && resume_queued(im, row->username, &has_notice, &e) != 0)
-		es_warn("%s", e.msg);
+	if ((row->action == A_RESUME || row->action == A_RECREATE) &&
+	    resume_queued(im, row->username, &has_notice, &e) != 0)
+		im_warn(im, "%s", e.msg);
 	(void)snprintf(kind, sizeof(kind), "welcome-%s", row->role);
 	row->delivery = "queued";
 	if (es_queue_credential(ctx, st, kind, row->f[C_EMAIL], row->f[C_NAME], cred->password,
 	                        ES_QPRIO_CREDENTIALS, &m, &msg, &e) != 0) {
-		es_warn("%s:%lu: %s", im->file, row->line, e.msg);
+		im_warn(im, "%s:%lu: %s", im->file, row->line, e.msg);
 		row->delivery = "fallback";
 	} else {
 		(void)es_strlcpy(row->qid, m.id, sizeof(row->qid));
@@ -670,7 +933,7 @@ static int queue_row(struct import *im, struct row *row, const struct es_state *
 		es_err_clear(&e);
 		if (es_queue_credential(ctx, st, "parent-notice", parent, NULL, NULL,
 		                        ES_QPRIO_NOTICE, &m, &msg, &e) != 0)
-			es_warn("%s:%lu: %s", im->file, row->line, e.msg);
+			im_warn(im, "%s:%lu: %s", im->file, row->line, e.msg);
 		else
 			(void)es_strlcpy(row->nid, m.id, sizeof(row->nid));
 		es_buf_free(&msg);
@@ -680,23 +943,15 @@ static int queue_row(struct import *im, struct row *row, const struct es_state *
 
 static void mail_progress(struct import *im, size_t done, size_t total)
 {
-	size_t width = 30, filled;
-
-	if (!im->progress || total == 0)
-		return;
-	filled = done * width / total;
-	(void)fprintf(stderr, "\r[");
-	for (size_t i = 0; i < width; i++)
-		(void)fputc(i < filled ? '#' : ' ', stderr);
-	(void)fprintf(stderr, "] %zu/%zu %s", done, total, tr(im->ctx, "mails", "mails"));
-	if (done == total)
-		(void)fputc('\n', stderr);
-	(void)fflush(stderr);
+	im->bar_what = tr(im->ctx, "mails", "mails");
+	im->bar_done = done;
+	im->bar_total = total;
+	bar_draw(im);
 }
 
 /* Sends one queued message of this import through the outbox; returns the
  * outcome (ES_HELD when it was not tried). */
-static enum es_outcome send_queued(struct es_outbox *ob, const char *id)
+static enum es_outcome send_queued(struct import *im, struct es_outbox *ob, const char *id)
 {
 	struct es_err e = { 0 };
 	struct es_qmsg m;
@@ -706,11 +961,11 @@ static enum es_outcome send_queued(struct es_outbox *ob, const char *id)
 	size_t len = 0;
 
 	if (es_outbox_read(ob, id, &m, &msg, &len, &e) != 0) {
-		es_warn("%s", e.msg);
+		im_warn(im, "%s", e.msg);
 		return ES_HELD;
 	}
 	if (es_outbox_send(ob, &m, msg, len, &outcome, &r, &e) != 0)
-		es_warn("%s", e.msg);
+		im_warn(im, "%s", e.msg);
 	sodium_memzero(msg, len);
 	free(msg);
 	return outcome;
@@ -732,7 +987,7 @@ static void send_all(struct import *im)
 	if (es_outbox_open(im->ctx, 0, &ob, &e) != 0) {
 		busy = e.code == ES_ETEMP;
 		if (!busy)
-			es_warn("%s", e.msg);
+			im_warn(im, "%s", e.msg);
 	}
 	for (size_t j = 0; j < im->n_jobs; j++) {
 		struct row *row = &im->r.rows[im->jobs[j]];
@@ -744,7 +999,7 @@ static void send_all(struct import *im)
 			row->delivery = "queued";
 			continue;
 		}
-		outcome = ob != NULL ? send_queued(ob, row->qid) : ES_HELD;
+		outcome = ob != NULL ? send_queued(im, ob, row->qid) : ES_HELD;
 		if (outcome == ES_SENT)
 			row->delivery = "sent";
 		else if (outcome == ES_HELD && ob != NULL && es_outbox_over_quota(ob))
@@ -756,13 +1011,15 @@ static void send_all(struct import *im)
 	for (size_t j = 0; ob != NULL && j < im->n_jobs; j++) {
 		const struct row *row = &im->r.rows[im->jobs[j]];
 		if (row->nid[0] != '\0' && !es_outbox_stopped(ob))
-			(void)send_queued(ob, row->nid);
+			(void)send_queued(im, ob, row->nid);
 	}
 	if (ob != NULL && es_outbox_over_quota(ob))
-		es_warn("%s", tr(im->ctx, "the sending quota is reached: the other mails wait for the "
-		                          "next window (eschool queue status)",
-		                 "le quota d'envoi est atteint : les autres mails attendent la période "
-		                 "suivante (eschool queue status)"));
+		im_warn(im, "%s",
+		        tr(im->ctx,
+		           "the sending quota is reached: the other mails wait for the next window "
+		           "(eschool queue status)",
+		           "le quota d'envoi est atteint : les autres mails attendent la période "
+		           "suivante (eschool queue status)"));
 	es_outbox_close(ob);
 }
 
@@ -778,7 +1035,7 @@ static void record_delivery(struct import *im, const char *user, const char *del
 	if (es_state_lock(dir, user, &lockfd, &e) != 0 ||
 	    es_state_load_cfg(im->ctx, user, &st, &e) != 0 ||
 	    es_state_set(&st, ES_K_DELIVERY, delivery) != 0 || es_state_save(dir, &st, &e) != 0)
-		es_warn("%s", e.msg[0] ? e.msg : "out of memory");
+		im_warn(im, "%s", e.msg[0] ? e.msg : "out of memory");
 	if (lockfd >= 0)
 		es_state_unlock(lockfd);
 	es_state_free(&st);
@@ -805,8 +1062,11 @@ static int report_all(struct import *im, struct es_err *err)
 		im->n_queued += strcmp(delivery, "queued") == 0;
 		im->n_fallback += shown;
 		if (ctx->json) {
-			es_print_credential(ctx, row->username, password, delivery);
+			print_cred(im, row, password, delivery);
 		} else if (!ctx->quiet || shown) {
+			char name[1024];
+
+			bar_clear(im);
 			if (!im->header_printed) {
 				printf("%-20s %-10s %-14s %s\n", tr(ctx, "USERNAME", "IDENTIFIANT"),
 				       tr(ctx, "MAIL", "MAIL"), tr(ctx, "PASSWORD", "MOT DE PASSE"),
@@ -818,8 +1078,8 @@ static int report_all(struct import *im, struct es_err *err)
 			                          ? tr(ctx, "sent", "envoyé")
 			                          : shown ? tr(ctx, "NOT SENT", "NON ENVOYÉ")
 			                                  : tr(ctx, "queued", "en file"),
-			                  shown ? password : "-", row->f[C_NAME] ? row->f[C_NAME] : "") ==
-			    0)
+			                  shown ? password : "-",
+			                  esc(row->f[C_NAME], name, sizeof(name))) == 0)
 				es_out_write(&b);
 			es_buf_free(&b);
 		}
@@ -847,10 +1107,127 @@ static void undo_chunk(struct import *im, size_t from, size_t to)
 		struct es_err e;
 
 		if (row->created && es_account_delete(row->username, &e) != 0)
-			es_warn("%s", e.msg);
+			im_warn(im, "%s", e.msg);
 		if (row->action == A_CREATE)
 			(void)es_state_remove(im->ctx->cfg.state_dir, row->username, &e);
+		/* A_RECREATE, A_RESUME: the state stays "creating": the next run
+		 * resumes it */
 	}
+}
+
+/* What the report says of a row's home left as it was (malloc'd, NULL
+ * when the home was made). */
+static char *home_warning(const struct import *im, const struct es_newacct *a)
+{
+	const struct es_ctx *ctx = im->ctx;
+	char *out = NULL;
+	int n = -1;
+
+	switch (a->home) {
+	case ES_HOME_MADE:
+		return NULL;
+	case ES_HOME_KEPT_DIR:
+		n = asprintf(&out,
+		             tr(ctx,
+		                "%s/%s was there before the account (a directory of uid %ld, mode "
+		                "%04o): left as it was, nothing copied from /etc/skel",
+		                "%s/%s existait avant le compte (un dossier de l'uid %ld, mode %04o) : "
+		                "laissé tel quel, rien n'a été copié de /etc/skel"),
+		             a->home_base, a->user, a->home_uid, a->home_mode);
+		break;
+	case ES_HOME_KEPT_LINK:
+		n = asprintf(&out,
+		             tr(ctx,
+		                "%s/%s is a symbolic link: left as it was, not followed; the account "
+		                "has no home of its own (replace the link with a directory)",
+		                "%s/%s est un lien symbolique : laissé tel quel, non suivi ; le compte "
+		                "n'a pas de dossier personnel à lui (remplacez le lien par un dossier)"),
+		             a->home_base, a->user);
+		break;
+	case ES_HOME_KEPT_OTHER:
+		n = asprintf(&out,
+		             tr(ctx,
+		                "%s/%s is not a directory (uid %ld, mode %04o): left as it was; the "
+		                "account has no home",
+		                "%s/%s n'est pas un dossier (uid %ld, mode %04o) : laissé tel quel ; le "
+		                "compte n'a pas de dossier personnel"),
+		             a->home_base, a->user, a->home_uid, a->home_mode);
+		break;
+	case ES_HOME_GONE:
+		n = asprintf(&out,
+		             tr(ctx,
+		                "%s/%s was there when the import started and is gone: no home was "
+		                "made (mkhomedir_helper %s makes one)",
+		                "%s/%s existait au début de l'import et a disparu : aucun dossier "
+		                "personnel n'a été créé (mkhomedir_helper %s en crée un)"),
+		             a->home_base, a->user, a->user);
+		break;
+	}
+	return n < 0 ? NULL : out;
+}
+
+/* A row whose name was taken while the import ran (a useradd between the
+ * import's check and its lock on the account files): nothing of it stays,
+ * its state is what it was (none, or the orphan it had). */
+static void refuse_row(struct import *im, struct row *row)
+{
+	const char *dir = im->ctx->cfg.state_dir;
+	struct es_err e = { 0 };
+	int lockfd = -1;
+
+	if (es_state_lock(dir, row->username, &lockfd, &e) != 0 ||
+	    (row->orphan != NULL ? es_state_save(dir, row->orphan, &e)
+	                         : es_state_remove(dir, row->username, &e)) != 0)
+		im_warn(im, "%s", e.msg);
+	es_state_unlock(lockfd);
+	row->refused = true;
+	im->n_refused++;
+	im_warn(im,
+	        tr(im->ctx,
+	           "%s:%lu: user %s was created by another program while the import ran: "
+	           "not changed, this row is not imported (choose another username)",
+	           "%s:%lu: l'utilisateur %s a été créé par un autre programme pendant l'import : "
+	           "inchangé, cette ligne n'est pas importée (choisissez un autre identifiant)"),
+	        im->file, row->line, row->username);
+}
+
+/* Records the chunk's rows as "creating" (the journal a killed run resumes
+ * from), first deciding whether each home is taken: that is asked before
+ * anything of the account exists, so that what is there is never the
+ * import's own (see shadowdb.c, homes). */
+static int record_creating(struct import *im, struct row *row, struct es_err *err)
+{
+	const struct es_config *cfg = &im->ctx->cfg;
+	struct es_state st;
+	int lockfd = -1, ok;
+
+	if (row->action == A_RESUME)
+		row->home_existed = es_strset_has(&im->home_kept, row->username);
+	else if (row->pol->backend == ES_ACCT_SHADOW &&
+	         es_home_taken(row->pol->home_base, row->username, &row->home_existed, err) != 0)
+		return -1;
+	es_state_init(&st, "");
+	ok = es_state_lock(cfg->state_dir, row->username, &lockfd, err) == 0;
+	if (ok && row->action == A_RECREATE && row->orphan == NULL) {
+		/* kept until the account is made: a refused row gets it back */
+		row->orphan = malloc(sizeof(*row->orphan));
+		if (row->orphan == NULL) {
+			ok = es_err_set(err, ES_EOS, "out of memory") == 0;
+		} else {
+			es_state_init(row->orphan, "");
+			ok = es_state_load_cfg(im->ctx, row->username, row->orphan, err) == 0;
+		}
+	}
+	ok = ok &&
+	     es_state_new_account(im->ctx, &st, row->username, row->f[C_EMAIL], row->f[C_NAME],
+	                          row->role, row->f[C_CLASS], row->f[C_LANG], row->f[C_PARENT],
+	                          row->pol) == 0 &&
+	     (!row->home_existed || es_state_set(&st, K_HOME_KEPT, "1") == 0) &&
+	     es_state_save(cfg->state_dir, &st, err) == 0;
+	if (lockfd >= 0)
+		es_state_unlock(lockfd);
+	es_state_free(&st);
+	return ok ? 0 : -1;
 }
 
 /* Creates (or resumes) the accounts of jobs [from, to) and delivers them:
@@ -866,8 +1243,6 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 
 	for (size_t j = from; j < to; j++) {
 		struct row *row = &im->r.rows[im->jobs[j]];
-		struct es_state st;
-		int lockfd = -1, ok;
 
 		wait_ready(im, j);
 		if (im->cred_rc[j] != 0) {
@@ -877,16 +1252,10 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 				(void)es_err_set(err, ES_EOS, "out of memory");
 			goto out;
 		}
-		es_state_init(&st, "");
-		ok = es_state_lock(cfg->state_dir, row->username, &lockfd, err) == 0 &&
-		     es_state_new_account(im->ctx, &st, row->username, row->f[C_EMAIL],
-		                          row->f[C_NAME], row->role, row->f[C_CLASS],
-		                          row->f[C_LANG], row->f[C_PARENT], row->pol) == 0 &&
-		     es_state_save(cfg->state_dir, &st, err) == 0;
-		if (lockfd >= 0)
-			es_state_unlock(lockfd);
-		es_state_free(&st);
-		if (!ok) {
+		row->uid = -1;
+		if (record_creating(im, row, err) != 0) {
+			if (err->code == 0)
+				(void)es_err_set(err, ES_EOS, "out of memory");
 			es_err_prefix(err, "%s:%lu", im->file, row->line);
 			goto out;
 		}
@@ -900,7 +1269,13 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 				.shell = row->pol->shell,
 				.groups = r != NULL ? (const char(*)[ES_NAME_MAX + 1])r->groups : NULL,
 				.n_groups = r != NULL ? r->n_groups : 0,
+				/* a resumed row completes what its killed run wrote */
+				.must_be_new = row->action != A_RESUME,
+				.home_existed = row->home_existed,
 			};
+		} else {
+			struct passwd *pw = getpwnam(row->username);
+			row->uid = pw != NULL ? (long)pw->pw_uid : -1;
 		}
 	}
 	if (n_accts > 0) {
@@ -908,8 +1283,16 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		/* what the batch created is undone by userdel if anything fails */
 		for (size_t k = 0, j = from; j < to; j++) {
 			struct row *row = &im->r.rows[im->jobs[j]];
-			if (row->pol->backend == ES_ACCT_SHADOW)
-				row->created = accts[k++].created;
+			const struct es_newacct *a;
+
+			if (row->pol->backend != ES_ACCT_SHADOW)
+				continue;
+			a = &accts[k++];
+			row->created = a->created;
+			row->refused = a->refused;
+			row->uid = a->uid;
+			free(row->warning);
+			row->warning = brc == 0 ? home_warning(im, a) : NULL;
 		}
 		if (brc != 0)
 			goto out;
@@ -919,12 +1302,20 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		struct es_state st;
 		int lockfd = -1, ok;
 
+		if (row->refused) {
+			refuse_row(im, row);
+			continue;
+		}
+		if (row->warning != NULL)
+			im_warn(im, "%s:%lu: %s: %s", im->file, row->line, row->username,
+			        row->warning);
 		if (!im->production && deliver(im, row, &im->creds[j], err) != 0)
 			goto out_delivered;
 		row->created = false; /* from here on, never undone */
 		es_state_init(&st, "");
 		ok = es_state_lock(cfg->state_dir, row->username, &lockfd, err) == 0 &&
 		     es_state_load_cfg(im->ctx, row->username, &st, err) == 0 &&
+		     (row->uid < 0 || es_state_set_i64(&st, ES_K_UID, row->uid) == 0) &&
 		     (!im->production || queue_row(im, row, &st, &im->creds[j]) == 0) &&
 		     es_state_set(&st, ES_K_DELIVERY, im->production ? "queued" : "printed") == 0 &&
 		     es_state_save(cfg->state_dir, &st, err) == 0;
@@ -944,7 +1335,15 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		es_state_free(&st);
 		if (!ok)
 			goto out_delivered;
-		es_log(LOG_AUTHPRIV, LOG_NOTICE, "account created: user=%s role=%s delivery=%s (import %s)",
+		if (row->orphan != NULL) { /* replaced for good */
+			es_state_free(row->orphan);
+			free(row->orphan);
+			row->orphan = NULL;
+		}
+		es_log(LOG_AUTHPRIV, LOG_NOTICE,
+		       "account %s: user=%s role=%s delivery=%s (import %s)",
+		       row->action == A_RECREATE ? "created again (its old account was deleted)"
+		                                 : "created",
 		       row->username, row->role, im->production ? "queued" : "printed", im->file);
 		im->done++;
 		progress(im);
@@ -957,6 +1356,11 @@ out_delivered:
 	return rc;
 }
 
+static bool is_job(enum action a)
+{
+	return a == A_CREATE || a == A_RESUME || a == A_RECREATE;
+}
+
 static int create_all(struct import *im, struct es_err *err)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -965,7 +1369,7 @@ static int create_all(struct import *im, struct es_err *err)
 	int rc = -1;
 
 	for (size_t i = 0; i < im->r.n; i++)
-		if (im->r.rows[i].action == A_CREATE || im->r.rows[i].action == A_RESUME)
+		if (is_job(im->r.rows[i].action))
 			im->n_jobs++;
 	if (im->n_jobs == 0)
 		return 0;
@@ -978,15 +1382,14 @@ static int create_all(struct import *im, struct es_err *err)
 	    im->ready == NULL)
 		return es_err_set(err, ES_EOS, "out of memory");
 	for (size_t i = 0, j = 0; i < im->r.n; i++)
-		if (im->r.rows[i].action == A_CREATE || im->r.rows[i].action == A_RESUME)
+		if (is_job(im->r.rows[i].action))
 			im->jobs[j++] = i;
 
 	/* role groups once, before any account */
 	for (size_t i = 0; i < im->r.n; i++) {
 		const struct row *row = &im->r.rows[i];
 		const struct es_role *r;
-		if ((row->action != A_CREATE && row->action != A_RESUME) ||
-		    row->pol->backend != ES_ACCT_SHADOW)
+		if (!is_job(row->action) || row->pol->backend != ES_ACCT_SHADOW)
 			continue;
 		r = es_config_find_role(&im->ctx->cfg, row->role);
 		if (r != NULL && es_groups_ensure(r->groups, r->n_groups, err) != 0)
@@ -1027,6 +1430,8 @@ static const char *action_name(const struct import *im, enum action a)
 		return tr(im->ctx, "create", "créer");
 	case A_RESUME:
 		return tr(im->ctx, "resume", "reprendre");
+	case A_RECREATE:
+		return tr(im->ctx, "create again", "recréer");
 	case A_SKIP:
 		return tr(im->ctx, "exists, skipped", "existe, ignoré");
 	case A_BAD:
@@ -1035,40 +1440,77 @@ static const char *action_name(const struct import *im, enum action a)
 	return tr(im->ctx, "error", "erreur");
 }
 
-static void print_plan(const struct import *im)
+/* The dry run's note on a row about to be created whose home path is
+ * taken (malloc'd, or NULL). */
+static char *plan_note(const struct import *im, const struct row *row)
+{
+	struct es_err e = { 0 };
+	bool taken = false;
+	char *out = NULL;
+
+	if ((row->action != A_CREATE && row->action != A_RECREATE) ||
+	    row->pol->backend != ES_ACCT_SHADOW)
+		return NULL;
+	if (es_home_taken(row->pol->home_base, row->username, &taken, &e) != 0)
+		return strdup(e.msg);
+	if (taken &&
+	    asprintf(&out,
+	             tr(im->ctx,
+	                "%s/%s exists: it will be left as it is (owner, mode, contents), as "
+	                "useradd -m does",
+	                "%s/%s existe : il sera laissé tel quel (propriétaire, droits, contenu), "
+	                "comme le fait useradd -m"),
+	             row->pol->home_base, row->username) < 0)
+		return NULL;
+	return out;
+}
+
+static void print_plan(struct import *im)
 {
 	struct es_buf b = { 0 };
 
 	for (size_t i = 0; i < im->r.n; i++) {
 		const struct row *row = &im->r.rows[i];
+		char *note;
+
 		if (row->action == A_BAD)
 			continue;
+		note = plan_note(im, row);
 		if (im->ctx->json) {
 			int rc = es_buf_puts(&b, "{\"line\":") | es_buf_printf(&b, "%lu", row->line) |
 			         es_buf_puts(&b, ",\"username\":") |
 			         es_buf_json_str(&b, row->username) | es_buf_puts(&b, ",\"action\":") |
-			         es_buf_json_str(&b, row->action == A_CREATE   ? "create"
-			                             : row->action == A_RESUME ? "resume"
-			                                                       : "skip") |
-			         es_buf_puts(&b, "}\n");
+			         es_buf_json_str(&b, row->action == A_CREATE     ? "create"
+			                             : row->action == A_RESUME   ? "resume"
+			                             : row->action == A_RECREATE ? "recreate"
+			                                                         : "skip");
+			if (note != NULL)
+				rc |= es_buf_puts(&b, ",\"warning\":") | es_buf_json_str(&b, note);
+			rc |= es_buf_puts(&b, "}\n");
 			if (rc == 0)
 				(void)fwrite(b.data, 1, b.len, stdout);
 			b.len = 0;
 		} else if (!im->ctx->quiet) {
-			printf("%s:%-5lu %-20s %-10s %-16s %s\n", im->file, row->line, row->username,
-			       row->role, action_name(im, row->action),
-			       row->f[C_NAME] ? row->f[C_NAME] : "");
+			char file[1024], role[256], name[1024];
+
+			printf("%s:%-5lu %-20s %-10s %-16s %s\n", esc(im->file, file, sizeof(file)),
+			       row->line, row->username, esc(row->role, role, sizeof(role)),
+			       action_name(im, row->action),
+			       esc(row->f[C_NAME], name, sizeof(name)));
 		}
+		if (note != NULL)
+			im_warn(im, "%s:%lu: %s: %s", im->file, row->line, row->username, note);
+		free(note);
 	}
 	es_buf_free(&b);
 }
 
-static void report_bad_rows(const struct import *im)
+static void report_bad_rows(struct import *im)
 {
 	for (size_t i = 0; i < im->r.n; i++) {
 		const struct row *row = &im->r.rows[i];
 		if (row->action == A_BAD)
-			es_warn("%s:%lu: %s", im->file, row->line,
+			im_warn(im, "%s:%lu: %s", im->file, row->line,
 			        row->error != NULL ? row->error : "out of memory");
 	}
 }
@@ -1104,6 +1546,7 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 	struct es_err err = { 0 };
 	struct import im;
 	size_t n_create = 0, n_resume = 0, n_skip = 0;
+	char sheet_name[1024];
 	int rc, alllock = -1;
 
 	memset(&im, 0, sizeof(im));
@@ -1136,7 +1579,7 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 	resolve_rows(&im);
 	for (size_t i = 0; i < im.r.n; i++) {
 		enum action a = im.r.rows[i].action;
-		n_create += a == A_CREATE;
+		n_create += a == A_CREATE || a == A_RECREATE;
 		n_resume += a == A_RESUME;
 		n_skip += a == A_SKIP;
 	}
@@ -1154,7 +1597,7 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	if (im.r.n_bad > 0 && !keep_going) {
-		es_warn(tr(ctx,
+		im_warn(&im, tr(ctx,
 		           "%zu bad row(s) in %s: nothing was created. Fix them, or use "
 		           "--keep-going to create the other rows",
 		           "%zu ligne(s) en erreur dans %s : rien n'a été créé. Corrigez-les, ou "
@@ -1172,7 +1615,7 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 			(void)report_all(&im, &err);
 		}
 		if (im.done > 0)
-			es_warn(tr(ctx,
+			im_warn(&im, tr(ctx,
 			           "%zu account(s) were created before the error; run the same import "
 			           "again to complete it",
 			           "%zu compte(s) ont été créés avant l'erreur ; relancez le même "
@@ -1189,11 +1632,12 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 		es_err_errno(&err, ES_EIO, errno, "cannot write %s", output);
 		goto out;
 	}
+	bar_clear(&im);
 	es_info(ctx, tr(ctx, "%zu account(s) created, %zu completed, %zu already done%s%s%s\n",
 	                "%zu compte(s) créé(s), %zu complété(s), %zu déjà faits%s%s%s\n"),
-	        n_create, n_resume, n_skip,
+	        n_create - im.n_refused, n_resume, n_skip,
 	        im.sheet_fd >= 0 ? tr(ctx, "; sheet: ", " ; fiche : ") : "",
-	        im.sheet_fd >= 0 ? output : "",
+	        im.sheet_fd >= 0 ? esc(output, sheet_name, sizeof(sheet_name)) : "",
 	        n_create + n_resume == 0 ? ""
 	        : im.production
 	                ? tr(ctx, "; credentials mailed (see MAIL above)",
@@ -1201,18 +1645,31 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 	                : tr(ctx, "; debug mode: passwords shown, to be changed at first login",
 	                     " ; mode debug : mots de passe affichés, à changer à la première "
 	                     "connexion"));
-	if (im.production && im.n_fallback + im.n_queued > 0)
+	/* "not sent" only when some were: its words say a password was shown */
+	if (im.production && im.n_fallback > 0)
 		es_info(ctx, tr(ctx, "mails: %zu sent, %zu waiting in the queue, %zu not sent "
 		                     "(password shown above, the mail stays queued)\n",
 		                "mails : %zu envoyés, %zu en attente dans la file, %zu non envoyés "
 		                "(mot de passe affiché ci-dessus, le mail reste en file)\n"),
 		        im.n_sent, im.n_queued, im.n_fallback);
-	rc = im.r.n_bad ? ES_EDATA : 0;
+	else if (im.production && im.n_queued > 0)
+		es_info(ctx, tr(ctx, "mails: %zu sent, %zu waiting in the queue\n",
+		                "mails : %zu envoyés, %zu en attente dans la file\n"),
+		        im.n_sent, im.n_queued);
+	/* a row refused while the accounts were made: EX_CANTCREAT, as add
+	 * says of a user that exists */
+	rc = im.n_refused ? ES_ECANTCREAT : im.r.n_bad ? ES_EDATA : 0;
 out:
-	if (rc < 0)
+	bar_clear(&im);
+	if (rc < 0) {
+		char msg[ES_ERR_MAX];
+
+		(void)es_log_escape(err.msg, msg, sizeof(msg));
+		memcpy(err.msg, msg, sizeof(err.msg));
 		rc = es_fail(&err);
+	}
 	if (im.sheet_fd >= 0 && close(im.sheet_fd) != 0 && rc == 0) {
-		es_warn("cannot write %s", output);
+		im_warn(&im, "cannot write %s", output);
 		rc = ES_EIO;
 	}
 	es_state_unlock(alllock);
@@ -1233,6 +1690,7 @@ out:
 	es_strset_free(&im.managed);
 	es_strset_free(&im.managed_by_person);
 	es_strset_free(&im.csv_names);
+	es_strset_free(&im.home_kept);
 	(void)pthread_mutex_destroy(&im.mu);
 	(void)pthread_cond_destroy(&im.cv);
 	return rc;

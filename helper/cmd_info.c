@@ -1,17 +1,33 @@
-/* eschool show / list / disable / enable: reading and flipping the state. */
+/* eschool show / list / disable / enable / forget: reading and flipping
+ * the state. A state whose Linux account is gone, or whose name is another
+ * uid's now, is an orphan: shown as such, never acted on but by forget. */
 #include "eschool.h"
 #include "options.h"
 
+#include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
 #include "es_names.h"
+#include "es_queue.h"
+#include "es_text.h"
 
 static const char show_usage[] = "usage: eschool show USER [--json]\n";
 static const char list_usage[] = "usage: eschool list [--role ROLE] [--json]\n";
 static const char disable_usage[] = "usage: eschool disable USER [--json]\n";
 static const char enable_usage[] = "usage: eschool enable USER [--json]\n";
+static const char forget_usage[] =
+	"usage: eschool forget USER [--json]\n"
+	"  removes the eschool state of an account that no longer exists\n"
+	"  (removed with userdel, or its name given to another account)\n";
+
+/* Columns of list's name and class: longer ones are cut with "…". */
+#define LIST_NAME_COLS 30
+#define LIST_CLASS_COLS 16
+#define SHOW_LABEL_COLS 18
 
 /* When the current password stops working: an unused initial password at
  * its TTL, else at the role's maximum age (0 = never). */
@@ -68,6 +84,8 @@ static int state_json(const struct es_ctx *ctx, const struct es_state *st, struc
 	rc |= es_buf_printf(b, ",\"disabled\":%s",
 	                    es_state_get_bool(st, ES_K_DISABLED) ? "true" : "false");
 	rc |= json_opt_str(b, "pending_email", es_state_get(st, ES_K_PENDING_EMAIL), false);
+	rc |= es_buf_printf(b, ",\"orphan\":%s",
+	                    es_state_orphan(ctx, st, NULL, 0) != ES_OWNER_OK ? "true" : "false");
 	rc |= es_buf_puts(b, "}\n");
 	return rc;
 }
@@ -77,32 +95,55 @@ static const char *or_dash(const char *s)
 	return (s != NULL && s[0] != '\0') ? s : "-";
 }
 
-static void show_human(const struct es_ctx *ctx, const struct es_state *st)
+/* "  label              value\n", the label padded by display columns
+ * (French labels have accents) and the value made safe for a terminal. */
+static int show_line(struct es_buf *b, const char *label, const char *value)
 {
-	char t1[64], t2[64], t3[64], t4[64];
+	return es_buf_puts(b, "  ") | es_text_pad(b, label, SHOW_LABEL_COLS) |
+	       es_buf_puts(b, " ") | es_text_term(b, value, 0, NULL) | es_buf_puts(b, "\n");
+}
+
+static int show_human(const struct es_ctx *ctx, const struct es_state *st, struct es_buf *b)
+{
+	char t1[64], t2[64], t3[64], t4[64], why[600], acct[700];
 	const char *yes = tr(ctx, "yes", "oui"), *no = tr(ctx, "no", "non");
+	const struct passwd *pw;
+	int rc;
 
 	es_fmt_time((time_t)es_state_get_i64(st, ES_K_CREATED, 0), false, t1, sizeof(t1));
 	es_fmt_time((time_t)es_state_get_i64(st, ES_K_PW_CHANGED, 0), false, t2, sizeof(t2));
 	es_fmt_time(expires_at(ctx, st), false, t3, sizeof(t3));
 	es_fmt_time((time_t)es_state_get_i64(st, ES_K_LAST_LOGIN, 0), false, t4, sizeof(t4));
-	printf("%s — %s\n", st->username, or_dash(es_state_get(st, ES_K_NAME)));
-	printf("  %-18s %s\n", tr(ctx, "role", "rôle"), or_dash(es_state_get(st, ES_K_ROLE)));
-	printf("  %-18s %s\n", tr(ctx, "email", "email"), or_dash(es_state_get(st, ES_K_EMAIL)));
-	printf("  %-18s %s\n", tr(ctx, "class", "classe"), or_dash(es_state_get(st, ES_K_CLASS)));
-	printf("  %-18s %s\n", tr(ctx, "language", "langue"), or_dash(es_state_get(st, ES_K_LANG)));
-	printf("  %-18s %s\n", tr(ctx, "parent email", "email parent"),
-	       or_dash(es_state_get(st, ES_K_PARENT_EMAIL)));
-	printf("  %-18s %s\n", tr(ctx, "created", "créé"), t1);
-	printf("  %-18s %s\n", tr(ctx, "must change", "doit changer"),
-	       es_state_get_bool(st, ES_K_MUST_CHANGE) ? yes : no);
-	printf("  %-18s %s\n", tr(ctx, "last change", "dernier changement"), t2);
-	printf("  %-18s %s\n", tr(ctx, "expires", "expire"), t3);
-	printf("  %-18s %s\n", tr(ctx, "last login", "dernière connexion"), t4);
-	printf("  %-18s %s\n", tr(ctx, "disabled", "désactivé"),
-	       es_state_get_bool(st, ES_K_DISABLED) ? yes : no);
-	printf("  %-18s %s\n", tr(ctx, "pending email", "email en attente"),
-	       or_dash(es_state_get(st, ES_K_PENDING_EMAIL)));
+	if (es_state_orphan(ctx, st, why, sizeof(why)) != ES_OWNER_OK) {
+		(void)snprintf(acct, sizeof(acct), "%s — %s", tr(ctx, "orphan", "orphelin"), why);
+	} else {
+		errno = 0;
+		pw = getpwnam(st->username);
+		if (pw != NULL)
+			(void)snprintf(acct, sizeof(acct), "uid %lu", (unsigned long)pw->pw_uid);
+		else
+			(void)snprintf(acct, sizeof(acct), "-");
+	}
+	rc = es_text_term(b, st->username, 0, NULL) | es_buf_puts(b, " — ") |
+	     es_text_term(b, or_dash(es_state_get(st, ES_K_NAME)), 0, NULL) | es_buf_puts(b, "\n");
+	rc |= show_line(b, tr(ctx, "role", "rôle"), or_dash(es_state_get(st, ES_K_ROLE)));
+	rc |= show_line(b, tr(ctx, "email", "email"), or_dash(es_state_get(st, ES_K_EMAIL)));
+	rc |= show_line(b, tr(ctx, "class", "classe"), or_dash(es_state_get(st, ES_K_CLASS)));
+	rc |= show_line(b, tr(ctx, "language", "langue"), or_dash(es_state_get(st, ES_K_LANG)));
+	rc |= show_line(b, tr(ctx, "parent email", "email parent"),
+	                or_dash(es_state_get(st, ES_K_PARENT_EMAIL)));
+	rc |= show_line(b, tr(ctx, "created", "créé"), t1);
+	rc |= show_line(b, tr(ctx, "must change", "doit changer"),
+	                es_state_get_bool(st, ES_K_MUST_CHANGE) ? yes : no);
+	rc |= show_line(b, tr(ctx, "last change", "dernier changement"), t2);
+	rc |= show_line(b, tr(ctx, "expires", "expire"), t3);
+	rc |= show_line(b, tr(ctx, "last login", "dernière connexion"), t4);
+	rc |= show_line(b, tr(ctx, "disabled", "désactivé"),
+	                es_state_get_bool(st, ES_K_DISABLED) ? yes : no);
+	rc |= show_line(b, tr(ctx, "pending email", "email en attente"),
+	                or_dash(es_state_get(st, ES_K_PENDING_EMAIL)));
+	rc |= show_line(b, tr(ctx, "Linux account", "compte Linux"), acct);
+	return rc;
 }
 
 static int print_state(const struct es_ctx *ctx, const struct es_state *st)
@@ -110,14 +151,10 @@ static int print_state(const struct es_ctx *ctx, const struct es_state *st)
 	struct es_buf b = { 0 };
 	int rc = 0;
 
-	if (ctx->json) {
-		if (state_json(ctx, st, &b) != 0)
-			rc = -1;
-		else
-			(void)fwrite(b.data, 1, b.len, stdout);
-	} else {
-		show_human(ctx, st);
-	}
+	if ((ctx->json ? state_json(ctx, st, &b) : show_human(ctx, st, &b)) != 0)
+		rc = -1;
+	else
+		(void)fwrite(b.data, 1, b.len, stdout);
 	es_buf_free(&b);
 	return rc;
 }
@@ -164,12 +201,76 @@ int cmd_show(struct es_ctx *ctx, int argc, char **argv)
 	return rc;
 }
 
+enum { C_USER, C_NAME, C_ROLE, C_CLASS, C_MUST, C_OFF, C_LOGIN, C_EMAIL, C_NOTE, N_COLS };
+
+/* One line of list's table, each cell already made safe for a terminal,
+ * with its width in display columns. */
+struct list_row {
+	struct es_buf cell[N_COLS];
+	size_t cols[N_COLS];
+};
+
 struct list_ctx {
 	struct es_ctx *ctx;
 	const char *role;
-	size_t shown;
+	struct list_row *rows;
+	size_t n_rows, cap_rows;
+	size_t shown, orphans;
 	int rc;
 };
+
+static int add_cell(struct list_row *r, int c, const char *text, size_t max_cols)
+{
+	return es_text_term(&r->cell[c], text, max_cols, &r->cols[c]);
+}
+
+static void free_rows(struct list_ctx *lc)
+{
+	for (size_t i = 0; i < lc->n_rows; i++)
+		for (int c = 0; c < N_COLS; c++)
+			es_buf_free(&lc->rows[i].cell[c]);
+	free(lc->rows);
+	lc->rows = NULL;
+	lc->n_rows = lc->cap_rows = 0;
+}
+
+/* A new, empty row at the end of lc->rows; NULL when out of memory. */
+static struct list_row *new_row(struct list_ctx *lc)
+{
+	struct list_row *r;
+
+	if (lc->n_rows == lc->cap_rows) {
+		size_t ncap = lc->cap_rows ? lc->cap_rows * 2 : 64;
+		struct list_row *p = ncap < SIZE_MAX / sizeof(*p)
+		                             ? realloc(lc->rows, ncap * sizeof(*p))
+		                             : NULL;
+
+		if (p == NULL)
+			return NULL;
+		lc->rows = p;
+		lc->cap_rows = ncap;
+	}
+	r = &lc->rows[lc->n_rows++];
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+static int list_header(struct list_ctx *lc)
+{
+	const struct es_ctx *ctx = lc->ctx;
+	struct list_row *r = new_row(lc);
+
+	if (r == NULL)
+		return -1;
+	return add_cell(r, C_USER, tr(ctx, "USERNAME", "IDENTIFIANT"), 0) |
+	       add_cell(r, C_NAME, tr(ctx, "NAME", "NOM"), 0) |
+	       add_cell(r, C_ROLE, tr(ctx, "ROLE", "RÔLE"), 0) |
+	       add_cell(r, C_CLASS, tr(ctx, "CLASS", "CLASSE"), 0) |
+	       add_cell(r, C_MUST, tr(ctx, "MUST", "CHANG"), 0) |
+	       add_cell(r, C_OFF, tr(ctx, "OFF", "DÉSAC"), 0) |
+	       add_cell(r, C_LOGIN, tr(ctx, "LAST LOGIN", "DERNIÈRE CONNEX."), 0) |
+	       add_cell(r, C_EMAIL, "EMAIL", 0) | add_cell(r, C_NOTE, "", 0);
+}
 
 static int list_one(const char *user, void *arg)
 {
@@ -177,6 +278,7 @@ static int list_one(const char *user, void *arg)
 	struct es_state st;
 	struct es_err err = { 0 };
 	const char *role;
+	enum es_state_owner owner;
 	char t[64];
 
 	es_state_init(&st, "");
@@ -189,22 +291,77 @@ static int list_one(const char *user, void *arg)
 	}
 	role = es_state_get(&st, ES_K_ROLE);
 	if (lc->role == NULL || (role != NULL && strcmp(role, lc->role) == 0)) {
+		owner = es_state_orphan(lc->ctx, &st, NULL, 0);
 		if (lc->ctx->json) {
 			if (print_state(lc->ctx, &st) != 0)
 				lc->rc = ES_EOS;
 		} else {
+			struct list_row *r = new_row(lc);
+			const struct es_ctx *ctx = lc->ctx;
+			const char *note = owner == ES_OWNER_GONE
+			                           ? tr(ctx, "[orphan: no Linux account]",
+			                                "[orphelin : pas de compte Linux]")
+			                   : owner == ES_OWNER_OTHER
+			                           ? tr(ctx, "[orphan: the name is another account's now]",
+			                                "[orphelin : le nom est celui d'un autre compte]")
+			                           : "";
+
 			es_fmt_time((time_t)es_state_get_i64(&st, ES_K_LAST_LOGIN, 0), false, t,
 			            sizeof(t));
-			printf("%-20s %-9s %-8s %-5s %-5s %-16s %s\n", user, or_dash(role),
-			       or_dash(es_state_get(&st, ES_K_CLASS)),
-			       es_state_get_bool(&st, ES_K_MUST_CHANGE) ? "yes" : "no",
-			       es_state_get_bool(&st, ES_K_DISABLED) ? "yes" : "no", t,
-			       or_dash(es_state_get(&st, ES_K_EMAIL)));
+			if (r == NULL ||
+			    (add_cell(r, C_USER, user, 0) |
+			     add_cell(r, C_NAME, or_dash(es_state_get(&st, ES_K_NAME)), LIST_NAME_COLS) |
+			     add_cell(r, C_ROLE, or_dash(role), 0) |
+			     add_cell(r, C_CLASS, or_dash(es_state_get(&st, ES_K_CLASS)),
+			              LIST_CLASS_COLS) |
+			     add_cell(r, C_MUST, es_state_get_bool(&st, ES_K_MUST_CHANGE) ? "yes" : "no",
+			              0) |
+			     add_cell(r, C_OFF, es_state_get_bool(&st, ES_K_DISABLED) ? "yes" : "no", 0) |
+			     add_cell(r, C_LOGIN, t, 0) |
+			     add_cell(r, C_EMAIL, or_dash(es_state_get(&st, ES_K_EMAIL)), 0) |
+			     add_cell(r, C_NOTE, note, 0)) != 0) {
+				es_state_free(&st);
+				return ES_EOS; /* out of memory: stops the listing */
+			}
 		}
-		lc->shown++;
+		if (owner == ES_OWNER_OK)
+			lc->shown++;
+		else
+			lc->orphans++;
 	}
 	es_state_free(&st);
 	return 0;
+}
+
+/* The table, each column as wide as its widest cell (in display columns,
+ * not bytes: "Élodie" and "山田" line up with "Alice"). */
+static int list_print(const struct list_ctx *lc)
+{
+	size_t width[N_COLS] = { 0 };
+	struct es_buf b = { 0 };
+	int rc = 0;
+
+	for (size_t i = 0; i < lc->n_rows; i++)
+		for (int c = 0; c < N_COLS; c++)
+			if (lc->rows[i].cols[c] > width[c])
+				width[c] = lc->rows[i].cols[c];
+	for (size_t i = 0; i < lc->n_rows && rc == 0; i++) {
+		const struct list_row *r = &lc->rows[i];
+		int last = r->cols[C_NOTE] > 0 ? C_NOTE : C_EMAIL;
+
+		for (int c = 0; c <= last && rc == 0; c++) {
+			rc |= es_buf_append(&b, r->cell[c].data != NULL ? r->cell[c].data : "",
+			                    r->cell[c].len);
+			if (c < last)
+				for (size_t k = r->cols[c]; k < width[c] + 2 && rc == 0; k++)
+					rc |= es_buf_append(&b, " ", 1);
+		}
+		rc |= es_buf_puts(&b, "\n");
+	}
+	if (rc == 0)
+		(void)fwrite(b.data != NULL ? b.data : "", 1, b.len, stdout);
+	es_buf_free(&b);
+	return rc;
 }
 
 int cmd_list(struct es_ctx *ctx, int argc, char **argv)
@@ -213,10 +370,11 @@ int cmd_list(struct es_ctx *ctx, int argc, char **argv)
 	const struct es_opt opts[] = { { "role", &role, NULL }, { NULL, NULL, NULL } };
 	struct es_args args;
 	struct es_err err = { 0 };
-	struct list_ctx lc = { ctx, NULL, 0, 0 };
+	struct list_ctx lc;
 	bool done;
 	int rc;
 
+	memset(&lc, 0, sizeof(lc));
 	rc = es_parse_args(ctx, argc, argv, opts, list_usage, &args, &done);
 	if (rc != 0 || done)
 		return rc;
@@ -231,16 +389,34 @@ int cmd_list(struct es_ctx *ctx, int argc, char **argv)
 		es_warn("unknown role '%s'", role);
 		return ES_EDATA;
 	}
+	lc.ctx = ctx;
 	lc.role = role;
-	if (!ctx->json)
-		printf("%-20s %-9s %-8s %-5s %-5s %-16s %s\n", tr(ctx, "USERNAME", "IDENTIFIANT"),
-		       tr(ctx, "ROLE", "RÔLE"), tr(ctx, "CLASS", "CLASSE"),
-		       tr(ctx, "MUST", "CHANG"), tr(ctx, "OFF", "DÉSAC"),
-		       tr(ctx, "LAST LOGIN", "DERNIÈRE CONNEX."), "EMAIL");
-	if (es_state_foreach(ctx->cfg.state_dir, list_one, &lc, &err) != 0)
+	if (!ctx->json && list_header(&lc) != 0) {
+		free_rows(&lc);
+		es_warn("out of memory");
+		return ES_EOS;
+	}
+	rc = es_state_foreach(ctx->cfg.state_dir, list_one, &lc, &err);
+	if (rc < 0) {
+		free_rows(&lc);
 		return es_fail(&err);
-	if (!ctx->json && !ctx->quiet)
-		printf(tr(ctx, "%zu account(s)\n", "%zu compte(s)\n"), lc.shown);
+	}
+	if (rc > 0 || (!ctx->json && list_print(&lc) != 0)) {
+		free_rows(&lc);
+		es_warn("out of memory");
+		return ES_EOS;
+	}
+	free_rows(&lc);
+	if (!ctx->json && !ctx->quiet) {
+		printf(tr(ctx, "%zu account(s)", "%zu compte(s)"), lc.shown);
+		if (lc.orphans > 0)
+			printf(tr(ctx, "; %zu orphan state(s) without their Linux account ('eschool "
+			               "show USER' says more, 'eschool forget USER' removes one)",
+			          " ; %zu état(s) orphelin(s) sans leur compte Linux ('eschool show "
+			          "USER' en dit plus, 'eschool forget USER' en supprime un)"),
+			       lc.orphans);
+		printf("\n");
+	}
 	return lc.rc;
 }
 
@@ -281,6 +457,18 @@ static int set_disabled(struct es_ctx *ctx, int argc, char **argv, bool disable)
 	rc = load_managed(ctx, user, &st);
 	if (rc != 0)
 		goto out;
+	{
+		char why[600];
+
+		/* usermod on a name whose account is gone fails (71), and on
+		 * someone else's account made since under that name would
+		 * lock them out */
+		if (es_state_orphan(ctx, &st, why, sizeof(why)) != ES_OWNER_OK) {
+			es_warn("%s", why);
+			rc = ES_ENOUSER;
+			goto out;
+		}
+	}
 	role = es_state_get(&st, ES_K_ROLE);
 	if (es_config_role_policy(&ctx->cfg, role ? role : "student", &pol, &err) != 0 ||
 	    (pol.backend == ES_ACCT_SHADOW && es_account_lock(user, disable, &err) != 0)) {
@@ -324,4 +512,115 @@ int cmd_disable(struct es_ctx *ctx, int argc, char **argv)
 int cmd_enable(struct es_ctx *ctx, int argc, char **argv)
 {
 	return set_disabled(ctx, argc, argv, false);
+}
+
+/* Counts the queued (or failed) mails for user: forget leaves them, and
+ * says so. -1 when the queue cannot be listed. */
+static long queued_for(const struct es_ctx *ctx, const char *user)
+{
+	struct es_qmsg *list = NULL;
+	struct es_err err = { 0 };
+	size_t n = 0, bad = 0;
+	long count = 0;
+
+	if (es_queue_list(ctx->cfg.spool_dir, &list, &n, &bad, &err) != 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		count += strcmp(list[i].user, user) == 0;
+	free(list);
+	return count;
+}
+
+int cmd_forget(struct es_ctx *ctx, int argc, char **argv)
+{
+	struct es_state st;
+	struct es_err err = { 0 };
+	const char *user = NULL;
+	char why[600];
+	bool done;
+	int rc, loaded, lockfd = -1, alllock = -1;
+	long queued;
+
+	es_state_init(&st, "");
+	rc = es_parse_positional(ctx, argc, argv, forget_usage, 1, &user, &done);
+	if (rc != 0 || done)
+		return rc;
+	rc = es_prepare(ctx, false);
+	if (rc != 0)
+		return rc;
+	if (!es_valid_username(user)) {
+		es_warn("invalid username '%s'", user);
+		return ES_EDATA;
+	}
+	/* the global lock orders us against add and import, which may be
+	 * about to make that account again; the user's, against the module */
+	if (es_state_lock_all(ctx->cfg.state_dir, &alllock, &err) != 0) {
+		rc = es_fail(&err);
+		goto out;
+	}
+	/* no state: said before the user's lock would make a lock file */
+	loaded = es_state_load_cfg(ctx, user, &st, &err);
+	es_state_free(&st);
+	es_err_clear(&err);
+	if (loaded != 1) {
+		if (es_state_lock(ctx->cfg.state_dir, user, &lockfd, &err) != 0) {
+			rc = es_fail(&err);
+			goto out;
+		}
+		loaded = es_state_load_cfg(ctx, user, &st, &err);
+	}
+	if (loaded == 1) {
+		es_warn(tr(ctx, "no eschool state for %s: nothing to forget",
+		           "pas d'état eschool pour %s : rien à oublier"),
+		        user);
+		rc = ES_ENOUSER;
+		goto out;
+	}
+	/* a corrupt or unsafe file is forgotten too when its account is gone
+	 * (its uid cannot be read: the account's absence decides) */
+	if (loaded < 0 && err.code != ES_EDATA) {
+		rc = es_fail(&err);
+		goto out;
+	}
+	if (loaded < 0 ? es_user_exists(user)
+	               : es_state_orphan(ctx, &st, why, sizeof(why)) == ES_OWNER_OK) {
+		es_warn(tr(ctx, "%s still has its Linux account: forget only removes what a removed "
+		                "account left (remove the account first: userdel -r %s)",
+		           "%s a toujours son compte Linux : forget ne supprime que ce qu'un compte "
+		           "supprimé a laissé (supprimez d'abord le compte : userdel -r %s)"),
+		        user, user);
+		rc = ES_EDATA;
+		goto out;
+	}
+	es_err_clear(&err);
+	if (es_state_remove(ctx->cfg.state_dir, user, &err) != 0 ||
+	    es_state_remove_lock(ctx->cfg.state_dir, user, &err) != 0) {
+		rc = es_fail(&err);
+		goto out;
+	}
+	es_log(LOG_AUTHPRIV, LOG_NOTICE, "state forgotten: user=%s (no such Linux account)", user);
+	queued = queued_for(ctx, user);
+	if (ctx->json) {
+		printf("{\"username\":\"%s\",\"forgotten\":true,\"queued_mails\":", user);
+		if (queued >= 0)
+			printf("%ld}\n", queued);
+		else
+			printf("null}\n");
+	} else if (!ctx->quiet) {
+		printf(tr(ctx, "Forgotten: %s (its eschool state is removed)\n",
+		          "Oublié : %s (son état eschool est supprimé)\n"),
+		       user);
+		if (queued > 0)
+			printf(tr(ctx, "%ld mail(s) for %s are still queued: 'eschool queue list' shows "
+			               "them, 'eschool queue drop ID' removes one\n",
+			          "%ld mail(s) pour %s sont encore en file : 'eschool queue list' les "
+			          "montre, 'eschool queue drop ID' en supprime un\n"),
+			       queued, user);
+	}
+	rc = 0;
+out:
+	es_state_unlock(lockfd);
+	es_state_unlock(alllock);
+	es_state_free(&st);
+	return rc;
 }

@@ -8,8 +8,11 @@
  * Each occasion is recorded in the state's `reminders` key before the run
  * ends, so it is mailed once; a run missed for days sends one mail for
  * every step that came due meanwhile (the nearest), not one per step.
- * Disabled and exempt users get nothing. The mails are queued: `queue run`
- * (the eschool-queue units) delivers them. */
+ * Disabled and exempt users get nothing, nor orphan states (the account is
+ * gone). A user whose lock another process holds for long (a stopped
+ * login) is left for the next run: said on stderr and in the log, exit 75
+ * once the others are done. The mails are queued: `queue run` (the
+ * eschool-queue units) delivers them. */
 #include "eschool.h"
 #include "options.h"
 
@@ -32,7 +35,7 @@ static const char remind_usage[] =
 struct remind_run {
 	struct es_ctx *ctx;
 	bool dry_run;
-	size_t checked, first, warnings, skipped, bad;
+	size_t checked, first, warnings, skipped, bad, busy, orphans;
 	int rc;
 };
 
@@ -243,11 +246,27 @@ static int remind_one(const char *user, void *arg)
 
 	es_state_init(&st, "");
 	run->checked++;
-	if (!run->dry_run && es_state_lock(ctx->cfg.state_dir, user, &lockfd, &err) != 0)
-		goto bad;
+	if (!run->dry_run && es_state_lock(ctx->cfg.state_dir, user, &lockfd, &err) != 0) {
+		if (err.code != ES_ETEMP)
+			goto bad;
+		/* held for long (a stopped login?): this user waits for the
+		 * next run, the others are not held up */
+		es_warn("%s; %s", err.msg,
+		        tr(ctx, "skipped: the next run reminds this user",
+		           "ignoré : le prochain passage s'en occupera"));
+		es_log(LOG_MAIL, LOG_WARNING, "remind: %s skipped: %s", user, err.msg);
+		run->busy++;
+		goto out;
+	}
 	/* read under the lock: another run (or a login) may have written it */
 	if (es_state_load(ctx->cfg.state_dir, user, &st, &err) != 0)
 		goto bad;
+	/* a removed account's state: nobody to remind (and its name may be
+	 * someone else's now) */
+	if (es_state_orphan(ctx, &st, NULL, 0) != ES_OWNER_OK) {
+		run->orphans++;
+		goto out;
+	}
 	if (es_user_policy(ctx, &st, &pol, &err) != 0)
 		goto bad;
 	if (es_state_get_bool(&st, ES_K_DISABLED) || es_policy_exempt(&pol, user)) {
@@ -315,18 +334,35 @@ int cmd_remind(struct es_ctx *ctx, int argc, char **argv)
 	if (es_state_foreach(ctx->cfg.state_dir, remind_one, &run, &err) != 0)
 		return es_fail(&err);
 	if (!dry_run)
-		es_log(LOG_MAIL, LOG_INFO,
+		es_log(LOG_MAIL, run.busy > 0 ? LOG_WARNING : LOG_INFO,
 		       "remind: %zu users checked, %zu first-change reminders, %zu expiry "
-		       "warnings queued, %zu skipped (disabled or exempt), %zu unreadable",
-		       run.checked, run.first, run.warnings, run.skipped, run.bad);
-	if (!ctx->json)
+		       "warnings queued, %zu skipped (disabled or exempt), %zu orphan states "
+		       "(no Linux account), %zu locked (left for the next run), %zu unreadable",
+		       run.checked, run.first, run.warnings, run.skipped, run.orphans, run.busy,
+		       run.bad);
+	if (!ctx->json) {
 		es_info(ctx,
 		        tr(ctx, "%zu users checked: %zu first-change reminders, %zu expiry warnings %s; "
-		                "%zu skipped (disabled or exempt)\n",
+		                "%zu skipped (disabled or exempt)",
 		           "%zu comptes examinés : %zu rappels de changement, %zu avertissements "
-		           "d'expiration %s ; %zu ignorés (désactivés ou exemptés)\n"),
+		           "d'expiration %s ; %zu ignorés (désactivés ou exemptés)"),
 		        run.checked, run.first, run.warnings,
 		        dry_run ? tr(ctx, "due", "à envoyer") : tr(ctx, "queued", "mis en file"),
 		        run.skipped);
+		if (run.orphans > 0)
+			es_info(ctx, tr(ctx, "; %zu orphan state(s) without their Linux account",
+			                " ; %zu état(s) orphelin(s) sans leur compte Linux"),
+			        run.orphans);
+		if (run.busy > 0)
+			es_info(ctx, tr(ctx, "; %zu locked by another process, left for the next run",
+			                " ; %zu verrouillé(s) par un autre processus, laissé(s) pour la "
+			                "prochaine fois"),
+			        run.busy);
+		es_info(ctx, "\n");
+	}
+	/* a user left for later is a temporary failure (75); an unreadable
+	 * state file (65, 74) says more and wins */
+	if (run.rc == 0 && run.busy > 0)
+		return ES_ETEMP;
 	return run.rc;
 }

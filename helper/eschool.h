@@ -63,23 +63,7 @@ int es_account_set_hashes(const char *lines, size_t len, struct es_err *err);
 /* userdel -r (used to undo a half-created account). */
 int es_account_delete(const char *user, struct es_err *err);
 
-/* ---- shadowdb.c: many accounts in one locked pass (import) ---- */
-struct es_newacct {
-	const char *user, *fullname;
-	const char *hash;      /* crypt(3) string for /etc/shadow */
-	const char *home_base, *shell;
-	const char (*groups)[ES_NAME_MAX + 1]; /* supplementary, must exist */
-	size_t n_groups;
-	/* out */
-	bool created;          /* this call added the passwd entry */
-	long uid, gid;
-};
-
-/* Creates the accounts (or completes half-created ones: an existing entry
- * is kept and gets the new hash) like useradd -m would, in one pass over
- * passwd, shadow, group, gshadow, subuid and subgid, then their homes.
- * ES_ETEMP when another program holds the files' locks. */
-int es_accounts_batch(struct es_newacct *accts, size_t n, time_t now, struct es_err *err);
+/* shadowdb.c (many accounts in one locked pass, for import): shadowdb.h */
 
 /* usermod -L -e 1 / usermod -U -e "" */
 int es_account_lock(const char *user, bool lock, struct es_err *err);
@@ -123,6 +107,18 @@ int es_state_new_account(const struct es_ctx *ctx, struct es_state *st, const ch
                          const char *email, const char *name, const char *role,
                          const char *klass, const char *lang, const char *parent_email,
                          const struct es_policy *pol);
+
+/* Records in st the uid its account has now (getpwnam of st->username),
+ * when the account was just made: a state whose account is later removed,
+ * or whose name goes to another uid, is then known as an orphan. */
+int es_state_set_uid(struct es_state *st, struct es_err *err);
+
+/* Whether st is its account's (es_state_owner with getpwnam; a lookup that
+ * fails, e.g. a directory down, counts as ES_OWNER_OK). When not, why
+ * (may be NULL) gets a sentence for people, in the terminal's language,
+ * that says so and names the command that cleans it (eschool forget). */
+enum es_state_owner es_state_orphan(const struct es_ctx *ctx, const struct es_state *st,
+                                    char *why, size_t whysz);
 
 /* Marks a new temporary password: must change, initial expiry. */
 int es_state_new_password(const struct es_ctx *ctx, struct es_state *st,
@@ -232,6 +228,7 @@ int cmd_check_dns(struct es_ctx *ctx, int argc, char **argv);
 int cmd_backup(struct es_ctx *ctx, int argc, char **argv);
 int cmd_restore(struct es_ctx *ctx, int argc, char **argv);
 int cmd_doctor(struct es_ctx *ctx, int argc, char **argv);
+int cmd_forget(struct es_ctx *ctx, int argc, char **argv);
 
 /* cmd_backup.c: one-line status files in state_dir (last-backup,
  * last-test-email), written atomically. 0 or -1. */

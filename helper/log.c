@@ -1,8 +1,8 @@
 /* Logs: syslog (account events to authpriv, deliveries to mail) and, when
  * general.log_file is set, the same lines appended to that file with a
- * timestamp. Callers never pass a password; control characters that a
- * server reply or a name might carry are escaped so that one event is one
- * line. */
+ * timestamp. Callers never pass a password; what a server reply or a name
+ * might carry is escaped (es_log_escape) so that one event is one line that
+ * shows what it says. */
 #include "eschool.h"
 
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "es_fs.h"
+#include "es_pamin.h"
 
 static int log_fd = -1;
 static bool log_opened;
@@ -50,24 +51,6 @@ void es_log_close(void)
 	log_opened = false;
 }
 
-/* Copies s into out with control characters (and backslash) as \xNN. */
-static void escape_line(const char *s, char *out, size_t outsz)
-{
-	size_t o = 0;
-
-	for (; *s != '\0' && o + 5 < outsz; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c < 0x20 || c == 0x7f || c == '\\') {
-			(void)snprintf(out + o, outsz - o, "\\x%02x", c);
-			o += 4;
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = '\0';
-}
-
 void es_log(int facility, int priority, const char *fmt, ...)
 {
 	char raw[2048], line[4096], stamp[64], rec[4400];
@@ -79,7 +62,10 @@ void es_log(int facility, int priority, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
-	escape_line(raw, line, sizeof(line));
+	/* lib's escaper, as the module's lines: C0 and C1 controls, DEL, '\',
+	 * invalid UTF-8 and the bidirectional and line-breaking characters
+	 * become \xNN, so that a name cannot forge or hide a line */
+	(void)es_log_escape(raw, line, sizeof(line));
 	if (log_opened && syslog_there)
 		syslog(facility | priority, "%s", line);
 	if (log_fd < 0)

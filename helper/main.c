@@ -3,6 +3,7 @@
 #include "eschool.h"
 #include "options.h"
 
+#include <errno.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -32,6 +33,8 @@ static const char usage_text[] =
 	"  show USER                            one account's state\n"
 	"  list [--role R]                      managed accounts\n"
 	"  disable USER, enable USER            lock / unlock an account\n"
+	"  forget USER                          remove the eschool state a removed\n"
+	"                                       account left behind\n"
 	"  remind [--dry-run]                   mail the reminders and expiry warnings due\n"
 	"  set-email USER ADDR                  change an address once a mailed code is back\n"
 	"  verify-email USER CODE               confirm it with the code\n"
@@ -102,6 +105,7 @@ static const struct command commands[] = {
 	{ "set-email", cmd_set_email }, { "verify-email", cmd_verify_email },
 	{ "check-dns", cmd_check_dns }, { "doctor", cmd_doctor },
 	{ "backup", cmd_backup },       { "restore", cmd_restore },
+	{ "forget", cmd_forget },
 };
 
 /* Global options may precede the command; they are also accepted after it
@@ -196,8 +200,12 @@ int main(int argc, char **argv)
 		rc = commands[i].run(&ctx, argc - ci, argv + ci);
 		es_log_close();
 		es_config_free(&ctx.cfg);
-		if (fflush(stdout) != 0 && rc == 0) {
-			es_warn("cannot write the output");
+		/* a reader that stopped reading (| head) is not an error to
+		 * report: SIGPIPE is ignored, so the writes fail with EPIPE,
+		 * and the command ends as it would have (as git and GNU tools
+		 * do, who die quietly by SIGPIPE) */
+		if (fflush(stdout) != 0 && errno != EPIPE && rc == 0) {
+			es_warn("cannot write the output: %s", strerror(errno));
 			rc = ES_EIO;
 		}
 		return rc;

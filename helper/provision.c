@@ -3,6 +3,7 @@
 #include "eschool.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -65,6 +66,64 @@ int es_state_new_account(const struct es_ctx *ctx, struct es_state *st, const ch
 	return es_state_new_password(ctx, st, pol);
 }
 
+int es_state_set_uid(struct es_state *st, struct es_err *err)
+{
+	const struct passwd *pw;
+
+	errno = 0;
+	pw = getpwnam(st->username);
+	if (pw == NULL)
+		return es_err_set(err, ES_ENOUSER, "user %s: no such account after creating it (%s)",
+		                  st->username, errno != 0 ? strerror(errno) : "not found");
+	if (es_state_set_i64(st, ES_K_UID, (int64_t)pw->pw_uid) != 0)
+		return es_err_set(err, ES_EOS, "out of memory");
+	return 0;
+}
+
+/* getpwnam's "not found": NULL with errno 0, ENOENT, ESRCH, EBADF or EPERM
+ * (getpwnam(3)); anything else is a lookup that failed (a directory that
+ * does not answer), which says nothing about the account. */
+static bool not_found(int e)
+{
+	return e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM;
+}
+
+enum es_state_owner es_state_orphan(const struct es_ctx *ctx, const struct es_state *st,
+                                    char *why, size_t whysz)
+{
+	const struct passwd *pw;
+	enum es_state_owner o;
+
+	if (why != NULL && whysz > 0)
+		why[0] = '\0';
+	errno = 0;
+	pw = getpwnam(st->username);
+	if (pw == NULL && !not_found(errno))
+		return ES_OWNER_OK;
+	o = es_state_owner(st, pw);
+	if (why == NULL || whysz == 0)
+		return o;
+	if (o == ES_OWNER_GONE)
+		(void)snprintf(why, whysz,
+		               tr(ctx, "%s has eschool state but no Linux account (removed with "
+		                       "userdel?); 'eschool forget %s' removes that state",
+		                  "%s a un état eschool mais pas de compte Linux (supprimé par "
+		                  "userdel ?) ; 'eschool forget %s' supprime cet état"),
+		               st->username, st->username);
+	else if (o == ES_OWNER_OTHER && pw != NULL)
+		(void)snprintf(why, whysz,
+		               tr(ctx, "%s has eschool state made for uid %lld, but %s is now "
+		                       "another account (uid %lld: removed, then created again?) that "
+		                       "eschool does not manage; 'eschool forget %s' removes the old "
+		                       "state",
+		                  "%s a un état eschool fait pour l'uid %lld, mais %s est maintenant "
+		                  "un autre compte (uid %lld : supprimé puis recréé ?) qu'eschool ne "
+		                  "gère pas ; 'eschool forget %s' supprime l'ancien état"),
+		               st->username, (long long)es_state_get_i64(st, ES_K_UID, -1),
+		               st->username, (long long)pw->pw_uid, st->username);
+	return o;
+}
+
 int es_state_new_password(const struct es_ctx *ctx, struct es_state *st,
                           const struct es_policy *pol)
 {
@@ -109,7 +168,11 @@ void es_out_write(const struct es_buf *b)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			es_warn("cannot write the output: %s", strerror(errno));
+			/* a reader that stopped reading (| head) is no error to
+			 * report: stop quietly, as main does for stdio */
+			if (w == 0 || errno != EPIPE)
+				es_warn("cannot write the output: %s",
+				        w == 0 ? "nothing written" : strerror(errno));
 			return;
 		}
 		off += (size_t)w;

@@ -14,10 +14,14 @@
  *
  * Every step "ensures": an account that exists in part (kill -9 between two
  * renames, or between the files and the home) is completed on the next run,
- * never duplicated. The account looks like one useradd -m makes: private
- * group (USERGROUPS_ENAB), uid/gid after the highest in UID_MIN..UID_MAX,
- * aging fields, HOME_MODE and /etc/skel, subordinate ids from login.defs. */
+ * never duplicated; but a new account whose name is taken under the lock
+ * (a useradd since the import looked) is refused, never taken over. The
+ * account looks like one useradd -m makes: private group (USERGROUPS_ENAB),
+ * uid/gid after the highest in UID_MIN..UID_MAX, aging fields, HOME_MODE and
+ * /etc/skel (an existing home left as it is), subordinate ids from
+ * login.defs. */
 #include "eschool.h"
+#include "shadowdb.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -556,8 +560,35 @@ static long sub_next(const struct db *d, long min)
 	return next;
 }
 
-/* ---- homes ---- */
+/* ---- homes ----
+ *
+ * A home is made as useradd -m makes one, and never through a path that
+ * the new user, or anybody but root, could have planted:
+ * - HOME_BASE itself is followed, as useradd follows it: it is the
+ *   administrator's setting (/home may be a link to /srv/home). The home's
+ *   own name never is, nor anything below it: every step is an *at() call
+ *   relative to a directory descriptor, with O_NOFOLLOW (O_EXCL for a new
+ *   file), owners and modes set through descriptors or AT_SYMLINK_NOFOLLOW;
+ *   a link in /etc/skel is made again as a link, never followed.
+ * - What was at HOME_BASE/USER when the import started the account (the
+ *   caller asked es_home_taken before writing anything of the account, and
+ *   recorded the answer in its state for a resumed run) is left as it was
+ *   (owner, mode, contents), as useradd -m leaves an existing home; the
+ *   caller warns.
+ * - Otherwise the path was free then, and since only root writes in
+ *   HOME_BASE, what is there now was made by this import or by a run of it
+ *   killed earlier: a directory of root's or of the account's is completed
+ *   (what is missing, or still root's, is copied; what the account owns is
+ *   kept); anything else (a link, a file, a directory of another owner) is
+ *   not eschool's and is left alone.
+ * - Owners come last, deepest first: a file, a directory and the home
+ *   itself become the account's once whole, so that a kill leaves root's
+ *   entries, redone on the next run (a torn file is removed and copied
+ *   again, never truncated in place: it could be a hard link), and nobody
+ *   but root can write in a home being filled (root's, 0700). */
 
+/* Copies one regular file of the skeleton; on a resumed run, a copy that
+ * is the account's is whole and kept, one still root's is made again. */
 static int copy_file(int src_dir, int dst_dir, const char *name, const struct stat *st,
                      uid_t uid, gid_t gid)
 {
@@ -569,19 +600,18 @@ static int copy_file(int src_dir, int dst_dir, const char *name, const struct st
 		return -1;
 	out = openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0 && errno == EEXIST) {
-		/* resumed: a finished copy belongs to the account (chown comes
-		 * last, below) and is kept, as anything else there; one still
-		 * root's was cut by a kill and is made again, not kept torn */
 		struct stat have;
 
-		out = openat(dst_dir, name, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-		if (out < 0 || fstat(out, &have) != 0 || !S_ISREG(have.st_mode) ||
-		    have.st_uid != 0 || uid == 0) {
-			rc = 0;
+		if (fstatat(dst_dir, name, &have, AT_SYMLINK_NOFOLLOW) != 0)
+			goto out;
+		if (!S_ISREG(have.st_mode) || have.st_uid != 0) {
+			rc = 0; /* whole (the account's), or not ours to replace */
 			goto out;
 		}
-		if (ftruncate(out, 0) != 0)
+		if (unlinkat(dst_dir, name, 0) != 0)
 			goto out;
+		out = openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		             0600);
 	}
 	if (out < 0)
 		goto out;
@@ -619,16 +649,74 @@ out:
 	return rc;
 }
 
-/* Copies the skeleton tree into dst (owned by uid:gid), skipping what
- * exists already; never follows a symlink on either side. */
+static int copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth);
+
+/* One directory of the skeleton: made root's 0700, filled, then given its
+ * mode and owner; one already there (a resumed run) is completed. */
+static int copy_dir(int src, int dst, const char *name, const struct stat *st, uid_t uid,
+                    gid_t gid, int depth)
+{
+	struct stat have;
+	int s = -1, d = -1, rc = -1;
+
+	if (mkdirat(dst, name, 0700) != 0 && errno != EEXIST)
+		return -1;
+	d = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (d < 0)
+		return errno == ELOOP || errno == ENOTDIR ? 0 : -1; /* not ours: left */
+	if (fstat(d, &have) != 0)
+		goto out;
+	if (have.st_uid != 0 && have.st_uid != uid) {
+		rc = 0; /* not ours */
+		goto out;
+	}
+	s = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (s < 0 || copy_tree(s, d, uid, gid, depth + 1) != 0)
+		goto out;
+	if (fchmod(d, st->st_mode & 07777) != 0 || fchown(d, uid, gid) != 0 ||
+	    ((st->st_mode & 06000) != 0 && fchmod(d, st->st_mode & 07777) != 0))
+		goto out;
+	rc = 0;
+out:
+	if (s >= 0)
+		(void)close(s);
+	(void)close(d);
+	return rc;
+}
+
+/* A link of the skeleton, made again as a link (its target is text, never
+ * followed), then given the owner. */
+static int copy_link(int src, int dst, const char *name, uid_t uid, gid_t gid)
+{
+	char target[PATH_MAX];
+	struct stat have;
+	ssize_t n = readlinkat(src, name, target, sizeof(target) - 1);
+
+	if (n < 0)
+		return -1;
+	target[n] = '\0';
+	if (symlinkat(target, dst, name) != 0) {
+		if (errno != EEXIST || fstatat(dst, name, &have, AT_SYMLINK_NOFOLLOW) != 0)
+			return -1;
+		if (!S_ISLNK(have.st_mode) || have.st_uid != 0)
+			return 0; /* whole, or not ours */
+	}
+	return fchownat(dst, name, uid, gid, AT_SYMLINK_NOFOLLOW);
+}
+
+/* Copies the skeleton tree into dst (root's while it is filled), skipping
+ * what is whole already; never follows a symlink on either side. */
 static int copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth)
 {
 	DIR *dir;
 	struct dirent *de;
-	int fd = dup(src), rc = 0;
+	int fd, rc = 0;
 
-	if (fd < 0 || depth > SKEL_DEPTH)
-		return fd >= 0 ? close(fd), -1 : -1;
+	if (depth > SKEL_DEPTH)
+		return -1;
+	fd = dup(src);
+	if (fd < 0)
+		return -1;
 	dir = fdopendir(fd);
 	if (dir == NULL) {
 		(void)close(fd);
@@ -644,75 +732,98 @@ static int copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth)
 			rc = -1;
 			break;
 		}
-		if (S_ISDIR(st.st_mode)) {
-			int s, d;
-			if (mkdirat(dst, de->d_name, 0700) != 0 && errno != EEXIST) {
-				rc = -1;
-				break;
-			}
-			s = openat(src, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			d = openat(dst, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			rc = s >= 0 && d >= 0 && fchown(d, uid, gid) == 0 &&
-			             fchmod(d, st.st_mode & 07777) == 0
-			             ? copy_tree(s, d, uid, gid, depth + 1)
-			             : -1;
-			if (s >= 0)
-				(void)close(s);
-			if (d >= 0)
-				(void)close(d);
-		} else if (S_ISREG(st.st_mode)) {
+		if (S_ISDIR(st.st_mode))
+			rc = copy_dir(src, dst, de->d_name, &st, uid, gid, depth);
+		else if (S_ISREG(st.st_mode))
 			rc = copy_file(src, dst, de->d_name, &st, uid, gid);
-		} else if (S_ISLNK(st.st_mode)) {
-			char target[PATH_MAX];
-			ssize_t n = readlinkat(src, de->d_name, target, sizeof(target) - 1);
-			if (n < 0) {
-				rc = -1;
-				break;
-			}
-			target[n] = '\0';
-			if ((symlinkat(target, dst, de->d_name) != 0 && errno != EEXIST) ||
-			    fchownat(dst, de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0)
-				rc = -1;
-		}
+		else if (S_ISLNK(st.st_mode))
+			rc = copy_link(src, dst, de->d_name, uid, gid);
 		/* devices, FIFOs and sockets in a skeleton are not copied */
 	}
 	(void)closedir(dir);
 	return rc;
 }
 
-static int make_home(const char *base, const char *user, uid_t uid, gid_t gid, mode_t mode,
-                     struct es_err *err)
+int es_home_taken(const char *base, const char *user, bool *taken, struct es_err *err)
 {
-	int basefd, home = -1, skel = -1, rc = -1;
+	int basefd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+	int rc = 0;
+
+	*taken = false;
+	if (basefd < 0)
+		return errno == ENOENT
+		               ? 0 /* the batch says it cannot make the home */
+		               : es_err_errno(err, ES_ECANTCREAT, errno, "cannot open %s", base);
+	if (fstatat(basefd, user, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		*taken = true;
+	else if (errno != ENOENT)
+		rc = es_err_errno(err, ES_ECANTCREAT, errno, "cannot look at %s/%s", base, user);
+	(void)close(basefd);
+	return rc;
+}
+
+/* What is at base/user, left as it is: a->home says what (not followed). */
+static void home_kept(int basefd, struct es_newacct *a)
+{
 	struct stat st;
 
-	basefd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fstatat(basefd, a->user, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		a->home = ES_HOME_GONE;
+		return;
+	}
+	a->home = S_ISDIR(st.st_mode)   ? ES_HOME_KEPT_DIR
+	          : S_ISLNK(st.st_mode) ? ES_HOME_KEPT_LINK
+	                                : ES_HOME_KEPT_OTHER;
+	a->home_uid = (long)st.st_uid;
+	a->home_mode = (unsigned)(st.st_mode & 07777);
+}
+
+static int make_home(struct es_newacct *a, mode_t mode, struct es_err *err)
+{
+	uid_t uid = (uid_t)a->uid;
+	gid_t gid = (gid_t)a->gid;
+	int basefd, home = -1, skel = -1, rc = -1;
+	bool made = false;
+	struct stat st;
+
+	a->home = ES_HOME_MADE;
+	basefd = open(a->home_base, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* followed: see above */
 	if (basefd < 0)
-		return es_err_errno(err, ES_ECANTCREAT, errno, "cannot open %s", base);
-	if (mkdirat(basefd, user, 0700) != 0 && errno != EEXIST) {
-		es_err_errno(err, ES_ECANTCREAT, errno, "cannot create %s/%s", base, user);
-		goto out;
-	}
-	home = openat(basefd, user, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (home < 0 || fstat(home, &st) != 0) {
-		es_err_errno(err, ES_ECANTCREAT, errno, "cannot open %s/%s", base, user);
-		goto out;
-	}
-	if (st.st_uid != 0 && st.st_uid != uid) {
-		/* as useradd: an existing home of someone else is left alone */
-		es_warn("%s/%s exists and belongs to uid %ld: not copying %s into it", base, user,
-		        (long)st.st_uid, SKEL);
+		return es_err_errno(err, ES_ECANTCREAT, errno, "cannot open %s", a->home_base);
+	if (a->home_existed) {
+		home_kept(basefd, a);
 		rc = 0;
 		goto out;
 	}
-	if (fchown(home, uid, gid) != 0 || fchmod(home, mode) != 0) {
-		es_err_errno(err, ES_ECANTCREAT, errno, "cannot set up %s/%s", base, user);
+	if (mkdirat(basefd, a->user, 0700) == 0)
+		made = true;
+	else if (errno != EEXIST) {
+		es_err_errno(err, ES_ECANTCREAT, errno, "cannot create %s/%s", a->home_base,
+		             a->user);
+		goto out;
+	}
+	home = openat(basefd, a->user,
+	              O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (home < 0 && (errno == ELOOP || errno == ENOTDIR)) {
+		home_kept(basefd, a); /* a link or a file: never eschool's */
+		rc = 0;
+		goto out;
+	}
+	if (home < 0 || fstat(home, &st) != 0) {
+		es_err_errno(err, ES_ECANTCREAT, errno, "cannot open %s/%s", a->home_base, a->user);
+		goto out;
+	}
+	if (!made && st.st_uid != 0 && st.st_uid != uid) {
+		home_kept(basefd, a); /* another's directory */
+		rc = 0;
 		goto out;
 	}
 	skel = open(SKEL, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (skel >= 0 && copy_tree(skel, home, uid, gid, 0) != 0) {
-		es_err_errno(err, ES_ECANTCREAT, errno, "cannot copy %s into %s/%s", SKEL, base,
-		             user);
+	if ((skel >= 0 && copy_tree(skel, home, uid, gid, 0) != 0) || fchmod(home, mode) != 0 ||
+	    fchown(home, uid, gid) != 0 || ((mode & 06000) != 0 && fchmod(home, mode) != 0)) {
+		es_err_errno(err, ES_ECANTCREAT, errno, "cannot copy %s into %s/%s", SKEL,
+		             a->home_base, a->user);
 		goto out;
 	}
 	rc = 0;
@@ -757,6 +868,13 @@ static int plan_account(struct db *db, const struct defs *defs, struct idset *ui
 	    strpbrk(a->home_base, ":\n") != NULL || strpbrk(a->shell, ":\n") != NULL)
 		return es_err_set(err, ES_EDATA,
 		                  "':' or a line break in the username, home_base or shell");
+	if (a->must_be_new && (pl >= 0 || gl >= 0)) {
+		/* the import found no such user or group before it took the lock:
+		 * a useradd (groupadd) made it since; reusing it would reset the
+		 * password of someone else's account */
+		a->refused = true;
+		return 0;
+	}
 	if (pl >= 0) {
 		uid = field_num(db[D_PASSWD].lines[pl], 2);
 		gid = field_num(db[D_PASSWD].lines[pl], 3);
@@ -919,6 +1037,8 @@ int es_accounts_batch(struct es_newacct *accts, size_t n, time_t now, struct es_
 		idset_mark(&gids, field_num(db[D_GROUP].lines[i], 2));
 	for (size_t i = 0; i < n; i++) {
 		accts[i].created = false;
+		accts[i].refused = false;
+		accts[i].home = ES_HOME_MADE;
 		if (plan_account(db, &defs, &uids, &gids, &accts[i], today, &warned_sub, err) != 0) {
 			es_err_prefix(err, "user %s", accts[i].user);
 			for (size_t k = 0; k <= i; k++)
@@ -972,8 +1092,7 @@ out:
 	/* homes last: the owner must exist first (a crash here is completed
 	 * by the next run, which finds the account and copies what is missing) */
 	for (size_t i = 0; i < n; i++)
-		if (make_home(accts[i].home_base, accts[i].user, (uid_t)accts[i].uid,
-		              (gid_t)accts[i].gid, (mode_t)defs.home_mode, err) != 0)
-			return -1;
+		if (!accts[i].refused && make_home(&accts[i], (mode_t)defs.home_mode, err) != 0)
+			return es_err_prefix(err, "user %s", accts[i].user);
 	return 0;
 }

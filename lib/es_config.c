@@ -1124,6 +1124,13 @@ static int role_set(struct es_config *cfg, struct es_role *role, const char *key
 		return set_text(role->template_name, sizeof(role->template_name), where, key, value,
 				err);
 	}
+	/* the module decides on_error before it knows the role (a corrupt
+	 * state names no role): a per-role value could not be honoured */
+	if (strcmp(key, "on_error") == 0)
+		return es_err_set(err, ES_ECONFIG,
+				  "%s: on_error is a [policy] key: it cannot differ per role (with a "
+				  "corrupt state file the role is unknown); move it to [policy]",
+				  where);
 	/* a [policy]/[accounts] key: validated now on a scratch copy, kept as
 	 * text and replayed by es_config_role_policy() */
 	scratch = cfg->policy;

@@ -26,8 +26,10 @@
  * keys it held before are not freed); after any return of es_state_load,
  * es_state_free(st) is safe. es_state_parse wants an initialised st and
  * replaces its keys. The buffer from es_state_format is malloc'd; wipe it
- * (sodium_memzero) and free it. Lock files are never removed (removing one
- * while another process waits on it would break mutual exclusion).
+ * (sodium_memzero) and free it. A lock file is removed only by its holder
+ * (es_state_remove_lock); whoever waited on it then finds that the name
+ * is no longer its file and locks the new one (still_named), so mutual
+ * exclusion holds.
  * What the reading side wipes (keys, values, the file's bytes) it wipes with
  * libc's explicit_bzero: the same guarantee as sodium_memzero, and the PAM
  * module's login path then runs no libsodium code (a page fault less). */
@@ -48,6 +50,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -616,21 +619,202 @@ out:
 	return rc;
 }
 
-int es_state_lock(const char *state_dir, const char *username, int *lockfd, struct es_err *err)
+/* ---- bounded locks ----
+ *
+ * Every lock is taken with LOCK_NB and retried for at most wait_ms: a
+ * blocking flock would let anyone who can stop the holder hang us for
+ * ever (su holds a user's lock as root but runs with the student's real
+ * uid, so the student may SIGSTOP it). What we then say names the holder,
+ * from /proc/locks. */
+
+static long ms_since(const struct timespec *start)
+{
+	struct timespec now = {0};
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - start->tv_sec) * 1000L +
+	       (long)(now.tv_nsec - start->tv_nsec) / 1000000L;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	(void)nanosleep(&ts, NULL); /* EINTR: the caller tries again sooner */
+}
+
+/* flock(LOCK_EX) on fd until start + wait_ms: short sleeps doubling from
+ * 1 ms to 50 ms between tries. 0, EWOULDBLOCK when the time is up, or an
+ * errno value. */
+static int flock_bounded(int fd, const struct timespec *start, long wait_ms)
+{
+	long delay = 1;
+
+	for (;;) {
+		long left;
+
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK)
+			return errno;
+		left = wait_ms - ms_since(start);
+		if (left <= 0)
+			return EWOULDBLOCK;
+		sleep_ms(delay < left ? delay : left);
+		delay = delay >= 25 ? 50 : delay * 2;
+	}
+}
+
+/* A field of a /proc/locks line: the next run of non-blanks after *p. */
+static size_t next_field(const char **p, const char **field)
+{
+	const char *s = *p;
+	size_t n = 0;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	while (s[n] != '\0' && s[n] != ' ' && s[n] != '\t' && s[n] != '\n')
+		n++;
+	*field = s;
+	*p = s + n;
+	return n;
+}
+
+/* "MAJ:MIN:INODE" (hex, hex, decimal) as /proc/locks prints a file. */
+static bool parse_dev_ino(const char *f, size_t n, const struct stat *sb)
+{
+	char buf[64], *end = NULL;
+	unsigned long maj, min;
+	unsigned long long ino;
+
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	memcpy(buf, f, n);
+	buf[n] = '\0';
+	errno = 0;
+	maj = strtoul(buf, &end, 16);
+	if (errno != 0 || end == buf || *end != ':')
+		return false;
+	min = strtoul(end + 1, &end, 16);
+	if (errno != 0 || *end != ':')
+		return false;
+	ino = strtoull(end + 1, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return false;
+	return maj == major(sb->st_dev) && min == minor(sb->st_dev) &&
+	       ino == (unsigned long long)sb->st_ino;
+}
+
+/* The pid of the process holding a flock on sb's file, from /proc/locks
+ * ("1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; a waiter's line has
+ * "->" after the number). 0 when it does not say: no such line, or a pid
+ * that is not visible from here (0) or has no meaning (-1, OFD locks). */
+static long flock_holder_pid(const struct stat *sb)
+{
+	char line[256];
+	long pid = 0;
+	FILE *f = fopen("/proc/locks", "re");
+
+	if (f == NULL)
+		return 0;
+	while (pid == 0 && fgets(line, sizeof(line), f) != NULL) {
+		const char *p = line, *fld[6];
+		size_t len[6];
+		char num[24], *end = NULL;
+		long v;
+
+		for (size_t i = 0; i < 6; i++)
+			len[i] = next_field(&p, &fld[i]);
+		/* fld: "N:", type, mode, access, pid, device:inode */
+		if (len[1] != 5 || memcmp(fld[1], "FLOCK", 5) != 0 || len[4] == 0 ||
+		    len[4] >= sizeof(num) || !parse_dev_ino(fld[5], len[5], sb))
+			continue;
+		memcpy(num, fld[4], len[4]);
+		num[len[4]] = '\0';
+		errno = 0;
+		v = strtol(num, &end, 10);
+		if (errno == 0 && *end == '\0' && v > 0)
+			pid = v;
+	}
+	(void)fclose(f);
+	return pid;
+}
+
+/* "process 1234 (su)", or "another process" when /proc/locks does not
+ * say; the command name is escaped (\xHH), it is the holder's to choose. */
+static void describe_holder(int fd, char *out, size_t outsz)
+{
+	struct stat sb;
+	char path[64], comm[64], shown[64 * 4 + 1];
+	long pid = 0;
+	size_t o = 0;
+	ssize_t n = -1;
+	int cfd;
+
+	(void)snprintf(out, outsz, "another process");
+	if (fstat(fd, &sb) != 0 || (pid = flock_holder_pid(&sb)) <= 0)
+		return;
+	(void)snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	cfd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (cfd >= 0) {
+		do
+			n = read(cfd, comm, sizeof(comm) - 1);
+		while (n < 0 && errno == EINTR);
+		(void)close(cfd);
+	}
+	if (n <= 0) {
+		(void)snprintf(out, outsz, "process %ld", pid);
+		return;
+	}
+	if (comm[n - 1] == '\n')
+		n--;
+	for (ssize_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)comm[i];
+
+		if (c > 0x20 && c < 0x7f && c != '\\' && c != '(' && c != ')')
+			shown[o++] = (char)c;
+		else
+			o += (size_t)snprintf(shown + o, sizeof(shown) - o, "\\x%02x", c);
+	}
+	shown[o] = '\0';
+	(void)snprintf(out, outsz, "process %ld (%s)", pid, shown);
+}
+
+/* "5 seconds", "200 ms" */
+static void wait_text(long wait_ms, char *out, size_t outsz)
+{
+	if (wait_ms % 1000 == 0)
+		(void)snprintf(out, outsz, "%ld second%s", wait_ms / 1000,
+			       wait_ms == 1000 ? "" : "s");
+	else
+		(void)snprintf(out, outsz, "%ld ms", wait_ms);
+}
+
+/* true when path still names fd's file: a lock file removed (eschool
+ * forget) or a state directory moved (restore) while we waited for it is
+ * no lock on what the name means now. */
+static bool still_named(const char *path, int fd)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && fstatat(AT_FDCWD, path, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	       a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Opens (creating it) the lock file of username for es_state_lock_wait.
+ * 0 with *out >= 0; 0 with *out == -1 on a read-only file system without
+ * one; -1 on error. */
+static int open_lock_file(const char *state_dir, const char *username, int *out,
+			  struct es_err *err)
 {
 	struct stat sb;
 	char whybuf[WHY_MAX];
-	const char *why = NULL;
 	int sfd = -1, lfd = -1, fd = -1;
 	int rc = -1;
 
-	if (lockfd == NULL)
-		return es_err_set(err, ES_ESOFTWARE, "es_state_lock: no lockfd");
-	*lockfd = -1;
-	if (!valid_username(username))
-		return es_err_set(err, ES_EDATA, "invalid username for a lock file");
-	if (check_state_dir_arg(state_dir, err) != 0)
-		return -1;
+	*out = -1;
 	if (open_dir(AT_FDCWD, state_dir, NULL, true, ES_EPERM, &sfd, err) != 0 ||
 	    open_dir(sfd, state_dir, LOCKS_DIR, true, ES_EPERM, &lfd, err) != 0)
 		goto out;
@@ -666,21 +850,12 @@ int es_state_lock(const char *state_dir, const char *username, int *lockfd, stru
 			     LOCKS_DIR, username);
 		goto out;
 	}
-	if (!es_fs_file_ok(&sb, 022, LLONG_MAX, whybuf, sizeof(whybuf)))
-		why = whybuf;
-	if (why != NULL) {
+	if (!es_fs_file_ok(&sb, 022, LLONG_MAX, whybuf, sizeof(whybuf))) {
 		es_err_set(err, ES_EPERM, "unsafe lock file %s/%s/%s: %s; remove it", state_dir,
-			   LOCKS_DIR, username, why);
+			   LOCKS_DIR, username, whybuf);
 		goto out;
 	}
-	while (flock(fd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
-			es_err_errno(err, ES_EIO, errno, "cannot lock %s/%s/%s", state_dir,
-				     LOCKS_DIR, username);
-			goto out;
-		}
-	}
-	*lockfd = fd;
+	*out = fd;
 	fd = -1;
 	rc = 0;
 out:
@@ -690,25 +865,146 @@ out:
 	return rc;
 }
 
-int es_state_lock_all(const char *state_dir, int *lockfd, struct es_err *err)
+int es_state_lock_wait(const char *state_dir, const char *username, long wait_ms, int *lockfd,
+		       struct es_err *err)
 {
+	struct timespec start = {0};
+	char path[4200];
+	int fd = -1;
+
+	if (lockfd == NULL)
+		return es_err_set(err, ES_ESOFTWARE, "es_state_lock: no lockfd");
+	*lockfd = -1;
+	if (!valid_username(username))
+		return es_err_set(err, ES_EDATA, "invalid username for a lock file");
+	if (check_state_dir_arg(state_dir, err) != 0)
+		return -1;
+	if (snprintf(path, sizeof(path), "%s/%s/%s", state_dir, LOCKS_DIR, username) >=
+	    (int)sizeof(path))
+		return es_err_set(err, ES_ECONFIG, "state_dir is too long: %s", state_dir);
+	(void)clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		int e;
+
+		if (open_lock_file(state_dir, username, &fd, err) != 0)
+			return -1;
+		if (fd < 0)
+			return 0; /* read-only, no lock file: nothing to lock */
+		e = flock_bounded(fd, &start, wait_ms);
+		if (e == 0 && still_named(path, fd)) {
+			*lockfd = fd;
+			return 0;
+		}
+		if (e == 0 && ms_since(&start) < wait_ms) {
+			es_fs_close(&fd); /* removed while we waited: lock the new one */
+			continue;
+		}
+		if (e == 0) {
+			es_err_set(err, ES_ETEMP, "user %s: its lock file %s kept being replaced; "
+				   "try again later", username, path);
+		} else if (e == EWOULDBLOCK) {
+			char who[320], how_long[32];
+
+			describe_holder(fd, who, sizeof(who));
+			wait_text(wait_ms, how_long, sizeof(how_long));
+			es_err_set(err, ES_ETEMP,
+				   "user %s: cannot lock its state (%s): held by %s for more "
+				   "than %s; try again later (a login or another eschool "
+				   "command holds it; a stopped process keeps it until it is "
+				   "resumed or killed)",
+				   username, path, who, how_long);
+		} else {
+			es_err_errno(err, ES_EIO, e, "cannot lock %s", path);
+		}
+		es_fs_close(&fd);
+		return -1;
+	}
+}
+
+int es_state_lock(const char *state_dir, const char *username, int *lockfd, struct es_err *err)
+{
+	return es_state_lock_wait(state_dir, username, ES_STATE_LOCK_WAIT_MS, lockfd, err);
+}
+
+int es_state_lock_all_wait(const char *state_dir, long wait_ms, int *lockfd, struct es_err *err)
+{
+	struct timespec start = {0};
 	int sfd = -1;
 
 	if (lockfd == NULL)
 		return es_err_set(err, ES_ESOFTWARE, "es_state_lock_all: no lockfd");
 	*lockfd = -1;
-	if (check_state_dir_arg(state_dir, err) != 0 ||
-	    open_dir(AT_FDCWD, state_dir, NULL, true, ES_EPERM, &sfd, err) != 0)
+	if (check_state_dir_arg(state_dir, err) != 0)
 		return -1;
-	while (flock(sfd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
-			es_err_errno(err, ES_EIO, errno, "cannot lock %s", state_dir);
-			es_fs_close(&sfd);
+	(void)clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		int e;
+
+		if (open_dir(AT_FDCWD, state_dir, NULL, true, ES_EPERM, &sfd, err) != 0)
 			return -1;
+		e = flock_bounded(sfd, &start, wait_ms);
+		if (e == 0 && still_named(state_dir, sfd)) {
+			*lockfd = sfd;
+			return 0;
 		}
+		if (e == 0 && ms_since(&start) < wait_ms) {
+			es_fs_close(&sfd); /* moved aside (restore): lock the new one */
+			continue;
+		}
+		if (e == 0) {
+			es_err_set(err, ES_ETEMP, "%s kept being moved or replaced; try again later",
+				   state_dir);
+		} else if (e == EWOULDBLOCK) {
+			char who[320], how_long[32];
+
+			describe_holder(sfd, who, sizeof(who));
+			wait_text(wait_ms, how_long, sizeof(how_long));
+			es_err_set(err, ES_ETEMP,
+				   "cannot lock %s (add, import, reset, resend, disable, enable, "
+				   "forget, backup and restore take turns): held by %s for more "
+				   "than %s; try again when it has finished",
+				   state_dir, who, how_long);
+		} else {
+			es_err_errno(err, ES_EIO, e, "cannot lock %s", state_dir);
+		}
+		es_fs_close(&sfd);
+		return -1;
 	}
-	*lockfd = sfd;
-	return 0;
+}
+
+int es_state_lock_all(const char *state_dir, int *lockfd, struct es_err *err)
+{
+	return es_state_lock_all_wait(state_dir, ES_STATE_LOCK_WAIT_MS, lockfd, err);
+}
+
+int es_state_remove_lock(const char *state_dir, const char *username, struct es_err *err)
+{
+	int sfd = -1, lfd = -1;
+	int rc = -1;
+	int r;
+
+	if (!valid_username(username))
+		return es_err_set(err, ES_EDATA, "invalid username for a lock file");
+	if (check_state_dir_arg(state_dir, err) != 0)
+		return -1;
+	r = open_dir(AT_FDCWD, state_dir, NULL, false, ES_EPERM, &sfd, err);
+	if (r == 0)
+		r = open_dir(sfd, state_dir, LOCKS_DIR, false, ES_EPERM, &lfd, err);
+	if (r != 0) {
+		rc = r == 1 ? 0 : -1;
+		goto out;
+	}
+	if (unlinkat(lfd, username, 0) != 0 && errno != ENOENT) {
+		int e = errno;
+		es_err_errno(err, (e == EACCES || e == EPERM) ? ES_EPERM : ES_EIO, e,
+			     "cannot remove lock file %s/%s/%s", state_dir, LOCKS_DIR, username);
+		goto out;
+	}
+	rc = 0;
+out:
+	es_fs_close(&lfd);
+	es_fs_close(&sfd);
+	return rc;
 }
 
 void es_state_unlock(int lockfd)

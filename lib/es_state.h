@@ -9,7 +9,8 @@
  *   directory, write, fsync, rename, fsync the directory; on failure remove
  *   only the temp file;
  * - serialise writers with flock on state_dir/locks/USERNAME (the state file
- *   itself is replaced, so it cannot carry the lock);
+ *   itself is replaced, so it cannot carry the lock), and never wait for a
+ *   lock without a bound (ES_STATE_LOCK_WAIT_MS);
  * - open with O_NOFOLLOW|O_NONBLOCK|O_CLOEXEC and check with fstat on the
  *   same descriptor: a regular file, owned by root, not writable by group or
  *   others, at most ES_STATE_MAX_SIZE bytes; a refusal is one message that
@@ -96,20 +97,39 @@ int es_state_save(const char *state_dir, const struct es_state *st,
 int es_state_remove(const char *state_dir, const char *username,
                     struct es_err *err);
 
-/* Takes the user's write lock (blocking flock); returns the fd in *lockfd.
- * On a read-only file system no one can write, so the existing lock file
- * is locked read-only, and without one *lockfd is -1 and 0 is returned
- * (es_state_unlock(-1) does nothing; a save then fails with EROFS). */
+/* How long a lock is waited for before giving up with ES_ETEMP: a
+ * blocking wait would let whoever can stop the holder hang us for ever
+ * (su holds a user's lock as root but runs with the student's real uid). */
+#define ES_STATE_LOCK_WAIT_MS 5000L
+
+/* Takes the user's write lock (flock, tried for ES_STATE_LOCK_WAIT_MS);
+ * returns the fd in *lockfd. Still held by another process after that:
+ * -1 with ES_ETEMP, and the message names the user and the holder (its
+ * pid and command, from /proc/locks, when it says). On a read-only file
+ * system no one can write, so the existing lock file is locked read-only,
+ * and without one *lockfd is -1 and 0 is returned (es_state_unlock(-1)
+ * does nothing; a save then fails with EROFS). */
 int es_state_lock(const char *state_dir, const char *username, int *lockfd,
                   struct es_err *err);
+/* The same with another bound (the unit tests). */
+int es_state_lock_wait(const char *state_dir, const char *username, long wait_ms,
+                       int *lockfd, struct es_err *err);
 void es_state_unlock(int lockfd);
 
+/* Removes the user's lock file; the caller holds that lock (and removes
+ * the state first). A process waiting for it notices that the name no
+ * longer is the file it locked and locks the new one. Missing is ok. */
+int es_state_remove_lock(const char *state_dir, const char *username,
+                         struct es_err *err);
+
 /* Takes an exclusive flock on the state directory itself (created if
- * missing), waiting for it: the commands that create accounts or set
- * passwords (add, reset, import) hold it so that two of them never decide
- * about the same user at once. Per-user locks nest inside it. Release with
- * es_state_unlock. */
+ * missing), bounded like es_state_lock (ES_ETEMP naming the holder): the
+ * commands that create accounts or set passwords (add, reset, import)
+ * hold it so that two of them never decide about the same user at once.
+ * Per-user locks nest inside it. Release with es_state_unlock. */
 int es_state_lock_all(const char *state_dir, int *lockfd, struct es_err *err);
+int es_state_lock_all_wait(const char *state_dir, long wait_ms, int *lockfd,
+                           struct es_err *err);
 
 /* Deletes the temporary files of writers killed before their rename (an
  * hour old or more) from the users directory; best effort, silent. */

@@ -7,12 +7,19 @@
  * its config file (never the environment), keeps no state between calls,
  * and fails closed only on corrupt state (on_error).
  *
- *   account   required  pam_eschool.so [config=PATH] [debug]
+ *   account   required  pam_eschool.so [config=PATH] [debug] [minlen=N ...]
  *   password  required  pam_eschool.so   (after the module that changes it)
  *   session   optional  pam_eschool.so
+ *
+ * It decides on the user's canonical name (what NSS calls PAM_USER: "ZOE"
+ * is "zoe" where the directory says so), and never holds a state lock
+ * across a conversation with the user (the user could stop it there).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <locale.h>
+#include <pwd.h>
 #include <shadow.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -32,6 +39,7 @@
 #include "es_compose.h"
 #include "es_code.h"
 #include "es_config.h"
+#include "es_fs.h"
 #include "es_names.h"
 #include "es_pamin.h"
 #include "es_queue.h"
@@ -66,13 +74,18 @@ struct call {
 	int flags;
 	bool debug;
 	const char *config_path;
-	const char *user; /* PAM_USER once es_valid_username passed, else NULL */
+	struct es_pam_rules rules; /* the password rules to tell (arguments) */
+	const char *user; /* the canonical name (name) once known, else NULL */
+	char name[ES_NAME_MAX + 1];
+	struct passwd pw; /* pw_name and pw_uid of the account, when have_pw */
+	bool have_pw;
 	struct es_config *cfg_p; /* the handle's (pam_set_data): account and
 	                            session of one login read the file once */
 	bool cfg_loaded;
 	struct es_policy pol;
 	struct es_state st;
-	bool french;
+	bool french;      /* the workstation's messages */
+	bool mail_french; /* the account's language: its mails */
 	bool would_speak; /* a message was (or, silent, would have been) given */
 	bool probing;     /* deciding only: no message, no audit line */
 	time_t now;
@@ -80,10 +93,13 @@ struct call {
 
 #define CFG_DATA "pam_eschool.config"
 #define STATE_DATA "pam_eschool.state"
+#define USER_DATA "pam_eschool.user"
+#define CFG_ERR_DATA "pam_eschool.config_error" /* logged for this handle */
 
 /* How prepare() works for a stage. */
 #define PREP_EXEMPT 1u /* exempt users are left alone before anything else */
 #define PREP_KEPT 2u   /* may take the state the account stage kept */
+#define PREP_ACCOUNT 4u /* the account stage: says more in the log */
 #define KEPT_MAX_AGE 300 /* seconds: older, the state is read again */
 
 /* The account stage's reading of the state, kept on the PAM handle for the
@@ -163,24 +179,20 @@ static bool take_kept_state(struct call *c)
 }
 
 /* The config, read once per PAM handle (about 50 KB: never on the host
- * process's stack). Returns 0, or -1 after logging why. */
-static int config_get(struct call *c)
+ * process's stack). Returns 0, or -1 with err filled. */
+static int config_get(struct call *c, struct es_err *err)
 {
 	const void *data = NULL;
 	struct es_config *cfg;
-	struct es_err err = { 0 };
 
 	if (pam_get_data(c->pamh, CFG_DATA, &data) == PAM_SUCCESS && data != NULL) {
 		c->cfg_p = (struct es_config *)data;
 		return 0;
 	}
 	cfg = malloc(sizeof(*cfg)); /* es_config_load sets every field */
-	if (cfg == NULL) {
-		logx(c->pamh, LOG_CRIT, "out of memory");
-		return -1;
-	}
-	if (es_config_load(cfg, c->config_path, ES_CFG_OPTIONAL | ES_CFG_NO_SECRET, &err) != 0) {
-		logx(c->pamh, LOG_ERR, "%s", err.msg);
+	if (cfg == NULL)
+		return es_err_set(err, ES_EOS, "%s: out of memory", c->config_path);
+	if (es_config_load(cfg, c->config_path, ES_CFG_OPTIONAL | ES_CFG_NO_SECRET, err) != 0) {
 		es_config_free(cfg);
 		free(cfg);
 		return -1;
@@ -188,8 +200,7 @@ static int config_get(struct call *c)
 	if (pam_set_data(c->pamh, CFG_DATA, cfg, cfg_cleanup) != PAM_SUCCESS) {
 		es_config_free(cfg);
 		free(cfg);
-		logx(c->pamh, LOG_CRIT, "cannot keep the configuration");
-		return -1;
+		return es_err_set(err, ES_EOS, "%s: cannot keep the configuration", c->config_path);
 	}
 	c->cfg_p = cfg;
 	return 0;
@@ -229,6 +240,7 @@ static void parse_args(struct call *c, int argc, const char **argv)
 	(void)es_pam_args_parse(argc, argv, &a, bad_arg, c->pamh);
 	c->debug = a.debug;
 	c->config_path = a.config_path;
+	c->rules = a.rules;
 }
 
 static bool exempt(const struct call *c)
@@ -244,13 +256,237 @@ static int on_error(const struct call *c)
 	return PAM_SYSTEM_ERR;
 }
 
+/* ---- the user ---- */
+
+/* What NSS said of one PAM_USER, kept on the handle: the stages of a login
+ * ask once. */
+enum seen { SEEN_OK, SEEN_UNKNOWN, SEEN_NOT_OURS };
+struct user_seen {
+	char given[ES_PAM_USER_MAX + 1];
+	enum seen what;
+	char name[ES_NAME_MAX + 1]; /* SEEN_OK: pw_name; SEEN_NOT_OURS: its start */
+	uid_t uid;
+};
+
+static void seen_cleanup(pam_handle_t *pamh, void *data, int status)
+{
+	(void)pamh;
+	(void)status;
+	free(data);
+}
+
+/* getpwnam_r (no static buffer: the host may be threaded), its buffer
+ * growing to 64 KB at most (an entry larger than that is no login name's).
+ * Returns 0 with s filled, or an errno value when NSS failed (a directory
+ * down) rather than said "no such user". */
+static int nss_lookup(const char *user, struct user_seen *s)
+{
+	size_t cap = 1024;
+
+	for (;;) {
+		struct passwd pw, *res = NULL;
+		char *buf = malloc(cap);
+		int e;
+
+		if (buf == NULL)
+			return ENOMEM;
+		e = getpwnam_r(user, &pw, buf, cap, &res);
+		if (e == ERANGE && cap < 65536) {
+			free(buf);
+			cap *= 4;
+			continue;
+		}
+		if (e == 0 || e == ENOENT || e == ESRCH) { /* the ways of "not found" */
+			e = 0;
+			if (res == NULL) {
+				s->what = SEEN_UNKNOWN;
+			} else {
+				(void)es_strlcpy(s->name, res->pw_name, sizeof(s->name));
+				s->what = es_valid_username(res->pw_name) ? SEEN_OK : SEEN_NOT_OURS;
+				s->uid = res->pw_uid;
+			}
+		}
+		explicit_bzero(buf, cap); /* a passwd field may hold a hash */
+		free(buf);
+		return e;
+	}
+}
+
+static int not_ours(const struct call *c, const char *given, const char *why)
+{
+	if (c->debug)
+		logx(c->pamh, LOG_DEBUG, "user name '%s' is not one eschool manages (%s)", given, why);
+	return PAM_IGNORE;
+}
+
+/* The account PAM_USER names, as the rest of the stack finds it: NSS's
+ * pw_name, which must be a name eschool could manage (and so never a path
+ * under state_dir). Returns -1 with c->user set, or the PAM code to return.
+ * A name NSS does not know is left alone; when NSS itself fails, the name
+ * as given is used if it is a valid one (what the module did before it
+ * asked NSS), without the uid check. */
+static int resolve_user(struct call *c, const char *given)
+{
+	const void *data = NULL;
+	struct user_seen *s, *kept, local;
+	int e;
+
+	if (!es_pam_user_lookup_ok(given))
+		return not_ours(c, given, "not a name");
+	if (pam_get_data(c->pamh, USER_DATA, &data) == PAM_SUCCESS && data != NULL &&
+	    strcmp(((const struct user_seen *)data)->given, given) == 0) {
+		s = (struct user_seen *)data;
+	} else {
+		memset(&local, 0, sizeof(local));
+		(void)es_strlcpy(local.given, given, sizeof(local.given));
+		e = nss_lookup(given, &local);
+		if (e != 0) {
+			char eb[128];
+
+			if (!es_valid_username(given)) {
+				logx(c->pamh, LOG_ERR, "cannot look up user '%s': %s: left alone", given,
+				     strerror_r(e, eb, sizeof(eb)));
+				return PAM_IGNORE;
+			}
+			logx(c->pamh, LOG_WARNING, "cannot look up user '%s': %s: deciding on that name",
+			     given, strerror_r(e, eb, sizeof(eb)));
+			(void)es_strlcpy(c->name, given, sizeof(c->name));
+			c->user = c->name;
+			return -1;
+		}
+		s = &local;
+		kept = malloc(sizeof(*kept)); /* without it, the next stage asks again */
+		if (kept != NULL) {
+			*kept = local;
+			if (pam_set_data(c->pamh, USER_DATA, kept, seen_cleanup) != PAM_SUCCESS)
+				free(kept);
+		}
+	}
+	if (s->what == SEEN_UNKNOWN)
+		return not_ours(c, given, "unknown to NSS");
+	if (s->what == SEEN_NOT_OURS) {
+		if (c->debug)
+			logx(c->pamh, LOG_DEBUG,
+			     "user name '%s' is not one eschool manages (its account is '%s')", given,
+			     s->name);
+		return PAM_IGNORE;
+	}
+	(void)es_strlcpy(c->name, s->name, sizeof(c->name));
+	c->user = c->name;
+	c->pw.pw_name = c->name;
+	c->pw.pw_uid = s->uid;
+	c->have_pw = true;
+	if (c->debug && strcmp(given, c->name) != 0)
+		logx(c->pamh, LOG_DEBUG, "user name '%s' is %s's", given, c->name);
+	return -1;
+}
+
+/* A state that names another uid than the account's now (the name was
+ * removed, then given to someone else) is not this account's. */
+static bool state_is_others(const struct call *c)
+{
+	return c->have_pw && es_state_owner(&c->st, &c->pw) != ES_OWNER_OK;
+}
+
+/* ---- a configuration that does not load ---- */
+
+/* The state_dir line of a config that does not load, read from its text
+ * when the file passes the usual checks (root's, not writable by others:
+ * a directory named by a file anybody may write would make a managed user
+ * look unmanaged). Returns true with out filled. */
+static bool named_state_dir(const struct call *c, char *out, size_t outsz)
+{
+	const long long max = 1024LL * 1024; /* es_config's limit */
+	char why[128], *buf;
+	struct stat sb;
+	size_t got = 0;
+	bool found = false;
+	int fd;
+
+	out[0] = '\0';
+	fd = open(c->config_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &sb) != 0 || !es_fs_file_ok(&sb, 022, max, why, sizeof(why))) {
+		(void)close(fd);
+		return false;
+	}
+	buf = malloc((size_t)sb.st_size + 1);
+	if (buf != NULL && es_fs_read_all(fd, buf, (size_t)sb.st_size, &got) == 0)
+		found = es_pam_conf_state_dir(buf, got, out, outsz);
+	if (buf != NULL) {
+		explicit_bzero(buf, (size_t)sb.st_size + 1); /* an inline mail password */
+		free(buf);
+	}
+	(void)close(fd);
+	return found;
+}
+
+/* With a config that does not load, on_error and state_dir are unknown,
+ * but whether the user is managed is not: a state file in the default
+ * state_dir, or in the one the file names. An unmanaged user is left
+ * alone; a managed one gets the built-in on_error (deny), except root and
+ * group sudo (the built-in exemptions: a typo must not lock the
+ * administrators out). One log line per login (a PAM handle): the error
+ * (file:line) and what it meant for this user. */
+static int broken_config(struct call *c, const struct es_err *cfg_err)
+{
+	static char logged; /* a marker: pam_set_data needs a non-NULL pointer */
+	char named[ES_PATH_LEN];
+	const char *dirs[2] = { ES_PAM_DEFAULT_STATE_DIR, NULL }, *where = NULL;
+	const void *data = NULL;
+	bool again, say;
+	int prio;
+
+	if (named_state_dir(c, named, sizeof(named)) &&
+	    strcmp(named, ES_PAM_DEFAULT_STATE_DIR) != 0)
+		dirs[1] = named;
+	for (size_t i = 0; i < 2 && dirs[i] != NULL && where == NULL; i++) {
+		struct es_err err = { 0 };
+		int rc;
+
+		es_state_free(&c->st);
+		rc = es_state_load(dirs[i], c->user, &c->st, &err);
+		if (rc == 0 && state_is_others(c))
+			rc = 1;
+		if (rc != 1) /* a state, or one that cannot be read: managed */
+			where = dirs[i];
+	}
+	es_state_free(&c->st);
+	es_state_init(&c->st, "");
+	/* the next stages of the same login say it again only with debug */
+	again = pam_get_data(c->pamh, CFG_ERR_DATA, &data) == PAM_SUCCESS && data != NULL;
+	if (!again)
+		(void)pam_set_data(c->pamh, CFG_ERR_DATA, &logged, NULL);
+	say = !again || c->debug;
+	prio = again ? LOG_DEBUG : LOG_ERR;
+	if (where == NULL) {
+		if (say)
+			logx(c->pamh, prio, "%s; %s has no state in %s%s%s: left alone", cfg_err->msg,
+			     c->user, dirs[0], dirs[1] != NULL ? " nor " : "",
+			     dirs[1] != NULL ? dirs[1] : "");
+		return PAM_IGNORE;
+	}
+	if (strcmp(c->user, "root") == 0 || es_in_group(c->user, "sudo")) {
+		if (say)
+			logx(c->pamh, prio, "%s; %s is exempt (root, group sudo): left alone",
+			     cfg_err->msg, c->user);
+		return PAM_IGNORE;
+	}
+	if (say)
+		logx(c->pamh, prio,
+		     "%s; %s has a state in %s: refused (on_error = deny, the built-in default)",
+		     cfg_err->msg, c->user, where);
+	return PAM_SYSTEM_ERR;
+}
+
 /* Loads the config and the user's state. Returns -1 to go on, or the PAM
  * code to return (PAM_IGNORE for users and callers the module leaves
  * alone). */
 static int prepare(struct call *c, int argc, const char **argv, unsigned how)
 {
 	struct es_err err = { 0 };
-	const char *service = NULL, *user = NULL, *role;
+	const char *service = NULL, *user = NULL, *role, *lang;
 	int rc;
 
 	es_state_init(&c->st, "");
@@ -266,27 +502,16 @@ static int prepare(struct call *c, int argc, const char **argv, unsigned how)
 	 * a conversation rename the user for the modules after us */
 	if (pam_get_item(c->pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || user == NULL)
 		return PAM_IGNORE;
-	if (!es_valid_username(user)) {
-		/* not a name eschool could manage, nor a path under state_dir */
-		if (c->debug)
-			logx(c->pamh, LOG_DEBUG, "user name '%s' is not one eschool manages", user);
-		return PAM_IGNORE;
-	}
-	c->user = user;
 	/* a screen locker runs PAM as the user: root's files are not for it,
 	 * and an unlock must never fail or complain because of us */
 	if (geteuid() != 0)
 		return PAM_IGNORE;
-	if (config_get(c) != 0) {
-		/* no on_error without a config to read it from; but a typo in the
-		 * file must not lock the administrators out: the built-in
-		 * exemptions (root, group sudo) still hold */
-		if (strcmp(c->user, "root") == 0 || es_in_group(c->user, "sudo"))
-			return PAM_IGNORE;
-		return PAM_SYSTEM_ERR;
-	}
+	rc = resolve_user(c, user);
+	if (rc >= 0)
+		return rc;
+	if (config_get(c, &err) != 0)
+		return broken_config(c, &err);
 	c->cfg_loaded = true;
-	c->french = strcmp(c->cfg_p->language, "fr") == 0;
 	if ((how & PREP_KEPT) != 0 && take_kept_state(c))
 		rc = 0;
 	else
@@ -301,10 +526,32 @@ static int prepare(struct call *c, int argc, const char **argv, unsigned how)
 			return PAM_IGNORE;
 		return on_error(c);
 	}
-	{
-		const char *lang = es_state_get(&c->st, ES_K_LANG);
-		if (lang != NULL && lang[0] != '\0')
-			c->french = strcmp(lang, "fr") == 0;
+	if (state_is_others(c)) {
+		if ((how & PREP_ACCOUNT) != 0 || c->debug)
+			logx(c->pamh, (how & PREP_ACCOUNT) != 0 ? LOG_NOTICE : LOG_DEBUG,
+			     "the state of %s (%s/users/%s) was made for uid %s, not for this "
+			     "account (uid %u): left alone; see eschool doctor",
+			     c->user, c->cfg_p->state_dir, c->user, es_state_get(&c->st, ES_K_UID),
+			     (unsigned)c->pw.pw_uid);
+		return PAM_IGNORE;
+	}
+	/* mails in the account's language; the workstation's messages in the
+	 * application's, as the rest of the stack speaks it (pam_unix follows
+	 * LC_MESSAGES), when it is one the module speaks */
+	c->mail_french = strcmp(c->cfg_p->language, "fr") == 0;
+	lang = es_state_get(&c->st, ES_K_LANG);
+	if (lang != NULL && lang[0] != '\0')
+		c->mail_french = strcmp(lang, "fr") == 0;
+	c->french = c->mail_french;
+	switch (es_pam_locale_lang(setlocale(LC_MESSAGES, NULL))) {
+	case ES_PAM_LANG_FR:
+		c->french = true;
+		break;
+	case ES_PAM_LANG_EN:
+		c->french = false;
+		break;
+	case ES_PAM_LANG_OTHER:
+		break;
 	}
 	role = es_state_get(&c->st, ES_K_ROLE);
 	if (es_config_role_policy(c->cfg_p, role != NULL ? role : "student", &c->pol, &err) != 0) {
@@ -340,6 +587,83 @@ static int verdict(const struct call *c, int rc, const char *why)
 }
 
 /* ---- account ---- */
+
+/* Appends to msg (size sz, used *o), silently stopping at its end. */
+static void add(char *msg, size_t sz, size_t *o, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void add(char *msg, size_t sz, size_t *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*o >= sz)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(msg + *o, sz - *o, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*o = *o + (size_t)n < sz ? *o + (size_t)n : sz;
+}
+
+/* Before the new password is asked: what a good one is, so that the stack's
+ * "choose a longer password" three times does not end the login. The rules
+ * are the ones the administrator copied onto our line (minlen=, minclass=,
+ * negative credits: the module cannot read pam_pwquality's arguments);
+ * without them, advice that passes the default stacks (pam_unix wants 6
+ * characters, pam_pwquality 8 and no dictionary word). */
+static void tell_rules(struct call *c)
+{
+	const struct es_pam_rules *r = &c->rules;
+	const struct {
+		long credit;
+		const char *en1, *en, *fr1, *fr;
+	} kinds[] = {
+		{ r->ucredit, "capital letter", "capital letters", "majuscule", "majuscules" },
+		{ r->lcredit, "lower-case letter", "lower-case letters", "minuscule", "minuscules" },
+		{ r->dcredit, "digit", "digits", "chiffre", "chiffres" },
+		{ r->ocredit, "other character (not a letter or digit)",
+		  "other characters (not letters or digits)", "autre caractère (ni lettre ni chiffre)",
+		  "autres caractères (ni lettres ni chiffres)" },
+	};
+	char msg[768];
+	size_t o = 0, nreq = 0, done = 0;
+
+	if (r->minlen > 0)
+		add(msg, sizeof(msg), &o,
+		    tr(c, "Choose a new password of at least %ld characters",
+		       "Choisissez un nouveau mot de passe d'au moins %ld caractères"),
+		    r->minlen);
+	else
+		add(msg, sizeof(msg), &o, "%s",
+		    tr(c, "Choose a long new password (12 characters or more)",
+		       "Choisissez un nouveau mot de passe long (12 caractères ou plus)"));
+	if (r->minclass > 1)
+		add(msg, sizeof(msg), &o,
+		    tr(c, ", of at least %ld kinds of characters (lower case, capitals, digits, others)",
+		       ", d'au moins %ld types de caractères (minuscules, majuscules, chiffres, "
+		       "autres)"),
+		    r->minclass);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		nreq += kinds[i].credit < 0;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		long n = -kinds[i].credit;
+
+		if (n <= 0)
+			continue;
+		add(msg, sizeof(msg), &o, "%s%ld %s",
+		    done == 0 ? tr(c, ", with at least ", ", avec au moins ")
+		    : done + 1 == nreq ? tr(c, " and ", " et ")
+		                       : ", ",
+		    n, c->french ? (n == 1 ? kinds[i].fr1 : kinds[i].fr)
+		                 : (n == 1 ? kinds[i].en1 : kinds[i].en));
+		done++;
+	}
+	add(msg, sizeof(msg), &o, "%s",
+	    tr(c, ", unlike the old one: a few unrelated words make a good one.",
+	       ", différent de l'ancien : quelques mots sans rapport entre eux en font un bon."));
+	tell(c, false, msg);
+}
 
 static int account_verdict(struct call *c);
 
@@ -388,10 +712,12 @@ static int account_verdict(struct call *c)
 		return verdict(c, PAM_ACCT_EXPIRED, "temporary password expired unused");
 	}
 	if (must_change) {
-		if (c->pol.enforce || c->probing)
+		if (c->pol.enforce || c->probing) {
 			tell(c, true,
 			     tr(c, "You must change your temporary password now.",
 			        "Vous devez changer votre mot de passe provisoire maintenant."));
+			tell_rules(c);
+		}
 		return verdict(c, PAM_NEW_AUTHTOK_REQD, "temporary password must be changed");
 	}
 	changed = es_state_get_i64(&c->st, ES_K_PW_CHANGED, 0);
@@ -402,10 +728,12 @@ static int account_verdict(struct call *c)
 		int64_t left = expires - (int64_t)c->now;
 
 		if (left <= 0) {
-			if (c->pol.enforce || c->probing)
+			if (c->pol.enforce || c->probing) {
 				tell(c, true,
 				     tr(c, "Your password has expired: choose a new one now.",
 				        "Votre mot de passe a expiré : choisissez-en un nouveau maintenant."));
+				tell_rules(c);
+			}
 			return verdict(c, PAM_NEW_AUTHTOK_REQD, "password older than max_age_days");
 		}
 		if (left <= (int64_t)c->pol.warn_days * DAY) {
@@ -502,7 +830,7 @@ static int relock(struct call *c, int *lockfd)
 			logx(c->pamh, LOG_ERR, "%s", err.msg);
 		return rc < 0 ? -1 : 1;
 	}
-	return 0;
+	return state_is_others(c) ? 1 : 0;
 }
 
 static int save(struct call *c)
@@ -535,6 +863,7 @@ static void ask_code(struct call *c)
 	int64_t tries;
 	bool ok;
 	int lockfd = -1;
+	enum { NOTHING, CONFIRMED, WRONG } said = NOTHING;
 
 	if (pending == NULL || pending[0] == '\0' || (c->flags & PAM_SILENT) != 0 ||
 	    (int64_t)c->now >= es_state_get_i64(&c->st, ES_K_PENDING_EXPIRES, 0) ||
@@ -568,16 +897,22 @@ static void ask_code(struct call *c)
 		    es_state_set(&c->st, ES_K_PENDING_TRIES, NULL) != 0 || save(c) != 0)
 			goto out;
 		logx(c->pamh, LOG_NOTICE, "address of %s confirmed at login", c->user);
-		tell(c, false, tr(c, "Your address is confirmed.", "Votre adresse est confirmée."));
+		said = CONFIRMED;
 	} else {
 		if (es_state_set_i64(&c->st, ES_K_PENDING_TRIES, tries + 1) != 0 || save(c) != 0)
 			goto out;
 		logx(c->pamh, LOG_NOTICE, "wrong address confirmation code for %s", c->user);
-		tell(c, true, tr(c, "Wrong code: your address is unchanged.",
-		                 "Code erroné : votre adresse n'a pas changé."));
+		said = WRONG;
 	}
 out:
 	es_state_unlock(lockfd);
+	/* told once the lock is released: a conversation may last (or be
+	 * stopped by the user) as long as it likes, and nobody else waits */
+	if (said == CONFIRMED)
+		tell(c, false, tr(c, "Your address is confirmed.", "Votre adresse est confirmée."));
+	else if (said == WRONG)
+		tell(c, true, tr(c, "Wrong code: your address is unchanged.",
+		                 "Code erroné : votre adresse n'a pas changé."));
 	sodium_memzero(key, sizeof(key));
 	if (answer != NULL) {
 		sodium_memzero(answer, strlen(answer));
@@ -653,6 +988,23 @@ static void login_source(const struct call *c, char *out, size_t outsz)
 	(void)es_login_source_clean(rhost, tty, out, outsz);
 }
 
+/* What the new-login-source mail shows of the source, in the mail's
+ * language: a remote host as recorded; a login at this computer (no
+ * PAM_RHOST: PAM_TTY is a device such as pts/0, meaningless to the reader)
+ * as its console, named by the host name (not the environment's). */
+static void shown_source(const struct call *c, char *out, size_t outsz)
+{
+	const void *rhost = NULL;
+	char host[256];
+
+	if (pam_get_item(c->pamh, PAM_RHOST, &rhost) != PAM_SUCCESS)
+		rhost = NULL;
+	if (gethostname(host, sizeof(host)) != 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	(void)es_login_source_shown(rhost, host, c->mail_french, out, outsz);
+}
+
 /* The state already says: this source, the most recent, this minute. */
 static bool same_login(const struct call *c, const char *source)
 {
@@ -666,7 +1018,7 @@ static bool same_login(const struct call *c, const char *source)
 
 static int session_open(struct call *c)
 {
-	char source[ES_PAM_SOURCE_MAX + 1], when[64], list[2048];
+	char source[ES_PAM_SOURCE_MAX + 1], shown[ES_PAM_SHOWN_MAX + 1], when[64], list[2048];
 	const char *known;
 	int64_t last;
 	bool seen = false, first;
@@ -722,7 +1074,8 @@ static int session_open(struct call *c)
 	es_state_unlock(lockfd);
 	if (!seen && !first && c->pol.notify_new_login_source) {
 		fmt_when(c->now, when, sizeof(when));
-		queue_mail(c, "new-login-source", when, source);
+		shown_source(c, shown, sizeof(shown));
+		queue_mail(c, "new-login-source", when, shown);
 	}
 	return PAM_SUCCESS;
 }
@@ -751,7 +1104,7 @@ PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char 
 
 	if (c == NULL)
 		return PAM_BUF_ERR;
-	rc = prepare(c, argc, argv, 0);
+	rc = prepare(c, argc, argv, PREP_ACCOUNT);
 	if (rc < 0) {
 		rc = account(c);
 		if (rc == PAM_SUCCESS)

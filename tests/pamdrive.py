@@ -4,10 +4,14 @@ conversation) and prints the outcome as JSON: used by the integration tests
 inside the sandbox, whose /etc/pam.d holds the test services.
 
 usage: pamdrive.py '{"service": S, "user": U, "ops": [[OP, EXPECTED], ...],
-                     "passwords": [...], "answers": [...]}'
-passwords answer the hidden prompts, answers the visible ones. OP: auth, account, chauthtok, open, close. Prints {"ok": true, "info": [...],
+                     "passwords": [...], "answers": [...], "locale": L}'
+passwords answer the hidden prompts, answers the visible ones. OP: auth, account, chauthtok, open, close.
+locale (optional): the application's LC_MESSAGES, set with setlocale as a
+login program does (from the environment's LOCPATH for locales generated
+by a test). Prints {"ok": true, "info": [...],
 "errors": [...]} or {"ok": false, "failed": "...", ...}."""
 import json
+import locale
 import sys
 
 import pypamtest
@@ -19,6 +23,8 @@ OPS = {"auth": pypamtest.PAMTEST_AUTHENTICATE, "account": pypamtest.PAMTEST_ACCO
 
 def main():
     args = json.loads(sys.argv[1])
+    if args.get("locale"):
+        locale.setlocale(locale.LC_MESSAGES, args["locale"])
     cases = [pypamtest.TestCase(OPS[op], expected_rv=rv) for op, rv in args["ops"]]
     try:
         res = pypamtest.run_pamtest(args["user"], args["service"], cases,

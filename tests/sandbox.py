@@ -189,6 +189,7 @@ class Sandbox:
         full_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
         if env:
             full_env.update(env)
+        argv, full_env = self._preload_inside(argv, full_env)
         proc = subprocess.run(self.enter + list(argv),
                               input=input, capture_output=True, text=True, env=full_env,
                               timeout=timeout)
@@ -199,8 +200,23 @@ class Sandbox:
     def eschool(self, *args, **kw):
         return self.cmd([ESCHOOL] + list(args), **kw)
 
+    @staticmethod
+    def _preload_inside(argv, env):
+        """LD_PRELOAD (the sanitizer runs' libasan) goes to the command, not
+        to nsenter: nsenter stays in the host's PID namespace under the
+        sandbox's /proc, where a preloaded ASan runtime cannot read
+        /proc/self and spins."""
+        if not env or "LD_PRELOAD" not in env:
+            return list(argv), env
+        env = dict(env)
+        preload = env.pop("LD_PRELOAD")
+        return ["/usr/bin/env", f"LD_PRELOAD={preload}"] + list(argv), env
+
     def popen(self, argv, **kw):
-        return subprocess.Popen(self.enter + list(argv), **kw)
+        argv, env = self._preload_inside(argv, kw.get("env"))
+        if env is not None:
+            kw["env"] = env
+        return subprocess.Popen(self.enter + argv, **kw)
 
     def read(self, path):
         return self.cmd(["cat", path], check=True).stdout

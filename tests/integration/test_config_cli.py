@@ -39,6 +39,10 @@ FILE_ERRORS = [
     pytest.param("[general]\nmode = debug\nthis line is no key\n", 3, "", id="syntax"),
     pytest.param("[role Teachers]\ngroups = x\n", 1, "role", id="bad-role-name"),
     pytest.param("mode = debug\n", 1, "outside any section", id="no-section"),
+    # decided before the role is known: refused rather than ignored (issue 16, item 7)
+    pytest.param("[general]\nmode = debug\n[role teacher]\ngroups = teachers\n"
+                 "on_error = allow\n", 5, "on_error is a [policy] key: it cannot differ per role",
+                 id="role-on-error"),
 ]
 
 

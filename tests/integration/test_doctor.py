@@ -15,8 +15,8 @@ from test_pam import TEMPLATES, debian_profile  # noqa: E402
 from test_queue_run import enqueue  # noqa: E402
 
 ASAN = {"ASAN_OPTIONS": "verify_asan_link_order=0"}
-ITEMS = ["mode", "smtp", "secret", "dns", "test-email", "templates", "addresses", "backup",
-         "pam", "queue"]
+ITEMS = ["mode", "smtp", "secret", "dns", "test-email", "templates", "addresses", "accounts",
+         "backup", "pam", "queue"]
 
 
 def doctor(sb, *pre, flags=()):
@@ -58,7 +58,7 @@ def test_a_good_setup_passes(good):
     assert "logged in as" in checks["smtp"]["detail"]
     assert "2 accounts" in checks["addresses"]["detail"]
     human = good.cmd([ESCHOOL, "doctor"], env=ASAN)
-    assert human.returncode == 0 and "✗" not in human.stdout and human.stdout.count("✓") == 10
+    assert human.returncode == 0 and "✗" not in human.stdout and human.stdout.count("✓") == 11
     assert "ready for production" in human.stdout
 
 

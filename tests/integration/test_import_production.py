@@ -65,6 +65,7 @@ def test_server_down_shows_the_passwords_then_queue_run_delivers(sandbox, srv):
     assert p.returncode == 0, p.stderr
     objs = {o["username"]: o for o in json_lines(p.stdout)}
     assert all(o["delivery"] == "fallback" for o in objs.values())
+    assert "3 not sent (password shown above, the mail stays queued)" in p.stderr, p.stderr
     for user, o in objs.items():
         assert password_ok(sandbox, user, o["password"])
     assert len(queue(sandbox)) == 4  # three credentials, one parent notice
@@ -89,6 +90,9 @@ def test_over_the_quota_waits_for_the_next_day(sandbox, srv):
     lines = {l.split()[0]: l for l in p.stdout.splitlines()[1:] if l.strip()}
     assert "envoyé" in lines["zoe"] or "sent" in lines["zoe"]
     assert "mgarcon" in lines and " - " in lines["mgarcon"]  # waiting: no password shown
+    # nothing failed: no "0 not sent (password shown above ...)"
+    assert "mails: 2 sent, 1 waiting in the queue\n" in p.stdout, p.stdout
+    assert "not sent" not in p.stdout and "password shown" not in p.stdout, p.stdout
     assert len(srv.messages) == n0 + 2
     assert len(queue(sandbox)) == 2  # mgarcon's credentials, zoe's parent notice
     p = sandbox.cmd(["faketime", "-f", "+1d", ESCHOOL, "queue", "run"],

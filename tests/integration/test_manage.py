@@ -1,6 +1,8 @@
 """reset, show, list, disable, enable on accounts made by eschool add."""
 import datetime
 import json
+import re
+import unicodedata
 
 import pytest
 
@@ -9,7 +11,7 @@ from conftest import (ESCHOOL, RANDOM_PW, assert_fails, credentials_human, json_
 
 SHOW_KEYS = {"username", "email", "name", "role", "class", "lang", "parent_email", "created",
              "password_changed", "must_change", "expires", "last_login", "disabled",
-             "pending_email"}
+             "pending_email", "orphan"}
 
 
 @pytest.fixture
@@ -132,7 +134,7 @@ def test_show_json(school):
         "role": "student", "class": "2nde A", "lang": "fr", "parent_email": "mum@home.example",
         "created": iso(st["created"]), "password_changed": iso(st["created"]),
         "must_change": True, "expires": iso(int(st["created"]) + 14 * 86400),
-        "last_login": None, "disabled": False, "pending_email": None,
+        "last_login": None, "disabled": False, "pending_email": None, "orphan": False,
     }
     p = sb.eschool("--json", "show", "bob")
     (obj,) = json_lines(p.stdout)
@@ -161,22 +163,127 @@ def test_any_printable_text_round_trips(sandbox):
 
 # ---- list ----
 
+def list_rows(stdout):
+    """`list`'s table: the header's cell names, and each row's cells cut at
+    the header's columns (counted in display columns, as a terminal shows
+    them), by username; and the last line."""
+    lines = stdout.splitlines()
+    header = lines[0]
+    starts = [width(header[:m.start()]) for m in re.finditer(r"(?:^|(?<=  ))\S", header)]
+    names = cut(header, starts)
+    rows = {}
+    for line in lines[1:-1]:
+        cells = cut(line, starts)
+        rows[cells[0]] = dict(zip(names, cells))
+    return names, rows, lines[-1]
+
+
+def cut(line, starts):
+    cells, cur, col, i = [], "", 0, 0
+    for ch in line:
+        if i + 1 < len(starts) and col >= starts[i + 1]:
+            cells.append(cur.strip())
+            cur, i = "", i + 1
+        cur += ch
+        col += width(ch)
+    cells.append(cur.strip())
+    return cells
+
+
+def width(text):
+    """Display columns, as wcwidth counts them."""
+    return sum(0 if unicodedata.combining(c) else
+               2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
 def test_list(school):
     sb, _ = school
     p = sb.eschool("list")
     assert p.returncode == 0, p.stderr
-    lines = p.stdout.splitlines()
-    assert lines[0].split()[:2] == ["USERNAME", "ROLE"]
-    rows = {l.split()[0]: l.split() for l in lines[1:-1]}
+    names, rows, last = list_rows(p.stdout)
+    assert names == ["USERNAME", "NAME", "ROLE", "CLASS", "MUST", "OFF", "LAST LOGIN", "EMAIL"]
     assert set(rows) == {"alice", "bob"}
-    assert rows["alice"][1] == "student" and rows["alice"][-1] == "alice@school.example"
-    assert rows["bob"][1] == "teacher"
-    assert lines[-1] == "2 account(s)"
+    assert rows["alice"]["ROLE"] == "student" and rows["alice"]["EMAIL"] == "alice@school.example"
+    assert rows["alice"]["NAME"] == "Alice Martin" and rows["alice"]["CLASS"] == "2nde A"
+    assert rows["bob"]["ROLE"] == "teacher" and rows["bob"]["CLASS"] == "-"
+    assert last == "2 account(s)"
 
     p = sb.eschool("list", "--role", "teacher")
     assert p.returncode == 0
     assert [l.split()[0] for l in p.stdout.splitlines()[1:-1]] == ["bob"]
     assert p.stdout.splitlines()[-1] == "1 account(s)"
+
+
+WIDE = [("edupre", "Élodie Dupré", "Première"), ("yamada", "山田太郎", "高一 A"),
+        ("zemoji", "Zoë 😀 Lefèvre", "2nde 🎓"), ("nfd", "Jose\u0301 Nun\u0303ez", "CE2")]
+
+
+@pytest.mark.parametrize("lang", ["C.UTF-8", "C", "fr_FR.UTF-8"])
+def test_list_columns_line_up_by_display_width(school, lang):
+    """Accents, CJK and emoji take 1 or 2 columns whatever their bytes: every
+    cell starts under its header (item 16); the French header has accents."""
+    sb, _ = school
+    for user, name, klass in WIDE:
+        p = sb.eschool("add", user, "--email", f"{user}@school.example", "--name", name,
+                       "--class", klass)
+        assert p.returncode == 0, p.stderr
+    p = sb.eschool("list", env={"LANG": lang})
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    header = lines[0]
+    labels = (["IDENTIFIANT", "NOM", "RÔLE", "CLASSE", "CHANG", "DÉSAC", "DERNIÈRE CONNEX.",
+               "EMAIL"] if lang.startswith("fr") else
+              ["USERNAME", "NAME", "ROLE", "CLASS", "MUST", "OFF", "LAST LOGIN", "EMAIL"])
+    starts, pos = [], 0
+    for label in labels:
+        at = header.index(label, pos)
+        assert header[pos:at].strip() == "", header  # nothing unknown between
+        starts.append(width(header[:at]))
+        pos = at + len(label)
+    people = {user: (name, klass) for user, name, klass in WIDE}
+    people["alice"] = ("Alice Martin", "2nde A")
+    people["bob"] = ("Bob Durand", "-")
+    seen = set()
+    for line in lines[1:-1]:
+        user = line.split()[0]
+        name, klass = people[user]
+        email = f"{user}@school.example"
+        # each known cell begins at its header's column, counted by display width
+        for cell, col in ((user, 0), (name, 1), (klass, 3), (email, 7)):
+            at = line.index(cell, len(user) if col else 0)
+            assert width(line[:at]) == starts[col], (lang, line, cell)
+        seen.add(user)
+    assert seen == set(people)
+
+
+def test_list_escapes_control_characters(school):
+    """A state edited by hand may hold an escape sequence: list and show
+    print it as \\xHH, never raw."""
+    sb, _ = school
+    edit_state(sb, "alice", name="Alice%1B[2J%C2%9B31m", **{"class": "A%E2%80%AEB"})
+    for argv in (["list"], ["show", "alice"]):
+        p = sb.eschool(*argv)
+        assert p.returncode == 0, p.stderr
+        assert "\x1b" not in p.stdout and "\u009b" not in p.stdout and "\u202e" not in p.stdout
+        assert "Alice\\x1b[2J\\xc2\\x9b31m" in p.stdout, p.stdout
+        assert "A\\xe2\\x80\\xaeB" in p.stdout
+
+
+def test_list_into_a_pipe_closed_early_is_quiet(sandbox):
+    """`eschool list | head -1`: the reader stops early; no "cannot write
+    the output", exit 0 (item 16). 1,500 rows are more than a pipe holds, so
+    eschool is still writing when head has gone."""
+    sb = sandbox
+    script = (
+        "mkdir -p -m 700 /var/lib/eschool/users && cd /var/lib/eschool/users && "
+        "for i in $(seq 1500); do printf 'eschool-state 1\\nemail=u%s@school.example\\n"
+        "name=Utilisateur num\\303\\251ro %s\\nrole=student\\nend\\n' $i $i > u$i; done && "
+        "chmod 600 u*")
+    sb.cmd(["sh", "-c", script], check=True)
+    p = sb.cmd(["bash", "-c", f"set -o pipefail; {ESCHOOL} list | head -1"], timeout=60)
+    assert (p.returncode, p.stderr) == (0, ""), p.stderr
+    assert p.stdout.split() == ["USERNAME", "NAME", "ROLE", "CLASS", "MUST", "OFF", "LAST",
+                                "LOGIN", "EMAIL"]
 
 
 def test_list_json(school):
@@ -287,7 +394,8 @@ def test_linux_user_not_managed_by_eschool(school, command):
 def test_state_without_a_system_account(school):
     sb, _ = school
     sb.cmd(["userdel", "-r", "alice"], check=True)
-    assert_fails(sb.eschool("reset", "alice"), 67, "alice has eschool state but no system account")
+    assert_fails(sb.eschool("reset", "alice"), 67,
+                 "alice has eschool state but no Linux account", "eschool forget alice")
 
 
 def test_bad_username_is_bad_data(school):

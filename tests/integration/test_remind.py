@@ -134,6 +134,26 @@ def test_a_corrupt_state_file_does_not_stop_the_run(sb):
     assert [json.loads(l)["username"] for l in p.stdout.splitlines()] == ["zoe"]
 
 
+@pytest.mark.parametrize("argv", [["remind", "--dry-run"], ["--json", "remind", "--dry-run"],
+                                  ["remind"]])
+def test_output_into_a_closed_pipe_is_quiet(sb, argv):
+    """`eschool remind ... | head`: a reader that has gone is no error to
+    report (item 16). Its read end is closed before eschool starts, so every
+    write fails with EPIPE: no "cannot write the output", the run's own exit
+    status, and the reminders are still queued."""
+    prepare(sb)
+    add(sb, "zoe")
+    add(sb, "lea")
+    r, w = os.pipe()
+    os.close(r)
+    proc = sb.popen(["faketime", "-f", "+8d", ESCHOOL, *argv], stdout=w,
+                    stderr=subprocess.PIPE, text=True, env=dict(os.environ, **ASAN))
+    os.close(w)
+    _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (0, ""), err
+    assert len(queued(sb)) == (0 if "--dry-run" in argv else 2)
+
+
 def test_mails_delivered_and_logged(sb, srv):
     configure_mail(sb, srv.port, srv.ca_file, mode="production")
     conf = sb.read("/etc/eschool/eschool.conf").replace(

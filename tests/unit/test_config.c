@@ -377,6 +377,28 @@ static void test_unknown_key(void **state)
 	expect_error("[role student]\nport = 25\n", 0, at_line(2), "unknown key 'port'", NULL);
 }
 
+/* on_error is decided before the role is known (a corrupt state names
+ * none): a [role] section cannot set it, and saying so beats ignoring it */
+static void test_on_error_is_not_a_role_key(void **state)
+{
+	struct es_config cfg;
+	struct es_err err = {0};
+	(void)state;
+
+	expect_error("[policy]\non_error = deny\n[role teacher]\non_error = allow\n", 0,
+		     at_line(4), "on_error is a [policy] key: it cannot differ per role",
+		     "move it to [policy]", NULL);
+	expect_error("[role student]\non_error = deny\n", 0, at_line(2), "on_error", NULL);
+	/* the setter the environment and the command line use says the same */
+	expect_ok(&cfg, "[policy]\non_error = allow\n", 0);
+	assert_int_equal(es_config_set(&cfg, "role student", "on_error", "deny", "test", &err),
+			 -1);
+	assert_int_equal(err.code, ES_ECONFIG);
+	assert_non_null(strstr(err.msg, "cannot differ per role"));
+	assert_int_equal(cfg.policy.on_error, ES_ONERR_ALLOW);
+	es_config_free(&cfg);
+}
+
 static void test_key_outside_section(void **state)
 {
 	(void)state;
@@ -972,6 +994,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_every_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_section, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
+cmocka_unit_test_setup_teardown(test_on_error_is_not_a_role_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_key_outside_section, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_syntax_errors, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_indented_line_is_not_a_continuation, setup,

@@ -1,5 +1,6 @@
 /* The PAM module's inputs: its arguments, the login source it records and
- * mails, and the escaping of its syslog lines. */
+ * mails, the user name it looks up, the application's locale, the state_dir
+ * of a config that does not load, and the escaping of its syslog lines. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -11,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "es_config.h"
 #include "es_pamin.h"
 
 struct bad_log {
@@ -79,6 +81,230 @@ static void test_args_bad(void **state)
 	long_path[7 + ES_PAM_CONFIG_MAX] = '\0';
 	assert_int_equal(es_pam_args_parse(1, (const char *[]){ long_path }, &a, NULL, NULL), 0);
 	assert_int_equal(strlen(a.config_path), ES_PAM_CONFIG_MAX);
+}
+
+static void test_args_rules(void **state)
+{
+	const char *argv[] = { "minlen=12", "minclass=3", "ucredit=-1", "lcredit=0",
+		               "dcredit=-2", "ocredit=1", "debug" };
+	struct es_pam_args a;
+	struct bad_log b = { 0 };
+
+	(void)state;
+	assert_int_equal(es_pam_args_parse(7, argv, &a, on_bad, &b), 0);
+	assert_int_equal(a.rules.minlen, 12);
+	assert_int_equal(a.rules.minclass, 3);
+	assert_int_equal(a.rules.ucredit, -1);
+	assert_int_equal(a.rules.lcredit, 0);
+	assert_int_equal(a.rules.dcredit, -2);
+	assert_int_equal(a.rules.ocredit, 1);
+	assert_true(a.debug);
+	/* none given: all zero (nothing told but the built-in advice) */
+	assert_int_equal(es_pam_args_parse(0, NULL, &a, NULL, NULL), 0);
+	assert_int_equal(a.rules.minlen, 0);
+	assert_int_equal(a.rules.minclass, 0);
+	assert_int_equal(a.rules.ucredit, 0);
+	/* the last one wins; the bounds hold */
+	assert_int_equal(es_pam_args_parse(2, (const char *[]){ "minlen=8", "minlen=512" }, &a,
+	                                   NULL, NULL),
+	                 0);
+	assert_int_equal(a.rules.minlen, ES_PAM_MINLEN_MAX);
+	assert_int_equal(es_pam_args_parse(1, (const char *[]){ "dcredit=-64" }, &a, NULL, NULL),
+	                 0);
+	assert_int_equal(a.rules.dcredit, -ES_PAM_CREDIT_MAX);
+}
+
+static void test_args_rules_bad(void **state)
+{
+	const char *argv[] = { "minlen=0", "minlen=513", "minlen=", "minlen=-3", "minlen=12x",
+		               "minlen= 12", "minlen=+12", "minlen=012", "minlen=99999999999999",
+		               "minclass=5", "minclass=0", "ucredit=-65", "ocredit=65",
+		               "dcredit=--1", "lcredit=-", "minlen", "MINLEN=9", "minlen=1e3" };
+	const size_t n = sizeof(argv) / sizeof(argv[0]);
+	struct es_pam_args a;
+	struct bad_log b = { 0 };
+
+	(void)state;
+	assert_int_equal(es_pam_args_parse((int)n, argv, &a, on_bad, &b), (int)n);
+	assert_int_equal(b.n, (int)n);
+	assert_int_equal(a.rules.minlen, 0);
+	assert_int_equal(a.rules.minclass, 0);
+	assert_int_equal(a.rules.ucredit, 0);
+	assert_int_equal(a.rules.ocredit, 0);
+	assert_int_equal(a.rules.dcredit, 0);
+	assert_int_equal(a.rules.lcredit, 0);
+	/* a bad one leaves the good one before it */
+	assert_int_equal(es_pam_args_parse(2, (const char *[]){ "minlen=10", "minlen=0" }, &a,
+	                                   NULL, NULL),
+	                 1);
+	assert_int_equal(a.rules.minlen, 10);
+}
+
+static void shown_is(const char *rhost, const char *host, bool french, const char *want)
+{
+	char out[ES_PAM_SHOWN_MAX + 1];
+
+	assert_int_equal(es_login_source_shown(rhost, host, french, out, sizeof(out)),
+	                 strlen(want));
+	assert_string_equal(out, want);
+}
+
+static void test_source_shown(void **state)
+{
+	char big[300], small[10];
+
+	(void)state;
+	/* a remote host: as recorded */
+	shown_is("10.0.0.1", "pc-12", false, "10.0.0.1");
+	shown_is("evil\r\nBcc: x", "pc-12", true, "evil\\x0d\\x0aBcc:\\x20x");
+	/* at this computer: its console, never a device */
+	shown_is(NULL, "pc-12", false, "the console of the computer pc-12");
+	shown_is("", "pc-12", true, "la console de l'ordinateur pc-12");
+	shown_is(NULL, NULL, false, "this computer's console");
+	shown_is("", "", true, "la console de cet ordinateur");
+	shown_is(NULL, "(none)", false, "this computer's console");
+	shown_is(NULL, "localhost", true, "la console de cet ordinateur");
+	/* a host name is cleaned like a source, and bounded */
+	shown_is(NULL, "pc\x1b[2J,12", false, "the console of the computer pc\\x1b[2J\\x2c12");
+	memset(big, 'h', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	{
+		char out[ES_PAM_SHOWN_MAX + 1];
+		size_t n = es_login_source_shown(NULL, big, false, out, sizeof(out));
+
+		assert_int_equal(n, strlen("the console of the computer ") + ES_PAM_SOURCE_MAX);
+		assert_int_equal(strlen(out), n);
+	}
+	/* no room for the phrase: nothing rather than half of it */
+	assert_int_equal(es_login_source_shown(NULL, "pc-12", false, small, sizeof(small)), 0);
+	assert_string_equal(small, "");
+	assert_int_equal(es_login_source_shown(NULL, "pc-12", false, NULL, 0), 0);
+}
+
+static void test_user_lookup_ok(void **state)
+{
+	char big[ES_PAM_USER_MAX + 2];
+
+	(void)state;
+	assert_true(es_pam_user_lookup_ok("zoe"));
+	assert_true(es_pam_user_lookup_ok("ZOE"));
+	assert_true(es_pam_user_lookup_ok("zoe@school.lan"));
+	assert_true(es_pam_user_lookup_ok("SCHOOL\\zoe"));
+	assert_true(es_pam_user_lookup_ok("Zo\xc3\xab Lef\xc3\xa8vre"));
+	assert_false(es_pam_user_lookup_ok(NULL));
+	assert_false(es_pam_user_lookup_ok(""));
+	assert_false(es_pam_user_lookup_ok("zoe\n"));
+	assert_false(es_pam_user_lookup_ok("zoe\r\nFAKE"));
+	assert_false(es_pam_user_lookup_ok("\x1b[2Jzoe"));
+	assert_false(es_pam_user_lookup_ok("zoe\x7f"));
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_false(es_pam_user_lookup_ok(big)); /* ES_PAM_USER_MAX + 1 bytes */
+	big[ES_PAM_USER_MAX] = '\0';
+	assert_true(es_pam_user_lookup_ok(big));
+}
+
+static void test_locale_lang(void **state)
+{
+	(void)state;
+	assert_int_equal(es_pam_locale_lang("fr_FR.UTF-8"), ES_PAM_LANG_FR);
+	assert_int_equal(es_pam_locale_lang("fr"), ES_PAM_LANG_FR);
+	assert_int_equal(es_pam_locale_lang("fr_CA"), ES_PAM_LANG_FR);
+	assert_int_equal(es_pam_locale_lang("fr_BE@euro"), ES_PAM_LANG_FR);
+	assert_int_equal(es_pam_locale_lang("fr.UTF-8"), ES_PAM_LANG_FR);
+	assert_int_equal(es_pam_locale_lang("en_US.UTF-8"), ES_PAM_LANG_EN);
+	assert_int_equal(es_pam_locale_lang("en_GB"), ES_PAM_LANG_EN);
+	/* untranslated: libpam and pam_unix speak English */
+	assert_int_equal(es_pam_locale_lang("C"), ES_PAM_LANG_EN);
+	assert_int_equal(es_pam_locale_lang("POSIX"), ES_PAM_LANG_EN);
+	assert_int_equal(es_pam_locale_lang("C.UTF-8"), ES_PAM_LANG_EN);
+	assert_int_equal(es_pam_locale_lang("C.utf8"), ES_PAM_LANG_EN);
+	/* others: the account's language */
+	assert_int_equal(es_pam_locale_lang("de_DE.UTF-8"), ES_PAM_LANG_OTHER);
+	assert_int_equal(es_pam_locale_lang("fry_DE"), ES_PAM_LANG_OTHER); /* Frisian */
+	assert_int_equal(es_pam_locale_lang("frx"), ES_PAM_LANG_OTHER);
+	assert_int_equal(es_pam_locale_lang("eng"), ES_PAM_LANG_OTHER);
+	assert_int_equal(es_pam_locale_lang("Cx"), ES_PAM_LANG_OTHER);
+	assert_int_equal(es_pam_locale_lang(""), ES_PAM_LANG_OTHER);
+	assert_int_equal(es_pam_locale_lang(NULL), ES_PAM_LANG_OTHER);
+	assert_int_equal(es_pam_locale_lang("f"), ES_PAM_LANG_OTHER);
+}
+
+static void state_dir_is(const char *text, const char *want)
+{
+	char out[ES_PATH_LEN];
+
+	assert_int_equal(es_pam_conf_state_dir(text, strlen(text), out, sizeof(out)),
+	                 want != NULL);
+	assert_string_equal(out, want != NULL ? want : "");
+}
+
+static void test_conf_state_dir(void **state)
+{
+	char out[8], *big;
+
+	(void)state;
+	state_dir_is("[general]\nstate_dir = /srv/eschool\nmode = sideways\n", "/srv/eschool");
+	state_dir_is("[general]\nstate_dir=/srv/a\n", "/srv/a");
+	state_dir_is("[general]\nstate_dir: /srv/a\n", "/srv/a");
+	state_dir_is("  [general]  \r\n\t state_dir \t=\t/srv/a b \r\n", "/srv/a b");
+	state_dir_is("\xef\xbb\xbf[general]\nstate_dir = /srv/a", "/srv/a"); /* BOM, no EOL */
+	state_dir_is("[general]\nstate_dir = /srv/a ; a comment\n", "/srv/a");
+	state_dir_is("[general]\nstate_dir = /srv/a;b\n", "/srv/a;b"); /* not a comment */
+	/* the last good one wins; a bad one leaves the one before */
+	state_dir_is("[general]\nstate_dir = /a\n[policy]\nx=1\n[general]\nstate_dir = /b\n",
+	             "/b");
+	state_dir_is("[general]\nstate_dir = /a\nstate_dir = relative\n", "/a");
+	state_dir_is("[general]\nstate_dir = /a\nstate_dir =\n", "/a");
+	/* the reader's multi-line value: the key again with the next line */
+	state_dir_is("[general]\nstate_dir = /a\n  /b\n", "/b");
+	state_dir_is("[general]\nstate_dir = /a\n# note\n\n  /b\n", "/b");
+	state_dir_is("[general]\nmode = debug\n  /b\n", NULL);
+	/* only in [general], only this key */
+	state_dir_is("state_dir = /a\n", NULL);
+	state_dir_is("[policy]\nstate_dir = /a\n", NULL);
+	state_dir_is("[General]\nstate_dir = /a\n", NULL);
+	state_dir_is("[general ]\nstate_dir = /a\n", NULL);
+	state_dir_is("[general]\nstate_dirs = /a\nspool_dir = /b\n", NULL);
+	state_dir_is("[general]\n; state_dir = /a\n#state_dir = /b\n", NULL);
+	state_dir_is("[general]\nstate_dir\n", NULL);
+	/* refused values */
+	state_dir_is("[general]\nstate_dir = var/lib/x\n", NULL);
+	state_dir_is("[general]\nstate_dir = /a\x01" "b\n", NULL);
+	state_dir_is("[general]\nstate_dir = /a\x7f\n", NULL);
+	state_dir_is("", NULL);
+	/* a NUL in a line: not text */
+	assert_false(es_pam_conf_state_dir("[general]\nstate_dir = /a\0b\n", 25, out, sizeof(out)));
+	assert_string_equal(out, "");
+	/* too long for out: not taken (never cut) */
+	assert_false(es_pam_conf_state_dir("[general]\nstate_dir = /abcdefgh\n", 31, out,
+	                                   sizeof(out)));
+	assert_true(es_pam_conf_state_dir("[general]\nstate_dir = /abcdef\n", 29, out,
+	                                  sizeof(out)));
+	assert_string_equal(out, "/abcdef");
+	assert_false(es_pam_conf_state_dir(NULL, 0, out, sizeof(out)));
+	assert_false(es_pam_conf_state_dir("x", 1, out, 0));
+	/* a long file: every line is looked at, the text is not copied */
+	big = malloc(1024 * 1024);
+	assert_non_null(big);
+	memset(big, '\n', 1024 * 1024);
+	memcpy(big, "[general]\n", 10);
+	memcpy(big + 1024 * 1024 - 14, "state_dir = /z", 14);
+	assert_true(es_pam_conf_state_dir(big, 1024 * 1024, out, sizeof(out)));
+	assert_string_equal(out, "/z");
+	free(big);
+}
+
+static void test_default_state_dir(void **state)
+{
+	struct es_config *cfg = malloc(sizeof(*cfg));
+
+	(void)state;
+	assert_non_null(cfg);
+	es_config_defaults(cfg);
+	assert_string_equal(cfg->state_dir, ES_PAM_DEFAULT_STATE_DIR);
+	es_config_free(cfg);
+	free(cfg);
 }
 
 static void source_is(const char *rhost, const char *tty, const char *want)
@@ -215,6 +441,13 @@ int main(void)
 		cmocka_unit_test(test_args_defaults),
 		cmocka_unit_test(test_args_good),
 		cmocka_unit_test(test_args_bad),
+		cmocka_unit_test(test_args_rules),
+		cmocka_unit_test(test_args_rules_bad),
+		cmocka_unit_test(test_source_shown),
+		cmocka_unit_test(test_user_lookup_ok),
+		cmocka_unit_test(test_locale_lang),
+		cmocka_unit_test(test_conf_state_dir),
+		cmocka_unit_test(test_default_state_dir),
 		cmocka_unit_test(test_source_choice),
 		cmocka_unit_test(test_source_hostile),
 		cmocka_unit_test(test_source_bounds),

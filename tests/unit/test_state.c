@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -1069,6 +1071,194 @@ static void test_lock_all_excludes(void **state)
 	assert_int_equal(es_state_lock_all("relative/dir", &lfd, &err), -1);
 }
 
+/* ---- bounded locks ------------------------------------------------------ */
+
+/* A child that takes flock on path (a lock file or the state directory),
+ * names itself `comm` and stops itself, as a student may stop su while su
+ * holds the lock. Returns its pid once it holds the lock. */
+static pid_t stopped_holder(const char *path, const char *comm)
+{
+	int pfd[2];
+	char c;
+	pid_t pid;
+
+	assert_int_equal(pipe(pfd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0 || flock(fd, LOCK_EX) != 0 || prctl(PR_SET_NAME, comm, 0, 0, 0) != 0)
+			_exit(2);
+		if (write(pfd[1], "x", 1) != 1)
+			_exit(3);
+		(void)raise(SIGSTOP);
+		_exit(0);
+	}
+	assert_int_equal(close(pfd[1]), 0);
+	assert_int_equal(read(pfd[0], &c, 1), 1);
+	assert_int_equal(close(pfd[0]), 0);
+	return pid;
+}
+
+static void end_child(pid_t pid)
+{
+	int status = 0;
+
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
+static long ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (long)(b->tv_sec - a->tv_sec) * 1000L + (long)(b->tv_nsec - a->tv_nsec) / 1000000L;
+}
+
+static void test_lock_is_bounded_and_names_the_holder(void **state)
+{
+	struct fx *f = *state;
+	struct es_err err = {0};
+	struct timespec t0, t1;
+	char p[256], want[128];
+	int lfd = -1;
+	pid_t pid;
+
+	assert_int_equal(es_state_lock(f->sd, "zoe", &lfd, &err), 0); /* makes the file */
+	es_state_unlock(lfd);
+	pathf(p, sizeof(p), f, "locks/zoe");
+	pid = stopped_holder(p, "su\x1b[2J");
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(es_state_lock_wait(f->sd, "zoe", 300, &lfd, &err), -1);
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(lfd, -1);
+	assert_int_equal(err.code, ES_ETEMP);
+	assert_true(ms_between(&t0, &t1) >= 300 && ms_between(&t0, &t1) < 3000);
+	(void)snprintf(want, sizeof(want), "held by process %ld (su\\x1b[2J)", (long)pid);
+	assert_non_null(strstr(err.msg, want));
+	assert_non_null(strstr(err.msg, "user zoe"));
+	assert_non_null(strstr(err.msg, p));
+	assert_non_null(strstr(err.msg, "300 ms"));
+	assert_null(strchr(err.msg, '\x1b'));
+	/* the others' locks are not affected */
+	assert_int_equal(es_state_lock_wait(f->sd, "leo", 300, &lfd, &err), 0);
+	es_state_unlock(lfd);
+	end_child(pid);
+	/* once the holder is gone the lock is free at once */
+	assert_int_equal(es_state_lock_wait(f->sd, "zoe", 300, &lfd, &err), 0);
+	es_state_unlock(lfd);
+}
+
+static void test_lock_all_is_bounded_and_names_the_holder(void **state)
+{
+	struct fx *f = *state;
+	struct es_err err = {0};
+	struct timespec t0, t1;
+	char want[128];
+	int lfd = -1;
+	pid_t pid;
+
+	assert_int_equal(es_state_lock_all(f->sd, &lfd, &err), 0); /* makes the directory */
+	es_state_unlock(lfd);
+	pid = stopped_holder(f->sd, "eschool");
+	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(es_state_lock_all_wait(f->sd, 200, &lfd, &err), -1);
+	(void)clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(lfd, -1);
+	assert_int_equal(err.code, ES_ETEMP);
+	assert_true(ms_between(&t0, &t1) >= 200 && ms_between(&t0, &t1) < 3000);
+	(void)snprintf(want, sizeof(want), "held by process %ld (eschool)", (long)pid);
+	assert_non_null(strstr(err.msg, want));
+	assert_non_null(strstr(err.msg, f->sd));
+	end_child(pid);
+	assert_int_equal(es_state_lock_all_wait(f->sd, 200, &lfd, &err), 0);
+	es_state_unlock(lfd);
+}
+
+/* true once process pid has path open (it waits for the lock on it). */
+static bool has_open(pid_t pid, const char *path)
+{
+	char dir[64], link[340], target[300];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	(void)snprintf(dir, sizeof(dir), "/proc/%ld/fd", (long)pid);
+	d = opendir(dir);
+	if (d == NULL)
+		return false;
+	while (!found && (de = readdir(d)) != NULL) {
+		ssize_t n;
+
+		(void)snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n > 0) {
+			target[n] = '\0';
+			found = strcmp(target, path) == 0;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* A lock file removed by its holder (eschool forget) while another
+ * process waits on it: the waiter ends up holding the lock of the file
+ * the name has now, not of the removed one. */
+static void test_removed_lock_file_is_not_a_lock(void **state)
+{
+	struct fx *f = *state;
+	struct es_err err = {0};
+	char p[256], c;
+	int lfd = -1, fd, status = 0, ready[2], go[2];
+	pid_t pid;
+
+	assert_int_equal(es_state_lock(f->sd, "uma", &lfd, &err), 0);
+	pathf(p, sizeof(p), f, "locks/uma");
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int mine = -1;
+		struct es_err e2 = {0};
+
+		/* the parent's descriptor (and its lock) is not ours to hold */
+		if (close(lfd) != 0 || write(ready[1], "c", 1) != 1)
+			_exit(4);
+		if (es_state_lock_wait(f->sd, "uma", 10000, &mine, &e2) != 0)
+			_exit(2);
+		if (write(ready[1], "x", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(3);
+		_exit(0);
+	}
+	/* the child has opened the file and polls for it */
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	for (int i = 0; i < 100000 && !has_open(pid, p); i++)
+		(void)sched_yield();
+	assert_true(has_open(pid, p));
+	assert_int_equal(es_state_remove_lock(f->sd, "uma", &err), 0);
+	assert_false(exists(p));
+	es_state_unlock(lfd);
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	/* the child holds the lock of locks/uma as it is now */
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), -1);
+	assert_int_equal(errno, EWOULDBLOCK);
+	assert_int_equal(close(fd), 0);
+	assert_int_equal(write(go[1], "x", 1), 1);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	(void)close(ready[0]);
+	(void)close(ready[1]);
+	(void)close(go[0]);
+	(void)close(go[1]);
+	/* removing a missing lock file, or with no state directory, is fine */
+	assert_int_equal(es_state_remove_lock(f->sd, "nobody", &err), 0);
+	assert_int_equal(es_state_remove_lock("/nonexistent/eschool", "uma", &err), 0);
+	assert_int_equal(es_state_remove_lock(f->sd, "../x", &err), -1);
+}
+
 /* ---- foreach, remove ---------------------------------------------------- */
 
 struct names {
@@ -1323,6 +1513,9 @@ int main(void)
 	    T(test_concurrent_writers),
 	    T(test_lock_excludes),
 	    T(test_lock_all_excludes),
+	    T(test_lock_is_bounded_and_names_the_holder),
+	    T(test_lock_all_is_bounded_and_names_the_holder),
+	    T(test_removed_lock_file_is_not_a_lock),
 	    T(test_foreach),
 	    T(test_sweep_tmp),
 	    T(test_remove),
