@@ -42,7 +42,19 @@ static int open_user(struct es_ctx *ctx, const char *user, struct es_state *st, 
 		        user);
 		return ES_ENOUSER;
 	}
-	return rc != 0 ? es_fail(&err) : 0;
+	if (rc != 0)
+		return es_fail(&err);
+	{
+		char why[600];
+
+		/* an address for an account that is gone, or that is someone
+		 * else's now, would send that person's mails astray */
+		if (es_state_orphan(ctx, st, why, sizeof(why)) != ES_OWNER_OK) {
+			es_warn("%s", why);
+			return ES_ENOUSER;
+		}
+	}
+	return 0;
 }
 
 static void clear_pending(struct es_state *st)

@@ -138,6 +138,12 @@ class Sandbox:
             raise RuntimeError("sandbox did not start: " + line + self.proc.stdout.read())
         self.pid = int(line.split()[1])
         self.mnt_ns = os.readlink(f"/proc/{self.pid}/ns/mnt")
+        # held open until close() has swept it: a namespace's inode number
+        # is reused once it is freed, and a sweep must never match another
+        # sandbox (or another suite's) that got the same number
+        self.mnt_ns_fd = os.open(f"/proc/{self.pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+        if os.readlink(f"/proc/self/fd/{self.mnt_ns_fd}") != self.mnt_ns:
+            raise RuntimeError("sandbox's namespace changed while starting")
         # nsenter forks: the command runs in the sandbox's PID namespace
         # (its /proc, its pids) and dies with it; child_pid() finds it
         self.enter = ["nsenter", "-t", str(self.pid), "-m", "-p", "--"]
@@ -156,6 +162,7 @@ class Sandbox:
                 except ProcessLookupError:
                     pass
             time.sleep(0.02)
+        os.close(self.mnt_ns_fd)
         try:
             os.rmdir(self.dir)
         except OSError:

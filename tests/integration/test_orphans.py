@@ -63,11 +63,14 @@ def test_list_and_show_mark_an_orphan(school):
     assert f"Linux account      uid {sb.passwd_entry('alice')[2]}" in p.stdout, p.stdout
 
 
-@pytest.mark.parametrize("command", ["disable", "enable", "reset", "resend"])
+@pytest.mark.parametrize("command", [["disable"], ["enable"], ["reset"], ["resend"],
+                                     ["set-email", "tguerin", "t.guerin@lycee-exemple.fr"],
+                                     ["verify-email", "tguerin", "ABCDEFGH"]])
 def test_commands_refuse_an_orphan(school, command):
     sb = school
     before = sb.snapshot()
-    assert_fails(sb.eschool(command, "tguerin"), 67, GONE, CLEAN)
+    argv = command if len(command) > 1 else command + ["tguerin"]
+    assert_fails(sb.eschool(*argv), 67, GONE, CLEAN)
     assert sb.snapshot() == before
 
 
