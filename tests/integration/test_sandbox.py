@@ -125,3 +125,32 @@ def test_a_killed_sandbox_process_takes_its_namespace_along():
             proc.kill()
             proc.wait()
         os.rmdir(d)
+
+
+def test_posix_semaphores_are_private_to_a_sandbox():
+    """faketime names its semaphore /dev/shm/sem.faketime_sem_PID, and
+    pids repeat from one PID namespace to the next: with the host's /dev/shm
+    shared, a sandbox's faketime failed with 'sem_open: File exists' where
+    another sandbox (or a killed faketime) had left that name. Each sandbox
+    has its own /dev/shm; names planted on the host do not reach it."""
+    planted = []
+    try:
+        for pid in range(1, 201):
+            path = f"/dev/shm/sem.faketime_sem_{pid}"
+            if not os.path.exists(path):
+                with open(path, "w"):
+                    pass
+                planted.append(path)
+        sb = Sandbox()
+        try:
+            assert sb.cmd(["ls", "-A", "/dev/shm"], check=True).stdout == ""
+            for _ in range(3):
+                p = sb.cmd(["faketime", "-f", "+1h", "true"])
+                assert p.returncode == 0, p.stderr
+            sb.cmd(["touch", "/dev/shm/eschool-inside"], check=True)
+            assert not os.path.exists("/dev/shm/eschool-inside")
+        finally:
+            sb.close()
+    finally:
+        for path in planted:
+            os.unlink(path)
