@@ -60,6 +60,9 @@ PAMCONFIGDIR ?= $(DATADIR)/pam-configs
 # where the helper and the module look for the shipped templates
 $(BUILD)/lib/es_config.o: ALL_CFLAGS += -DES_TEMPLATE_DIR='"$(DATADIR)/eschool/templates"'
 
+# the verdict's table, shared with the agreement test
+$(BUILD)/tests/test_account: ALL_CFLAGS += -DES_ACCOUNT_CASES='"$(CURDIR)/tests/cases/account.txt"'
+
 # test drivers (tests/*.c): PAM programs the integration tests run
 TEST_TOOLS := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/*.c))
 

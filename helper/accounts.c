@@ -21,6 +21,7 @@
 #define USERDEL "/usr/sbin/userdel"
 #define USERMOD "/usr/sbin/usermod"
 #define CHPASSWD "/usr/sbin/chpasswd"
+#define CHAGE "/usr/bin/chage"
 #define GROUPADD "/usr/sbin/groupadd"
 
 /* A child sees only these: no secret, nothing from the caller's shell. */
@@ -267,6 +268,19 @@ int es_account_set_hashes(const char *lines, size_t len, struct es_err *err)
 	const char *argv[] = { CHPASSWD, "-e", NULL };
 
 	return run_ok(argv, lines, len, ES_ECANTCREAT, "setting the password", err);
+}
+
+int es_account_set_aging(const char *user, const struct es_aging *aging, struct es_err *err)
+{
+	char lastchg[24], max[24], warn[24];
+	const char *argv[] = { CHAGE, "-d", lastchg, "-M", max, "-W", warn, "--", user, NULL };
+
+	(void)snprintf(lastchg, sizeof(lastchg), "%ld", aging->lastchg);
+	(void)snprintf(max, sizeof(max), "%ld", aging->max);
+	(void)snprintf(warn, sizeof(warn), "%ld", aging->warn);
+	if (run_ok(argv, NULL, 0, ES_ECANTCREAT, "setting the password's aging", err) != 0)
+		return es_err_prefix(err, "user %s", user);
+	return 0;
 }
 
 int es_account_delete(const char *user, struct es_err *err)

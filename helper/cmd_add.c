@@ -38,7 +38,12 @@ static int set_and_deliver(struct es_ctx *ctx, struct es_state *st, const struct
 			es_err_set(err, ES_EOS, "out of memory");
 			goto out;
 		}
-		if (es_account_set_hashes(line.data, line.len, err) != 0)
+		struct es_aging aging;
+
+		es_account_aging(pol, es_state_get_bool(st, ES_K_MUST_CHANGE),
+		                 es_policy_exempt(pol, st->username), ctx->now, &aging);
+		if (es_account_set_hashes(line.data, line.len, err) != 0 ||
+		    es_account_set_aging(st->username, &aging, err) != 0)
 			goto out;
 	}
 	if (ctx->cfg.mode == ES_MODE_PRODUCTION) {
@@ -227,8 +232,9 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 	}
 	if (es_state_lock(ctx->cfg.state_dir, person.username, &lockfd, &err) != 0)
 		goto out;
-	if (es_state_new_account(ctx, &st, person.username, email, name, role, klass, lang, parent,
-	                         &pol) != 0) {
+	if (es_account_new(&st, person.username,
+	                   &(struct es_account_who){ email, name, role, klass, lang, parent }, &pol,
+	                   ctx->now) != 0) {
 		es_err_set(&err, ES_EOS, "out of memory");
 		goto out;
 	}
@@ -258,10 +264,7 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 	(void)snprintf(heading, sizeof(heading), "%s %s (%s%s%s)",
 	               tr(ctx, "Account created:", "Compte créé :"), person.username,
 	               name ? name : "", name ? ", " : "", role);
-	if (r != NULL && r->template_name[0] != '\0')
-		(void)es_strlcpy(kind, r->template_name, sizeof(kind));
-	else
-		(void)snprintf(kind, sizeof(kind), "welcome-%s", role);
+	es_account_welcome_kind(&ctx->cfg, role, kind, sizeof(kind));
 	if (set_and_deliver(ctx, &st, &pol, heading, kind, &err) != 0) {
 		struct es_err e2;
 		/* nothing half done: no account without its password */
@@ -413,7 +416,7 @@ static int reset_or_resend(struct es_ctx *ctx, int argc, char **argv, bool resen
 	 * password and the old state as they were. */
 	if (es_state_format(&st, &old, &oldlen, &err) != 0)
 		goto out;
-	if (es_state_new_password(ctx, &st, &pol) != 0) {
+	if (es_account_new_password(&st, &pol, ctx->now) != 0) {
 		es_err_set(&err, ES_EOS, "out of memory");
 		goto out;
 	}

@@ -8,6 +8,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <shadow.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,10 @@
 #define PAM_DIR "/etc/pam.d"
 #define PATH_MAX_STAMP 4200
 
-static const char doctor_usage[] = "usage: eschool doctor [--json]\n"
-                                   "  checks everything production needs, item by item\n";
+static const char doctor_usage[] = "usage: eschool doctor [--json] [--fix]\n"
+                                   "  checks everything production needs, item by item;\n"
+                                   "  --fix writes the role's password aging into shadow\n"
+                                   "  for the accounts made before eschool did\n";
 
 /* WARN: worth a look, not a reason to hold production back. */
 enum status { OK, FAIL, SKIP, WARN };
@@ -42,7 +45,8 @@ struct item {
 
 struct doctor {
 	struct es_ctx *ctx;
-	struct item items[12];
+	bool fix;
+	struct item items[16];
 	size_t n;
 };
 
@@ -249,8 +253,9 @@ static void check_templates(struct doctor *d)
 			if (k < ES_ARRAY_LEN(kinds))
 				(void)snprintf(kind, sizeof(kind), "%s", kinds[k]);
 			else
-				(void)snprintf(kind, sizeof(kind), "welcome-%s",
-				               ctx->cfg.roles[k - ES_ARRAY_LEN(kinds)].name);
+				es_account_welcome_kind(&ctx->cfg,
+				                        ctx->cfg.roles[k - ES_ARRAY_LEN(kinds)].name, kind,
+				                        sizeof(kind));
 			rc = es_compose_for(ctx, kind, langs[l], "doctor@school.invalid", "Zoé", vars,
 			                    ES_ARRAY_LEN(vars), &msg, &err);
 			/* a role without its own welcome gets welcome-student */
@@ -426,6 +431,101 @@ static void check_addresses(struct doctor *d)
 		}
 	}
 	check_orphans(d, &a);
+}
+
+/* Shadow's aging fields against the rules (es_account_aging): accounts
+ * made before eschool wrote them (lastchg 0 for a temporary password, the
+ * role's max and warn), or whose role's max_age_days changed since. Read
+ * from /etc/shadow in one pass (a lookup per account would read the file
+ * once per account); --fix sets them with chage. */
+struct aging_scan {
+	size_t managed, off, fixed, failed;
+	char example[ES_NAME_MAX + 1];
+	char error[512];
+};
+
+static void aging_one(struct doctor *d, const struct spwd *sp, struct aging_scan *a)
+{
+	struct es_ctx *ctx = d->ctx;
+	struct es_state st;
+	struct es_policy pol;
+	struct es_aging want;
+	struct es_err err = { 0 };
+	bool temporary;
+
+	es_state_init(&st, "");
+	if (es_state_load(ctx->cfg.state_dir, sp->sp_namp, &st, &err) != 0 ||
+	    es_account_policy(&ctx->cfg, &st, &pol, &err) != 0 || pol.backend != ES_ACCT_SHADOW)
+		goto out; /* not managed, unreadable (the addresses item says), not local */
+	a->managed++;
+	temporary = es_state_get_bool(&st, ES_K_MUST_CHANGE);
+	es_account_aging(&pol, temporary, es_policy_exempt(&pol, sp->sp_namp), ctx->now, &want);
+	/* a password the user chose keeps its day; a temporary one is day 0 */
+	if (!(temporary && want.lastchg == 0))
+		want.lastchg = sp->sp_lstchg;
+	if (sp->sp_lstchg == want.lastchg && sp->sp_max == want.max &&
+	    (want.max < 0 || sp->sp_warn == want.warn))
+		goto out;
+	a->off++;
+	if (a->example[0] == '\0')
+		(void)es_strlcpy(a->example, sp->sp_namp, sizeof(a->example));
+	if (!d->fix)
+		goto out;
+	if (es_account_set_aging(sp->sp_namp, &want, &err) == 0) {
+		a->fixed++;
+	} else {
+		a->failed++;
+		(void)es_strlcpy(a->error, err.msg, sizeof(a->error));
+	}
+out:
+	es_state_free(&st);
+}
+
+static void check_aging(struct doctor *d)
+{
+	struct es_ctx *ctx = d->ctx;
+	struct aging_scan a = { 0 };
+	struct spwd *sp;
+	struct item *it;
+	FILE *f = fopen("/etc/shadow", "re");
+
+	if (f == NULL) {
+		it = add(d, "aging", errno == ENOENT ? SKIP : FAIL);
+		(void)snprintf(it->detail, sizeof(it->detail), "/etc/shadow: %s", strerror(errno));
+		return;
+	}
+	/* chage rewrites /etc/shadow by renaming a new file into place: this
+	 * stream keeps reading the old one, whole */
+	while ((sp = fgetspent(f)) != NULL)
+		aging_one(d, sp, &a);
+	(void)fclose(f);
+	if (a.managed == 0) {
+		it = add(d, "aging", SKIP);
+		(void)snprintf(it->detail, sizeof(it->detail), "%s",
+		               tr(ctx, "no local account managed by eschool",
+		                  "aucun compte local géré par eschool"));
+		return;
+	}
+	if (a.off == 0 || a.fixed == a.off) {
+		it = add(d, "aging", OK);
+		(void)snprintf(it->detail, sizeof(it->detail),
+		               tr(ctx, "%zu accounts: shadow's aging follows the policy (chage -l)%s",
+		                  "%zu comptes : le vieillissement dans shadow suit la politique "
+		                  "(chage -l)%s"),
+		               a.managed,
+		               a.fixed > 0 ? tr(ctx, "; fixed now", " ; corrigé maintenant") : "");
+		return;
+	}
+	it = add(d, "aging", WARN);
+	(void)snprintf(it->detail, sizeof(it->detail),
+	               tr(ctx, "%zu of %zu accounts (%s ...) have other password aging in shadow "
+	                       "than their role's policy: a stack without pam_eschool does not "
+	                       "force their change%s%s",
+	                  "%zu comptes sur %zu (%s ...) ont dans shadow un autre vieillissement "
+	                  "que la politique de leur rôle : une pile sans pam_eschool ne force pas "
+	                  "leur changement%s%s"),
+	               a.off - a.fixed, a.managed, a.example, a.failed ? ": " : "", a.error);
+	(void)snprintf(it->fix, sizeof(it->fix), "eschool doctor --fix");
 }
 
 static void check_backup(struct doctor *d)
@@ -648,7 +748,8 @@ static const char *word(enum status s)
 
 int cmd_doctor(struct es_ctx *ctx, int argc, char **argv)
 {
-	const struct es_opt opts[] = { { NULL, NULL, NULL } };
+	bool fix = false;
+	const struct es_opt opts[] = { { "fix", NULL, &fix }, { NULL, NULL, NULL } };
 	struct es_args args;
 	struct doctor d;
 	size_t fails = 0;
@@ -667,6 +768,7 @@ int cmd_doctor(struct es_ctx *ctx, int argc, char **argv)
 		return rc;
 	memset(&d, 0, sizeof(d));
 	d.ctx = ctx;
+	d.fix = fix;
 	check_mode(&d);
 	check_smtp(&d);
 	check_secret(&d);
@@ -676,6 +778,7 @@ int cmd_doctor(struct es_ctx *ctx, int argc, char **argv)
 	check_addresses(&d);
 	check_backup(&d);
 	check_pam(&d);
+	check_aging(&d);
 	check_queue(&d);
 	for (size_t i = 0; i < d.n; i++)
 		fails += d.items[i].status == FAIL;

@@ -57,14 +57,6 @@ static int open_user(struct es_ctx *ctx, const char *user, struct es_state *st, 
 	return 0;
 }
 
-static void clear_pending(struct es_state *st)
-{
-	(void)es_state_set(st, ES_K_PENDING_EMAIL, NULL);
-	(void)es_state_set(st, ES_K_PENDING_CODE, NULL);
-	(void)es_state_set(st, ES_K_PENDING_EXPIRES, NULL);
-	(void)es_state_set(st, ES_K_PENDING_TRIES, NULL);
-}
-
 static void print_result(const struct es_ctx *ctx, const char *user, const char *email,
                          time_t expires, const char *code, const char *delivery)
 {
@@ -106,7 +98,7 @@ int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 	struct es_state st;
 	struct es_policy pol;
 	struct es_err err = { 0 };
-	time_t expires;
+	int64_t expires;
 	bool done;
 	int rc, lockfd = -1;
 
@@ -133,7 +125,7 @@ int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 		        user, addr);
 		goto out;
 	}
-	if (es_user_policy(ctx, &st, &pol, &err) != 0) {
+	if (es_account_policy(&ctx->cfg, &st, &pol, &err) != 0) {
 		rc = es_fail(&err);
 		goto out;
 	}
@@ -144,12 +136,8 @@ int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 	es_code_new(code);
 	es_code_hash(key, user, code, hex);
 	sodium_memzero(key, sizeof(key));
-	expires = ctx->now + (time_t)pol.email_code_ttl_minutes * 60;
 	/* a new request replaces any earlier one (and its tries) */
-	if (es_state_set(&st, ES_K_PENDING_EMAIL, addr) != 0 ||
-	    es_state_set(&st, ES_K_PENDING_CODE, hex) != 0 ||
-	    es_state_set_i64(&st, ES_K_PENDING_EXPIRES, (int64_t)expires) != 0 ||
-	    es_state_set(&st, ES_K_PENDING_TRIES, "0") != 0 ||
+	if (es_account_email_request(&st, &pol, addr, hex, ctx->now, &expires) != 0 ||
 	    es_state_save(ctx->cfg.state_dir, &st, &err) != 0) {
 		if (err.msg[0] == '\0')
 			es_err_set(&err, ES_EOS, "out of memory");
@@ -161,7 +149,7 @@ int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 	es_log(LOG_AUTHPRIV, LOG_NOTICE, "set-email: address change of %s to %s requested", user,
 	       addr);
 	(void)snprintf(pretty, sizeof(pretty), "%.4s-%.4s", code, code + 4);
-	es_fmt_time(expires, false, when, sizeof(when));
+	es_fmt_time((time_t)expires, false, when, sizeof(when));
 	name = es_state_get(&st, ES_K_NAME);
 	lang = es_state_get(&st, ES_K_LANG);
 	if (ctx->cfg.mode == ES_MODE_PRODUCTION) {
@@ -190,7 +178,7 @@ int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 			es_err_clear(&err);
 		}
 	}
-	print_result(ctx, user, addr, expires,
+	print_result(ctx, user, addr, (time_t)expires,
 	             strcmp(delivery, "printed") == 0 || strcmp(delivery, "fallback") == 0 ? pretty
 	                                                                                    : NULL,
 	             delivery);
@@ -210,8 +198,10 @@ int cmd_verify_email(struct es_ctx *ctx, int argc, char **argv)
 	struct es_policy pol;
 	struct es_err err = { 0 };
 	char when[64];
-	int64_t expires, tries;
-	bool done, ok;
+	enum es_confirm_outcome outcome;
+	char addr[320];
+	long tries_left;
+	bool done;
 	int rc, lockfd = -1;
 
 	es_state_init(&st, "");
@@ -235,59 +225,54 @@ int cmd_verify_email(struct es_ctx *ctx, int argc, char **argv)
 		rc = ES_EDATA;
 		goto out;
 	}
-	if (es_user_policy(ctx, &st, &pol, &err) != 0) {
+	if (es_account_policy(&ctx->cfg, &st, &pol, &err) != 0) {
 		rc = es_fail(&err);
-		goto out;
-	}
-	expires = es_state_get_i64(&st, ES_K_PENDING_EXPIRES, 0);
-	tries = es_state_get_i64(&st, ES_K_PENDING_TRIES, 0);
-	if (tries >= pol.email_code_tries) {
-		es_warn(tr(ctx, "too many wrong codes for %s: ask for a new one (eschool set-email %s %s)",
-		           "trop de codes erronés pour %s : demandez-en un nouveau (eschool set-email %s "
-		           "%s)"),
-		        user, user, pending);
-		rc = ES_EDATA;
-		goto out;
-	}
-	if ((int64_t)ctx->now >= expires) {
-		es_fmt_time((time_t)expires, false, when, sizeof(when));
-		es_warn(tr(ctx, "the code for %s expired on %s: ask for a new one (eschool set-email "
-		                "%s %s)",
-		           "le code pour %s a expiré le %s : demandez-en un nouveau (eschool set-email "
-		           "%s %s)"),
-		        user, when, user, pending);
-		rc = ES_EDATA;
 		goto out;
 	}
 	if (es_code_key(ctx->cfg.state_dir, false, key, &err) != 0) {
 		rc = es_fail(&err);
 		goto out;
 	}
-	ok = es_code_matches(key, user, typed, es_state_get(&st, ES_K_PENDING_CODE));
+	(void)es_strlcpy(addr, pending, sizeof(addr));
+	outcome = es_account_email_confirm(&st, &pol, key, typed, NULL, ctx->now, &tries_left);
 	sodium_memzero(key, sizeof(key));
-	if (!ok) {
+	switch (outcome) {
+	case ES_CONFIRM_NO_TRIES:
+		es_warn(tr(ctx, "too many wrong codes for %s: ask for a new one (eschool set-email %s %s)",
+		           "trop de codes erronés pour %s : demandez-en un nouveau (eschool set-email %s "
+		           "%s)"),
+		        user, user, addr);
+		rc = ES_EDATA;
+		goto out;
+	case ES_CONFIRM_EXPIRED:
+		es_fmt_time((time_t)es_state_get_i64(&st, ES_K_PENDING_EXPIRES, 0), false, when,
+		            sizeof(when));
+		es_warn(tr(ctx, "the code for %s expired on %s: ask for a new one (eschool set-email "
+		                "%s %s)",
+		           "le code pour %s a expiré le %s : demandez-en un nouveau (eschool set-email "
+		           "%s %s)"),
+		        user, when, user, addr);
+		rc = ES_EDATA;
+		goto out;
+	case ES_CONFIRM_NONE: /* pending checked above: only out of memory */
+		rc = ES_EOS;
+		goto out;
+	case ES_CONFIRM_WRONG:
 		/* counted before anything is said: a crash cannot give a free try */
-		if (es_state_set_i64(&st, ES_K_PENDING_TRIES, tries + 1) != 0 ||
-		    es_state_save(ctx->cfg.state_dir, &st, &err) != 0) {
+		if (es_state_save(ctx->cfg.state_dir, &st, &err) != 0) {
 			rc = es_fail(&err);
 			goto out;
 		}
 		es_log(LOG_AUTHPRIV, LOG_NOTICE, "verify-email: wrong code for %s", user);
-		es_warn(tr(ctx, "wrong code for %s (%lld tries left)",
-		           "code erroné pour %s (encore %lld essais)"),
-		        user, (long long)(pol.email_code_tries - tries - 1));
+		es_warn(tr(ctx, "wrong code for %s (%ld tries left)",
+		           "code erroné pour %s (encore %ld essais)"),
+		        user, tries_left);
 		rc = ES_EDATA;
 		goto out;
+	case ES_CONFIRM_OK:
+		break;
 	}
 	{
-		char addr[320];
-
-		(void)es_strlcpy(addr, pending, sizeof(addr));
-		if (es_state_set(&st, ES_K_EMAIL, addr) != 0) {
-			rc = ES_EOS;
-			goto out;
-		}
-		clear_pending(&st);
 		if (es_state_save(ctx->cfg.state_dir, &st, &err) != 0) {
 			rc = es_fail(&err);
 			goto out;

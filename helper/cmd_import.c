@@ -918,7 +918,7 @@ static int queue_row(struct import *im, struct row *row, const struct es_state *
 	if ((row->action == A_RESUME || row->action == A_RECREATE) &&
 	    resume_queued(im, row->username, &has_notice, &e) != 0)
 		im_warn(im, "%s", e.msg);
-	(void)snprintf(kind, sizeof(kind), "welcome-%s", row->role);
+	es_account_welcome_kind(&ctx->cfg, row->role, kind, sizeof(kind));
 	row->delivery = "queued";
 	if (es_queue_credential(ctx, st, kind, row->f[C_EMAIL], row->f[C_NAME], cred->password,
 	                        ES_QPRIO_CREDENTIALS, &m, &msg, &e) != 0) {
@@ -1195,6 +1195,16 @@ static void refuse_row(struct import *im, struct row *row)
  * from), first deciding whether each home is taken: that is asked before
  * anything of the account exists, so that what is there is never the
  * import's own (see shadowdb.c, homes). */
+/* The row's password aging in shadow: the role's rules (es_account_aging). */
+static struct es_aging row_aging(const struct import *im, const struct row *row)
+{
+	struct es_aging a;
+
+	es_account_aging(row->pol, row->pol->first_login_change,
+	                 es_policy_exempt(row->pol, row->username), im->ctx->now, &a);
+	return a;
+}
+
 static int record_creating(struct import *im, struct row *row, struct es_err *err)
 {
 	const struct es_config *cfg = &im->ctx->cfg;
@@ -1219,9 +1229,11 @@ static int record_creating(struct import *im, struct row *row, struct es_err *er
 		}
 	}
 	ok = ok &&
-	     es_state_new_account(im->ctx, &st, row->username, row->f[C_EMAIL], row->f[C_NAME],
-	                          row->role, row->f[C_CLASS], row->f[C_LANG], row->f[C_PARENT],
-	                          row->pol) == 0 &&
+	     es_account_new(&st, row->username,
+	                    &(struct es_account_who){ row->f[C_EMAIL], row->f[C_NAME], row->role,
+	                                              row->f[C_CLASS], row->f[C_LANG],
+	                                              row->f[C_PARENT] },
+	                    row->pol, im->ctx->now) == 0 &&
 	     (!row->home_existed || es_state_set(&st, K_HOME_KEPT, "1") == 0) &&
 	     es_state_save(cfg->state_dir, &st, err) == 0;
 	if (lockfd >= 0)
@@ -1265,6 +1277,7 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 				.user = row->username,
 				.fullname = row->f[C_NAME],
 				.hash = im->creds[j].hash,
+				.aging = row_aging(im, row),
 				.home_base = row->pol->home_base,
 				.shell = row->pol->shell,
 				.groups = r != NULL ? (const char(*)[ES_NAME_MAX + 1])r->groups : NULL,
@@ -1279,7 +1292,7 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		}
 	}
 	if (n_accts > 0) {
-		int brc = es_accounts_batch(accts, n_accts, im->ctx->now, err);
+		int brc = es_accounts_batch(accts, n_accts, err);
 		/* what the batch created is undone by userdel if anything fails */
 		for (size_t k = 0, j = from; j < to; j++) {
 			struct row *row = &im->r.rows[im->jobs[j]];
@@ -1323,7 +1336,7 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 			char kind[80];
 			const char *parent = row->f[C_PARENT];
 
-			(void)snprintf(kind, sizeof(kind), "welcome-%s", row->role);
+			es_account_welcome_kind(&im->ctx->cfg, row->role, kind, sizeof(kind));
 			es_debug_mail(im->ctx, &st, kind, row->f[C_EMAIL], row->f[C_NAME],
 			              im->creds[j].password);
 			if (parent != NULL && strcmp(row->role, "student") == 0)

@@ -31,18 +31,20 @@ static const char forget_usage[] =
 
 /* When the current password stops working: an unused initial password at
  * its TTL, else at the role's maximum age (0 = never). */
-static time_t expires_at(const struct es_ctx *ctx, const struct es_state *st)
+/* The password's situation as the module sees it (es_account_verdict);
+ * without any policy to be had (cannot happen with a loaded config), an
+ * unknown verdict with no dates. */
+static bool verdict_of(const struct es_ctx *ctx, const struct es_state *st,
+                       struct es_verdict *v)
 {
 	struct es_policy pol;
-	const char *role = es_state_get(st, ES_K_ROLE);
-	int64_t changed = es_state_get_i64(st, ES_K_PW_CHANGED, 0);
 
-	if (es_state_get_bool(st, ES_K_MUST_CHANGE))
-		return (time_t)es_state_get_i64(st, ES_K_INITIAL_EXPIRES, 0);
-	if (es_config_role_policy(&ctx->cfg, role ? role : "student", &pol, NULL) != 0 ||
-	    pol.max_age_days == 0 || changed <= 0)
-		return 0;
-	return (time_t)(changed + (int64_t)pol.max_age_days * 86400);
+	if (es_account_policy(&ctx->cfg, st, &pol, NULL) != 0) {
+		memset(v, 0, sizeof(*v));
+		return false;
+	}
+	es_account_verdict(&pol, st, ctx->now, v);
+	return true;
 }
 
 static int json_opt_str(struct es_buf *b, const char *key, const char *v, bool first)
@@ -66,6 +68,8 @@ static int json_time(struct es_buf *b, const char *key, time_t t)
 
 static int state_json(const struct es_ctx *ctx, const struct es_state *st, struct es_buf *b)
 {
+	struct es_verdict v;
+	bool known = verdict_of(ctx, st, &v);
 	int rc = es_buf_puts(b, "{");
 
 	rc |= json_opt_str(b, "username", st->username, true);
@@ -79,7 +83,9 @@ static int state_json(const struct es_ctx *ctx, const struct es_state *st, struc
 	rc |= json_time(b, "password_changed", (time_t)es_state_get_i64(st, ES_K_PW_CHANGED, 0));
 	rc |= es_buf_printf(b, ",\"must_change\":%s",
 	                    es_state_get_bool(st, ES_K_MUST_CHANGE) ? "true" : "false");
-	rc |= json_time(b, "expires", expires_at(ctx, st));
+	rc |= json_time(b, "expires", (time_t)v.expires);
+	rc |= es_buf_printf(b, ",\"verdict\":\"%s\",\"days_left\":%ld",
+	                    known ? es_verdict_name(v.kind) : "unknown", v.days_left);
 	rc |= json_time(b, "last_login", (time_t)es_state_get_i64(st, ES_K_LAST_LOGIN, 0));
 	rc |= es_buf_printf(b, ",\"disabled\":%s",
 	                    es_state_get_bool(st, ES_K_DISABLED) ? "true" : "false");
@@ -103,16 +109,59 @@ static int show_line(struct es_buf *b, const char *label, const char *value)
 	       es_buf_puts(b, " ") | es_text_term(b, value, 0, NULL) | es_buf_puts(b, "\n");
 }
 
+/* The verdict for people: what the next login will meet. */
+static void verdict_text(const struct es_ctx *ctx, const struct es_verdict *v, bool known,
+                         char *out, size_t outsz)
+{
+	if (!known) {
+		(void)es_strlcpy(out, "-", outsz);
+		return;
+	}
+	switch (v->kind) {
+	case ES_V_OK:
+		(void)es_strlcpy(out, tr(ctx, "valid", "valide"), outsz);
+		break;
+	case ES_V_WARN:
+		(void)snprintf(out, outsz,
+		               v->days_left == 1 ? tr(ctx, "expires in %ld day", "expire dans %ld jour")
+		                                 : tr(ctx, "expires in %ld days", "expire dans %ld jours"),
+		               v->days_left);
+		break;
+	case ES_V_MUST_CHANGE:
+		(void)es_strlcpy(out, tr(ctx, "temporary: to change at the next login",
+		                         "provisoire : à changer à la prochaine connexion"),
+		                 outsz);
+		break;
+	case ES_V_TEMP_EXPIRED:
+		(void)es_strlcpy(out, tr(ctx, "temporary, not used in time: no longer works (eschool reset)",
+		                         "provisoire, pas utilisé à temps : ne fonctionne plus "
+		                         "(eschool reset)"),
+		                 outsz);
+		break;
+	case ES_V_EXPIRED:
+		(void)es_strlcpy(out, tr(ctx, "expired: a new one at the next login",
+		                         "expiré : un nouveau à la prochaine connexion"),
+		                 outsz);
+		break;
+	case ES_V_DISABLED:
+		(void)es_strlcpy(out, tr(ctx, "account disabled", "compte désactivé"), outsz);
+		break;
+	}
+}
+
 static int show_human(const struct es_ctx *ctx, const struct es_state *st, struct es_buf *b)
 {
-	char t1[64], t2[64], t3[64], t4[64], why[600], acct[700];
+	char t1[64], t2[64], t3[64], t4[64], why[600], acct[700], pwd[160];
 	const char *yes = tr(ctx, "yes", "oui"), *no = tr(ctx, "no", "non");
 	const struct passwd *pw;
+	struct es_verdict v;
+	bool known = verdict_of(ctx, st, &v);
 	int rc;
 
+	verdict_text(ctx, &v, known, pwd, sizeof(pwd));
 	es_fmt_time((time_t)es_state_get_i64(st, ES_K_CREATED, 0), false, t1, sizeof(t1));
 	es_fmt_time((time_t)es_state_get_i64(st, ES_K_PW_CHANGED, 0), false, t2, sizeof(t2));
-	es_fmt_time(expires_at(ctx, st), false, t3, sizeof(t3));
+	es_fmt_time((time_t)v.expires, false, t3, sizeof(t3));
 	es_fmt_time((time_t)es_state_get_i64(st, ES_K_LAST_LOGIN, 0), false, t4, sizeof(t4));
 	if (es_state_orphan(ctx, st, why, sizeof(why)) != ES_OWNER_OK) {
 		(void)snprintf(acct, sizeof(acct), "%s — %s", tr(ctx, "orphan", "orphelin"), why);
@@ -137,6 +186,7 @@ static int show_human(const struct es_ctx *ctx, const struct es_state *st, struc
 	                es_state_get_bool(st, ES_K_MUST_CHANGE) ? yes : no);
 	rc |= show_line(b, tr(ctx, "last change", "dernier changement"), t2);
 	rc |= show_line(b, tr(ctx, "expires", "expire"), t3);
+	rc |= show_line(b, tr(ctx, "password", "mot de passe"), pwd);
 	rc |= show_line(b, tr(ctx, "last login", "dernière connexion"), t4);
 	rc |= show_line(b, tr(ctx, "disabled", "désactivé"),
 	                es_state_get_bool(st, ES_K_DISABLED) ? yes : no);
@@ -306,6 +356,12 @@ static int list_one(const char *user, void *arg)
 			                                "[orphelin : le nom est celui d'un autre compte]")
 			                           : "";
 
+			struct es_verdict v;
+			/* must choose a new password at the next login: a
+			 * temporary one (even if disabled now), or one too old */
+			bool must = es_state_get_bool(&st, ES_K_MUST_CHANGE) ||
+			            (verdict_of(ctx, &st, &v) && v.kind == ES_V_EXPIRED);
+
 			es_fmt_time((time_t)es_state_get_i64(&st, ES_K_LAST_LOGIN, 0), false, t,
 			            sizeof(t));
 			if (r == NULL ||
@@ -314,8 +370,7 @@ static int list_one(const char *user, void *arg)
 			     add_cell(r, C_ROLE, or_dash(role), 0) |
 			     add_cell(r, C_CLASS, or_dash(es_state_get(&st, ES_K_CLASS)),
 			              LIST_CLASS_COLS) |
-			     add_cell(r, C_MUST, es_state_get_bool(&st, ES_K_MUST_CHANGE) ? "yes" : "no",
-			              0) |
+			     add_cell(r, C_MUST, must ? "yes" : "no", 0) |
 			     add_cell(r, C_OFF, es_state_get_bool(&st, ES_K_DISABLED) ? "yes" : "no", 0) |
 			     add_cell(r, C_LOGIN, t, 0) |
 			     add_cell(r, C_EMAIL, or_dash(es_state_get(&st, ES_K_EMAIL)), 0) |
@@ -425,7 +480,7 @@ static int set_disabled(struct es_ctx *ctx, int argc, char **argv, bool disable)
 	struct es_state st;
 	struct es_err err = { 0 };
 	struct es_policy pol;
-	const char *user = NULL, *role;
+	const char *user = NULL;
 	bool done;
 	int rc, lockfd = -1, alllock = -1;
 
@@ -469,8 +524,7 @@ static int set_disabled(struct es_ctx *ctx, int argc, char **argv, bool disable)
 			goto out;
 		}
 	}
-	role = es_state_get(&st, ES_K_ROLE);
-	if (es_config_role_policy(&ctx->cfg, role ? role : "student", &pol, &err) != 0 ||
+	if (es_account_policy(&ctx->cfg, &st, &pol, &err) != 0 ||
 	    (pol.backend == ES_ACCT_SHADOW && es_account_lock(user, disable, &err) != 0)) {
 		rc = es_fail(&err);
 		goto out;

@@ -25,8 +25,6 @@
 #include "es_queue.h"
 #include "outbox.h"
 
-#define DAY 86400
-
 static const char remind_usage[] =
 	"usage: eschool remind [--dry-run] [--json]\n"
 	"  mails first-change reminders and password expiry warnings that are due\n"
@@ -39,129 +37,6 @@ struct remind_run {
 	int rc;
 };
 
-/* What is due for one user. */
-struct due {
-	const char *kind;      /* NULL: nothing */
-	char stamp[24];        /* the password's time: occasions are per password */
-	char occasions[8][48]; /* every occasion this mail covers */
-	size_t n;
-	int64_t expires;       /* when the password stops working (0: never) */
-	long days_left;
-};
-
-/* true when occasion is among the comma list `done`. */
-static bool recorded(const char *done, const char *occasion)
-{
-	size_t n = strlen(occasion);
-
-	for (const char *p = done; p != NULL && *p != '\0';) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
-
-		if (len == n && strncmp(p, occasion, n) == 0)
-			return true;
-		p += len + (comma != NULL);
-	}
-	return false;
-}
-
-/* "first-STAMP" (step 0) or "warn-STAMP-STEP". */
-static void add_occasion(struct due *d, const char *stamp, long step)
-{
-	if (d->n >= ES_ARRAY_LEN(d->occasions))
-		return;
-	if (step == 0)
-		(void)snprintf(d->occasions[d->n++], sizeof(d->occasions[0]), "first-%.20s", stamp);
-	else
-		(void)snprintf(d->occasions[d->n++], sizeof(d->occasions[0]), "warn-%.20s-%ld",
-		               stamp, step % 100000);
-}
-
-/* Decides what is due now; d->kind NULL when nothing (or all recorded). */
-static void what_is_due(time_t now, const struct es_state *st, const struct es_policy *pol,
-                        struct due *d)
-{
-	const char *done = es_state_get(st, ES_K_REMINDERS);
-	int64_t changed = es_state_get_i64(st, ES_K_PW_CHANGED, 0);
-	bool fresh = false;
-
-	memset(d, 0, sizeof(*d));
-	if (changed <= 0)
-		changed = es_state_get_i64(st, ES_K_CREATED, 0);
-	if (changed <= 0)
-		return;
-	(void)snprintf(d->stamp, sizeof(d->stamp), "%lld", (long long)changed);
-	if (es_state_get_bool(st, ES_K_MUST_CHANGE)) {
-		/* a temporary password: remind once, while it still works */
-		d->expires = es_state_get_i64(st, ES_K_INITIAL_EXPIRES, 0);
-		if (pol->remind_unchanged_after_days <= 0 || (d->expires > 0 && now >= d->expires) ||
-		    now < changed + (int64_t)pol->remind_unchanged_after_days * DAY)
-			return;
-		add_occasion(d, d->stamp, 0);
-		if (!recorded(done, d->occasions[0]))
-			d->kind = "first-change-reminder";
-		d->days_left = d->expires > 0 ? (long)((d->expires - now + DAY - 1) / DAY) : 0;
-		return;
-	}
-	if (pol->max_age_days <= 0)
-		return;
-	d->expires = changed + (int64_t)pol->max_age_days * DAY;
-	if (now >= d->expires)
-		return; /* expired: the module asks for a new one at login */
-	d->days_left = (long)((d->expires - now + DAY - 1) / DAY);
-	/* every step whose day has come; one mail covers them all */
-	for (size_t i = 0; i < pol->n_warn_schedule; i++) {
-		long step = pol->warn_schedule[i];
-
-		if (step <= 0 || now < d->expires - (int64_t)step * DAY)
-			continue;
-		add_occasion(d, d->stamp, step);
-		if (!recorded(done, d->occasions[d->n - 1]))
-			fresh = true;
-	}
-	if (fresh)
-		d->kind = "expiry-warning";
-}
-
-/* The reminders list with this password's occasions only (older
- * passwords' are dropped: the list stays short). */
-static int record(struct es_state *st, const struct due *d)
-{
-	const char *done = es_state_get(st, ES_K_REMINDERS);
-	char list[1024];
-	size_t o = 0, sl = strlen(d->stamp);
-
-	list[0] = '\0';
-	for (const char *p = done; p != NULL && *p != '\0';) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma != NULL ? (size_t)(comma - p) : strlen(p);
-		const char *dash = memchr(p, '-', len);
-
-		/* keep "KIND-STAMP[-STEP]" of the current stamp */
-		if (dash != NULL && (size_t)(p + len - dash - 1) >= sl &&
-		    strncmp(dash + 1, d->stamp, sl) == 0 &&
-		    (dash + 1 + sl == p + len || dash[1 + sl] == '-') && o + len + 2 < sizeof(list)) {
-			if (o > 0)
-				list[o++] = ',';
-			memcpy(list + o, p, len);
-			o += len;
-			list[o] = '\0';
-		}
-		p += len + (comma != NULL);
-	}
-	for (size_t i = 0; i < d->n; i++) {
-		size_t len = strlen(d->occasions[i]);
-
-		if (recorded(list, d->occasions[i]) || o + len + 2 >= sizeof(list))
-			continue;
-		if (o > 0)
-			list[o++] = ',';
-		memcpy(list + o, d->occasions[i], len + 1);
-		o += len;
-	}
-	return es_state_set(st, ES_K_REMINDERS, list);
-}
-
 static void days_text(const char *lang, long days, char *out, size_t outsz)
 {
 	bool fr = strcmp(lang, "fr") == 0;
@@ -171,7 +46,7 @@ static void days_text(const char *lang, long days, char *out, size_t outsz)
 }
 
 /* Composes and queues the mail for d. */
-static int queue_reminder(struct es_ctx *ctx, const struct es_state *st, const struct due *d,
+static int queue_reminder(struct es_ctx *ctx, const struct es_state *st, const struct es_due *d,
                           struct es_qmsg *m, struct es_err *err)
 {
 	const char *lang = es_state_get(st, ES_K_LANG);
@@ -210,19 +85,23 @@ static int queue_reminder(struct es_ctx *ctx, const struct es_state *st, const s
 }
 
 static void report(const struct remind_run *run, const char *user, const char *to,
-                   const struct due *d, const char *id)
+                   const struct es_due *d, const char *id)
 {
 	struct es_ctx *ctx = run->ctx;
 
 	if (ctx->json) {
 		struct es_buf b = { 0 };
+		char iso[32];
+
+		es_fmt_time((time_t)d->expires, true, iso, sizeof(iso));
 
 		/* usernames, kinds, occasions and ids are plain ASCII by construction */
 		if (es_buf_printf(&b, "{\"username\":\"%s\",\"kind\":\"%s\",\"to\":", user,
 		                  d->kind) == 0 &&
 		    es_buf_json_str(&b, to) == 0 &&
-		    es_buf_printf(&b, ",\"days_left\":%ld,\"occasion\":\"%s\",\"id\":", d->days_left,
-		                  d->occasions[d->n - 1]) == 0 &&
+		    es_buf_printf(&b, ",\"days_left\":%ld,\"expires\":", d->days_left) == 0 &&
+		    (d->expires > 0 ? es_buf_printf(&b, "\"%s\"", iso) : es_buf_puts(&b, "null")) == 0 &&
+		    es_buf_printf(&b, ",\"occasion\":\"%s\",\"id\":", d->occasions[d->n - 1]) == 0 &&
 		    (id != NULL ? es_buf_printf(&b, "\"%s\"}\n", id) : es_buf_puts(&b, "null}\n")) == 0)
 			(void)fwrite(b.data, 1, b.len, stdout);
 		es_buf_free(&b);
@@ -240,7 +119,7 @@ static int remind_one(const char *user, void *arg)
 	struct es_policy pol;
 	struct es_err err = { 0 };
 	struct es_qmsg m;
-	struct due d;
+	struct es_due d;
 	const char *email;
 	int lockfd = -1;
 
@@ -267,13 +146,13 @@ static int remind_one(const char *user, void *arg)
 		run->orphans++;
 		goto out;
 	}
-	if (es_user_policy(ctx, &st, &pol, &err) != 0)
+	if (es_account_policy(&ctx->cfg, &st, &pol, &err) != 0)
 		goto bad;
 	if (es_state_get_bool(&st, ES_K_DISABLED) || es_policy_exempt(&pol, user)) {
 		run->skipped++;
 		goto out;
 	}
-	what_is_due(ctx->now, &st, &pol, &d);
+	es_account_due(&pol, &st, ctx->now, &d);
 	email = es_state_get(&st, ES_K_EMAIL);
 	if (d.kind == NULL || email == NULL || email[0] == '\0')
 		goto out;
@@ -282,7 +161,7 @@ static int remind_one(const char *user, void *arg)
 	} else {
 		/* queued first, then recorded: a crash in between can send it
 		 * twice, never lose it */
-		if (queue_reminder(ctx, &st, &d, &m, &err) != 0 || record(&st, &d) != 0 ||
+		if (queue_reminder(ctx, &st, &d, &m, &err) != 0 || es_account_record_due(&st, &d) != 0 ||
 		    es_state_save(ctx->cfg.state_dir, &st, &err) != 0) {
 			if (err.msg[0] == '\0')
 				es_err_set(&err, ES_EIO, "%s: cannot record the reminder", user);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "es_account.h"
 #include "es_config.h"
 #include "es_err.h"
 #include "es_queue.h"
@@ -60,6 +61,10 @@ int es_account_create(const struct es_policy *pol, const struct es_role *role,
 /* chpasswd -e, fed "user:hash" lines through a pipe (never argv). */
 int es_account_set_hashes(const char *lines, size_t len, struct es_err *err);
 
+/* chage -d LASTCHG -M MAX -W WARN: the password's aging in shadow, as
+ * es_account_aging says (after chpasswd, which sets lastchg to today). */
+int es_account_set_aging(const char *user, const struct es_aging *aging, struct es_err *err);
+
 /* userdel -r (used to undo a half-created account). */
 int es_account_delete(const char *user, struct es_err *err);
 
@@ -92,21 +97,9 @@ struct es_cred {
 void es_cred_wipe(struct es_cred *c);
 int es_cred_make(const struct es_policy *pol, struct es_cred *c, struct es_err *err);
 
-/* The policy of st's role ("student" when it has none, or when its role
- * was removed from the config). */
-int es_user_policy(const struct es_ctx *ctx, const struct es_state *st, struct es_policy *pol,
-                   struct es_err *err);
-
 /* Loads a user's state under its lock; see es_state_load for returns. */
 int es_state_load_cfg(const struct es_ctx *ctx, const char *user, struct es_state *st,
                       struct es_err *err);
-
-/* Fills st (freed first: initialised or loaded) with a new account's state
- * (delivery = "creating"). */
-int es_state_new_account(const struct es_ctx *ctx, struct es_state *st, const char *user,
-                         const char *email, const char *name, const char *role,
-                         const char *klass, const char *lang, const char *parent_email,
-                         const struct es_policy *pol);
 
 /* Records in st the uid its account has now (getpwnam of st->username),
  * when the account was just made: a state whose account is later removed,
@@ -120,9 +113,6 @@ int es_state_set_uid(struct es_state *st, struct es_err *err);
 enum es_state_owner es_state_orphan(const struct es_ctx *ctx, const struct es_state *st,
                                     char *why, size_t whysz);
 
-/* Marks a new temporary password: must change, initial expiry. */
-int es_state_new_password(const struct es_ctx *ctx, struct es_state *st,
-                          const struct es_policy *pol);
 
 /* Prints one delivered credential: JSON object or a human block. */
 void es_print_credential(const struct es_ctx *ctx, const char *user, const char *password,

@@ -44,28 +44,6 @@ int es_state_load_cfg(const struct es_ctx *ctx, const char *user, struct es_stat
 	return es_state_load(ctx->cfg.state_dir, user, st, err);
 }
 
-static int set_opt(struct es_state *st, const char *key, const char *value)
-{
-	return es_state_set(st, key, (value != NULL && value[0] != '\0') ? value : NULL);
-}
-
-int es_state_new_account(const struct es_ctx *ctx, struct es_state *st, const char *user,
-                         const char *email, const char *name, const char *role,
-                         const char *klass, const char *lang, const char *parent_email,
-                         const struct es_policy *pol)
-{
-	es_state_free(st); /* a resumed account's old state is replaced */
-	es_state_init(st, user);
-	if (es_state_set(st, ES_K_EMAIL, email) != 0 || set_opt(st, ES_K_NAME, name) != 0 ||
-	    es_state_set(st, ES_K_ROLE, role) != 0 || set_opt(st, ES_K_CLASS, klass) != 0 ||
-	    set_opt(st, ES_K_LANG, lang) != 0 ||
-	    set_opt(st, ES_K_PARENT_EMAIL, parent_email) != 0 ||
-	    es_state_set_i64(st, ES_K_CREATED, (int64_t)ctx->now) != 0 ||
-	    es_state_set(st, ES_K_DISABLED, "0") != 0)
-		return -1;
-	return es_state_new_password(ctx, st, pol);
-}
-
 int es_state_set_uid(struct es_state *st, struct es_err *err)
 {
 	const struct passwd *pw;
@@ -122,21 +100,6 @@ enum es_state_owner es_state_orphan(const struct es_ctx *ctx, const struct es_st
 		               st->username, (long long)es_state_get_i64(st, ES_K_UID, -1),
 		               st->username, (long long)pw->pw_uid, st->username);
 	return o;
-}
-
-int es_state_new_password(const struct es_ctx *ctx, struct es_state *st,
-                          const struct es_policy *pol)
-{
-	int64_t expires = pol->initial_password_ttl_days > 0
-	                          ? (int64_t)ctx->now + (int64_t)pol->initial_password_ttl_days * 86400
-	                          : 0;
-
-	if (es_state_set(st, ES_K_MUST_CHANGE, pol->first_login_change ? "1" : "0") != 0 ||
-	    es_state_set_i64(st, ES_K_PW_CHANGED, (int64_t)ctx->now) != 0 ||
-	    es_state_set_i64(st, ES_K_INITIAL_EXPIRES, expires) != 0 ||
-	    es_state_set(st, ES_K_DELIVERY, "creating") != 0)
-		return -1;
-	return 0;
 }
 
 void es_fmt_time(time_t t, bool iso, char *out, size_t outsz)
@@ -256,14 +219,3 @@ int es_person_check(const struct es_ctx *ctx, const struct es_person *p, struct 
 	return 0;
 }
 
-int es_user_policy(const struct es_ctx *ctx, const struct es_state *st, struct es_policy *pol,
-                   struct es_err *err)
-{
-	const char *role = es_state_get(st, ES_K_ROLE);
-
-	if (es_config_role_policy(&ctx->cfg, role != NULL ? role : "student", pol, err) == 0)
-		return 0;
-	/* a role removed from the config: the global policy still holds */
-	es_err_clear(err);
-	return es_config_role_policy(&ctx->cfg, "student", pol, err);
-}

@@ -856,7 +856,7 @@ static void aging(long v, char *out, size_t outsz)
 
 /* Plans one account into the in-memory files. */
 static int plan_account(struct db *db, const struct defs *defs, struct idset *uids,
-                        struct idset *gids, struct es_newacct *a, long today, bool *warned_sub,
+                        struct idset *gids, struct es_newacct *a, bool *warned_sub,
                         struct es_err *err)
 {
 	long pl = db_find(&db[D_PASSWD], a->user), gl = db_find(&db[D_GROUP], a->user);
@@ -936,21 +936,24 @@ static int plan_account(struct db *db, const struct defs *defs, struct idset *ui
 			return -1;
 	}
 
-	/* password and aging */
+	/* password and aging: the minimum age is login.defs', the rest what
+	 * the role's policy says (es_account_aging), as chage would set it */
 	aging(defs->pass_min, smin, sizeof(smin));
-	aging(defs->pass_max, smax, sizeof(smax));
-	aging(defs->pass_warn, swarn, sizeof(swarn));
+	aging(a->aging.max, smax, sizeof(smax));
+	aging(a->aging.warn, swarn, sizeof(swarn));
 	{
 		long sl = db_find(&db[D_SHADOW], a->user);
 		char day[24];
 
-		(void)snprintf(day, sizeof(day), "%ld", today);
+		(void)snprintf(day, sizeof(day), "%ld", a->aging.lastchg);
 		if (sl < 0) {
-			if (db_add(&db[D_SHADOW], err, "%s:%s:%ld:%s:%s:%s:::", a->user, a->hash, today,
+			if (db_add(&db[D_SHADOW], err, "%s:%s:%s:%s:%s:%s:::", a->user, a->hash, day,
 			           smin, smax, swarn) != 0)
 				return -1;
 		} else if (db_set_field(&db[D_SHADOW], (size_t)sl, 1, a->hash, err) != 0 ||
-		           db_set_field(&db[D_SHADOW], (size_t)sl, 2, day, err) != 0) {
+		           db_set_field(&db[D_SHADOW], (size_t)sl, 2, day, err) != 0 ||
+		           db_set_field(&db[D_SHADOW], (size_t)sl, 4, smax, err) != 0 ||
+		           db_set_field(&db[D_SHADOW], (size_t)sl, 5, swarn, err) != 0) {
 			return -1;
 		}
 	}
@@ -1000,13 +1003,12 @@ static void flush_nscd(void)
 	(void)es_run(argv_g, NULL, 0, msg, sizeof(msg), &e);
 }
 
-int es_accounts_batch(struct es_newacct *accts, size_t n, time_t now, struct es_err *err)
+int es_accounts_batch(struct es_newacct *accts, size_t n, struct es_err *err)
 {
 	struct db db[D_COUNT];
 	struct defs defs;
 	struct idset uids = { 0 }, gids = { 0 };
 	bool pwlocked = false, warned_sub = false;
-	long today = (long)(now / 86400);
 	int rc = -1;
 
 	memset(db, 0, sizeof(db));
@@ -1039,7 +1041,7 @@ int es_accounts_batch(struct es_newacct *accts, size_t n, time_t now, struct es_
 		accts[i].created = false;
 		accts[i].refused = false;
 		accts[i].home = ES_HOME_MADE;
-		if (plan_account(db, &defs, &uids, &gids, &accts[i], today, &warned_sub, err) != 0) {
+		if (plan_account(db, &defs, &uids, &gids, &accts[i], &warned_sub, err) != 0) {
 			es_err_prefix(err, "user %s", accts[i].user);
 			for (size_t k = 0; k <= i; k++)
 				accts[k].created = false; /* nothing was written */

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "es_account.h"
 #include "es_config.h"
 #include "es_err.h"
 
@@ -22,6 +23,7 @@ enum es_home {
 struct es_newacct {
 	const char *user, *fullname;
 	const char *hash;      /* crypt(3) string for /etc/shadow */
+	struct es_aging aging; /* lastchg, max, warn (es_account_aging) */
 	const char *home_base, *shell;
 	const char (*groups)[ES_NAME_MAX + 1]; /* supplementary, must exist */
 	size_t n_groups;
@@ -46,7 +48,7 @@ struct es_newacct {
  * is kept and gets the new hash, unless must_be_new) like useradd -m would,
  * in one pass over passwd, shadow, group, gshadow, subuid and subgid, then
  * their homes. ES_ETEMP when another program holds the files' locks. */
-int es_accounts_batch(struct es_newacct *accts, size_t n, time_t now, struct es_err *err);
+int es_accounts_batch(struct es_newacct *accts, size_t n, struct es_err *err);
 
 /* *taken: something (a directory, a link, a file ...) is at base/user,
  * not followed. A missing base counts as free. */

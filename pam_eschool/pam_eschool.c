@@ -36,6 +36,7 @@
 
 #include <sodium.h>
 
+#include "es_account.h"
 #include "es_compose.h"
 #include "es_code.h"
 #include "es_config.h"
@@ -95,6 +96,7 @@ struct call {
 #define STATE_DATA "pam_eschool.state"
 #define USER_DATA "pam_eschool.user"
 #define CFG_ERR_DATA "pam_eschool.config_error" /* logged for this handle */
+#define TOLD_DATA "pam_eschool.told" /* the change was explained on this handle */
 
 /* How prepare() works for a stage. */
 #define PREP_EXEMPT 1u /* exempt users are left alone before anything else */
@@ -486,7 +488,7 @@ static int broken_config(struct call *c, const struct es_err *cfg_err)
 static int prepare(struct call *c, int argc, const char **argv, unsigned how)
 {
 	struct es_err err = { 0 };
-	const char *service = NULL, *user = NULL, *role, *lang;
+	const char *service = NULL, *user = NULL, *lang;
 	int rc;
 
 	es_state_init(&c->st, "");
@@ -553,13 +555,9 @@ static int prepare(struct call *c, int argc, const char **argv, unsigned how)
 	case ES_PAM_LANG_OTHER:
 		break;
 	}
-	role = es_state_get(&c->st, ES_K_ROLE);
-	if (es_config_role_policy(c->cfg_p, role != NULL ? role : "student", &c->pol, &err) != 0) {
-		/* a role removed from the config: the global policy still holds */
-		if (es_config_role_policy(c->cfg_p, "student", &c->pol, &err) != 0) {
-			logx(c->pamh, LOG_ERR, "%s", err.msg);
-			return on_error(c);
-		}
+	if (es_account_policy(c->cfg_p, &c->st, &c->pol, &err) != 0) {
+		logx(c->pamh, LOG_ERR, "%s", err.msg);
+		return on_error(c);
 	}
 	if ((how & PREP_EXEMPT) != 0 && exempt(c)) {
 		if (c->debug)
@@ -687,69 +685,126 @@ static int account(struct call *c)
 	return account_verdict(c);
 }
 
+/* Why a new password is needed now, with what a good one is; said once
+ * per handle (the account stage, or the password stage's first pass when
+ * the stack's pam_unix ended the account stage first: shadow's lastchg 0). */
+static void tell_change(struct call *c, enum es_verdict_kind kind)
+{
+	const void *told = NULL;
+
+	if (pam_get_data(c->pamh, TOLD_DATA, &told) == PAM_SUCCESS && told != NULL)
+		return;
+	if (kind == ES_V_MUST_CHANGE)
+		tell(c, true,
+		     tr(c, "You must change your temporary password now.",
+		        "Vous devez changer votre mot de passe provisoire maintenant."));
+	else
+		tell(c, true,
+		     tr(c, "Your password has expired: choose a new one now.",
+		        "Votre mot de passe a expiré : choisissez-en un nouveau maintenant."));
+	tell_rules(c);
+	if (!c->probing)
+		(void)pam_set_data(c->pamh, TOLD_DATA, (void *)"", NULL);
+}
+
+static void tell_temp_expired(struct call *c)
+{
+	tell(c, true,
+	     tr(c, "Your temporary password was not used in time and no longer works. "
+	           "Ask your administrator for a new one.",
+	        "Votre mot de passe provisoire n'a pas été utilisé à temps et ne "
+	        "fonctionne plus. Demandez-en un nouveau à l'administrateur."));
+}
+
+/* Will the stack's pam_unix warn of this expiry itself? It does when the
+ * account's shadow entry carries the aging eschool writes there (read only
+ * when a warning is due: rare; a reader without shadow access, such as a
+ * screen locker, cannot tell and warns). */
+static bool shadow_warns(const struct call *c)
+{
+	struct spwd sp, *spp = NULL;
+	char buf[4096];
+	long today = (long)(c->now / DAY), age;
+
+	if (getspnam_r(c->user, &sp, buf, sizeof(buf), &spp) != 0 || spp == NULL ||
+	    sp.sp_max < 0 || sp.sp_warn <= 0 || sp.sp_lstchg <= 0)
+		return false;
+	age = today - sp.sp_lstchg;
+	return age <= sp.sp_max && age > sp.sp_max - sp.sp_warn;
+}
+
+/* The verdict is es_account's; here it is said and turned into PAM's. */
 static int account_verdict(struct call *c)
 {
+	struct es_verdict v;
 	char msg[512];
-	int64_t changed, initial_expires;
-	bool must_change;
 
-	if (es_state_get_bool(&c->st, ES_K_DISABLED)) {
+	es_account_verdict(&c->pol, &c->st, c->now, &v);
+	switch (v.kind) {
+	case ES_V_DISABLED:
 		if (c->pol.enforce || c->probing)
 			tell(c, true, tr(c, "This account is disabled. Ask your administrator.",
 			                 "Ce compte est désactivé. Adressez-vous à l'administrateur."));
 		return verdict(c, PAM_ACCT_EXPIRED, "account disabled");
-	}
-	must_change = c->pol.first_login_change && es_state_get_bool(&c->st, ES_K_MUST_CHANGE);
-	initial_expires = es_state_get_i64(&c->st, ES_K_INITIAL_EXPIRES, 0);
-	if (es_state_get_bool(&c->st, ES_K_MUST_CHANGE) && initial_expires > 0 &&
-	    (int64_t)c->now >= initial_expires) {
+	case ES_V_TEMP_EXPIRED:
 		if (c->pol.enforce || c->probing)
-			tell(c, true,
-			     tr(c, "Your temporary password was not used in time and no longer works. "
-			           "Ask your administrator for a new one.",
-			        "Votre mot de passe provisoire n'a pas été utilisé à temps et ne "
-			        "fonctionne plus. Demandez-en un nouveau à l'administrateur."));
+			tell_temp_expired(c);
 		return verdict(c, PAM_ACCT_EXPIRED, "temporary password expired unused");
-	}
-	if (must_change) {
-		if (c->pol.enforce || c->probing) {
-			tell(c, true,
-			     tr(c, "You must change your temporary password now.",
-			        "Vous devez changer votre mot de passe provisoire maintenant."));
-			tell_rules(c);
-		}
+	case ES_V_MUST_CHANGE:
+		if (c->pol.enforce || c->probing)
+			tell_change(c, v.kind);
 		return verdict(c, PAM_NEW_AUTHTOK_REQD, "temporary password must be changed");
-	}
-	changed = es_state_get_i64(&c->st, ES_K_PW_CHANGED, 0);
-	if (changed <= 0)
-		changed = es_state_get_i64(&c->st, ES_K_CREATED, 0);
-	if (c->pol.max_age_days > 0 && changed > 0) {
-		int64_t expires = changed + (int64_t)c->pol.max_age_days * DAY;
-		int64_t left = expires - (int64_t)c->now;
-
-		if (left <= 0) {
-			if (c->pol.enforce || c->probing) {
-				tell(c, true,
-				     tr(c, "Your password has expired: choose a new one now.",
-				        "Votre mot de passe a expiré : choisissez-en un nouveau maintenant."));
-				tell_rules(c);
-			}
-			return verdict(c, PAM_NEW_AUTHTOK_REQD, "password older than max_age_days");
-		}
-		if (left <= (int64_t)c->pol.warn_days * DAY) {
-			long days = (long)((left + DAY - 1) / DAY);
-			(void)snprintf(msg, sizeof(msg),
-			               days == 1 ? tr(c, "Your password expires in %ld day: change it soon.",
-			                              "Votre mot de passe expire dans %ld jour : changez-le "
-			                              "bientôt.")
-			                         : tr(c, "Your password expires in %ld days: change it soon.",
-			                              "Votre mot de passe expire dans %ld jours : changez-le "
-			                              "bientôt."),
-			               days);
-			tell(c, false, msg);
-		}
+	case ES_V_EXPIRED:
+		if (c->pol.enforce || c->probing)
+			tell_change(c, v.kind);
+		return verdict(c, PAM_NEW_AUTHTOK_REQD, "password older than max_age_days");
+	case ES_V_WARN:
+		if (!c->probing && shadow_warns(c))
+			return PAM_SUCCESS; /* pam_unix says it, in the same words' sense */
+		(void)snprintf(msg, sizeof(msg),
+		               v.days_left == 1
+		                       ? tr(c, "Your password expires in %ld day: change it soon.",
+		                            "Votre mot de passe expire dans %ld jour : changez-le "
+		                            "bientôt.")
+		                       : tr(c, "Your password expires in %ld days: change it soon.",
+		                            "Votre mot de passe expire dans %ld jours : changez-le "
+		                            "bientôt."),
+		               v.days_left);
+		tell(c, false, msg);
+		return PAM_SUCCESS;
+	case ES_V_OK:
+		break;
 	}
 	return PAM_SUCCESS;
+}
+
+/* The password stage's first pass (PAM_PRELIM_CHECK). A change forced at
+ * login (PAM_CHANGE_EXPIRED_AUTHTOK), or asked for by the user (passwd run
+ * by anyone but root), is where a stack whose pam_unix ended the account
+ * stage (shadow's lastchg 0: "done" in Debian's common-account) meets
+ * eschool's own rules: an unused temporary password past its time cannot
+ * be turned into a new one, and the change is explained once. Root's
+ * `passwd USER` is the administrator's: left alone. */
+static int prelim(struct call *c)
+{
+	struct es_verdict v;
+
+	if ((c->flags & PAM_CHANGE_EXPIRED_AUTHTOK) == 0 && getuid() == 0)
+		return PAM_IGNORE;
+	es_account_verdict(&c->pol, &c->st, c->now, &v);
+	switch (v.kind) {
+	case ES_V_TEMP_EXPIRED:
+		if (c->pol.enforce)
+			tell_temp_expired(c);
+		return verdict(c, PAM_PERM_DENIED, "temporary password expired unused");
+	case ES_V_MUST_CHANGE:
+	case ES_V_EXPIRED:
+		if (c->pol.enforce && (c->flags & PAM_SILENT) == 0)
+			tell_change(c, v.kind);
+		return PAM_IGNORE;
+	default:
+		return PAM_IGNORE;
+	}
 }
 
 /* ---- mails queued from the login path (no network: the helper sends) ---- */
@@ -860,14 +915,11 @@ static void ask_code(struct call *c)
 	unsigned char key[ES_CODE_KEY_LEN];
 	struct es_err err = { 0 };
 	char *answer = NULL, addr[320];
-	int64_t tries;
-	bool ok;
+	enum es_confirm_outcome said = ES_CONFIRM_NONE;
+	long tries_left;
 	int lockfd = -1;
-	enum { NOTHING, CONFIRMED, WRONG } said = NOTHING;
 
-	if (pending == NULL || pending[0] == '\0' || (c->flags & PAM_SILENT) != 0 ||
-	    (int64_t)c->now >= es_state_get_i64(&c->st, ES_K_PENDING_EXPIRES, 0) ||
-	    es_state_get_i64(&c->st, ES_K_PENDING_TRIES, 0) >= c->pol.email_code_tries)
+	if ((c->flags & PAM_SILENT) != 0 || !es_account_code_askable(&c->st, &c->pol, c->now))
 		return;
 	(void)es_strlcpy(addr, pending, sizeof(addr));
 	if (sodium_init() < 0 || es_code_key(c->cfg_p->state_dir, false, key, &err) != 0) {
@@ -880,37 +932,24 @@ static void ask_code(struct call *c)
 	                  "passer) : ")) != PAM_SUCCESS ||
 	    answer == NULL || answer[0] == '\0')
 		goto out;
-	/* decided and recorded under the lock, on the state as it is now */
+	/* decided and recorded under the lock, on the state as it is now (a
+	 * request replaced meanwhile is not confirmed by the old code) */
 	if (relock(c, &lockfd) != 0)
 		goto out;
-	pending = es_state_get(&c->st, ES_K_PENDING_EMAIL);
-	tries = es_state_get_i64(&c->st, ES_K_PENDING_TRIES, 0);
-	if (pending == NULL || strcmp(pending, addr) != 0 || tries >= c->pol.email_code_tries)
-		goto out;
-	ok = strlen(answer) <= 64 &&
-	     es_code_matches(key, c->user, answer, es_state_get(&c->st, ES_K_PENDING_CODE));
-	if (ok) {
-		if (es_state_set(&c->st, ES_K_EMAIL, addr) != 0 ||
-		    es_state_set(&c->st, ES_K_PENDING_EMAIL, NULL) != 0 ||
-		    es_state_set(&c->st, ES_K_PENDING_CODE, NULL) != 0 ||
-		    es_state_set(&c->st, ES_K_PENDING_EXPIRES, NULL) != 0 ||
-		    es_state_set(&c->st, ES_K_PENDING_TRIES, NULL) != 0 || save(c) != 0)
-			goto out;
+	said = es_account_email_confirm(&c->st, &c->pol, key, answer, addr, c->now, &tries_left);
+	if ((said == ES_CONFIRM_OK || said == ES_CONFIRM_WRONG) && save(c) != 0)
+		said = ES_CONFIRM_NONE;
+	if (said == ES_CONFIRM_OK)
 		logx(c->pamh, LOG_NOTICE, "address of %s confirmed at login", c->user);
-		said = CONFIRMED;
-	} else {
-		if (es_state_set_i64(&c->st, ES_K_PENDING_TRIES, tries + 1) != 0 || save(c) != 0)
-			goto out;
+	else if (said == ES_CONFIRM_WRONG)
 		logx(c->pamh, LOG_NOTICE, "wrong address confirmation code for %s", c->user);
-		said = WRONG;
-	}
 out:
 	es_state_unlock(lockfd);
 	/* told once the lock is released: a conversation may last (or be
 	 * stopped by the user) as long as it likes, and nobody else waits */
-	if (said == CONFIRMED)
+	if (said == ES_CONFIRM_OK)
 		tell(c, false, tr(c, "Your address is confirmed.", "Votre adresse est confirmée."));
-	else if (said == WRONG)
+	else if (said == ES_CONFIRM_WRONG)
 		tell(c, true, tr(c, "Wrong code: your address is unchanged.",
 		                 "Code erroné : votre adresse n'a pas changé."));
 	sodium_memzero(key, sizeof(key));
@@ -958,9 +997,7 @@ static int password_changed(struct call *c)
 		es_state_unlock(lockfd);
 		return rc > 0 ? PAM_IGNORE : on_error(c);
 	}
-	if (es_state_set_i64(&c->st, ES_K_PW_CHANGED, (int64_t)c->now) != 0 ||
-	    es_state_set(&c->st, ES_K_MUST_CHANGE, "0") != 0 ||
-	    es_state_set(&c->st, ES_K_INITIAL_EXPIRES, "0") != 0 || save(c) != 0) {
+	if (es_account_password_changed(&c->st, c->now) != 0 || save(c) != 0) {
 		es_state_unlock(lockfd);
 		/* the password did change (the module before us did it): never
 		 * report a failure the user cannot act on; the log says why */
@@ -1005,32 +1042,17 @@ static void shown_source(const struct call *c, char *out, size_t outsz)
 	(void)es_login_source_shown(rhost, host, c->mail_french, out, outsz);
 }
 
-/* The state already says: this source, the most recent, this minute. */
-static bool same_login(const struct call *c, const char *source)
-{
-	int64_t last = es_state_get_i64(&c->st, ES_K_LAST_LOGIN, 0);
-	const char *known = es_state_get(&c->st, ES_K_SOURCES);
-	size_t n = strlen(source);
-
-	return last > 0 && known != NULL && (int64_t)c->now / 60 == last / 60 &&
-	       strncmp(known, source, n) == 0 && (known[n] == '\0' || known[n] == ',');
-}
-
 static int session_open(struct call *c)
 {
-	char source[ES_PAM_SOURCE_MAX + 1], shown[ES_PAM_SHOWN_MAX + 1], when[64], list[2048];
-	const char *known;
-	int64_t last;
-	bool seen = false, first;
-	size_t o = 0;
-	long kept = 1;
+	char source[ES_PAM_SOURCE_MAX + 1], shown[ES_PAM_SHOWN_MAX + 1], when[64];
+	enum es_login_outcome outcome;
 	int lockfd = -1, rc;
 
 	login_source(c, source, sizeof(source));
 	/* logins are recorded to the minute (as `eschool show` prints them):
 	 * the same source again within the minute changes nothing, and costs
 	 * no lock, no group lookup and no write on the login path */
-	if (same_login(c, source))
+	if (es_account_same_login(&c->st, source, c->now))
 		return PAM_SUCCESS;
 	if (exempt(c)) {
 		if (c->debug)
@@ -1042,37 +1064,16 @@ static int session_open(struct call *c)
 		es_state_unlock(lockfd);
 		return rc > 0 ? PAM_IGNORE : on_error(c);
 	}
-	if (same_login(c, source)) { /* another session recorded it meanwhile */
+	if (es_account_same_login(&c->st, source, c->now)) { /* recorded meanwhile */
 		es_state_unlock(lockfd);
 		return PAM_SUCCESS;
 	}
-	last = es_state_get_i64(&c->st, ES_K_LAST_LOGIN, 0);
-	first = last <= 0;
-	known = es_state_get(&c->st, ES_K_SOURCES);
-	/* newest first; this source moves to the front */
-	o = (size_t)snprintf(list, sizeof(list), "%s", source);
-	for (const char *p = known; p != NULL && *p != '\0';) {
-		const char *comma = strchr(p, ',');
-		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-
-		if (len == strlen(source) && strncmp(p, source, len) == 0)
-			seen = true;
-		else if (len > 0 && kept < c->pol.known_sources && o + len + 2 < sizeof(list)) {
-			list[o++] = ',';
-			memcpy(list + o, p, len);
-			o += len;
-			list[o] = '\0';
-			kept++;
-		}
-		p += len + (comma != NULL);
-	}
-	if (es_state_set_i64(&c->st, ES_K_LAST_LOGIN, (int64_t)c->now) != 0 ||
-	    es_state_set(&c->st, ES_K_SOURCES, list) != 0 || save(c) != 0) {
+	if (es_account_login(&c->st, &c->pol, source, c->now, &outcome) != 0 || save(c) != 0) {
 		es_state_unlock(lockfd);
 		return PAM_IGNORE; /* a login is never refused for its bookkeeping */
 	}
 	es_state_unlock(lockfd);
-	if (!seen && !first && c->pol.notify_new_login_source) {
+	if (es_account_notify_login(&c->pol, outcome)) {
 		fmt_when(c->now, when, sizeof(when));
 		shown_source(c, shown, sizeof(shown));
 		queue_mail(c, "new-login-source", when, shown);
@@ -1123,12 +1124,17 @@ PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char 
 	struct call *c;
 	int rc;
 
-	/* the first pass checks that the change can happen: nothing to say */
-	if (flags & PAM_PRELIM_CHECK)
-		return PAM_IGNORE;
-	if (!(flags & PAM_UPDATE_AUTHTOK))
+	if (!(flags & (PAM_PRELIM_CHECK | PAM_UPDATE_AUTHTOK)))
 		return PAM_IGNORE;
 	c = call_new(pamh, flags);
+	if (c != NULL && (flags & PAM_PRELIM_CHECK) != 0) {
+		/* the first pass: may the change happen? */
+		rc = prepare(c, argc, argv, PREP_EXEMPT);
+		if (rc < 0)
+			rc = prelim(c);
+		call_free(c);
+		return rc;
+	}
 	if (c == NULL)
 		return PAM_IGNORE; /* the password did change: never fail it */
 	drop_kept_state(c); /* the state changes now */

@@ -5,7 +5,9 @@ inside the sandbox, whose /etc/pam.d holds the test services.
 
 usage: pamdrive.py '{"service": S, "user": U, "ops": [[OP, EXPECTED], ...],
                      "passwords": [...], "answers": [...], "locale": L}'
-passwords answer the hidden prompts, answers the visible ones. OP: auth, account, chauthtok, open, close.
+passwords answer the hidden prompts, answers the visible ones. OP: auth, account, chauthtok, open, close;
+an op may carry PAM flags as a third item ([OP, EXPECTED, FLAGS]: 32 is
+PAM_CHANGE_EXPIRED_AUTHTOK, what login programs pass for a forced change).
 locale (optional): the application's LC_MESSAGES, set with setlocale as a
 login program does (from the environment's LOCPATH for locales generated
 by a test). Prints {"ok": true, "info": [...],
@@ -25,7 +27,8 @@ def main():
     args = json.loads(sys.argv[1])
     if args.get("locale"):
         locale.setlocale(locale.LC_MESSAGES, args["locale"])
-    cases = [pypamtest.TestCase(OPS[op], expected_rv=rv) for op, rv in args["ops"]]
+    cases = [pypamtest.TestCase(OPS[op[0]], expected_rv=op[1], flags=op[2] if len(op) > 2 else 0)
+             for op in args["ops"]]
     try:
         res = pypamtest.run_pamtest(args["user"], args["service"], cases,
                                     args.get("passwords", []), args.get("answers", []))

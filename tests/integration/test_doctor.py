@@ -16,7 +16,7 @@ from test_queue_run import enqueue  # noqa: E402
 
 ASAN = {"ASAN_OPTIONS": "verify_asan_link_order=0"}
 ITEMS = ["mode", "smtp", "secret", "dns", "test-email", "templates", "addresses", "accounts",
-         "backup", "pam", "queue"]
+         "backup", "pam", "aging", "queue"]
 
 
 def doctor(sb, *pre, flags=()):
@@ -58,7 +58,7 @@ def test_a_good_setup_passes(good):
     assert "logged in as" in checks["smtp"]["detail"]
     assert "2 accounts" in checks["addresses"]["detail"]
     human = good.cmd([ESCHOOL, "doctor"], env=ASAN)
-    assert human.returncode == 0 and "✗" not in human.stdout and human.stdout.count("✓") == 11
+    assert human.returncode == 0 and "✗" not in human.stdout and human.stdout.count("✓") == 12
     assert "ready for production" in human.stdout
 
 
@@ -148,3 +148,30 @@ def test_pam_not_enabled_is_not_a_failure(srv, dns):
         assert checks["pam"]["status"] == "skip"
         assert checks["addresses"]["status"] == "skip"  # nobody managed yet
         assert "pam-auth-update --enable eschool" in checks["pam"]["fix"]
+
+
+def test_aging_written_before_eschool_did_is_fixed(good):
+    """An account made before eschool wrote the password's aging into shadow
+    (lastchg today, login.defs' 99999): pam_unix alone would let its
+    temporary password live. doctor says so; doctor --fix sets lastchg 0
+    and the role's max/warn, as add and import now do."""
+    sb = good
+    assert "must be changed" in sb.cmd(["chage", "-l", "leo"], check=True).stdout
+    sb.cmd(["chage", "-d", "20000", "-M", "99999", "-W", "7", "zoe"], check=True)
+    p, checks = doctor(sb)
+    assert checks["aging"]["status"] == "warn", checks["aging"]
+    assert "1 of 2 accounts (zoe" in checks["aging"]["detail"], checks["aging"]
+    assert checks["aging"]["fix"] == "eschool doctor --fix"
+    assert p.returncode == 0  # worth a look, not a failure
+    p = sb.cmd([ESCHOOL, "--json", "doctor", "--fix"], env=ASAN)
+    checks = {c["item"]: c for c in json.loads(p.stdout)["checks"]}
+    assert checks["aging"]["status"] == "ok" and "fixed now" in checks["aging"]["detail"]
+    fields = [l for l in sb.read("/etc/shadow").splitlines() if l.startswith("zoe:")][0]
+    assert fields.split(":")[2:6] == ["0", "0", "90", "7"], fields
+    # a password the user chose keeps its day: only max and warn follow
+    sb.cmd(["chage", "-d", "20000", "-M", "99999", "leo"], check=True)
+    sb.write("/var/lib/eschool/users/leo", sb.read("/var/lib/eschool/users/leo").replace(
+        "must_change=1", "must_change=0"))
+    p = sb.cmd([ESCHOOL, "doctor", "--fix"], env=ASAN)
+    fields = [l for l in sb.read("/etc/shadow").splitlines() if l.startswith("leo:")][0]
+    assert fields.split(":")[2:6] == ["20000", "0", "90", "7"], fields

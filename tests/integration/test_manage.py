@@ -11,7 +11,7 @@ from conftest import (ESCHOOL, RANDOM_PW, assert_fails, credentials_human, json_
 
 SHOW_KEYS = {"username", "email", "name", "role", "class", "lang", "parent_email", "created",
              "password_changed", "must_change", "expires", "last_login", "disabled",
-             "pending_email", "orphan"}
+             "pending_email", "orphan", "verdict", "days_left"}
 
 
 @pytest.fixture
@@ -134,6 +134,7 @@ def test_show_json(school):
         "role": "student", "class": "2nde A", "lang": "fr", "parent_email": "mum@home.example",
         "created": iso(st["created"]), "password_changed": iso(st["created"]),
         "must_change": True, "expires": iso(int(st["created"]) + 14 * 86400),
+        "verdict": "must-change", "days_left": 14,
         "last_login": None, "disabled": False, "pending_email": None, "orphan": False,
     }
     p = sb.eschool("--json", "show", "bob")

@@ -487,3 +487,69 @@ def test_debian_profile_in_real_service_stacks(sb, service):
     # a wrong password is still the stack's business
     r = drive(sb, service, "lea", [["auth", 7]], ["not-the-password"])
     assert r["ok"], r
+
+
+CHANGE_EXPIRED = 32  # PAM_CHANGE_EXPIRED_AUTHTOK: what login, sshd, gdm pass
+
+
+def test_shadow_carries_the_first_change_and_the_age(sb):
+    """Item 7 of issue 17: a new account's shadow entry says "must be
+    changed" (lastchg 0) and carries the role's max and warn, so pam_unix
+    alone forces the change. In Debian's stack pam_unix then ends the
+    account stage ("new_authtok_reqd=done") before pam_eschool: the forced
+    change (PAM_CHANGE_EXPIRED_AUTHTOK) is where the module explains it,
+    once, with what a good password is."""
+    prepare(sb, policy="max_age_days = 120\nwarn_days = 10\n")
+    debian_profile(sb)
+    pw = add(sb, "lea")
+    fields = sb.shadow_entry("lea")
+    assert fields[2:6] == ["0", "0", "120", "10"], fields
+    assert "password must be changed" in sb.cmd(["chage", "-l", "lea"], check=True).stdout
+    r = drive(sb, "login", "lea", [["auth", SUCCESS], ["account", NEW_AUTHTOK],
+                                   ["chauthtok", SUCCESS, CHANGE_EXPIRED], ["account", SUCCESS],
+                                   ["open", SUCCESS]], [pw, pw, NEW_PW, NEW_PW])
+    assert r["ok"], r
+    said = r["errors"] + r["info"]
+    assert "You are required to change your password immediately (administrator enforced)." \
+        in said, said
+    assert said.count("You must change your temporary password now.") == 1, said
+    assert any("12 characters" in i for i in r["info"]), r
+    st = state(sb, "lea")
+    assert st["must_change"] == "0" and password_ok(sb, "lea", NEW_PW)
+    # pam_unix set today's date; max and warn stay the role's
+    fields = sb.shadow_entry("lea")
+    assert fields[2] == str(int(time.time()) // 86400) and fields[4:6] == ["120", "10"], fields
+
+
+def test_forced_change_of_an_expired_temporary_password_is_refused(sb):
+    """pam_unix's "done" skips pam_eschool's account stage: the unused
+    temporary password past its time is refused at the change it forces,
+    so it can never be turned into a new one."""
+    prepare(sb)
+    debian_profile(sb)
+    pw = add(sb, "lea", lang="en")
+    edit_state(sb, "lea", initial_expires=int(time.time()) - 60)
+    r = drive(sb, "login", "lea", [["auth", SUCCESS], ["account", NEW_AUTHTOK],
+                                   ["chauthtok", DENIED, CHANGE_EXPIRED]],
+              [pw, pw, NEW_PW, NEW_PW])
+    assert r["ok"], r
+    assert any("not used in time" in e for e in r["errors"]), r
+    assert password_ok(sb, "lea", pw) and state(sb, "lea")["must_change"] == "1"
+    # the administrator's own passwd (root, no forced-change flag) is not
+    # the temporary password's use: it goes through and is recorded
+    r = drive(sb, "login", "lea", [["chauthtok", SUCCESS]], [NEW_PW, NEW_PW])
+    assert r["ok"], r
+    assert password_ok(sb, "lea", NEW_PW) and state(sb, "lea")["must_change"] == "0"
+
+
+def test_without_the_module_the_stack_still_forces_the_change(sb):
+    """pam-auth-update --disable eschool: pam_unix alone, from shadow."""
+    prepare(sb)
+    debian_profile(sb)
+    pw = add(sb, "lea")
+    p = sb.cmd(["pam-auth-update", "--package", "--disable", "eschool"])
+    assert p.returncode == 0, p.stderr
+    sb.cmd(["sh", "-c", f"cp {PAM_D}/* /etc/pam.d/"], check=True)
+    assert "pam_eschool" not in sb.read("/etc/pam.d/common-account")
+    r = drive(sb, "login", "lea", [["auth", SUCCESS], ["account", NEW_AUTHTOK]], [pw])
+    assert r["ok"], r

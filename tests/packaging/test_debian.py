@@ -116,11 +116,23 @@ def test_install_remove_purge(debs):
                                   "zoe@lycee-exemple.fr").stdout)
         r = login(root, "zoe", out["password"], [["auth", SUCCESS], ["account", NEW_AUTHTOK]])
         assert r["ok"] and r["errors"], r
+        # shadow itself says so (lastchg 0, the role's maximum age): chage
+        # tells the truth, and the stack forces the change without the module
+        aging = root.run("chage", "-l", "zoe").stdout
+        assert "Last password change\t\t\t\t\t: password must be changed" in aging, aging
+        assert "Maximum number of days between password change\t\t: 90" in aging, aging
+        root.run("pam-auth-update", "--package", "--disable", "eschool")
+        assert "pam_eschool" not in root.read("/etc/pam.d/common-account")
+        r = login(root, "zoe", out["password"], [["auth", SUCCESS], ["account", NEW_AUTHTOK]])
+        assert r["ok"], r
+        root.run("pam-auth-update", "--package", "--enable", "eschool")
+        assert "pam_eschool" in root.read("/etc/pam.d/common-account")
         # removing the module never leaves a stack naming it
         root.run("dpkg", "-r", "libpam-eschool")
         for f in ("common-account", "common-password", "common-session"):
             assert "pam_eschool" not in root.read(f"/etc/pam.d/{f}"), f
-        r = login(root, "zoe", out["password"], [["auth", SUCCESS], ["account", SUCCESS]])
+        # and the temporary password still has to be changed
+        r = login(root, "zoe", out["password"], [["auth", SUCCESS], ["account", NEW_AUTHTOK]])
         assert r["ok"], r
         assert login(root, "olduser", "Old-Passw0rd!", [["auth", SUCCESS], ["account", SUCCESS],
                                                        ["open", SUCCESS]])["ok"]
