@@ -34,6 +34,7 @@
 #define ES_TEMPLATE_DIR "/usr/share/eschool/templates"
 #endif
 
+#include "es_names.h"
 #include "es_util.h"
 
 #define CFG_MAX_FILE (1024L * 1024L)
@@ -320,75 +321,12 @@ static int set_path(char *dst, size_t dstsz, bool required, const char *where, c
 	return set_text(dst, dstsz, where, key, value, err);
 }
 
-/* local@domain: printable ASCII local part without spaces, quotes, <>, (),
- * commas; a domain of LDH labels with at least one dot. */
-static bool valid_email(const char *s)
-{
-	const char *at = strchr(s, '@');
-	const char *d;
-	size_t label = 0, dots = 0;
-
-	if (at == NULL || at == s || strchr(at + 1, '@') != NULL || strlen(s) > 254)
-		return false;
-	for (const char *p = s; p < at; p++)
-		if (*p <= ' ' || *p >= 0x7f || strchr("\"<>(),;:[]\\", *p) != NULL)
-			return false;
-	for (d = at + 1; *d != '\0'; d++) {
-		if (*d == '.') {
-			if (label == 0 || d[-1] == '-')
-				return false;
-			label = 0;
-			dots++;
-		} else if (isalnum((unsigned char)*d) || *d == '-') {
-			if (label == 0 && *d == '-')
-				return false;
-			if (++label > 63)
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return dots > 0 && label > 0 && d[-1] != '-';
-}
-
 static int set_email(char *dst, size_t dstsz, const char *where, const char *key, const char *value,
 		     struct es_err *err)
 {
-	if (value[0] != '\0' && !valid_email(value))
+	if (value[0] != '\0' && !es_valid_email(value))
 		return bad_value(err, where, key, value, "an address like name@school.example");
 	return set_text(dst, dstsz, where, key, value, err);
-}
-
-/* A name eschool may create: [a-z_][a-z0-9_-]*, at most 32 bytes. */
-static bool valid_new_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > ES_NAME_MAX || !(islower((unsigned char)s[0]) || s[0] == '_'))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '_' ||
-		      s[i] == '-'))
-			return false;
-	return true;
-}
-
-/* An existing user or group name (it may come from a directory): letters,
- * digits, '_', '.', '-', an optional trailing '$', at most 32 bytes. */
-static bool valid_existing_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > ES_NAME_MAX || s[0] == '-' || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '$' && i + 1 == n && n > 1)
-			continue;
-		if (!(isalnum(c) || c == '_' || c == '.' || c == '-'))
-			return false;
-	}
-	return true;
 }
 
 /* A host name of LDH labels (dots between), or an IPv6 literal. */
@@ -624,14 +562,14 @@ static int policy_set(struct es_policy *p, const char *key, const char *value, c
 		if (parse_list(value, ES_NAME_MAX, where, key, &l, err) != 0)
 			return -1;
 		for (size_t i = 0; i < l.n; i++)
-			if (!valid_existing_name(l.item[i]))
+			if (!es_valid_existing_name(l.item[i]))
 				return bad_value(err, where, key, value,
 						 "user names separated by commas or spaces");
 		for (size_t i = 0; i < l.n; i++)
 			(void)es_strlcpy(p->exempt_users[i], l.item[i], sizeof(p->exempt_users[i]));
 		p->n_exempt_users = l.n;
 	} else if (strcmp(key, "exempt_group") == 0) {
-		if (value[0] != '\0' && !valid_existing_name(value))
+		if (value[0] != '\0' && !es_valid_existing_name(value))
 			return bad_value(err, where, key, value, "a group name or nothing");
 		return set_text(p->exempt_group, sizeof(p->exempt_group), where, key, value, err);
 	} else if (strcmp(key, "on_error") == 0) {
@@ -820,7 +758,7 @@ static int resolve_section(struct es_config *cfg, const char *section, const cha
 				  where, shown);
 	}
 	rname = es_trim(name + 4);
-	if (!valid_new_name(rname)) {
+	if (!es_valid_groupname(rname)) {
 		shown_value(rname, shown, sizeof(shown));
 		return es_err_set(
 		    err, ES_ECONFIG,
@@ -1105,7 +1043,7 @@ static int role_set(struct es_config *cfg, struct es_role *role, const char *key
 		if (l.n > ES_MAX_GROUPS)
 			return bad_value(err, where, key, value, "at most 16 groups");
 		for (size_t i = 0; i < l.n; i++) {
-			if (!valid_new_name(l.item[i]))
+			if (!es_valid_groupname(l.item[i]))
 				return bad_value(
 				    err, where, key, value,
 				    "group names ([a-z_][a-z0-9_-]*) separated by commas");
