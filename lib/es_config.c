@@ -1617,10 +1617,11 @@ int es_config_role_policy(const struct es_config *cfg, const char *role, struct 
 	*out = cfg->policy;
 	for (size_t i = 0; i < cfg->n_overrides; i++) {
 		const struct es_role_override *o = &cfg->overrides[i];
-		const struct key *k = find_key(SEC_ROLE, o->key);
+		const struct key *k;
 
 		if (&cfg->roles[o->role] != r)
 			continue;
+		k = find_key(SEC_ROLE, o->key);
 		if (k == NULL || (k->flags & F_ROLE) == 0)
 			return es_err_set(err, ES_ESOFTWARE, "%s: no setter for key '%s'", o->where,
 					  o->key);
