@@ -26,21 +26,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <ini.h>
 #include <grp.h>
+#include <ini.h>
 #include <sodium.h>
 
 #ifndef ES_TEMPLATE_DIR /* set by the Makefile from DATADIR */
 #define ES_TEMPLATE_DIR "/usr/share/eschool/templates"
 #endif
 
+#include "es_names.h"
 #include "es_util.h"
 
 #define CFG_MAX_FILE (1024L * 1024L)
 #define SECRET_MAX 1024 /* longest mail password, in bytes */
 
 /* ------------------------------------------------------------------ */
-/* Keys */
+/* Sections and words */
 
 enum section_kind {
 	SEC_NONE = 0,
@@ -52,60 +53,12 @@ enum section_kind {
 	SEC_DNS
 };
 
-static const char *const general_keys[] = {
-    "mode",	"school_name",	       "admin_email", "contact",   "logo",	   "language",
-    "log_file", "backup_max_age_days", "state_dir",   "spool_dir", "template_dir", "env_file",
-    NULL,
-};
-static const char *const mail_keys[] = {
-    "backend",
-    "provider",
-    "host",
-    "port",
-    "security",
-    "username",
-    "password_file",
-    "password",
-    "from",
-    "ca_file",
-    "file_dir",
-    "timeout",
-    "daily_quota",
-    "monthly_quota",
-    "rate_per_second",
-    "quota_warn_percent",
-    NULL,
-};
-static const char *const accounts_keys[] = {"backend", "home_base", "shell", NULL};
-static const char *const policy_keys[] = {
-    "password_length",
-    "password_style",
-    "password_hash",
-    "first_login_change",
-    "max_age_days",
-    "warn_days",
-    "warn_schedule",
-    "initial_password_ttl_days",
-    "email_code_ttl_minutes",
-    "email_code_tries",
-    "remind_unchanged_after_days",
-    "notify_new_login_source",
-    "known_sources",
-    "enforce",
-    "exempt_users",
-    "exempt_group",
-    "on_error",
-    NULL,
-};
-static const char *const role_keys[] = {"groups", "template", NULL};
-static const char *const dns_keys[] = {"server", "dkim_selectors", NULL};
-
-static const struct {
-	const char *name;
-	const char *const *keys;
-} sections[] = {
-    {"general", general_keys}, {"mail", mail_keys}, {"accounts", accounts_keys},
-    {"policy", policy_keys},   {"dns", dns_keys},
+/* [role NAME] is matched apart: it carries a name. */
+static const char *const section_names[] = {
+    [SEC_NONE] = "",	     [SEC_GENERAL] = "general",
+    [SEC_MAIL] = "mail",     [SEC_ACCOUNTS] = "accounts",
+    [SEC_POLICY] = "policy", [SEC_ROLE] = "role",
+    [SEC_DNS] = "dns",
 };
 
 static const char *const mode_words[] = {"debug", "production", NULL};
@@ -118,6 +71,16 @@ static const char *const style_words[] = {"random", "pronounceable", NULL};
 static const char *const hash_words[] = {"yescrypt", "sha512", NULL};
 static const char *const onerr_words[] = {"deny", "allow", NULL};
 static const char *const language_words[] = {"fr", "en", NULL};
+
+/* T_WORD stores the word's index as an int in these enums. */
+_Static_assert(sizeof(enum es_mode) == sizeof(int) && sizeof(enum es_mail_backend) == sizeof(int) &&
+		   sizeof(enum es_provider) == sizeof(int) &&
+		   sizeof(enum es_security) == sizeof(int) &&
+		   sizeof(enum es_acct_backend) == sizeof(int) &&
+		   sizeof(enum es_pw_style) == sizeof(int) &&
+		   sizeof(enum es_pw_hash) == sizeof(int) &&
+		   sizeof(enum es_on_error) == sizeof(int),
+	       "T_WORD fields are int-sized enums");
 
 /* Indexed by enum es_provider. */
 static const struct preset {
@@ -132,264 +95,27 @@ static const struct preset {
     [ES_PROV_CUSTOM] = {"", 0, 0, 0},
 };
 
-static const char *const env_names[] = {
-    "DEBUG",
-    "EMAIL_BACKEND",
-    "EMAIL_HOST",
-    "EMAIL_PORT",
-    "EMAIL_USE_TLS",
-    "EMAIL_USE_SSL",
-    "EMAIL_HOST_USER",
-    "EMAIL_HOST_PASSWORD",
-    "DEFAULT_FROM_EMAIL",
-    "EMAIL_FILE_PATH",
-    NULL,
+/* Django-style names (SPEC section 3), read from the environment in this
+ * order. mail_key: the [mail] key the value goes to as it is; NULL: the
+ * value is translated first (env_apply). */
+static const struct env_name {
+	const char *name, *mail_key;
+} env_names[] = {
+    {"DEBUG", NULL},
+    {"EMAIL_BACKEND", NULL},
+    {"EMAIL_HOST", "host"},
+    {"EMAIL_PORT", "port"},
+    {"EMAIL_USE_TLS", NULL},
+    {"EMAIL_USE_SSL", NULL},
+    {"EMAIL_HOST_USER", "username"},
+    {"EMAIL_HOST_PASSWORD", "password"},
+    {"DEFAULT_FROM_EMAIL", "from"},
+    {"EMAIL_FILE_PATH", "file_dir"},
 };
 
 /* ------------------------------------------------------------------ */
-/* Loading context */
-
-enum source { SRC_FILE, SRC_ENV, SRC_OTHER };
-
-struct load_ctx {
-	struct es_config *cfg;
-	unsigned flags;
-	enum source src;
-	const char *path; /* the INI file being parsed */
-	mode_t file_mode;
-	FILE *fp;
-	int lineno;
-	long bytes;
-	/* the first error, with its line */
-	bool failed;
-	int err_line;
-	struct es_err err;
-	/* in the INI file: password and password_file are exclusive */
-	bool seen_password, seen_password_file;
-	/* EMAIL_USE_TLS / EMAIL_USE_SSL: -1 not given, else the boolean */
-	int env_tls, env_ssl;
-};
-
-static void ctx_init(struct load_ctx *lc, struct es_config *cfg, unsigned flags, enum source src)
-{
-	memset(lc, 0, sizeof(*lc));
-	lc->cfg = cfg;
-	lc->flags = flags;
-	lc->src = src;
-	lc->env_tls = lc->env_ssl = -1;
-}
-
-/* Keeps the first error only (inih goes on after a failed line). */
-static void ctx_fail(struct load_ctx *lc, int line, const struct es_err *e)
-{
-	if (lc->failed)
-		return;
-	lc->failed = true;
-	lc->err_line = line;
-	lc->err = *e;
-}
-
-/* ------------------------------------------------------------------ */
-/* Small helpers */
-
-static bool in_list(const char *const *list, const char *s)
-{
-	for (; *list != NULL; list++)
-		if (strcmp(*list, s) == 0)
-			return true;
-	return false;
-}
-
-/* Index of s in a NULL-terminated word list (case-insensitive), or -1. */
-static int word_index(const char *const *words, const char *s)
-{
-	for (int i = 0; words[i] != NULL; i++)
-		if (strcasecmp(words[i], s) == 0)
-			return i;
-	return -1;
-}
-
-/* "a, b or c" for messages. */
-static void words_join(const char *const *words, char *out, size_t outsz)
-{
-	size_t n = 0, used = 0;
-
-	while (words[n] != NULL)
-		n++;
-	out[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		const char *sep = i == 0 ? "" : (i + 1 == n ? " or " : ", ");
-		int w = snprintf(out + used, outsz - used, "%s%s", sep, words[i]);
-		if (w < 0 || (size_t)w >= outsz - used)
-			return;
-		used += (size_t)w;
-	}
-}
-
-/* A value as it may appear in a message: control bytes replaced, cut. */
-static void shown_value(const char *value, char *out, size_t outsz)
-{
-	size_t i = 0;
-
-	for (; value[i] != '\0' && i + 4 < outsz; i++) {
-		unsigned char c = (unsigned char)value[i];
-		char shown = value[i];
-		if (c < 0x20 || c == 0x7f)
-			shown = '?';
-		out[i] = shown;
-	}
-	if (value[i] != '\0' && i + 4 >= outsz && outsz >= 4) {
-		memcpy(out + i, "...", 3);
-		i += 3;
-	}
-	out[i] = '\0';
-}
-
-/* value NULL: a secret, not shown. */
-static int bad_value(struct es_err *err, const char *where, const char *key, const char *value,
-		     const char *expected)
-{
-	char shown[100];
-
-	if (value == NULL)
-		return es_err_set(err, ES_ECONFIG, "%s: bad value for %s (hidden) (expected %s)",
-				  where, key, expected);
-	shown_value(value, shown, sizeof(shown));
-	return es_err_set(err, ES_ECONFIG, "%s: bad value for %s: '%s' (expected %s)", where, key,
-			  shown, expected);
-}
-
-static int set_word(int *out, const char *const *words, const char *where, const char *key,
-		    const char *value, struct es_err *err)
-{
-	int i = word_index(words, value);
-	char expected[160];
-
-	if (i < 0) {
-		words_join(words, expected, sizeof(expected));
-		return bad_value(err, where, key, value, expected);
-	}
-	*out = i;
-	return 0;
-}
-
-static int set_long(long *out, long min, long max, const char *where, const char *key,
-		    const char *value, struct es_err *err)
-{
-	char expected[96];
-
-	if (es_parse_long(value, min, max, out) != 0) {
-		(void)snprintf(expected, sizeof(expected), "a whole number from %ld to %ld", min,
-			       max);
-		return bad_value(err, where, key, value, expected);
-	}
-	return 0;
-}
-
-static int set_bool(bool *out, const char *where, const char *key, const char *value,
-		    struct es_err *err)
-{
-	if (es_parse_bool(value, out) != 0)
-		return bad_value(err, where, key, value, "yes or no");
-	return 0;
-}
-
-static int set_text(char *dst, size_t dstsz, const char *where, const char *key, const char *value,
-		    struct es_err *err)
-{
-	char expected[64];
-
-	if (strlen(value) >= dstsz) {
-		(void)snprintf(expected, sizeof(expected), "at most %zu bytes", dstsz - 1);
-		return bad_value(err, where, key, value, expected);
-	}
-	(void)es_strlcpy(dst, value, dstsz);
-	return 0;
-}
-
-static int set_path(char *dst, size_t dstsz, bool required, const char *where, const char *key,
-		    const char *value, struct es_err *err)
-{
-	if (value[0] == '\0' && !required) {
-		dst[0] = '\0';
-		return 0;
-	}
-	if (value[0] != '/')
-		return bad_value(err, where, key, value,
-				 required ? "an absolute path" : "an absolute path or nothing");
-	return set_text(dst, dstsz, where, key, value, err);
-}
-
-/* local@domain: printable ASCII local part without spaces, quotes, <>, (),
- * commas; a domain of LDH labels with at least one dot. */
-static bool valid_email(const char *s)
-{
-	const char *at = strchr(s, '@');
-	const char *d;
-	size_t label = 0, dots = 0;
-
-	if (at == NULL || at == s || strchr(at + 1, '@') != NULL || strlen(s) > 254)
-		return false;
-	for (const char *p = s; p < at; p++)
-		if (*p <= ' ' || *p >= 0x7f || strchr("\"<>(),;:[]\\", *p) != NULL)
-			return false;
-	for (d = at + 1; *d != '\0'; d++) {
-		if (*d == '.') {
-			if (label == 0 || d[-1] == '-')
-				return false;
-			label = 0;
-			dots++;
-		} else if (isalnum((unsigned char)*d) || *d == '-') {
-			if (label == 0 && *d == '-')
-				return false;
-			if (++label > 63)
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return dots > 0 && label > 0 && d[-1] != '-';
-}
-
-static int set_email(char *dst, size_t dstsz, const char *where, const char *key, const char *value,
-		     struct es_err *err)
-{
-	if (value[0] != '\0' && !valid_email(value))
-		return bad_value(err, where, key, value, "an address like name@school.example");
-	return set_text(dst, dstsz, where, key, value, err);
-}
-
-/* A name eschool may create: [a-z_][a-z0-9_-]*, at most 32 bytes. */
-static bool valid_new_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > ES_NAME_MAX || !(islower((unsigned char)s[0]) || s[0] == '_'))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '_' ||
-		      s[i] == '-'))
-			return false;
-	return true;
-}
-
-/* An existing user or group name (it may come from a directory): letters,
- * digits, '_', '.', '-', an optional trailing '$', at most 32 bytes. */
-static bool valid_existing_name(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > ES_NAME_MAX || s[0] == '-' || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '$' && i + 1 == n && n > 1)
-			continue;
-		if (!(isalnum(c) || c == '_' || c == '.' || c == '-'))
-			return false;
-	}
-	return true;
-}
+/* Validators of values with a shape of their own (addresses and account
+ * names: es_names.h) */
 
 /* A host name of LDH labels (dots between), or an IPv6 literal. */
 static bool valid_host(const char *s)
@@ -482,6 +208,286 @@ static bool valid_template_name(const char *s)
 	return true;
 }
 
+/* ------------------------------------------------------------------ */
+/* The keys: one row each, one setter for all (key_set) */
+
+enum key_type {
+	T_WORD,	       /* one of .words, any case; stored as its index (an enum) */
+	T_WORD_TEXT,   /* one of .words, stored as the word itself */
+	T_LONG,	       /* a whole number from .min to .max */
+	T_BOOL,	       /* yes/no and the like (es_parse_bool) */
+	T_TEXT,	       /* at most .size - 1 bytes; .valid checks it unless empty */
+	T_PATH,	       /* an absolute path, or nothing unless F_REQUIRED */
+	T_NAMES,       /* a list of .len-byte items that .valid accepts, into
+			  char[.size / .item][.item] and the size_t at .count */
+	T_DAYS,	       /* warn_schedule: day counts from .min to .max, each once,
+			  kept in descending order in long[] and .count */
+	T_SECRET,      /* password: never shown (set_password) */
+	T_SECRET_FILE, /* password_file: a path, and the secret it holds */
+};
+
+enum key_flag {
+	F_ROLE = 1 << 0,     /* an [accounts]/[policy] key a [role NAME] may override */
+	F_REQUIRED = 1 << 1, /* T_PATH: not empty */
+	F_PRESET = 1 << 2,   /* empty = the provider's default; the bool at .given
+				says whether the key was given (apply_presets) */
+	F_DISTINCT = 1 << 3, /* T_NAMES: each item once */
+};
+
+struct key {
+	enum section_kind sec; /* SEC_ROLE: the role's own keys */
+	const char *name;
+	enum key_type type;
+	unsigned flags; /* enum key_flag */
+	/* the field in the struct its section fills: es_config ([general],
+	 * [mail], [dns]), es_policy ([accounts], [policy]) or es_role */
+	size_t off, size;
+	size_t item, count, given; /* T_NAMES/T_DAYS item size and count; F_PRESET */
+	long min, max;		   /* T_LONG, T_DAYS */
+	size_t len;		   /* T_NAMES, T_DAYS: longest item, in bytes */
+	const char *const *words;
+	bool (*valid)(const char *s);
+	const char *expected; /* what .valid accepts, for messages */
+	const char *noun;     /* T_NAMES: "at most 16 groups", "each group once" */
+	const char *why;      /* [policy] key without F_ROLE: why a role cannot set it */
+};
+
+#define FIELD(type, f) .off = offsetof(type, f), .size = sizeof(((type *)NULL)->f)
+#define CFG(f) FIELD(struct es_config, f)
+#define POL(f) FIELD(struct es_policy, f)
+#define LIST(type, f, n)                                                                           \
+	FIELD(type, f), .item = sizeof(((type *)NULL)->f[0]), .count = offsetof(type, n)
+#define PRESET(flag) .flags = F_PRESET, .given = offsetof(struct es_config, flag)
+#define RANGE(lo, hi) .min = (lo), .max = (hi)
+
+#define IS_EMAIL .valid = es_valid_email, .expected = "an address like name@school.example"
+
+/* In the order of SPEC section 3; a name's first section is the one
+ * "it belongs in [...]" names, and ties between suggestions go to the
+ * earlier row. */
+static const struct key keys[] = {
+    {SEC_GENERAL, "mode", T_WORD, CFG(mode), .words = mode_words},
+    {SEC_GENERAL, "school_name", T_TEXT, CFG(school_name)},
+    {SEC_GENERAL, "admin_email", T_TEXT, CFG(admin_email), IS_EMAIL},
+    {SEC_GENERAL, "contact", T_TEXT, CFG(contact)},
+    {SEC_GENERAL, "logo", T_PATH, CFG(logo)},
+    {SEC_GENERAL, "language", T_WORD_TEXT, CFG(language), .words = language_words},
+    {SEC_GENERAL, "log_file", T_PATH, CFG(log_file)},
+    {SEC_GENERAL, "backup_max_age_days", T_LONG, CFG(backup_max_age_days), RANGE(1, 3650)},
+    {SEC_GENERAL, "state_dir", T_PATH, F_REQUIRED, CFG(state_dir)},
+    {SEC_GENERAL, "spool_dir", T_PATH, F_REQUIRED, CFG(spool_dir)},
+    {SEC_GENERAL, "template_dir", T_PATH, F_REQUIRED, CFG(template_dir)},
+    {SEC_GENERAL, "env_file", T_PATH, CFG(env_file)},
+
+    {SEC_MAIL, "backend", T_WORD, CFG(mail_backend), .words = mailb_words},
+    {SEC_MAIL, "provider", T_WORD, CFG(provider), .words = provider_words},
+    {SEC_MAIL, "host", T_TEXT, CFG(host), PRESET(host_set), .valid = valid_host,
+     .expected = "a host name like smtp.school.example, or an IP address"},
+    {SEC_MAIL, "port", T_LONG, CFG(port), PRESET(port_set), RANGE(1, 65535)},
+    {SEC_MAIL, "security", T_WORD, CFG(security), PRESET(security_set), .words = security_words},
+    {SEC_MAIL, "username", T_TEXT, CFG(username)},
+    {SEC_MAIL, "password_file", T_SECRET_FILE},
+    {SEC_MAIL, "password", T_SECRET},
+    {SEC_MAIL, "from", T_TEXT, CFG(from), IS_EMAIL},
+    {SEC_MAIL, "ca_file", T_PATH, CFG(ca_file)},
+    {SEC_MAIL, "file_dir", T_PATH, CFG(file_dir)},
+    {SEC_MAIL, "timeout", T_LONG, CFG(timeout), RANGE(1, 600)},
+    {SEC_MAIL, "daily_quota", T_LONG, CFG(daily_quota), PRESET(daily_set), RANGE(0, 10000000)},
+    {SEC_MAIL, "monthly_quota", T_LONG, CFG(monthly_quota), PRESET(monthly_set),
+     RANGE(0, 100000000)},
+    {SEC_MAIL, "rate_per_second", T_LONG, CFG(rate_per_second), PRESET(rate_set), RANGE(0, 1000)},
+    {SEC_MAIL, "quota_warn_percent", T_LONG, CFG(quota_warn_percent), RANGE(1, 100)},
+
+    {SEC_ACCOUNTS, "backend", T_WORD, F_ROLE, POL(backend), .words = acct_words},
+    {SEC_ACCOUNTS, "home_base", T_PATH, F_ROLE | F_REQUIRED, POL(home_base)},
+    {SEC_ACCOUNTS, "shell", T_PATH, F_ROLE | F_REQUIRED, POL(shell)},
+
+    {SEC_POLICY, "password_length", T_LONG, F_ROLE, POL(password_length), RANGE(8, 64)},
+    {SEC_POLICY, "password_style", T_WORD, F_ROLE, POL(password_style), .words = style_words},
+    {SEC_POLICY, "password_hash", T_WORD, F_ROLE, POL(password_hash), .words = hash_words},
+    {SEC_POLICY, "first_login_change", T_BOOL, F_ROLE, POL(first_login_change)},
+    {SEC_POLICY, "max_age_days", T_LONG, F_ROLE, POL(max_age_days), RANGE(0, 3650)},
+    {SEC_POLICY, "warn_days", T_LONG, F_ROLE, POL(warn_days), RANGE(0, 365)},
+    {SEC_POLICY, "warn_schedule", T_DAYS, F_ROLE,
+     LIST(struct es_policy, warn_schedule, n_warn_schedule), RANGE(0, 3650), .len = 4},
+    {SEC_POLICY, "initial_password_ttl_days", T_LONG, F_ROLE, POL(initial_password_ttl_days),
+     RANGE(1, 365)},
+    {SEC_POLICY, "email_code_ttl_minutes", T_LONG, F_ROLE, POL(email_code_ttl_minutes),
+     RANGE(1, 10080)},
+    {SEC_POLICY, "email_code_tries", T_LONG, F_ROLE, POL(email_code_tries), RANGE(1, 100)},
+    {SEC_POLICY, "remind_unchanged_after_days", T_LONG, F_ROLE, POL(remind_unchanged_after_days),
+     RANGE(0, 365)},
+    {SEC_POLICY, "notify_new_login_source", T_BOOL, F_ROLE, POL(notify_new_login_source)},
+    {SEC_POLICY, "known_sources", T_LONG, F_ROLE, POL(known_sources), RANGE(1, 1000)},
+    {SEC_POLICY, "enforce", T_BOOL, F_ROLE, POL(enforce)},
+    {SEC_POLICY, "exempt_users", T_NAMES, F_ROLE,
+     LIST(struct es_policy, exempt_users, n_exempt_users), .len = ES_NAME_MAX,
+     .valid = es_valid_existing_name, .expected = "user names separated by commas or spaces",
+     .noun = "user"},
+    {SEC_POLICY, "exempt_group", T_TEXT, F_ROLE, POL(exempt_group), .valid = es_valid_existing_name,
+     .expected = "a group name or nothing"},
+    /* the module decides on_error before it knows the role (a corrupt
+     * state names no role): a per-role value could not be honoured */
+    {SEC_POLICY, "on_error", T_WORD, POL(on_error), .words = onerr_words,
+     .why = "with a corrupt state file the role is unknown"},
+
+    {SEC_ROLE, "groups", T_NAMES, F_DISTINCT, LIST(struct es_role, groups, n_groups),
+     .len = ES_NAME_MAX, .valid = es_valid_groupname,
+     .expected = "group names ([a-z_][a-z0-9_-]*) separated by commas", .noun = "group"},
+    {SEC_ROLE, "template", T_TEXT, FIELD(struct es_role, template_name),
+     .valid = valid_template_name, .expected = "a template name like welcome-staff, not a path"},
+
+    {SEC_DNS, "server", T_TEXT, CFG(dns_server), .valid = valid_dns_server,
+     .expected = "an IP address, IP:PORT or [IPv6]:PORT, or nothing"},
+    {SEC_DNS, "dkim_selectors", T_NAMES, LIST(struct es_config, dkim_selectors, n_dkim_selectors),
+     .len = 63, .valid = valid_selector, .expected = "DKIM selectors separated by commas",
+     .noun = "selector"},
+};
+
+/* ------------------------------------------------------------------ */
+/* Loading context */
+
+enum source { SRC_FILE, SRC_ENV, SRC_OTHER };
+
+struct load_ctx {
+	struct es_config *cfg;
+	unsigned flags;
+	enum source src;
+	const char *path; /* the INI file being parsed */
+	mode_t file_mode;
+	FILE *fp;
+	int lineno;
+	long bytes;
+	/* the first error, with its line */
+	bool failed;
+	int err_line;
+	struct es_err err;
+	/* in the INI file: password and password_file are exclusive */
+	bool seen_password, seen_password_file;
+	/* EMAIL_USE_TLS / EMAIL_USE_SSL: -1 not given, else the boolean */
+	int env_tls, env_ssl;
+};
+
+static void ctx_init(struct load_ctx *lc, struct es_config *cfg, unsigned flags, enum source src)
+{
+	memset(lc, 0, sizeof(*lc));
+	lc->cfg = cfg;
+	lc->flags = flags;
+	lc->src = src;
+	lc->env_tls = lc->env_ssl = -1;
+}
+
+/* Keeps the first error only (inih goes on after a failed line). */
+static void ctx_fail(struct load_ctx *lc, int line, const struct es_err *e)
+{
+	if (lc->failed)
+		return;
+	lc->failed = true;
+	lc->err_line = line;
+	lc->err = *e;
+}
+
+/* ------------------------------------------------------------------ */
+/* Values */
+
+/* Index of s in a NULL-terminated word list (case-insensitive), or -1. */
+static int word_index(const char *const *words, const char *s)
+{
+	for (int i = 0; words[i] != NULL; i++)
+		if (strcasecmp(words[i], s) == 0)
+			return i;
+	return -1;
+}
+
+/* "a, b or c" for messages. */
+static void words_join(const char *const *words, char *out, size_t outsz)
+{
+	size_t n = 0, used = 0;
+
+	while (words[n] != NULL)
+		n++;
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		const char *sep = i == 0 ? "" : (i + 1 == n ? " or " : ", ");
+		int w = snprintf(out + used, outsz - used, "%s%s", sep, words[i]);
+		if (w < 0 || (size_t)w >= outsz - used)
+			return;
+		used += (size_t)w;
+	}
+}
+
+/* A value as it may appear in a message: control bytes replaced, cut. */
+static void shown_value(const char *value, char *out, size_t outsz)
+{
+	size_t i = 0;
+
+	for (; value[i] != '\0' && i + 4 < outsz; i++) {
+		unsigned char c = (unsigned char)value[i];
+		char shown = value[i];
+		if (c < 0x20 || c == 0x7f)
+			shown = '?';
+		out[i] = shown;
+	}
+	if (value[i] != '\0' && i + 4 >= outsz && outsz >= 4) {
+		memcpy(out + i, "...", 3);
+		i += 3;
+	}
+	out[i] = '\0';
+}
+
+/* value NULL: a secret, not shown. */
+static int bad_value(struct es_err *err, const char *where, const char *key, const char *value,
+		     const char *expected)
+{
+	char shown[100];
+
+	if (value == NULL)
+		return es_err_set(err, ES_ECONFIG, "%s: bad value for %s (hidden) (expected %s)",
+				  where, key, expected);
+	shown_value(value, shown, sizeof(shown));
+	return es_err_set(err, ES_ECONFIG, "%s: bad value for %s: '%s' (expected %s)", where, key,
+			  shown, expected);
+}
+
+static int set_long(long *out, long min, long max, const char *where, const char *key,
+		    const char *value, struct es_err *err)
+{
+	char expected[96];
+
+	if (es_parse_long(value, min, max, out) != 0) {
+		(void)snprintf(expected, sizeof(expected), "a whole number from %ld to %ld", min,
+			       max);
+		return bad_value(err, where, key, value, expected);
+	}
+	return 0;
+}
+
+static int set_text(char *dst, size_t dstsz, const char *where, const char *key, const char *value,
+		    struct es_err *err)
+{
+	char expected[64];
+
+	if (strlen(value) >= dstsz) {
+		(void)snprintf(expected, sizeof(expected), "at most %zu bytes", dstsz - 1);
+		return bad_value(err, where, key, value, expected);
+	}
+	(void)es_strlcpy(dst, value, dstsz);
+	return 0;
+}
+
+static int set_path(char *dst, size_t dstsz, bool required, const char *where, const char *key,
+		    const char *value, struct es_err *err)
+{
+	if (value[0] == '\0' && !required) {
+		dst[0] = '\0';
+		return 0;
+	}
+	if (value[0] != '/')
+		return bad_value(err, where, key, value,
+				 required ? "an absolute path" : "an absolute path or nothing");
+	return set_text(dst, dstsz, where, key, value, err);
+}
+
 /* Items separated by commas and/or whitespace. */
 struct list {
 	char item[ES_MAX_LIST][65];
@@ -551,97 +557,123 @@ static int cmp_long_desc(const void *a, const void *b)
 	return (x < y) - (x > y);
 }
 
-/* ------------------------------------------------------------------ */
-/* The shared setter of [policy] and [accounts] keys (also replays roles). */
-
-static int policy_set(struct es_policy *p, const char *key, const char *value, const char *where,
-		      struct es_err *err)
+/* T_NAMES: every item checked before any is stored. */
+static int set_names(const struct key *k, char *dst, size_t *count, const char *value,
+		     const char *where, struct es_err *err)
 {
-	int w = 0; /* set by set_word() when it returns 0 */
+	struct list l;
+	size_t cap = k->size / k->item;
+	char expected[64];
 
-	if (strcmp(key, "backend") == 0) {
-		if (set_word(&w, acct_words, where, key, value, err) != 0)
-			return -1;
-		p->backend = (enum es_acct_backend)w;
-	} else if (strcmp(key, "home_base") == 0) {
-		return set_path(p->home_base, sizeof(p->home_base), true, where, key, value, err);
-	} else if (strcmp(key, "shell") == 0) {
-		return set_path(p->shell, sizeof(p->shell), true, where, key, value, err);
-	} else if (strcmp(key, "password_length") == 0) {
-		return set_long(&p->password_length, 8, 64, where, key, value, err);
-	} else if (strcmp(key, "password_style") == 0) {
-		if (set_word(&w, style_words, where, key, value, err) != 0)
-			return -1;
-		p->password_style = (enum es_pw_style)w;
-	} else if (strcmp(key, "password_hash") == 0) {
-		if (set_word(&w, hash_words, where, key, value, err) != 0)
-			return -1;
-		p->password_hash = (enum es_pw_hash)w;
-	} else if (strcmp(key, "first_login_change") == 0) {
-		return set_bool(&p->first_login_change, where, key, value, err);
-	} else if (strcmp(key, "max_age_days") == 0) {
-		return set_long(&p->max_age_days, 0, 3650, where, key, value, err);
-	} else if (strcmp(key, "warn_days") == 0) {
-		return set_long(&p->warn_days, 0, 365, where, key, value, err);
-	} else if (strcmp(key, "warn_schedule") == 0) {
-		struct list l;
-		long days[ES_MAX_LIST];
-
-		if (parse_list(value, 4, where, key, &l, err) != 0)
-			return -1;
-		for (size_t i = 0; i < l.n; i++) {
-			if (es_parse_long(l.item[i], 0, 3650, &days[i]) != 0)
-				return bad_value(err, where, key, value,
-						 "day counts from 0 to 3650, like 7,1");
-			if (list_has_duplicate(&l, i, l.item[i]))
-				return bad_value(err, where, key, value,
-						 "each day count once, like 7,1");
-		}
-		qsort(days, l.n, sizeof(days[0]), cmp_long_desc);
-		for (size_t i = 1; i < l.n; i++)
-			if (days[i] == days[i - 1])
-				return bad_value(err, where, key, value,
-						 "each day count once, like 7,1");
-		memcpy(p->warn_schedule, days, l.n * sizeof(days[0]));
-		p->n_warn_schedule = l.n;
-	} else if (strcmp(key, "initial_password_ttl_days") == 0) {
-		return set_long(&p->initial_password_ttl_days, 1, 365, where, key, value, err);
-	} else if (strcmp(key, "email_code_ttl_minutes") == 0) {
-		return set_long(&p->email_code_ttl_minutes, 1, 10080, where, key, value, err);
-	} else if (strcmp(key, "email_code_tries") == 0) {
-		return set_long(&p->email_code_tries, 1, 100, where, key, value, err);
-	} else if (strcmp(key, "remind_unchanged_after_days") == 0) {
-		return set_long(&p->remind_unchanged_after_days, 0, 365, where, key, value, err);
-	} else if (strcmp(key, "notify_new_login_source") == 0) {
-		return set_bool(&p->notify_new_login_source, where, key, value, err);
-	} else if (strcmp(key, "known_sources") == 0) {
-		return set_long(&p->known_sources, 1, 1000, where, key, value, err);
-	} else if (strcmp(key, "enforce") == 0) {
-		return set_bool(&p->enforce, where, key, value, err);
-	} else if (strcmp(key, "exempt_users") == 0) {
-		struct list l;
-
-		if (parse_list(value, ES_NAME_MAX, where, key, &l, err) != 0)
-			return -1;
-		for (size_t i = 0; i < l.n; i++)
-			if (!valid_existing_name(l.item[i]))
-				return bad_value(err, where, key, value,
-						 "user names separated by commas or spaces");
-		for (size_t i = 0; i < l.n; i++)
-			(void)es_strlcpy(p->exempt_users[i], l.item[i], sizeof(p->exempt_users[i]));
-		p->n_exempt_users = l.n;
-	} else if (strcmp(key, "exempt_group") == 0) {
-		if (value[0] != '\0' && !valid_existing_name(value))
-			return bad_value(err, where, key, value, "a group name or nothing");
-		return set_text(p->exempt_group, sizeof(p->exempt_group), where, key, value, err);
-	} else if (strcmp(key, "on_error") == 0) {
-		if (set_word(&w, onerr_words, where, key, value, err) != 0)
-			return -1;
-		p->on_error = (enum es_on_error)w;
-	} else {
-		return es_err_set(err, ES_ESOFTWARE, "%s: no setter for key '%s'", where, key);
+	if (parse_list(value, k->len, where, k->name, &l, err) != 0)
+		return -1;
+	if (l.n > cap) {
+		(void)snprintf(expected, sizeof(expected), "at most %zu %ss", cap, k->noun);
+		return bad_value(err, where, k->name, value, expected);
 	}
+	for (size_t i = 0; i < l.n; i++) {
+		if (!k->valid(l.item[i]))
+			return bad_value(err, where, k->name, value, k->expected);
+		if ((k->flags & F_DISTINCT) != 0 && list_has_duplicate(&l, i, l.item[i])) {
+			(void)snprintf(expected, sizeof(expected), "each %s once", k->noun);
+			return bad_value(err, where, k->name, value, expected);
+		}
+	}
+	for (size_t i = 0; i < l.n; i++)
+		(void)es_strlcpy(dst + i * k->item, l.item[i], k->item);
+	*count = l.n;
 	return 0;
+}
+
+/* T_DAYS: "7,1" and "1 7" are the same schedule, "7,07" says 7 twice. */
+static int set_days(const struct key *k, long *dst, size_t *count, const char *value,
+		    const char *where, struct es_err *err)
+{
+	struct list l;
+	long days[ES_MAX_LIST];
+	char expected[96];
+
+	if (parse_list(value, k->len, where, k->name, &l, err) != 0)
+		return -1;
+	for (size_t i = 0; i < l.n; i++) {
+		if (es_parse_long(l.item[i], k->min, k->max, &days[i]) != 0) {
+			(void)snprintf(expected, sizeof(expected),
+				       "day counts from %ld to %ld, like 7,1", k->min, k->max);
+			return bad_value(err, where, k->name, value, expected);
+		}
+		if (list_has_duplicate(&l, i, l.item[i]))
+			return bad_value(err, where, k->name, value,
+					 "each day count once, like 7,1");
+	}
+	qsort(days, l.n, sizeof(days[0]), cmp_long_desc);
+	for (size_t i = 1; i < l.n; i++)
+		if (days[i] == days[i - 1])
+			return bad_value(err, where, k->name, value,
+					 "each day count once, like 7,1");
+	memcpy(dst, days, l.n * sizeof(days[0]));
+	*count = l.n;
+	return 0;
+}
+
+/* The one setter of a value: checks it against row k and stores it in the
+ * struct at base (the one k->sec fills). Nothing is stored on error. */
+static int key_set(const struct key *k, void *base, const char *value, const char *where,
+		   struct es_err *err)
+{
+	char *field = (char *)base + k->off, expected[160];
+	bool *given = (k->flags & F_PRESET) != 0 ? (bool *)((char *)base + k->given) : NULL;
+	int rc = -1, w;
+
+	if (given != NULL && value[0] == '\0') {
+		*given = false; /* apply_presets fills the value; a text is emptied */
+		if (k->type != T_TEXT)
+			return 0;
+	}
+	switch (k->type) {
+	case T_WORD:
+	case T_WORD_TEXT:
+		w = word_index(k->words, value);
+		if (w < 0) {
+			words_join(k->words, expected, sizeof(expected));
+			return bad_value(err, where, k->name, value, expected);
+		}
+		if (k->type == T_WORD)
+			memcpy(field, &w, sizeof(w));
+		else
+			(void)es_strlcpy(field, k->words[w], k->size);
+		rc = 0;
+		break;
+	case T_LONG:
+		rc = set_long((long *)field, k->min, k->max, where, k->name, value, err);
+		break;
+	case T_BOOL:
+		if (es_parse_bool(value, (bool *)field) != 0)
+			return bad_value(err, where, k->name, value, "yes or no");
+		rc = 0;
+		break;
+	case T_TEXT:
+		if (value[0] != '\0' && k->valid != NULL && !k->valid(value))
+			return bad_value(err, where, k->name, value, k->expected);
+		rc = set_text(field, k->size, where, k->name, value, err);
+		break;
+	case T_PATH:
+		rc = set_path(field, k->size, (k->flags & F_REQUIRED) != 0, where, k->name, value,
+			      err);
+		break;
+	case T_NAMES:
+		rc = set_names(k, field, (size_t *)((char *)base + k->count), value, where, err);
+		break;
+	case T_DAYS:
+		rc = set_days(k, (long *)field, (size_t *)((char *)base + k->count), value, where,
+			      err);
+		break;
+	case T_SECRET:
+	case T_SECRET_FILE:
+		return es_err_set(err, ES_ESOFTWARE, "%s: no setter for key '%s'", where, k->name);
+	}
+	if (rc == 0 && given != NULL && value[0] != '\0')
+		*given = true;
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -772,6 +804,71 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* The mail password: its own setters (sources, file modes, wiping) */
+
+/* password: from the file (readable by root only) or the environment,
+ * never from the command line; never shown in a message. */
+static int set_password(struct load_ctx *lc, const char *value, const char *where,
+			struct es_err *err)
+{
+	struct es_config *cfg = lc->cfg;
+	char *secret;
+
+	if (lc->src == SRC_OTHER)
+		return es_err_set(err, ES_ECONFIG,
+				  "%s: the mail password cannot be given here; use password_file",
+				  where);
+	if (lc->src == SRC_FILE) {
+		if (lc->seen_password_file)
+			return es_err_set(err, ES_ECONFIG,
+					  "%s: set either password or password_file, not both",
+					  where);
+		lc->seen_password = true;
+		if (value[0] != '\0' && (lc->file_mode & 044) != 0)
+			return es_err_set(err, ES_ECONFIG,
+					  "%s: contains a mail password but is readable by "
+					  "group/others; run: chmod 600 %s",
+					  lc->path, lc->path);
+	}
+	if (strlen(value) > SECRET_MAX)
+		return bad_value(err, where, "password", NULL, "at most 1024 bytes");
+	if (value[0] == '\0') {
+		es_free_secret(&cfg->password);
+		return 0;
+	}
+	secret = es_strdup(value);
+	if (secret == NULL)
+		return es_err_set(err, ES_EOS, "out of memory");
+	es_free_secret(&cfg->password);
+	cfg->password = secret;
+	return 0;
+}
+
+/* password_file: the path, and the secret read from it at once (not with
+ * ES_CFG_NO_SECRET: the PAM module sends no mail). */
+static int set_password_file(struct load_ctx *lc, const char *value, const char *where,
+			     struct es_err *err)
+{
+	struct es_config *cfg = lc->cfg;
+	bool owner_check = (lc->flags & ES_CFG_NO_OWNER_CHECK) == 0;
+
+	if (lc->src == SRC_FILE) {
+		if (lc->seen_password)
+			return es_err_set(err, ES_ECONFIG,
+					  "%s: set either password or password_file, not both",
+					  where);
+		lc->seen_password_file = true;
+	}
+	if (set_path(cfg->password_file, sizeof(cfg->password_file), false, where, "password_file",
+		     value, err) != 0)
+		return -1;
+	if (cfg->password_file[0] != '\0' && (lc->flags & ES_CFG_NO_SECRET) == 0 &&
+	    read_secret_file(cfg->password_file, owner_check, &cfg->password, err) != 0)
+		return es_err_prefix(err, "%s", where);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Sections */
 
 static struct es_role *find_role(struct es_config *cfg, const char *name)
@@ -786,6 +883,8 @@ static struct es_role *find_role(struct es_config *cfg, const char *name)
 static int resolve_section(struct es_config *cfg, const char *section, const char *where,
 			   enum section_kind *kind, struct es_role **role, struct es_err *err)
 {
+	static const char prefix[] = "role";
+	const size_t plen = sizeof(prefix) - 1;
 	char name[256], shown[100];
 	char *rname;
 
@@ -799,28 +898,23 @@ static int resolve_section(struct es_config *cfg, const char *section, const cha
 	(void)es_trim(name);
 	if (name[0] == '\0' && section[0] == '\0')
 		return 0; /* before any section */
-	if (strcmp(name, "general") == 0)
-		*kind = SEC_GENERAL;
-	else if (strcmp(name, "mail") == 0)
-		*kind = SEC_MAIL;
-	else if (strcmp(name, "accounts") == 0)
-		*kind = SEC_ACCOUNTS;
-	else if (strcmp(name, "policy") == 0)
-		*kind = SEC_POLICY;
-	else if (strcmp(name, "dns") == 0)
-		*kind = SEC_DNS;
-	if (*kind != SEC_NONE)
-		return 0;
-	if (strncmp(name, "role", 4) != 0 ||
-	    (name[4] != '\0' && !isspace((unsigned char)name[4]))) {
+	for (size_t s = SEC_GENERAL; s < ES_ARRAY_LEN(section_names); s++)
+		if (s != SEC_ROLE && strcmp(name, section_names[s]) == 0) {
+			*kind = (enum section_kind)s;
+			return 0;
+		}
+	if (strncmp(name, prefix, plen) != 0 ||
+	    (name[plen] != '\0' && !isspace((unsigned char)name[plen]))) {
 		shown_value(name, shown, sizeof(shown));
 		return es_err_set(err, ES_ECONFIG,
 				  "%s: unknown section [%s] (sections: general, mail, accounts, "
 				  "policy, role NAME, dns)",
 				  where, shown);
 	}
-	rname = es_trim(name + 4);
-	if (!valid_new_name(rname)) {
+	rname = es_trim(name + plen);
+	/* a role name is stored in states and names welcome-<role>: the rule
+	 * of the groups eschool creates */
+	if (!es_valid_groupname(rname)) {
 		shown_value(rname, shown, sizeof(shown));
 		return es_err_set(
 		    err, ES_ECONFIG,
@@ -839,6 +933,23 @@ static int resolve_section(struct es_config *cfg, const char *section, const cha
 	memset(*role, 0, sizeof(**role));
 	(void)es_strlcpy((*role)->name, rname, sizeof((*role)->name));
 	return 0;
+}
+
+/* A [role NAME] section takes the role's own keys and the [accounts] and
+ * [policy] ones (F_ROLE says which it may set; role_set refuses the others
+ * with the reason). */
+static bool key_in(const struct key *k, enum section_kind kind)
+{
+	return k->sec == kind ||
+	       (kind == SEC_ROLE && (k->sec == SEC_ACCOUNTS || k->sec == SEC_POLICY));
+}
+
+static const struct key *find_key(enum section_kind kind, const char *name)
+{
+	for (size_t i = 0; i < ES_ARRAY_LEN(keys); i++)
+		if (key_in(&keys[i], kind) && strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
 }
 
 static size_t edit_distance(const char *a, const char *b)
@@ -862,284 +973,67 @@ static size_t edit_distance(const char *a, const char *b)
 	return prev[lb];
 }
 
-static void suggest(const char *const *keys, const char *key, const char **best, size_t *bestd)
-{
-	for (; *keys != NULL; keys++) {
-		size_t d = edit_distance(key, *keys);
-		if (d < *bestd) {
-			*bestd = d;
-			*best = *keys;
-		}
-	}
-}
-
+/* "did you mean" a key of this section at distance 1 or 2, else the
+ * section the key belongs in (a role's own keys are named by the first). */
 static int unknown_key(enum section_kind kind, const char *section, const char *key,
 		       const char *where, struct es_err *err)
 {
 	const char *best = NULL, *home = NULL;
-	size_t bestd = 3; /* suggest at distance 1 or 2 */
-	char shown[100], hint[160] = "";
+	size_t bestd = 3;
+	char shown[100], sec[100], hint[160] = "";
 
-	shown_value(key, shown, sizeof(shown));
-	switch (kind) {
-	case SEC_GENERAL:
-		suggest(general_keys, key, &best, &bestd);
-		break;
-	case SEC_MAIL:
-		suggest(mail_keys, key, &best, &bestd);
-		break;
-	case SEC_ACCOUNTS:
-		suggest(accounts_keys, key, &best, &bestd);
-		break;
-	case SEC_POLICY:
-		suggest(policy_keys, key, &best, &bestd);
-		break;
-	case SEC_ROLE:
-		suggest(accounts_keys, key, &best, &bestd);
-		suggest(policy_keys, key, &best, &bestd);
-		suggest(role_keys, key, &best, &bestd);
-		break;
-	case SEC_DNS:
-		suggest(dns_keys, key, &best, &bestd);
-		break;
-	case SEC_NONE:
-		break;
+	for (size_t i = 0; i < ES_ARRAY_LEN(keys); i++) {
+		const struct key *k = &keys[i];
+		size_t d;
+
+		if (home == NULL && k->sec != SEC_ROLE && strcmp(k->name, key) == 0)
+			home = section_names[k->sec];
+		if (!key_in(k, kind))
+			continue;
+		d = edit_distance(key, k->name);
+		if (d < bestd) {
+			bestd = d;
+			best = k->name;
+		}
 	}
-	for (size_t i = 0; i < ES_ARRAY_LEN(sections) && home == NULL; i++)
-		if (in_list(sections[i].keys, key))
-			home = sections[i].name;
 	if (best != NULL && strlen(key) > 2)
 		(void)snprintf(hint, sizeof(hint), " (did you mean '%s'?)", best);
 	else if (home != NULL)
 		(void)snprintf(hint, sizeof(hint), " (it belongs in [%s])", home);
-	{
-		char sec[100];
-		shown_value(section, sec, sizeof(sec));
-		return es_err_set(err, ES_ECONFIG, "%s: unknown key '%s' in section [%s]%s", where,
-				  shown, sec, hint);
-	}
+	shown_value(key, shown, sizeof(shown));
+	shown_value(section, sec, sizeof(sec));
+	return es_err_set(err, ES_ECONFIG, "%s: unknown key '%s' in section [%s]%s", where, shown,
+			  sec, hint);
 }
 
-static int general_set(struct es_config *cfg, const char *key, const char *value, const char *where,
-		       struct es_err *err)
-{
-	int w = 0; /* set by set_word() when it returns 0 */
-
-	if (strcmp(key, "mode") == 0) {
-		if (set_word(&w, mode_words, where, key, value, err) != 0)
-			return -1;
-		cfg->mode = (enum es_mode)w;
-	} else if (strcmp(key, "school_name") == 0) {
-		return set_text(cfg->school_name, sizeof(cfg->school_name), where, key, value, err);
-	} else if (strcmp(key, "admin_email") == 0) {
-		return set_email(cfg->admin_email, sizeof(cfg->admin_email), where, key, value,
-				 err);
-	} else if (strcmp(key, "contact") == 0) {
-		return set_text(cfg->contact, sizeof(cfg->contact), where, key, value, err);
-	} else if (strcmp(key, "logo") == 0) {
-		return set_path(cfg->logo, sizeof(cfg->logo), false, where, key, value, err);
-	} else if (strcmp(key, "language") == 0) {
-		if (set_word(&w, language_words, where, key, value, err) != 0)
-			return -1;
-		(void)es_strlcpy(cfg->language, language_words[w], sizeof(cfg->language));
-	} else if (strcmp(key, "log_file") == 0) {
-		return set_path(cfg->log_file, sizeof(cfg->log_file), false, where, key, value,
-				err);
-	} else if (strcmp(key, "backup_max_age_days") == 0) {
-		return set_long(&cfg->backup_max_age_days, 1, 3650, where, key, value, err);
-	} else if (strcmp(key, "state_dir") == 0) {
-		return set_path(cfg->state_dir, sizeof(cfg->state_dir), true, where, key, value,
-				err);
-	} else if (strcmp(key, "spool_dir") == 0) {
-		return set_path(cfg->spool_dir, sizeof(cfg->spool_dir), true, where, key, value,
-				err);
-	} else if (strcmp(key, "template_dir") == 0) {
-		return set_path(cfg->template_dir, sizeof(cfg->template_dir), true, where, key,
-				value, err);
-	} else if (strcmp(key, "env_file") == 0) {
-		return set_path(cfg->env_file, sizeof(cfg->env_file), false, where, key, value,
-				err);
-	} else {
-		return es_err_set(err, ES_ESOFTWARE, "%s: no setter for key '%s'", where, key);
-	}
-	return 0;
-}
-
-/* Empty = the provider's default (presets fill it later). */
-static int set_preset_long(long *dst, bool *is_set, long min, long max, const char *where,
-			   const char *key, const char *value, struct es_err *err)
-{
-	if (value[0] == '\0') {
-		*is_set = false;
-		return 0;
-	}
-	if (set_long(dst, min, max, where, key, value, err) != 0)
-		return -1;
-	*is_set = true;
-	return 0;
-}
-
-static int mail_set(struct load_ctx *lc, const char *key, const char *value, const char *where,
-		    struct es_err *err)
-{
-	struct es_config *cfg = lc->cfg;
-	bool owner_check = (lc->flags & ES_CFG_NO_OWNER_CHECK) == 0;
-	int w = 0; /* set by set_word() when it returns 0 */
-
-	if (strcmp(key, "backend") == 0) {
-		if (set_word(&w, mailb_words, where, key, value, err) != 0)
-			return -1;
-		cfg->mail_backend = (enum es_mail_backend)w;
-	} else if (strcmp(key, "provider") == 0) {
-		if (set_word(&w, provider_words, where, key, value, err) != 0)
-			return -1;
-		cfg->provider = (enum es_provider)w;
-	} else if (strcmp(key, "host") == 0) {
-		if (value[0] == '\0') {
-			cfg->host_set = false;
-			cfg->host[0] = '\0';
-			return 0;
-		}
-		if (!valid_host(value))
-			return bad_value(err, where, key, value,
-					 "a host name like smtp.school.example, or an IP address");
-		if (set_text(cfg->host, sizeof(cfg->host), where, key, value, err) != 0)
-			return -1;
-		cfg->host_set = true;
-	} else if (strcmp(key, "port") == 0) {
-		return set_preset_long(&cfg->port, &cfg->port_set, 1, 65535, where, key, value,
-				       err);
-	} else if (strcmp(key, "security") == 0) {
-		if (value[0] == '\0') {
-			cfg->security_set = false;
-			return 0;
-		}
-		if (set_word(&w, security_words, where, key, value, err) != 0)
-			return -1;
-		cfg->security = (enum es_security)w;
-		cfg->security_set = true;
-	} else if (strcmp(key, "username") == 0) {
-		return set_text(cfg->username, sizeof(cfg->username), where, key, value, err);
-	} else if (strcmp(key, "password_file") == 0) {
-		if (lc->src == SRC_FILE) {
-			if (lc->seen_password)
-				return es_err_set(
-				    err, ES_ECONFIG,
-				    "%s: set either password or password_file, not both", where);
-			lc->seen_password_file = true;
-		}
-		if (set_path(cfg->password_file, sizeof(cfg->password_file), false, where, key,
-			     value, err) != 0)
-			return -1;
-		if (cfg->password_file[0] != '\0' && (lc->flags & ES_CFG_NO_SECRET) == 0 &&
-		    read_secret_file(cfg->password_file, owner_check, &cfg->password, err) != 0)
-			return es_err_prefix(err, "%s", where);
-	} else if (strcmp(key, "password") == 0) {
-		char *secret;
-
-		if (lc->src == SRC_OTHER)
-			return es_err_set(err, ES_ECONFIG,
-					  "%s: the mail password cannot be given here; use "
-					  "password_file",
-					  where);
-		if (lc->src == SRC_FILE) {
-			if (lc->seen_password_file)
-				return es_err_set(
-				    err, ES_ECONFIG,
-				    "%s: set either password or password_file, not both", where);
-			lc->seen_password = true;
-			if (value[0] != '\0' && (lc->file_mode & 044) != 0)
-				return es_err_set(err, ES_ECONFIG,
-						  "%s: contains a mail password but is readable by "
-						  "group/others; run: chmod 600 %s",
-						  lc->path, lc->path);
-		}
-		if (strlen(value) > SECRET_MAX)
-			return bad_value(err, where, key, NULL, "at most 1024 bytes");
-		if (value[0] == '\0') {
-			es_free_secret(&cfg->password);
-			return 0;
-		}
-		secret = es_strdup(value);
-		if (secret == NULL)
-			return es_err_set(err, ES_EOS, "out of memory");
-		es_free_secret(&cfg->password);
-		cfg->password = secret;
-	} else if (strcmp(key, "from") == 0) {
-		return set_email(cfg->from, sizeof(cfg->from), where, key, value, err);
-	} else if (strcmp(key, "ca_file") == 0) {
-		return set_path(cfg->ca_file, sizeof(cfg->ca_file), false, where, key, value, err);
-	} else if (strcmp(key, "file_dir") == 0) {
-		return set_path(cfg->file_dir, sizeof(cfg->file_dir), false, where, key, value, err);
-	} else if (strcmp(key, "timeout") == 0) {
-		return set_long(&cfg->timeout, 1, 600, where, key, value, err);
-	} else if (strcmp(key, "daily_quota") == 0) {
-		return set_preset_long(&cfg->daily_quota, &cfg->daily_set, 0, 10000000, where, key,
-				       value, err);
-	} else if (strcmp(key, "monthly_quota") == 0) {
-		return set_preset_long(&cfg->monthly_quota, &cfg->monthly_set, 0, 100000000, where,
-				       key, value, err);
-	} else if (strcmp(key, "rate_per_second") == 0) {
-		return set_preset_long(&cfg->rate_per_second, &cfg->rate_set, 0, 1000, where, key,
-				       value, err);
-	} else if (strcmp(key, "quota_warn_percent") == 0) {
-		return set_long(&cfg->quota_warn_percent, 1, 100, where, key, value, err);
-	} else {
-		return es_err_set(err, ES_ESOFTWARE, "%s: no setter for key '%s'", where, key);
-	}
-	return 0;
-}
-
-static int role_set(struct es_config *cfg, struct es_role *role, const char *key, const char *value,
-		    const char *where, struct es_err *err)
+/* A key in [role NAME]. The role's own keys are set at once; an
+ * [accounts]/[policy] key is checked now on a scratch copy and kept as
+ * text, replayed by es_config_role_policy() over the global values, so
+ * that the order of sections in the file does not matter. */
+static int role_set(struct es_config *cfg, struct es_role *role, const struct key *k,
+		    const char *value, const char *where, struct es_err *err)
 {
 	struct es_role_override *o = NULL;
 	struct es_policy scratch;
 	unsigned char idx = (unsigned char)(role - cfg->roles);
+	size_t wl = strlen(where);
+	const char *tail;
 
-	if (strcmp(key, "groups") == 0) {
-		struct list l;
-
-		if (parse_list(value, ES_NAME_MAX, where, key, &l, err) != 0)
-			return -1;
-		if (l.n > ES_MAX_GROUPS)
-			return bad_value(err, where, key, value, "at most 16 groups");
-		for (size_t i = 0; i < l.n; i++) {
-			if (!valid_new_name(l.item[i]))
-				return bad_value(
-				    err, where, key, value,
-				    "group names ([a-z_][a-z0-9_-]*) separated by commas");
-			if (list_has_duplicate(&l, i, l.item[i]))
-				return bad_value(err, where, key, value, "each group once");
-		}
-		for (size_t i = 0; i < l.n; i++)
-			(void)es_strlcpy(role->groups[i], l.item[i], sizeof(role->groups[i]));
-		role->n_groups = l.n;
-		return 0;
-	}
-	if (strcmp(key, "template") == 0) {
-		if (value[0] != '\0' && !valid_template_name(value))
-			return bad_value(err, where, key, value,
-					 "a template name like welcome-staff, not a path");
-		return set_text(role->template_name, sizeof(role->template_name), where, key, value,
-				err);
-	}
-	/* the module decides on_error before it knows the role (a corrupt
-	 * state names no role): a per-role value could not be honoured */
-	if (strcmp(key, "on_error") == 0)
+	if (k->sec == SEC_ROLE)
+		return key_set(k, role, value, where, err);
+	if ((k->flags & F_ROLE) == 0)
 		return es_err_set(err, ES_ECONFIG,
-				  "%s: on_error is a [policy] key: it cannot differ per role (with a "
-				  "corrupt state file the role is unknown); move it to [policy]",
-				  where);
-	/* a [policy]/[accounts] key: validated now on a scratch copy, kept as
-	 * text and replayed by es_config_role_policy() */
+				  "%s: %s is a [%s] key: it cannot differ per role (%s); move it "
+				  "to [%s]",
+				  where, k->name, section_names[k->sec], k->why,
+				  section_names[k->sec]);
 	scratch = cfg->policy;
-	if (policy_set(&scratch, key, value, where, err) != 0)
+	if (key_set(k, &scratch, value, where, err) != 0)
 		return -1;
 	if (strlen(value) >= sizeof(o->value))
-		return bad_value(err, where, key, value, "at most 255 bytes");
+		return bad_value(err, where, k->name, value, "at most 255 bytes");
 	for (size_t i = 0; i < cfg->n_overrides; i++)
-		if (cfg->overrides[i].role == idx && strcmp(cfg->overrides[i].key, key) == 0)
+		if (cfg->overrides[i].role == idx && strcmp(cfg->overrides[i].key, k->name) == 0)
 			o = &cfg->overrides[i];
 	if (o == NULL) {
 		if (cfg->n_overrides >= ES_MAX_OVERRIDES)
@@ -1150,108 +1044,52 @@ static int role_set(struct es_config *cfg, struct es_role *role, const char *key
 		o = &cfg->overrides[cfg->n_overrides++];
 		o->role = idx;
 	}
-	(void)es_strlcpy(o->key, key, sizeof(o->key));
+	(void)es_strlcpy(o->key, k->name, sizeof(o->key));
 	(void)es_strlcpy(o->value, value, sizeof(o->value));
-	{
-		/* a long path keeps its end: the file name and the line */
-		size_t wl = strlen(where);
-		const char *tail = wl < sizeof(o->where) ? where : where + wl - (sizeof(o->where) - 4);
-		(void)snprintf(o->where, sizeof(o->where), "%s%s", tail == where ? "" : "...", tail);
-	}
+	/* a long path keeps its end: the file name and the line */
+	tail = wl < sizeof(o->where) ? where : where + wl - (sizeof(o->where) - 4);
+	(void)snprintf(o->where, sizeof(o->where), "%s%s", tail == where ? "" : "...", tail);
 	return 0;
 }
 
-static int dns_set(struct es_config *cfg, const char *key, const char *value, const char *where,
-		   struct es_err *err)
-{
-	if (strcmp(key, "server") == 0) {
-		if (value[0] != '\0' && !valid_dns_server(value))
-			return bad_value(err, where, key, value,
-					 "an IP address, IP:PORT or [IPv6]:PORT, or nothing");
-		return set_text(cfg->dns_server, sizeof(cfg->dns_server), where, key, value, err);
-	}
-	if (strcmp(key, "dkim_selectors") == 0) {
-		struct list l;
-
-		if (parse_list(value, 63, where, key, &l, err) != 0)
-			return -1;
-		for (size_t i = 0; i < l.n; i++)
-			if (!valid_selector(l.item[i]))
-				return bad_value(err, where, key, value,
-						 "DKIM selectors separated by commas");
-		for (size_t i = 0; i < l.n; i++)
-			(void)es_strlcpy(cfg->dkim_selectors[i], l.item[i],
-					 sizeof(cfg->dkim_selectors[i]));
-		cfg->n_dkim_selectors = l.n;
-		return 0;
-	}
-	return es_err_set(err, ES_ESOFTWARE, "%s: no setter for key '%s'", where, key);
-}
-
-/* The one setter behind the file, env_file, environment and command line. */
+/* The one entry behind the file, env_file, environment and command line:
+ * section and key found in the table, the value checked as text, then
+ * set through key_set (or the password's own setters). */
 static int cfg_set(struct load_ctx *lc, const char *section, const char *key, const char *value,
 		   const char *where, struct es_err *err)
 {
 	struct es_config *cfg = lc->cfg;
 	enum section_kind kind;
 	struct es_role *role;
-	const char *const *keys = NULL;
-	bool secret = strcmp(key, "password") == 0;
+	const struct key *k;
 	char shown[100];
 
 	if (resolve_section(cfg, section, where, &kind, &role, err) != 0)
 		return -1;
-	switch (kind) {
-	case SEC_NONE:
+	if (kind == SEC_NONE) {
 		shown_value(key, shown, sizeof(shown));
 		return es_err_set(err, ES_ECONFIG,
 				  "%s: key '%s' is outside any section; put it under [general], "
 				  "[mail], [accounts], [policy], [role NAME] or [dns]",
 				  where, shown);
-	case SEC_GENERAL:
-		keys = general_keys;
-		break;
-	case SEC_MAIL:
-		keys = mail_keys;
-		break;
-	case SEC_ACCOUNTS:
-		keys = accounts_keys;
-		break;
-	case SEC_POLICY:
-		keys = policy_keys;
-		break;
-	case SEC_DNS:
-		keys = dns_keys;
-		break;
-	case SEC_ROLE:
-		break;
 	}
-	if (kind == SEC_ROLE ? !(in_list(accounts_keys, key) || in_list(policy_keys, key) ||
-				 in_list(role_keys, key))
-			     : !in_list(keys, key))
+	k = find_key(kind, key);
+	if (k == NULL)
 		return unknown_key(kind, section, key, where, err);
 	if (es_has_control(value))
-		return bad_value(err, where, key, secret ? NULL : value,
+		return bad_value(err, where, key, k->type == T_SECRET ? NULL : value,
 				 "text without control characters");
-	if (!secret && !es_utf8_valid(value, strlen(value)))
+	if (k->type != T_SECRET && !es_utf8_valid(value, strlen(value)))
 		return bad_value(err, where, key, value, "UTF-8 text");
-
-	switch (kind) {
-	case SEC_GENERAL:
-		return general_set(cfg, key, value, where, err);
-	case SEC_MAIL:
-		return mail_set(lc, key, value, where, err);
-	case SEC_ACCOUNTS:
-	case SEC_POLICY:
-		return policy_set(&cfg->policy, key, value, where, err);
-	case SEC_ROLE:
-		return role_set(cfg, role, key, value, where, err);
-	case SEC_DNS:
-		return dns_set(cfg, key, value, where, err);
-	case SEC_NONE:
-		break;
-	}
-	return es_err_set(err, ES_ESOFTWARE, "%s: no section", where);
+	if (k->type == T_SECRET)
+		return set_password(lc, value, where, err);
+	if (k->type == T_SECRET_FILE)
+		return set_password_file(lc, value, where, err);
+	if (kind == SEC_ROLE)
+		return role_set(cfg, role, k, value, where, err);
+	if (k->sec == SEC_ACCOUNTS || k->sec == SEC_POLICY)
+		return key_set(k, &cfg->policy, value, where, err);
+	return key_set(k, cfg, value, where, err);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1282,7 +1120,7 @@ static char *ini_reader_cb(char *str, int num, void *stream)
 			too_long = true;
 	}
 	if (ferror(lc->fp) && !lc->failed) {
-		struct es_err e = { 0 };
+		struct es_err e = {0};
 		(void)es_err_errno(&e, ES_ECONFIG, errno, "%s: read error", lc->path);
 		ctx_fail(lc, lc->lineno + 1, &e);
 		return NULL;
@@ -1297,7 +1135,7 @@ static char *ini_reader_cb(char *str, int num, void *stream)
 	str[n++] = '\n';
 	str[n] = '\0';
 	if (too_long || nul || lc->bytes > CFG_MAX_FILE) {
-		struct es_err e = { 0 };
+		struct es_err e = {0};
 		(void)es_err_set(&e, ES_ECONFIG, "%s:%d: %s", lc->path, lc->lineno,
 				 nul ? "contains a NUL byte"
 				     : (too_long ? "line too long (at most 198 bytes per line)"
@@ -1315,7 +1153,7 @@ static char *ini_reader_cb(char *str, int num, void *stream)
 			size_t len = (size_t)(end - str - 1);
 			enum section_kind kind;
 			struct es_role *role;
-			struct es_err e = { 0 };
+			struct es_err e = {0};
 
 			(void)snprintf(where, sizeof(where), "%s:%d", lc->path, lc->lineno);
 			if (len >= sizeof(name))
@@ -1337,7 +1175,7 @@ static int ini_handler_cb(void *user, const char *section, const char *name, con
 {
 	struct load_ctx *lc = user;
 	char where[4200];
-	struct es_err e = { 0 };
+	struct es_err e = {0};
 
 	if (lc->failed)
 		return 0; /* report the first error only; change nothing after it */
@@ -1415,60 +1253,51 @@ out:
 static int env_apply(struct load_ctx *lc, const char *name, const char *value, const char *where,
 		     struct es_err *err)
 {
-	bool b;
+	static const struct {
+		const char *name, *backend;
+	} backends[] = {
+	    {"smtp", "smtp"},
+	    {"console", "console"},
+	    {"file", "file"},
+	    {"django.core.mail.backends.smtp.EmailBackend", "smtp"},
+	    {"django.core.mail.backends.console.EmailBackend", "console"},
+	    {"django.core.mail.backends.filebased.EmailBackend", "file"},
+	};
+	const struct env_name *e = NULL;
+	bool b, ssl;
 
-	if (strcmp(name, "DEBUG") == 0) {
-		if (es_parse_bool(value, &b) != 0)
-			return bad_value(err, where, name, value, "True or False");
-		return cfg_set(lc, "general", "mode", b ? "debug" : "production", where, err);
-	}
+	for (size_t i = 0; i < ES_ARRAY_LEN(env_names) && e == NULL; i++)
+		if (strcmp(name, env_names[i].name) == 0)
+			e = &env_names[i];
+	if (e == NULL)
+		return 1; /* unknown */
+	if (e->mail_key != NULL)
+		return cfg_set(lc, "mail", e->mail_key, value, where, err);
 	if (strcmp(name, "EMAIL_BACKEND") == 0) {
-		static const struct {
-			const char *name, *backend;
-		} map[] = {
-		    {"smtp", "smtp"},
-		    {"console", "console"},
-		    {"file", "file"},
-		    {"django.core.mail.backends.smtp.EmailBackend", "smtp"},
-		    {"django.core.mail.backends.console.EmailBackend", "console"},
-		    {"django.core.mail.backends.filebased.EmailBackend", "file"},
-		};
-		for (size_t i = 0; i < ES_ARRAY_LEN(map); i++)
-			if (strcmp(value, map[i].name) == 0)
-				return cfg_set(lc, "mail", "backend", map[i].backend, where, err);
+		for (size_t i = 0; i < ES_ARRAY_LEN(backends); i++)
+			if (strcmp(value, backends[i].name) == 0)
+				return cfg_set(lc, "mail", "backend", backends[i].backend, where,
+					       err);
 		return bad_value(
 		    err, where, name, value,
 		    "smtp, console, file or django.core.mail.backends.smtp.EmailBackend, "
 		    ".console.EmailBackend, .filebased.EmailBackend");
 	}
-	if (strcmp(name, "EMAIL_HOST") == 0)
-		return cfg_set(lc, "mail", "host", value, where, err);
-	if (strcmp(name, "EMAIL_FILE_PATH") == 0)
-		return cfg_set(lc, "mail", "file_dir", value, where, err);
-	if (strcmp(name, "EMAIL_PORT") == 0)
-		return cfg_set(lc, "mail", "port", value, where, err);
-	if (strcmp(name, "EMAIL_USE_TLS") == 0 || strcmp(name, "EMAIL_USE_SSL") == 0) {
-		bool ssl = strcmp(name, "EMAIL_USE_SSL") == 0;
-
-		if (es_parse_bool(value, &b) != 0)
-			return bad_value(err, where, name, value, "True or False");
-		if (ssl)
-			lc->env_ssl = b;
-		else
-			lc->env_tls = b;
-		/* False leaves security as configured: plain SMTP only with
-		 * security = none in the file, never by omission */
-		if (!b)
-			return 0;
-		return cfg_set(lc, "mail", "security", ssl ? "tls" : "starttls", where, err);
-	}
-	if (strcmp(name, "EMAIL_HOST_USER") == 0)
-		return cfg_set(lc, "mail", "username", value, where, err);
-	if (strcmp(name, "EMAIL_HOST_PASSWORD") == 0)
-		return cfg_set(lc, "mail", "password", value, where, err);
-	if (strcmp(name, "DEFAULT_FROM_EMAIL") == 0)
-		return cfg_set(lc, "mail", "from", value, where, err);
-	return 1; /* unknown */
+	/* DEBUG, EMAIL_USE_TLS, EMAIL_USE_SSL: Python's booleans */
+	if (es_parse_bool(value, &b) != 0)
+		return bad_value(err, where, name, value, "True or False");
+	if (strcmp(name, "DEBUG") == 0)
+		return cfg_set(lc, "general", "mode", b ? "debug" : "production", where, err);
+	ssl = strcmp(name, "EMAIL_USE_SSL") == 0;
+	if (ssl)
+		lc->env_ssl = b;
+	else
+		lc->env_tls = b;
+	/* False leaves security as configured: plain SMTP only with
+	 * security = none in the file, never by omission */
+	if (!b)
+		return 0;
+	return cfg_set(lc, "mail", "security", ssl ? "tls" : "starttls", where, err);
 }
 
 /* One env_file line (in place). Returns 0, or -1 with err set. */
@@ -1593,12 +1422,12 @@ static int load_environment(struct load_ctx *lc, struct es_err *err)
 {
 	char where[64];
 
-	for (size_t i = 0; env_names[i] != NULL; i++) {
-		const char *v = secure_getenv(env_names[i]);
+	for (size_t i = 0; i < ES_ARRAY_LEN(env_names); i++) {
+		const char *v = secure_getenv(env_names[i].name);
 		if (v == NULL)
 			continue;
-		(void)snprintf(where, sizeof(where), "environment %s", env_names[i]);
-		if (env_apply(lc, env_names[i], v, where, err) != 0)
+		(void)snprintf(where, sizeof(where), "environment %s", env_names[i].name);
+		if (env_apply(lc, env_names[i].name, v, where, err) != 0)
 			return -1;
 	}
 	return 0;
@@ -1653,8 +1482,7 @@ void es_config_defaults(struct es_config *cfg)
 	cfg->backup_max_age_days = 7;
 	(void)es_strlcpy(cfg->state_dir, "/var/lib/eschool", sizeof(cfg->state_dir));
 	(void)es_strlcpy(cfg->spool_dir, "/var/spool/eschool", sizeof(cfg->spool_dir));
-	(void)es_strlcpy(cfg->template_dir, ES_TEMPLATE_DIR,
-			 sizeof(cfg->template_dir));
+	(void)es_strlcpy(cfg->template_dir, ES_TEMPLATE_DIR, sizeof(cfg->template_dir));
 
 	cfg->mail_backend = ES_MAILB_SMTP;
 	cfg->provider = ES_PROV_GMAIL;
@@ -1789,9 +1617,15 @@ int es_config_role_policy(const struct es_config *cfg, const char *role, struct 
 	*out = cfg->policy;
 	for (size_t i = 0; i < cfg->n_overrides; i++) {
 		const struct es_role_override *o = &cfg->overrides[i];
+		const struct key *k;
 
-		if (&cfg->roles[o->role] == r &&
-		    policy_set(out, o->key, o->value, o->where, err) != 0)
+		if (&cfg->roles[o->role] != r)
+			continue;
+		k = find_key(SEC_ROLE, o->key);
+		if (k == NULL || (k->flags & F_ROLE) == 0)
+			return es_err_set(err, ES_ESOFTWARE, "%s: no setter for key '%s'", o->where,
+					  o->key);
+		if (key_set(k, out, o->value, o->where, err) != 0)
 			return -1;
 	}
 	return 0;

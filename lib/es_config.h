@@ -60,9 +60,11 @@ struct es_policy {
 	enum es_on_error on_error;
 };
 
-/* A [role X] section: its overrides are kept as text and replayed through
- * the setter over a copy of [policy]/[accounts] by es_config_role(), so that
- * the order of sections in the file does not matter. */
+/* A [role X] section: its overrides of [policy]/[accounts] keys (those the
+ * key table in es_config.c marks "a role may override") are checked when
+ * read, kept as text and replayed through the same setter over a copy of
+ * [policy]/[accounts] by es_config_role_policy(), so that the order of
+ * sections in the file does not matter. */
 struct es_role_override {
 	unsigned char role; /* index in es_config.roles */
 	char key[40];

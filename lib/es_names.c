@@ -32,6 +32,28 @@ static bool is_alnum(char c)
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
+bool es_valid_groupname(const char *s)
+{
+	return es_valid_username(s) && s[strlen(s) - 1] != '$';
+}
+
+bool es_valid_existing_name(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > ES_USERNAME_MAX || s[0] == '-' || strcmp(s, ".") == 0 ||
+	    strcmp(s, "..") == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '$' && i + 1 == n && n > 1)
+			continue;
+		if (!(is_alnum(c) || c == '_' || c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
 bool es_valid_domain(const char *d)
 {
 	size_t label = 0, labels = 0, n = strlen(d);

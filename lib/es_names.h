@@ -12,9 +12,24 @@
  * with an optional trailing '$', at most 32 bytes, not "." or "..". */
 bool es_valid_username(const char *s);
 
-/* A practical address check: local@domain, printable ASCII in the local
- * part (no spaces, quotes or control characters), a domain of LDH labels
- * with at least one dot, at most 254 bytes. */
+/* A name eschool creates for a group (a role's groups, and a role's own
+ * name): es_valid_username's rule without the trailing '$', which marks
+ * Samba machine accounts, not groups. */
+bool es_valid_groupname(const char *s);
+
+/* A user or group name that already exists and may come from a directory
+ * (exempt_users, exempt_group): letters of either case, digits, '_', '.'
+ * and '-', not starting with '-', not "." or "..", an optional trailing '$',
+ * at most 32 bytes. Looser than es_valid_username on purpose: eschool only
+ * compares it, never creates it. */
+bool es_valid_existing_name(const char *s);
+
+/* The one address check, for every address eschool accepts or sends to
+ * (the configuration, set-email, CSV imports, es_mime's From and To):
+ * local@domain with a dot-atom local part (letters, digits and
+ * !#$%&'*+/=?^_`{|}~- ; dots neither first, last nor doubled; at most 64
+ * bytes), a domain as es_valid_domain wants it, at most 254 bytes in all.
+ * No quoted local parts, no IP literals. */
 bool es_valid_email(const char *s);
 
 /* A host name of two labels or more: letters, digits and inner dashes,

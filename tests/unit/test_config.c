@@ -496,6 +496,57 @@ static void test_bad_values(void **state)
 	expect_error("[mail]\nhost = smtp example\n", 0, "bad value for host", NULL);
 }
 
+/* Addresses are checked by es_valid_email, the check es_mime applies to
+ * From and To: a looser private copy once let "from = a..b@school.example"
+ * load, and then every mail failed. Now the file is refused at load, with
+ * its line, as ES_ECONFIG (the helper's exit code 78, EX_CONFIG). */
+static void test_email_checked_like_mail(void **state)
+{
+	static const char *const bad[] = {
+	    "a..b@school.example", "@x", "a@b@c", ".a@school.example", "a.@school.example",
+	    "a@1.2.3.4", "a@school..example",
+	};
+	struct es_config cfg;
+	struct es_err err = {0};
+	char text[200], shown[120];
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		(void)snprintf(text, sizeof(text), "[mail]\nfrom = %s\n", bad[i]);
+		(void)snprintf(shown, sizeof(shown), "bad value for from: '%s'", bad[i]);
+		expect_error(text, 0, at_line(2), shown, "(expected an address like name@school.example)",
+			     NULL);
+		(void)snprintf(text, sizeof(text), "[general]\nschool_name = X\nadmin_email = %s\n",
+			       bad[i]);
+		(void)snprintf(shown, sizeof(shown), "bad value for admin_email: '%s'", bad[i]);
+		expect_error(text, 0, at_line(3), shown, NULL);
+	}
+	assert_int_equal(ES_ECONFIG, 78);
+
+	/* the other ways in say the same */
+	setenv("DEFAULT_FROM_EMAIL", "a..b@school.example", 1);
+	expect_error("[mail]\n", ES_CFG_ENV, "environment DEFAULT_FROM_EMAIL: bad value for from",
+		     NULL);
+	unsetenv("DEFAULT_FROM_EMAIL");
+	es_config_defaults(&cfg);
+	assert_int_equal(es_config_set(&cfg, "general", "admin_email", "a@b@c", "command line",
+				       &err),
+			 -1);
+	assert_int_equal(err.code, ES_ECONFIG);
+	assert_non_null(strstr(err.msg, "command line: bad value for admin_email: 'a@b@c'"));
+	assert_string_equal(cfg.admin_email, "");
+	es_config_free(&cfg);
+
+	/* what mail accepts still loads; empty means none */
+	expect_ok(&cfg,
+		  "[general]\nadmin_email =\n"
+		  "[mail]\nfrom = o'brien+eschool@mail.school-1.example\n",
+		  0);
+	assert_string_equal(cfg.admin_email, "");
+	assert_string_equal(cfg.from, "o'brien+eschool@mail.school-1.example");
+	es_config_free(&cfg);
+}
+
 static void test_valid_edge_values(void **state)
 {
 	struct es_config cfg;
@@ -1000,6 +1051,7 @@ cmocka_unit_test_setup_teardown(test_on_error_is_not_a_role_key, setup, teardown
 	    cmocka_unit_test_setup_teardown(test_indented_line_is_not_a_continuation, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_values, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_email_checked_like_mail, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_valid_edge_values, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_duplicate_section_merged, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_roles, setup, teardown),

@@ -30,6 +30,43 @@ static void test_valid_username(void **state)
 		assert_false(es_valid_username(bad[i]));
 }
 
+static void test_valid_groupname(void **state)
+{
+	static const char *const good[] = {
+		"students", "_svc", "g", "lab-2", "x_y-z",
+		"abcdefghijklmnopqrstuvwxyzabcdef", /* 32 */
+	};
+	static const char *const bad[] = {
+		"", "Students", "1a", "-a", "a.b", "a b", "lab$", "$", "a$b", "é",
+		"abcdefghijklmnopqrstuvwxyzabcdefg", /* 33 */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(es_valid_groupname(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(es_valid_groupname(bad[i]));
+}
+
+/* names from a directory: case, dots and a leading digit are fine */
+static void test_valid_existing_name(void **state)
+{
+	static const char *const good[] = {
+		"root", "Domain.Admins", "1abc", "_x", "a-b", "host$", "a.", ".a",
+		"abcdefghijklmnopqrstuvwxyzabcdef", /* 32 */
+	};
+	static const char *const bad[] = {
+		"", "-x", ".", "..", "$", "a$b", "a b", "a/b", "a:b", "é", "a\nb",
+		"abcdefghijklmnopqrstuvwxyzabcdefg", /* 33 */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(es_valid_existing_name(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_false(es_valid_existing_name(bad[i]));
+}
+
 static void test_valid_email(void **state)
 {
 	static const char *const good[] = {
@@ -207,6 +244,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_username),
+		cmocka_unit_test(test_valid_groupname),
+		cmocka_unit_test(test_valid_existing_name),
 		cmocka_unit_test(test_valid_email),
 		cmocka_unit_test(test_fold_ascii),
 		cmocka_unit_test(test_fold_truncation),
