@@ -1120,7 +1120,7 @@ static char *ini_reader_cb(char *str, int num, void *stream)
 			too_long = true;
 	}
 	if (ferror(lc->fp) && !lc->failed) {
-		struct es_err e = {0};
+		struct es_err e = { 0 };
 		(void)es_err_errno(&e, ES_ECONFIG, errno, "%s: read error", lc->path);
 		ctx_fail(lc, lc->lineno + 1, &e);
 		return NULL;
@@ -1135,7 +1135,7 @@ static char *ini_reader_cb(char *str, int num, void *stream)
 	str[n++] = '\n';
 	str[n] = '\0';
 	if (too_long || nul || lc->bytes > CFG_MAX_FILE) {
-		struct es_err e = {0};
+		struct es_err e = { 0 };
 		(void)es_err_set(&e, ES_ECONFIG, "%s:%d: %s", lc->path, lc->lineno,
 				 nul ? "contains a NUL byte"
 				     : (too_long ? "line too long (at most 198 bytes per line)"
@@ -1153,7 +1153,7 @@ static char *ini_reader_cb(char *str, int num, void *stream)
 			size_t len = (size_t)(end - str - 1);
 			enum section_kind kind;
 			struct es_role *role;
-			struct es_err e = {0};
+			struct es_err e = { 0 };
 
 			(void)snprintf(where, sizeof(where), "%s:%d", lc->path, lc->lineno);
 			if (len >= sizeof(name))
@@ -1175,7 +1175,7 @@ static int ini_handler_cb(void *user, const char *section, const char *name, con
 {
 	struct load_ctx *lc = user;
 	char where[4200];
-	struct es_err e = {0};
+	struct es_err e = { 0 };
 
 	if (lc->failed)
 		return 0; /* report the first error only; change nothing after it */
@@ -1366,7 +1366,7 @@ static int env_line(struct load_ctx *lc, char *line, const char *path, int linen
 static int load_env_file(struct load_ctx *lc, const char *path, struct es_err *err)
 {
 	bool owner_check = (lc->flags & ES_CFG_NO_OWNER_CHECK) == 0;
-	struct es_buf buf = {0};
+	struct es_buf buf = { 0 };
 	char chunk[4096];
 	struct stat st;
 	char *line, *next;
