@@ -24,7 +24,8 @@ static const char set_usage[] =
 static const char verify_usage[] = "usage: eschool verify-email USER CODE [--json]\n";
 
 /* Locks and loads a managed user's state; an exit code on failure. */
-static int open_user(struct es_ctx *ctx, const char *user, struct es_state *st, int *lockfd)
+static int open_user(struct es_ctx *ctx, const char *user, struct es_state *st,
+                     struct es_record *rec)
 {
 	struct es_err err = { 0 };
 	int rc;
@@ -33,17 +34,15 @@ static int open_user(struct es_ctx *ctx, const char *user, struct es_state *st, 
 		es_warn(tr(ctx, "invalid username '%s'", "identifiant invalide « %s »"), user);
 		return ES_EDATA;
 	}
-	if (es_state_lock(ctx->cfg.state_dir, user, lockfd, &err) != 0)
+	rc = es_record_open(&ctx->store, user, ES_RECORD_WRITE, st, rec, &err);
+	if (rc < 0)
 		return es_fail(&err);
-	rc = es_state_load(ctx->cfg.state_dir, user, st, &err);
 	if (rc == 1) {
 		es_warn(tr(ctx, "%s is not an account managed by eschool",
 		           "%s n'est pas un compte géré par eschool"),
 		        user);
 		return ES_ENOUSER;
 	}
-	if (rc != 0)
-		return es_fail(&err);
 	{
 		char why[600];
 
@@ -100,7 +99,8 @@ int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 	struct es_err err = { 0 };
 	int64_t expires;
 	bool done;
-	int rc, lockfd = -1;
+	struct es_record rec = { .token = -1 };
+	int rc;
 
 	es_state_init(&st, "");
 	rc = es_parse_positional(ctx, argc, argv, set_usage, 2, pos, &done);
@@ -115,7 +115,7 @@ int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 		es_warn(tr(ctx, "invalid email address '%s'", "adresse mail invalide « %s »"), addr);
 		return ES_EDATA;
 	}
-	rc = open_user(ctx, user, &st, &lockfd);
+	rc = open_user(ctx, user, &st, &rec);
 	if (rc != 0)
 		goto out;
 	old = es_state_get(&st, ES_K_EMAIL);
@@ -138,14 +138,13 @@ int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 	sodium_memzero(key, sizeof(key));
 	/* a new request replaces any earlier one (and its tries) */
 	if (es_account_email_request(&st, &pol, addr, hex, ctx->now, &expires) != 0 ||
-	    es_state_save(ctx->cfg.state_dir, &st, &err) != 0) {
+	    es_record_save(&rec, &err) != 0) {
 		if (err.msg[0] == '\0')
 			es_err_set(&err, ES_EOS, "out of memory");
 		rc = es_fail(&err);
 		goto out;
 	}
-	es_state_unlock(lockfd);
-	lockfd = -1;
+	es_record_close(&rec);
 	es_log(LOG_AUTHPRIV, LOG_NOTICE, "set-email: address change of %s to %s requested", user,
 	       addr);
 	(void)snprintf(pretty, sizeof(pretty), "%.4s-%.4s", code, code + 4);
@@ -185,7 +184,7 @@ int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 out:
 	sodium_memzero(code, sizeof(code));
 	sodium_memzero(pretty, sizeof(pretty));
-	es_state_unlock(lockfd);
+	es_record_close(&rec);
 	es_state_free(&st);
 	return rc;
 }
@@ -202,7 +201,8 @@ int cmd_verify_email(struct es_ctx *ctx, int argc, char **argv)
 	char addr[320];
 	long tries_left;
 	bool done;
-	int rc, lockfd = -1;
+	struct es_record rec = { .token = -1 };
+	int rc;
 
 	es_state_init(&st, "");
 	rc = es_parse_positional(ctx, argc, argv, verify_usage, 2, pos, &done);
@@ -213,7 +213,7 @@ int cmd_verify_email(struct es_ctx *ctx, int argc, char **argv)
 	rc = es_prepare(ctx, false);
 	if (rc != 0)
 		return rc;
-	rc = open_user(ctx, user, &st, &lockfd);
+	rc = open_user(ctx, user, &st, &rec);
 	if (rc != 0)
 		goto out;
 	pending = es_state_get(&st, ES_K_PENDING_EMAIL);
@@ -259,7 +259,7 @@ int cmd_verify_email(struct es_ctx *ctx, int argc, char **argv)
 		goto out;
 	case ES_CONFIRM_WRONG:
 		/* counted before anything is said: a crash cannot give a free try */
-		if (es_state_save(ctx->cfg.state_dir, &st, &err) != 0) {
+		if (es_record_save(&rec, &err) != 0) {
 			rc = es_fail(&err);
 			goto out;
 		}
@@ -273,7 +273,7 @@ int cmd_verify_email(struct es_ctx *ctx, int argc, char **argv)
 		break;
 	}
 	{
-		if (es_state_save(ctx->cfg.state_dir, &st, &err) != 0) {
+		if (es_record_save(&rec, &err) != 0) {
 			rc = es_fail(&err);
 			goto out;
 		}
@@ -292,7 +292,7 @@ int cmd_verify_email(struct es_ctx *ctx, int argc, char **argv)
 		}
 	}
 out:
-	es_state_unlock(lockfd);
+	es_record_close(&rec);
 	es_state_free(&st);
 	return rc;
 }

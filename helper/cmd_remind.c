@@ -121,12 +121,18 @@ static int remind_one(const char *user, void *arg)
 	struct es_qmsg m;
 	struct es_due d;
 	const char *email;
-	int lockfd = -1;
+	struct es_record rec = { .token = -1 };
+	int rc;
 
 	es_state_init(&st, "");
 	run->checked++;
-	if (!run->dry_run && es_state_lock(ctx->cfg.state_dir, user, &lockfd, &err) != 0) {
-		if (err.code != ES_ETEMP)
+	/* read under the lock: another run (or a login) may have written it */
+	rc = es_record_open(&ctx->store, user, run->dry_run ? ES_RECORD_READ : ES_RECORD_WRITE,
+	                    &st, &rec, &err);
+	if (rc > 0)
+		goto out; /* forgotten since the listing */
+	if (rc < 0) {
+		if (!rec.lock_failed || err.code != ES_ETEMP)
 			goto bad;
 		/* held for long (a stopped login?): this user waits for the
 		 * next run, the others are not held up */
@@ -137,9 +143,6 @@ static int remind_one(const char *user, void *arg)
 		run->busy++;
 		goto out;
 	}
-	/* read under the lock: another run (or a login) may have written it */
-	if (es_state_load(ctx->cfg.state_dir, user, &st, &err) != 0)
-		goto bad;
 	/* a removed account's state: nobody to remind (and its name may be
 	 * someone else's now) */
 	if (es_state_orphan(ctx, &st, NULL, 0) != ES_OWNER_OK) {
@@ -162,7 +165,7 @@ static int remind_one(const char *user, void *arg)
 		/* queued first, then recorded: a crash in between can send it
 		 * twice, never lose it */
 		if (queue_reminder(ctx, &st, &d, &m, &err) != 0 || es_account_record_due(&st, &d) != 0 ||
-		    es_state_save(ctx->cfg.state_dir, &st, &err) != 0) {
+		    es_record_save(&rec, &err) != 0) {
 			if (err.msg[0] == '\0')
 				es_err_set(&err, ES_EIO, "%s: cannot record the reminder", user);
 			goto bad;
@@ -181,7 +184,7 @@ bad:
 	run->bad++;
 	run->rc = err.code == ES_EDATA ? ES_EDATA : ES_EIO;
 out:
-	es_state_unlock(lockfd);
+	es_record_close(&rec);
 	es_state_free(&st);
 	return 0;
 }

@@ -9,6 +9,7 @@
 
 #include "es_account.h"
 #include "es_config.h"
+#include "es_store.h"
 #include "es_err.h"
 #include "es_queue.h"
 #include "es_state.h"
@@ -16,6 +17,7 @@
 
 struct es_ctx {
 	struct es_config cfg;
+	struct es_store store; /* where the state lives (set by es_prepare) */
 	bool json;
 	bool quiet;
 	bool verbose;

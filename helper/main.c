@@ -226,6 +226,7 @@ int es_prepare(struct es_ctx *ctx, bool delivers)
 	}
 	if (es_load_config(ctx, &err) != 0)
 		return es_fail(&err);
+	es_store_for(&ctx->store, &ctx->cfg);
 	es_log_open(ctx);
 	if (delivers && ctx->cfg.mode == ES_MODE_PRODUCTION &&
 	    (ctx->cfg.host[0] == '\0' || ctx->cfg.from[0] == '\0')) {

@@ -45,6 +45,7 @@
 #include "es_pamin.h"
 #include "es_queue.h"
 #include "es_state.h"
+#include "es_store.h"
 
 #define PUBLIC __attribute__((visibility("default")))
 #define SITE_TEMPLATES "/etc/eschool/templates"
@@ -84,6 +85,7 @@ struct call {
 	                            session of one login read the file once */
 	bool cfg_loaded;
 	struct es_policy pol;
+	struct es_store store; /* where the state lives (cfg_p's) */
 	struct es_state st;
 	bool french;      /* the workstation's messages */
 	bool mail_french; /* the account's language: its mails */
@@ -514,10 +516,17 @@ static int prepare(struct call *c, int argc, const char **argv, unsigned how)
 	if (config_get(c, &err) != 0)
 		return broken_config(c, &err);
 	c->cfg_loaded = true;
-	if ((how & PREP_KEPT) != 0 && take_kept_state(c))
+	es_store_for(&c->store, c->cfg_p);
+	if ((how & PREP_KEPT) != 0 && take_kept_state(c)) {
 		rc = 0;
-	else
-		rc = es_state_load(c->cfg_p->state_dir, c->user, &c->st, &err);
+	} else {
+		struct es_record rec;
+
+		/* read without the lock: a write opens the record again, locked */
+		rc = es_record_open(&c->store, c->user, ES_RECORD_READ, &c->st, &rec, &err);
+		if (rc >= 0)
+			es_record_close(&rec);
+	}
 	if (rc == 1)
 		return PAM_IGNORE; /* not managed by eschool */
 	if (rc != 0) {
@@ -868,27 +877,24 @@ static void fmt_when(time_t t, char *out, size_t outsz)
  * leave the bookkeeping alone (not managed any more, or no lock to be had:
  * a full or read-only disk, something unsafe at locks/USER — logged: only
  * corrupt state follows on_error, SPEC section 7); -1 for a corrupt state. */
-static int relock(struct call *c, int *lockfd)
+static int relock(struct call *c, struct es_record *rec)
 {
 	struct es_err err = { 0 };
-	int rc;
+	int rc = es_record_open(&c->store, c->user, ES_RECORD_WRITE, &c->st, rec, &err);
 
-	if (es_state_lock(c->cfg_p->state_dir, c->user, lockfd, &err) != 0) {
+	if (rc < 0) {
 		logx(c->pamh, LOG_ERR, "%s", err.msg);
+		/* no lock to be had is left alone; a bad state is on_error's */
+		return rec->lock_failed ? 1 : -1;
+	}
+	if (rc == 1 || state_is_others(c)) {
+		es_record_close(rec);
 		return 1;
 	}
-	es_state_free(&c->st);
-	es_state_init(&c->st, "");
-	rc = es_state_load(c->cfg_p->state_dir, c->user, &c->st, &err);
-	if (rc != 0) {
-		if (rc < 0)
-			logx(c->pamh, LOG_ERR, "%s", err.msg);
-		return rc < 0 ? -1 : 1;
-	}
-	return state_is_others(c) ? 1 : 0;
+	return 0;
 }
 
-static int save(struct call *c)
+static int save(struct call *c, const struct es_record *rec)
 {
 	struct es_err err = { 0 };
 
@@ -897,7 +903,7 @@ static int save(struct call *c)
 		logx(c->pamh, LOG_ERR, "libsodium cannot start");
 		return -1;
 	}
-	if (es_state_save(c->cfg_p->state_dir, &c->st, &err) != 0) {
+	if (es_record_save(rec, &err) != 0) {
 		logx(c->pamh, LOG_ERR, "%s", err.msg);
 		return -1;
 	}
@@ -917,7 +923,7 @@ static void ask_code(struct call *c)
 	char *answer = NULL, addr[320];
 	enum es_confirm_outcome said = ES_CONFIRM_NONE;
 	long tries_left;
-	int lockfd = -1;
+	struct es_record rec = { .token = -1 };
 
 	if ((c->flags & PAM_SILENT) != 0 || !es_account_code_askable(&c->st, &c->pol, c->now))
 		return;
@@ -934,17 +940,17 @@ static void ask_code(struct call *c)
 		goto out;
 	/* decided and recorded under the lock, on the state as it is now (a
 	 * request replaced meanwhile is not confirmed by the old code) */
-	if (relock(c, &lockfd) != 0)
+	if (relock(c, &rec) != 0)
 		goto out;
 	said = es_account_email_confirm(&c->st, &c->pol, key, answer, addr, c->now, &tries_left);
-	if ((said == ES_CONFIRM_OK || said == ES_CONFIRM_WRONG) && save(c) != 0)
+	if ((said == ES_CONFIRM_OK || said == ES_CONFIRM_WRONG) && save(c, &rec) != 0)
 		said = ES_CONFIRM_NONE;
 	if (said == ES_CONFIRM_OK)
 		logx(c->pamh, LOG_NOTICE, "address of %s confirmed at login", c->user);
 	else if (said == ES_CONFIRM_WRONG)
 		logx(c->pamh, LOG_NOTICE, "wrong address confirmation code for %s", c->user);
 out:
-	es_state_unlock(lockfd);
+	es_record_close(&rec);
 	/* told once the lock is released: a conversation may last (or be
 	 * stopped by the user) as long as it likes, and nobody else waits */
 	if (said == ES_CONFIRM_OK)
@@ -983,7 +989,8 @@ static bool change_happened(const struct call *c)
 static int password_changed(struct call *c)
 {
 	char when[64];
-	int lockfd = -1, rc;
+	struct es_record rec;
+	int rc;
 
 	if (!change_happened(c)) {
 		logx(c->pamh, LOG_NOTICE,
@@ -992,18 +999,16 @@ static int password_changed(struct call *c)
 		     c->user);
 		return PAM_IGNORE;
 	}
-	rc = relock(c, &lockfd);
-	if (rc != 0) {
-		es_state_unlock(lockfd);
+	rc = relock(c, &rec);
+	if (rc != 0)
 		return rc > 0 ? PAM_IGNORE : on_error(c);
-	}
-	if (es_account_password_changed(&c->st, c->now) != 0 || save(c) != 0) {
-		es_state_unlock(lockfd);
+	if (es_account_password_changed(&c->st, c->now) != 0 || save(c, &rec) != 0) {
+		es_record_close(&rec);
 		/* the password did change (the module before us did it): never
 		 * report a failure the user cannot act on; the log says why */
 		return PAM_IGNORE;
 	}
-	es_state_unlock(lockfd);
+	es_record_close(&rec);
 	logx(c->pamh, LOG_NOTICE, "password changed for %s", c->user);
 	fmt_when(c->now, when, sizeof(when));
 	queue_mail(c, "password-changed", when, NULL);
@@ -1046,7 +1051,8 @@ static int session_open(struct call *c)
 {
 	char source[ES_PAM_SOURCE_MAX + 1], shown[ES_PAM_SHOWN_MAX + 1], when[64];
 	enum es_login_outcome outcome;
-	int lockfd = -1, rc;
+	struct es_record rec;
+	int rc;
 
 	login_source(c, source, sizeof(source));
 	/* logins are recorded to the minute (as `eschool show` prints them):
@@ -1059,20 +1065,19 @@ static int session_open(struct call *c)
 			logx(c->pamh, LOG_DEBUG, "%s is exempt", c->user);
 		return PAM_IGNORE;
 	}
-	rc = relock(c, &lockfd);
-	if (rc != 0) {
-		es_state_unlock(lockfd);
+	rc = relock(c, &rec);
+	if (rc != 0)
 		return rc > 0 ? PAM_IGNORE : on_error(c);
-	}
 	if (es_account_same_login(&c->st, source, c->now)) { /* recorded meanwhile */
-		es_state_unlock(lockfd);
+		es_record_close(&rec);
 		return PAM_SUCCESS;
 	}
-	if (es_account_login(&c->st, &c->pol, source, c->now, &outcome) != 0 || save(c) != 0) {
-		es_state_unlock(lockfd);
+	if (es_account_login(&c->st, &c->pol, source, c->now, &outcome) != 0 ||
+	    save(c, &rec) != 0) {
+		es_record_close(&rec);
 		return PAM_IGNORE; /* a login is never refused for its bookkeeping */
 	}
-	es_state_unlock(lockfd);
+	es_record_close(&rec);
 	if (es_account_notify_login(&c->pol, outcome)) {
 		fmt_when(c->now, when, sizeof(when));
 		shown_source(c, shown, sizeof(shown));

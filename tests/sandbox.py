@@ -119,6 +119,18 @@ class SyslogListener:
             raise socket.timeout("no syslog message") from None
         return data[:bufsize]
 
+    def received(self):
+        """The lines that arrived: the first within 5 s, then those that
+        follow within half a second of each other."""
+        self.settimeout(5.0)
+        lines = [self.recv(4096).decode()]
+        self.settimeout(0.5)
+        try:
+            while True:
+                lines.append(self.recv(4096).decode())
+        except socket.timeout:
+            return lines
+
     def close(self):
         if not self.closed.is_set():
             self.closed.set()

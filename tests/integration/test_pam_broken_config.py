@@ -32,17 +32,6 @@ def local_user(sb, name="bob", pw=BOB_PW):
     sb.cmd(["chpasswd"], input=f"{name}:{pw}\n", check=True)
 
 
-def received(log):
-    """The syslog lines that arrived (the first within 5 s, the rest at once)."""
-    lines = [log.recv(4096).decode()]
-    log.settimeout(0.5)
-    try:
-        while True:
-            lines.append(log.recv(4096).decode())
-    except TimeoutError:
-        return lines
-
-
 def ours(lines):
     return [l for l in lines if "pam_eschool(" in l]
 
@@ -69,9 +58,9 @@ def test_a_typo_leaves_unmanaged_users_alone_and_refuses_managed_ones(sb):
     log = sb.syslog()
     try:
         login(sb, "bob", BOB_PW, SUCCESS)  # through pam_unix: in
-        bob = ours(received(log))
+        bob = ours(log.received())
         login(sb, "zoe", pw, SYSTEM_ERR)   # managed: refused
-        zoe = ours(received(log))
+        zoe = ours(log.received())
     finally:
         log.close()
     # one line per login (account and session of one handle), naming the
@@ -106,7 +95,7 @@ def test_the_state_dir_the_broken_file_names_is_looked_at(sb):
     log = sb.syslog()
     try:
         account(sb, "lea", DENIED)
-        line = received(log)[0]
+        line = log.received()[0]
     finally:
         log.close()
     assert "writable" in line and "lea has no state in /var/lib/eschool:" in line, line

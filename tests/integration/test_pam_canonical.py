@@ -56,17 +56,6 @@ def lower_nss(sb):
     return env
 
 
-def received(log):
-    """The syslog lines that arrived (the first within 5 s, the rest at once)."""
-    lines = [log.recv(4096).decode()]
-    log.settimeout(0.5)
-    try:
-        while True:
-            lines.append(log.recv(4096).decode())
-    except TimeoutError:
-        return lines
-
-
 def uid_of(sb, user):
     return int(sb.passwd_entry(user)[2])
 
@@ -103,7 +92,7 @@ def test_the_canonical_name_is_the_one_recorded_and_logged(sb):
         assert r["ok"], r
         sb.eschool("disable", "zoe", check=True)
         account(sb, "ZOE", EXPIRED, env=env)
-        lines = received(log)
+        lines = log.received()
     finally:
         log.close()
     st = state(sb, "zoe")

@@ -103,17 +103,6 @@ class Transcript:
         pass
 
 
-def received(log):
-    """The syslog lines that arrived (the first within 5 s, the rest at once)."""
-    lines = [log.recv(4096).decode()]
-    log.settimeout(0.5)
-    try:
-        while True:
-            lines.append(log.recv(4096).decode())
-    except TimeoutError:
-        return lines
-
-
 def finish(c):
     c.expect(pexpect.EOF)
     c.close()
@@ -241,7 +230,7 @@ def test_expired_temporary_password_is_refused(sb):
         c.expect(OLD)
         c.sendline(pw)
         out, status = finish(c)
-        lines = received(log)
+        lines = log.received()
     finally:
         log.close()
         sshd.close()

@@ -1,0 +1,96 @@
+/* Where the per-user state lives, behind one interface: a store (today the
+ * files of lib/es_state under state_dir; the school's directory next) and
+ * a record, one user's state opened through it.
+ *
+ * A record opened for writing holds the user's lock until it is closed
+ * (as pam_faillock's open_tally does); a record opened for reading holds
+ * nothing. Saving or removing through a record that does not hold the lock
+ * is refused (ES_ESOFTWARE): a write without the lock cannot happen.
+ *
+ *   struct es_state st;
+ *   struct es_record rec;
+ *   es_state_init(&st, "");
+ *   rc = es_record_open(&store, user, ES_RECORD_WRITE, &st, &rec, &err);
+ *   ... es_state_set(&st, ...); es_record_save(&rec, &err); ...
+ *   es_record_close(&rec);      (unlocks; st stays the caller's)
+ *   es_state_free(&st);
+ */
+#ifndef ESCHOOL_STORE_H
+#define ESCHOOL_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "es_config.h"
+#include "es_err.h"
+#include "es_state.h"
+
+struct es_store;
+
+/* What a store implements. lock/unlock work on an opaque token (the file
+ * store: a locked descriptor; -1 when there is nothing to release). */
+struct es_store_ops {
+	const char *name;
+	int (*lock)(const struct es_store *s, const char *user, long wait_ms, intptr_t *token,
+	            struct es_err *err);
+	void (*unlock)(const struct es_store *s, intptr_t token);
+	/* 0 loaded, 1 no such record, -1 error (es_state_load's codes) */
+	int (*load)(const struct es_store *s, const char *user, struct es_state *st,
+	            struct es_err *err);
+	int (*save)(const struct es_store *s, const struct es_state *st, struct es_err *err);
+	/* the record, then what its lock needed (the lock is held) */
+	int (*remove)(const struct es_store *s, const char *user, struct es_err *err);
+	int (*foreach)(const struct es_store *s, int (*fn)(const char *user, void *arg),
+	               void *arg, struct es_err *err);
+};
+
+struct es_store {
+	const struct es_store_ops *ops;
+	char dir[ES_PATH_LEN]; /* the file store's state_dir */
+};
+
+/* The file store over state_dir (lib/es_state). */
+void es_store_files(struct es_store *s, const char *state_dir);
+
+/* The store the configuration names (today: the files of state_dir). */
+void es_store_for(struct es_store *s, const struct es_config *cfg);
+
+/* Calls fn for every user with a record (sorted); stops at fn's non-zero. */
+int es_store_foreach(const struct es_store *s, int (*fn)(const char *user, void *arg),
+                     void *arg, struct es_err *err);
+
+enum es_record_how {
+	ES_RECORD_READ = 0,  /* no lock: what is there now */
+	ES_RECORD_WRITE = 1, /* the user's lock, held until es_record_close */
+};
+
+struct es_record {
+	const struct es_store *store;
+	struct es_state *st; /* the caller's, filled by es_record_open */
+	intptr_t token;      /* the store's lock (-1: none held) */
+	bool writable;
+	bool lock_failed;    /* es_record_open's -1 came from the lock, not the state */
+};
+
+/* Opens user's record into st (freed and initialised first): 0 when it
+ * was there, 1 when there is none (st is empty, named user; for writing
+ * the lock is held all the same: a new record), -1 on error (nothing held;
+ * ES_ETEMP when another process keeps the lock). Close it in every case
+ * but -1. */
+int es_record_open(const struct es_store *s, const char *user, enum es_record_how how,
+                   struct es_state *st, struct es_record *rec, struct es_err *err);
+/* The same, waiting wait_ms at most for the lock (tests, the module). */
+int es_record_open_wait(const struct es_store *s, const char *user, enum es_record_how how,
+                        long wait_ms, struct es_state *st, struct es_record *rec,
+                        struct es_err *err);
+
+/* Writes *rec->st (atomically for the file store). */
+int es_record_save(const struct es_record *rec, struct es_err *err);
+
+/* Removes the record (and, for the file store, its lock file). */
+int es_record_remove(const struct es_record *rec, struct es_err *err);
+
+/* Releases the lock; the state stays the caller's to free. */
+void es_record_close(struct es_record *rec);
+
+#endif
