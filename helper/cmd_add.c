@@ -22,9 +22,11 @@ static const char resend_usage[] = "usage: eschool resend USER [--json]\n";
  * mail could not go out. Then records the delivery. For add, the state was
  * saved with delivery=creating before, so that an interruption leaves a
  * trace that `add` or `import` completes. heading is for people. */
-static int set_and_deliver(struct es_ctx *ctx, struct es_state *st, const struct es_policy *pol,
-                           const char *heading, const char *kind, struct es_err *err)
+static int set_and_deliver(struct es_ctx *ctx, const struct es_record *rec,
+                           const struct es_policy *pol, const char *heading, const char *kind,
+                           struct es_err *err)
 {
+	struct es_state *st = rec->st;
 	struct es_cred cred;
 	struct es_buf line = { 0 };
 	const char *delivery = "printed";
@@ -89,8 +91,7 @@ static int set_and_deliver(struct es_ctx *ctx, struct es_state *st, const struct
 	                            ? cred.password
 	                            : NULL,
 	                    delivery);
-	if (es_state_set(st, ES_K_DELIVERY, delivery) != 0 ||
-	    es_state_save(ctx->cfg.state_dir, st, err) != 0) {
+	if (es_state_set(st, ES_K_DELIVERY, delivery) != 0 || es_record_save(rec, err) != 0) {
 		es_err_prefix(err, "the password was delivered but its delivery could not be recorded");
 		goto out;
 	}
@@ -140,7 +141,9 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 	struct es_person person;
 	const struct es_role *r;
 	bool done, resume = false;
-	int rc, lockfd = -1, alllock = -1, loaded;
+	struct es_record rec = { .token = -1 };
+	intptr_t all = -1;
+	int rc, loaded;
 	char heading[512], kind[80];
 
 	es_state_init(&st, "");
@@ -171,7 +174,7 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 	rc = -1;
 	/* the global lock orders us against other add/import/reset; the user's
 	 * own lock (against the PAM module) is taken once we know we create it */
-	if (es_state_lock_all(ctx->cfg.state_dir, &alllock, &err) != 0)
+	if (es_store_lock_all(&ctx->store, &all, &err) != 0)
 		goto out;
 	loaded = es_state_load_cfg(ctx, person.username, &st, &err);
 	if (loaded < 0)
@@ -230,7 +233,9 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 		           person.username);
 		goto out;
 	}
-	if (es_state_lock(ctx->cfg.state_dir, person.username, &lockfd, &err) != 0)
+	/* the global lock keeps other writers of new accounts out: what was
+	 * read above still holds; the module is kept out from here */
+	if (es_record_open(&ctx->store, person.username, ES_RECORD_WRITE, &st, &rec, &err) < 0)
 		goto out;
 	if (es_account_new(&st, person.username,
 	                   &(struct es_account_who){ email, name, role, klass, lang, parent }, &pol,
@@ -238,7 +243,7 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 		es_err_set(&err, ES_EOS, "out of memory");
 		goto out;
 	}
-	if (es_state_save(ctx->cfg.state_dir, &st, &err) != 0)
+	if (es_record_save(&rec, &err) != 0)
 		goto out;
 	if (pol.backend == ES_ACCT_SHADOW && !es_user_exists(person.username)) {
 		if ((r != NULL && es_groups_ensure(r->groups, r->n_groups, &err) != 0) ||
@@ -250,7 +255,7 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 			if (es_user_exists(person.username) &&
 			    es_account_delete(person.username, &e2) != 0)
 				es_warn("%s", e2.msg);
-			(void)es_state_remove(ctx->cfg.state_dir, person.username, &e2);
+			(void)es_record_remove(&rec, &e2);
 			goto out;
 		}
 	}
@@ -265,7 +270,7 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 	               tr(ctx, "Account created:", "Compte créé :"), person.username,
 	               name ? name : "", name ? ", " : "", role);
 	es_account_welcome_kind(&ctx->cfg, role, kind, sizeof(kind));
-	if (set_and_deliver(ctx, &st, &pol, heading, kind, &err) != 0) {
+	if (set_and_deliver(ctx, &rec, &pol, heading, kind, &err) != 0) {
 		struct es_err e2;
 		/* nothing half done: no account without its password */
 		if (pol.backend == ES_ACCT_SHADOW &&
@@ -273,7 +278,7 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 		    strcmp(es_state_get(&st, ES_K_DELIVERY), "creating") == 0) {
 			if (es_account_delete(person.username, &e2) != 0)
 				es_warn("%s", e2.msg);
-			(void)es_state_remove(ctx->cfg.state_dir, person.username, &e2);
+			(void)es_record_remove(&rec, &e2);
 		}
 		goto out;
 	}
@@ -291,17 +296,18 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 	}
 	rc = 0;
 out:
-	es_state_unlock(lockfd);
-	es_state_unlock(alllock);
+	es_record_close(&rec);
+	es_store_unlock_all(&ctx->store, all);
 	es_state_free(&st);
 	return rc == 0 ? 0 : es_fail(&err);
 }
 
 /* resend: the still-queued credentials mail goes now; without one (or
  * when it cannot go) the account gets a new temporary password, as reset. */
-static int resend_queued(struct es_ctx *ctx, struct es_state *st, bool *done,
+static int resend_queued(struct es_ctx *ctx, const struct es_record *rec, bool *done,
                          struct es_err *err)
 {
+	struct es_state *st = rec->st;
 	const char *delivery = NULL;
 
 	*done = false;
@@ -320,8 +326,7 @@ static int resend_queued(struct es_ctx *ctx, struct es_state *st, bool *done,
 		       es_state_get(st, ES_K_EMAIL));
 	es_print_credential(ctx, st->username, NULL, delivery);
 	*done = true;
-	if (es_state_set(st, ES_K_DELIVERY, delivery) != 0 ||
-	    es_state_save(ctx->cfg.state_dir, st, err) != 0)
+	if (es_state_set(st, ES_K_DELIVERY, delivery) != 0 || es_record_save(rec, err) != 0)
 		return es_err_prefix(err, "the mail went but its delivery could not be recorded");
 	return 0;
 }
@@ -335,9 +340,11 @@ static int reset_or_resend(struct es_ctx *ctx, int argc, char **argv, bool resen
 	struct es_err err = { 0 };
 	struct es_state st;
 	struct es_policy pol;
-	const char *user, *role;
+	const char *user;
+	struct es_record rec = { .token = -1 };
+	intptr_t all = -1;
 	bool done;
-	int rc, lockfd = -1, alllock = -1, loaded;
+	int rc, loaded;
 	char heading[512];
 	char *old = NULL;
 	size_t oldlen = 0;
@@ -359,7 +366,7 @@ static int reset_or_resend(struct es_ctx *ctx, int argc, char **argv, bool resen
 	if (rc != 0)
 		return rc;
 	rc = -1;
-	if (es_state_lock_all(ctx->cfg.state_dir, &alllock, &err) != 0)
+	if (es_store_lock_all(&ctx->store, &all, &err) != 0)
 		goto out;
 	loaded = es_state_load_cfg(ctx, user, &st, &err); /* unlocked: is it managed? */
 	if (loaded < 0)
@@ -378,8 +385,7 @@ static int reset_or_resend(struct es_ctx *ctx, int argc, char **argv, bool resen
 		           user, user);
 		goto out;
 	}
-	role = es_state_get(&st, ES_K_ROLE);
-	if (es_config_role_policy(&ctx->cfg, role ? role : "student", &pol, &err) != 0)
+	if (es_account_policy(&ctx->cfg, &st, &pol, &err) != 0)
 		goto out;
 	{
 		char why[600];
@@ -392,17 +398,13 @@ static int reset_or_resend(struct es_ctx *ctx, int argc, char **argv, bool resen
 		}
 	}
 	/* managed: read it again under its lock (the PAM module may write it) */
-	es_state_free(&st);
-	es_state_init(&st, "");
-	if (es_state_lock(ctx->cfg.state_dir, user, &lockfd, &err) != 0)
-		goto out;
-	loaded = es_state_load_cfg(ctx, user, &st, &err);
+	loaded = es_record_open(&ctx->store, user, ES_RECORD_WRITE, &st, &rec, &err);
 	if (loaded != 0) {
 		if (loaded > 0)
 			es_err_set(&err, ES_ENOUSER, "the state of %s was removed meanwhile", user);
 		goto out;
 	}
-	if (resend && resend_queued(ctx, &st, &sent, &err) != 0)
+	if (resend && resend_queued(ctx, &rec, &sent, &err) != 0)
 		goto out;
 	if (sent) {
 		rc = 0;
@@ -427,19 +429,19 @@ static int reset_or_resend(struct es_ctx *ctx, int argc, char **argv, bool resen
 		if (es_state_set_uid(&st, &e2) != 0)
 			es_warn("%s", e2.msg);
 	}
-	if (es_state_save(ctx->cfg.state_dir, &st, &err) != 0)
+	if (es_record_save(&rec, &err) != 0)
 		goto out;
 	(void)snprintf(heading, sizeof(heading), "%s %s",
 	               tr(ctx, "New temporary password for", "Nouveau mot de passe temporaire pour"),
 	               user);
-	if (set_and_deliver(ctx, &st, &pol, heading, "reset", &err) != 0) {
+	if (set_and_deliver(ctx, &rec, &pol, heading, "reset", &err) != 0) {
 		const char *d = es_state_get(&st, ES_K_DELIVERY);
 		struct es_err e2 = { 0 };
 
 		/* still "creating": the password was neither set nor shown */
 		if (d != NULL && strcmp(d, "creating") == 0 &&
 		    (es_state_parse(&st, old, oldlen, &e2) != 0 ||
-		     es_state_save(ctx->cfg.state_dir, &st, &e2) != 0))
+		     es_record_save(&rec, &e2) != 0))
 			es_warn("%s", e2.msg);
 		goto out;
 	}
@@ -450,8 +452,8 @@ out:
 		sodium_memzero(old, oldlen);
 		free(old);
 	}
-	es_state_unlock(lockfd);
-	es_state_unlock(alllock);
+	es_record_close(&rec);
+	es_store_unlock_all(&ctx->store, all);
 	es_state_free(&st);
 	return rc == 0 ? 0 : es_fail(&err);
 }

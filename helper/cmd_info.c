@@ -481,8 +481,10 @@ static int set_disabled(struct es_ctx *ctx, int argc, char **argv, bool disable)
 	struct es_err err = { 0 };
 	struct es_policy pol;
 	const char *user = NULL;
+	struct es_record rec = { .token = -1 };
+	intptr_t all = -1;
 	bool done;
-	int rc, lockfd = -1, alllock = -1;
+	int rc;
 
 	es_state_init(&st, "");
 	rc = es_parse_positional(ctx, argc, argv, disable ? disable_usage : enable_usage, 1, &user,
@@ -498,20 +500,20 @@ static int set_disabled(struct es_ctx *ctx, int argc, char **argv, bool disable)
 	}
 	/* the global lock orders us against reset (which would unlock the
 	 * password); the user's lock against the PAM module */
-	if (es_state_lock_all(ctx->cfg.state_dir, &alllock, &err) != 0)
+	if (es_store_lock_all(&ctx->store, &all, &err) != 0)
 		return es_fail(&err);
 	rc = load_managed(ctx, user, &st); /* not managed: no lock file made */
 	if (rc != 0)
 		goto out;
-	es_state_free(&st);
-	es_state_init(&st, "");
-	if (es_state_lock(ctx->cfg.state_dir, user, &lockfd, &err) != 0) {
+	rc = es_record_open(&ctx->store, user, ES_RECORD_WRITE, &st, &rec, &err);
+	if (rc < 0) {
 		rc = es_fail(&err);
 		goto out;
 	}
-	rc = load_managed(ctx, user, &st);
-	if (rc != 0)
+	if (rc == 1) { /* forgotten meanwhile */
+		rc = load_managed(ctx, user, &st);
 		goto out;
+	}
 	{
 		char why[600];
 
@@ -530,7 +532,7 @@ static int set_disabled(struct es_ctx *ctx, int argc, char **argv, bool disable)
 		goto out;
 	}
 	if (es_state_set(&st, ES_K_DISABLED, disable ? "1" : "0") != 0 ||
-	    es_state_save(ctx->cfg.state_dir, &st, &err) != 0) {
+	    es_record_save(&rec, &err) != 0) {
 		struct es_err e2 = { 0 };
 
 		if (err.msg[0] == '\0')
@@ -552,8 +554,8 @@ static int set_disabled(struct es_ctx *ctx, int argc, char **argv, bool disable)
 		               : tr(ctx, "Account enabled:", "Compte réactivé :"),
 		       user);
 out:
-	es_state_unlock(lockfd);
-	es_state_unlock(alllock);
+	es_record_close(&rec);
+	es_store_unlock_all(&ctx->store, all);
 	es_state_free(&st);
 	return rc;
 }

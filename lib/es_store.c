@@ -49,6 +49,16 @@ static int files_foreach(const struct es_store *s, int (*fn)(const char *user, v
 	return es_state_foreach(s->dir, fn, arg, err);
 }
 
+static int files_lock_all(const struct es_store *s, intptr_t *token, struct es_err *err)
+{
+	int fd = -1;
+
+	if (es_state_lock_all(s->dir, &fd, err) != 0)
+		return -1;
+	*token = fd;
+	return 0;
+}
+
 static const struct es_store_ops files_ops = {
 	.name = "files",
 	.lock = files_lock,
@@ -57,6 +67,7 @@ static const struct es_store_ops files_ops = {
 	.save = files_save,
 	.remove = files_remove,
 	.foreach = files_foreach,
+	.lock_all = files_lock_all,
 };
 
 void es_store_files(struct es_store *s, const char *state_dir)
@@ -75,6 +86,17 @@ int es_store_foreach(const struct es_store *s, int (*fn)(const char *user, void 
                      void *arg, struct es_err *err)
 {
 	return s->ops->foreach(s, fn, arg, err);
+}
+
+int es_store_lock_all(const struct es_store *s, intptr_t *token, struct es_err *err)
+{
+	*token = -1;
+	return s->ops->lock_all(s, token, err);
+}
+
+void es_store_unlock_all(const struct es_store *s, intptr_t token)
+{
+	s->ops->unlock(s, token);
 }
 
 /* ---- records ---- */

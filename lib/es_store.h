@@ -42,6 +42,9 @@ struct es_store_ops {
 	int (*remove)(const struct es_store *s, const char *user, struct es_err *err);
 	int (*foreach)(const struct es_store *s, int (*fn)(const char *user, void *arg),
 	               void *arg, struct es_err *err);
+	/* the whole store's lock: the commands that create accounts or set
+	 * passwords hold it; per-user locks nest inside */
+	int (*lock_all)(const struct es_store *s, intptr_t *token, struct es_err *err);
 };
 
 struct es_store {
@@ -58,6 +61,11 @@ void es_store_for(struct es_store *s, const struct es_config *cfg);
 /* Calls fn for every user with a record (sorted); stops at fn's non-zero. */
 int es_store_foreach(const struct es_store *s, int (*fn)(const char *user, void *arg),
                      void *arg, struct es_err *err);
+
+/* Takes the whole store's lock (bounded; ES_ETEMP naming the holder);
+ * release it with es_store_unlock_all. */
+int es_store_lock_all(const struct es_store *s, intptr_t *token, struct es_err *err);
+void es_store_unlock_all(const struct es_store *s, intptr_t token);
 
 enum es_record_how {
 	ES_RECORD_READ = 0,  /* no lock: what is there now */

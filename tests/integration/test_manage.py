@@ -69,6 +69,19 @@ def test_reset_gives_a_new_temporary_password(school):
     assert password_ok(sb, "bob", pw["bob"])
 
 
+def test_reset_of_an_account_whose_role_was_removed(school):
+    """A role gone from the config falls back to the global policy, as the
+    module does (lib/es_account): reset used to fail on it. The new
+    password's aging in shadow is the global policy's."""
+    sb, _ = school
+    edit_state(sb, "bob", role="ghost")
+    p = sb.eschool("reset", "bob", "--json")
+    assert p.returncode == 0, p.stderr
+    assert password_ok(sb, "bob", json_lines(p.stdout)[0]["password"])
+    assert sb.shadow_entry("bob")[2:6] == ["0", "0", "90", "7"]
+    assert sb.state("bob")["must_change"] == "1"
+
+
 def test_reset_json(school):
     sb, pw = school
     p = sb.eschool("reset", "bob", "--json")
