@@ -593,8 +593,10 @@ int cmd_forget(struct es_ctx *ctx, int argc, char **argv)
 	struct es_err err = { 0 };
 	const char *user = NULL;
 	char why[600];
+	struct es_record rec = { .token = -1 };
+	intptr_t all = -1;
 	bool done;
-	int rc, loaded, lockfd = -1, alllock = -1;
+	int rc, loaded;
 	long queued;
 
 	es_state_init(&st, "");
@@ -610,20 +612,21 @@ int cmd_forget(struct es_ctx *ctx, int argc, char **argv)
 	}
 	/* the global lock orders us against add and import, which may be
 	 * about to make that account again; the user's, against the module */
-	if (es_state_lock_all(ctx->cfg.state_dir, &alllock, &err) != 0) {
+	if (es_store_lock_all(&ctx->store, &all, &err) != 0) {
 		rc = es_fail(&err);
 		goto out;
 	}
 	/* no state: said before the user's lock would make a lock file */
 	loaded = es_state_load_cfg(ctx, user, &st, &err);
-	es_state_free(&st);
 	es_err_clear(&err);
 	if (loaded != 1) {
-		if (es_state_lock(ctx->cfg.state_dir, user, &lockfd, &err) != 0) {
+		/* locked even when the file cannot be read: a corrupt state of
+		 * a removed account is forgotten too */
+		loaded = es_record_open(&ctx->store, user, ES_RECORD_WRITE_ANYWAY, &st, &rec, &err);
+		if (loaded < 0 && !rec.writable) {
 			rc = es_fail(&err);
 			goto out;
 		}
-		loaded = es_state_load_cfg(ctx, user, &st, &err);
 	}
 	if (loaded == 1) {
 		es_warn(tr(ctx, "no eschool state for %s: nothing to forget",
@@ -649,8 +652,7 @@ int cmd_forget(struct es_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	es_err_clear(&err);
-	if (es_state_remove(ctx->cfg.state_dir, user, &err) != 0 ||
-	    es_state_remove_lock(ctx->cfg.state_dir, user, &err) != 0) {
+	if (es_record_remove(&rec, &err) != 0) {
 		rc = es_fail(&err);
 		goto out;
 	}
@@ -675,8 +677,8 @@ int cmd_forget(struct es_ctx *ctx, int argc, char **argv)
 	}
 	rc = 0;
 out:
-	es_state_unlock(lockfd);
-	es_state_unlock(alllock);
+	es_record_close(&rec);
+	es_store_unlock_all(&ctx->store, all);
 	es_state_free(&st);
 	return rc;
 }

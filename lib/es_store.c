@@ -110,10 +110,11 @@ int es_record_open_wait(const struct es_store *s, const char *user, enum es_reco
 	memset(rec, 0, sizeof(*rec));
 	rec->store = s;
 	rec->st = st;
+	(void)es_strlcpy(rec->user, user, sizeof(rec->user));
 	rec->token = -1;
 	es_state_free(st);
 	es_state_init(st, user);
-	if (how == ES_RECORD_WRITE) {
+	if (how != ES_RECORD_READ) {
 		if (s->ops->lock(s, user, wait_ms, &rec->token, err) != 0) {
 			rec->lock_failed = true;
 			return -1;
@@ -122,7 +123,8 @@ int es_record_open_wait(const struct es_store *s, const char *user, enum es_reco
 	}
 	rc = s->ops->load(s, user, st, err);
 	if (rc < 0) {
-		es_record_close(rec);
+		if (how != ES_RECORD_WRITE_ANYWAY)
+			es_record_close(rec);
 		return -1;
 	}
 	if (rc == 1) { /* none: an empty record of that name */
@@ -143,7 +145,7 @@ static int need_lock(const struct es_record *rec, const char *what, struct es_er
 	if (rec->writable)
 		return 0;
 	return es_err_set(err, ES_ESOFTWARE, "%s the state of %s without its lock (a bug)", what,
-	                  rec->st != NULL ? rec->st->username : "?");
+	                  rec->user[0] != '\0' ? rec->user : "?");
 }
 
 int es_record_save(const struct es_record *rec, struct es_err *err)
@@ -157,7 +159,7 @@ int es_record_remove(const struct es_record *rec, struct es_err *err)
 {
 	if (need_lock(rec, "removing", err) != 0)
 		return -1;
-	return rec->store->ops->remove(rec->store, rec->st->username, err);
+	return rec->store->ops->remove(rec->store, rec->user, err);
 }
 
 void es_record_close(struct es_record *rec)

@@ -70,10 +70,14 @@ void es_store_unlock_all(const struct es_store *s, intptr_t token);
 enum es_record_how {
 	ES_RECORD_READ = 0,  /* no lock: what is there now */
 	ES_RECORD_WRITE = 1, /* the user's lock, held until es_record_close */
+	/* the lock, kept even when what is stored cannot be read (-1 with
+	 * rec->writable): forget removes a corrupt record too */
+	ES_RECORD_WRITE_ANYWAY = 2,
 };
 
 struct es_record {
 	const struct es_store *store;
+	char user[sizeof(((struct es_state *)0)->username)]; /* whose record */
 	struct es_state *st; /* the caller's, filled by es_record_open */
 	intptr_t token;      /* the store's lock (-1: none held) */
 	bool writable;
