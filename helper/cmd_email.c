@@ -18,9 +18,10 @@
 #include "es_names.h"
 
 static const char set_usage[] =
-	"usage: eschool set-email USER ADDR [--json]\n"
+	"usage: eschool set-email USER ADDR [--force] [--json]\n"
 	"  mails a code to ADDR; the address changes when it comes back\n"
-	"  (eschool verify-email USER CODE, or at the user's next login)\n";
+	"  (eschool verify-email USER CODE, or at the user's next login);\n"
+	"  --force: the administrator's correction (a typo), at once, without a code\n";
 static const char verify_usage[] = "usage: eschool verify-email USER CODE [--json]\n";
 
 /* Locks and loads a managed user's state; an exit code on failure. */
@@ -88,6 +89,41 @@ static void print_result(const struct es_ctx *ctx, const char *user, const char 
 	es_buf_free(&b);
 }
 
+/* set-email --force: the address changes now (a typo the administrator
+ * fixes); logged with both addresses. The old address is not mailed: a
+ * mistyped one may well be a stranger's. */
+static int force_email(struct es_ctx *ctx, const struct es_record *rec, const char *addr)
+{
+	struct es_err err = { 0 };
+	const char *old = es_state_get(rec->st, ES_K_EMAIL);
+	char was[320];
+
+	(void)es_strlcpy(was, old != NULL ? old : "", sizeof(was));
+	if (es_account_email_set(rec->st, addr) != 0) {
+		es_err_set(&err, ES_EOS, "out of memory");
+		return es_fail(&err);
+	}
+	if (es_record_save(rec, &err) != 0)
+		return es_fail(&err);
+	es_log(LOG_AUTHPRIV, LOG_NOTICE,
+	       "set-email --force: address of %s changed from %s to %s by the administrator",
+	       rec->user, was[0] != '\0' ? was : "-", addr);
+	if (ctx->json) {
+		struct es_buf b = { 0 };
+
+		if ((es_buf_puts(&b, "{\"username\":") | es_buf_json_str(&b, rec->user) |
+		     es_buf_puts(&b, ",\"email\":") | es_buf_json_str(&b, addr) |
+		     es_buf_puts(&b, ",\"forced\":true}\n")) == 0)
+			es_out_write(&b);
+		es_buf_free(&b);
+	} else {
+		es_info(ctx, tr(ctx, "%s's address is now %s (forced: no code)\n",
+		                "l'adresse de %s est maintenant %s (forcé : sans code)\n"),
+		        rec->user, addr);
+	}
+	return 0;
+}
+
 int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 {
 	const char *pos[2] = { NULL, NULL }, *user, *addr, *old, *name, *lang;
@@ -98,16 +134,22 @@ int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 	struct es_policy pol;
 	struct es_err err = { 0 };
 	int64_t expires;
-	bool done;
+	bool done, force = false;
+	const struct es_opt opts[] = { { "force", NULL, &force }, { NULL, NULL, NULL } };
+	struct es_args args;
 	struct es_record rec = { .token = -1 };
 	int rc;
 
 	es_state_init(&st, "");
-	rc = es_parse_positional(ctx, argc, argv, set_usage, 2, pos, &done);
+	rc = es_parse_args(ctx, argc, argv, opts, set_usage, &args, &done);
 	if (rc != 0 || done)
 		return rc;
-	user = pos[0];
-	addr = pos[1];
+	if (args.n_positional != 2) {
+		es_warn("%s", set_usage);
+		return ES_EUSAGE;
+	}
+	user = pos[0] = args.positional[0];
+	addr = pos[1] = args.positional[1];
 	rc = es_prepare(ctx, true);
 	if (rc != 0)
 		return rc;
@@ -123,6 +165,10 @@ int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 		es_info(ctx, tr(ctx, "%s's address is already %s: nothing to do\n",
 		                "l'adresse de %s est déjà %s : rien à faire\n"),
 		        user, addr);
+		goto out;
+	}
+	if (force) {
+		rc = force_email(ctx, &rec, addr);
 		goto out;
 	}
 	if (es_account_policy(&ctx->cfg, &st, &pol, &err) != 0) {

@@ -300,6 +300,14 @@ void es_account_email_clear(struct es_state *st)
 	(void)es_state_set(st, ES_K_PENDING_TRIES, NULL);
 }
 
+int es_account_email_set(struct es_state *st, const char *addr)
+{
+	if (es_state_set(st, ES_K_EMAIL, addr) != 0)
+		return -1;
+	es_account_email_clear(st);
+	return 0;
+}
+
 /* The longest answer compared: a code is 8 characters, with spaces and
  * dashes a few more; anything longer is wrong without hashing it. */
 #define ES_CODE_TYPED_MAX 64

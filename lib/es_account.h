@@ -159,6 +159,10 @@ enum es_confirm_outcome es_account_email_confirm(struct es_state *st,
 /* Forgets a pending change. */
 void es_account_email_clear(struct es_state *st);
 
+/* The administrator's own correction (set-email --force): the address is
+ * addr now, without a code; a pending change is forgotten. */
+int es_account_email_set(struct es_state *st, const char *addr);
+
 /* ---- the daily reminders ---- */
 
 /* What the daily run owes a user now. */

@@ -170,3 +170,31 @@ def test_login_does_not_ask_for_a_dead_code(sb):
     edit_state(sb, "zoe", pending_expires=2**40, must_change=1)
     r = drive(sb, "es-account", "zoe", [["account", 12]], answers=[code])
     assert r["ok"] and state(sb, "zoe")["email"] == "zoe@school.example", r
+
+
+def test_force_fixes_a_typo_at_once_and_is_logged(sb):
+    """set-email --force (SPEC section 4): the administrator's correction,
+    without a code; a pending change is forgotten; authpriv says who had
+    which address. The mistyped address is not mailed."""
+    prepare(sb)
+    add(sb, "zoe")
+    set_email(sb, "zoe", "zoe.new@school.example")  # a pending change
+    log = sb.syslog()
+    try:
+        p = sb.cmd([ESCHOOL, "--json", "set-email", "zoe", "zoe@school-typo.example", "--force"],
+                   env=ASAN)
+        assert p.returncode == 0, p.stderr
+        lines = log.received()
+    finally:
+        log.close()
+    assert json.loads(p.stdout) == {"username": "zoe", "email": "zoe@school-typo.example",
+                                    "forced": True}
+    st = state(sb, "zoe")
+    assert st["email"] == "zoe@school-typo.example"
+    assert "pending_email" not in st and "pending_code_hash" not in st
+    forced = [l for l in lines if "set-email --force" in l]
+    assert forced and "from zoe@school.example to zoe@school-typo.example" in forced[0], lines
+    # a bad address is still refused, forced or not
+    p = sb.cmd([ESCHOOL, "set-email", "zoe", "a..b@school.example", "--force"], env=ASAN)
+    assert p.returncode == 65, p.stderr
+    assert state(sb, "zoe")["email"] == "zoe@school-typo.example"
