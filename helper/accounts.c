@@ -283,6 +283,96 @@ int es_account_set_aging(const char *user, const struct es_aging *aging, struct 
 	return 0;
 }
 
+/* ---- the account sources ---- */
+
+static int shadow_create(const struct es_policy *pol, const struct es_role *role,
+                         const char *user, const char *fullname, struct es_err *err)
+{
+	if (role != NULL && es_groups_ensure(role->groups, role->n_groups, err) != 0)
+		return -1;
+	return es_account_create(pol, role, user, fullname, err);
+}
+
+static int shadow_set_password(const char *user, const char *hash, const struct es_aging *aging,
+                               struct es_err *err)
+{
+	struct es_buf line = { 0 };
+	int rc;
+
+	if (es_buf_printf(&line, "%s:%s\n", user, hash) != 0) {
+		es_buf_free(&line);
+		return es_err_set(err, ES_EOS, "out of memory");
+	}
+	/* chpasswd sets lastchg to today: the aging comes after it */
+	rc = es_account_set_hashes(line.data, line.len, err) != 0 ||
+	                     es_account_set_aging(user, aging, err) != 0
+	             ? -1
+	             : 0;
+	es_buf_free(&line);
+	return rc;
+}
+
+static const struct es_accounts shadow_accounts = {
+	.name = "shadow",
+	.writes = true,
+	.create = shadow_create,
+	.set_password = shadow_set_password,
+	.lock = es_account_lock,
+	.remove = es_account_delete,
+};
+
+static int none_create(const struct es_policy *pol, const struct es_role *role, const char *user,
+                       const char *fullname, struct es_err *err)
+{
+	(void)pol;
+	(void)role;
+	(void)fullname;
+	return es_err_set(err, ES_ENOUSER,
+	                  "accounts.backend = none: user %s must already exist in the directory",
+	                  user);
+}
+
+static int none_set_password(const char *user, const char *hash, const struct es_aging *aging,
+                             struct es_err *err)
+{
+	/* the directory's password is set where the directory is managed */
+	(void)user;
+	(void)hash;
+	(void)aging;
+	(void)err;
+	return 0;
+}
+
+static int none_lock(const char *user, bool lock, struct es_err *err)
+{
+	/* the state's "disabled" is what the module enforces */
+	(void)user;
+	(void)lock;
+	(void)err;
+	return 0;
+}
+
+static int none_remove(const char *user, struct es_err *err)
+{
+	(void)user;
+	(void)err;
+	return 0;
+}
+
+static const struct es_accounts none_accounts = {
+	.name = "none",
+	.writes = false,
+	.create = none_create,
+	.set_password = none_set_password,
+	.lock = none_lock,
+	.remove = none_remove,
+};
+
+const struct es_accounts *es_accounts_for(const struct es_policy *pol)
+{
+	return pol->backend == ES_ACCT_SHADOW ? &shadow_accounts : &none_accounts;
+}
+
 int es_account_delete(const char *user, struct es_err *err)
 {
 	const char *argv[] = { USERDEL, "-r", "--", user, NULL };

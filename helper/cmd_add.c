@@ -28,26 +28,17 @@ static int set_and_deliver(struct es_ctx *ctx, const struct es_record *rec,
 {
 	struct es_state *st = rec->st;
 	struct es_cred cred;
-	struct es_buf line = { 0 };
+	struct es_aging aging;
 	const char *delivery = "printed";
 	char how[400];
 	int rc = -1;
 
 	if (es_cred_make(pol, &cred, err) != 0)
 		return -1;
-	if (pol->backend == ES_ACCT_SHADOW) {
-		if (es_buf_printf(&line, "%s:%s\n", st->username, cred.hash) != 0) {
-			es_err_set(err, ES_EOS, "out of memory");
-			goto out;
-		}
-		struct es_aging aging;
-
-		es_account_aging(pol, es_state_get_bool(st, ES_K_MUST_CHANGE),
-		                 es_policy_exempt(pol, st->username), ctx->now, &aging);
-		if (es_account_set_hashes(line.data, line.len, err) != 0 ||
-		    es_account_set_aging(st->username, &aging, err) != 0)
-			goto out;
-	}
+	es_account_aging(pol, es_state_get_bool(st, ES_K_MUST_CHANGE),
+	                 es_policy_exempt(pol, st->username), ctx->now, &aging);
+	if (es_accounts_for(pol)->set_password(st->username, cred.hash, &aging, err) != 0)
+		goto out;
 	if (ctx->cfg.mode == ES_MODE_PRODUCTION) {
 		struct es_err qerr = { 0 };
 		if (es_drop_stale_credentials(ctx, st->username, &qerr) != 0) {
@@ -102,7 +93,6 @@ static int set_and_deliver(struct es_ctx *ctx, const struct es_record *rec,
 	       delivery);
 	rc = 0;
 out:
-	es_buf_free(&line);
 	es_cred_wipe(&cred);
 	return rc;
 }
@@ -140,6 +130,7 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 	struct es_policy pol;
 	struct es_person person;
 	const struct es_role *r;
+	const struct es_accounts *acc;
 	bool done, resume = false;
 	struct es_record rec = { .token = -1 };
 	intptr_t all = -1;
@@ -170,6 +161,7 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 	    es_config_role_policy(&ctx->cfg, role, &pol, &err) != 0)
 		return es_fail(&err);
 	r = es_config_find_role(&ctx->cfg, role);
+	acc = es_accounts_for(&pol);
 
 	rc = -1;
 	/* the global lock orders us against other add/import/reset; the user's
@@ -218,7 +210,7 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 		}
 		resume = true;
 	}
-	if (!resume && pol.backend == ES_ACCT_SHADOW && es_user_exists(person.username)) {
+	if (!resume && acc->writes && es_user_exists(person.username)) {
 		es_err_set(&err, ES_ECANTCREAT,
 		           tr(ctx, "user %s already exists on this system (not created by eschool); "
 		                   "choose another username",
@@ -227,10 +219,8 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 		           person.username);
 		goto out;
 	}
-	if (pol.backend == ES_ACCT_NONE && !es_user_exists(person.username)) {
-		es_err_set(&err, ES_ENOUSER,
-		           "accounts.backend = none: user %s must already exist in the directory",
-		           person.username);
+	if (!acc->writes && !es_user_exists(person.username)) {
+		(void)acc->create(&pol, r, person.username, name, &err); /* says why */
 		goto out;
 	}
 	/* the global lock keeps other writers of new accounts out: what was
@@ -245,15 +235,13 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 	}
 	if (es_record_save(&rec, &err) != 0)
 		goto out;
-	if (pol.backend == ES_ACCT_SHADOW && !es_user_exists(person.username)) {
-		if ((r != NULL && es_groups_ensure(r->groups, r->n_groups, &err) != 0) ||
-		    es_account_create(&pol, r, person.username, name, &err) != 0) {
+	if (acc->writes && !es_user_exists(person.username)) {
+		if (acc->create(&pol, r, person.username, name, &err) != 0) {
 			struct es_err e2;
 			/* useradd may fail half-way (a full disk, a file size
 			 * limit): the user did not exist before and we hold the
 			 * global lock, so an entry there now is ours to undo */
-			if (es_user_exists(person.username) &&
-			    es_account_delete(person.username, &e2) != 0)
+			if (es_user_exists(person.username) && acc->remove(person.username, &e2) != 0)
 				es_warn("%s", e2.msg);
 			(void)es_record_remove(&rec, &e2);
 			goto out;
@@ -273,10 +261,9 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 	if (set_and_deliver(ctx, &rec, &pol, heading, kind, &err) != 0) {
 		struct es_err e2;
 		/* nothing half done: no account without its password */
-		if (pol.backend == ES_ACCT_SHADOW &&
-		    es_state_get(&st, ES_K_DELIVERY) != NULL &&
+		if (acc->writes && es_state_get(&st, ES_K_DELIVERY) != NULL &&
 		    strcmp(es_state_get(&st, ES_K_DELIVERY), "creating") == 0) {
-			if (es_account_delete(person.username, &e2) != 0)
+			if (acc->remove(person.username, &e2) != 0)
 				es_warn("%s", e2.msg);
 			(void)es_record_remove(&rec, &e2);
 		}

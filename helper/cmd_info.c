@@ -527,7 +527,7 @@ static int set_disabled(struct es_ctx *ctx, int argc, char **argv, bool disable)
 		}
 	}
 	if (es_account_policy(&ctx->cfg, &st, &pol, &err) != 0 ||
-	    (pol.backend == ES_ACCT_SHADOW && es_account_lock(user, disable, &err) != 0)) {
+	    es_accounts_for(&pol)->lock(user, disable, &err) != 0) {
 		rc = es_fail(&err);
 		goto out;
 	}
@@ -539,7 +539,7 @@ static int set_disabled(struct es_ctx *ctx, int argc, char **argv, bool disable)
 			es_err_set(&err, ES_EOS, "out of memory");
 		/* nothing half done: the account goes back as it was (a full
 		 * or read-only state disk does not stop usermod on /etc) */
-		if (pol.backend == ES_ACCT_SHADOW && es_account_lock(user, !disable, &e2) != 0)
+		if (es_accounts_for(&pol)->lock(user, !disable, &e2) != 0)
 			es_warn("%s", e2.msg);
 		rc = es_fail(&err);
 		goto out;

@@ -75,6 +75,27 @@ int es_account_delete(const char *user, struct es_err *err);
 /* usermod -L -e 1 / usermod -U -e "" */
 int es_account_lock(const char *user, bool lock, struct es_err *err);
 
+/* Where accounts live (accounts.backend), behind one interface, so that
+ * the commands do not test the backend: "shadow" writes the system's files
+ * through shadow's tools; "none" writes nothing (the accounts are a
+ * directory's, made elsewhere: they must exist already). */
+struct es_accounts {
+	const char *name;
+	bool writes;  /* false: accounts are made elsewhere and must exist */
+	/* the account with the role's groups (made when missing) */
+	int (*create)(const struct es_policy *pol, const struct es_role *role, const char *user,
+	              const char *fullname, struct es_err *err);
+	/* a new password (crypt(3) hash) and its aging (es_account_aging) */
+	int (*set_password)(const char *user, const char *hash, const struct es_aging *aging,
+	                    struct es_err *err);
+	/* lock (disable: no password, no key, no session) or unlock */
+	int (*lock)(const char *user, bool lock, struct es_err *err);
+	/* undo a half-made account */
+	int (*remove)(const char *user, struct es_err *err);
+};
+
+const struct es_accounts *es_accounts_for(const struct es_policy *pol);
+
 /* ---- provision.c: what add, import and reset share ---- */
 
 /* One person's account data, from the command line or a CSV row. */
