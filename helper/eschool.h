@@ -141,14 +141,6 @@ void es_strset_free(struct es_strset *set);
  * never sit in stdio's buffer. */
 void es_out_write(const struct es_buf *b);
 
-/* ---- cmd_mail.c ---- */
-#define ES_SITE_TEMPLATES "/etc/eschool/templates"
-
-/* The template directories, in order: the school's, template_dir, and the
- * source tree's conf/templates when run from it (make demo, tests).
- * Returns how many were put in dirs (bufs holds the strings). */
-int es_template_dirs(char bufs[3][4096], const char *dirs[3], const struct es_ctx *ctx);
-
 /* ---- deliver.c ---- */
 /* Production: queues the credential mail of kind for st's user, tries it
  * now; *delivery is "sent", "queued" or "fallback" (show the password).

@@ -122,31 +122,25 @@ static void logo_load(const struct es_ctx *ctx)
 
 int es_compose_for(struct es_ctx *ctx, const char *kind, const char *lang, const char *to,
                    const char *to_name, const struct es_tvar *extra, size_t n_extra,
-                   struct es_buf *msg, struct es_err *err)
+                   struct es_buf *msg, const char **kind_used, struct es_err *err)
 {
-	char bufs[3][4096], msgid[128];
-	const char *dirs[3];
-	struct es_tvar vars[24];
-	size_t n = 0;
-	int ndirs = es_template_dirs(bufs, dirs, ctx);
-	struct es_compose comp = {
-		.dirs = dirs,
-		.ndirs = (size_t)ndirs,
+	char checkout[4096];
+	struct es_compose_in in = {
+		.kind = kind,
+		.lang = lang,
+		.to_addr = to,
+		.to_name = to_name,
+		.vars = extra,
+		.nvars = n_extra,
 		.now = ctx->now,
 	};
 
 	logo_load(ctx);
-	comp.logo = logo_data;
-	comp.logo_len = logo_len;
-	es_compose_school(&ctx->cfg, &comp, vars);
-	n = ES_SCHOOL_VARS;
-	if (n_extra > ES_ARRAY_LEN(vars) - n)
-		return es_err_set(err, ES_ESOFTWARE, "too many template variables");
-	if (n_extra > 0) /* memcpy from NULL is undefined even for 0 bytes */
-		memcpy(vars + n, extra, n_extra * sizeof(*extra));
-	n += n_extra;
-	return es_compose_mail(&comp, kind, lang, to, to_name, vars, n, msg, msgid, sizeof(msgid),
-	                       err);
+	in.logo = logo_data;
+	in.logo_len = logo_len;
+	if (es_compose_checkout_dir(checkout, sizeof(checkout)) == 0)
+		in.extra_dir = checkout;
+	return es_compose_message(&ctx->cfg, &in, msg, kind_used, err);
 }
 
 /* ---- quota: spool_dir/quota ---- */
@@ -430,7 +424,8 @@ static void admin_mail(struct es_outbox *ob, const char *kind, const struct es_t
 	(void)es_strlcpy(m.to, ctx->cfg.admin_email, sizeof(m.to));
 	(void)es_strlcpy(m.kind, kind, sizeof(m.kind));
 	m.priority = ES_QPRIO_NOTICE;
-	if (es_compose_for(ctx, kind, ctx->cfg.language, m.to, NULL, vars, nvars, &msg, &err) != 0 ||
+	if (es_compose_for(ctx, kind, ctx->cfg.language, m.to, NULL, vars, nvars, &msg, NULL,
+	                   &err) != 0 ||
 	    es_queue_add(ctx->cfg.spool_dir, &m, msg.data, msg.len, ctx->now, &err) != 0 ||
 	    es_outbox_send(ob, &m, msg.data, msg.len, &outcome, &r, &err) != 0)
 		es_warn("%s: %s", kind, err.msg);

@@ -63,11 +63,13 @@ int es_mail_local(const struct es_ctx *ctx, const char *id, const char *to, cons
 /* The quota's current windows (for queue status); zero when none. */
 int es_quota_read(const struct es_ctx *ctx, struct es_quota *q, struct es_err *err);
 
-/* Composes mail `kind` with the school's variables (school_name, contact,
- * admin_email, logo) and extra ones; lang NULL: the school's. */
+/* Composes mail `kind` through lib's entry (es_compose_message) with the
+ * school's logo and, run from a source tree, its conf/templates; lang
+ * NULL: the school's. A welcome-<role> without its own template is built
+ * from welcome-student: *kind_used (may be NULL) says which. */
 int es_compose_for(struct es_ctx *ctx, const char *kind, const char *lang, const char *to,
                    const char *to_name, const struct es_tvar *extra, size_t n_extra,
-                   struct es_buf *msg, struct es_err *err);
+                   struct es_buf *msg, const char **kind_used, struct es_err *err);
 
 /* deliver.c: composes the credential mail `kind` (a role without its own
  * welcome template gets welcome-student) for st's user and queues it:
