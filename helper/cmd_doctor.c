@@ -18,8 +18,9 @@
 
 #include "es_compose.h"
 #include "es_queue.h"
-#include "outbox.h"
-#include "smtp.h"
+#include "mail/compose.h"
+#include "mail/outbox.h"
+#include "mail/smtp.h"
 
 #define DAY 86400
 #define PAM_DIR "/etc/pam.d"

@@ -8,10 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "es_compose.h"
 #include "es_names.h"
-#include "outbox.h"
-#include "smtp.h"
+#include "mail/compose.h"
+#include "mail/smtp.h"
 
 static const char test_usage[] = "usage: eschool test-email ADDR [--json]\n";
 

@@ -23,7 +23,7 @@
 
 #include "es_compose.h"
 #include "es_queue.h"
-#include "outbox.h"
+#include "mail/compose.h"
 
 static const char remind_usage[] =
 	"usage: eschool remind [--dry-run] [--json]\n"

@@ -6,6 +6,7 @@
  * 5xx). If another `queue run` holds the queue, the mail is left to it:
  * "queued". */
 #include "eschool.h"
+#include "mail/deliver.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +14,9 @@
 
 #include <sodium.h>
 
-#include "es_compose.h"
 #include "es_queue.h"
-#include "outbox.h"
+#include "mail/compose.h"
+#include "mail/outbox.h"
 
 #define QUICK_TIMEOUT 10
 
