@@ -37,8 +37,11 @@ endif
 
 LIB_SRC := $(sort $(wildcard lib/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
-HELPER_SRC := $(sort $(wildcard helper/*.c))
+HELPER_SRC := $(sort $(wildcard helper/*.c helper/mail/*.c))
 HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
+# helper/ includes its own headers from the top: "eschool.h", "mail/outbox.h";
+# lib/ and the module never see them (the arrows go down only)
+$(HELPER_OBJ): ALL_CFLAGS += -Ihelper
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -68,7 +71,7 @@ TEST_TOOLS := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/*.c))
 
 all: $(BUILD)/eschool $(BUILD)/pam_eschool.so $(TEST_TOOLS) $(BUILD)/pam_floor.so
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h) $(wildcard helper/*.h)
+$(BUILD)/%.o: %.c $(wildcard lib/*.h) $(wildcard helper/*.h helper/mail/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -151,12 +154,12 @@ demo: deps
 
 lint: deps-lint
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-		--inline-suppr --std=c11 -D_GNU_SOURCE -Ilib --suppress=missingIncludeSystem \
+		--inline-suppr --std=c11 -D_GNU_SOURCE -Ilib -Ihelper --suppress=missingIncludeSystem \
 		lib helper pam_eschool
 	@# one file per run: clang-tidy 14's analyzer mixes up va_list state
 	@# across files given together (false "uninitialized va_list")
 	@fail=0; for f in $(LIB_SRC) $(HELPER_SRC) pam_eschool/pam_eschool.c; do \
-		clang-tidy --quiet $$f -- -std=c11 -D_GNU_SOURCE -Ilib \
+		clang-tidy --quiet $$f -- -std=c11 -D_GNU_SOURCE -Ilib -Ihelper \
 			-DES_VERSION='"$(VERSION)"' $(PKG_CFLAGS) || fail=1; \
 	done; test $$fail = 0 && echo "lint: no findings"
 

@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "es_names.h"
+#include "mail/deliver.h"
 
 static const char add_usage[] =
 	"usage: eschool add USER --email ADDR [--name NAME] [--role ROLE]\n"

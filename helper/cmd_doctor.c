@@ -18,8 +18,9 @@
 
 #include "es_compose.h"
 #include "es_queue.h"
-#include "outbox.h"
-#include "smtp.h"
+#include "mail/compose.h"
+#include "mail/outbox.h"
+#include "mail/smtp.h"
 
 #define DAY 86400
 #define PAM_DIR "/etc/pam.d"
@@ -256,15 +257,9 @@ static void check_templates(struct doctor *d)
 				es_account_welcome_kind(&ctx->cfg,
 				                        ctx->cfg.roles[k - ES_ARRAY_LEN(kinds)].name, kind,
 				                        sizeof(kind));
-			rc = es_compose_for(ctx, kind, langs[l], "doctor@school.invalid", "Zoé", vars,
-			                    ES_ARRAY_LEN(vars), &msg, &err);
 			/* a role without its own welcome gets welcome-student */
-			if (rc != 0 && err.code == ES_EUNAVAIL && strncmp(kind, "welcome-", 8) == 0) {
-				es_buf_free(&msg);
-				es_err_clear(&err);
-				rc = es_compose_for(ctx, "welcome-student", langs[l], "doctor@school.invalid",
-				                    "Zoé", vars, ES_ARRAY_LEN(vars), &msg, &err);
-			}
+			rc = es_compose_for(ctx, kind, langs[l], "doctor@school.invalid", "Zoé", vars,
+			                    ES_ARRAY_LEN(vars), &msg, NULL, &err);
 			es_buf_free(&msg);
 			total++;
 			if (rc != 0 && bad++ == 0)

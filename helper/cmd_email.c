@@ -16,6 +16,7 @@
 #include "es_code.h"
 #include "es_compose.h"
 #include "es_names.h"
+#include "mail/deliver.h"
 
 static const char set_usage[] =
 	"usage: eschool set-email USER ADDR [--force] [--json]\n"

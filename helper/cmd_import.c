@@ -33,7 +33,8 @@
 #include "es_names.h"
 #include "es_pamin.h"
 #include "es_queue.h"
-#include "outbox.h"
+#include "mail/deliver.h"
+#include "mail/outbox.h"
 
 #define MAX_ROSTER_BYTES (64L * 1024 * 1024)
 #define CHUNK 128

@@ -4,52 +4,15 @@
 #include "eschool.h"
 #include "options.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "es_compose.h"
 #include "es_names.h"
-#include "outbox.h"
-#include "smtp.h"
+#include "mail/compose.h"
+#include "mail/smtp.h"
 
 static const char test_usage[] = "usage: eschool test-email ADDR [--json]\n";
-
-int es_template_dirs(char bufs[3][4096], const char *dirs[3], const struct es_ctx *ctx)
-{
-	char exe[PATH_MAX];
-	ssize_t n;
-	int k = 0;
-	struct stat st;
-
-	dirs[k++] = ES_SITE_TEMPLATES;
-	if (ctx->cfg.template_dir[0] != '\0')
-		dirs[k++] = ctx->cfg.template_dir;
-	/* run from the source tree (make demo, tests): build/eschool finds
-	 * conf/templates beside build/ */
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		char *slash;
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash != NULL) {
-			*slash = '\0';
-			slash = strrchr(exe, '/');
-			if (slash != NULL) {
-				*slash = '\0';
-				if ((size_t)snprintf(bufs[2], sizeof(bufs[2]), "%s/conf/templates", exe) <
-				            sizeof(bufs[2]) &&
-				    stat(bufs[2], &st) == 0 && S_ISDIR(st.st_mode))
-					dirs[k++] = bufs[2];
-			}
-		}
-	}
-	(void)bufs;
-	return k;
-}
 
 static void step(const struct es_ctx *ctx, bool ok, const char *what)
 {
@@ -203,7 +166,7 @@ int cmd_test_email(struct es_ctx *ctx, int argc, char **argv)
 		           ctx->cfg.path[0] ? ctx->cfg.path : ES_CONFIG_DEFAULT_PATH);
 		goto fail;
 	}
-	if (es_compose_for(ctx, "test", NULL, to, NULL, NULL, 0, &msg, &err) != 0 ||
+	if (es_compose_for(ctx, "test", NULL, to, NULL, NULL, 0, &msg, NULL, &err) != 0 ||
 	    es_smtp_open(&smtp, &ctx->cfg, &err) != 0)
 		goto fail;
 	if (!ctx->json && !ctx->quiet)

@@ -14,7 +14,7 @@
 #include <sodium.h>
 
 #include "es_queue.h"
-#include "outbox.h"
+#include "mail/outbox.h"
 
 static const char queue_usage[] =
 	"usage: eschool queue run|status|list [--json]\n"

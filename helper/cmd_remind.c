@@ -23,7 +23,7 @@
 
 #include "es_compose.h"
 #include "es_queue.h"
-#include "outbox.h"
+#include "mail/compose.h"
 
 static const char remind_usage[] =
 	"usage: eschool remind [--dry-run] [--json]\n"
@@ -71,7 +71,7 @@ static int queue_reminder(struct es_ctx *ctx, const struct es_state *st, const s
 		};
 
 		if (es_compose_for(ctx, d->kind, lang, email, name, vars, ES_ARRAY_LEN(vars), &msg,
-		                   err) != 0)
+		                   NULL, err) != 0)
 			return -1;
 	}
 	memset(m, 0, sizeof(*m));

@@ -162,61 +162,6 @@ void es_strset_free(struct es_strset *set);
  * never sit in stdio's buffer. */
 void es_out_write(const struct es_buf *b);
 
-/* ---- cmd_mail.c ---- */
-#define ES_SITE_TEMPLATES "/etc/eschool/templates"
-
-/* The template directories, in order: the school's, template_dir, and the
- * source tree's conf/templates when run from it (make demo, tests).
- * Returns how many were put in dirs (bufs holds the strings). */
-int es_template_dirs(char bufs[3][4096], const char *dirs[3], const struct es_ctx *ctx);
-
-/* ---- deliver.c ---- */
-/* Production: queues the credential mail of kind for st's user, tries it
- * now; *delivery is "sent", "queued" or "fallback" (show the password).
- * -1 when the mail could not even be queued (then: fallback). */
-int es_deliver_credential(struct es_ctx *ctx, const struct es_state *st, const char *kind,
-                          const char *password, const char **delivery, struct es_err *err);
-
-/* Composes mail `kind` (lang NULL: the school's) for user to `to`, queues
- * it and, in production, tries it now: *delivery "sent", "queued" (debug
- * mode, the quota, a running queue run) or "fallback" (not sent: it stays
- * queued, and the caller shows what the mail held). secret: it holds a
- * code or password (0600, deleted on delivery, sent first). -1 when it
- * could not even be queued. */
-struct es_tvar;
-int es_deliver_mail(struct es_ctx *ctx, const char *user, const char *kind, const char *lang,
-                    const char *to, const char *to_name, const struct es_tvar *vars,
-                    size_t n_vars, bool secret, const char **delivery, struct es_err *err);
-
-/* Production: queues (and tries now) the parent-notice of a student with a
- * parent address; nothing for others. The notice never holds a password;
- * a failure to send leaves it queued. */
-int es_deliver_parent_notice(struct es_ctx *ctx, const struct es_state *st, struct es_err *err);
-
-/* Removes the queued (or failed) mails holding a password for user: called
- * before a new password replaces it (a resumed add, a reset), so that a
- * stale password never goes out. */
-int es_drop_stale_credentials(struct es_ctx *ctx, const char *user, struct es_err *err);
-
-/* The same over a listing of the queue already made (an import resuming
- * many rows lists it once); *has_notice (when not NULL): a parent notice
- * for user is still queued, and is kept (it holds no password). */
-int es_drop_stale_listed(struct es_ctx *ctx, const struct es_qmsg *list, size_t n,
-                         const char *user, bool *has_notice, struct es_err *err);
-
-/* resend: tries now the user's newest queued (or failed) credentials
- * mail. *delivery: "sent", "queued" (held by the quota or a running
- * `queue run`), or NULL when there is none or it did not go (then a new
- * password is due). */
-int es_resend_queued(struct es_ctx *ctx, const char *user, const char **delivery,
-                     struct es_err *err);
-
-/* Debug mode with mail.backend = console | file: the mail that production
- * would send is printed or written as a .eml file (the password is shown
- * anyway); nothing with backend = smtp. */
-void es_debug_mail(struct es_ctx *ctx, const struct es_state *st, const char *kind,
-                   const char *to, const char *to_name, const char *password);
-
 /* ---- log.c: syslog (authpriv for accounts, mail for deliveries) and
  * general.log_file; never a password ---- */
 void es_log_open(const struct es_ctx *ctx);

@@ -2,8 +2,12 @@
 
 #include "es_config.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "es_mime.h"
 
@@ -77,8 +81,12 @@ out:
 	return rc;
 }
 
-void es_compose_school(const struct es_config *cfg, struct es_compose *comp,
-                       struct es_tvar school[ES_SCHOOL_VARS])
+/* The school's part of every mail, from the config: the sender, the
+ * fallback language, and the variables school_name, contact, admin_email
+ * and logo (set when comp->logo is) written to school[0..3]. */
+#define SCHOOL_VARS 4
+static void compose_school(const struct es_config *cfg, struct es_compose *comp,
+                           struct es_tvar school[SCHOOL_VARS])
 {
 	comp->school_lang = cfg->language;
 	/* debug mode and the module need no sender; the mails they make do */
@@ -88,4 +96,77 @@ void es_compose_school(const struct es_config *cfg, struct es_compose *comp,
 	school[1] = (struct es_tvar){ "contact", cfg->contact[0] ? cfg->contact : NULL };
 	school[2] = (struct es_tvar){ "admin_email", cfg->admin_email[0] ? cfg->admin_email : NULL };
 	school[3] = (struct es_tvar){ "logo", comp->logo != NULL ? "logo" : NULL };
+}
+
+size_t es_compose_dirs(const struct es_config *cfg, const char *extra,
+                       const char *dirs[ES_TEMPLATE_DIRS_MAX])
+{
+	size_t k = 0;
+
+	dirs[k++] = ES_SITE_TEMPLATES;
+	if (cfg->template_dir[0] != '\0')
+		dirs[k++] = cfg->template_dir;
+	if (extra != NULL && extra[0] != '\0')
+		dirs[k++] = extra;
+	return k;
+}
+
+int es_compose_checkout_dir(char *buf, size_t bufsz)
+{
+	char exe[PATH_MAX];
+	struct stat st;
+	char *slash;
+	ssize_t n;
+
+	/* build/eschool finds conf/templates beside build/ */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return -1;
+	exe[n] = '\0';
+	for (int up = 0; up < 2; up++) {
+		slash = strrchr(exe, '/');
+		if (slash == NULL)
+			return -1;
+		*slash = '\0';
+	}
+	if ((size_t)snprintf(buf, bufsz, "%s/conf/templates", exe) >= bufsz ||
+	    stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+		return -1;
+	return 0;
+}
+
+int es_compose_message(const struct es_config *cfg, const struct es_compose_in *in,
+                       struct es_buf *out, const char **kind_used, struct es_err *err)
+{
+	const char *dirs[ES_TEMPLATE_DIRS_MAX], *kind = in->kind;
+	struct es_tvar vars[24];
+	char msgid[128];
+	struct es_compose comp = {
+		.dirs = dirs,
+		.logo = in->logo,
+		.logo_len = in->logo_len,
+		.now = in->now,
+	};
+	int rc;
+
+	comp.ndirs = es_compose_dirs(cfg, in->extra_dir, dirs);
+	compose_school(cfg, &comp, vars);
+	if (in->nvars > ES_ARRAY_LEN(vars) - SCHOOL_VARS)
+		return es_err_set(err, ES_ESOFTWARE, "too many template variables");
+	if (in->nvars > 0) /* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(vars + SCHOOL_VARS, in->vars, in->nvars * sizeof(*in->vars));
+	rc = es_compose_mail(&comp, kind, in->lang, in->to_addr, in->to_name, vars,
+	                     SCHOOL_VARS + in->nvars, out, msgid, sizeof(msgid), err);
+	/* a role of the school's with no welcome template of its own (the
+	 * missing template stops it before anything is written to out) */
+	if (rc != 0 && err->code == ES_EUNAVAIL && strncmp(kind, "welcome-", 8) == 0 &&
+	    strcmp(kind, "welcome-student") != 0) {
+		kind = "welcome-student";
+		es_err_clear(err);
+		rc = es_compose_mail(&comp, kind, in->lang, in->to_addr, in->to_name, vars,
+		                     SCHOOL_VARS + in->nvars, out, msgid, sizeof(msgid), err);
+	}
+	if (kind_used != NULL)
+		*kind_used = kind;
+	return rc;
 }

@@ -1,8 +1,10 @@
 /* Composing one mail from its templates: finds <kind>.txt and <kind>.html
  * in the user's language (else the school's), renders them with the
  * variables, takes the subject from the text template and builds the
- * message bytes (es_mime). Used by the helper and, for the notices it
- * queues, by the PAM module: no network, no global state. */
+ * message bytes (es_mime). es_compose_message is the one entry: the
+ * helper and, for the notices it queues, the PAM module call it; it owns
+ * the template directories and the welcome fallback. No network, no
+ * global state, no file read but the templates. */
 #ifndef ESCHOOL_COMPOSE_H
 #define ESCHOOL_COMPOSE_H
 
@@ -24,13 +26,51 @@ struct es_compose {
 	time_t now;
 };
 
-/* The school's part of every mail, from the config: the sender, the
- * fallback language, and the variables school_name, contact, admin_email
- * and logo (set when comp->logo is) written to school[0..3]. */
-#define ES_SCHOOL_VARS 4
+/* ---- the entry: what every mail of eschool goes through ---- */
+
+/* The school's overrides: searched first, before the config's
+ * template_dir (the shipped templates). */
+#define ES_SITE_TEMPLATES "/etc/eschool/templates"
+#define ES_TEMPLATE_DIRS_MAX 3
+
 struct es_config;
-void es_compose_school(const struct es_config *cfg, struct es_compose *comp,
-                       struct es_tvar school[ES_SCHOOL_VARS]);
+
+/* The template directories, in order: ES_SITE_TEMPLATES, cfg->template_dir
+ * (when set), then extra (NULL or "": none). Returns how many are in dirs
+ * (pointers into cfg, extra and a constant). */
+size_t es_compose_dirs(const struct es_config *cfg, const char *extra,
+                       const char *dirs[ES_TEMPLATE_DIRS_MAX]);
+
+/* A build run from its source tree (make demo, the tests: build/eschool)
+ * finds the tree's conf/templates beside its build directory, through
+ * /proc/self/exe: 0 and the path in buf, -1 when there is none. Only
+ * the helper asks (the module runs inside sshd, login...); it passes the
+ * answer as the entry's extra directory. */
+int es_compose_checkout_dir(char *buf, size_t bufsz);
+
+/* One mail to one recipient. The school's variables (school_name,
+ * contact, admin_email, logo) come first, then vars. */
+struct es_compose_in {
+	const char *kind;
+	const char *lang;             /* the user's language; NULL: the school's */
+	const char *to_addr;
+	const char *to_name;          /* or NULL */
+	const struct es_tvar *vars;   /* the mail's own variables */
+	size_t nvars;
+	const unsigned char *logo;    /* PNG bytes the caller read, or NULL (the module) */
+	size_t logo_len;
+	const char *extra_dir;        /* see es_compose_dirs, or NULL */
+	time_t now;
+};
+
+/* Builds the message from the config and in, appended to out. A kind
+ * "welcome-<role>" with no template of its own falls back to
+ * welcome-student; *kind_used (may be NULL) says which kind was built.
+ * Errors as es_compose_mail. */
+int es_compose_message(const struct es_config *cfg, const struct es_compose_in *in,
+                       struct es_buf *out, const char **kind_used, struct es_err *err);
+
+/* ---- the renderer under it (the unit tests drive it directly) ---- */
 
 /* Appends the message to out and fills msgid. The HTML template is
  * optional (text only without it); the text one is required. Errors name

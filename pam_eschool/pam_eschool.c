@@ -48,7 +48,6 @@
 #include "es_store.h"
 
 #define PUBLIC __attribute__((visibility("default")))
-#define SITE_TEMPLATES "/etc/eschool/templates"
 #define DAY 86400
 
 /* Every log line goes through here, escaped (es_log_escape): it may name
@@ -820,26 +819,28 @@ static int prelim(struct call *c)
 
 static void queue_mail(struct call *c, const char *kind, const char *when, const char *source)
 {
-	const char *dirs[2] = { SITE_TEMPLATES, c->cfg_p->template_dir };
 	const char *email = es_state_get(&c->st, ES_K_EMAIL);
 	const char *name = es_state_get(&c->st, ES_K_NAME);
-	struct es_compose comp = {
-		.dirs = dirs,
-		.ndirs = c->cfg_p->template_dir[0] != '\0' ? 2 : 1,
-		.now = c->now,
-	};
-	struct es_tvar vars[ES_SCHOOL_VARS + 4] = {
-		[ES_SCHOOL_VARS] = { "name", name != NULL && name[0] ? name : c->user },
+	const struct es_tvar vars[] = {
+		{ "name", name != NULL && name[0] ? name : c->user },
 		{ "username", c->user },
 		{ "when", when },
 		{ "source", source },
 	};
+	/* no logo (the login path reads no image), no directory of our own */
+	const struct es_compose_in in = {
+		.kind = kind,
+		.lang = es_state_get(&c->st, ES_K_LANG),
+		.to_addr = email,
+		.to_name = name,
+		.vars = vars,
+		.nvars = sizeof(vars) / sizeof(vars[0]),
+		.now = c->now,
+	};
 	struct es_buf msg = { 0 };
 	struct es_qmsg m;
 	struct es_err err = { 0 };
-	char msgid[128];
 
-	es_compose_school(c->cfg_p, &comp, vars); /* no logo: the login path reads no image */
 	if (email == NULL || email[0] == '\0')
 		return;
 	/* only here: the queue's random ids; a login that queues nothing
@@ -854,8 +855,7 @@ static void queue_mail(struct call *c, const char *kind, const char *when, const
 	(void)snprintf(m.kind, sizeof(m.kind), "%s", kind);
 	(void)snprintf(m.user, sizeof(m.user), "%s", c->user);
 	m.priority = ES_QPRIO_NOTICE;
-	if (es_compose_mail(&comp, kind, es_state_get(&c->st, ES_K_LANG), email, name, vars,
-	                    sizeof(vars) / sizeof(vars[0]), &msg, msgid, sizeof(msgid), &err) != 0 ||
+	if (es_compose_message(c->cfg_p, &in, &msg, NULL, &err) != 0 ||
 	    es_queue_add(c->cfg_p->spool_dir, &m, msg.data, msg.len, c->now, &err) != 0)
 		/* the login goes on: a lost notice is logged, never a denial */
 		logx(c->pamh, LOG_WARNING, "%s mail for %s not queued: %s", kind, c->user, err.msg);

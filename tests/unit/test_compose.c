@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "es_compose.h"
+#include "es_config.h"
 
 static const char *const dirs[] = { "conf/templates" };
 
@@ -152,6 +153,45 @@ static void test_errors(void **state)
 	es_buf_free(&b);
 }
 
+/* The entry: the directories (site, template_dir, extra) and the
+ * welcome fallback for a role without a template of its own. */
+static void test_entry(void **state)
+{
+	struct es_config cfg = { 0 };
+	const struct es_tvar own[] = { { "name", "Élodie Dupré" }, { "username", "edupre" },
+		                       { "password", "Pw7xKq2mTn4r" }, { "class", "2nde A" },
+		                       { "expires", "9/12/2026" } };
+	const struct es_compose_in in = { .kind = "welcome-intern", .lang = "fr",
+		                          .to_addr = "edupre@school.example", .vars = own,
+		                          .nvars = 5, .extra_dir = "conf/templates",
+		                          .now = 1795000000 };
+	struct es_compose_in bad = in;
+	const char *got[ES_TEMPLATE_DIRS_MAX], *used = NULL;
+	struct es_buf b = { 0 };
+	struct es_err err = { 0 };
+
+	(void)state;
+	(void)snprintf(cfg.language, sizeof(cfg.language), "fr");
+	assert_int_equal(es_compose_dirs(&cfg, NULL, got), 1);
+	assert_string_equal(got[0], ES_SITE_TEMPLATES);
+	(void)snprintf(cfg.template_dir, sizeof(cfg.template_dir), "/nonexistent");
+	assert_int_equal(es_compose_dirs(&cfg, "conf/templates", got), 3);
+	assert_string_equal(got[1], "/nonexistent");
+	assert_string_equal(got[2], "conf/templates");
+
+	assert_int_equal(es_compose_message(&cfg, &in, &b, &used, &err), 0);
+	assert_string_equal(used, "welcome-student");
+	assert_non_null(strstr(b.data, "X-Eschool-Kind: welcome-student\r\n"));
+	assert_non_null(strstr(b.data, "From: noreply@eschool.invalid"));
+	es_buf_free(&b);
+	/* only welcome-<role> falls back */
+	bad.kind = "no-such-kind";
+	assert_int_equal(es_compose_message(&cfg, &bad, &b, &used, &err), -1);
+	assert_int_equal(err.code, ES_EUNAVAIL);
+	assert_int_equal(b.len, 0);
+	es_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -159,6 +199,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_language_falls_back_to_the_school),
 		cmocka_unit_test(test_parent_notice_never_holds_the_password),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_entry),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

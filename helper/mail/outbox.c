@@ -5,9 +5,10 @@
  * quota (the rest waits for the next window), paces sends to
  * rate_per_second, and settles each message: 250 -> removed; 5xx or past
  * its lifetime -> failed/ and the admin told once (delivery-failure);
- * otherwise kept with backoff. Every outcome is one log line. */
+ * otherwise kept with backoff. Every outcome is one log line. The admin's
+ * notices are composed through mail/compose.h. */
 #include "eschool.h"
-#include "outbox.h"
+#include "mail/outbox.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,14 +22,13 @@
 
 #include <sodium.h>
 
-#include "es_compose.h"
 #include "es_fs.h"
 #include "es_queue.h"
+#include "mail/compose.h"
 
 #define BACKOFF_FIRST ((int64_t)60)
 #define BACKOFF_MAX ((int64_t)4 * 3600)
 #define LIFETIME ((int64_t)5 * 86400)
-#define LOGO_MAX (1024L * 1024)
 
 struct es_outbox {
 	struct es_ctx *ctx;
@@ -52,101 +52,6 @@ static int64_t backoff(long attempts)
 	for (long i = 1; i < attempts && delay < BACKOFF_MAX; i++)
 		delay *= 2;
 	return delay < BACKOFF_MAX ? delay : BACKOFF_MAX;
-}
-
-/* ---- the school's logo ---- */
-
-static unsigned char *logo_data;
-static size_t logo_len;
-static bool logo_tried;
-
-static void logo_load(const struct es_ctx *ctx)
-{
-	static const unsigned char png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
-	struct stat sb;
-	size_t got = 0;
-	int fd, e;
-
-	if (logo_tried)
-		return;
-	logo_tried = true;
-	if (ctx->cfg.logo[0] == '\0')
-		return;
-	/* O_NONBLOCK: a FIFO (or a device) there must not hang a run that
-	 * sends credentials; a broken logo only costs the picture, so it is
-	 * one warning per run and the mails go without it. A symlink is
-	 * followed: root names the path, and a school may well point it at a
-	 * shared copy; what it reaches is checked below (fstat). */
-	fd = open(ctx->cfg.logo, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0) {
-		es_warn(tr(ctx, "cannot read the logo %s: %s; mails go without it (fix [general] logo)",
-		           "impossible de lire le logo %s : %s ; les mails partent sans (corrigez "
-		           "[general] logo)"),
-		        ctx->cfg.logo, strerror(errno));
-		return;
-	}
-	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		es_warn(tr(ctx, "the logo %s is not a regular file; mails go without it (fix "
-		                "[general] logo)",
-		           "le logo %s n'est pas un fichier ordinaire ; les mails partent sans "
-		           "(corrigez [general] logo)"),
-		        ctx->cfg.logo);
-		(void)close(fd);
-		return;
-	}
-	if (sb.st_size > LOGO_MAX) {
-		es_warn(tr(ctx, "the logo %s is larger than 1 MB; mails go without it",
-		           "le logo %s dépasse 1 Mo ; les mails partent sans"),
-		        ctx->cfg.logo);
-		(void)close(fd);
-		return;
-	}
-	logo_data = malloc(sb.st_size > 8 ? (size_t)sb.st_size : 8);
-	if (logo_data == NULL) {
-		es_warn("out of memory for the logo %s; mails go without it", ctx->cfg.logo);
-		(void)close(fd);
-		return;
-	}
-	e = es_fs_read_all(fd, (char *)logo_data, (size_t)sb.st_size, &got);
-	(void)close(fd);
-	if (e != 0 || got != (size_t)sb.st_size || got <= 8 || memcmp(logo_data, png_sig, 8) != 0) {
-		es_warn(tr(ctx, "the logo %s is not a PNG image; mails go without it",
-		           "le logo %s n'est pas une image PNG ; les mails partent sans"),
-		        ctx->cfg.logo);
-		free(logo_data);
-		logo_data = NULL;
-		return;
-	}
-	logo_len = got;
-}
-
-int es_compose_for(struct es_ctx *ctx, const char *kind, const char *lang, const char *to,
-                   const char *to_name, const struct es_tvar *extra, size_t n_extra,
-                   struct es_buf *msg, struct es_err *err)
-{
-	char bufs[3][4096], msgid[128];
-	const char *dirs[3];
-	struct es_tvar vars[24];
-	size_t n = 0;
-	int ndirs = es_template_dirs(bufs, dirs, ctx);
-	struct es_compose comp = {
-		.dirs = dirs,
-		.ndirs = (size_t)ndirs,
-		.now = ctx->now,
-	};
-
-	logo_load(ctx);
-	comp.logo = logo_data;
-	comp.logo_len = logo_len;
-	es_compose_school(&ctx->cfg, &comp, vars);
-	n = ES_SCHOOL_VARS;
-	if (n_extra > ES_ARRAY_LEN(vars) - n)
-		return es_err_set(err, ES_ESOFTWARE, "too many template variables");
-	if (n_extra > 0) /* memcpy from NULL is undefined even for 0 bytes */
-		memcpy(vars + n, extra, n_extra * sizeof(*extra));
-	n += n_extra;
-	return es_compose_mail(&comp, kind, lang, to, to_name, vars, n, msg, msgid, sizeof(msgid),
-	                       err);
 }
 
 /* ---- quota: spool_dir/quota ---- */
@@ -430,7 +335,8 @@ static void admin_mail(struct es_outbox *ob, const char *kind, const struct es_t
 	(void)es_strlcpy(m.to, ctx->cfg.admin_email, sizeof(m.to));
 	(void)es_strlcpy(m.kind, kind, sizeof(m.kind));
 	m.priority = ES_QPRIO_NOTICE;
-	if (es_compose_for(ctx, kind, ctx->cfg.language, m.to, NULL, vars, nvars, &msg, &err) != 0 ||
+	if (es_compose_for(ctx, kind, ctx->cfg.language, m.to, NULL, vars, nvars, &msg, NULL,
+	                   &err) != 0 ||
 	    es_queue_add(ctx->cfg.spool_dir, &m, msg.data, msg.len, ctx->now, &err) != 0 ||
 	    es_outbox_send(ob, &m, msg.data, msg.len, &outcome, &r, &err) != 0)
 		es_warn("%s: %s", kind, err.msg);

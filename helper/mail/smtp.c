@@ -1,4 +1,4 @@
-#include "smtp.h"
+#include "mail/smtp.h"
 
 #include <ctype.h>
 #include <errno.h>

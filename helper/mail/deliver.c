@@ -6,6 +6,7 @@
  * 5xx). If another `queue run` holds the queue, the mail is left to it:
  * "queued". */
 #include "eschool.h"
+#include "mail/deliver.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,15 +14,15 @@
 
 #include <sodium.h>
 
-#include "es_compose.h"
 #include "es_queue.h"
-#include "outbox.h"
+#include "mail/compose.h"
+#include "mail/outbox.h"
 
 #define QUICK_TIMEOUT 10
 
 static int compose(struct es_ctx *ctx, const struct es_state *st, const char *kind,
                    const char *to, const char *to_name, const char *password,
-                   struct es_buf *msg, struct es_err *err)
+                   struct es_buf *msg, const char **kind_used, struct es_err *err)
 {
 	char expires[64];
 	const char *name = es_state_get(st, ES_K_NAME);
@@ -36,7 +37,7 @@ static int compose(struct es_ctx *ctx, const struct es_state *st, const char *ki
 	es_fmt_time((time_t)es_state_get_i64(st, ES_K_INITIAL_EXPIRES, 0), false, expires,
 	            sizeof(expires));
 	return es_compose_for(ctx, kind, es_state_get(st, ES_K_LANG), to, to_name, vars,
-	                      ES_ARRAY_LEN(vars), msg, err);
+	                      ES_ARRAY_LEN(vars), msg, kind_used, err);
 }
 
 int es_queue_credential(struct es_ctx *ctx, const struct es_state *st, const char *kind,
@@ -45,15 +46,9 @@ int es_queue_credential(struct es_ctx *ctx, const struct es_state *st, const cha
 {
 	if (email == NULL || email[0] == '\0')
 		return es_err_set(err, ES_EDATA, "user %s has no email address", st->username);
-	if (compose(ctx, st, kind, email, to_name, password, msg, err) != 0) {
-		/* a role of the school's with no template of its own */
-		if (err->code != ES_EUNAVAIL || strncmp(kind, "welcome-", 8) != 0)
-			return -1;
-		kind = "welcome-student";
-		es_buf_free(msg);
-		if (compose(ctx, st, kind, email, to_name, password, msg, err) != 0)
-			return -1;
-	}
+	/* kind becomes welcome-student for a role with no welcome of its own */
+	if (compose(ctx, st, kind, email, to_name, password, msg, &kind, err) != 0)
+		return -1;
 	memset(m, 0, sizeof(*m));
 	(void)es_strlcpy(m->to, email, sizeof(m->to));
 	(void)es_strlcpy(m->kind, kind, sizeof(m->kind));
@@ -147,7 +142,7 @@ int es_deliver_mail(struct es_ctx *ctx, const char *user, const char *kind, cons
 	int rc = -1;
 
 	*delivery = "fallback";
-	if (es_compose_for(ctx, kind, lang, to, to_name, vars, n_vars, &msg, err) != 0)
+	if (es_compose_for(ctx, kind, lang, to, to_name, vars, n_vars, &msg, NULL, err) != 0)
 		goto out;
 	memset(&m, 0, sizeof(m));
 	(void)es_strlcpy(m.to, to, sizeof(m.to));
@@ -308,13 +303,7 @@ void es_debug_mail(struct es_ctx *ctx, const struct es_state *st, const char *ki
 	(void)snprintf(id, sizeof(id), "%010lld.%02x%02x%02x%02x%02x%02x%02x%02x",
 	               (long long)ctx->now, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
 	               rnd[7]);
-	rc = compose(ctx, st, kind, to, to_name, password, &msg, &err);
-	if (rc != 0 && err.code == ES_EUNAVAIL && strncmp(kind, "welcome-", 8) == 0) {
-		/* a role of the school's with no template of its own */
-		es_buf_free(&msg);
-		es_err_clear(&err);
-		rc = compose(ctx, st, "welcome-student", to, to_name, password, &msg, &err);
-	}
+	rc = compose(ctx, st, kind, to, to_name, password, &msg, NULL, &err);
 	if (rc == 0)
 		rc = es_mail_local(ctx, id, to, msg.data, msg.len, where, sizeof(where), &err);
 	if (rc != 0)

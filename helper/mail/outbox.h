@@ -1,4 +1,4 @@
-/* The outbox (helper/outbox.c): sending queued mail under the queue lock,
+/* The outbox (helper/mail/outbox.c): sending queued mail under the queue lock,
  * with one SMTP connection, quotas, pacing, backoff and the admin's
  * notices. Used by `queue run`, the credential deliveries and import. */
 #ifndef ESCHOOL_OUTBOX_H
@@ -9,8 +9,7 @@
 
 #include "eschool.h"
 #include "es_queue.h"
-#include "es_template.h"
-#include "smtp.h"
+#include "mail/smtp.h"
 
 /* What was sent per window (spool_dir/quota). */
 struct es_quota {
@@ -62,19 +61,5 @@ int es_mail_local(const struct es_ctx *ctx, const char *id, const char *to, cons
 
 /* The quota's current windows (for queue status); zero when none. */
 int es_quota_read(const struct es_ctx *ctx, struct es_quota *q, struct es_err *err);
-
-/* Composes mail `kind` with the school's variables (school_name, contact,
- * admin_email, logo) and extra ones; lang NULL: the school's. */
-int es_compose_for(struct es_ctx *ctx, const char *kind, const char *lang, const char *to,
-                   const char *to_name, const struct es_tvar *extra, size_t n_extra,
-                   struct es_buf *msg, struct es_err *err);
-
-/* deliver.c: composes the credential mail `kind` (a role without its own
- * welcome template gets welcome-student) for st's user and queues it:
- * m and msg filled (msg holds the password: es_buf_free wipes it). */
-int es_queue_credential(struct es_ctx *ctx, const struct es_state *st, const char *kind,
-                        const char *email, const char *to_name, const char *password,
-                        int priority, struct es_qmsg *m, struct es_buf *msg,
-                        struct es_err *err);
 
 #endif

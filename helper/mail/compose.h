@@ -1,0 +1,20 @@
+/* Composing a mail in the helper (helper/mail/compose.c): lib's entry
+ * (es_compose_message) with the school's logo and, run from a source
+ * tree, its conf/templates. Used by deliveries, the outbox's admin
+ * notices, remind, doctor and test-email. */
+#ifndef ESCHOOL_MAIL_COMPOSE_H
+#define ESCHOOL_MAIL_COMPOSE_H
+
+#include <stddef.h>
+
+#include "eschool.h"
+#include "es_template.h"
+
+/* Composes mail `kind` with the school's variables and extra ones; lang
+ * NULL: the school's. A welcome-<role> without its own template is built
+ * from welcome-student: *kind_used (may be NULL) says which. */
+int es_compose_for(struct es_ctx *ctx, const char *kind, const char *lang, const char *to,
+                   const char *to_name, const struct es_tvar *extra, size_t n_extra,
+                   struct es_buf *msg, const char **kind_used, struct es_err *err);
+
+#endif
