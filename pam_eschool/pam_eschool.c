@@ -793,12 +793,15 @@ static int account_verdict(struct call *c)
  * eschool's own rules: an unused temporary password past its time cannot
  * be turned into a new one, and the change is explained once. Root's
  * `passwd USER` is the administrator's: left alone. */
+static bool prelim_concerns_us(int flags)
+{
+	return (flags & PAM_CHANGE_EXPIRED_AUTHTOK) != 0 || getuid() != 0;
+}
+
 static int prelim(struct call *c)
 {
 	struct es_verdict v;
 
-	if ((c->flags & PAM_CHANGE_EXPIRED_AUTHTOK) == 0 && getuid() == 0)
-		return PAM_IGNORE;
 	es_account_verdict(&c->pol, &c->st, c->now, &v);
 	switch (v.kind) {
 	case ES_V_TEMP_EXPIRED:
@@ -1130,6 +1133,10 @@ PUBLIC int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char 
 	int rc;
 
 	if (!(flags & (PAM_PRELIM_CHECK | PAM_UPDATE_AUTHTOK)))
+		return PAM_IGNORE;
+	/* root's own passwd USER: not even the config is read (a broken one
+	 * must not stop the administrator) */
+	if ((flags & PAM_PRELIM_CHECK) != 0 && !prelim_concerns_us(flags))
 		return PAM_IGNORE;
 	c = call_new(pamh, flags);
 	if (c != NULL && (flags & PAM_PRELIM_CHECK) != 0) {
