@@ -1027,18 +1027,18 @@ static void send_all(struct import *im)
 /* The account's state says how its credentials went (as add does). */
 static void record_delivery(struct import *im, const char *user, const char *delivery)
 {
-	const char *dir = im->ctx->cfg.state_dir;
 	struct es_state st;
+	struct es_record rec;
 	struct es_err e = { 0 };
-	int lockfd = -1;
+	int rc;
 
 	es_state_init(&st, "");
-	if (es_state_lock(dir, user, &lockfd, &e) != 0 ||
-	    es_state_load_cfg(im->ctx, user, &st, &e) != 0 ||
-	    es_state_set(&st, ES_K_DELIVERY, delivery) != 0 || es_state_save(dir, &st, &e) != 0)
-		im_warn(im, "%s", e.msg[0] ? e.msg : "out of memory");
-	if (lockfd >= 0)
-		es_state_unlock(lockfd);
+	rc = es_record_open(&im->ctx->store, user, ES_RECORD_WRITE, &st, &rec, &e);
+	if (rc != 0 || es_state_set(&st, ES_K_DELIVERY, delivery) != 0 ||
+	    es_record_save(&rec, &e) != 0)
+		im_warn(im, "%s", e.msg[0] ? e.msg : rc > 0 ? "state gone" : "out of memory");
+	if (rc >= 0)
+		es_record_close(&rec);
 	es_state_free(&st);
 }
 
@@ -1109,8 +1109,17 @@ static void undo_chunk(struct import *im, size_t from, size_t to)
 
 		if (row->created && es_account_delete(row->username, &e) != 0)
 			im_warn(im, "%s", e.msg);
-		if (row->action == A_CREATE)
-			(void)es_state_remove(im->ctx->cfg.state_dir, row->username, &e);
+		if (row->action == A_CREATE) {
+			struct es_state st;
+			struct es_record rec;
+
+			es_state_init(&st, "");
+			if (es_record_open(&im->ctx->store, row->username, ES_RECORD_WRITE_ANYWAY, &st,
+			                   &rec, &e) >= 0 || rec.writable)
+				(void)es_record_remove(&rec, &e);
+			es_record_close(&rec);
+			es_state_free(&st);
+		}
 		/* A_RECREATE, A_RESUME: the state stays "creating": the next run
 		 * resumes it */
 	}
@@ -1172,15 +1181,19 @@ static char *home_warning(const struct import *im, const struct es_newacct *a)
  * its state is what it was (none, or the orphan it had). */
 static void refuse_row(struct import *im, struct row *row)
 {
-	const char *dir = im->ctx->cfg.state_dir;
+	struct es_state st;
+	struct es_record rec;
 	struct es_err e = { 0 };
-	int lockfd = -1;
 
-	if (es_state_lock(dir, row->username, &lockfd, &e) != 0 ||
-	    (row->orphan != NULL ? es_state_save(dir, row->orphan, &e)
-	                         : es_state_remove(dir, row->username, &e)) != 0)
+	es_state_init(&st, "");
+	if ((es_record_open(&im->ctx->store, row->username, ES_RECORD_WRITE_ANYWAY, &st, &rec,
+	                    &e) < 0 &&
+	     !rec.writable) ||
+	    (row->orphan != NULL ? es_record_save_as(&rec, row->orphan, &e)
+	                         : es_record_remove(&rec, &e)) != 0)
 		im_warn(im, "%s", e.msg);
-	es_state_unlock(lockfd);
+	es_record_close(&rec);
+	es_state_free(&st);
 	row->refused = true;
 	im->n_refused++;
 	im_warn(im,
@@ -1192,10 +1205,6 @@ static void refuse_row(struct import *im, struct row *row)
 	        im->file, row->line, row->username);
 }
 
-/* Records the chunk's rows as "creating" (the journal a killed run resumes
- * from), first deciding whether each home is taken: that is asked before
- * anything of the account exists, so that what is there is never the
- * import's own (see shadowdb.c, homes). */
 /* The row's password aging in shadow: the role's rules (es_account_aging). */
 static struct es_aging row_aging(const struct import *im, const struct row *row)
 {
@@ -1206,11 +1215,17 @@ static struct es_aging row_aging(const struct import *im, const struct row *row)
 	return a;
 }
 
+/* Records the chunk's rows as "creating" (the journal a killed run resumes
+ * from), first deciding whether each home is taken: that is asked before
+ * anything of the account exists, so that what is there is never the
+ * import's own (see shadowdb.c, homes). */
+
 static int record_creating(struct import *im, struct row *row, struct es_err *err)
 {
-	const struct es_config *cfg = &im->ctx->cfg;
 	struct es_state st;
-	int lockfd = -1, ok;
+	struct es_record rec;
+	int rc;
+	bool ok;
 
 	if (row->action == A_RESUME)
 		row->home_existed = es_strset_has(&im->home_kept, row->username);
@@ -1218,17 +1233,26 @@ static int record_creating(struct import *im, struct row *row, struct es_err *er
 	         es_home_taken(row->pol->home_base, row->username, &row->home_existed, err) != 0)
 		return -1;
 	es_state_init(&st, "");
-	ok = es_state_lock(cfg->state_dir, row->username, &lockfd, err) == 0;
+	/* what is there is replaced (a resumed row's "creating" state, an
+	 * orphan), readable or not; only an orphan to keep must be read */
+	rc = es_record_open(&im->ctx->store, row->username, ES_RECORD_WRITE_ANYWAY, &st, &rec, err);
+	ok = rc >= 0 || (rec.writable && row->action != A_RECREATE);
 	if (ok && row->action == A_RECREATE && row->orphan == NULL) {
 		/* kept until the account is made: a refused row gets it back */
 		row->orphan = malloc(sizeof(*row->orphan));
 		if (row->orphan == NULL) {
 			ok = es_err_set(err, ES_EOS, "out of memory") == 0;
+		} else if (rc != 0) {
+			free(row->orphan);
+			row->orphan = NULL;
+			ok = es_err_set(err, ES_EDATA, "the state of %s is gone", row->username) == 0;
 		} else {
-			es_state_init(row->orphan, "");
-			ok = es_state_load_cfg(im->ctx, row->username, row->orphan, err) == 0;
+			*row->orphan = st; /* moved: st's strings are the orphan's now */
+			es_state_init(&st, row->username);
 		}
 	}
+	if (ok)
+		es_err_clear(err);
 	ok = ok &&
 	     es_account_new(&st, row->username,
 	                    &(struct es_account_who){ row->f[C_EMAIL], row->f[C_NAME], row->role,
@@ -1236,9 +1260,8 @@ static int record_creating(struct import *im, struct row *row, struct es_err *er
 	                                              row->f[C_PARENT] },
 	                    row->pol, im->ctx->now) == 0 &&
 	     (!row->home_existed || es_state_set(&st, K_HOME_KEPT, "1") == 0) &&
-	     es_state_save(cfg->state_dir, &st, err) == 0;
-	if (lockfd >= 0)
-		es_state_unlock(lockfd);
+	     es_record_save(&rec, err) == 0;
+	es_record_close(&rec);
 	es_state_free(&st);
 	return ok ? 0 : -1;
 }
@@ -1314,7 +1337,8 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 	for (size_t j = from; j < to; j++) {
 		struct row *row = &im->r.rows[im->jobs[j]];
 		struct es_state st;
-		int lockfd = -1, ok;
+		struct es_record rec;
+		bool ok;
 
 		if (row->refused) {
 			refuse_row(im, row);
@@ -1327,12 +1351,12 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 			goto out_delivered;
 		row->created = false; /* from here on, never undone */
 		es_state_init(&st, "");
-		ok = es_state_lock(cfg->state_dir, row->username, &lockfd, err) == 0 &&
-		     es_state_load_cfg(im->ctx, row->username, &st, err) == 0 &&
+		ok = es_record_open(&im->ctx->store, row->username, ES_RECORD_WRITE, &st, &rec,
+		                    err) == 0 &&
 		     (row->uid < 0 || es_state_set_i64(&st, ES_K_UID, row->uid) == 0) &&
 		     (!im->production || queue_row(im, row, &st, &im->creds[j]) == 0) &&
 		     es_state_set(&st, ES_K_DELIVERY, im->production ? "queued" : "printed") == 0 &&
-		     es_state_save(cfg->state_dir, &st, err) == 0;
+		     es_record_save(&rec, err) == 0;
 		if (ok && !im->production) { /* backend = console | file: the mails too */
 			char kind[80];
 			const char *parent = row->f[C_PARENT];
@@ -1344,8 +1368,7 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 				es_debug_mail(im->ctx, &st, "parent-notice", parent, NULL, NULL);
 			es_cred_wipe(&im->creds[j]);
 		}
-		if (lockfd >= 0)
-			es_state_unlock(lockfd);
+		es_record_close(&rec);
 		es_state_free(&st);
 		if (!ok)
 			goto out_delivered;
@@ -1561,7 +1584,8 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 	struct import im;
 	size_t n_create = 0, n_resume = 0, n_skip = 0;
 	char sheet_name[1024];
-	int rc, alllock = -1;
+	intptr_t all = -1;
+	int rc;
 
 	memset(&im, 0, sizeof(im));
 	im.ctx = ctx;
@@ -1584,7 +1608,7 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 	rc = -1;
 	/* one import (or add, or reset) at a time decides who exists: two
 	 * imports of the same file must not both create and print */
-	if (!dry_run && es_state_lock_all(ctx->cfg.state_dir, &alllock, &err) != 0)
+	if (!dry_run && es_store_lock_all(&ctx->store, &all, &err) != 0)
 		goto out;
 	if (!dry_run)
 		es_state_sweep_tmp(ctx->cfg.state_dir); /* what killed writers left */
@@ -1686,7 +1710,7 @@ out:
 		im_warn(&im, "cannot write %s", output);
 		rc = ES_EIO;
 	}
-	es_state_unlock(alllock);
+	es_store_unlock_all(&ctx->store, all);
 	for (size_t i = 0; i < im.r.n; i++)
 		row_free(&im.r.rows[i]);
 	free(im.r.rows);

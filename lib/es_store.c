@@ -96,7 +96,8 @@ int es_store_lock_all(const struct es_store *s, intptr_t *token, struct es_err *
 
 void es_store_unlock_all(const struct es_store *s, intptr_t token)
 {
-	s->ops->unlock(s, token);
+	if (token >= 0 && s->ops != NULL) /* nothing held: a command that stopped early */
+		s->ops->unlock(s, token);
 }
 
 /* ---- records ---- */
@@ -153,6 +154,17 @@ int es_record_save(const struct es_record *rec, struct es_err *err)
 	if (need_lock(rec, "writing", err) != 0)
 		return -1;
 	return rec->store->ops->save(rec->store, rec->st, err);
+}
+
+int es_record_save_as(const struct es_record *rec, const struct es_state *st,
+                      struct es_err *err)
+{
+	if (need_lock(rec, "writing", err) != 0)
+		return -1;
+	if (strcmp(st->username, rec->user) != 0)
+		return es_err_set(err, ES_ESOFTWARE, "the state of %s written as %s's (a bug)",
+		                  st->username, rec->user);
+	return rec->store->ops->save(rec->store, st, err);
 }
 
 int es_record_remove(const struct es_record *rec, struct es_err *err)

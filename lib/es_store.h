@@ -63,7 +63,8 @@ int es_store_foreach(const struct es_store *s, int (*fn)(const char *user, void 
                      void *arg, struct es_err *err);
 
 /* Takes the whole store's lock (bounded; ES_ETEMP naming the holder);
- * release it with es_store_unlock_all. */
+ * release it with es_store_unlock_all (a token of -1, nothing held, is
+ * released as nothing). */
 int es_store_lock_all(const struct es_store *s, intptr_t *token, struct es_err *err);
 void es_store_unlock_all(const struct es_store *s, intptr_t token);
 
@@ -98,6 +99,10 @@ int es_record_open_wait(const struct es_store *s, const char *user, enum es_reco
 
 /* Writes *rec->st (atomically for the file store). */
 int es_record_save(const struct es_record *rec, struct es_err *err);
+/* Writes st (the same user's) in place of the record: putting back a state
+ * kept aside (an import row refused). */
+int es_record_save_as(const struct es_record *rec, const struct es_state *st,
+                      struct es_err *err);
 
 /* Removes the record (and, for the file store, its lock file). */
 int es_record_remove(const struct es_record *rec, struct es_err *err);
