@@ -26,7 +26,7 @@ WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
 HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) \
-	-DES_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS)
+	-DESCHOOL_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS)
 LDFLAGS_HARD := -Wl,-z,relro -Wl,-z,now -Wl,--as-needed
 
 ifeq ($(SANITIZE),1)
@@ -39,7 +39,7 @@ LIB_SRC := $(sort $(wildcard lib/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 HELPER_SRC := $(sort $(wildcard helper/*.c helper/mail/*.c))
 HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
-# helper/ includes its own headers from the top: "eschool.h", "mail/outbox.h";
+# helper/ includes its own headers from the top: "cli.h", "mail/outbox.h";
 # lib/ and the module never see them (the arrows go down only)
 $(HELPER_OBJ): ALL_CFLAGS += -Ihelper
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
@@ -160,7 +160,7 @@ lint: deps-lint
 	@# across files given together (false "uninitialized va_list")
 	@fail=0; for f in $(LIB_SRC) $(HELPER_SRC) pam_eschool/pam_eschool.c; do \
 		clang-tidy --quiet $$f -- -std=c11 -D_GNU_SOURCE -Ilib -Ihelper \
-			-DES_VERSION='"$(VERSION)"' $(PKG_CFLAGS) || fail=1; \
+			-DESCHOOL_VERSION='"$(VERSION)"' $(PKG_CFLAGS) || fail=1; \
 	done; test $$fail = 0 && echo "lint: no findings"
 
 # smtp-sink/smtp-source for bench/smtp: postfix installed unconfigured

@@ -2,7 +2,8 @@
  * (useradd, chpasswd, usermod, userdel, groupadd), spawned with an explicit
  * argv and a minimal environment. Secrets never go in argv or the
  * environment: chpasswd gets "user:hash" lines through a pipe. */
-#include "eschool.h"
+#include "accounts.h"
+#include "ui.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -102,7 +103,7 @@ static int pump(int in_fd, const char *input, size_t inlen, int out_fd, char *ms
 	return 0;
 }
 
-int es_run(const char *const argv[], const char *input, size_t inlen, char *msg,
+int run_command(const char *const argv[], const char *input, size_t inlen, char *msg,
            size_t msgsz, struct es_err *err)
 {
 	int in_pipe[2] = { -1, -1 }, out_pipe[2] = { -1, -1 };
@@ -179,7 +180,7 @@ static int run_ok(const char *const argv[], const char *input, size_t inlen, int
                   const char *what, struct es_err *err)
 {
 	char msg[512];
-	int st = es_run(argv, input, inlen, msg, sizeof(msg), err);
+	int st = run_command(argv, input, inlen, msg, sizeof(msg), err);
 
 	if (st < 0)
 		return -1;
@@ -189,25 +190,25 @@ static int run_ok(const char *const argv[], const char *input, size_t inlen, int
 	return 0;
 }
 
-bool es_user_exists(const char *user)
+bool user_exists(const char *user)
 {
 	return getpwnam(user) != NULL;
 }
 
-bool es_group_exists(const char *group)
+bool group_exists(const char *group)
 {
 	return getgrnam(group) != NULL;
 }
 
-int es_groups_ensure(const char (*groups)[ES_NAME_MAX + 1], size_t n, struct es_err *err)
+int groups_ensure(const char (*groups)[ES_NAME_MAX + 1], size_t n, struct es_err *err)
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *argv[] = { GROUPADD, "-r", "--", groups[i], NULL };
 
-		if (es_group_exists(groups[i]))
+		if (group_exists(groups[i]))
 			continue;
 		if (run_ok(argv, NULL, 0, ES_ECANTCREAT, "creating group", err) != 0) {
-			if (es_group_exists(groups[i]))
+			if (group_exists(groups[i]))
 				continue; /* made meanwhile by another process: fine */
 			return es_err_prefix(err, "group %s", groups[i]);
 		}
@@ -216,7 +217,7 @@ int es_groups_ensure(const char (*groups)[ES_NAME_MAX + 1], size_t n, struct es_
 }
 
 
-void es_gecos_from_name(const char *name, char *out, size_t outsz)
+void gecos_from_name(const char *name, char *out, size_t outsz)
 {
 	size_t o = 0;
 
@@ -229,7 +230,7 @@ void es_gecos_from_name(const char *name, char *out, size_t outsz)
 	out[o] = '\0';
 }
 
-int es_account_create(const struct es_policy *pol, const struct es_role *role,
+static int useradd_account(const struct es_policy *pol, const struct es_role *role,
                       const char *user, const char *fullname, struct es_err *err)
 {
 	char home[4096 + ES_NAME_MAX + 2], gecos[256], groups[ES_MAX_GROUPS * (ES_NAME_MAX + 1)];
@@ -238,7 +239,7 @@ int es_account_create(const struct es_policy *pol, const struct es_role *role,
 
 	if ((size_t)snprintf(home, sizeof(home), "%s/%s", pol->home_base, user) >= sizeof(home))
 		return es_err_set(err, ES_ECONFIG, "home directory path too long");
-	es_gecos_from_name(fullname, gecos, sizeof(gecos));
+	gecos_from_name(fullname, gecos, sizeof(gecos));
 	groups[0] = '\0';
 	for (size_t i = 0; role != NULL && i < role->n_groups; i++)
 		gl += (size_t)snprintf(groups + gl, sizeof(groups) - gl, "%s%s", i ? "," : "",
@@ -263,14 +264,14 @@ int es_account_create(const struct es_policy *pol, const struct es_role *role,
 	return 0;
 }
 
-int es_account_set_hashes(const char *lines, size_t len, struct es_err *err)
+static int chpasswd_hashes(const char *lines, size_t len, struct es_err *err)
 {
 	const char *argv[] = { CHPASSWD, "-e", NULL };
 
 	return run_ok(argv, lines, len, ES_ECANTCREAT, "setting the password", err);
 }
 
-int es_account_set_aging(const char *user, const struct es_aging *aging, struct es_err *err)
+int chage_aging(const char *user, const struct es_aging *aging, struct es_err *err)
 {
 	char lastchg[24], max[24], warn[24];
 	const char *argv[] = { CHAGE, "-d", lastchg, "-M", max, "-W", warn, "--", user, NULL };
@@ -283,14 +284,40 @@ int es_account_set_aging(const char *user, const struct es_aging *aging, struct 
 	return 0;
 }
 
+int userdel_account(const char *user, struct es_err *err)
+{
+	const char *argv[] = { USERDEL, "-r", "--", user, NULL };
+	char msg[512];
+	int st = run_command(argv, NULL, 0, msg, sizeof(msg), err);
+
+	/* 12: home could not be removed (already gone) - the account is */
+	if (st == 0 || st == 12)
+		return 0;
+	if (st > 0)
+		es_err_set(err, ES_EOS, "userdel %s failed (exit %d): %s", user, st, msg);
+	return -1;
+}
+
+static int usermod_lock(const char *user, bool lock, struct es_err *err)
+{
+	/* -L alone would still let SSH keys in; an expired account stops them */
+	const char *lock_argv[] = { USERMOD, "-L", "-e", "1", "--", user, NULL };
+	const char *unlock_argv[] = { USERMOD, "-U", "-e", "", "--", user, NULL };
+
+	if (run_ok(lock ? lock_argv : unlock_argv, NULL, 0, ES_EOS,
+	           lock ? "locking the account" : "unlocking the account", err) != 0)
+		return es_err_prefix(err, "user %s", user);
+	return 0;
+}
+
 /* ---- the account sources ---- */
 
 static int shadow_create(const struct es_policy *pol, const struct es_role *role,
                          const char *user, const char *fullname, struct es_err *err)
 {
-	if (role != NULL && es_groups_ensure(role->groups, role->n_groups, err) != 0)
+	if (role != NULL && groups_ensure(role->groups, role->n_groups, err) != 0)
 		return -1;
-	return es_account_create(pol, role, user, fullname, err);
+	return useradd_account(pol, role, user, fullname, err);
 }
 
 static int shadow_set_password(const char *user, const char *hash, const struct es_aging *aging,
@@ -304,21 +331,21 @@ static int shadow_set_password(const char *user, const char *hash, const struct 
 		return es_err_set(err, ES_EOS, "out of memory");
 	}
 	/* chpasswd sets lastchg to today: the aging comes after it */
-	rc = es_account_set_hashes(line.data, line.len, err) != 0 ||
-	                     es_account_set_aging(user, aging, err) != 0
+	rc = chpasswd_hashes(line.data, line.len, err) != 0 ||
+	                     chage_aging(user, aging, err) != 0
 	             ? -1
 	             : 0;
 	es_buf_free(&line);
 	return rc;
 }
 
-static const struct es_accounts shadow_accounts = {
+static const struct account_source shadow_accounts = {
 	.name = "shadow",
 	.writes = true,
 	.create = shadow_create,
 	.set_password = shadow_set_password,
-	.lock = es_account_lock,
-	.remove = es_account_delete,
+	.lock = usermod_lock,
+	.remove = userdel_account,
 };
 
 static int none_create(const struct es_policy *pol, const struct es_role *role, const char *user,
@@ -359,7 +386,7 @@ static int none_remove(const char *user, struct es_err *err)
 	return 0;
 }
 
-static const struct es_accounts none_accounts = {
+static const struct account_source none_accounts = {
 	.name = "none",
 	.writes = false,
 	.create = none_create,
@@ -368,33 +395,7 @@ static const struct es_accounts none_accounts = {
 	.remove = none_remove,
 };
 
-const struct es_accounts *es_accounts_for(const struct es_policy *pol)
+const struct account_source *account_source_for(const struct es_policy *pol)
 {
 	return pol->backend == ES_ACCT_SHADOW ? &shadow_accounts : &none_accounts;
-}
-
-int es_account_delete(const char *user, struct es_err *err)
-{
-	const char *argv[] = { USERDEL, "-r", "--", user, NULL };
-	char msg[512];
-	int st = es_run(argv, NULL, 0, msg, sizeof(msg), err);
-
-	/* 12: home could not be removed (already gone) - the account is */
-	if (st == 0 || st == 12)
-		return 0;
-	if (st > 0)
-		es_err_set(err, ES_EOS, "userdel %s failed (exit %d): %s", user, st, msg);
-	return -1;
-}
-
-int es_account_lock(const char *user, bool lock, struct es_err *err)
-{
-	/* -L alone would still let SSH keys in; an expired account stops them */
-	const char *lock_argv[] = { USERMOD, "-L", "-e", "1", "--", user, NULL };
-	const char *unlock_argv[] = { USERMOD, "-U", "-e", "", "--", user, NULL };
-
-	if (run_ok(lock ? lock_argv : unlock_argv, NULL, 0, ES_EOS,
-	           lock ? "locking the account" : "unlocking the account", err) != 0)
-		return es_err_prefix(err, "user %s", user);
-	return 0;
 }

@@ -1,6 +1,10 @@
 /* eschool add / reset: one account, one new password, delivered now. */
-#include "eschool.h"
-#include "options.h"
+#include "cli.h"
+#include "commands.h"
+#include "ui.h"
+#include "accounts.h"
+#include "provision.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,51 +16,46 @@
 #include "es_names.h"
 #include "mail/deliver.h"
 
-static const char add_usage[] =
-	"usage: eschool add USER --email ADDR [--name NAME] [--role ROLE]\n"
-	"                   [--parent-email ADDR] [--class CLASS] [--lang fr|en] [--json]\n";
-static const char reset_usage[] = "usage: eschool reset USER [--json]\n";
-static const char resend_usage[] = "usage: eschool resend USER [--json]\n";
 
 /* Sets the password of an existing account and delivers it: shown in
  * debug mode; in production mailed (kind), or shown as a fallback when the
  * mail could not go out. Then records the delivery. For add, the state was
  * saved with delivery=creating before, so that an interruption leaves a
  * trace that `add` or `import` completes. heading is for people. */
-static int set_and_deliver(struct es_ctx *ctx, const struct es_record *rec,
+static int set_and_deliver(struct cli *ctx, const struct es_record *rec,
                            const struct es_policy *pol, const char *heading, const char *kind,
                            struct es_err *err)
 {
 	struct es_state *st = rec->st;
-	struct es_cred cred;
+	struct cred cred;
 	struct es_aging aging;
 	const char *delivery = "printed";
 	char how[400];
 	int rc = -1;
 
-	if (es_cred_make(pol, &cred, err) != 0)
+	if (cred_make(pol, &cred, err) != 0)
 		return -1;
 	es_account_aging(pol, es_state_get_bool(st, ES_K_MUST_CHANGE),
 	                 es_policy_exempt(pol, st->username), ctx->now, &aging);
-	if (es_accounts_for(pol)->set_password(st->username, cred.hash, &aging, err) != 0)
+	if (account_source_for(pol)->set_password(st->username, cred.hash, &aging, err) != 0)
 		goto out;
 	if (ctx->cfg.mode == ES_MODE_PRODUCTION) {
 		struct es_err qerr = { 0 };
-		if (es_drop_stale_credentials(ctx, st->username, &qerr) != 0) {
-			es_warn("%s", qerr.msg);
+		if (drop_stale_credentials(ctx, st->username, &qerr) != 0) {
+			ui_warn("%s", qerr.msg);
 			es_err_clear(&qerr);
 		}
-		if (es_deliver_credential(ctx, st, kind, cred.password, &delivery, &qerr) != 0) {
+		if (deliver_credential(ctx, st, kind, cred.password, &delivery, &qerr) != 0) {
 			/* not even queued (a full spool ...): the password is shown,
 			 * as when the server is down, and import does the same */
-			es_warn(tr(ctx, "%s; the password is shown below instead: hand it over yourself",
+			ui_warn(tr(ctx, "%s; the password is shown below instead: hand it over yourself",
 			           "%s ; le mot de passe est affiché ci-dessous à la place : "
 			           "remettez-le vous-même"),
 			        qerr.msg);
 			delivery = "fallback";
 		}
 	} else {
-		es_debug_mail(ctx, st, kind, es_state_get(st, ES_K_EMAIL), es_state_get(st, ES_K_NAME),
+		debug_mail(ctx, st, kind, es_state_get(st, ES_K_EMAIL), es_state_get(st, ES_K_NAME),
 		              cred.password);
 	}
 	if (strcmp(delivery, "sent") == 0)
@@ -78,7 +77,7 @@ static int set_and_deliver(struct es_ctx *ctx, const struct es_record *rec,
 		                  "mode debug : le mot de passe est affiché ici"));
 	if (!ctx->json && !ctx->quiet)
 		printf("%s — %s\n", heading, how);
-	es_print_credential(ctx, st->username,
+	ui_print_credential(ctx, st->username,
 	                    strcmp(delivery, "printed") == 0 || strcmp(delivery, "fallback") == 0
 	                            ? cred.password
 	                            : NULL,
@@ -88,17 +87,17 @@ static int set_and_deliver(struct es_ctx *ctx, const struct es_record *rec,
 		goto out;
 	}
 	/* the account event, for the school's audit trail (never the password) */
-	es_log(LOG_AUTHPRIV, LOG_NOTICE, "%s: user=%s role=%s delivery=%s",
+	log_msg(LOG_AUTHPRIV, LOG_NOTICE, "%s: user=%s role=%s delivery=%s",
 	       strcmp(kind, "reset") == 0 ? "new temporary password" : "account created",
 	       st->username, es_state_get(st, ES_K_ROLE) ? es_state_get(st, ES_K_ROLE) : "-",
 	       delivery);
 	rc = 0;
 out:
-	es_cred_wipe(&cred);
+	cred_wipe(&cred);
 	return rc;
 }
 
-static void print_expiry_note(const struct es_ctx *ctx, const struct es_state *st)
+static void print_expiry_note(const struct cli *ctx, const struct es_state *st)
 {
 	char when[64];
 	int64_t exp = es_state_get_i64(st, ES_K_INITIAL_EXPIRES, 0);
@@ -109,72 +108,49 @@ static void print_expiry_note(const struct es_ctx *ctx, const struct es_state *s
 		printf("  %s\n", tr(ctx, "It must be changed at the first login.",
 		                    "Il devra être changé à la première connexion."));
 	if (exp > 0) {
-		es_fmt_time((time_t)exp, false, when, sizeof(when));
+		ui_fmt_time((time_t)exp, false, when, sizeof(when));
 		printf("  %s %s\n", tr(ctx, "Unused, it stops working on", "Inutilisé, il expire le"),
 		       when);
 	}
 }
 
-int cmd_add(struct es_ctx *ctx, int argc, char **argv)
+int cmd_add(struct cli *ctx, const struct args *a)
 {
-	const char *email = NULL, *name = NULL, *role = "student", *parent = NULL, *klass = NULL,
-		   *lang = NULL;
-	const struct es_opt opts[] = {
-		{ "email", &email, NULL },   { "name", &name, NULL },
-		{ "role", &role, NULL },     { "parent-email", &parent, NULL },
-		{ "class", &klass, NULL },   { "lang", &lang, NULL },
-		{ NULL, NULL, NULL },
+	const char *role = arg_value(a, "role") ? arg_value(a, "role") : "student";
+	const struct person person = {
+		a->positional[0],        arg_value(a, "email"), arg_value(a, "name"),
+		role,                    arg_value(a, "class"), arg_value(a, "lang"),
+		arg_value(a, "parent-email"),
 	};
-	struct es_args args;
 	struct es_err err = { 0 };
 	struct es_state st;
 	struct es_policy pol;
-	struct es_person person;
 	const struct es_role *r;
-	const struct es_accounts *acc;
-	bool done, resume = false;
+	const struct account_source *acc;
+	bool resume = false;
 	struct es_record rec = { .token = -1 };
 	intptr_t all = -1;
 	int rc, loaded;
 	char heading[512], kind[80];
 
 	es_state_init(&st, "");
-	rc = es_parse_args(ctx, argc, argv, opts, add_usage, &args, &done);
-	if (rc != 0 || done)
-		return rc;
-	if (args.n_positional != 1) {
-		es_warn("%s%s", tr(ctx, "add needs exactly one USER\n", "add attend un seul USER\n"),
-		        add_usage);
-		return ES_EUSAGE;
-	}
-	if (email == NULL) {
-		es_warn("%s%s",
-		        tr(ctx, "add needs --email ADDR (where the credentials go)\n",
-		           "add attend --email ADRESSE (où envoyer les identifiants)\n"),
-		        add_usage);
-		return ES_EUSAGE;
-	}
-	rc = es_prepare(ctx, true);
-	if (rc != 0)
-		return rc;
-	person = (struct es_person){ args.positional[0], email, name, role, klass, lang, parent };
-	if (es_person_check(ctx, &person, &err) != 0 ||
+	if (person_check(ctx, &person, &err) != 0 ||
 	    es_config_role_policy(&ctx->cfg, role, &pol, &err) != 0)
-		return es_fail(&err);
+		return ui_fail(&err);
 	r = es_config_find_role(&ctx->cfg, role);
-	acc = es_accounts_for(&pol);
+	acc = account_source_for(&pol);
 
 	rc = -1;
 	/* the global lock orders us against other add/import/reset; the user's
 	 * own lock (against the PAM module) is taken once we know we create it */
 	if (es_store_lock_all(&ctx->store, &all, &err) != 0)
 		goto out;
-	loaded = es_state_load_cfg(ctx, person.username, &st, &err);
+	loaded = load_user_state(ctx, person.username, &st, &err);
 	if (loaded < 0)
 		goto out;
 	if (loaded == 0) {
 		char why[600];
-		enum es_state_owner owner = es_state_orphan(ctx, &st, why, sizeof(why));
+		enum es_state_owner owner = state_orphan(ctx, &st, why, sizeof(why));
 		const char *delivery = es_state_get(&st, ES_K_DELIVERY);
 
 		if (owner == ES_OWNER_OTHER) {
@@ -200,7 +176,7 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 
 		/* an add interrupted before the credentials went out is completed */
 		if (delivery == NULL || strcmp(delivery, "creating") != 0 || old_email == NULL ||
-		    strcmp(old_email, email) != 0) {
+		    strcmp(old_email, person.email) != 0) {
 			es_err_set(&err, ES_ECANTCREAT,
 			           tr(ctx, "user %s already exists and is managed by eschool: use "
 			                   "'eschool reset %s' for a new password",
@@ -211,7 +187,7 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 		}
 		resume = true;
 	}
-	if (!resume && acc->writes && es_user_exists(person.username)) {
+	if (!resume && acc->writes && user_exists(person.username)) {
 		es_err_set(&err, ES_ECANTCREAT,
 		           tr(ctx, "user %s already exists on this system (not created by eschool); "
 		                   "choose another username",
@@ -220,8 +196,8 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 		           person.username);
 		goto out;
 	}
-	if (!acc->writes && !es_user_exists(person.username)) {
-		(void)acc->create(&pol, r, person.username, name, &err); /* says why */
+	if (!acc->writes && !user_exists(person.username)) {
+		(void)acc->create(&pol, r, person.username, person.name, &err); /* says why */
 		goto out;
 	}
 	/* the global lock keeps other writers of new accounts out: what was
@@ -229,21 +205,23 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 	if (es_record_open(&ctx->store, person.username, ES_RECORD_WRITE, &st, &rec, &err) < 0)
 		goto out;
 	if (es_account_new(&st, person.username,
-	                   &(struct es_account_who){ email, name, role, klass, lang, parent }, &pol,
+	                   &(struct es_account_who){ person.email, person.name, person.role,
+	                                              person.klass, person.lang,
+	                                              person.parent_email }, &pol,
 	                   ctx->now) != 0) {
 		es_err_set(&err, ES_EOS, "out of memory");
 		goto out;
 	}
 	if (es_record_save(&rec, &err) != 0)
 		goto out;
-	if (acc->writes && !es_user_exists(person.username)) {
-		if (acc->create(&pol, r, person.username, name, &err) != 0) {
+	if (acc->writes && !user_exists(person.username)) {
+		if (acc->create(&pol, r, person.username, person.name, &err) != 0) {
 			struct es_err e2;
 			/* useradd may fail half-way (a full disk, a file size
 			 * limit): the user did not exist before and we hold the
 			 * global lock, so an entry there now is ours to undo */
-			if (es_user_exists(person.username) && acc->remove(person.username, &e2) != 0)
-				es_warn("%s", e2.msg);
+			if (user_exists(person.username) && acc->remove(person.username, &e2) != 0)
+				ui_warn("%s", e2.msg);
 			(void)es_record_remove(&rec, &e2);
 			goto out;
 		}
@@ -252,12 +230,12 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 		struct es_err e2 = { 0 };
 
 		/* the uid tells this account from a later one of the same name */
-		if (es_state_set_uid(&st, &e2) != 0)
-			es_warn("%s", e2.msg);
+		if (state_set_uid(&st, &e2) != 0)
+			ui_warn("%s", e2.msg);
 	}
 	(void)snprintf(heading, sizeof(heading), "%s %s (%s%s%s)",
 	               tr(ctx, "Account created:", "Compte créé :"), person.username,
-	               name ? name : "", name ? ", " : "", role);
+	               person.name ? person.name : "", person.name ? ", " : "", role);
 	es_account_welcome_kind(&ctx->cfg, role, kind, sizeof(kind));
 	if (set_and_deliver(ctx, &rec, &pol, heading, kind, &err) != 0) {
 		struct es_err e2;
@@ -265,7 +243,7 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 		if (acc->writes && es_state_get(&st, ES_K_DELIVERY) != NULL &&
 		    strcmp(es_state_get(&st, ES_K_DELIVERY), "creating") == 0) {
 			if (acc->remove(person.username, &e2) != 0)
-				es_warn("%s", e2.msg);
+				ui_warn("%s", e2.msg);
 			(void)es_record_remove(&rec, &e2);
 		}
 		goto out;
@@ -273,26 +251,26 @@ int cmd_add(struct es_ctx *ctx, int argc, char **argv)
 	print_expiry_note(ctx, &st);
 	if (ctx->cfg.mode == ES_MODE_PRODUCTION) {
 		struct es_err e2 = { 0 };
-		if (es_deliver_parent_notice(ctx, &st, &e2) != 0)
-			es_warn("parent notice: %s", e2.msg);
+		if (deliver_parent_notice(ctx, &st, &e2) != 0)
+			ui_warn("parent notice: %s", e2.msg);
 	} else {
 		const char *parent_addr = es_state_get(&st, ES_K_PARENT_EMAIL);
 		const char *st_role = es_state_get(&st, ES_K_ROLE);
 
 		if (parent_addr != NULL && st_role != NULL && strcmp(st_role, "student") == 0)
-			es_debug_mail(ctx, &st, "parent-notice", parent_addr, NULL, NULL);
+			debug_mail(ctx, &st, "parent-notice", parent_addr, NULL, NULL);
 	}
 	rc = 0;
 out:
 	es_record_close(&rec);
 	es_store_unlock_all(&ctx->store, all);
 	es_state_free(&st);
-	return rc == 0 ? 0 : es_fail(&err);
+	return rc == 0 ? 0 : ui_fail(&err);
 }
 
 /* resend: the still-queued credentials mail goes now; without one (or
  * when it cannot go) the account gets a new temporary password, as reset. */
-static int resend_queued(struct es_ctx *ctx, const struct es_record *rec, bool *done,
+static int resend_queued(struct cli *ctx, const struct es_record *rec, bool *done,
                          struct es_err *err)
 {
 	struct es_state *st = rec->st;
@@ -301,7 +279,7 @@ static int resend_queued(struct es_ctx *ctx, const struct es_record *rec, bool *
 	*done = false;
 	if (ctx->cfg.mode != ES_MODE_PRODUCTION)
 		return 0; /* debug mode: nothing is mailed, a new password is shown */
-	if (es_resend_queued(ctx, st->username, &delivery, err) != 0)
+	if (deliver_again(ctx, st->username, &delivery, err) != 0)
 		return -1;
 	if (delivery == NULL)
 		return 0;
@@ -312,51 +290,37 @@ static int resend_queued(struct es_ctx *ctx, const struct es_record *rec, bool *
 		                                     : tr(ctx, "the mail stays queued for",
 		                                          "le mail reste en file pour"),
 		       es_state_get(st, ES_K_EMAIL));
-	es_print_credential(ctx, st->username, NULL, delivery);
+	ui_print_credential(ctx, st->username, NULL, delivery);
 	*done = true;
 	if (es_state_set(st, ES_K_DELIVERY, delivery) != 0 || es_record_save(rec, err) != 0)
 		return es_err_prefix(err, "the mail went but its delivery could not be recorded");
 	return 0;
 }
 
-static int reset_or_resend(struct es_ctx *ctx, int argc, char **argv, bool resend)
+static int reset_or_resend(struct cli *ctx, const struct args *a, bool resend)
 {
-	const char *usage = resend ? resend_usage : reset_usage;
 	bool sent = false;
-	const struct es_opt opts[] = { { NULL, NULL, NULL } };
-	struct es_args args;
 	struct es_err err = { 0 };
 	struct es_state st;
 	struct es_policy pol;
 	const char *user;
 	struct es_record rec = { .token = -1 };
 	intptr_t all = -1;
-	bool done;
 	int rc, loaded;
 	char heading[512];
 	char *old = NULL;
 	size_t oldlen = 0;
 
 	es_state_init(&st, "");
-	rc = es_parse_args(ctx, argc, argv, opts, usage, &args, &done);
-	if (rc != 0 || done)
-		return rc;
-	if (args.n_positional != 1) {
-		es_warn("%s", usage);
-		return ES_EUSAGE;
-	}
-	user = args.positional[0];
+	user = a->positional[0];
 	if (!es_valid_username(user)) {
-		es_warn("invalid username '%s'", user);
+		ui_warn("invalid username '%s'", user);
 		return ES_EDATA;
 	}
-	rc = es_prepare(ctx, true);
-	if (rc != 0)
-		return rc;
 	rc = -1;
 	if (es_store_lock_all(&ctx->store, &all, &err) != 0)
 		goto out;
-	loaded = es_state_load_cfg(ctx, user, &st, &err); /* unlocked: is it managed? */
+	loaded = load_user_state(ctx, user, &st, &err); /* unlocked: is it managed? */
 	if (loaded < 0)
 		goto out;
 	if (loaded == 1) {
@@ -380,7 +344,7 @@ static int reset_or_resend(struct es_ctx *ctx, int argc, char **argv, bool resen
 
 		/* never a password for a removed account's name, least of all
 		 * for someone else's account created under that name since */
-		if (es_state_orphan(ctx, &st, why, sizeof(why)) != ES_OWNER_OK) {
+		if (state_orphan(ctx, &st, why, sizeof(why)) != ES_OWNER_OK) {
 			es_err_set(&err, ES_ENOUSER, "%s", why);
 			goto out;
 		}
@@ -414,8 +378,8 @@ static int reset_or_resend(struct es_ctx *ctx, int argc, char **argv, bool resen
 		struct es_err e2 = { 0 };
 
 		/* a state older than the uid key gets it now */
-		if (es_state_set_uid(&st, &e2) != 0)
-			es_warn("%s", e2.msg);
+		if (state_set_uid(&st, &e2) != 0)
+			ui_warn("%s", e2.msg);
 	}
 	if (es_record_save(&rec, &err) != 0)
 		goto out;
@@ -430,7 +394,7 @@ static int reset_or_resend(struct es_ctx *ctx, int argc, char **argv, bool resen
 		if (d != NULL && strcmp(d, "creating") == 0 &&
 		    (es_state_parse(&st, old, oldlen, &e2) != 0 ||
 		     es_record_save(&rec, &e2) != 0))
-			es_warn("%s", e2.msg);
+			ui_warn("%s", e2.msg);
 		goto out;
 	}
 	print_expiry_note(ctx, &st);
@@ -443,15 +407,15 @@ out:
 	es_record_close(&rec);
 	es_store_unlock_all(&ctx->store, all);
 	es_state_free(&st);
-	return rc == 0 ? 0 : es_fail(&err);
+	return rc == 0 ? 0 : ui_fail(&err);
 }
 
-int cmd_reset(struct es_ctx *ctx, int argc, char **argv)
+int cmd_reset(struct cli *ctx, const struct args *a)
 {
-	return reset_or_resend(ctx, argc, argv, false);
+	return reset_or_resend(ctx, a, false);
 }
 
-int cmd_resend(struct es_ctx *ctx, int argc, char **argv)
+int cmd_resend(struct cli *ctx, const struct args *a)
 {
-	return reset_or_resend(ctx, argc, argv, true);
+	return reset_or_resend(ctx, a, true);
 }

@@ -19,8 +19,11 @@
  * - restore MUST NOT take modes or owners from the archive: everything
  *   unpacked is root's, directories 0700, files 0600. */
 #define _XOPEN_SOURCE 700 /* nftw */
-#include "eschool.h"
-#include "options.h"
+#include "cli.h"
+#include "commands.h"
+#include "ui.h"
+#include "accounts.h"
+#include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,14 +42,8 @@
 
 #define TAR "/bin/tar"
 
-static const char backup_usage[] = "usage: eschool backup FILE\n"
-                                   "  writes the state directory to FILE (a .tar.gz, mode 600)\n";
-static const char restore_usage[] =
-	"usage: eschool restore FILE\n"
-	"  puts back the state directory saved by eschool backup (the current one is kept\n"
-	"  beside it as STATE_DIR.before-restore-TIME)\n";
 
-int es_stamp_write(const struct es_ctx *ctx, const char *name, const char *text)
+int stamp_write(const struct cli *ctx, const char *name, const char *text)
 {
 	char path[ES_PATH_LEN + 64], tmp[ES_PATH_LEN + 80];
 	int fd;
@@ -71,7 +68,7 @@ int es_stamp_write(const struct es_ctx *ctx, const char *name, const char *text)
 	return 0;
 }
 
-int es_stamp_read(const struct es_ctx *ctx, const char *name, char *buf, size_t bufsz)
+int stamp_read(const struct cli *ctx, const char *name, char *buf, size_t bufsz)
 {
 	char path[ES_PATH_LEN + 64];
 	int fd;
@@ -104,7 +101,7 @@ static int absolute(const char *file, char *out, size_t outsz)
 
 /* The destination's directory, opened once, when no other user can
  * plant, rename or replace a name in it. Returns 0 or an exit code. */
-static int open_dest_dir(const struct es_ctx *ctx, const char *dest, const char *dir, int *out)
+static int open_dest_dir(const struct cli *ctx, const char *dest, const char *dir, int *out)
 {
 	struct stat st;
 	int fd;
@@ -112,7 +109,7 @@ static int open_dest_dir(const struct es_ctx *ctx, const char *dest, const char 
 	*out = -1;
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) != 0) {
-		es_warn(tr(ctx, "cannot write %s: there is no directory %s (%s)",
+		ui_warn(tr(ctx, "cannot write %s: there is no directory %s (%s)",
 		           "impossible d'écrire %s : pas de dossier %s (%s)"),
 		        dest, dir, strerror(errno));
 		if (fd >= 0)
@@ -120,7 +117,7 @@ static int open_dest_dir(const struct es_ctx *ctx, const char *dest, const char 
 		return ES_ECANTCREAT;
 	}
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0) {
-		es_warn(tr(ctx,
+		ui_warn(tr(ctx,
 		           "refusing to write %s: %s (mode %04o) can be written by other users and "
 		           "is not sticky, so one of them could take the archive over; write it to "
 		           "a directory only root can write (such as /var/backups), or run "
@@ -247,23 +244,17 @@ out:
 	return rc;
 }
 
-int cmd_backup(struct es_ctx *ctx, int argc, char **argv)
+int cmd_backup(struct cli *ctx, const struct args *a)
 {
 	const char *file = NULL;
 	char dest[PATH_MAX], dir[PATH_MAX], base[PATH_MAX], tmp[64], msg[512], stamp[PATH_MAX + 64];
 	struct es_err err = { 0 };
 	struct stat st;
-	bool done;
 	int rc, alllock = -1, status, dirfd = -1, fd = -1;
 
-	rc = es_parse_positional(ctx, argc, argv, backup_usage, 1, &file, &done);
-	if (rc != 0 || done)
-		return rc;
-	rc = es_prepare(ctx, false);
-	if (rc != 0)
-		return rc;
+	file = a->positional[0];
 	if (absolute(file, dest, sizeof(dest)) != 0) {
-		es_warn("%s: path too long", file);
+		ui_warn("%s: path too long", file);
 		return ES_EUSAGE;
 	}
 	{
@@ -275,13 +266,13 @@ int cmd_backup(struct es_ctx *ctx, int argc, char **argv)
 		(void)snprintf(base, sizeof(base), "%s", basename(work));
 	}
 	if (dest[strlen(dest) - 1] == '/' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
-		es_warn(tr(ctx, "%s: give a file name, not a directory",
+		ui_warn(tr(ctx, "%s: give a file name, not a directory",
 		           "%s : donnez un nom de fichier, pas un dossier"),
 		        file);
 		return ES_EUSAGE;
 	}
 	if (stat(ctx->cfg.state_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		es_warn(tr(ctx, "%s does not exist yet: nothing to back up",
+		ui_warn(tr(ctx, "%s does not exist yet: nothing to back up",
 		           "%s n'existe pas encore : rien à sauvegarder"),
 		        ctx->cfg.state_dir);
 		return ES_ENOUSER;
@@ -291,22 +282,22 @@ int cmd_backup(struct es_ctx *ctx, int argc, char **argv)
 		return rc;
 	fd = create_temp(dirfd, tmp, sizeof(tmp), &err);
 	if (fd < 0) {
-		es_warn(tr(ctx, "cannot write %s: %s", "impossible d'écrire %s : %s"), dest, err.msg);
+		ui_warn(tr(ctx, "cannot write %s: %s", "impossible d'écrire %s : %s"), dest, err.msg);
 		(void)close(dirfd);
 		return err.code != 0 ? err.code : ES_ECANTCREAT;
 	}
 	/* writers (add, import, reset, set-email) wait while it is read */
 	if (es_state_lock_all(ctx->cfg.state_dir, &alllock, &err) != 0) {
-		rc = es_fail(&err);
+		rc = ui_fail(&err);
 		goto fail;
 	}
 	status = tar_into(ctx->cfg.state_dir, fd, msg, sizeof(msg), &err);
 	es_state_unlock(alllock);
 	if (status != 0) {
 		if (status < 0) {
-			rc = es_fail(&err);
+			rc = ui_fail(&err);
 		} else {
-			es_warn(tr(ctx, "cannot write %s: tar said: %s", "impossible d'écrire %s : tar : %s"),
+			ui_warn(tr(ctx, "cannot write %s: tar said: %s", "impossible d'écrire %s : tar : %s"),
 			        dest, msg);
 			rc = ES_ECANTCREAT;
 		}
@@ -324,14 +315,14 @@ int cmd_backup(struct es_ctx *ctx, int argc, char **argv)
 	(void)fsync(dirfd);
 	(void)close(dirfd);
 	(void)snprintf(stamp, sizeof(stamp), "%lld %s\n", (long long)ctx->now, dest);
-	if (es_stamp_write(ctx, "last-backup", stamp) != 0)
-		es_warn("cannot record the backup's time in %s", ctx->cfg.state_dir);
-	es_log(LOG_AUTHPRIV, LOG_NOTICE, "backup: state written to %s", dest);
-	es_info(ctx, tr(ctx, "state of %s saved to %s\n", "état de %s sauvegardé dans %s\n"),
+	if (stamp_write(ctx, "last-backup", stamp) != 0)
+		ui_warn("cannot record the backup's time in %s", ctx->cfg.state_dir);
+	log_msg(LOG_AUTHPRIV, LOG_NOTICE, "backup: state written to %s", dest);
+	ui_info(ctx, tr(ctx, "state of %s saved to %s\n", "état de %s sauvegardé dans %s\n"),
 	        ctx->cfg.state_dir, dest);
 	return 0;
 fail_errno:
-	es_warn(tr(ctx, "cannot write %s: %s", "impossible d'écrire %s : %s"), dest, strerror(errno));
+	ui_warn(tr(ctx, "cannot write %s: %s", "impossible d'écrire %s : %s"), dest, strerror(errno));
 	rc = ES_ECANTCREAT;
 fail:
 	if (fd >= 0)
@@ -348,7 +339,7 @@ static int check_entry(const char *path, const struct stat *sb, int type, struct
 	(void)ftw;
 	if (type == FTW_SL || type == FTW_SLN || type == FTW_NS || type == FTW_DNR ||
 	    (!S_ISREG(sb->st_mode) && !S_ISDIR(sb->st_mode))) {
-		es_warn("refusing %s: not a directory or a regular file", path);
+		ui_warn("refusing %s: not a directory or a regular file", path);
 		unsafe_entries++;
 	}
 	return 0;
@@ -362,7 +353,7 @@ static int reset_entry(const char *path, const struct stat *sb, int type, struct
 	(void)ftw;
 	(void)type;
 	if (lchown(path, 0, 0) != 0 || chmod(path, S_ISDIR(sb->st_mode) ? 0700 : 0600) != 0) {
-		es_warn("cannot reset the owner and mode of %s: %s", path, strerror(errno));
+		ui_warn("cannot reset the owner and mode of %s: %s", path, strerror(errno));
 		unsafe_entries++;
 	}
 	return 0;
@@ -375,24 +366,18 @@ static int remove_entry(const char *path, const struct stat *sb, int type, struc
 	return type == FTW_DP ? rmdir(path) : unlink(path);
 }
 
-int cmd_restore(struct es_ctx *ctx, int argc, char **argv)
+int cmd_restore(struct cli *ctx, const struct args *a)
 {
 	const char *file = NULL;
 	char src[PATH_MAX], work[PATH_MAX], users[PATH_MAX + 8], old[PATH_MAX + 64], msg[512];
 	char parent[PATH_MAX];
 	struct es_err err = { 0 };
 	struct stat st;
-	bool done;
 	int rc, alllock = -1, status;
 
-	rc = es_parse_positional(ctx, argc, argv, restore_usage, 1, &file, &done);
-	if (rc != 0 || done)
-		return rc;
-	rc = es_prepare(ctx, false);
-	if (rc != 0)
-		return rc;
+	file = a->positional[0];
 	if (absolute(file, src, sizeof(src)) != 0 || stat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
-		es_warn(tr(ctx, "%s: no such backup file", "%s : fichier de sauvegarde introuvable"),
+		ui_warn(tr(ctx, "%s: no such backup file", "%s : fichier de sauvegarde introuvable"),
 		        file);
 		return ES_EDATA;
 	}
@@ -400,7 +385,7 @@ int cmd_restore(struct es_ctx *ctx, int argc, char **argv)
 	(void)snprintf(parent, sizeof(parent), "%s", ctx->cfg.state_dir);
 	(void)snprintf(work, sizeof(work), "%s/.eschool-restore-XXXXXX", dirname(parent));
 	if (mkdtemp(work) == NULL) {
-		es_warn("cannot create a directory beside %s: %s", ctx->cfg.state_dir, strerror(errno));
+		ui_warn("cannot create a directory beside %s: %s", ctx->cfg.state_dir, strerror(errno));
 		return ES_ECANTCREAT;
 	}
 	{
@@ -418,13 +403,13 @@ int cmd_restore(struct es_ctx *ctx, int argc, char **argv)
 			                      "--no-same-permissions",
 			                      "--no-overwrite-dir",
 			                      NULL };
-		status = es_run(targv, NULL, 0, msg, sizeof(msg), &err);
+		status = run_command(targv, NULL, 0, msg, sizeof(msg), &err);
 	}
 	if (status != 0) {
 		if (status < 0)
-			es_warn("%s", err.msg);
+			ui_warn("%s", err.msg);
 		else
-			es_warn(tr(ctx, "%s is not a backup eschool can read: tar said: %s",
+			ui_warn(tr(ctx, "%s is not a backup eschool can read: tar said: %s",
 			           "%s n'est pas une sauvegarde lisible : tar : %s"),
 			        src, msg);
 		rc = ES_EDATA;
@@ -435,7 +420,7 @@ int cmd_restore(struct es_ctx *ctx, int argc, char **argv)
 		unsafe_entries++;
 	(void)snprintf(users, sizeof(users), "%s/users", work);
 	if (unsafe_entries > 0 || lstat(users, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		es_warn(tr(ctx, "%s is not an eschool state backup (no users/ directory, or unsafe "
+		ui_warn(tr(ctx, "%s is not an eschool state backup (no users/ directory, or unsafe "
 		                "entries): nothing changed",
 		           "%s n'est pas une sauvegarde d'état eschool (pas de dossier users/, ou des "
 		           "entrées dangereuses) : rien n'a changé"),
@@ -450,30 +435,30 @@ int cmd_restore(struct es_ctx *ctx, int argc, char **argv)
 	/* writers and logins' writes wait while the directories change places */
 	if (stat(ctx->cfg.state_dir, &st) == 0) {
 		if (es_state_lock_all(ctx->cfg.state_dir, &alllock, &err) != 0) {
-			rc = es_fail(&err);
+			rc = ui_fail(&err);
 			goto cleanup;
 		}
 		(void)snprintf(old, sizeof(old), "%s.before-restore-%lld", ctx->cfg.state_dir,
 		               (long long)ctx->now);
 		if (rename(ctx->cfg.state_dir, old) != 0) {
-			es_warn("cannot move %s aside: %s", ctx->cfg.state_dir, strerror(errno));
+			ui_warn("cannot move %s aside: %s", ctx->cfg.state_dir, strerror(errno));
 			es_state_unlock(alllock);
 			rc = ES_EIO;
 			goto cleanup;
 		}
-		es_info(ctx, tr(ctx, "the current state is kept as %s\n",
+		ui_info(ctx, tr(ctx, "the current state is kept as %s\n",
 		                "l'état actuel est gardé dans %s\n"),
 		        old);
 	}
 	if (rename(work, ctx->cfg.state_dir) != 0) {
-		es_warn("cannot put the backup in place at %s: %s", ctx->cfg.state_dir, strerror(errno));
+		ui_warn("cannot put the backup in place at %s: %s", ctx->cfg.state_dir, strerror(errno));
 		es_state_unlock(alllock);
 		rc = ES_EIO;
 		goto cleanup;
 	}
 	es_state_unlock(alllock);
-	es_log(LOG_AUTHPRIV, LOG_NOTICE, "restore: state restored from %s", src);
-	es_info(ctx, tr(ctx, "state restored from %s\n", "état restauré depuis %s\n"), src);
+	log_msg(LOG_AUTHPRIV, LOG_NOTICE, "restore: state restored from %s", src);
+	ui_info(ctx, tr(ctx, "state restored from %s\n", "état restauré depuis %s\n"), src);
 	return 0;
 cleanup:
 	(void)nftw(work, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

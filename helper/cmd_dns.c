@@ -2,8 +2,9 @@
  * DMARC and DKIM records, looked up with glibc's resolver (res_nquery) or
  * the [dns] server of the config, and judged by lib/es_dns. Exit 0 only
  * when all pass; 65 when one fails; 69 when DNS does not answer. */
-#include "eschool.h"
-#include "options.h"
+#include "cli.h"
+#include "commands.h"
+#include "ui.h"
 
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -21,9 +22,6 @@
  * this size holds any answer, however many records a name has. */
 #define DNS_MAX_MSG 65536
 
-static const char dns_usage[] =
-	"usage: eschool check-dns DOMAIN [--selector S] [--json]\n"
-	"  checks the SPF, DMARC and DKIM records of the domain mails are sent from\n";
 
 struct txts {
 	char **v;
@@ -55,7 +53,7 @@ static int txts_add(struct txts *t, char *s)
 }
 
 /* glibc's resolver, pointed at [dns] server when there is one. */
-static int resolver_open(const struct es_ctx *ctx, struct __res_state *rs, char *shown,
+static int resolver_open(const struct cli *ctx, struct __res_state *rs, char *shown,
                          size_t shownsz, struct es_err *err)
 {
 	const char *srv = ctx->cfg.dns_server;
@@ -171,7 +169,7 @@ struct check {
 	struct es_dns_verdict v;
 };
 
-static void print_check(const struct es_ctx *ctx, const struct check *c)
+static void print_check(const struct cli *ctx, const struct check *c)
 {
 	printf("  %s %-6s %s\n", c->v.ok ? "✓" : "✗", c->what, c->name);
 	if (c->v.found[0] != '\0') /* a DKIM key is long: its start is enough */
@@ -208,7 +206,7 @@ static int json_check(struct es_buf *b, const struct check *c, bool first)
 	return rc | es_buf_puts(b, "}");
 }
 
-int es_check_dns(struct es_ctx *ctx, const char *domain, const char *selector, bool print,
+int dns_check_domain(struct cli *ctx, const char *domain, const char *selector, bool print,
                  bool *all_ok, struct es_err *err)
 {
 	struct __res_state rs;
@@ -325,30 +323,17 @@ static bool valid_selector(const char *s)
 	return true;
 }
 
-int cmd_check_dns(struct es_ctx *ctx, int argc, char **argv)
+int cmd_check_dns(struct cli *ctx, const struct args *a)
 {
-	const char *selector = NULL;
-	const struct es_opt opts[] = { { "selector", &selector, NULL }, { NULL, NULL, NULL } };
-	struct es_args args;
+	const char *selector = arg_value(a, "selector");
 	struct es_err err = { 0 };
-	bool done, ok;
-	int rc;
+	bool ok;
 
-	rc = es_parse_args(ctx, argc, argv, opts, dns_usage, &args, &done);
-	if (rc != 0 || done)
-		return rc;
-	if (args.n_positional != 1) {
-		es_warn("%s", dns_usage);
-		return ES_EUSAGE;
-	}
-	/* reads the config (provider, [dns]) but needs no root */
-	if (es_load_config(ctx, &err) != 0)
-		return es_fail(&err);
 	if (selector != NULL && !valid_selector(selector)) {
-		es_warn("invalid selector '%s'", selector);
+		ui_warn("invalid selector '%s'", selector);
 		return ES_EUSAGE;
 	}
-	if (es_check_dns(ctx, args.positional[0], selector, true, &ok, &err) != 0)
-		return es_fail(&err);
+	if (dns_check_domain(ctx, a->positional[0], selector, true, &ok, &err) != 0)
+		return ui_fail(&err);
 	return ok ? 0 : ES_EDATA;
 }

@@ -4,8 +4,12 @@
  * here). Exit 0 only when nothing is ✗, else 78 (the
  * setup is not ready). Nothing is sent: the SMTP check logs in and says
  * NOOP. */
-#include "eschool.h"
-#include "options.h"
+#include "cli.h"
+#include "commands.h"
+#include "ui.h"
+#include "strset.h"
+#include "accounts.h"
+#include "provision.h"
 
 #include <errno.h>
 #include <shadow.h>
@@ -26,10 +30,6 @@
 #define PAM_DIR "/etc/pam.d"
 #define PATH_MAX_STAMP 4200
 
-static const char doctor_usage[] = "usage: eschool doctor [--json] [--fix]\n"
-                                   "  checks everything production needs, item by item;\n"
-                                   "  --fix writes the role's password aging into shadow\n"
-                                   "  for the accounts made before eschool did\n";
 
 /* WARN: worth a look, not a reason to hold production back. */
 enum status { OK, FAIL, SKIP, WARN };
@@ -45,7 +45,7 @@ struct item {
 };
 
 struct doctor {
-	struct es_ctx *ctx;
+	struct cli *ctx;
 	bool fix;
 	struct item items[16];
 	size_t n;
@@ -64,7 +64,7 @@ static struct item *add(struct doctor *d, const char *name, enum status status)
 
 static void check_mode(struct doctor *d)
 {
-	struct es_ctx *ctx = d->ctx;
+	struct cli *ctx = d->ctx;
 	struct item *it = add(d, "mode", ctx->cfg.mode == ES_MODE_PRODUCTION ? OK : FAIL);
 
 	if (it->status == OK) {
@@ -84,20 +84,20 @@ static void check_mode(struct doctor *d)
 static void check_smtp(struct doctor *d)
 {
 	const struct es_config *cfg = &d->ctx->cfg;
-	struct es_smtp *s = NULL;
-	struct es_smtp_result r;
+	struct smtp *s = NULL;
+	struct smtp_result r;
 	struct es_err err = { 0 };
 	struct item *it;
 
-	if (es_smtp_open(&s, cfg, &err) != 0) {
+	if (smtp_open(&s, cfg, &err) != 0) {
 		it = add(d, "smtp", FAIL);
 		(void)snprintf(it->detail, sizeof(it->detail), "%s", err.msg);
 		(void)snprintf(it->fix, sizeof(it->fix), "set [mail] provider (or host, port, "
 		                                         "security), username and from");
 		return;
 	}
-	es_smtp_probe(s, &r);
-	es_smtp_close(s);
+	smtp_probe(s, &r);
+	smtp_close(s);
 	it = add(d, "smtp", r.accepted ? OK : FAIL);
 	if (r.accepted) {
 		(void)snprintf(it->detail, sizeof(it->detail), "%s:%ld: %s%s%s%s", cfg->host, cfg->port,
@@ -166,7 +166,7 @@ static void check_dns(struct doctor *d)
 		(void)snprintf(it->fix, sizeof(it->fix), "set [mail] from");
 		return;
 	}
-	if (es_check_dns(d->ctx, at + 1, NULL, false, &ok, &err) != 0) {
+	if (dns_check_domain(d->ctx, at + 1, NULL, false, &ok, &err) != 0) {
 		it = add(d, "dns", FAIL);
 		(void)snprintf(it->detail, sizeof(it->detail), "%s", err.msg);
 		return;
@@ -200,7 +200,7 @@ static void check_test_email(struct doctor *d)
 
 	const char *rest = NULL;
 
-	if (es_stamp_read(d->ctx, "last-test-email", stamp, sizeof(stamp)) != 0 ||
+	if (stamp_read(d->ctx, "last-test-email", stamp, sizeof(stamp)) != 0 ||
 	    stamp_time(stamp, &t, &rest) != 0 ||
 	    sscanf(rest, "%15s %319s %31s", result, to, step) != 3) {
 		it = add(d, "test-email", FAIL);
@@ -208,7 +208,7 @@ static void check_test_email(struct doctor *d)
 		(void)snprintf(it->fix, sizeof(it->fix), "eschool test-email YOUR-ADDRESS");
 		return;
 	}
-	es_fmt_time((time_t)t, false, when, sizeof(when));
+	ui_fmt_time((time_t)t, false, when, sizeof(when));
 	if (strcmp(result, "ok") == 0) {
 		it = add(d, "test-email", OK);
 		(void)snprintf(it->detail, sizeof(it->detail), "the last test mail (%s, to %s) was "
@@ -239,7 +239,7 @@ static void check_templates(struct doctor *d)
 		{ "recipient", "z@a.org" },  { "quota", "500" },     { "used", "400" },
 		{ "window", "2026-09-01" },
 	};
-	struct es_ctx *ctx = d->ctx;
+	struct cli *ctx = d->ctx;
 	size_t total = 0, bad = 0;
 	char first[1200] = "";
 	struct item *it;
@@ -258,7 +258,7 @@ static void check_templates(struct doctor *d)
 				                        ctx->cfg.roles[k - ES_ARRAY_LEN(kinds)].name, kind,
 				                        sizeof(kind));
 			/* a role without its own welcome gets welcome-student */
-			rc = es_compose_for(ctx, kind, langs[l], "doctor@school.invalid", "Zoé", vars,
+			rc = compose_for(ctx, kind, langs[l], "doctor@school.invalid", "Zoé", vars,
 			                    ES_ARRAY_LEN(vars), &msg, NULL, &err);
 			es_buf_free(&msg);
 			total++;
@@ -284,7 +284,7 @@ struct addr_scan {
 	size_t n, fake, dup, orphans;
 	char fake_example[300], dup_example[300];
 	char orphan_names[ORPHANS_NAMED][33];
-	struct es_strset seen; /* address -> user */
+	struct strset seen; /* address -> user */
 	bool failed;
 };
 
@@ -312,7 +312,7 @@ static bool placeholder(const char *email)
 static int scan_one(const char *user, void *arg)
 {
 	struct addr_scan *a = ((void **)arg)[0];
-	struct es_ctx *ctx = ((void **)arg)[1];
+	struct cli *ctx = ((void **)arg)[1];
 	struct es_state st;
 	struct es_err err = { 0 };
 	const char *email, *other;
@@ -323,7 +323,7 @@ static int scan_one(const char *user, void *arg)
 		return 0; /* list and show report bad files; not an address matter */
 	}
 	/* a removed account's state is no account: listed apart */
-	if (es_state_orphan(ctx, &st, NULL, 0) != ES_OWNER_OK) {
+	if (state_orphan(ctx, &st, NULL, 0) != ES_OWNER_OK) {
 		if (a->orphans < ORPHANS_NAMED)
 			(void)es_strlcpy(a->orphan_names[a->orphans], user,
 			                 sizeof(a->orphan_names[0]));
@@ -336,12 +336,12 @@ static int scan_one(const char *user, void *arg)
 	if (email != NULL && email[0] != '\0') {
 		if (placeholder(email) && a->fake++ == 0)
 			(void)snprintf(a->fake_example, sizeof(a->fake_example), "%s: %s", user, email);
-		other = es_strset_get(&a->seen, email);
+		other = strset_get(&a->seen, email);
 		if (other != NULL) {
 			if (a->dup++ == 0)
 				(void)snprintf(a->dup_example, sizeof(a->dup_example), "%s and %s: %s", other,
 				               user, email);
-		} else if (es_strset_put(&a->seen, email, user) != 0) {
+		} else if (strset_put(&a->seen, email, user) != 0) {
 			a->failed = true;
 		}
 	}
@@ -354,7 +354,7 @@ static int scan_one(const char *user, void *arg)
  * each. */
 static void check_orphans(struct doctor *d, const struct addr_scan *a)
 {
-	struct es_ctx *ctx = d->ctx;
+	struct cli *ctx = d->ctx;
 	struct item *it;
 	size_t o = 0, f = 0;
 
@@ -401,10 +401,10 @@ static void check_addresses(struct doctor *d)
 		it = add(d, "addresses", FAIL);
 		(void)snprintf(it->detail, sizeof(it->detail), "%s",
 		               a.failed ? "out of memory" : err.msg);
-		es_strset_free(&a.seen);
+		strset_free(&a.seen);
 		return;
 	}
-	es_strset_free(&a.seen);
+	strset_free(&a.seen);
 	if (a.n == 0) {
 		it = add(d, "addresses", SKIP);
 		(void)snprintf(it->detail, sizeof(it->detail), "no managed accounts yet");
@@ -441,7 +441,7 @@ struct aging_scan {
 
 static void aging_one(struct doctor *d, const struct spwd *sp, struct aging_scan *a)
 {
-	struct es_ctx *ctx = d->ctx;
+	struct cli *ctx = d->ctx;
 	struct es_state st;
 	struct es_policy pol;
 	struct es_aging want;
@@ -466,7 +466,7 @@ static void aging_one(struct doctor *d, const struct spwd *sp, struct aging_scan
 		(void)es_strlcpy(a->example, sp->sp_namp, sizeof(a->example));
 	if (!d->fix)
 		goto out;
-	if (es_account_set_aging(sp->sp_namp, &want, &err) == 0) {
+	if (chage_aging(sp->sp_namp, &want, &err) == 0) {
 		a->fixed++;
 	} else {
 		a->failed++;
@@ -478,7 +478,7 @@ out:
 
 static void check_aging(struct doctor *d)
 {
-	struct es_ctx *ctx = d->ctx;
+	struct cli *ctx = d->ctx;
 	struct aging_scan a = { 0 };
 	struct spwd *sp;
 	struct item *it;
@@ -533,7 +533,7 @@ static void check_backup(struct doctor *d)
 
 	const char *rest = NULL;
 
-	if (es_stamp_read(d->ctx, "last-backup", stamp, sizeof(stamp)) != 0 ||
+	if (stamp_read(d->ctx, "last-backup", stamp, sizeof(stamp)) != 0 ||
 	    stamp_time(stamp, &t, &rest) != 0 || sscanf(rest, "%4095s", path) != 1 ||
 	    stat(path, &st) != 0) {
 		it = add(d, "backup", FAIL);
@@ -543,7 +543,7 @@ static void check_backup(struct doctor *d)
 		               "a timer; keep a copy off this machine)");
 		return;
 	}
-	es_fmt_time((time_t)t, false, when, sizeof(when));
+	ui_fmt_time((time_t)t, false, when, sizeof(when));
 	if ((int64_t)d->ctx->now - t > (int64_t)cfg->backup_max_age_days * DAY) {
 		it = add(d, "backup", FAIL);
 		(void)snprintf(it->detail, sizeof(it->detail),
@@ -685,9 +685,9 @@ out:
 
 static void check_queue(struct doctor *d)
 {
-	struct es_ctx *ctx = d->ctx;
+	struct cli *ctx = d->ctx;
 	struct es_qmsg *list = NULL;
-	struct es_quota q;
+	struct quota q;
 	struct es_err err = { 0 };
 	size_t n = 0, bad = 0, failed = 0;
 	char today[16];
@@ -704,7 +704,7 @@ static void check_queue(struct doctor *d)
 		failed += list[i].failed;
 	free(list);
 	memset(&q, 0, sizeof(q));
-	(void)es_quota_read(ctx, &q, &err);
+	(void)quota_read(ctx, &q, &err);
 	if (localtime_r(&ctx->now, &tm) != NULL && strftime(today, sizeof(today), "%Y-%m-%d", &tm) &&
 	    strcmp(q.day, today) == 0)
 		sent_today = q.day_sent;
@@ -741,29 +741,14 @@ static const char *word(enum status s)
 	return s == OK ? "ok" : s == FAIL ? "fail" : s == WARN ? "warn" : "skip";
 }
 
-int cmd_doctor(struct es_ctx *ctx, int argc, char **argv)
+int cmd_doctor(struct cli *ctx, const struct args *a)
 {
-	bool fix = false;
-	const struct es_opt opts[] = { { "fix", NULL, &fix }, { NULL, NULL, NULL } };
-	struct es_args args;
 	struct doctor d;
 	size_t fails = 0;
-	bool done;
-	int rc;
 
-	rc = es_parse_args(ctx, argc, argv, opts, doctor_usage, &args, &done);
-	if (rc != 0 || done)
-		return rc;
-	if (args.n_positional != 0) {
-		es_warn("%s", doctor_usage);
-		return ES_EUSAGE;
-	}
-	rc = es_prepare(ctx, false);
-	if (rc != 0)
-		return rc;
 	memset(&d, 0, sizeof(d));
 	d.ctx = ctx;
-	d.fix = fix;
+	d.fix = arg_flag(a, "fix");
 	check_mode(&d);
 	check_smtp(&d);
 	check_secret(&d);

@@ -4,8 +4,11 @@
  * after email_code_ttl_minutes, and dies after email_code_tries wrong
  * answers. The old address is told at once. The student may also answer
  * at the next login (pam_eschool's prompt). */
-#include "eschool.h"
-#include "options.h"
+#include "cli.h"
+#include "commands.h"
+#include "ui.h"
+#include "provision.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -18,29 +21,23 @@
 #include "es_names.h"
 #include "mail/deliver.h"
 
-static const char set_usage[] =
-	"usage: eschool set-email USER ADDR [--force] [--json]\n"
-	"  mails a code to ADDR; the address changes when it comes back\n"
-	"  (eschool verify-email USER CODE, or at the user's next login);\n"
-	"  --force: the administrator's correction (a typo), at once, without a code\n";
-static const char verify_usage[] = "usage: eschool verify-email USER CODE [--json]\n";
 
 /* Locks and loads a managed user's state; an exit code on failure. */
-static int open_user(struct es_ctx *ctx, const char *user, struct es_state *st,
+static int open_user(struct cli *ctx, const char *user, struct es_state *st,
                      struct es_record *rec)
 {
 	struct es_err err = { 0 };
 	int rc;
 
 	if (!es_valid_username(user)) {
-		es_warn(tr(ctx, "invalid username '%s'", "identifiant invalide « %s »"), user);
+		ui_warn(tr(ctx, "invalid username '%s'", "identifiant invalide « %s »"), user);
 		return ES_EDATA;
 	}
 	rc = es_record_open(&ctx->store, user, ES_RECORD_WRITE, st, rec, &err);
 	if (rc < 0)
-		return es_fail(&err);
+		return ui_fail(&err);
 	if (rc == 1) {
-		es_warn(tr(ctx, "%s is not an account managed by eschool",
+		ui_warn(tr(ctx, "%s is not an account managed by eschool",
 		           "%s n'est pas un compte géré par eschool"),
 		        user);
 		return ES_ENOUSER;
@@ -50,22 +47,22 @@ static int open_user(struct es_ctx *ctx, const char *user, struct es_state *st,
 
 		/* an address for an account that is gone, or that is someone
 		 * else's now, would send that person's mails astray */
-		if (es_state_orphan(ctx, st, why, sizeof(why)) != ES_OWNER_OK) {
-			es_warn("%s", why);
+		if (state_orphan(ctx, st, why, sizeof(why)) != ES_OWNER_OK) {
+			ui_warn("%s", why);
 			return ES_ENOUSER;
 		}
 	}
 	return 0;
 }
 
-static void print_result(const struct es_ctx *ctx, const char *user, const char *email,
+static void print_result(const struct cli *ctx, const char *user, const char *email,
                          time_t expires, const char *code, const char *delivery)
 {
 	struct es_buf b = { 0 };
 	char when[64];
 	int rc;
 
-	es_fmt_time(expires, ctx->json, when, sizeof(when));
+	ui_fmt_time(expires, ctx->json, when, sizeof(when));
 	if (ctx->json) {
 		rc = es_buf_puts(&b, "{\"username\":") | es_buf_json_str(&b, user) |
 		     es_buf_puts(&b, ",\"pending_email\":") | es_buf_json_str(&b, email) |
@@ -86,14 +83,14 @@ static void print_result(const struct es_ctx *ctx, const char *user, const char 
 		                   email, user, when);
 	}
 	if (rc == 0)
-		es_out_write(&b);
+		ui_out_write(&b);
 	es_buf_free(&b);
 }
 
 /* set-email --force: the address changes now (a typo the administrator
  * fixes); logged with both addresses. The old address is not mailed: a
  * mistyped one may well be a stranger's. */
-static int force_email(struct es_ctx *ctx, const struct es_record *rec, const char *addr)
+static int force_email(struct cli *ctx, const struct es_record *rec, const char *addr)
 {
 	struct es_err err = { 0 };
 	const char *old = es_state_get(rec->st, ES_K_EMAIL);
@@ -102,11 +99,11 @@ static int force_email(struct es_ctx *ctx, const struct es_record *rec, const ch
 	(void)es_strlcpy(was, old != NULL ? old : "", sizeof(was));
 	if (es_account_email_set(rec->st, addr) != 0) {
 		es_err_set(&err, ES_EOS, "out of memory");
-		return es_fail(&err);
+		return ui_fail(&err);
 	}
 	if (es_record_save(rec, &err) != 0)
-		return es_fail(&err);
-	es_log(LOG_AUTHPRIV, LOG_NOTICE,
+		return ui_fail(&err);
+	log_msg(LOG_AUTHPRIV, LOG_NOTICE,
 	       "set-email --force: address of %s changed from %s to %s by the administrator",
 	       rec->user, was[0] != '\0' ? was : "-", addr);
 	if (ctx->json) {
@@ -115,17 +112,17 @@ static int force_email(struct es_ctx *ctx, const struct es_record *rec, const ch
 		if ((es_buf_puts(&b, "{\"username\":") | es_buf_json_str(&b, rec->user) |
 		     es_buf_puts(&b, ",\"email\":") | es_buf_json_str(&b, addr) |
 		     es_buf_puts(&b, ",\"forced\":true}\n")) == 0)
-			es_out_write(&b);
+			ui_out_write(&b);
 		es_buf_free(&b);
 	} else {
-		es_info(ctx, tr(ctx, "%s's address is now %s (forced: no code)\n",
+		ui_info(ctx, tr(ctx, "%s's address is now %s (forced: no code)\n",
 		                "l'adresse de %s est maintenant %s (forcé : sans code)\n"),
 		        rec->user, addr);
 	}
 	return 0;
 }
 
-int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
+int cmd_set_email(struct cli *ctx, const struct args *a)
 {
 	const char *pos[2] = { NULL, NULL }, *user, *addr, *old, *name, *lang;
 	const char *delivery = "printed";
@@ -135,27 +132,15 @@ int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 	struct es_policy pol;
 	struct es_err err = { 0 };
 	int64_t expires;
-	bool done, force = false;
-	const struct es_opt opts[] = { { "force", NULL, &force }, { NULL, NULL, NULL } };
-	struct es_args args;
+	bool force = arg_flag(a, "force");
 	struct es_record rec = { .token = -1 };
 	int rc;
 
 	es_state_init(&st, "");
-	rc = es_parse_args(ctx, argc, argv, opts, set_usage, &args, &done);
-	if (rc != 0 || done)
-		return rc;
-	if (args.n_positional != 2) {
-		es_warn("%s", set_usage);
-		return ES_EUSAGE;
-	}
-	user = pos[0] = args.positional[0];
-	addr = pos[1] = args.positional[1];
-	rc = es_prepare(ctx, true);
-	if (rc != 0)
-		return rc;
+	user = pos[0] = a->positional[0];
+	addr = pos[1] = a->positional[1];
 	if (!es_valid_email(addr)) {
-		es_warn(tr(ctx, "invalid email address '%s'", "adresse mail invalide « %s »"), addr);
+		ui_warn(tr(ctx, "invalid email address '%s'", "adresse mail invalide « %s »"), addr);
 		return ES_EDATA;
 	}
 	rc = open_user(ctx, user, &st, &rec);
@@ -163,7 +148,7 @@ int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 		goto out;
 	old = es_state_get(&st, ES_K_EMAIL);
 	if (old != NULL && strcmp(old, addr) == 0) {
-		es_info(ctx, tr(ctx, "%s's address is already %s: nothing to do\n",
+		ui_info(ctx, tr(ctx, "%s's address is already %s: nothing to do\n",
 		                "l'adresse de %s est déjà %s : rien à faire\n"),
 		        user, addr);
 		goto out;
@@ -173,11 +158,11 @@ int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	if (es_account_policy(&ctx->cfg, &st, &pol, &err) != 0) {
-		rc = es_fail(&err);
+		rc = ui_fail(&err);
 		goto out;
 	}
 	if (es_code_key(ctx->cfg.state_dir, true, key, &err) != 0) {
-		rc = es_fail(&err);
+		rc = ui_fail(&err);
 		goto out;
 	}
 	es_code_new(code);
@@ -188,14 +173,14 @@ int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 	    es_record_save(&rec, &err) != 0) {
 		if (err.msg[0] == '\0')
 			es_err_set(&err, ES_EOS, "out of memory");
-		rc = es_fail(&err);
+		rc = ui_fail(&err);
 		goto out;
 	}
 	es_record_close(&rec);
-	es_log(LOG_AUTHPRIV, LOG_NOTICE, "set-email: address change of %s to %s requested", user,
+	log_msg(LOG_AUTHPRIV, LOG_NOTICE, "set-email: address change of %s to %s requested", user,
 	       addr);
 	(void)snprintf(pretty, sizeof(pretty), "%.4s-%.4s", code, code + 4);
-	es_fmt_time((time_t)expires, false, when, sizeof(when));
+	ui_fmt_time((time_t)expires, false, when, sizeof(when));
 	name = es_state_get(&st, ES_K_NAME);
 	lang = es_state_get(&st, ES_K_LANG);
 	if (ctx->cfg.mode == ES_MODE_PRODUCTION) {
@@ -209,18 +194,18 @@ int cmd_set_email(struct es_ctx *ctx, int argc, char **argv)
 		};
 		const char *notice;
 
-		if (es_deliver_mail(ctx, user, "verify-email", lang, addr, name, vars,
+		if (deliver_mail(ctx, user, "verify-email", lang, addr, name, vars,
 		                    ES_ARRAY_LEN(vars), true, &delivery, &err) != 0) {
-			es_warn("%s", err.msg);
+			ui_warn("%s", err.msg);
 			es_err_clear(&err);
 			delivery = "fallback";
 		}
 		/* the old address learns of it now: if it was not its owner's
 		 * doing, they can say so before the code is used */
 		if (old != NULL && old[0] != '\0' &&
-		    es_deliver_mail(ctx, user, "email-changed", lang, old, name, vars,
+		    deliver_mail(ctx, user, "email-changed", lang, old, name, vars,
 		                    ES_ARRAY_LEN(vars), false, &notice, &err) != 0) {
-			es_warn("%s", err.msg);
+			ui_warn("%s", err.msg);
 			es_err_clear(&err);
 		}
 	}
@@ -236,7 +221,7 @@ out:
 	return rc;
 }
 
-int cmd_verify_email(struct es_ctx *ctx, int argc, char **argv)
+int cmd_verify_email(struct cli *ctx, const struct args *a)
 {
 	const char *pos[2] = { NULL, NULL }, *user, *typed, *pending;
 	unsigned char key[ES_CODE_KEY_LEN];
@@ -247,25 +232,20 @@ int cmd_verify_email(struct es_ctx *ctx, int argc, char **argv)
 	enum es_confirm_outcome outcome;
 	char addr[320];
 	long tries_left;
-	bool done;
 	struct es_record rec = { .token = -1 };
 	int rc;
 
 	es_state_init(&st, "");
-	rc = es_parse_positional(ctx, argc, argv, verify_usage, 2, pos, &done);
-	if (rc != 0 || done)
-		return rc;
+	pos[0] = a->positional[0];
+	pos[1] = a->positional[1];
 	user = pos[0];
 	typed = pos[1];
-	rc = es_prepare(ctx, false);
-	if (rc != 0)
-		return rc;
 	rc = open_user(ctx, user, &st, &rec);
 	if (rc != 0)
 		goto out;
 	pending = es_state_get(&st, ES_K_PENDING_EMAIL);
 	if (pending == NULL || pending[0] == '\0') {
-		es_warn(tr(ctx, "no address change is pending for %s (eschool set-email %s ADDR)",
+		ui_warn(tr(ctx, "no address change is pending for %s (eschool set-email %s ADDR)",
 		           "aucun changement d'adresse en attente pour %s (eschool set-email %s "
 		           "ADRESSE)"),
 		        user, user);
@@ -273,11 +253,11 @@ int cmd_verify_email(struct es_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	if (es_account_policy(&ctx->cfg, &st, &pol, &err) != 0) {
-		rc = es_fail(&err);
+		rc = ui_fail(&err);
 		goto out;
 	}
 	if (es_code_key(ctx->cfg.state_dir, false, key, &err) != 0) {
-		rc = es_fail(&err);
+		rc = ui_fail(&err);
 		goto out;
 	}
 	(void)es_strlcpy(addr, pending, sizeof(addr));
@@ -285,16 +265,16 @@ int cmd_verify_email(struct es_ctx *ctx, int argc, char **argv)
 	sodium_memzero(key, sizeof(key));
 	switch (outcome) {
 	case ES_CONFIRM_NO_TRIES:
-		es_warn(tr(ctx, "too many wrong codes for %s: ask for a new one (eschool set-email %s %s)",
+		ui_warn(tr(ctx, "too many wrong codes for %s: ask for a new one (eschool set-email %s %s)",
 		           "trop de codes erronés pour %s : demandez-en un nouveau (eschool set-email %s "
 		           "%s)"),
 		        user, user, addr);
 		rc = ES_EDATA;
 		goto out;
 	case ES_CONFIRM_EXPIRED:
-		es_fmt_time((time_t)es_state_get_i64(&st, ES_K_PENDING_EXPIRES, 0), false, when,
+		ui_fmt_time((time_t)es_state_get_i64(&st, ES_K_PENDING_EXPIRES, 0), false, when,
 		            sizeof(when));
-		es_warn(tr(ctx, "the code for %s expired on %s: ask for a new one (eschool set-email "
+		ui_warn(tr(ctx, "the code for %s expired on %s: ask for a new one (eschool set-email "
 		                "%s %s)",
 		           "le code pour %s a expiré le %s : demandez-en un nouveau (eschool set-email "
 		           "%s %s)"),
@@ -307,11 +287,11 @@ int cmd_verify_email(struct es_ctx *ctx, int argc, char **argv)
 	case ES_CONFIRM_WRONG:
 		/* counted before anything is said: a crash cannot give a free try */
 		if (es_record_save(&rec, &err) != 0) {
-			rc = es_fail(&err);
+			rc = ui_fail(&err);
 			goto out;
 		}
-		es_log(LOG_AUTHPRIV, LOG_NOTICE, "verify-email: wrong code for %s", user);
-		es_warn(tr(ctx, "wrong code for %s (%ld tries left)",
+		log_msg(LOG_AUTHPRIV, LOG_NOTICE, "verify-email: wrong code for %s", user);
+		ui_warn(tr(ctx, "wrong code for %s (%ld tries left)",
 		           "code erroné pour %s (encore %ld essais)"),
 		        user, tries_left);
 		rc = ES_EDATA;
@@ -321,20 +301,20 @@ int cmd_verify_email(struct es_ctx *ctx, int argc, char **argv)
 	}
 	{
 		if (es_record_save(&rec, &err) != 0) {
-			rc = es_fail(&err);
+			rc = ui_fail(&err);
 			goto out;
 		}
-		es_log(LOG_AUTHPRIV, LOG_NOTICE, "verify-email: address of %s is now %s", user, addr);
+		log_msg(LOG_AUTHPRIV, LOG_NOTICE, "verify-email: address of %s is now %s", user, addr);
 		if (ctx->json) {
 			struct es_buf b = { 0 };
 
 			if ((es_buf_puts(&b, "{\"username\":") | es_buf_json_str(&b, user) |
 			     es_buf_puts(&b, ",\"email\":") | es_buf_json_str(&b, addr) |
 			     es_buf_puts(&b, "}\n")) == 0)
-				es_out_write(&b);
+				ui_out_write(&b);
 			es_buf_free(&b);
 		} else {
-			es_info(ctx, tr(ctx, "%s's address is now %s\n", "l'adresse de %s est maintenant %s\n"),
+			ui_info(ctx, tr(ctx, "%s's address is now %s\n", "l'adresse de %s est maintenant %s\n"),
 			        user, addr);
 		}
 	}

@@ -10,8 +10,13 @@
  *    creates the accounts of each chunk of rows in one locked pass over the
  *    account files (shadowdb.c), as newusers does, rather than one useradd
  *    and one chpasswd per account. */
-#include "eschool.h"
-#include "options.h"
+#include "cli.h"
+#include "commands.h"
+#include "ui.h"
+#include "strset.h"
+#include "accounts.h"
+#include "provision.h"
+#include "log.h"
 #include "shadowdb.h"
 
 #include <errno.h>
@@ -43,10 +48,6 @@
  * was written, kept for a resumed run): that home is never touched. */
 #define K_HOME_KEPT "home_kept"
 
-static const char import_usage[] =
-	"usage: eschool import FILE.csv [--dry-run] [--keep-going] [--output FILE] [--json]\n"
-	"  columns (header row): username,name,email,role,parent_email,class,lang\n"
-	"  (email is required; without username, usernames are derived from name)\n";
 
 enum col { C_USERNAME, C_NAME, C_EMAIL, C_ROLE, C_PARENT, C_CLASS, C_LANG, C_COUNT };
 static const char *const col_names[C_COUNT] = { "username", "name",  "email", "role",
@@ -91,7 +92,7 @@ struct role_pol {
 };
 
 struct import {
-	struct es_ctx *ctx;
+	struct cli *ctx;
 	const char *file;
 	struct roster r;
 	struct role_pol roles[ES_MAX_ROLES + 2];
@@ -100,9 +101,9 @@ struct import {
 	 * there is asked with getpwnam, since directories often do not
 	 * enumerate); sys_groups likewise; home_kept: the managed users whose
 	 * state says K_HOME_KEPT */
-	struct es_strset sys_users, sys_groups, managed, managed_by_person, csv_names, home_kept;
+	struct strset sys_users, sys_groups, managed, managed_by_person, csv_names, home_kept;
 	/* hashing pool */
-	struct es_cred *creds;
+	struct cred *creds;
 	int *cred_rc;
 	struct es_err **cred_err; /* a failed job's error (NULL: none, or no memory) */
 	size_t *jobs; /* row indexes that need a credential, in order */
@@ -186,7 +187,7 @@ static void bar_clear(struct import *im)
 	im->bar_shown = false;
 }
 
-/* es_warn with the whole message escaped, the bar erased and drawn again. */
+/* ui_warn with the whole message escaped, the bar erased and drawn again. */
 static void im_warn(struct import *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void im_warn(struct import *im, const char *fmt, ...)
@@ -199,7 +200,7 @@ static void im_warn(struct import *im, const char *fmt, ...)
 	(void)vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
 	bar_clear(im);
-	es_warn("%s", esc(raw, line, sizeof(line)));
+	ui_warn("%s", esc(raw, line, sizeof(line)));
 	if (redraw)
 		bar_draw(im);
 }
@@ -470,7 +471,7 @@ static bool nss_lists_all(const char *db)
  * does not enumerate them. -1: no such user; -2: NSS could not say. */
 static long user_uid(const struct import *im, const char *user)
 {
-	const char *v = es_strset_get(&im->sys_users, user);
+	const char *v = strset_get(&im->sys_users, user);
 	struct passwd pw, *res = NULL;
 	char buf[4096];
 	int e;
@@ -491,7 +492,7 @@ static bool group_known(const struct import *im, const char *group)
 	struct group gr, *res = NULL;
 	char buf[16384];
 
-	if (es_strset_has(&im->sys_groups, group))
+	if (strset_has(&im->sys_groups, group))
 		return true;
 	if (im->gr_listed_all)
 		return false;
@@ -514,10 +515,10 @@ static int managed_one(const char *user, void *arg)
 	const char *delivery, *kind = "done";
 
 	es_state_init(&st, "");
-	if (es_state_load_cfg(im->ctx, user, &st, &e) != 0) {
+	if (load_user_state(im->ctx, user, &st, &e) != 0) {
 		/* a corrupt file must not be overwritten by a new account */
 		im_warn(im, "%s", e.msg);
-		(void)es_strset_put(&im->managed, user, "corrupt");
+		(void)strset_put(&im->managed, user, "corrupt");
 		es_state_free(&st);
 		return 0;
 	}
@@ -545,10 +546,10 @@ static int managed_one(const char *user, void *arg)
 	(void)snprintf(val, sizeof(val), "%s\n%s", kind,
 	               es_state_get(&st, ES_K_EMAIL) ? es_state_get(&st, ES_K_EMAIL) : "");
 	person_key(es_state_get(&st, ES_K_EMAIL), es_state_get(&st, ES_K_NAME), key, sizeof(key));
-	if (es_strset_put(&im->managed, user, val) != 0 ||
-	    es_strset_put(&im->managed_by_person, key, user) != 0 ||
+	if (strset_put(&im->managed, user, val) != 0 ||
+	    strset_put(&im->managed_by_person, key, user) != 0 ||
 	    (es_state_get_bool(&st, K_HOME_KEPT) &&
-	     es_strset_put(&im->home_kept, user, NULL) != 0)) {
+	     strset_put(&im->home_kept, user, NULL) != 0)) {
 		w->rc = es_err_set(w->err, ES_EOS, "out of memory");
 		es_state_free(&st);
 		return 1;
@@ -571,14 +572,14 @@ static int load_existing(struct import *im, struct es_err *err)
 
 		(void)snprintf(uid, sizeof(uid), "%ld", (long)pw->pw_uid);
 		/* the first entry of a name is the one getpwnam returns */
-		if (!es_strset_has(&im->sys_users, pw->pw_name) &&
-		    es_strset_put(&im->sys_users, pw->pw_name, uid) != 0)
+		if (!strset_has(&im->sys_users, pw->pw_name) &&
+		    strset_put(&im->sys_users, pw->pw_name, uid) != 0)
 			break;
 	}
 	endpwent();
 	setgrent();
 	while ((gr = getgrent()) != NULL)
-		if (es_strset_put(&im->sys_groups, gr->gr_name, NULL) != 0)
+		if (strset_put(&im->sys_groups, gr->gr_name, NULL) != 0)
 			break;
 	endgrent();
 	if (es_state_foreach(im->ctx->cfg.state_dir, managed_one, &w, err) != 0 || w.rc != 0)
@@ -590,17 +591,17 @@ static bool name_taken(const char *name, void *arg)
 {
 	const struct import *im = arg;
 
-	return es_strset_has(&im->managed, name) || es_strset_has(&im->csv_names, name) ||
-	       es_is_role_group(&im->ctx->cfg, name) || user_uid(im, name) != -1 ||
+	return strset_has(&im->managed, name) || strset_has(&im->csv_names, name) ||
+	       is_role_group(&im->ctx->cfg, name) || user_uid(im, name) != -1 ||
 	       group_known(im, name);
 }
 
 /* Decides what to do with a row whose username is known. */
 static void match_existing(struct import *im, struct row *row)
 {
-	const struct es_ctx *ctx = im->ctx;
-	const char *m = es_strset_get(&im->managed, row->username);
-	const char *prev = es_strset_get(&im->csv_names, row->username);
+	const struct cli *ctx = im->ctx;
+	const char *m = strset_get(&im->managed, row->username);
+	const char *prev = strset_get(&im->csv_names, row->username);
 	long uid;
 
 	if (prev != NULL) {
@@ -658,7 +659,7 @@ static void match_existing(struct import *im, struct row *row)
 	} else if (row->pol->backend == ES_ACCT_NONE) {
 		/* accounts come from a directory: the user must be there already
 		 * (getpwnam, since directories often do not enumerate) */
-		if (!es_user_exists(row->username))
+		if (!user_exists(row->username))
 			row_error(im, row,
 			          "accounts.backend = none: user %s must already exist in the "
 			          "directory",
@@ -677,14 +678,14 @@ static void match_existing(struct import *im, struct row *row)
 			          "user %s already exists on this system (not created by eschool)",
 			          row->username);
 	} else if (group_known(im, row->username) ||
-	           es_is_role_group(&im->ctx->cfg, row->username)) {
+	           is_role_group(&im->ctx->cfg, row->username)) {
 		row_error(im, row, "a group named %s already exists: choose another username",
 		          row->username);
 	}
 	if (row->action != A_BAD) {
 		char line[24];
 		(void)snprintf(line, sizeof(line), "%lu", row->line);
-		if (es_strset_put(&im->csv_names, row->username, line) != 0)
+		if (strset_put(&im->csv_names, row->username, line) != 0)
 			row_error(im, row, "out of memory");
 	}
 }
@@ -692,21 +693,21 @@ static void match_existing(struct import *im, struct row *row)
 static void resolve_rows(struct import *im)
 {
 	struct es_err e;
-	struct es_strset seen_person = { 0 };
+	struct strset seen_person = { 0 };
 
 	for (size_t i = 0; i < im->r.n; i++) {
 		struct row *row = &im->r.rows[i];
-		struct es_person p;
+		struct person p;
 		char key[600], base[ES_NAME_MAX + 1];
 		const char *prev;
 
 		if (row->action == A_BAD)
 			continue;
 		row->role = row->f[C_ROLE] ? row->f[C_ROLE] : "student";
-		p = (struct es_person){ row->f[C_USERNAME] ? row->f[C_USERNAME] : "placeholder",
+		p = (struct person){ row->f[C_USERNAME] ? row->f[C_USERNAME] : "placeholder",
 			                row->f[C_EMAIL], row->f[C_NAME], row->role,
 			                row->f[C_CLASS], row->f[C_LANG], row->f[C_PARENT] };
-		if (es_person_check(im->ctx, &p, &e) != 0) {
+		if (person_check(im->ctx, &p, &e) != 0) {
 			row_error(im, row, "%s", e.msg);
 			continue;
 		}
@@ -716,7 +717,7 @@ static void resolve_rows(struct import *im)
 			continue;
 		}
 		person_key(row->f[C_EMAIL], row->f[C_NAME], key, sizeof(key));
-		prev = es_strset_get(&seen_person, key);
+		prev = strset_get(&seen_person, key);
 		if (prev != NULL && row->f[C_USERNAME] == NULL) {
 			row_error(im, row, "same person as line %s (same name and email)", prev);
 			continue;
@@ -726,7 +727,7 @@ static void resolve_rows(struct import *im)
 		} else if (row->f[C_NAME] == NULL) {
 			row_error(im, row, "no username and no name to derive one from");
 			continue;
-		} else if ((prev = es_strset_get(&im->managed_by_person, key)) != NULL) {
+		} else if ((prev = strset_get(&im->managed_by_person, key)) != NULL) {
 			/* this person was imported before: same account */
 			(void)es_strlcpy(row->username, prev, sizeof(row->username));
 		} else {
@@ -741,10 +742,10 @@ static void resolve_rows(struct import *im)
 		if (row->action != A_BAD) {
 			char line[24];
 			(void)snprintf(line, sizeof(line), "%lu", row->line);
-			(void)es_strset_put(&seen_person, key, line);
+			(void)strset_put(&seen_person, key, line);
 		}
 	}
-	es_strset_free(&seen_person);
+	strset_free(&seen_person);
 }
 
 /* ---- hashing pool ---- */
@@ -766,7 +767,7 @@ static void *hash_worker(void *arg)
 		(void)pthread_mutex_unlock(&im->mu);
 		struct es_err e = { 0 };
 
-		rc = es_cred_make(im->r.rows[im->jobs[j]].pol, &im->creds[j], &e);
+		rc = cred_make(im->r.rows[im->jobs[j]].pol, &im->creds[j], &e);
 		(void)pthread_mutex_lock(&im->mu);
 		im->cred_rc[j] = rc;
 		if (rc != 0 && (im->cred_err[j] = malloc(sizeof(e))) != NULL)
@@ -822,7 +823,7 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* One credential in --json: as es_print_credential, with what the report
+/* One credential in --json: as ui_print_credential, with what the report
  * says of the row (its home) under "warning". */
 static void print_cred(struct import *im, const struct row *row, const char *password,
                        const char *delivery)
@@ -831,7 +832,7 @@ static void print_cred(struct import *im, const struct row *row, const char *pas
 	int rc;
 
 	if (row->warning == NULL) {
-		es_print_credential(im->ctx, row->username, password, delivery);
+		ui_print_credential(im->ctx, row->username, password, delivery);
 		return;
 	}
 	rc = es_buf_puts(&b, "{\"username\":") | es_buf_json_str(&b, row->username);
@@ -841,13 +842,13 @@ static void print_cred(struct import *im, const struct row *row, const char *pas
 	      es_buf_puts(&b, ",\"warning\":") | es_buf_json_str(&b, row->warning) |
 	      es_buf_puts(&b, "}\n");
 	if (rc != 0)
-		es_warn("out of memory");
+		ui_warn("out of memory");
 	else
-		es_out_write(&b);
+		ui_out_write(&b);
 	es_buf_free(&b);
 }
 
-static int deliver(struct import *im, const struct row *row, const struct es_cred *cred,
+static int deliver(struct import *im, const struct row *row, const struct cred *cred,
                    struct es_err *err)
 {
 	struct es_buf b = { 0 };
@@ -866,7 +867,7 @@ static int deliver(struct import *im, const struct row *row, const struct es_cre
 		}
 		if (es_buf_printf(&b, "%-20s %-14s %s\n", row->username, cred->password,
 		                  esc(row->f[C_NAME], name, sizeof(name))) == 0)
-			es_out_write(&b);
+			ui_out_write(&b);
 		es_buf_free(&b);
 	}
 	if (im->sheet_fd >= 0) {
@@ -898,16 +899,16 @@ static int resume_queued(struct import *im, const char *user, bool *has_notice,
 		es_err_clear(err); /* a corrupt file is queue run's to report */
 		im->queue_listed = true;
 	}
-	return es_drop_stale_listed(im->ctx, im->old_mails, im->n_old_mails, user, has_notice, err);
+	return drop_stale_listed(im->ctx, im->old_mails, im->n_old_mails, user, has_notice, err);
 }
 
 /* Production, phase 1: queues the row's credentials mail (and its parent
  * notice) while its state is locked. A mail that cannot be queued (full
  * disk ...) makes the row a fallback: its password is shown at the end. */
 static int queue_row(struct import *im, struct row *row, const struct es_state *st,
-                     const struct es_cred *cred)
+                     const struct cred *cred)
 {
-	struct es_ctx *ctx = im->ctx;
+	struct cli *ctx = im->ctx;
 	struct es_buf msg = { 0 };
 	struct es_qmsg m;
 	struct es_err e = { 0 };
@@ -921,7 +922,7 @@ static int queue_row(struct import *im, struct row *row, const struct es_state *
 		im_warn(im, "%s", e.msg);
 	es_account_welcome_kind(&ctx->cfg, row->role, kind, sizeof(kind));
 	row->delivery = "queued";
-	if (es_queue_credential(ctx, st, kind, row->f[C_EMAIL], row->f[C_NAME], cred->password,
+	if (queue_credential(ctx, st, kind, row->f[C_EMAIL], row->f[C_NAME], cred->password,
 	                        ES_QPRIO_CREDENTIALS, &m, &msg, &e) != 0) {
 		im_warn(im, "%s:%lu: %s", im->file, row->line, e.msg);
 		row->delivery = "fallback";
@@ -932,7 +933,7 @@ static int queue_row(struct import *im, struct row *row, const struct es_state *
 	if (parent != NULL && parent[0] != '\0' && strcmp(row->role, "student") == 0 &&
 	    !has_notice) {
 		es_err_clear(&e);
-		if (es_queue_credential(ctx, st, "parent-notice", parent, NULL, NULL,
+		if (queue_credential(ctx, st, "parent-notice", parent, NULL, NULL,
 		                        ES_QPRIO_NOTICE, &m, &msg, &e) != 0)
 			im_warn(im, "%s:%lu: %s", im->file, row->line, e.msg);
 		else
@@ -951,21 +952,21 @@ static void mail_progress(struct import *im, size_t done, size_t total)
 }
 
 /* Sends one queued message of this import through the outbox; returns the
- * outcome (ES_HELD when it was not tried). */
-static enum es_outcome send_queued(struct import *im, struct es_outbox *ob, const char *id)
+ * outcome (OUTCOME_HELD when it was not tried). */
+static enum outcome send_queued(struct import *im, struct outbox *ob, const char *id)
 {
 	struct es_err e = { 0 };
 	struct es_qmsg m;
-	struct es_smtp_result r;
-	enum es_outcome outcome = ES_HELD;
+	struct smtp_result r;
+	enum outcome outcome = OUTCOME_HELD;
 	char *msg = NULL;
 	size_t len = 0;
 
-	if (es_outbox_read(ob, id, &m, &msg, &len, &e) != 0) {
+	if (outbox_read(ob, id, &m, &msg, &len, &e) != 0) {
 		im_warn(im, "%s", e.msg);
-		return ES_HELD;
+		return OUTCOME_HELD;
 	}
-	if (es_outbox_send(ob, &m, msg, len, &outcome, &r, &e) != 0)
+	if (outbox_send(ob, &m, msg, len, &outcome, &r, &e) != 0)
 		im_warn(im, "%s", e.msg);
 	sodium_memzero(msg, len);
 	free(msg);
@@ -976,7 +977,7 @@ static enum es_outcome send_queued(struct import *im, struct es_outbox *ob, cons
  * within the quota; what the quota holds waits for `queue run`. */
 static void send_all(struct import *im)
 {
-	struct es_outbox *ob = NULL;
+	struct outbox *ob = NULL;
 	struct es_err e = { 0 };
 	size_t total = 0, done = 0;
 	bool busy = false;
@@ -985,14 +986,14 @@ static void send_all(struct import *im)
 		total += im->r.rows[im->jobs[j]].qid[0] != '\0';
 	if (total == 0)
 		return;
-	if (es_outbox_open(im->ctx, 0, &ob, &e) != 0) {
+	if (outbox_open(im->ctx, 0, &ob, &e) != 0) {
 		busy = e.code == ES_ETEMP;
 		if (!busy)
 			im_warn(im, "%s", e.msg);
 	}
 	for (size_t j = 0; j < im->n_jobs; j++) {
 		struct row *row = &im->r.rows[im->jobs[j]];
-		enum es_outcome outcome;
+		enum outcome outcome;
 
 		if (row->qid[0] == '\0')
 			continue;
@@ -1000,10 +1001,10 @@ static void send_all(struct import *im)
 			row->delivery = "queued";
 			continue;
 		}
-		outcome = ob != NULL ? send_queued(im, ob, row->qid) : ES_HELD;
-		if (outcome == ES_SENT)
+		outcome = ob != NULL ? send_queued(im, ob, row->qid) : OUTCOME_HELD;
+		if (outcome == OUTCOME_SENT)
 			row->delivery = "sent";
-		else if (outcome == ES_HELD && ob != NULL && es_outbox_over_quota(ob))
+		else if (outcome == OUTCOME_HELD && ob != NULL && outbox_over_quota(ob))
 			row->delivery = "queued";
 		else
 			row->delivery = "fallback"; /* tried, or the server is out of reach */
@@ -1011,17 +1012,17 @@ static void send_all(struct import *im)
 	}
 	for (size_t j = 0; ob != NULL && j < im->n_jobs; j++) {
 		const struct row *row = &im->r.rows[im->jobs[j]];
-		if (row->nid[0] != '\0' && !es_outbox_stopped(ob))
+		if (row->nid[0] != '\0' && !outbox_stopped(ob))
 			(void)send_queued(im, ob, row->nid);
 	}
-	if (ob != NULL && es_outbox_over_quota(ob))
+	if (ob != NULL && outbox_over_quota(ob))
 		im_warn(im, "%s",
 		        tr(im->ctx,
 		           "the sending quota is reached: the other mails wait for the next window "
 		           "(eschool queue status)",
 		           "le quota d'envoi est atteint : les autres mails attendent la période "
 		           "suivante (eschool queue status)"));
-	es_outbox_close(ob);
+	outbox_close(ob);
 }
 
 /* The account's state says how its credentials went (as add does). */
@@ -1046,7 +1047,7 @@ static void record_delivery(struct import *im, const char *user, const char *del
  * mail could not go (fallback). */
 static int report_all(struct import *im, struct es_err *err)
 {
-	struct es_ctx *ctx = im->ctx;
+	struct cli *ctx = im->ctx;
 	struct es_buf b = { 0 };
 	int rc = 0;
 
@@ -1081,7 +1082,7 @@ static int report_all(struct import *im, struct es_err *err)
 			                                  : tr(ctx, "queued", "en file"),
 			                  shown ? password : "-",
 			                  esc(row->f[C_NAME], name, sizeof(name))) == 0)
-				es_out_write(&b);
+				ui_out_write(&b);
 			es_buf_free(&b);
 		}
 		if (im->sheet_fd >= 0) {
@@ -1093,7 +1094,7 @@ static int report_all(struct import *im, struct es_err *err)
 				rc = es_err_errno(err, ES_EIO, errno, "cannot write the credentials sheet");
 			es_buf_free(&b);
 		}
-		es_cred_wipe(&im->creds[j]);
+		cred_wipe(&im->creds[j]);
 		if (strcmp(delivery, "queued") != 0)
 			record_delivery(im, row->username, delivery);
 	}
@@ -1107,7 +1108,7 @@ static void undo_chunk(struct import *im, size_t from, size_t to)
 		struct row *row = &im->r.rows[im->jobs[j]];
 		struct es_err e;
 
-		if (row->created && es_account_delete(row->username, &e) != 0)
+		if (row->created && userdel_account(row->username, &e) != 0)
 			im_warn(im, "%s", e.msg);
 		if (row->action == A_CREATE) {
 			struct es_state st;
@@ -1127,16 +1128,16 @@ static void undo_chunk(struct import *im, size_t from, size_t to)
 
 /* What the report says of a row's home left as it was (malloc'd, NULL
  * when the home was made). */
-static char *home_warning(const struct import *im, const struct es_newacct *a)
+static char *home_warning(const struct import *im, const struct newacct *a)
 {
-	const struct es_ctx *ctx = im->ctx;
+	const struct cli *ctx = im->ctx;
 	char *out = NULL;
 	int n = -1;
 
 	switch (a->home) {
-	case ES_HOME_MADE:
+	case HOME_MADE:
 		return NULL;
-	case ES_HOME_KEPT_DIR:
+	case HOME_KEPT_DIR:
 		n = asprintf(&out,
 		             tr(ctx,
 		                "%s/%s was there before the account (a directory of uid %ld, mode "
@@ -1145,7 +1146,7 @@ static char *home_warning(const struct import *im, const struct es_newacct *a)
 		                "laissé tel quel, rien n'a été copié de /etc/skel"),
 		             a->home_base, a->user, a->home_uid, a->home_mode);
 		break;
-	case ES_HOME_KEPT_LINK:
+	case HOME_KEPT_LINK:
 		n = asprintf(&out,
 		             tr(ctx,
 		                "%s/%s is a symbolic link: left as it was, not followed; the account "
@@ -1154,7 +1155,7 @@ static char *home_warning(const struct import *im, const struct es_newacct *a)
 		                "n'a pas de dossier personnel à lui (remplacez le lien par un dossier)"),
 		             a->home_base, a->user);
 		break;
-	case ES_HOME_KEPT_OTHER:
+	case HOME_KEPT_OTHER:
 		n = asprintf(&out,
 		             tr(ctx,
 		                "%s/%s is not a directory (uid %ld, mode %04o): left as it was; the "
@@ -1163,7 +1164,7 @@ static char *home_warning(const struct import *im, const struct es_newacct *a)
 		                "compte n'a pas de dossier personnel"),
 		             a->home_base, a->user, a->home_uid, a->home_mode);
 		break;
-	case ES_HOME_GONE:
+	case HOME_GONE:
 		n = asprintf(&out,
 		             tr(ctx,
 		                "%s/%s was there when the import started and is gone: no home was "
@@ -1228,9 +1229,9 @@ static int record_creating(struct import *im, struct row *row, struct es_err *er
 	bool ok;
 
 	if (row->action == A_RESUME)
-		row->home_existed = es_strset_has(&im->home_kept, row->username);
+		row->home_existed = strset_has(&im->home_kept, row->username);
 	else if (row->pol->backend == ES_ACCT_SHADOW &&
-	         es_home_taken(row->pol->home_base, row->username, &row->home_existed, err) != 0)
+	         home_taken(row->pol->home_base, row->username, &row->home_existed, err) != 0)
 		return -1;
 	es_state_init(&st, "");
 	/* what is there is replaced (a resumed row's "creating" state, an
@@ -1273,7 +1274,7 @@ static int record_creating(struct import *im, struct row *row, struct es_err *er
 static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *err)
 {
 	const struct es_config *cfg = &im->ctx->cfg;
-	struct es_newacct accts[CHUNK];
+	struct newacct accts[CHUNK];
 	size_t n_accts = 0;
 	int rc = -1;
 
@@ -1297,7 +1298,7 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		}
 		if (row->pol->backend == ES_ACCT_SHADOW) {
 			const struct es_role *r = es_config_find_role(cfg, row->role);
-			accts[n_accts++] = (struct es_newacct){
+			accts[n_accts++] = (struct newacct){
 				.user = row->username,
 				.fullname = row->f[C_NAME],
 				.hash = im->creds[j].hash,
@@ -1316,11 +1317,11 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		}
 	}
 	if (n_accts > 0) {
-		int brc = es_accounts_batch(accts, n_accts, err);
+		int brc = shadowdb_batch(accts, n_accts, err);
 		/* what the batch created is undone by userdel if anything fails */
 		for (size_t k = 0, j = from; j < to; j++) {
 			struct row *row = &im->r.rows[im->jobs[j]];
-			const struct es_newacct *a;
+			const struct newacct *a;
 
 			if (row->pol->backend != ES_ACCT_SHADOW)
 				continue;
@@ -1362,11 +1363,11 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 			const char *parent = row->f[C_PARENT];
 
 			es_account_welcome_kind(&im->ctx->cfg, row->role, kind, sizeof(kind));
-			es_debug_mail(im->ctx, &st, kind, row->f[C_EMAIL], row->f[C_NAME],
+			debug_mail(im->ctx, &st, kind, row->f[C_EMAIL], row->f[C_NAME],
 			              im->creds[j].password);
 			if (parent != NULL && strcmp(row->role, "student") == 0)
-				es_debug_mail(im->ctx, &st, "parent-notice", parent, NULL, NULL);
-			es_cred_wipe(&im->creds[j]);
+				debug_mail(im->ctx, &st, "parent-notice", parent, NULL, NULL);
+			cred_wipe(&im->creds[j]);
 		}
 		es_record_close(&rec);
 		es_state_free(&st);
@@ -1377,7 +1378,7 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 			free(row->orphan);
 			row->orphan = NULL;
 		}
-		es_log(LOG_AUTHPRIV, LOG_NOTICE,
+		log_msg(LOG_AUTHPRIV, LOG_NOTICE,
 		       "account %s: user=%s role=%s delivery=%s (import %s)",
 		       row->action == A_RECREATE ? "created again (its old account was deleted)"
 		                                 : "created",
@@ -1429,7 +1430,7 @@ static int create_all(struct import *im, struct es_err *err)
 		if (!is_job(row->action) || row->pol->backend != ES_ACCT_SHADOW)
 			continue;
 		r = es_config_find_role(&im->ctx->cfg, row->role);
-		if (r != NULL && es_groups_ensure(r->groups, r->n_groups, err) != 0)
+		if (r != NULL && groups_ensure(r->groups, r->n_groups, err) != 0)
 			return -1;
 	}
 
@@ -1488,7 +1489,7 @@ static char *plan_note(const struct import *im, const struct row *row)
 	if ((row->action != A_CREATE && row->action != A_RECREATE) ||
 	    row->pol->backend != ES_ACCT_SHADOW)
 		return NULL;
-	if (es_home_taken(row->pol->home_base, row->username, &taken, &e) != 0)
+	if (home_taken(row->pol->home_base, row->username, &taken, &e) != 0)
 		return strdup(e.msg);
 	if (taken &&
 	    asprintf(&out,
@@ -1569,17 +1570,10 @@ static int open_sheet(struct import *im, const char *path, struct es_err *err)
 	return 0;
 }
 
-int cmd_import(struct es_ctx *ctx, int argc, char **argv)
+int cmd_import(struct cli *ctx, const struct args *a)
 {
-	bool dry_run = false, keep_going = false, done;
-	const char *output = NULL;
-	const struct es_opt opts[] = {
-		{ "dry-run", NULL, &dry_run },
-		{ "keep-going", NULL, &keep_going },
-		{ "output", &output, NULL },
-		{ NULL, NULL, NULL },
-	};
-	struct es_args args;
+	bool dry_run = arg_flag(a, "dry-run"), keep_going = arg_flag(a, "keep-going");
+	const char *output = arg_value(a, "output");
 	struct es_err err = { 0 };
 	struct import im;
 	size_t n_create = 0, n_resume = 0, n_skip = 0;
@@ -1592,18 +1586,7 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 	im.sheet_fd = -1;
 	(void)pthread_mutex_init(&im.mu, NULL);
 	(void)pthread_cond_init(&im.cv, NULL);
-	rc = es_parse_args(ctx, argc, argv, opts, import_usage, &args, &done);
-	if (rc != 0 || done)
-		goto out;
-	if (args.n_positional != 1) {
-		es_warn("%s", import_usage);
-		rc = ES_EUSAGE;
-		goto out;
-	}
-	im.file = args.positional[0];
-	rc = es_prepare(ctx, !dry_run);
-	if (rc != 0)
-		goto out;
+	im.file = a->positional[0];
 	im.production = ctx->cfg.mode == ES_MODE_PRODUCTION;
 	rc = -1;
 	/* one import (or add, or reset) at a time decides who exists: two
@@ -1616,16 +1599,16 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 		goto out;
 	resolve_rows(&im);
 	for (size_t i = 0; i < im.r.n; i++) {
-		enum action a = im.r.rows[i].action;
-		n_create += a == A_CREATE || a == A_RECREATE;
-		n_resume += a == A_RESUME;
-		n_skip += a == A_SKIP;
+		enum action act = im.r.rows[i].action;
+		n_create += act == A_CREATE || act == A_RECREATE;
+		n_resume += act == A_RESUME;
+		n_skip += act == A_SKIP;
 	}
 	report_bad_rows(&im);
 	if (dry_run) {
 		print_plan(&im);
 		if (!ctx->quiet)
-			es_info(ctx, tr(ctx,
+			ui_info(ctx, tr(ctx,
 			                "dry run: %zu to create, %zu to resume, %zu already done, %zu "
 			                "bad row(s); nothing was changed\n",
 			                "essai : %zu à créer, %zu à reprendre, %zu déjà faits, %zu "
@@ -1671,7 +1654,7 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 		goto out;
 	}
 	bar_clear(&im);
-	es_info(ctx, tr(ctx, "%zu account(s) created, %zu completed, %zu already done%s%s%s\n",
+	ui_info(ctx, tr(ctx, "%zu account(s) created, %zu completed, %zu already done%s%s%s\n",
 	                "%zu compte(s) créé(s), %zu complété(s), %zu déjà faits%s%s%s\n"),
 	        n_create - im.n_refused, n_resume, n_skip,
 	        im.sheet_fd >= 0 ? tr(ctx, "; sheet: ", " ; fiche : ") : "",
@@ -1685,13 +1668,13 @@ int cmd_import(struct es_ctx *ctx, int argc, char **argv)
 	                     "connexion"));
 	/* "not sent" only when some were: its words say a password was shown */
 	if (im.production && im.n_fallback > 0)
-		es_info(ctx, tr(ctx, "mails: %zu sent, %zu waiting in the queue, %zu not sent "
+		ui_info(ctx, tr(ctx, "mails: %zu sent, %zu waiting in the queue, %zu not sent "
 		                     "(password shown above, the mail stays queued)\n",
 		                "mails : %zu envoyés, %zu en attente dans la file, %zu non envoyés "
 		                "(mot de passe affiché ci-dessus, le mail reste en file)\n"),
 		        im.n_sent, im.n_queued, im.n_fallback);
 	else if (im.production && im.n_queued > 0)
-		es_info(ctx, tr(ctx, "mails: %zu sent, %zu waiting in the queue\n",
+		ui_info(ctx, tr(ctx, "mails: %zu sent, %zu waiting in the queue\n",
 		                "mails : %zu envoyés, %zu en attente dans la file\n"),
 		        im.n_sent, im.n_queued);
 	/* a row refused while the accounts were made: EX_CANTCREAT, as add
@@ -1704,7 +1687,7 @@ out:
 
 		(void)es_log_escape(err.msg, msg, sizeof(msg));
 		memcpy(err.msg, msg, sizeof(err.msg));
-		rc = es_fail(&err);
+		rc = ui_fail(&err);
 	}
 	if (im.sheet_fd >= 0 && close(im.sheet_fd) != 0 && rc == 0) {
 		im_warn(&im, "cannot write %s", output);
@@ -1723,12 +1706,12 @@ out:
 	free(im.cred_err);
 	free(im.ready);
 	free(im.old_mails);
-	es_strset_free(&im.sys_users);
-	es_strset_free(&im.sys_groups);
-	es_strset_free(&im.managed);
-	es_strset_free(&im.managed_by_person);
-	es_strset_free(&im.csv_names);
-	es_strset_free(&im.home_kept);
+	strset_free(&im.sys_users);
+	strset_free(&im.sys_groups);
+	strset_free(&im.managed);
+	strset_free(&im.managed_by_person);
+	strset_free(&im.csv_names);
+	strset_free(&im.home_kept);
 	(void)pthread_mutex_destroy(&im.mu);
 	(void)pthread_cond_destroy(&im.cv);
 	return rc;

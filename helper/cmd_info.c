@@ -1,8 +1,12 @@
 /* eschool show / list / disable / enable / forget: reading and flipping
  * the state. A state whose Linux account is gone, or whose name is another
  * uid's now, is an orphan: shown as such, never acted on but by forget. */
-#include "eschool.h"
-#include "options.h"
+#include "cli.h"
+#include "commands.h"
+#include "ui.h"
+#include "accounts.h"
+#include "provision.h"
+#include "log.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -15,14 +19,6 @@
 #include "es_queue.h"
 #include "es_text.h"
 
-static const char show_usage[] = "usage: eschool show USER [--json]\n";
-static const char list_usage[] = "usage: eschool list [--role ROLE] [--json]\n";
-static const char disable_usage[] = "usage: eschool disable USER [--json]\n";
-static const char enable_usage[] = "usage: eschool enable USER [--json]\n";
-static const char forget_usage[] =
-	"usage: eschool forget USER [--json]\n"
-	"  removes the eschool state of an account that no longer exists\n"
-	"  (removed with userdel, or its name given to another account)\n";
 
 /* Columns of list's name and class: longer ones are cut with "…". */
 #define LIST_NAME_COLS 30
@@ -34,7 +30,7 @@ static const char forget_usage[] =
 /* The password's situation as the module sees it (es_account_verdict);
  * without any policy to be had (cannot happen with a loaded config), an
  * unknown verdict with no dates. */
-static bool verdict_of(const struct es_ctx *ctx, const struct es_state *st,
+static bool verdict_of(const struct cli *ctx, const struct es_state *st,
                        struct es_verdict *v)
 {
 	struct es_policy pol;
@@ -62,11 +58,11 @@ static int json_time(struct es_buf *b, const char *key, time_t t)
 
 	if (t <= 0)
 		return es_buf_printf(b, ",\"%s\":null", key);
-	es_fmt_time(t, true, iso, sizeof(iso));
+	ui_fmt_time(t, true, iso, sizeof(iso));
 	return es_buf_printf(b, ",\"%s\":\"%s\"", key, iso);
 }
 
-static int state_json(const struct es_ctx *ctx, const struct es_state *st, struct es_buf *b)
+static int state_json(const struct cli *ctx, const struct es_state *st, struct es_buf *b)
 {
 	struct es_verdict v;
 	bool known = verdict_of(ctx, st, &v);
@@ -91,7 +87,7 @@ static int state_json(const struct es_ctx *ctx, const struct es_state *st, struc
 	                    es_state_get_bool(st, ES_K_DISABLED) ? "true" : "false");
 	rc |= json_opt_str(b, "pending_email", es_state_get(st, ES_K_PENDING_EMAIL), false);
 	rc |= es_buf_printf(b, ",\"orphan\":%s",
-	                    es_state_orphan(ctx, st, NULL, 0) != ES_OWNER_OK ? "true" : "false");
+	                    state_orphan(ctx, st, NULL, 0) != ES_OWNER_OK ? "true" : "false");
 	rc |= es_buf_puts(b, "}\n");
 	return rc;
 }
@@ -110,7 +106,7 @@ static int show_line(struct es_buf *b, const char *label, const char *value)
 }
 
 /* The verdict for people: what the next login will meet. */
-static void verdict_text(const struct es_ctx *ctx, const struct es_verdict *v, bool known,
+static void verdict_text(const struct cli *ctx, const struct es_verdict *v, bool known,
                          char *out, size_t outsz)
 {
 	if (!known) {
@@ -149,7 +145,7 @@ static void verdict_text(const struct es_ctx *ctx, const struct es_verdict *v, b
 	}
 }
 
-static int show_human(const struct es_ctx *ctx, const struct es_state *st, struct es_buf *b)
+static int show_human(const struct cli *ctx, const struct es_state *st, struct es_buf *b)
 {
 	char t1[64], t2[64], t3[64], t4[64], why[600], acct[700], pwd[160];
 	const char *yes = tr(ctx, "yes", "oui"), *no = tr(ctx, "no", "non");
@@ -159,11 +155,11 @@ static int show_human(const struct es_ctx *ctx, const struct es_state *st, struc
 	int rc;
 
 	verdict_text(ctx, &v, known, pwd, sizeof(pwd));
-	es_fmt_time((time_t)es_state_get_i64(st, ES_K_CREATED, 0), false, t1, sizeof(t1));
-	es_fmt_time((time_t)es_state_get_i64(st, ES_K_PW_CHANGED, 0), false, t2, sizeof(t2));
-	es_fmt_time((time_t)v.expires, false, t3, sizeof(t3));
-	es_fmt_time((time_t)es_state_get_i64(st, ES_K_LAST_LOGIN, 0), false, t4, sizeof(t4));
-	if (es_state_orphan(ctx, st, why, sizeof(why)) != ES_OWNER_OK) {
+	ui_fmt_time((time_t)es_state_get_i64(st, ES_K_CREATED, 0), false, t1, sizeof(t1));
+	ui_fmt_time((time_t)es_state_get_i64(st, ES_K_PW_CHANGED, 0), false, t2, sizeof(t2));
+	ui_fmt_time((time_t)v.expires, false, t3, sizeof(t3));
+	ui_fmt_time((time_t)es_state_get_i64(st, ES_K_LAST_LOGIN, 0), false, t4, sizeof(t4));
+	if (state_orphan(ctx, st, why, sizeof(why)) != ES_OWNER_OK) {
 		(void)snprintf(acct, sizeof(acct), "%s — %s", tr(ctx, "orphan", "orphelin"), why);
 	} else {
 		errno = 0;
@@ -196,7 +192,7 @@ static int show_human(const struct es_ctx *ctx, const struct es_state *st, struc
 	return rc;
 }
 
-static int print_state(const struct es_ctx *ctx, const struct es_state *st)
+static int print_state(const struct cli *ctx, const struct es_state *st)
 {
 	struct es_buf b = { 0 };
 	int rc = 0;
@@ -210,20 +206,20 @@ static int print_state(const struct es_ctx *ctx, const struct es_state *st)
 }
 
 /* Loads USER's state for show/disable/enable; returns 0 or an exit code. */
-static int load_managed(struct es_ctx *ctx, const char *user, struct es_state *st)
+static int load_managed(struct cli *ctx, const char *user, struct es_state *st)
 {
 	struct es_err err = { 0 };
 	int loaded;
 
 	if (!es_valid_username(user)) {
-		es_warn("invalid username '%s'", user);
+		ui_warn("invalid username '%s'", user);
 		return ES_EDATA;
 	}
-	loaded = es_state_load_cfg(ctx, user, st, &err);
+	loaded = load_user_state(ctx, user, st, &err);
 	if (loaded < 0)
-		return es_fail(&err);
+		return ui_fail(&err);
 	if (loaded == 1) {
-		es_warn(tr(ctx, "no account %s managed by eschool (see 'eschool list')",
+		ui_warn(tr(ctx, "no account %s managed by eschool (see 'eschool list')",
 		           "aucun compte %s géré par eschool (voir 'eschool list')"),
 		        user);
 		return ES_ENOUSER;
@@ -231,20 +227,14 @@ static int load_managed(struct es_ctx *ctx, const char *user, struct es_state *s
 	return 0;
 }
 
-int cmd_show(struct es_ctx *ctx, int argc, char **argv)
+int cmd_show(struct cli *ctx, const struct args *a)
 {
 	struct es_state st;
-	const char *user = NULL;
-	bool done;
+	const char *user = a->positional[0];
 	int rc;
 
 	es_state_init(&st, "");
-	rc = es_parse_positional(ctx, argc, argv, show_usage, 1, &user, &done);
-	if (rc != 0 || done)
-		return rc;
-	rc = es_prepare(ctx, false);
-	if (rc == 0)
-		rc = load_managed(ctx, user, &st);
+	rc = load_managed(ctx, user, &st);
 	if (rc == 0 && print_state(ctx, &st) != 0)
 		rc = ES_EOS;
 	es_state_free(&st);
@@ -261,7 +251,7 @@ struct list_row {
 };
 
 struct list_ctx {
-	struct es_ctx *ctx;
+	struct cli *ctx;
 	const char *role;
 	struct list_row *rows;
 	size_t n_rows, cap_rows;
@@ -307,7 +297,7 @@ static struct list_row *new_row(struct list_ctx *lc)
 
 static int list_header(struct list_ctx *lc)
 {
-	const struct es_ctx *ctx = lc->ctx;
+	const struct cli *ctx = lc->ctx;
 	struct list_row *r = new_row(lc);
 
 	if (r == NULL)
@@ -332,22 +322,22 @@ static int list_one(const char *user, void *arg)
 	char t[64];
 
 	es_state_init(&st, "");
-	if (es_state_load_cfg(lc->ctx, user, &st, &err) != 0) {
+	if (load_user_state(lc->ctx, user, &st, &err) != 0) {
 		/* one bad file must not hide the others */
-		es_warn("%s", err.msg);
+		ui_warn("%s", err.msg);
 		lc->rc = ES_EDATA;
 		es_state_free(&st);
 		return 0;
 	}
 	role = es_state_get(&st, ES_K_ROLE);
 	if (lc->role == NULL || (role != NULL && strcmp(role, lc->role) == 0)) {
-		owner = es_state_orphan(lc->ctx, &st, NULL, 0);
+		owner = state_orphan(lc->ctx, &st, NULL, 0);
 		if (lc->ctx->json) {
 			if (print_state(lc->ctx, &st) != 0)
 				lc->rc = ES_EOS;
 		} else {
 			struct list_row *r = new_row(lc);
-			const struct es_ctx *ctx = lc->ctx;
+			const struct cli *ctx = lc->ctx;
 			const char *note = owner == ES_OWNER_GONE
 			                           ? tr(ctx, "[orphan: no Linux account]",
 			                                "[orphelin : pas de compte Linux]")
@@ -362,7 +352,7 @@ static int list_one(const char *user, void *arg)
 			bool must = es_state_get_bool(&st, ES_K_MUST_CHANGE) ||
 			            (verdict_of(ctx, &st, &v) && v.kind == ES_V_EXPIRED);
 
-			es_fmt_time((time_t)es_state_get_i64(&st, ES_K_LAST_LOGIN, 0), false, t,
+			ui_fmt_time((time_t)es_state_get_i64(&st, ES_K_LAST_LOGIN, 0), false, t,
 			            sizeof(t));
 			if (r == NULL ||
 			    (add_cell(r, C_USER, user, 0) |
@@ -419,46 +409,33 @@ static int list_print(const struct list_ctx *lc)
 	return rc;
 }
 
-int cmd_list(struct es_ctx *ctx, int argc, char **argv)
+int cmd_list(struct cli *ctx, const struct args *a)
 {
-	const char *role = NULL;
-	const struct es_opt opts[] = { { "role", &role, NULL }, { NULL, NULL, NULL } };
-	struct es_args args;
+	const char *role = arg_value(a, "role");
 	struct es_err err = { 0 };
 	struct list_ctx lc;
-	bool done;
 	int rc;
 
 	memset(&lc, 0, sizeof(lc));
-	rc = es_parse_args(ctx, argc, argv, opts, list_usage, &args, &done);
-	if (rc != 0 || done)
-		return rc;
-	if (args.n_positional != 0) {
-		es_warn("%s", list_usage);
-		return ES_EUSAGE;
-	}
-	rc = es_prepare(ctx, false);
-	if (rc != 0)
-		return rc;
 	if (role != NULL && es_config_find_role(&ctx->cfg, role) == NULL) {
-		es_warn("unknown role '%s'", role);
+		ui_warn("unknown role '%s'", role);
 		return ES_EDATA;
 	}
 	lc.ctx = ctx;
 	lc.role = role;
 	if (!ctx->json && list_header(&lc) != 0) {
 		free_rows(&lc);
-		es_warn("out of memory");
+		ui_warn("out of memory");
 		return ES_EOS;
 	}
 	rc = es_state_foreach(ctx->cfg.state_dir, list_one, &lc, &err);
 	if (rc < 0) {
 		free_rows(&lc);
-		return es_fail(&err);
+		return ui_fail(&err);
 	}
 	if (rc > 0 || (!ctx->json && list_print(&lc) != 0)) {
 		free_rows(&lc);
-		es_warn("out of memory");
+		ui_warn("out of memory");
 		return ES_EOS;
 	}
 	free_rows(&lc);
@@ -475,7 +452,7 @@ int cmd_list(struct es_ctx *ctx, int argc, char **argv)
 	return lc.rc;
 }
 
-static int set_disabled(struct es_ctx *ctx, int argc, char **argv, bool disable)
+static int set_disabled(struct cli *ctx, const struct args *a, bool disable)
 {
 	struct es_state st;
 	struct es_err err = { 0 };
@@ -483,31 +460,24 @@ static int set_disabled(struct es_ctx *ctx, int argc, char **argv, bool disable)
 	const char *user = NULL;
 	struct es_record rec = { .token = -1 };
 	intptr_t all = -1;
-	bool done;
 	int rc;
 
 	es_state_init(&st, "");
-	rc = es_parse_positional(ctx, argc, argv, disable ? disable_usage : enable_usage, 1, &user,
-	                         &done);
-	if (rc != 0 || done)
-		return rc;
-	rc = es_prepare(ctx, false);
-	if (rc != 0)
-		return rc;
+	user = a->positional[0];
 	if (!es_valid_username(user)) {
-		es_warn("invalid username '%s'", user);
+		ui_warn("invalid username '%s'", user);
 		return ES_EDATA;
 	}
 	/* the global lock orders us against reset (which would unlock the
 	 * password); the user's lock against the PAM module */
 	if (es_store_lock_all(&ctx->store, &all, &err) != 0)
-		return es_fail(&err);
+		return ui_fail(&err);
 	rc = load_managed(ctx, user, &st); /* not managed: no lock file made */
 	if (rc != 0)
 		goto out;
 	rc = es_record_open(&ctx->store, user, ES_RECORD_WRITE, &st, &rec, &err);
 	if (rc < 0) {
-		rc = es_fail(&err);
+		rc = ui_fail(&err);
 		goto out;
 	}
 	if (rc == 1) { /* forgotten meanwhile */
@@ -520,15 +490,15 @@ static int set_disabled(struct es_ctx *ctx, int argc, char **argv, bool disable)
 		/* usermod on a name whose account is gone fails (71), and on
 		 * someone else's account made since under that name would
 		 * lock them out */
-		if (es_state_orphan(ctx, &st, why, sizeof(why)) != ES_OWNER_OK) {
-			es_warn("%s", why);
+		if (state_orphan(ctx, &st, why, sizeof(why)) != ES_OWNER_OK) {
+			ui_warn("%s", why);
 			rc = ES_ENOUSER;
 			goto out;
 		}
 	}
 	if (es_account_policy(&ctx->cfg, &st, &pol, &err) != 0 ||
-	    es_accounts_for(&pol)->lock(user, disable, &err) != 0) {
-		rc = es_fail(&err);
+	    account_source_for(&pol)->lock(user, disable, &err) != 0) {
+		rc = ui_fail(&err);
 		goto out;
 	}
 	if (es_state_set(&st, ES_K_DISABLED, disable ? "1" : "0") != 0 ||
@@ -539,12 +509,12 @@ static int set_disabled(struct es_ctx *ctx, int argc, char **argv, bool disable)
 			es_err_set(&err, ES_EOS, "out of memory");
 		/* nothing half done: the account goes back as it was (a full
 		 * or read-only state disk does not stop usermod on /etc) */
-		if (es_accounts_for(&pol)->lock(user, !disable, &e2) != 0)
-			es_warn("%s", e2.msg);
-		rc = es_fail(&err);
+		if (account_source_for(&pol)->lock(user, !disable, &e2) != 0)
+			ui_warn("%s", e2.msg);
+		rc = ui_fail(&err);
 		goto out;
 	}
-	es_log(LOG_AUTHPRIV, LOG_NOTICE, "account %s: user=%s", disable ? "disabled" : "enabled",
+	log_msg(LOG_AUTHPRIV, LOG_NOTICE, "account %s: user=%s", disable ? "disabled" : "enabled",
 	       user);
 	if (ctx->json)
 		printf("{\"username\":\"%s\",\"disabled\":%s}\n", user, disable ? "true" : "false");
@@ -560,19 +530,19 @@ out:
 	return rc;
 }
 
-int cmd_disable(struct es_ctx *ctx, int argc, char **argv)
+int cmd_disable(struct cli *ctx, const struct args *a)
 {
-	return set_disabled(ctx, argc, argv, true);
+	return set_disabled(ctx, a, true);
 }
 
-int cmd_enable(struct es_ctx *ctx, int argc, char **argv)
+int cmd_enable(struct cli *ctx, const struct args *a)
 {
-	return set_disabled(ctx, argc, argv, false);
+	return set_disabled(ctx, a, false);
 }
 
 /* Counts the queued (or failed) mails for user: forget leaves them, and
  * says so. -1 when the queue cannot be listed. */
-static long queued_for(const struct es_ctx *ctx, const char *user)
+static long queued_for(const struct cli *ctx, const char *user)
 {
 	struct es_qmsg *list = NULL;
 	struct es_err err = { 0 };
@@ -587,7 +557,7 @@ static long queued_for(const struct es_ctx *ctx, const char *user)
 	return count;
 }
 
-int cmd_forget(struct es_ctx *ctx, int argc, char **argv)
+int cmd_forget(struct cli *ctx, const struct args *a)
 {
 	struct es_state st;
 	struct es_err err = { 0 };
@@ -595,41 +565,35 @@ int cmd_forget(struct es_ctx *ctx, int argc, char **argv)
 	char why[600];
 	struct es_record rec = { .token = -1 };
 	intptr_t all = -1;
-	bool done;
 	int rc, loaded;
 	long queued;
 
 	es_state_init(&st, "");
-	rc = es_parse_positional(ctx, argc, argv, forget_usage, 1, &user, &done);
-	if (rc != 0 || done)
-		return rc;
-	rc = es_prepare(ctx, false);
-	if (rc != 0)
-		return rc;
+	user = a->positional[0];
 	if (!es_valid_username(user)) {
-		es_warn("invalid username '%s'", user);
+		ui_warn("invalid username '%s'", user);
 		return ES_EDATA;
 	}
 	/* the global lock orders us against add and import, which may be
 	 * about to make that account again; the user's, against the module */
 	if (es_store_lock_all(&ctx->store, &all, &err) != 0) {
-		rc = es_fail(&err);
+		rc = ui_fail(&err);
 		goto out;
 	}
 	/* no state: said before the user's lock would make a lock file */
-	loaded = es_state_load_cfg(ctx, user, &st, &err);
+	loaded = load_user_state(ctx, user, &st, &err);
 	es_err_clear(&err);
 	if (loaded != 1) {
 		/* locked even when the file cannot be read: a corrupt state of
 		 * a removed account is forgotten too */
 		loaded = es_record_open(&ctx->store, user, ES_RECORD_WRITE_ANYWAY, &st, &rec, &err);
 		if (loaded < 0 && !rec.writable) {
-			rc = es_fail(&err);
+			rc = ui_fail(&err);
 			goto out;
 		}
 	}
 	if (loaded == 1) {
-		es_warn(tr(ctx, "no eschool state for %s: nothing to forget",
+		ui_warn(tr(ctx, "no eschool state for %s: nothing to forget",
 		           "pas d'état eschool pour %s : rien à oublier"),
 		        user);
 		rc = ES_ENOUSER;
@@ -638,12 +602,12 @@ int cmd_forget(struct es_ctx *ctx, int argc, char **argv)
 	/* a corrupt or unsafe file is forgotten too when its account is gone
 	 * (its uid cannot be read: the account's absence decides) */
 	if (loaded < 0 && err.code != ES_EDATA) {
-		rc = es_fail(&err);
+		rc = ui_fail(&err);
 		goto out;
 	}
-	if (loaded < 0 ? es_user_exists(user)
-	               : es_state_orphan(ctx, &st, why, sizeof(why)) == ES_OWNER_OK) {
-		es_warn(tr(ctx, "%s still has its Linux account: forget only removes what a removed "
+	if (loaded < 0 ? user_exists(user)
+	               : state_orphan(ctx, &st, why, sizeof(why)) == ES_OWNER_OK) {
+		ui_warn(tr(ctx, "%s still has its Linux account: forget only removes what a removed "
 		                "account left (remove the account first: userdel -r %s)",
 		           "%s a toujours son compte Linux : forget ne supprime que ce qu'un compte "
 		           "supprimé a laissé (supprimez d'abord le compte : userdel -r %s)"),
@@ -653,10 +617,10 @@ int cmd_forget(struct es_ctx *ctx, int argc, char **argv)
 	}
 	es_err_clear(&err);
 	if (es_record_remove(&rec, &err) != 0) {
-		rc = es_fail(&err);
+		rc = ui_fail(&err);
 		goto out;
 	}
-	es_log(LOG_AUTHPRIV, LOG_NOTICE, "state forgotten: user=%s (no such Linux account)", user);
+	log_msg(LOG_AUTHPRIV, LOG_NOTICE, "state forgotten: user=%s (no such Linux account)", user);
 	queued = queued_for(ctx, user);
 	if (ctx->json) {
 		printf("{\"username\":\"%s\",\"forgotten\":true,\"queued_mails\":", user);

@@ -1,8 +1,9 @@
 /* eschool test-email ADDR: one mail now, through the configured server,
  * and the SMTP dialogue's outcome in plain words. It is the one command
  * that uses SMTP in debug mode too: it exists to try the settings. */
-#include "eschool.h"
-#include "options.h"
+#include "cli.h"
+#include "commands.h"
+#include "ui.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,28 +13,27 @@
 #include "mail/compose.h"
 #include "mail/smtp.h"
 
-static const char test_usage[] = "usage: eschool test-email ADDR [--json]\n";
 
-static void step(const struct es_ctx *ctx, bool ok, const char *what)
+static void step(const struct cli *ctx, bool ok, const char *what)
 {
 	if (!ctx->json && !ctx->quiet)
 		printf("  %s %s\n", ok ? "✓" : "✗", what);
 }
 
-static void fix_line(const struct es_ctx *ctx, const char *fix)
+static void fix_line(const struct cli *ctx, const char *fix)
 {
 	if (!ctx->json && !ctx->quiet)
 		printf("    %s %s\n", tr(ctx, "fix:", "correction :"), fix);
 }
 
 /* Why TLS failed and what to change, by its cause. */
-static void tls_advice(const struct es_ctx *ctx, enum es_tls_why why, const char **cause,
+static void tls_advice(const struct cli *ctx, enum tls_why why, const char **cause,
                        char *fix, size_t fixsz)
 {
 	const char *conf = ctx->cfg.path[0] ? ctx->cfg.path : ES_CONFIG_DEFAULT_PATH;
 
 	switch (why) {
-	case ES_TLS_UNTRUSTED:
+	case TLS_UNTRUSTED:
 		*cause = tr(ctx, "the server's certificate is not trusted",
 		            "le certificat du serveur n'est pas reconnu");
 		(void)snprintf(fix, fixsz,
@@ -45,7 +45,7 @@ static void tls_advice(const struct es_ctx *ctx, enum es_tls_why why, const char
 		                  "[mail] (%s)"),
 		               conf);
 		return;
-	case ES_TLS_NO_STARTTLS:
+	case TLS_NO_STARTTLS:
 		*cause = tr(ctx, "the server does not offer STARTTLS",
 		            "le serveur ne propose pas STARTTLS");
 		(void)snprintf(fix, fixsz, "%s",
@@ -53,7 +53,7 @@ static void tls_advice(const struct es_ctx *ctx, enum es_tls_why why, const char
 		                  "utilisez le port 587 avec security = starttls, ou 465 avec security = "
 		                  "tls"));
 		return;
-	case ES_TLS_BAD_CERT:
+	case TLS_BAD_CERT:
 		*cause = tr(ctx, "the server's certificate is refused",
 		            "le certificat du serveur est refusé");
 		(void)snprintf(fix, fixsz, "%s",
@@ -63,8 +63,8 @@ static void tls_advice(const struct es_ctx *ctx, enum es_tls_why why, const char
 		                  "[mail] host doit être un nom que porte le certificat, et le certificat "
 		                  "doit être valide (voyez avec le fournisseur de messagerie)"));
 		return;
-	case ES_TLS_HANDSHAKE:
-	case ES_TLS_FINE:
+	case TLS_HANDSHAKE:
+	case TLS_FINE:
 		break;
 	}
 	*cause = tr(ctx, "no TLS handshake", "pas de négociation TLS");
@@ -76,7 +76,7 @@ static void tls_advice(const struct es_ctx *ctx, enum es_tls_why why, const char
 /* One line per step of the dialogue, in its order, each with its own
  * outcome: what worked, then the step that failed with its cause and
  * its fix; nothing after it (a step that never ran is not "refused"). */
-static void report_steps(const struct es_ctx *ctx, const struct es_smtp_result *r)
+static void report_steps(const struct cli *ctx, const struct smtp_result *r)
 {
 	char line[1024], fix[600];
 	const char *said = r->reply[0] ? tr(ctx, "; the server said: ", " ; le serveur a répondu : ")
@@ -134,40 +134,26 @@ static void report_steps(const struct es_ctx *ctx, const struct es_smtp_result *
 	step(ctx, false, line);
 }
 
-int cmd_test_email(struct es_ctx *ctx, int argc, char **argv)
+int cmd_test_email(struct cli *ctx, const struct args *a)
 {
-	const struct es_opt opts[] = { { NULL, NULL, NULL } };
-	struct es_args args;
 	struct es_err err = { 0 };
 	const char *to;
 	struct es_buf msg = { 0 };
-	struct es_smtp *smtp = NULL;
-	struct es_smtp_result r;
-	bool done;
-	int rc;
+	struct smtp *smtp = NULL;
+	struct smtp_result r;
 
-	rc = es_parse_args(ctx, argc, argv, opts, test_usage, &args, &done);
-	if (rc != 0 || done)
-		return rc;
-	if (args.n_positional != 1) {
-		es_warn("%s", test_usage);
-		return ES_EUSAGE;
-	}
-	to = args.positional[0];
+	to = a->positional[0];
 	if (!es_valid_email(to)) {
-		es_warn("invalid email address '%s'", to);
+		ui_warn("invalid email address '%s'", to);
 		return ES_EDATA;
 	}
-	rc = es_prepare(ctx, false);
-	if (rc != 0)
-		return rc;
 	if (ctx->cfg.from[0] == '\0') {
 		es_err_set(&err, ES_ECONFIG, "mail.from is not set (%s)",
 		           ctx->cfg.path[0] ? ctx->cfg.path : ES_CONFIG_DEFAULT_PATH);
 		goto fail;
 	}
-	if (es_compose_for(ctx, "test", NULL, to, NULL, NULL, 0, &msg, NULL, &err) != 0 ||
-	    es_smtp_open(&smtp, &ctx->cfg, &err) != 0)
+	if (compose_for(ctx, "test", NULL, to, NULL, NULL, 0, &msg, NULL, &err) != 0 ||
+	    smtp_open(&smtp, &ctx->cfg, &err) != 0)
 		goto fail;
 	if (!ctx->json && !ctx->quiet)
 		printf("%s %s — %s:%ld (%s)\n", tr(ctx, "Test mail to", "Message de test pour"), to,
@@ -175,8 +161,8 @@ int cmd_test_email(struct es_ctx *ctx, int argc, char **argv)
 		       ctx->cfg.security == ES_SEC_TLS        ? "TLS"
 		       : ctx->cfg.security == ES_SEC_STARTTLS ? "STARTTLS"
 		                                              : tr(ctx, "no encryption", "sans chiffrement"));
-	es_smtp_send(smtp, to, msg.data, msg.len, &r);
-	es_smtp_close(smtp);
+	smtp_send(smtp, to, msg.data, msg.len, &r);
+	smtp_close(smtp);
 	es_buf_free(&msg);
 
 	report_steps(ctx, &r);
@@ -186,7 +172,7 @@ int cmd_test_email(struct es_ctx *ctx, int argc, char **argv)
 
 		(void)snprintf(stamp, sizeof(stamp), "%lld %s %s %s\n", (long long)ctx->now,
 		               r.accepted ? "ok" : "fail", to, r.accepted ? "-" : r.failed_step);
-		(void)es_stamp_write(ctx, "last-test-email", stamp);
+		(void)stamp_write(ctx, "last-test-email", stamp);
 	}
 	if (ctx->json) {
 		struct es_buf j = { 0 };
@@ -200,11 +186,11 @@ int cmd_test_email(struct es_ctx *ctx, int argc, char **argv)
 		    es_buf_json_str(&j, r.reply) == 0 && es_buf_puts(&j, ",\"failed_step\":") == 0 &&
 		    (r.accepted ? es_buf_puts(&j, "null") : es_buf_json_str(&j, r.failed_step)) == 0 &&
 		    es_buf_puts(&j, "}\n") == 0)
-			es_out_write(&j);
+			ui_out_write(&j);
 		es_buf_free(&j);
 	}
 	return r.accepted ? 0 : ES_EUNAVAIL;
 fail:
 	es_buf_free(&msg);
-	return es_fail(&err);
+	return ui_fail(&err);
 }

@@ -4,8 +4,10 @@
  * 250 -> removed; 5xx -> failed/ for good; 4xx, network, TLS or login
  * trouble -> kept, retried with backoff (1 min doubling to 4 h) until its
  * lifetime (5 days) ends, then failed. In debug mode nothing goes out. */
-#include "eschool.h"
-#include "options.h"
+#include "cli.h"
+#include "commands.h"
+#include "ui.h"
+#include "provision.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +18,6 @@
 #include "es_queue.h"
 #include "mail/outbox.h"
 
-static const char queue_usage[] =
-	"usage: eschool queue run|status|list [--json]\n"
-	"       eschool queue retry ID | drop ID\n";
 
 /* A credentials mail (or a parent notice) goes only once its account's
  * creation (or reset) is recorded: while the state says "creating", the
@@ -28,7 +27,7 @@ static const char queue_usage[] =
  * parent notice still queued is kept, not doubled). Sent now, this one
  * would reach the user with a password about to stop working, followed by
  * a second mail, and the parent would be told twice. So it waits. */
-static bool held_for_its_account(struct es_ctx *ctx, const struct es_qmsg *m)
+static bool held_for_its_account(struct cli *ctx, const struct es_qmsg *m)
 {
 	struct es_state st;
 	struct es_err err = { 0 };
@@ -38,7 +37,7 @@ static bool held_for_its_account(struct es_ctx *ctx, const struct es_qmsg *m)
 	if (m->user[0] == '\0' || !(m->secret || strcmp(m->kind, "parent-notice") == 0))
 		return false;
 	es_state_init(&st, "");
-	if (es_state_load_cfg(ctx, m->user, &st, &err) == 0) {
+	if (load_user_state(ctx, m->user, &st, &err) == 0) {
 		delivery = es_state_get(&st, ES_K_DELIVERY);
 		held = delivery != NULL && strcmp(delivery, "creating") == 0;
 	}
@@ -48,7 +47,7 @@ static bool held_for_its_account(struct es_ctx *ctx, const struct es_qmsg *m)
 
 /* What list and status call a message; "held": waiting for its account's
  * creation to be recorded (an interrupted command, to be run again). */
-static const char *state_of(struct es_ctx *ctx, const struct es_qmsg *m, time_t now)
+static const char *state_of(struct cli *ctx, const struct es_qmsg *m, time_t now)
 {
 	if (m->failed)
 		return "failed";
@@ -57,43 +56,43 @@ static const char *state_of(struct es_ctx *ctx, const struct es_qmsg *m, time_t 
 	return m->next_try > (int64_t)now ? "deferred" : "queued";
 }
 
-static int queue_run(struct es_ctx *ctx)
+static int queue_run(struct cli *ctx)
 {
 	struct es_err err = { 0 };
 	struct es_qmsg *list = NULL;
-	struct es_outbox *ob = NULL;
+	struct outbox *ob = NULL;
 	size_t n = 0, bad = 0, sent = 0, deferred = 0, failed = 0, waiting = 0;
 	int rc = -1;
 
 	if (ctx->cfg.mode == ES_MODE_DEBUG) {
-		es_info(ctx, "%s\n", tr(ctx, "debug mode: nothing is sent over SMTP",
+		ui_info(ctx, "%s\n", tr(ctx, "debug mode: nothing is sent over SMTP",
 		                        "mode debug : rien n'est envoyé par SMTP"));
 		return 0;
 	}
-	if (es_outbox_open(ctx, 0, &ob, &err) != 0)
-		return es_fail(&err);
+	if (outbox_open(ctx, 0, &ob, &err) != 0)
+		return ui_fail(&err);
 	if (es_queue_list(ctx->cfg.spool_dir, &list, &n, &bad, &err) != 0)
 		goto out;
 	if (bad > 0)
-		es_warn("%s", err.msg);
+		ui_warn("%s", err.msg);
 	for (size_t i = 0; i < n; i++) {
 		struct es_qmsg *m = &list[i];
-		struct es_smtp_result r;
-		enum es_outcome outcome = ES_HELD;
+		struct smtp_result r;
+		enum outcome outcome = OUTCOME_HELD;
 		char *msg = NULL;
 		size_t len = 0;
 		int one;
 
 		if (m->failed)
 			continue;
-		if (m->next_try > (int64_t)ctx->now || es_outbox_stopped(ob)) {
+		if (m->next_try > (int64_t)ctx->now || outbox_stopped(ob)) {
 			waiting++;
 			continue;
 		}
 		/* re-read: the file may have changed or gone since the listing */
-		if (es_outbox_read(ob, m->id, m, &msg, &len, &err) != 0) {
+		if (outbox_read(ob, m->id, m, &msg, &len, &err) != 0) {
 			if (err.code != ES_ENOUSER)
-				es_warn("%s", err.msg); /* one bad file does not stop the run */
+				ui_warn("%s", err.msg); /* one bad file does not stop the run */
 			continue;
 		}
 		if (held_for_its_account(ctx, m)) {
@@ -102,35 +101,35 @@ static int queue_run(struct es_ctx *ctx)
 			waiting++;
 			continue;
 		}
-		one = es_outbox_send(ob, m, msg, len, &outcome, &r, &err);
+		one = outbox_send(ob, m, msg, len, &outcome, &r, &err);
 		sodium_memzero(msg, len); /* it may hold a password */
 		free(msg);
-		if (one != 0 && outcome == ES_HELD)
+		if (one != 0 && outcome == OUTCOME_HELD)
 			goto out; /* the settings are wrong: nothing can go out */
 		if (one != 0)
-			es_warn("%s", err.msg);
+			ui_warn("%s", err.msg);
 		switch (outcome) {
-		case ES_SENT:
+		case OUTCOME_SENT:
 			sent++;
-			es_info(ctx, "%s %s %s: %s\n", m->id, m->to, tr(ctx, "sent", "envoyé"), r.reply);
+			ui_info(ctx, "%s %s %s: %s\n", m->id, m->to, tr(ctx, "sent", "envoyé"), r.reply);
 			break;
-		case ES_DEFERRED:
+		case OUTCOME_DEFERRED:
 			deferred++;
-			es_info(ctx, "%s %s %s (%s)\n", m->id, m->to, tr(ctx, "deferred", "différé"),
+			ui_info(ctx, "%s %s %s (%s)\n", m->id, m->to, tr(ctx, "deferred", "différé"),
 			        m->last_error);
 			break;
-		case ES_FAILED:
+		case OUTCOME_FAILED:
 			failed++;
-			es_warn("%s %s: %s (%s)", m->id, m->to,
+			ui_warn("%s %s: %s (%s)", m->id, m->to,
 			        tr(ctx, "failed for good", "échec définitif"), m->last_error);
 			break;
-		case ES_HELD:
+		case OUTCOME_HELD:
 			waiting++;
 			break;
 		}
 	}
-	if (es_outbox_over_quota(ob))
-		es_warn("%s", tr(ctx, "the sending quota is reached: the rest waits for the next window "
+	if (outbox_over_quota(ob))
+		ui_warn("%s", tr(ctx, "the sending quota is reached: the rest waits for the next window "
 		                      "(eschool queue status)",
 		                 "le quota d'envoi est atteint : le reste attend la période suivante "
 		                 "(eschool queue status)"));
@@ -138,17 +137,17 @@ static int queue_run(struct es_ctx *ctx)
 		printf("{\"sent\":%zu,\"deferred\":%zu,\"failed\":%zu,\"waiting\":%zu}\n", sent,
 		       deferred, failed, waiting);
 	else
-		es_info(ctx, tr(ctx, "%zu sent, %zu deferred, %zu failed, %zu waiting\n",
+		ui_info(ctx, tr(ctx, "%zu sent, %zu deferred, %zu failed, %zu waiting\n",
 		                "%zu envoyés, %zu différés, %zu en échec, %zu en attente\n"),
 		        sent, deferred, failed, waiting);
 	rc = deferred > 0 ? ES_ETEMP : 0;
 out:
-	es_outbox_close(ob);
+	outbox_close(ob);
 	free(list);
-	return rc < 0 ? es_fail(&err) : rc;
+	return rc < 0 ? ui_fail(&err) : rc;
 }
 
-static int queue_show(struct es_ctx *ctx, bool status)
+static int queue_show(struct cli *ctx, bool status)
 {
 	struct es_err err = { 0 };
 	struct es_qmsg *list = NULL;
@@ -157,9 +156,9 @@ static int queue_show(struct es_ctx *ctx, bool status)
 	char when[64];
 
 	if (es_queue_list(ctx->cfg.spool_dir, &list, &n, &bad, &err) != 0)
-		return es_fail(&err);
+		return ui_fail(&err);
 	if (bad > 0)
-		es_warn("%s", err.msg);
+		ui_warn("%s", err.msg);
 	for (size_t i = 0; i < n; i++) {
 		const char *st = state_of(ctx, &list[i], ctx->now);
 		struct es_buf b = { 0 };
@@ -175,7 +174,7 @@ static int queue_show(struct es_ctx *ctx, bool status)
 		if (status)
 			continue;
 		if (ctx->json) {
-			es_fmt_time((time_t)list[i].next_try, true, when, sizeof(when));
+			ui_fmt_time((time_t)list[i].next_try, true, when, sizeof(when));
 			if (es_buf_puts(&b, "{\"id\":") == 0 && es_buf_json_str(&b, list[i].id) == 0 &&
 			    es_buf_puts(&b, ",\"to\":") == 0 && es_buf_json_str(&b, list[i].to) == 0 &&
 			    es_buf_puts(&b, ",\"kind\":") == 0 && es_buf_json_str(&b, list[i].kind) == 0 &&
@@ -187,28 +186,28 @@ static int queue_show(struct es_ctx *ctx, bool status)
 			    (list[i].last_error[0] ? es_buf_json_str(&b, list[i].last_error)
 			                           : es_buf_puts(&b, "null")) == 0 &&
 			    es_buf_puts(&b, "}\n") == 0)
-				es_out_write(&b);
+				ui_out_write(&b);
 			es_buf_free(&b);
 		} else {
-			es_fmt_time((time_t)list[i].next_try, false, when, sizeof(when));
+			ui_fmt_time((time_t)list[i].next_try, false, when, sizeof(when));
 			printf("%-28s %-9s %-18s %-30s %3ld %s%s%s\n", list[i].id, st, list[i].kind,
 			       list[i].to, list[i].attempts, list[i].next_try > 0 ? when : "-",
 			       list[i].last_error[0] ? "  " : "", list[i].last_error);
 		}
 	}
 	if (status) {
-		struct es_quota q;
+		struct quota q;
 		char dq[24] = "null", mq[24] = "null";
 
-		if (es_quota_read(ctx, &q, &err) != 0) {
-			es_warn("%s", err.msg);
+		if (quota_read(ctx, &q, &err) != 0) {
+			ui_warn("%s", err.msg);
 			memset(&q, 0, sizeof(q));
 		}
 		if (ctx->cfg.daily_quota > 0)
 			(void)snprintf(dq, sizeof(dq), "%ld", ctx->cfg.daily_quota);
 		if (ctx->cfg.monthly_quota > 0)
 			(void)snprintf(mq, sizeof(mq), "%ld", ctx->cfg.monthly_quota);
-		es_fmt_time((time_t)next, ctx->json, when, sizeof(when));
+		ui_fmt_time((time_t)next, ctx->json, when, sizeof(when));
 		if (ctx->json) {
 			printf("{\"queued\":%zu,\"deferred\":%zu,\"failed\":%zu,\"corrupt\":%zu,"
 			       "\"next_try\":%s%s%s,\"sent_today\":%ld,\"daily_quota\":%s,"
@@ -237,36 +236,21 @@ static int queue_show(struct es_ctx *ctx, bool status)
 	return 0;
 }
 
-int cmd_queue(struct es_ctx *ctx, int argc, char **argv)
+int cmd_queue(struct cli *ctx, const struct args *a)
 {
-	const struct es_opt opts[] = { { NULL, NULL, NULL } };
-	struct es_args args;
 	struct es_err err = { 0 };
-	const char *sub;
-	bool done;
-	int rc;
+	const char *sub = a->positional[0];
 
-	rc = es_parse_args(ctx, argc, argv, opts, queue_usage, &args, &done);
-	if (rc != 0 || done)
-		return rc;
-	if (args.n_positional < 1) {
-		es_warn("%s", queue_usage);
-		return ES_EUSAGE;
-	}
-	sub = args.positional[0];
-	if ((strcmp(sub, "retry") == 0 || strcmp(sub, "drop") == 0) ? args.n_positional != 2
-	                                                            : args.n_positional != 1) {
-		es_warn("%s", queue_usage);
+	if ((strcmp(sub, "retry") == 0 || strcmp(sub, "drop") == 0) ? a->n_positional != 2
+	                                                            : a->n_positional != 1) {
+		ui_warn("%s", a->cmd->usage);
 		return ES_EUSAGE;
 	}
 	if (strcmp(sub, "run") != 0 && strcmp(sub, "status") != 0 && strcmp(sub, "list") != 0 &&
 	    strcmp(sub, "retry") != 0 && strcmp(sub, "drop") != 0) {
-		es_warn("unknown queue command '%s'\n%s", sub, queue_usage);
+		ui_warn("unknown queue command '%s'\n%s", sub, a->cmd->usage);
 		return ES_EUSAGE;
 	}
-	rc = es_prepare(ctx, false);
-	if (rc != 0)
-		return rc;
 	if (strcmp(sub, "run") == 0)
 		return queue_run(ctx);
 	if (strcmp(sub, "status") == 0 || strcmp(sub, "list") == 0)
@@ -274,26 +258,26 @@ int cmd_queue(struct es_ctx *ctx, int argc, char **argv)
 	if (strcmp(sub, "retry") == 0) {
 		struct es_qmsg m;
 		/* a failed message comes back; a deferred one is due now */
-		if (es_queue_revive(ctx->cfg.spool_dir, args.positional[1], &err) != 0) {
+		if (es_queue_revive(ctx->cfg.spool_dir, a->positional[1], &err) != 0) {
 			if (err.code != ES_ENOUSER ||
-			    es_queue_read(ctx->cfg.spool_dir, args.positional[1], false, &m, NULL, NULL,
+			    es_queue_read(ctx->cfg.spool_dir, a->positional[1], false, &m, NULL, NULL,
 			                  &err) != 0)
-				return es_fail(&err);
+				return ui_fail(&err);
 			m.next_try = 0;
 			if (es_queue_update(ctx->cfg.spool_dir, &m, &err) != 0)
-				return es_fail(&err);
+				return ui_fail(&err);
 		}
-		es_info(ctx, "%s %s\n", args.positional[1],
+		ui_info(ctx, "%s %s\n", a->positional[1],
 		        tr(ctx, "will be sent by the next 'queue run'",
 		           "sera envoyé au prochain 'queue run'"));
 		return 0;
 	}
 	/* drop */
-	if (es_queue_remove(ctx->cfg.spool_dir, args.positional[1], false, &err) != 0) {
+	if (es_queue_remove(ctx->cfg.spool_dir, a->positional[1], false, &err) != 0) {
 		if (err.code != ES_ENOUSER ||
-		    es_queue_remove(ctx->cfg.spool_dir, args.positional[1], true, &err) != 0)
-			return es_fail(&err);
+		    es_queue_remove(ctx->cfg.spool_dir, a->positional[1], true, &err) != 0)
+			return ui_fail(&err);
 	}
-	es_info(ctx, "%s %s\n", args.positional[1], tr(ctx, "dropped", "supprimé"));
+	ui_info(ctx, "%s %s\n", a->positional[1], tr(ctx, "dropped", "supprimé"));
 	return 0;
 }

@@ -13,8 +13,11 @@
  * login) is left for the next run: said on stderr and in the log, exit 75
  * once the others are done. The mails are queued: `queue run` (the
  * eschool-queue units) delivers them. */
-#include "eschool.h"
-#include "options.h"
+#include "cli.h"
+#include "commands.h"
+#include "ui.h"
+#include "provision.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,13 +28,9 @@
 #include "es_queue.h"
 #include "mail/compose.h"
 
-static const char remind_usage[] =
-	"usage: eschool remind [--dry-run] [--json]\n"
-	"  mails first-change reminders and password expiry warnings that are due\n"
-	"  (run daily by eschool-remind.timer); --dry-run lists them, changes nothing\n";
 
 struct remind_run {
-	struct es_ctx *ctx;
+	struct cli *ctx;
 	bool dry_run;
 	size_t checked, first, warnings, skipped, bad, busy, orphans;
 	int rc;
@@ -46,7 +45,7 @@ static void days_text(const char *lang, long days, char *out, size_t outsz)
 }
 
 /* Composes and queues the mail for d. */
-static int queue_reminder(struct es_ctx *ctx, const struct es_state *st, const struct es_due *d,
+static int queue_reminder(struct cli *ctx, const struct es_state *st, const struct es_due *d,
                           struct es_qmsg *m, struct es_err *err)
 {
 	const char *lang = es_state_get(st, ES_K_LANG);
@@ -59,7 +58,7 @@ static int queue_reminder(struct es_ctx *ctx, const struct es_state *st, const s
 	if (lang == NULL || lang[0] == '\0')
 		lang = ctx->cfg.language;
 	days_text(lang, d->days_left, days, sizeof(days));
-	es_fmt_time((time_t)d->expires, false, expires, sizeof(expires));
+	ui_fmt_time((time_t)d->expires, false, expires, sizeof(expires));
 	{
 		const struct es_tvar vars[] = {
 			{ "name", name != NULL && name[0] != '\0' ? name : st->username },
@@ -70,7 +69,7 @@ static int queue_reminder(struct es_ctx *ctx, const struct es_state *st, const s
 			{ "expires", d->expires > 0 ? expires : NULL },
 		};
 
-		if (es_compose_for(ctx, d->kind, lang, email, name, vars, ES_ARRAY_LEN(vars), &msg,
+		if (compose_for(ctx, d->kind, lang, email, name, vars, ES_ARRAY_LEN(vars), &msg,
 		                   NULL, err) != 0)
 			return -1;
 	}
@@ -87,13 +86,13 @@ static int queue_reminder(struct es_ctx *ctx, const struct es_state *st, const s
 static void report(const struct remind_run *run, const char *user, const char *to,
                    const struct es_due *d, const char *id)
 {
-	struct es_ctx *ctx = run->ctx;
+	struct cli *ctx = run->ctx;
 
 	if (ctx->json) {
 		struct es_buf b = { 0 };
 		char iso[32];
 
-		es_fmt_time((time_t)d->expires, true, iso, sizeof(iso));
+		ui_fmt_time((time_t)d->expires, true, iso, sizeof(iso));
 
 		/* usernames, kinds, occasions and ids are plain ASCII by construction */
 		if (es_buf_printf(&b, "{\"username\":\"%s\",\"kind\":\"%s\",\"to\":", user,
@@ -107,14 +106,14 @@ static void report(const struct remind_run *run, const char *user, const char *t
 		es_buf_free(&b);
 		return;
 	}
-	es_info(ctx, "%-20s %-22s %s (%s %ld)\n", user, d->kind, to,
+	ui_info(ctx, "%-20s %-22s %s (%s %ld)\n", user, d->kind, to,
 	        tr(ctx, "days left:", "jours restants :"), d->days_left);
 }
 
 static int remind_one(const char *user, void *arg)
 {
 	struct remind_run *run = arg;
-	struct es_ctx *ctx = run->ctx;
+	struct cli *ctx = run->ctx;
 	struct es_state st;
 	struct es_policy pol;
 	struct es_err err = { 0 };
@@ -136,16 +135,16 @@ static int remind_one(const char *user, void *arg)
 			goto bad;
 		/* held for long (a stopped login?): this user waits for the
 		 * next run, the others are not held up */
-		es_warn("%s; %s", err.msg,
+		ui_warn("%s; %s", err.msg,
 		        tr(ctx, "skipped: the next run reminds this user",
 		           "ignoré : le prochain passage s'en occupera"));
-		es_log(LOG_MAIL, LOG_WARNING, "remind: %s skipped: %s", user, err.msg);
+		log_msg(LOG_MAIL, LOG_WARNING, "remind: %s skipped: %s", user, err.msg);
 		run->busy++;
 		goto out;
 	}
 	/* a removed account's state: nobody to remind (and its name may be
 	 * someone else's now) */
-	if (es_state_orphan(ctx, &st, NULL, 0) != ES_OWNER_OK) {
+	if (state_orphan(ctx, &st, NULL, 0) != ES_OWNER_OK) {
 		run->orphans++;
 		goto out;
 	}
@@ -170,7 +169,7 @@ static int remind_one(const char *user, void *arg)
 				es_err_set(&err, ES_EIO, "%s: cannot record the reminder", user);
 			goto bad;
 		}
-		es_log(LOG_MAIL, LOG_INFO, "remind: %s queued for %s as %s", d.kind, user, m.id);
+		log_msg(LOG_MAIL, LOG_INFO, "remind: %s queued for %s as %s", d.kind, user, m.id);
 		report(run, user, email, &d, m.id);
 	}
 	if (strcmp(d.kind, "expiry-warning") == 0)
@@ -180,7 +179,7 @@ static int remind_one(const char *user, void *arg)
 	goto out;
 bad:
 	/* one bad file does not stop the others */
-	es_warn("%s", err.msg);
+	ui_warn("%s", err.msg);
 	run->bad++;
 	run->rc = err.code == ES_EDATA ? ES_EDATA : ES_EIO;
 out:
@@ -189,41 +188,27 @@ out:
 	return 0;
 }
 
-int cmd_remind(struct es_ctx *ctx, int argc, char **argv)
+int cmd_remind(struct cli *ctx, const struct args *a)
 {
-	bool dry_run = false;
-	const struct es_opt opts[] = { { "dry-run", NULL, &dry_run }, { NULL, NULL, NULL } };
-	struct es_args args;
+	bool dry_run = arg_flag(a, "dry-run");
 	struct es_err err = { 0 };
 	struct remind_run run = { 0 };
-	bool done;
-	int rc;
 
-	rc = es_parse_args(ctx, argc, argv, opts, remind_usage, &args, &done);
-	if (rc != 0 || done)
-		return rc;
-	if (args.n_positional != 0) {
-		es_warn("%s", remind_usage);
-		return ES_EUSAGE;
-	}
-	rc = es_prepare(ctx, false);
-	if (rc != 0)
-		return rc;
 	run.ctx = ctx;
 	run.dry_run = dry_run;
 	if (!dry_run)
 		es_state_sweep_tmp(ctx->cfg.state_dir); /* the daily run cleans up */
 	if (es_state_foreach(ctx->cfg.state_dir, remind_one, &run, &err) != 0)
-		return es_fail(&err);
+		return ui_fail(&err);
 	if (!dry_run)
-		es_log(LOG_MAIL, run.busy > 0 ? LOG_WARNING : LOG_INFO,
+		log_msg(LOG_MAIL, run.busy > 0 ? LOG_WARNING : LOG_INFO,
 		       "remind: %zu users checked, %zu first-change reminders, %zu expiry "
 		       "warnings queued, %zu skipped (disabled or exempt), %zu orphan states "
 		       "(no Linux account), %zu locked (left for the next run), %zu unreadable",
 		       run.checked, run.first, run.warnings, run.skipped, run.orphans, run.busy,
 		       run.bad);
 	if (!ctx->json) {
-		es_info(ctx,
+		ui_info(ctx,
 		        tr(ctx, "%zu users checked: %zu first-change reminders, %zu expiry warnings %s; "
 		                "%zu skipped (disabled or exempt)",
 		           "%zu comptes examinés : %zu rappels de changement, %zu avertissements "
@@ -232,15 +217,15 @@ int cmd_remind(struct es_ctx *ctx, int argc, char **argv)
 		        dry_run ? tr(ctx, "due", "à envoyer") : tr(ctx, "queued", "mis en file"),
 		        run.skipped);
 		if (run.orphans > 0)
-			es_info(ctx, tr(ctx, "; %zu orphan state(s) without their Linux account",
+			ui_info(ctx, tr(ctx, "; %zu orphan state(s) without their Linux account",
 			                " ; %zu état(s) orphelin(s) sans leur compte Linux"),
 			        run.orphans);
 		if (run.busy > 0)
-			es_info(ctx, tr(ctx, "; %zu locked by another process, left for the next run",
+			ui_info(ctx, tr(ctx, "; %zu locked by another process, left for the next run",
 			                " ; %zu verrouillé(s) par un autre processus, laissé(s) pour la "
 			                "prochaine fois"),
 			        run.busy);
-		es_info(ctx, "\n");
+		ui_info(ctx, "\n");
 	}
 	/* a user left for later is a temporary failure (75); an unreadable
 	 * state file (65, 74) says more and wins */

@@ -3,7 +3,8 @@
  * timestamp. Callers never pass a password; what a server reply or a name
  * might carry is escaped (es_log_escape) so that one event is one line that
  * shows what it says. */
-#include "eschool.h"
+#include "log.h"
+#include "ui.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +23,7 @@ static int log_fd = -1;
 static bool log_opened;
 static bool syslog_there; /* without a socket, glibc would retry it per line */
 
-void es_log_open(const struct es_ctx *ctx)
+void log_open(const struct cli *ctx)
 {
 	if (log_opened)
 		return;
@@ -38,12 +39,12 @@ void es_log_open(const struct es_ctx *ctx)
 	log_fd = open(ctx->cfg.log_file,
 	              O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
 	if (log_fd < 0)
-		es_warn(tr(ctx, "cannot open the log file %s: %s (logging to syslog only)",
+		ui_warn(tr(ctx, "cannot open the log file %s: %s (logging to syslog only)",
 		           "impossible d'ouvrir le journal %s : %s (journal système seulement)"),
 		        ctx->cfg.log_file, strerror(errno));
 }
 
-void es_log_close(void)
+void log_close(void)
 {
 	es_fs_close(&log_fd);
 	if (log_opened)
@@ -51,7 +52,7 @@ void es_log_close(void)
 	log_opened = false;
 }
 
-void es_log(int facility, int priority, const char *fmt, ...)
+void log_msg(int facility, int priority, const char *fmt, ...)
 {
 	char raw[2048], line[4096], stamp[64], rec[4400];
 	struct tm tm;

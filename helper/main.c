@@ -1,7 +1,9 @@
 /* eschool — creates school lab accounts and delivers their first passwords.
  * Root-run, never setuid. main() is the only place that exits. */
-#include "eschool.h"
-#include "options.h"
+#include "cli.h"
+#include "commands.h"
+#include "log.h"
+#include "ui.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -16,8 +18,6 @@
 #include <unistd.h>
 
 #include "es_password.h"
-
-struct es_globals es_globals = { NULL, -1 };
 
 static const char usage_text[] =
 	"usage: eschool [-c FILE] [--debug|--production] [--json] [-q] [-v] COMMAND ...\n"
@@ -46,40 +46,6 @@ static const char usage_text[] =
 	"\n"
 	"Run 'eschool COMMAND --help' for a command's options; see eschool(8).\n";
 
-const char *tr(const struct es_ctx *ctx, const char *en, const char *fr)
-{
-	return ctx->french ? fr : en;
-}
-
-void es_warn(const char *fmt, ...)
-{
-	va_list ap;
-
-	(void)fputs("eschool: ", stderr);
-	va_start(ap, fmt);
-	(void)vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	(void)fputc('\n', stderr);
-}
-
-void es_info(const struct es_ctx *ctx, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ctx->quiet)
-		return;
-	va_start(ap, fmt);
-	/* with --json, stdout carries only JSON: people's text goes to stderr */
-	(void)vfprintf(ctx->json ? stderr : stdout, fmt, ap);
-	va_end(ap);
-}
-
-int es_fail(const struct es_err *err)
-{
-	es_warn("%s", err->msg);
-	return err->code ? err->code : ES_ESOFTWARE;
-}
-
 static bool terminal_is_french(void)
 {
 	const char *names[] = { "LC_ALL", "LC_MESSAGES", "LANG" };
@@ -92,24 +58,8 @@ static bool terminal_is_french(void)
 	return false;
 }
 
-struct command {
-	const char *name;
-	int (*run)(struct es_ctx *, int, char **);
-};
-
-static const struct command commands[] = {
-	{ "add", cmd_add },       { "import", cmd_import },         { "reset", cmd_reset },
-	{ "resend", cmd_resend }, { "show", cmd_show },             { "list", cmd_list },
-	{ "disable", cmd_disable }, { "enable", cmd_enable },       { "test-email", cmd_test_email },
-	{ "queue", cmd_queue },   { "remind", cmd_remind },
-	{ "set-email", cmd_set_email }, { "verify-email", cmd_verify_email },
-	{ "check-dns", cmd_check_dns }, { "doctor", cmd_doctor },
-	{ "backup", cmd_backup },       { "restore", cmd_restore },
-	{ "forget", cmd_forget },
-};
-
 /* Global options may precede the command; they are also accepted after it
- * (es_parse_args). Returns the index of the command word, or -1. */
+ * (parse_args). Returns the index of the command word, or -1. */
 static int find_command(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -123,9 +73,9 @@ static int find_command(int argc, char **argv)
 	return -1;
 }
 
-int es_load_config(struct es_ctx *ctx, struct es_err *err)
+int load_config(struct cli *ctx, struct es_err *err)
 {
-	const char *path = es_globals.config_path;
+	const char *path = cli_globals.config_path;
 	unsigned flags = ES_CFG_ENV;
 
 	if (path == NULL)
@@ -136,20 +86,59 @@ int es_load_config(struct es_ctx *ctx, struct es_err *err)
 	}
 	if (es_config_load(&ctx->cfg, path, flags, err) != 0)
 		return -1;
-	if (es_globals.mode_override >= 0 &&
+	if (cli_globals.mode_override >= 0 &&
 	    es_config_set(&ctx->cfg, "general", "mode",
-	                  es_globals.mode_override == ES_MODE_DEBUG ? "debug" : "production",
+	                  cli_globals.mode_override == ES_MODE_DEBUG ? "debug" : "production",
 	                  "command line", err) != 0)
 		return -1;
 	return 0;
 }
 
+/* One command's opening, done here once for all of them: the options
+ * before the command word, its own line, root and the config as its
+ * table entry says; then the command, and the output flushed. */
+static int run(struct cli *ctx, const struct command *cmd, int ci, int argc, char **argv)
+{
+	struct es_err err = { 0 };
+	struct args args;
+	bool done;
+	int rc;
+
+	/* options before the command word are globals: hand them over */
+	for (int k = 1; k < ci; k++) {
+		if (global_opt(ctx, ci, argv, &k) <= 0) {
+			ui_warn("unknown option '%s'", argv[k]);
+			(void)fputs(usage_text, stderr);
+			return ES_EUSAGE;
+		}
+	}
+	rc = parse_command_line(ctx, cmd, argc - ci, argv + ci, &args, &done);
+	if (rc != 0 || done)
+		return rc;
+	if (es_pw_init(&err) != 0)
+		return ui_fail(&err);
+	/* a dry run hands out nothing */
+	rc = prepare(ctx, cmd->preparation, cmd->delivers && !arg_flag(&args, "dry-run"));
+	if (rc == 0)
+		rc = cmd->run(ctx, &args);
+	log_close();
+	es_config_free(&ctx->cfg);
+	/* a reader that stopped reading (| head) is not an error to
+	 * report: SIGPIPE is ignored, so the writes fail with EPIPE,
+	 * and the command ends as it would have (as git and GNU tools
+	 * do, who die quietly by SIGPIPE) */
+	if (fflush(stdout) != 0 && errno != EPIPE && rc == 0) {
+		ui_warn("cannot write the output: %s", strerror(errno));
+		rc = ES_EIO;
+	}
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
-	struct es_ctx ctx;
-	struct es_err err = { 0 };
+	struct cli ctx;
 	const struct rlimit no_core = { 0, 0 };
-	int ci, rc;
+	int ci;
 
 	(void)setlocale(LC_CTYPE, "");
 	(void)umask(077);
@@ -173,7 +162,7 @@ int main(int argc, char **argv)
 	if (ci < 0) {
 		for (int i = 1; i < argc; i++) {
 			if (strcmp(argv[i], "--version") == 0) {
-				(void)printf("eschool %s\n", ES_VERSION);
+				(void)printf("eschool %s\n", ESCHOOL_VERSION);
 				return 0;
 			}
 			if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -184,54 +173,35 @@ int main(int argc, char **argv)
 		(void)fputs(usage_text, stderr);
 		return ES_EUSAGE;
 	}
-	for (size_t i = 0; i < ES_ARRAY_LEN(commands); i++) {
-		if (strcmp(argv[ci], commands[i].name) != 0)
-			continue;
-		/* options before the command word are globals: hand them over */
-		for (int k = 1; k < ci; k++) {
-			if (es_global_opt(&ctx, ci, argv, &k) <= 0) {
-				es_warn("unknown option '%s'", argv[k]);
-				(void)fputs(usage_text, stderr);
-				return ES_EUSAGE;
-			}
-		}
-		if (es_pw_init(&err) != 0)
-			return es_fail(&err);
-		rc = commands[i].run(&ctx, argc - ci, argv + ci);
-		es_log_close();
-		es_config_free(&ctx.cfg);
-		/* a reader that stopped reading (| head) is not an error to
-		 * report: SIGPIPE is ignored, so the writes fail with EPIPE,
-		 * and the command ends as it would have (as git and GNU tools
-		 * do, who die quietly by SIGPIPE) */
-		if (fflush(stdout) != 0 && errno != EPIPE && rc == 0) {
-			es_warn("cannot write the output: %s", strerror(errno));
-			rc = ES_EIO;
-		}
-		return rc;
-	}
-	es_warn("unknown command '%s'", argv[ci]);
+	for (const struct command *cmd = commands; cmd->name != NULL; cmd++)
+		if (strcmp(argv[ci], cmd->name) == 0)
+			return run(&ctx, cmd, ci, argc, argv);
+	ui_warn("unknown command '%s'", argv[ci]);
 	(void)fputs(usage_text, stderr);
 	return ES_EUSAGE;
 }
 
-int es_prepare(struct es_ctx *ctx, bool delivers)
+int prepare(struct cli *ctx, enum preparation preparation, bool delivers)
 {
 	struct es_err err = { 0 };
 
+	if (preparation == PREPARE_NOTHING)
+		return 0;
+	if (preparation == PREPARE_CONFIG)
+		return load_config(ctx, &err) != 0 ? ui_fail(&err) : 0;
 	if (geteuid() != 0) {
-		es_warn("%s", tr(ctx, "this command must be run as root (sudo eschool ...)",
+		ui_warn("%s", tr(ctx, "this command must be run as root (sudo eschool ...)",
 		                 "cette commande doit être lancée en root (sudo eschool ...)"));
 		return ES_EPERM;
 	}
-	if (es_load_config(ctx, &err) != 0)
-		return es_fail(&err);
+	if (load_config(ctx, &err) != 0)
+		return ui_fail(&err);
 	es_store_for(&ctx->store, &ctx->cfg);
-	es_log_open(ctx);
+	log_open(ctx);
 	if (delivers && ctx->cfg.mode == ES_MODE_PRODUCTION &&
 	    (ctx->cfg.host[0] == '\0' || ctx->cfg.from[0] == '\0')) {
 		/* refuse before creating anything whose credentials cannot go out */
-		es_warn(tr(ctx,
+		ui_warn(tr(ctx,
 		           "mode = production (or DEBUG=False) mails the credentials: set mail.from "
 		           "and mail.host (or a provider) in %s, or use --debug to have the "
 		           "passwords shown",

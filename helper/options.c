@@ -1,22 +1,30 @@
-#include "options.h"
+/* The command line of one command, parsed by its entry in the command
+ * table: its options, the global ones (accepted anywhere), its arguments. */
+#include "cli.h"
+#include "ui.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-int es_global_opt(struct es_ctx *ctx, int argc, char **argv, int *i)
+#include "es_err.h"
+
+struct cli_globals cli_globals = { NULL, -1 };
+
+int global_opt(struct cli *ctx, int argc, char **argv, int *i)
 {
 	const char *a = argv[*i];
 
 	if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
 		if (*i + 1 >= argc)
 			return -1;
-		es_globals.config_path = argv[++*i];
+		cli_globals.config_path = argv[++*i];
 	} else if (strncmp(a, "--config=", 9) == 0) {
-		es_globals.config_path = a + 9;
+		cli_globals.config_path = a + 9;
 	} else if (strcmp(a, "--debug") == 0) {
-		es_globals.mode_override = ES_MODE_DEBUG;
+		cli_globals.mode_override = ES_MODE_DEBUG;
 	} else if (strcmp(a, "--production") == 0) {
-		es_globals.mode_override = ES_MODE_PRODUCTION;
+		cli_globals.mode_override = ES_MODE_PRODUCTION;
 	} else if (strcmp(a, "--json") == 0) {
 		ctx->json = true;
 	} else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
@@ -29,25 +37,74 @@ int es_global_opt(struct es_ctx *ctx, int argc, char **argv, int *i)
 	return 1;
 }
 
-int es_parse_args(struct es_ctx *ctx, int argc, char **argv, const struct es_opt *opts,
-                  const char *usage, struct es_args *out, bool *done)
+static int find_option(const struct command *cmd, const char *name, size_t len)
+{
+	for (int k = 0; cmd->options != NULL && cmd->options[k].name != NULL; k++)
+		if (strlen(cmd->options[k].name) == len &&
+		    strncmp(cmd->options[k].name, name, len) == 0)
+			return k;
+	return -1;
+}
+
+__attribute__((format(printf, 2, 3)))
+static int usage_error(const struct command *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)fputs("eschool: ", stderr);
+	va_start(ap, fmt);
+	(void)vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	(void)fputc('\n', stderr);
+	(void)fputs(cmd->usage, stderr);
+	return ES_EUSAGE;
+}
+
+/* One "--name[=value]" at argv[*i] of cmd's own options. */
+static int take_option(const struct command *cmd, int argc, char **argv, int *i,
+                       struct args *out)
+{
+	const char *a = argv[*i], *eq;
+	const struct option_spec *o;
+	int k;
+
+	if (strncmp(a, "--", 2) != 0)
+		return usage_error(cmd, "unknown option '%s'", a);
+	eq = strchr(a + 2, '=');
+	k = find_option(cmd, a + 2, eq ? (size_t)(eq - (a + 2)) : strlen(a + 2));
+	if (k < 0)
+		return usage_error(cmd, "unknown option '%s'", a);
+	o = &cmd->options[k];
+	out->given[k] = true;
+	if (o->value == NULL) {
+		if (eq != NULL)
+			return usage_error(cmd, "option '--%s' takes no value", o->name);
+	} else if (eq != NULL) {
+		out->value[k] = eq + 1;
+	} else if (*i + 1 >= argc) {
+		return usage_error(cmd, "option '--%s' needs a value", o->name);
+	} else {
+		out->value[k] = argv[++*i];
+	}
+	return 0;
+}
+
+int parse_command_line(struct cli *ctx, const struct command *cmd, int argc, char **argv,
+                       struct args *out, bool *done)
 {
 	bool only_positional = false;
+	int rc;
 
 	memset(out, 0, sizeof(*out));
+	out->cmd = cmd;
 	*done = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const struct es_opt *o;
-		const char *eq;
-		size_t nlen;
 		int g;
 
 		if (only_positional || a[0] != '-' || a[1] == '\0') {
-			if (out->n_positional >= ES_MAX_POSITIONAL) {
-				es_warn("too many arguments\n%s", usage);
-				return ES_EUSAGE;
-			}
+			if (out->n_positional >= cmd->max_positional)
+				return usage_error(cmd, "too many arguments ('%s')", a);
 			out->positional[out->n_positional++] = a;
 			continue;
 		}
@@ -56,63 +113,46 @@ int es_parse_args(struct es_ctx *ctx, int argc, char **argv, const struct es_opt
 			continue;
 		}
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			(void)fputs(usage, stdout);
+			(void)fputs(cmd->usage, stdout);
 			*done = true;
 			return 0;
 		}
-		g = es_global_opt(ctx, argc, argv, &i);
-		if (g < 0) {
-			es_warn("option '%s' needs a value\n%s", a, usage);
-			return ES_EUSAGE;
-		}
+		g = global_opt(ctx, argc, argv, &i);
+		if (g < 0)
+			return usage_error(cmd, "option '%s' needs a value", a);
 		if (g > 0)
 			continue;
-		if (strncmp(a, "--", 2) != 0) {
-			es_warn("unknown option '%s'\n%s", a, usage);
-			return ES_EUSAGE;
-		}
-		eq = strchr(a + 2, '=');
-		nlen = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
-		for (o = opts; o != NULL && o->name != NULL; o++)
-			if (strlen(o->name) == nlen && strncmp(o->name, a + 2, nlen) == 0)
-				break;
-		if (o == NULL || o->name == NULL) {
-			es_warn("unknown option '%s'\n%s", a, usage);
-			return ES_EUSAGE;
-		}
-		if (o->flag != NULL) {
-			if (eq != NULL) {
-				es_warn("option '--%s' takes no value\n%s", o->name, usage);
-				return ES_EUSAGE;
-			}
-			*o->flag = true;
-		} else if (eq != NULL) {
-			*o->value = eq + 1;
-		} else {
-			if (i + 1 >= argc) {
-				es_warn("option '--%s' needs a value\n%s", o->name, usage);
-				return ES_EUSAGE;
-			}
-			*o->value = argv[++i];
+		rc = take_option(cmd, argc, argv, &i, out);
+		if (rc != 0)
+			return rc;
+	}
+	if (out->n_positional < cmd->min_positional)
+		return usage_error(cmd, "%s needs more arguments", cmd->name);
+	for (int k = 0; cmd->options != NULL && cmd->options[k].name != NULL; k++) {
+		if (cmd->options[k].required && !out->given[k]) {
+			char what[120];
+
+			(void)snprintf(what, sizeof(what), "%s needs --%s %s", cmd->name,
+			               cmd->options[k].name,
+			               cmd->options[k].value ? cmd->options[k].value : "");
+			return usage_error(cmd, "%s", what);
 		}
 	}
 	return 0;
 }
 
-int es_parse_positional(struct es_ctx *ctx, int argc, char **argv, const char *usage, int n,
-                        const char **out, bool *done)
+/* A name the command's table does not list is a programming error: it
+ * reads as "not given", which the tests of that command would show. */
+const char *arg_value(const struct args *a, const char *name)
 {
-	const struct es_opt opts[] = { { NULL, NULL, NULL } };
-	struct es_args args;
-	int rc = es_parse_args(ctx, argc, argv, opts, usage, &args, done);
+	int k = find_option(a->cmd, name, strlen(name));
 
-	if (rc != 0 || *done)
-		return rc;
-	if (args.n_positional != n) {
-		es_warn("%s", usage);
-		return ES_EUSAGE;
-	}
-	for (int i = 0; i < n; i++)
-		out[i] = args.positional[i];
-	return 0;
+	return k < 0 ? NULL : a->value[k];
+}
+
+bool arg_flag(const struct args *a, const char *name)
+{
+	int k = find_option(a->cmd, name, strlen(name));
+
+	return k >= 0 && a->given[k];
 }

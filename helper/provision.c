@@ -1,6 +1,7 @@
 /* What add, import and reset share: making a credential, the state of a new
  * account or password, and showing a credential to the admin. */
-#include "eschool.h"
+#include "provision.h"
+#include "ui.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -13,23 +14,23 @@
 #include "es_names.h"
 #include "es_password.h"
 
-void es_cred_wipe(struct es_cred *c)
+void cred_wipe(struct cred *c)
 {
 	sodium_memzero(c, sizeof(*c));
 }
 
-int es_cred_make(const struct es_policy *pol, struct es_cred *c, struct es_err *err)
+int cred_make(const struct es_policy *pol, struct cred *c, struct es_err *err)
 {
 	if (es_pw_generate(pol->password_style, (size_t)pol->password_length, c->password,
 	                   sizeof(c->password), err) != 0 ||
 	    es_pw_hash(pol->password_hash, c->password, c->hash, sizeof(c->hash), err) != 0) {
-		es_cred_wipe(c);
+		cred_wipe(c);
 		return -1;
 	}
 	return 0;
 }
 
-bool es_is_role_group(const struct es_config *cfg, const char *name)
+bool is_role_group(const struct es_config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->n_roles; i++)
 		for (size_t k = 0; k < cfg->roles[i].n_groups; k++)
@@ -38,13 +39,13 @@ bool es_is_role_group(const struct es_config *cfg, const char *name)
 	return false;
 }
 
-int es_state_load_cfg(const struct es_ctx *ctx, const char *user, struct es_state *st,
+int load_user_state(const struct cli *ctx, const char *user, struct es_state *st,
                       struct es_err *err)
 {
 	return es_state_load(ctx->cfg.state_dir, user, st, err);
 }
 
-int es_state_set_uid(struct es_state *st, struct es_err *err)
+int state_set_uid(struct es_state *st, struct es_err *err)
 {
 	const struct passwd *pw;
 
@@ -66,7 +67,7 @@ static bool not_found(int e)
 	return e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM;
 }
 
-enum es_state_owner es_state_orphan(const struct es_ctx *ctx, const struct es_state *st,
+enum es_state_owner state_orphan(const struct cli *ctx, const struct es_state *st,
                                     char *why, size_t whysz)
 {
 	const struct passwd *pw;
@@ -102,73 +103,7 @@ enum es_state_owner es_state_orphan(const struct es_ctx *ctx, const struct es_st
 	return o;
 }
 
-void es_fmt_time(time_t t, bool iso, char *out, size_t outsz)
-{
-	struct tm tm;
-
-	if (t <= 0) {
-		(void)es_strlcpy(out, iso ? "" : "-", outsz);
-		return;
-	}
-	if (iso) {
-		if (gmtime_r(&t, &tm) == NULL || strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-			(void)es_strlcpy(out, "", outsz);
-	} else {
-		if (localtime_r(&t, &tm) == NULL || strftime(out, outsz, "%Y-%m-%d %H:%M", &tm) == 0)
-			(void)es_strlcpy(out, "-", outsz);
-	}
-}
-
-/* Writes straight to fd 1 after flushing stdio, so that the password never
- * sits in stdio's buffer; our buffer is wiped by es_buf_free. */
-void es_out_write(const struct es_buf *b)
-{
-	size_t off = 0;
-
-	(void)fflush(stdout);
-	while (off < b->len) {
-		ssize_t w = write(STDOUT_FILENO, b->data + off, b->len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			/* a reader that stopped reading (| head) is no error to
-			 * report: stop quietly, as main does for stdio */
-			if (w == 0 || errno != EPIPE)
-				es_warn("cannot write the output: %s",
-				        w == 0 ? "nothing written" : strerror(errno));
-			return;
-		}
-		off += (size_t)w;
-	}
-}
-
-void es_print_credential(const struct es_ctx *ctx, const char *user, const char *password,
-                         const char *delivery)
-{
-	struct es_buf b = { 0 };
-	int rc;
-
-	if (ctx->json) {
-		rc = es_buf_puts(&b, "{\"username\":") | es_buf_json_str(&b, user);
-		if (password != NULL)
-			rc |= es_buf_puts(&b, ",\"password\":") | es_buf_json_str(&b, password);
-		rc |= es_buf_puts(&b, ",\"delivery\":") | es_buf_json_str(&b, delivery) |
-		      es_buf_puts(&b, "}\n");
-	} else if (password != NULL) {
-		rc = es_buf_printf(&b, "  %-16s %s\n  %-16s %s\n",
-		                   tr(ctx, "Username:", "Identifiant :"), user,
-		                   tr(ctx, "Password:", "Mot de passe :"), password);
-	} else {
-		rc = 0;
-	}
-	if (rc != 0)
-		es_warn("out of memory");
-	else
-		es_out_write(&b);
-	es_buf_free(&b);
-}
-
-int es_person_check(const struct es_ctx *ctx, const struct es_person *p, struct es_err *err)
+int person_check(const struct cli *ctx, const struct person *p, struct es_err *err)
 {
 	const struct {
 		const char *what, *value;
@@ -196,7 +131,7 @@ int es_person_check(const struct es_ctx *ctx, const struct es_person *p, struct 
 		                  "invalid username '%s': use lowercase letters, digits, '_' and '-', "
 		                  "starting with a letter or '_', at most 32 characters",
 		                  p->username);
-	if (es_is_role_group(&ctx->cfg, p->username))
+	if (is_role_group(&ctx->cfg, p->username))
 		return es_err_set(err, ES_EDATA,
 		                  "username %s is the name of a role's group: choose another",
 		                  p->username);

@@ -20,7 +20,9 @@
  * uid/gid after the highest in UID_MIN..UID_MAX, aging fields, HOME_MODE and
  * /etc/skel (an existing home left as it is), subordinate ids from
  * login.defs. */
-#include "eschool.h"
+#include "accounts.h"
+#include "ui.h"
+#include "strset.h"
 #include "shadowdb.h"
 
 #include <dirent.h>
@@ -105,7 +107,7 @@ static void defs_read(struct defs *d)
 struct members {
 	size_t line;             /* the group's line in its file */
 	int field;               /* the member list's field */
-	struct es_strset have;   /* who is in the list */
+	struct strset have;   /* who is in the list */
 	struct es_buf list;      /* the list, with the members added */
 	bool added;
 };
@@ -118,7 +120,7 @@ struct db {
 	size_t orig_len;
 	char **lines;      /* NUL-terminated lines, no '\n'; owned copies */
 	size_t n, cap;
-	struct es_strset index; /* first field -> line number */
+	struct strset index; /* first field -> line number */
 	bool present;      /* subuid/subgid are optional */
 	bool changed;
 	bool locked;
@@ -154,7 +156,7 @@ static int db_push(struct db *d, char *line)
 		memcpy(key, line, klen);
 		key[klen] = '\0';
 		(void)snprintf(num, sizeof(num), "%zu", d->n);
-		if (!es_strset_has(&d->index, key) && es_strset_put(&d->index, key, num) != 0)
+		if (!strset_has(&d->index, key) && strset_put(&d->index, key, num) != 0)
 			return -1;
 	}
 	d->n++;
@@ -163,7 +165,7 @@ static int db_push(struct db *d, char *line)
 
 static long db_find(const struct db *d, const char *key)
 {
-	const char *v = es_strset_get(&d->index, key);
+	const char *v = strset_get(&d->index, key);
 
 	return v != NULL ? strtol(v, NULL, 10) : -1;
 }
@@ -228,9 +230,9 @@ static void db_free(struct db *d)
 		free(d->lines[i]);
 	free(d->lines);
 	free(d->orig);
-	es_strset_free(&d->index);
+	strset_free(&d->index);
 	for (size_t j = 0; j < d->n_members; j++) {
-		es_strset_free(&d->members[j].have);
+		strset_free(&d->members[j].have);
 		es_buf_free(&d->members[j].list);
 	}
 	free(d->members);
@@ -337,7 +339,7 @@ static struct members *db_members(struct db *d, size_t i, int k)
 		if (mlen < sizeof(name)) {
 			memcpy(name, q, mlen);
 			name[mlen] = '\0';
-			if (es_strset_put(&m->have, name, NULL) != 0)
+			if (strset_put(&m->have, name, NULL) != 0)
 				return NULL;
 		}
 		q += mlen + 1;
@@ -353,10 +355,10 @@ static int db_add_member(struct db *d, size_t i, int k, const char *user, struct
 
 	if (m == NULL)
 		return es_err_set(err, ES_EOS, "out of memory");
-	if (es_strset_has(&m->have, user))
+	if (strset_has(&m->have, user))
 		return 0;
 	if ((m->list.len > 0 && es_buf_puts(&m->list, ",") != 0) ||
-	    es_buf_puts(&m->list, user) != 0 || es_strset_put(&m->have, user, NULL) != 0)
+	    es_buf_puts(&m->list, user) != 0 || strset_put(&m->have, user, NULL) != 0)
 		return es_err_set(err, ES_EOS, "out of memory");
 	m->added = true;
 	return 0;
@@ -571,7 +573,7 @@ static long sub_next(const struct db *d, long min)
  *   file), owners and modes set through descriptors or AT_SYMLINK_NOFOLLOW;
  *   a link in /etc/skel is made again as a link, never followed.
  * - What was at HOME_BASE/USER when the import started the account (the
- *   caller asked es_home_taken before writing anything of the account, and
+ *   caller asked home_taken before writing anything of the account, and
  *   recorded the answer in its state for a resumed run) is left as it was
  *   (owner, mode, contents), as useradd -m leaves an existing home; the
  *   caller warns.
@@ -744,7 +746,7 @@ static int copy_tree(int src, int dst, uid_t uid, gid_t gid, int depth)
 	return rc;
 }
 
-int es_home_taken(const char *base, const char *user, bool *taken, struct es_err *err)
+int home_taken(const char *base, const char *user, bool *taken, struct es_err *err)
 {
 	int basefd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct stat st;
@@ -764,22 +766,22 @@ int es_home_taken(const char *base, const char *user, bool *taken, struct es_err
 }
 
 /* What is at base/user, left as it is: a->home says what (not followed). */
-static void home_kept(int basefd, struct es_newacct *a)
+static void home_kept(int basefd, struct newacct *a)
 {
 	struct stat st;
 
 	if (fstatat(basefd, a->user, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-		a->home = ES_HOME_GONE;
+		a->home = HOME_GONE;
 		return;
 	}
-	a->home = S_ISDIR(st.st_mode)   ? ES_HOME_KEPT_DIR
-	          : S_ISLNK(st.st_mode) ? ES_HOME_KEPT_LINK
-	                                : ES_HOME_KEPT_OTHER;
+	a->home = S_ISDIR(st.st_mode)   ? HOME_KEPT_DIR
+	          : S_ISLNK(st.st_mode) ? HOME_KEPT_LINK
+	                                : HOME_KEPT_OTHER;
 	a->home_uid = (long)st.st_uid;
 	a->home_mode = (unsigned)(st.st_mode & 07777);
 }
 
-static int make_home(struct es_newacct *a, mode_t mode, struct es_err *err)
+static int make_home(struct newacct *a, mode_t mode, struct es_err *err)
 {
 	uid_t uid = (uid_t)a->uid;
 	gid_t gid = (gid_t)a->gid;
@@ -787,7 +789,7 @@ static int make_home(struct es_newacct *a, mode_t mode, struct es_err *err)
 	bool made = false;
 	struct stat st;
 
-	a->home = ES_HOME_MADE;
+	a->home = HOME_MADE;
 	basefd = open(a->home_base, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* followed: see above */
 	if (basefd < 0)
 		return es_err_errno(err, ES_ECANTCREAT, errno, "cannot open %s", a->home_base);
@@ -856,7 +858,7 @@ static void aging(long v, char *out, size_t outsz)
 
 /* Plans one account into the in-memory files. */
 static int plan_account(struct db *db, const struct defs *defs, struct idset *uids,
-                        struct idset *gids, struct es_newacct *a, bool *warned_sub,
+                        struct idset *gids, struct newacct *a, bool *warned_sub,
                         struct es_err *err)
 {
 	long pl = db_find(&db[D_PASSWD], a->user), gl = db_find(&db[D_GROUP], a->user);
@@ -899,7 +901,7 @@ static int plan_account(struct db *db, const struct defs *defs, struct idset *ui
 		if (gid < 0)
 			return es_err_set(err, ES_ECANTCREAT,
 			                  "no free group id left between GID_MIN and GID_MAX");
-		es_gecos_from_name(a->fullname, gecos, sizeof(gecos));
+		gecos_from_name(a->fullname, gecos, sizeof(gecos));
 		if (db_add(&db[D_PASSWD], err, "%s:x:%ld:%ld:%s:%s/%s:%s", a->user, uid, gid, gecos,
 		           a->home_base, a->user, a->shell) != 0)
 			return -1;
@@ -975,7 +977,7 @@ static int plan_account(struct db *db, const struct defs *defs, struct idset *ui
 		start = d->sub_start;
 		if (start + count - 1 > max) {
 			if (!*warned_sub)
-				es_warn("no subordinate ids left in /etc/%s (SUB_UID_MAX/SUB_GID_MAX): "
+				ui_warn("no subordinate ids left in /etc/%s (SUB_UID_MAX/SUB_GID_MAX): "
 				        "new accounts get none (they matter only for rootless "
 				        "containers)",
 				        d->name);
@@ -999,11 +1001,11 @@ static void flush_nscd(void)
 
 	if (access(nscd, X_OK) != 0)
 		return;
-	(void)es_run(argv, NULL, 0, msg, sizeof(msg), &e);
-	(void)es_run(argv_g, NULL, 0, msg, sizeof(msg), &e);
+	(void)run_command(argv, NULL, 0, msg, sizeof(msg), &e);
+	(void)run_command(argv_g, NULL, 0, msg, sizeof(msg), &e);
 }
 
-int es_accounts_batch(struct es_newacct *accts, size_t n, struct es_err *err)
+int shadowdb_batch(struct newacct *accts, size_t n, struct es_err *err)
 {
 	struct db db[D_COUNT];
 	struct defs defs;
@@ -1040,7 +1042,7 @@ int es_accounts_batch(struct es_newacct *accts, size_t n, struct es_err *err)
 	for (size_t i = 0; i < n; i++) {
 		accts[i].created = false;
 		accts[i].refused = false;
-		accts[i].home = ES_HOME_MADE;
+		accts[i].home = HOME_MADE;
 		if (plan_account(db, &defs, &uids, &gids, &accts[i], &warned_sub, err) != 0) {
 			es_err_prefix(err, "user %s", accts[i].user);
 			for (size_t k = 0; k <= i; k++)

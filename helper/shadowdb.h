@@ -12,15 +12,15 @@
 #include "es_err.h"
 
 /* What became of an account's home (HOME_BASE/USER). */
-enum es_home {
-	ES_HOME_MADE = 0,   /* made (or completed) from /etc/skel, the account's */
-	ES_HOME_KEPT_DIR,   /* a directory that was there before: left as it was */
-	ES_HOME_KEPT_LINK,  /* a symbolic link: not followed, left as it was */
-	ES_HOME_KEPT_OTHER, /* a file, a FIFO ...: left as it was */
-	ES_HOME_GONE,       /* there before the import started, gone since: none made */
+enum home_fate {
+	HOME_MADE = 0,   /* made (or completed) from /etc/skel, the account's */
+	HOME_KEPT_DIR,   /* a directory that was there before: left as it was */
+	HOME_KEPT_LINK,  /* a symbolic link: not followed, left as it was */
+	HOME_KEPT_OTHER, /* a file, a FIFO ...: left as it was */
+	HOME_GONE,       /* there before the import started, gone since: none made */
 };
 
-struct es_newacct {
+struct newacct {
 	const char *user, *fullname;
 	const char *hash;      /* crypt(3) string for /etc/shadow */
 	struct es_aging aging; /* lastchg, max, warn (es_account_aging) */
@@ -33,25 +33,25 @@ struct es_newacct {
 	 * completes the entry its interrupted run wrote) */
 	bool must_be_new;
 	/* in: HOME_BASE/USER was taken when the import started this account
-	 * (es_home_taken, recorded in its state): it is never touched */
+	 * (home_taken, recorded in its state): it is never touched */
 	bool home_existed;
 	/* out */
 	bool created;          /* this call added the passwd entry */
 	bool refused;          /* must_be_new and the name is taken: nothing written */
 	long uid, gid;
-	enum es_home home;
-	long home_uid;         /* ES_HOME_KEPT_*: the owner of what is there */
-	unsigned home_mode;    /* ES_HOME_KEPT_*: its permission bits */
+	enum home_fate home;
+	long home_uid;         /* HOME_KEPT_*: the owner of what is there */
+	unsigned home_mode;    /* HOME_KEPT_*: its permission bits */
 };
 
 /* Creates the accounts (or completes half-created ones: an existing entry
  * is kept and gets the new hash, unless must_be_new) like useradd -m would,
  * in one pass over passwd, shadow, group, gshadow, subuid and subgid, then
  * their homes. ES_ETEMP when another program holds the files' locks. */
-int es_accounts_batch(struct es_newacct *accts, size_t n, struct es_err *err);
+int shadowdb_batch(struct newacct *accts, size_t n, struct es_err *err);
 
 /* *taken: something (a directory, a link, a file ...) is at base/user,
  * not followed. A missing base counts as free. */
-int es_home_taken(const char *base, const char *user, bool *taken, struct es_err *err);
+int home_taken(const char *base, const char *user, bool *taken, struct es_err *err);
 
 #endif

@@ -1,6 +1,10 @@
 /* A set of strings with string values (open addressing, FNV-1a), so that
  * import looks names up in O(1) instead of scanning /etc/passwd per row. */
-#include "eschool.h"
+#include "strset.h"
+
+#include <stdint.h>
+
+#include "es_util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +20,10 @@ static uint64_t fnv1a(const char *s)
 	return h;
 }
 
-static int grow(struct es_strset *set)
+static int grow(struct strset *set)
 {
 	size_t ncap = set->cap ? set->cap * 2 : 256;
-	struct es_strset_slot *n = calloc(ncap, sizeof(*n));
+	struct strset_slot *n = calloc(ncap, sizeof(*n));
 
 	if (n == NULL)
 		return -1;
@@ -38,7 +42,7 @@ static int grow(struct es_strset *set)
 	return 0;
 }
 
-static struct es_strset_slot *find(const struct es_strset *set, const char *key)
+static struct strset_slot *find(const struct strset *set, const char *key)
 {
 	size_t j;
 
@@ -53,9 +57,9 @@ static struct es_strset_slot *find(const struct es_strset *set, const char *key)
 	return NULL;
 }
 
-int es_strset_put(struct es_strset *set, const char *key, const char *value)
+int strset_put(struct strset *set, const char *key, const char *value)
 {
-	struct es_strset_slot *slot = find(set, key);
+	struct strset_slot *slot = find(set, key);
 	char *v = NULL;
 	size_t j;
 
@@ -83,19 +87,19 @@ int es_strset_put(struct es_strset *set, const char *key, const char *value)
 	return 0;
 }
 
-bool es_strset_has(const struct es_strset *set, const char *key)
+bool strset_has(const struct strset *set, const char *key)
 {
 	return find(set, key) != NULL;
 }
 
-const char *es_strset_get(const struct es_strset *set, const char *key)
+const char *strset_get(const struct strset *set, const char *key)
 {
-	const struct es_strset_slot *slot = find(set, key);
+	const struct strset_slot *slot = find(set, key);
 
 	return slot ? slot->value : NULL;
 }
 
-void es_strset_free(struct es_strset *set)
+void strset_free(struct strset *set)
 {
 	for (size_t i = 0; i < set->cap; i++) {
 		free(set->slots[i].key);

@@ -1,7 +1,8 @@
 /* The helper's side of composing a mail: the school's logo, read once per
  * run (the module passes none), and, run from a source tree, its
  * conf/templates; the rest is lib's entry, es_compose_message. */
-#include "eschool.h"
+#include "cli.h"
+#include "ui.h"
 #include "mail/compose.h"
 
 #include <errno.h>
@@ -22,7 +23,7 @@ static unsigned char *logo_data;
 static size_t logo_len;
 static bool logo_tried;
 
-static void logo_load(const struct es_ctx *ctx)
+static void logo_load(const struct cli *ctx)
 {
 	static const unsigned char png_sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
 	struct stat sb;
@@ -41,14 +42,14 @@ static void logo_load(const struct es_ctx *ctx)
 	 * shared copy; what it reaches is checked below (fstat). */
 	fd = open(ctx->cfg.logo, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
-		es_warn(tr(ctx, "cannot read the logo %s: %s; mails go without it (fix [general] logo)",
+		ui_warn(tr(ctx, "cannot read the logo %s: %s; mails go without it (fix [general] logo)",
 		           "impossible de lire le logo %s : %s ; les mails partent sans (corrigez "
 		           "[general] logo)"),
 		        ctx->cfg.logo, strerror(errno));
 		return;
 	}
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		es_warn(tr(ctx, "the logo %s is not a regular file; mails go without it (fix "
+		ui_warn(tr(ctx, "the logo %s is not a regular file; mails go without it (fix "
 		                "[general] logo)",
 		           "le logo %s n'est pas un fichier ordinaire ; les mails partent sans "
 		           "(corrigez [general] logo)"),
@@ -57,7 +58,7 @@ static void logo_load(const struct es_ctx *ctx)
 		return;
 	}
 	if (sb.st_size > LOGO_MAX) {
-		es_warn(tr(ctx, "the logo %s is larger than 1 MB; mails go without it",
+		ui_warn(tr(ctx, "the logo %s is larger than 1 MB; mails go without it",
 		           "le logo %s dépasse 1 Mo ; les mails partent sans"),
 		        ctx->cfg.logo);
 		(void)close(fd);
@@ -65,14 +66,14 @@ static void logo_load(const struct es_ctx *ctx)
 	}
 	logo_data = malloc(sb.st_size > 8 ? (size_t)sb.st_size : 8);
 	if (logo_data == NULL) {
-		es_warn("out of memory for the logo %s; mails go without it", ctx->cfg.logo);
+		ui_warn("out of memory for the logo %s; mails go without it", ctx->cfg.logo);
 		(void)close(fd);
 		return;
 	}
 	e = es_fs_read_all(fd, (char *)logo_data, (size_t)sb.st_size, &got);
 	(void)close(fd);
 	if (e != 0 || got != (size_t)sb.st_size || got <= 8 || memcmp(logo_data, png_sig, 8) != 0) {
-		es_warn(tr(ctx, "the logo %s is not a PNG image; mails go without it",
+		ui_warn(tr(ctx, "the logo %s is not a PNG image; mails go without it",
 		           "le logo %s n'est pas une image PNG ; les mails partent sans"),
 		        ctx->cfg.logo);
 		free(logo_data);
@@ -82,7 +83,7 @@ static void logo_load(const struct es_ctx *ctx)
 	logo_len = got;
 }
 
-int es_compose_for(struct es_ctx *ctx, const char *kind, const char *lang, const char *to,
+int compose_for(struct cli *ctx, const char *kind, const char *lang, const char *to,
                    const char *to_name, const struct es_tvar *extra, size_t n_extra,
                    struct es_buf *msg, const char **kind_used, struct es_err *err)
 {

@@ -7,13 +7,13 @@
 
 #include <stddef.h>
 
-#include "eschool.h"
+#include "cli.h"
 #include "es_template.h"
 
 /* Composes mail `kind` with the school's variables and extra ones; lang
  * NULL: the school's. A welcome-<role> without its own template is built
  * from welcome-student: *kind_used (may be NULL) says which. */
-int es_compose_for(struct es_ctx *ctx, const char *kind, const char *lang, const char *to,
+int compose_for(struct cli *ctx, const char *kind, const char *lang, const char *to,
                    const char *to_name, const struct es_tvar *extra, size_t n_extra,
                    struct es_buf *msg, const char **kind_used, struct es_err *err);
 

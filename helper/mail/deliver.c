@@ -5,7 +5,8 @@
  * warning, and the mail stays queued for `queue run` (or in failed/ after a
  * 5xx). If another `queue run` holds the queue, the mail is left to it:
  * "queued". */
-#include "eschool.h"
+#include "cli.h"
+#include "ui.h"
 #include "mail/deliver.h"
 
 #include <stdio.h>
@@ -20,7 +21,7 @@
 
 #define QUICK_TIMEOUT 10
 
-static int compose(struct es_ctx *ctx, const struct es_state *st, const char *kind,
+static int compose(struct cli *ctx, const struct es_state *st, const char *kind,
                    const char *to, const char *to_name, const char *password,
                    struct es_buf *msg, const char **kind_used, struct es_err *err)
 {
@@ -34,13 +35,13 @@ static int compose(struct es_ctx *ctx, const struct es_state *st, const char *ki
 		{ "expires", expires },
 	};
 
-	es_fmt_time((time_t)es_state_get_i64(st, ES_K_INITIAL_EXPIRES, 0), false, expires,
+	ui_fmt_time((time_t)es_state_get_i64(st, ES_K_INITIAL_EXPIRES, 0), false, expires,
 	            sizeof(expires));
-	return es_compose_for(ctx, kind, es_state_get(st, ES_K_LANG), to, to_name, vars,
+	return compose_for(ctx, kind, es_state_get(st, ES_K_LANG), to, to_name, vars,
 	                      ES_ARRAY_LEN(vars), msg, kind_used, err);
 }
 
-int es_queue_credential(struct es_ctx *ctx, const struct es_state *st, const char *kind,
+int queue_credential(struct cli *ctx, const struct es_state *st, const char *kind,
                         const char *email, const char *to_name, const char *password,
                         int priority, struct es_qmsg *m, struct es_buf *msg, struct es_err *err)
 {
@@ -63,41 +64,41 @@ int es_queue_credential(struct es_ctx *ctx, const struct es_state *st, const cha
  * queue) or "fallback" (m->last_error says why; the mail stays queued, or
  * failed on a 5xx). The mail is safe in the queue whatever happens.
  * Returns true when the quota held it back. */
-static bool try_now(struct es_ctx *ctx, struct es_qmsg *m, const struct es_buf *msg,
+static bool try_now(struct cli *ctx, struct es_qmsg *m, const struct es_buf *msg,
                     const char **delivery)
 {
 	bool held = false;
 
-	struct es_outbox *ob = NULL;
-	struct es_smtp_result r;
+	struct outbox *ob = NULL;
+	struct smtp_result r;
 	struct es_err err = { 0 };
-	enum es_outcome outcome = ES_HELD;
+	enum outcome outcome = OUTCOME_HELD;
 
 	*delivery = "fallback";
-	if (es_outbox_open(ctx, QUICK_TIMEOUT, &ob, &err) != 0) {
+	if (outbox_open(ctx, QUICK_TIMEOUT, &ob, &err) != 0) {
 		if (err.code == ES_ETEMP)
 			*delivery = "queued"; /* a running `queue run` will take it */
 		else
-			es_warn("%s", err.msg); /* queued, but not tried: show it */
+			ui_warn("%s", err.msg); /* queued, but not tried: show it */
 		(void)es_strlcpy(m->last_error, err.msg, sizeof(m->last_error));
 		return false;
 	}
-	if (es_outbox_send(ob, m, msg->data, msg->len, &outcome, &r, &err) != 0) {
-		es_warn("%s", err.msg);
-		if (outcome == ES_SENT)
+	if (outbox_send(ob, m, msg->data, msg->len, &outcome, &r, &err) != 0) {
+		ui_warn("%s", err.msg);
+		if (outcome == OUTCOME_SENT)
 			*delivery = "sent";
-	} else if (outcome == ES_SENT) {
+	} else if (outcome == OUTCOME_SENT) {
 		*delivery = "sent";
-	} else if (outcome == ES_HELD) {
+	} else if (outcome == OUTCOME_HELD) {
 		*delivery = "queued"; /* the quota is reached: the next window */
 		held = true;
 	}
-	es_outbox_close(ob);
+	outbox_close(ob);
 	return held;
 }
 
 /* Composes kind for st's user, to `email`, queues it and tries it now. */
-static int deliver(struct es_ctx *ctx, const struct es_state *st, const char *kind,
+static int deliver(struct cli *ctx, const struct es_state *st, const char *kind,
                    const char *email, const char *to_name, const char *password, int priority,
                    const char **delivery, struct es_err *err)
 {
@@ -106,7 +107,7 @@ static int deliver(struct es_ctx *ctx, const struct es_state *st, const char *ki
 	bool held;
 
 	*delivery = "fallback";
-	if (es_queue_credential(ctx, st, kind, email, to_name, password, priority, &m, &msg,
+	if (queue_credential(ctx, st, kind, email, to_name, password, priority, &m, &msg,
 	                        err) != 0) {
 		es_buf_free(&msg);
 		return -1;
@@ -114,7 +115,7 @@ static int deliver(struct es_ctx *ctx, const struct es_state *st, const char *ki
 	held = try_now(ctx, &m, &msg, delivery);
 	es_buf_free(&msg); /* wiped: it holds the password */
 	if (held && password != NULL)
-		es_warn(tr(ctx, "the sending quota is reached: the mail to %s waits for the next "
+		ui_warn(tr(ctx, "the sending quota is reached: the mail to %s waits for the next "
 		                "window (eschool queue status)",
 		           "le quota d'envoi est atteint : le mail pour %s attend la période "
 		           "suivante (eschool queue status)"),
@@ -122,18 +123,18 @@ static int deliver(struct es_ctx *ctx, const struct es_state *st, const char *ki
 	if (strcmp(*delivery, "fallback") != 0)
 		return 0;
 	if (password != NULL)
-		es_warn(tr(ctx, "the mail to %s could not be sent (%s); the password is shown below",
+		ui_warn(tr(ctx, "the mail to %s could not be sent (%s); the password is shown below",
 		           "le mail pour %s n'a pas pu partir (%s) ; le mot de passe est affiché "
 		           "ci-dessous"),
 		        email, m.last_error);
 	else
-		es_warn(tr(ctx, "the %s mail to %s could not be sent (%s); it stays queued",
+		ui_warn(tr(ctx, "the %s mail to %s could not be sent (%s); it stays queued",
 		           "le mail %s pour %s n'a pas pu partir (%s) ; il reste en file"),
 		        kind, email, m.last_error);
 	return 0;
 }
 
-int es_deliver_mail(struct es_ctx *ctx, const char *user, const char *kind, const char *lang,
+int deliver_mail(struct cli *ctx, const char *user, const char *kind, const char *lang,
                     const char *to, const char *to_name, const struct es_tvar *vars,
                     size_t n_vars, bool secret, const char **delivery, struct es_err *err)
 {
@@ -142,7 +143,7 @@ int es_deliver_mail(struct es_ctx *ctx, const char *user, const char *kind, cons
 	int rc = -1;
 
 	*delivery = "fallback";
-	if (es_compose_for(ctx, kind, lang, to, to_name, vars, n_vars, &msg, NULL, err) != 0)
+	if (compose_for(ctx, kind, lang, to, to_name, vars, n_vars, &msg, NULL, err) != 0)
 		goto out;
 	memset(&m, 0, sizeof(m));
 	(void)es_strlcpy(m.to, to, sizeof(m.to));
@@ -158,7 +159,7 @@ int es_deliver_mail(struct es_ctx *ctx, const char *user, const char *kind, cons
 	else
 		*delivery = "queued";
 	if (strcmp(*delivery, "fallback") == 0)
-		es_warn(tr(ctx, "the %s mail to %s could not be sent (%s); it stays queued",
+		ui_warn(tr(ctx, "the %s mail to %s could not be sent (%s); it stays queued",
 		           "le mail %s pour %s n'a pas pu partir (%s) ; il reste en file"),
 		        kind, to, m.last_error);
 out:
@@ -166,14 +167,14 @@ out:
 	return rc;
 }
 
-int es_deliver_credential(struct es_ctx *ctx, const struct es_state *st, const char *kind,
+int deliver_credential(struct cli *ctx, const struct es_state *st, const char *kind,
                           const char *password, const char **delivery, struct es_err *err)
 {
 	return deliver(ctx, st, kind, es_state_get(st, ES_K_EMAIL), es_state_get(st, ES_K_NAME),
 	               password, ES_QPRIO_CREDENTIALS, delivery, err);
 }
 
-int es_deliver_parent_notice(struct es_ctx *ctx, const struct es_state *st, struct es_err *err)
+int deliver_parent_notice(struct cli *ctx, const struct es_state *st, struct es_err *err)
 {
 	const char *parent = es_state_get(st, ES_K_PARENT_EMAIL), *role = es_state_get(st, ES_K_ROLE);
 	const char *delivery;
@@ -185,7 +186,7 @@ int es_deliver_parent_notice(struct es_ctx *ctx, const struct es_state *st, stru
 	               err);
 }
 
-int es_drop_stale_listed(struct es_ctx *ctx, const struct es_qmsg *list, size_t n,
+int drop_stale_listed(struct cli *ctx, const struct es_qmsg *list, size_t n,
                          const char *user, bool *has_notice, struct es_err *err)
 {
 	int rc = 0;
@@ -213,7 +214,7 @@ int es_drop_stale_listed(struct es_ctx *ctx, const struct es_qmsg *list, size_t 
 	return rc;
 }
 
-int es_drop_stale_credentials(struct es_ctx *ctx, const char *user, struct es_err *err)
+int drop_stale_credentials(struct cli *ctx, const char *user, struct es_err *err)
 {
 	struct es_qmsg *list = NULL;
 	size_t n = 0, bad = 0;
@@ -222,18 +223,18 @@ int es_drop_stale_credentials(struct es_ctx *ctx, const char *user, struct es_er
 	if (es_queue_list(ctx->cfg.spool_dir, &list, &n, &bad, err) != 0)
 		return -1;
 	es_err_clear(err); /* a corrupt file is queue run's to report */
-	rc = es_drop_stale_listed(ctx, list, n, user, NULL, err);
+	rc = drop_stale_listed(ctx, list, n, user, NULL, err);
 	free(list);
 	return rc;
 }
 
-int es_resend_queued(struct es_ctx *ctx, const char *user, const char **delivery,
+int deliver_again(struct cli *ctx, const char *user, const char **delivery,
                      struct es_err *err)
 {
 	struct es_qmsg *list = NULL, m;
-	struct es_outbox *ob = NULL;
-	struct es_smtp_result r;
-	enum es_outcome outcome = ES_HELD;
+	struct outbox *ob = NULL;
+	struct smtp_result r;
+	enum outcome outcome = OUTCOME_HELD;
 	size_t n = 0, bad = 0, len = 0;
 	char *msg = NULL;
 	int found = -1, rc = 0;
@@ -252,7 +253,7 @@ int es_resend_queued(struct es_ctx *ctx, const char *user, const char **delivery
 		rc = -1;
 		goto out;
 	}
-	if (es_outbox_open(ctx, QUICK_TIMEOUT, &ob, err) != 0) {
+	if (outbox_open(ctx, QUICK_TIMEOUT, &ob, err) != 0) {
 		if (err->code != ES_ETEMP) {
 			rc = -1;
 			goto out;
@@ -261,20 +262,20 @@ int es_resend_queued(struct es_ctx *ctx, const char *user, const char **delivery
 		*delivery = "queued"; /* a running `queue run` is sending it */
 		goto out;
 	}
-	if (es_outbox_read(ob, m.id, &m, &msg, &len, err) != 0) {
+	if (outbox_read(ob, m.id, &m, &msg, &len, err) != 0) {
 		rc = -1;
 		goto out;
 	}
-	if (es_outbox_send(ob, &m, msg, len, &outcome, &r, err) != 0 && outcome != ES_SENT) {
+	if (outbox_send(ob, &m, msg, len, &outcome, &r, err) != 0 && outcome != OUTCOME_SENT) {
 		rc = -1;
 		goto out;
 	}
-	if (outcome == ES_SENT)
+	if (outcome == OUTCOME_SENT)
 		*delivery = "sent";
-	else if (outcome == ES_HELD && es_outbox_over_quota(ob))
+	else if (outcome == OUTCOME_HELD && outbox_over_quota(ob))
 		*delivery = "queued";
 	else
-		es_warn(tr(ctx, "the queued mail to %s could not be sent (%s); a new password is made",
+		ui_warn(tr(ctx, "the queued mail to %s could not be sent (%s); a new password is made",
 		           "le mail en file pour %s n'a pas pu partir (%s) ; un nouveau mot de passe "
 		           "est créé"),
 		        m.to, m.last_error);
@@ -283,12 +284,12 @@ out:
 		sodium_memzero(msg, len);
 		free(msg);
 	}
-	es_outbox_close(ob);
+	outbox_close(ob);
 	free(list);
 	return rc;
 }
 
-void es_debug_mail(struct es_ctx *ctx, const struct es_state *st, const char *kind,
+void debug_mail(struct cli *ctx, const struct es_state *st, const char *kind,
                    const char *to, const char *to_name, const char *password)
 {
 	struct es_buf msg = { 0 };
@@ -305,11 +306,11 @@ void es_debug_mail(struct es_ctx *ctx, const struct es_state *st, const char *ki
 	               rnd[7]);
 	rc = compose(ctx, st, kind, to, to_name, password, &msg, NULL, &err);
 	if (rc == 0)
-		rc = es_mail_local(ctx, id, to, msg.data, msg.len, where, sizeof(where), &err);
+		rc = mail_local(ctx, id, to, msg.data, msg.len, where, sizeof(where), &err);
 	if (rc != 0)
-		es_warn("%s", err.msg);
+		ui_warn("%s", err.msg);
 	else if (ctx->cfg.mail_backend == ES_MAILB_FILE)
-		es_info(ctx, tr(ctx, "the %s mail for %s is in %s\n", "le mail %s pour %s est dans %s\n"),
+		ui_info(ctx, tr(ctx, "the %s mail for %s is in %s\n", "le mail %s pour %s est dans %s\n"),
 		        kind, to, where);
 	es_buf_free(&msg);
 }

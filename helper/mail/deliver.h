@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "eschool.h"
+#include "cli.h"
 #include "es_queue.h"
 #include "es_state.h"
 #include "es_template.h"
@@ -15,7 +15,7 @@
 /* Production: queues the credential mail of kind for st's user, tries it
  * now; *delivery is "sent", "queued" or "fallback" (show the password).
  * -1 when the mail could not even be queued (then: fallback). */
-int es_deliver_credential(struct es_ctx *ctx, const struct es_state *st, const char *kind,
+int deliver_credential(struct cli *ctx, const struct es_state *st, const char *kind,
                           const char *password, const char **delivery, struct es_err *err);
 
 /* Composes mail `kind` (lang NULL: the school's) for user to `to`, queues
@@ -24,43 +24,43 @@ int es_deliver_credential(struct es_ctx *ctx, const struct es_state *st, const c
  * queued, and the caller shows what the mail held). secret: it holds a
  * code or password (0600, deleted on delivery, sent first). -1 when it
  * could not even be queued. */
-int es_deliver_mail(struct es_ctx *ctx, const char *user, const char *kind, const char *lang,
+int deliver_mail(struct cli *ctx, const char *user, const char *kind, const char *lang,
                     const char *to, const char *to_name, const struct es_tvar *vars,
                     size_t n_vars, bool secret, const char **delivery, struct es_err *err);
 
 /* Production: queues (and tries now) the parent-notice of a student with a
  * parent address; nothing for others. The notice never holds a password;
  * a failure to send leaves it queued. */
-int es_deliver_parent_notice(struct es_ctx *ctx, const struct es_state *st, struct es_err *err);
+int deliver_parent_notice(struct cli *ctx, const struct es_state *st, struct es_err *err);
 
 /* Removes the queued (or failed) mails holding a password for user: called
  * before a new password replaces it (a resumed add, a reset), so that a
  * stale password never goes out. */
-int es_drop_stale_credentials(struct es_ctx *ctx, const char *user, struct es_err *err);
+int drop_stale_credentials(struct cli *ctx, const char *user, struct es_err *err);
 
 /* The same over a listing of the queue already made (an import resuming
  * many rows lists it once); *has_notice (when not NULL): a parent notice
  * for user is still queued, and is kept (it holds no password). */
-int es_drop_stale_listed(struct es_ctx *ctx, const struct es_qmsg *list, size_t n,
+int drop_stale_listed(struct cli *ctx, const struct es_qmsg *list, size_t n,
                          const char *user, bool *has_notice, struct es_err *err);
 
 /* resend: tries now the user's newest queued (or failed) credentials
  * mail. *delivery: "sent", "queued" (held by the quota or a running
  * `queue run`), or NULL when there is none or it did not go (then a new
  * password is due). */
-int es_resend_queued(struct es_ctx *ctx, const char *user, const char **delivery,
+int deliver_again(struct cli *ctx, const char *user, const char **delivery,
                      struct es_err *err);
 
 /* Debug mode with mail.backend = console | file: the mail that production
  * would send is printed or written as a .eml file (the password is shown
  * anyway); nothing with backend = smtp. */
-void es_debug_mail(struct es_ctx *ctx, const struct es_state *st, const char *kind,
+void debug_mail(struct cli *ctx, const struct es_state *st, const char *kind,
                    const char *to, const char *to_name, const char *password);
 
 /* Composes the credential mail `kind` (a role without its own
  * welcome template gets welcome-student) for st's user and queues it:
  * m and msg filled (msg holds the password: es_buf_free wipes it). */
-int es_queue_credential(struct es_ctx *ctx, const struct es_state *st, const char *kind,
+int queue_credential(struct cli *ctx, const struct es_state *st, const char *kind,
                         const char *email, const char *to_name, const char *password,
                         int priority, struct es_qmsg *m, struct es_buf *msg,
                         struct es_err *err);

@@ -7,7 +7,9 @@
  * its lifetime -> failed/ and the admin told once (delivery-failure);
  * otherwise kept with backoff. Every outcome is one log line. The admin's
  * notices are composed through mail/compose.h. */
-#include "eschool.h"
+#include "cli.h"
+#include "ui.h"
+#include "log.h"
 #include "mail/outbox.h"
 
 #include <errno.h>
@@ -30,13 +32,13 @@
 #define BACKOFF_MAX ((int64_t)4 * 3600)
 #define LIFETIME ((int64_t)5 * 86400)
 
-struct es_outbox {
-	struct es_ctx *ctx;
+struct outbox {
+	struct cli *ctx;
 	struct es_config cfg;  /* shallow copy: timeout may be shortened */
 	int lockfd;
 	struct es_queue_run *qr;
-	struct es_smtp *smtp;
-	struct es_quota quota;
+	struct smtp *smtp;
+	struct quota quota;
 	int quota_fd;
 	bool stopped;          /* server unreachable or refusing us */
 	bool over_quota;
@@ -66,7 +68,7 @@ static void quota_windows(time_t now, char day[11], char month[8])
 	(void)strftime(month, 8, "%Y-%m", &tm);
 }
 
-static void quota_parse(const char *text, struct es_quota *q)
+static void quota_parse(const char *text, struct quota *q)
 {
 	char key[32], val[32];
 	const char *p = text;
@@ -103,7 +105,7 @@ static void quota_parse(const char *text, struct es_quota *q)
 }
 
 /* A new day or month starts from zero. */
-static void quota_roll(struct es_quota *q, time_t now)
+static void quota_roll(struct quota *q, time_t now)
 {
 	char day[11], month[8];
 
@@ -166,7 +168,7 @@ static int quota_open(const char *spool, bool create, int *fd, struct es_err *er
 	return 0;
 }
 
-static int quota_load_fd(int fd, struct es_quota *q)
+static int quota_load_fd(int fd, struct quota *q)
 {
 	char text[512];
 	size_t got = 0;
@@ -179,7 +181,7 @@ static int quota_load_fd(int fd, struct es_quota *q)
 	return 0;
 }
 
-int es_quota_read(const struct es_ctx *ctx, struct es_quota *q, struct es_err *err)
+int quota_read(const struct cli *ctx, struct quota *q, struct es_err *err)
 {
 	int fd = -1, rc;
 
@@ -201,7 +203,7 @@ int es_quota_read(const struct es_ctx *ctx, struct es_quota *q, struct es_err *e
  * counts, never a message. */
 #define QUOTA_SAVE_EVERY 16
 
-static void quota_save(struct es_outbox *ob)
+static void quota_save(struct outbox *ob)
 {
 	char text[256];
 	int n;
@@ -216,16 +218,16 @@ static void quota_save(struct es_outbox *ob)
 	             ob->quota.month_sent, ob->quota.month_alerted);
 	if (n <= 0 || (size_t)n >= sizeof(text) || pwrite(ob->quota_fd, text, (size_t)n, 0) != n ||
 	    ftruncate(ob->quota_fd, n) != 0)
-		es_warn("cannot record the quota in %s/quota: %s", ob->cfg.spool_dir,
+		ui_warn("cannot record the quota in %s/quota: %s", ob->cfg.spool_dir,
 		        strerror(errno));
 }
 
 /* ---- opening and closing ---- */
 
-int es_outbox_open(struct es_ctx *ctx, long timeout, struct es_outbox **out,
+int outbox_open(struct cli *ctx, long timeout, struct outbox **out,
                    struct es_err *err)
 {
-	struct es_outbox *ob = calloc(1, sizeof(*ob));
+	struct outbox *ob = calloc(1, sizeof(*ob));
 
 	*out = NULL;
 	if (ob == NULL)
@@ -250,19 +252,19 @@ int es_outbox_open(struct es_ctx *ctx, long timeout, struct es_outbox **out,
 	    quota_load_fd(ob->quota_fd, &ob->quota) != 0) {
 		if (err->msg[0] == '\0')
 			es_err_errno(err, ES_EIO, errno, "cannot read %s/quota", ctx->cfg.spool_dir);
-		es_outbox_close(ob);
+		outbox_close(ob);
 		return -1;
 	}
-	quota_roll(&ob->quota, ctx->now); /* (the log was opened by es_prepare) */
+	quota_roll(&ob->quota, ctx->now); /* (the log was opened by prepare) */
 	*out = ob;
 	return 0;
 }
 
-void es_outbox_close(struct es_outbox *ob)
+void outbox_close(struct outbox *ob)
 {
 	if (ob == NULL)
 		return;
-	es_smtp_close(ob->smtp);
+	smtp_close(ob->smtp);
 	es_queue_run_close(ob->qr);
 	if (ob->unsaved > 0)
 		quota_save(ob);
@@ -274,18 +276,18 @@ void es_outbox_close(struct es_outbox *ob)
 	free(ob);
 }
 
-int es_outbox_read(struct es_outbox *ob, const char *id, struct es_qmsg *m, char **msg,
+int outbox_read(struct outbox *ob, const char *id, struct es_qmsg *m, char **msg,
                    size_t *len, struct es_err *err)
 {
 	return es_queue_run_read(ob->qr, id, m, msg, len, err);
 }
 
-bool es_outbox_stopped(const struct es_outbox *ob)
+bool outbox_stopped(const struct outbox *ob)
 {
 	return ob->stopped || ob->over_quota;
 }
 
-bool es_outbox_over_quota(const struct es_outbox *ob)
+bool outbox_over_quota(const struct outbox *ob)
 {
 	return ob->over_quota;
 }
@@ -298,7 +300,7 @@ static bool is_admin_kind(const char *kind)
 }
 
 /* Waits so that sends are at least 1/rate_per_second apart. */
-static void pace(struct es_outbox *ob)
+static void pace(struct outbox *ob)
 {
 	struct timespec now, wait;
 	long long gap_ns, since_ns;
@@ -319,15 +321,15 @@ static void pace(struct es_outbox *ob)
 
 /* Queues an admin mail (school's language) and sends it through this
  * outbox now; without admin_email, the log line is all there is. */
-static void admin_mail(struct es_outbox *ob, const char *kind, const struct es_tvar *vars,
+static void admin_mail(struct outbox *ob, const char *kind, const struct es_tvar *vars,
                        size_t nvars)
 {
-	struct es_ctx *ctx = ob->ctx;
+	struct cli *ctx = ob->ctx;
 	struct es_buf msg = { 0 };
 	struct es_err err = { 0 };
 	struct es_qmsg m;
-	struct es_smtp_result r;
-	enum es_outcome outcome;
+	struct smtp_result r;
+	enum outcome outcome;
 
 	if (ctx->cfg.admin_email[0] == '\0')
 		return;
@@ -335,15 +337,15 @@ static void admin_mail(struct es_outbox *ob, const char *kind, const struct es_t
 	(void)es_strlcpy(m.to, ctx->cfg.admin_email, sizeof(m.to));
 	(void)es_strlcpy(m.kind, kind, sizeof(m.kind));
 	m.priority = ES_QPRIO_NOTICE;
-	if (es_compose_for(ctx, kind, ctx->cfg.language, m.to, NULL, vars, nvars, &msg, NULL,
+	if (compose_for(ctx, kind, ctx->cfg.language, m.to, NULL, vars, nvars, &msg, NULL,
 	                   &err) != 0 ||
 	    es_queue_add(ctx->cfg.spool_dir, &m, msg.data, msg.len, ctx->now, &err) != 0 ||
-	    es_outbox_send(ob, &m, msg.data, msg.len, &outcome, &r, &err) != 0)
-		es_warn("%s: %s", kind, err.msg);
+	    outbox_send(ob, &m, msg.data, msg.len, &outcome, &r, &err) != 0)
+		ui_warn("%s: %s", kind, err.msg);
 	es_buf_free(&msg);
 }
 
-static void quota_alert(struct es_outbox *ob, bool month)
+static void quota_alert(struct outbox *ob, bool month)
 {
 	bool fr = strcmp(ob->ctx->cfg.language, "fr") == 0;
 	long used = month ? ob->quota.month_sent : ob->quota.day_sent;
@@ -357,7 +359,7 @@ static void quota_alert(struct es_outbox *ob, bool month)
 
 	(void)snprintf(used_s, sizeof(used_s), "%ld", used);
 	(void)snprintf(quota_s, sizeof(quota_s), "%ld", quota);
-	es_log(LOG_MAIL, LOG_WARNING, "quota: %ld of %ld sent %s", used, quota,
+	log_msg(LOG_MAIL, LOG_WARNING, "quota: %ld of %ld sent %s", used, quota,
 	       month ? "this month" : "today");
 	admin_mail(ob, "quota-alert", vars, ES_ARRAY_LEN(vars));
 }
@@ -368,7 +370,7 @@ static bool reached(long sent, long quota, long percent)
 }
 
 /* Counts a sent mail; at quota_warn_percent of a window, one alert. */
-static void count_sent(struct es_outbox *ob)
+static void count_sent(struct outbox *ob)
 {
 	long warn = ob->cfg.quota_warn_percent;
 	bool day_alert, month_alert;
@@ -392,14 +394,14 @@ static void count_sent(struct es_outbox *ob)
 		quota_alert(ob, true);
 }
 
-static bool quota_full(struct es_outbox *ob)
+static bool quota_full(struct outbox *ob)
 {
 	quota_roll(&ob->quota, ob->ctx->now);
 	return reached(ob->quota.day_sent, ob->cfg.daily_quota, 100) ||
 	       reached(ob->quota.month_sent, ob->cfg.monthly_quota, 100);
 }
 
-static void failed_for_good(struct es_outbox *ob, const struct es_qmsg *m)
+static void failed_for_good(struct outbox *ob, const struct es_qmsg *m)
 {
 	const struct es_tvar vars[] = {
 		{ "recipient", m->to },
@@ -415,7 +417,7 @@ static void failed_for_good(struct es_outbox *ob, const struct es_qmsg *m)
 
 /* ---- backend = console | file ---- */
 
-int es_mail_local(const struct es_ctx *ctx, const char *id, const char *to, const char *msg,
+int mail_local(const struct cli *ctx, const char *id, const char *to, const char *msg,
                   size_t len, char *where, size_t wheresz, struct es_err *err)
 {
 	if (ctx->cfg.mail_backend == ES_MAILB_CONSOLE) {
@@ -464,27 +466,27 @@ int es_mail_local(const struct es_ctx *ctx, const char *id, const char *to, cons
 	}
 }
 
-int es_outbox_send(struct es_outbox *ob, struct es_qmsg *m, const char *msg, size_t len,
-                   enum es_outcome *outcome, struct es_smtp_result *r, struct es_err *err)
+int outbox_send(struct outbox *ob, struct es_qmsg *m, const char *msg, size_t len,
+                   enum outcome *outcome, struct smtp_result *r, struct es_err *err)
 {
-	struct es_ctx *ctx = ob->ctx;
+	struct cli *ctx = ob->ctx;
 	const char *spool = ctx->cfg.spool_dir;
 	char why[1024];
 	int rc;
 
 	memset(r, 0, sizeof(*r));
-	*outcome = ES_HELD;
+	*outcome = OUTCOME_HELD;
 	if (ob->stopped)
 		return 0;
 	if (ctx->cfg.mail_backend != ES_MAILB_SMTP) { /* no server, no quota */
 		char where[4200];
 
-		if (es_mail_local(ctx, m->id, m->to, msg, len, where, sizeof(where), err) != 0)
+		if (mail_local(ctx, m->id, m->to, msg, len, where, sizeof(where), err) != 0)
 			return -1;
-		*outcome = ES_SENT;
+		*outcome = OUTCOME_SENT;
 		r->accepted = true;
 		(void)snprintf(r->reply, sizeof(r->reply), "%.290s", where);
-		es_log(LOG_MAIL, LOG_INFO, "%s to=<%s> kind=%s result=sent backend=%s (%s)", m->id,
+		log_msg(LOG_MAIL, LOG_INFO, "%s to=<%s> kind=%s result=sent backend=%s (%s)", m->id,
 		       m->to, m->kind, ctx->cfg.mail_backend == ES_MAILB_FILE ? "file" : "console",
 		       where);
 		return es_queue_run_done(ob->qr, m->id, err);
@@ -492,28 +494,28 @@ int es_outbox_send(struct es_outbox *ob, struct es_qmsg *m, const char *msg, siz
 	if (strcmp(m->kind, "quota-alert") != 0) {
 		if (ob->over_quota || quota_full(ob)) {
 			if (!ob->over_quota)
-				es_log(LOG_MAIL, LOG_NOTICE, "quota reached (%ld today, %ld this month): "
+				log_msg(LOG_MAIL, LOG_NOTICE, "quota reached (%ld today, %ld this month): "
 				       "sending resumes in the next window",
 				       ob->quota.day_sent, ob->quota.month_sent);
 			ob->over_quota = true;
 			return 0;
 		}
 	}
-	if (ob->smtp == NULL && es_smtp_open(&ob->smtp, &ob->cfg, err) != 0)
+	if (ob->smtp == NULL && smtp_open(&ob->smtp, &ob->cfg, err) != 0)
 		return -1;
 	pace(ob);
-	es_smtp_send(ob->smtp, m->to, msg, len, r);
+	smtp_send(ob->smtp, m->to, msg, len, r);
 	(void)clock_gettime(CLOCK_MONOTONIC, &ob->last_send);
 	ob->sent_any = true;
 	if (r->accepted) {
-		*outcome = ES_SENT;
+		*outcome = OUTCOME_SENT;
 		/* out of the queue before anything else: from the server's 250 to
 		 * this rename, a kill makes the next run send the message again
 		 * (RFC 1047), so nothing that may block (syslog, log_file) sits in
 		 * between; and the alert that counting may send must not leave a
 		 * delivered message behind if it is interrupted */
 		rc = es_queue_run_done(ob->qr, m->id, err);
-		es_log(LOG_MAIL, LOG_INFO, "%s to=<%s> kind=%s result=sent reply=\"%s\"", m->id, m->to,
+		log_msg(LOG_MAIL, LOG_INFO, "%s to=<%s> kind=%s result=sent reply=\"%s\"", m->id, m->to,
 		       m->kind, r->reply);
 		if (strcmp(m->kind, "quota-alert") != 0)
 			count_sent(ob);
@@ -534,17 +536,17 @@ int es_outbox_send(struct es_outbox *ob, struct es_qmsg *m, const char *msg, siz
 		m->last_error[wl] = '\0';
 	}
 	if (r->permanent || (int64_t)ctx->now - m->created >= LIFETIME) {
-		*outcome = ES_FAILED;
-		es_log(LOG_MAIL, LOG_ERR, "%s to=<%s> kind=%s result=failed reply=\"%s\" (%s)", m->id,
+		*outcome = OUTCOME_FAILED;
+		log_msg(LOG_MAIL, LOG_ERR, "%s to=<%s> kind=%s result=failed reply=\"%s\" (%s)", m->id,
 		       m->to, m->kind, r->reply, r->permanent ? "refused for good" : "lifetime over");
 		if (es_queue_fail(spool, m, err) != 0)
 			return -1;
 		failed_for_good(ob, m);
 		return 0;
 	}
-	*outcome = ES_DEFERRED;
+	*outcome = OUTCOME_DEFERRED;
 	m->next_try = (int64_t)ctx->now + backoff(m->attempts);
-	es_log(LOG_MAIL, LOG_NOTICE, "%s to=<%s> kind=%s result=deferred reply=\"%s\" (%s: %s)",
+	log_msg(LOG_MAIL, LOG_NOTICE, "%s to=<%s> kind=%s result=deferred reply=\"%s\" (%s: %s)",
 	       m->id, m->to, m->kind, r->reply, r->failed_step, r->detail);
 	return es_queue_update(spool, m, err);
 }

@@ -7,12 +7,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "eschool.h"
+#include "cli.h"
 #include "es_queue.h"
 #include "mail/smtp.h"
 
 /* What was sent per window (spool_dir/quota). */
-struct es_quota {
+struct quota {
 	char day[11];    /* YYYY-MM-DD, local time */
 	long day_sent;
 	bool day_alerted;
@@ -21,45 +21,45 @@ struct es_quota {
 	bool month_alerted;
 };
 
-enum es_outcome {
-	ES_SENT,      /* accepted (250 after DATA), removed from the queue */
-	ES_DEFERRED,  /* kept, next try later (4xx, network, TLS, login) */
-	ES_FAILED,    /* moved to failed/ (5xx, lifetime over); admin told */
-	ES_HELD,      /* not tried: quota reached, or the server is out of reach */
+enum outcome {
+	OUTCOME_SENT,      /* accepted (250 after DATA), removed from the queue */
+	OUTCOME_DEFERRED,  /* kept, next try later (4xx, network, TLS, login) */
+	OUTCOME_FAILED,    /* moved to failed/ (5xx, lifetime over); admin told */
+	OUTCOME_HELD,      /* not tried: quota reached, or the server is out of reach */
 };
 
-struct es_outbox;
+struct outbox;
 
 /* Takes the queue lock (ES_ETEMP when another sender holds it) and the
  * quota; SMTP connects on the first send. timeout > 0 shortens
  * mail.timeout (a delivery tried while the admin waits). */
-int es_outbox_open(struct es_ctx *ctx, long timeout, struct es_outbox **ob,
+int outbox_open(struct cli *ctx, long timeout, struct outbox **ob,
                    struct es_err *err);
 
 /* Sends queued message m (its bytes: msg, len) and settles it in the
  * queue. -1 only on a local error (settings, queue files); what the
  * server said is in r and *outcome. */
-int es_outbox_send(struct es_outbox *ob, struct es_qmsg *m, const char *msg, size_t len,
-                   enum es_outcome *outcome, struct es_smtp_result *r, struct es_err *err);
+int outbox_send(struct outbox *ob, struct es_qmsg *m, const char *msg, size_t len,
+                   enum outcome *outcome, struct smtp_result *r, struct es_err *err);
 
 /* Reads queued message id (new/) through the outbox's queue handle. */
-int es_outbox_read(struct es_outbox *ob, const char *id, struct es_qmsg *m, char **msg,
+int outbox_read(struct outbox *ob, const char *id, struct es_qmsg *m, char **msg,
                    size_t *len, struct es_err *err);
 
 /* true once nothing more can go out in this run: the server is out of
  * reach or refuses us, or a quota is reached. */
-bool es_outbox_stopped(const struct es_outbox *ob);
-bool es_outbox_over_quota(const struct es_outbox *ob);
+bool outbox_stopped(const struct outbox *ob);
+bool outbox_over_quota(const struct outbox *ob);
 
-void es_outbox_close(struct es_outbox *ob);
+void outbox_close(struct outbox *ob);
 
 /* mail.backend = console | file: prints the mail (stdout; stderr with
  * --json) or writes it as id.eml in mail.file_dir (default
  * spool_dir/mails, 0700); where says which. */
-int es_mail_local(const struct es_ctx *ctx, const char *id, const char *to, const char *msg,
+int mail_local(const struct cli *ctx, const char *id, const char *to, const char *msg,
                   size_t len, char *where, size_t wheresz, struct es_err *err);
 
 /* The quota's current windows (for queue status); zero when none. */
-int es_quota_read(const struct es_ctx *ctx, struct es_quota *q, struct es_err *err);
+int quota_read(const struct cli *ctx, struct quota *q, struct es_err *err);
 
 #endif

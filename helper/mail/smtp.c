@@ -13,7 +13,7 @@
 #define SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
 #define MAX_CA (4L * 1024 * 1024)
 
-struct es_smtp {
+struct smtp {
 	CURL *curl;
 	const struct es_config *cfg;
 	char url[300];
@@ -22,7 +22,7 @@ struct es_smtp {
 	/* the dialogue, followed for the result */
 	char last_cmd[12];
 	bool quitting;
-	struct es_smtp_result *r;
+	struct smtp_result *r;
 	bool greeted;
 	bool tls_pending; /* STARTTLS said 220: the handshake is under way */
 	char errbuf[CURL_ERROR_SIZE]; /* libcurl's precise words on a failure */
@@ -49,8 +49,8 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *arg)
  * replies. Never stores message data. */
 static int debug_cb(CURL *c, curl_infotype type, char *data, size_t size, void *arg)
 {
-	struct es_smtp *s = arg;
-	struct es_smtp_result *r = s->r;
+	struct smtp *s = arg;
+	struct smtp_result *r = s->r;
 	size_t n = 0;
 
 	(void)c;
@@ -129,7 +129,7 @@ static int read_whole(const char *path, struct es_buf *b, struct es_err *err)
 
 /* What does not change from one message to the next: set once, so that
  * each send costs libcurl no URL parsing or CA copy. */
-static void set_connection_options(struct es_smtp *s)
+static void set_connection_options(struct smtp *s)
 {
 	CURL *c = s->curl;
 	long secs = s->cfg->timeout > 0 ? s->cfg->timeout : 30;
@@ -165,9 +165,9 @@ static void set_connection_options(struct es_smtp *s)
 	(void)curl_easy_setopt(c, CURLOPT_DEBUGDATA, s);
 }
 
-int es_smtp_open(struct es_smtp **out, const struct es_config *cfg, struct es_err *err)
+int smtp_open(struct smtp **out, const struct es_config *cfg, struct es_err *err)
 {
-	struct es_smtp *s;
+	struct smtp *s;
 
 	*out = NULL;
 	if (cfg->host[0] == '\0')
@@ -191,13 +191,13 @@ int es_smtp_open(struct es_smtp **out, const struct es_config *cfg, struct es_er
 		struct es_err ignored;
 		(void)read_whole(SYSTEM_CA, &s->ca, &ignored); /* added to, not replaced */
 		if (read_whole(cfg->ca_file, &s->ca, err) != 0) {
-			es_smtp_close(s);
+			smtp_close(s);
 			return -1;
 		}
 	}
 	s->curl = curl_easy_init();
 	if (s->curl == NULL) {
-		es_smtp_close(s);
+		smtp_close(s);
 		return es_err_set(err, ES_EOS, "cannot initialise libcurl");
 	}
 	set_connection_options(s);
@@ -218,33 +218,33 @@ static bool untrusted_issuer(long verify)
 	       verify == 27 /* CERT_UNTRUSTED */;
 }
 
-/* A TLS failure from libcurl's code: ES_TLS_FINE when rc is not one. */
-static enum es_tls_why tls_failure(CURL *c, CURLcode rc)
+/* A TLS failure from libcurl's code: TLS_FINE when rc is not one. */
+static enum tls_why tls_failure(CURL *c, CURLcode rc)
 {
 	long verify = -1;
 
 	switch (rc) {
 	case CURLE_USE_SSL_FAILED:
-		return ES_TLS_NO_STARTTLS;
+		return TLS_NO_STARTTLS;
 	case CURLE_PEER_FAILED_VERIFICATION: /* = CURLE_SSL_CACERT */
 		if (curl_easy_getinfo(c, CURLINFO_SSL_VERIFYRESULT, &verify) == CURLE_OK &&
 		    untrusted_issuer(verify))
-			return ES_TLS_UNTRUSTED;
-		return ES_TLS_BAD_CERT;
+			return TLS_UNTRUSTED;
+		return TLS_BAD_CERT;
 	case CURLE_SSL_ISSUER_ERROR:
 	case CURLE_SSL_INVALIDCERTSTATUS:
 	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-		return ES_TLS_BAD_CERT;
+		return TLS_BAD_CERT;
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_SSL_CIPHER:
 	case CURLE_SSL_CACERT_BADFILE:
-		return ES_TLS_HANDSHAKE;
+		return TLS_HANDSHAKE;
 	default:
-		return ES_TLS_FINE;
+		return TLS_FINE;
 	}
 }
 
-static void classify(struct es_smtp *s, CURLcode rc, struct es_smtp_result *r)
+static void classify(struct smtp *s, CURLcode rc, struct smtp_result *r)
 {
 	const char *step = "data";
 
@@ -252,7 +252,7 @@ static void classify(struct es_smtp *s, CURLcode rc, struct es_smtp_result *r)
 	(void)snprintf(r->detail, sizeof(r->detail), "%s",
 	               s->errbuf[0] != '\0' ? s->errbuf : curl_easy_strerror(rc));
 	r->tls_why = tls_failure(s->curl, rc);
-	if (r->tls_why != ES_TLS_FINE) {
+	if (r->tls_why != TLS_FINE) {
 		/* TLS is tried over a TCP connection that worked; nothing
 		 * after it (login, mail) happened */
 		step = "tls";
@@ -263,7 +263,7 @@ static void classify(struct es_smtp *s, CURLcode rc, struct es_smtp_result *r)
 		step = "connect";
 	else if (s->cfg->security != ES_SEC_NONE && !r->tls) {
 		step = "tls";
-		r->tls_why = ES_TLS_HANDSHAKE;
+		r->tls_why = TLS_HANDSHAKE;
 	} else if (rc == CURLE_LOGIN_DENIED || strcmp(s->last_cmd, "AUTH") == 0)
 		step = "login";
 	else if (strcmp(s->last_cmd, "MAIL") == 0)
@@ -280,7 +280,7 @@ static void classify(struct es_smtp *s, CURLcode rc, struct es_smtp_result *r)
 }
 
 /* Runs the transfer set up in s->curl and fills r with how it went. */
-static void perform(struct es_smtp *s, struct es_smtp_result *r)
+static void perform(struct smtp *s, struct smtp_result *r)
 {
 	CURLcode rc;
 	long connects = -1;
@@ -313,8 +313,8 @@ static void perform(struct es_smtp *s, struct es_smtp_result *r)
 	}
 }
 
-void es_smtp_send(struct es_smtp *s, const char *to, const char *msg, size_t len,
-                  struct es_smtp_result *r)
+void smtp_send(struct smtp *s, const char *to, const char *msg, size_t len,
+                  struct smtp_result *r)
 {
 	struct upload up = { msg, len, 0 };
 	struct curl_slist *rcpt = NULL;
@@ -349,7 +349,7 @@ static size_t discard_cb(char *buf, size_t size, size_t nitems, void *arg)
 	return size * nitems;
 }
 
-void es_smtp_probe(struct es_smtp *s, struct es_smtp_result *r)
+void smtp_probe(struct smtp *s, struct smtp_result *r)
 {
 	CURL *c = s->curl;
 
@@ -368,7 +368,7 @@ void es_smtp_probe(struct es_smtp *s, struct es_smtp_result *r)
 	s->r = NULL;
 }
 
-void es_smtp_close(struct es_smtp *s)
+void smtp_close(struct smtp *s)
 {
 	if (s == NULL)
 		return;

@@ -15,24 +15,24 @@
 #include "es_config.h"
 #include "es_err.h"
 
-struct es_smtp;
+struct smtp;
 
 /* Why TLS failed (failed_step "tls"), for the advice to give. */
-enum es_tls_why {
-	ES_TLS_FINE,        /* TLS did not fail */
-	ES_TLS_NO_STARTTLS, /* the server does not offer STARTTLS */
-	ES_TLS_UNTRUSTED,   /* the certificate's CA is not trusted: ca_file */
-	ES_TLS_BAD_CERT,    /* another certificate problem (name, dates): detail */
-	ES_TLS_HANDSHAKE,   /* no TLS handshake (wrong port or security?) */
+enum tls_why {
+	TLS_FINE,        /* TLS did not fail */
+	TLS_NO_STARTTLS, /* the server does not offer STARTTLS */
+	TLS_UNTRUSTED,   /* the certificate's CA is not trusted: ca_file */
+	TLS_BAD_CERT,    /* another certificate problem (name, dates): detail */
+	TLS_HANDSHAKE,   /* no TLS handshake (wrong port or security?) */
 };
 
-struct es_smtp_result {
+struct smtp_result {
 	bool accepted;      /* 250 after DATA: the message left us */
 	bool permanent;     /* 5xx: retrying will not help */
 	bool connected;     /* the server greeted us, or TLS was tried over TCP */
 	bool tls;           /* the TLS handshake and the certificate check passed */
 	bool authenticated;
-	enum es_tls_why tls_why;
+	enum tls_why tls_why;
 	long code;          /* the last reply code, 0 when none */
 	char reply[300];    /* the last reply line, printable */
 	char failed_step[32]; /* "connect", "tls", "login", "sender", "recipient", "data" */
@@ -41,16 +41,16 @@ struct es_smtp_result {
 
 /* Checks the settings (host, from, no login in cleartext) and prepares a
  * connection; nothing is sent yet. ES_ECONFIG on bad settings. */
-int es_smtp_open(struct es_smtp **s, const struct es_config *cfg, struct es_err *err);
+int smtp_open(struct smtp **s, const struct es_config *cfg, struct es_err *err);
 
 /* Sends one message to one recipient (envelope sender: mail.from). */
-void es_smtp_send(struct es_smtp *s, const char *to, const char *msg, size_t len,
-                  struct es_smtp_result *r);
+void smtp_send(struct smtp *s, const char *to, const char *msg, size_t len,
+                  struct smtp_result *r);
 
 /* Connects, secures and logs in as a send would, then says NOOP and
  * sends nothing: r->accepted when all of it worked (doctor). */
-void es_smtp_probe(struct es_smtp *s, struct es_smtp_result *r);
+void smtp_probe(struct smtp *s, struct smtp_result *r);
 
-void es_smtp_close(struct es_smtp *s);
+void smtp_close(struct smtp *s);
 
 #endif

@@ -1,0 +1,60 @@
+/* The account source (accounts.backend) behind one interface, and the
+ * system account database through shadow's tools. */
+#ifndef ESCHOOL_ACCOUNTS_H
+#define ESCHOOL_ACCOUNTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "es_account.h"
+#include "es_config.h"
+#include "es_err.h"
+#include "es_names.h"
+
+/* Runs argv[0] (an absolute path) with posix_spawn and an explicit argv,
+ * a minimal environment, input (may be NULL) written to its stdin through a
+ * pipe, and its stderr+stdout captured into msg (truncated). Returns the
+ * exit status (0..255), or -1 when it could not run (err filled). */
+int run_command(const char *const argv[], const char *input, size_t inlen, char *msg,
+                size_t msgsz, struct es_err *err);
+
+/* The GECOS field from a person's name: ':' ',' and '=' (field and
+ * subfield separators) become spaces. */
+void gecos_from_name(const char *name, char *out, size_t outsz);
+
+/* true when NSS knows the user / group. */
+bool user_exists(const char *user);
+bool group_exists(const char *group);
+
+/* groupadd -r for each group that does not exist yet. */
+int groups_ensure(const char (*groups)[ES_NAME_MAX + 1], size_t n, struct es_err *err);
+
+/* chage -d LASTCHG -M MAX -W WARN: the password's aging in shadow, as
+ * es_account_aging says (after chpasswd, which sets lastchg to today). */
+int chage_aging(const char *user, const struct es_aging *aging, struct es_err *err);
+
+/* userdel -r (used to undo a half-created account). */
+int userdel_account(const char *user, struct es_err *err);
+
+/* Where accounts live (accounts.backend), behind one interface, so that
+ * the commands do not test the backend: "shadow" writes the system's files
+ * through shadow's tools; "none" writes nothing (the accounts are a
+ * directory's, made elsewhere: they must exist already). */
+struct account_source {
+	const char *name;
+	bool writes;  /* false: accounts are made elsewhere and must exist */
+	/* the account with the role's groups (made when missing) */
+	int (*create)(const struct es_policy *pol, const struct es_role *role, const char *user,
+	              const char *fullname, struct es_err *err);
+	/* a new password (crypt(3) hash) and its aging (es_account_aging) */
+	int (*set_password)(const char *user, const char *hash, const struct es_aging *aging,
+	                    struct es_err *err);
+	/* lock (disable: no password, no key, no session) or unlock */
+	int (*lock)(const char *user, bool lock, struct es_err *err);
+	/* undo a half-made account */
+	int (*remove)(const char *user, struct es_err *err);
+};
+
+const struct account_source *account_source_for(const struct es_policy *pol);
+
+#endif

@@ -1,0 +1,51 @@
+/* What add, import and reset share: a person's fields checked, a fresh
+ * credential, a user's state loaded and owned. */
+#ifndef ESCHOOL_PROVISION_H
+#define ESCHOOL_PROVISION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cli.h"
+#include "es_account.h"
+#include "es_err.h"
+#include "es_state.h"
+
+/* One person's account data, from the command line or a CSV row. */
+struct person {
+	const char *username, *email, *name, *role, *klass, *lang, *parent_email;
+};
+
+/* Validates every field (no control characters, UTF-8, shadow's username
+ * rules, addresses, known role and language); ES_EDATA with the field. */
+int person_check(const struct cli *ctx, const struct person *p, struct es_err *err);
+
+/* true when name is one of the roles' groups (which may not exist yet):
+ * such a name cannot be a username. */
+bool is_role_group(const struct es_config *cfg, const char *name);
+
+/* A freshly generated credential, wiped by cred_wipe. */
+struct cred {
+	char password[65];
+	char hash[256];
+};
+void cred_wipe(struct cred *c);
+int cred_make(const struct es_policy *pol, struct cred *c, struct es_err *err);
+
+/* Loads a user's state, unlocked; see es_state_load for returns. */
+int load_user_state(const struct cli *ctx, const char *user, struct es_state *st,
+                    struct es_err *err);
+
+/* Records in st the uid its account has now (getpwnam of st->username),
+ * when the account was just made: a state whose account is later removed,
+ * or whose name goes to another uid, is then known as an orphan. */
+int state_set_uid(struct es_state *st, struct es_err *err);
+
+/* Whether st is its account's (es_state_owner with getpwnam; a lookup that
+ * fails, e.g. a directory down, counts as ES_OWNER_OK). When not, why
+ * (may be NULL) gets a sentence for people, in the terminal's language,
+ * that says so and names the command that cleans it (eschool forget). */
+enum es_state_owner state_orphan(const struct cli *ctx, const struct es_state *st, char *why,
+                                 size_t whysz);
+
+#endif

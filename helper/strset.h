@@ -1,0 +1,21 @@
+/* A string -> string hash map (import's lookups by name and by person). */
+#ifndef ESCHOOL_STRSET_H
+#define ESCHOOL_STRSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct strset_slot {
+	char *key;
+	char *value;
+};
+struct strset {
+	struct strset_slot *slots;
+	size_t cap, n;
+};
+int strset_put(struct strset *set, const char *key, const char *value);
+bool strset_has(const struct strset *set, const char *key);
+const char *strset_get(const struct strset *set, const char *key);
+void strset_free(struct strset *set);
+
+#endif

@@ -1,0 +1,39 @@
+/* What the helper says to people: messages in the terminal's language,
+ * warnings and information, credentials and times as printed. */
+#ifndef ESCHOOL_UI_H
+#define ESCHOOL_UI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "cli.h"
+#include "es_err.h"
+#include "es_util.h"
+
+/* Picks the English or French text by the terminal's language. */
+/* format_arg: printf-style checks apply to the English text; the French
+ * one must use the same conversions. */
+const char *tr(const struct cli *ctx, const char *en, const char *fr)
+	__attribute__((format_arg(2)));
+
+/* Errors and warnings on stderr, prefixed "eschool: ". */
+void ui_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Information for people: stdout, or stderr under --json; none under -q. */
+void ui_info(const struct cli *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Reports err on stderr and returns its exit code. */
+int ui_fail(const struct es_err *err);
+
+/* Prints one delivered credential: JSON object or a human block. */
+void ui_print_credential(const struct cli *ctx, const char *user, const char *password,
+                         const char *delivery);
+
+/* Formats a time for people (local time) or JSON (UTC, ISO 8601). */
+void ui_fmt_time(time_t t, bool iso, char *out, size_t outsz);
+
+/* Writes b to stdout with write(2) after flushing stdio, so that secrets
+ * never sit in stdio's buffer. */
+void ui_out_write(const struct es_buf *b);
+
+#endif
