@@ -11,7 +11,7 @@ DEPS_BUILD := gcc make pkg-config libpam0g-dev libsodium-dev libcurl4-openssl-de
 	libinih-dev libcrypt-dev passwd login util-linux
 DEPS_TEST := libcmocka-dev python3 python3-pytest python3-aiosmtpd faketime openssl systemd \
 	libpam-wrapper python3-pypamtest valgrind openssh-server openssh-client python3-pexpect \
-	dnsmasq-base locales
+	dnsmasq-base locales gettext
 DEPS_LINT := cppcheck clang-tidy
 DEPS_FUZZ := clang
 # (libcmocka-dev: the unit tests run while the package builds)
@@ -45,7 +45,7 @@ $(HELPER_OBJ): ALL_CFLAGS += -Ihelper
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: bench-load faults deps-fuzz uninstall check-packaging dist deb rpm deps-packaging fuzz all deps deps-test deps-lint deps-bench check unit integration demo lint bench \
+.PHONY: pot po bench-load faults deps-fuzz uninstall check-packaging dist deb rpm deps-packaging fuzz all deps deps-test deps-lint deps-bench check unit integration demo lint bench \
 	bench-smtp clean install valgrind
 
 # `make install DESTDIR=... PREFIX=/usr` for packages; the units' ExecStart
@@ -103,6 +103,28 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libeschool.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_HARD) -o $@ $< \
 		$(BUILD)/libeschool.a $(PKG_LIBS) $$($(PKG_CONFIG) --libs cmocka) -lm -lpthread
+
+# Messages (lib/es_msg.h): the English text is the key; po/fr.po has the
+# French; `make po` extracts the texts from the code (xgettext, the
+# functions that take them as keywords), merges them into po/fr.po and
+# compiles it into lib/es_msg_fr.inc. tests/integration/test_messages.py
+# checks that every text has its French and the .inc is up to date.
+MSG_SRC = $(sort $(wildcard lib/*.c helper/*.c helper/mail/*.c pam_eschool/*.c))
+XGETTEXT_FLAGS := --from-code=UTF-8 --language=C --no-wrap --add-location=file \
+	--package-name=eschool --package-version=$(VERSION) -k --keyword=_ --keyword=N_ \
+	--keyword=tr:2 --keyword=ui_warn:1 --keyword=ui_info:2 --keyword=es_err_set:3 \
+	--keyword=es_err_errno:4 --keyword=es_err_prefix:2 --keyword=row_error:3 \
+	--keyword=im_warn:2 --keyword=usage_error:2 --flag=ui_warn:1:c-format --flag=ui_info:2:c-format \
+	--flag=es_err_set:3:c-format --flag=es_err_errno:4:c-format \
+	--flag=es_err_prefix:2:c-format --flag=row_error:3:c-format --flag=im_warn:2:c-format --flag=usage_error:2:c-format
+
+POT_OUT ?= po/eschool.pot
+pot:
+	xgettext $(XGETTEXT_FLAGS) -o $(POT_OUT) $(MSG_SRC)
+
+po: pot
+	msgmerge --quiet --update --backup=none --no-wrap --no-fuzzy-matching po/fr.po po/eschool.pot
+	$(PYTHON) tools/po2c.py po/fr.po > lib/es_msg_fr.inc
 
 # Installs only what is missing, so that a second run costs nothing.
 deps:

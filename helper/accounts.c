@@ -339,6 +339,7 @@ static int shadow_set_password(const char *user, const char *hash, const struct 
 	return rc;
 }
 
+
 static const struct account_source shadow_accounts = {
 	.name = "shadow",
 	.writes = true,
@@ -346,6 +347,7 @@ static const struct account_source shadow_accounts = {
 	.set_password = shadow_set_password,
 	.lock = usermod_lock,
 	.remove = userdel_account,
+	.create_batch = shadowdb_batch,
 };
 
 static int none_create(const struct es_policy *pol, const struct es_role *role, const char *user,
@@ -386,6 +388,22 @@ static int none_remove(const char *user, struct es_err *err)
 	return 0;
 }
 
+static int none_create_batch(struct newacct *accts, size_t n, struct es_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct passwd *pw = getpwnam(accts[i].user);
+
+		accts[i].created = false;
+		accts[i].refused = false;
+		accts[i].home = HOME_MADE; /* the directory's business */
+		if (pw == NULL) /* gone since the plan saw it */
+			return none_create(NULL, NULL, accts[i].user, NULL, err);
+		accts[i].uid = (long)pw->pw_uid;
+		accts[i].gid = (long)pw->pw_gid;
+	}
+	return 0;
+}
+
 static const struct account_source none_accounts = {
 	.name = "none",
 	.writes = false,
@@ -393,6 +411,7 @@ static const struct account_source none_accounts = {
 	.set_password = none_set_password,
 	.lock = none_lock,
 	.remove = none_remove,
+	.create_batch = none_create_batch,
 };
 
 const struct account_source *account_source_for(const struct es_policy *pol)

@@ -10,6 +10,7 @@
 #include "es_config.h"
 #include "es_err.h"
 #include "es_names.h"
+#include "shadowdb.h"
 
 /* Runs argv[0] (an absolute path) with posix_spawn and an explicit argv,
  * a minimal environment, input (may be NULL) written to its stdin through a
@@ -53,6 +54,11 @@ struct account_source {
 	int (*lock)(const char *user, bool lock, struct es_err *err);
 	/* undo a half-made account */
 	int (*remove)(const char *user, struct es_err *err);
+	/* many accounts at once (import): shadow makes or completes them in
+	 * one locked pass (shadowdb_batch); none checks each exists and fills
+	 * its uid (refused when it does not). Their groups exist already
+	 * (groups_ensure, per role, before). */
+	int (*create_batch)(struct newacct *accts, size_t n, struct es_err *err);
 };
 
 const struct account_source *account_source_for(const struct es_policy *pol);

@@ -16,7 +16,6 @@ struct cli {
 	bool json;
 	bool quiet;
 	bool verbose;
-	bool french;   /* the terminal's language (LANG/LC_*), for messages */
 	time_t now;    /* one clock reading per command */
 };
 

@@ -42,16 +42,14 @@ static int set_and_deliver(struct cli *ctx, const struct es_record *rec,
 	if (ctx->cfg.mode == ES_MODE_PRODUCTION) {
 		struct es_err qerr = { 0 };
 		if (drop_stale_credentials(ctx, st->username, &qerr) != 0) {
-			ui_warn("%s", qerr.msg);
+			ui_warn("%s", ui_err(&qerr));
 			es_err_clear(&qerr);
 		}
 		if (deliver_credential(ctx, st, kind, cred.password, &delivery, &qerr) != 0) {
 			/* not even queued (a full spool ...): the password is shown,
 			 * as when the server is down, and import does the same */
-			ui_warn(tr(ctx, "%s; the password is shown below instead: hand it over yourself",
-			           "%s ; le mot de passe est affiché ci-dessous à la place : "
-			           "remettez-le vous-même"),
-			        qerr.msg);
+			ui_warn("%s; the password is shown below instead: hand it over yourself",
+			        ui_err(&qerr));
 			delivery = "fallback";
 		}
 	} else {
@@ -59,22 +57,18 @@ static int set_and_deliver(struct cli *ctx, const struct es_record *rec,
 		              cred.password);
 	}
 	if (strcmp(delivery, "sent") == 0)
-		(void)snprintf(how, sizeof(how), tr(ctx, "credentials mailed to %s",
-		                                    "identifiants envoyés à %s"),
+		(void)snprintf(how, sizeof(how), _("credentials mailed to %s"),
 		               es_state_get(st, ES_K_EMAIL));
 	else if (strcmp(delivery, "queued") == 0)
 		(void)snprintf(how, sizeof(how),
-		               tr(ctx, "credentials queued for %s (eschool queue run)",
-		                  "identifiants en file pour %s (eschool queue run)"),
+		               _("credentials queued for %s (eschool queue run)"),
 		               es_state_get(st, ES_K_EMAIL));
 	else if (strcmp(delivery, "fallback") == 0)
 		(void)snprintf(how, sizeof(how), "%s",
-		               tr(ctx, "the mail could not be sent: the password is shown here",
-		                  "le mail n'a pas pu partir : le mot de passe est affiché ici"));
+		               _("the mail could not be sent: the password is shown here"));
 	else
 		(void)snprintf(how, sizeof(how), "%s",
-		               tr(ctx, "debug mode: the password is shown here",
-		                  "mode debug : le mot de passe est affiché ici"));
+		               _("debug mode: the password is shown here"));
 	if (!ctx->json && !ctx->quiet)
 		printf("%s — %s\n", heading, how);
 	ui_print_credential(ctx, st->username,
@@ -105,13 +99,111 @@ static void print_expiry_note(const struct cli *ctx, const struct es_state *st)
 	if (ctx->json || ctx->quiet)
 		return;
 	if (es_state_get_bool(st, ES_K_MUST_CHANGE))
-		printf("  %s\n", tr(ctx, "It must be changed at the first login.",
-		                    "Il devra être changé à la première connexion."));
+		printf("  %s\n", _("It must be changed at the first login."));
 	if (exp > 0) {
 		ui_fmt_time((time_t)exp, false, when, sizeof(when));
-		printf("  %s %s\n", tr(ctx, "Unused, it stops working on", "Inutilisé, il expire le"),
+		printf("  %s %s\n", _("Unused, it stops working on"),
 		       when);
 	}
+}
+
+/* Whether person can be added now, under the store's lock: no state, or
+ * the state of a removed account (replaced), or an add interrupted before
+ * the credentials went out (completed); st holds what is stored. */
+static int may_add(const struct cli *ctx, const struct person *person,
+                   const struct account_source *acc, struct es_state *st, struct es_err *err)
+{
+	int loaded = load_user_state(ctx, person->username, st, err);
+	const char *delivery, *old_email;
+
+	if (loaded < 0)
+		return -1;
+	if (loaded == 0) {
+		char why[600];
+		enum es_state_owner owner = state_orphan(st, why, sizeof(why));
+
+		delivery = es_state_get(st, ES_K_DELIVERY);
+		if (owner == ES_OWNER_OTHER)
+			return es_err_set(err, ES_ECANTCREAT, "%s", why);
+		if (owner == ES_OWNER_GONE) {
+			/* what a removed account left (or an add or import killed
+			 * before useradd): the new account replaces it */
+			if (!ctx->json && !ctx->quiet &&
+			    (delivery == NULL || strcmp(delivery, "creating") != 0))
+				printf(_("%s had eschool state but no Linux account: the new "
+				         "account replaces it\n"),
+				       person->username);
+			loaded = 1;
+		}
+	}
+	if (loaded == 0) {
+		delivery = es_state_get(st, ES_K_DELIVERY);
+		old_email = es_state_get(st, ES_K_EMAIL);
+		/* an add interrupted before the credentials went out is completed */
+		if (delivery == NULL || strcmp(delivery, "creating") != 0 || old_email == NULL ||
+		    strcmp(old_email, person->email) != 0)
+			return es_err_set(err, ES_ECANTCREAT,
+			                  "user %s already exists and is managed by eschool: use "
+			                  "'eschool reset %s' for a new password",
+			                  person->username, person->username);
+		return 0;
+	}
+	if (acc->writes && user_exists(person->username))
+		return es_err_set(err, ES_ECANTCREAT,
+		                  "user %s already exists on this system (not created by eschool); "
+		                  "choose another username",
+		                  person->username);
+	return 0;
+}
+
+/* The parent's notice of a new student: queued in production, shown in
+ * debug mode. */
+static void notify_parent(struct cli *ctx, const struct es_state *st)
+{
+	const char *parent_addr = es_state_get(st, ES_K_PARENT_EMAIL);
+	const char *st_role = es_state_get(st, ES_K_ROLE);
+	struct es_err err = { 0 };
+
+	if (ctx->cfg.mode == ES_MODE_PRODUCTION) {
+		if (deliver_parent_notice(ctx, st, &err) != 0)
+			ui_warn("parent notice: %s", ui_err(&err));
+	} else if (parent_addr != NULL && st_role != NULL && strcmp(st_role, "student") == 0) {
+		debug_mail(ctx, st, "parent-notice", parent_addr, NULL, NULL);
+	}
+}
+
+/* The state first ("creating", under the user's lock, held on in rec),
+ * then the account if the source makes it: a failure undoes both. */
+static int make_account(struct cli *ctx, const struct person *person,
+                        const struct es_policy *pol, const struct es_role *r,
+                        struct es_state *st, struct es_record *rec, struct es_err *err)
+{
+	const struct account_source *acc = account_source_for(pol);
+	struct es_err e2;
+
+	/* the global lock keeps other writers of new accounts out: what was
+	 * read before still holds; the module is kept out from here */
+	if (es_record_open(&ctx->store, person->username, ES_RECORD_WRITE, st, rec, err) < 0)
+		return -1;
+	if (es_account_new(st, person->username,
+	                   &(struct es_account_who){ person->email, person->name, person->role,
+	                                              person->klass, person->lang,
+	                                              person->parent_email },
+	                   pol, ctx->now) != 0)
+		return es_err_set(err, ES_EOS, "out of memory");
+	if (es_record_save(rec, err) != 0)
+		return -1;
+	if (!acc->writes || user_exists(person->username))
+		return 0;
+	if (acc->create(pol, r, person->username, person->name, err) == 0)
+		return 0;
+	/* useradd may fail half-way (a full disk, a file size limit): the
+	 * user did not exist before and we hold the global lock, so an entry
+	 * there now is ours to undo */
+	if (user_exists(person->username) && acc->remove(person->username, &e2) != 0)
+		ui_warn("%s", ui_err(&e2));
+	(void)es_record_remove(rec, &e2);
+	return -1;
 }
 
 int cmd_add(struct cli *ctx, const struct args *a)
@@ -127,10 +219,9 @@ int cmd_add(struct cli *ctx, const struct args *a)
 	struct es_policy pol;
 	const struct es_role *r;
 	const struct account_source *acc;
-	bool resume = false;
 	struct es_record rec = { .token = -1 };
 	intptr_t all = -1;
-	int rc, loaded;
+	int rc;
 	char heading[512], kind[80];
 
 	es_state_init(&st, "");
@@ -145,96 +236,23 @@ int cmd_add(struct cli *ctx, const struct args *a)
 	 * own lock (against the PAM module) is taken once we know we create it */
 	if (es_store_lock_all(&ctx->store, &all, &err) != 0)
 		goto out;
-	loaded = load_user_state(ctx, person.username, &st, &err);
-	if (loaded < 0)
+	if (may_add(ctx, &person, acc, &st, &err) != 0)
 		goto out;
-	if (loaded == 0) {
-		char why[600];
-		enum es_state_owner owner = state_orphan(ctx, &st, why, sizeof(why));
-		const char *delivery = es_state_get(&st, ES_K_DELIVERY);
-
-		if (owner == ES_OWNER_OTHER) {
-			es_err_set(&err, ES_ECANTCREAT, "%s", why);
-			goto out;
-		}
-		if (owner == ES_OWNER_GONE) {
-			/* what a removed account left (or an add or import killed
-			 * before useradd): the new account replaces it */
-			if (!ctx->json && !ctx->quiet &&
-			    (delivery == NULL || strcmp(delivery, "creating") != 0))
-				printf(tr(ctx, "%s had eschool state but no Linux account: the new "
-				               "account replaces it\n",
-				          "%s avait un état eschool mais pas de compte Linux : le "
-				          "nouveau compte le remplace\n"),
-				       person.username);
-			loaded = 1;
-		}
-	}
-	if (loaded == 0) {
-		const char *delivery = es_state_get(&st, ES_K_DELIVERY);
-		const char *old_email = es_state_get(&st, ES_K_EMAIL);
-
-		/* an add interrupted before the credentials went out is completed */
-		if (delivery == NULL || strcmp(delivery, "creating") != 0 || old_email == NULL ||
-		    strcmp(old_email, person.email) != 0) {
-			es_err_set(&err, ES_ECANTCREAT,
-			           tr(ctx, "user %s already exists and is managed by eschool: use "
-			                   "'eschool reset %s' for a new password",
-			              "l'utilisateur %s existe déjà et est géré par eschool : "
-			              "utilisez 'eschool reset %s' pour un nouveau mot de passe"),
-			           person.username, person.username);
-			goto out;
-		}
-		resume = true;
-	}
-	if (!resume && acc->writes && user_exists(person.username)) {
-		es_err_set(&err, ES_ECANTCREAT,
-		           tr(ctx, "user %s already exists on this system (not created by eschool); "
-		                   "choose another username",
-		              "l'utilisateur %s existe déjà sur ce système (il n'a pas été créé par "
-		              "eschool) ; choisissez un autre identifiant"),
-		           person.username);
-		goto out;
-	}
 	if (!acc->writes && !user_exists(person.username)) {
 		(void)acc->create(&pol, r, person.username, person.name, &err); /* says why */
 		goto out;
 	}
-	/* the global lock keeps other writers of new accounts out: what was
-	 * read above still holds; the module is kept out from here */
-	if (es_record_open(&ctx->store, person.username, ES_RECORD_WRITE, &st, &rec, &err) < 0)
+	if (make_account(ctx, &person, &pol, r, &st, &rec, &err) != 0)
 		goto out;
-	if (es_account_new(&st, person.username,
-	                   &(struct es_account_who){ person.email, person.name, person.role,
-	                                              person.klass, person.lang,
-	                                              person.parent_email }, &pol,
-	                   ctx->now) != 0) {
-		es_err_set(&err, ES_EOS, "out of memory");
-		goto out;
-	}
-	if (es_record_save(&rec, &err) != 0)
-		goto out;
-	if (acc->writes && !user_exists(person.username)) {
-		if (acc->create(&pol, r, person.username, person.name, &err) != 0) {
-			struct es_err e2;
-			/* useradd may fail half-way (a full disk, a file size
-			 * limit): the user did not exist before and we hold the
-			 * global lock, so an entry there now is ours to undo */
-			if (user_exists(person.username) && acc->remove(person.username, &e2) != 0)
-				ui_warn("%s", e2.msg);
-			(void)es_record_remove(&rec, &e2);
-			goto out;
-		}
-	}
 	{
 		struct es_err e2 = { 0 };
 
 		/* the uid tells this account from a later one of the same name */
 		if (state_set_uid(&st, &e2) != 0)
-			ui_warn("%s", e2.msg);
+			ui_warn("%s", ui_err(&e2));
 	}
 	(void)snprintf(heading, sizeof(heading), "%s %s (%s%s%s)",
-	               tr(ctx, "Account created:", "Compte créé :"), person.username,
+	               _("Account created:"), person.username,
 	               person.name ? person.name : "", person.name ? ", " : "", role);
 	es_account_welcome_kind(&ctx->cfg, role, kind, sizeof(kind));
 	if (set_and_deliver(ctx, &rec, &pol, heading, kind, &err) != 0) {
@@ -243,23 +261,13 @@ int cmd_add(struct cli *ctx, const struct args *a)
 		if (acc->writes && es_state_get(&st, ES_K_DELIVERY) != NULL &&
 		    strcmp(es_state_get(&st, ES_K_DELIVERY), "creating") == 0) {
 			if (acc->remove(person.username, &e2) != 0)
-				ui_warn("%s", e2.msg);
+				ui_warn("%s", ui_err(&e2));
 			(void)es_record_remove(&rec, &e2);
 		}
 		goto out;
 	}
 	print_expiry_note(ctx, &st);
-	if (ctx->cfg.mode == ES_MODE_PRODUCTION) {
-		struct es_err e2 = { 0 };
-		if (deliver_parent_notice(ctx, &st, &e2) != 0)
-			ui_warn("parent notice: %s", e2.msg);
-	} else {
-		const char *parent_addr = es_state_get(&st, ES_K_PARENT_EMAIL);
-		const char *st_role = es_state_get(&st, ES_K_ROLE);
-
-		if (parent_addr != NULL && st_role != NULL && strcmp(st_role, "student") == 0)
-			debug_mail(ctx, &st, "parent-notice", parent_addr, NULL, NULL);
-	}
+	notify_parent(ctx, &st);
 	rc = 0;
 out:
 	es_record_close(&rec);
@@ -284,17 +292,55 @@ static int resend_queued(struct cli *ctx, const struct es_record *rec, bool *don
 	if (delivery == NULL)
 		return 0;
 	if (!ctx->json && !ctx->quiet)
-		printf("%s %s — %s %s\n", tr(ctx, "Credentials of", "Identifiants de"), st->username,
-		       strcmp(delivery, "sent") == 0 ? tr(ctx, "the queued mail was sent to",
-		                                          "le mail en file a été envoyé à")
-		                                     : tr(ctx, "the mail stays queued for",
-		                                          "le mail reste en file pour"),
+		printf("%s %s — %s %s\n", _("Credentials of"), st->username,
+		       strcmp(delivery, "sent") == 0 ? _("the queued mail was sent to")
+		                                     : _("the mail stays queued for"),
 		       es_state_get(st, ES_K_EMAIL));
 	ui_print_credential(ctx, st->username, NULL, delivery);
 	*done = true;
 	if (es_state_set(st, ES_K_DELIVERY, delivery) != 0 || es_record_save(rec, err) != 0)
 		return es_err_prefix(err, "the mail went but its delivery could not be recorded");
 	return 0;
+}
+
+/* Whether user's password may be reset (or its mail sent again): a
+ * managed account, enabled, its own (not an orphan state). st and pol are
+ * what is stored now, read without the lock. */
+static int may_reset(const struct cli *ctx, const char *user, struct es_state *st,
+                     struct es_policy *pol, struct es_err *err)
+{
+	char why[600];
+	int loaded = load_user_state(ctx, user, st, err);
+
+	if (loaded < 0)
+		return -1;
+	if (loaded == 1)
+		return es_err_set(err, ES_ENOUSER,
+		                  "no account %s managed by eschool (see 'eschool list')", user);
+	if (es_state_get_bool(st, ES_K_DISABLED))
+		return es_err_set(err, ES_EDATA,
+		                  "account %s is disabled: run 'eschool enable %s' first", user,
+		                  user);
+	if (es_account_policy(&ctx->cfg, st, pol, err) != 0)
+		return -1;
+	/* never a password for a removed account's name, least of all for
+	 * someone else's account created under that name since */
+	if (state_orphan(st, why, sizeof(why)) != ES_OWNER_OK)
+		return es_err_set(err, ES_ENOUSER, "%s", why);
+	return 0;
+}
+
+/* A reset that failed: while the state still says "creating" (the
+ * password was neither set nor shown), the old state (old, oldlen, as
+ * es_state_format wrote it) goes back. */
+static void put_back(struct es_record *rec, const char *old, size_t oldlen)
+{
+	const char *d = es_state_get(rec->st, ES_K_DELIVERY);
+	struct es_err err = { 0 };
+
+	if (d != NULL && strcmp(d, "creating") == 0 &&
+	    (es_state_parse(rec->st, old, oldlen, &err) != 0 || es_record_save(rec, &err) != 0))
+		ui_warn("%s", ui_err(&err));
 }
 
 static int reset_or_resend(struct cli *ctx, const struct args *a, bool resend)
@@ -320,35 +366,8 @@ static int reset_or_resend(struct cli *ctx, const struct args *a, bool resend)
 	rc = -1;
 	if (es_store_lock_all(&ctx->store, &all, &err) != 0)
 		goto out;
-	loaded = load_user_state(ctx, user, &st, &err); /* unlocked: is it managed? */
-	if (loaded < 0)
+	if (may_reset(ctx, user, &st, &pol, &err) != 0)
 		goto out;
-	if (loaded == 1) {
-		es_err_set(&err, ES_ENOUSER,
-		           tr(ctx, "no account %s managed by eschool (see 'eschool list')",
-		              "aucun compte %s géré par eschool (voir 'eschool list')"),
-		           user);
-		goto out;
-	}
-	if (es_state_get_bool(&st, ES_K_DISABLED)) {
-		es_err_set(&err, ES_EDATA,
-		           tr(ctx, "account %s is disabled: run 'eschool enable %s' first",
-		              "le compte %s est désactivé : lancez d'abord 'eschool enable %s'"),
-		           user, user);
-		goto out;
-	}
-	if (es_account_policy(&ctx->cfg, &st, &pol, &err) != 0)
-		goto out;
-	{
-		char why[600];
-
-		/* never a password for a removed account's name, least of all
-		 * for someone else's account created under that name since */
-		if (state_orphan(ctx, &st, why, sizeof(why)) != ES_OWNER_OK) {
-			es_err_set(&err, ES_ENOUSER, "%s", why);
-			goto out;
-		}
-	}
 	/* managed: read it again under its lock (the PAM module may write it) */
 	loaded = es_record_open(&ctx->store, user, ES_RECORD_WRITE, &st, &rec, &err);
 	if (loaded != 0) {
@@ -379,22 +398,15 @@ static int reset_or_resend(struct cli *ctx, const struct args *a, bool resend)
 
 		/* a state older than the uid key gets it now */
 		if (state_set_uid(&st, &e2) != 0)
-			ui_warn("%s", e2.msg);
+			ui_warn("%s", ui_err(&e2));
 	}
 	if (es_record_save(&rec, &err) != 0)
 		goto out;
 	(void)snprintf(heading, sizeof(heading), "%s %s",
-	               tr(ctx, "New temporary password for", "Nouveau mot de passe temporaire pour"),
+	               _("New temporary password for"),
 	               user);
 	if (set_and_deliver(ctx, &rec, &pol, heading, "reset", &err) != 0) {
-		const char *d = es_state_get(&st, ES_K_DELIVERY);
-		struct es_err e2 = { 0 };
-
-		/* still "creating": the password was neither set nor shown */
-		if (d != NULL && strcmp(d, "creating") == 0 &&
-		    (es_state_parse(&st, old, oldlen, &e2) != 0 ||
-		     es_record_save(&rec, &e2) != 0))
-			ui_warn("%s", e2.msg);
+		put_back(&rec, old, oldlen);
 		goto out;
 	}
 	print_expiry_note(ctx, &st);

@@ -101,7 +101,7 @@ static int absolute(const char *file, char *out, size_t outsz)
 
 /* The destination's directory, opened once, when no other user can
  * plant, rename or replace a name in it. Returns 0 or an exit code. */
-static int open_dest_dir(const struct cli *ctx, const char *dest, const char *dir, int *out)
+static int open_dest_dir(const char *dest, const char *dir, int *out)
 {
 	struct stat st;
 	int fd;
@@ -109,23 +109,17 @@ static int open_dest_dir(const struct cli *ctx, const char *dest, const char *di
 	*out = -1;
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) != 0) {
-		ui_warn(tr(ctx, "cannot write %s: there is no directory %s (%s)",
-		           "impossible d'écrire %s : pas de dossier %s (%s)"),
+		ui_warn("cannot write %s: there is no directory %s (%s)",
 		        dest, dir, strerror(errno));
 		if (fd >= 0)
 			(void)close(fd);
 		return ES_ECANTCREAT;
 	}
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0) {
-		ui_warn(tr(ctx,
-		           "refusing to write %s: %s (mode %04o) can be written by other users and "
+		ui_warn("refusing to write %s: %s (mode %04o) can be written by other users and "
 		           "is not sticky, so one of them could take the archive over; write it to "
 		           "a directory only root can write (such as /var/backups), or run "
 		           "chmod go-w %s",
-		           "refus d'écrire %s : d'autres utilisateurs peuvent écrire dans %s (mode "
-		           "%04o, sans sticky bit) et l'un d'eux pourrait s'emparer de l'archive ; "
-		           "écrivez-la dans un dossier où seul root écrit (comme /var/backups), ou "
-		           "lancez chmod go-w %s"),
 		        dest, dir, (unsigned)(st.st_mode & 07777), dir);
 		(void)close(fd);
 		return ES_ECANTCREAT;
@@ -250,7 +244,8 @@ int cmd_backup(struct cli *ctx, const struct args *a)
 	char dest[PATH_MAX], dir[PATH_MAX], base[PATH_MAX], tmp[64], msg[512], stamp[PATH_MAX + 64];
 	struct es_err err = { 0 };
 	struct stat st;
-	int rc, alllock = -1, status, dirfd = -1, fd = -1;
+	int rc, status, dirfd = -1, fd = -1;
+	intptr_t alllock = -1;
 
 	file = a->positional[0];
 	if (absolute(file, dest, sizeof(dest)) != 0) {
@@ -266,38 +261,36 @@ int cmd_backup(struct cli *ctx, const struct args *a)
 		(void)snprintf(base, sizeof(base), "%s", basename(work));
 	}
 	if (dest[strlen(dest) - 1] == '/' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
-		ui_warn(tr(ctx, "%s: give a file name, not a directory",
-		           "%s : donnez un nom de fichier, pas un dossier"),
+		ui_warn("%s: give a file name, not a directory",
 		        file);
 		return ES_EUSAGE;
 	}
 	if (stat(ctx->cfg.state_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		ui_warn(tr(ctx, "%s does not exist yet: nothing to back up",
-		           "%s n'existe pas encore : rien à sauvegarder"),
+		ui_warn("%s does not exist yet: nothing to back up",
 		        ctx->cfg.state_dir);
 		return ES_ENOUSER;
 	}
-	rc = open_dest_dir(ctx, dest, dir, &dirfd);
+	rc = open_dest_dir(dest, dir, &dirfd);
 	if (rc != 0)
 		return rc;
 	fd = create_temp(dirfd, tmp, sizeof(tmp), &err);
 	if (fd < 0) {
-		ui_warn(tr(ctx, "cannot write %s: %s", "impossible d'écrire %s : %s"), dest, err.msg);
+		ui_warn("cannot write %s: %s", dest, ui_err(&err));
 		(void)close(dirfd);
 		return err.code != 0 ? err.code : ES_ECANTCREAT;
 	}
 	/* writers (add, import, reset, set-email) wait while it is read */
-	if (es_state_lock_all(ctx->cfg.state_dir, &alllock, &err) != 0) {
+	if (es_store_lock_all(&ctx->store, &alllock, &err) != 0) {
 		rc = ui_fail(&err);
 		goto fail;
 	}
 	status = tar_into(ctx->cfg.state_dir, fd, msg, sizeof(msg), &err);
-	es_state_unlock(alllock);
+	es_store_unlock_all(&ctx->store, alllock);
 	if (status != 0) {
 		if (status < 0) {
 			rc = ui_fail(&err);
 		} else {
-			ui_warn(tr(ctx, "cannot write %s: tar said: %s", "impossible d'écrire %s : tar : %s"),
+			ui_warn("cannot write %s: tar said: %s",
 			        dest, msg);
 			rc = ES_ECANTCREAT;
 		}
@@ -318,11 +311,11 @@ int cmd_backup(struct cli *ctx, const struct args *a)
 	if (stamp_write(ctx, "last-backup", stamp) != 0)
 		ui_warn("cannot record the backup's time in %s", ctx->cfg.state_dir);
 	log_msg(LOG_AUTHPRIV, LOG_NOTICE, "backup: state written to %s", dest);
-	ui_info(ctx, tr(ctx, "state of %s saved to %s\n", "état de %s sauvegardé dans %s\n"),
+	ui_info(ctx, "state of %s saved to %s\n",
 	        ctx->cfg.state_dir, dest);
 	return 0;
 fail_errno:
-	ui_warn(tr(ctx, "cannot write %s: %s", "impossible d'écrire %s : %s"), dest, strerror(errno));
+	ui_warn("cannot write %s: %s", dest, strerror(errno));
 	rc = ES_ECANTCREAT;
 fail:
 	if (fd >= 0)
@@ -373,11 +366,12 @@ int cmd_restore(struct cli *ctx, const struct args *a)
 	char parent[PATH_MAX];
 	struct es_err err = { 0 };
 	struct stat st;
-	int rc, alllock = -1, status;
+	int rc, status;
+	intptr_t alllock = -1;
 
 	file = a->positional[0];
 	if (absolute(file, src, sizeof(src)) != 0 || stat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
-		ui_warn(tr(ctx, "%s: no such backup file", "%s : fichier de sauvegarde introuvable"),
+		ui_warn("%s: no such backup file",
 		        file);
 		return ES_EDATA;
 	}
@@ -407,10 +401,9 @@ int cmd_restore(struct cli *ctx, const struct args *a)
 	}
 	if (status != 0) {
 		if (status < 0)
-			ui_warn("%s", err.msg);
+			ui_warn("%s", ui_err(&err));
 		else
-			ui_warn(tr(ctx, "%s is not a backup eschool can read: tar said: %s",
-			           "%s n'est pas une sauvegarde lisible : tar : %s"),
+			ui_warn("%s is not a backup eschool can read: tar said: %s",
 			        src, msg);
 		rc = ES_EDATA;
 		goto cleanup;
@@ -420,10 +413,8 @@ int cmd_restore(struct cli *ctx, const struct args *a)
 		unsafe_entries++;
 	(void)snprintf(users, sizeof(users), "%s/users", work);
 	if (unsafe_entries > 0 || lstat(users, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		ui_warn(tr(ctx, "%s is not an eschool state backup (no users/ directory, or unsafe "
+		ui_warn("%s is not an eschool state backup (no users/ directory, or unsafe "
 		                "entries): nothing changed",
-		           "%s n'est pas une sauvegarde d'état eschool (pas de dossier users/, ou des "
-		           "entrées dangereuses) : rien n'a changé"),
 		        src);
 		rc = ES_EDATA;
 		goto cleanup;
@@ -434,7 +425,7 @@ int cmd_restore(struct cli *ctx, const struct args *a)
 	}
 	/* writers and logins' writes wait while the directories change places */
 	if (stat(ctx->cfg.state_dir, &st) == 0) {
-		if (es_state_lock_all(ctx->cfg.state_dir, &alllock, &err) != 0) {
+		if (es_store_lock_all(&ctx->store, &alllock, &err) != 0) {
 			rc = ui_fail(&err);
 			goto cleanup;
 		}
@@ -442,23 +433,22 @@ int cmd_restore(struct cli *ctx, const struct args *a)
 		               (long long)ctx->now);
 		if (rename(ctx->cfg.state_dir, old) != 0) {
 			ui_warn("cannot move %s aside: %s", ctx->cfg.state_dir, strerror(errno));
-			es_state_unlock(alllock);
+			es_store_unlock_all(&ctx->store, alllock);
 			rc = ES_EIO;
 			goto cleanup;
 		}
-		ui_info(ctx, tr(ctx, "the current state is kept as %s\n",
-		                "l'état actuel est gardé dans %s\n"),
+		ui_info(ctx, "the current state is kept as %s\n",
 		        old);
 	}
 	if (rename(work, ctx->cfg.state_dir) != 0) {
 		ui_warn("cannot put the backup in place at %s: %s", ctx->cfg.state_dir, strerror(errno));
-		es_state_unlock(alllock);
+		es_store_unlock_all(&ctx->store, alllock);
 		rc = ES_EIO;
 		goto cleanup;
 	}
-	es_state_unlock(alllock);
+	es_store_unlock_all(&ctx->store, alllock);
 	log_msg(LOG_AUTHPRIV, LOG_NOTICE, "restore: state restored from %s", src);
-	ui_info(ctx, tr(ctx, "state restored from %s\n", "état restauré depuis %s\n"), src);
+	ui_info(ctx, "state restored from %s\n", src);
 	return 0;
 cleanup:
 	(void)nftw(work, remove_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -169,23 +169,19 @@ struct check {
 	struct es_dns_verdict v;
 };
 
-static void print_check(const struct cli *ctx, const struct check *c)
+static void print_check(const struct check *c)
 {
 	printf("  %s %-6s %s\n", c->v.ok ? "✓" : "✗", c->what, c->name);
 	if (c->v.found[0] != '\0') /* a DKIM key is long: its start is enough */
-		printf("           %s %.100s%s\n", tr(ctx, "found:", "trouvé :"), c->v.found,
+		printf("           %s %.100s%s\n", _("found:"), c->v.found,
 		       strlen(c->v.found) > 100 ? "..." : "");
 	if (!c->v.ok)
-		printf("           %s\n           %s %s\n", c->v.problem, tr(ctx, "fix:", "correction :"),
+		printf("           %s\n           %s %s\n", c->v.problem, _("fix:"),
 		       c->v.fix);
 	if (c->v.guess) /* the one note in the reader's language: it warns */
 		printf("           %s\n",
-		       tr(ctx,
-		          "(a guess from [mail] host: ask your mail provider which servers send for "
-		          "the domain; it may give an include: to use instead)",
-		          "(une supposition d'après [mail] host : demandez à votre fournisseur de "
-		          "messagerie quels serveurs envoient pour le domaine ; il peut donner un "
-		          "include: à utiliser à la place)"));
+		       _("(a guess from [mail] host: ask your mail provider which servers send for "
+		          "the domain; it may give an include: to use instead)"));
 	else if (c->v.note[0] != '\0')
 		printf("           %s\n", c->v.note);
 }
@@ -288,10 +284,10 @@ int dns_check_domain(struct cli *ctx, const char *domain, const char *selector, 
 			(void)fwrite(b.data, 1, b.len, stdout);
 		es_buf_free(&b);
 	} else {
-		printf(tr(ctx, "DNS records of %s (via %s):\n", "Enregistrements DNS de %s (via %s) :\n"),
+		printf(_("DNS records of %s (via %s):\n"),
 		       domain, server);
 		for (size_t i = 0; i < 3; i++)
-			print_check(ctx, &checks[i]);
+			print_check(&checks[i]);
 	}
 out:
 	txts_free(&t);

@@ -69,16 +69,13 @@ static void check_mode(struct doctor *d)
 
 	if (it->status == OK) {
 		(void)snprintf(it->detail, sizeof(it->detail), "%s",
-		               tr(ctx, "production: credentials are mailed",
-		                  "production : les identifiants partent par mail"));
+		               _("production: credentials are mailed"));
 		return;
 	}
 	(void)snprintf(it->detail, sizeof(it->detail), "%s",
-	               tr(ctx, "debug: passwords are shown on screen, nothing is mailed",
-	                  "debug : les mots de passe sont affichés, rien n'est envoyé"));
+	               _("debug: passwords are shown on screen, nothing is mailed"));
 	(void)snprintf(it->fix, sizeof(it->fix), "%s",
-	               tr(ctx, "set [general] mode = production once the other items pass",
-	                  "mettez [general] mode = production quand le reste est vert"));
+	               _("set [general] mode = production once the other items pass"));
 }
 
 static void check_smtp(struct doctor *d)
@@ -91,7 +88,7 @@ static void check_smtp(struct doctor *d)
 
 	if (smtp_open(&s, cfg, &err) != 0) {
 		it = add(d, "smtp", FAIL);
-		(void)snprintf(it->detail, sizeof(it->detail), "%s", err.msg);
+		(void)snprintf(it->detail, sizeof(it->detail), "%s", ui_err(&err));
 		(void)snprintf(it->fix, sizeof(it->fix), "set [mail] provider (or host, port, "
 		                                         "security), username and from");
 		return;
@@ -168,7 +165,7 @@ static void check_dns(struct doctor *d)
 	}
 	if (dns_check_domain(d->ctx, at + 1, NULL, false, &ok, &err) != 0) {
 		it = add(d, "dns", FAIL);
-		(void)snprintf(it->detail, sizeof(it->detail), "%s", err.msg);
+		(void)snprintf(it->detail, sizeof(it->detail), "%s", ui_err(&err));
 		return;
 	}
 	it = add(d, "dns", ok ? OK : FAIL);
@@ -263,7 +260,7 @@ static void check_templates(struct doctor *d)
 			es_buf_free(&msg);
 			total++;
 			if (rc != 0 && bad++ == 0)
-				(void)snprintf(first, sizeof(first), "%s/%s: %s", langs[l], kind, err.msg);
+				(void)snprintf(first, sizeof(first), "%s/%s: %s", langs[l], kind, ui_err(&err));
 		}
 	}
 	it = add(d, "templates", bad == 0 ? OK : FAIL);
@@ -318,12 +315,12 @@ static int scan_one(const char *user, void *arg)
 	const char *email, *other;
 
 	es_state_init(&st, "");
-	if (es_state_load(ctx->cfg.state_dir, user, &st, &err) != 0) {
+	if (es_store_read(&ctx->store, user, &st, &err) != 0) {
 		es_state_free(&st);
 		return 0; /* list and show report bad files; not an address matter */
 	}
 	/* a removed account's state is no account: listed apart */
-	if (state_orphan(ctx, &st, NULL, 0) != ES_OWNER_OK) {
+	if (state_orphan(&st, NULL, 0) != ES_OWNER_OK) {
 		if (a->orphans < ORPHANS_NAMED)
 			(void)es_strlcpy(a->orphan_names[a->orphans], user,
 			                 sizeof(a->orphan_names[0]));
@@ -354,24 +351,20 @@ static int scan_one(const char *user, void *arg)
  * each. */
 static void check_orphans(struct doctor *d, const struct addr_scan *a)
 {
-	struct cli *ctx = d->ctx;
 	struct item *it;
 	size_t o = 0, f = 0;
 
 	if (a->orphans == 0) {
 		it = add(d, "accounts", a->n > 0 ? OK : SKIP);
 		(void)snprintf(it->detail, sizeof(it->detail), "%s",
-		               a->n > 0 ? tr(ctx, "every managed account has its Linux account",
-		                             "chaque compte géré a son compte Linux")
-		                        : tr(ctx, "no managed accounts yet", "aucun compte géré"));
+		               a->n > 0 ? _("every managed account has its Linux account")
+		                        : _("no managed accounts yet"));
 		return;
 	}
 	it = add(d, "accounts", WARN);
 	o = (size_t)snprintf(it->detail, sizeof(it->detail),
-	                     tr(ctx, "%zu eschool state(s) without their Linux account (removed "
-	                             "with userdel, or the name is another account's now):",
-	                        "%zu état(s) eschool sans leur compte Linux (supprimé par userdel, "
-	                        "ou le nom est celui d'un autre compte) :"),
+	                     _("%zu eschool state(s) without their Linux account (removed "
+	                             "with userdel, or the name is another account's now):"),
 	                     a->orphans);
 	for (size_t i = 0; i < a->orphans && i < ORPHANS_NAMED && o < sizeof(it->detail); i++) {
 		o += (size_t)snprintf(it->detail + o, sizeof(it->detail) - o, " %s",
@@ -382,8 +375,7 @@ static void check_orphans(struct doctor *d, const struct addr_scan *a)
 	}
 	if (a->orphans > ORPHANS_NAMED && o < sizeof(it->detail))
 		(void)snprintf(it->detail + o, sizeof(it->detail) - o,
-		               tr(ctx, " and %zu more (eschool list marks them)",
-		                  " et %zu autre(s) (eschool list les marque)"),
+		               _(" and %zu more (eschool list marks them)"),
 		               a->orphans - ORPHANS_NAMED);
 }
 
@@ -397,10 +389,10 @@ static void check_addresses(struct doctor *d)
 	struct item *it;
 
 	memset(&a, 0, sizeof(a));
-	if (es_state_foreach(d->ctx->cfg.state_dir, scan_one, args, &err) != 0 || a.failed) {
+	if (es_store_foreach(&d->ctx->store, scan_one, args, &err) != 0 || a.failed) {
 		it = add(d, "addresses", FAIL);
 		(void)snprintf(it->detail, sizeof(it->detail), "%s",
-		               a.failed ? "out of memory" : err.msg);
+		               a.failed ? "out of memory" : ui_err(&err));
 		strset_free(&a.seen);
 		return;
 	}
@@ -449,8 +441,9 @@ static void aging_one(struct doctor *d, const struct spwd *sp, struct aging_scan
 	bool temporary;
 
 	es_state_init(&st, "");
-	if (es_state_load(ctx->cfg.state_dir, sp->sp_namp, &st, &err) != 0 ||
-	    es_account_policy(&ctx->cfg, &st, &pol, &err) != 0 || pol.backend != ES_ACCT_SHADOW)
+	if (es_store_read(&ctx->store, sp->sp_namp, &st, &err) != 0 ||
+	    es_account_policy(&ctx->cfg, &st, &pol, &err) != 0 ||
+	    !account_source_for(&pol)->writes)
 		goto out; /* not managed, unreadable (the addresses item says), not local */
 	a->managed++;
 	temporary = es_state_get_bool(&st, ES_K_MUST_CHANGE);
@@ -470,7 +463,7 @@ static void aging_one(struct doctor *d, const struct spwd *sp, struct aging_scan
 		a->fixed++;
 	} else {
 		a->failed++;
-		(void)es_strlcpy(a->error, err.msg, sizeof(a->error));
+		(void)es_strlcpy(a->error, ui_err(&err), sizeof(a->error));
 	}
 out:
 	es_state_free(&st);
@@ -478,7 +471,6 @@ out:
 
 static void check_aging(struct doctor *d)
 {
-	struct cli *ctx = d->ctx;
 	struct aging_scan a = { 0 };
 	struct spwd *sp;
 	struct item *it;
@@ -497,28 +489,22 @@ static void check_aging(struct doctor *d)
 	if (a.managed == 0) {
 		it = add(d, "aging", SKIP);
 		(void)snprintf(it->detail, sizeof(it->detail), "%s",
-		               tr(ctx, "no local account managed by eschool",
-		                  "aucun compte local géré par eschool"));
+		               _("no local account managed by eschool"));
 		return;
 	}
 	if (a.off == 0 || a.fixed == a.off) {
 		it = add(d, "aging", OK);
 		(void)snprintf(it->detail, sizeof(it->detail),
-		               tr(ctx, "%zu accounts: shadow's aging follows the policy (chage -l)%s",
-		                  "%zu comptes : le vieillissement dans shadow suit la politique "
-		                  "(chage -l)%s"),
+		               _("%zu accounts: shadow's aging follows the policy (chage -l)%s"),
 		               a.managed,
-		               a.fixed > 0 ? tr(ctx, "; fixed now", " ; corrigé maintenant") : "");
+		               a.fixed > 0 ? _("; fixed now") : "");
 		return;
 	}
 	it = add(d, "aging", WARN);
 	(void)snprintf(it->detail, sizeof(it->detail),
-	               tr(ctx, "%zu of %zu accounts (%s ...) have other password aging in shadow "
+	               _("%zu of %zu accounts (%s ...) have other password aging in shadow "
 	                       "than their role's policy: a stack without pam_eschool does not "
-	                       "force their change%s%s",
-	                  "%zu comptes sur %zu (%s ...) ont dans shadow un autre vieillissement "
-	                  "que la politique de leur rôle : une pile sans pam_eschool ne force pas "
-	                  "leur changement%s%s"),
+	                       "force their change%s%s"),
 	               a.off - a.fixed, a.managed, a.example, a.failed ? ": " : "", a.error);
 	(void)snprintf(it->fix, sizeof(it->fix), "eschool doctor --fix");
 }
@@ -697,7 +683,7 @@ static void check_queue(struct doctor *d)
 
 	if (es_queue_list(ctx->cfg.spool_dir, &list, &n, &bad, &err) != 0) {
 		it = add(d, "queue", FAIL);
-		(void)snprintf(it->detail, sizeof(it->detail), "%s", err.msg);
+		(void)snprintf(it->detail, sizeof(it->detail), "%s", ui_err(&err));
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -781,8 +767,7 @@ int cmd_doctor(struct cli *ctx, const struct args *a)
 		es_buf_free(&b);
 	} else {
 		printf("eschool doctor — %s\n", ctx->cfg.path[0] ? ctx->cfg.path
-		                                                  : tr(ctx, "built-in defaults",
-		                                                       "valeurs par défaut"));
+		                                                  : _("built-in defaults"));
 		for (size_t i = 0; i < d.n; i++) {
 			const struct item *it = &d.items[i];
 
@@ -790,9 +775,8 @@ int cmd_doctor(struct cli *ctx, const struct args *a)
 			if (it->fix[0] != '\0' && it->status != OK)
 				printf("                → %s\n", it->fix);
 		}
-		printf(fails ? tr(ctx, "%zu item(s) to fix before production\n",
-		                  "%zu point(s) à corriger avant la production\n")
-		             : tr(ctx, "ready for production\n", "prêt pour la production\n"),
+		printf(fails ? _("%zu item(s) to fix before production\n")
+		             : _("ready for production\n"),
 		       fails);
 	}
 	return fails ? ES_ECONFIG : 0;

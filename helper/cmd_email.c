@@ -30,15 +30,14 @@ static int open_user(struct cli *ctx, const char *user, struct es_state *st,
 	int rc;
 
 	if (!es_valid_username(user)) {
-		ui_warn(tr(ctx, "invalid username '%s'", "identifiant invalide « %s »"), user);
+		ui_warn("invalid username '%s'", user);
 		return ES_EDATA;
 	}
 	rc = es_record_open(&ctx->store, user, ES_RECORD_WRITE, st, rec, &err);
 	if (rc < 0)
 		return ui_fail(&err);
 	if (rc == 1) {
-		ui_warn(tr(ctx, "%s is not an account managed by eschool",
-		           "%s n'est pas un compte géré par eschool"),
+		ui_warn("%s is not an account managed by eschool",
 		        user);
 		return ES_ENOUSER;
 	}
@@ -47,7 +46,7 @@ static int open_user(struct cli *ctx, const char *user, struct es_state *st,
 
 		/* an address for an account that is gone, or that is someone
 		 * else's now, would send that person's mails astray */
-		if (state_orphan(ctx, st, why, sizeof(why)) != ES_OWNER_OK) {
+		if (state_orphan(st, why, sizeof(why)) != ES_OWNER_OK) {
 			ui_warn("%s", why);
 			return ES_ENOUSER;
 		}
@@ -72,14 +71,11 @@ static void print_result(const struct cli *ctx, const char *user, const char *em
 			rc |= es_buf_puts(&b, ",\"code\":") | es_buf_json_str(&b, code);
 		rc |= es_buf_puts(&b, "}\n");
 	} else if (code != NULL) {
-		rc = es_buf_printf(&b, tr(ctx, "Code for %s to confirm %s (until %s): %s\n",
-		                          "Code pour %s, pour confirmer %s (jusqu'au %s) : %s\n"),
+		rc = es_buf_printf(&b, _("Code for %s to confirm %s (until %s): %s\n"),
 		                   user, email, when, code);
 	} else {
-		rc = es_buf_printf(&b, tr(ctx, "A code was mailed to %s; %s's address changes when it "
-		                               "is confirmed (until %s).\n",
-		                          "Un code a été envoyé à %s ; l'adresse de %s changera quand "
-		                          "il sera confirmé (jusqu'au %s).\n"),
+		rc = es_buf_printf(&b, _("A code was mailed to %s; %s's address changes when it "
+		                               "is confirmed (until %s).\n"),
 		                   email, user, when);
 	}
 	if (rc == 0)
@@ -115,16 +111,48 @@ static int force_email(struct cli *ctx, const struct es_record *rec, const char 
 			ui_out_write(&b);
 		es_buf_free(&b);
 	} else {
-		ui_info(ctx, tr(ctx, "%s's address is now %s (forced: no code)\n",
-		                "l'adresse de %s est maintenant %s (forcé : sans code)\n"),
+		ui_info(ctx, "%s's address is now %s (forced: no code)\n",
 		        rec->user, addr);
 	}
 	return 0;
 }
 
+/* Production: the code to the new address, and a notice to the old one.
+ * Returns the code mail's delivery ("fallback" when it could not go: the
+ * code is then shown). */
+static const char *mail_code(struct cli *ctx, const struct es_state *st, const char *addr,
+                             const char *old, const char *pretty, const char *when)
+{
+	const char *user = st->username, *name = es_state_get(st, ES_K_NAME);
+	const char *lang = es_state_get(st, ES_K_LANG), *delivery = "printed", *notice;
+	const struct es_tvar vars[] = {
+		{ "name", name != NULL && name[0] ? name : user },
+		{ "username", user },
+		{ "code", pretty },
+		{ "new_email", addr },
+		{ "old_email", old != NULL ? old : "" },
+		{ "expires", when },
+	};
+	struct es_err err = { 0 };
+
+	if (deliver_mail(ctx, user, "verify-email", lang, addr, name, vars, ES_ARRAY_LEN(vars),
+	                 true, &delivery, &err) != 0) {
+		ui_warn("%s", ui_err(&err));
+		es_err_clear(&err);
+		delivery = "fallback";
+	}
+	/* the old address learns of it now: if it was not its owner's doing,
+	 * they can say so before the code is used */
+	if (old != NULL && old[0] != '\0' &&
+	    deliver_mail(ctx, user, "email-changed", lang, old, name, vars, ES_ARRAY_LEN(vars),
+	                 false, &notice, &err) != 0)
+		ui_warn("%s", ui_err(&err));
+	return delivery;
+}
+
 int cmd_set_email(struct cli *ctx, const struct args *a)
 {
-	const char *pos[2] = { NULL, NULL }, *user, *addr, *old, *name, *lang;
+	const char *user = a->positional[0], *addr = a->positional[1], *old;
 	const char *delivery = "printed";
 	unsigned char key[ES_CODE_KEY_LEN];
 	char code[ES_CODE_LEN + 1], hex[ES_CODE_HASH_HEX], when[64], pretty[ES_CODE_LEN + 2];
@@ -137,10 +165,8 @@ int cmd_set_email(struct cli *ctx, const struct args *a)
 	int rc;
 
 	es_state_init(&st, "");
-	user = pos[0] = a->positional[0];
-	addr = pos[1] = a->positional[1];
 	if (!es_valid_email(addr)) {
-		ui_warn(tr(ctx, "invalid email address '%s'", "adresse mail invalide « %s »"), addr);
+		ui_warn("invalid email address '%s'", addr);
 		return ES_EDATA;
 	}
 	rc = open_user(ctx, user, &st, &rec);
@@ -148,8 +174,7 @@ int cmd_set_email(struct cli *ctx, const struct args *a)
 		goto out;
 	old = es_state_get(&st, ES_K_EMAIL);
 	if (old != NULL && strcmp(old, addr) == 0) {
-		ui_info(ctx, tr(ctx, "%s's address is already %s: nothing to do\n",
-		                "l'adresse de %s est déjà %s : rien à faire\n"),
+		ui_info(ctx, "%s's address is already %s: nothing to do\n",
 		        user, addr);
 		goto out;
 	}
@@ -181,34 +206,8 @@ int cmd_set_email(struct cli *ctx, const struct args *a)
 	       addr);
 	(void)snprintf(pretty, sizeof(pretty), "%.4s-%.4s", code, code + 4);
 	ui_fmt_time((time_t)expires, false, when, sizeof(when));
-	name = es_state_get(&st, ES_K_NAME);
-	lang = es_state_get(&st, ES_K_LANG);
-	if (ctx->cfg.mode == ES_MODE_PRODUCTION) {
-		const struct es_tvar vars[] = {
-			{ "name", name != NULL && name[0] ? name : user },
-			{ "username", user },
-			{ "code", pretty },
-			{ "new_email", addr },
-			{ "old_email", old != NULL ? old : "" },
-			{ "expires", when },
-		};
-		const char *notice;
-
-		if (deliver_mail(ctx, user, "verify-email", lang, addr, name, vars,
-		                    ES_ARRAY_LEN(vars), true, &delivery, &err) != 0) {
-			ui_warn("%s", err.msg);
-			es_err_clear(&err);
-			delivery = "fallback";
-		}
-		/* the old address learns of it now: if it was not its owner's
-		 * doing, they can say so before the code is used */
-		if (old != NULL && old[0] != '\0' &&
-		    deliver_mail(ctx, user, "email-changed", lang, old, name, vars,
-		                    ES_ARRAY_LEN(vars), false, &notice, &err) != 0) {
-			ui_warn("%s", err.msg);
-			es_err_clear(&err);
-		}
-	}
+	if (ctx->cfg.mode == ES_MODE_PRODUCTION)
+		delivery = mail_code(ctx, &st, addr, old, pretty, when);
 	print_result(ctx, user, addr, (time_t)expires,
 	             strcmp(delivery, "printed") == 0 || strcmp(delivery, "fallback") == 0 ? pretty
 	                                                                                    : NULL,
@@ -221,9 +220,24 @@ out:
 	return rc;
 }
 
+static void print_confirmed(const struct cli *ctx, const char *user, const char *addr)
+{
+	struct es_buf b = { 0 };
+
+	if (!ctx->json) {
+		ui_info(ctx, "%s's address is now %s\n", user, addr);
+		return;
+	}
+	if ((es_buf_puts(&b, "{\"username\":") | es_buf_json_str(&b, user) |
+	     es_buf_puts(&b, ",\"email\":") | es_buf_json_str(&b, addr) | es_buf_puts(&b, "}\n")) ==
+	    0)
+		ui_out_write(&b);
+	es_buf_free(&b);
+}
+
 int cmd_verify_email(struct cli *ctx, const struct args *a)
 {
-	const char *pos[2] = { NULL, NULL }, *user, *typed, *pending;
+	const char *user = a->positional[0], *typed = a->positional[1], *pending;
 	unsigned char key[ES_CODE_KEY_LEN];
 	struct es_state st;
 	struct es_policy pol;
@@ -236,18 +250,12 @@ int cmd_verify_email(struct cli *ctx, const struct args *a)
 	int rc;
 
 	es_state_init(&st, "");
-	pos[0] = a->positional[0];
-	pos[1] = a->positional[1];
-	user = pos[0];
-	typed = pos[1];
 	rc = open_user(ctx, user, &st, &rec);
 	if (rc != 0)
 		goto out;
 	pending = es_state_get(&st, ES_K_PENDING_EMAIL);
 	if (pending == NULL || pending[0] == '\0') {
-		ui_warn(tr(ctx, "no address change is pending for %s (eschool set-email %s ADDR)",
-		           "aucun changement d'adresse en attente pour %s (eschool set-email %s "
-		           "ADRESSE)"),
+		ui_warn("no address change is pending for %s (eschool set-email %s ADDR)",
 		        user, user);
 		rc = ES_EDATA;
 		goto out;
@@ -265,19 +273,15 @@ int cmd_verify_email(struct cli *ctx, const struct args *a)
 	sodium_memzero(key, sizeof(key));
 	switch (outcome) {
 	case ES_CONFIRM_NO_TRIES:
-		ui_warn(tr(ctx, "too many wrong codes for %s: ask for a new one (eschool set-email %s %s)",
-		           "trop de codes erronés pour %s : demandez-en un nouveau (eschool set-email %s "
-		           "%s)"),
+		ui_warn("too many wrong codes for %s: ask for a new one (eschool set-email %s %s)",
 		        user, user, addr);
 		rc = ES_EDATA;
 		goto out;
 	case ES_CONFIRM_EXPIRED:
 		ui_fmt_time((time_t)es_state_get_i64(&st, ES_K_PENDING_EXPIRES, 0), false, when,
 		            sizeof(when));
-		ui_warn(tr(ctx, "the code for %s expired on %s: ask for a new one (eschool set-email "
+		ui_warn("the code for %s expired on %s: ask for a new one (eschool set-email "
 		                "%s %s)",
-		           "le code pour %s a expiré le %s : demandez-en un nouveau (eschool set-email "
-		           "%s %s)"),
 		        user, when, user, addr);
 		rc = ES_EDATA;
 		goto out;
@@ -291,33 +295,19 @@ int cmd_verify_email(struct cli *ctx, const struct args *a)
 			goto out;
 		}
 		log_msg(LOG_AUTHPRIV, LOG_NOTICE, "verify-email: wrong code for %s", user);
-		ui_warn(tr(ctx, "wrong code for %s (%ld tries left)",
-		           "code erroné pour %s (encore %ld essais)"),
+		ui_warn("wrong code for %s (%ld tries left)",
 		        user, tries_left);
 		rc = ES_EDATA;
 		goto out;
 	case ES_CONFIRM_OK:
 		break;
 	}
-	{
-		if (es_record_save(&rec, &err) != 0) {
-			rc = ui_fail(&err);
-			goto out;
-		}
-		log_msg(LOG_AUTHPRIV, LOG_NOTICE, "verify-email: address of %s is now %s", user, addr);
-		if (ctx->json) {
-			struct es_buf b = { 0 };
-
-			if ((es_buf_puts(&b, "{\"username\":") | es_buf_json_str(&b, user) |
-			     es_buf_puts(&b, ",\"email\":") | es_buf_json_str(&b, addr) |
-			     es_buf_puts(&b, "}\n")) == 0)
-				ui_out_write(&b);
-			es_buf_free(&b);
-		} else {
-			ui_info(ctx, tr(ctx, "%s's address is now %s\n", "l'adresse de %s est maintenant %s\n"),
-			        user, addr);
-		}
+	if (es_record_save(&rec, &err) != 0) {
+		rc = ui_fail(&err);
+		goto out;
 	}
+	log_msg(LOG_AUTHPRIV, LOG_NOTICE, "verify-email: address of %s is now %s", user, addr);
+	print_confirmed(ctx, user, addr);
 out:
 	es_record_close(&rec);
 	es_state_free(&st);

@@ -197,7 +197,7 @@ static void im_warn(struct import *im, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void)vsnprintf(raw, sizeof(raw), fmt, ap);
+	(void)vsnprintf(raw, sizeof(raw), _(fmt), ap);
 	va_end(ap);
 	bar_clear(im);
 	ui_warn("%s", esc(raw, line, sizeof(line)));
@@ -268,7 +268,7 @@ static void row_error(struct import *im, struct row *row, const char *fmt, ...)
 	if (row->action == A_BAD)
 		return; /* keep the first problem of a row */
 	va_start(ap, fmt);
-	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	(void)vsnprintf(msg, sizeof(msg), _(fmt), ap);
 	va_end(ap);
 	row->error = strdup(msg); /* NULL: reported as "out of memory" */
 	row->action = A_BAD;
@@ -517,7 +517,7 @@ static int managed_one(const char *user, void *arg)
 	es_state_init(&st, "");
 	if (load_user_state(im->ctx, user, &st, &e) != 0) {
 		/* a corrupt file must not be overwritten by a new account */
-		im_warn(im, "%s", e.msg);
+		im_warn(im, "%s", ui_err(&e));
 		(void)strset_put(&im->managed, user, "corrupt");
 		es_state_free(&st);
 		return 0;
@@ -582,7 +582,7 @@ static int load_existing(struct import *im, struct es_err *err)
 		if (strset_put(&im->sys_groups, gr->gr_name, NULL) != 0)
 			break;
 	endgrent();
-	if (es_state_foreach(im->ctx->cfg.state_dir, managed_one, &w, err) != 0 || w.rc != 0)
+	if (es_store_foreach(&im->ctx->store, managed_one, &w, err) != 0 || w.rc != 0)
 		return -1;
 	return 0;
 }
@@ -599,7 +599,6 @@ static bool name_taken(const char *name, void *arg)
 /* Decides what to do with a row whose username is known. */
 static void match_existing(struct import *im, struct row *row)
 {
-	const struct cli *ctx = im->ctx;
 	const char *m = strset_get(&im->managed, row->username);
 	const char *prev = strset_get(&im->csv_names, row->username);
 	long uid;
@@ -618,25 +617,16 @@ static void match_existing(struct import *im, struct row *row)
 			          row->username, row->username);
 		} else if (klen == 5 && strncmp(m, "other", 5) == 0) {
 			row_error(im, row,
-			          tr(ctx,
-			             "user %s already exists on this system, and it is not the account "
+			          _("user %s already exists on this system, and it is not the account "
 			             "eschool made (another uid): its eschool state is left from a "
 			             "deleted account; choose another username, or remove that state "
-			             "with 'eschool forget %s'",
-			             "l'utilisateur %s existe déjà sur ce système, et ce n'est pas le "
-			             "compte créé par eschool (un autre uid) : son état eschool est celui "
-			             "d'un compte supprimé ; choisissez un autre identifiant, ou supprimez "
-			             "cet état avec 'eschool forget %s'"),
+			             "with 'eschool forget %s'"),
 			          row->username, row->username);
 		} else if (!same && klen == 6 && strncmp(m, "orphan", 6) == 0) {
 			row_error(im, row,
-			          tr(ctx,
-			             "user %s: eschool still has the state of a deleted account of that "
+			          _("user %s: eschool still has the state of a deleted account of that "
 			             "name, for another email address; remove it with 'eschool forget %s' "
-			             "or choose another username",
-			             "utilisateur %s : eschool garde l'état d'un compte supprimé de ce nom, "
-			             "pour une autre adresse mail ; supprimez-le avec 'eschool forget %s' "
-			             "ou choisissez un autre identifiant"),
+			             "or choose another username"),
 			          row->username, row->username);
 		} else if (!same) {
 			row_error(im, row,
@@ -646,7 +636,7 @@ static void match_existing(struct import *im, struct row *row)
 		} else if (klen == 8 && strncmp(m, "creating", 8) == 0) {
 			row->action = A_RESUME;
 		} else if (klen == 6 && strncmp(m, "orphan", 6) == 0) {
-			if (row->pol->backend == ES_ACCT_NONE)
+			if (!account_source_for(row->pol)->writes)
 				row_error(im, row,
 				          "accounts.backend = none: user %s must already exist in the "
 				          "directory",
@@ -656,7 +646,7 @@ static void match_existing(struct import *im, struct row *row)
 		} else {
 			row->action = A_SKIP;
 		}
-	} else if (row->pol->backend == ES_ACCT_NONE) {
+	} else if (!account_source_for(row->pol)->writes) {
 		/* accounts come from a directory: the user must be there already
 		 * (getpwnam, since directories often do not enumerate) */
 		if (!user_exists(row->username))
@@ -667,11 +657,8 @@ static void match_existing(struct import *im, struct row *row)
 	} else if ((uid = user_uid(im, row->username)) != -1) {
 		if (uid == -2)
 			row_error(im, row,
-			          tr(ctx,
-			             "cannot tell whether user %s exists (the user database did not "
-			             "answer): try again",
-			             "impossible de savoir si l'utilisateur %s existe (la base des "
-			             "utilisateurs n'a pas répondu) : réessayez"),
+			          _("cannot tell whether user %s exists (the user database did not "
+			             "answer): try again"),
 			          row->username);
 		else
 			row_error(im, row,
@@ -708,7 +695,7 @@ static void resolve_rows(struct import *im)
 			                row->f[C_EMAIL], row->f[C_NAME], row->role,
 			                row->f[C_CLASS], row->f[C_LANG], row->f[C_PARENT] };
 		if (person_check(im->ctx, &p, &e) != 0) {
-			row_error(im, row, "%s", e.msg);
+			row_error(im, row, "%s", ui_err(&e));
 			continue;
 		}
 		row->pol = role_policy(im, row->role);
@@ -790,7 +777,7 @@ static void wait_ready(struct import *im, size_t j)
 
 static void progress(struct import *im)
 {
-	im->bar_what = tr(im->ctx, "accounts", "comptes");
+	im->bar_what = _("accounts");
 	im->bar_done = im->done;
 	im->bar_total = im->n_jobs;
 	bar_draw(im);
@@ -861,8 +848,8 @@ static int deliver(struct import *im, const struct row *row, const struct cred *
 		/* -q keeps the credentials: they are what was asked for */
 		bar_clear(im); /* redrawn by the next progress() */
 		if (!im->header_printed && !im->ctx->quiet) {
-			printf("%-20s %-14s %s\n", tr(im->ctx, "USERNAME", "IDENTIFIANT"),
-			       tr(im->ctx, "PASSWORD", "MOT DE PASSE"), tr(im->ctx, "NAME", "NOM"));
+			printf("%-20s %-14s %s\n", _("USERNAME"),
+			       _("PASSWORD"), _("NAME"));
 			im->header_printed = true;
 		}
 		if (es_buf_printf(&b, "%-20s %-14s %s\n", row->username, cred->password,
@@ -919,12 +906,12 @@ static int queue_row(struct import *im, struct row *row, const struct es_state *
 	/* a resumed account gets a new password: its old mail must not go */
 	if ((row->action == A_RESUME || row->action == A_RECREATE) &&
 	    resume_queued(im, row->username, &has_notice, &e) != 0)
-		im_warn(im, "%s", e.msg);
+		im_warn(im, "%s", ui_err(&e));
 	es_account_welcome_kind(&ctx->cfg, row->role, kind, sizeof(kind));
 	row->delivery = "queued";
 	if (queue_credential(ctx, st, kind, row->f[C_EMAIL], row->f[C_NAME], cred->password,
 	                        ES_QPRIO_CREDENTIALS, &m, &msg, &e) != 0) {
-		im_warn(im, "%s:%lu: %s", im->file, row->line, e.msg);
+		im_warn(im, "%s:%lu: %s", im->file, row->line, ui_err(&e));
 		row->delivery = "fallback";
 	} else {
 		(void)es_strlcpy(row->qid, m.id, sizeof(row->qid));
@@ -935,7 +922,7 @@ static int queue_row(struct import *im, struct row *row, const struct es_state *
 		es_err_clear(&e);
 		if (queue_credential(ctx, st, "parent-notice", parent, NULL, NULL,
 		                        ES_QPRIO_NOTICE, &m, &msg, &e) != 0)
-			im_warn(im, "%s:%lu: %s", im->file, row->line, e.msg);
+			im_warn(im, "%s:%lu: %s", im->file, row->line, ui_err(&e));
 		else
 			(void)es_strlcpy(row->nid, m.id, sizeof(row->nid));
 		es_buf_free(&msg);
@@ -945,7 +932,7 @@ static int queue_row(struct import *im, struct row *row, const struct es_state *
 
 static void mail_progress(struct import *im, size_t done, size_t total)
 {
-	im->bar_what = tr(im->ctx, "mails", "mails");
+	im->bar_what = _("mails");
 	im->bar_done = done;
 	im->bar_total = total;
 	bar_draw(im);
@@ -963,11 +950,11 @@ static enum outcome send_queued(struct import *im, struct outbox *ob, const char
 	size_t len = 0;
 
 	if (outbox_read(ob, id, &m, &msg, &len, &e) != 0) {
-		im_warn(im, "%s", e.msg);
+		im_warn(im, "%s", ui_err(&e));
 		return OUTCOME_HELD;
 	}
 	if (outbox_send(ob, &m, msg, len, &outcome, &r, &e) != 0)
-		im_warn(im, "%s", e.msg);
+		im_warn(im, "%s", ui_err(&e));
 	sodium_memzero(msg, len);
 	free(msg);
 	return outcome;
@@ -989,7 +976,7 @@ static void send_all(struct import *im)
 	if (outbox_open(im->ctx, 0, &ob, &e) != 0) {
 		busy = e.code == ES_ETEMP;
 		if (!busy)
-			im_warn(im, "%s", e.msg);
+			im_warn(im, "%s", ui_err(&e));
 	}
 	for (size_t j = 0; j < im->n_jobs; j++) {
 		struct row *row = &im->r.rows[im->jobs[j]];
@@ -1017,11 +1004,8 @@ static void send_all(struct import *im)
 	}
 	if (ob != NULL && outbox_over_quota(ob))
 		im_warn(im, "%s",
-		        tr(im->ctx,
-		           "the sending quota is reached: the other mails wait for the next window "
-		           "(eschool queue status)",
-		           "le quota d'envoi est atteint : les autres mails attendent la période "
-		           "suivante (eschool queue status)"));
+		        _("the sending quota is reached: the other mails wait for the next window "
+		           "(eschool queue status)"));
 	outbox_close(ob);
 }
 
@@ -1037,7 +1021,7 @@ static void record_delivery(struct import *im, const char *user, const char *del
 	rc = es_record_open(&im->ctx->store, user, ES_RECORD_WRITE, &st, &rec, &e);
 	if (rc != 0 || es_state_set(&st, ES_K_DELIVERY, delivery) != 0 ||
 	    es_record_save(&rec, &e) != 0)
-		im_warn(im, "%s", e.msg[0] ? e.msg : rc > 0 ? "state gone" : "out of memory");
+		im_warn(im, "%s", e.msg[0] ? ui_err(&e) : rc > 0 ? "state gone" : "out of memory");
 	if (rc >= 0)
 		es_record_close(&rec);
 	es_state_free(&st);
@@ -1070,16 +1054,16 @@ static int report_all(struct import *im, struct es_err *err)
 
 			bar_clear(im);
 			if (!im->header_printed) {
-				printf("%-20s %-10s %-14s %s\n", tr(ctx, "USERNAME", "IDENTIFIANT"),
-				       tr(ctx, "MAIL", "MAIL"), tr(ctx, "PASSWORD", "MOT DE PASSE"),
-				       tr(ctx, "NAME", "NOM"));
+				printf("%-20s %-10s %-14s %s\n", _("USERNAME"),
+				       _("MAIL"), _("PASSWORD"),
+				       _("NAME"));
 				im->header_printed = true;
 			}
 			if (es_buf_printf(&b, "%-20s %-10s %-14s %s\n", row->username,
 			                  strcmp(delivery, "sent") == 0
-			                          ? tr(ctx, "sent", "envoyé")
-			                          : shown ? tr(ctx, "NOT SENT", "NON ENVOYÉ")
-			                                  : tr(ctx, "queued", "en file"),
+			                          ? _("sent")
+			                          : shown ? _("NOT SENT")
+			                                  : _("queued"),
 			                  shown ? password : "-",
 			                  esc(row->f[C_NAME], name, sizeof(name))) == 0)
 				ui_out_write(&b);
@@ -1109,7 +1093,7 @@ static void undo_chunk(struct import *im, size_t from, size_t to)
 		struct es_err e;
 
 		if (row->created && userdel_account(row->username, &e) != 0)
-			im_warn(im, "%s", e.msg);
+			im_warn(im, "%s", ui_err(&e));
 		if (row->action == A_CREATE) {
 			struct es_state st;
 			struct es_record rec;
@@ -1128,9 +1112,8 @@ static void undo_chunk(struct import *im, size_t from, size_t to)
 
 /* What the report says of a row's home left as it was (malloc'd, NULL
  * when the home was made). */
-static char *home_warning(const struct import *im, const struct newacct *a)
+static char *home_warning(const struct newacct *a)
 {
-	const struct cli *ctx = im->ctx;
 	char *out = NULL;
 	int n = -1;
 
@@ -1139,38 +1122,26 @@ static char *home_warning(const struct import *im, const struct newacct *a)
 		return NULL;
 	case HOME_KEPT_DIR:
 		n = asprintf(&out,
-		             tr(ctx,
-		                "%s/%s was there before the account (a directory of uid %ld, mode "
-		                "%04o): left as it was, nothing copied from /etc/skel",
-		                "%s/%s existait avant le compte (un dossier de l'uid %ld, mode %04o) : "
-		                "laissé tel quel, rien n'a été copié de /etc/skel"),
+		             _("%s/%s was there before the account (a directory of uid %ld, mode "
+		                "%04o): left as it was, nothing copied from /etc/skel"),
 		             a->home_base, a->user, a->home_uid, a->home_mode);
 		break;
 	case HOME_KEPT_LINK:
 		n = asprintf(&out,
-		             tr(ctx,
-		                "%s/%s is a symbolic link: left as it was, not followed; the account "
-		                "has no home of its own (replace the link with a directory)",
-		                "%s/%s est un lien symbolique : laissé tel quel, non suivi ; le compte "
-		                "n'a pas de dossier personnel à lui (remplacez le lien par un dossier)"),
+		             _("%s/%s is a symbolic link: left as it was, not followed; the account "
+		                "has no home of its own (replace the link with a directory)"),
 		             a->home_base, a->user);
 		break;
 	case HOME_KEPT_OTHER:
 		n = asprintf(&out,
-		             tr(ctx,
-		                "%s/%s is not a directory (uid %ld, mode %04o): left as it was; the "
-		                "account has no home",
-		                "%s/%s n'est pas un dossier (uid %ld, mode %04o) : laissé tel quel ; le "
-		                "compte n'a pas de dossier personnel"),
+		             _("%s/%s is not a directory (uid %ld, mode %04o): left as it was; the "
+		                "account has no home"),
 		             a->home_base, a->user, a->home_uid, a->home_mode);
 		break;
 	case HOME_GONE:
 		n = asprintf(&out,
-		             tr(ctx,
-		                "%s/%s was there when the import started and is gone: no home was "
-		                "made (mkhomedir_helper %s makes one)",
-		                "%s/%s existait au début de l'import et a disparu : aucun dossier "
-		                "personnel n'a été créé (mkhomedir_helper %s en crée un)"),
+		             _("%s/%s was there when the import started and is gone: no home was "
+		                "made (mkhomedir_helper %s makes one)"),
 		             a->home_base, a->user, a->user);
 		break;
 	}
@@ -1192,17 +1163,14 @@ static void refuse_row(struct import *im, struct row *row)
 	     !rec.writable) ||
 	    (row->orphan != NULL ? es_record_save_as(&rec, row->orphan, &e)
 	                         : es_record_remove(&rec, &e)) != 0)
-		im_warn(im, "%s", e.msg);
+		im_warn(im, "%s", ui_err(&e));
 	es_record_close(&rec);
 	es_state_free(&st);
 	row->refused = true;
 	im->n_refused++;
 	im_warn(im,
-	        tr(im->ctx,
-	           "%s:%lu: user %s was created by another program while the import ran: "
-	           "not changed, this row is not imported (choose another username)",
-	           "%s:%lu: l'utilisateur %s a été créé par un autre programme pendant l'import : "
-	           "inchangé, cette ligne n'est pas importée (choisissez un autre identifiant)"),
+	        _("%s:%lu: user %s was created by another program while the import ran: "
+	           "not changed, this row is not imported (choose another username)"),
 	        im->file, row->line, row->username);
 }
 
@@ -1230,7 +1198,7 @@ static int record_creating(struct import *im, struct row *row, struct es_err *er
 
 	if (row->action == A_RESUME)
 		row->home_existed = strset_has(&im->home_kept, row->username);
-	else if (row->pol->backend == ES_ACCT_SHADOW &&
+	else if (account_source_for(row->pol)->writes &&
 	         home_taken(row->pol->home_base, row->username, &row->home_existed, err) != 0)
 		return -1;
 	es_state_init(&st, "");
@@ -1267,6 +1235,47 @@ static int record_creating(struct import *im, struct row *row, struct es_err *er
 	return ok ? 0 : -1;
 }
 
+/* The accounts of jobs [from, to) (accts[0 .. to-from)) made through their
+ * source (the account source of each row's policy), one batch per source;
+ * what each batch did goes back to the rows (a row the batch created is
+ * undone by remove if anything fails later). */
+static int make_accounts(struct import *im, size_t from, size_t to, struct newacct *accts,
+                         struct es_err *err)
+{
+	const struct account_source *done[2] = { NULL, NULL };
+
+	for (size_t first = from; first < to; first++) {
+		const struct account_source *src =
+			account_source_for(im->r.rows[im->jobs[first]].pol);
+		struct newacct batch[CHUNK];
+		size_t n = 0;
+		int brc;
+
+		if (src == done[0] || src == done[1])
+			continue;
+		done[done[0] == NULL ? 0 : 1] = src;
+		for (size_t j = first; j < to; j++)
+			if (account_source_for(im->r.rows[im->jobs[j]].pol) == src)
+				batch[n++] = accts[j - from];
+		brc = src->create_batch(batch, n, err);
+		for (size_t j = first, k = 0; j < to; j++) {
+			struct row *row = &im->r.rows[im->jobs[j]];
+
+			if (account_source_for(row->pol) != src)
+				continue;
+			row->created = batch[k].created;
+			row->refused = batch[k].refused;
+			row->uid = batch[k].uid;
+			free(row->warning);
+			row->warning = brc == 0 && src->writes ? home_warning(&batch[k]) : NULL;
+			k++;
+		}
+		if (brc != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* Creates (or resumes) the accounts of jobs [from, to) and delivers them:
  * the state of each is recorded first ("creating"), then all the chunk's
  * accounts are written in one locked pass (shadowdb.c), then the
@@ -1275,11 +1284,11 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 {
 	const struct es_config *cfg = &im->ctx->cfg;
 	struct newacct accts[CHUNK];
-	size_t n_accts = 0;
 	int rc = -1;
 
 	for (size_t j = from; j < to; j++) {
 		struct row *row = &im->r.rows[im->jobs[j]];
+		const struct es_role *r;
 
 		wait_ready(im, j);
 		if (im->cred_rc[j] != 0) {
@@ -1296,45 +1305,23 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 			es_err_prefix(err, "%s:%lu", im->file, row->line);
 			goto out;
 		}
-		if (row->pol->backend == ES_ACCT_SHADOW) {
-			const struct es_role *r = es_config_find_role(cfg, row->role);
-			accts[n_accts++] = (struct newacct){
-				.user = row->username,
-				.fullname = row->f[C_NAME],
-				.hash = im->creds[j].hash,
-				.aging = row_aging(im, row),
-				.home_base = row->pol->home_base,
-				.shell = row->pol->shell,
-				.groups = r != NULL ? (const char(*)[ES_NAME_MAX + 1])r->groups : NULL,
-				.n_groups = r != NULL ? r->n_groups : 0,
-				/* a resumed row completes what its killed run wrote */
-				.must_be_new = row->action != A_RESUME,
-				.home_existed = row->home_existed,
-			};
-		} else {
-			struct passwd *pw = getpwnam(row->username);
-			row->uid = pw != NULL ? (long)pw->pw_uid : -1;
-		}
+		r = es_config_find_role(cfg, row->role);
+		accts[j - from] = (struct newacct){
+			.user = row->username,
+			.fullname = row->f[C_NAME],
+			.hash = im->creds[j].hash,
+			.aging = row_aging(im, row),
+			.home_base = row->pol->home_base,
+			.shell = row->pol->shell,
+			.groups = r != NULL ? (const char(*)[ES_NAME_MAX + 1])r->groups : NULL,
+			.n_groups = r != NULL ? r->n_groups : 0,
+			/* a resumed row completes what its killed run wrote */
+			.must_be_new = row->action != A_RESUME,
+			.home_existed = row->home_existed,
+		};
 	}
-	if (n_accts > 0) {
-		int brc = shadowdb_batch(accts, n_accts, err);
-		/* what the batch created is undone by userdel if anything fails */
-		for (size_t k = 0, j = from; j < to; j++) {
-			struct row *row = &im->r.rows[im->jobs[j]];
-			const struct newacct *a;
-
-			if (row->pol->backend != ES_ACCT_SHADOW)
-				continue;
-			a = &accts[k++];
-			row->created = a->created;
-			row->refused = a->refused;
-			row->uid = a->uid;
-			free(row->warning);
-			row->warning = brc == 0 ? home_warning(im, a) : NULL;
-		}
-		if (brc != 0)
-			goto out;
-	}
+	if (make_accounts(im, from, to, accts, err) != 0)
+		goto out;
 	for (size_t j = from; j < to; j++) {
 		struct row *row = &im->r.rows[im->jobs[j]];
 		struct es_state st;
@@ -1427,7 +1414,7 @@ static int create_all(struct import *im, struct es_err *err)
 	for (size_t i = 0; i < im->r.n; i++) {
 		const struct row *row = &im->r.rows[i];
 		const struct es_role *r;
-		if (!is_job(row->action) || row->pol->backend != ES_ACCT_SHADOW)
+		if (!is_job(row->action) || !account_source_for(row->pol)->writes)
 			continue;
 		r = es_config_find_role(&im->ctx->cfg, row->role);
 		if (r != NULL && groups_ensure(r->groups, r->n_groups, err) != 0)
@@ -1461,43 +1448,40 @@ out:
 	return rc;
 }
 
-static const char *action_name(const struct import *im, enum action a)
+static const char *action_name(enum action a)
 {
 	switch (a) {
 	case A_CREATE:
-		return tr(im->ctx, "create", "créer");
+		return _("create");
 	case A_RESUME:
-		return tr(im->ctx, "resume", "reprendre");
+		return _("resume");
 	case A_RECREATE:
-		return tr(im->ctx, "create again", "recréer");
+		return _("create again");
 	case A_SKIP:
-		return tr(im->ctx, "exists, skipped", "existe, ignoré");
+		return _("exists, skipped");
 	case A_BAD:
 		break;
 	}
-	return tr(im->ctx, "error", "erreur");
+	return _("error");
 }
 
 /* The dry run's note on a row about to be created whose home path is
  * taken (malloc'd, or NULL). */
-static char *plan_note(const struct import *im, const struct row *row)
+static char *plan_note(const struct row *row)
 {
 	struct es_err e = { 0 };
 	bool taken = false;
 	char *out = NULL;
 
 	if ((row->action != A_CREATE && row->action != A_RECREATE) ||
-	    row->pol->backend != ES_ACCT_SHADOW)
+	    !account_source_for(row->pol)->writes)
 		return NULL;
 	if (home_taken(row->pol->home_base, row->username, &taken, &e) != 0)
-		return strdup(e.msg);
+		return strdup(ui_err(&e));
 	if (taken &&
 	    asprintf(&out,
-	             tr(im->ctx,
-	                "%s/%s exists: it will be left as it is (owner, mode, contents), as "
-	                "useradd -m does",
-	                "%s/%s existe : il sera laissé tel quel (propriétaire, droits, contenu), "
-	                "comme le fait useradd -m"),
+	             _("%s/%s exists: it will be left as it is (owner, mode, contents), as "
+	                "useradd -m does"),
 	             row->pol->home_base, row->username) < 0)
 		return NULL;
 	return out;
@@ -1513,7 +1497,7 @@ static void print_plan(struct import *im)
 
 		if (row->action == A_BAD)
 			continue;
-		note = plan_note(im, row);
+		note = plan_note(row);
 		if (im->ctx->json) {
 			int rc = es_buf_puts(&b, "{\"line\":") | es_buf_printf(&b, "%lu", row->line) |
 			         es_buf_puts(&b, ",\"username\":") |
@@ -1533,7 +1517,7 @@ static void print_plan(struct import *im)
 
 			printf("%s:%-5lu %-20s %-10s %-16s %s\n", esc(im->file, file, sizeof(file)),
 			       row->line, row->username, esc(row->role, role, sizeof(role)),
-			       action_name(im, row->action),
+			       action_name(row->action),
 			       esc(row->f[C_NAME], name, sizeof(name)));
 		}
 		if (note != NULL)
@@ -1570,6 +1554,93 @@ static int open_sheet(struct import *im, const char *path, struct es_err *err)
 	return 0;
 }
 
+/* The last lines: what was made, where the sheet is, what the mails did. */
+static void print_summary(struct import *im, size_t n_create, size_t n_resume, size_t n_skip,
+                          const char *output)
+{
+	const struct cli *ctx = im->ctx;
+	char sheet_name[1024];
+
+	bar_clear(im);
+	ui_info(ctx, "%zu account(s) created, %zu completed, %zu already done%s%s%s\n",
+	        n_create - im->n_refused, n_resume, n_skip,
+	        im->sheet_fd >= 0 ? _("; sheet: ") : "",
+	        im->sheet_fd >= 0 ? esc(output, sheet_name, sizeof(sheet_name)) : "",
+	        n_create + n_resume == 0 ? ""
+	        : im->production
+	                ? _("; credentials mailed (see MAIL above)")
+	                : _("; debug mode: passwords shown, to be changed at first login"));
+	/* "not sent" only when some were: its words say a password was shown */
+	if (im->production && im->n_fallback > 0)
+		ui_info(ctx, "mails: %zu sent, %zu waiting in the queue, %zu not sent "
+		                     "(password shown above, the mail stays queued)\n",
+		        im->n_sent, im->n_queued, im->n_fallback);
+	else if (im->production && im->n_queued > 0)
+		ui_info(ctx, "mails: %zu sent, %zu waiting in the queue\n",
+		        im->n_sent, im->n_queued);
+}
+
+static void import_free(struct import *im)
+{
+	for (size_t i = 0; i < im->r.n; i++)
+		row_free(&im->r.rows[i]);
+	free(im->r.rows);
+	if (im->creds != NULL)
+		sodium_free(im->creds); /* wipes */
+	free(im->jobs);
+	free(im->cred_rc);
+	for (size_t j = 0; im->cred_err != NULL && j < im->n_jobs; j++)
+		free(im->cred_err[j]);
+	free(im->cred_err);
+	free(im->ready);
+	free(im->old_mails);
+	strset_free(&im->sys_users);
+	strset_free(&im->sys_groups);
+	strset_free(&im->managed);
+	strset_free(&im->managed_by_person);
+	strset_free(&im->csv_names);
+	strset_free(&im->home_kept);
+	(void)pthread_mutex_destroy(&im->mu);
+	(void)pthread_cond_destroy(&im->cv);
+}
+
+/* ui_fail, the message made safe for a terminal first: the roster's
+ * bytes may be in it. */
+static int fail_escaped(struct es_err *err)
+{
+	char msg[ES_ERR_MAX];
+
+	(void)es_log_escape(err->msg, msg, sizeof(msg));
+	memcpy(err->msg, msg, sizeof(err->msg));
+	(void)es_log_escape(err->msg_fr, msg, sizeof(msg));
+	memcpy(err->msg_fr, msg, sizeof(err->msg_fr));
+	return ui_fail(err);
+}
+
+static void import_init(struct import *im, struct cli *ctx, const char *file)
+{
+	memset(im, 0, sizeof(*im));
+	im->ctx = ctx;
+	im->sheet_fd = -1;
+	(void)pthread_mutex_init(&im->mu, NULL);
+	(void)pthread_cond_init(&im->cv, NULL);
+	im->file = file;
+	im->production = ctx->cfg.mode == ES_MODE_PRODUCTION;
+}
+
+/* How many rows the plan creates, resumes and skips. */
+static void count_actions(const struct import *im, size_t *n_create, size_t *n_resume,
+                          size_t *n_skip)
+{
+	for (size_t i = 0; i < im->r.n; i++) {
+		enum action act = im->r.rows[i].action;
+
+		*n_create += act == A_CREATE || act == A_RECREATE;
+		*n_resume += act == A_RESUME;
+		*n_skip += act == A_SKIP;
+	}
+}
+
 int cmd_import(struct cli *ctx, const struct args *a)
 {
 	bool dry_run = arg_flag(a, "dry-run"), keep_going = arg_flag(a, "keep-going");
@@ -1577,52 +1648,34 @@ int cmd_import(struct cli *ctx, const struct args *a)
 	struct es_err err = { 0 };
 	struct import im;
 	size_t n_create = 0, n_resume = 0, n_skip = 0;
-	char sheet_name[1024];
 	intptr_t all = -1;
 	int rc;
 
-	memset(&im, 0, sizeof(im));
-	im.ctx = ctx;
-	im.sheet_fd = -1;
-	(void)pthread_mutex_init(&im.mu, NULL);
-	(void)pthread_cond_init(&im.cv, NULL);
-	im.file = a->positional[0];
-	im.production = ctx->cfg.mode == ES_MODE_PRODUCTION;
+	import_init(&im, ctx, a->positional[0]);
 	rc = -1;
 	/* one import (or add, or reset) at a time decides who exists: two
 	 * imports of the same file must not both create and print */
 	if (!dry_run && es_store_lock_all(&ctx->store, &all, &err) != 0)
 		goto out;
 	if (!dry_run)
-		es_state_sweep_tmp(ctx->cfg.state_dir); /* what killed writers left */
+		es_store_tidy(&ctx->store); /* what killed writers left */
 	if (read_roster(&im, &err) != 0 || load_existing(&im, &err) != 0)
 		goto out;
 	resolve_rows(&im);
-	for (size_t i = 0; i < im.r.n; i++) {
-		enum action act = im.r.rows[i].action;
-		n_create += act == A_CREATE || act == A_RECREATE;
-		n_resume += act == A_RESUME;
-		n_skip += act == A_SKIP;
-	}
 	report_bad_rows(&im);
+	count_actions(&im, &n_create, &n_resume, &n_skip);
 	if (dry_run) {
 		print_plan(&im);
 		if (!ctx->quiet)
-			ui_info(ctx, tr(ctx,
-			                "dry run: %zu to create, %zu to resume, %zu already done, %zu "
-			                "bad row(s); nothing was changed\n",
-			                "essai : %zu à créer, %zu à reprendre, %zu déjà faits, %zu "
-			                "ligne(s) en erreur ; rien n'a été modifié\n"),
+			ui_info(ctx, "dry run: %zu to create, %zu to resume, %zu already done, %zu "
+			             "bad row(s); nothing was changed\n",
 			        n_create, n_resume, n_skip, im.r.n_bad);
 		rc = im.r.n_bad ? ES_EDATA : 0;
 		goto out;
 	}
 	if (im.r.n_bad > 0 && !keep_going) {
-		im_warn(&im, tr(ctx,
-		           "%zu bad row(s) in %s: nothing was created. Fix them, or use "
-		           "--keep-going to create the other rows",
-		           "%zu ligne(s) en erreur dans %s : rien n'a été créé. Corrigez-les, ou "
-		           "utilisez --keep-going pour créer les autres lignes"),
+		im_warn(&im, _("%zu bad row(s) in %s: nothing was created. Fix them, or use "
+		           "--keep-going to create the other rows"),
 		        im.r.n_bad, im.file);
 		rc = ES_EDATA;
 		goto out;
@@ -1636,11 +1689,8 @@ int cmd_import(struct cli *ctx, const struct args *a)
 			(void)report_all(&im, &err);
 		}
 		if (im.done > 0)
-			im_warn(&im, tr(ctx,
-			           "%zu account(s) were created before the error; run the same import "
-			           "again to complete it",
-			           "%zu compte(s) ont été créés avant l'erreur ; relancez le même "
-			           "import pour le terminer"),
+			im_warn(&im, _("%zu account(s) were created before the error; run the same import "
+			           "again to complete it"),
 			        im.done);
 		goto out;
 	}
@@ -1653,66 +1703,19 @@ int cmd_import(struct cli *ctx, const struct args *a)
 		es_err_errno(&err, ES_EIO, errno, "cannot write %s", output);
 		goto out;
 	}
-	bar_clear(&im);
-	ui_info(ctx, tr(ctx, "%zu account(s) created, %zu completed, %zu already done%s%s%s\n",
-	                "%zu compte(s) créé(s), %zu complété(s), %zu déjà faits%s%s%s\n"),
-	        n_create - im.n_refused, n_resume, n_skip,
-	        im.sheet_fd >= 0 ? tr(ctx, "; sheet: ", " ; fiche : ") : "",
-	        im.sheet_fd >= 0 ? esc(output, sheet_name, sizeof(sheet_name)) : "",
-	        n_create + n_resume == 0 ? ""
-	        : im.production
-	                ? tr(ctx, "; credentials mailed (see MAIL above)",
-	                     " ; identifiants envoyés par mail (voir MAIL ci-dessus)")
-	                : tr(ctx, "; debug mode: passwords shown, to be changed at first login",
-	                     " ; mode debug : mots de passe affichés, à changer à la première "
-	                     "connexion"));
-	/* "not sent" only when some were: its words say a password was shown */
-	if (im.production && im.n_fallback > 0)
-		ui_info(ctx, tr(ctx, "mails: %zu sent, %zu waiting in the queue, %zu not sent "
-		                     "(password shown above, the mail stays queued)\n",
-		                "mails : %zu envoyés, %zu en attente dans la file, %zu non envoyés "
-		                "(mot de passe affiché ci-dessus, le mail reste en file)\n"),
-		        im.n_sent, im.n_queued, im.n_fallback);
-	else if (im.production && im.n_queued > 0)
-		ui_info(ctx, tr(ctx, "mails: %zu sent, %zu waiting in the queue\n",
-		                "mails : %zu envoyés, %zu en attente dans la file\n"),
-		        im.n_sent, im.n_queued);
+	print_summary(&im, n_create, n_resume, n_skip, output);
 	/* a row refused while the accounts were made: EX_CANTCREAT, as add
 	 * says of a user that exists */
 	rc = im.n_refused ? ES_ECANTCREAT : im.r.n_bad ? ES_EDATA : 0;
 out:
 	bar_clear(&im);
-	if (rc < 0) {
-		char msg[ES_ERR_MAX];
-
-		(void)es_log_escape(err.msg, msg, sizeof(msg));
-		memcpy(err.msg, msg, sizeof(err.msg));
-		rc = ui_fail(&err);
-	}
+	if (rc < 0)
+		rc = fail_escaped(&err);
 	if (im.sheet_fd >= 0 && close(im.sheet_fd) != 0 && rc == 0) {
 		im_warn(&im, "cannot write %s", output);
 		rc = ES_EIO;
 	}
 	es_store_unlock_all(&ctx->store, all);
-	for (size_t i = 0; i < im.r.n; i++)
-		row_free(&im.r.rows[i]);
-	free(im.r.rows);
-	if (im.creds != NULL)
-		sodium_free(im.creds); /* wipes */
-	free(im.jobs);
-	free(im.cred_rc);
-	for (size_t j = 0; im.cred_err != NULL && j < im.n_jobs; j++)
-		free(im.cred_err[j]);
-	free(im.cred_err);
-	free(im.ready);
-	free(im.old_mails);
-	strset_free(&im.sys_users);
-	strset_free(&im.sys_groups);
-	strset_free(&im.managed);
-	strset_free(&im.managed_by_person);
-	strset_free(&im.csv_names);
-	strset_free(&im.home_kept);
-	(void)pthread_mutex_destroy(&im.mu);
-	(void)pthread_cond_destroy(&im.cv);
+	import_free(&im);
 	return rc;
 }

@@ -87,7 +87,7 @@ static int state_json(const struct cli *ctx, const struct es_state *st, struct e
 	                    es_state_get_bool(st, ES_K_DISABLED) ? "true" : "false");
 	rc |= json_opt_str(b, "pending_email", es_state_get(st, ES_K_PENDING_EMAIL), false);
 	rc |= es_buf_printf(b, ",\"orphan\":%s",
-	                    state_orphan(ctx, st, NULL, 0) != ES_OWNER_OK ? "true" : "false");
+	                    state_orphan(st, NULL, 0) != ES_OWNER_OK ? "true" : "false");
 	rc |= es_buf_puts(b, "}\n");
 	return rc;
 }
@@ -106,7 +106,7 @@ static int show_line(struct es_buf *b, const char *label, const char *value)
 }
 
 /* The verdict for people: what the next login will meet. */
-static void verdict_text(const struct cli *ctx, const struct es_verdict *v, bool known,
+static void verdict_text(const struct es_verdict *v, bool known,
                          char *out, size_t outsz)
 {
 	if (!known) {
@@ -115,32 +115,28 @@ static void verdict_text(const struct cli *ctx, const struct es_verdict *v, bool
 	}
 	switch (v->kind) {
 	case ES_V_OK:
-		(void)es_strlcpy(out, tr(ctx, "valid", "valide"), outsz);
+		(void)es_strlcpy(out, _("valid"), outsz);
 		break;
 	case ES_V_WARN:
 		(void)snprintf(out, outsz,
-		               v->days_left == 1 ? tr(ctx, "expires in %ld day", "expire dans %ld jour")
-		                                 : tr(ctx, "expires in %ld days", "expire dans %ld jours"),
+		               v->days_left == 1 ? _("expires in %ld day")
+		                                 : _("expires in %ld days"),
 		               v->days_left);
 		break;
 	case ES_V_MUST_CHANGE:
-		(void)es_strlcpy(out, tr(ctx, "temporary: to change at the next login",
-		                         "provisoire : à changer à la prochaine connexion"),
+		(void)es_strlcpy(out, _("temporary: to change at the next login"),
 		                 outsz);
 		break;
 	case ES_V_TEMP_EXPIRED:
-		(void)es_strlcpy(out, tr(ctx, "temporary, not used in time: no longer works (eschool reset)",
-		                         "provisoire, pas utilisé à temps : ne fonctionne plus "
-		                         "(eschool reset)"),
+		(void)es_strlcpy(out, _("temporary, not used in time: no longer works (eschool reset)"),
 		                 outsz);
 		break;
 	case ES_V_EXPIRED:
-		(void)es_strlcpy(out, tr(ctx, "expired: a new one at the next login",
-		                         "expiré : un nouveau à la prochaine connexion"),
+		(void)es_strlcpy(out, _("expired: a new one at the next login"),
 		                 outsz);
 		break;
 	case ES_V_DISABLED:
-		(void)es_strlcpy(out, tr(ctx, "account disabled", "compte désactivé"), outsz);
+		(void)es_strlcpy(out, _("account disabled"), outsz);
 		break;
 	}
 }
@@ -148,19 +144,19 @@ static void verdict_text(const struct cli *ctx, const struct es_verdict *v, bool
 static int show_human(const struct cli *ctx, const struct es_state *st, struct es_buf *b)
 {
 	char t1[64], t2[64], t3[64], t4[64], why[600], acct[700], pwd[160];
-	const char *yes = tr(ctx, "yes", "oui"), *no = tr(ctx, "no", "non");
+	const char *yes = _("yes"), *no = _("no");
 	const struct passwd *pw;
 	struct es_verdict v;
 	bool known = verdict_of(ctx, st, &v);
 	int rc;
 
-	verdict_text(ctx, &v, known, pwd, sizeof(pwd));
+	verdict_text(&v, known, pwd, sizeof(pwd));
 	ui_fmt_time((time_t)es_state_get_i64(st, ES_K_CREATED, 0), false, t1, sizeof(t1));
 	ui_fmt_time((time_t)es_state_get_i64(st, ES_K_PW_CHANGED, 0), false, t2, sizeof(t2));
 	ui_fmt_time((time_t)v.expires, false, t3, sizeof(t3));
 	ui_fmt_time((time_t)es_state_get_i64(st, ES_K_LAST_LOGIN, 0), false, t4, sizeof(t4));
-	if (state_orphan(ctx, st, why, sizeof(why)) != ES_OWNER_OK) {
-		(void)snprintf(acct, sizeof(acct), "%s — %s", tr(ctx, "orphan", "orphelin"), why);
+	if (state_orphan(st, why, sizeof(why)) != ES_OWNER_OK) {
+		(void)snprintf(acct, sizeof(acct), "%s — %s", _("orphan"), why);
 	} else {
 		errno = 0;
 		pw = getpwnam(st->username);
@@ -171,24 +167,24 @@ static int show_human(const struct cli *ctx, const struct es_state *st, struct e
 	}
 	rc = es_text_term(b, st->username, 0, NULL) | es_buf_puts(b, " — ") |
 	     es_text_term(b, or_dash(es_state_get(st, ES_K_NAME)), 0, NULL) | es_buf_puts(b, "\n");
-	rc |= show_line(b, tr(ctx, "role", "rôle"), or_dash(es_state_get(st, ES_K_ROLE)));
-	rc |= show_line(b, tr(ctx, "email", "email"), or_dash(es_state_get(st, ES_K_EMAIL)));
-	rc |= show_line(b, tr(ctx, "class", "classe"), or_dash(es_state_get(st, ES_K_CLASS)));
-	rc |= show_line(b, tr(ctx, "language", "langue"), or_dash(es_state_get(st, ES_K_LANG)));
-	rc |= show_line(b, tr(ctx, "parent email", "email parent"),
+	rc |= show_line(b, _("role"), or_dash(es_state_get(st, ES_K_ROLE)));
+	rc |= show_line(b, _("email"), or_dash(es_state_get(st, ES_K_EMAIL)));
+	rc |= show_line(b, _("class"), or_dash(es_state_get(st, ES_K_CLASS)));
+	rc |= show_line(b, _("language"), or_dash(es_state_get(st, ES_K_LANG)));
+	rc |= show_line(b, _("parent email"),
 	                or_dash(es_state_get(st, ES_K_PARENT_EMAIL)));
-	rc |= show_line(b, tr(ctx, "created", "créé"), t1);
-	rc |= show_line(b, tr(ctx, "must change", "doit changer"),
+	rc |= show_line(b, _("created"), t1);
+	rc |= show_line(b, _("must change"),
 	                es_state_get_bool(st, ES_K_MUST_CHANGE) ? yes : no);
-	rc |= show_line(b, tr(ctx, "last change", "dernier changement"), t2);
-	rc |= show_line(b, tr(ctx, "expires", "expire"), t3);
-	rc |= show_line(b, tr(ctx, "password", "mot de passe"), pwd);
-	rc |= show_line(b, tr(ctx, "last login", "dernière connexion"), t4);
-	rc |= show_line(b, tr(ctx, "disabled", "désactivé"),
+	rc |= show_line(b, _("last change"), t2);
+	rc |= show_line(b, _("expires"), t3);
+	rc |= show_line(b, _("password"), pwd);
+	rc |= show_line(b, _("last login"), t4);
+	rc |= show_line(b, _("disabled"),
 	                es_state_get_bool(st, ES_K_DISABLED) ? yes : no);
-	rc |= show_line(b, tr(ctx, "pending email", "email en attente"),
+	rc |= show_line(b, _("pending email"),
 	                or_dash(es_state_get(st, ES_K_PENDING_EMAIL)));
-	rc |= show_line(b, tr(ctx, "Linux account", "compte Linux"), acct);
+	rc |= show_line(b, _("Linux account"), acct);
 	return rc;
 }
 
@@ -219,8 +215,7 @@ static int load_managed(struct cli *ctx, const char *user, struct es_state *st)
 	if (loaded < 0)
 		return ui_fail(&err);
 	if (loaded == 1) {
-		ui_warn(tr(ctx, "no account %s managed by eschool (see 'eschool list')",
-		           "aucun compte %s géré par eschool (voir 'eschool list')"),
+		ui_warn("no account %s managed by eschool (see 'eschool list')",
 		        user);
 		return ES_ENOUSER;
 	}
@@ -297,18 +292,17 @@ static struct list_row *new_row(struct list_ctx *lc)
 
 static int list_header(struct list_ctx *lc)
 {
-	const struct cli *ctx = lc->ctx;
 	struct list_row *r = new_row(lc);
 
 	if (r == NULL)
 		return -1;
-	return add_cell(r, C_USER, tr(ctx, "USERNAME", "IDENTIFIANT"), 0) |
-	       add_cell(r, C_NAME, tr(ctx, "NAME", "NOM"), 0) |
-	       add_cell(r, C_ROLE, tr(ctx, "ROLE", "RÔLE"), 0) |
-	       add_cell(r, C_CLASS, tr(ctx, "CLASS", "CLASSE"), 0) |
-	       add_cell(r, C_MUST, tr(ctx, "MUST", "CHANG"), 0) |
-	       add_cell(r, C_OFF, tr(ctx, "OFF", "DÉSAC"), 0) |
-	       add_cell(r, C_LOGIN, tr(ctx, "LAST LOGIN", "DERNIÈRE CONNEX."), 0) |
+	return add_cell(r, C_USER, _("USERNAME"), 0) |
+	       add_cell(r, C_NAME, _("NAME"), 0) |
+	       add_cell(r, C_ROLE, _("ROLE"), 0) |
+	       add_cell(r, C_CLASS, _("CLASS"), 0) |
+	       add_cell(r, C_MUST, _("MUST"), 0) |
+	       add_cell(r, C_OFF, _("OFF"), 0) |
+	       add_cell(r, C_LOGIN, _("LAST LOGIN"), 0) |
 	       add_cell(r, C_EMAIL, "EMAIL", 0) | add_cell(r, C_NOTE, "", 0);
 }
 
@@ -324,14 +318,14 @@ static int list_one(const char *user, void *arg)
 	es_state_init(&st, "");
 	if (load_user_state(lc->ctx, user, &st, &err) != 0) {
 		/* one bad file must not hide the others */
-		ui_warn("%s", err.msg);
+		ui_warn("%s", ui_err(&err));
 		lc->rc = ES_EDATA;
 		es_state_free(&st);
 		return 0;
 	}
 	role = es_state_get(&st, ES_K_ROLE);
 	if (lc->role == NULL || (role != NULL && strcmp(role, lc->role) == 0)) {
-		owner = state_orphan(lc->ctx, &st, NULL, 0);
+		owner = state_orphan(&st, NULL, 0);
 		if (lc->ctx->json) {
 			if (print_state(lc->ctx, &st) != 0)
 				lc->rc = ES_EOS;
@@ -339,11 +333,9 @@ static int list_one(const char *user, void *arg)
 			struct list_row *r = new_row(lc);
 			const struct cli *ctx = lc->ctx;
 			const char *note = owner == ES_OWNER_GONE
-			                           ? tr(ctx, "[orphan: no Linux account]",
-			                                "[orphelin : pas de compte Linux]")
+			                           ? _("[orphan: no Linux account]")
 			                   : owner == ES_OWNER_OTHER
-			                           ? tr(ctx, "[orphan: the name is another account's now]",
-			                                "[orphelin : le nom est celui d'un autre compte]")
+			                           ? _("[orphan: the name is another account's now]")
 			                           : "";
 
 			struct es_verdict v;
@@ -428,7 +420,7 @@ int cmd_list(struct cli *ctx, const struct args *a)
 		ui_warn("out of memory");
 		return ES_EOS;
 	}
-	rc = es_state_foreach(ctx->cfg.state_dir, list_one, &lc, &err);
+	rc = es_store_foreach(&ctx->store, list_one, &lc, &err);
 	if (rc < 0) {
 		free_rows(&lc);
 		return ui_fail(&err);
@@ -440,12 +432,10 @@ int cmd_list(struct cli *ctx, const struct args *a)
 	}
 	free_rows(&lc);
 	if (!ctx->json && !ctx->quiet) {
-		printf(tr(ctx, "%zu account(s)", "%zu compte(s)"), lc.shown);
+		printf(_("%zu account(s)"), lc.shown);
 		if (lc.orphans > 0)
-			printf(tr(ctx, "; %zu orphan state(s) without their Linux account ('eschool "
-			               "show USER' says more, 'eschool forget USER' removes one)",
-			          " ; %zu état(s) orphelin(s) sans leur compte Linux ('eschool show "
-			          "USER' en dit plus, 'eschool forget USER' en supprime un)"),
+			printf(_("; %zu orphan state(s) without their Linux account ('eschool "
+			               "show USER' says more, 'eschool forget USER' removes one)"),
 			       lc.orphans);
 		printf("\n");
 	}
@@ -490,7 +480,7 @@ static int set_disabled(struct cli *ctx, const struct args *a, bool disable)
 		/* usermod on a name whose account is gone fails (71), and on
 		 * someone else's account made since under that name would
 		 * lock them out */
-		if (state_orphan(ctx, &st, why, sizeof(why)) != ES_OWNER_OK) {
+		if (state_orphan(&st, why, sizeof(why)) != ES_OWNER_OK) {
 			ui_warn("%s", why);
 			rc = ES_ENOUSER;
 			goto out;
@@ -510,7 +500,7 @@ static int set_disabled(struct cli *ctx, const struct args *a, bool disable)
 		/* nothing half done: the account goes back as it was (a full
 		 * or read-only state disk does not stop usermod on /etc) */
 		if (account_source_for(&pol)->lock(user, !disable, &e2) != 0)
-			ui_warn("%s", e2.msg);
+			ui_warn("%s", ui_err(&e2));
 		rc = ui_fail(&err);
 		goto out;
 	}
@@ -520,8 +510,8 @@ static int set_disabled(struct cli *ctx, const struct args *a, bool disable)
 		printf("{\"username\":\"%s\",\"disabled\":%s}\n", user, disable ? "true" : "false");
 	else if (!ctx->quiet)
 		printf("%s %s\n",
-		       disable ? tr(ctx, "Account disabled:", "Compte désactivé :")
-		               : tr(ctx, "Account enabled:", "Compte réactivé :"),
+		       disable ? _("Account disabled:")
+		               : _("Account enabled:"),
 		       user);
 out:
 	es_record_close(&rec);
@@ -593,8 +583,7 @@ int cmd_forget(struct cli *ctx, const struct args *a)
 		}
 	}
 	if (loaded == 1) {
-		ui_warn(tr(ctx, "no eschool state for %s: nothing to forget",
-		           "pas d'état eschool pour %s : rien à oublier"),
+		ui_warn("no eschool state for %s: nothing to forget",
 		        user);
 		rc = ES_ENOUSER;
 		goto out;
@@ -606,11 +595,9 @@ int cmd_forget(struct cli *ctx, const struct args *a)
 		goto out;
 	}
 	if (loaded < 0 ? user_exists(user)
-	               : state_orphan(ctx, &st, why, sizeof(why)) == ES_OWNER_OK) {
-		ui_warn(tr(ctx, "%s still has its Linux account: forget only removes what a removed "
+	               : state_orphan(&st, why, sizeof(why)) == ES_OWNER_OK) {
+		ui_warn("%s still has its Linux account: forget only removes what a removed "
 		                "account left (remove the account first: userdel -r %s)",
-		           "%s a toujours son compte Linux : forget ne supprime que ce qu'un compte "
-		           "supprimé a laissé (supprimez d'abord le compte : userdel -r %s)"),
 		        user, user);
 		rc = ES_EDATA;
 		goto out;
@@ -629,14 +616,11 @@ int cmd_forget(struct cli *ctx, const struct args *a)
 		else
 			printf("null}\n");
 	} else if (!ctx->quiet) {
-		printf(tr(ctx, "Forgotten: %s (its eschool state is removed)\n",
-		          "Oublié : %s (son état eschool est supprimé)\n"),
+		printf(_("Forgotten: %s (its eschool state is removed)\n"),
 		       user);
 		if (queued > 0)
-			printf(tr(ctx, "%ld mail(s) for %s are still queued: 'eschool queue list' shows "
-			               "them, 'eschool queue drop ID' removes one\n",
-			          "%ld mail(s) pour %s sont encore en file : 'eschool queue list' les "
-			          "montre, 'eschool queue drop ID' en supprime un\n"),
+			printf(_("%ld mail(s) for %s are still queued: 'eschool queue list' shows "
+			               "them, 'eschool queue drop ID' removes one\n"),
 			       queued, user);
 	}
 	rc = 0;

@@ -23,7 +23,7 @@ static void step(const struct cli *ctx, bool ok, const char *what)
 static void fix_line(const struct cli *ctx, const char *fix)
 {
 	if (!ctx->json && !ctx->quiet)
-		printf("    %s %s\n", tr(ctx, "fix:", "correction :"), fix);
+		printf("    %s %s\n", _("fix:"), fix);
 }
 
 /* Why TLS failed and what to change, by its cause. */
@@ -34,43 +34,30 @@ static void tls_advice(const struct cli *ctx, enum tls_why why, const char **cau
 
 	switch (why) {
 	case TLS_UNTRUSTED:
-		*cause = tr(ctx, "the server's certificate is not trusted",
-		            "le certificat du serveur n'est pas reconnu");
+		*cause = _("the server's certificate is not trusted");
 		(void)snprintf(fix, fixsz,
-		               tr(ctx,
-		                  "its CA is not among this machine's; if the server uses a private CA, "
-		                  "set ca_file = /path/to/its-ca.pem in [mail] (%s)",
-		                  "son autorité n'est pas parmi celles de cette machine ; si le serveur a "
-		                  "sa propre autorité, indiquez ca_file = /chemin/de/son-ca.pem dans "
-		                  "[mail] (%s)"),
+		               _("its CA is not among this machine's; if the server uses a private CA, "
+		                  "set ca_file = /path/to/its-ca.pem in [mail] (%s)"),
 		               conf);
 		return;
 	case TLS_NO_STARTTLS:
-		*cause = tr(ctx, "the server does not offer STARTTLS",
-		            "le serveur ne propose pas STARTTLS");
+		*cause = _("the server does not offer STARTTLS");
 		(void)snprintf(fix, fixsz, "%s",
-		               tr(ctx, "use port 587 with security = starttls, or 465 with security = tls",
-		                  "utilisez le port 587 avec security = starttls, ou 465 avec security = "
-		                  "tls"));
+		               _("use port 587 with security = starttls, or 465 with security = tls"));
 		return;
 	case TLS_BAD_CERT:
-		*cause = tr(ctx, "the server's certificate is refused",
-		            "le certificat du serveur est refusé");
+		*cause = _("the server's certificate is refused");
 		(void)snprintf(fix, fixsz, "%s",
-		               tr(ctx,
-		                  "[mail] host must be a name the certificate holds, and the certificate "
-		                  "must be valid (ask the mail provider)",
-		                  "[mail] host doit être un nom que porte le certificat, et le certificat "
-		                  "doit être valide (voyez avec le fournisseur de messagerie)"));
+		               _("[mail] host must be a name the certificate holds, and the certificate "
+		                  "must be valid (ask the mail provider)"));
 		return;
 	case TLS_HANDSHAKE:
 	case TLS_FINE:
 		break;
 	}
-	*cause = tr(ctx, "no TLS handshake", "pas de négociation TLS");
+	*cause = _("no TLS handshake");
 	(void)snprintf(fix, fixsz, "%s",
-	               tr(ctx, "check [mail] port and security: 587 with starttls, 465 with tls",
-	                  "vérifiez [mail] port et security : 587 avec starttls, 465 avec tls"));
+	               _("check [mail] port and security: 587 with starttls, 465 with tls"));
 }
 
 /* One line per step of the dialogue, in its order, each with its own
@@ -79,57 +66,53 @@ static void tls_advice(const struct cli *ctx, enum tls_why why, const char **cau
 static void report_steps(const struct cli *ctx, const struct smtp_result *r)
 {
 	char line[1024], fix[600];
-	const char *said = r->reply[0] ? tr(ctx, "; the server said: ", " ; le serveur a répondu : ")
+	const char *said = r->reply[0] ? _("; the server said: ")
 	                               : "";
 
 	if (!r->connected) {
 		(void)snprintf(line, sizeof(line), "%s: %s",
-		               tr(ctx, "cannot connect", "connexion impossible"), r->detail);
+		               _("cannot connect"), r->detail);
 		step(ctx, false, line);
-		fix_line(ctx, tr(ctx, "check [mail] host and port, and that this machine may reach them",
-		                 "vérifiez [mail] host et port, et que cette machine peut les joindre"));
+		fix_line(ctx, _("check [mail] host and port, and that this machine may reach them"));
 		return;
 	}
-	step(ctx, true, tr(ctx, "connected", "connecté"));
+	step(ctx, true, _("connected"));
 	if (ctx->cfg.security != ES_SEC_NONE) {
 		if (!r->tls) {
 			const char *cause;
 
 			tls_advice(ctx, r->tls_why, &cause, fix, sizeof(fix));
 			(void)snprintf(line, sizeof(line), "%s: %s (%s)",
-			               tr(ctx, "TLS failed", "échec de TLS"), cause, r->detail);
+			               _("TLS failed"), cause, r->detail);
 			step(ctx, false, line);
 			fix_line(ctx, fix);
 			return;
 		}
-		step(ctx, true, tr(ctx, "TLS (certificate verified)", "TLS (certificat vérifié)"));
+		step(ctx, true, _("TLS (certificate verified)"));
 	}
 	if (ctx->cfg.username[0] != '\0') {
 		if (!r->authenticated && strcmp(r->failed_step, "login") == 0) {
 			(void)snprintf(line, sizeof(line), "%s %s: %s%s%s",
-			               tr(ctx, "login refused for", "identifiants refusés pour"),
+			               _("login refused for"),
 			               ctx->cfg.username, r->detail, said, r->reply);
 			step(ctx, false, line);
-			fix_line(ctx, tr(ctx,
-			                 "check [mail] username and the password (password_file); "
-			                 "Gmail and Workspace need an app password",
-			                 "vérifiez [mail] username et le mot de passe (password_file) ; "
-			                 "Gmail et Workspace demandent un mot de passe d'application"));
+			fix_line(ctx, _("check [mail] username and the password (password_file); "
+			                 "Gmail and Workspace need an app password"));
 			return;
 		}
 		if (r->authenticated) {
 			(void)snprintf(line, sizeof(line), "%s %s",
-			               tr(ctx, "logged in as", "connecté en tant que"), ctx->cfg.username);
+			               _("logged in as"), ctx->cfg.username);
 			step(ctx, true, line);
 		}
 	}
 	if (r->accepted) {
-		(void)snprintf(line, sizeof(line), "%s: %s", tr(ctx, "accepted", "accepté"), r->reply);
+		(void)snprintf(line, sizeof(line), "%s: %s", _("accepted"), r->reply);
 		step(ctx, true, line);
 		return;
 	}
 	(void)snprintf(line, sizeof(line), "%s (%s): %s%s%s",
-	               tr(ctx, "failed at step", "échec à l'étape"), r->failed_step, r->detail, said,
+	               _("failed at step"), r->failed_step, r->detail, said,
 	               r->reply);
 	step(ctx, false, line);
 }
@@ -156,11 +139,11 @@ int cmd_test_email(struct cli *ctx, const struct args *a)
 	    smtp_open(&smtp, &ctx->cfg, &err) != 0)
 		goto fail;
 	if (!ctx->json && !ctx->quiet)
-		printf("%s %s — %s:%ld (%s)\n", tr(ctx, "Test mail to", "Message de test pour"), to,
+		printf("%s %s — %s:%ld (%s)\n", _("Test mail to"), to,
 		       ctx->cfg.host, ctx->cfg.port,
 		       ctx->cfg.security == ES_SEC_TLS        ? "TLS"
 		       : ctx->cfg.security == ES_SEC_STARTTLS ? "STARTTLS"
-		                                              : tr(ctx, "no encryption", "sans chiffrement"));
+		                                              : _("no encryption"));
 	smtp_send(smtp, to, msg.data, msg.len, &r);
 	smtp_close(smtp);
 	es_buf_free(&msg);

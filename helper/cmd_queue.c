@@ -65,8 +65,7 @@ static int queue_run(struct cli *ctx)
 	int rc = -1;
 
 	if (ctx->cfg.mode == ES_MODE_DEBUG) {
-		ui_info(ctx, "%s\n", tr(ctx, "debug mode: nothing is sent over SMTP",
-		                        "mode debug : rien n'est envoyé par SMTP"));
+		ui_info(ctx, "%s\n", _("debug mode: nothing is sent over SMTP"));
 		return 0;
 	}
 	if (outbox_open(ctx, 0, &ob, &err) != 0)
@@ -74,7 +73,7 @@ static int queue_run(struct cli *ctx)
 	if (es_queue_list(ctx->cfg.spool_dir, &list, &n, &bad, &err) != 0)
 		goto out;
 	if (bad > 0)
-		ui_warn("%s", err.msg);
+		ui_warn("%s", ui_err(&err));
 	for (size_t i = 0; i < n; i++) {
 		struct es_qmsg *m = &list[i];
 		struct smtp_result r;
@@ -92,7 +91,7 @@ static int queue_run(struct cli *ctx)
 		/* re-read: the file may have changed or gone since the listing */
 		if (outbox_read(ob, m->id, m, &msg, &len, &err) != 0) {
 			if (err.code != ES_ENOUSER)
-				ui_warn("%s", err.msg); /* one bad file does not stop the run */
+				ui_warn("%s", ui_err(&err)); /* one bad file does not stop the run */
 			continue;
 		}
 		if (held_for_its_account(ctx, m)) {
@@ -107,21 +106,21 @@ static int queue_run(struct cli *ctx)
 		if (one != 0 && outcome == OUTCOME_HELD)
 			goto out; /* the settings are wrong: nothing can go out */
 		if (one != 0)
-			ui_warn("%s", err.msg);
+			ui_warn("%s", ui_err(&err));
 		switch (outcome) {
 		case OUTCOME_SENT:
 			sent++;
-			ui_info(ctx, "%s %s %s: %s\n", m->id, m->to, tr(ctx, "sent", "envoyé"), r.reply);
+			ui_info(ctx, "%s %s %s: %s\n", m->id, m->to, _("sent"), r.reply);
 			break;
 		case OUTCOME_DEFERRED:
 			deferred++;
-			ui_info(ctx, "%s %s %s (%s)\n", m->id, m->to, tr(ctx, "deferred", "différé"),
+			ui_info(ctx, "%s %s %s (%s)\n", m->id, m->to, _("deferred"),
 			        m->last_error);
 			break;
 		case OUTCOME_FAILED:
 			failed++;
 			ui_warn("%s %s: %s (%s)", m->id, m->to,
-			        tr(ctx, "failed for good", "échec définitif"), m->last_error);
+			        _("failed for good"), m->last_error);
 			break;
 		case OUTCOME_HELD:
 			waiting++;
@@ -129,16 +128,13 @@ static int queue_run(struct cli *ctx)
 		}
 	}
 	if (outbox_over_quota(ob))
-		ui_warn("%s", tr(ctx, "the sending quota is reached: the rest waits for the next window "
-		                      "(eschool queue status)",
-		                 "le quota d'envoi est atteint : le reste attend la période suivante "
-		                 "(eschool queue status)"));
+		ui_warn("%s", _("the sending quota is reached: the rest waits for the next window "
+		                      "(eschool queue status)"));
 	if (ctx->json)
 		printf("{\"sent\":%zu,\"deferred\":%zu,\"failed\":%zu,\"waiting\":%zu}\n", sent,
 		       deferred, failed, waiting);
 	else
-		ui_info(ctx, tr(ctx, "%zu sent, %zu deferred, %zu failed, %zu waiting\n",
-		                "%zu envoyés, %zu différés, %zu en échec, %zu en attente\n"),
+		ui_info(ctx, "%zu sent, %zu deferred, %zu failed, %zu waiting\n",
 		        sent, deferred, failed, waiting);
 	rc = deferred > 0 ? ES_ETEMP : 0;
 out:
@@ -158,7 +154,7 @@ static int queue_show(struct cli *ctx, bool status)
 	if (es_queue_list(ctx->cfg.spool_dir, &list, &n, &bad, &err) != 0)
 		return ui_fail(&err);
 	if (bad > 0)
-		ui_warn("%s", err.msg);
+		ui_warn("%s", ui_err(&err));
 	for (size_t i = 0; i < n; i++) {
 		const char *st = state_of(ctx, &list[i], ctx->now);
 		struct es_buf b = { 0 };
@@ -200,7 +196,7 @@ static int queue_show(struct cli *ctx, bool status)
 		char dq[24] = "null", mq[24] = "null";
 
 		if (quota_read(ctx, &q, &err) != 0) {
-			ui_warn("%s", err.msg);
+			ui_warn("%s", ui_err(&err));
 			memset(&q, 0, sizeof(q));
 		}
 		if (ctx->cfg.daily_quota > 0)
@@ -215,21 +211,16 @@ static int queue_show(struct cli *ctx, bool status)
 			       queued, deferred, failed, bad, next ? "\"" : "", next ? when : "null",
 			       next ? "\"" : "", q.day_sent, dq, q.month_sent, mq, held);
 		} else {
-			printf(tr(ctx, "%zu queued, %zu deferred (next try %s), %zu failed%s\n",
-			          "%zu en file, %zu différés (prochain essai %s), %zu en échec%s\n"),
+			printf(_("%zu queued, %zu deferred (next try %s), %zu failed%s\n"),
 			       queued, deferred, next ? when : "-", failed,
-			       bad ? tr(ctx, ", some files unreadable", ", des fichiers illisibles") : "");
+			       bad ? _(", some files unreadable") : "");
 			if (held > 0)
-				printf(tr(ctx,
-				          "%zu held: their accounts' creation was interrupted; run the "
-				          "same import (or add, reset) again\n",
-				          "%zu retenus : la création de leurs comptes a été interrompue ; "
-				          "relancez le même import (ou add, reset)\n"),
+				printf(_("%zu held: their accounts' creation was interrupted; run the "
+				          "same import (or add, reset) again\n"),
 				       held);
-			printf(tr(ctx, "sent today: %ld (quota %s), this month: %ld (quota %s)\n",
-			          "envoyés aujourd'hui : %ld (quota %s), ce mois-ci : %ld (quota %s)\n"),
-			       q.day_sent, ctx->cfg.daily_quota > 0 ? dq : tr(ctx, "none", "aucun"),
-			       q.month_sent, ctx->cfg.monthly_quota > 0 ? mq : tr(ctx, "none", "aucun"));
+			printf(_("sent today: %ld (quota %s), this month: %ld (quota %s)\n"),
+			       q.day_sent, ctx->cfg.daily_quota > 0 ? dq : _("none"),
+			       q.month_sent, ctx->cfg.monthly_quota > 0 ? mq : _("none"));
 		}
 	}
 	free(list);
@@ -243,12 +234,12 @@ int cmd_queue(struct cli *ctx, const struct args *a)
 
 	if ((strcmp(sub, "retry") == 0 || strcmp(sub, "drop") == 0) ? a->n_positional != 2
 	                                                            : a->n_positional != 1) {
-		ui_warn("%s", a->cmd->usage);
+		ui_warn("%s", _(a->cmd->usage));
 		return ES_EUSAGE;
 	}
 	if (strcmp(sub, "run") != 0 && strcmp(sub, "status") != 0 && strcmp(sub, "list") != 0 &&
 	    strcmp(sub, "retry") != 0 && strcmp(sub, "drop") != 0) {
-		ui_warn("unknown queue command '%s'\n%s", sub, a->cmd->usage);
+		ui_warn("unknown queue command '%s'\n%s", sub, _(a->cmd->usage));
 		return ES_EUSAGE;
 	}
 	if (strcmp(sub, "run") == 0)
@@ -268,8 +259,7 @@ int cmd_queue(struct cli *ctx, const struct args *a)
 				return ui_fail(&err);
 		}
 		ui_info(ctx, "%s %s\n", a->positional[1],
-		        tr(ctx, "will be sent by the next 'queue run'",
-		           "sera envoyé au prochain 'queue run'"));
+		        _("will be sent by the next 'queue run'"));
 		return 0;
 	}
 	/* drop */
@@ -278,6 +268,6 @@ int cmd_queue(struct cli *ctx, const struct args *a)
 		    es_queue_remove(ctx->cfg.spool_dir, a->positional[1], true, &err) != 0)
 			return ui_fail(&err);
 	}
-	ui_info(ctx, "%s %s\n", a->positional[1], tr(ctx, "dropped", "supprimé"));
+	ui_info(ctx, "%s %s\n", a->positional[1], _("dropped"));
 	return 0;
 }

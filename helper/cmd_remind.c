@@ -107,7 +107,7 @@ static void report(const struct remind_run *run, const char *user, const char *t
 		return;
 	}
 	ui_info(ctx, "%-20s %-22s %s (%s %ld)\n", user, d->kind, to,
-	        tr(ctx, "days left:", "jours restants :"), d->days_left);
+	        _("days left:"), d->days_left);
 }
 
 static int remind_one(const char *user, void *arg)
@@ -135,16 +135,15 @@ static int remind_one(const char *user, void *arg)
 			goto bad;
 		/* held for long (a stopped login?): this user waits for the
 		 * next run, the others are not held up */
-		ui_warn("%s; %s", err.msg,
-		        tr(ctx, "skipped: the next run reminds this user",
-		           "ignoré : le prochain passage s'en occupera"));
+		ui_warn("%s; %s", ui_err(&err),
+		        _("skipped: the next run reminds this user"));
 		log_msg(LOG_MAIL, LOG_WARNING, "remind: %s skipped: %s", user, err.msg);
 		run->busy++;
 		goto out;
 	}
 	/* a removed account's state: nobody to remind (and its name may be
 	 * someone else's now) */
-	if (state_orphan(ctx, &st, NULL, 0) != ES_OWNER_OK) {
+	if (state_orphan(&st, NULL, 0) != ES_OWNER_OK) {
 		run->orphans++;
 		goto out;
 	}
@@ -179,7 +178,7 @@ static int remind_one(const char *user, void *arg)
 	goto out;
 bad:
 	/* one bad file does not stop the others */
-	ui_warn("%s", err.msg);
+	ui_warn("%s", ui_err(&err));
 	run->bad++;
 	run->rc = err.code == ES_EDATA ? ES_EDATA : ES_EIO;
 out:
@@ -197,8 +196,8 @@ int cmd_remind(struct cli *ctx, const struct args *a)
 	run.ctx = ctx;
 	run.dry_run = dry_run;
 	if (!dry_run)
-		es_state_sweep_tmp(ctx->cfg.state_dir); /* the daily run cleans up */
-	if (es_state_foreach(ctx->cfg.state_dir, remind_one, &run, &err) != 0)
+		es_store_tidy(&ctx->store); /* the daily run cleans up */
+	if (es_store_foreach(&ctx->store, remind_one, &run, &err) != 0)
 		return ui_fail(&err);
 	if (!dry_run)
 		log_msg(LOG_MAIL, run.busy > 0 ? LOG_WARNING : LOG_INFO,
@@ -209,21 +208,16 @@ int cmd_remind(struct cli *ctx, const struct args *a)
 		       run.bad);
 	if (!ctx->json) {
 		ui_info(ctx,
-		        tr(ctx, "%zu users checked: %zu first-change reminders, %zu expiry warnings %s; "
+		        "%zu users checked: %zu first-change reminders, %zu expiry warnings %s; "
 		                "%zu skipped (disabled or exempt)",
-		           "%zu comptes examinés : %zu rappels de changement, %zu avertissements "
-		           "d'expiration %s ; %zu ignorés (désactivés ou exemptés)"),
 		        run.checked, run.first, run.warnings,
-		        dry_run ? tr(ctx, "due", "à envoyer") : tr(ctx, "queued", "mis en file"),
+		        dry_run ? _("due") : _("queued"),
 		        run.skipped);
 		if (run.orphans > 0)
-			ui_info(ctx, tr(ctx, "; %zu orphan state(s) without their Linux account",
-			                " ; %zu état(s) orphelin(s) sans leur compte Linux"),
+			ui_info(ctx, "; %zu orphan state(s) without their Linux account",
 			        run.orphans);
 		if (run.busy > 0)
-			ui_info(ctx, tr(ctx, "; %zu locked by another process, left for the next run",
-			                " ; %zu verrouillé(s) par un autre processus, laissé(s) pour la "
-			                "prochaine fois"),
+			ui_info(ctx, "; %zu locked by another process, left for the next run",
 			        run.busy);
 		ui_info(ctx, "\n");
 	}

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "es_msg.h"
+
 static const struct option_spec add_options[] = {
 	{ "email", "ADDR", true }, { "name", "NAME", false },
 	{ "role", "ROLE", false }, { "parent-email", "ADDR", false },
@@ -30,68 +32,68 @@ static const struct option_spec doctor_options[] = { { "fix", NULL, false },
 /* name, run, usage, options, positionals (min, max), opening, delivers */
 const struct command commands[] = {
 	{ "add", cmd_add,
-	  "usage: eschool add USER --email ADDR [--name NAME] [--role ROLE]\n"
-	  "                   [--parent-email ADDR] [--class CLASS] [--lang fr|en] [--json]\n",
+	  N_("usage: eschool add USER --email ADDR [--name NAME] [--role ROLE]\n"
+	  "                   [--parent-email ADDR] [--class CLASS] [--lang fr|en] [--json]\n"),
 	  add_options, 1, 1, PREPARE_ROOT, true },
 	{ "import", cmd_import,
-	  "usage: eschool import FILE.csv [--dry-run] [--keep-going] [--output FILE] [--json]\n"
+	  N_("usage: eschool import FILE.csv [--dry-run] [--keep-going] [--output FILE] [--json]\n"
 	  "  columns (header row): username,name,email,role,parent_email,class,lang\n"
-	  "  (email is required; without username, usernames are derived from name)\n",
+	  "  (email is required; without username, usernames are derived from name)\n"),
 	  import_options, 1, 1, PREPARE_ROOT, true },
-	{ "reset", cmd_reset, "usage: eschool reset USER [--json]\n", NULL, 1, 1, PREPARE_ROOT,
+	{ "reset", cmd_reset, N_("usage: eschool reset USER [--json]\n"), NULL, 1, 1, PREPARE_ROOT,
 	  true },
-	{ "resend", cmd_resend, "usage: eschool resend USER [--json]\n", NULL, 1, 1,
+	{ "resend", cmd_resend, N_("usage: eschool resend USER [--json]\n"), NULL, 1, 1,
 	  PREPARE_ROOT, true },
-	{ "show", cmd_show, "usage: eschool show USER [--json]\n", NULL, 1, 1, PREPARE_ROOT,
+	{ "show", cmd_show, N_("usage: eschool show USER [--json]\n"), NULL, 1, 1, PREPARE_ROOT,
 	  false },
-	{ "list", cmd_list, "usage: eschool list [--role ROLE] [--json]\n", list_options, 0, 0,
+	{ "list", cmd_list, N_("usage: eschool list [--role ROLE] [--json]\n"), list_options, 0, 0,
 	  PREPARE_ROOT, false },
-	{ "disable", cmd_disable, "usage: eschool disable USER [--json]\n", NULL, 1, 1,
+	{ "disable", cmd_disable, N_("usage: eschool disable USER [--json]\n"), NULL, 1, 1,
 	  PREPARE_ROOT, false },
-	{ "enable", cmd_enable, "usage: eschool enable USER [--json]\n", NULL, 1, 1,
+	{ "enable", cmd_enable, N_("usage: eschool enable USER [--json]\n"), NULL, 1, 1,
 	  PREPARE_ROOT, false },
 	{ "forget", cmd_forget,
-	  "usage: eschool forget USER [--json]\n"
+	  N_("usage: eschool forget USER [--json]\n"
 	  "  removes the eschool state of an account that no longer exists\n"
-	  "  (removed with userdel, or its name given to another account)\n",
+	  "  (removed with userdel, or its name given to another account)\n"),
 	  NULL, 1, 1, PREPARE_ROOT, false },
 	{ "remind", cmd_remind,
-	  "usage: eschool remind [--dry-run] [--json]\n"
+	  N_("usage: eschool remind [--dry-run] [--json]\n"
 	  "  mails first-change reminders and password expiry warnings that are due\n"
-	  "  (run daily by eschool-remind.timer); --dry-run lists them, changes nothing\n",
+	  "  (run daily by eschool-remind.timer); --dry-run lists them, changes nothing\n"),
 	  dry_run_option, 0, 0, PREPARE_ROOT, false },
 	{ "set-email", cmd_set_email,
-	  "usage: eschool set-email USER ADDR [--force] [--json]\n"
+	  N_("usage: eschool set-email USER ADDR [--force] [--json]\n"
 	  "  mails a code to ADDR; the address changes when it comes back\n"
 	  "  (eschool verify-email USER CODE, or at the user's next login);\n"
-	  "  --force: the administrator's correction (a typo), at once, without a code\n",
+	  "  --force: the administrator's correction (a typo), at once, without a code\n"),
 	  set_email_options, 2, 2, PREPARE_ROOT, true },
-	{ "verify-email", cmd_verify_email, "usage: eschool verify-email USER CODE [--json]\n",
+	{ "verify-email", cmd_verify_email, N_("usage: eschool verify-email USER CODE [--json]\n"),
 	  NULL, 2, 2, PREPARE_ROOT, false },
 	{ "check-dns", cmd_check_dns,
-	  "usage: eschool check-dns DOMAIN [--selector S] [--json]\n"
-	  "  checks the SPF, DMARC and DKIM records of the domain mails are sent from\n",
+	  N_("usage: eschool check-dns DOMAIN [--selector S] [--json]\n"
+	  "  checks the SPF, DMARC and DKIM records of the domain mails are sent from\n"),
 	  dns_options, 1, 1, PREPARE_CONFIG, false },
 	{ "doctor", cmd_doctor,
-	  "usage: eschool doctor [--json] [--fix]\n"
+	  N_("usage: eschool doctor [--json] [--fix]\n"
 	  "  checks everything production needs, item by item;\n"
 	  "  --fix writes the role's password aging into shadow\n"
-	  "  for the accounts made before eschool did\n",
+	  "  for the accounts made before eschool did\n"),
 	  doctor_options, 0, 0, PREPARE_ROOT, false },
 	{ "backup", cmd_backup,
-	  "usage: eschool backup FILE\n"
-	  "  writes the state directory to FILE (a .tar.gz, mode 600)\n",
+	  N_("usage: eschool backup FILE\n"
+	  "  writes the state directory to FILE (a .tar.gz, mode 600)\n"),
 	  NULL, 1, 1, PREPARE_ROOT, false },
 	{ "restore", cmd_restore,
-	  "usage: eschool restore FILE\n"
+	  N_("usage: eschool restore FILE\n"
 	  "  puts back the state directory saved by eschool backup (the current one is kept\n"
-	  "  beside it as STATE_DIR.before-restore-TIME)\n",
+	  "  beside it as STATE_DIR.before-restore-TIME)\n"),
 	  NULL, 1, 1, PREPARE_ROOT, false },
-	{ "test-email", cmd_test_email, "usage: eschool test-email ADDR [--json]\n", NULL, 1, 1,
+	{ "test-email", cmd_test_email, N_("usage: eschool test-email ADDR [--json]\n"), NULL, 1, 1,
 	  PREPARE_ROOT, false },
 	{ "queue", cmd_queue,
-	  "usage: eschool queue run|status|list [--json]\n"
-	  "       eschool queue retry ID | drop ID\n",
+	  N_("usage: eschool queue run|status|list [--json]\n"
+	  "       eschool queue retry ID | drop ID\n"),
 	  NULL, 1, 2, PREPARE_ROOT, false },
 	{ NULL, NULL, NULL, NULL, 0, 0, PREPARE_NOTHING, false },
 };

@@ -39,8 +39,7 @@ void log_open(const struct cli *ctx)
 	log_fd = open(ctx->cfg.log_file,
 	              O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
 	if (log_fd < 0)
-		ui_warn(tr(ctx, "cannot open the log file %s: %s (logging to syslog only)",
-		           "impossible d'ouvrir le journal %s : %s (journal système seulement)"),
+		ui_warn("cannot open the log file %s: %s (logging to syslog only)",
 		        ctx->cfg.log_file, strerror(errno));
 }
 

@@ -19,7 +19,7 @@
 
 #include "es_password.h"
 
-static const char usage_text[] =
+static const char usage_text[] = N_(
 	"usage: eschool [-c FILE] [--debug|--production] [--json] [-q] [-v] COMMAND ...\n"
 	"\n"
 	"commands:\n"
@@ -44,7 +44,7 @@ static const char usage_text[] =
 	"  test-email ADDR                      send one mail now, show the SMTP outcome\n"
 	"  queue run|status|list, queue retry|drop ID   deliver and inspect the mail queue\n"
 	"\n"
-	"Run 'eschool COMMAND --help' for a command's options; see eschool(8).\n";
+	"Run 'eschool COMMAND --help' for a command's options; see eschool(8).\n");
 
 static bool terminal_is_french(void)
 {
@@ -108,7 +108,7 @@ static int run(struct cli *ctx, const struct command *cmd, int ci, int argc, cha
 	for (int k = 1; k < ci; k++) {
 		if (global_opt(ctx, ci, argv, &k) <= 0) {
 			ui_warn("unknown option '%s'", argv[k]);
-			(void)fputs(usage_text, stderr);
+			(void)fputs(_(usage_text), stderr);
 			return ES_EUSAGE;
 		}
 	}
@@ -155,7 +155,7 @@ int main(int argc, char **argv)
 	(void)signal(SIGXFSZ, SIG_IGN);
 
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.french = terminal_is_french();
+	ui_set_french(terminal_is_french());
 	ctx.now = time(NULL);
 
 	ci = find_command(argc, argv);
@@ -166,18 +166,18 @@ int main(int argc, char **argv)
 				return 0;
 			}
 			if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-				(void)fputs(usage_text, stdout);
+				(void)fputs(_(usage_text), stdout);
 				return 0;
 			}
 		}
-		(void)fputs(usage_text, stderr);
+		(void)fputs(_(usage_text), stderr);
 		return ES_EUSAGE;
 	}
 	for (const struct command *cmd = commands; cmd->name != NULL; cmd++)
 		if (strcmp(argv[ci], cmd->name) == 0)
 			return run(&ctx, cmd, ci, argc, argv);
 	ui_warn("unknown command '%s'", argv[ci]);
-	(void)fputs(usage_text, stderr);
+	(void)fputs(_(usage_text), stderr);
 	return ES_EUSAGE;
 }
 
@@ -190,8 +190,7 @@ int prepare(struct cli *ctx, enum preparation preparation, bool delivers)
 	if (preparation == PREPARE_CONFIG)
 		return load_config(ctx, &err) != 0 ? ui_fail(&err) : 0;
 	if (geteuid() != 0) {
-		ui_warn("%s", tr(ctx, "this command must be run as root (sudo eschool ...)",
-		                 "cette commande doit être lancée en root (sudo eschool ...)"));
+		ui_warn("%s", _("this command must be run as root (sudo eschool ...)"));
 		return ES_EPERM;
 	}
 	if (load_config(ctx, &err) != 0)
@@ -201,13 +200,9 @@ int prepare(struct cli *ctx, enum preparation preparation, bool delivers)
 	if (delivers && ctx->cfg.mode == ES_MODE_PRODUCTION &&
 	    (ctx->cfg.host[0] == '\0' || ctx->cfg.from[0] == '\0')) {
 		/* refuse before creating anything whose credentials cannot go out */
-		ui_warn(tr(ctx,
-		           "mode = production (or DEBUG=False) mails the credentials: set mail.from "
+		ui_warn("mode = production (or DEBUG=False) mails the credentials: set mail.from "
 		           "and mail.host (or a provider) in %s, or use --debug to have the "
 		           "passwords shown",
-		           "le mode production (ou DEBUG=False) envoie les identifiants par mail : "
-		           "renseignez mail.from et mail.host (ou un provider) dans %s, ou utilisez "
-		           "--debug pour afficher les mots de passe"),
 		        ctx->cfg.path[0] ? ctx->cfg.path : ES_CONFIG_DEFAULT_PATH);
 		return ES_ECONFIG;
 	}

@@ -53,10 +53,10 @@ static int usage_error(const struct command *cmd, const char *fmt, ...)
 
 	(void)fputs("eschool: ", stderr);
 	va_start(ap, fmt);
-	(void)vfprintf(stderr, fmt, ap);
+	(void)vfprintf(stderr, _(fmt), ap);
 	va_end(ap);
 	(void)fputc('\n', stderr);
-	(void)fputs(cmd->usage, stderr);
+	(void)fputs(_(cmd->usage), stderr);
 	return ES_EUSAGE;
 }
 
@@ -113,7 +113,7 @@ int parse_command_line(struct cli *ctx, const struct command *cmd, int argc, cha
 			continue;
 		}
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			(void)fputs(cmd->usage, stdout);
+			(void)fputs(_(cmd->usage), stdout);
 			*done = true;
 			return 0;
 		}
@@ -130,12 +130,9 @@ int parse_command_line(struct cli *ctx, const struct command *cmd, int argc, cha
 		return usage_error(cmd, "%s needs more arguments", cmd->name);
 	for (int k = 0; cmd->options != NULL && cmd->options[k].name != NULL; k++) {
 		if (cmd->options[k].required && !out->given[k]) {
-			char what[120];
-
-			(void)snprintf(what, sizeof(what), "%s needs --%s %s", cmd->name,
-			               cmd->options[k].name,
-			               cmd->options[k].value ? cmd->options[k].value : "");
-			return usage_error(cmd, "%s", what);
+			return usage_error(cmd, "%s needs --%s %s", cmd->name,
+			                   cmd->options[k].name,
+			                   cmd->options[k].value ? cmd->options[k].value : "");
 		}
 	}
 	return 0;

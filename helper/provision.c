@@ -42,7 +42,7 @@ bool is_role_group(const struct es_config *cfg, const char *name)
 int load_user_state(const struct cli *ctx, const char *user, struct es_state *st,
                       struct es_err *err)
 {
-	return es_state_load(ctx->cfg.state_dir, user, st, err);
+	return es_store_read(&ctx->store, user, st, err);
 }
 
 int state_set_uid(struct es_state *st, struct es_err *err)
@@ -67,7 +67,7 @@ static bool not_found(int e)
 	return e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM;
 }
 
-enum es_state_owner state_orphan(const struct cli *ctx, const struct es_state *st,
+enum es_state_owner state_orphan(const struct es_state *st,
                                     char *why, size_t whysz)
 {
 	const struct passwd *pw;
@@ -84,20 +84,15 @@ enum es_state_owner state_orphan(const struct cli *ctx, const struct es_state *s
 		return o;
 	if (o == ES_OWNER_GONE)
 		(void)snprintf(why, whysz,
-		               tr(ctx, "%s has eschool state but no Linux account (removed with "
-		                       "userdel?); 'eschool forget %s' removes that state",
-		                  "%s a un état eschool mais pas de compte Linux (supprimé par "
-		                  "userdel ?) ; 'eschool forget %s' supprime cet état"),
+		               _("%s has eschool state but no Linux account (removed with "
+		                       "userdel?); 'eschool forget %s' removes that state"),
 		               st->username, st->username);
 	else if (o == ES_OWNER_OTHER && pw != NULL)
 		(void)snprintf(why, whysz,
-		               tr(ctx, "%s has eschool state made for uid %lld, but %s is now "
+		               _("%s has eschool state made for uid %lld, but %s is now "
 		                       "another account (uid %lld: removed, then created again?) that "
 		                       "eschool does not manage; 'eschool forget %s' removes the old "
-		                       "state",
-		                  "%s a un état eschool fait pour l'uid %lld, mais %s est maintenant "
-		                  "un autre compte (uid %lld : supprimé puis recréé ?) qu'eschool ne "
-		                  "gère pas ; 'eschool forget %s' supprime l'ancien état"),
+		                       "state"),
 		               st->username, (long long)es_state_get_i64(st, ES_K_UID, -1),
 		               st->username, (long long)pw->pw_uid, st->username);
 	return o;

@@ -45,7 +45,6 @@ int state_set_uid(struct es_state *st, struct es_err *err);
  * fails, e.g. a directory down, counts as ES_OWNER_OK). When not, why
  * (may be NULL) gets a sentence for people, in the terminal's language,
  * that says so and names the command that cleans it (eschool forget). */
-enum es_state_owner state_orphan(const struct cli *ctx, const struct es_state *st, char *why,
-                                 size_t whysz);
+enum es_state_owner state_orphan(const struct es_state *st, char *why, size_t whysz);
 
 #endif

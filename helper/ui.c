@@ -8,9 +8,28 @@
 #include <string.h>
 #include <unistd.h>
 
-const char *tr(const struct cli *ctx, const char *en, const char *fr)
+#include "es_msg.h"
+
+static bool french;
+
+void ui_set_french(bool yes)
 {
-	return ctx->french ? fr : en;
+	french = yes;
+}
+
+bool ui_french(void)
+{
+	return french;
+}
+
+const char *ui_text(const char *text)
+{
+	return es_msg(french, text);
+}
+
+const char *ui_err(const struct es_err *err)
+{
+	return es_err_text(err, french);
 }
 
 void ui_warn(const char *fmt, ...)
@@ -19,7 +38,7 @@ void ui_warn(const char *fmt, ...)
 
 	(void)fputs("eschool: ", stderr);
 	va_start(ap, fmt);
-	(void)vfprintf(stderr, fmt, ap);
+	(void)vfprintf(stderr, es_msg(french, fmt), ap);
 	va_end(ap);
 	(void)fputc('\n', stderr);
 }
@@ -32,13 +51,13 @@ void ui_info(const struct cli *ctx, const char *fmt, ...)
 		return;
 	va_start(ap, fmt);
 	/* with --json, stdout carries only JSON: people's text goes to stderr */
-	(void)vfprintf(ctx->json ? stderr : stdout, fmt, ap);
+	(void)vfprintf(ctx->json ? stderr : stdout, es_msg(french, fmt), ap);
 	va_end(ap);
 }
 
 int ui_fail(const struct es_err *err)
 {
-	ui_warn("%s", err->msg);
+	ui_warn("%s", ui_err(err));
 	return err->code ? err->code : ES_ESOFTWARE;
 }
 
@@ -96,8 +115,8 @@ void ui_print_credential(const struct cli *ctx, const char *user, const char *pa
 		      es_buf_puts(&b, "}\n");
 	} else if (password != NULL) {
 		rc = es_buf_printf(&b, "  %-16s %s\n  %-16s %s\n",
-		                   tr(ctx, "Username:", "Identifiant :"), user,
-		                   tr(ctx, "Password:", "Mot de passe :"), password);
+		                   _("Username:"), user,
+		                   _("Password:"), password);
 	} else {
 		rc = 0;
 	}

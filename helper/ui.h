@@ -9,19 +9,27 @@
 
 #include "cli.h"
 #include "es_err.h"
+#include "es_msg.h"
 #include "es_util.h"
 
-/* Picks the English or French text by the terminal's language. */
-/* format_arg: printf-style checks apply to the English text; the French
- * one must use the same conversions. */
-const char *tr(const struct cli *ctx, const char *en, const char *fr)
-	__attribute__((format_arg(2)));
+/* The terminal's language (LC_ALL, LC_MESSAGES, LANG: French when it
+ * starts with "fr"), read once by main; every message below follows it. */
+void ui_set_french(bool french);
+bool ui_french(void);
 
-/* Errors and warnings on stderr, prefixed "eschool: ". */
+/* text in the terminal's language (lib/es_msg: the English is the key,
+ * po/fr.po has the French), as gettext's _() */
+const char *ui_text(const char *text) __attribute__((format_arg(1)));
+#define _(text) ui_text(text)
+
+/* Errors and warnings on stderr, prefixed "eschool: "; fmt is translated. */
 void ui_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Information for people: stdout, or stderr under --json; none under -q. */
+/* Information for people: stdout, or stderr under --json; none under -q;
+ * fmt is translated. */
 void ui_info(const struct cli *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* err's message in the terminal's language. */
+const char *ui_err(const struct es_err *err);
 /* Reports err on stderr and returns its exit code. */
 int ui_fail(const struct es_err *err);
 

@@ -4,18 +4,32 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "es_msg.h"
+
 /* Appends as much of src as fits. */
-static size_t es_strlcat_trunc(char *dst, const char *src, size_t dstsz)
+static void strlcat_trunc(char *dst, const char *src, size_t dstsz)
 {
 	size_t d = strlen(dst), n = strlen(src);
 
 	if (d + 1 >= dstsz)
-		return d;
+		return;
 	if (n > dstsz - d - 1)
 		n = dstsz - d - 1;
 	memcpy(dst + d, src, n);
 	dst[d + n] = '\0';
-	return d + n;
+}
+
+/* fmt with ap into both texts: the English as written, the French from
+ * the catalogue (the English again where it has none). */
+__attribute__((format(printf, 2, 0)))
+static void format_both(struct es_err *err, const char *fmt, va_list ap)
+{
+	va_list again;
+
+	va_copy(again, ap);
+	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	(void)vsnprintf(err->msg_fr, sizeof(err->msg_fr), es_msg(true, fmt), again);
+	va_end(again);
 }
 
 int (es_err_set)(struct es_err *err, int code, const char *fmt, ...)
@@ -26,7 +40,7 @@ int (es_err_set)(struct es_err *err, int code, const char *fmt, ...)
 		return -1;
 	err->code = code;
 	va_start(ap, fmt);
-	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	format_both(err, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -34,45 +48,61 @@ int (es_err_set)(struct es_err *err, int code, const char *fmt, ...)
 int (es_err_errno)(struct es_err *err, int code, int errnum, const char *fmt, ...)
 {
 	va_list ap;
-	size_t used;
 	char ebuf[128];
+	const char *why;
 
 	if (err == NULL)
 		return -1;
 	err->code = code;
 	va_start(ap, fmt);
-	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	format_both(err, fmt, ap);
 	va_end(ap);
-	used = strlen(err->msg);
-	/* strerror_r (GNU) may return a static string instead of filling ebuf */
-	(void)snprintf(err->msg + used, sizeof(err->msg) - used, ": %s",
-	               strerror_r(errnum, ebuf, sizeof(ebuf)));
+	/* strerror_r (GNU) may return a static string instead of filling
+	 * ebuf; the C locale's text in both (the helper does not set
+	 * LC_MESSAGES, the module must not) */
+	why = strerror_r(errnum, ebuf, sizeof(ebuf));
+	strlcat_trunc(err->msg, ": ", sizeof(err->msg));
+	strlcat_trunc(err->msg, why, sizeof(err->msg));
+	strlcat_trunc(err->msg_fr, " : ", sizeof(err->msg_fr));
+	strlcat_trunc(err->msg_fr, why, sizeof(err->msg_fr));
 	return -1;
+}
+
+/* "prefix: " (French: "prefix : ") before text, in place. */
+static void prepend(char *text, size_t size, const char *prefix, const char *colon)
+{
+	char old[ES_ERR_MAX];
+
+	(void)snprintf(old, sizeof(old), "%s", text);
+	(void)snprintf(text, size, "%s", prefix);
+	strlcat_trunc(text, colon, size);
+	strlcat_trunc(text, old, size);
 }
 
 int (es_err_prefix)(struct es_err *err, const char *fmt, ...)
 {
 	va_list ap;
-	char old[ES_ERR_MAX];
-	size_t used;
-	int n;
+	struct es_err prefix;
 
 	if (err == NULL)
 		return -1;
-	memcpy(old, err->msg, sizeof(old));
-	old[sizeof(old) - 1] = '\0';
 	va_start(ap, fmt);
-	n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	format_both(&prefix, fmt, ap);
 	va_end(ap);
-	used = n < 0 ? 0 : (size_t)n;
-	if (used >= sizeof(err->msg) - 1)
-		return -1; /* the prefix filled the buffer: keep it */
-	err->msg[used++] = ':';
-	if (used < sizeof(err->msg) - 1)
-		err->msg[used++] = ' ';
-	err->msg[used] = '\0';
-	(void)es_strlcat_trunc(err->msg, old, sizeof(err->msg));
+	prepend(err->msg, sizeof(err->msg), prefix.msg, ": ");
+	prepend(err->msg_fr, sizeof(err->msg_fr), prefix.msg_fr, " : ");
 	return -1;
+}
+
+void es_err_copy(struct es_err *dst, const struct es_err *src)
+{
+	if (dst != NULL && src != NULL && dst != src)
+		memcpy(dst, src, sizeof(*dst));
+}
+
+const char *es_err_text(const struct es_err *err, bool french)
+{
+	return french && err->msg_fr[0] != '\0' ? err->msg_fr : err->msg;
 }
 
 void es_err_clear(struct es_err *err)
@@ -81,4 +111,5 @@ void es_err_clear(struct es_err *err)
 		return;
 	err->code = ES_OK;
 	err->msg[0] = '\0';
+	err->msg_fr[0] = '\0';
 }

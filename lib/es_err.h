@@ -7,6 +7,7 @@
 #ifndef ESCHOOL_ERR_H
 #define ESCHOOL_ERR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Categories are the sysexits.h values so that main() can return them. */
@@ -27,9 +28,13 @@ enum es_status {
 
 #define ES_ERR_MAX 768
 
+/* The message in both languages: the English for logs (and the key of
+ * lib/es_msg's catalogue), the French for a French terminal; fmt is the
+ * catalogue's key, so a message is translated where it is written. */
 struct es_err {
-	int code;              /* enum es_status */
-	char msg[ES_ERR_MAX];  /* human message, no trailing newline */
+	int code;                 /* enum es_status */
+	char msg[ES_ERR_MAX];     /* English, no trailing newline */
+	char msg_fr[ES_ERR_MAX];  /* French (the English where none) */
 };
 
 /* Fills err (if not NULL) and returns -1, so that callers can write
@@ -46,6 +51,13 @@ int es_err_prefix(struct es_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 void es_err_clear(struct es_err *err);
+
+/* The message in French when french (and there is one), else English. */
+const char *es_err_text(const struct es_err *err, bool french);
+
+/* *dst = *src: an error passed on whole, in both languages (not
+ * es_err_set(dst, code, "%s", src->msg), which loses the French). */
+void es_err_copy(struct es_err *dst, const struct es_err *src);
 
 /* The three always return -1: say so at every call site, so that static
  * analysis (which does not look into es_err.c) knows that `return

@@ -34,6 +34,7 @@
  * libc's explicit_bzero: the same guarantee as sodium_memzero, and the PAM
  * module's login path then runs no libsodium code (a page fault less). */
 #include "es_state.h"
+#include "es_state_files.h"
 
 #include "es_fs.h"
 

@@ -4,9 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "es_state_files.h"
 #include "es_util.h"
 
 /* ---- the file store: lib/es_state under state_dir ---- */
+
+_Static_assert(ES_STORE_LOCK_WAIT_MS == ES_STATE_LOCK_WAIT_MS, "one bound for a user's lock");
 
 static int files_lock(const struct es_store *s, const char *user, long wait_ms,
                       intptr_t *token, struct es_err *err)
@@ -59,6 +62,11 @@ static int files_lock_all(const struct es_store *s, intptr_t *token, struct es_e
 	return 0;
 }
 
+static void files_tidy(const struct es_store *s)
+{
+	es_state_sweep_tmp(s->dir);
+}
+
 static const struct es_store_ops files_ops = {
 	.name = "files",
 	.lock = files_lock,
@@ -68,6 +76,7 @@ static const struct es_store_ops files_ops = {
 	.remove = files_remove,
 	.foreach = files_foreach,
 	.lock_all = files_lock_all,
+	.tidy = files_tidy,
 };
 
 void es_store_files(struct es_store *s, const char *state_dir)
@@ -86,6 +95,22 @@ int es_store_foreach(const struct es_store *s, int (*fn)(const char *user, void 
                      void *arg, struct es_err *err)
 {
 	return s->ops->foreach(s, fn, arg, err);
+}
+
+int es_store_read(const struct es_store *s, const char *user, struct es_state *st,
+                  struct es_err *err)
+{
+	struct es_record rec;
+	int rc = es_record_open(s, user, ES_RECORD_READ, st, &rec, err);
+
+	if (rc >= 0)
+		es_record_close(&rec);
+	return rc;
+}
+
+void es_store_tidy(const struct es_store *s)
+{
+	s->ops->tidy(s);
 }
 
 int es_store_lock_all(const struct es_store *s, intptr_t *token, struct es_err *err)
@@ -138,7 +163,7 @@ int es_record_open_wait(const struct es_store *s, const char *user, enum es_reco
 int es_record_open(const struct es_store *s, const char *user, enum es_record_how how,
                    struct es_state *st, struct es_record *rec, struct es_err *err)
 {
-	return es_record_open_wait(s, user, how, ES_STATE_LOCK_WAIT_MS, st, rec, err);
+	return es_record_open_wait(s, user, how, ES_STORE_LOCK_WAIT_MS, st, rec, err);
 }
 
 static int need_lock(const struct es_record *rec, const char *what, struct es_err *err)

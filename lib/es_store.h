@@ -34,7 +34,8 @@ struct es_store_ops {
 	int (*lock)(const struct es_store *s, const char *user, long wait_ms, intptr_t *token,
 	            struct es_err *err);
 	void (*unlock)(const struct es_store *s, intptr_t token);
-	/* 0 loaded, 1 no such record, -1 error (es_state_load's codes) */
+	/* 0 loaded, 1 no such record, -1 error (ES_EDATA corrupt, ES_EPERM
+	 * not readable, ES_EIO) */
 	int (*load)(const struct es_store *s, const char *user, struct es_state *st,
 	            struct es_err *err);
 	int (*save)(const struct es_store *s, const struct es_state *st, struct es_err *err);
@@ -45,6 +46,8 @@ struct es_store_ops {
 	/* the whole store's lock: the commands that create accounts or set
 	 * passwords hold it; per-user locks nest inside */
 	int (*lock_all)(const struct es_store *s, intptr_t *token, struct es_err *err);
+	/* clears what writers killed half-way left (best effort, silent) */
+	void (*tidy)(const struct es_store *s);
 };
 
 struct es_store {
@@ -57,6 +60,18 @@ void es_store_files(struct es_store *s, const char *state_dir);
 
 /* The store the configuration names (today: the files of state_dir). */
 void es_store_for(struct es_store *s, const struct es_config *cfg);
+
+/* What is stored for user now, read without a lock (list, show, doctor,
+ * import's plan): 0 read, 1 none (st empty, named user), -1 error. */
+int es_store_read(const struct es_store *s, const char *user, struct es_state *st,
+                  struct es_err *err);
+
+/* The daily run's and import's cleaning of what killed writers left. */
+void es_store_tidy(const struct es_store *s);
+
+/* How long a user's lock is waited for (es_record_open): see
+ * ES_STATE_LOCK_WAIT_MS. */
+#define ES_STORE_LOCK_WAIT_MS 5000L
 
 /* Calls fn for every user with a record (sorted); stops at fn's non-zero. */
 int es_store_foreach(const struct es_store *s, int (*fn)(const char *user, void *arg),

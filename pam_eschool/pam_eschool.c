@@ -446,10 +446,11 @@ static int broken_config(struct call *c, const struct es_err *cfg_err)
 		dirs[1] = named;
 	for (size_t i = 0; i < 2 && dirs[i] != NULL && where == NULL; i++) {
 		struct es_err err = { 0 };
+		struct es_store store;
 		int rc;
 
-		es_state_free(&c->st);
-		rc = es_state_load(dirs[i], c->user, &c->st, &err);
+		es_store_files(&store, dirs[i]);
+		rc = es_store_read(&store, c->user, &c->st, &err);
 		if (rc == 0 && state_is_others(c))
 			rc = 1;
 		if (rc != 1) /* a state, or one that cannot be read: managed */

@@ -42,24 +42,19 @@ static void logo_load(const struct cli *ctx)
 	 * shared copy; what it reaches is checked below (fstat). */
 	fd = open(ctx->cfg.logo, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
-		ui_warn(tr(ctx, "cannot read the logo %s: %s; mails go without it (fix [general] logo)",
-		           "impossible de lire le logo %s : %s ; les mails partent sans (corrigez "
-		           "[general] logo)"),
+		ui_warn("cannot read the logo %s: %s; mails go without it (fix [general] logo)",
 		        ctx->cfg.logo, strerror(errno));
 		return;
 	}
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		ui_warn(tr(ctx, "the logo %s is not a regular file; mails go without it (fix "
+		ui_warn("the logo %s is not a regular file; mails go without it (fix "
 		                "[general] logo)",
-		           "le logo %s n'est pas un fichier ordinaire ; les mails partent sans "
-		           "(corrigez [general] logo)"),
 		        ctx->cfg.logo);
 		(void)close(fd);
 		return;
 	}
 	if (sb.st_size > LOGO_MAX) {
-		ui_warn(tr(ctx, "the logo %s is larger than 1 MB; mails go without it",
-		           "le logo %s dépasse 1 Mo ; les mails partent sans"),
+		ui_warn("the logo %s is larger than 1 MB; mails go without it",
 		        ctx->cfg.logo);
 		(void)close(fd);
 		return;
@@ -73,8 +68,7 @@ static void logo_load(const struct cli *ctx)
 	e = es_fs_read_all(fd, (char *)logo_data, (size_t)sb.st_size, &got);
 	(void)close(fd);
 	if (e != 0 || got != (size_t)sb.st_size || got <= 8 || memcmp(logo_data, png_sig, 8) != 0) {
-		ui_warn(tr(ctx, "the logo %s is not a PNG image; mails go without it",
-		           "le logo %s n'est pas une image PNG ; les mails partent sans"),
+		ui_warn("the logo %s is not a PNG image; mails go without it",
 		        ctx->cfg.logo);
 		free(logo_data);
 		logo_data = NULL;

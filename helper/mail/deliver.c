@@ -79,12 +79,12 @@ static bool try_now(struct cli *ctx, struct es_qmsg *m, const struct es_buf *msg
 		if (err.code == ES_ETEMP)
 			*delivery = "queued"; /* a running `queue run` will take it */
 		else
-			ui_warn("%s", err.msg); /* queued, but not tried: show it */
+			ui_warn("%s", ui_err(&err)); /* queued, but not tried: show it */
 		(void)es_strlcpy(m->last_error, err.msg, sizeof(m->last_error));
 		return false;
 	}
 	if (outbox_send(ob, m, msg->data, msg->len, &outcome, &r, &err) != 0) {
-		ui_warn("%s", err.msg);
+		ui_warn("%s", ui_err(&err));
 		if (outcome == OUTCOME_SENT)
 			*delivery = "sent";
 	} else if (outcome == OUTCOME_SENT) {
@@ -115,21 +115,16 @@ static int deliver(struct cli *ctx, const struct es_state *st, const char *kind,
 	held = try_now(ctx, &m, &msg, delivery);
 	es_buf_free(&msg); /* wiped: it holds the password */
 	if (held && password != NULL)
-		ui_warn(tr(ctx, "the sending quota is reached: the mail to %s waits for the next "
+		ui_warn("the sending quota is reached: the mail to %s waits for the next "
 		                "window (eschool queue status)",
-		           "le quota d'envoi est atteint : le mail pour %s attend la période "
-		           "suivante (eschool queue status)"),
 		        email);
 	if (strcmp(*delivery, "fallback") != 0)
 		return 0;
 	if (password != NULL)
-		ui_warn(tr(ctx, "the mail to %s could not be sent (%s); the password is shown below",
-		           "le mail pour %s n'a pas pu partir (%s) ; le mot de passe est affiché "
-		           "ci-dessous"),
+		ui_warn("the mail to %s could not be sent (%s); the password is shown below",
 		        email, m.last_error);
 	else
-		ui_warn(tr(ctx, "the %s mail to %s could not be sent (%s); it stays queued",
-		           "le mail %s pour %s n'a pas pu partir (%s) ; il reste en file"),
+		ui_warn("the %s mail to %s could not be sent (%s); it stays queued",
 		        kind, email, m.last_error);
 	return 0;
 }
@@ -159,8 +154,7 @@ int deliver_mail(struct cli *ctx, const char *user, const char *kind, const char
 	else
 		*delivery = "queued";
 	if (strcmp(*delivery, "fallback") == 0)
-		ui_warn(tr(ctx, "the %s mail to %s could not be sent (%s); it stays queued",
-		           "le mail %s pour %s n'a pas pu partir (%s) ; il reste en file"),
+		ui_warn("the %s mail to %s could not be sent (%s); it stays queued",
 		        kind, to, m.last_error);
 out:
 	es_buf_free(&msg); /* wiped: it may hold a code */
@@ -275,9 +269,7 @@ int deliver_again(struct cli *ctx, const char *user, const char **delivery,
 	else if (outcome == OUTCOME_HELD && outbox_over_quota(ob))
 		*delivery = "queued";
 	else
-		ui_warn(tr(ctx, "the queued mail to %s could not be sent (%s); a new password is made",
-		           "le mail en file pour %s n'a pas pu partir (%s) ; un nouveau mot de passe "
-		           "est créé"),
+		ui_warn("the queued mail to %s could not be sent (%s); a new password is made",
 		        m.to, m.last_error);
 out:
 	if (msg != NULL) {
@@ -308,9 +300,9 @@ void debug_mail(struct cli *ctx, const struct es_state *st, const char *kind,
 	if (rc == 0)
 		rc = mail_local(ctx, id, to, msg.data, msg.len, where, sizeof(where), &err);
 	if (rc != 0)
-		ui_warn("%s", err.msg);
+		ui_warn("%s", ui_err(&err));
 	else if (ctx->cfg.mail_backend == ES_MAILB_FILE)
-		ui_info(ctx, tr(ctx, "the %s mail for %s is in %s\n", "le mail %s pour %s est dans %s\n"),
+		ui_info(ctx, "the %s mail for %s is in %s\n",
 		        kind, to, where);
 	es_buf_free(&msg);
 }

@@ -271,8 +271,7 @@ void outbox_close(struct outbox *ob)
 	if (ob->quota_fd >= 0 && ob->sent_any)
 		(void)es_fs_fsync(ob->quota_fd);
 	es_fs_close(&ob->quota_fd);
-	if (ob->lockfd >= 0)
-		es_state_unlock(ob->lockfd); /* closes: releases the flock */
+	es_fs_close(&ob->lockfd); /* releases the queue's flock */
 	free(ob);
 }
 
@@ -341,7 +340,7 @@ static void admin_mail(struct outbox *ob, const char *kind, const struct es_tvar
 	                   &err) != 0 ||
 	    es_queue_add(ctx->cfg.spool_dir, &m, msg.data, msg.len, ctx->now, &err) != 0 ||
 	    outbox_send(ob, &m, msg.data, msg.len, &outcome, &r, &err) != 0)
-		ui_warn("%s: %s", kind, err.msg);
+		ui_warn("%s: %s", kind, ui_err(&err));
 	es_buf_free(&msg);
 }
 

@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "es_state.h"
+#include "es_state_files.h"
 
 struct fx {
 	char top[64];
