@@ -71,7 +71,7 @@ TEST_TOOLS := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/*.c))
 
 all: $(BUILD)/eschool $(BUILD)/pam_eschool.so $(TEST_TOOLS) $(BUILD)/pam_floor.so
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h) $(wildcard helper/*.h helper/mail/*.h)
+$(BUILD)/%.o: %.c $(wildcard lib/*.h lib/*.inc) $(wildcard helper/*.h helper/mail/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

@@ -238,6 +238,22 @@ out:
 	return rc;
 }
 
+/* dest's directory and file name (PATH_MAX each); a directory is refused. */
+static int split_dest(const char *file, const char *dest, char *dir, char *base)
+{
+	char work[PATH_MAX]; /* dirname and basename write into their argument */
+
+	(void)snprintf(work, sizeof(work), "%s", dest);
+	(void)snprintf(dir, PATH_MAX, "%s", dirname(work));
+	(void)snprintf(work, sizeof(work), "%s", dest);
+	(void)snprintf(base, PATH_MAX, "%s", basename(work));
+	if (dest[strlen(dest) - 1] == '/' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
+		ui_warn("%s: give a file name, not a directory", file);
+		return -1;
+	}
+	return 0;
+}
+
 int cmd_backup(struct cli *ctx, const struct args *a)
 {
 	const char *file = NULL;
@@ -252,19 +268,8 @@ int cmd_backup(struct cli *ctx, const struct args *a)
 		ui_warn("%s: path too long", file);
 		return ES_EUSAGE;
 	}
-	{
-		char work[PATH_MAX]; /* dirname and basename write into their argument */
-
-		(void)snprintf(work, sizeof(work), "%s", dest);
-		(void)snprintf(dir, sizeof(dir), "%s", dirname(work));
-		(void)snprintf(work, sizeof(work), "%s", dest);
-		(void)snprintf(base, sizeof(base), "%s", basename(work));
-	}
-	if (dest[strlen(dest) - 1] == '/' || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) {
-		ui_warn("%s: give a file name, not a directory",
-		        file);
+	if (split_dest(file, dest, dir, base) != 0)
 		return ES_EUSAGE;
-	}
 	if (stat(ctx->cfg.state_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		ui_warn("%s does not exist yet: nothing to back up",
 		        ctx->cfg.state_dir);
@@ -359,14 +364,59 @@ static int remove_entry(const char *path, const struct stat *sb, int type, struc
 	return type == FTW_DP ? rmdir(path) : unlink(path);
 }
 
+/* The archive src unpacked into the new directory work, checked (only
+ * directories and regular files, a users/ directory) and made root's
+ * with the state's modes. 0, or the exit code after saying why. */
+static int unpack(const char *src, const char *work)
+{
+	/* root's tar keeps the archive's modes unless told not to: with
+	 * --no-same-permissions the umask (077, main) applies, and
+	 * --no-overwrite-dir keeps the 0700 of the work directory */
+	const char *const targv[] = { TAR,
+		                      "--extract",
+		                      "--gzip",
+		                      "--file",
+		                      src,
+		                      "--directory",
+		                      work,
+		                      "--no-same-owner",
+		                      "--no-same-permissions",
+		                      "--no-overwrite-dir",
+		                      NULL };
+	char users[PATH_MAX + 8], msg[512];
+	struct es_err err = { 0 };
+	struct stat st;
+	int status = run_command(targv, NULL, 0, msg, sizeof(msg), &err);
+
+	if (status != 0) {
+		if (status < 0)
+			ui_warn("%s", ui_err(&err));
+		else
+			ui_warn("%s is not a backup eschool can read: tar said: %s", src, msg);
+		return ES_EDATA;
+	}
+	unsafe_entries = 0;
+	if (nftw(work, check_entry, 16, FTW_PHYS) != 0)
+		unsafe_entries++;
+	(void)snprintf(users, sizeof(users), "%s/users", work);
+	if (unsafe_entries > 0 || lstat(users, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		ui_warn("%s is not an eschool state backup (no users/ directory, or unsafe "
+		        "entries): nothing changed",
+		        src);
+		return ES_EDATA;
+	}
+	if (nftw(work, reset_entry, 16, FTW_PHYS) != 0 || unsafe_entries > 0)
+		return ES_EIO;
+	return 0;
+}
+
 int cmd_restore(struct cli *ctx, const struct args *a)
 {
 	const char *file = NULL;
-	char src[PATH_MAX], work[PATH_MAX], users[PATH_MAX + 8], old[PATH_MAX + 64], msg[512];
-	char parent[PATH_MAX];
+	char src[PATH_MAX], work[PATH_MAX], old[PATH_MAX + 64], parent[PATH_MAX];
 	struct es_err err = { 0 };
 	struct stat st;
-	int rc, status;
+	int rc;
 	intptr_t alllock = -1;
 
 	file = a->positional[0];
@@ -382,47 +432,9 @@ int cmd_restore(struct cli *ctx, const struct args *a)
 		ui_warn("cannot create a directory beside %s: %s", ctx->cfg.state_dir, strerror(errno));
 		return ES_ECANTCREAT;
 	}
-	{
-		/* root's tar keeps the archive's modes unless told not to: with
-		 * --no-same-permissions the umask (077, main) applies, and
-		 * --no-overwrite-dir keeps the 0700 of the work directory */
-		const char *const targv[] = { TAR,
-			                      "--extract",
-			                      "--gzip",
-			                      "--file",
-			                      src,
-			                      "--directory",
-			                      work,
-			                      "--no-same-owner",
-			                      "--no-same-permissions",
-			                      "--no-overwrite-dir",
-			                      NULL };
-		status = run_command(targv, NULL, 0, msg, sizeof(msg), &err);
-	}
-	if (status != 0) {
-		if (status < 0)
-			ui_warn("%s", ui_err(&err));
-		else
-			ui_warn("%s is not a backup eschool can read: tar said: %s",
-			        src, msg);
-		rc = ES_EDATA;
+	rc = unpack(src, work);
+	if (rc != 0)
 		goto cleanup;
-	}
-	unsafe_entries = 0;
-	if (nftw(work, check_entry, 16, FTW_PHYS) != 0)
-		unsafe_entries++;
-	(void)snprintf(users, sizeof(users), "%s/users", work);
-	if (unsafe_entries > 0 || lstat(users, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		ui_warn("%s is not an eschool state backup (no users/ directory, or unsafe "
-		                "entries): nothing changed",
-		        src);
-		rc = ES_EDATA;
-		goto cleanup;
-	}
-	if (nftw(work, reset_entry, 16, FTW_PHYS) != 0 || unsafe_entries > 0) {
-		rc = ES_EIO;
-		goto cleanup;
-	}
 	/* writers and logins' writes wait while the directories change places */
 	if (stat(ctx->cfg.state_dir, &st) == 0) {
 		if (es_store_lock_all(&ctx->store, &alllock, &err) != 0) {

@@ -202,6 +202,53 @@ static int json_check(struct es_buf *b, const struct check *c, bool first)
 	return rc | es_buf_puts(b, "}");
 }
 
+/* DKIM: the selector given, else the usual ones until one has a key;
+ * none found: the problem names those tried and the fix the record. */
+static int check_dkim(const struct cli *ctx, struct __res_state *rs, const char *server,
+                      const char *domain, const char *selector, struct check *c,
+                      struct es_err *err)
+{
+	struct txts t = { NULL, 0, 0 };
+
+	c->what = "DKIM";
+	for (size_t i = 0; i < (selector != NULL ? 1 : ctx->cfg.n_dkim_selectors); i++) {
+		const char *sel = selector != NULL ? selector : ctx->cfg.dkim_selectors[i];
+
+		(void)snprintf(c->name_buf, sizeof(c->name_buf), "%s._domainkey.%s", sel,
+		               domain);
+		c->name = c->name_buf;
+		if (txt_lookup(rs, server, c->name, &t, err) != 0) {
+			txts_free(&t);
+			return -1;
+		}
+		es_dkim_verdict(domain, sel, (const char *const *)t.v, t.n, &c->v);
+		txts_free(&t);
+		if (c->v.ok || c->v.found[0] != '\0')
+			break;
+	}
+	if (selector == NULL && !c->v.ok && c->v.found[0] == '\0') {
+		char tried[400];
+		size_t o = 0;
+
+		tried[0] = '\0';
+		for (size_t i = 0; i < ctx->cfg.n_dkim_selectors && o < sizeof(tried); i++) {
+			int w = snprintf(tried + o, sizeof(tried) - o, "%s%s", i ? ", " : "",
+			                 ctx->cfg.dkim_selectors[i]);
+			if (w < 0)
+				break;
+			o += (size_t)w;
+		}
+		(void)snprintf(c->v.problem, sizeof(c->v.problem),
+		               "no DKIM key found (selectors tried: %s)", tried);
+		(void)snprintf(c->v.fix, sizeof(c->v.fix),
+		               "publish the key your provider gives you at SELECTOR._domainkey.%s, "
+		               "then run: eschool check-dns %s --selector SELECTOR",
+		               domain, domain);
+		c->name = "SELECTOR._domainkey";
+	}
+	return 0;
+}
+
 int dns_check_domain(struct cli *ctx, const char *domain, const char *selector, bool print,
                  bool *all_ok, struct es_err *err)
 {
@@ -233,41 +280,8 @@ int dns_check_domain(struct cli *ctx, const char *domain, const char *selector, 
 		goto out;
 	es_dmarc_verdict(domain, (const char *const *)t.v, t.n, ctx->cfg.admin_email, &checks[1].v);
 	txts_free(&t);
-	/* DKIM: the selector given, else the usual ones until one has a key */
-	checks[2].what = "DKIM";
-	for (size_t i = 0; i < (selector != NULL ? 1 : ctx->cfg.n_dkim_selectors); i++) {
-		const char *sel = selector != NULL ? selector : ctx->cfg.dkim_selectors[i];
-
-		(void)snprintf(checks[2].name_buf, sizeof(checks[2].name_buf), "%s._domainkey.%s", sel,
-		               domain);
-		checks[2].name = checks[2].name_buf;
-		if (txt_lookup(&rs, server, checks[2].name, &t, err) != 0)
-			goto out;
-		es_dkim_verdict(domain, sel, (const char *const *)t.v, t.n, &checks[2].v);
-		txts_free(&t);
-		if (checks[2].v.ok || checks[2].v.found[0] != '\0')
-			break;
-	}
-	if (selector == NULL && !checks[2].v.ok && checks[2].v.found[0] == '\0') {
-		char tried[400];
-		size_t o = 0;
-
-		tried[0] = '\0';
-		for (size_t i = 0; i < ctx->cfg.n_dkim_selectors && o < sizeof(tried); i++) {
-			int w = snprintf(tried + o, sizeof(tried) - o, "%s%s", i ? ", " : "",
-			                 ctx->cfg.dkim_selectors[i]);
-			if (w < 0)
-				break;
-			o += (size_t)w;
-		}
-		(void)snprintf(checks[2].v.problem, sizeof(checks[2].v.problem),
-		               "no DKIM key found (selectors tried: %s)", tried);
-		(void)snprintf(checks[2].v.fix, sizeof(checks[2].v.fix),
-		               "publish the key your provider gives you at SELECTOR._domainkey.%s, "
-		               "then run: eschool check-dns %s --selector SELECTOR",
-		               domain, domain);
-		checks[2].name = "SELECTOR._domainkey";
-	}
+	if (check_dkim(ctx, &rs, server, domain, selector, &checks[2], err) != 0)
+		goto out;
 	*all_ok = checks[0].v.ok && checks[1].v.ok && checks[2].v.ok;
 	rc = 0;
 	if (!print)

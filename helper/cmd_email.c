@@ -117,6 +117,19 @@ static int force_email(struct cli *ctx, const struct es_record *rec, const char 
 	return 0;
 }
 
+/* The user's policy and the code key (made when create and missing):
+ * 0, or the exit code after saying why. */
+static int policy_and_key(const struct cli *ctx, const struct es_state *st, bool create,
+                          struct es_policy *pol, unsigned char key[ES_CODE_KEY_LEN])
+{
+	struct es_err err = { 0 };
+
+	if (es_account_policy(&ctx->cfg, st, pol, &err) != 0 ||
+	    es_code_key(ctx->cfg.state_dir, create, key, &err) != 0)
+		return ui_fail(&err);
+	return 0;
+}
+
 /* Production: the code to the new address, and a notice to the old one.
  * Returns the code mail's delivery ("fallback" when it could not go: the
  * code is then shown). */
@@ -182,14 +195,9 @@ int cmd_set_email(struct cli *ctx, const struct args *a)
 		rc = force_email(ctx, &rec, addr);
 		goto out;
 	}
-	if (es_account_policy(&ctx->cfg, &st, &pol, &err) != 0) {
-		rc = ui_fail(&err);
+	rc = policy_and_key(ctx, &st, true, &pol, key);
+	if (rc != 0)
 		goto out;
-	}
-	if (es_code_key(ctx->cfg.state_dir, true, key, &err) != 0) {
-		rc = ui_fail(&err);
-		goto out;
-	}
 	es_code_new(code);
 	es_code_hash(key, user, code, hex);
 	sodium_memzero(key, sizeof(key));
@@ -260,14 +268,9 @@ int cmd_verify_email(struct cli *ctx, const struct args *a)
 		rc = ES_EDATA;
 		goto out;
 	}
-	if (es_account_policy(&ctx->cfg, &st, &pol, &err) != 0) {
-		rc = ui_fail(&err);
+	rc = policy_and_key(ctx, &st, false, &pol, key);
+	if (rc != 0)
 		goto out;
-	}
-	if (es_code_key(ctx->cfg.state_dir, false, key, &err) != 0) {
-		rc = ui_fail(&err);
-		goto out;
-	}
 	(void)es_strlcpy(addr, pending, sizeof(addr));
 	outcome = es_account_email_confirm(&st, &pol, key, typed, NULL, ctx->now, &tries_left);
 	sodium_memzero(key, sizeof(key));

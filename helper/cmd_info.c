@@ -109,36 +109,23 @@ static int show_line(struct es_buf *b, const char *label, const char *value)
 static void verdict_text(const struct es_verdict *v, bool known,
                          char *out, size_t outsz)
 {
-	if (!known) {
+	static const char *const texts[] = {
+		[ES_V_OK] = N_("valid"),
+		[ES_V_MUST_CHANGE] = N_("temporary: to change at the next login"),
+		[ES_V_TEMP_EXPIRED] =
+			N_("temporary, not used in time: no longer works (eschool reset)"),
+		[ES_V_EXPIRED] = N_("expired: a new one at the next login"),
+		[ES_V_DISABLED] = N_("account disabled"),
+	};
+
+	if (!known)
 		(void)es_strlcpy(out, "-", outsz);
-		return;
-	}
-	switch (v->kind) {
-	case ES_V_OK:
-		(void)es_strlcpy(out, _("valid"), outsz);
-		break;
-	case ES_V_WARN:
+	else if (v->kind == ES_V_WARN)
 		(void)snprintf(out, outsz,
-		               v->days_left == 1 ? _("expires in %ld day")
-		                                 : _("expires in %ld days"),
+		               v->days_left == 1 ? _("expires in %ld day") : _("expires in %ld days"),
 		               v->days_left);
-		break;
-	case ES_V_MUST_CHANGE:
-		(void)es_strlcpy(out, _("temporary: to change at the next login"),
-		                 outsz);
-		break;
-	case ES_V_TEMP_EXPIRED:
-		(void)es_strlcpy(out, _("temporary, not used in time: no longer works (eschool reset)"),
-		                 outsz);
-		break;
-	case ES_V_EXPIRED:
-		(void)es_strlcpy(out, _("expired: a new one at the next login"),
-		                 outsz);
-		break;
-	case ES_V_DISABLED:
-		(void)es_strlcpy(out, _("account disabled"), outsz);
-		break;
-	}
+	else
+		(void)es_strlcpy(out, _(texts[v->kind]), outsz);
 }
 
 static int show_human(const struct cli *ctx, const struct es_state *st, struct es_buf *b)
@@ -547,6 +534,25 @@ static long queued_for(const struct cli *ctx, const char *user)
 	return count;
 }
 
+/* What forget says: the state is gone, and the mails still queued for
+ * user (queued < 0: the queue could not be counted). */
+static void print_forgotten(const struct cli *ctx, const char *user, long queued)
+{
+	if (ctx->json) {
+		printf("{\"username\":\"%s\",\"forgotten\":true,\"queued_mails\":", user);
+		if (queued >= 0)
+			printf("%ld}\n", queued);
+		else
+			printf("null}\n");
+	} else if (!ctx->quiet) {
+		printf(_("Forgotten: %s (its eschool state is removed)\n"), user);
+		if (queued > 0)
+			printf(_("%ld mail(s) for %s are still queued: 'eschool queue list' shows "
+			         "them, 'eschool queue drop ID' removes one\n"),
+			       queued, user);
+	}
+}
+
 int cmd_forget(struct cli *ctx, const struct args *a)
 {
 	struct es_state st;
@@ -556,7 +562,6 @@ int cmd_forget(struct cli *ctx, const struct args *a)
 	struct es_record rec = { .token = -1 };
 	intptr_t all = -1;
 	int rc, loaded;
-	long queued;
 
 	es_state_init(&st, "");
 	user = a->positional[0];
@@ -608,21 +613,7 @@ int cmd_forget(struct cli *ctx, const struct args *a)
 		goto out;
 	}
 	log_msg(LOG_AUTHPRIV, LOG_NOTICE, "state forgotten: user=%s (no such Linux account)", user);
-	queued = queued_for(ctx, user);
-	if (ctx->json) {
-		printf("{\"username\":\"%s\",\"forgotten\":true,\"queued_mails\":", user);
-		if (queued >= 0)
-			printf("%ld}\n", queued);
-		else
-			printf("null}\n");
-	} else if (!ctx->quiet) {
-		printf(_("Forgotten: %s (its eschool state is removed)\n"),
-		       user);
-		if (queued > 0)
-			printf(_("%ld mail(s) for %s are still queued: 'eschool queue list' shows "
-			               "them, 'eschool queue drop ID' removes one\n"),
-			       queued, user);
-	}
+	print_forgotten(ctx, user, queued_for(ctx, user));
 	rc = 0;
 out:
 	es_record_close(&rec);

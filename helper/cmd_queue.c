@@ -56,12 +56,40 @@ static const char *state_of(struct cli *ctx, const struct es_qmsg *m, time_t now
 	return m->next_try > (int64_t)now ? "deferred" : "queued";
 }
 
+struct run_counts {
+	size_t sent, deferred, failed, waiting;
+};
+
+/* What queue run says of one message, and counts. */
+static void say_outcome(const struct cli *ctx, const struct es_qmsg *m, enum outcome outcome,
+                        const struct smtp_result *r, struct run_counts *c)
+{
+	switch (outcome) {
+	case OUTCOME_SENT:
+		c->sent++;
+		ui_info(ctx, "%s %s %s: %s\n", m->id, m->to, _("sent"), r->reply);
+		break;
+	case OUTCOME_DEFERRED:
+		c->deferred++;
+		ui_info(ctx, "%s %s %s (%s)\n", m->id, m->to, _("deferred"), m->last_error);
+		break;
+	case OUTCOME_FAILED:
+		c->failed++;
+		ui_warn("%s %s: %s (%s)", m->id, m->to, _("failed for good"), m->last_error);
+		break;
+	case OUTCOME_HELD:
+		c->waiting++;
+		break;
+	}
+}
+
 static int queue_run(struct cli *ctx)
 {
 	struct es_err err = { 0 };
 	struct es_qmsg *list = NULL;
 	struct outbox *ob = NULL;
-	size_t n = 0, bad = 0, sent = 0, deferred = 0, failed = 0, waiting = 0;
+	size_t n = 0, bad = 0;
+	struct run_counts c = { 0, 0, 0, 0 };
 	int rc = -1;
 
 	if (ctx->cfg.mode == ES_MODE_DEBUG) {
@@ -85,7 +113,7 @@ static int queue_run(struct cli *ctx)
 		if (m->failed)
 			continue;
 		if (m->next_try > (int64_t)ctx->now || outbox_stopped(ob)) {
-			waiting++;
+			c.waiting++;
 			continue;
 		}
 		/* re-read: the file may have changed or gone since the listing */
@@ -97,7 +125,7 @@ static int queue_run(struct cli *ctx)
 		if (held_for_its_account(ctx, m)) {
 			sodium_memzero(msg, len);
 			free(msg);
-			waiting++;
+			c.waiting++;
 			continue;
 		}
 		one = outbox_send(ob, m, msg, len, &outcome, &r, &err);
@@ -107,40 +135,91 @@ static int queue_run(struct cli *ctx)
 			goto out; /* the settings are wrong: nothing can go out */
 		if (one != 0)
 			ui_warn("%s", ui_err(&err));
-		switch (outcome) {
-		case OUTCOME_SENT:
-			sent++;
-			ui_info(ctx, "%s %s %s: %s\n", m->id, m->to, _("sent"), r.reply);
-			break;
-		case OUTCOME_DEFERRED:
-			deferred++;
-			ui_info(ctx, "%s %s %s (%s)\n", m->id, m->to, _("deferred"),
-			        m->last_error);
-			break;
-		case OUTCOME_FAILED:
-			failed++;
-			ui_warn("%s %s: %s (%s)", m->id, m->to,
-			        _("failed for good"), m->last_error);
-			break;
-		case OUTCOME_HELD:
-			waiting++;
-			break;
-		}
+		say_outcome(ctx, m, outcome, &r, &c);
 	}
 	if (outbox_over_quota(ob))
 		ui_warn("%s", _("the sending quota is reached: the rest waits for the next window "
 		                      "(eschool queue status)"));
 	if (ctx->json)
-		printf("{\"sent\":%zu,\"deferred\":%zu,\"failed\":%zu,\"waiting\":%zu}\n", sent,
-		       deferred, failed, waiting);
+		printf("{\"sent\":%zu,\"deferred\":%zu,\"failed\":%zu,\"waiting\":%zu}\n", c.sent,
+		       c.deferred, c.failed, c.waiting);
 	else
-		ui_info(ctx, "%zu sent, %zu deferred, %zu failed, %zu waiting\n",
-		        sent, deferred, failed, waiting);
-	rc = deferred > 0 ? ES_ETEMP : 0;
+		ui_info(ctx, "%zu sent, %zu deferred, %zu failed, %zu waiting\n", c.sent, c.deferred,
+		        c.failed, c.waiting);
+	rc = c.deferred > 0 ? ES_ETEMP : 0;
 out:
 	outbox_close(ob);
 	free(list);
 	return rc < 0 ? ui_fail(&err) : rc;
+}
+
+/* One line of queue list (a JSON object with --json). */
+static void print_message(const struct cli *ctx, const struct es_qmsg *m, const char *st)
+{
+	struct es_buf b = { 0 };
+	char when[64];
+
+	if (!ctx->json) {
+		ui_fmt_time((time_t)m->next_try, false, when, sizeof(when));
+		printf("%-28s %-9s %-18s %-30s %3ld %s%s%s\n", m->id, st, m->kind, m->to,
+		       m->attempts, m->next_try > 0 ? when : "-", m->last_error[0] ? "  " : "",
+		       m->last_error);
+		return;
+	}
+	ui_fmt_time((time_t)m->next_try, true, when, sizeof(when));
+	if (es_buf_puts(&b, "{\"id\":") == 0 && es_buf_json_str(&b, m->id) == 0 &&
+	    es_buf_puts(&b, ",\"to\":") == 0 && es_buf_json_str(&b, m->to) == 0 &&
+	    es_buf_puts(&b, ",\"kind\":") == 0 && es_buf_json_str(&b, m->kind) == 0 &&
+	    es_buf_printf(&b, ",\"state\":\"%s\",\"attempts\":%ld,\"next_try\":", st,
+	                  m->attempts) == 0 &&
+	    (m->next_try > 0 ? es_buf_json_str(&b, when) : es_buf_puts(&b, "null")) == 0 &&
+	    es_buf_puts(&b, ",\"last_error\":") == 0 &&
+	    (m->last_error[0] ? es_buf_json_str(&b, m->last_error) : es_buf_puts(&b, "null")) == 0 &&
+	    es_buf_puts(&b, "}\n") == 0)
+		ui_out_write(&b);
+	es_buf_free(&b);
+}
+
+struct queue_counts {
+	size_t queued, deferred, failed, bad, held;
+	int64_t next; /* the next deferred try, 0 when none */
+};
+
+/* queue status: the counts and the quotas' use. */
+static void print_status(const struct cli *ctx, const struct queue_counts *c)
+{
+	struct es_err err = { 0 };
+	struct quota q;
+	char dq[24] = "null", mq[24] = "null", when[64];
+
+	if (quota_read(ctx, &q, &err) != 0) {
+		ui_warn("%s", ui_err(&err));
+		memset(&q, 0, sizeof(q));
+	}
+	if (ctx->cfg.daily_quota > 0)
+		(void)snprintf(dq, sizeof(dq), "%ld", ctx->cfg.daily_quota);
+	if (ctx->cfg.monthly_quota > 0)
+		(void)snprintf(mq, sizeof(mq), "%ld", ctx->cfg.monthly_quota);
+	ui_fmt_time((time_t)c->next, ctx->json, when, sizeof(when));
+	if (ctx->json) {
+		printf("{\"queued\":%zu,\"deferred\":%zu,\"failed\":%zu,\"corrupt\":%zu,"
+		       "\"next_try\":%s%s%s,\"sent_today\":%ld,\"daily_quota\":%s,"
+		       "\"sent_this_month\":%ld,\"monthly_quota\":%s,\"held\":%zu}\n",
+		       c->queued, c->deferred, c->failed, c->bad, c->next ? "\"" : "",
+		       c->next ? when : "null", c->next ? "\"" : "", q.day_sent, dq, q.month_sent, mq,
+		       c->held);
+		return;
+	}
+	printf(_("%zu queued, %zu deferred (next try %s), %zu failed%s\n"), c->queued,
+	       c->deferred, c->next ? when : "-", c->failed,
+	       c->bad ? _(", some files unreadable") : "");
+	if (c->held > 0)
+		printf(_("%zu held: their accounts' creation was interrupted; run the "
+		         "same import (or add, reset) again\n"),
+		       c->held);
+	printf(_("sent today: %ld (quota %s), this month: %ld (quota %s)\n"), q.day_sent,
+	       ctx->cfg.daily_quota > 0 ? dq : _("none"), q.month_sent,
+	       ctx->cfg.monthly_quota > 0 ? mq : _("none"));
 }
 
 static int queue_show(struct cli *ctx, bool status)
@@ -149,7 +228,6 @@ static int queue_show(struct cli *ctx, bool status)
 	struct es_qmsg *list = NULL;
 	size_t n = 0, bad = 0, queued = 0, deferred = 0, failed = 0, held = 0;
 	int64_t next = 0;
-	char when[64];
 
 	if (es_queue_list(ctx->cfg.spool_dir, &list, &n, &bad, &err) != 0)
 		return ui_fail(&err);
@@ -157,7 +235,6 @@ static int queue_show(struct cli *ctx, bool status)
 		ui_warn("%s", ui_err(&err));
 	for (size_t i = 0; i < n; i++) {
 		const char *st = state_of(ctx, &list[i], ctx->now);
-		struct es_buf b = { 0 };
 
 		queued += strcmp(st, "queued") == 0;
 		failed += strcmp(st, "failed") == 0;
@@ -169,59 +246,12 @@ static int queue_show(struct cli *ctx, bool status)
 		}
 		if (status)
 			continue;
-		if (ctx->json) {
-			ui_fmt_time((time_t)list[i].next_try, true, when, sizeof(when));
-			if (es_buf_puts(&b, "{\"id\":") == 0 && es_buf_json_str(&b, list[i].id) == 0 &&
-			    es_buf_puts(&b, ",\"to\":") == 0 && es_buf_json_str(&b, list[i].to) == 0 &&
-			    es_buf_puts(&b, ",\"kind\":") == 0 && es_buf_json_str(&b, list[i].kind) == 0 &&
-			    es_buf_printf(&b, ",\"state\":\"%s\",\"attempts\":%ld,\"next_try\":", st,
-			                  list[i].attempts) == 0 &&
-			    (list[i].next_try > 0 ? es_buf_json_str(&b, when) : es_buf_puts(&b, "null")) ==
-			            0 &&
-			    es_buf_puts(&b, ",\"last_error\":") == 0 &&
-			    (list[i].last_error[0] ? es_buf_json_str(&b, list[i].last_error)
-			                           : es_buf_puts(&b, "null")) == 0 &&
-			    es_buf_puts(&b, "}\n") == 0)
-				ui_out_write(&b);
-			es_buf_free(&b);
-		} else {
-			ui_fmt_time((time_t)list[i].next_try, false, when, sizeof(when));
-			printf("%-28s %-9s %-18s %-30s %3ld %s%s%s\n", list[i].id, st, list[i].kind,
-			       list[i].to, list[i].attempts, list[i].next_try > 0 ? when : "-",
-			       list[i].last_error[0] ? "  " : "", list[i].last_error);
-		}
+		print_message(ctx, &list[i], st);
 	}
 	if (status) {
-		struct quota q;
-		char dq[24] = "null", mq[24] = "null";
+		struct queue_counts counts = { queued, deferred, failed, bad, held, next };
 
-		if (quota_read(ctx, &q, &err) != 0) {
-			ui_warn("%s", ui_err(&err));
-			memset(&q, 0, sizeof(q));
-		}
-		if (ctx->cfg.daily_quota > 0)
-			(void)snprintf(dq, sizeof(dq), "%ld", ctx->cfg.daily_quota);
-		if (ctx->cfg.monthly_quota > 0)
-			(void)snprintf(mq, sizeof(mq), "%ld", ctx->cfg.monthly_quota);
-		ui_fmt_time((time_t)next, ctx->json, when, sizeof(when));
-		if (ctx->json) {
-			printf("{\"queued\":%zu,\"deferred\":%zu,\"failed\":%zu,\"corrupt\":%zu,"
-			       "\"next_try\":%s%s%s,\"sent_today\":%ld,\"daily_quota\":%s,"
-			       "\"sent_this_month\":%ld,\"monthly_quota\":%s,\"held\":%zu}\n",
-			       queued, deferred, failed, bad, next ? "\"" : "", next ? when : "null",
-			       next ? "\"" : "", q.day_sent, dq, q.month_sent, mq, held);
-		} else {
-			printf(_("%zu queued, %zu deferred (next try %s), %zu failed%s\n"),
-			       queued, deferred, next ? when : "-", failed,
-			       bad ? _(", some files unreadable") : "");
-			if (held > 0)
-				printf(_("%zu held: their accounts' creation was interrupted; run the "
-				          "same import (or add, reset) again\n"),
-				       held);
-			printf(_("sent today: %ld (quota %s), this month: %ld (quota %s)\n"),
-			       q.day_sent, ctx->cfg.daily_quota > 0 ? dq : _("none"),
-			       q.month_sent, ctx->cfg.monthly_quota > 0 ? mq : _("none"));
-		}
+		print_status(ctx, &counts);
 	}
 	free(list);
 	return 0;

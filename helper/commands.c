@@ -10,90 +10,94 @@ static const struct option_spec add_options[] = {
 	{ "email", "ADDR", true }, { "name", "NAME", false },
 	{ "role", "ROLE", false }, { "parent-email", "ADDR", false },
 	{ "class", "CLASS", false }, { "lang", "fr|en", false },
-	{ NULL, NULL, false },
+	{ NULL },
 };
 static const struct option_spec import_options[] = {
 	{ "dry-run", NULL, false },
 	{ "keep-going", NULL, false },
 	{ "output", "FILE", false },
-	{ NULL, NULL, false },
+	{ NULL },
 };
-static const struct option_spec list_options[] = { { "role", "ROLE", false },
-	                                           { NULL, NULL, false } };
-static const struct option_spec dry_run_option[] = { { "dry-run", NULL, false },
-	                                             { NULL, NULL, false } };
-static const struct option_spec set_email_options[] = { { "force", NULL, false },
-	                                                { NULL, NULL, false } };
-static const struct option_spec dns_options[] = { { "selector", "S", false },
-	                                          { NULL, NULL, false } };
-static const struct option_spec doctor_options[] = { { "fix", NULL, false },
-	                                             { NULL, NULL, false } };
+static const struct option_spec list_options[] = { { "role", "ROLE", false }, { NULL } };
+static const struct option_spec dry_run_option[] = { { "dry-run", NULL, false }, { NULL } };
+static const struct option_spec set_email_options[] = { { "force", NULL, false }, { NULL } };
+static const struct option_spec dns_options[] = { { "selector", "S", false }, { NULL } };
+static const struct option_spec doctor_options[] = { { "fix", NULL, false }, { NULL } };
+
+static const char add_usage[] = N_(
+	"usage: eschool add USER --email ADDR [--name NAME] [--role ROLE]\n"
+	"                   [--parent-email ADDR] [--class CLASS] [--lang fr|en] [--json]\n");
+static const char import_usage[] = N_(
+	"usage: eschool import FILE.csv [--dry-run] [--keep-going] [--output FILE] [--json]\n"
+	"  columns (header row): username,name,email,role,parent_email,class,lang\n"
+	"  (email is required; without username, usernames are derived from name)\n");
+static const char reset_usage[] = N_(
+	"usage: eschool reset USER [--json]\n");
+static const char resend_usage[] = N_(
+	"usage: eschool resend USER [--json]\n");
+static const char show_usage[] = N_(
+	"usage: eschool show USER [--json]\n");
+static const char list_usage[] = N_(
+	"usage: eschool list [--role ROLE] [--json]\n");
+static const char disable_usage[] = N_(
+	"usage: eschool disable USER [--json]\n");
+static const char enable_usage[] = N_(
+	"usage: eschool enable USER [--json]\n");
+static const char forget_usage[] = N_(
+	"usage: eschool forget USER [--json]\n"
+	"  removes the eschool state of an account that no longer exists\n"
+	"  (removed with userdel, or its name given to another account)\n");
+static const char remind_usage[] = N_(
+	"usage: eschool remind [--dry-run] [--json]\n"
+	"  mails first-change reminders and password expiry warnings that are due\n"
+	"  (run daily by eschool-remind.timer); --dry-run lists them, changes nothing\n");
+static const char set_email_usage[] = N_(
+	"usage: eschool set-email USER ADDR [--force] [--json]\n"
+	"  mails a code to ADDR; the address changes when it comes back\n"
+	"  (eschool verify-email USER CODE, or at the user's next login);\n"
+	"  --force: the administrator's correction (a typo), at once, without a code\n");
+static const char verify_email_usage[] = N_(
+	"usage: eschool verify-email USER CODE [--json]\n");
+static const char check_dns_usage[] = N_(
+	"usage: eschool check-dns DOMAIN [--selector S] [--json]\n"
+	"  checks the SPF, DMARC and DKIM records of the domain mails are sent from\n");
+static const char doctor_usage[] = N_(
+	"usage: eschool doctor [--json] [--fix]\n"
+	"  checks everything production needs, item by item;\n"
+	"  --fix writes the role's password aging into shadow\n"
+	"  for the accounts made before eschool did\n");
+static const char backup_usage[] = N_(
+	"usage: eschool backup FILE\n"
+	"  writes the state directory to FILE (a .tar.gz, mode 600)\n");
+static const char restore_usage[] = N_(
+	"usage: eschool restore FILE\n"
+	"  puts back the state directory saved by eschool backup (the current one is kept\n"
+	"  beside it as STATE_DIR.before-restore-TIME)\n");
+static const char test_email_usage[] = N_(
+	"usage: eschool test-email ADDR [--json]\n");
+static const char queue_usage[] = N_(
+	"usage: eschool queue run|status|list [--json]\n"
+	"       eschool queue retry ID | drop ID\n");
 
 /* name, run, usage, options, positionals (min, max), opening, delivers */
 const struct command commands[] = {
-	{ "add", cmd_add,
-	  N_("usage: eschool add USER --email ADDR [--name NAME] [--role ROLE]\n"
-	  "                   [--parent-email ADDR] [--class CLASS] [--lang fr|en] [--json]\n"),
-	  add_options, 1, 1, PREPARE_ROOT, true },
-	{ "import", cmd_import,
-	  N_("usage: eschool import FILE.csv [--dry-run] [--keep-going] [--output FILE] [--json]\n"
-	  "  columns (header row): username,name,email,role,parent_email,class,lang\n"
-	  "  (email is required; without username, usernames are derived from name)\n"),
-	  import_options, 1, 1, PREPARE_ROOT, true },
-	{ "reset", cmd_reset, N_("usage: eschool reset USER [--json]\n"), NULL, 1, 1, PREPARE_ROOT,
-	  true },
-	{ "resend", cmd_resend, N_("usage: eschool resend USER [--json]\n"), NULL, 1, 1,
-	  PREPARE_ROOT, true },
-	{ "show", cmd_show, N_("usage: eschool show USER [--json]\n"), NULL, 1, 1, PREPARE_ROOT,
-	  false },
-	{ "list", cmd_list, N_("usage: eschool list [--role ROLE] [--json]\n"), list_options, 0, 0,
-	  PREPARE_ROOT, false },
-	{ "disable", cmd_disable, N_("usage: eschool disable USER [--json]\n"), NULL, 1, 1,
-	  PREPARE_ROOT, false },
-	{ "enable", cmd_enable, N_("usage: eschool enable USER [--json]\n"), NULL, 1, 1,
-	  PREPARE_ROOT, false },
-	{ "forget", cmd_forget,
-	  N_("usage: eschool forget USER [--json]\n"
-	  "  removes the eschool state of an account that no longer exists\n"
-	  "  (removed with userdel, or its name given to another account)\n"),
-	  NULL, 1, 1, PREPARE_ROOT, false },
-	{ "remind", cmd_remind,
-	  N_("usage: eschool remind [--dry-run] [--json]\n"
-	  "  mails first-change reminders and password expiry warnings that are due\n"
-	  "  (run daily by eschool-remind.timer); --dry-run lists them, changes nothing\n"),
-	  dry_run_option, 0, 0, PREPARE_ROOT, false },
-	{ "set-email", cmd_set_email,
-	  N_("usage: eschool set-email USER ADDR [--force] [--json]\n"
-	  "  mails a code to ADDR; the address changes when it comes back\n"
-	  "  (eschool verify-email USER CODE, or at the user's next login);\n"
-	  "  --force: the administrator's correction (a typo), at once, without a code\n"),
-	  set_email_options, 2, 2, PREPARE_ROOT, true },
-	{ "verify-email", cmd_verify_email, N_("usage: eschool verify-email USER CODE [--json]\n"),
-	  NULL, 2, 2, PREPARE_ROOT, false },
-	{ "check-dns", cmd_check_dns,
-	  N_("usage: eschool check-dns DOMAIN [--selector S] [--json]\n"
-	  "  checks the SPF, DMARC and DKIM records of the domain mails are sent from\n"),
-	  dns_options, 1, 1, PREPARE_CONFIG, false },
-	{ "doctor", cmd_doctor,
-	  N_("usage: eschool doctor [--json] [--fix]\n"
-	  "  checks everything production needs, item by item;\n"
-	  "  --fix writes the role's password aging into shadow\n"
-	  "  for the accounts made before eschool did\n"),
-	  doctor_options, 0, 0, PREPARE_ROOT, false },
-	{ "backup", cmd_backup,
-	  N_("usage: eschool backup FILE\n"
-	  "  writes the state directory to FILE (a .tar.gz, mode 600)\n"),
-	  NULL, 1, 1, PREPARE_ROOT, false },
-	{ "restore", cmd_restore,
-	  N_("usage: eschool restore FILE\n"
-	  "  puts back the state directory saved by eschool backup (the current one is kept\n"
-	  "  beside it as STATE_DIR.before-restore-TIME)\n"),
-	  NULL, 1, 1, PREPARE_ROOT, false },
-	{ "test-email", cmd_test_email, N_("usage: eschool test-email ADDR [--json]\n"), NULL, 1, 1,
-	  PREPARE_ROOT, false },
-	{ "queue", cmd_queue,
-	  N_("usage: eschool queue run|status|list [--json]\n"
-	  "       eschool queue retry ID | drop ID\n"),
-	  NULL, 1, 2, PREPARE_ROOT, false },
+	{ "add", cmd_add, add_usage, add_options, 1, 1, PREPARE_ROOT, true },
+	{ "import", cmd_import, import_usage, import_options, 1, 1, PREPARE_ROOT, true },
+	{ "reset", cmd_reset, reset_usage, NULL, 1, 1, PREPARE_ROOT, true },
+	{ "resend", cmd_resend, resend_usage, NULL, 1, 1, PREPARE_ROOT, true },
+	{ "show", cmd_show, show_usage, NULL, 1, 1, PREPARE_ROOT, false },
+	{ "list", cmd_list, list_usage, list_options, 0, 0, PREPARE_ROOT, false },
+	{ "disable", cmd_disable, disable_usage, NULL, 1, 1, PREPARE_ROOT, false },
+	{ "enable", cmd_enable, enable_usage, NULL, 1, 1, PREPARE_ROOT, false },
+	{ "forget", cmd_forget, forget_usage, NULL, 1, 1, PREPARE_ROOT, false },
+	{ "remind", cmd_remind, remind_usage, dry_run_option, 0, 0, PREPARE_ROOT, false },
+	{ "set-email", cmd_set_email, set_email_usage, set_email_options, 2, 2, PREPARE_ROOT, true },
+	{ "verify-email", cmd_verify_email, verify_email_usage, NULL, 2, 2, PREPARE_ROOT, false },
+	{ "check-dns", cmd_check_dns, check_dns_usage, dns_options, 1, 1, PREPARE_CONFIG, false },
+	{ "doctor", cmd_doctor, doctor_usage, doctor_options, 0, 0, PREPARE_ROOT, false },
+	{ "backup", cmd_backup, backup_usage, NULL, 1, 1, PREPARE_ROOT, false },
+	{ "restore", cmd_restore, restore_usage, NULL, 1, 1, PREPARE_ROOT, false },
+	{ "test-email", cmd_test_email, test_email_usage, NULL, 1, 1, PREPARE_ROOT, false },
+	{ "queue", cmd_queue, queue_usage, NULL, 1, 2, PREPARE_ROOT, false },
 	{ NULL, NULL, NULL, NULL, 0, 0, PREPARE_NOTHING, false },
 };

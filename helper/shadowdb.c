@@ -1005,6 +1005,45 @@ static void flush_nscd(void)
 	(void)run_command(argv_g, NULL, 0, msg, sizeof(msg), &e);
 }
 
+/* Each file locked (shadow's .lock files) and read; subuid and subgid
+ * only when they exist. */
+static int db_open_all(struct db *db, struct es_err *err)
+{
+	for (int i = 0; i < D_COUNT; i++) {
+		if (access(db[i].path, F_OK) != 0 && (i == D_SUBUID || i == D_SUBGID))
+			continue;
+		if (lock_one(&db[i], err) != 0 || db_read(&db[i], err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The changed files in place: all new files are written and synced before
+ * the first one replaces the old (a failure there leaves the system as it
+ * was: nothing created), then renamed in commit_order, then /etc synced. */
+static int db_write_all(struct db *db, struct newacct *accts, size_t n, struct es_err *err)
+{
+	int dfd;
+
+	for (int i = 0; i < D_COUNT; i++)
+		if (db[i].changed && db_stage(&db[i], err) != 0) {
+			for (size_t k = 0; k < n; k++)
+				accts[k].created = false;
+			return -1;
+		}
+	for (int k = 0; k < D_COUNT; k++) {
+		int i = commit_order[k];
+		if (db[i].changed && db_commit(&db[i], err) != 0)
+			return -1;
+	}
+	dfd = open(ETC, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		(void)fsync(dfd);
+		(void)close(dfd);
+	}
+	return 0;
+}
+
 int shadowdb_batch(struct newacct *accts, size_t n, struct es_err *err)
 {
 	struct db db[D_COUNT];
@@ -1026,12 +1065,8 @@ int shadowdb_batch(struct newacct *accts, size_t n, struct es_err *err)
 		goto out;
 	}
 	pwlocked = true;
-	for (int i = 0; i < D_COUNT; i++) {
-		if (access(db[i].path, F_OK) != 0 && (i == D_SUBUID || i == D_SUBGID))
-			continue;
-		if (lock_one(&db[i], err) != 0 || db_read(&db[i], err) != 0)
-			goto out;
-	}
+	if (db_open_all(db, err) != 0)
+		goto out;
 	if (idset_init(&uids, defs.uid_min, defs.uid_max, err) != 0 ||
 	    idset_init(&gids, defs.gid_min, defs.gid_max, err) != 0)
 		goto out;
@@ -1056,27 +1091,7 @@ int shadowdb_batch(struct newacct *accts, size_t n, struct es_err *err)
 			accts[k].created = false;
 		goto out;
 	}
-	/* all new files are written and synced before the first one replaces
-	 * the old: a failure here leaves the system as it was */
-	for (int i = 0; i < D_COUNT; i++)
-		if (db[i].changed && db_stage(&db[i], err) != 0) {
-			for (size_t k = 0; k < n; k++)
-				accts[k].created = false;
-			goto out;
-		}
-	for (int k = 0; k < D_COUNT; k++) {
-		int i = commit_order[k];
-		if (db[i].changed && db_commit(&db[i], err) != 0)
-			goto out;
-	}
-	{
-		int dfd = open(ETC, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			(void)fsync(dfd);
-			(void)close(dfd);
-		}
-	}
-	rc = 0;
+	rc = db_write_all(db, accts, n, err);
 out:
 	for (int i = D_COUNT - 1; i >= 0; i--) {
 		char staged[80];

@@ -49,22 +49,21 @@ int (es_err_errno)(struct es_err *err, int code, int errnum, const char *fmt, ..
 {
 	va_list ap;
 	char ebuf[128];
-	const char *why;
-
-	if (err == NULL)
-		return -1;
-	err->code = code;
-	va_start(ap, fmt);
-	format_both(err, fmt, ap);
-	va_end(ap);
 	/* strerror_r (GNU) may return a static string instead of filling
 	 * ebuf; the C locale's text in both (the helper does not set
 	 * LC_MESSAGES, the module must not) */
-	why = strerror_r(errnum, ebuf, sizeof(ebuf));
-	strlcat_trunc(err->msg, ": ", sizeof(err->msg));
-	strlcat_trunc(err->msg, why, sizeof(err->msg));
-	strlcat_trunc(err->msg_fr, " : ", sizeof(err->msg_fr));
-	strlcat_trunc(err->msg_fr, why, sizeof(err->msg_fr));
+	const char *why = strerror_r(errnum, ebuf, sizeof(ebuf));
+
+	if (err != NULL) {
+		err->code = code;
+		va_start(ap, fmt);
+		format_both(err, fmt, ap);
+		va_end(ap);
+		strlcat_trunc(err->msg, ": ", sizeof(err->msg));
+		strlcat_trunc(err->msg, why, sizeof(err->msg));
+		strlcat_trunc(err->msg_fr, " : ", sizeof(err->msg_fr));
+		strlcat_trunc(err->msg_fr, why, sizeof(err->msg_fr));
+	}
 	return -1;
 }
 

@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 /* Marks a text for extraction where it is not yet translated (a table). */
-#define N_(text) (text)
+#define N_(text) text
 
 /* msgid in French when french and the catalogue has it, else msgid
  * itself. format_arg: the English's printf conversions are checked at

@@ -465,12 +465,48 @@ int mail_local(const struct cli *ctx, const char *id, const char *to, const char
 	}
 }
 
+/* The server did not take m: failed for good (5xx, lifetime over), or
+ * deferred with the next try's time; recorded in the queue. */
+static int not_sent(struct outbox *ob, struct es_qmsg *m, enum outcome *outcome,
+                    const struct smtp_result *r, struct es_err *err)
+{
+	const struct cli *ctx = ob->ctx;
+	const char *spool = ctx->cfg.spool_dir;
+	char why[1024];
+
+	/* the server is unreachable or refuses us: the other messages would
+	 * fail the same way, each after a timeout; they wait for the next run */
+	ob->stopped = strcmp(r->failed_step, "connect") == 0 || strcmp(r->failed_step, "tls") == 0 ||
+	              strcmp(r->failed_step, "login") == 0;
+	m->attempts++;
+	(void)snprintf(why, sizeof(why), "%s: %s%s%s", r->failed_step, r->detail,
+	               r->reply[0] ? " — " : "", r->reply);
+	(void)es_strlcpy(m->last_error, "", sizeof(m->last_error));
+	{
+		size_t wl = strlen(why) < sizeof(m->last_error) ? strlen(why)
+		                                                 : sizeof(m->last_error) - 1;
+		memcpy(m->last_error, why, wl); /* truncated: it is for people */
+		m->last_error[wl] = '\0';
+	}
+	if (r->permanent || (int64_t)ctx->now - m->created >= LIFETIME) {
+		*outcome = OUTCOME_FAILED;
+		log_msg(LOG_MAIL, LOG_ERR, "%s to=<%s> kind=%s result=failed reply=\"%s\" (%s)", m->id,
+		       m->to, m->kind, r->reply, r->permanent ? "refused for good" : "lifetime over");
+		if (es_queue_fail(spool, m, err) != 0)
+			return -1;
+		failed_for_good(ob, m);
+		return 0;
+	}
+	*outcome = OUTCOME_DEFERRED;
+	m->next_try = (int64_t)ctx->now + backoff(m->attempts);
+	log_msg(LOG_MAIL, LOG_NOTICE, "%s to=<%s> kind=%s result=deferred reply=\"%s\" (%s: %s)",
+	       m->id, m->to, m->kind, r->reply, r->failed_step, r->detail);
+	return es_queue_update(spool, m, err);}
+
 int outbox_send(struct outbox *ob, struct es_qmsg *m, const char *msg, size_t len,
                    enum outcome *outcome, struct smtp_result *r, struct es_err *err)
 {
 	struct cli *ctx = ob->ctx;
-	const char *spool = ctx->cfg.spool_dir;
-	char why[1024];
 	int rc;
 
 	memset(r, 0, sizeof(*r));
@@ -520,32 +556,5 @@ int outbox_send(struct outbox *ob, struct es_qmsg *m, const char *msg, size_t le
 			count_sent(ob);
 		return rc;
 	}
-	/* the server is unreachable or refuses us: the other messages would
-	 * fail the same way, each after a timeout; they wait for the next run */
-	ob->stopped = strcmp(r->failed_step, "connect") == 0 || strcmp(r->failed_step, "tls") == 0 ||
-	              strcmp(r->failed_step, "login") == 0;
-	m->attempts++;
-	(void)snprintf(why, sizeof(why), "%s: %s%s%s", r->failed_step, r->detail,
-	               r->reply[0] ? " — " : "", r->reply);
-	(void)es_strlcpy(m->last_error, "", sizeof(m->last_error));
-	{
-		size_t wl = strlen(why) < sizeof(m->last_error) ? strlen(why)
-		                                                 : sizeof(m->last_error) - 1;
-		memcpy(m->last_error, why, wl); /* truncated: it is for people */
-		m->last_error[wl] = '\0';
-	}
-	if (r->permanent || (int64_t)ctx->now - m->created >= LIFETIME) {
-		*outcome = OUTCOME_FAILED;
-		log_msg(LOG_MAIL, LOG_ERR, "%s to=<%s> kind=%s result=failed reply=\"%s\" (%s)", m->id,
-		       m->to, m->kind, r->reply, r->permanent ? "refused for good" : "lifetime over");
-		if (es_queue_fail(spool, m, err) != 0)
-			return -1;
-		failed_for_good(ob, m);
-		return 0;
-	}
-	*outcome = OUTCOME_DEFERRED;
-	m->next_try = (int64_t)ctx->now + backoff(m->attempts);
-	log_msg(LOG_MAIL, LOG_NOTICE, "%s to=<%s> kind=%s result=deferred reply=\"%s\" (%s: %s)",
-	       m->id, m->to, m->kind, r->reply, r->failed_step, r->detail);
-	return es_queue_update(spool, m, err);
+	return not_sent(ob, m, outcome, r, err);
 }

@@ -61,7 +61,7 @@ def test_a_french_terminal_reads_french(sandbox):
     p = sandbox.eschool("show", "nobody", env=FR)
     assert p.returncode == 67 and "aucun compte nobody géré par eschool" in p.stderr, p.stderr
     p = sandbox.eschool("add", "bob", env=FR)
-    assert p.returncode == 64 and "add attend --email" in p.stderr, p.stderr
+    assert p.returncode == 64 and "add exige --email ADDR" in p.stderr, p.stderr
     assert "usage : eschool add USER --email ADDR" in p.stderr, p.stderr
     p = sandbox.eschool("add", "bob", "--email", "a..b@school.example", env=FR)
     assert p.returncode == 65 and "adresse mail invalide" in p.stderr, p.stderr
