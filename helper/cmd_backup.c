@@ -117,9 +117,9 @@ static int open_dest_dir(const char *dest, const char *dir, int *out)
 	}
 	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0) {
 		ui_warn("refusing to write %s: %s (mode %04o) can be written by other users and "
-		           "is not sticky, so one of them could take the archive over; write it to "
-		           "a directory only root can write (such as /var/backups), or run "
-		           "chmod go-w %s",
+		        "is not sticky, so one of them could take the archive over; write it to "
+		        "a directory only root can write (such as /var/backups), or run "
+		        "chmod go-w %s",
 		        dest, dir, (unsigned)(st.st_mode & 07777), dir);
 		(void)close(fd);
 		return ES_ECANTCREAT;
@@ -145,7 +145,7 @@ static int create_temp(int dirfd, char *name, size_t namesz, struct es_err *err)
 			continue;
 		if (fd < 0)
 			return es_err_errno(err, ES_ECANTCREAT, errno, "cannot create a file in the "
-			                                                 "destination's directory");
+			                                               "destination's directory");
 		/* a setgid directory would give its group; the mode 0600 whatever
 		 * the umask */
 		if (fchown(fd, 0, 0) != 0 || fchmod(fd, 0600) != 0) {

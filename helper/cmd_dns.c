@@ -181,7 +181,7 @@ static void print_check(const struct check *c)
 	if (c->v.guess) /* the one note in the reader's language: it warns */
 		printf("           %s\n",
 		       _("(a guess from [mail] host: ask your mail provider which servers send for "
-		          "the domain; it may give an include: to use instead)"));
+		         "the domain; it may give an include: to use instead)"));
 	else if (c->v.note[0] != '\0')
 		printf("           %s\n", c->v.note);
 }

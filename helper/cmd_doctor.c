@@ -364,7 +364,7 @@ static void check_orphans(struct doctor *d, const struct addr_scan *a)
 	it = add(d, "accounts", WARN);
 	o = (size_t)snprintf(it->detail, sizeof(it->detail),
 	                     _("%zu eschool state(s) without their Linux account (removed "
-	                             "with userdel, or the name is another account's now):"),
+	                       "with userdel, or the name is another account's now):"),
 	                     a->orphans);
 	for (size_t i = 0; i < a->orphans && i < ORPHANS_NAMED && o < sizeof(it->detail); i++) {
 		o += (size_t)snprintf(it->detail + o, sizeof(it->detail) - o, " %s",
@@ -503,8 +503,8 @@ static void check_aging(struct doctor *d)
 	it = add(d, "aging", WARN);
 	(void)snprintf(it->detail, sizeof(it->detail),
 	               _("%zu of %zu accounts (%s ...) have other password aging in shadow "
-	                       "than their role's policy: a stack without pam_eschool does not "
-	                       "force their change%s%s"),
+	                 "than their role's policy: a stack without pam_eschool does not "
+	                 "force their change%s%s"),
 	               a.off - a.fixed, a.managed, a.example, a.failed ? ": " : "", a.error);
 	(void)snprintf(it->fix, sizeof(it->fix), "eschool doctor --fix");
 }

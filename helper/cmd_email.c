@@ -75,7 +75,7 @@ static void print_result(const struct cli *ctx, const char *user, const char *em
 		                   user, email, when, code);
 	} else {
 		rc = es_buf_printf(&b, _("A code was mailed to %s; %s's address changes when it "
-		                               "is confirmed (until %s).\n"),
+		                         "is confirmed (until %s).\n"),
 		                   email, user, when);
 	}
 	if (rc == 0)
@@ -284,7 +284,7 @@ int cmd_verify_email(struct cli *ctx, const struct args *a)
 		ui_fmt_time((time_t)es_state_get_i64(&st, ES_K_PENDING_EXPIRES, 0), false, when,
 		            sizeof(when));
 		ui_warn("the code for %s expired on %s: ask for a new one (eschool set-email "
-		                "%s %s)",
+		        "%s %s)",
 		        user, when, user, addr);
 		rc = ES_EDATA;
 		goto out;

@@ -618,15 +618,15 @@ static void match_existing(struct import *im, struct row *row)
 		} else if (klen == 5 && strncmp(m, "other", 5) == 0) {
 			row_error(im, row,
 			          _("user %s already exists on this system, and it is not the account "
-			             "eschool made (another uid): its eschool state is left from a "
-			             "deleted account; choose another username, or remove that state "
-			             "with 'eschool forget %s'"),
+			            "eschool made (another uid): its eschool state is left from a "
+			            "deleted account; choose another username, or remove that state "
+			            "with 'eschool forget %s'"),
 			          row->username, row->username);
 		} else if (!same && klen == 6 && strncmp(m, "orphan", 6) == 0) {
 			row_error(im, row,
 			          _("user %s: eschool still has the state of a deleted account of that "
-			             "name, for another email address; remove it with 'eschool forget %s' "
-			             "or choose another username"),
+			            "name, for another email address; remove it with 'eschool forget %s' "
+			            "or choose another username"),
 			          row->username, row->username);
 		} else if (!same) {
 			row_error(im, row,
@@ -658,7 +658,7 @@ static void match_existing(struct import *im, struct row *row)
 		if (uid == -2)
 			row_error(im, row,
 			          _("cannot tell whether user %s exists (the user database did not "
-			             "answer): try again"),
+			            "answer): try again"),
 			          row->username);
 		else
 			row_error(im, row,
@@ -1005,7 +1005,7 @@ static void send_all(struct import *im)
 	if (ob != NULL && outbox_over_quota(ob))
 		im_warn(im, "%s",
 		        _("the sending quota is reached: the other mails wait for the next window "
-		           "(eschool queue status)"));
+		          "(eschool queue status)"));
 	outbox_close(ob);
 }
 
@@ -1123,25 +1123,25 @@ static char *home_warning(const struct newacct *a)
 	case HOME_KEPT_DIR:
 		n = asprintf(&out,
 		             _("%s/%s was there before the account (a directory of uid %ld, mode "
-		                "%04o): left as it was, nothing copied from /etc/skel"),
+		               "%04o): left as it was, nothing copied from /etc/skel"),
 		             a->home_base, a->user, a->home_uid, a->home_mode);
 		break;
 	case HOME_KEPT_LINK:
 		n = asprintf(&out,
 		             _("%s/%s is a symbolic link: left as it was, not followed; the account "
-		                "has no home of its own (replace the link with a directory)"),
+		               "has no home of its own (replace the link with a directory)"),
 		             a->home_base, a->user);
 		break;
 	case HOME_KEPT_OTHER:
 		n = asprintf(&out,
 		             _("%s/%s is not a directory (uid %ld, mode %04o): left as it was; the "
-		                "account has no home"),
+		               "account has no home"),
 		             a->home_base, a->user, a->home_uid, a->home_mode);
 		break;
 	case HOME_GONE:
 		n = asprintf(&out,
 		             _("%s/%s was there when the import started and is gone: no home was "
-		                "made (mkhomedir_helper %s makes one)"),
+		               "made (mkhomedir_helper %s makes one)"),
 		             a->home_base, a->user, a->user);
 		break;
 	}
@@ -1170,7 +1170,7 @@ static void refuse_row(struct import *im, struct row *row)
 	im->n_refused++;
 	im_warn(im,
 	        _("%s:%lu: user %s was created by another program while the import ran: "
-	           "not changed, this row is not imported (choose another username)"),
+	          "not changed, this row is not imported (choose another username)"),
 	        im->file, row->line, row->username);
 }
 
@@ -1481,7 +1481,7 @@ static char *plan_note(const struct row *row)
 	if (taken &&
 	    asprintf(&out,
 	             _("%s/%s exists: it will be left as it is (owner, mode, contents), as "
-	                "useradd -m does"),
+	               "useradd -m does"),
 	             row->pol->home_base, row->username) < 0)
 		return NULL;
 	return out;
@@ -1573,7 +1573,7 @@ static void print_summary(struct import *im, size_t n_create, size_t n_resume, s
 	/* "not sent" only when some were: its words say a password was shown */
 	if (im->production && im->n_fallback > 0)
 		ui_info(ctx, "mails: %zu sent, %zu waiting in the queue, %zu not sent "
-		                     "(password shown above, the mail stays queued)\n",
+		             "(password shown above, the mail stays queued)\n",
 		        im->n_sent, im->n_queued, im->n_fallback);
 	else if (im->production && im->n_queued > 0)
 		ui_info(ctx, "mails: %zu sent, %zu waiting in the queue\n",
@@ -1675,7 +1675,7 @@ int cmd_import(struct cli *ctx, const struct args *a)
 	}
 	if (im.r.n_bad > 0 && !keep_going) {
 		im_warn(&im, _("%zu bad row(s) in %s: nothing was created. Fix them, or use "
-		           "--keep-going to create the other rows"),
+		               "--keep-going to create the other rows"),
 		        im.r.n_bad, im.file);
 		rc = ES_EDATA;
 		goto out;
@@ -1690,7 +1690,7 @@ int cmd_import(struct cli *ctx, const struct args *a)
 		}
 		if (im.done > 0)
 			im_warn(&im, _("%zu account(s) were created before the error; run the same import "
-			           "again to complete it"),
+			               "again to complete it"),
 			        im.done);
 		goto out;
 	}

@@ -422,7 +422,7 @@ int cmd_list(struct cli *ctx, const struct args *a)
 		printf(_("%zu account(s)"), lc.shown);
 		if (lc.orphans > 0)
 			printf(_("; %zu orphan state(s) without their Linux account ('eschool "
-			               "show USER' says more, 'eschool forget USER' removes one)"),
+			         "show USER' says more, 'eschool forget USER' removes one)"),
 			       lc.orphans);
 		printf("\n");
 	}
@@ -602,7 +602,7 @@ int cmd_forget(struct cli *ctx, const struct args *a)
 	if (loaded < 0 ? user_exists(user)
 	               : state_orphan(&st, why, sizeof(why)) == ES_OWNER_OK) {
 		ui_warn("%s still has its Linux account: forget only removes what a removed "
-		                "account left (remove the account first: userdel -r %s)",
+		        "account left (remove the account first: userdel -r %s)",
 		        user, user);
 		rc = ES_EDATA;
 		goto out;

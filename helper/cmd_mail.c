@@ -37,7 +37,7 @@ static void tls_advice(const struct cli *ctx, enum tls_why why, const char **cau
 		*cause = _("the server's certificate is not trusted");
 		(void)snprintf(fix, fixsz,
 		               _("its CA is not among this machine's; if the server uses a private CA, "
-		                  "set ca_file = /path/to/its-ca.pem in [mail] (%s)"),
+		                 "set ca_file = /path/to/its-ca.pem in [mail] (%s)"),
 		               conf);
 		return;
 	case TLS_NO_STARTTLS:
@@ -49,7 +49,7 @@ static void tls_advice(const struct cli *ctx, enum tls_why why, const char **cau
 		*cause = _("the server's certificate is refused");
 		(void)snprintf(fix, fixsz, "%s",
 		               _("[mail] host must be a name the certificate holds, and the certificate "
-		                  "must be valid (ask the mail provider)"));
+		                 "must be valid (ask the mail provider)"));
 		return;
 	case TLS_HANDSHAKE:
 	case TLS_FINE:
@@ -97,7 +97,7 @@ static void report_steps(const struct cli *ctx, const struct smtp_result *r)
 			               ctx->cfg.username, r->detail, said, r->reply);
 			step(ctx, false, line);
 			fix_line(ctx, _("check [mail] username and the password (password_file); "
-			                 "Gmail and Workspace need an app password"));
+			                "Gmail and Workspace need an app password"));
 			return;
 		}
 		if (r->authenticated) {

@@ -139,7 +139,7 @@ static int queue_run(struct cli *ctx)
 	}
 	if (outbox_over_quota(ob))
 		ui_warn("%s", _("the sending quota is reached: the rest waits for the next window "
-		                      "(eschool queue status)"));
+		                "(eschool queue status)"));
 	if (ctx->json)
 		printf("{\"sent\":%zu,\"deferred\":%zu,\"failed\":%zu,\"waiting\":%zu}\n", c.sent,
 		       c.deferred, c.failed, c.waiting);

@@ -209,7 +209,7 @@ int cmd_remind(struct cli *ctx, const struct args *a)
 	if (!ctx->json) {
 		ui_info(ctx,
 		        "%zu users checked: %zu first-change reminders, %zu expiry warnings %s; "
-		                "%zu skipped (disabled or exempt)",
+		        "%zu skipped (disabled or exempt)",
 		        run.checked, run.first, run.warnings,
 		        dry_run ? _("due") : _("queued"),
 		        run.skipped);

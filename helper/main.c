@@ -201,8 +201,8 @@ int prepare(struct cli *ctx, enum preparation preparation, bool delivers)
 	    (ctx->cfg.host[0] == '\0' || ctx->cfg.from[0] == '\0')) {
 		/* refuse before creating anything whose credentials cannot go out */
 		ui_warn("mode = production (or DEBUG=False) mails the credentials: set mail.from "
-		           "and mail.host (or a provider) in %s, or use --debug to have the "
-		           "passwords shown",
+		        "and mail.host (or a provider) in %s, or use --debug to have the "
+		        "passwords shown",
 		        ctx->cfg.path[0] ? ctx->cfg.path : ES_CONFIG_DEFAULT_PATH);
 		return ES_ECONFIG;
 	}

@@ -85,14 +85,14 @@ enum es_state_owner state_orphan(const struct es_state *st,
 	if (o == ES_OWNER_GONE)
 		(void)snprintf(why, whysz,
 		               _("%s has eschool state but no Linux account (removed with "
-		                       "userdel?); 'eschool forget %s' removes that state"),
+		                 "userdel?); 'eschool forget %s' removes that state"),
 		               st->username, st->username);
 	else if (o == ES_OWNER_OTHER && pw != NULL)
 		(void)snprintf(why, whysz,
 		               _("%s has eschool state made for uid %lld, but %s is now "
-		                       "another account (uid %lld: removed, then created again?) that "
-		                       "eschool does not manage; 'eschool forget %s' removes the old "
-		                       "state"),
+		                 "another account (uid %lld: removed, then created again?) that "
+		                 "eschool does not manage; 'eschool forget %s' removes the old "
+		                 "state"),
 		               st->username, (long long)es_state_get_i64(st, ES_K_UID, -1),
 		               st->username, (long long)pw->pw_uid, st->username);
 	return o;
@@ -132,7 +132,7 @@ int person_check(const struct cli *ctx, const struct person *p, struct es_err *e
 		                  p->username);
 	if (p->email == NULL || p->email[0] == '\0')
 		return es_err_set(err, ES_EDATA, "user %s has no email address (--email, or the "
-		                  "email column)", p->username);
+		                                 "email column)", p->username);
 	if (!es_valid_email(p->email))
 		return es_err_set(err, ES_EDATA, "invalid email address '%s'", p->email);
 	if (p->parent_email != NULL && p->parent_email[0] != '\0' &&

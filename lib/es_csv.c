@@ -74,85 +74,88 @@ static int end_field(struct es_csv *csv, struct es_csv_record *rec, struct es_bu
 	return 0;
 }
 
+#define RECORD_TOO_LONG "record longer than 64 KiB (a quote may be missing)"
+#define NUL_BYTE "NUL byte (this is not a text file)"
+
+/* A quoted field, from its opening '"' at csv->pos, into field; *line
+ * counts the line breaks inside it; start is where the record began. */
+static int read_quoted(struct es_csv *csv, struct es_buf *field, size_t start,
+                       unsigned long rec_line, unsigned long *line, struct es_err *err)
+{
+	const char *d = csv->data;
+
+	csv->pos++;
+	for (;;) {
+		size_t nl, take = 1;
+
+		if (csv->pos - start > ES_CSV_MAX_RECORD)
+			return fail(csv, rec_line, err, RECORD_TOO_LONG);
+		if (csv->pos >= csv->len)
+			return fail(csv, rec_line, err, "a quoted field is not closed (missing '\"')");
+		if (d[csv->pos] == '"') {
+			if (csv->pos + 1 >= csv->len || d[csv->pos + 1] != '"') {
+				csv->pos++;
+				return 0;
+			}
+			csv->pos++; /* "" is one quote */
+		} else if (d[csv->pos] == '\0') {
+			return fail(csv, *line, err, NUL_BYTE);
+		} else {
+			nl = line_break(csv, csv->pos);
+			/* inside quotes a lone CR is a character, not a line (the
+			 * line numbers then match what editors and sed -n show) */
+			if (nl > 0 && !(nl == 1 && d[csv->pos] == '\r')) {
+				take = nl;
+				(*line)++;
+			}
+		}
+		if (es_buf_append(field, d + csv->pos, take) != 0)
+			return es_err_set(err, ES_EOS, "out of memory");
+		csv->pos += take;
+	}
+}
+
+/* A field without quotes, up to the separator or the line's end. */
+static int read_plain(struct es_csv *csv, struct es_buf *field, size_t start,
+                      unsigned long line, struct es_err *err)
+{
+	const char *d = csv->data;
+
+	while (csv->pos < csv->len && d[csv->pos] != csv->sep && line_break(csv, csv->pos) == 0) {
+		if (csv->pos - start > ES_CSV_MAX_RECORD)
+			return fail(csv, line, err, RECORD_TOO_LONG);
+		if (d[csv->pos] == '"')
+			return fail(csv, line, err,
+			            "a '\"' inside a field that does not start with one (quote the "
+			            "whole field and double the inner quotes)");
+		if (d[csv->pos] == '\0')
+			return fail(csv, line, err, NUL_BYTE);
+		if (es_buf_append(field, d + csv->pos, 1) != 0)
+			return es_err_set(err, ES_EOS, "out of memory");
+		csv->pos++;
+	}
+	return 0;
+}
+
 static int read_record(struct es_csv *csv, struct es_csv_record *rec, bool *blank,
                        struct es_err *err)
 {
 	struct es_buf field = { 0 };
 	const char *d = csv->data;
-	size_t start = csv->pos;
+	size_t start = csv->pos, nl;
 	unsigned long line = csv->line; /* line of the current byte */
 	bool quoted_any = false;
 	int rc = -1;
 
 	rec->line = csv->line;
 	for (;;) {
-		/* one field */
-		if (csv->pos < csv->len && d[csv->pos] == '"') {
-			quoted_any = true;
-			csv->pos++;
-			for (;;) {
-				size_t nl;
+		bool quoted = csv->pos < csv->len && d[csv->pos] == '"';
 
-				if (csv->pos - start > ES_CSV_MAX_RECORD)
-					goto too_long;
-				if (csv->pos >= csv->len) {
-					fail(csv, rec->line, err,
-					     "a quoted field is not closed (missing '\"')");
-					goto out;
-				}
-				if (d[csv->pos] == '"') {
-					if (csv->pos + 1 < csv->len && d[csv->pos + 1] == '"') {
-						if (es_buf_append(&field, "\"", 1) != 0)
-							goto oom;
-						csv->pos += 2;
-						continue;
-					}
-					csv->pos++;
-					break;
-				}
-				if (d[csv->pos] == '\0') {
-					fail(csv, line, err, "NUL byte (this is not a text file)");
-					goto out;
-				}
-				nl = line_break(csv, csv->pos);
-				/* inside quotes a lone CR is a character, not a line (the
-				 * line numbers then match what editors and sed -n show) */
-				if (nl == 1 && d[csv->pos] == '\r')
-					nl = 0;
-				if (nl > 0) {
-					if (es_buf_append(&field, d + csv->pos, nl) != 0)
-						goto oom;
-					csv->pos += nl;
-					line++;
-					continue;
-				}
-				if (es_buf_append(&field, d + csv->pos, 1) != 0)
-					goto oom;
-				csv->pos++;
-			}
-		} else {
-			while (csv->pos < csv->len && d[csv->pos] != csv->sep &&
-			       line_break(csv, csv->pos) == 0) {
-				if (csv->pos - start > ES_CSV_MAX_RECORD)
-					goto too_long;
-				if (d[csv->pos] == '"') {
-					fail(csv, line, err,
-					     "a '\"' inside a field that does not start with one (quote the "
-					     "whole field and double the inner quotes)");
-					goto out;
-				}
-				if (d[csv->pos] == '\0') {
-					fail(csv, line, err, "NUL byte (this is not a text file)");
-					goto out;
-				}
-				if (es_buf_append(&field, d + csv->pos, 1) != 0)
-					goto oom;
-				csv->pos++;
-			}
-		}
-		if (end_field(csv, rec, &field, line, err) != 0)
+		quoted_any |= quoted;
+		if ((quoted ? read_quoted(csv, &field, start, rec->line, &line, err)
+		            : read_plain(csv, &field, start, line, err)) != 0 ||
+		    end_field(csv, rec, &field, line, err) != 0)
 			goto out;
-
 		/* what follows a field: separator, line break or end of input */
 		if (csv->pos >= csv->len)
 			break;
@@ -160,13 +163,11 @@ static int read_record(struct es_csv *csv, struct es_csv_record *rec, bool *blan
 			csv->pos++;
 			continue;
 		}
-		{
-			size_t nl = line_break(csv, csv->pos);
-			if (nl > 0) {
-				csv->pos += nl;
-				line++;
-				break;
-			}
+		nl = line_break(csv, csv->pos);
+		if (nl > 0) {
+			csv->pos += nl;
+			line++;
+			break;
 		}
 		fail(csv, line, err,
 		     "text after the closing '\"' of a quoted field (double the inner quotes)");
@@ -175,12 +176,6 @@ static int read_record(struct es_csv *csv, struct es_csv_record *rec, bool *blan
 	csv->line = line;
 	*blank = rec->n == 1 && rec->fields[0][0] == '\0' && !quoted_any;
 	rc = 0;
-	goto out;
-too_long:
-	fail(csv, rec->line, err, "record longer than 64 KiB (a quote may be missing)");
-	goto out;
-oom:
-	rc = es_err_set(err, ES_EOS, "out of memory");
 out:
 	es_buf_free(&field);
 	return rc;

@@ -201,8 +201,9 @@ static int text_part(struct es_buf *out, const char *type, const char *body)
 	       es_mime_qp(out, body, strlen(body)) | es_buf_puts(out, "\r\n");
 }
 
-int es_mime_build(const struct es_mail *m, struct es_buf *out, char *msgid, size_t msgidsz,
-                  struct es_err *err)
+/* What a mail must be before it is built: addresses, a subject and a
+ * text, no header injection, UTF-8 bodies. */
+static int mail_check(const struct es_mail *m, size_t msgidsz, struct es_err *err)
 {
 	const struct {
 		const char *what, *value;
@@ -210,9 +211,6 @@ int es_mime_build(const struct es_mail *m, struct es_buf *out, char *msgid, size
 		{ "the sender's name", m->from_name }, { "the recipient's name", m->to_name },
 		{ "the subject", m->subject },          { "the mail kind", m->kind },
 	};
-	char date[64], rnd[65], alt[80], rel[80];
-	const char *domain;
-	int rc = 0;
 
 	if (m->from_addr == NULL || !es_valid_email(m->from_addr))
 		return es_err_set(err, ES_EDATA, "bad sender address (mail.from)");
@@ -231,7 +229,54 @@ int es_mime_build(const struct es_mail *m, struct es_buf *out, char *msgid, size
 		return es_err_set(err, ES_EDATA, "a mail body is not valid UTF-8");
 	if (msgidsz < 128)
 		return es_err_set(err, ES_ESOFTWARE, "es_mime_build: msgid buffer too small");
+	return 0;
+}
 
+/* The text alone, or text and HTML as alternatives (and the logo beside
+ * them, related); alt and rel are the boundaries. 0, or -1 out of memory. */
+static int body(struct es_buf *out, const struct es_mail *m, const char *alt, const char *rel)
+{
+	bool logo = m->logo != NULL && m->logo_len > 0;
+	int rc = 0;
+
+	if (m->html == NULL)
+		return text_part(out, "text/plain", m->text);
+	if (logo)
+		rc |= es_buf_printf(out,
+		                    "Content-Type: multipart/related;\r\n"
+		                    " type=\"multipart/alternative\";\r\n boundary=\"%s\"\r\n\r\n"
+		                    "--%s\r\n",
+		                    rel, rel);
+	rc |= es_buf_printf(out,
+	                    "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n\r\n"
+	                    "--%s\r\n",
+	                    alt, alt);
+	rc |= text_part(out, "text/plain", m->text);
+	rc |= es_buf_printf(out, "--%s\r\n", alt);
+	rc |= text_part(out, "text/html", m->html);
+	rc |= es_buf_printf(out, "--%s--\r\n", alt);
+	if (logo) {
+		rc |= es_buf_printf(out,
+		                    "--%s\r\nContent-Type: image/png\r\n"
+		                    "Content-Transfer-Encoding: base64\r\n"
+		                    "Content-ID: <logo>\r\n"
+		                    "Content-Disposition: inline; filename=\"logo.png\"\r\n\r\n",
+		                    rel);
+		rc |= es_mime_base64(out, m->logo, m->logo_len);
+		rc |= es_buf_printf(out, "--%s--\r\n", rel);
+	}
+	return rc;
+}
+
+int es_mime_build(const struct es_mail *m, struct es_buf *out, char *msgid, size_t msgidsz,
+                  struct es_err *err)
+{
+	char date[64], rnd[65], alt[80], rel[80];
+	const char *domain;
+	int rc = 0;
+
+	if (mail_check(m, msgidsz, err) != 0)
+		return -1;
 	domain = strrchr(m->from_addr, '@') + 1;
 	random_hex(rnd, 16);
 	(void)snprintf(msgid, msgidsz, "%s.eschool@%s", rnd, domain);
@@ -252,37 +297,7 @@ int es_mime_build(const struct es_mail *m, struct es_buf *out, char *msgid, size
 	                    msgid);
 	if (m->kind != NULL)
 		rc |= es_buf_printf(out, "X-Eschool-Kind: %s\r\n", m->kind);
-
-	if (m->html == NULL) {
-		rc |= text_part(out, "text/plain", m->text);
-	} else {
-		bool logo = m->logo != NULL && m->logo_len > 0;
-
-		if (logo)
-			rc |= es_buf_printf(out,
-			                    "Content-Type: multipart/related;\r\n"
-			                    " type=\"multipart/alternative\";\r\n boundary=\"%s\"\r\n\r\n"
-			                    "--%s\r\n",
-			                    rel, rel);
-		rc |= es_buf_printf(out,
-		                    "Content-Type: multipart/alternative;\r\n boundary=\"%s\"\r\n\r\n"
-		                    "--%s\r\n",
-		                    alt, alt);
-		rc |= text_part(out, "text/plain", m->text);
-		rc |= es_buf_printf(out, "--%s\r\n", alt);
-		rc |= text_part(out, "text/html", m->html);
-		rc |= es_buf_printf(out, "--%s--\r\n", alt);
-		if (logo) {
-			rc |= es_buf_printf(out,
-			                    "--%s\r\nContent-Type: image/png\r\n"
-			                    "Content-Transfer-Encoding: base64\r\n"
-			                    "Content-ID: <logo>\r\n"
-			                    "Content-Disposition: inline; filename=\"logo.png\"\r\n\r\n",
-			                    rel);
-			rc |= es_mime_base64(out, m->logo, m->logo_len);
-			rc |= es_buf_printf(out, "--%s--\r\n", rel);
-		}
-	}
+	rc |= body(out, m, alt, rel);
 	if (rc != 0)
 		return es_err_set(err, ES_EOS, "out of memory");
 	return 0;

@@ -48,7 +48,7 @@ static void logo_load(const struct cli *ctx)
 	}
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 		ui_warn("the logo %s is not a regular file; mails go without it (fix "
-		                "[general] logo)",
+		        "[general] logo)",
 		        ctx->cfg.logo);
 		(void)close(fd);
 		return;

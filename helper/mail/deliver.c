@@ -116,7 +116,7 @@ static int deliver(struct cli *ctx, const struct es_state *st, const char *kind,
 	es_buf_free(&msg); /* wiped: it holds the password */
 	if (held && password != NULL)
 		ui_warn("the sending quota is reached: the mail to %s waits for the next "
-		                "window (eschool queue status)",
+		        "window (eschool queue status)",
 		        email);
 	if (strcmp(*delivery, "fallback") != 0)
 		return 0;

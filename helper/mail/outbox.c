@@ -530,7 +530,7 @@ int outbox_send(struct outbox *ob, struct es_qmsg *m, const char *msg, size_t le
 		if (ob->over_quota || quota_full(ob)) {
 			if (!ob->over_quota)
 				log_msg(LOG_MAIL, LOG_NOTICE, "quota reached (%ld today, %ld this month): "
-				       "sending resumes in the next window",
+				                              "sending resumes in the next window",
 				       ob->quota.day_sent, ob->quota.month_sent);
 			ob->over_quota = true;
 			return 0;
