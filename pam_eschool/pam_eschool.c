@@ -41,6 +41,7 @@
 #include "es_code.h"
 #include "es_config.h"
 #include "es_fs.h"
+#include "es_msg.h"
 #include "es_names.h"
 #include "es_pamin.h"
 #include "es_queue.h"
@@ -209,14 +210,12 @@ static int config_get(struct call *c, struct es_err *err)
 	return 0;
 }
 
-/* format_arg: printf checks apply to the English text; the French one
- * uses the same conversions. */
-static const char *tr(const struct call *c, const char *en, const char *fr)
-	__attribute__((format_arg(2)));
+/* text in the login's language, from lib/es_msg's catalogue (po/fr.po) */
+static const char *tr(const struct call *c, const char *text) __attribute__((format_arg(2)));
 
-static const char *tr(const struct call *c, const char *en, const char *fr)
+static const char *tr(const struct call *c, const char *text)
 {
-	return c->french ? fr : en;
+	return es_msg(c->french, text);
 }
 
 /* Messages to the person at the keyboard (not with PAM_SILENT). */
@@ -624,32 +623,27 @@ static void tell_rules(struct call *c)
 	const struct es_pam_rules *r = &c->rules;
 	const struct {
 		long credit;
-		const char *en1, *en, *fr1, *fr;
+		const char *one, *many;
 	} kinds[] = {
-		{ r->ucredit, "capital letter", "capital letters", "majuscule", "majuscules" },
-		{ r->lcredit, "lower-case letter", "lower-case letters", "minuscule", "minuscules" },
-		{ r->dcredit, "digit", "digits", "chiffre", "chiffres" },
-		{ r->ocredit, "other character (not a letter or digit)",
-		  "other characters (not letters or digits)", "autre caractère (ni lettre ni chiffre)",
-		  "autres caractères (ni lettres ni chiffres)" },
+		{ r->ucredit, N_("capital letter"), N_("capital letters") },
+		{ r->lcredit, N_("lower-case letter"), N_("lower-case letters") },
+		{ r->dcredit, N_("digit"), N_("digits") },
+		{ r->ocredit, N_("other character (not a letter or digit)"),
+		  N_("other characters (not letters or digits)") },
 	};
 	char msg[768];
 	size_t o = 0, nreq = 0, done = 0;
 
 	if (r->minlen > 0)
 		add(msg, sizeof(msg), &o,
-		    tr(c, "Choose a new password of at least %ld characters",
-		       "Choisissez un nouveau mot de passe d'au moins %ld caractères"),
+		    tr(c, "Choose a new password of at least %ld characters"),
 		    r->minlen);
 	else
 		add(msg, sizeof(msg), &o, "%s",
-		    tr(c, "Choose a long new password (12 characters or more)",
-		       "Choisissez un nouveau mot de passe long (12 caractères ou plus)"));
+		    tr(c, "Choose a long new password (12 characters or more)"));
 	if (r->minclass > 1)
 		add(msg, sizeof(msg), &o,
-		    tr(c, ", of at least %ld kinds of characters (lower case, capitals, digits, others)",
-		       ", d'au moins %ld types de caractères (minuscules, majuscules, chiffres, "
-		       "autres)"),
+		    tr(c, ", of at least %ld kinds of characters (lower case, capitals, digits, others)"),
 		    r->minclass);
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		nreq += kinds[i].credit < 0;
@@ -659,16 +653,14 @@ static void tell_rules(struct call *c)
 		if (n <= 0)
 			continue;
 		add(msg, sizeof(msg), &o, "%s%ld %s",
-		    done == 0 ? tr(c, ", with at least ", ", avec au moins ")
-		    : done + 1 == nreq ? tr(c, " and ", " et ")
+		    done == 0 ? tr(c, ", with at least ")
+		    : done + 1 == nreq ? tr(c, " and ")
 		                       : ", ",
-		    n, c->french ? (n == 1 ? kinds[i].fr1 : kinds[i].fr)
-		                 : (n == 1 ? kinds[i].en1 : kinds[i].en));
+		    n, tr(c, n == 1 ? kinds[i].one : kinds[i].many));
 		done++;
 	}
 	add(msg, sizeof(msg), &o, "%s",
-	    tr(c, ", unlike the old one: a few unrelated words make a good one.",
-	       ", différent de l'ancien : quelques mots sans rapport entre eux en font un bon."));
+	    tr(c, ", unlike the old one: a few unrelated words make a good one."));
 	tell(c, false, msg);
 }
 
@@ -705,12 +697,10 @@ static void tell_change(struct call *c, enum es_verdict_kind kind)
 		return;
 	if (kind == ES_V_MUST_CHANGE)
 		tell(c, true,
-		     tr(c, "You must change your temporary password now.",
-		        "Vous devez changer votre mot de passe provisoire maintenant."));
+		     tr(c, "You must change your temporary password now."));
 	else
 		tell(c, true,
-		     tr(c, "Your password has expired: choose a new one now.",
-		        "Votre mot de passe a expiré : choisissez-en un nouveau maintenant."));
+		     tr(c, "Your password has expired: choose a new one now."));
 	tell_rules(c);
 	if (!c->probing)
 		(void)pam_set_data(c->pamh, TOLD_DATA, (void *)"", NULL);
@@ -720,9 +710,7 @@ static void tell_temp_expired(struct call *c)
 {
 	tell(c, true,
 	     tr(c, "Your temporary password was not used in time and no longer works. "
-	           "Ask your administrator for a new one.",
-	        "Votre mot de passe provisoire n'a pas été utilisé à temps et ne "
-	        "fonctionne plus. Demandez-en un nouveau à l'administrateur."));
+	           "Ask your administrator for a new one."));
 }
 
 /* Will the stack's pam_unix warn of this expiry itself? It does when the
@@ -752,8 +740,7 @@ static int account_verdict(struct call *c)
 	switch (v.kind) {
 	case ES_V_DISABLED:
 		if (c->pol.enforce || c->probing)
-			tell(c, true, tr(c, "This account is disabled. Ask your administrator.",
-			                 "Ce compte est désactivé. Adressez-vous à l'administrateur."));
+			tell(c, true, tr(c, "This account is disabled. Ask your administrator."));
 		return verdict(c, PAM_ACCT_EXPIRED, "account disabled");
 	case ES_V_TEMP_EXPIRED:
 		if (c->pol.enforce || c->probing)
@@ -772,12 +759,8 @@ static int account_verdict(struct call *c)
 			return PAM_SUCCESS; /* pam_unix says it, in the same words' sense */
 		(void)snprintf(msg, sizeof(msg),
 		               v.days_left == 1
-		                       ? tr(c, "Your password expires in %ld day: change it soon.",
-		                            "Votre mot de passe expire dans %ld jour : changez-le "
-		                            "bientôt.")
-		                       : tr(c, "Your password expires in %ld days: change it soon.",
-		                            "Votre mot de passe expire dans %ld jours : changez-le "
-		                            "bientôt."),
+		                       ? tr(c, "Your password expires in %ld day: change it soon.")
+		                       : tr(c, "Your password expires in %ld days: change it soon."),
 		               v.days_left);
 		tell(c, false, msg);
 		return PAM_SUCCESS;
@@ -937,9 +920,7 @@ static void ask_code(struct call *c)
 		return;
 	}
 	if (pam_prompt(c->pamh, PAM_PROMPT_ECHO_ON, &answer, "%s",
-	               tr(c, "Code mailed to confirm your new address (Enter to skip): ",
-	                  "Code reçu par mail pour confirmer votre nouvelle adresse (Entrée pour "
-	                  "passer) : ")) != PAM_SUCCESS ||
+	               tr(c, "Code mailed to confirm your new address (Enter to skip): ")) != PAM_SUCCESS ||
 	    answer == NULL || answer[0] == '\0')
 		goto out;
 	/* decided and recorded under the lock, on the state as it is now (a
@@ -958,10 +939,9 @@ out:
 	/* told once the lock is released: a conversation may last (or be
 	 * stopped by the user) as long as it likes, and nobody else waits */
 	if (said == ES_CONFIRM_OK)
-		tell(c, false, tr(c, "Your address is confirmed.", "Votre adresse est confirmée."));
+		tell(c, false, tr(c, "Your address is confirmed."));
 	else if (said == ES_CONFIRM_WRONG)
-		tell(c, true, tr(c, "Wrong code: your address is unchanged.",
-		                 "Code erroné : votre adresse n'a pas changé."));
+		tell(c, true, tr(c, "Wrong code: your address is unchanged."));
 	sodium_memzero(key, sizeof(key));
 	if (answer != NULL) {
 		sodium_memzero(answer, strlen(answer));
