@@ -74,6 +74,23 @@ static bool starts_with_version(const char *s, const char *version, char sep)
 	return *s == '\0' || *s == ' ' || *s == sep;
 }
 
+/* How many of the n TXT records are of this kind (version tag and sep as
+ * starts_with_version wants them); *first gets the first one, or NULL. */
+static size_t find_records(const char *const *txt, size_t n, const char *version, char sep,
+                           const char **first)
+{
+	size_t count = 0;
+
+	*first = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (starts_with_version(txt[i], version, sep)) {
+			if (*first == NULL)
+				*first = txt[i];
+			count++;
+		}
+	return count;
+}
+
 static void set_problem(struct es_dns_verdict *v, const char *problem, const char *fix)
 {
 	v->ok = false;
@@ -223,18 +240,13 @@ void es_spf_check(const char *domain, const char *const *txt, size_t n, const ch
 {
 	char term[256], problem[512], fix[768], want[300], mech[300];
 	const char *spf = NULL, *last = NULL;
-	size_t count = 0;
+	size_t count;
 	bool has_include = include == NULL, has_redirect = false, names_server = false;
 
 	memset(v, 0, sizeof(*v));
 	(void)snprintf(want, sizeof(want), "%s%s", include != NULL ? "include:" : "",
 	               include != NULL ? include : "");
-	for (size_t i = 0; i < n; i++)
-		if (starts_with_version(txt[i], "v=spf1", ' ')) {
-			if (spf == NULL)
-				spf = txt[i];
-			count++;
-		}
+	count = find_records(txt, n, "v=spf1", ' ', &spf);
 	if (count == 0) {
 		v->ok = false;
 		(void)es_strlcpy(v->problem, "no SPF record (v=spf1)", sizeof(v->problem));
@@ -398,19 +410,14 @@ void es_dmarc_verdict(const char *domain, const char *const *txt, size_t n, cons
 	struct tag tags[MAX_TAGS];
 	char why[256], problem[512], fix[768];
 	const char *rec = NULL, *p, *sp, *pct, *rep;
-	size_t count = 0, nt = 0;
+	size_t count, nt = 0;
 
 	memset(v, 0, sizeof(*v));
 	/* p=none first: with SPF or DKIM not right yet, quarantine would send
 	 * the school's own mail (credentials included) to spam */
 	(void)snprintf(fix, sizeof(fix), "publish: _dmarc.%s TXT \"v=DMARC1; p=none%s%s\"", domain,
 	               rua != NULL && rua[0] ? "; rua=mailto:" : "", rua != NULL && rua[0] ? rua : "");
-	for (size_t i = 0; i < n; i++)
-		if (starts_with_version(txt[i], "v=DMARC1", ';')) {
-			if (rec == NULL)
-				rec = txt[i];
-			count++;
-		}
+	count = find_records(txt, n, "v=DMARC1", ';', &rec);
 	if (count == 0) {
 		set_problem(v, "no DMARC record (v=DMARC1) at _dmarc", fix);
 		(void)es_strlcpy(v->note,

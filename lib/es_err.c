@@ -1,6 +1,7 @@
 #include "es_err.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,15 +19,23 @@ static size_t es_strlcat_trunc(char *dst, const char *src, size_t dstsz)
 	return d + n;
 }
 
+/* The category and the message of err, when there is an err. */
+__attribute__((format(printf, 3, 0)))
+static bool set_v(struct es_err *err, int code, const char *fmt, va_list ap)
+{
+	if (err == NULL)
+		return false;
+	err->code = code;
+	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	return true;
+}
+
 int (es_err_set)(struct es_err *err, int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err == NULL)
-		return -1;
-	err->code = code;
 	va_start(ap, fmt);
-	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	(void)set_v(err, code, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -36,13 +45,13 @@ int (es_err_errno)(struct es_err *err, int code, int errnum, const char *fmt, ..
 	va_list ap;
 	size_t used;
 	char ebuf[128];
+	bool set;
 
-	if (err == NULL)
-		return -1;
-	err->code = code;
 	va_start(ap, fmt);
-	(void)vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	set = set_v(err, code, fmt, ap);
 	va_end(ap);
+	if (!set)
+		return -1;
 	used = strlen(err->msg);
 	/* strerror_r (GNU) may return a static string instead of filling ebuf */
 	(void)snprintf(err->msg + used, sizeof(err->msg) - used, ": %s",

@@ -3,7 +3,7 @@
  *
  * - Every path is reached with openat() from a directory fd opened with
  *   O_DIRECTORY|O_NOFOLLOW, and the username is checked first (see
- *   valid_username: the shadow rule, so never "/", ".", ".." or empty), so
+ *   es_valid_username: the shadow rule, so never "/", ".", ".." or empty), so
  *   no name can leave state_dir/users or go through a symlink.
  * - Files and directories are checked with fstat on the descriptor that is
  *   then used (no check-then-open race). "Owned by root" is accepted as
@@ -26,7 +26,7 @@
  * keys it held before are not freed); after any return of es_state_load,
  * es_state_free(st) is safe. es_state_parse wants an initialised st and
  * replaces its keys. The buffer from es_state_format is malloc'd; wipe it
- * (sodium_memzero) and free it. A lock file is removed only by its holder
+ * and free it (es_free_wiped). A lock file is removed only by its holder
  * (es_state_remove_lock); whoever waited on it then finds that the name
  * is no longer its file and locks the new one (still_named), so mutual
  * exclusion holds.
@@ -36,6 +36,7 @@
 #include "es_state.h"
 
 #include "es_fs.h"
+#include "es_names.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -55,8 +56,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "es_util.h"
 
 #define USERS_DIR "users"
@@ -67,32 +66,6 @@
 _Static_assert(sizeof(long long) == sizeof(int64_t), "strtoll range is int64_t");
 
 enum parse_result { PARSE_OK = 0, PARSE_CORRUPT = -1, PARSE_NOMEM = -2 };
-
-/* The shadow rule (same as es_valid_username in es_names.c): [a-z_] then
- * [a-z0-9_-], an optional trailing '$', 1 to 32 bytes. Kept here so that
- * this file alone guarantees that a username is one harmless path
- * component. */
-static bool valid_username(const char *s)
-{
-	size_t n;
-
-	if (s == NULL)
-		return false;
-	n = strnlen(s, 33);
-	if (n == 0 || n > 32)
-		return false;
-	if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
-		return false;
-	for (size_t i = 1; i < n; i++) {
-		char c = s[i];
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')
-			continue;
-		if (c == '$' && i == n - 1)
-			continue;
-		return false;
-	}
-	return true;
-}
 
 static bool valid_key(const char *k, size_t n)
 {
@@ -140,6 +113,25 @@ static int check_state_dir_arg(const char *state_dir, struct es_err *err)
 	if (state_dir == NULL || state_dir[0] == '\0')
 		return es_err_set(err, ES_ECONFIG, "state_dir is not set");
 	return 0;
+}
+
+/* state_dir/sub (USERS_DIR or LOCKS_DIR), state_dir checked on the way:
+ * 0 with *out, 1 when one of them is missing (only without create), -1 on
+ * error (bad: the code of an unsafe directory). */
+static int open_state_sub(const char *state_dir, const char *sub, bool create, int bad, int *out,
+			  struct es_err *err)
+{
+	int sfd = -1;
+	int r;
+
+	*out = -1;
+	if (check_state_dir_arg(state_dir, err) != 0)
+		return -1;
+	r = open_dir(AT_FDCWD, state_dir, NULL, create, bad, &sfd, err);
+	if (r == 0)
+		r = open_dir(sfd, state_dir, sub, create, bad, out, err);
+	es_fs_close(&sfd);
+	return r;
 }
 
 
@@ -360,24 +352,16 @@ int es_state_load(const char *state_dir, const char *username, struct es_state *
 	struct stat sb;
 	char *buf = NULL;
 	size_t cap = 0, len = 0;
-	int sfd = -1, ufd = -1, fd = -1;
+	int ufd = -1, fd = -1;
 	int rc = -1;
 	int r;
 
 	if (st == NULL)
 		return es_err_set(err, ES_ESOFTWARE, "es_state_load: no state");
 	es_state_init(st, username);
-	if (!valid_username(username))
+	if (!es_valid_username(username))
 		return es_err_set(err, ES_EDATA, "invalid username for a state file");
-	if (check_state_dir_arg(state_dir, err) != 0)
-		return -1;
-
-	r = open_dir(AT_FDCWD, state_dir, NULL, false, ES_EDATA, &sfd, err);
-	if (r != 0) {
-		rc = r;
-		goto out;
-	}
-	r = open_dir(sfd, state_dir, USERS_DIR, false, ES_EDATA, &ufd, err);
+	r = open_state_sub(state_dir, USERS_DIR, false, ES_EDATA, &ufd, err);
 	if (r != 0) {
 		rc = r;
 		goto out;
@@ -416,13 +400,12 @@ int es_state_load(const char *state_dir, const char *username, struct es_state *
 	}
 	/* one byte more than the size, to notice a file growing under us */
 	cap = (size_t)sb.st_size + 1;
-	buf = malloc(cap);
-	if (buf == NULL) {
+	r = es_fs_read_alloc(fd, cap, &buf, &len);
+	if (r == ENOMEM) {
 		es_err_set(err, ES_EOS, "out of memory reading %s/%s/%s", state_dir, USERS_DIR,
 			   username);
 		goto out;
 	}
-	r = es_fs_read_all(fd, buf, cap, &len);
 	if (r != 0) {
 		es_err_errno(err, ES_EIO, r, "cannot read state file %s/%s/%s", state_dir,
 			     USERS_DIR, username);
@@ -445,13 +428,9 @@ int es_state_load(const char *state_dir, const char *username, struct es_state *
 		break;
 	}
 out:
-	if (buf != NULL) {
-		explicit_bzero(buf, cap);
-		free(buf);
-	}
+	es_free_wiped(buf, cap);
 	es_fs_close(&fd);
 	es_fs_close(&ufd);
-	es_fs_close(&sfd);
 	if (rc != 0)
 		clear_kv(st);
 	return rc;
@@ -499,13 +478,13 @@ int es_state_save(const char *state_dir, const struct es_state *st, struct es_er
 	char *data = NULL;
 	size_t len = 0;
 	bool tmp_made = false;
-	int sfd = -1, ufd = -1, tfd = -1;
+	int ufd = -1, tfd = -1;
 	int rc = -1;
 	int e;
 
 	if (st == NULL)
 		return es_err_set(err, ES_ESOFTWARE, "es_state_save: no state");
-	if (!valid_username(st->username))
+	if (!es_valid_username(st->username))
 		return es_err_set(err, ES_EDATA, "invalid username for a state file");
 	if (check_state_dir_arg(state_dir, err) != 0)
 		return -1;
@@ -517,8 +496,7 @@ int es_state_save(const char *state_dir, const struct es_state *st, struct es_er
 		write_error(err, e, "write", state_dir, st->username);
 		goto out;
 	}
-	if (open_dir(AT_FDCWD, state_dir, NULL, true, ES_EPERM, &sfd, err) != 0 ||
-	    open_dir(sfd, state_dir, USERS_DIR, true, ES_EPERM, &ufd, err) != 0)
+	if (open_state_sub(state_dir, USERS_DIR, true, ES_EPERM, &ufd, err) != 0)
 		goto out;
 
 	for (unsigned attempt = 0;; attempt++) {
@@ -572,51 +550,50 @@ out:
 	es_fs_close(&tfd);
 	if (tmp_made)
 		(void)unlinkat(ufd, tmp, 0);
-	if (data != NULL) {
-		sodium_memzero(data, len);
-		free(data);
-	}
+	es_free_wiped(data, len);
 	es_fs_close(&ufd);
-	es_fs_close(&sfd);
+	return rc;
+}
+
+/* Removes state_dir/sub/username: the state file (USERS_DIR, its
+ * directory then synced) or the lock file (LOCKS_DIR). Nothing to remove
+ * is no error. */
+static int remove_entry(const char *state_dir, const char *sub, const char *username,
+			struct es_err *err)
+{
+	bool state = strcmp(sub, USERS_DIR) == 0;
+	int dfd = -1;
+	int rc = -1;
+	int r, e;
+
+	if (!es_valid_username(username))
+		return state ? es_err_set(err, ES_EDATA, "invalid username for a state file")
+			     : es_err_set(err, ES_EDATA, "invalid username for a lock file");
+	r = open_state_sub(state_dir, sub, false, ES_EPERM, &dfd, err);
+	if (r != 0)
+		return r == 1 ? 0 : -1; /* no directory, no file: nothing to do */
+	e = unlinkat(dfd, username, 0) == 0 ? 0 : errno;
+	if (e != 0 && e != ENOENT) {
+		int code = (e == EACCES || e == EPERM) ? ES_EPERM : ES_EIO;
+
+		if (state)
+			es_err_errno(err, code, e, "cannot remove state file %s/%s/%s", state_dir,
+				     sub, username);
+		else
+			es_err_errno(err, code, e, "cannot remove lock file %s/%s/%s", state_dir,
+				     sub, username);
+	} else if (e == 0 && state && es_fs_fsync(dfd) != 0) {
+		es_err_errno(err, ES_EIO, errno, "cannot sync %s/%s", state_dir, sub);
+	} else {
+		rc = 0;
+	}
+	es_fs_close(&dfd);
 	return rc;
 }
 
 int es_state_remove(const char *state_dir, const char *username, struct es_err *err)
 {
-	int sfd = -1, ufd = -1;
-	int rc = -1;
-	int r;
-
-	if (!valid_username(username))
-		return es_err_set(err, ES_EDATA, "invalid username for a state file");
-	if (check_state_dir_arg(state_dir, err) != 0)
-		return -1;
-	r = open_dir(AT_FDCWD, state_dir, NULL, false, ES_EPERM, &sfd, err);
-	if (r == 0)
-		r = open_dir(sfd, state_dir, USERS_DIR, false, ES_EPERM, &ufd, err);
-	if (r != 0) {
-		rc = r == 1 ? 0 : -1; /* no directory, no file: nothing to do */
-		goto out;
-	}
-	if (unlinkat(ufd, username, 0) != 0) {
-		int e = errno;
-		if (e == ENOENT) {
-			rc = 0;
-			goto out;
-		}
-		es_err_errno(err, (e == EACCES || e == EPERM) ? ES_EPERM : ES_EIO, e,
-			     "cannot remove state file %s/%s/%s", state_dir, USERS_DIR, username);
-		goto out;
-	}
-	if (es_fs_fsync(ufd) != 0) {
-		es_err_errno(err, ES_EIO, errno, "cannot sync %s/%s", state_dir, USERS_DIR);
-		goto out;
-	}
-	rc = 0;
-out:
-	es_fs_close(&ufd);
-	es_fs_close(&sfd);
-	return rc;
+	return remove_entry(state_dir, USERS_DIR, username, err);
 }
 
 /* ---- bounded locks ----
@@ -811,12 +788,11 @@ static int open_lock_file(const char *state_dir, const char *username, int *out,
 {
 	struct stat sb;
 	char whybuf[WHY_MAX];
-	int sfd = -1, lfd = -1, fd = -1;
+	int lfd = -1, fd = -1;
 	int rc = -1;
 
 	*out = -1;
-	if (open_dir(AT_FDCWD, state_dir, NULL, true, ES_EPERM, &sfd, err) != 0 ||
-	    open_dir(sfd, state_dir, LOCKS_DIR, true, ES_EPERM, &lfd, err) != 0)
+	if (open_state_sub(state_dir, LOCKS_DIR, true, ES_EPERM, &lfd, err) != 0)
 		goto out;
 	/* O_NONBLOCK: never hang opening something that is not a file */
 	fd = openat(lfd, username, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
@@ -861,7 +837,6 @@ static int open_lock_file(const char *state_dir, const char *username, int *out,
 out:
 	es_fs_close(&fd);
 	es_fs_close(&lfd);
-	es_fs_close(&sfd);
 	return rc;
 }
 
@@ -875,7 +850,7 @@ int es_state_lock_wait(const char *state_dir, const char *username, long wait_ms
 	if (lockfd == NULL)
 		return es_err_set(err, ES_ESOFTWARE, "es_state_lock: no lockfd");
 	*lockfd = -1;
-	if (!valid_username(username))
+	if (!es_valid_username(username))
 		return es_err_set(err, ES_EDATA, "invalid username for a lock file");
 	if (check_state_dir_arg(state_dir, err) != 0)
 		return -1;
@@ -979,32 +954,7 @@ int es_state_lock_all(const char *state_dir, int *lockfd, struct es_err *err)
 
 int es_state_remove_lock(const char *state_dir, const char *username, struct es_err *err)
 {
-	int sfd = -1, lfd = -1;
-	int rc = -1;
-	int r;
-
-	if (!valid_username(username))
-		return es_err_set(err, ES_EDATA, "invalid username for a lock file");
-	if (check_state_dir_arg(state_dir, err) != 0)
-		return -1;
-	r = open_dir(AT_FDCWD, state_dir, NULL, false, ES_EPERM, &sfd, err);
-	if (r == 0)
-		r = open_dir(sfd, state_dir, LOCKS_DIR, false, ES_EPERM, &lfd, err);
-	if (r != 0) {
-		rc = r == 1 ? 0 : -1;
-		goto out;
-	}
-	if (unlinkat(lfd, username, 0) != 0 && errno != ENOENT) {
-		int e = errno;
-		es_err_errno(err, (e == EACCES || e == EPERM) ? ES_EPERM : ES_EIO, e,
-			     "cannot remove lock file %s/%s/%s", state_dir, LOCKS_DIR, username);
-		goto out;
-	}
-	rc = 0;
-out:
-	es_fs_close(&lfd);
-	es_fs_close(&sfd);
-	return rc;
+	return remove_entry(state_dir, LOCKS_DIR, username, err);
 }
 
 void es_state_unlock(int lockfd)
@@ -1020,13 +970,10 @@ struct name_slot {
 void es_state_sweep_tmp(const char *state_dir)
 {
 	struct es_err err = { 0 };
-	int sfd = -1, ufd = -1;
+	int ufd = -1;
 
-	if (check_state_dir_arg(state_dir, &err) == 0 &&
-	    open_dir(AT_FDCWD, state_dir, NULL, false, ES_EPERM, &sfd, &err) == 0 &&
-	    open_dir(sfd, state_dir, USERS_DIR, false, ES_EPERM, &ufd, &err) == 0)
-		es_fs_sweep_tmp(ufd);
-	es_fs_close(&sfd);
+	if (open_state_sub(state_dir, USERS_DIR, false, ES_EPERM, &ufd, &err) == 0)
+		es_fs_sweep_tmp(ufd); /* closes ufd */
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -1040,17 +987,13 @@ int es_state_foreach(const char *state_dir, int (*fn)(const char *username, void
 	struct name_slot *names = NULL;
 	size_t n = 0, cap = 0;
 	DIR *d = NULL;
-	int sfd = -1, ufd = -1;
+	int ufd = -1;
 	int rc = -1;
 	int r;
 
 	if (fn == NULL)
 		return es_err_set(err, ES_ESOFTWARE, "es_state_foreach: no callback");
-	if (check_state_dir_arg(state_dir, err) != 0)
-		return -1;
-	r = open_dir(AT_FDCWD, state_dir, NULL, false, ES_EPERM, &sfd, err);
-	if (r == 0)
-		r = open_dir(sfd, state_dir, USERS_DIR, false, ES_EPERM, &ufd, err);
+	r = open_state_sub(state_dir, USERS_DIR, false, ES_EPERM, &ufd, err);
 	if (r != 0) {
 		rc = r == 1 ? 0 : -1; /* no directory: no users */
 		goto out;
@@ -1075,7 +1018,7 @@ int es_state_foreach(const char *state_dir, int (*fn)(const char *username, void
 			break;
 		}
 		/* dot-files include our temp files; invalid names are not ours */
-		if (de->d_name[0] == '.' || !valid_username(de->d_name))
+		if (de->d_name[0] == '.' || !es_valid_username(de->d_name))
 			continue;
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
@@ -1095,7 +1038,6 @@ int es_state_foreach(const char *state_dir, int (*fn)(const char *username, void
 	}
 	(void)closedir(d);
 	d = NULL;
-	es_fs_close(&sfd);
 	if (n > 0)
 		qsort(names, n, sizeof(*names), cmp_names);
 	for (size_t i = 0; i < n; i++) {
@@ -1111,7 +1053,6 @@ out:
 		(void)closedir(d);
 	free(names);
 	es_fs_close(&ufd);
-	es_fs_close(&sfd);
 	return rc;
 }
 
