@@ -719,9 +719,16 @@ static long flock_holder_pid(const struct stat *sb)
 	return pid;
 }
 
+/* Who holds a lock and how long we waited, for the message of a lock
+ * not taken. */
+struct holder {
+	char who[320];    /* "process 1234 (su)" */
+	char how_long[32]; /* "5 seconds" */
+};
+
 /* "process 1234 (su)", or "another process" when /proc/locks does not
  * say; the command name is escaped (\xHH), it is the holder's to choose. */
-static void describe_holder(int fd, char *out, size_t outsz)
+static void describe_pid(int fd, char *out, size_t outsz)
 {
 	struct stat sb;
 	char path[64], comm[64], shown[64 * 4 + 1];
@@ -767,6 +774,12 @@ static void wait_text(long wait_ms, char *out, size_t outsz)
 			       wait_ms == 1000 ? "" : "s");
 	else
 		(void)snprintf(out, outsz, "%ld ms", wait_ms);
+}
+
+static void describe_holder(int fd, long wait_ms, struct holder *h)
+{
+	describe_pid(fd, h->who, sizeof(h->who));
+	wait_text(wait_ms, h->how_long, sizeof(h->how_long));
 }
 
 /* true when path still names fd's file: a lock file removed (eschool
@@ -840,12 +853,49 @@ out:
 	return rc;
 }
 
+#define LOCK_REPLACED (-2)
+
+/* The bounded lock of es_state_lock_wait and es_state_lock_all_wait:
+ * open_it(state_dir, username) opens what path names, which is flocked
+ * within wait_ms and kept only while path still names it (a lock file
+ * removed by forget, a state directory moved by restore: opened again).
+ * 0 with *fd locked (or -1: nothing to lock); -1 when open_it failed (err
+ * filled); else, with *fd open for the caller's message (and to close):
+ * LOCK_REPLACED when it kept being replaced, EWOULDBLOCK when held all
+ * along, another errno value when flock failed. */
+static int lock_named(const char *path, long wait_ms,
+		      int (*open_it)(const char *state_dir, const char *username, int *fd,
+				     struct es_err *err),
+		      const char *state_dir, const char *username, int *fd, struct es_err *err)
+{
+	struct timespec start = {0};
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		int e;
+
+		if (open_it(state_dir, username, fd, err) != 0)
+			return -1;
+		if (*fd < 0)
+			return 0; /* read-only, no lock file: nothing to lock */
+		e = flock_bounded(*fd, &start, wait_ms);
+		if (e != 0)
+			return e;
+		if (still_named(path, *fd))
+			return 0;
+		if (ms_since(&start) >= wait_ms)
+			return LOCK_REPLACED;
+		es_fs_close(fd); /* removed or moved while we waited: lock the new one */
+	}
+}
+
 int es_state_lock_wait(const char *state_dir, const char *username, long wait_ms, int *lockfd,
 		       struct es_err *err)
 {
-	struct timespec start = {0};
 	char path[4200];
+	struct holder h;
 	int fd = -1;
+	int e;
 
 	if (lockfd == NULL)
 		return es_err_set(err, ES_ESOFTWARE, "es_state_lock: no lockfd");
@@ -857,43 +907,27 @@ int es_state_lock_wait(const char *state_dir, const char *username, long wait_ms
 	if (snprintf(path, sizeof(path), "%s/%s/%s", state_dir, LOCKS_DIR, username) >=
 	    (int)sizeof(path))
 		return es_err_set(err, ES_ECONFIG, "state_dir is too long: %s", state_dir);
-	(void)clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		int e;
-
-		if (open_lock_file(state_dir, username, &fd, err) != 0)
-			return -1;
-		if (fd < 0)
-			return 0; /* read-only, no lock file: nothing to lock */
-		e = flock_bounded(fd, &start, wait_ms);
-		if (e == 0 && still_named(path, fd)) {
-			*lockfd = fd;
-			return 0;
-		}
-		if (e == 0 && ms_since(&start) < wait_ms) {
-			es_fs_close(&fd); /* removed while we waited: lock the new one */
-			continue;
-		}
-		if (e == 0) {
-			es_err_set(err, ES_ETEMP, "user %s: its lock file %s kept being replaced; "
-				   "try again later", username, path);
-		} else if (e == EWOULDBLOCK) {
-			char who[320], how_long[32];
-
-			describe_holder(fd, who, sizeof(who));
-			wait_text(wait_ms, how_long, sizeof(how_long));
-			es_err_set(err, ES_ETEMP,
-				   "user %s: cannot lock its state (%s): held by %s for more "
-				   "than %s; try again later (a login or another eschool "
-				   "command holds it; a stopped process keeps it until it is "
-				   "resumed or killed)",
-				   username, path, who, how_long);
-		} else {
-			es_err_errno(err, ES_EIO, e, "cannot lock %s", path);
-		}
-		es_fs_close(&fd);
-		return -1;
+	e = lock_named(path, wait_ms, open_lock_file, state_dir, username, &fd, err);
+	if (e == 0) {
+		*lockfd = fd;
+		return 0;
 	}
+	if (e == LOCK_REPLACED) {
+		es_err_set(err, ES_ETEMP, "user %s: its lock file %s kept being replaced; "
+			   "try again later", username, path);
+	} else if (e == EWOULDBLOCK) {
+		describe_holder(fd, wait_ms, &h);
+		es_err_set(err, ES_ETEMP,
+			   "user %s: cannot lock its state (%s): held by %s for more "
+			   "than %s; try again later (a login or another eschool "
+			   "command holds it; a stopped process keeps it until it is "
+			   "resumed or killed)",
+			   username, path, h.who, h.how_long);
+	} else if (e > 0) {
+		es_err_errno(err, ES_EIO, e, "cannot lock %s", path);
+	}
+	es_fs_close(&fd);
+	return -1;
 }
 
 int es_state_lock(const char *state_dir, const char *username, int *lockfd, struct es_err *err)
@@ -901,50 +935,45 @@ int es_state_lock(const char *state_dir, const char *username, int *lockfd, stru
 	return es_state_lock_wait(state_dir, username, ES_STATE_LOCK_WAIT_MS, lockfd, err);
 }
 
+/* The state directory itself, for es_state_lock_all_wait (lock_named's
+ * open_it; no username). */
+static int open_top(const char *state_dir, const char *username, int *fd, struct es_err *err)
+{
+	(void)username;
+	return open_dir(AT_FDCWD, state_dir, NULL, true, ES_EPERM, fd, err);
+}
+
 int es_state_lock_all_wait(const char *state_dir, long wait_ms, int *lockfd, struct es_err *err)
 {
-	struct timespec start = {0};
+	struct holder h;
 	int sfd = -1;
+	int e;
 
 	if (lockfd == NULL)
 		return es_err_set(err, ES_ESOFTWARE, "es_state_lock_all: no lockfd");
 	*lockfd = -1;
 	if (check_state_dir_arg(state_dir, err) != 0)
 		return -1;
-	(void)clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		int e;
-
-		if (open_dir(AT_FDCWD, state_dir, NULL, true, ES_EPERM, &sfd, err) != 0)
-			return -1;
-		e = flock_bounded(sfd, &start, wait_ms);
-		if (e == 0 && still_named(state_dir, sfd)) {
-			*lockfd = sfd;
-			return 0;
-		}
-		if (e == 0 && ms_since(&start) < wait_ms) {
-			es_fs_close(&sfd); /* moved aside (restore): lock the new one */
-			continue;
-		}
-		if (e == 0) {
-			es_err_set(err, ES_ETEMP, "%s kept being moved or replaced; try again later",
-				   state_dir);
-		} else if (e == EWOULDBLOCK) {
-			char who[320], how_long[32];
-
-			describe_holder(sfd, who, sizeof(who));
-			wait_text(wait_ms, how_long, sizeof(how_long));
-			es_err_set(err, ES_ETEMP,
-				   "cannot lock %s (add, import, reset, resend, disable, enable, "
-				   "forget, backup and restore take turns): held by %s for more "
-				   "than %s; try again when it has finished",
-				   state_dir, who, how_long);
-		} else {
-			es_err_errno(err, ES_EIO, e, "cannot lock %s", state_dir);
-		}
-		es_fs_close(&sfd);
-		return -1;
+	e = lock_named(state_dir, wait_ms, open_top, state_dir, NULL, &sfd, err);
+	if (e == 0) {
+		*lockfd = sfd;
+		return 0;
 	}
+	if (e == LOCK_REPLACED) {
+		es_err_set(err, ES_ETEMP, "%s kept being moved or replaced; try again later",
+			   state_dir);
+	} else if (e == EWOULDBLOCK) {
+		describe_holder(sfd, wait_ms, &h);
+		es_err_set(err, ES_ETEMP,
+			   "cannot lock %s (add, import, reset, resend, disable, enable, "
+			   "forget, backup and restore take turns): held by %s for more "
+			   "than %s; try again when it has finished",
+			   state_dir, h.who, h.how_long);
+	} else if (e > 0) {
+		es_err_errno(err, ES_EIO, e, "cannot lock %s", state_dir);
+	}
+	es_fs_close(&sfd);
+	return -1;
 }
 
 int es_state_lock_all(const char *state_dir, int *lockfd, struct es_err *err)
