@@ -147,7 +147,9 @@ static char *dup_n(const char *s, size_t n)
 }
 
 /* Parses data into st (whose keys are replaced). On PARSE_CORRUPT, why
- * says what is wrong; st is left without keys on any failure. */
+ * says what is wrong; st is left without keys on any failure. Over 80
+ * lines: the whole grammar of the file in one pass, each refusal next to
+ * the check that makes it (the fuzzer's target). */
 static enum parse_result parse_data(struct es_state *st, const char *data, size_t len, char *why,
 				    size_t whysz)
 {
@@ -345,6 +347,25 @@ static void refuse(struct es_err *err, const char *state_dir, const char *user, 
 			   user);
 }
 
+/* A state file that could not be opened (errno e): 1 when there is none
+ * (the user is not managed), else -1 with err saying why. */
+static int open_failed(struct es_err *err, int e, const char *state_dir, const char *username)
+{
+	const char *refusal = es_fs_open_refusal(e);
+
+	if (e == ENOENT)
+		return 1;
+	if (e == EACCES || e == EPERM)
+		es_err_errno(err, ES_EPERM, e, "cannot read state file %s/%s/%s", state_dir,
+			     USERS_DIR, username);
+	else if (refusal != NULL)
+		refuse(err, state_dir, username, refusal, FIX_REPLACE);
+	else
+		es_err_errno(err, ES_EIO, e, "cannot open state file %s/%s/%s", state_dir,
+			     USERS_DIR, username);
+	return -1;
+}
+
 int es_state_load(const char *state_dir, const char *username, struct es_state *st,
 		  struct es_err *err)
 {
@@ -368,19 +389,7 @@ int es_state_load(const char *state_dir, const char *username, struct es_state *
 	}
 	fd = openat(ufd, username, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		int e = errno;
-		const char *refusal = es_fs_open_refusal(e);
-
-		if (e == ENOENT)
-			rc = 1;
-		else if (e == EACCES || e == EPERM)
-			es_err_errno(err, ES_EPERM, e, "cannot read state file %s/%s/%s", state_dir,
-				     USERS_DIR, username);
-		else if (refusal != NULL)
-			refuse(err, state_dir, username, refusal, FIX_REPLACE);
-		else
-			es_err_errno(err, ES_EIO, e, "cannot open state file %s/%s/%s", state_dir,
-				     USERS_DIR, username);
+		rc = open_failed(err, errno, state_dir, username);
 		goto out;
 	}
 	if (fstat(fd, &sb) != 0) {
@@ -458,6 +467,21 @@ static int make_tmp_name(char *out, size_t outsz, const char *user, unsigned att
 	return (n < 0 || (size_t)n >= outsz) ? -1 : 0;
 }
 
+/* A new temporary file for user's state in ufd (O_EXCL, 0600), named
+ * in tmp: 0 with *fd, -1 when no name fits in tmp, else an errno value. */
+static int create_tmp(int ufd, const char *user, char *tmp, size_t tmpsz, int *fd)
+{
+	for (unsigned attempt = 0;; attempt++) {
+		if (make_tmp_name(tmp, tmpsz, user, attempt) != 0)
+			return -1;
+		*fd = openat(ufd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (*fd >= 0)
+			return 0;
+		if (errno != EEXIST || attempt + 1 >= TMP_TRIES)
+			return errno;
+	}
+}
+
 /* "cannot write state file X: No space left on device; the disk is full
  * ...: free some space and retry (the state file is unchanged)": what
  * failed, where, why, what to do. */
@@ -499,19 +523,14 @@ int es_state_save(const char *state_dir, const struct es_state *st, struct es_er
 	if (open_state_sub(state_dir, USERS_DIR, true, ES_EPERM, &ufd, err) != 0)
 		goto out;
 
-	for (unsigned attempt = 0;; attempt++) {
-		if (make_tmp_name(tmp, sizeof(tmp), st->username, attempt) != 0) {
-			es_err_set(err, ES_ESOFTWARE, "cannot name a temporary file");
-			goto out;
-		}
-		tfd = openat(ufd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (tfd >= 0)
-			break;
-		e = errno;
-		if (e != EEXIST || attempt + 1 >= TMP_TRIES) {
-			write_error(err, e, "create a temporary", state_dir, st->username);
-			goto out;
-		}
+	e = create_tmp(ufd, st->username, tmp, sizeof(tmp), &tfd);
+	if (e < 0) {
+		es_err_set(err, ES_ESOFTWARE, "cannot name a temporary file");
+		goto out;
+	}
+	if (e > 0) {
+		write_error(err, e, "create a temporary", state_dir, st->username);
+		goto out;
 	}
 	tmp_made = true;
 	if (fchmod(tfd, 0600) != 0) {

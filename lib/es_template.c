@@ -64,6 +64,8 @@ static int append_value(struct es_buf *out, const char *v, bool html)
 	return 0;
 }
 
+/* Over 80 lines: the template language's one scanner (text, variables,
+ * sections and their nesting), each error next to what it refuses. */
 int es_template_render(const char *tmpl, size_t len, const char *where, bool html,
                        const struct es_tvar *vars, size_t nvars, struct es_buf *out,
                        struct es_err *err)
