@@ -26,50 +26,28 @@ static int pipe_with(const char *text)
 	return p[0];
 }
 
-static void test_read_alloc_whole(void **state)
+/* es_fs_read_alloc of a pipe holding text, max bytes at most, gives want. */
+static void expect_read(const char *text, size_t max, const char *want)
 {
-	int fd = pipe_with("hello");
+	int fd = pipe_with(text);
 	char *data = NULL;
 	size_t len = 99;
 
-	(void)state;
-	assert_int_equal(es_fs_read_alloc(fd, 5, &data, &len), 0);
+	assert_int_equal(es_fs_read_alloc(fd, max, &data, &len), 0);
 	assert_non_null(data);
-	assert_int_equal(len, 5);
-	assert_string_equal(data, "hello");
+	assert_int_equal(len, strlen(want));
+	assert_string_equal(data, want);
 	es_free_wiped(data, len);
 	assert_int_equal(close(fd), 0);
 }
 
-static void test_read_alloc_shorter_and_capped(void **state)
+static void test_read_alloc(void **state)
 {
-	int fd = pipe_with("abc");
-	char *data = NULL;
-	size_t len = 0;
-
 	(void)state;
-	/* shorter than max: what there was, NUL-terminated */
-	assert_int_equal(es_fs_read_alloc(fd, 10, &data, &len), 0);
-	assert_int_equal(len, 3);
-	assert_string_equal(data, "abc");
-	free(data);
-	assert_int_equal(close(fd), 0);
-
-	/* longer than max: max bytes, the rest left unread */
-	fd = pipe_with("abcdef");
-	assert_int_equal(es_fs_read_alloc(fd, 4, &data, &len), 0);
-	assert_int_equal(len, 4);
-	assert_string_equal(data, "abcd");
-	free(data);
-	assert_int_equal(close(fd), 0);
-
-	/* nothing to read */
-	fd = pipe_with("");
-	assert_int_equal(es_fs_read_alloc(fd, 0, &data, &len), 0);
-	assert_int_equal(len, 0);
-	assert_string_equal(data, "");
-	free(data);
-	assert_int_equal(close(fd), 0);
+	expect_read("hello", 5, "hello");
+	expect_read("abc", 10, "abc");    /* shorter than max: what there was */
+	expect_read("abcdef", 4, "abcd"); /* longer: max bytes, the rest unread */
+	expect_read("", 0, "");
 }
 
 static void test_read_alloc_errors(void **state)
@@ -96,8 +74,7 @@ static void test_free_wiped_null(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_read_alloc_whole),
-		cmocka_unit_test(test_read_alloc_shorter_and_capped),
+		cmocka_unit_test(test_read_alloc),
 		cmocka_unit_test(test_read_alloc_errors),
 		cmocka_unit_test(test_free_wiped_null),
 	};
