@@ -806,6 +806,17 @@ out:
 /* ------------------------------------------------------------------ */
 /* The mail password: its own setters (sources, file modes, wiping) */
 
+/* In the file, password and password_file exclude each other: the one
+ * being set (*seen marked) refused when the other was (other_seen). */
+static int one_password_key(bool other_seen, bool *seen, const char *where, struct es_err *err)
+{
+	if (other_seen)
+		return es_err_set(err, ES_ECONFIG,
+				  "%s: set either password or password_file, not both", where);
+	*seen = true;
+	return 0;
+}
+
 /* password: from the file (readable by root only) or the environment,
  * never from the command line; never shown in a message. */
 static int set_password(struct load_ctx *lc, const char *value, const char *where,
@@ -819,11 +830,8 @@ static int set_password(struct load_ctx *lc, const char *value, const char *wher
 				  "%s: the mail password cannot be given here; use password_file",
 				  where);
 	if (lc->src == SRC_FILE) {
-		if (lc->seen_password_file)
-			return es_err_set(err, ES_ECONFIG,
-					  "%s: set either password or password_file, not both",
-					  where);
-		lc->seen_password = true;
+		if (one_password_key(lc->seen_password_file, &lc->seen_password, where, err) != 0)
+			return -1;
 		if (value[0] != '\0' && (lc->file_mode & 044) != 0)
 			return es_err_set(err, ES_ECONFIG,
 					  "%s: contains a mail password but is readable by "
@@ -852,13 +860,9 @@ static int set_password_file(struct load_ctx *lc, const char *value, const char 
 	struct es_config *cfg = lc->cfg;
 	bool owner_check = (lc->flags & ES_CFG_NO_OWNER_CHECK) == 0;
 
-	if (lc->src == SRC_FILE) {
-		if (lc->seen_password)
-			return es_err_set(err, ES_ECONFIG,
-					  "%s: set either password or password_file, not both",
-					  where);
-		lc->seen_password_file = true;
-	}
+	if (lc->src == SRC_FILE &&
+	    one_password_key(lc->seen_password, &lc->seen_password_file, where, err) != 0)
+		return -1;
 	if (set_path(cfg->password_file, sizeof(cfg->password_file), false, where, "password_file",
 		     value, err) != 0)
 		return -1;

@@ -74,6 +74,23 @@ static bool starts_with_version(const char *s, const char *version, char sep)
 	return *s == '\0' || *s == ' ' || *s == sep;
 }
 
+/* How many of the n TXT records are of this kind (version tag and sep as
+ * starts_with_version wants them); *first gets the first one, or NULL. */
+static size_t find_records(const char *const *txt, size_t n, const char *version, char sep,
+                           const char **first)
+{
+	size_t count = 0;
+
+	*first = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (starts_with_version(txt[i], version, sep)) {
+			if (*first == NULL)
+				*first = txt[i];
+			count++;
+		}
+	return count;
+}
+
 static void set_problem(struct es_dns_verdict *v, const char *problem, const char *fix)
 {
 	v->ok = false;
@@ -218,23 +235,45 @@ static bool authorises(const char *term)
 	return false;
 }
 
+/* What an SPF record's terms say: its last term, whether one is want (the
+ * provider's include:), a redirect=, or a term that authorises a server. */
+struct spf_terms {
+	char term[256];
+	bool has_include, has_redirect, names_server;
+};
+
+/* Term by term over the whole record, however long (a record with many
+ * ip4: runs over several character-strings); want may be NULL. */
+static void spf_scan(const char *spf, const char *want, struct spf_terms *st)
+{
+	for (const char *t = spf + strspn(spf, " \t"); *t != '\0'; t += strspn(t, " \t")) {
+		size_t len = strcspn(t, " \t");
+		size_t keep = len < sizeof(st->term) ? len : sizeof(st->term) - 1;
+
+		memcpy(st->term, t, keep);
+		st->term[keep] = '\0';
+		t += len;
+		if (want != NULL && strcasecmp(st->term, want) == 0)
+			st->has_include = true;
+		if (strncasecmp(st->term, "redirect=", 9) == 0)
+			st->has_redirect = true;
+		if (authorises(st->term))
+			st->names_server = true;
+	}
+}
+
 void es_spf_check(const char *domain, const char *const *txt, size_t n, const char *include,
                   const char *host, struct es_dns_verdict *v)
 {
-	char term[256], problem[512], fix[768], want[300], mech[300];
-	const char *spf = NULL, *last = NULL;
-	size_t count = 0;
-	bool has_include = include == NULL, has_redirect = false, names_server = false;
+	char problem[512], fix[768], want[300], mech[300];
+	const char *spf = NULL;
+	size_t count;
+	struct spf_terms t = {0};
 
 	memset(v, 0, sizeof(*v));
 	(void)snprintf(want, sizeof(want), "%s%s", include != NULL ? "include:" : "",
 	               include != NULL ? include : "");
-	for (size_t i = 0; i < n; i++)
-		if (starts_with_version(txt[i], "v=spf1", ' ')) {
-			if (spf == NULL)
-				spf = txt[i];
-			count++;
-		}
+	count = find_records(txt, n, "v=spf1", ' ', &spf);
 	if (count == 0) {
 		v->ok = false;
 		(void)es_strlcpy(v->problem, "no SPF record (v=spf1)", sizeof(v->problem));
@@ -251,35 +290,18 @@ void es_spf_check(const char *domain, const char *const *txt, size_t n, const ch
 		set_problem(v, problem, fix);
 		return;
 	}
-	/* term by term over the whole record, however long (a record with
-	 * many ip4: runs over several character-strings) */
-	for (const char *t = spf + strspn(spf, " \t"); *t != '\0'; t += strspn(t, " \t")) {
-		size_t len = strcspn(t, " \t"), keep = len < sizeof(term) ? len : sizeof(term) - 1;
-
-		memcpy(term, t, keep);
-		term[keep] = '\0';
-		last = t;
-		t += len;
-		if (include != NULL && strcasecmp(term, want) == 0)
-			has_include = true;
-		if (strncasecmp(term, "redirect=", 9) == 0)
-			has_redirect = true;
-		if (authorises(term))
-			names_server = true;
-	}
-	if (last == NULL) /* "v=spf1" alone is taken above: never empty */
-		term[0] = '\0';
-	if (!has_redirect && strcasecmp(term, "~all") != 0 && strcasecmp(term, "-all") != 0) {
+	spf_scan(spf, include != NULL ? want : NULL, &t);
+	if (!t.has_redirect && strcasecmp(t.term, "~all") != 0 && strcasecmp(t.term, "-all") != 0) {
 		(void)snprintf(problem, sizeof(problem),
-		               strcasecmp(term, "+all") == 0 || strcasecmp(term, "all") == 0
+		               strcasecmp(t.term, "+all") == 0 || strcasecmp(t.term, "all") == 0
 		                   ? "ends with %s: anyone may send mail as %s"
 		                   : "does not end with ~all or -all (ends with '%s', %s)",
-		               term, domain);
+		               t.term, domain);
 		(void)snprintf(fix, sizeof(fix), "end the record at %s with ~all (or -all)", domain);
 		set_problem(v, problem, fix);
 		return;
 	}
-	if (!has_include) {
+	if (include != NULL && !t.has_include) {
 		(void)snprintf(problem, sizeof(problem),
 		               "does not include %s: the provider's servers are not allowed to send "
 		               "for %s",
@@ -289,7 +311,7 @@ void es_spf_check(const char *domain, const char *const *txt, size_t n, const ch
 		set_problem(v, problem, fix);
 		return;
 	}
-	if (!names_server) {
+	if (!t.names_server) {
 		/* "v=spf1 -all": right for a domain that sends nothing, wrong
 		 * for the one the school's mail comes from */
 		(void)snprintf(problem, sizeof(problem),
@@ -398,19 +420,14 @@ void es_dmarc_verdict(const char *domain, const char *const *txt, size_t n, cons
 	struct tag tags[MAX_TAGS];
 	char why[256], problem[512], fix[768];
 	const char *rec = NULL, *p, *sp, *pct, *rep;
-	size_t count = 0, nt = 0;
+	size_t count, nt = 0;
 
 	memset(v, 0, sizeof(*v));
 	/* p=none first: with SPF or DKIM not right yet, quarantine would send
 	 * the school's own mail (credentials included) to spam */
 	(void)snprintf(fix, sizeof(fix), "publish: _dmarc.%s TXT \"v=DMARC1; p=none%s%s\"", domain,
 	               rua != NULL && rua[0] ? "; rua=mailto:" : "", rua != NULL && rua[0] ? rua : "");
-	for (size_t i = 0; i < n; i++)
-		if (starts_with_version(txt[i], "v=DMARC1", ';')) {
-			if (rec == NULL)
-				rec = txt[i];
-			count++;
-		}
+	count = find_records(txt, n, "v=DMARC1", ';', &rec);
 	if (count == 0) {
 		set_problem(v, "no DMARC record (v=DMARC1) at _dmarc", fix);
 		(void)es_strlcpy(v->note,

@@ -5,7 +5,9 @@
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -132,6 +134,28 @@ int es_fs_read_all(int fd, char *buf, size_t cap, size_t *got)
 		len += (size_t)r;
 	}
 	*got = len;
+	return 0;
+}
+
+int es_fs_read_alloc(int fd, size_t max, char **data, size_t *len)
+{
+	char *buf = max < SIZE_MAX ? malloc(max + 1) : NULL;
+	size_t got = 0;
+	int e;
+
+	*data = NULL;
+	*len = 0;
+	if (buf == NULL)
+		return ENOMEM;
+	e = es_fs_read_all(fd, buf, max, &got);
+	if (e != 0) {
+		explicit_bzero(buf, max);
+		free(buf);
+		return e;
+	}
+	buf[got] = '\0';
+	*data = buf;
+	*len = got;
 	return 0;
 }
 

@@ -33,6 +33,13 @@ int es_fs_open_dir(int parent, const char *base, const char *sub, bool create, i
 /* Reads until EOF or cap bytes. Returns 0, or an errno value. */
 int es_fs_read_all(int fd, char *buf, size_t cap, size_t *got);
 
+/* Reads fd until EOF or max bytes into a new buffer of max + 1 bytes,
+ * NUL-terminated after what was read (*len: how much, so less than max
+ * when the file is shorter). Returns 0 with *data malloc'd (free it, with
+ * es_free_wiped when it may hold a secret), or an errno value (ENOMEM, or
+ * the read's; *data is then NULL, what was read wiped). */
+int es_fs_read_alloc(int fd, size_t max, char **data, size_t *len);
+
 /* Writes all of buf. Returns 0, or an errno value. */
 int es_fs_write_all(int fd, const char *buf, size_t len);
 

@@ -10,8 +10,11 @@
 
 bool es_valid_username(const char *s)
 {
-	size_t n = strlen(s);
+	size_t n;
 
+	if (s == NULL)
+		return false;
+	n = strnlen(s, ES_USERNAME_MAX + 1); /* never reads far into a long string */
 	if (n == 0 || n > ES_USERNAME_MAX)
 		return false;
 	if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))

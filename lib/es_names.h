@@ -9,7 +9,9 @@
 #include "es_err.h"
 
 /* shadow's rules (Debian's default, without --badname): [a-z_][a-z0-9_-]*
- * with an optional trailing '$', at most 32 bytes, not "." or "..". */
+ * with an optional trailing '$', at most 32 bytes, not "." or "..". false
+ * for NULL. So a valid name is one harmless path component: es_state
+ * relies on it for every file it names after a user. */
 bool es_valid_username(const char *s);
 
 /* A name eschool creates for a group (a role's groups, and a role's own

@@ -157,8 +157,6 @@ static int read_file(int dfd, const char *name, char **data, size_t *len, struct
 	struct stat st;
 	char why[160];
 	const char *refusal;
-	char *buf;
-	size_t got = 0;
 
 	if (fd < 0) {
 		e = errno;
@@ -185,20 +183,12 @@ static int read_file(int dfd, const char *name, char **data, size_t *len, struct
 		                  "queue file is a regular file, 0600, root's)",
 		                  spool, sub, name, why);
 	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		(void)close(fd);
-		return es_err_set(err, ES_EOS, "out of memory");
-	}
-	e = es_fs_read_all(fd, buf, (size_t)st.st_size, &got);
+	e = es_fs_read_alloc(fd, (size_t)st.st_size, data, len);
 	(void)close(fd);
-	if (e != 0) {
-		free(buf);
+	if (e == ENOMEM)
+		return es_err_set(err, ES_EOS, "out of memory");
+	if (e != 0)
 		return es_err_errno(err, ES_EIO, e, "cannot read %s/%s/%s", spool, sub, name);
-	}
-	buf[got] = '\0';
-	*data = buf;
-	*len = got;
 	return 0;
 }
 
@@ -291,10 +281,7 @@ int es_queue_read(const char *spool, const char *id, bool failed, struct es_qmsg
 	}
 	rc = 0;
 out:
-	if (data != NULL) {
-		sodium_memzero(data, dlen);
-		free(data);
-	}
+	es_free_wiped(data, dlen);
 	es_fs_close(&dfd);
 	es_fs_close(&sfd);
 	return rc;
@@ -310,8 +297,7 @@ int es_queue_update(const char *spool, const struct es_qmsg *m, struct es_err *e
 	if (es_queue_read(spool, m->id, m->failed, &old, &msg, &len, err) != 0)
 		return -1;
 	rc = write_msg(spool, m->failed ? "failed" : "new", m, msg, len, false, err);
-	sodium_memzero(msg, len);
-	free(msg);
+	es_free_wiped(msg, len);
 	return rc;
 }
 
@@ -420,8 +406,7 @@ static int read_meta(int dfd, const char *spool, const char *sub, const char *id
 		rc = es_err_set(err, ES_EDATA,
 		                "corrupt or incomplete queue file %s/%s/%s; move it away", spool, sub,
 		                id);
-	sodium_memzero(data, dlen);
-	free(data);
+	es_free_wiped(data, dlen);
 	return rc;
 }
 
@@ -620,8 +605,7 @@ int es_queue_run_read(struct es_queue_run *qr, const char *id, struct es_qmsg *m
 	if (read_file(qr->new_fd, id, &data, &dlen, err, qr->spool, "new") != 0)
 		return -1;
 	if (es_queue_parse(data, dlen, m, &body, &blen) != 0 || strcmp(m->id, id) != 0) {
-		sodium_memzero(data, dlen);
-		free(data);
+		es_free_wiped(data, dlen);
 		return es_err_set(err, ES_EDATA,
 		                  "corrupt or incomplete queue file %s/new/%s; move it away", qr->spool,
 		                  id);

@@ -3,7 +3,7 @@
  *
  * - Every path is reached with openat() from a directory fd opened with
  *   O_DIRECTORY|O_NOFOLLOW, and the username is checked first (see
- *   valid_username: the shadow rule, so never "/", ".", ".." or empty), so
+ *   es_valid_username: the shadow rule, so never "/", ".", ".." or empty), so
  *   no name can leave state_dir/users or go through a symlink.
  * - Files and directories are checked with fstat on the descriptor that is
  *   then used (no check-then-open race). "Owned by root" is accepted as
@@ -26,7 +26,7 @@
  * keys it held before are not freed); after any return of es_state_load,
  * es_state_free(st) is safe. es_state_parse wants an initialised st and
  * replaces its keys. The buffer from es_state_format is malloc'd; wipe it
- * (sodium_memzero) and free it. A lock file is removed only by its holder
+ * and free it (es_free_wiped). A lock file is removed only by its holder
  * (es_state_remove_lock); whoever waited on it then finds that the name
  * is no longer its file and locks the new one (still_named), so mutual
  * exclusion holds.
@@ -37,6 +37,7 @@
 #include "es_state_files.h"
 
 #include "es_fs.h"
+#include "es_names.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -56,8 +57,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
 #include "es_util.h"
 
 #define USERS_DIR "users"
@@ -68,32 +67,6 @@
 _Static_assert(sizeof(long long) == sizeof(int64_t), "strtoll range is int64_t");
 
 enum parse_result { PARSE_OK = 0, PARSE_CORRUPT = -1, PARSE_NOMEM = -2 };
-
-/* The shadow rule (same as es_valid_username in es_names.c): [a-z_] then
- * [a-z0-9_-], an optional trailing '$', 1 to 32 bytes. Kept here so that
- * this file alone guarantees that a username is one harmless path
- * component. */
-static bool valid_username(const char *s)
-{
-	size_t n;
-
-	if (s == NULL)
-		return false;
-	n = strnlen(s, 33);
-	if (n == 0 || n > 32)
-		return false;
-	if (!((s[0] >= 'a' && s[0] <= 'z') || s[0] == '_'))
-		return false;
-	for (size_t i = 1; i < n; i++) {
-		char c = s[i];
-		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')
-			continue;
-		if (c == '$' && i == n - 1)
-			continue;
-		return false;
-	}
-	return true;
-}
 
 static bool valid_key(const char *k, size_t n)
 {
@@ -143,6 +116,25 @@ static int check_state_dir_arg(const char *state_dir, struct es_err *err)
 	return 0;
 }
 
+/* state_dir/sub (USERS_DIR or LOCKS_DIR), state_dir checked on the way:
+ * 0 with *out, 1 when one of them is missing (only without create), -1 on
+ * error (bad: the code of an unsafe directory). */
+static int open_state_sub(const char *state_dir, const char *sub, bool create, int bad, int *out,
+			  struct es_err *err)
+{
+	int sfd = -1;
+	int r;
+
+	*out = -1;
+	if (check_state_dir_arg(state_dir, err) != 0)
+		return -1;
+	r = open_dir(AT_FDCWD, state_dir, NULL, create, bad, &sfd, err);
+	if (r == 0)
+		r = open_dir(sfd, state_dir, sub, create, bad, out, err);
+	es_fs_close(&sfd);
+	return r;
+}
+
 
 static char *dup_n(const char *s, size_t n)
 {
@@ -156,7 +148,9 @@ static char *dup_n(const char *s, size_t n)
 }
 
 /* Parses data into st (whose keys are replaced). On PARSE_CORRUPT, why
- * says what is wrong; st is left without keys on any failure. */
+ * says what is wrong; st is left without keys on any failure. Over 80
+ * lines: the whole grammar of the file in one pass, each refusal next to
+ * the check that makes it (the fuzzer's target). */
 static enum parse_result parse_data(struct es_state *st, const char *data, size_t len, char *why,
 				    size_t whysz)
 {
@@ -354,6 +348,25 @@ static void refuse(struct es_err *err, const char *state_dir, const char *user, 
 			   user);
 }
 
+/* A state file that could not be opened (errno e): 1 when there is none
+ * (the user is not managed), else -1 with err saying why. */
+static int open_failed(struct es_err *err, int e, const char *state_dir, const char *username)
+{
+	const char *refusal = es_fs_open_refusal(e);
+
+	if (e == ENOENT)
+		return 1;
+	if (e == EACCES || e == EPERM)
+		es_err_errno(err, ES_EPERM, e, "cannot read state file %s/%s/%s", state_dir,
+			     USERS_DIR, username);
+	else if (refusal != NULL)
+		refuse(err, state_dir, username, refusal, FIX_REPLACE);
+	else
+		es_err_errno(err, ES_EIO, e, "cannot open state file %s/%s/%s", state_dir,
+			     USERS_DIR, username);
+	return -1;
+}
+
 int es_state_load(const char *state_dir, const char *username, struct es_state *st,
 		  struct es_err *err)
 {
@@ -361,43 +374,23 @@ int es_state_load(const char *state_dir, const char *username, struct es_state *
 	struct stat sb;
 	char *buf = NULL;
 	size_t cap = 0, len = 0;
-	int sfd = -1, ufd = -1, fd = -1;
+	int ufd = -1, fd = -1;
 	int rc = -1;
 	int r;
 
 	if (st == NULL)
 		return es_err_set(err, ES_ESOFTWARE, "es_state_load: no state");
 	es_state_init(st, username);
-	if (!valid_username(username))
+	if (!es_valid_username(username))
 		return es_err_set(err, ES_EDATA, "invalid username for a state file");
-	if (check_state_dir_arg(state_dir, err) != 0)
-		return -1;
-
-	r = open_dir(AT_FDCWD, state_dir, NULL, false, ES_EDATA, &sfd, err);
-	if (r != 0) {
-		rc = r;
-		goto out;
-	}
-	r = open_dir(sfd, state_dir, USERS_DIR, false, ES_EDATA, &ufd, err);
+	r = open_state_sub(state_dir, USERS_DIR, false, ES_EDATA, &ufd, err);
 	if (r != 0) {
 		rc = r;
 		goto out;
 	}
 	fd = openat(ufd, username, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0) {
-		int e = errno;
-		const char *refusal = es_fs_open_refusal(e);
-
-		if (e == ENOENT)
-			rc = 1;
-		else if (e == EACCES || e == EPERM)
-			es_err_errno(err, ES_EPERM, e, "cannot read state file %s/%s/%s", state_dir,
-				     USERS_DIR, username);
-		else if (refusal != NULL)
-			refuse(err, state_dir, username, refusal, FIX_REPLACE);
-		else
-			es_err_errno(err, ES_EIO, e, "cannot open state file %s/%s/%s", state_dir,
-				     USERS_DIR, username);
+		rc = open_failed(err, errno, state_dir, username);
 		goto out;
 	}
 	if (fstat(fd, &sb) != 0) {
@@ -417,13 +410,12 @@ int es_state_load(const char *state_dir, const char *username, struct es_state *
 	}
 	/* one byte more than the size, to notice a file growing under us */
 	cap = (size_t)sb.st_size + 1;
-	buf = malloc(cap);
-	if (buf == NULL) {
+	r = es_fs_read_alloc(fd, cap, &buf, &len);
+	if (r == ENOMEM) {
 		es_err_set(err, ES_EOS, "out of memory reading %s/%s/%s", state_dir, USERS_DIR,
 			   username);
 		goto out;
 	}
-	r = es_fs_read_all(fd, buf, cap, &len);
 	if (r != 0) {
 		es_err_errno(err, ES_EIO, r, "cannot read state file %s/%s/%s", state_dir,
 			     USERS_DIR, username);
@@ -446,13 +438,9 @@ int es_state_load(const char *state_dir, const char *username, struct es_state *
 		break;
 	}
 out:
-	if (buf != NULL) {
-		explicit_bzero(buf, cap);
-		free(buf);
-	}
+	es_free_wiped(buf, cap);
 	es_fs_close(&fd);
 	es_fs_close(&ufd);
-	es_fs_close(&sfd);
 	if (rc != 0)
 		clear_kv(st);
 	return rc;
@@ -480,6 +468,21 @@ static int make_tmp_name(char *out, size_t outsz, const char *user, unsigned att
 	return (n < 0 || (size_t)n >= outsz) ? -1 : 0;
 }
 
+/* A new temporary file for user's state in ufd (O_EXCL, 0600), named
+ * in tmp: 0 with *fd, -1 when no name fits in tmp, else an errno value. */
+static int create_tmp(int ufd, const char *user, char *tmp, size_t tmpsz, int *fd)
+{
+	for (unsigned attempt = 0;; attempt++) {
+		if (make_tmp_name(tmp, tmpsz, user, attempt) != 0)
+			return -1;
+		*fd = openat(ufd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (*fd >= 0)
+			return 0;
+		if (errno != EEXIST || attempt + 1 >= TMP_TRIES)
+			return errno;
+	}
+}
+
 /* "cannot write state file X: No space left on device; the disk is full
  * ...: free some space and retry (the state file is unchanged)": what
  * failed, where, why, what to do. */
@@ -500,13 +503,13 @@ int es_state_save(const char *state_dir, const struct es_state *st, struct es_er
 	char *data = NULL;
 	size_t len = 0;
 	bool tmp_made = false;
-	int sfd = -1, ufd = -1, tfd = -1;
+	int ufd = -1, tfd = -1;
 	int rc = -1;
 	int e;
 
 	if (st == NULL)
 		return es_err_set(err, ES_ESOFTWARE, "es_state_save: no state");
-	if (!valid_username(st->username))
+	if (!es_valid_username(st->username))
 		return es_err_set(err, ES_EDATA, "invalid username for a state file");
 	if (check_state_dir_arg(state_dir, err) != 0)
 		return -1;
@@ -518,23 +521,17 @@ int es_state_save(const char *state_dir, const struct es_state *st, struct es_er
 		write_error(err, e, "write", state_dir, st->username);
 		goto out;
 	}
-	if (open_dir(AT_FDCWD, state_dir, NULL, true, ES_EPERM, &sfd, err) != 0 ||
-	    open_dir(sfd, state_dir, USERS_DIR, true, ES_EPERM, &ufd, err) != 0)
+	if (open_state_sub(state_dir, USERS_DIR, true, ES_EPERM, &ufd, err) != 0)
 		goto out;
 
-	for (unsigned attempt = 0;; attempt++) {
-		if (make_tmp_name(tmp, sizeof(tmp), st->username, attempt) != 0) {
-			es_err_set(err, ES_ESOFTWARE, "cannot name a temporary file");
-			goto out;
-		}
-		tfd = openat(ufd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (tfd >= 0)
-			break;
-		e = errno;
-		if (e != EEXIST || attempt + 1 >= TMP_TRIES) {
-			write_error(err, e, "create a temporary", state_dir, st->username);
-			goto out;
-		}
+	e = create_tmp(ufd, st->username, tmp, sizeof(tmp), &tfd);
+	if (e < 0) {
+		es_err_set(err, ES_ESOFTWARE, "cannot name a temporary file");
+		goto out;
+	}
+	if (e > 0) {
+		write_error(err, e, "create a temporary", state_dir, st->username);
+		goto out;
 	}
 	tmp_made = true;
 	if (fchmod(tfd, 0600) != 0) {
@@ -573,51 +570,50 @@ out:
 	es_fs_close(&tfd);
 	if (tmp_made)
 		(void)unlinkat(ufd, tmp, 0);
-	if (data != NULL) {
-		sodium_memzero(data, len);
-		free(data);
-	}
+	es_free_wiped(data, len);
 	es_fs_close(&ufd);
-	es_fs_close(&sfd);
+	return rc;
+}
+
+/* Removes state_dir/sub/username: the state file (USERS_DIR, its
+ * directory then synced) or the lock file (LOCKS_DIR). Nothing to remove
+ * is no error. */
+static int remove_entry(const char *state_dir, const char *sub, const char *username,
+			struct es_err *err)
+{
+	bool state = strcmp(sub, USERS_DIR) == 0;
+	int dfd = -1;
+	int rc = -1;
+	int r, e;
+
+	if (!es_valid_username(username))
+		return state ? es_err_set(err, ES_EDATA, "invalid username for a state file")
+			     : es_err_set(err, ES_EDATA, "invalid username for a lock file");
+	r = open_state_sub(state_dir, sub, false, ES_EPERM, &dfd, err);
+	if (r != 0)
+		return r == 1 ? 0 : -1; /* no directory, no file: nothing to do */
+	e = unlinkat(dfd, username, 0) == 0 ? 0 : errno;
+	if (e != 0 && e != ENOENT) {
+		int code = (e == EACCES || e == EPERM) ? ES_EPERM : ES_EIO;
+
+		if (state)
+			es_err_errno(err, code, e, "cannot remove state file %s/%s/%s", state_dir,
+				     sub, username);
+		else
+			es_err_errno(err, code, e, "cannot remove lock file %s/%s/%s", state_dir,
+				     sub, username);
+	} else if (e == 0 && state && es_fs_fsync(dfd) != 0) {
+		es_err_errno(err, ES_EIO, errno, "cannot sync %s/%s", state_dir, sub);
+	} else {
+		rc = 0;
+	}
+	es_fs_close(&dfd);
 	return rc;
 }
 
 int es_state_remove(const char *state_dir, const char *username, struct es_err *err)
 {
-	int sfd = -1, ufd = -1;
-	int rc = -1;
-	int r;
-
-	if (!valid_username(username))
-		return es_err_set(err, ES_EDATA, "invalid username for a state file");
-	if (check_state_dir_arg(state_dir, err) != 0)
-		return -1;
-	r = open_dir(AT_FDCWD, state_dir, NULL, false, ES_EPERM, &sfd, err);
-	if (r == 0)
-		r = open_dir(sfd, state_dir, USERS_DIR, false, ES_EPERM, &ufd, err);
-	if (r != 0) {
-		rc = r == 1 ? 0 : -1; /* no directory, no file: nothing to do */
-		goto out;
-	}
-	if (unlinkat(ufd, username, 0) != 0) {
-		int e = errno;
-		if (e == ENOENT) {
-			rc = 0;
-			goto out;
-		}
-		es_err_errno(err, (e == EACCES || e == EPERM) ? ES_EPERM : ES_EIO, e,
-			     "cannot remove state file %s/%s/%s", state_dir, USERS_DIR, username);
-		goto out;
-	}
-	if (es_fs_fsync(ufd) != 0) {
-		es_err_errno(err, ES_EIO, errno, "cannot sync %s/%s", state_dir, USERS_DIR);
-		goto out;
-	}
-	rc = 0;
-out:
-	es_fs_close(&ufd);
-	es_fs_close(&sfd);
-	return rc;
+	return remove_entry(state_dir, USERS_DIR, username, err);
 }
 
 /* ---- bounded locks ----
@@ -743,9 +739,16 @@ static long flock_holder_pid(const struct stat *sb)
 	return pid;
 }
 
+/* Who holds a lock and how long we waited, for the message of a lock
+ * not taken. */
+struct holder {
+	char who[320];    /* "process 1234 (su)" */
+	char how_long[32]; /* "5 seconds" */
+};
+
 /* "process 1234 (su)", or "another process" when /proc/locks does not
  * say; the command name is escaped (\xHH), it is the holder's to choose. */
-static void describe_holder(int fd, char *out, size_t outsz)
+static void describe_pid(int fd, char *out, size_t outsz)
 {
 	struct stat sb;
 	char path[64], comm[64], shown[64 * 4 + 1];
@@ -793,6 +796,12 @@ static void wait_text(long wait_ms, char *out, size_t outsz)
 		(void)snprintf(out, outsz, "%ld ms", wait_ms);
 }
 
+static void describe_holder(int fd, long wait_ms, struct holder *h)
+{
+	describe_pid(fd, h->who, sizeof(h->who));
+	wait_text(wait_ms, h->how_long, sizeof(h->how_long));
+}
+
 /* true when path still names fd's file: a lock file removed (eschool
  * forget) or a state directory moved (restore) while we waited for it is
  * no lock on what the name means now. */
@@ -812,12 +821,11 @@ static int open_lock_file(const char *state_dir, const char *username, int *out,
 {
 	struct stat sb;
 	char whybuf[WHY_MAX];
-	int sfd = -1, lfd = -1, fd = -1;
+	int lfd = -1, fd = -1;
 	int rc = -1;
 
 	*out = -1;
-	if (open_dir(AT_FDCWD, state_dir, NULL, true, ES_EPERM, &sfd, err) != 0 ||
-	    open_dir(sfd, state_dir, LOCKS_DIR, true, ES_EPERM, &lfd, err) != 0)
+	if (open_state_sub(state_dir, LOCKS_DIR, true, ES_EPERM, &lfd, err) != 0)
 		goto out;
 	/* O_NONBLOCK: never hang opening something that is not a file */
 	fd = openat(lfd, username, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
@@ -862,64 +870,84 @@ static int open_lock_file(const char *state_dir, const char *username, int *out,
 out:
 	es_fs_close(&fd);
 	es_fs_close(&lfd);
-	es_fs_close(&sfd);
 	return rc;
+}
+
+#define LOCK_REPLACED (-2)
+
+/* The bounded lock of es_state_lock_wait and es_state_lock_all_wait:
+ * open_it(state_dir, username) opens what path names, which is flocked
+ * within wait_ms and kept only while path still names it (a lock file
+ * removed by forget, a state directory moved by restore: opened again).
+ * 0 with *fd locked (or -1: nothing to lock); -1 when open_it failed (err
+ * filled); else, with *fd open for the caller's message (and to close):
+ * LOCK_REPLACED when it kept being replaced, EWOULDBLOCK when held all
+ * along, another errno value when flock failed. */
+static int lock_named(const char *path, long wait_ms,
+		      int (*open_it)(const char *state_dir, const char *username, int *fd,
+				     struct es_err *err),
+		      const char *state_dir, const char *username, int *fd, struct es_err *err)
+{
+	struct timespec start = {0};
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		int e;
+
+		if (open_it(state_dir, username, fd, err) != 0)
+			return -1;
+		if (*fd < 0)
+			return 0; /* read-only, no lock file: nothing to lock */
+		e = flock_bounded(*fd, &start, wait_ms);
+		if (e != 0)
+			return e;
+		if (still_named(path, *fd))
+			return 0;
+		if (ms_since(&start) >= wait_ms)
+			return LOCK_REPLACED;
+		es_fs_close(fd); /* removed or moved while we waited: lock the new one */
+	}
 }
 
 int es_state_lock_wait(const char *state_dir, const char *username, long wait_ms, int *lockfd,
 		       struct es_err *err)
 {
-	struct timespec start = {0};
 	char path[4200];
+	struct holder h;
 	int fd = -1;
+	int e;
 
 	if (lockfd == NULL)
 		return es_err_set(err, ES_ESOFTWARE, "es_state_lock: no lockfd");
 	*lockfd = -1;
-	if (!valid_username(username))
+	if (!es_valid_username(username))
 		return es_err_set(err, ES_EDATA, "invalid username for a lock file");
 	if (check_state_dir_arg(state_dir, err) != 0)
 		return -1;
 	if (snprintf(path, sizeof(path), "%s/%s/%s", state_dir, LOCKS_DIR, username) >=
 	    (int)sizeof(path))
 		return es_err_set(err, ES_ECONFIG, "state_dir is too long: %s", state_dir);
-	(void)clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		int e;
-
-		if (open_lock_file(state_dir, username, &fd, err) != 0)
-			return -1;
-		if (fd < 0)
-			return 0; /* read-only, no lock file: nothing to lock */
-		e = flock_bounded(fd, &start, wait_ms);
-		if (e == 0 && still_named(path, fd)) {
-			*lockfd = fd;
-			return 0;
-		}
-		if (e == 0 && ms_since(&start) < wait_ms) {
-			es_fs_close(&fd); /* removed while we waited: lock the new one */
-			continue;
-		}
-		if (e == 0) {
-			es_err_set(err, ES_ETEMP, "user %s: its lock file %s kept being replaced; "
-				   "try again later", username, path);
-		} else if (e == EWOULDBLOCK) {
-			char who[320], how_long[32];
-
-			describe_holder(fd, who, sizeof(who));
-			wait_text(wait_ms, how_long, sizeof(how_long));
-			es_err_set(err, ES_ETEMP,
-				   "user %s: cannot lock its state (%s): held by %s for more "
-				   "than %s; try again later (a login or another eschool "
-				   "command holds it; a stopped process keeps it until it is "
-				   "resumed or killed)",
-				   username, path, who, how_long);
-		} else {
-			es_err_errno(err, ES_EIO, e, "cannot lock %s", path);
-		}
-		es_fs_close(&fd);
-		return -1;
+	e = lock_named(path, wait_ms, open_lock_file, state_dir, username, &fd, err);
+	if (e == 0) {
+		*lockfd = fd;
+		return 0;
 	}
+	if (e == LOCK_REPLACED) {
+		es_err_set(err, ES_ETEMP, "user %s: its lock file %s kept being replaced; "
+			   "try again later", username, path);
+	} else if (e == EWOULDBLOCK) {
+		describe_holder(fd, wait_ms, &h);
+		es_err_set(err, ES_ETEMP,
+			   "user %s: cannot lock its state (%s): held by %s for more "
+			   "than %s; try again later (a login or another eschool "
+			   "command holds it; a stopped process keeps it until it is "
+			   "resumed or killed)",
+			   username, path, h.who, h.how_long);
+	} else if (e > 0) {
+		es_err_errno(err, ES_EIO, e, "cannot lock %s", path);
+	}
+	es_fs_close(&fd);
+	return -1;
 }
 
 int es_state_lock(const char *state_dir, const char *username, int *lockfd, struct es_err *err)
@@ -927,50 +955,45 @@ int es_state_lock(const char *state_dir, const char *username, int *lockfd, stru
 	return es_state_lock_wait(state_dir, username, ES_STATE_LOCK_WAIT_MS, lockfd, err);
 }
 
+/* The state directory itself, for es_state_lock_all_wait (lock_named's
+ * open_it; no username). */
+static int open_top(const char *state_dir, const char *username, int *fd, struct es_err *err)
+{
+	(void)username;
+	return open_dir(AT_FDCWD, state_dir, NULL, true, ES_EPERM, fd, err);
+}
+
 int es_state_lock_all_wait(const char *state_dir, long wait_ms, int *lockfd, struct es_err *err)
 {
-	struct timespec start = {0};
+	struct holder h;
 	int sfd = -1;
+	int e;
 
 	if (lockfd == NULL)
 		return es_err_set(err, ES_ESOFTWARE, "es_state_lock_all: no lockfd");
 	*lockfd = -1;
 	if (check_state_dir_arg(state_dir, err) != 0)
 		return -1;
-	(void)clock_gettime(CLOCK_MONOTONIC, &start);
-	for (;;) {
-		int e;
-
-		if (open_dir(AT_FDCWD, state_dir, NULL, true, ES_EPERM, &sfd, err) != 0)
-			return -1;
-		e = flock_bounded(sfd, &start, wait_ms);
-		if (e == 0 && still_named(state_dir, sfd)) {
-			*lockfd = sfd;
-			return 0;
-		}
-		if (e == 0 && ms_since(&start) < wait_ms) {
-			es_fs_close(&sfd); /* moved aside (restore): lock the new one */
-			continue;
-		}
-		if (e == 0) {
-			es_err_set(err, ES_ETEMP, "%s kept being moved or replaced; try again later",
-				   state_dir);
-		} else if (e == EWOULDBLOCK) {
-			char who[320], how_long[32];
-
-			describe_holder(sfd, who, sizeof(who));
-			wait_text(wait_ms, how_long, sizeof(how_long));
-			es_err_set(err, ES_ETEMP,
-				   "cannot lock %s (add, import, reset, resend, disable, enable, "
-				   "forget, backup and restore take turns): held by %s for more "
-				   "than %s; try again when it has finished",
-				   state_dir, who, how_long);
-		} else {
-			es_err_errno(err, ES_EIO, e, "cannot lock %s", state_dir);
-		}
-		es_fs_close(&sfd);
-		return -1;
+	e = lock_named(state_dir, wait_ms, open_top, state_dir, NULL, &sfd, err);
+	if (e == 0) {
+		*lockfd = sfd;
+		return 0;
 	}
+	if (e == LOCK_REPLACED) {
+		es_err_set(err, ES_ETEMP, "%s kept being moved or replaced; try again later",
+			   state_dir);
+	} else if (e == EWOULDBLOCK) {
+		describe_holder(sfd, wait_ms, &h);
+		es_err_set(err, ES_ETEMP,
+			   "cannot lock %s (add, import, reset, resend, disable, enable, "
+			   "forget, backup and restore take turns): held by %s for more "
+			   "than %s; try again when it has finished",
+			   state_dir, h.who, h.how_long);
+	} else if (e > 0) {
+		es_err_errno(err, ES_EIO, e, "cannot lock %s", state_dir);
+	}
+	es_fs_close(&sfd);
+	return -1;
 }
 
 int es_state_lock_all(const char *state_dir, int *lockfd, struct es_err *err)
@@ -980,32 +1003,7 @@ int es_state_lock_all(const char *state_dir, int *lockfd, struct es_err *err)
 
 int es_state_remove_lock(const char *state_dir, const char *username, struct es_err *err)
 {
-	int sfd = -1, lfd = -1;
-	int rc = -1;
-	int r;
-
-	if (!valid_username(username))
-		return es_err_set(err, ES_EDATA, "invalid username for a lock file");
-	if (check_state_dir_arg(state_dir, err) != 0)
-		return -1;
-	r = open_dir(AT_FDCWD, state_dir, NULL, false, ES_EPERM, &sfd, err);
-	if (r == 0)
-		r = open_dir(sfd, state_dir, LOCKS_DIR, false, ES_EPERM, &lfd, err);
-	if (r != 0) {
-		rc = r == 1 ? 0 : -1;
-		goto out;
-	}
-	if (unlinkat(lfd, username, 0) != 0 && errno != ENOENT) {
-		int e = errno;
-		es_err_errno(err, (e == EACCES || e == EPERM) ? ES_EPERM : ES_EIO, e,
-			     "cannot remove lock file %s/%s/%s", state_dir, LOCKS_DIR, username);
-		goto out;
-	}
-	rc = 0;
-out:
-	es_fs_close(&lfd);
-	es_fs_close(&sfd);
-	return rc;
+	return remove_entry(state_dir, LOCKS_DIR, username, err);
 }
 
 void es_state_unlock(int lockfd)
@@ -1021,13 +1019,10 @@ struct name_slot {
 void es_state_sweep_tmp(const char *state_dir)
 {
 	struct es_err err = { 0 };
-	int sfd = -1, ufd = -1;
+	int ufd = -1;
 
-	if (check_state_dir_arg(state_dir, &err) == 0 &&
-	    open_dir(AT_FDCWD, state_dir, NULL, false, ES_EPERM, &sfd, &err) == 0 &&
-	    open_dir(sfd, state_dir, USERS_DIR, false, ES_EPERM, &ufd, &err) == 0)
-		es_fs_sweep_tmp(ufd);
-	es_fs_close(&sfd);
+	if (open_state_sub(state_dir, USERS_DIR, false, ES_EPERM, &ufd, &err) == 0)
+		es_fs_sweep_tmp(ufd); /* closes ufd */
 }
 
 static int cmp_names(const void *a, const void *b)
@@ -1041,17 +1036,13 @@ int es_state_foreach(const char *state_dir, int (*fn)(const char *username, void
 	struct name_slot *names = NULL;
 	size_t n = 0, cap = 0;
 	DIR *d = NULL;
-	int sfd = -1, ufd = -1;
+	int ufd = -1;
 	int rc = -1;
 	int r;
 
 	if (fn == NULL)
 		return es_err_set(err, ES_ESOFTWARE, "es_state_foreach: no callback");
-	if (check_state_dir_arg(state_dir, err) != 0)
-		return -1;
-	r = open_dir(AT_FDCWD, state_dir, NULL, false, ES_EPERM, &sfd, err);
-	if (r == 0)
-		r = open_dir(sfd, state_dir, USERS_DIR, false, ES_EPERM, &ufd, err);
+	r = open_state_sub(state_dir, USERS_DIR, false, ES_EPERM, &ufd, err);
 	if (r != 0) {
 		rc = r == 1 ? 0 : -1; /* no directory: no users */
 		goto out;
@@ -1076,7 +1067,7 @@ int es_state_foreach(const char *state_dir, int (*fn)(const char *username, void
 			break;
 		}
 		/* dot-files include our temp files; invalid names are not ours */
-		if (de->d_name[0] == '.' || !valid_username(de->d_name))
+		if (de->d_name[0] == '.' || !es_valid_username(de->d_name))
 			continue;
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
@@ -1096,7 +1087,6 @@ int es_state_foreach(const char *state_dir, int (*fn)(const char *username, void
 	}
 	(void)closedir(d);
 	d = NULL;
-	es_fs_close(&sfd);
 	if (n > 0)
 		qsort(names, n, sizeof(*names), cmp_names);
 	for (size_t i = 0; i < n; i++) {
@@ -1112,7 +1102,6 @@ out:
 		(void)closedir(d);
 	free(names);
 	es_fs_close(&ufd);
-	es_fs_close(&sfd);
 	return rc;
 }
 

@@ -1,5 +1,7 @@
 #include "es_template.h"
 
+#include "es_fs.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -62,6 +64,8 @@ static int append_value(struct es_buf *out, const char *v, bool html)
 	return 0;
 }
 
+/* Over 80 lines: the template language's one scanner (text, variables,
+ * sections and their nesting), each error next to what it refuses. */
 int es_template_render(const char *tmpl, size_t len, const char *where, bool html,
                        const struct es_tvar *vars, size_t nvars, struct es_buf *out,
                        struct es_err *err)
@@ -187,6 +191,7 @@ static int read_small(const char *path, char **data, size_t *len, struct es_err 
 	struct stat st;
 	char *buf = NULL;
 	size_t got = 0;
+	int e;
 
 	if (fd < 0)
 		return errno == ENOENT ? 1 : es_err_errno(err, ES_EIO, errno, "cannot open %s", path);
@@ -194,22 +199,12 @@ static int read_small(const char *path, char **data, size_t *len, struct es_err 
 		(void)close(fd);
 		return es_err_set(err, ES_EDATA, "%s: not a regular file of at most 256 KiB", path);
 	}
-	buf = malloc((size_t)st.st_size + 1);
-	if (buf == NULL) {
-		(void)close(fd);
-		return es_err_set(err, ES_EOS, "out of memory");
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
+	e = es_fs_read_alloc(fd, (size_t)st.st_size, &buf, &got);
 	(void)close(fd);
-	buf[got] = '\0';
-	if (got != (size_t)st.st_size || !es_utf8_valid(buf, got) || memchr(buf, '\0', got)) {
+	if (e == ENOMEM)
+		return es_err_set(err, ES_EOS, "out of memory");
+	if (e != 0 || got != (size_t)st.st_size || !es_utf8_valid(buf, got) ||
+	    memchr(buf, '\0', got)) {
 		free(buf);
 		return es_err_set(err, ES_EDATA, "%s: unreadable or not UTF-8 text", path);
 	}

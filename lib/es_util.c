@@ -43,6 +43,16 @@ void es_free_secret(char **p)
 	*p = NULL;
 }
 
+void es_free_wiped(void *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	/* libc's explicit_bzero, as sure as sodium_memzero: the module's
+	 * login path (es_state_load) then runs no libsodium code */
+	explicit_bzero(p, len);
+	free(p);
+}
+
 int es_parse_long(const char *s, long min, long max, long *out)
 {
 	char *end = NULL;

@@ -20,6 +20,10 @@ char *es_strdup(const char *s);
 /* Frees *p after wiping its contents (for secrets) and sets *p = NULL. */
 void es_free_secret(char **p);
 
+/* Wipes the len bytes at p (a buffer that may hold a secret: a state file,
+ * a queued mail with a password) and frees p; nothing for NULL. */
+void es_free_wiped(void *p, size_t len);
+
 /* Parses a whole decimal integer in [min, max]; no sign tricks, no trailing
  * garbage, no empty string. Returns 0 or -1. */
 int es_parse_long(const char *s, long min, long max, long *out);

@@ -28,6 +28,7 @@ static void test_valid_username(void **state)
 		assert_true(es_valid_username(good[i]));
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_false(es_valid_username(bad[i]));
+	assert_false(es_valid_username(NULL)); /* es_state hands it what it is given */
 }
 
 static void test_valid_groupname(void **state)
