@@ -341,13 +341,9 @@ static int shadow_set_password(const char *user, const char *hash, const struct 
 
 
 static const struct account_source shadow_accounts = {
-	.name = "shadow",
-	.writes = true,
-	.create = shadow_create,
-	.set_password = shadow_set_password,
-	.lock = usermod_lock,
-	.remove = userdel_account,
-	.create_batch = shadowdb_batch,
+	.name = "shadow", .writes = true,
+	.create = shadow_create, .set_password = shadow_set_password, .lock = usermod_lock,
+	.remove = userdel_account, .create_batch = shadowdb_batch,
 };
 
 static int none_create(const struct es_policy *pol, const struct es_role *role, const char *user,
@@ -405,13 +401,9 @@ static int none_create_batch(struct newacct *accts, size_t n, struct es_err *err
 }
 
 static const struct account_source none_accounts = {
-	.name = "none",
-	.writes = false,
-	.create = none_create,
-	.set_password = none_set_password,
-	.lock = none_lock,
-	.remove = none_remove,
-	.create_batch = none_create_batch,
+	.name = "none", .writes = false,
+	.create = none_create, .set_password = none_set_password, .lock = none_lock,
+	.remove = none_remove, .create_batch = none_create_batch,
 };
 
 const struct account_source *account_source_for(const struct es_policy *pol)

@@ -68,15 +68,9 @@ static void files_tidy(const struct es_store *s)
 }
 
 static const struct es_store_ops files_ops = {
-	.name = "files",
-	.lock = files_lock,
-	.unlock = files_unlock,
-	.load = files_load,
-	.save = files_save,
-	.remove = files_remove,
-	.foreach = files_foreach,
-	.lock_all = files_lock_all,
-	.tidy = files_tidy,
+	.name = "files",       .lock = files_lock,         .unlock = files_unlock,
+	.load = files_load,    .save = files_save,         .remove = files_remove,
+	.foreach = files_foreach, .lock_all = files_lock_all, .tidy = files_tidy,
 };
 
 void es_store_files(struct es_store *s, const char *state_dir)
