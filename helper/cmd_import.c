@@ -34,6 +34,7 @@
 
 #include <sodium.h>
 
+#include "es_fs.h"
 #include "es_csv.h"
 #include "es_names.h"
 #include "es_pamin.h"
@@ -209,8 +210,6 @@ static int read_file(const char *path, char **data, size_t *len, struct es_err *
 {
 	struct stat sb;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	char *buf = NULL;
-	size_t got = 0;
 	int rc = -1;
 
 	if (fd < 0)
@@ -229,30 +228,11 @@ static int read_file(const char *path, char **data, size_t *len, struct es_err *
 		           MAX_ROSTER_BYTES / 1024 / 1024);
 		goto out;
 	}
-	buf = malloc((size_t)sb.st_size + 1);
-	if (buf == NULL) {
-		es_err_set(err, ES_EOS, "out of memory");
-		goto out;
-	}
-	while (got < (size_t)sb.st_size) {
-		ssize_t r = read(fd, buf + got, (size_t)sb.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			es_err_errno(err, ES_EIO, errno, "cannot read %s", path);
-			goto out;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	buf[got] = '\0';
-	*data = buf;
-	*len = got;
-	buf = NULL;
-	rc = 0;
+	rc = es_fs_read_alloc(fd, (size_t)sb.st_size, data, len);
+	if (rc != 0)
+		es_err_errno(err, rc == ENOMEM ? ES_EOS : ES_EIO, rc, "cannot read %s", path);
+	rc = rc != 0 ? -1 : 0;
 out:
-	free(buf);
 	(void)close(fd);
 	return rc;
 }

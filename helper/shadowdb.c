@@ -25,6 +25,8 @@
 #include "strset.h"
 #include "shadowdb.h"
 
+#include "es_fs.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -174,6 +176,7 @@ static int db_read(struct db *d, struct es_err *err)
 {
 	int fd = open(d->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	size_t got = 0;
+	int rc;
 
 	if (fd < 0) {
 		if (errno == ENOENT && (strcmp(d->name, "subuid") == 0 ||
@@ -185,23 +188,12 @@ static int db_read(struct db *d, struct es_err *err)
 		(void)close(fd);
 		return es_err_set(err, ES_EOS, "%s is not a regular file", d->path);
 	}
-	d->orig = malloc((size_t)d->st.st_size + 1);
-	if (d->orig == NULL) {
-		(void)close(fd);
-		return es_err_set(err, ES_EOS, "out of memory");
-	}
-	while (got < (size_t)d->st.st_size) {
-		ssize_t r = read(fd, d->orig + got, (size_t)d->st.st_size - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
+	rc = es_fs_read_alloc(fd, (size_t)d->st.st_size, &d->orig, &got);
 	(void)close(fd);
-	if (got != (size_t)d->st.st_size)
+	if (rc == ENOMEM)
+		return es_err_set(err, ES_EOS, "out of memory");
+	if (rc != 0 || got != (size_t)d->st.st_size)
 		return es_err_set(err, ES_EOS, "short read on %s", d->path);
-	d->orig[got] = '\0';
 	d->orig_len = got;
 	d->present = true;
 	for (size_t i = 0; i < got;) {
