@@ -1,0 +1,583 @@
+/* Unit tests for lib/es_login.c: what a login does, without PAM. The
+ * callbacks of struct es_login_io record what the module would have said,
+ * asked and logged; the state lives in a temporary state_dir. Run as root
+ * (the state is root's). */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "es_account.h"
+#include "es_code.h"
+#include "es_login.h"
+#include "es_store.h"
+
+#define T0 1790000000 /* a Tuesday in 2026, 12:53 UTC */
+
+/* What the module would have done, in order. */
+struct fx {
+	char top[64], state_dir[96], spool_dir[96];
+	struct es_config cfg;
+	struct es_store store;
+	struct es_login_io io;
+	struct es_login l;
+	char said[8][1024]; /* "E:" error or "I:" info, then the text */
+	size_t nsaid;
+	char logs[1024 * 8];
+	const char *answer; /* the prompt's answer (NULL: the conversation fails) */
+	char asked[512];
+	bool told;
+	bool lock_free_at_prompt;
+};
+
+static void io_log(void *ctx, int prio, const char *line)
+{
+	struct fx *f = ctx;
+	size_t o = strlen(f->logs);
+
+	(void)prio;
+	(void)snprintf(f->logs + o, sizeof(f->logs) - o, "%s\n", line);
+}
+
+static void io_tell(void *ctx, bool error, const char *msg)
+{
+	struct fx *f = ctx;
+
+	assert_true(f->nsaid < 8);
+	(void)snprintf(f->said[f->nsaid++], sizeof(f->said[0]), "%s:%s", error ? "E" : "I", msg);
+}
+
+/* true when nobody holds the user's lock now (another process may take it). */
+static bool lock_free(const struct fx *f, const char *user)
+{
+	char path[256];
+	bool free_now;
+	int fd;
+
+	(void)snprintf(path, sizeof(path), "%s/locks/%s", f->state_dir, user);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true; /* never locked */
+	free_now = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	(void)close(fd);
+	return free_now;
+}
+
+static int io_prompt(void *ctx, const char *question, char **answer)
+{
+	struct fx *f = ctx;
+
+	(void)snprintf(f->asked, sizeof(f->asked), "%s", question);
+	f->lock_free_at_prompt = lock_free(f, "zoe");
+	if (f->answer == NULL)
+		return -1;
+	*answer = strdup(f->answer);
+	assert_non_null(*answer);
+	return 0;
+}
+
+static bool io_told(void *ctx, bool mark)
+{
+	struct fx *f = ctx;
+
+	if (mark)
+		f->told = true;
+	return f->told;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char cwd[512], templates[600];
+	struct es_err err = { 0 };
+
+	assert_non_null(f);
+	assert_true(sodium_init() >= 0);
+	(void)snprintf(f->top, sizeof(f->top), "/tmp/es-login.XXXXXX");
+	assert_non_null(mkdtemp(f->top));
+	(void)snprintf(f->state_dir, sizeof(f->state_dir), "%s/state", f->top);
+	(void)snprintf(f->spool_dir, sizeof(f->spool_dir), "%s/spool", f->top);
+	assert_non_null(getcwd(cwd, sizeof(cwd))); /* the checkout: its templates */
+	(void)snprintf(templates, sizeof(templates), "%s/conf/templates", cwd);
+	es_config_defaults(&f->cfg);
+	assert_int_equal(es_config_set(&f->cfg, "general", "state_dir", f->state_dir, "t", &err), 0);
+	assert_int_equal(es_config_set(&f->cfg, "general", "spool_dir", f->spool_dir, "t", &err), 0);
+	assert_int_equal(es_config_set(&f->cfg, "general", "template_dir", templates, "t", &err), 0);
+	assert_int_equal(es_config_set(&f->cfg, "general", "language", "en", "t", &err), 0);
+	es_store_for(&f->store, &f->cfg);
+	f->io = (struct es_login_io){ .ctx = f, .log = io_log, .tell = io_tell,
+		                      .prompt = io_prompt, .told = io_told };
+	es_login_init(&f->l, &f->io, T0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char cmd[160];
+
+	es_login_free(&f->l);
+	es_config_free(&f->cfg);
+	(void)snprintf(cmd, sizeof(cmd), "rm -rf -- '%s'", f->top);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* Writes zoe's state: created a day ago, with extra key=value pairs. */
+static void write_state(struct fx *f, const char *const *kv)
+{
+	struct es_state st;
+	struct es_record rec;
+	struct es_err err = { 0 };
+
+	es_state_init(&st, "");
+	assert_true(es_record_open(&f->store, "zoe", ES_RECORD_WRITE, &st, &rec, &err) >= 0);
+	es_state_free(&st); /* a new state, whatever was there */
+	es_state_init(&st, "zoe");
+	assert_int_equal(es_state_set(&st, ES_K_EMAIL, "zoe@school.example"), 0);
+	assert_int_equal(es_state_set(&st, ES_K_NAME, "Zoé Martin"), 0);
+	assert_int_equal(es_state_set(&st, ES_K_ROLE, "student"), 0);
+	assert_int_equal(es_state_set_i64(&st, ES_K_CREATED, T0 - 86400), 0);
+	assert_int_equal(es_state_set(&st, ES_K_UID, "4242"), 0);
+	for (size_t i = 0; kv != NULL && kv[i] != NULL; i += 2)
+		assert_int_equal(es_state_set(&st, kv[i], kv[i + 1]), 0);
+	assert_int_equal(es_record_save(&rec, &err), 0);
+	es_record_close(&rec);
+	es_state_free(&st);
+}
+
+static void read_state(struct fx *f, struct es_state *st)
+{
+	struct es_record rec;
+	struct es_err err = { 0 };
+
+	es_state_init(st, "");
+	assert_int_equal(es_record_open(&f->store, "zoe", ES_RECORD_READ, st, &rec, &err), 0);
+	es_record_close(&rec);
+}
+
+/* NSS said zoe is uid 4242; then the config and the state. */
+static enum es_login_rc login_as_zoe(struct fx *f, unsigned how)
+{
+	struct es_user_seen s = { .given = "ZOE", .what = ES_SEEN_OK, .name = "zoe", .uid = 4242 };
+
+	assert_int_equal(es_login_user(&f->l, "ZOE", &s, 0), ES_LOGIN_GO_ON);
+	assert_string_equal(f->l.user, "zoe");
+	return es_login_prepare(&f->l, &f->cfg, false, how);
+}
+
+static size_t queued(const struct fx *f)
+{
+	char cmd[200];
+	FILE *p;
+	size_t n = 0;
+
+	(void)snprintf(cmd, sizeof(cmd), "ls '%s/new' 2>/dev/null | grep -c . || true",
+	               f->spool_dir);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%zu", &n), 1);
+	(void)pclose(p);
+	return n;
+}
+
+/* ---- what is said ---- */
+
+static void rules_text(void **unused)
+{
+	struct es_pam_rules none = { 0 };
+	struct es_pam_rules r = { .minlen = 10, .minclass = 3, .ucredit = -1, .dcredit = -2,
+		                  .ocredit = -1 };
+	char out[768];
+	size_t n;
+
+	(void)unused;
+	n = es_login_rules_text(&none, false, out, sizeof(out));
+	assert_int_equal(n, strlen(out));
+	assert_string_equal(out, "Choose a long new password (12 characters or more), unlike the "
+	                         "old one: a few unrelated words make a good one.");
+	(void)es_login_rules_text(&none, true, out, sizeof(out));
+	assert_string_equal(out, "Choisissez un nouveau mot de passe long (12 caractères ou plus), "
+	                         "différent de l'ancien : quelques mots sans rapport entre eux en "
+	                         "font un bon.");
+	(void)es_login_rules_text(&r, false, out, sizeof(out));
+	assert_string_equal(out, "Choose a new password of at least 10 characters, of at least 3 "
+	                         "kinds of characters (lower case, capitals, digits, others), with "
+	                         "at least 1 capital letter, 2 digits and 1 other character (not a "
+	                         "letter or digit), unlike the old one: a few unrelated words make "
+	                         "a good one.");
+	(void)es_login_rules_text(&r, true, out, sizeof(out));
+	assert_string_equal(out, "Choisissez un nouveau mot de passe d'au moins 10 caractères, "
+	                         "d'au moins 3 types de caractères (minuscules, majuscules, "
+	                         "chiffres, autres), avec au moins 1 majuscule, 2 chiffres et 1 "
+	                         "autre caractère (ni lettre ni chiffre), différent de l'ancien : "
+	                         "quelques mots sans rapport entre eux en font un bon.");
+	/* cut at the buffer's end, still a string */
+	assert_int_equal(es_login_rules_text(&r, false, out, 20), 19);
+	assert_string_equal(out, "Choose a new passwo");
+}
+
+/* ---- the user ---- */
+
+static void user_resolution(void **state)
+{
+	struct fx *f = *state;
+	struct es_user_seen s;
+
+	f->l.debug = true;
+	assert_false(es_login_user_askable(&f->l, "bad\nname"));
+	assert_non_null(strstr(f->logs, "is not one eschool manages (not a name)"));
+	assert_true(es_login_user_askable(&f->l, "SCHOOL\\zoe"));
+	/* what NSS says */
+	assert_int_equal(es_user_lookup("root", &s), 0);
+	assert_int_equal(s.what, ES_SEEN_OK);
+	assert_string_equal(s.name, "root");
+	assert_int_equal(s.uid, 0);
+	assert_int_equal(es_user_lookup("no-such-user-es-login", &s), 0);
+	assert_int_equal(s.what, ES_SEEN_UNKNOWN);
+	assert_int_equal(es_login_user(&f->l, "no-such-user-es-login", &s, 0), ES_LOGIN_IGNORE);
+	assert_null(f->l.user);
+	/* an account whose name eschool could not manage */
+	s = (struct es_user_seen){ .given = "x", .what = ES_SEEN_NOT_OURS, .name = "Bad.Name" };
+	assert_int_equal(es_login_user(&f->l, "x", &s, 0), ES_LOGIN_IGNORE);
+	assert_non_null(strstr(f->logs, "(its account is 'Bad.Name')"));
+	/* NSS down: the name as given when valid, else left alone */
+	assert_int_equal(es_login_user(&f->l, "ZOE@x", NULL, 5), ES_LOGIN_IGNORE);
+	assert_non_null(strstr(f->logs, "cannot look up user 'ZOE@x'"));
+	assert_int_equal(es_login_user(&f->l, "zoe", NULL, 5), ES_LOGIN_GO_ON);
+	assert_string_equal(f->l.user, "zoe");
+	assert_false(f->l.have_pw);
+	/* the canonical name */
+	s = (struct es_user_seen){ .given = "ZOE", .what = ES_SEEN_OK, .name = "zoe", .uid = 7 };
+	assert_int_equal(es_login_user(&f->l, "ZOE", &s, 0), ES_LOGIN_GO_ON);
+	assert_true(f->l.have_pw);
+	assert_int_equal(f->l.pw.pw_uid, 7);
+	assert_non_null(strstr(f->logs, "user name 'ZOE' is zoe's"));
+}
+
+static void prepare_others_and_unmanaged(void **state)
+{
+	struct fx *f = *state;
+	const char *const orphan[] = { ES_K_UID, "999", NULL };
+
+	/* no state: not managed */
+	assert_int_equal(login_as_zoe(f, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_IGNORE);
+	/* a state made for another uid: left alone, said in the account stage */
+	write_state(f, orphan);
+	assert_int_equal(login_as_zoe(f, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_IGNORE);
+	assert_non_null(strstr(f->logs, "was made for uid 999, not for this account (uid 4242)"));
+	/* the account's own */
+	write_state(f, NULL);
+	assert_int_equal(login_as_zoe(f, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	assert_false(f->l.french);
+	assert_int_equal(f->l.pol.max_age_days, 90);
+}
+
+static void prepare_exempt_and_on_error(void **state)
+{
+	struct fx *f = *state;
+	struct es_err err = { 0 };
+	char path[200];
+	int fd;
+
+	write_state(f, NULL);
+	assert_int_equal(es_config_set(&f->cfg, "policy", "exempt_users", "root, zoe", "t", &err),
+	                 0);
+	assert_int_equal(login_as_zoe(f, ES_LOGIN_PREP_EXEMPT), ES_LOGIN_IGNORE);
+	assert_int_equal(login_as_zoe(f, 0), ES_LOGIN_GO_ON); /* the session decides later */
+	/* a corrupt state: on_error (deny), but an exempt user is left alone */
+	(void)snprintf(path, sizeof(path), "%s/users/zoe", f->state_dir);
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "garbage\n", 8), 8);
+	(void)close(fd);
+	assert_int_equal(login_as_zoe(f, 0), ES_LOGIN_IGNORE);
+	assert_int_equal(es_config_set(&f->cfg, "policy", "exempt_users", "root", "t", &err), 0);
+	assert_int_equal(login_as_zoe(f, 0), ES_LOGIN_SYSERR);
+	assert_int_equal(es_config_set(&f->cfg, "policy", "on_error", "allow", "t", &err), 0);
+	assert_int_equal(login_as_zoe(f, 0), ES_LOGIN_IGNORE);
+}
+
+static void broken_config(void **state)
+{
+	struct fx *f = *state;
+	const struct es_err cfg_err = { .msg = "/x.conf:3: unknown key 'stat_dir'" };
+	struct es_user_seen s = { .given = "zoe", .what = ES_SEEN_OK, .name = "zoe", .uid = 4242 };
+	char conf[200];
+	FILE *fp;
+
+	(void)snprintf(conf, sizeof(conf), "%s/eschool.conf", f->top);
+	fp = fopen(conf, "w");
+	assert_non_null(fp);
+	(void)fprintf(fp, "[general]\nstate_dir = %s\nstat_dir = typo\n", f->state_dir);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(conf, 0600), 0);
+	assert_int_equal(es_login_user(&f->l, "zoe", &s, 0), ES_LOGIN_GO_ON);
+	/* no state in the default state_dir nor in the one the file names */
+	assert_int_equal(es_login_broken_config(&f->l, conf, &cfg_err, false), ES_LOGIN_IGNORE);
+	assert_non_null(strstr(f->logs, "/x.conf:3: unknown key 'stat_dir'; zoe has no state in "
+	                                "/var/lib/eschool nor "));
+	/* a state there: refused, said once per login */
+	write_state(f, NULL);
+	f->logs[0] = '\0';
+	assert_int_equal(es_login_broken_config(&f->l, conf, &cfg_err, false), ES_LOGIN_SYSERR);
+	assert_non_null(strstr(f->logs, "zoe has a state in "));
+	assert_non_null(strstr(f->logs, "refused (on_error = deny, the built-in default)"));
+	f->logs[0] = '\0';
+	assert_int_equal(es_login_broken_config(&f->l, conf, &cfg_err, true), ES_LOGIN_SYSERR);
+	assert_string_equal(f->logs, "");
+	/* a file others may write names no directory */
+	assert_int_equal(chmod(conf, 0602), 0);
+	assert_int_equal(es_login_broken_config(&f->l, conf, &cfg_err, false), ES_LOGIN_IGNORE);
+}
+
+/* ---- the account stage ---- */
+
+static void account_must_change(void **state)
+{
+	struct fx *f = *state;
+	const char *const temp[] = { ES_K_MUST_CHANGE, "1", ES_K_INITIAL_EXPIRES, "1790600000",
+		                     NULL };
+	const char *why = NULL;
+
+	write_state(f, temp);
+	assert_int_equal(login_as_zoe(f, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	assert_int_equal(es_login_account(&f->l, &why), ES_LOGIN_NEW_AUTHTOK);
+	assert_string_equal(why, "temporary password must be changed");
+	assert_int_equal(f->nsaid, 2);
+	assert_string_equal(f->said[0], "E:You must change your temporary password now.");
+	assert_string_equal(f->said[1], "I:Choose a long new password (12 characters or more), "
+	                                "unlike the old one: a few unrelated words make a good one.");
+	assert_true(f->told);
+	/* the password stage's first pass: explained already, not again */
+	assert_int_equal(es_login_prelim(&f->l, &why), ES_LOGIN_IGNORE);
+	assert_null(why);
+	assert_int_equal(f->nsaid, 2);
+	/* past its time: refused, in French for a French application */
+	f->l.now = 1790600000;
+	f->l.french = true;
+	assert_int_equal(es_login_prelim(&f->l, &why), ES_LOGIN_PERM_DENIED);
+	assert_string_equal(why, "temporary password expired unused");
+	assert_string_equal(f->said[2], "E:Votre mot de passe provisoire n'a pas été utilisé à "
+	                                "temps et ne fonctionne plus. Demandez-en un nouveau à "
+	                                "l'administrateur.");
+}
+
+static void account_disabled_warn_ok(void **state)
+{
+	struct fx *f = *state;
+	const char *const disabled[] = { ES_K_DISABLED, "1", NULL };
+	char changed[32];
+	const char *const warn[] = { ES_K_PW_CHANGED, changed, NULL };
+	const char *why = NULL;
+
+	write_state(f, disabled);
+	assert_int_equal(login_as_zoe(f, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	assert_int_equal(es_login_account(&f->l, &why), ES_LOGIN_EXPIRED);
+	assert_string_equal(why, "account disabled");
+	assert_string_equal(f->said[0], "E:This account is disabled. Ask your administrator.");
+	/* 89.5 days old of 90: a warning (zoe has no shadow entry) */
+	(void)snprintf(changed, sizeof(changed), "%ld", (long)T0 - 89 * 86400 - 43200);
+	write_state(f, warn);
+	assert_int_equal(login_as_zoe(f, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	assert_int_equal(es_login_account(&f->l, &why), ES_LOGIN_OK);
+	assert_null(why);
+	assert_string_equal(f->said[1], "I:Your password expires in 1 day: change it soon.");
+	/* nothing to say: nothing said */
+	write_state(f, NULL);
+	f->l.would_speak = false;
+	assert_int_equal(login_as_zoe(f, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	assert_int_equal(es_login_account(&f->l, &why), ES_LOGIN_OK);
+	assert_int_equal(f->nsaid, 2);
+	/* silent: decided the same, nothing said */
+	write_state(f, disabled);
+	f->l.silent = true;
+	assert_int_equal(login_as_zoe(f, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	assert_int_equal(es_login_account(&f->l, &why), ES_LOGIN_EXPIRED);
+	assert_int_equal(f->nsaid, 2);
+}
+
+/* ---- the address code ---- */
+
+static void request_code(struct fx *f, char code[ES_CODE_LEN + 1])
+{
+	unsigned char key[ES_CODE_KEY_LEN];
+	char hex[ES_CODE_HASH_HEX], exp[32];
+	const char *const pending[] = { ES_K_PENDING_EMAIL, "new@school.example",
+		                        ES_K_PENDING_CODE,  hex,
+		                        ES_K_PENDING_EXPIRES, exp,
+		                        NULL };
+
+	write_state(f, NULL); /* the state_dir, for the key */
+	assert_int_equal(es_code_key(f->state_dir, true, key, NULL), 0);
+	es_code_new(code);
+	es_code_hash(key, "zoe", code, hex);
+	(void)snprintf(exp, sizeof(exp), "%ld", (long)T0 + 3600);
+	write_state(f, pending);
+	assert_int_equal(login_as_zoe(f, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+}
+
+static void ask_code(void **state)
+{
+	struct fx *f = *state;
+	char code[ES_CODE_LEN + 1];
+	struct es_state st;
+
+	request_code(f, code);
+	/* a wrong code: counted, said after the lock is released */
+	f->answer = "WRONG123";
+	es_login_ask_code(&f->l);
+	assert_string_equal(f->asked, "Code mailed to confirm your new address (Enter to skip): ");
+	assert_true(f->lock_free_at_prompt);
+	assert_string_equal(f->said[0], "E:Wrong code: your address is unchanged.");
+	assert_non_null(strstr(f->logs, "wrong address confirmation code for zoe"));
+	read_state(f, &st);
+	assert_int_equal(es_state_get_i64(&st, ES_K_PENDING_TRIES, 0), 1);
+	/* skipped: nothing changes */
+	f->answer = "";
+	es_login_ask_code(&f->l);
+	assert_int_equal(f->nsaid, 1);
+	f->answer = NULL;
+	es_login_ask_code(&f->l);
+	assert_int_equal(f->nsaid, 1);
+	/* the right one */
+	f->answer = code;
+	f->l.french = true;
+	es_login_ask_code(&f->l);
+	assert_string_equal(f->asked, "Code reçu par mail pour confirmer votre nouvelle adresse "
+	                              "(Entrée pour passer) : ");
+	assert_true(f->lock_free_at_prompt);
+	assert_string_equal(f->said[1], "I:Votre adresse est confirmée.");
+	read_state(f, &st);
+	assert_string_equal(es_state_get(&st, ES_K_EMAIL), "new@school.example");
+	assert_null(es_state_get(&st, ES_K_PENDING_EMAIL));
+	es_state_free(&st);
+}
+
+static void ask_code_silent(void **state)
+{
+	struct fx *f = *state;
+	char code[ES_CODE_LEN + 1];
+
+	request_code(f, code);
+	f->l.silent = true;
+	f->answer = code;
+	es_login_ask_code(&f->l);
+	assert_string_equal(f->asked, "");
+}
+
+/* ---- password and session ---- */
+
+static void password_changed(void **state)
+{
+	struct fx *f = *state;
+	const char *const temp[] = { ES_K_MUST_CHANGE, "1", ES_K_INITIAL_EXPIRES, "1790600000",
+		                     NULL };
+	struct es_state st;
+
+	write_state(f, temp);
+	assert_int_equal(login_as_zoe(f, ES_LOGIN_PREP_EXEMPT), ES_LOGIN_GO_ON);
+	/* no new password in PAM_AUTHTOK: nothing recorded */
+	assert_int_equal(es_login_password_changed(&f->l, false), ES_LOGIN_IGNORE);
+	assert_non_null(strstr(f->logs, "password of zoe not changed by the modules before"));
+	read_state(f, &st);
+	assert_true(es_state_get_bool(&st, ES_K_MUST_CHANGE));
+	assert_int_equal(queued(f), 0);
+	/* zoe has no shadow entry (a directory's account): AUTHTOK is enough */
+	assert_int_equal(es_login_password_changed(&f->l, true), ES_LOGIN_OK);
+	assert_non_null(strstr(f->logs, "password changed for zoe"));
+	read_state(f, &st);
+	assert_false(es_state_get_bool(&st, ES_K_MUST_CHANGE));
+	assert_int_equal(es_state_get_i64(&st, ES_K_PW_CHANGED, 0), T0);
+	assert_int_equal(queued(f), 1);
+	es_state_free(&st);
+}
+
+static void session(void **state)
+{
+	struct fx *f = *state;
+	const char *const known[] = { ES_K_SOURCES, "10.0.0.1", ES_K_LAST_LOGIN, "1789990000",
+		                      NULL };
+	struct es_state st;
+
+	write_state(f, known);
+	assert_int_equal(login_as_zoe(f, 0), ES_LOGIN_GO_ON);
+	/* from a known source: recorded, no mail */
+	assert_int_equal(es_login_session(&f->l, "10.0.0.1", "ssh"), ES_LOGIN_OK);
+	read_state(f, &st);
+	assert_int_equal(es_state_get_i64(&st, ES_K_LAST_LOGIN, 0), T0);
+	assert_int_equal(queued(f), 0);
+	/* the same minute again: nothing written */
+	assert_int_equal(es_login_session(&f->l, "10.0.0.1", "ssh"), ES_LOGIN_OK);
+	/* at the console: the terminal is recorded, a notice queued */
+	f->l.now = T0 + 60;
+	assert_int_equal(es_login_session(&f->l, NULL, "tty3"), ES_LOGIN_OK);
+	read_state(f, &st);
+	assert_string_equal(es_state_get(&st, ES_K_SOURCES), "tty3,10.0.0.1");
+	assert_int_equal(queued(f), 1);
+	/* an escaped source from a remote host */
+	f->l.now = T0 + 120;
+	assert_int_equal(es_login_session(&f->l, "evil\n,host", NULL), ES_LOGIN_OK);
+	read_state(f, &st);
+	assert_string_equal(es_state_get(&st, ES_K_SOURCES), "evil\\x0a\\x2chost,tty3,10.0.0.1");
+	assert_int_equal(queued(f), 2);
+	es_state_free(&st);
+}
+
+static void session_exempt_and_gone(void **state)
+{
+	struct fx *f = *state;
+	struct es_err err = { 0 };
+	struct es_record rec;
+	struct es_state st;
+
+	write_state(f, NULL);
+	assert_int_equal(es_config_set(&f->cfg, "policy", "exempt_users", "zoe", "t", &err), 0);
+	assert_int_equal(login_as_zoe(f, 0), ES_LOGIN_GO_ON);
+	assert_int_equal(es_login_session(&f->l, "10.0.0.2", NULL), ES_LOGIN_IGNORE);
+	/* removed meanwhile (eschool forget): nothing recorded, nothing made */
+	assert_int_equal(es_config_set(&f->cfg, "policy", "exempt_users", "root", "t", &err), 0);
+	assert_int_equal(login_as_zoe(f, 0), ES_LOGIN_GO_ON);
+	es_state_init(&st, "");
+	assert_int_equal(es_record_open(&f->store, "zoe", ES_RECORD_WRITE, &st, &rec, &err), 0);
+	assert_int_equal(es_record_remove(&rec, &err), 0);
+	es_record_close(&rec);
+	assert_int_equal(es_login_session(&f->l, "10.0.0.2", NULL), ES_LOGIN_IGNORE);
+	assert_int_equal(es_record_open(&f->store, "zoe", ES_RECORD_READ, &st, &rec, &err), 1);
+	es_record_close(&rec);
+	es_state_free(&st);
+	assert_int_equal(queued(f), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(rules_text),
+		cmocka_unit_test_setup_teardown(user_resolution, setup, teardown),
+		cmocka_unit_test_setup_teardown(prepare_others_and_unmanaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(prepare_exempt_and_on_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(broken_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(account_must_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(account_disabled_warn_ok, setup, teardown),
+		cmocka_unit_test_setup_teardown(ask_code, setup, teardown),
+		cmocka_unit_test_setup_teardown(ask_code_silent, setup, teardown),
+		cmocka_unit_test_setup_teardown(password_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(session, setup, teardown),
+		cmocka_unit_test_setup_teardown(session_exempt_and_gone, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
