@@ -112,7 +112,7 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libeschool.a
 MSG_SRC = $(sort $(wildcard lib/*.c helper/*.c helper/mail/*.c pam_eschool/*.c))
 XGETTEXT_FLAGS := --from-code=UTF-8 --language=C --no-wrap --add-location=file \
 	--package-name=eschool --package-version=$(VERSION) -k --keyword=_ --keyword=N_ \
-	--keyword=tr:2 --keyword=ui_warn:1 --keyword=ui_info:2 --keyword=es_err_set:3 \
+	--keyword=tr:2 --keyword=es_msg:2 --keyword=ui_warn:1 --keyword=ui_info:2 --keyword=es_err_set:3 \
 	--keyword=es_err_errno:4 --keyword=es_err_prefix:2 --keyword=row_error:3 \
 	--keyword=im_warn:2 --keyword=usage_error:2 --flag=ui_warn:1:c-format --flag=ui_info:2:c-format \
 	--flag=es_err_set:3:c-format --flag=es_err_errno:4:c-format \
@@ -124,6 +124,7 @@ pot:
 
 po: pot
 	msgmerge --quiet --update --backup=none --no-wrap --no-fuzzy-matching po/fr.po po/eschool.pot
+	msgattrib --no-obsolete --no-wrap -o po/fr.po po/fr.po
 	$(PYTHON) tools/po2c.py po/fr.po > lib/es_msg_fr.inc
 
 # Installs only what is missing, so that a second run costs nothing.

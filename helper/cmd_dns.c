@@ -221,7 +221,7 @@ static int check_dkim(const struct cli *ctx, struct __res_state *rs, const char 
 			txts_free(&t);
 			return -1;
 		}
-		es_dkim_verdict(domain, sel, (const char *const *)t.v, t.n, &c->v);
+		es_dkim_verdict(domain, sel, (const char *const *)t.v, t.n, &c->v, ui_french());
 		txts_free(&t);
 		if (c->v.ok || c->v.found[0] != '\0')
 			break;
@@ -239,10 +239,10 @@ static int check_dkim(const struct cli *ctx, struct __res_state *rs, const char 
 			o += (size_t)w;
 		}
 		(void)snprintf(c->v.problem, sizeof(c->v.problem),
-		               "no DKIM key found (selectors tried: %s)", tried);
+		               _("no DKIM key found (selectors tried: %s)"), tried);
 		(void)snprintf(c->v.fix, sizeof(c->v.fix),
-		               "publish the key your provider gives you at SELECTOR._domainkey.%s, "
-		               "then run: eschool check-dns %s --selector SELECTOR",
+		               _("publish the key your provider gives you at SELECTOR._domainkey.%s, "
+		                 "then run: eschool check-dns %s --selector SELECTOR"),
 		               domain, domain);
 		c->name = "SELECTOR._domainkey";
 	}
@@ -270,7 +270,8 @@ int dns_check_domain(struct cli *ctx, const char *domain, const char *selector, 
 	if (txt_lookup(&rs, server, domain, &t, err) != 0)
 		goto out;
 	es_spf_check(domain, (const char *const *)t.v, t.n,
-	             es_provider_spf_include(ctx->cfg.provider), ctx->cfg.host, &checks[0].v);
+	             es_provider_spf_include(ctx->cfg.provider), ctx->cfg.host, &checks[0].v,
+	             ui_french());
 	txts_free(&t);
 	/* DMARC */
 	checks[1].what = "DMARC";
@@ -278,7 +279,8 @@ int dns_check_domain(struct cli *ctx, const char *domain, const char *selector, 
 	checks[1].name = checks[1].name_buf;
 	if (txt_lookup(&rs, server, checks[1].name, &t, err) != 0)
 		goto out;
-	es_dmarc_verdict(domain, (const char *const *)t.v, t.n, ctx->cfg.admin_email, &checks[1].v);
+	es_dmarc_verdict(domain, (const char *const *)t.v, t.n, ctx->cfg.admin_email, &checks[1].v,
+	                 ui_french());
 	txts_free(&t);
 	if (check_dkim(ctx, &rs, server, domain, selector, &checks[2], err) != 0)
 		goto out;

@@ -2,6 +2,8 @@
  * their TXT strings: see es_dns.h. */
 #include "es_dns.h"
 
+#include "es_msg.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
@@ -187,29 +189,35 @@ static void spf_suggestion(const char *domain, const char *include, const char *
 
 	switch (es_spf_mechanism(include, host, mech, sizeof(mech))) {
 	case ES_SPF_FROM_PROVIDER:
-		(void)snprintf(v->fix, sizeof(v->fix), "publish: %s TXT \"v=spf1 %s ~all\"", domain,
-		               mech);
+		(void)snprintf(v->fix, sizeof(v->fix),
+			       es_msg(v->french, "publish: %s TXT \"v=spf1 %s ~all\""), domain,
+			       mech);
 		return;
 	case ES_SPF_FROM_HOST:
-		(void)snprintf(v->fix, sizeof(v->fix), "publish: %s TXT \"v=spf1 %s ~all\"", domain,
-		               mech);
+		(void)snprintf(v->fix, sizeof(v->fix),
+			       es_msg(v->french, "publish: %s TXT \"v=spf1 %s ~all\""), domain,
+			       mech);
 		v->guess = true;
-		(void)snprintf(v->note, sizeof(v->note),
-		               "a guess from [mail] host: ask your mail provider which servers send "
-		               "for %s (it may give an include: to use instead)",
-		               domain);
+		(void)snprintf(
+		    v->note, sizeof(v->note),
+		    es_msg(v->french,
+			   "a guess from [mail] host: ask your mail provider which servers send "
+			   "for %s (it may give an include: to use instead)"),
+		    domain);
 		return;
 	case ES_SPF_UNKNOWN:
 		break;
 	}
 	es_dns_printable(host != NULL ? host : "", host != NULL ? strlen(host) : 0, shown_host,
 	                 sizeof(shown_host));
-	(void)snprintf(v->fix, sizeof(v->fix),
-	               "publish one TXT record at %s: \"v=spf1 MECHANISM ~all\", where MECHANISM "
-	               "names the servers that send your mail to the Internet (an include:, ip4: or "
-	               "a: your mail provider gives you)%s%s%s",
-	               domain, shown_host[0] ? "; [mail] host " : "", shown_host,
-	               shown_host[0] ? " is not an address the Internet sees" : "");
+	(void)snprintf(
+	    v->fix, sizeof(v->fix),
+	    es_msg(v->french,
+		   "publish one TXT record at %s: \"v=spf1 MECHANISM ~all\", where MECHANISM "
+		   "names the servers that send your mail to the Internet (an include:, ip4: or "
+		   "a: your mail provider gives you)%s%s%s"),
+	    domain, shown_host[0] ? "; [mail] host " : "", shown_host,
+	    shown_host[0] ? " is not an address the Internet sees" : "");
 }
 
 /* A term that lets some server pass: a mechanism with the + qualifier
@@ -263,7 +271,7 @@ static void spf_scan(const char *spf, const char *want, struct spf_terms *st)
 }
 
 void es_spf_check(const char *domain, const char *const *txt, size_t n, const char *include,
-                  const char *host, struct es_dns_verdict *v)
+                  const char *host, struct es_dns_verdict *v, bool french)
 {
 	char problem[512], fix[768], want[300], mech[300];
 	const char *spf = NULL;
@@ -271,22 +279,30 @@ void es_spf_check(const char *domain, const char *const *txt, size_t n, const ch
 	struct spf_terms t = {0};
 
 	memset(v, 0, sizeof(*v));
-	(void)snprintf(want, sizeof(want), "%s%s", include != NULL ? "include:" : "",
-	               include != NULL ? include : "");
+	v->french = french;
+	(void)snprintf(want, sizeof(want), "%s%s",
+		       include != NULL ? "include:" : "", include != NULL ? include : "");
 	count = find_records(txt, n, "v=spf1", ' ', &spf);
 	if (count == 0) {
 		v->ok = false;
-		(void)es_strlcpy(v->problem, "no SPF record (v=spf1)", sizeof(v->problem));
+		(void)es_strlcpy(v->problem, es_msg(v->french, "no SPF record (v=spf1)"),
+				 sizeof(v->problem));
 		spf_suggestion(domain, include, host, v);
 		return;
 	}
 	shown(v, spf);
 	if (count > 1) {
-		(void)snprintf(problem, sizeof(problem),
-		               "%zu SPF records: there must be exactly one (two make every check fail)",
-		               count);
-		(void)snprintf(fix, sizeof(fix),
-		               "merge them into one TXT record at %s, ending in ~all or -all", domain);
+		(void)snprintf(
+		    problem, sizeof(problem),
+		    es_msg(
+			v->french,
+			"%zu SPF records: there must be exactly one (two make every check fail)"),
+		    count);
+		(void)snprintf(
+		    fix, sizeof(fix),
+		    es_msg(v->french,
+			   "merge them into one TXT record at %s, ending in ~all or -all"),
+		    domain);
 		set_problem(v, problem, fix);
 		return;
 	}
@@ -297,38 +313,52 @@ void es_spf_check(const char *domain, const char *const *txt, size_t n, const ch
 		                   ? "ends with %s: anyone may send mail as %s"
 		                   : "does not end with ~all or -all (ends with '%s', %s)",
 		               t.term, domain);
-		(void)snprintf(fix, sizeof(fix), "end the record at %s with ~all (or -all)", domain);
+		(void)snprintf(fix, sizeof(fix),
+			       es_msg(v->french, "end the record at %s with ~all (or -all)"),
+			       domain);
 		set_problem(v, problem, fix);
 		return;
 	}
 	if (include != NULL && !t.has_include) {
-		(void)snprintf(problem, sizeof(problem),
-		               "does not include %s: the provider's servers are not allowed to send "
-		               "for %s",
-		               include, domain);
-		(void)snprintf(fix, sizeof(fix), "add %s before the ~all/-all of the record at %s",
-		               want, domain);
+		(void)snprintf(
+		    problem, sizeof(problem),
+		    es_msg(v->french,
+			   "does not include %s: the provider's servers are not allowed to send "
+			   "for %s"),
+		    include, domain);
+		(void)snprintf(fix, sizeof(fix),
+			       es_msg(v->french, "add %s before the ~all/-all of the record at %s"),
+			       want, domain);
 		set_problem(v, problem, fix);
 		return;
 	}
 	if (!t.names_server) {
 		/* "v=spf1 -all": right for a domain that sends nothing, wrong
 		 * for the one the school's mail comes from */
-		(void)snprintf(problem, sizeof(problem),
-		               "authorises no server: every mail from %s fails SPF", domain);
+		(void)snprintf(
+		    problem, sizeof(problem),
+		    es_msg(v->french, "authorises no server: every mail from %s fails SPF"),
+		    domain);
 		if (es_spf_mechanism(include, host, mech, sizeof(mech)) == ES_SPF_UNKNOWN) {
-			(void)snprintf(fix, sizeof(fix),
-			               "add the mechanism your mail provider gives (an include:, ip4: or "
-			               "a:) before the ~all/-all of the record at %s",
-			               domain);
+			(void)snprintf(
+			    fix, sizeof(fix),
+			    es_msg(
+				v->french,
+				"add the mechanism your mail provider gives (an include:, ip4: or "
+				"a:) before the ~all/-all of the record at %s"),
+			    domain);
 		} else {
-			(void)snprintf(fix, sizeof(fix), "add %s before the ~all/-all of the record at %s",
-			               mech, domain);
+			(void)snprintf(
+			    fix, sizeof(fix),
+			    es_msg(v->french, "add %s before the ~all/-all of the record at %s"),
+			    mech, domain);
 			v->guess = true;
-			(void)snprintf(v->note, sizeof(v->note),
-			               "a guess from [mail] host: ask your mail provider which servers "
-			               "send for %s (it may give an include: to use instead)",
-			               domain);
+			(void)snprintf(
+			    v->note, sizeof(v->note),
+			    es_msg(v->french,
+				   "a guess from [mail] host: ask your mail provider which servers "
+				   "send for %s (it may give an include: to use instead)"),
+			    domain);
 		}
 		set_problem(v, problem, fix);
 		return;
@@ -337,9 +367,9 @@ void es_spf_check(const char *domain, const char *const *txt, size_t n, const ch
 }
 
 void es_spf_verdict(const char *domain, const char *const *txt, size_t n, const char *include,
-                    struct es_dns_verdict *v)
+                    struct es_dns_verdict *v, bool french)
 {
-	es_spf_check(domain, txt, n, include, NULL, v);
+	es_spf_check(domain, txt, n, include, NULL, v, french);
 }
 
 /* ---- tag lists (DMARC, DKIM) ---- */
@@ -351,7 +381,7 @@ static bool tag_name_char(int c, bool first)
 
 /* "a=b; c=d" -> tags. -1 with why on a syntax error. */
 static int parse_tags(const char *s, struct tag *tags, size_t max, size_t *n, char *why,
-                      size_t whysz)
+                      size_t whysz, bool french)
 {
 	*n = 0;
 	while (*s != '\0') {
@@ -364,7 +394,7 @@ static int parse_tags(const char *s, struct tag *tags, size_t max, size_t *n, ch
 		if (*s == '\0')
 			break;
 		if (*n >= max) {
-			(void)snprintf(why, whysz, "more than %zu tags", max);
+			(void)snprintf(why, whysz, es_msg(french, "more than %zu tags"), max);
 			return -1;
 		}
 		t = &tags[(*n)++];
@@ -374,7 +404,9 @@ static int parse_tags(const char *s, struct tag *tags, size_t max, size_t *n, ch
 		while (*s == ' ' || *s == '\t')
 			s++;
 		if (k == 0 || *s != '=') {
-			(void)snprintf(why, whysz, "bad tag near '%.20s' (expected name=value; ...)", s);
+			(void)snprintf(
+			    why, whysz,
+			    es_msg(french, "bad tag near '%.20s' (expected name=value; ...)"), s);
 			return -1;
 		}
 		s++;
@@ -391,7 +423,8 @@ static int parse_tags(const char *s, struct tag *tags, size_t max, size_t *n, ch
 		s = *end == ';' ? end + 1 : end;
 		for (size_t i = 0; i + 1 < *n; i++)
 			if (strcmp(tags[i].name, t->name) == 0) {
-				(void)snprintf(why, whysz, "tag %s given twice", t->name);
+				(void)snprintf(why, whysz, es_msg(french, "tag %s given twice"),
+					       t->name);
 				return -1;
 			}
 	}
@@ -415,7 +448,7 @@ static bool is_policy(const char *p)
 /* ---- DMARC ---- */
 
 void es_dmarc_verdict(const char *domain, const char *const *txt, size_t n, const char *rua,
-                      struct es_dns_verdict *v)
+                      struct es_dns_verdict *v, bool french)
 {
 	struct tag tags[MAX_TAGS];
 	char why[256], problem[512], fix[768];
@@ -423,30 +456,37 @@ void es_dmarc_verdict(const char *domain, const char *const *txt, size_t n, cons
 	size_t count, nt = 0;
 
 	memset(v, 0, sizeof(*v));
+	v->french = french;
 	/* p=none first: with SPF or DKIM not right yet, quarantine would send
 	 * the school's own mail (credentials included) to spam */
-	(void)snprintf(fix, sizeof(fix), "publish: _dmarc.%s TXT \"v=DMARC1; p=none%s%s\"", domain,
-	               rua != NULL && rua[0] ? "; rua=mailto:" : "", rua != NULL && rua[0] ? rua : "");
+	(void)snprintf(
+	    fix, sizeof(fix), es_msg(v->french, "publish: _dmarc.%s TXT \"v=DMARC1; p=none%s%s\""),
+	    domain, rua != NULL && rua[0] ? "; rua=mailto:" : "", rua != NULL && rua[0] ? rua : "");
 	count = find_records(txt, n, "v=DMARC1", ';', &rec);
 	if (count == 0) {
-		set_problem(v, "no DMARC record (v=DMARC1) at _dmarc", fix);
-		(void)es_strlcpy(v->note,
-		                 "start with p=none and read the reports; once SPF and DKIM pass, "
-		                 "move to p=quarantine",
-		                 sizeof(v->note));
+		set_problem(v, es_msg(v->french, "no DMARC record (v=DMARC1) at _dmarc"), fix);
+		(void)es_strlcpy(
+		    v->note,
+		    es_msg(v->french,
+			   "start with p=none and read the reports; once SPF and DKIM pass, "
+			   "move to p=quarantine"),
+		    sizeof(v->note));
 		return;
 	}
 	shown(v, rec);
 	if (count > 1) {
-		(void)snprintf(problem, sizeof(problem),
-		               "%zu DMARC records: there must be exactly one (receivers then ignore "
-		               "them all)",
-		               count);
+		(void)snprintf(
+		    problem, sizeof(problem),
+		    es_msg(v->french,
+			   "%zu DMARC records: there must be exactly one (receivers then ignore "
+			   "them all)"),
+		    count);
 		set_problem(v, problem, fix);
 		return;
 	}
-	if (parse_tags(rec, tags, MAX_TAGS, &nt, why, sizeof(why)) != 0) {
-		(void)snprintf(problem, sizeof(problem), "not a valid tag list: %s", why);
+	if (parse_tags(rec, tags, MAX_TAGS, &nt, why, sizeof(why), v->french) != 0) {
+		(void)snprintf(problem, sizeof(problem),
+			       es_msg(v->french, "not a valid tag list: %s"), why);
 		set_problem(v, problem, fix);
 		return;
 	}
@@ -454,15 +494,17 @@ void es_dmarc_verdict(const char *domain, const char *const *txt, size_t n, cons
 	sp = tag_value(tags, nt, "sp");
 	pct = tag_value(tags, nt, "pct");
 	if (!is_policy(p)) {
-		(void)snprintf(problem, sizeof(problem), p == NULL ? "no policy (p=)%s"
-		                                                   : "bad policy p=%s (none, "
-		                                                     "quarantine or reject)",
-		               p == NULL ? "" : p);
+		(void)snprintf(
+		    problem, sizeof(problem),
+		    p == NULL ? es_msg(v->french, "no policy (p=)%s")
+			      : es_msg(v->french, "bad policy p=%s (none, quarantine or reject)"),
+		    p == NULL ? "" : p);
 		set_problem(v, problem, fix);
 		return;
 	}
 	if (sp != NULL && !is_policy(sp)) {
-		(void)snprintf(problem, sizeof(problem), "bad subdomain policy sp=%s", sp);
+		(void)snprintf(problem, sizeof(problem),
+			       es_msg(v->french, "bad subdomain policy sp=%s"), sp);
 		set_problem(v, problem, fix);
 		return;
 	}
@@ -470,7 +512,8 @@ void es_dmarc_verdict(const char *domain, const char *const *txt, size_t n, cons
 		long x;
 
 		if (es_parse_long(pct, 0, 100, &x) != 0) {
-			(void)snprintf(problem, sizeof(problem), "bad pct=%s (0 to 100)", pct);
+			(void)snprintf(problem, sizeof(problem),
+				       es_msg(v->french, "bad pct=%s (0 to 100)"), pct);
 			set_problem(v, problem, fix);
 			return;
 		}
@@ -478,23 +521,26 @@ void es_dmarc_verdict(const char *domain, const char *const *txt, size_t n, cons
 	for (size_t i = 0; i < 2; i++) {
 		rep = tag_value(tags, nt, i == 0 ? "rua" : "ruf");
 		if (rep != NULL && strncasecmp(rep, "mailto:", 7) != 0) {
-			(void)snprintf(problem, sizeof(problem), "bad %s=%s (mailto:ADDRESS)",
-			               i == 0 ? "rua" : "ruf", rep);
+			(void)snprintf(problem, sizeof(problem),
+				       es_msg(v->french, "bad %s=%s (mailto:ADDRESS)"),
+				       i == 0 ? "rua" : "ruf", rep);
 			set_problem(v, problem, fix);
 			return;
 		}
 	}
 	v->ok = true;
-	(void)snprintf(v->note, sizeof(v->note), "policy p=%.12s%s", p,
-	               strcasecmp(p, "none") == 0
-	                   ? " (monitoring only: quarantine or reject protects the domain)"
-	                   : "");
+	(void)snprintf(v->note, sizeof(v->note),
+		       strcasecmp(p, "none") == 0
+			   ? es_msg(v->french, "policy p=%.12s (monitoring only: quarantine or "
+					       "reject protects the domain)")
+			   : es_msg(v->french, "policy p=%.12s"),
+		       p);
 }
 
 /* ---- DKIM ---- */
 
 void es_dkim_verdict(const char *domain, const char *selector, const char *const *txt, size_t n,
-                     struct es_dns_verdict *v)
+                     struct es_dns_verdict *v, bool french)
 {
 	struct tag tags[MAX_TAGS];
 	char why[256], problem[512], fix[768];
@@ -502,37 +548,42 @@ void es_dkim_verdict(const char *domain, const char *selector, const char *const
 	size_t nt = 0;
 
 	memset(v, 0, sizeof(*v));
-	(void)snprintf(fix, sizeof(fix),
-	               "publish the DKIM key your mail provider gives you as %s._domainkey.%s "
-	               "TXT \"v=DKIM1; k=rsa; p=...\" (and turn signing on at the provider)",
-	               selector, domain);
+	v->french = french;
+	(void)snprintf(
+	    fix, sizeof(fix),
+	    es_msg(v->french,
+		   "publish the DKIM key your mail provider gives you as %s._domainkey.%s "
+		   "TXT \"v=DKIM1; k=rsa; p=...\" (and turn signing on at the provider)"),
+	    selector, domain);
 	for (size_t i = 0; i < n; i++) {
-		if (parse_tags(txt[i], tags, MAX_TAGS, &nt, why, sizeof(why)) != 0)
+		if (parse_tags(txt[i], tags, MAX_TAGS, &nt, why, sizeof(why), v->french) != 0)
 			continue;
 		if (tag_value(tags, nt, "p") == NULL)
 			continue;
 		shown(v, txt[i]);
 		if (strcmp(tags[0].name, "v") == 0 && strcmp(tags[0].value, "DKIM1") != 0) {
-			(void)snprintf(problem, sizeof(problem), "bad version v=%s (v=DKIM1)",
-			               tags[0].value);
+			(void)snprintf(problem, sizeof(problem),
+				       es_msg(v->french, "bad version v=%s (v=DKIM1)"),
+				       tags[0].value);
 			set_problem(v, problem, fix);
 			return;
 		}
 		key = tag_value(tags, nt, "p");
 		if (key[0] == '\0') {
-			set_problem(v, "the key is revoked (empty p=)", fix);
+			set_problem(v, es_msg(v->french, "the key is revoked (empty p=)"), fix);
 			return;
 		}
 		for (const char *c = key; *c != '\0'; c++)
 			if (!isalnum((unsigned char)*c) && *c != '+' && *c != '/' && *c != '=' &&
 			    *c != ' ' && *c != '\t') {
-				set_problem(v, "the key (p=) is not base64", fix);
+				set_problem(v, es_msg(v->french, "the key (p=) is not base64"),
+					    fix);
 				return;
 			}
 		v->ok = true;
 		return;
 	}
-	(void)snprintf(problem, sizeof(problem), "no DKIM key at %s._domainkey.%s", selector,
-	               domain);
+	(void)snprintf(problem, sizeof(problem),
+		       es_msg(v->french, "no DKIM key at %s._domainkey.%s"), selector, domain);
 	set_problem(v, problem, fix);
 }

@@ -15,6 +15,7 @@ struct es_dns_verdict {
 	char problem[512]; /* why it fails ("" when ok) */
 	char note[256];    /* said even when ok (e.g. DMARC p=none) */
 	char fix[768];     /* what to publish ("" when ok) */
+	bool french;       /* the texts' language (the functions' last argument) */
 	bool guess;        /* the fix is built from [mail] host: to check with the
 	                      mail provider (note says so) */
 };
@@ -43,11 +44,11 @@ enum es_spf_source es_spf_mechanism(const char *include, const char *host, char 
  * naming at least one server. host: [mail] host, for the record the fix
  * suggests when there is none (may be NULL). */
 void es_spf_check(const char *domain, const char *const *txt, size_t n, const char *include,
-                  const char *host, struct es_dns_verdict *v);
+                  const char *host, struct es_dns_verdict *v, bool french);
 
 /* es_spf_check without a host. */
 void es_spf_verdict(const char *domain, const char *const *txt, size_t n, const char *include,
-                    struct es_dns_verdict *v);
+                    struct es_dns_verdict *v, bool french);
 
 /* DMARC (the TXT strings of _dmarc.DOMAIN): exactly one "v=DMARC1" record
  * with valid tags and p=none|quarantine|reject. rua: the address the fix
@@ -55,12 +56,12 @@ void es_spf_verdict(const char *domain, const char *const *txt, size_t n, const 
  * p=none: a stricter policy before SPF and DKIM pass sends the school's
  * own mail to spam. */
 void es_dmarc_verdict(const char *domain, const char *const *txt, size_t n, const char *rua,
-                      struct es_dns_verdict *v);
+                      struct es_dns_verdict *v, bool french);
 
 /* DKIM (the TXT strings of SELECTOR._domainkey.DOMAIN): a key record with
  * a non-empty p= tag. */
 void es_dkim_verdict(const char *domain, const char *selector, const char *const *txt, size_t n,
-                     struct es_dns_verdict *v);
+                     struct es_dns_verdict *v, bool french);
 
 /* Copies a DNS string for display: bytes below 0x20 and 0x7f become '?'. */
 void es_dns_printable(const char *in, size_t len, char *out, size_t outsz);

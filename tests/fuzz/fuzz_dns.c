@@ -16,12 +16,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n = fuzz_split(copy, size, txt, 8);
 	struct es_dns_verdict v;
 
-	es_spf_verdict("school.example", txt, n, "_spf.google.com", &v);
+	es_spf_verdict("school.example", txt, n, "_spf.google.com", &v, false);
 	printable(v.found);
-	es_spf_verdict("school.example", txt, n, NULL, &v);
-	es_dmarc_verdict("school.example", txt, n, "it@school.example", &v);
+	es_spf_verdict("school.example", txt, n, NULL, &v, false);
+	es_dmarc_verdict("school.example", txt, n, "it@school.example", &v, false);
 	printable(v.found);
-	es_dkim_verdict("school.example", "s1", txt, n, &v);
+	es_dkim_verdict("school.example", "s1", txt, n, &v, false);
 	printable(v.found);
 	free(copy);
 	return 0;

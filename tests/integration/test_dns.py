@@ -295,3 +295,13 @@ def test_a_20_kb_txt_answer_is_read_whole(bigdns, tmp_path, domain, spf_found):
     # truncated over UDP, then asked again over TCP
     asked = [(t, q) for t, name, q in bigdns.queries[n0:] if name == domain]
     assert asked == [("udp", 16), ("tcp", 16)], asked
+
+
+def test_a_french_terminal_reads_the_verdicts_in_french(dns, tmp_path):
+    # the problems and fixes are lib/es_dns's, through the catalogue
+    p, _ = check(tmp_path, f"127.0.0.1:{dns}", "nospf.example", provider="sendgrid",
+                 human=True, lang="fr_FR.UTF-8")
+    assert "aucun enregistrement SPF (v=spf1)" in p.stdout, p.stdout
+    assert 'publiez : nospf.example TXT "v=spf1 include:sendgrid.net ~all"' in p.stdout, p.stdout
+    p, out = check(tmp_path, f"127.0.0.1:{dns}", "nospf.example", provider="sendgrid")
+    assert out["checks"][0]["problem"] == "no SPF record (v=spf1)"

@@ -18,7 +18,7 @@ static void spf(const char *const *txt, size_t n, const char *include, bool ok, 
 {
 	struct es_dns_verdict v;
 
-	es_spf_verdict("school.example", txt, n, include, &v);
+	es_spf_verdict("school.example", txt, n, include, &v, false);
 	if (v.ok != ok)
 		fail_msg("SPF %s: expected %s, got %s (%s)", n ? txt[0] : "(none)", ok ? "ok" : "fail",
 			 v.ok ? "ok" : "fail", v.problem);
@@ -103,24 +103,24 @@ static void test_spf_suggestion(void **state)
 	struct es_dns_verdict v;
 
 	(void)state;
-	es_spf_check("school.example", NULL, 0, "_spf.google.com", "smtp.gmail.com", &v);
+	es_spf_check("school.example", NULL, 0, "_spf.google.com", "smtp.gmail.com", &v, false);
 	assert_false(v.ok);
 	assert_string_equal(v.fix, "publish: school.example TXT \"v=spf1 include:_spf.google.com ~all\"");
 	assert_false(v.guess);
 	assert_string_equal(v.note, "");
-	es_spf_check("school.example", NULL, 0, NULL, "smtp.school-mail.example", &v);
+	es_spf_check("school.example", NULL, 0, NULL, "smtp.school-mail.example", &v, false);
 	assert_string_equal(v.fix,
 	                    "publish: school.example TXT \"v=spf1 a:smtp.school-mail.example ~all\"");
 	assert_true(v.guess);
 	assert_non_null(strstr(v.note, "a guess from [mail] host"));
 	assert_non_null(strstr(v.note, "mail provider"));
-	es_spf_check("school.example", NULL, 0, NULL, "203.0.113.25", &v);
+	es_spf_check("school.example", NULL, 0, NULL, "203.0.113.25", &v, false);
 	assert_string_equal(v.fix, "publish: school.example TXT \"v=spf1 ip4:203.0.113.25 ~all\"");
 	assert_true(v.guess);
 	for (int i = 0; i < 3; i++) {
 		const char *host = i == 0 ? NULL : i == 1 ? "127.0.0.1" : "relay.lan";
 
-		es_spf_check("school.example", NULL, 0, NULL, host, &v);
+		es_spf_check("school.example", NULL, 0, NULL, host, &v, false);
 		assert_false(v.ok);
 		assert_false(v.guess);
 		assert_null(strstr(v.fix, "v=spf1 ~all"));
@@ -128,7 +128,7 @@ static void test_spf_suggestion(void **state)
 		assert_non_null(strstr(v.fix, "your mail provider"));
 	}
 	/* the old entry point, without a host, makes no record up either */
-	es_spf_verdict("school.example", NULL, 0, NULL, &v);
+	es_spf_verdict("school.example", NULL, 0, NULL, &v, false);
 	assert_null(strstr(v.fix, "v=spf1 ~all"));
 }
 
@@ -157,7 +157,7 @@ static void test_spf_authorises_somebody(void **state)
 	spf(ip6, 1, NULL, true, NULL);
 	spf(ex, 1, NULL, true, NULL);
 	spf(redirect, 1, NULL, true, NULL);
-	es_spf_check("school.example", none, 1, NULL, "smtp.school-mail.example", &v);
+	es_spf_check("school.example", none, 1, NULL, "smtp.school-mail.example", &v, false);
 	assert_string_equal(v.fix,
 	                    "add a:smtp.school-mail.example before the ~all/-all of the record at "
 	                    "school.example");
@@ -180,10 +180,10 @@ static void test_spf_long_record(void **state)
 		o += (size_t)snprintf(rec + o, 30000 - o, " ip4:198.51.%d.%d", i / 250, i % 250);
 	(void)snprintf(rec + o, 30000 - o, " include:_spf.google.com -all");
 	txt[0] = rec;
-	es_spf_verdict("school.example", txt, 1, "_spf.google.com", &v);
+	es_spf_verdict("school.example", txt, 1, "_spf.google.com", &v, false);
 	assert_true(v.ok);
 	(void)snprintf(rec + o, 30000 - o, " include:_spf.google.com +all");
-	es_spf_verdict("school.example", txt, 1, "_spf.google.com", &v);
+	es_spf_verdict("school.example", txt, 1, "_spf.google.com", &v, false);
 	assert_false(v.ok);
 	assert_non_null(strstr(v.problem, "anyone may send"));
 	free(rec);
@@ -203,35 +203,35 @@ static void test_dmarc(void **state)
 	const char *two[] = {"v=DMARC1; p=reject", "v=DMARC1; p=none"};
 
 	(void)state;
-	es_dmarc_verdict("school.example", good, 1, NULL, &v);
+	es_dmarc_verdict("school.example", good, 1, NULL, &v, false);
 	assert_true(v.ok);
 	assert_string_equal(v.note, "policy p=reject");
-	es_dmarc_verdict("school.example", none, 1, NULL, &v);
+	es_dmarc_verdict("school.example", none, 1, NULL, &v, false);
 	assert_true(v.ok);
 	assert_non_null(strstr(v.note, "monitoring only"));
-	es_dmarc_verdict("school.example", NULL, 0, "it@school.example", &v);
+	es_dmarc_verdict("school.example", NULL, 0, "it@school.example", &v, false);
 	assert_false(v.ok);
 	/* p=none first: quarantine before SPF and DKIM pass hides the
 	 * school's own mail */
 	assert_string_equal(v.fix, "publish: _dmarc.school.example TXT \"v=DMARC1; p=none; "
 				   "rua=mailto:it@school.example\"");
 	assert_non_null(strstr(v.note, "move to p=quarantine"));
-	es_dmarc_verdict("school.example", NULL, 0, NULL, &v);
+	es_dmarc_verdict("school.example", NULL, 0, NULL, &v, false);
 	assert_string_equal(v.fix, "publish: _dmarc.school.example TXT \"v=DMARC1; p=none\"");
-	es_dmarc_verdict("school.example", nop, 1, NULL, &v);
+	es_dmarc_verdict("school.example", nop, 1, NULL, &v, false);
 	assert_false(v.ok);
 	assert_non_null(strstr(v.problem, "no policy"));
-	es_dmarc_verdict("school.example", badp, 1, NULL, &v);
+	es_dmarc_verdict("school.example", badp, 1, NULL, &v, false);
 	assert_non_null(strstr(v.problem, "bad policy p=strict"));
-	es_dmarc_verdict("school.example", badpct, 1, NULL, &v);
+	es_dmarc_verdict("school.example", badpct, 1, NULL, &v, false);
 	assert_non_null(strstr(v.problem, "bad pct=150"));
-	es_dmarc_verdict("school.example", badrua, 1, NULL, &v);
+	es_dmarc_verdict("school.example", badrua, 1, NULL, &v, false);
 	assert_non_null(strstr(v.problem, "bad rua="));
-	es_dmarc_verdict("school.example", dup, 1, NULL, &v);
+	es_dmarc_verdict("school.example", dup, 1, NULL, &v, false);
 	assert_non_null(strstr(v.problem, "tag p given twice"));
-	es_dmarc_verdict("school.example", syntax, 1, NULL, &v);
+	es_dmarc_verdict("school.example", syntax, 1, NULL, &v, false);
 	assert_non_null(strstr(v.problem, "not a valid tag list"));
-	es_dmarc_verdict("school.example", two, 2, NULL, &v);
+	es_dmarc_verdict("school.example", two, 2, NULL, &v, false);
 	assert_non_null(strstr(v.problem, "2 DMARC records"));
 }
 
@@ -246,18 +246,18 @@ static void test_dkim(void **state)
 	const char *nokey[] = {"v=spf1 -all"};
 
 	(void)state;
-	es_dkim_verdict("school.example", "google", good, 1, &v);
+	es_dkim_verdict("school.example", "google", good, 1, &v, false);
 	assert_true(v.ok);
-	es_dkim_verdict("school.example", "google", nov, 1, &v);
+	es_dkim_verdict("school.example", "google", nov, 1, &v, false);
 	assert_true(v.ok);
-	es_dkim_verdict("school.example", "google", revoked, 1, &v);
+	es_dkim_verdict("school.example", "google", revoked, 1, &v, false);
 	assert_false(v.ok);
 	assert_non_null(strstr(v.problem, "revoked"));
-	es_dkim_verdict("school.example", "google", junk, 1, &v);
+	es_dkim_verdict("school.example", "google", junk, 1, &v, false);
 	assert_non_null(strstr(v.problem, "not base64"));
-	es_dkim_verdict("school.example", "google", badv, 1, &v);
+	es_dkim_verdict("school.example", "google", badv, 1, &v, false);
 	assert_non_null(strstr(v.problem, "bad version"));
-	es_dkim_verdict("school.example", "s1", nokey, 1, &v);
+	es_dkim_verdict("school.example", "s1", nokey, 1, &v, false);
 	assert_false(v.ok);
 	assert_string_equal(v.problem, "no DKIM key at s1._domainkey.school.example");
 }
@@ -276,15 +276,15 @@ static void test_hostile(void **state)
 	big[69999] = '\0';
 	memcpy(big, "v=spf1 ", 7);
 	txt[0] = big;
-	es_spf_verdict("school.example", txt, 1, NULL, &v);
+	es_spf_verdict("school.example", txt, 1, NULL, &v, false);
 	assert_false(v.ok);
 	memcpy(big, "v=DMARC1; p=reject; x=", 22);
-	es_dmarc_verdict("school.example", txt, 1, NULL, &v);
+	es_dmarc_verdict("school.example", txt, 1, NULL, &v, false);
 	memset(big, ';', 69999);
-	es_dkim_verdict("school.example", "s", txt, 1, &v);
+	es_dkim_verdict("school.example", "s", txt, 1, &v, false);
 	assert_false(v.ok);
 	txt[0] = "v=spf1 include:\x1b[31m ~all\r\n";
-	es_spf_verdict("school.example", txt, 1, "_spf.google.com", &v);
+	es_spf_verdict("school.example", txt, 1, "_spf.google.com", &v, false);
 	assert_null(strchr(v.found, '\x1b'));
 	assert_null(strchr(v.found, '\n'));
 	free(big);
