@@ -21,7 +21,7 @@ def gone(pid, timeout=10):
                 if f.read().split(")")[-1].split()[0] == "Z":
                     time.sleep(0.01)
                     continue
-        except FileNotFoundError:
+        except (FileNotFoundError, ProcessLookupError):  # gone between open and read
             return True
         time.sleep(0.01)
     return False
