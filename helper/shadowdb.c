@@ -376,8 +376,9 @@ static int lock_one(struct db *d, struct es_err *err)
 	char lock[80], tmp[80], pidtxt[32];
 	int fd, n;
 
-	(void)snprintf(lock, sizeof(lock), "%s.lock", d->path);
-	(void)snprintf(tmp, sizeof(tmp), "%s.%ld", d->path, (long)getpid());
+	if (snprintf(lock, sizeof(lock), "%s.lock", d->path) >= (int)sizeof(lock) ||
+	    snprintf(tmp, sizeof(tmp), "%s.%ld", d->path, (long)getpid()) >= (int)sizeof(tmp))
+		return es_err_set(err, ES_ESOFTWARE, "%s: path too long", d->path);
 	(void)unlink(tmp);
 	fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
