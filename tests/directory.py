@@ -53,7 +53,8 @@ HOSTS = {
 # LDAP result codes the tests look for (ldapmodify exits with them)
 LDAP_SUCCESS, NO_SUCH_ATTRIBUTE, INVALID_CREDENTIALS, INSUFFICIENT_ACCESS = 0, 16, 49, 50
 # PAM codes
-PAM_SUCCESS, PAM_PERM_DENIED, PAM_AUTH_ERR, PAM_NEW_AUTHTOK_REQD, PAM_ACCT_EXPIRED = 0, 6, 7, 12, 13
+PAM_SUCCESS, PAM_SYSTEM_ERR, PAM_PERM_DENIED, PAM_AUTH_ERR = 0, 4, 6, 7
+PAM_NEW_AUTHTOK_REQD, PAM_ACCT_EXPIRED = 12, 13
 PAM_CHANGE_EXPIRED_AUTHTOK = 0x20
 
 
@@ -147,7 +148,8 @@ def user_ldif(uid, uid_number, password, *, last_change=None, shadow_max=99999,
     """An LDIF add of a school account: inetOrgPerson + posixAccount +
     shadowAccount + eschoolAccount, with eschool's state on the entry.
     last_change: shadowLastChange (today when None; 0 forces a change with
-    ldap_pwd_policy = shadow). extra: more 'attr: value' lines."""
+    ldap_pwd_policy = shadow; False leaves it out). shadow_max: None leaves
+    it out. extra: more 'attr: value' lines."""
     name = name or uid.capitalize()
     lines = [f"dn: {user_dn(uid)}",
              "objectClass: inetOrgPerson", "objectClass: posixAccount",
@@ -156,11 +158,13 @@ def user_ldif(uid, uid_number, password, *, last_change=None, shadow_max=99999,
              f"uidNumber: {uid_number}", f"gidNumber: {uid_number}",
              f"homeDirectory: /home/{uid}", "loginShell: /bin/bash",
              f"userPassword: {ssha(password)}",
-             f"shadowLastChange: {days_now() if last_change is None else last_change}",
-             f"shadowMax: {shadow_max}",
              f"mail: {uid}@school.example",
              "eschoolRole: student", f"eschoolMail: {uid}@school.example",
              f"eschoolCreated: {int(time.time())}", f"eschoolUid: {uid_number}"]
+    if shadow_max is not None:
+        lines.append(f"shadowMax: {shadow_max}")
+    if last_change is not False:
+        lines.append(f"shadowLastChange: {days_now() if last_change is None else last_change}")
     return "\n".join(lines + list(extra)) + "\n"
 
 
@@ -193,9 +197,13 @@ class Slapd:
         self.ldapi = "ldapi://" + quote(self.socket, safe="")
         self.proc = None
         self.pid = None
-        self._build()
-        if start:
-            self.start()
+        try:
+            self._build()
+            if start:
+                self.start()
+        except BaseException:
+            self.close()
+            raise
 
     # ---- the offline build ----
 
@@ -296,7 +304,11 @@ slapmodify -n1 -F slapd.d -l hosts.ldif
     def search(self, filter="(objectClass=*)", attrs=(), bind_dn=None, password=None,
                base=None, scope="sub"):
         """{dn: {attr: [values]}} of the entries found (an empty dict when
-        the base does not exist); any other LDAP error is an AssertionError."""
+        the base does not exist); any other LDAP error is an AssertionError.
+        Anonymous unless bind_dn says: a DN with its password, a host's
+        name ("ws1", "eschool-admin") or "admin" (the rootdn)."""
+        if bind_dn is not None:
+            bind_dn, password = self._bind(bind_dn, password)
         p = self.client(["ldapsearch", "-LLL", "-o", "ldif-wrap=no", "-s", scope,
                          "-b", base or self.base, filter] + list(attrs),
                         bind_dn, password)
@@ -311,21 +323,22 @@ slapmodify -n1 -F slapd.d -l hosts.ldif
         return found.get(dn)
 
     def _bind(self, bind_dn, password):
-        if bind_dn is None and password is None:
-            return ADMIN_DN, ADMIN_PASSWORD  # default: the rootdn
+        if bind_dn in (None, "admin"):
+            return ADMIN_DN, ADMIN_PASSWORD  # the rootdn
         if bind_dn in HOSTS:  # a host by its name: "ws1", "eschool-admin"
             return HOSTS[bind_dn]
         return bind_dn, password
 
     def add(self, ldif, bind_dn=None, password=None):
-        """ldapadd (as the rootdn unless told): (LDAP result code, output)."""
+        """ldapadd as bind_dn (the rootdn when None; or a host's name):
+        (LDAP result code, output)."""
         dn, pw = self._bind(bind_dn, password)
         p = self.client(["ldapadd"], dn, pw, input=ldif)
         return p.returncode, p.stdout + p.stderr
 
     def modify(self, ldif, bind_dn=None, password=None):
-        """ldapmodify (as the rootdn unless told; bind_dn may be a host's
-        name): (LDAP result code, output)."""
+        """ldapmodify as bind_dn (the rootdn when None; or a host's name):
+        (LDAP result code, output)."""
         dn, pw = self._bind(bind_dn, password)
         p = self.client(["ldapmodify"], dn, pw, input=ldif)
         return p.returncode, p.stdout + p.stderr
@@ -372,9 +385,15 @@ entry_negative_timeout = 0
 
 [pam]
 debug_level = {debug}
-# each PAM request (after 1 s) asks the server for the user's entry again
-pam_id_timeout = 1
+# pam_id_timeout: for how long after a PAM request the responder trusts its
+# cached copy of the user (shadow attributes included) instead of asking
+# the server; SSSD's default is 5 s, in which a login right after a password
+# change on the same workstation still sees the old shadowLastChange (SSSD
+# does not update its copy after the change) and is forced again.
+pam_id_timeout = {pam_id_timeout}
 offline_credentials_expiration = 0
+# 1 (SSSD's default) or 2: "Authenticated with cached credentials." too
+pam_verbosity = {pam_verbosity}
 
 [domain/school]
 debug_level = {debug}
@@ -432,8 +451,11 @@ class Workstation:
                 ("pipes", "755"), ("pipes/private", "750"), ("pubconf", "755"),
                 ("pubconf/krb5.include.d", "755"), ("secrets", "700")]
 
-    def __init__(self, slapd, host="ws1", entry_cache_timeout=5, debug_level="0x0270",
-                 extra_conf="", start=True):
+    def __init__(self, slapd, host="ws1", entry_cache_timeout=5, pam_id_timeout=0,
+                 pam_verbosity=1, debug_level="0x0270", extra_conf="", start=True):
+        """host: "ws1".."ws3" (its entry in HOSTS: the bind DN and password).
+        pam_id_timeout 0: every PAM request reads the user from the server
+        (see SSSD_CONF). extra_conf: more lines for [domain/school]."""
         self.slapd = slapd
         self.host = host
         self.bind_dn, self.bind_password = HOSTS[host]
@@ -441,21 +463,25 @@ class Workstation:
         self.proc = None
         self.pid = None
         try:
-            self._setup(entry_cache_timeout, debug_level, extra_conf)
+            self._setup(entry_cache_timeout, pam_id_timeout, pam_verbosity, debug_level,
+                        extra_conf)
             if start:
                 self.start_sssd()
         except BaseException:
             self.sb.close()
             raise
 
-    def _setup(self, entry_cache_timeout, debug_level, extra_conf):
+    def _setup(self, entry_cache_timeout, pam_id_timeout, pam_verbosity, debug_level,
+               extra_conf):
         sb = self.sb
         # a /run of its own: /run/sssd.pid would be the host's otherwise
         sb.cmd(["mount", "-t", "tmpfs", "-o", "mode=0755", "eschool-run", "/run"], check=True)
         conf = SSSD_CONF.format(debug=debug_level, uri=self.slapd.uri, base=self.slapd.base,
                                 ca=self.slapd.ca_file, bind_dn=self.bind_dn,
                                 bind_pw=self.bind_password,
-                                entry_cache_timeout=entry_cache_timeout, extra=extra_conf)
+                                entry_cache_timeout=entry_cache_timeout,
+                                pam_id_timeout=pam_id_timeout, pam_verbosity=pam_verbosity,
+                                extra=extra_conf)
         sb.write("/etc/sssd/sssd.conf", conf, mode="600")
         nss = sb.read("/etc/nsswitch.conf")
         nss = re.sub(r"(?m)^(passwd|group|shadow):.*$", lambda m: f"{m.group(1)}: files sss", nss)
