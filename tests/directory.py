@@ -188,7 +188,7 @@ class Slapd:
         # CA, certificate and key where every sandbox (and the host) sees them
         self.shared = tempfile.mkdtemp(prefix="eschool-ldap.", dir="/tmp")
         os.chmod(self.shared, 0o755)
-        self.ca_file, self.cert_file, self.key_file = make_ca(self.shared)
+        self.ca_file = os.path.join(self.shared, "ca.crt")
         self.log_file = os.path.join(self.shared, "slapd.log")
         self.port = free_port()
         self.uri = f"ldap://127.0.0.1:{self.port}"
@@ -198,12 +198,22 @@ class Slapd:
         self.proc = None
         self.pid = None
         try:
+            self.ca_file, self.cert_file, self.key_file = make_ca(self.shared)
             self._build()
             if start:
                 self.start()
         except BaseException:
             self.close()
             raise
+
+    @staticmethod
+    def host_dn(name):
+        """The DN a host binds as: "ws1".."ws3", "eschool-admin"."""
+        return HOSTS[name][0]
+
+    @staticmethod
+    def host_password(name):
+        return HOSTS[name][1]
 
     # ---- the offline build ----
 

@@ -10,6 +10,7 @@ LDAP codes: 0 success, 16 noSuchAttribute, 50 insufficientAccess. PAM codes:
 0 success, 4 system error, 7 auth error, 12 new authtok required, 13 account
 expired."""
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -21,7 +22,7 @@ from directory import (HOSTS, IDS_DN, INSUFFICIENT_ACCESS, LDAP_SUCCESS,  # noqa
                        PAM_CHANGE_EXPIRED_AUTHTOK, PAM_NEW_AUTHTOK_REQD, PAM_SUCCESS,
                        PAM_SYSTEM_ERR,
                        SHIPPED, Slapd, Workstation, days_now, make_ca, user_dn, user_ldif)
-from sandbox import Sandbox  # noqa: E402
+from sandbox import TOP, Sandbox  # noqa: E402
 
 CACHED = "Authenticated with cached credentials."
 ESCHOOL_ATTRS = ["eschoolRole", "eschoolMustChange", "eschoolSources", "eschoolMail",
@@ -111,6 +112,25 @@ def test_slapd_runs_the_shipped_schema_rules_and_entries(slapd):
         assert slapd.bind_ok(dn, password), name
         assert not slapd.bind_ok(dn, password + "x"), name
     assert slapd.bind_ok(slapd.admin_dn, slapd.admin_password)
+
+
+def test_both_schema_forms_are_the_generators_and_load(server, tmp_path):
+    """packaging/ldap/eschool.ldif (loaded above) and eschool.schema, the
+    slapd.conf form, are what tools/ldapschema.py writes, and the latter
+    passes slaptest after the schemas it needs."""
+    tool = os.path.join(TOP, "tools", "ldapschema.py")
+    subprocess.run(["/usr/bin/python3", tool, str(tmp_path)], check=True)
+    for name in ("eschool.ldif", "eschool.schema"):
+        with open(tmp_path / name) as made, open(os.path.join(SHIPPED, name)) as shipped:
+            assert made.read() == shipped.read(), f"{name} is not what the tool writes"
+    conf = "".join(f"include /etc/ldap/schema/{s}.schema\n"
+                   for s in ("core", "cosine", "nis", "inetorgperson"))
+    conf += (f"include {SHIPPED}/eschool.schema\nmodulepath /usr/lib/ldap\n"
+             "moduleload back_mdb\ndatabase mdb\nsuffix dc=school,dc=example\n"
+             "directory /var/lib/slaptest\n")
+    server.write("/var/lib/slaptest/slapd.conf", conf)
+    p = server.cmd(["slaptest", "-u", "-f", "/var/lib/slaptest/slapd.conf"])
+    assert p.returncode == 0 and "succeeded" in p.stderr, p.stderr
 
 
 def test_starttls_needs_the_private_ca(slapd):
