@@ -291,6 +291,18 @@ def test_pam_sss_logs_in_with_the_directory_password(slapd, ws1):
     r = ws1.pam("hugo", [["auth", PAM_SUCCESS]], passwords=["Hugo-pass-2"])
     assert not r["ok"] and r["code"] == PAM_AUTH_ERR, r
 
+    # lines added to a stack (pam_eschool's, later) run after pam_sss's
+    ws1.sb.write("/var/lib/es-test/record", '#!/bin/sh\necho "$PAM_TYPE $PAM_USER" '
+                 '>> /var/lib/es-test/ran\n', mode="755")
+    ws1.pam_service("es-extra", extra={"account": ["account required pam_exec.so "
+                                                   "/var/lib/es-test/record"]})
+    ws1.pam_ok("hugo", [["auth", PAM_SUCCESS], ["account", PAM_SUCCESS]],
+               passwords=["Hugo-pass-1"], service="es-extra")
+    assert ws1.sb.read("/var/lib/es-test/ran") == "account hugo\n"
+    assert ws1.sb.read("/etc/pam.d/es-extra").splitlines()[1:3] == [
+        "account [default=bad success=ok user_unknown=ignore] pam_sss.so",
+        "account required pam_exec.so /var/lib/es-test/record"]
+
 
 def test_an_account_without_shadow_last_change_cannot_log_in(slapd, ws1):
     """ldap_pwd_policy = shadow: SSSD refuses the authentication (system
