@@ -178,13 +178,11 @@ class Slapd:
     admin_password = ADMIN_PASSWORD
     hosts = HOSTS
 
-    def __init__(self, sb, start=True, shipped_acl_only=False, name="eschool-ldap"):
-        """shipped_acl_only: packaging/ldap/acl.ldif without the fix of
-        tests/ldap/acl-objectclass.ldif (see there). name: the directory
-        under the sandbox's /var/lib (two servers in one sandbox)."""
+    def __init__(self, sb, start=True, name="eschool-ldap"):
+        """name: the directory under the sandbox's /var/lib (two servers in
+        one sandbox)."""
         self.sb = sb
         self.var = f"/var/lib/{name}"
-        self.shipped_acl_only = shipped_acl_only
         # CA, certificate and key where every sandbox (and the host) sees them
         self.shared = tempfile.mkdtemp(prefix="eschool-ldap.", dir="/tmp")
         os.chmod(self.shared, 0o755)
@@ -232,12 +230,10 @@ cd "$1"
 mkdir -p slapd.d db run
 slapadd -n0 -F slapd.d -l config.ldif
 slapmodify -n0 -F slapd.d -l "$2/acl.ldif"
-[ -z "$3" ] || slapmodify -n0 -F slapd.d -l "$3"
 slapadd -q -n1 -F slapd.d -l data.ldif
 slapmodify -n1 -F slapd.d -l hosts.ldif
 """
-        fix = "" if self.shipped_acl_only else os.path.join(LDAP_DIR, "acl-objectclass.ldif")
-        self.sb.cmd(["sh", "-c", script, "sh", self.var, SHIPPED, fix], check=True)
+        self.sb.cmd(["sh", "-c", script, "sh", self.var, SHIPPED], check=True)
 
     # ---- the daemon ----
 

@@ -87,11 +87,7 @@ def test_slapd_runs_the_shipped_schema_rules_and_entries(slapd):
     assert "NAME 'eschoolAccount'" in names and "NAME 'eschoolIdPool'" in names
 
     db = slapd.config_search("(olcSuffix=dc=school,dc=example)", ["olcAccess", "olcDbIndex"])
-    rules = [r.split("}", 1)[1] for r in db["olcDatabase={1}mdb,cn=config"]["olcAccess"]]
-    shipped = [r.split("}", 1)[1] for r in shipped_rules()]
-    # the shipped rules in their order, with the workaround's rule before {2}
-    assert rules[:2] == shipped[:2] and rules[3:] == shipped[2:], rules
-    assert rules[2].startswith("to attrs=objectClass "), rules[2]
+    assert db["olcDatabase={1}mdb,cn=config"]["olcAccess"] == shipped_rules()
     assert "uid eq" in db["olcDatabase={1}mdb,cn=config"]["olcDbIndex"]
 
     # the shipped entries, the suffix, and the hosts tests/ldap/hosts.ldif adds
@@ -248,24 +244,21 @@ def test_the_counter_takes_a_compare_and_set_once(slapd):
     assert slapd.entry(IDS_DN, ["uidNumber"], "admin")["uidNumber"] == [str(current + 1)]
 
 
-def test_the_shipped_rules_alone_expose_objectclass(server):
-    """Why tests/ldap/acl-objectclass.ldif exists: packaging/ldap/acl.ldif's
-    rule {2} (attrs=@eschoolAccount) covers objectClass, so with it alone a
-    workstation rewrites any entry's objectClass and anonymous clients (and
-    the users) see none. This test fails once acl.ldif is fixed: then drop
-    the workaround."""
-    shipped = Slapd(server, shipped_acl_only=True, name="shipped-acl")
-    try:
-        dn = add_user(shipped, "frank", 21051, "Frank-pass-1")
-        code, out = shipped.modify(f"dn: {dn}\nchangetype: modify\nadd: objectClass\n"
-                                   "objectClass: extensibleObject\n", "ws1")
-        assert code == LDAP_SUCCESS, out
-        assert "extensibleObject" in shipped.entry(dn, ["objectClass"], "admin")["objectClass"]
-        assert shipped.search("(uid=frank)", ["uid"]) != {}
-        assert shipped.search("(&(objectClass=posixAccount)(uid=frank))") == {}
-        assert shipped.entry(dn, ["uid"], dn, "Frank-pass-1") is None
-    finally:
-        shipped.close()
+def test_objectclass_is_public_and_written_by_admins_only(slapd):
+    """Rule {2}: slapd expands @eschoolAccount (rule {3}) to objectClass too,
+    as top, its superior, MUSTs it; without {2} workstations would rewrite
+    every entry's objectClass and nobody else would see any."""
+    dn = add_user(slapd, "frank", 21051, "Frank-pass-1")
+    assert list(slapd.search("(&(objectClass=posixAccount)(uid=frank))")) == [dn]
+    own = slapd.entry(dn, ["objectClass"], dn, "Frank-pass-1")
+    assert "eschoolAccount" in own["objectClass"]
+    add_class = f"dn: {dn}\nchangetype: modify\nadd: objectClass\nobjectClass: extensibleObject\n"
+    for bind in [HOSTS["ws1"], (dn, "Frank-pass-1")]:
+        code, out = slapd.modify(add_class, *bind)
+        assert code == INSUFFICIENT_ACCESS, (bind, out)
+    code, out = slapd.modify(add_class, "eschool-admin")
+    assert code == LDAP_SUCCESS, out
+    assert "extensibleObject" in slapd.entry(dn, ["objectClass"])["objectClass"]
 
 
 # ---- SSSD on the workstations ----
