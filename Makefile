@@ -7,17 +7,24 @@ PYTHON := /usr/bin/python3
 BUILD := build
 
 # Debian 12 packages: build, then tests.
-DEPS_BUILD := gcc make pkg-config libpam0g-dev libsodium-dev libcurl4-openssl-dev \
+DEPS_BUILD := gcc make pkg-config libpam0g-dev libsodium-dev libcurl4-openssl-dev libldap-dev \
 	libinih-dev libcrypt-dev passwd login util-linux
 DEPS_TEST := libcmocka-dev python3 python3-pytest python3-aiosmtpd faketime openssl systemd \
 	libpam-wrapper python3-pypamtest valgrind openssh-server openssh-client python3-pexpect \
-	dnsmasq-base locales gettext
+	dnsmasq-base locales gettext slapd ldap-utils sssd-ldap sssd-tools libnss-sss libpam-sss \
+	cracklib-runtime
 DEPS_LINT := cppcheck clang-tidy
 DEPS_FUZZ := clang
+# slapd, SSSD: the directory tests' servers (installed without starting:
+# tests/install-deps). libpam-sss puts pam_sss and pam_pwquality into
+# Debian's common-* stacks and libnss-sss adds sss to nsswitch.conf, as on
+# a lab workstation; cracklib-runtime is pam_pwquality's dictionary
+# (a Recommends, which --no-install-recommends would leave out: every
+# new password would then be refused).
 # (libcmocka-dev: the unit tests run while the package builds)
 DEPS_PACKAGING := dpkg-dev debhelper lintian fakeroot rpm libcmocka-dev
 
-PKGS := libsodium inih libcrypt libcurl
+PKGS := libsodium inih libcrypt libcurl ldap
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
@@ -45,7 +52,7 @@ $(HELPER_OBJ): ALL_CFLAGS += -Ihelper
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: pot po bench-load faults deps-fuzz uninstall check-packaging dist deb rpm deps-packaging fuzz all deps deps-test deps-lint deps-bench check unit integration demo lint bench \
+.PHONY: ldap-schema pot po bench-load faults deps-fuzz uninstall check-packaging dist deb rpm deps-packaging fuzz all deps deps-test deps-lint deps-bench check unit integration demo lint bench \
 	bench-smtp clean install valgrind
 
 # `make install DESTDIR=... PREFIX=/usr` for packages; the units' ExecStart
@@ -69,7 +76,8 @@ $(BUILD)/tests/test_account: ALL_CFLAGS += -DES_ACCOUNT_CASES='"$(CURDIR)/tests/
 # test drivers (tests/*.c): PAM programs the integration tests run
 TEST_TOOLS := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/*.c))
 
-all: $(BUILD)/eschool $(BUILD)/pam_eschool.so $(TEST_TOOLS) $(BUILD)/pam_floor.so
+all: $(BUILD)/eschool $(BUILD)/pam_eschool.so $(BUILD)/pam_eschool_ldap.so $(TEST_TOOLS) \
+	$(BUILD)/pam_floor.so
 
 $(BUILD)/%.o: %.c $(wildcard lib/*.h lib/*.inc) $(wildcard helper/*.h helper/mail/*.h)
 	@mkdir -p $(dir $@)
@@ -90,9 +98,22 @@ $(BUILD)/pam_eschool.so: $(BUILD)/pam_eschool/pam_eschool.o $(BUILD)/libeschool.
 		-Wl,--version-script=pam_eschool/pam_eschool.map -o $@ $< $(BUILD)/libeschool.a \
 		$$($(PKG_CONFIG) --libs libsodium inih) -lpam
 
+# The module's directory store (lib/es_store_ldap.h), loaded by the module
+# only when accounts.backend = ldap: libldap and GnuTLS stay out of every
+# other login. One symbol exported.
+$(BUILD)/pam_eschool_ldap.so: $(BUILD)/pam_eschool/ldap_plugin.o $(BUILD)/libeschool.a \
+		pam_eschool/ldap_plugin.map
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -shared -Wl,--no-undefined \
+		-Wl,--version-script=pam_eschool/ldap_plugin.map -o $@ $< $(BUILD)/libeschool.a \
+		$$($(PKG_CONFIG) --libs libsodium inih ldap)
+
 # bench/pam's yardstick: a module that only reads the two files
 $(BUILD)/pam_floor.so: bench/pam_floor.c
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -shared -fvisibility=hidden -o $@ $< -lpam
+
+# the directory store's compare-and-set, driven by test_directory.py
+$(BUILD)/storecas: tests/storecas.c $(BUILD)/libeschool.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -o $@ $< $(BUILD)/libeschool.a $(PKG_LIBS) -lm -lpthread
 
 # PAM transactions in a loop (tests/pamloop.c): valgrind test, bench/pam;
 # and the other drivers beside it
@@ -121,6 +142,11 @@ XGETTEXT_FLAGS := --from-code=UTF-8 --language=C --no-wrap --add-location=file \
 POT_OUT ?= po/eschool.pot
 pot:
 	xgettext $(XGETTEXT_FLAGS) -o $(POT_OUT) $(MSG_SRC)
+
+# packaging/ldap/eschool.schema and eschool.ldif from tools/ldapschema.py's
+# table (tests/integration/test_directory.py checks they are up to date)
+ldap-schema:
+	$(PYTHON) tools/ldapschema.py packaging/ldap
 
 po: pot
 	msgmerge --quiet --update --backup=none --no-wrap --no-fuzzy-matching po/fr.po po/eschool.pot
@@ -181,7 +207,7 @@ lint: deps-lint
 		lib helper pam_eschool
 	@# one file per run: clang-tidy 14's analyzer mixes up va_list state
 	@# across files given together (false "uninitialized va_list")
-	@fail=0; for f in $(LIB_SRC) $(HELPER_SRC) pam_eschool/pam_eschool.c; do \
+	@fail=0; for f in $(LIB_SRC) $(HELPER_SRC) pam_eschool/pam_eschool.c pam_eschool/ldap_plugin.c; do \
 		clang-tidy --quiet $$f -- -std=c11 -D_GNU_SOURCE -Ilib -Ihelper \
 			-DESCHOOL_VERSION='"$(VERSION)"' $(PKG_CFLAGS) || fail=1; \
 	done; test $$fail = 0 && echo "lint: no findings"
@@ -213,9 +239,13 @@ bench-smtp: deps deps-bench all
 # What install puts where (uninstall removes exactly these).
 TEMPLATES := $(sort $(wildcard conf/templates/*/*))
 UNITS := $(sort $(wildcard packaging/systemd/*))
-INSTALLED := $(SBINDIR)/eschool $(PAMDIR)/pam_eschool.so $(PAMCONFIGDIR)/eschool \
+LDAP_FILES := packaging/ldap/eschool.schema packaging/ldap/eschool.ldif \
+	packaging/ldap/acl.ldif packaging/ldap/dit.ldif
+INSTALLED := $(SBINDIR)/eschool $(PAMDIR)/pam_eschool.so $(PAMDIR)/pam_eschool_ldap.so \
+	$(PAMCONFIGDIR)/eschool \
 	$(MANDIR)/man8/eschool.8 $(MANDIR)/man8/pam_eschool.8 $(MANDIR)/man5/eschool.conf.5 \
 	$(TEMPLATES:conf/templates/%=$(DATADIR)/eschool/templates/%) \
+	$(LDAP_FILES:packaging/ldap/%=$(DATADIR)/eschool/ldap/%) \
 	$(UNITS:packaging/systemd/%=$(SYSTEMDUNITDIR)/%)
 
 install: all
@@ -224,12 +254,16 @@ install: all
 		$(DESTDIR)$(SYSCONFDIR)/eschool
 	install -m 0755 $(BUILD)/eschool $(DESTDIR)$(SBINDIR)/eschool
 	install -m 0644 $(BUILD)/pam_eschool.so $(DESTDIR)$(PAMDIR)/pam_eschool.so
+	install -m 0644 $(BUILD)/pam_eschool_ldap.so $(DESTDIR)$(PAMDIR)/pam_eschool_ldap.so
 	install -m 0644 packaging/pam-configs/eschool $(DESTDIR)$(PAMCONFIGDIR)/eschool
 	install -m 0644 man/eschool.8 man/pam_eschool.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/eschool.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	for t in $(TEMPLATES); do \
 		install -D -m 0644 $$t $(DESTDIR)$(DATADIR)/eschool/templates/$${t#conf/templates/}; \
 	done
+	@# the directory's schema, access rules and entries (README: "A lab of many machines")
+	install -d -m 0755 $(DESTDIR)$(DATADIR)/eschool/ldap
+	install -m 0644 $(LDAP_FILES) $(DESTDIR)$(DATADIR)/eschool/ldap/
 	for u in $(UNITS); do \
 		sed 's#/usr/sbin/eschool#$(SBINDIR)/eschool#' $$u > $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/}; \
 		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/}; \

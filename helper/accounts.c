@@ -340,10 +340,39 @@ static int shadow_set_password(const char *user, const char *hash, const struct 
 }
 
 
+int account_uid(const char *user, long *uid, struct es_err *err)
+{
+	const struct passwd *pw;
+	int rc = accounts_directory_uid(user, uid, err);
+
+	if (rc != 2)
+		return rc;
+	errno = 0;
+	pw = getpwnam(user);
+	if (pw != NULL) {
+		*uid = (long)pw->pw_uid;
+		return 1;
+	}
+	/* getpwnam's "not found": NULL with errno 0, ENOENT, ESRCH, EBADF or
+	 * EPERM (getpwnam(3)); anything else is a lookup that failed */
+	if (errno == 0 || errno == ENOENT || errno == ESRCH || errno == EBADF || errno == EPERM)
+		return 0;
+	return es_err_errno(err, ES_EUNAVAIL, errno, "user %s: the user database did not answer",
+	                    user);
+}
+
+/* NSS's answer (what the module will see too) */
+static int nss_exists(const char *user, struct es_err *err)
+{
+	(void)err;
+	return user_exists(user) ? 1 : 0;
+}
+
 static const struct account_source shadow_accounts = {
 	.name = "shadow", .writes = true,
 	.create = shadow_create, .set_password = shadow_set_password, .lock = usermod_lock,
-	.remove = userdel_account, .create_batch = shadowdb_batch,
+	.remove = userdel_account, .create_batch = shadowdb_batch, .exists = nss_exists,
+	.ensure_groups = groups_ensure,
 };
 
 static int none_create(const struct es_policy *pol, const struct es_role *role, const char *user,
@@ -384,6 +413,14 @@ static int none_remove(const char *user, struct es_err *err)
 	return 0;
 }
 
+static int none_groups(const char (*groups)[ES_NAME_MAX + 1], size_t n, struct es_err *err)
+{
+	(void)groups;
+	(void)n;
+	(void)err;
+	return 0; /* the directory's, made where it is managed */
+}
+
 static int none_create_batch(struct newacct *accts, size_t n, struct es_err *err)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -403,10 +440,19 @@ static int none_create_batch(struct newacct *accts, size_t n, struct es_err *err
 static const struct account_source none_accounts = {
 	.name = "none", .writes = false,
 	.create = none_create, .set_password = none_set_password, .lock = none_lock,
-	.remove = none_remove, .create_batch = none_create_batch,
+	.remove = none_remove, .create_batch = none_create_batch, .exists = nss_exists,
+	.ensure_groups = none_groups,
 };
 
 const struct account_source *account_source_for(const struct es_policy *pol)
 {
-	return pol->backend == ES_ACCT_SHADOW ? &shadow_accounts : &none_accounts;
+	switch (pol->backend) {
+	case ES_ACCT_SHADOW:
+		return &shadow_accounts;
+	case ES_ACCT_LDAP:
+		return &ldap_accounts;
+	case ES_ACCT_NONE:
+	default:
+		return &none_accounts;
+	}
 }

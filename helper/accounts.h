@@ -59,8 +59,31 @@ struct account_source {
 	 * its uid (refused when it does not). Their groups exist already
 	 * (groups_ensure, per role, before). */
 	int (*create_batch)(struct newacct *accts, size_t n, struct es_err *err);
+	/* the role's groups, made where missing (before a batch) */
+	int (*ensure_groups)(const char (*groups)[ES_NAME_MAX + 1], size_t n, struct es_err *err);
+	/* 1: the account exists (NSS; ldap: the entry is a posixAccount), 0:
+	 * not, -1: cannot tell (err) */
+	int (*exists)(const char *user, struct es_err *err);
 };
 
 const struct account_source *account_source_for(const struct es_policy *pol);
+
+/* accounts.backend = ldap (helper/accounts_ldap.c): the directory the
+ * account source writes, opened by prepare. */
+struct es_ldap;
+void accounts_use_directory(struct es_ldap *c);
+/* user's uid in the directory in use: 1 found, 0 no such account, -1
+ * error; 2 when no directory is in use (ask NSS). */
+int accounts_directory_uid(const char *user, long *uid, struct es_err *err);
+
+/* doctor: can the helper write what it must (the counter, a new entry
+ * under users_dn, groups_dn there)? what: the DN being tried. */
+int accounts_directory_probe(char *what, size_t whatsz, struct es_err *err);
+
+/* Who user's account is, wherever accounts live: 1 found (*uid), 0 no
+ * such account, -1 the lookup failed (a directory that does not answer:
+ * it says nothing about the account). */
+int account_uid(const char *user, long *uid, struct es_err *err);
+extern const struct account_source ldap_accounts;
 
 #endif

@@ -8,11 +8,17 @@
 #include <time.h>
 
 #include "es_config.h"
+#include "es_ldap.h"
 #include "es_store.h"
 
 struct cli {
 	struct es_config cfg;
 	struct es_store store; /* where the state lives (set by prepare) */
+	/* accounts.backend = ldap: the directory, bound (prepare); when it
+	 * could not be reached, directory_err says why (doctor reports it) */
+	struct es_ldap directory;
+	bool directory_open;
+	struct es_err directory_err;
 	bool json;
 	bool quiet;
 	bool verbose;
@@ -43,6 +49,8 @@ enum preparation {
 	PREPARE_NOTHING, /* no config, no root */
 	PREPARE_CONFIG,  /* the config (check-dns: no root) */
 	PREPARE_ROOT,    /* root, the config, the store, the log */
+	PREPARE_DIAGNOSE, /* the same, but a directory that cannot be reached is
+	                     the command's to report (doctor) */
 };
 
 struct command {

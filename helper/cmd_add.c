@@ -113,7 +113,7 @@ static void print_expiry_note(const struct cli *ctx, const struct es_state *st)
 static int may_add(const struct cli *ctx, const struct person *person,
                    const struct account_source *acc, struct es_state *st, struct es_err *err)
 {
-	int loaded = load_user_state(ctx, person->username, st, err);
+	int loaded = load_user_state(ctx, person->username, st, err), there;
 	const char *delivery, *old_email;
 
 	if (loaded < 0)
@@ -148,8 +148,8 @@ static int may_add(const struct cli *ctx, const struct person *person,
 			                  person->username, person->username);
 		return 0;
 	}
-	if (acc->writes && user_exists(person->username))
-		return es_err_set(err, ES_ECANTCREAT,
+	if (acc->writes && (there = acc->exists(person->username, err)) != 0)
+		return there < 0 ? -1 : es_err_set(err, ES_ECANTCREAT,
 		                  "user %s already exists on this system (not created by eschool); "
 		                  "choose another username",
 		                  person->username);
@@ -180,6 +180,7 @@ static int make_account(struct cli *ctx, const struct person *person,
 {
 	const struct account_source *acc = account_source_for(pol);
 	struct es_err e2;
+	int there = 0;
 
 	/* the global lock keeps other writers of new accounts out: what was
 	 * read before still holds; the module is kept out from here */
@@ -193,14 +194,14 @@ static int make_account(struct cli *ctx, const struct person *person,
 		return es_err_set(err, ES_EOS, "out of memory");
 	if (es_record_save(rec, err) != 0)
 		return -1;
-	if (!acc->writes || user_exists(person->username))
-		return 0;
+	if (!acc->writes || (there = acc->exists(person->username, err)) != 0)
+		return there < 0 ? -1 : 0;
 	if (acc->create(pol, r, person->username, person->name, err) == 0)
 		return 0;
 	/* useradd may fail half-way (a full disk, a file size limit): the
 	 * user did not exist before and we hold the global lock, so an entry
 	 * there now is ours to undo */
-	if (user_exists(person->username) && acc->remove(person->username, &e2) != 0)
+	if (acc->exists(person->username, &e2) != 0 && acc->remove(person->username, &e2) != 0)
 		ui_warn("%s", ui_err(&e2));
 	(void)es_record_remove(rec, &e2);
 	return -1;

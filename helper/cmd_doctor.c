@@ -47,7 +47,7 @@ struct item {
 struct doctor {
 	struct cli *ctx;
 	bool fix;
-	struct item items[16];
+	struct item items[24];
 	size_t n;
 };
 
@@ -509,6 +509,61 @@ static void check_aging(struct doctor *d)
 	(void)snprintf(it->fix, sizeof(it->fix), "eschool doctor --fix");
 }
 
+/* accounts.backend = ldap: the connection (TLS, the bind), eschool's
+ * schema, and the rights the helper needs, each with its fix. */
+static void check_directory(struct doctor *d)
+{
+	struct cli *ctx = d->ctx;
+	const struct es_ldap_conf *l = &ctx->cfg.ldap;
+	struct es_err err = { 0 };
+	struct item *it;
+	char what[512];
+	int rc;
+
+	if (ctx->cfg.policy.backend != ES_ACCT_LDAP)
+		return;
+	if (!ctx->directory_open) {
+		it = add(d, "directory", FAIL);
+		(void)snprintf(it->detail, sizeof(it->detail), "%s", ui_err(&ctx->directory_err));
+		(void)snprintf(it->fix, sizeof(it->fix), "%s",
+		               _("check [ldap] uri, ca_file, bind_dn and bind_password_file, "
+		                 "and that slapd answers: ldapwhoami -ZZ -H URI -D BIND_DN -W"));
+		return;
+	}
+	it = add(d, "directory", OK);
+	(void)snprintf(it->detail, sizeof(it->detail), _("%s, %s, bound as %s"), l->uri,
+	               ctx->directory.tls ? _("TLS with the certificate checked")
+	                                  : _("local socket"),
+	               ctx->directory.bound_as[0] ? ctx->directory.bound_as : l->bind_dn);
+	rc = es_ldap_has_schema(&ctx->directory, &err);
+	it = add(d, "schema", rc == 1 ? OK : FAIL);
+	if (rc == 1) {
+		(void)snprintf(it->detail, sizeof(it->detail), "%s",
+		               _("the directory knows eschool's schema (eschoolAccount)"));
+	} else {
+		(void)snprintf(it->detail, sizeof(it->detail), "%s",
+		               rc < 0 ? ui_err(&err)
+		                      : _("the directory does not know eschool's schema"));
+		(void)snprintf(it->fix, sizeof(it->fix),
+		               "ldapadd -Y EXTERNAL -H ldapi:/// -f "
+		               "/usr/share/eschool/ldap/eschool.ldif");
+		return;
+	}
+	es_err_clear(&err);
+	it = add(d, "rights", accounts_directory_probe(what, sizeof(what), &err) == 0 ? OK : FAIL);
+	if (it->status == OK) {
+		(void)snprintf(it->detail, sizeof(it->detail),
+		               _("writes the counter %s and entries under %s"),
+		               ctx->directory.ids_dn, ctx->directory.users_dn);
+	} else {
+		(void)snprintf(it->detail, sizeof(it->detail), "%s: %s", what, ui_err(&err));
+		(void)snprintf(it->fix, sizeof(it->fix), "%s",
+		               _("load the access rules (/usr/share/eschool/ldap/acl.ldif), the "
+		                 "entries eschool expects (dit.ldif), and make bind_dn a member of "
+		                 "cn=eschool-admins"));
+	}
+}
+
 static void check_backup(struct doctor *d)
 {
 	const struct es_config *cfg = &d->ctx->cfg;
@@ -736,6 +791,7 @@ int cmd_doctor(struct cli *ctx, const struct args *a)
 	d.ctx = ctx;
 	d.fix = arg_flag(a, "fix");
 	check_mode(&d);
+	check_directory(&d);
 	check_smtp(&d);
 	check_secret(&d);
 	check_dns(&d);

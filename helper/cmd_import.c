@@ -453,9 +453,16 @@ static long user_uid(const struct import *im, const char *user)
 {
 	const char *v = strset_get(&im->sys_users, user);
 	struct passwd pw, *res = NULL;
+	struct es_err err = { 0 };
 	char buf[4096];
+	long uid;
 	int e;
 
+	/* accounts in the directory: the directory says (the server's NSS
+	 * may not see it) */
+	e = accounts_directory_uid(user, &uid, &err);
+	if (e != 2)
+		return e == 1 ? uid : e == 0 ? -1 : -2;
 	if (v != NULL)
 		return strtol(v, NULL, 10);
 	if (im->pw_listed_all)
@@ -471,14 +478,19 @@ static bool group_known(const struct import *im, const char *group)
 {
 	struct group gr, *res = NULL;
 	char buf[16384];
+	int e;
 
 	if (strset_has(&im->sys_groups, group))
 		return true;
 	if (im->gr_listed_all)
 		return false;
-	/* an error (ERANGE for a huge group ...) counts as taken: never create
-	 * over what cannot be checked */
-	return getgrnam_r(group, &gr, buf, sizeof(buf), &res) != 0 || res != NULL;
+	/* "not found" may be told as ENOENT and the like (nss_sss without a
+	 * running sssd: ENOENT); any other error (ERANGE for a huge group ...)
+	 * counts as taken: never create over what cannot be checked */
+	e = getgrnam_r(group, &gr, buf, sizeof(buf), &res);
+	if (res != NULL)
+		return true;
+	return !(e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM);
 }
 
 /* What a state file says of its account, for match_existing: "creating"
@@ -1366,6 +1378,37 @@ static bool is_job(enum action a)
 	return a == A_CREATE || a == A_RESUME || a == A_RECREATE;
 }
 
+/* The role groups of the rows to create, once per role, before any
+ * account (through each row's account source). */
+static int ensure_role_groups(struct import *im, struct es_err *err)
+{
+	const struct es_role *done[ES_MAX_ROLES];
+	size_t n_done = 0;
+
+	for (size_t i = 0; i < im->r.n; i++) {
+		const struct row *row = &im->r.rows[i];
+		const struct account_source *src;
+		const struct es_role *r;
+		bool seen = false;
+
+		if (!is_job(row->action)) /* a bad row has no policy */
+			continue;
+		src = account_source_for(row->pol);
+		if (!src->writes)
+			continue;
+		r = es_config_find_role(&im->ctx->cfg, row->role);
+		for (size_t k = 0; k < n_done; k++)
+			seen |= done[k] == r;
+		if (r == NULL || seen)
+			continue;
+		if (n_done < ES_MAX_ROLES)
+			done[n_done++] = r;
+		if (src->ensure_groups(r->groups, r->n_groups, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int create_all(struct import *im, struct es_err *err)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1390,16 +1433,8 @@ static int create_all(struct import *im, struct es_err *err)
 		if (is_job(im->r.rows[i].action))
 			im->jobs[j++] = i;
 
-	/* role groups once, before any account */
-	for (size_t i = 0; i < im->r.n; i++) {
-		const struct row *row = &im->r.rows[i];
-		const struct es_role *r;
-		if (!is_job(row->action) || !account_source_for(row->pol)->writes)
-			continue;
-		r = es_config_find_role(&im->ctx->cfg, row->role);
-		if (r != NULL && groups_ensure(r->groups, r->n_groups, err) != 0)
-			return -1;
-	}
+	if (ensure_role_groups(im, err) != 0)
+		return -1;
 
 	if (nthreads > ES_ARRAY_LEN(threads))
 		nthreads = ES_ARRAY_LEN(threads);

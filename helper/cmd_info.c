@@ -132,7 +132,6 @@ static int show_human(const struct cli *ctx, const struct es_state *st, struct e
 {
 	char t1[64], t2[64], t3[64], t4[64], why[600], acct[700], pwd[160];
 	const char *yes = _("yes"), *no = _("no");
-	const struct passwd *pw;
 	struct es_verdict v;
 	bool known = verdict_of(ctx, st, &v);
 	int rc;
@@ -145,10 +144,11 @@ static int show_human(const struct cli *ctx, const struct es_state *st, struct e
 	if (state_orphan(st, why, sizeof(why)) != ES_OWNER_OK) {
 		(void)snprintf(acct, sizeof(acct), "%s — %s", _("orphan"), why);
 	} else {
-		errno = 0;
-		pw = getpwnam(st->username);
-		if (pw != NULL)
-			(void)snprintf(acct, sizeof(acct), "uid %lu", (unsigned long)pw->pw_uid);
+		struct es_err e2 = { 0 };
+		long uid;
+
+		if (account_uid(st->username, &uid, &e2) == 1)
+			(void)snprintf(acct, sizeof(acct), "uid %ld", uid);
 		else
 			(void)snprintf(acct, sizeof(acct), "-");
 	}
@@ -562,6 +562,8 @@ int cmd_forget(struct cli *ctx, const struct args *a)
 	struct es_record rec = { .token = -1 };
 	intptr_t all = -1;
 	int rc, loaded;
+	struct es_err e2 = { 0 };
+	long uid;
 
 	es_state_init(&st, "");
 	user = a->positional[0];
@@ -599,7 +601,7 @@ int cmd_forget(struct cli *ctx, const struct args *a)
 		rc = ui_fail(&err);
 		goto out;
 	}
-	if (loaded < 0 ? user_exists(user)
+	if (loaded < 0 ? account_uid(user, &uid, &e2) != 0
 	               : state_orphan(&st, why, sizeof(why)) == ES_OWNER_OK) {
 		ui_warn("%s still has its Linux account: forget only removes what a removed "
 		        "account left (remove the account first: userdel -r %s)",

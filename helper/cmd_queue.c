@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "es_queue.h"
+#include "mail/notices.h"
 #include "mail/outbox.h"
 
 
@@ -90,8 +91,15 @@ static int queue_run(struct cli *ctx)
 	struct outbox *ob = NULL;
 	size_t n = 0, bad = 0;
 	struct run_counts c = { 0, 0, 0, 0 };
+	size_t owed = 0;
 	int rc = -1;
 
+	/* what the workstations owe (the directory store) joins the queue */
+	if (collect_owed_notices(ctx, &owed, &err) != 0)
+		ui_warn("%s", ui_err(&err));
+	else if (owed > 0)
+		ui_info(ctx, _("%zu notice(s) from the workstations queued\n"), owed);
+	es_err_clear(&err);
 	if (ctx->cfg.mode == ES_MODE_DEBUG) {
 		ui_info(ctx, "%s\n", _("debug mode: nothing is sent over SMTP"));
 		return 0;

@@ -94,7 +94,7 @@ const struct command commands[] = {
 	{ "set-email", cmd_set_email, set_email_usage, set_email_options, 2, 2, PREPARE_ROOT, true },
 	{ "verify-email", cmd_verify_email, verify_email_usage, NULL, 2, 2, PREPARE_ROOT, false },
 	{ "check-dns", cmd_check_dns, check_dns_usage, dns_options, 1, 1, PREPARE_CONFIG, false },
-	{ "doctor", cmd_doctor, doctor_usage, doctor_options, 0, 0, PREPARE_ROOT, false },
+	{ "doctor", cmd_doctor, doctor_usage, doctor_options, 0, 0, PREPARE_DIAGNOSE, false },
 	{ "backup", cmd_backup, backup_usage, NULL, 1, 1, PREPARE_ROOT, false },
 	{ "restore", cmd_restore, restore_usage, NULL, 1, 1, PREPARE_ROOT, false },
 	{ "test-email", cmd_test_email, test_email_usage, NULL, 1, 1, PREPARE_ROOT, false },

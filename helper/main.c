@@ -1,6 +1,8 @@
 /* eschool — creates school lab accounts and delivers their first passwords.
  * Root-run, never setuid. main() is the only place that exits. */
+#include "accounts.h"
 #include "cli.h"
+#include "es_store_ldap.h"
 #include "commands.h"
 #include "log.h"
 #include "ui.h"
@@ -122,6 +124,7 @@ static int run(struct cli *ctx, const struct command *cmd, int ci, int argc, cha
 	if (rc == 0)
 		rc = cmd->run(ctx, &args);
 	log_close();
+	es_ldap_close(&ctx->directory);
 	es_config_free(&ctx->cfg);
 	/* a reader that stopped reading (| head) is not an error to
 	 * report: SIGPIPE is ignored, so the writes fail with EPIPE,
@@ -181,6 +184,25 @@ int main(int argc, char **argv)
 	return ES_EUSAGE;
 }
 
+/* The state's store: state_dir's files, or the directory (connected and
+ * bound now: a directory that cannot be reached stops the command before
+ * it does anything, with exit 69, unless it is doctor's to report). */
+static int open_store(struct cli *ctx, bool diagnose)
+{
+	if (ctx->cfg.policy.backend != ES_ACCT_LDAP) {
+		es_store_for(&ctx->store, &ctx->cfg);
+		return 0;
+	}
+	es_store_ldap(&ctx->store, &ctx->directory, ctx->cfg.state_dir);
+	accounts_use_directory(&ctx->directory);
+	if (es_ldap_open(&ctx->directory, &ctx->cfg, 0, &ctx->directory_err) == 0) {
+		ctx->directory_open = true;
+		return 0;
+	}
+	es_ldap_close(&ctx->directory);
+	return diagnose ? 0 : -1;
+}
+
 int prepare(struct cli *ctx, enum preparation preparation, bool delivers)
 {
 	struct es_err err = { 0 };
@@ -195,7 +217,8 @@ int prepare(struct cli *ctx, enum preparation preparation, bool delivers)
 	}
 	if (load_config(ctx, &err) != 0)
 		return ui_fail(&err);
-	es_store_for(&ctx->store, &ctx->cfg);
+	if (open_store(ctx, preparation == PREPARE_DIAGNOSE) != 0)
+		return ui_fail(&ctx->directory_err);
 	log_open(ctx);
 	if (delivers && ctx->cfg.mode == ES_MODE_PRODUCTION &&
 	    (ctx->cfg.host[0] == '\0' || ctx->cfg.from[0] == '\0')) {

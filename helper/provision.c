@@ -1,6 +1,7 @@
 /* What add, import and reset share: making a credential, the state of a new
  * account or password, and showing a credential to the admin. */
 #include "provision.h"
+#include "accounts.h"
 #include "ui.h"
 
 #include <errno.h>
@@ -47,39 +48,36 @@ int load_user_state(const struct cli *ctx, const char *user, struct es_state *st
 
 int state_set_uid(struct es_state *st, struct es_err *err)
 {
-	const struct passwd *pw;
+	long uid;
+	int rc = account_uid(st->username, &uid, err);
 
-	errno = 0;
-	pw = getpwnam(st->username);
-	if (pw == NULL)
-		return es_err_set(err, ES_ENOUSER, "user %s: no such account after creating it (%s)",
-		                  st->username, errno != 0 ? strerror(errno) : "not found");
-	if (es_state_set_i64(st, ES_K_UID, (int64_t)pw->pw_uid) != 0)
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return es_err_set(err, ES_ENOUSER, "user %s: no such account after creating it",
+		                  st->username);
+	if (es_state_set_i64(st, ES_K_UID, (int64_t)uid) != 0)
 		return es_err_set(err, ES_EOS, "out of memory");
 	return 0;
-}
-
-/* getpwnam's "not found": NULL with errno 0, ENOENT, ESRCH, EBADF or EPERM
- * (getpwnam(3)); anything else is a lookup that failed (a directory that
- * does not answer), which says nothing about the account. */
-static bool not_found(int e)
-{
-	return e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM;
 }
 
 enum es_state_owner state_orphan(const struct es_state *st,
                                     char *why, size_t whysz)
 {
-	const struct passwd *pw;
+	struct es_err err = { 0 };
+	struct passwd pw = { 0 };
 	enum es_state_owner o;
+	long uid = -1;
+	int found;
 
 	if (why != NULL && whysz > 0)
 		why[0] = '\0';
-	errno = 0;
-	pw = getpwnam(st->username);
-	if (pw == NULL && !not_found(errno))
+	found = account_uid(st->username, &uid, &err);
+	if (found < 0) /* a lookup that failed says nothing about the account */
 		return ES_OWNER_OK;
-	o = es_state_owner(st, pw);
+	pw.pw_name = (char *)st->username;
+	pw.pw_uid = (uid_t)uid;
+	o = es_state_owner(st, found == 1 ? &pw : NULL);
 	if (why == NULL || whysz == 0)
 		return o;
 	if (o == ES_OWNER_GONE)
@@ -87,14 +85,14 @@ enum es_state_owner state_orphan(const struct es_state *st,
 		               _("%s has eschool state but no Linux account (removed with "
 		                 "userdel?); 'eschool forget %s' removes that state"),
 		               st->username, st->username);
-	else if (o == ES_OWNER_OTHER && pw != NULL)
+	else if (o == ES_OWNER_OTHER)
 		(void)snprintf(why, whysz,
 		               _("%s has eschool state made for uid %lld, but %s is now "
 		                 "another account (uid %lld: removed, then created again?) that "
 		                 "eschool does not manage; 'eschool forget %s' removes the old "
 		                 "state"),
 		               st->username, (long long)es_state_get_i64(st, ES_K_UID, -1),
-		               st->username, (long long)pw->pw_uid, st->username);
+		               st->username, (long long)uid, st->username);
 	return o;
 }
 

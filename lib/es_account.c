@@ -1,7 +1,9 @@
 /* The rules about an account, once: see es_account.h. */
 #include "es_account.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "es_util.h"
@@ -252,6 +254,128 @@ int es_account_login(struct es_state *st, const struct es_policy *pol, const cha
 bool es_account_notify_login(const struct es_policy *pol, enum es_login_outcome outcome)
 {
 	return outcome == ES_LOGIN_NEW_SOURCE && pol->notify_new_login_source;
+}
+
+/* ---- notices owed ---- */
+
+/* One item's text: kind:when:shown, shown percent-encoded (es_pct_encode,
+ * the separators ',' and ':' too). */
+static int notice_item(const struct es_notice *n, char *out, size_t outsz)
+{
+	struct es_buf b = { 0 };
+	int rc = es_buf_printf(&b, "%s:%lld:", n->kind, (long long)n->when) != 0 ||
+	                 es_pct_encode_also(&b, n->shown, ",:") != 0 ||
+	                 es_buf_append(&b, "", 1) != 0 || b.len > outsz
+	         ? -1
+	         : 0;
+
+	if (rc == 0)
+		memcpy(out, b.data, b.len);
+	es_buf_free(&b);
+	return rc;
+}
+
+static bool notice_parse(const char *s, size_t len, struct es_notice *n)
+{
+	const char *c1 = memchr(s, ':', len), *c2;
+	size_t k, rest;
+	char num[24], *stop;
+	long long when;
+
+	if (c1 == NULL || (k = (size_t)(c1 - s)) == 0 || k >= sizeof(n->kind))
+		return false;
+	c2 = memchr(c1 + 1, ':', len - k - 1);
+	if (c2 == NULL || c2 == c1 + 1 || (size_t)(c2 - c1 - 1) >= sizeof(num))
+		return false;
+	memcpy(n->kind, s, k);
+	n->kind[k] = '\0';
+	memcpy(num, c1 + 1, (size_t)(c2 - c1 - 1));
+	num[c2 - c1 - 1] = '\0';
+	errno = 0;
+	when = strtoll(num, &stop, 10);
+	if (errno != 0 || *stop != '\0' || when < 0)
+		return false;
+	n->when = (int64_t)when;
+	rest = len - (size_t)(c2 + 1 - s);
+	if (rest >= sizeof(n->shown))
+		return false;
+	memcpy(n->shown, c2 + 1, rest);
+	n->shown[rest] = '\0';
+	return es_pct_decode(n->shown) == 0;
+}
+
+size_t es_account_notices(const struct es_state *st, struct es_notice *out, size_t max)
+{
+	const char *v = es_state_get(st, ES_K_NOTICES);
+	size_t n = 0;
+
+	while (v != NULL && *v != '\0' && n < max) {
+		size_t len = strcspn(v, ",");
+
+		if (len > 0 && notice_parse(v, len, &out[n]))
+			n++;
+		v += len + (v[len] == ',');
+	}
+	return n;
+}
+
+/* st's notices := list[0..n) */
+static int notices_store(struct es_state *st, const struct es_notice *list, size_t n)
+{
+	char buf[ES_NOTICES_MAX * 200], item[200];
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+
+		if (notice_item(&list[i], item, sizeof(item)) != 0)
+			continue;
+		len = strlen(item);
+		if (used + len + 2 > sizeof(buf))
+			break;
+		if (used > 0)
+			buf[used++] = ',';
+		memcpy(buf + used, item, len + 1);
+		used += len;
+	}
+	return es_state_set(st, ES_K_NOTICES, n > 0 ? buf : NULL);
+}
+
+int es_account_owe_notice(struct es_state *st, const char *kind, time_t when,
+                          const char *shown)
+{
+	struct es_notice list[ES_NOTICES_MAX + 1];
+	size_t n = es_account_notices(st, list, ES_NOTICES_MAX);
+	struct es_notice *add;
+
+	if (n == ES_NOTICES_MAX) { /* full: the oldest goes */
+		memmove(&list[0], &list[1], (n - 1) * sizeof(list[0]));
+		n--;
+	}
+	add = &list[n++];
+	memset(add, 0, sizeof(*add));
+	(void)snprintf(add->kind, sizeof(add->kind), "%s", kind);
+	add->when = (int64_t)when;
+	(void)snprintf(add->shown, sizeof(add->shown), "%s", shown != NULL ? shown : "");
+	return notices_store(st, list, n);
+}
+
+int es_account_notices_sent(struct es_state *st, const struct es_notice *done, size_t n)
+{
+	struct es_notice list[ES_NOTICES_MAX];
+	size_t have = es_account_notices(st, list, ES_NOTICES_MAX), kept = 0;
+
+	for (size_t i = 0; i < have; i++) {
+		bool sent = false;
+
+		for (size_t k = 0; k < n && !sent; k++)
+			sent = strcmp(list[i].kind, done[k].kind) == 0 && list[i].when == done[k].when &&
+			       strcmp(list[i].shown, done[k].shown) == 0;
+		if (!sent)
+			list[kept++] = list[i];
+	}
+	return notices_store(st, list, kept);
 }
 
 /* ---- the address-confirmation protocol ---- */

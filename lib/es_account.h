@@ -124,6 +124,25 @@ int es_account_login(struct es_state *st, const struct es_policy *pol, const cha
 /* true when a new-login-source mail is owed for this outcome. */
 bool es_account_notify_login(const struct es_policy *pol, enum es_login_outcome outcome);
 
+/* ---- notices owed (a store whose machines cannot send mail) ---- */
+
+#define ES_NOTICES_MAX 16 /* owed at once; the oldest go first when full */
+
+struct es_notice {
+	char kind[32];   /* password-changed, new-login-source */
+	int64_t when;
+	char shown[128]; /* the source as the mail shows it ("" for none) */
+};
+
+/* Adds a notice to st (dropping the oldest beyond ES_NOTICES_MAX). */
+int es_account_owe_notice(struct es_state *st, const char *kind, time_t when,
+                          const char *shown);
+/* The notices st owes, oldest first: how many (at most max). */
+size_t es_account_notices(const struct es_state *st, struct es_notice *out, size_t max);
+/* Removes from st the notices in done (those mailed): what was added
+ * since stays. */
+int es_account_notices_sent(struct es_state *st, const struct es_notice *done, size_t n);
+
 /* ---- the address-confirmation protocol ---- */
 
 /* Starts an address change to addr with the code's keyed hash: replaces

@@ -50,7 +50,8 @@ enum section_kind {
 	SEC_ACCOUNTS,
 	SEC_POLICY,
 	SEC_ROLE,
-	SEC_DNS
+	SEC_DNS,
+	SEC_LDAP
 };
 
 /* [role NAME] is matched apart: it carries a name. */
@@ -58,7 +59,7 @@ static const char *const section_names[] = {
     [SEC_NONE] = "",	     [SEC_GENERAL] = "general",
     [SEC_MAIL] = "mail",     [SEC_ACCOUNTS] = "accounts",
     [SEC_POLICY] = "policy", [SEC_ROLE] = "role",
-    [SEC_DNS] = "dns",
+    [SEC_DNS] = "dns",	     [SEC_LDAP] = "ldap",
 };
 
 static const char *const mode_words[] = {"debug", "production", NULL};
@@ -66,7 +67,8 @@ static const char *const mailb_words[] = {"smtp", "console", "file", NULL};
 static const char *const provider_words[] = {"gmail", "workspace", "sendgrid", "mailgun",
 					     "ses",   "custom",	   NULL};
 static const char *const security_words[] = {"starttls", "tls", "none", NULL};
-static const char *const acct_words[] = {"shadow", "none", NULL};
+static const char *const acct_words[] = {"shadow", "none", "ldap", NULL};
+static const char *const ldap_schema_words[] = {"rfc2307", "rfc2307bis", NULL};
 static const char *const style_words[] = {"random", "pronounceable", NULL};
 static const char *const hash_words[] = {"yescrypt", "sha512", NULL};
 static const char *const onerr_words[] = {"deny", "allow", NULL};
@@ -79,7 +81,8 @@ _Static_assert(sizeof(enum es_mode) == sizeof(int) && sizeof(enum es_mail_backen
 		   sizeof(enum es_acct_backend) == sizeof(int) &&
 		   sizeof(enum es_pw_style) == sizeof(int) &&
 		   sizeof(enum es_pw_hash) == sizeof(int) &&
-		   sizeof(enum es_on_error) == sizeof(int),
+		   sizeof(enum es_on_error) == sizeof(int) &&
+		   sizeof(enum es_ldap_schema) == sizeof(int),
 	       "T_WORD fields are int-sized enums");
 
 /* Indexed by enum es_provider. */
@@ -195,6 +198,49 @@ static bool valid_selector(const char *s)
 	return true;
 }
 
+/* One or more LDAP URIs, spaces between: ldap://HOST[:PORT][/],
+ * ldaps://..., ldapi:// with an optional %2F-encoded socket path; either
+ * all ldapi:// or none (a TCP connection must be TLS whichever URI
+ * answers). libldap parses them when connecting; this keeps obvious
+ * mistakes (a bare host name, https://) at their file:line. */
+static bool valid_ldap_uris(const char *s)
+{
+	static const char *const schemes[] = {"ldap://", "ldaps://", "ldapi://"};
+	bool any = false;
+
+	int local = -1; /* ldapi:// or not: all alike (es_ldap.c trusts no mix) */
+
+	while (*s != '\0') {
+		size_t n = strcspn(s, " "), i;
+
+		if (n > 0) {
+			for (i = 0; i < ES_ARRAY_LEN(schemes); i++)
+				if (n >= strlen(schemes[i]) &&
+				    strncasecmp(s, schemes[i], strlen(schemes[i])) == 0)
+					break;
+			if (i == ES_ARRAY_LEN(schemes) || (local >= 0 && local != (i == 2)))
+				return false;
+			local = i == 2;
+			for (size_t j = 0; j < n; j++)
+				if (!isgraph((unsigned char)s[j]))
+					return false;
+			any = true;
+		}
+		s += n + (s[n] == ' ');
+	}
+	return any;
+}
+
+/* A distinguished name's shape: attribute=value pairs separated by commas
+ * (libldap checks the rest when connecting). */
+static bool valid_dn(const char *s)
+{
+	const char *eq = strchr(s, '=');
+
+	return eq != NULL && eq != s && eq[1] != '\0' && s[strlen(s) - 1] != ',' &&
+	       !isspace((unsigned char)s[0]);
+}
+
 /* A template name: a file name, never a path. */
 static bool valid_template_name(const char *s)
 {
@@ -261,6 +307,7 @@ struct key {
 #define RANGE(lo, hi) .min = (lo), .max = (hi)
 
 #define IS_EMAIL .valid = es_valid_email, .expected = "an address like name@school.example"
+#define IS_DN .valid = valid_dn, .expected = "a DN like dc=school,dc=example"
 
 /* In the order of SPEC section 3; a name's first section is the one
  * "it belongs in [...]" names, and ties between suggestions go to the
@@ -342,6 +389,19 @@ static const struct key keys[] = {
     {SEC_DNS, "dkim_selectors", T_NAMES, LIST(struct es_config, dkim_selectors, n_dkim_selectors),
      .len = 63, .valid = valid_selector, .expected = "DKIM selectors separated by commas",
      .noun = "selector"},
+
+    {SEC_LDAP, "uri", T_TEXT, CFG(ldap.uri), .valid = valid_ldap_uris,
+     .expected = "ldap://HOST, ldaps://HOST or ldapi:// (several: spaces between; "
+                 "ldapi:// alone or not at all)"},
+    {SEC_LDAP, "base", T_TEXT, CFG(ldap.base), IS_DN},
+    {SEC_LDAP, "users_dn", T_TEXT, CFG(ldap.users_dn), IS_DN},
+    {SEC_LDAP, "groups_dn", T_TEXT, CFG(ldap.groups_dn), IS_DN},
+    {SEC_LDAP, "ids_dn", T_TEXT, CFG(ldap.ids_dn), IS_DN},
+    {SEC_LDAP, "bind_dn", T_TEXT, CFG(ldap.bind_dn), IS_DN},
+    {SEC_LDAP, "bind_password_file", T_PATH, CFG(ldap.bind_password_file)},
+    {SEC_LDAP, "ca_file", T_PATH, CFG(ldap.ca_file)},
+    {SEC_LDAP, "timeout", T_LONG, CFG(ldap.timeout), RANGE(1, 120)},
+    {SEC_LDAP, "schema", T_WORD, CFG(ldap.schema), .words = ldap_schema_words},
 };
 
 /* ------------------------------------------------------------------ */
@@ -742,7 +802,8 @@ out:
 }
 
 /* The first line of a root-only file: the mail password. */
-static int read_secret_file(const char *path, bool owner_check, char **out, struct es_err *err)
+int es_config_read_secret(const char *path, const char *what, bool owner_check, char **out,
+			  struct es_err *err)
 {
 	char buf[SECRET_MAX + 2];
 	size_t len = 0;
@@ -750,7 +811,7 @@ static int read_secret_file(const char *path, bool owner_check, char **out, stru
 	int fd, rc = -1;
 	char *nl, *secret;
 
-	fd = open_safely(path, "password_file", owner_check, 077, FIX_SECRET, NULL, &st, err);
+	fd = open_safely(path, what, owner_check, 077, FIX_SECRET, NULL, &st, err);
 	if (fd < 0)
 		return -1;
 	for (;;) {
@@ -758,7 +819,7 @@ static int read_secret_file(const char *path, bool owner_check, char **out, stru
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			(void)es_err_errno(err, ES_ECONFIG, errno, "password_file %s: read", path);
+			(void)es_err_errno(err, ES_ECONFIG, errno, "%s %s: read", what, path);
 			goto out;
 		}
 		len += (size_t)n;
@@ -769,7 +830,7 @@ static int read_secret_file(const char *path, bool owner_check, char **out, stru
 	nl = memchr(buf, '\n', len);
 	if (nl == NULL && len > SECRET_MAX) {
 		(void)es_err_set(err, ES_ECONFIG,
-				 "password_file %s: the first line is longer than %d bytes", path,
+				 "%s %s: the first line is longer than %d bytes", what, path,
 				 SECRET_MAX);
 		goto out;
 	}
@@ -779,13 +840,12 @@ static int read_secret_file(const char *path, bool owner_check, char **out, stru
 		len--;
 	buf[len] = '\0';
 	if (memchr(buf, '\0', len) != NULL) {
-		(void)es_err_set(err, ES_ECONFIG, "password_file %s: contains a NUL byte", path);
+		(void)es_err_set(err, ES_ECONFIG, "%s %s: contains a NUL byte", what, path);
 		goto out;
 	}
 	if (len == 0) {
 		(void)es_err_set(err, ES_ECONFIG,
-				 "password_file %s: empty (its first line must hold the mail "
-				 "password)",
+				 "%s %s: empty (its first line must hold the password)", what,
 				 path);
 		goto out;
 	}
@@ -867,7 +927,8 @@ static int set_password_file(struct load_ctx *lc, const char *value, const char 
 		     value, err) != 0)
 		return -1;
 	if (cfg->password_file[0] != '\0' && (lc->flags & ES_CFG_NO_SECRET) == 0 &&
-	    read_secret_file(cfg->password_file, owner_check, &cfg->password, err) != 0)
+	    es_config_read_secret(cfg->password_file, "password_file", owner_check,
+				  &cfg->password, err) != 0)
 		return es_err_prefix(err, "%s", where);
 	return 0;
 }
@@ -912,7 +973,7 @@ static int resolve_section(struct es_config *cfg, const char *section, const cha
 		shown_value(name, shown, sizeof(shown));
 		return es_err_set(err, ES_ECONFIG,
 				  "%s: unknown section [%s] (sections: general, mail, accounts, "
-				  "policy, role NAME, dns)",
+				  "policy, role NAME, dns, ldap)",
 				  where, shown);
 	}
 	rname = es_trim(name + plen);
@@ -1074,7 +1135,7 @@ static int cfg_set(struct load_ctx *lc, const char *section, const char *key, co
 		shown_value(key, shown, sizeof(shown));
 		return es_err_set(err, ES_ECONFIG,
 				  "%s: key '%s' is outside any section; put it under [general], "
-				  "[mail], [accounts], [policy], [role NAME] or [dns]",
+				  "[mail], [accounts], [policy], [role NAME], [dns] or [ldap]",
 				  where, shown);
 	}
 	k = find_key(kind, key);
@@ -1458,9 +1519,52 @@ static void apply_presets(struct es_config *cfg)
 		cfg->rate_per_second = p->rate;
 }
 
+/* The directory holds every account or none: the state store is chosen
+ * before a user's role is known (the module reads the role from it). */
+static int validate_ldap(const struct es_config *cfg, const char *src, struct es_err *err)
+{
+	const struct es_ldap_conf *l = &cfg->ldap;
+	bool ldap = cfg->policy.backend == ES_ACCT_LDAP;
+
+	for (size_t i = 0; i < cfg->n_overrides; i++) {
+		const struct es_role_override *o = &cfg->overrides[i];
+
+		if (strcmp(o->key, "backend") == 0 &&
+		    (ldap || strcasecmp(o->value, "ldap") == 0))
+			return es_err_set(err, ES_ECONFIG,
+					  "%s: backend cannot differ per role when one of them is "
+					  "ldap (the directory holds every account or none); set "
+					  "[accounts] backend only",
+					  o->where);
+	}
+	if (!ldap)
+		return 0;
+	if (l->uri[0] == '\0' || l->base[0] == '\0')
+		return es_err_set(err, ES_ECONFIG,
+				  "%s: [accounts] backend = ldap needs [ldap] uri and base (for "
+				  "example uri = ldap://ldap.school.example and base = "
+				  "dc=school,dc=example)",
+				  src);
+	if (l->bind_dn[0] != '\0' && l->bind_password_file[0] == '\0')
+		return es_err_set(err, ES_ECONFIG,
+				  "%s: [ldap] bind_dn needs bind_password_file (a root-only file "
+				  "holding the password)",
+				  src);
+	if (l->bind_dn[0] == '\0' && strncasecmp(l->uri, "ldapi://", 8) != 0)
+		return es_err_set(err, ES_ECONFIG,
+				  "%s: [ldap] without bind_dn binds with SASL EXTERNAL, which needs "
+				  "uri = ldapi:// (on the directory server itself); set bind_dn and "
+				  "bind_password_file",
+				  src);
+	return 0;
+}
+
 static int validate(const struct es_config *cfg, struct es_err *err)
 {
 	const char *src = cfg->path[0] != '\0' ? cfg->path : "configuration";
+
+	if (validate_ldap(cfg, src, err) != 0)
+		return -1;
 
 	if (cfg->mode == ES_MODE_PRODUCTION && cfg->mail_backend == ES_MAILB_SMTP &&
 	    cfg->host[0] == '\0')
@@ -1494,6 +1598,7 @@ void es_config_defaults(struct es_config *cfg)
 	cfg->security = ES_SEC_STARTTLS;
 	cfg->timeout = 30;
 	cfg->quota_warn_percent = 80;
+	cfg->ldap.timeout = 5;
 
 	p->backend = ES_ACCT_SHADOW;
 	(void)es_strlcpy(p->home_base, "/home", sizeof(p->home_base));

@@ -27,7 +27,8 @@ enum es_provider {
 	ES_PROV_SES, ES_PROV_CUSTOM
 };
 enum es_security { ES_SEC_STARTTLS = 0, ES_SEC_TLS, ES_SEC_NONE };
-enum es_acct_backend { ES_ACCT_SHADOW = 0, ES_ACCT_NONE };
+enum es_acct_backend { ES_ACCT_SHADOW = 0, ES_ACCT_NONE, ES_ACCT_LDAP };
+enum es_ldap_schema { ES_LDAP_RFC2307 = 0, ES_LDAP_RFC2307BIS };
 enum es_pw_style { ES_PW_RANDOM = 0, ES_PW_PRONOUNCEABLE };
 enum es_pw_hash { ES_HASH_YESCRYPT = 0, ES_HASH_SHA512 };
 enum es_on_error { ES_ONERR_DENY = 0, ES_ONERR_ALLOW };
@@ -120,6 +121,22 @@ struct es_config {
 	/* [accounts] + [policy] */
 	struct es_policy policy;
 
+	/* [ldap]: the school's directory (accounts.backend = ldap) */
+	struct es_ldap_conf {
+		char uri[512];       /* ldap://, ldaps:// or ldapi:// URIs, spaces between */
+		char base[256];      /* the suffix: dc=school,dc=example */
+		char users_dn[256];  /* "": ou=people,BASE */
+		char groups_dn[256]; /* "": ou=groups,BASE */
+		char ids_dn[256];    /* "": cn=eschool-ids,BASE (the uid/gid counter) */
+		char bind_dn[256];   /* "": SASL EXTERNAL (ldapi://, as root) */
+		char bind_password_file[ES_PATH_LEN]; /* read when connecting */
+		char ca_file[ES_PATH_LEN];            /* "": the system's CAs */
+		/* ldap:// always goes through StartTLS, ldaps:// is TLS: the
+		 * certificate is checked either way; ldapi:// is a local socket */
+		long timeout;        /* seconds: network and each operation */
+		enum es_ldap_schema schema;
+	} ldap;
+
 	/* [role X] */
 	struct es_role roles[ES_MAX_ROLES];
 	/* one pool for every role (the config stays small: the module reads it
@@ -177,6 +194,12 @@ const struct es_role *es_config_find_role(const struct es_config *cfg,
  * with the role's overrides applied. Returns -1 for an unknown role. */
 int es_config_role_policy(const struct es_config *cfg, const char *role,
                           struct es_policy *out, struct es_err *err);
+
+/* Reads a secret file's first line (root's and 0600 unless !owner_check,
+ * no symlink, at most 1,024 bytes) into *out, to be freed with
+ * es_free_secret; what names the key in messages ("password_file"). */
+int es_config_read_secret(const char *path, const char *what, bool owner_check, char **out,
+                          struct es_err *err);
 
 /* Wipes the secret and resets cfg. */
 void es_config_free(struct es_config *cfg);

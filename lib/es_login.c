@@ -315,7 +315,8 @@ enum es_login_rc es_login_prepare(struct es_login *l, const struct es_config *cf
 	int rc = 0;
 
 	l->cfg = cfg;
-	es_store_for(&l->store, cfg);
+	if (l->store.ops == NULL) /* the caller's (the directory), else state_dir's files */
+		es_store_for(&l->store, cfg);
 	if (!have_state) {
 		struct es_record rec;
 
@@ -634,13 +635,6 @@ static void queue_mail(struct es_login *l, const char *kind, const char *when,
 	es_buf_free(&msg);
 }
 
-static void fmt_when(time_t t, char *out, size_t outsz)
-{
-	struct tm tm;
-
-	if (localtime_r(&t, &tm) == NULL || strftime(out, outsz, "%Y-%m-%d %H:%M", &tm) == 0)
-		(void)snprintf(out, outsz, "%lld", (long long)t);
-}
 
 /* Reloads the state under the user's lock (the helper or another login may
  * have written it since it was read), for a read-modify-write. Returns 0;
@@ -665,17 +659,24 @@ static int relock(struct es_login *l, struct es_record *rec)
 	return 0;
 }
 
-static int save(const struct es_login *l, const struct es_record *rec)
+/* How many times a write that another machine got in first is tried. */
+#define SAVE_TRIES 3
+
+/* 0 saved; else -1, with *conflict when another machine changed the
+ * record meanwhile (the directory store: the caller may start again). */
+static int save(const struct es_login *l, const struct es_record *rec, bool *conflict)
 {
 	struct es_err err = { 0 };
 
+	*conflict = false;
 	/* writing uses random temporary names (libsodium); reading does not */
 	if (sodium_init() < 0) {
 		es_login_log(l, LOG_ERR, "libsodium cannot start");
 		return -1;
 	}
 	if (es_record_save(rec, &err) != 0) {
-		es_login_log(l, LOG_ERR, "%s", err.msg);
+		*conflict = err.code == ES_ETEMP && rec->store->ops->cas;
+		es_login_log(l, *conflict ? LOG_NOTICE : LOG_ERR, "%s", err.msg);
 		return -1;
 	}
 	return 0;
@@ -689,16 +690,22 @@ static int save(const struct es_login *l, const struct es_record *rec)
 static enum es_confirm_outcome confirm_code(struct es_login *l, const unsigned char *key,
                                             const char *answer, const char *addr)
 {
-	enum es_confirm_outcome said;
-	struct es_record rec = { .token = -1 };
+	enum es_confirm_outcome said = ES_CONFIRM_NONE;
 	long tries_left;
+	bool again = true;
 
-	if (relock(l, &rec) != 0)
-		return ES_CONFIRM_NONE;
-	said = es_account_email_confirm(&l->st, &l->pol, key, answer, addr, l->now, &tries_left);
-	if ((said == ES_CONFIRM_OK || said == ES_CONFIRM_WRONG) && save(l, &rec) != 0)
-		said = ES_CONFIRM_NONE;
-	es_record_close(&rec);
+	for (int attempt = 0; again && attempt < SAVE_TRIES; attempt++) {
+		struct es_record rec = { .token = -1 };
+
+		again = false;
+		if (relock(l, &rec) != 0)
+			return ES_CONFIRM_NONE;
+		said = es_account_email_confirm(&l->st, &l->pol, key, answer, addr, l->now,
+		                                &tries_left);
+		if ((said == ES_CONFIRM_OK || said == ES_CONFIRM_WRONG) && save(l, &rec, &again) != 0)
+			said = ES_CONFIRM_NONE;
+		es_record_close(&rec);
+	}
 	if (said == ES_CONFIRM_OK)
 		es_login_log(l, LOG_NOTICE, "address of %s confirmed at login", l->user);
 	else if (said == ES_CONFIRM_WRONG)
@@ -745,25 +752,33 @@ void es_login_ask_code(struct es_login *l)
 
 /* Did the module before us really change the password? A "required"
  * module that failed does not stop the stack, and a change that did not
- * happen must never clear must-change. The new password is in PAM_AUTHTOK
- * (pam_get_authtok clears it on a mismatch), and a local account's shadow
- * entry says it changed today. */
+ * happen must never clear must-change. The directory's shadowLastChange
+ * (SSSD updates it) says so for its accounts; for the others the new
+ * password is in PAM_AUTHTOK (pam_get_authtok clears it on a mismatch),
+ * and a local account's shadow entry says it changed today. */
 static bool change_happened(const struct es_login *l, bool authtok)
 {
+	struct es_err err = { 0 };
 	struct spwd sp, *spp = NULL;
 	char buf[4096];
+	long day;
+	int known = es_store_last_change(&l->store, l->user, &day, &err);
 
+	if (known < 0)
+		es_login_log(l, LOG_ERR, "%s", err.msg);
+	if (known != 0)
+		return known > 0 && day >= (long)(l->now / ES_DAY);
 	if (!authtok)
 		return false;
 	if (getspnam_r(l->user, &sp, buf, sizeof(buf), &spp) != 0 || spp == NULL)
-		return true; /* not a local account (sssd, ldap): AUTHTOK is all we have */
+		return true; /* not a local account, no directory of ours: AUTHTOK is all we have */
 	return sp.sp_lstchg >= (long)(l->now / ES_DAY);
 }
 
 enum es_login_rc es_login_password_changed(struct es_login *l, bool authtok)
 {
 	char when[64];
-	struct es_record rec;
+	bool again = true, owed = false;
 	int rc;
 
 	if (!change_happened(l, authtok)) {
@@ -773,19 +788,34 @@ enum es_login_rc es_login_password_changed(struct es_login *l, bool authtok)
 		             l->user);
 		return ES_LOGIN_IGNORE;
 	}
-	rc = relock(l, &rec);
-	if (rc != 0)
-		return rc > 0 ? ES_LOGIN_IGNORE : es_login_on_error(l);
-	if (es_account_password_changed(&l->st, l->now) != 0 || save(l, &rec) != 0) {
+	es_fmt_minute(l->now, when, sizeof(when));
+	/* another machine may write the record meanwhile (the directory):
+	 * read it again and apply the change again, a few times */
+	for (int attempt = 0; again && attempt < SAVE_TRIES; attempt++) {
+		struct es_record rec;
+
+		rc = relock(l, &rec);
+		if (rc != 0)
+			return rc > 0 ? ES_LOGIN_IGNORE : es_login_on_error(l);
+		owed = l->store.ops->notices_in_state;
+		if (es_account_password_changed(&l->st, l->now) != 0 ||
+		    (owed && es_account_owe_notice(&l->st, "password-changed", l->now, "") != 0) ||
+		    save(l, &rec, &again) != 0) {
+			es_record_close(&rec);
+			if (again)
+				continue;
+			/* the password did change (the module before us did it):
+			 * never report a failure the user cannot act on; the log
+			 * says why */
+			return ES_LOGIN_IGNORE;
+		}
 		es_record_close(&rec);
-		/* the password did change (the module before us did it): never
-		 * report a failure the user cannot act on; the log says why */
-		return ES_LOGIN_IGNORE;
 	}
-	es_record_close(&rec);
+	if (again)
+		return ES_LOGIN_IGNORE;
 	es_login_log(l, LOG_NOTICE, "password changed for %s", l->user);
-	fmt_when(l->now, when, sizeof(when));
-	queue_mail(l, "password-changed", when, NULL);
+	if (!owed)
+		queue_mail(l, "password-changed", when, NULL);
 	return ES_LOGIN_OK;
 }
 
@@ -808,8 +838,8 @@ static void shown_source(const struct es_login *l, const char *rhost, char *out,
 enum es_login_rc es_login_session(struct es_login *l, const char *rhost, const char *tty)
 {
 	char source[ES_PAM_SOURCE_MAX + 1], shown[ES_PAM_SHOWN_MAX + 1], when[64];
-	enum es_login_outcome outcome;
-	struct es_record rec;
+	enum es_login_outcome outcome = ES_LOGIN_KNOWN;
+	bool again = true, notify = false, owed = false;
 	int rc;
 
 	(void)es_login_source_clean(rhost, tty, source, sizeof(source));
@@ -820,23 +850,43 @@ enum es_login_rc es_login_session(struct es_login *l, const char *rhost, const c
 		return ES_LOGIN_OK;
 	if (exempt_said(l))
 		return ES_LOGIN_IGNORE;
-	rc = relock(l, &rec);
-	if (rc != 0)
-		return rc > 0 ? ES_LOGIN_IGNORE : es_login_on_error(l);
-	if (es_account_same_login(&l->st, source, l->now)) { /* recorded meanwhile */
+	shown[0] = '\0';
+	/* another workstation may record a login of the same user meanwhile
+	 * (the directory): read again and decide again, so that a new source
+	 * is told once */
+	for (int attempt = 0; again && attempt < SAVE_TRIES; attempt++) {
+		struct es_record rec;
+
+		rc = relock(l, &rec);
+		if (rc != 0)
+			return rc > 0 ? ES_LOGIN_IGNORE : es_login_on_error(l);
+		if (es_account_same_login(&l->st, source, l->now)) { /* recorded meanwhile */
+			es_record_close(&rec);
+			return ES_LOGIN_OK;
+		}
+		owed = l->store.ops->notices_in_state;
+		if (es_account_login(&l->st, &l->pol, source, l->now, &outcome) != 0) {
+			es_record_close(&rec);
+			return ES_LOGIN_IGNORE;
+		}
+		notify = es_account_notify_login(&l->pol, outcome);
+		if (notify && shown[0] == '\0') { /* what the mail says (only when one is owed) */
+			es_fmt_minute(l->now, when, sizeof(when));
+			shown_source(l, rhost, shown, sizeof(shown));
+		}
+		if ((notify && owed &&
+		     es_account_owe_notice(&l->st, "new-login-source", l->now, shown) != 0) ||
+		    save(l, &rec, &again) != 0) {
+			es_record_close(&rec);
+			if (again)
+				continue;
+			return ES_LOGIN_IGNORE; /* a login is never refused for its bookkeeping */
+		}
 		es_record_close(&rec);
-		return ES_LOGIN_OK;
 	}
-	if (es_account_login(&l->st, &l->pol, source, l->now, &outcome) != 0 ||
-	    save(l, &rec) != 0) {
-		es_record_close(&rec);
-		return ES_LOGIN_IGNORE; /* a login is never refused for its bookkeeping */
-	}
-	es_record_close(&rec);
-	if (es_account_notify_login(&l->pol, outcome)) {
-		fmt_when(l->now, when, sizeof(when));
-		shown_source(l, rhost, shown, sizeof(shown));
+	if (again)
+		return ES_LOGIN_IGNORE;
+	if (notify && !owed)
 		queue_mail(l, "new-login-source", when, shown);
-	}
 	return ES_LOGIN_OK;
 }

@@ -74,7 +74,7 @@ struct es_login {
 	bool have_pw;
 	const struct es_config *cfg; /* NULL: not loaded */
 	struct es_policy pol;
-	struct es_store store;
+	struct es_store store; /* set by the caller (the directory's), else state_dir's */
 	struct es_state st;
 	bool french;      /* the workstation's messages */
 	bool mail_french; /* the account's language: its mails */

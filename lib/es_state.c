@@ -1213,6 +1213,17 @@ void es_state_init(struct es_state *st, const char *username)
 		(void)es_strlcpy(st->username, username, sizeof(st->username));
 }
 
+int es_state_copy(struct es_state *dst, const struct es_state *src)
+{
+	es_state_init(dst, src->username);
+	for (size_t i = 0; i < src->n; i++)
+		if (es_state_set(dst, src->kv[i].key, src->kv[i].value) != 0) {
+			es_state_free(dst);
+			return -1;
+		}
+	return 0;
+}
+
 void es_state_free(struct es_state *st)
 {
 	if (st == NULL)

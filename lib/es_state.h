@@ -63,6 +63,10 @@
  * account is gone, or whose name now belongs to another uid (userdel, then
  * an unrelated useradd), is an orphan and is not that account's. */
 #define ES_K_UID "uid"
+/* Notices a workstation owes whose mail the server sends (the directory
+ * store: a workstation has no mail queue of its own that anything sends):
+ * "kind:time:shown" items, comma-separated (es_account_owe_notice). */
+#define ES_K_NOTICES "notices"
 
 struct es_state_kv {
 	char *key;
@@ -100,6 +104,8 @@ struct passwd;
 enum es_state_owner es_state_owner(const struct es_state *st, const struct passwd *pw);
 
 void es_state_init(struct es_state *st, const char *username);
+/* dst (uninitialised) = a copy of src; -1 out of memory (dst empty). */
+int es_state_copy(struct es_state *dst, const struct es_state *src);
 void es_state_free(struct es_state *st);
 
 #endif

@@ -2,6 +2,7 @@
 #include "es_store.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "es_state_files.h"
@@ -11,7 +12,7 @@
 
 _Static_assert(ES_STORE_LOCK_WAIT_MS == ES_STATE_LOCK_WAIT_MS, "one bound for a user's lock");
 
-static int files_lock(const struct es_store *s, const char *user, long wait_ms,
+int es_store_flock(const struct es_store *s, const char *user, long wait_ms,
                       intptr_t *token, struct es_err *err)
 {
 	int fd = -1;
@@ -22,7 +23,7 @@ static int files_lock(const struct es_store *s, const char *user, long wait_ms,
 	return 0;
 }
 
-static void files_unlock(const struct es_store *s, intptr_t token)
+void es_store_funlock(const struct es_store *s, intptr_t token)
 {
 	(void)s;
 	es_state_unlock((int)token);
@@ -34,8 +35,10 @@ static int files_load(const struct es_store *s, const char *user, struct es_stat
 	return es_state_load(s->dir, user, st, err);
 }
 
-static int files_save(const struct es_store *s, const struct es_state *st, struct es_err *err)
+static int files_save(const struct es_store *s, const struct es_state *before,
+                      const struct es_state *st, struct es_err *err)
 {
+	(void)before;
 	return es_state_save(s->dir, st, err);
 }
 
@@ -52,7 +55,7 @@ static int files_foreach(const struct es_store *s, int (*fn)(const char *user, v
 	return es_state_foreach(s->dir, fn, arg, err);
 }
 
-static int files_lock_all(const struct es_store *s, intptr_t *token, struct es_err *err)
+int es_store_flock_all(const struct es_store *s, intptr_t *token, struct es_err *err)
 {
 	int fd = -1;
 
@@ -68,9 +71,9 @@ static void files_tidy(const struct es_store *s)
 }
 
 static const struct es_store_ops files_ops = {
-	.name = "files",       .lock = files_lock,         .unlock = files_unlock,
+	.name = "files",       .lock = es_store_flock,     .unlock = es_store_funlock,
 	.load = files_load,    .save = files_save,         .remove = files_remove,
-	.foreach = files_foreach, .lock_all = files_lock_all, .tidy = files_tidy,
+	.foreach = files_foreach, .lock_all = es_store_flock_all, .tidy = files_tidy,
 };
 
 void es_store_files(struct es_store *s, const char *state_dir)
@@ -102,6 +105,45 @@ int es_store_read(const struct es_store *s, const char *user, struct es_state *s
 	return rc;
 }
 
+struct with_walk {
+	const struct es_store *s;
+	const char *key;
+	int (*fn)(const char *user, void *arg);
+	void *arg;
+};
+
+static int with_one(const char *user, void *arg)
+{
+	struct with_walk *w = arg;
+	struct es_state st;
+	struct es_err err = { 0 };
+	int rc = 0;
+
+	es_state_init(&st, "");
+	if (es_store_read(w->s, user, &st, &err) == 0 && es_state_get(&st, w->key) != NULL)
+		rc = w->fn(user, w->arg);
+	es_state_free(&st);
+	return rc;
+}
+
+int es_store_foreach_with(const struct es_store *s, const char *key,
+                          int (*fn)(const char *user, void *arg), void *arg, struct es_err *err)
+{
+	struct with_walk w = { s, key, fn, arg };
+
+	if (s->ops->foreach_with != NULL)
+		return s->ops->foreach_with(s, key, fn, arg, err);
+	return es_store_foreach(s, with_one, &w, err);
+}
+
+int es_store_last_change(const struct es_store *s, const char *user, long *day,
+                         struct es_err *err)
+{
+	if (s->ops->last_change == NULL)
+		return 0;
+	return s->ops->last_change(s, user, day, err);
+}
+
 void es_store_tidy(const struct es_store *s)
 {
 	s->ops->tidy(s);
@@ -120,6 +162,45 @@ void es_store_unlock_all(const struct es_store *s, intptr_t token)
 }
 
 /* ---- records ---- */
+
+/* A copy of what was loaded, for a store that writes only the changes. */
+static int keep_before(struct es_record *rec, struct es_err *err)
+{
+	struct es_state *b = malloc(sizeof(*b));
+
+	if (b == NULL || es_state_copy(b, rec->st) != 0) {
+		free(b);
+		return es_err_set(err, ES_EOS, "out of memory");
+	}
+	rec->before = b;
+	return 0;
+}
+
+static void drop_before(struct es_record *rec)
+{
+	if (rec->before != NULL) {
+		es_state_free(rec->before);
+		free(rec->before);
+		rec->before = NULL;
+	}
+}
+
+/* After a save, what is stored is what was written. */
+static int saved(const struct es_record *rec, const struct es_state *st, struct es_err *err)
+{
+	struct es_record *r = (struct es_record *)rec;
+
+	if (r->before == NULL)
+		return 0;
+	drop_before(r);
+	r->before = malloc(sizeof(*r->before));
+	if (r->before == NULL || es_state_copy(r->before, st) != 0) {
+		free(r->before);
+		r->before = NULL;
+		return es_err_set(err, ES_EOS, "out of memory");
+	}
+	return 0;
+}
 
 int es_record_open_wait(const struct es_store *s, const char *user, enum es_record_how how,
                         long wait_ms, struct es_state *st, struct es_record *rec,
@@ -151,6 +232,10 @@ int es_record_open_wait(const struct es_store *s, const char *user, enum es_reco
 		es_state_free(st);
 		es_state_init(st, user);
 	}
+	if (rec->writable && s->ops->cas && keep_before(rec, err) != 0) {
+		es_record_close(rec);
+		return -1;
+	}
 	return rc;
 }
 
@@ -170,9 +255,10 @@ static int need_lock(const struct es_record *rec, const char *what, struct es_er
 
 int es_record_save(const struct es_record *rec, struct es_err *err)
 {
-	if (need_lock(rec, "writing", err) != 0)
+	if (need_lock(rec, "writing", err) != 0 ||
+	    rec->store->ops->save(rec->store, rec->before, rec->st, err) != 0)
 		return -1;
-	return rec->store->ops->save(rec->store, rec->st, err);
+	return saved(rec, rec->st, err);
 }
 
 int es_record_save_as(const struct es_record *rec, const struct es_state *st,
@@ -183,7 +269,9 @@ int es_record_save_as(const struct es_record *rec, const struct es_state *st,
 	if (strcmp(st->username, rec->user) != 0)
 		return es_err_set(err, ES_ESOFTWARE, "the state of %s written as %s's (a bug)",
 		                  st->username, rec->user);
-	return rec->store->ops->save(rec->store, st, err);
+	if (rec->store->ops->save(rec->store, rec->before, st, err) != 0)
+		return -1;
+	return saved(rec, st, err);
 }
 
 int es_record_remove(const struct es_record *rec, struct es_err *err)
@@ -197,6 +285,7 @@ void es_record_close(struct es_record *rec)
 {
 	if (rec->writable && rec->store != NULL)
 		rec->store->ops->unlock(rec->store, rec->token);
+	drop_before(rec);
 	rec->token = -1;
 	rec->writable = false;
 }

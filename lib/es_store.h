@@ -38,7 +38,11 @@ struct es_store_ops {
 	 * not readable, ES_EIO) */
 	int (*load)(const struct es_store *s, const char *user, struct es_state *st,
 	            struct es_err *err);
-	int (*save)(const struct es_store *s, const struct es_state *st, struct es_err *err);
+	/* before: what load gave this record (the directory writes only what
+	 * changed, and only if nobody changed it meanwhile: ES_ETEMP); NULL
+	 * for a store that does not need it (cas false) */
+	int (*save)(const struct es_store *s, const struct es_state *before,
+	            const struct es_state *st, struct es_err *err);
 	/* the record, then what its lock needed (the lock is held) */
 	int (*remove)(const struct es_store *s, const char *user, struct es_err *err);
 	int (*foreach)(const struct es_store *s, int (*fn)(const char *user, void *arg),
@@ -48,12 +52,38 @@ struct es_store_ops {
 	int (*lock_all)(const struct es_store *s, intptr_t *token, struct es_err *err);
 	/* clears what writers killed half-way left (best effort, silent) */
 	void (*tidy)(const struct es_store *s);
+	/* calls fn for every user whose state has key (a search in the
+	 * directory); NULL: the store cannot ask (es_store_foreach_with
+	 * then reads every record) */
+	int (*foreach_with)(const struct es_store *s, const char *key,
+	                    int (*fn)(const char *user, void *arg), void *arg, struct es_err *err);
+	/* the day (since 1970) the account's password last changed as the
+	 * store knows it: 1 known, 0 the store does not say (files: shadow is
+	 * read by NSS's getspnam), -1 error. NULL: does not say. */
+	int (*last_change)(const struct es_store *s, const char *user, long *day,
+	                   struct es_err *err);
+	/* save compares with what was loaded (a record keeps a copy) */
+	bool cas;
+	/* the machines that write it send no mail: the notices they owe are
+	 * written in the state (ES_K_NOTICES), and the server mails them */
+	bool notices_in_state;
 };
+
+struct es_ldap;
 
 struct es_store {
 	const struct es_store_ops *ops;
-	char dir[ES_PATH_LEN]; /* the file store's state_dir */
+	char dir[ES_PATH_LEN]; /* state_dir: the files, or the directory store's locks */
+	struct es_ldap *ldap;  /* the directory store's connection (the caller's) */
 };
+
+/* The file store's locks (flock on state_dir/locks/USER, and on state_dir
+ * for the whole store), which the directory store uses too: this
+ * machine's writers. */
+int es_store_flock(const struct es_store *s, const char *user, long wait_ms, intptr_t *token,
+                   struct es_err *err);
+void es_store_funlock(const struct es_store *s, intptr_t token);
+int es_store_flock_all(const struct es_store *s, intptr_t *token, struct es_err *err);
 
 /* The file store over state_dir (lib/es_state). */
 void es_store_files(struct es_store *s, const char *state_dir);
@@ -65,6 +95,15 @@ void es_store_for(struct es_store *s, const struct es_config *cfg);
  * import's plan): 0 read, 1 none (st empty, named user), -1 error. */
 int es_store_read(const struct es_store *s, const char *user, struct es_state *st,
                   struct es_err *err);
+
+/* Calls fn for every user whose state has key (sorted where the store
+ * lists in order); stops at fn's non-zero. */
+int es_store_foreach_with(const struct es_store *s, const char *key,
+                          int (*fn)(const char *user, void *arg), void *arg, struct es_err *err);
+
+/* See es_store_ops.last_change. */
+int es_store_last_change(const struct es_store *s, const char *user, long *day,
+                         struct es_err *err);
 
 /* The daily run's and import's cleaning of what killed writers left. */
 void es_store_tidy(const struct es_store *s);
@@ -98,6 +137,7 @@ struct es_record {
 	intptr_t token;      /* the store's lock (-1: none held) */
 	bool writable;
 	bool lock_failed;    /* es_record_open's -1 came from the lock, not the state */
+	struct es_state *before; /* what was loaded (stores with cas), else NULL */
 };
 
 /* Opens user's record into st (freed and initialised first): 0 when it
@@ -122,7 +162,8 @@ int es_record_save_as(const struct es_record *rec, const struct es_state *st,
 /* Removes the record (and, for the file store, its lock file). */
 int es_record_remove(const struct es_record *rec, struct es_err *err);
 
-/* Releases the lock; the state stays the caller's to free. */
+/* Releases the lock and what the record kept; the state stays the
+ * caller's to free. */
 void es_record_close(struct es_record *rec);
 
 #endif

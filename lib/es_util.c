@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -257,11 +258,16 @@ void es_buf_free(struct es_buf *b)
 
 int es_pct_encode(struct es_buf *out, const char *s)
 {
+	return es_pct_encode_also(out, s, "");
+}
+
+int es_pct_encode_also(struct es_buf *out, const char *s, const char *also)
+{
 	for (; *s != '\0'; s++) {
 		unsigned char c = (unsigned char)*s;
 		int rc;
 
-		if (c == '%' || c < 0x20 || c == 0x7f) {
+		if (c == '%' || c < 0x20 || c == 0x7f || strchr(also, c) != NULL) {
 			char esc[4];
 			(void)snprintf(esc, sizeof(esc), "%%%02X", c);
 			rc = es_buf_append(out, esc, 3);
@@ -303,4 +309,12 @@ int es_pct_decode(char *s)
 	}
 	*w = '\0';
 	return 0;
+}
+
+void es_fmt_minute(time_t t, char *out, size_t outsz)
+{
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL || strftime(out, outsz, "%Y-%m-%d %H:%M", &tm) == 0)
+		(void)snprintf(out, outsz, "%lld", (long long)t);
 }

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 #include <stdint.h>
 
 #include "es_err.h"
@@ -40,6 +41,9 @@ bool es_utf8_valid(const char *s, size_t len);
 /* Trims ASCII whitespace in place at both ends; returns s. */
 char *es_trim(char *s);
 
+/* t as the notices' mails show it: "2026-12-04 15:42", local time. */
+void es_fmt_minute(time_t t, char *out, size_t outsz);
+
 /* Growable byte buffer. */
 struct es_buf {
 	char *data;
@@ -58,6 +62,8 @@ void es_buf_free(struct es_buf *b);
 /* Percent-encoding used in the state file: '%' and control bytes (< 0x20,
  * 0x7f) become %XX; everything else, UTF-8 included, is kept. */
 int es_pct_encode(struct es_buf *out, const char *s);
+/* The same, with the bytes of also encoded too (separators of a list). */
+int es_pct_encode_also(struct es_buf *out, const char *s, const char *also);
 /* Decodes in place; -1 on a malformed escape. */
 int es_pct_decode(char *s);
 

@@ -45,6 +45,7 @@ ATTRIBUTES = [
     (19, "eschoolDelivery", IA5, True, "how the credentials went out, or the provisioning step (delivery)"),
     (20, "eschoolUid", INTEGER, True, "the uid the account was made with (uid)"),
     (21, "eschoolExtra", TEXT, False, "a state key this version does not know: key=value"),
+    (22, "eschoolNotices", IA5, True, "mails a workstation owes, sent by the server (notices)"),
 ]
 
 # (number, name, kind, must, may, description)

@@ -77,6 +77,8 @@ def test_contents(debs):
                subprocess.run(["dpkg-deb", "-c", d], capture_output=True, text=True).stdout
                for d in debs}
     assert "./usr/lib/x86_64-linux-gnu/security/pam_eschool.so" in listing["libpam-eschool"]
+    assert "./usr/lib/x86_64-linux-gnu/security/pam_eschool_ldap.so" in listing["libpam-eschool"]
+    assert "./usr/share/eschool/ldap/eschool.ldif" in listing["eschool"]
     assert "./usr/share/pam-configs/eschool" in listing["libpam-eschool"]
     assert "pam_eschool.so" not in listing["eschool"]
     for f in ("./usr/sbin/eschool", "./etc/eschool/eschool.conf",

@@ -35,12 +35,15 @@ def test_install_then_uninstall(tmp_path):
     got = files(dest)
     templates = {f for f in got if f.startswith("usr/share/eschool/templates/")}
     for f in ("usr/sbin/eschool", SECURITY[1:] + "/pam_eschool.so",
+              SECURITY[1:] + "/pam_eschool_ldap.so",
               "usr/share/pam-configs/eschool", "usr/share/man/man8/eschool.8",
               "usr/share/man/man8/pam_eschool.8", "usr/share/man/man5/eschool.conf.5",
               "etc/eschool/eschool.conf", "lib/systemd/system/eschool-queue.service",
               "lib/systemd/system/eschool-remind.timer",
               "usr/share/eschool/templates/fr/welcome-student.txt",
-              "usr/share/eschool/templates/en/verify-email.html"):
+              "usr/share/eschool/templates/en/verify-email.html",
+              "usr/share/eschool/ldap/eschool.ldif", "usr/share/eschool/ldap/eschool.schema",
+              "usr/share/eschool/ldap/acl.ldif", "usr/share/eschool/ldap/dit.ldif"):
         assert f in got, (f, sorted(got))
     assert len(templates) == len(os.listdir(os.path.join(TOP, "conf/templates/fr"))) * 2
     assert mode(f"{dest}/usr/sbin/eschool") == "0o755"

@@ -311,12 +311,57 @@ static void welcome_kind(void **unused)
 	es_config_free(&cfg);
 }
 
+/* Notices a workstation owes (the directory store): kept in the state,
+ * the source shown as it was (commas, colons, percent signs), removed once
+ * mailed, and at most ES_NOTICES_MAX (the oldest go). */
+static void owed_notices(void **unused)
+{
+	struct es_state st;
+	struct es_notice got[ES_NOTICES_MAX];
+	size_t n;
+
+	(void)unused;
+	es_state_init(&st, "zoe");
+	assert_int_equal(es_account_owe_notice(&st, "password-changed", 1000, ""), 0);
+	assert_int_equal(es_account_owe_notice(&st, "new-login-source", 2000,
+	                                       "la console, de: 100% ws02"), 0);
+	n = es_account_notices(&st, got, ES_NOTICES_MAX);
+	assert_int_equal(n, 2);
+	assert_string_equal(got[0].kind, "password-changed");
+	assert_int_equal(got[0].when, 1000);
+	assert_string_equal(got[0].shown, "");
+	assert_string_equal(got[1].kind, "new-login-source");
+	assert_string_equal(got[1].shown, "la console, de: 100% ws02");
+	/* mailed: the first goes; one added since the collector read stays */
+	assert_int_equal(es_account_owe_notice(&st, "password-changed", 3000, ""), 0);
+	assert_int_equal(es_account_notices_sent(&st, got, 1), 0);
+	n = es_account_notices(&st, got, ES_NOTICES_MAX);
+	assert_int_equal(n, 2);
+	assert_int_equal(got[0].when, 2000);
+	assert_int_equal(got[1].when, 3000);
+	assert_int_equal(es_account_notices_sent(&st, got, n), 0);
+	assert_null(es_state_get(&st, ES_K_NOTICES));
+	/* full: the oldest goes */
+	for (int i = 0; i < ES_NOTICES_MAX + 3; i++)
+		assert_int_equal(es_account_owe_notice(&st, "new-login-source", 100 + i, "h"), 0);
+	n = es_account_notices(&st, got, ES_NOTICES_MAX);
+	assert_int_equal(n, ES_NOTICES_MAX);
+	assert_int_equal(got[0].when, 103);
+	/* a damaged value: the items that parse */
+	assert_int_equal(es_state_set(&st, ES_K_NOTICES, "x,:1:a,k::,k:12:ok,k:-5:s"), 0);
+	n = es_account_notices(&st, got, ES_NOTICES_MAX);
+	assert_int_equal(n, 1);
+	assert_string_equal(got[0].shown, "ok");
+	es_state_free(&st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(table),        cmocka_unit_test(reminders_per_step),
 		cmocka_unit_test(new_account_and_change), cmocka_unit_test(logins),
 		cmocka_unit_test(confirmation), cmocka_unit_test(welcome_kind),
+		cmocka_unit_test(owed_notices),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -377,6 +377,60 @@ static void test_unknown_key(void **state)
 	expect_error("[role student]\nport = 25\n", 0, at_line(2), "unknown key 'port'", NULL);
 }
 
+/* [ldap]: the directory's keys, checked where they are written */
+static void test_ldap_section(void **state)
+{
+	struct es_config cfg;
+	const char *ok = "[accounts]\nbackend = ldap\n[ldap]\n"
+	                 "uri = ldap://ldap.school.example ldaps://ldap2.school.example:636\n"
+	                 "base = dc=school,dc=example\nbind_dn = cn=eschool-admin,ou=hosts,"
+	                 "dc=school,dc=example\nbind_password_file = /etc/eschool/ldap.secret\n"
+	                 "ca_file = /etc/ssl/certs/school-ca.pem\ntimeout = 3\nschema = rfc2307bis\n";
+
+	(void)state;
+	expect_ok(&cfg, ok, 0);
+	assert_int_equal(cfg.policy.backend, ES_ACCT_LDAP);
+	assert_string_equal(cfg.ldap.base, "dc=school,dc=example");
+	assert_int_equal(cfg.ldap.timeout, 3);
+	assert_int_equal(cfg.ldap.schema, ES_LDAP_RFC2307BIS);
+	/* the secret is read when connecting, not with the config (the file
+	 * does not exist here) */
+	es_config_free(&cfg);
+	/* defaults: 5 s, rfc2307 */
+	expect_ok(&cfg, "[ldap]\nuri = ldapi:///\n", 0);
+	assert_int_equal(cfg.ldap.timeout, 5);
+	assert_int_equal(cfg.ldap.schema, ES_LDAP_RFC2307);
+	es_config_free(&cfg);
+
+	expect_error("[ldap]\nuri = ldap.school.example\n", 0, at_line(2), "uri",
+	             "ldap://HOST", NULL);
+	expect_error("[ldap]\nuri = https://ldap.school.example\n", 0, at_line(2), "uri", NULL);
+	/* a TCP URI beside a local one: whichever answers must be TLS */
+	expect_error("[ldap]\nuri = ldapi:/// ldap://ldap.school.example\n", 0, at_line(2), "uri",
+	             "ldapi:// alone", NULL);
+	expect_error("[ldap]\nbase = school.example\n", 0, at_line(2), "base",
+	             "a DN like dc=school,dc=example", NULL);
+	expect_error("[ldap]\ntimeout = 0\n", 0, at_line(2), "timeout", NULL);
+	expect_error("[ldap]\nschema = ad\n", 0, at_line(2), "schema", NULL);
+	expect_error("[ldap]\nbind_password_file = relative/secret\n", 0, at_line(2),
+	             "bind_password_file", NULL);
+	/* the whole: backend = ldap needs uri and base; bind_dn its password
+	 * file; no bind_dn means SASL EXTERNAL over ldapi:// */
+	expect_error("[accounts]\nbackend = ldap\n", 0, "needs [ldap] uri and base", NULL);
+	expect_error("[accounts]\nbackend = ldap\n[ldap]\nuri = ldap://h\nbase = dc=x\n"
+	             "bind_dn = cn=a,dc=x\n",
+	             0, "bind_dn needs bind_password_file", NULL);
+	expect_error("[accounts]\nbackend = ldap\n[ldap]\nuri = ldap://h\nbase = dc=x\n", 0,
+	             "SASL EXTERNAL", "ldapi://", NULL);
+	expect_ok(&cfg, "[accounts]\nbackend = ldap\n[ldap]\nuri = ldapi:///\nbase = dc=x\n", 0);
+	es_config_free(&cfg);
+	/* the directory holds every account or none: no per-role backend */
+	expect_error("[accounts]\nbackend = ldap\n[ldap]\nuri = ldapi:///\nbase = dc=x\n"
+	             "[role teacher]\nbackend = shadow\n",
+	             0, "backend cannot differ per role", NULL);
+	expect_error("[role teacher]\nbackend = ldap\n", 0, "backend cannot differ per role", NULL);
+}
+
 /* on_error is decided before the role is known (a corrupt state names
  * none): a [role] section cannot set it, and saying so beats ignoring it */
 static void test_on_error_is_not_a_role_key(void **state)
@@ -1045,6 +1099,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_every_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_section, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_key, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ldap_section, setup, teardown),
 cmocka_unit_test_setup_teardown(test_on_error_is_not_a_role_key, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_key_outside_section, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_syntax_errors, setup, teardown),

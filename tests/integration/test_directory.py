@@ -1,0 +1,398 @@
+"""accounts.backend = ldap: the helper on the admin server against a real
+slapd (tests/directory.py: the shipped schema, access rules and entries),
+binding as the shipped cn=eschool-admin host entry, StartTLS checked
+against the test's private CA."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest import CONF, RANDOM_PW, credentials_human, hash_ok, json_lines  # noqa: E402
+from directory import BASE, GROUPS, HOSTS, IDS_DN, Slapd, user_dn  # noqa: E402
+from sandbox import Sandbox  # noqa: E402
+
+SECRET = "/etc/eschool/ldap.secret"
+
+
+def ldap_conf(slapd, extra=""):
+    admin_dn = HOSTS["eschool-admin"][0]
+    return ("[general]\nmode = debug\nschool_name = Lycée Exemple\n"
+            "[accounts]\nbackend = ldap\n"
+            f"[ldap]\nuri = {slapd.uri}\nbase = {BASE}\nbind_dn = {admin_dn}\n"
+            f"bind_password_file = {SECRET}\nca_file = {slapd.ca_file}\n" + extra)
+
+
+@pytest.fixture
+def server():
+    """The admin server's sandbox, its slapd, and a config that uses it."""
+    sb = Sandbox()
+    slapd = None
+    try:
+        slapd = Slapd(sb)
+        sb.write(SECRET, HOSTS["eschool-admin"][1] + "\n", mode="600")
+        sb.write(CONF, ldap_conf(slapd))
+        yield sb, slapd
+    finally:
+        if slapd is not None:
+            slapd.close()
+        sb.close()
+
+
+def admin_entry(slapd, dn, attrs=()):
+    return slapd.entry(dn, attrs, bind_dn=slapd.admin_dn, password=slapd.admin_password)
+
+
+def counter(slapd, attr):
+    return int(admin_entry(slapd, IDS_DN, [attr])[attr][0])
+
+
+def test_add_makes_the_account_and_its_state_in_the_directory(server):
+    sb, slapd = server
+    first_uid, first_gid = counter(slapd, "uidNumber"), counter(slapd, "gidNumber")
+    p = sb.eschool("add", "zoe", "--email", "zoe@example.org", "--name", "Zoé Martin",
+                   "--class", "3A")
+    assert p.returncode == 0, p.stdout + p.stderr
+    password = credentials_human(p.stdout)["zoe"]
+    assert RANDOM_PW.fullmatch(password)
+
+    e = admin_entry(slapd, user_dn("zoe"), ["*"])
+    classes = {c.lower() for c in e["objectClass"]}
+    assert {"inetorgperson", "posixaccount", "shadowaccount", "eschoolaccount"} <= classes
+    assert e["uid"] == ["zoe"] and e["cn"] == ["Zoé Martin"] and e["sn"] == ["Martin"]
+    # the password: a libxcrypt yescrypt hash, and a temporary one
+    assert e["userPassword"][0].startswith("{CRYPT}$y$")
+    assert hash_ok(e["userPassword"][0][len("{CRYPT}"):], password)
+    assert e["shadowLastChange"] == ["0"]
+    assert int(e["shadowMax"][0]) == 90 and int(e["shadowWarning"][0]) == 7
+    assert e["homeDirectory"] == ["/home/zoe"] and e["loginShell"] == ["/bin/bash"]
+    # eschool's state on the same entry
+    assert e["eschoolMail"] == ["zoe@example.org"] and e["eschoolRole"] == ["student"]
+    assert e["eschoolClass"] == ["3A"] and e["eschoolMustChange"] == ["1"]
+    assert e["eschoolDelivery"] == ["printed"]
+    # numbers from the counter, the role's group made with the next gid
+    assert int(e["uidNumber"][0]) == first_uid
+    assert counter(slapd, "uidNumber") == first_uid + 1
+    group = admin_entry(slapd, f"cn=students,{GROUPS}", ["gidNumber", "memberUid"])
+    assert group["memberUid"] == ["zoe"] and int(group["gidNumber"][0]) == first_gid
+    assert e["gidNumber"] == group["gidNumber"]
+    # the mailed password opens the account: an LDAP bind as the user
+    assert slapd.bind_ok(user_dn("zoe"), password)
+    assert not slapd.bind_ok(user_dn("zoe"), password + "x")
+
+
+def test_show_and_list_read_the_directory(server):
+    sb, slapd = server
+    for user in ("ana", "bob"):
+        p = sb.eschool("add", user, "--email", f"{user}@example.org")
+        assert p.returncode == 0, p.stdout + p.stderr
+    p = sb.eschool("--json", "show", "bob")
+    assert p.returncode == 0, p.stdout + p.stderr
+    shown = json.loads(p.stdout)
+    assert shown["username"] == "bob" and shown["email"] == "bob@example.org"
+    assert shown["must_change"] is True
+    p = sb.eschool("list")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "ana" in p.stdout and "bob" in p.stdout
+
+
+def test_disable_locks_the_directory_account_and_enable_undoes_it(server):
+    sb, slapd = server
+    p = sb.eschool("add", "eve", "--email", "eve@example.org")
+    password = credentials_human(p.stdout)["eve"]
+    p = sb.eschool("disable", "eve")
+    assert p.returncode == 0, p.stdout + p.stderr
+    e = admin_entry(slapd, user_dn("eve"), ["shadowExpire", "userPassword", "eschoolDisabled"])
+    assert e["shadowExpire"] == ["1"] and e["eschoolDisabled"] == ["1"]
+    assert e["userPassword"][0].startswith("{CRYPT}!$y$")
+    assert not slapd.bind_ok(user_dn("eve"), password)
+    p = sb.eschool("enable", "eve")
+    assert p.returncode == 0, p.stdout + p.stderr
+    e = admin_entry(slapd, user_dn("eve"), ["shadowExpire", "userPassword"])
+    assert "shadowExpire" not in e and e["userPassword"][0].startswith("{CRYPT}$y$")
+    assert slapd.bind_ok(user_dn("eve"), password)
+
+
+def test_reset_sets_a_new_temporary_password(server):
+    sb, slapd = server
+    p = sb.eschool("add", "ian", "--email", "ian@example.org")
+    old = credentials_human(p.stdout)["ian"]
+    p = sb.eschool("reset", "ian")
+    assert p.returncode == 0, p.stdout + p.stderr
+    new = credentials_human(p.stdout)["ian"]
+    assert new != old
+    assert slapd.bind_ok(user_dn("ian"), new) and not slapd.bind_ok(user_dn("ian"), old)
+    assert admin_entry(slapd, user_dn("ian"), ["shadowLastChange"])["shadowLastChange"] == ["0"]
+
+
+def test_a_directory_that_does_not_answer_stops_the_command_with_69(server):
+    sb, slapd = server
+    slapd.stop()
+    p = sb.eschool("add", "zed", "--email", "zed@example.org")
+    assert p.returncode == 69, p.stdout + p.stderr
+    assert "does not answer" in p.stderr and slapd.uri in p.stderr
+    slapd.start()  # nothing half done: no entry, no number taken
+    assert slapd.search("(uid=zed)", ["uid"], bind_dn=slapd.admin_dn,
+                        password=slapd.admin_password) == {}
+
+
+def test_a_wrong_bind_password_is_a_config_error(server):
+    sb, slapd = server
+    sb.write(SECRET, "not-the-password\n", mode="600")
+    p = sb.eschool("list")
+    assert p.returncode == 78, p.stdout + p.stderr
+    assert "bind_password_file" in p.stderr
+
+
+def test_a_server_certificate_from_another_ca_is_refused(server):
+    sb, slapd = server
+    other = Slapd(sb, start=False, name="other-ldap")  # another private CA
+    try:
+        sb.write(CONF, ldap_conf(slapd).replace(slapd.ca_file, other.ca_file))
+        p = sb.eschool("list")
+        assert p.returncode == 78, p.stdout + p.stderr
+        assert "certificate was not accepted" in p.stderr and other.ca_file in p.stderr
+    finally:
+        other.close()
+
+
+def doctor_items(sb):
+    p = sb.eschool("--json", "doctor")
+    return p, {c["item"]: c for c in json.loads(p.stdout)["checks"]}
+
+
+def test_doctor_checks_the_connection_the_schema_and_the_rights(server):
+    sb, slapd = server
+    p, items = doctor_items(sb)
+    assert items["directory"]["status"] == "ok", items["directory"]
+    assert "TLS" in items["directory"]["detail"]
+    assert "cn=eschool-admin,ou=hosts," + BASE in items["directory"]["detail"]
+    assert items["schema"]["status"] == "ok" and items["rights"]["status"] == "ok"
+    # the probe leaves nothing behind, and the counter is where it was
+    before = counter(slapd, "uidNumber")
+    assert slapd.search("(uid=eschool-doctor-probe)", ["uid"], bind_dn="admin") == {}
+    doctor_items(sb)
+    assert counter(slapd, "uidNumber") == before
+
+
+def test_doctor_says_what_is_wrong_with_the_directory(server):
+    sb, slapd = server
+    # a workstation's identity: it may not write the counter nor make entries
+    ws_dn, ws_pw = HOSTS["ws1"]
+    sb.write(SECRET, ws_pw + "\n", mode="600")
+    sb.write(CONF, ldap_conf(slapd).replace(HOSTS["eschool-admin"][0], ws_dn))
+    p, items = doctor_items(sb)
+    assert p.returncode == 78
+    assert items["directory"]["status"] == "ok" and items["rights"]["status"] == "fail"
+    assert "cn=eschool-ids" in items["rights"]["detail"]
+    assert "eschool-admins" in items["rights"]["fix"]
+    # the server down: the first item says so and how to check
+    slapd.stop()
+    p, items = doctor_items(sb)
+    assert p.returncode == 78
+    assert items["directory"]["status"] == "fail"
+    assert "does not answer" in items["directory"]["detail"]
+    assert "ldapwhoami" in items["directory"]["fix"]
+
+
+def roster(n, start=0):
+    lines = ["username,name,email,class,role"]
+    for i in range(start, start + n):
+        role = "teacher" if i % 10 == 0 else "student"
+        lines.append(f"e{i:04d},Élève Numéro{i},e{i:04d}@school.example,2nde A,{role}")
+    return "\n".join(lines) + "\n"
+
+
+def test_import_makes_every_account_in_the_directory(server):
+    sb, slapd = server
+    sb.write("/root/roster.csv", roster(40))
+    p = sb.eschool("--json", "import", "/root/roster.csv")
+    assert p.returncode == 0, p.stdout + p.stderr
+    creds = {o["username"]: o["password"] for o in json_lines(p.stdout) if "password" in o}
+    assert len(creds) == 40
+    people = slapd.search("(objectClass=posixAccount)", ["uid", "uidNumber", "userPassword",
+                                                          "shadowLastChange", "eschoolRole"],
+                          bind_dn="admin", base="ou=people," + BASE)
+    assert len(people) == 40
+    numbers = [int(e["uidNumber"][0]) for e in people.values()]
+    assert len(set(numbers)) == 40
+    for dn, e in people.items():
+        user = e["uid"][0]
+        assert e["shadowLastChange"] == ["0"]
+        assert hash_ok(e["userPassword"][0][len("{CRYPT}"):], creds[user])
+        assert e["eschoolRole"] == ["teacher" if int(user[1:]) % 10 == 0 else "student"]
+    teachers = admin_entry(slapd, f"cn=teachers,{GROUPS}", ["memberUid"])["memberUid"]
+    assert sorted(teachers) == [f"e{i:04d}" for i in range(0, 40, 10)]
+    # a second run has nothing to do
+    p = sb.eschool("--json", "import", "/root/roster.csv")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert not [o for o in json_lines(p.stdout) if "password" in o]
+    assert len(slapd.search("(objectClass=posixAccount)", ["uid"], bind_dn="admin",
+                            base="ou=people," + BASE)) == 40
+
+
+# ---- the workstations: pam_sss and pam_eschool, the state in the directory ----
+
+from directory import (PAM_CHANGE_EXPIRED_AUTHTOK, PAM_NEW_AUTHTOK_REQD,  # noqa: E402
+                       PAM_SUCCESS, Workstation)
+from sandbox import ESCHOOL  # noqa: E402
+
+MODULE = os.path.join(os.path.dirname(ESCHOOL), "pam_eschool.so")
+
+
+def queue_list(sb):
+    p = sb.eschool("--json", "queue", "list")
+    assert p.returncode == 0, p.stderr
+    return [json.loads(line) for line in p.stdout.splitlines()]
+
+
+def workstation(slapd, host):
+    """A workstation with SSSD and pam_eschool (its own host entry, its own
+    config) in account, password and session."""
+    ws = Workstation(slapd, host)
+    dn, pw = HOSTS[host]
+    ws.sb.write(SECRET, pw + "\n", mode="600")
+    ws.sb.write(CONF, ldap_conf(slapd).replace(HOSTS["eschool-admin"][0], dn))
+    ws.pam_service("es-sss", extra={
+        "account": [f"account required {MODULE}"],
+        "password": [f"password required {MODULE}"],
+        "session": [f"session optional {MODULE}"],
+    })
+    return ws
+
+
+def test_the_first_login_changes_the_password_on_any_workstation(server):
+    sb, slapd = server
+    p = sb.eschool("add", "zoe", "--email", "zoe@example.org")
+    temporary = credentials_human(p.stdout)["zoe"]
+    new = "Nouveau-Mot-2-Passe!"
+    ws1, ws2 = workstation(slapd, "ws1"), workstation(slapd, "ws2")
+    try:
+        # ws2 first: the temporary password works and must be changed
+        r = ws2.pam("zoe", [["auth", PAM_SUCCESS], ["account", PAM_NEW_AUTHTOK_REQD]],
+                    passwords=[temporary])
+        assert r["ok"], r
+        # on ws1 the change is made (the login program's one transaction)
+        log = ws1.sb.syslog()
+        ws1.pam_ok("zoe", [["auth", PAM_SUCCESS], ["account", PAM_NEW_AUTHTOK_REQD],
+                           ["chauthtok", PAM_SUCCESS, PAM_CHANGE_EXPIRED_AUTHTOK],
+                           ["open", PAM_SUCCESS]],
+                   passwords=[temporary, temporary, new, new])
+        e = admin_entry(slapd, user_dn("zoe"), ["eschoolMustChange", "eschoolPasswordChanged",
+                                                "shadowLastChange", "eschoolSources"])
+        assert e["eschoolMustChange"] == ["0"], "\n".join(log.received())
+        assert int(e["shadowLastChange"][0]) > 0
+        # ws2 and ws3 accept the new password and ask nothing
+        ws2.sss_cache_expire()
+        ws2.pam_ok("zoe", [["auth", PAM_SUCCESS], ["account", PAM_SUCCESS],
+                           ["open", PAM_SUCCESS]], passwords=[new])
+        # the server sees it all, and mails what ws1 owes: once
+        p = sb.eschool("--json", "show", "zoe")
+        assert json.loads(p.stdout)["must_change"] is False
+        assert admin_entry(slapd, user_dn("zoe"), ["eschoolNotices"])["eschoolNotices"][0] \
+            .startswith("password-changed:")
+        assert not ws1.sb.exists("/var/spool/eschool/new")  # nothing queued on ws1
+        for _ in range(2):
+            p = sb.eschool("queue", "run")
+            assert p.returncode == 0, p.stdout + p.stderr
+        queued = [m for m in queue_list(sb) if m["kind"] == "password-changed"]
+        assert len(queued) == 1 and queued[0]["to"] == "zoe@example.org", queued
+        assert "eschoolNotices" not in admin_entry(slapd, user_dn("zoe"), ["eschoolNotices"])
+    finally:
+        ws1.close()
+        ws2.close()
+
+
+def test_disable_refuses_the_next_login_on_every_workstation(server):
+    sb, slapd = server
+    p = sb.eschool("add", "eve", "--email", "eve@example.org")
+    temporary = credentials_human(p.stdout)["eve"]
+    ws = workstation(slapd, "ws1")
+    try:
+        ws.pam_ok("eve", [["auth", PAM_SUCCESS], ["account", PAM_NEW_AUTHTOK_REQD]],
+                  passwords=[temporary])
+        assert sb.eschool("disable", "eve").returncode == 0
+        ws.sss_cache_expire()
+        r = ws.pam("eve", [["auth", PAM_SUCCESS]], passwords=[temporary])
+        assert not r["ok"], r  # the directory refuses the locked password
+        r = ws.pam("eve", [["account", PAM_SUCCESS]])
+        assert not r["ok"] and r["code"] != PAM_SUCCESS, r  # shadowExpire, and eschool's own flag
+    finally:
+        ws.close()
+
+
+def test_a_directory_down_leaves_the_workstation_to_sssd(server):
+    """The server stops after a first login: the workstation still logs
+    the student in from SSSD's cache, pam_eschool says one line and
+    refuses nothing, and nothing waits longer than its bound."""
+    sb, slapd = server
+    p = sb.eschool("add", "ana", "--email", "ana@example.org")
+    temporary = credentials_human(p.stdout)["ana"]
+    new = "Autre-Mot-2-Passe!"
+    ws = workstation(slapd, "ws1")
+    try:
+        ws.pam_ok("ana", [["auth", PAM_SUCCESS], ["account", PAM_NEW_AUTHTOK_REQD],
+                          ["chauthtok", PAM_SUCCESS, PAM_CHANGE_EXPIRED_AUTHTOK],
+                          ["open", PAM_SUCCESS]],
+                  passwords=[temporary, temporary, new, new])
+        ws.pam_ok("ana", [["auth", PAM_SUCCESS], ["account", PAM_SUCCESS]], passwords=[new])
+        slapd.stop()
+        log = ws.sb.syslog()
+        ws.pam_ok("ana", [["auth", PAM_SUCCESS], ["account", PAM_SUCCESS],
+                          ["open", PAM_SUCCESS]], passwords=[new])
+        lines = [x for x in log.received() if "pam_eschool" in x]
+        assert lines and all("left to the rest of the stack" in x for x in lines), lines
+        assert any("does not answer" in x for x in lines), lines
+    finally:
+        ws.close()
+
+
+def test_two_imports_on_two_servers_never_share_a_number(server):
+    """Two admin servers import at once into one directory: the counter's
+    compare-and-set gives every account its own uid."""
+    sb, slapd = server
+    other = Sandbox()
+    try:
+        other.write(SECRET, HOSTS["eschool-admin"][1] + "\n", mode="600")
+        other.write(CONF, ldap_conf(slapd))
+        sb.write("/root/a.csv", roster(150, 0))
+        other.write("/root/b.csv", roster(150, 1000))
+        pa = sb.popen([ESCHOOL, "-q", "import", "/root/a.csv"], stdout=subprocess.PIPE,
+                      stderr=subprocess.PIPE, text=True)
+        pb = other.popen([ESCHOOL, "-q", "import", "/root/b.csv"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        outs = [pa.communicate(timeout=300), pb.communicate(timeout=300)]
+        assert pa.returncode == 0 and pb.returncode == 0, outs
+        people = slapd.search("(objectClass=posixAccount)", ["uidNumber"], bind_dn="admin",
+                              base="ou=people," + BASE)
+        numbers = [e["uidNumber"][0] for e in people.values()]
+        assert len(people) == 300 and len(set(numbers)) == 300
+    finally:
+        other.close()
+
+
+STORECAS = os.path.join(os.path.dirname(ESCHOOL), "storecas")
+
+
+def test_a_save_never_overwrites_what_another_machine_wrote(server):
+    """A record loaded, then changed by another machine, then saved: the
+    save is refused (ES_ETEMP, 75) and the other machine's value stays; a
+    record whose attribute nobody touched meanwhile saves."""
+    sb, slapd = server
+    assert sb.eschool("add", "leo", "--email", "leo@example.org").returncode == 0
+    dn = user_dn("leo")
+    for other_writes, expect in ((True, "refused 75"), (False, "saved")):
+        p = sb.popen([STORECAS, CONF, "leo", "sources", "10.0.0.1"], stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert p.stdout.readline().strip() == "loaded"
+        if other_writes:  # workstation ws2 records a login meanwhile
+            code, out = slapd.replace(dn, "eschoolSources", "10.9.9.9", bind_dn="ws2")
+            assert code == 0, out
+        out, _ = p.communicate("go\n", timeout=60)
+        assert out.startswith(expect), out
+        if other_writes:
+            assert "changed on another machine" in out
+            assert admin_entry(slapd, dn, ["eschoolSources"])["eschoolSources"] == ["10.9.9.9"]
+    assert admin_entry(slapd, dn, ["eschoolSources"])["eschoolSources"] == ["10.0.0.1"]
