@@ -16,7 +16,8 @@
  *
  * The conversation answers every prompt with the password in PAMLOOP_PW
  * (or nothing). PAMLOOP_CONFDIR, when set, is the directory of the service
- * files (pam_start_confdir) instead of /etc/pam.d. */
+ * files (pam_start_confdir) instead of /etc/pam.d; PAMLOOP_RHOST, when
+ * set, is every login's PAM_RHOST. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,7 +89,7 @@ int main(int argc, char **argv)
 	struct pam_conv pc = { conv, NULL };
 	int bench = argc > 1 && (strcmp(argv[1], "-b") == 0 || strcmp(argv[1], "-w") == 0);
 	int same_host = argc > 1 && strcmp(argv[1], "-b") == 0;
-	const char *service, *user, *confdir;
+	const char *service, *user, *confdir, *fixed_rhost;
 	long n, fds_before;
 	double total = 0;
 
@@ -101,6 +102,7 @@ int main(int argc, char **argv)
 	n = strtol(argv[3 + bench], NULL, 10);
 	answer = getenv("PAMLOOP_PW");
 	confdir = getenv("PAMLOOP_CONFDIR");
+	fixed_rhost = getenv("PAMLOOP_RHOST");
 	/* a host program (sshd, login) has its syslog connection open before
 	 * any PAM call: the module's log lines reuse it, not add one */
 	openlog("pamloop", LOG_NDELAY, LOG_AUTHPRIV);
@@ -116,7 +118,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, "pam_start failed\n");
 			return 1;
 		}
-		if (same_host)
+		if (fixed_rhost != NULL)
+			(void)snprintf(rhost, sizeof(rhost), "%s", fixed_rhost);
+		else if (same_host)
 			(void)snprintf(rhost, sizeof(rhost), "10.7.0.1");
 		else
 			(void)snprintf(rhost, sizeof(rhost), "10.7.%ld.%ld", (i / 250) % 250, i % 250);

@@ -396,3 +396,46 @@ def test_a_save_never_overwrites_what_another_machine_wrote(server):
             assert "changed on another machine" in out
             assert admin_entry(slapd, dn, ["eschoolSources"])["eschoolSources"] == ["10.9.9.9"]
     assert admin_entry(slapd, dn, ["eschoolSources"])["eschoolSources"] == ["10.0.0.1"]
+
+
+PAMLOOP = os.path.join(os.path.dirname(ESCHOOL), "pamloop")
+
+
+def login_from(ws, user, rhost, password):
+    """An account + session through the workstation's stack (pamloop), from rhost."""
+    return ws.sb.popen([PAMLOOP, "-b", "es-sss", user, "1"], env={
+        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PAMLOOP_RHOST": rhost, "PAMLOOP_PW": password},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_new_source_is_told_once_whichever_workstations_see_it(server):
+    """Logins from a new host on two workstations at once: one mail; the
+    same host again on a third: none; another new host: one more."""
+    sb, slapd = server
+    p = sb.eschool("add", "max", "--email", "max@example.org")
+    temporary = credentials_human(p.stdout)["max"]
+    new = "Encore-Un-Mot-2-Passe!"
+    wss = [workstation(slapd, h) for h in ("ws1", "ws2", "ws3")]
+    try:
+        wss[0].pam_ok("max", [["auth", PAM_SUCCESS], ["account", PAM_NEW_AUTHTOK_REQD],
+                              ["chauthtok", PAM_SUCCESS, PAM_CHANGE_EXPIRED_AUTHTOK],
+                              ["open", PAM_SUCCESS]],
+                      passwords=[temporary, temporary, new, new])  # the first login
+        for ws in wss:
+            ws.sss_cache_expire()
+        runs = [login_from(ws, "max", "10.8.8.8", new) for ws in wss[:2]]
+        for r in runs:
+            out, errs = r.communicate(timeout=60)
+            assert r.returncode == 0, errs
+        r = login_from(wss[2], "max", "10.8.8.8", new)
+        assert r.communicate(timeout=60) and r.returncode == 0
+        r = login_from(wss[2], "max", "10.9.9.9", new)
+        assert r.communicate(timeout=60) and r.returncode == 0
+        e = admin_entry(slapd, user_dn("max"), ["eschoolSources", "eschoolNotices"])
+        assert e["eschoolSources"][0].split(",")[:2] == ["10.9.9.9", "10.8.8.8"], e
+        assert sb.eschool("queue", "run").returncode == 0
+        told = [m for m in queue_list(sb) if m["kind"] == "new-login-source"]
+        assert len(told) == 2, told
+    finally:
+        for ws in wss:
+            ws.close()
