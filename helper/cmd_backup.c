@@ -254,6 +254,20 @@ static int split_dest(const char *file, const char *dest, char *dir, char *base)
 	return 0;
 }
 
+/* The state lives in the directory: state_dir holds no state to save or
+ * put back; the directory's own tools do, whole and consistent. */
+static int directory_says(const struct cli *ctx, const char *what)
+{
+	if (ctx->cfg.policy.backend == ES_ACCT_LDAP) {
+		ui_warn("accounts.backend = ldap: the accounts and eschool's state are in the "
+		        "directory, which %s does not cover; back it up with slapcat (slapcat -n 1 "
+		        "-l FILE.ldif on the LDAP server) and restore it with slapadd",
+		        what);
+		return ES_ECONFIG;
+	}
+	return 0;
+}
+
 int cmd_backup(struct cli *ctx, const struct args *a)
 {
 	const char *file = NULL;
@@ -263,6 +277,8 @@ int cmd_backup(struct cli *ctx, const struct args *a)
 	int rc, status, dirfd = -1, fd = -1;
 	intptr_t alllock = -1;
 
+	if (directory_says(ctx, "eschool backup") != 0)
+		return ES_ECONFIG;
 	file = a->positional[0];
 	if (absolute(file, dest, sizeof(dest)) != 0) {
 		ui_warn("%s: path too long", file);
@@ -419,6 +435,8 @@ int cmd_restore(struct cli *ctx, const struct args *a)
 	int rc;
 	intptr_t alllock = -1;
 
+	if (directory_says(ctx, "eschool restore") != 0)
+		return ES_ECONFIG;
 	file = a->positional[0];
 	if (absolute(file, src, sizeof(src)) != 0 || stat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
 		ui_warn("%s: no such backup file",

@@ -439,3 +439,14 @@ def test_a_new_source_is_told_once_whichever_workstations_see_it(server):
     finally:
         for ws in wss:
             ws.close()
+
+
+def test_backup_and_restore_point_to_the_directory_tools(server):
+    """state_dir holds no state with the directory store: backup and
+    restore say so (78) instead of saving an empty archive."""
+    sb, slapd = server
+    for argv in (["backup", "/root/b.tar.gz"], ["restore", "/root/b.tar.gz"]):
+        p = sb.eschool(*argv)
+        assert p.returncode == 78, p.stdout + p.stderr
+        assert "slapcat" in p.stderr
+    assert not sb.exists("/root/b.tar.gz")
