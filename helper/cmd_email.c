@@ -125,7 +125,7 @@ static int policy_and_key(const struct cli *ctx, const struct es_state *st, bool
 	struct es_err err = { 0 };
 
 	if (es_account_policy(&ctx->cfg, st, pol, &err) != 0 ||
-	    es_code_key(ctx->cfg.state_dir, create, key, &err) != 0)
+	    es_store_code_key(&ctx->store, create, key, &err) != 0)
 		return ui_fail(&err);
 	return 0;
 }

@@ -726,7 +726,7 @@ void es_login_ask_code(struct es_login *l)
 	if (l->silent || !es_account_code_askable(&l->st, &l->pol, l->now))
 		return;
 	(void)es_strlcpy(addr, pending, sizeof(addr));
-	if (sodium_init() < 0 || es_code_key(l->cfg->state_dir, false, key, &err) != 0) {
+	if (sodium_init() < 0 || es_store_code_key(&l->store, false, key, &err) != 0) {
 		es_login_log(l, LOG_ERR, "cannot check codes: %s", err.msg);
 		return;
 	}

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "es_code.h"
 #include "es_state_files.h"
 #include "es_util.h"
 
@@ -65,6 +66,12 @@ int es_store_flock_all(const struct es_store *s, intptr_t *token, struct es_err 
 	return 0;
 }
 
+static int files_code_key(const struct es_store *s, bool create, unsigned char *key,
+                          struct es_err *err)
+{
+	return es_code_key(s->dir, create, key, err);
+}
+
 static void files_tidy(const struct es_store *s)
 {
 	es_state_sweep_tmp(s->dir);
@@ -74,6 +81,7 @@ static const struct es_store_ops files_ops = {
 	.name = "files",       .lock = es_store_flock,     .unlock = es_store_funlock,
 	.load = files_load,    .save = files_save,         .remove = files_remove,
 	.foreach = files_foreach, .lock_all = es_store_flock_all, .tidy = files_tidy,
+	.code_key = files_code_key,
 };
 
 void es_store_files(struct es_store *s, const char *state_dir)
@@ -134,6 +142,12 @@ int es_store_foreach_with(const struct es_store *s, const char *key,
 	if (s->ops->foreach_with != NULL)
 		return s->ops->foreach_with(s, key, fn, arg, err);
 	return es_store_foreach(s, with_one, &w, err);
+}
+
+int es_store_code_key(const struct es_store *s, bool create, unsigned char *key,
+                      struct es_err *err)
+{
+	return s->ops->code_key(s, create, key, err);
 }
 
 int es_store_last_change(const struct es_store *s, const char *user, long *day,

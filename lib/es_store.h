@@ -62,6 +62,10 @@ struct es_store_ops {
 	 * read by NSS's getspnam), -1 error. NULL: does not say. */
 	int (*last_change)(const struct es_store *s, const char *user, long *day,
 	                   struct es_err *err);
+	/* the key address codes are hashed with (es_code), made when create
+	 * and missing (the helper; the module only reads) */
+	int (*code_key)(const struct es_store *s, bool create, unsigned char *key,
+	                struct es_err *err);
 	/* save compares with what was loaded (a record keeps a copy) */
 	bool cas;
 	/* the machines that write it send no mail: the notices they owe are
@@ -100,6 +104,10 @@ int es_store_read(const struct es_store *s, const char *user, struct es_state *s
  * lists in order); stops at fn's non-zero. */
 int es_store_foreach_with(const struct es_store *s, const char *key,
                           int (*fn)(const char *user, void *arg), void *arg, struct es_err *err);
+
+/* See es_store_ops.code_key: ES_CODE_KEY_LEN bytes. */
+int es_store_code_key(const struct es_store *s, bool create, unsigned char *key,
+                      struct es_err *err);
 
 /* See es_store_ops.last_change. */
 int es_store_last_change(const struct es_store *s, const char *user, long *day,

@@ -17,10 +17,12 @@
 #include "es_store_ldap.h"
 
 #include <ldap.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "es_code.h"
 #include "es_ldap.h"
 #include "es_names.h"
 #include "es_util.h"
@@ -594,6 +596,86 @@ static int dir_last_change(const struct es_store *s, const char *user, long *day
 	return rc;
 }
 
+/* The value of attr on the counter entry: 0 read (into out), 1 none. */
+static int read_pool_value(struct es_ldap *c, const char *attr, char *out, size_t outsz,
+                           struct es_err *err)
+{
+	char *attrs[] = { (char *)attr, NULL };
+	LDAPMessage *res = NULL, *e;
+	struct berval **v = NULL;
+	int rc = ldap_search_ext_s(c->ld, c->ids_dn, LDAP_SCOPE_BASE,
+	                           "(objectClass=eschoolIdPool)", attrs, 0, NULL, NULL, NULL, 1,
+	                           &res);
+
+	if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_OBJECT) {
+		ldap_msgfree(res);
+		return es_ldap_fail(c, rc, "reading the directory's counter entry", err);
+	}
+	e = rc == LDAP_SUCCESS ? ldap_first_entry(c->ld, res) : NULL;
+	if (e != NULL)
+		v = ldap_get_values_len(c->ld, e, attr);
+	rc = 1;
+	if (v != NULL && v[0] != NULL && v[0]->bv_len < outsz) {
+		memcpy(out, v[0]->bv_val, v[0]->bv_len);
+		out[v[0]->bv_len] = '\0';
+		rc = 0;
+	}
+	ldap_value_free_len(v);
+	ldap_msgfree(res);
+	return rc;
+}
+
+/* The code key on the counter entry (eschoolCodeKey, hex; the
+ * workstations may read it, as they check codes typed at login); made by
+ * the first helper that needs it, once (a single-valued add: a second
+ * server's add fails and it reads the first one's). */
+static int dir_code_key(const struct es_store *s, bool create, unsigned char *key,
+                        struct es_err *err)
+{
+	struct es_ldap *c = connected(s, err);
+	char hex[2 * ES_CODE_KEY_LEN + 1];
+	size_t len = 0;
+	int rc;
+
+	if (c == NULL)
+		return -1;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		rc = read_pool_value(c, "eschoolCodeKey", hex, sizeof(hex), err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			rc = sodium_hex2bin(key, ES_CODE_KEY_LEN, hex, strlen(hex), NULL, &len, NULL) ==
+			                     0 && len == ES_CODE_KEY_LEN
+			             ? 0
+			             : es_err_set(err, ES_EDATA,
+			                          "%s: eschoolCodeKey is not %d bytes in hex", c->ids_dn,
+			                          ES_CODE_KEY_LEN);
+			sodium_memzero(hex, sizeof(hex));
+			return rc;
+		}
+		if (!create)
+			return es_err_set(err, ES_ENOUSER,
+			                  "%s has no eschoolCodeKey yet (the first eschool set-email "
+			                  "makes it)",
+			                  c->ids_dn);
+		{
+			unsigned char fresh[ES_CODE_KEY_LEN];
+			char *vals[] = { hex, NULL };
+			LDAPMod m = { LDAP_MOD_ADD, "eschoolCodeKey", { .modv_strvals = vals } };
+			LDAPMod *mods[] = { &m, NULL };
+
+			randombytes_buf(fresh, sizeof(fresh));
+			(void)sodium_bin2hex(hex, sizeof(hex), fresh, sizeof(fresh));
+			sodium_memzero(fresh, sizeof(fresh));
+			rc = ldap_modify_ext_s(c->ld, c->ids_dn, mods, NULL, NULL);
+			sodium_memzero(hex, sizeof(hex));
+			if (rc != LDAP_SUCCESS && !conflict(rc))
+				return es_ldap_fail(c, rc, "storing the code key in the directory", err);
+		}
+	}
+	return es_err_set(err, ES_ETEMP, "%s: the code key could not be read back", c->ids_dn);
+}
+
 static const struct es_store_ops dir_ops = {
 	.name = "ldap",
 	.lock = es_store_flock,
@@ -606,6 +688,7 @@ static const struct es_store_ops dir_ops = {
 	.lock_all = es_store_flock_all,
 	.tidy = dir_tidy,
 	.last_change = dir_last_change,
+	.code_key = dir_code_key,
 	.cas = true,
 	.notices_in_state = true,
 };

@@ -46,14 +46,16 @@ ATTRIBUTES = [
     (20, "eschoolUid", INTEGER, True, "the uid the account was made with (uid)"),
     (21, "eschoolExtra", TEXT, False, "a state key this version does not know: key=value"),
     (22, "eschoolNotices", IA5, True, "mails a workstation owes, sent by the server (notices)"),
+    (23, "eschoolCodeKey", EXACT_IA5, True,
+     "the key of the address codes hashes, 32 random bytes in hex (on the counter entry)"),
 ]
 
 # (number, name, kind, must, may, description)
 CLASSES = [
-    (1, "eschoolAccount", "AUXILIARY", [], [a[1] for a in ATTRIBUTES],
+    (1, "eschoolAccount", "AUXILIARY", [], [a[1] for a in ATTRIBUTES if a[1] != "eschoolCodeKey"],
      "eschool state of an account, on the account entry itself"),
-    (2, "eschoolIdPool", "STRUCTURAL", ["cn"], ["uidNumber", "gidNumber"],
-     "the next free uidNumber and gidNumber, taken by compare-and-set"),
+    (2, "eschoolIdPool", "STRUCTURAL", ["cn"], ["uidNumber", "gidNumber", "eschoolCodeKey"],
+     "the next free uidNumber and gidNumber, taken by compare-and-set; the code key"),
 ]
 
 HEADER = """\

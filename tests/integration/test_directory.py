@@ -450,3 +450,34 @@ def test_backup_and_restore_point_to_the_directory_tools(server):
         assert p.returncode == 78, p.stdout + p.stderr
         assert "slapcat" in p.stderr
     assert not sb.exists("/root/b.tar.gz")
+
+
+def test_the_address_code_is_checked_on_any_workstation(server):
+    """set-email on the server, the code typed at a workstation's login:
+    the workstation reads the code key from the directory and confirms
+    the address there; the server sees it."""
+    sb, slapd = server
+    p = sb.eschool("add", "ivy", "--email", "ivy@example.org")
+    temporary = credentials_human(p.stdout)["ivy"]
+    new = "Mot-De-Passe-2-Ivy!"
+    ws = workstation(slapd, "ws2")
+    try:
+        ws.pam_ok("ivy", [["auth", PAM_SUCCESS], ["account", PAM_NEW_AUTHTOK_REQD],
+                          ["chauthtok", PAM_SUCCESS, PAM_CHANGE_EXPIRED_AUTHTOK]],
+                  passwords=[temporary, temporary, new, new])
+        p = sb.eschool("--json", "set-email", "ivy", "ivy.new@example.org")
+        assert p.returncode == 0, p.stderr
+        code = json.loads(p.stdout)["code"]
+        # the key lives on the counter entry, readable by workstations only
+        assert "eschoolCodeKey" in admin_entry(slapd, IDS_DN, ["eschoolCodeKey"])
+        assert slapd.entry(IDS_DN, ["eschoolCodeKey"], bind_dn="ws3") is not None
+        assert not slapd.entry(IDS_DN, ["eschoolCodeKey"], bind_dn=user_dn("ivy"),
+                               password=new)
+        ws.sss_cache_expire()
+        r = ws.pam_ok("ivy", [["auth", PAM_SUCCESS], ["account", PAM_SUCCESS]],
+                      passwords=[new], answers=[code])
+        assert any("confirmed" in m for m in r["info"]), r
+        shown = json.loads(sb.eschool("--json", "show", "ivy").stdout)
+        assert shown["email"] == "ivy.new@example.org", shown
+    finally:
+        ws.close()

@@ -225,8 +225,10 @@ def test_only_admins_change_the_id_counter(slapd):
         code, out = slapd.replace(IDS_DN, "gidNumber", "1", bind_dn=bind[0], password=bind[1])
         assert code == INSUFFICIENT_ACCESS, (bind, out)
     assert slapd.entry(IDS_DN, ["uidNumber", "gidNumber"], "admin") == before
-    # a workstation does not even see it
-    assert slapd.entry(IDS_DN, [], "ws1") is None
+    # a workstation reads it (the code key is there: it checks codes typed
+    # at login), a user does not even see it
+    assert slapd.entry(IDS_DN, [], "ws1") is not None
+    assert slapd.entry(IDS_DN, [], user, "Emma-pass-1") is None
     code, out = slapd.replace(IDS_DN, "gidNumber", before["gidNumber"][0],
                               bind_dn="eschool-admin")
     assert code == LDAP_SUCCESS, out
