@@ -481,3 +481,23 @@ def test_the_address_code_is_checked_on_any_workstation(server):
         assert shown["email"] == "ivy.new@example.org", shown
     finally:
         ws.close()
+
+
+def test_resend_and_remind_work_against_the_directory(server):
+    sb, slapd = server
+    p = sb.eschool("add", "ana", "--email", "ana@example.org")
+    first = credentials_human(p.stdout)["ana"]
+    p = sb.eschool("resend", "ana")
+    assert p.returncode == 0, p.stdout + p.stderr
+    again = credentials_human(p.stdout)["ana"]
+    assert again != first and slapd.bind_ok(user_dn("ana"), again)
+    # a week on, the unchanged temporary password gets its reminder, once
+    for _ in range(2):
+        p = sb.cmd(["faketime", "-f", "+8d", ESCHOOL, "remind"])
+        assert p.returncode == 0, p.stdout + p.stderr
+    told = [m for m in queue_list(sb) if m["kind"] == "first-change-reminder"]
+    assert len(told) == 1 and told[0]["to"] == "ana@example.org", told
+    assert admin_entry(slapd, user_dn("ana"), ["eschoolReminders"])["eschoolReminders"][0] \
+        .startswith("first-")
+    # forget is for what a removed account left: this one is there
+    assert sb.eschool("forget", "ana").returncode == 65
