@@ -592,7 +592,13 @@ class Workstation:
         with "code" (the first op's unexpected code, if any)."""
         if service == "es-sss" and not self.sb.exists("/etc/pam.d/es-sss"):
             self.pam_service("es-sss")
-        argv = ["/usr/bin/python3", DRIVER,
+        driver = DRIVER
+        if as_user:
+            # the checkout may be in a directory only root can enter (a
+            # mktemp -d clone): the driver goes where the user can read it
+            driver = "/var/mail/pamdrive.py"
+            self.sb.cmd(["install", "-m", "0755", DRIVER, driver], check=True)
+        argv = ["/usr/bin/python3", driver,
                 json.dumps({"service": service, "user": user, "ops": ops,
                             "passwords": list(passwords), "answers": list(answers)})]
         if as_user:
