@@ -4,7 +4,9 @@ binding as the shipped cn=eschool-admin host entry, StartTLS checked
 against the test's private CA."""
 import json
 import os
+import socket
 import subprocess
+import time
 import sys
 
 import pytest
@@ -501,3 +503,24 @@ def test_resend_and_remind_work_against_the_directory(server):
         .startswith("first-")
     # forget is for what a removed account left: this one is there
     assert sb.eschool("forget", "ana").returncode == 65
+
+
+def test_a_stalled_directory_is_given_up_within_the_timeout(server):
+    """A server that accepts connections and never answers (a listening
+    socket nobody reads): a command gives up after [ldap] timeout (2 s
+    here, per step) with 69, instead of hanging."""
+    sb, slapd = server
+    mute = socket.socket()
+    mute.bind(("127.0.0.1", 0))
+    mute.listen(8)
+    try:
+        port = mute.getsockname()[1]
+        sb.write(CONF, ldap_conf(slapd, "timeout = 2\n").replace(slapd.uri,
+                                                                  f"ldap://127.0.0.1:{port}"))
+        started = time.monotonic()
+        p = sb.eschool("list", timeout=60)
+        took = time.monotonic() - started
+    finally:
+        mute.close()
+    assert p.returncode == 69, p.stdout + p.stderr
+    assert took < 20, took  # a bound far above 2 s a step, far below a hang
