@@ -103,6 +103,11 @@ def test_install_remove_purge(debs):
                         ("common-password", "password\trequired\tpam_eschool.so"),
                         ("common-session", "session\toptional\tpam_eschool.so")):
             assert line in root.read(f"/etc/pam.d/{f}"), f
+        # beside SSSD's profile (libpam-sss: "sufficient pam_localuser.so"
+        # ends the account stack for local users), pam_eschool comes first
+        account = root.read("/etc/pam.d/common-account")
+        if "pam_localuser.so" in account:
+            assert account.index("pam_eschool.so") < account.index("pam_localuser.so"), account
         # the conffile and the enabled units
         assert "/etc/eschool/eschool.conf" in root.read("/var/lib/dpkg/info/eschool.conffiles")
         assert root.run("test", "-L",
