@@ -79,7 +79,7 @@ TEST_TOOLS := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/*.c))
 all: $(BUILD)/eschool $(BUILD)/pam_eschool.so $(BUILD)/pam_eschool_ldap.so $(TEST_TOOLS) \
 	$(BUILD)/pam_floor.so
 
-$(BUILD)/%.o: %.c $(wildcard lib/*.h lib/*.inc) $(wildcard helper/*.h helper/mail/*.h)
+$(BUILD)/%.o: %.c $(wildcard lib/*.h lib/*.inc) $(wildcard helper/*.h helper/mail/*.h pam_eschool/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -92,10 +92,11 @@ $(BUILD)/eschool: $(HELPER_OBJ) $(BUILD)/libeschool.a
 		$(PKG_LIBS) -lresolv -lm -lpthread
 
 # The module: lib/ code it needs (not libcurl), only pam_sm_* exported.
-$(BUILD)/pam_eschool.so: $(BUILD)/pam_eschool/pam_eschool.o $(BUILD)/libeschool.a \
-		pam_eschool/pam_eschool.map
+$(BUILD)/pam_eschool.so: $(BUILD)/pam_eschool/pam_eschool.o $(BUILD)/pam_eschool/directory.o \
+		$(BUILD)/libeschool.a pam_eschool/pam_eschool.map
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -shared -Wl,--no-undefined \
-		-Wl,--version-script=pam_eschool/pam_eschool.map -o $@ $< $(BUILD)/libeschool.a \
+		-Wl,--version-script=pam_eschool/pam_eschool.map -o $@ \
+		$(BUILD)/pam_eschool/pam_eschool.o $(BUILD)/pam_eschool/directory.o $(BUILD)/libeschool.a \
 		$$($(PKG_CONFIG) --libs libsodium inih) -lpam
 
 # The module's directory store (lib/es_store_ldap.h), loaded by the module
@@ -207,7 +208,7 @@ lint: deps-lint
 		lib helper pam_eschool
 	@# one file per run: clang-tidy 14's analyzer mixes up va_list state
 	@# across files given together (false "uninitialized va_list")
-	@fail=0; for f in $(LIB_SRC) $(HELPER_SRC) pam_eschool/pam_eschool.c pam_eschool/ldap_plugin.c; do \
+	@fail=0; for f in $(LIB_SRC) $(HELPER_SRC) pam_eschool/pam_eschool.c pam_eschool/directory.c pam_eschool/ldap_plugin.c; do \
 		clang-tidy --quiet $$f -- -std=c11 -D_GNU_SOURCE -Ilib -Ihelper \
 			-DESCHOOL_VERSION='"$(VERSION)"' $(PKG_CFLAGS) || fail=1; \
 	done; test $$fail = 0 && echo "lint: no findings"
