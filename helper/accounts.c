@@ -353,9 +353,7 @@ int account_uid(const char *user, long *uid, struct es_err *err)
 		*uid = (long)pw->pw_uid;
 		return 1;
 	}
-	/* getpwnam's "not found": NULL with errno 0, ENOENT, ESRCH, EBADF or
-	 * EPERM (getpwnam(3)); anything else is a lookup that failed */
-	if (errno == 0 || errno == ENOENT || errno == ESRCH || errno == EBADF || errno == EPERM)
+	if (es_nss_not_found(errno))
 		return 0;
 	return es_err_errno(err, ES_EUNAVAIL, errno, "user %s: the user database did not answer",
 	                    user);

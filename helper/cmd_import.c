@@ -470,8 +470,7 @@ static long user_uid(const struct import *im, const char *user)
 	e = getpwnam_r(user, &pw, buf, sizeof(buf), &res);
 	if (res != NULL)
 		return (long)pw.pw_uid;
-	/* POSIX lets "not found" be any of these (glibc: 0) */
-	return e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM ? -1 : -2;
+	return es_nss_not_found(e) ? -1 : -2;
 }
 
 static bool group_known(const struct import *im, const char *group)
@@ -484,13 +483,10 @@ static bool group_known(const struct import *im, const char *group)
 		return true;
 	if (im->gr_listed_all)
 		return false;
-	/* "not found" may be told as ENOENT and the like (nss_sss without a
-	 * running sssd: ENOENT); any other error (ERANGE for a huge group ...)
-	 * counts as taken: never create over what cannot be checked */
+	/* any error but "not found" (ERANGE for a huge group ...) counts as
+	 * taken: never create over what cannot be checked */
 	e = getgrnam_r(group, &gr, buf, sizeof(buf), &res);
-	if (res != NULL)
-		return true;
-	return !(e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM);
+	return res != NULL || !es_nss_not_found(e);
 }
 
 /* What a state file says of its account, for match_existing: "creating"

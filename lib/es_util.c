@@ -318,3 +318,8 @@ void es_fmt_minute(time_t t, char *out, size_t outsz)
 	if (localtime_r(&t, &tm) == NULL || strftime(out, outsz, "%Y-%m-%d %H:%M", &tm) == 0)
 		(void)snprintf(out, outsz, "%lld", (long long)t);
 }
+
+bool es_nss_not_found(int e)
+{
+	return e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM;
+}

@@ -41,6 +41,11 @@ bool es_utf8_valid(const char *s, size_t len);
 /* Trims ASCII whitespace in place at both ends; returns s. */
 char *es_trim(char *s);
 
+/* How getpwnam_r/getgrnam_r (and getpwnam's errno) say "no such entry":
+ * 0, ENOENT, ESRCH, EBADF or EPERM (POSIX; nss_sss without sssd: ENOENT).
+ * Anything else is a lookup that failed, which says nothing. */
+bool es_nss_not_found(int e);
+
 /* t as the notices' mails show it: "2026-12-04 15:42", local time. */
 void es_fmt_minute(time_t t, char *out, size_t outsz);
 

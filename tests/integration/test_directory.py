@@ -265,6 +265,15 @@ def workstation(slapd, host):
     return ws
 
 
+def first_login(ws, user, temporary, new):
+    """A login program's one transaction with a temporary password: told
+    to change it, changes it, opens the session."""
+    return ws.pam_ok(user, [["auth", PAM_SUCCESS], ["account", PAM_NEW_AUTHTOK_REQD],
+                            ["chauthtok", PAM_SUCCESS, PAM_CHANGE_EXPIRED_AUTHTOK],
+                            ["open", PAM_SUCCESS]],
+                     passwords=[temporary, temporary, new, new])
+
+
 def test_the_first_login_changes_the_password_on_any_workstation(server):
     sb, slapd = server
     p = sb.eschool("add", "zoe", "--email", "zoe@example.org")
@@ -278,10 +287,7 @@ def test_the_first_login_changes_the_password_on_any_workstation(server):
         assert r["ok"], r
         # on ws1 the change is made (the login program's one transaction)
         log = ws1.sb.syslog()
-        ws1.pam_ok("zoe", [["auth", PAM_SUCCESS], ["account", PAM_NEW_AUTHTOK_REQD],
-                           ["chauthtok", PAM_SUCCESS, PAM_CHANGE_EXPIRED_AUTHTOK],
-                           ["open", PAM_SUCCESS]],
-                   passwords=[temporary, temporary, new, new])
+        first_login(ws1, "zoe", temporary, new)
         e = admin_entry(slapd, user_dn("zoe"), ["eschoolMustChange", "eschoolPasswordChanged",
                                                 "shadowLastChange", "eschoolSources"])
         assert e["eschoolMustChange"] == ["0"], "\n".join(log.received())
@@ -335,10 +341,7 @@ def test_a_directory_down_leaves_the_workstation_to_sssd(server):
     new = "Autre-Mot-2-Passe!"
     ws = workstation(slapd, "ws1")
     try:
-        ws.pam_ok("ana", [["auth", PAM_SUCCESS], ["account", PAM_NEW_AUTHTOK_REQD],
-                          ["chauthtok", PAM_SUCCESS, PAM_CHANGE_EXPIRED_AUTHTOK],
-                          ["open", PAM_SUCCESS]],
-                  passwords=[temporary, temporary, new, new])
+        first_login(ws, "ana", temporary, new)
         ws.pam_ok("ana", [["auth", PAM_SUCCESS], ["account", PAM_SUCCESS]], passwords=[new])
         slapd.stop()
         log = ws.sb.syslog()
@@ -419,10 +422,7 @@ def test_a_new_source_is_told_once_whichever_workstations_see_it(server):
     new = "Encore-Un-Mot-2-Passe!"
     wss = [workstation(slapd, h) for h in ("ws1", "ws2", "ws3")]
     try:
-        wss[0].pam_ok("max", [["auth", PAM_SUCCESS], ["account", PAM_NEW_AUTHTOK_REQD],
-                              ["chauthtok", PAM_SUCCESS, PAM_CHANGE_EXPIRED_AUTHTOK],
-                              ["open", PAM_SUCCESS]],
-                      passwords=[temporary, temporary, new, new])  # the first login
+        first_login(wss[0], "max", temporary, new)  # the first login
         for ws in wss:
             ws.sss_cache_expire()
         runs = [login_from(ws, "max", "10.8.8.8", new) for ws in wss[:2]]
@@ -464,9 +464,7 @@ def test_the_address_code_is_checked_on_any_workstation(server):
     new = "Mot-De-Passe-2-Ivy!"
     ws = workstation(slapd, "ws2")
     try:
-        ws.pam_ok("ivy", [["auth", PAM_SUCCESS], ["account", PAM_NEW_AUTHTOK_REQD],
-                          ["chauthtok", PAM_SUCCESS, PAM_CHANGE_EXPIRED_AUTHTOK]],
-                  passwords=[temporary, temporary, new, new])
+        first_login(ws, "ivy", temporary, new)
         p = sb.eschool("--json", "set-email", "ivy", "ivy.new@example.org")
         assert p.returncode == 0, p.stderr
         code = json.loads(p.stdout)["code"]
