@@ -178,10 +178,13 @@ class Slapd:
     admin_password = ADMIN_PASSWORD
     hosts = HOSTS
 
-    def __init__(self, sb, start=True, name="eschool-ldap"):
+    def __init__(self, sb, start=True, name="eschool-ldap", schema="rfc2307"):
         """name: the directory under the sandbox's /var/lib (two servers in
-        one sandbox)."""
+        one sandbox). schema: "rfc2307" (Debian's nis schema: posixGroup
+        structural, members by memberUid) or "rfc2307bis" (posixGroup
+        auxiliary, so a group can be a groupOfNames with member DNs)."""
         self.sb = sb
+        self.schema = schema
         self.var = f"/var/lib/{name}"
         # CA, certificate and key where every sandbox (and the host) sees them
         self.shared = tempfile.mkdtemp(prefix="eschool-ldap.", dir="/tmp")
@@ -215,10 +218,34 @@ class Slapd:
 
     # ---- the offline build ----
 
+    def _nis_schema(self):
+        """The path of the RFC 2307 schema to load: Debian's nis.ldif, or
+        for rfc2307bis the same with what the draft changes for groups
+        (posixGroup auxiliary, beside groupOfNames) under its own name."""
+        nis = "/etc/ldap/schema/nis.ldif"
+        if self.schema == "rfc2307":
+            return nis
+        assert self.schema == "rfc2307bis", self.schema
+        with open(nis) as f:
+            text = f.read()
+        # unfold the LDIF lines, change the one class, write it whole
+        text = re.sub(r"\n ", "", text)
+        text = text.replace("dn: cn=nis,cn=schema,cn=config", "dn: cn=rfc2307bis,cn=schema,cn=config")
+        text = re.sub(r"(?m)^cn: nis$", "cn: rfc2307bis", text)
+        group = "NAME 'posixGroup' DESC 'Abstraction of a group of accounts' SUP top STRUCTURAL"
+        assert group in text, "Debian's nis.ldif changed: posixGroup not found"
+        text = text.replace(group, group.replace("STRUCTURAL", "AUXILIARY"))
+        path = os.path.join(self.shared, "rfc2307bis.ldif")
+        with open(path, "w") as f:
+            f.write(text)
+        os.chmod(path, 0o644)
+        return path
+
     def _build(self):
         values = {"TOP": TOP, "RUNDIR": f"{self.var}/run", "DBDIR": f"{self.var}/db",
                   "CA_FILE": self.ca_file, "CERT_FILE": self.cert_file,
-                  "KEY_FILE": self.key_file, "ADMIN_HASH": ssha(ADMIN_PASSWORD)}
+                  "KEY_FILE": self.key_file, "ADMIN_HASH": ssha(ADMIN_PASSWORD),
+                  "NIS_SCHEMA": self._nis_schema()}
         self.sb.write(f"{self.var}/config.ldif", fill("config.ldif", values))
         self.sb.write(f"{self.var}/data.ldif", fill("data.ldif", {"TOP": TOP}))
         hashes = {"ADMIN_HOST_HASH": ssha(HOSTS["eschool-admin"][1]),

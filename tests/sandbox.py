@@ -24,7 +24,10 @@ _script_ids = itertools.count(1)
 # What a run must leave as it found it on the host: the account files, and
 # the directories eschool writes to that the sandbox does not cover itself.
 HOST_FILES = ["/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow"]
-HOST_DIRS = ["/home", "/var/backups", "/etc/eschool", "/var/lib/eschool", "/var/spool/eschool"]
+# /root: root's home is the host's inside a sandbox (files go to
+# Sandbox.private); a test that wrote there would collide with another
+# run's and stay behind.
+HOST_DIRS = ["/root", "/home", "/var/backups", "/etc/eschool", "/var/lib/eschool", "/var/spool/eschool"]
 
 
 def host_snapshot():

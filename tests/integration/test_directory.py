@@ -209,8 +209,9 @@ def roster(n, start=0):
 
 def test_import_makes_every_account_in_the_directory(server):
     sb, slapd = server
-    sb.write("/root/roster.csv", roster(40))
-    p = sb.eschool("--json", "import", "/root/roster.csv")
+    path = sb.private("roster.csv")
+    sb.write(path, roster(40))
+    p = sb.eschool("--json", "import", path)
     assert p.returncode == 0, p.stdout + p.stderr
     creds = {o["username"]: o["password"] for o in json_lines(p.stdout) if "password" in o}
     assert len(creds) == 40
@@ -228,7 +229,7 @@ def test_import_makes_every_account_in_the_directory(server):
     teachers = admin_entry(slapd, f"cn=teachers,{GROUPS}", ["memberUid"])["memberUid"]
     assert sorted(teachers) == [f"e{i:04d}" for i in range(0, 40, 10)]
     # a second run has nothing to do
-    p = sb.eschool("--json", "import", "/root/roster.csv")
+    p = sb.eschool("--json", "import", path)
     assert p.returncode == 0, p.stdout + p.stderr
     assert not [o for o in json_lines(p.stdout) if "password" in o]
     assert len(slapd.search("(objectClass=posixAccount)", ["uid"], bind_dn="admin",
@@ -362,11 +363,11 @@ def test_two_imports_on_two_servers_never_share_a_number(server):
     try:
         other.write(SECRET, HOSTS["eschool-admin"][1] + "\n", mode="600")
         other.write(CONF, ldap_conf(slapd))
-        sb.write("/root/a.csv", roster(150, 0))
-        other.write("/root/b.csv", roster(150, 1000))
-        pa = sb.popen([ESCHOOL, "-q", "import", "/root/a.csv"], stdout=subprocess.PIPE,
+        sb.write(sb.private("a.csv"), roster(150, 0))
+        other.write(other.private("b.csv"), roster(150, 1000))
+        pa = sb.popen([ESCHOOL, "-q", "import", sb.private("a.csv")], stdout=subprocess.PIPE,
                       stderr=subprocess.PIPE, text=True)
-        pb = other.popen([ESCHOOL, "-q", "import", "/root/b.csv"], stdout=subprocess.PIPE,
+        pb = other.popen([ESCHOOL, "-q", "import", other.private("b.csv")], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True)
         outs = [pa.communicate(timeout=300), pb.communicate(timeout=300)]
         assert pa.returncode == 0 and pb.returncode == 0, outs
@@ -447,11 +448,12 @@ def test_backup_and_restore_point_to_the_directory_tools(server):
     """state_dir holds no state with the directory store: backup and
     restore say so (78) instead of saving an empty archive."""
     sb, slapd = server
-    for argv in (["backup", "/root/b.tar.gz"], ["restore", "/root/b.tar.gz"]):
+    archive = sb.private("b.tar.gz")
+    for argv in (["backup", archive], ["restore", archive]):
         p = sb.eschool(*argv)
         assert p.returncode == 78, p.stdout + p.stderr
         assert "slapcat" in p.stderr
-    assert not sb.exists("/root/b.tar.gz")
+    assert not sb.exists(archive)
 
 
 def test_the_address_code_is_checked_on_any_workstation(server):
@@ -522,3 +524,49 @@ def test_a_stalled_directory_is_given_up_within_the_timeout(server):
         mute.close()
     assert p.returncode == 69, p.stdout + p.stderr
     assert took < 20, took  # a bound far above 2 s a step, far below a hang
+
+
+def test_rfc2307bis_groups_are_groups_of_names_the_workstations_read(tmp_path):
+    """schema = rfc2307bis on a directory whose posixGroup is auxiliary:
+    the role groups are groupOfNames + posixGroup listing members by DN,
+    and a workstation whose SSSD reads rfc2307bis sees the memberships."""
+    sb = Sandbox()
+    slapd = ws = None
+    try:
+        slapd = Slapd(sb, schema="rfc2307bis")
+        sb.write(SECRET, HOSTS["eschool-admin"][1] + "\n", mode="600")
+        sb.write(CONF, ldap_conf(slapd, "schema = rfc2307bis\n"))
+        path = sb.private("roster.csv")
+        sb.write(path, roster(12))
+        p = sb.eschool("--json", "import", path)
+        assert p.returncode == 0, p.stdout + p.stderr
+        teachers = admin_entry(slapd, f"cn=teachers,{GROUPS}", ["objectClass", "member",
+                                                               "memberUid", "gidNumber"])
+        assert {c.lower() for c in teachers["objectClass"]} >= {"groupofnames", "posixgroup"}
+        assert "memberUid" not in teachers
+        members = {m.lower() for m in teachers["member"]}
+        assert {user_dn("e0000").lower(), user_dn("e0010").lower()} <= members
+        assert user_dn("e0001").lower() not in members
+        students = admin_entry(slapd, f"cn=students,{GROUPS}", ["member"])["member"]
+        assert len({m.lower() for m in students} & {user_dn(f"e{i:04d}").lower()
+                                                    for i in range(12)}) == 10
+        # a second run adds nobody twice
+        p = sb.eschool("--json", "import", path)
+        assert p.returncode == 0, p.stdout + p.stderr
+        again = admin_entry(slapd, f"cn=teachers,{GROUPS}", ["member"])["member"]
+        assert sorted(again) == sorted(teachers["member"])
+
+        ws = Workstation(slapd, "ws1", extra_conf="ldap_schema = rfc2307bis\n"
+                                                  "ldap_group_member = member\n")
+        group = ws.wait_getent("group", "teachers")
+        assert group is not None, ws.logs()
+        assert set(group[3].split(",")) == {"e0000", "e0010"}, group
+        assert group[2] == teachers["gidNumber"][0]
+        p = ws.sb.cmd(["id", "-Gn", "e0010"])
+        assert p.returncode == 0 and "teachers" in p.stdout.split(), p.stdout + p.stderr
+    finally:
+        if ws is not None:
+            ws.close()
+        if slapd is not None:
+            slapd.close()
+        sb.close()
