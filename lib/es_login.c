@@ -546,10 +546,13 @@ static enum es_login_rc account_verdict(struct es_login *l, const char **why)
 	return ES_LOGIN_OK;
 }
 
+static void catch_up_change(struct es_login *l);
+
 enum es_login_rc es_login_account(struct es_login *l, const char **why)
 {
 	enum es_login_rc rc;
 
+	catch_up_change(l);
 	l->probing = true;
 	rc = account_verdict(l, why);
 	l->probing = false;
@@ -775,20 +778,33 @@ static bool change_happened(const struct es_login *l, bool authtok)
 	return sp.sp_lstchg >= (long)(l->now / ES_DAY);
 }
 
-enum es_login_rc es_login_password_changed(struct es_login *l, bool authtok)
+/* Did a change the state does not know of happen? The directory's
+ * shadowLastChange (day, written by SSSD with the change) is later than
+ * the recorded change, or eschool's temporary password (written with
+ * shadowLastChange 0 when enforced, es_account_aging) was replaced. */
+static bool changed_unrecorded(const struct es_login *l, long day)
 {
-	char when[64];
+	int64_t recorded = es_state_get_i64(&l->st, ES_K_PW_CHANGED, 0);
+
+	if (day <= 0)
+		return false;
+	if (day > (long)(recorded / ES_DAY))
+		return true;
+	return es_state_get_bool(&l->st, ES_K_MUST_CHANGE) && l->pol.enforce && !exempt(l);
+}
+
+/* Records a change of the password made at `when` (the state and the
+ * password-changed mail or notice), again and again while another machine
+ * changes the record meanwhile. catching_up (the day the directory says):
+ * only if the record, read again under the lock, still does not know of
+ * it (another workstation may have recorded it first: one mail). */
+static enum es_login_rc record_change(struct es_login *l, time_t when, long catching_up)
+{
+	char at[64];
 	bool again = true, owed = false;
 	int rc;
 
-	if (!change_happened(l, authtok)) {
-		es_login_log(l, LOG_NOTICE,
-		             "password of %s not changed by the modules before pam_eschool: nothing "
-		             "recorded (stack them as requisite)",
-		             l->user);
-		return ES_LOGIN_IGNORE;
-	}
-	es_fmt_minute(l->now, when, sizeof(when));
+	es_fmt_minute(when, at, sizeof(at));
 	/* another machine may write the record meanwhile (the directory):
 	 * read it again and apply the change again, a few times */
 	for (int attempt = 0; again && attempt < SAVE_TRIES; attempt++) {
@@ -797,9 +813,13 @@ enum es_login_rc es_login_password_changed(struct es_login *l, bool authtok)
 		rc = relock(l, &rec);
 		if (rc != 0)
 			return rc > 0 ? ES_LOGIN_IGNORE : es_login_on_error(l);
+		if (catching_up > 0 && !changed_unrecorded(l, catching_up)) {
+			es_record_close(&rec);
+			return ES_LOGIN_OK; /* recorded meanwhile */
+		}
 		owed = l->store.ops->notices_in_state;
-		if (es_account_password_changed(&l->st, l->now) != 0 ||
-		    (owed && es_account_owe_notice(&l->st, "password-changed", l->now, "") != 0) ||
+		if (es_account_password_changed(&l->st, when) != 0 ||
+		    (owed && es_account_owe_notice(&l->st, "password-changed", when, "") != 0) ||
 		    save(l, &rec, &again) != 0) {
 			es_record_close(&rec);
 			if (again)
@@ -815,8 +835,53 @@ enum es_login_rc es_login_password_changed(struct es_login *l, bool authtok)
 		return ES_LOGIN_IGNORE;
 	es_login_log(l, LOG_NOTICE, "password changed for %s", l->user);
 	if (!owed)
-		queue_mail(l, "password-changed", when, NULL);
+		queue_mail(l, "password-changed", at, NULL);
 	return ES_LOGIN_OK;
+}
+
+enum es_login_rc es_login_password_changed(struct es_login *l, bool authtok)
+{
+	if (!change_happened(l, authtok)) {
+		es_login_log(l, LOG_NOTICE,
+		             "password of %s not changed by the modules before pam_eschool: nothing "
+		             "recorded (stack them as requisite)",
+		             l->user);
+		return ES_LOGIN_IGNORE;
+	}
+	return record_change(l, l->now, 0);
+}
+
+/* A change the password stage did not see: Debian's common-password with
+ * libpam-sss's profile ends in "sufficient pam_sss.so", so a directory
+ * user's change made there ends the stack before pam_eschool's line (an
+ * "Additional" one, after the "Primary" block). The account stage (on any
+ * workstation) and the session stage (the same login, right after the
+ * change) find the state still asking for a change and the directory's
+ * shadowLastChange saying it was made, and record it then. The directory
+ * is read only when a change is due (a first login, an expired password):
+ * the state store's last_change, which only the directory has. */
+static void catch_up_change(struct es_login *l)
+{
+	struct es_err err = { 0 };
+	struct es_verdict v;
+	long day, today = (long)(l->now / ES_DAY);
+	int known;
+
+	if (l->store.ops == NULL || l->store.ops->last_change == NULL)
+		return;
+	es_account_verdict(&l->pol, &l->st, l->now, &v);
+	if (v.kind != ES_V_MUST_CHANGE && v.kind != ES_V_EXPIRED && v.kind != ES_V_TEMP_EXPIRED)
+		return;
+	known = es_store_last_change(&l->store, l->user, &day, &err);
+	if (known < 0)
+		es_login_log(l, LOG_ERR, "%s", err.msg);
+	if (known <= 0 || !changed_unrecorded(l, day))
+		return;
+	es_login_log(l, LOG_NOTICE,
+	             "password of %s changed in the directory (shadowLastChange %ld) without "
+	             "pam_eschool's password stage: recorded now",
+	             l->user, day);
+	(void)record_change(l, day >= today ? l->now : (time_t)day * ES_DAY, day);
 }
 
 /* ---- session ---- */
@@ -842,6 +907,7 @@ enum es_login_rc es_login_session(struct es_login *l, const char *rhost, const c
 	bool again = true, notify = false, owed = false;
 	int rc;
 
+	catch_up_change(l);
 	(void)es_login_source_clean(rhost, tty, source, sizeof(source));
 	/* logins are recorded to the minute (as `eschool show` prints them):
 	 * the same source again within the minute changes nothing, and costs

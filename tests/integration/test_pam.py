@@ -445,16 +445,22 @@ SECURITY = "/lib/x86_64-linux-gnu/security"
 def debian_profile(sb):
     """Installs the module and packaging/pam-configs/eschool as the package
     would, inside the sandbox's mount namespace (copies bound over the
-    host's directories), then runs the real pam-auth-update."""
+    host's directories, debconf's database included), then runs the real
+    pam-auth-update."""
     conf, sec = sb.private("pam-configs"), sb.private("security")
+    debconf = sb.private("debconf")
     script = f"""set -eu
-mkdir -p {conf} {sec}
+mkdir -p {conf} {sec} {debconf}
 cp -a /usr/share/pam-configs/. {conf}/
 cp {TOP}/packaging/pam-configs/eschool {conf}/eschool
 mount --bind {conf} /usr/share/pam-configs
 cp -a {SECURITY}/. {sec}/
 cp {MODULE} {sec}/pam_eschool.so
 mount --bind {sec} {SECURITY}
+# pam-auth-update records the chosen profiles in debconf's database, which
+# the sandbox does not cover (/var/cache): a copy, not the host's
+cp -a /var/cache/debconf/. {debconf}/
+mount --bind {debconf} /var/cache/debconf
 mkdir -p /var/lib/pam && touch /var/lib/pam/seen
 DEBIAN_FRONTEND=noninteractive pam-auth-update --force --enable eschool
 cp {PAM_D}/* /etc/pam.d/

@@ -506,6 +506,69 @@ static void password_changed(void **state)
 	es_state_free(&st);
 }
 
+/* A store that says when the password last changed, as the directory's
+ * does (shadowLastChange): the day in last_day, on top of the files. */
+static long last_day;
+
+static int said_last_change(const struct es_store *s, const char *user, long *day,
+                            struct es_err *err)
+{
+	(void)s;
+	(void)user;
+	(void)err;
+	*day = last_day;
+	return 1;
+}
+
+/* A change made by a stack that ended before pam_eschool's password line
+ * (Debian's "sufficient pam_sss.so"): the account stage and the session
+ * stage find the store's last change moved and record it, once. */
+static void change_caught_up(void **state)
+{
+	struct fx *f = *state;
+	const char *const temp[] = { ES_K_MUST_CHANGE, "1", ES_K_PW_CHANGED, "1789913600",
+		                     NULL };
+	struct es_store_ops ops;
+	struct es_state st = { 0 };
+	const char *why = NULL;
+
+	ops = *f->store.ops;
+	ops.last_change = said_last_change;
+	write_state(f, temp);
+	f->l.store = f->store;
+	f->l.store.ops = &ops;
+	/* not changed yet (shadowLastChange 0): asked, nothing recorded */
+	last_day = 0;
+	assert_int_equal(login_as_zoe(f, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	assert_int_equal(es_login_account(&f->l, &why), ES_LOGIN_NEW_AUTHTOK);
+	assert_int_equal(queued(f), 0);
+	/* changed today: the session stage of the same login records it */
+	last_day = T0 / ES_DAY;
+	assert_int_equal(es_login_session(&f->l, "10.0.0.1", "ssh"), ES_LOGIN_OK);
+	assert_non_null(strstr(f->logs, "without pam_eschool's password stage: recorded now"));
+	read_state(f, &st);
+	assert_false(es_state_get_bool(&st, ES_K_MUST_CHANGE));
+	assert_int_equal(es_state_get_i64(&st, ES_K_PW_CHANGED, 0), T0);
+	assert_int_equal(queued(f), 1);
+	/* the next login's account stage: nothing due, nothing more */
+	assert_int_equal(login_as_zoe(f, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	assert_int_equal(es_login_account(&f->l, &why), ES_LOGIN_OK);
+	assert_int_equal(queued(f), 1);
+	/* caught up by the account stage of a later login, on a later day:
+	 * the change is dated on its day */
+	write_state(f, temp);
+	last_day = T0 / ES_DAY;
+	f->l.now = T0 + 3 * ES_DAY;
+	assert_int_equal(login_as_zoe(f, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	assert_int_equal(es_login_account(&f->l, &why), ES_LOGIN_OK);
+	read_state(f, &st);
+	assert_false(es_state_get_bool(&st, ES_K_MUST_CHANGE));
+	assert_int_equal(es_state_get_i64(&st, ES_K_PW_CHANGED, 0), (T0 / ES_DAY) * ES_DAY);
+	assert_int_equal(queued(f), 2);
+	es_state_free(&st);
+	f->l.store.ops = NULL; /* ops is on this stack */
+}
+
 static void session(void **state)
 {
 	struct fx *f = *state;
@@ -575,6 +638,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ask_code, setup, teardown),
 		cmocka_unit_test_setup_teardown(ask_code_silent, setup, teardown),
 		cmocka_unit_test_setup_teardown(password_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(change_caught_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(session, setup, teardown),
 		cmocka_unit_test_setup_teardown(session_exempt_and_gone, setup, teardown),
 	};
