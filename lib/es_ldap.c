@@ -68,6 +68,13 @@ int es_ldap_fail(const struct es_ldap *c, int ldap_rc, const char *what, struct 
 		                  "packaging/ldap/acl.ldif and make bind_dn a member of "
 		                  "cn=eschool-admins (workstations: cn=eschool-workstations)",
 		                  what, ldap_err2string(ldap_rc), diag);
+	case LDAP_SIZELIMIT_EXCEEDED:
+	case LDAP_ADMINLIMIT_EXCEEDED:
+		return es_err_set(err, ES_ECONFIG,
+		                  "%s: the directory returns no more entries to bind_dn: %s%s; load "
+		                  "packaging/ldap/acl.ldif (its olcLimits lift the size limit for "
+		                  "cn=eschool-admins) or raise slapd's limits for bind_dn",
+		                  what, ldap_err2string(ldap_rc), diag);
 	case LDAP_NO_MEMORY:
 		return es_err_set(err, ES_EOS, "%s: out of memory", what);
 	default:

@@ -454,7 +454,8 @@ static int cmp_names(const void *a, const void *b)
 }
 
 /* The names of the entries of eschool's under users_dn that filter finds,
- * a page at a time (a server's size limit applies per page). */
+ * a page at a time (slapd's size limit still counts every page: acl.ldif
+ * lifts it for eschool-admins). */
 static int list_users(struct es_ldap *c, const char *filter, char ***names, size_t *count,
                       struct es_err *err)
 {

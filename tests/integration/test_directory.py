@@ -2,10 +2,13 @@
 slapd (tests/directory.py: the shipped schema, access rules and entries),
 binding as the shipped cn=eschool-admin host entry, StartTLS checked
 against the test's private CA."""
+import csv
+import io
 import json
 import os
 import socket
 import subprocess
+import threading
 import time
 import sys
 
@@ -570,3 +573,69 @@ def test_rfc2307bis_groups_are_groups_of_names_the_workstations_read(tmp_path):
         if slapd is not None:
             slapd.close()
         sb.close()
+
+
+def test_a_thousand_rows_into_the_directory_with_plan_bar_and_sheet(server):
+    """The README's import, 1,000 rows, backend ldap: the dry run plans
+    every row and writes nothing; the real run draws its bar on a
+    terminal, prints and saves every password once; the next dry run has
+    nothing to do."""
+    sb, slapd = server
+    path = sb.private("roster.csv")
+    sb.write(path, roster(1000))
+    first_uid = counter(slapd, "uidNumber")
+
+    p = sb.eschool("import", "--dry-run", path, "--output", sb.private("sheet.csv"))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "dry run: 1000 to create" in p.stdout and "nothing was changed" in p.stdout
+    assert slapd.search("(objectClass=posixAccount)", ["uid"], bind_dn="admin",
+                        base="ou=people," + BASE) == {}
+    assert counter(slapd, "uidNumber") == first_uid
+    assert not sb.exists(sb.private("sheet.csv"))
+
+    master, slave = os.openpty()
+    tty = bytearray()
+
+    def read_terminal():  # the bar fills a pty's buffer: read it as it comes
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            tty.extend(chunk)
+
+    reader = threading.Thread(target=read_terminal)
+    try:
+        proc = sb.popen([ESCHOOL, "--json", "import", path, "--output", sb.private("sheet.csv")],
+                        stdout=subprocess.PIPE, stderr=slave,
+                        env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"})
+        os.close(slave)
+        reader.start()
+        out = proc.stdout.read().decode()
+        assert proc.wait(timeout=600) == 0, out
+        reader.join(timeout=30)
+    finally:
+        os.close(master)
+    assert b"[" + b"#" * 30 + b"] 1000/1000 accounts" in tty, bytes(tty[-400:])
+    creds = {}
+    for o in json_lines(out):
+        if "password" in o:
+            assert o["username"] not in creds, o
+            creds[o["username"]] = o["password"]
+    assert len(creds) == 1000
+    sheet = list(csv.DictReader(io.StringIO(sb.read(sb.private("sheet.csv")).lstrip("\ufeff"))))
+    assert {r["username"]: r["password"] for r in sheet} == creds
+    people = slapd.search("(objectClass=eschoolAccount)", ["uid", "uidNumber"],
+                          bind_dn="admin", base="ou=people," + BASE)
+    assert sorted(e["uid"][0] for e in people.values()) == sorted(creds)
+    numbers = sorted(int(e["uidNumber"][0]) for e in people.values())
+    assert numbers == list(range(first_uid, first_uid + 1000))
+    # a sample of the passwords work by a bind as the user
+    for user in list(creds)[::97]:
+        assert slapd.bind_ok(user_dn(user), creds[user]), user
+
+    p = sb.eschool("import", "--dry-run", "--json", path)
+    assert p.returncode == 0, p.stderr
+    assert {o["action"] for o in json_lines(p.stdout) if "action" in o} == {"skip"}
