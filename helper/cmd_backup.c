@@ -1,5 +1,6 @@
 /* eschool backup FILE / restore FILE: the state directory (per-user state,
- * the code key) as a gzipped tar, written atomically (0600), with every
+ * the code key) as a gzipped tar (with accounts.backend = ldap, eschool's
+ * part of the directory as LDIF instead: backup_ldap.c), written atomically (0600), with every
  * writer held off by the global state lock while it is read. restore
  * unpacks into a new directory beside the state directory, refuses
  * anything but directories and regular files, then swaps it in with one
@@ -254,18 +255,9 @@ static int split_dest(const char *file, const char *dest, char *dir, char *base)
 	return 0;
 }
 
-/* The state lives in the directory: state_dir holds no state to save or
- * put back; the directory's own tools do, whole and consistent. */
-static int directory_says(const struct cli *ctx, const char *what)
+static bool in_directory(const struct cli *ctx)
 {
-	if (ctx->cfg.policy.backend == ES_ACCT_LDAP) {
-		ui_warn("accounts.backend = ldap: the accounts and eschool's state are in the "
-		        "directory, which %s does not cover; back it up with slapcat (slapcat -n 1 "
-		        "-l FILE.ldif on the LDAP server) and restore it with slapadd",
-		        what);
-		return ES_ECONFIG;
-	}
-	return 0;
+	return ctx->cfg.policy.backend == ES_ACCT_LDAP;
 }
 
 int cmd_backup(struct cli *ctx, const struct args *a)
@@ -275,10 +267,9 @@ int cmd_backup(struct cli *ctx, const struct args *a)
 	struct es_err err = { 0 };
 	struct stat st;
 	int rc, status, dirfd = -1, fd = -1;
+	size_t entries = 0;
 	intptr_t alllock = -1;
 
-	if (directory_says(ctx, "eschool backup") != 0)
-		return ES_ECONFIG;
 	file = a->positional[0];
 	if (absolute(file, dest, sizeof(dest)) != 0) {
 		ui_warn("%s: path too long", file);
@@ -286,7 +277,7 @@ int cmd_backup(struct cli *ctx, const struct args *a)
 	}
 	if (split_dest(file, dest, dir, base) != 0)
 		return ES_EUSAGE;
-	if (stat(ctx->cfg.state_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+	if (!in_directory(ctx) && (stat(ctx->cfg.state_dir, &st) != 0 || !S_ISDIR(st.st_mode))) {
 		ui_warn("%s does not exist yet: nothing to back up",
 		        ctx->cfg.state_dir);
 		return ES_ENOUSER;
@@ -305,7 +296,10 @@ int cmd_backup(struct cli *ctx, const struct args *a)
 		rc = ui_fail(&err);
 		goto fail;
 	}
-	status = tar_into(ctx->cfg.state_dir, fd, msg, sizeof(msg), &err);
+	if (in_directory(ctx))
+		status = directory_backup(&ctx->directory, fd, &entries, &err) != 0 ? -1 : 0;
+	else
+		status = tar_into(ctx->cfg.state_dir, fd, msg, sizeof(msg), &err);
 	es_store_unlock_all(&ctx->store, alllock);
 	if (status != 0) {
 		if (status < 0) {
@@ -331,6 +325,12 @@ int cmd_backup(struct cli *ctx, const struct args *a)
 	(void)snprintf(stamp, sizeof(stamp), "%lld %s\n", (long long)ctx->now, dest);
 	if (stamp_write(ctx, "last-backup", stamp) != 0)
 		ui_warn("cannot record the backup's time in %s", ctx->cfg.state_dir);
+	if (in_directory(ctx)) {
+		log_msg(LOG_AUTHPRIV, LOG_NOTICE, "backup: %zu directory entries written to %s",
+		        entries, dest);
+		ui_info(ctx, "%zu entries of the directory saved to %s\n", entries, dest);
+		return 0;
+	}
 	log_msg(LOG_AUTHPRIV, LOG_NOTICE, "backup: state written to %s", dest);
 	ui_info(ctx, "state of %s saved to %s\n",
 	        ctx->cfg.state_dir, dest);
@@ -435,13 +435,17 @@ int cmd_restore(struct cli *ctx, const struct args *a)
 	int rc;
 	intptr_t alllock = -1;
 
-	if (directory_says(ctx, "eschool restore") != 0)
-		return ES_ECONFIG;
 	file = a->positional[0];
 	if (absolute(file, src, sizeof(src)) != 0 || stat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
 		ui_warn("%s: no such backup file",
 		        file);
 		return ES_EDATA;
+	}
+	if (in_directory(ctx)) {
+		if (directory_restore(ctx, src, &err) != 0)
+			return ui_fail(&err);
+		log_msg(LOG_AUTHPRIV, LOG_NOTICE, "restore: directory entries restored from %s", src);
+		return 0;
 	}
 	/* a new directory beside the state directory: one rename swaps them */
 	(void)snprintf(parent, sizeof(parent), "%s", ctx->cfg.state_dir);

@@ -297,3 +297,59 @@ int es_ldap_has_schema(struct es_ldap *c, struct es_err *err)
 	ldap_msgfree(res);
 	return found;
 }
+
+int es_ldap_search_pages(struct es_ldap *c, const char *base, int scope, const char *filter,
+                         char **attrs, const char *what,
+                         int (*fn)(struct es_ldap *c, struct ldapmsg *entry, void *arg,
+                                   struct es_err *err),
+                         void *arg, struct es_err *err)
+{
+	struct berval *cookie = NULL;
+	int rc = 0;
+
+	do {
+		LDAPControl *page = NULL, *ctrls[2] = { NULL, NULL }, **rctrls = NULL;
+		LDAPMessage *res = NULL;
+		int lrc, code = 0;
+
+		lrc = ldap_create_page_control(c->ld, 500, cookie, 0, &page);
+		if (cookie != NULL)
+			ber_bvfree(cookie), cookie = NULL;
+		if (lrc != LDAP_SUCCESS)
+			return es_ldap_fail(c, lrc, what, err);
+		ctrls[0] = page;
+		lrc = ldap_search_ext_s(c->ld, base, scope, filter, attrs, 0, ctrls, NULL, NULL, 0,
+		                        &res);
+		ldap_control_free(page);
+		if (lrc == LDAP_NO_SUCH_OBJECT) {
+			ldap_msgfree(res);
+			return 0;
+		}
+		if (lrc != LDAP_SUCCESS) {
+			ldap_msgfree(res);
+			return es_ldap_fail(c, lrc, what, err);
+		}
+		for (LDAPMessage *e = ldap_first_entry(c->ld, res); e != NULL && rc == 0;
+		     e = ldap_next_entry(c->ld, e))
+			rc = fn(c, (struct ldapmsg *)e, arg, err);
+		if (rc == 0 && ldap_parse_result(c->ld, res, &code, NULL, NULL, NULL, &rctrls, 0) ==
+		                   LDAP_SUCCESS && rctrls != NULL) {
+			LDAPControl *resp = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls, NULL);
+			ber_int_t estimate;
+			struct berval next = { 0 };
+
+			if (resp != NULL &&
+			    ldap_parse_pageresponse_control(c->ld, resp, &estimate, &next) ==
+			        LDAP_SUCCESS &&
+			    next.bv_len > 0)
+				cookie = ber_bvdup(&next);
+			if (next.bv_val != NULL)
+				ber_memfree(next.bv_val);
+			ldap_controls_free(rctrls);
+		}
+		ldap_msgfree(res);
+	} while (rc == 0 && cookie != NULL);
+	if (cookie != NULL)
+		ber_bvfree(cookie);
+	return rc;
+}

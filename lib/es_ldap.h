@@ -61,6 +61,17 @@ int es_ldap_fail(const struct es_ldap *c, int ldap_rc, const char *what, struct 
 /* true for the result codes of a directory that cannot be reached now. */
 bool es_ldap_unreachable(int ldap_rc);
 
+/* Every entry that filter finds under base (scope: LDAP_SCOPE_*), a page
+ * of 500 at a time (slapd's size limit still counts every page: acl.ldif
+ * lifts it for eschool-admins), handed to fn (libldap's LDAPMessage);
+ * fn returns 0 to go on, else that value is returned. A base that does
+ * not exist finds nothing. what: for messages. */
+struct ldapmsg; /* libldap's LDAPMessage */
+int es_ldap_search_pages(struct es_ldap *c, const char *base, int scope, const char *filter,
+                         char **attrs, const char *what,
+                         int (*fn)(struct es_ldap *c, struct ldapmsg *entry, void *arg,
+                                   struct es_err *err),
+                         void *arg, struct es_err *err);
 /* Does the server know eschool's schema (the eschoolAccount class)?
  * 1 yes, 0 no, -1 error. */
 int es_ldap_has_schema(struct es_ldap *c, struct es_err *err);

@@ -453,72 +453,42 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The names of the entries of eschool's under users_dn that filter finds,
- * a page at a time (slapd's size limit still counts every page: acl.ldif
- * lifts it for eschool-admins). */
+/* The names of the entries of eschool's under users_dn that filter finds. */
+struct names {
+	char **names;
+	size_t count;
+};
+
+static int add_name(struct es_ldap *c, struct ldapmsg *entry, void *arg, struct es_err *err)
+{
+	struct names *list = arg;
+	struct berval **v = ldap_get_values_len(c->ld, (LDAPMessage *)entry, "uid");
+	int rc = 0;
+
+	if (v != NULL && v[0] != NULL) {
+		char **grown = realloc(list->names, (list->count + 1) * sizeof(*list->names));
+
+		if (grown == NULL || (grown[list->count] = strndup(v[0]->bv_val, v[0]->bv_len)) == NULL)
+			rc = es_err_set(err, ES_EOS, "out of memory");
+		if (grown != NULL)
+			list->names = grown;
+		if (rc == 0)
+			list->count++;
+	}
+	ldap_value_free_len(v);
+	return rc;
+}
+
 static int list_users(struct es_ldap *c, const char *filter, char ***names, size_t *count,
                       struct es_err *err)
 {
 	char *attrs[] = { "uid", NULL };
-	struct berval *cookie = NULL;
-	int rc = 0;
+	struct names list = { NULL, 0 };
+	int rc = es_ldap_search_pages(c, c->users_dn, LDAP_SCOPE_ONELEVEL, filter, attrs,
+	                              "listing the directory's users", add_name, &list, err);
 
-	*names = NULL;
-	*count = 0;
-	do {
-		LDAPControl *page = NULL, *ctrls[2] = { NULL, NULL }, **rctrls = NULL;
-		LDAPMessage *res = NULL;
-		int lrc, code = 0;
-
-		lrc = ldap_create_page_control(c->ld, 500, cookie, 0, &page);
-		if (lrc != LDAP_SUCCESS)
-			return es_ldap_fail(c, lrc, "listing the directory's users", err);
-		ctrls[0] = page;
-		lrc = ldap_search_ext_s(c->ld, c->users_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 0,
-		                        ctrls, NULL, NULL, 0, &res);
-		ldap_control_free(page);
-		if (cookie != NULL)
-			ber_bvfree(cookie), cookie = NULL;
-		if (lrc != LDAP_SUCCESS && lrc != LDAP_NO_SUCH_OBJECT) {
-			ldap_msgfree(res);
-			return es_ldap_fail(c, lrc, "listing the directory's users", err);
-		}
-		for (LDAPMessage *e = ldap_first_entry(c->ld, res); e != NULL && rc == 0;
-		     e = ldap_next_entry(c->ld, e)) {
-			struct berval **v = ldap_get_values_len(c->ld, e, "uid");
-			char **grown;
-
-			if (v != NULL && v[0] != NULL) {
-				grown = realloc(*names, (*count + 1) * sizeof(**names));
-				if (grown == NULL ||
-				    (grown[*count] = strndup(v[0]->bv_val, v[0]->bv_len)) == NULL)
-					rc = es_err_set(err, ES_EOS, "out of memory");
-				if (grown != NULL)
-					*names = grown;
-				if (rc == 0)
-					(*count)++;
-			}
-			ldap_value_free_len(v);
-		}
-		if (rc == 0 && ldap_parse_result(c->ld, res, &code, NULL, NULL, NULL, &rctrls, 0) ==
-		                   LDAP_SUCCESS && rctrls != NULL) {
-			LDAPControl *resp = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls, NULL);
-			ber_int_t estimate;
-			struct berval next = { 0 };
-
-			if (resp != NULL &&
-			    ldap_parse_pageresponse_control(c->ld, resp, &estimate, &next) ==
-			        LDAP_SUCCESS &&
-			    next.bv_len > 0)
-				cookie = ber_bvdup(&next);
-			if (next.bv_val != NULL)
-				ber_memfree(next.bv_val);
-			ldap_controls_free(rctrls);
-		}
-		ldap_msgfree(res);
-	} while (rc == 0 && cookie != NULL);
-	if (cookie != NULL)
-		ber_bvfree(cookie);
+	*names = list.names;
+	*count = list.count;
 	return rc;
 }
 

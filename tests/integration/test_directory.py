@@ -447,16 +447,90 @@ def test_a_new_source_is_told_once_whichever_workstations_see_it(server):
             ws.close()
 
 
-def test_backup_and_restore_point_to_the_directory_tools(server):
-    """state_dir holds no state with the directory store: backup and
-    restore say so (78) instead of saving an empty archive."""
+def test_backup_and_restore_put_eschools_entries_back(server):
+    """backup writes eschool's part of the directory as LDIF (0600): the
+    counter, the groups, the accounts with their hashes and state; restore
+    puts each entry back as it was: a reset undone, a disable undone, a
+    deleted account made again; an account made since is left and named,
+    and the counter does not go back."""
     sb, slapd = server
-    archive = sb.private("b.tar.gz")
-    for argv in (["backup", archive], ["restore", archive]):
-        p = sb.eschool(*argv)
-        assert p.returncode == 78, p.stdout + p.stderr
-        assert "slapcat" in p.stderr
-    assert not sb.exists(archive)
+    pw = {}
+    for user in ("zoe", "eve", "ana"):
+        p = sb.eschool("add", user, "--email", f"{user}@example.org")
+        assert p.returncode == 0, p.stdout + p.stderr
+        pw[user] = credentials_human(p.stdout)[user]
+    backup = sb.private("school.ldif")
+    sb.cmd(["mkdir", "-p", os.path.dirname(backup)], check=True)
+    p = sb.eschool("backup", backup)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert sb.stat(backup)[:3] == (0o600, 0, 0)
+    text = sb.read(backup)
+    assert f"dn: {IDS_DN}" in text and f"dn: {user_dn('zoe')}" in text
+    assert "cn=students," + GROUPS in text and "userPassword::" in text
+
+    assert sb.eschool("reset", "zoe").returncode == 0
+    assert sb.eschool("disable", "eve").returncode == 0
+    rc, out = slapd.client(["ldapdelete", user_dn("ana")], bind_dn=slapd.admin_dn,
+                           password=slapd.admin_password).returncode, ""
+    assert rc == 0
+    p = sb.eschool("add", "late", "--email", "late@example.org")
+    assert p.returncode == 0, p.stdout + p.stderr
+    late_uid = int(admin_entry(slapd, user_dn("late"), ["uidNumber"])["uidNumber"][0])
+
+    p = sb.eschool("restore", backup)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "1 added" in p.stdout and user_dn("late") in p.stderr, p.stdout + p.stderr
+    for user in ("zoe", "eve", "ana"):
+        assert slapd.bind_ok(user_dn(user), pw[user]), user
+    assert "shadowExpire" not in admin_entry(slapd, user_dn("eve"), ["shadowExpire"])
+    assert admin_entry(slapd, user_dn("ana"), ["eschoolMail"])["eschoolMail"] == ["ana@example.org"]
+    assert slapd.entry(user_dn("late"), ["uid"], bind_dn="admin") is not None
+    assert counter(slapd, "uidNumber") > late_uid
+    p = sb.eschool("--json", "show", "eve")
+    assert json.loads(p.stdout)["disabled"] is False, p.stdout
+    # a second restore changes nothing more
+    assert sb.eschool("restore", backup).returncode == 0
+    assert slapd.bind_ok(user_dn("zoe"), pw["zoe"])
+
+
+def test_restore_refuses_what_eschool_never_wrote(server):
+    """A file with an entry outside eschool's places, a value read from a
+    URL, or a change record: refused (65) before anything is written."""
+    sb, slapd = server
+    p = sb.eschool("add", "zoe", "--email", "zoe@example.org")
+    assert p.returncode == 0, p.stdout + p.stderr
+    backup = sb.private("school.ldif")
+    sb.cmd(["mkdir", "-p", os.path.dirname(backup)], check=True)
+    assert sb.eschool("backup", backup).returncode == 0
+    good = sb.read(backup)
+    mail_before = admin_entry(slapd, user_dn("zoe"), ["eschoolMail"])["eschoolMail"]
+    hostile = {
+        "outside": good.replace("eschoolMail: zoe@example.org", "eschoolMail: x@evil.example")
+        + f"\ndn: cn=admin,{BASE}\nobjectClass: organizationalRole\ncn: admin\n",
+        "url": good.replace("eschoolMail: zoe@example.org",
+                            "eschoolMail: x@evil.example\ndescription:< file:///etc/shadow"),
+        "change": good.replace("eschoolMail: zoe@example.org", "eschoolMail: x@evil.example")
+        + f"\ndn: {user_dn('zoe')}\nchangetype: delete\n",
+    }
+    for name, text in hostile.items():
+        path = sb.private(f"{name}.ldif")
+        sb.write(path, text)
+        p = sb.eschool("restore", path)
+        assert p.returncode == 65, (name, p.stdout + p.stderr)
+        assert f"{path}:" in p.stderr, (name, p.stderr)
+        assert admin_entry(slapd, user_dn("zoe"), ["eschoolMail"])["eschoolMail"] == mail_before
+    assert "description" not in admin_entry(slapd, user_dn("zoe"), ["description"])
+
+
+def test_backup_of_a_directory_that_does_not_answer_writes_nothing(server):
+    sb, slapd = server
+    slapd.stop()
+    backup = sb.private("school.ldif")
+    sb.cmd(["mkdir", "-p", os.path.dirname(backup)], check=True)
+    p = sb.eschool("backup", backup)
+    assert p.returncode == 69, p.stdout + p.stderr
+    assert not sb.exists(backup)
+    assert sb.cmd(["ls", "-A", os.path.dirname(backup)]).stdout.strip() == ""
 
 
 def test_the_address_code_is_checked_on_any_workstation(server):
