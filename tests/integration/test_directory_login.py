@@ -9,7 +9,6 @@ through Debian's /etc/pam.d/login by pypamtest and through Debian's
 import os
 import re
 import sys
-import time
 
 import pytest
 
@@ -17,46 +16,21 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from conftest import CONF, credentials_human  # noqa: E402
 from directory import (HOSTS, PAM_AUTH_ERR, PAM_CHANGE_EXPIRED_AUTHTOK,  # noqa: E402
                        PAM_NEW_AUTHTOK_REQD, PAM_SUCCESS, Workstation, days_now, user_dn)
-from sandbox import ESCHOOL, TOP  # noqa: E402
 import test_directory  # noqa: E402
 from test_directory import SECRET, admin_entry, ldap_conf, queue_list  # noqa: E402
-from test_pam import SAN_ENV  # noqa: E402
-from test_sshd import client, finish, free_port  # noqa: E402
+from test_pam import debian_profile  # noqa: E402
+from test_sshd import Sshd as SshdOnSandbox, client, finish  # noqa: E402
 
 server = test_directory.server  # the admin server's fixture: sandbox, slapd, config
-BUILD = os.path.dirname(ESCHOOL)
-SECURITY = "/lib/x86_64-linux-gnu/security"
-SSHD = "/usr/sbin/sshd"
 NEW = "Nouveau-Mot-2-Passe!"
 
 
 def debian_pam(sb):
     """What installing libpam-eschool does on a workstation that has
     libpam-sss: the module and its directory plugin in the PAM module
-    directory, the profile in /usr/share/pam-configs beside the host's
-    (sss, unix, pwquality, ...), then the real pam-auth-update. Everything
-    is bound over the host's directories inside the sandbox's mount
-    namespace, debconf's database included (pam-auth-update records the
-    chosen profiles there)."""
-    conf, sec, debconf = sb.private("pam-configs"), sb.private("security"), sb.private("debconf")
-    script = f"""set -eu
-mkdir -p {conf} {sec} {debconf}
-cp -a /usr/share/pam-configs/. {conf}/
-cp {TOP}/packaging/pam-configs/eschool {conf}/eschool
-mount --bind {conf} /usr/share/pam-configs
-cp -a {SECURITY}/. {sec}/
-install -m 0644 {BUILD}/pam_eschool.so {sec}/pam_eschool.so
-install -m 0644 {BUILD}/pam_eschool_ldap.so {sec}/pam_eschool_ldap.so
-mount --bind {sec} {SECURITY}
-cp -a /var/cache/debconf/. {debconf}/
-mount --bind {debconf} /var/cache/debconf
-mkdir -p /var/lib/pam && : > /var/lib/pam/seen
-DEBIAN_FRONTEND=noninteractive pam-auth-update --force --enable eschool
-"""
-    p = sb.cmd(["sh", "-c", script])
-    assert p.returncode == 0, p.stdout + p.stderr
-    return {name: sb.read(f"/etc/pam.d/common-{name}")
-            for name in ("auth", "account", "password", "session")}
+    directory, the profile beside the host's (sss, unix, pwquality, ...),
+    then the real pam-auth-update (test_pam.debian_profile)."""
+    return debian_profile(sb, plugin=True, services=False)
 
 
 def pam_lines(text):
@@ -240,42 +214,10 @@ def test_a_new_password_pwquality_refuses_changes_nothing(lab):
 
 # ---- a real sshd on each workstation ----
 
-class Sshd:
-    """sshd -D in a workstation's sandbox on a loopback port, with Debian's
-    /etc/pam.d/sshd (and so the combined common-*), logging to a file."""
-
-    def __init__(self, ws, kbd_interactive=True):
-        sb = self.sb = ws.sb
-        self.port = free_port()
-        self.log = sb.private("sshd.log")
-        # the Workstation's /run is its own tmpfs already (sssd's pid file)
-        sb.cmd(["sh", "-c", "mkdir -p -m 0755 /run/sshd && rm -f /etc/ssh/ssh_host_* && "
-                "ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key"], check=True)
-        sb.write("/etc/ssh/sshd_config.test", f"""Port {self.port}
-ListenAddress 127.0.0.1
-HostKey /etc/ssh/ssh_host_ed25519_key
-UsePAM yes
-KbdInteractiveAuthentication {"yes" if kbd_interactive else "no"}
-PasswordAuthentication {"no" if kbd_interactive else "yes"}
-PubkeyAuthentication no
-PermitRootLogin no
-PidFile none
-PrintMotd no
-""", mode="644")
-        env = " ".join(f"{k}='{v}'" for k, v in SAN_ENV.items())
-        self.proc = sb.popen(["sh", "-c", f"exec env {env} {SSHD} -D -e "
-                              f"-f /etc/ssh/sshd_config.test 2>{self.log}"])
-        deadline = time.monotonic() + 20
-        while "Server listening" not in self.logged():
-            assert self.proc.poll() is None and time.monotonic() < deadline, self.logged()
-            time.sleep(0.05)
-
-    def logged(self):
-        return self.sb.cmd(["cat", self.log]).stdout
-
-    def close(self):
-        self.proc.kill()
-        self.proc.wait()
+def Sshd(ws, kbd_interactive=True):
+    """sshd in a workstation's sandbox (test_sshd.Sshd: Debian's
+    /etc/pam.d/sshd, and so the combined common-*), on its /run."""
+    return SshdOnSandbox(ws.sb, kbd_interactive, own_run=False)
 
 
 CURRENT = re.compile("(?i)current password: ")

@@ -442,31 +442,37 @@ PAM_D = os.path.join(TOP, "tests", "pam.d")
 SECURITY = "/lib/x86_64-linux-gnu/security"
 
 
-def debian_profile(sb):
+def debian_profile(sb, plugin=False, services=True):
     """Installs the module and packaging/pam-configs/eschool as the package
     would, inside the sandbox's mount namespace (copies bound over the
     host's directories, debconf's database included), then runs the real
-    pam-auth-update."""
+    pam-auth-update. plugin: the directory's pam_eschool_ldap.so too;
+    services: tests/pam.d's login stacks (GDM, LightDM, SDDM) into
+    /etc/pam.d. Returns the common-* files it wrote."""
     conf, sec = sb.private("pam-configs"), sb.private("security")
     debconf = sb.private("debconf")
+    plugin_line = (f"install -m 0644 {os.path.dirname(MODULE)}/pam_eschool_ldap.so {sec}/\n"
+                   if plugin else "")
+    services_line = f"cp {PAM_D}/* /etc/pam.d/\n" if services else ""
     script = f"""set -eu
 mkdir -p {conf} {sec} {debconf}
 cp -a /usr/share/pam-configs/. {conf}/
 cp {TOP}/packaging/pam-configs/eschool {conf}/eschool
 mount --bind {conf} /usr/share/pam-configs
 cp -a {SECURITY}/. {sec}/
-cp {MODULE} {sec}/pam_eschool.so
-mount --bind {sec} {SECURITY}
+install -m 0644 {MODULE} {sec}/pam_eschool.so
+{plugin_line}mount --bind {sec} {SECURITY}
 # pam-auth-update records the chosen profiles in debconf's database, which
 # the sandbox does not cover (/var/cache): a copy, not the host's
 cp -a /var/cache/debconf/. {debconf}/
 mount --bind {debconf} /var/cache/debconf
 mkdir -p /var/lib/pam && touch /var/lib/pam/seen
 DEBIAN_FRONTEND=noninteractive pam-auth-update --force --enable eschool
-cp {PAM_D}/* /etc/pam.d/
-"""
+{services_line}"""
     p = sb.cmd(["sh", "-c", script])
-    assert p.returncode == 0, p.stderr
+    assert p.returncode == 0, p.stdout + p.stderr
+    return {name: sb.read(f"/etc/pam.d/common-{name}")
+            for name in ("auth", "account", "password", "session")}
 
 
 @pytest.mark.parametrize("service", ["login", "gdm-password", "lightdm", "sddm"])

@@ -34,11 +34,13 @@ def free_port():
 class Sshd:
     """sshd -D in the sandbox, logging to a file; stopped on close."""
 
-    def __init__(self, sb, kbd_interactive):
+    def __init__(self, sb, kbd_interactive, own_run=True):
+        """own_run: mount a /run of the sandbox's own first (a workstation
+        of tests/directory.py has one already: SSSD's pid file)."""
         self.sb, self.port = sb, free_port()
         self.log = sb.private("sshd.log")
-        sb.cmd(["sh", "-c", "mount -t tmpfs -o mode=0755 eschool-run /run && "
-                "mkdir -m 0755 /run/sshd && rm -f /etc/ssh/ssh_host_* && "
+        run = "mount -t tmpfs -o mode=0755 eschool-run /run && " if own_run else ""
+        sb.cmd(["sh", "-c", run + "mkdir -p -m 0755 /run/sshd && rm -f /etc/ssh/ssh_host_* && "
                 "ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key"], check=True)
         sb.write("/etc/ssh/sshd_config.test", f"""Port {self.port}
 ListenAddress 127.0.0.1
