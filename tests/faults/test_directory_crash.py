@@ -5,10 +5,11 @@ with a private CA) and `eschool import` writing the accounts into it.
 - kill -9 at random moments of the import (the delays drawn uniformly over
   an uninterrupted import measured first, as test_import_crash does), the
   import run again after each kill, then once to the end;
-- slapd stopped (SIGTERM) at random moments of an import: the import ends
-  with 69 and says the directory does not answer, leaves nothing half done
-  that the next run does not complete; slapd started again, the import
-  run again completes.
+- slapd stopped (SIGTERM) in each phase of an import (after a random
+  number of journals, of accounts, of passwords shown): the import ends
+  with 69 and says once that the directory does not answer, leaves
+  nothing half done that the next run does not complete, never touches
+  the server's local users; slapd started again, the import completes.
 
 Then, in the directory: every roster person has exactly one entry under
 ou=people, complete (inetOrgPerson + posixAccount + shadowAccount +
@@ -22,9 +23,7 @@ by an LDAP simple bind (ldapwhoami; slapd checks the {CRYPT} yescrypt hash
 through libcrypt) - every account, not a sample."""
 import json
 import os
-import signal
 import subprocess
-import threading
 import time
 
 import pytest
