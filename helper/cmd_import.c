@@ -1073,15 +1073,27 @@ static int report_all(struct import *im, struct es_err *err)
 	return rc;
 }
 
-/* Undoes the rows of a chunk whose password could not be set. */
+/* Undoes the rows of a chunk whose password could not be set: an account
+ * this run made goes through its own source (userdel, or the directory
+ * entry: never userdel for a directory account, which would remove a
+ * local user of that name), then a new row's journal. An account that
+ * could not be removed keeps its journal ("creating"), which the next run
+ * completes; without it the account would be left as one eschool did not
+ * make. A directory that stopped answering refuses every undo: the rows
+ * stay as they are for the next run, and the import ends with that error
+ * once, not once per row. */
 static void undo_chunk(struct import *im, size_t from, size_t to)
 {
 	for (size_t j = from; j < to; j++) {
 		struct row *row = &im->r.rows[im->jobs[j]];
-		struct es_err e;
+		struct es_err e = { 0 };
 
-		if (row->created && userdel_account(row->username, &e) != 0)
+		if (row->created && account_source_for(row->pol)->remove(row->username, &e) != 0) {
+			if (e.code == ES_EUNAVAIL)
+				return;
 			im_warn(im, "%s", ui_err(&e));
+			continue;
+		}
 		if (row->action == A_CREATE) {
 			struct es_state st;
 			struct es_record rec;

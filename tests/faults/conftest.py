@@ -6,6 +6,9 @@ none twice except in the window SMTP cannot close (RFC 1047).
 Environment:
   ESCHOOL_FAULT_KILLS  kills per campaign (default 50)
   ESCHOOL_FAULT_ROWS   roster rows of the import campaigns (default 1000)
+  ESCHOOL_FAULT_DIR_KILLS, ESCHOOL_FAULT_DIR_ROWS
+                       the directory import's campaigns (test_directory_crash:
+                       default the two above, else 20 kills, 300 rows)
   ESCHOOL_FAULT_MAILS  queued mails of the queue campaigns (default 20 per
                        kill, at least 200)
   ESCHOOL_FAULT_SEED   replays a campaign's random draws (roster, kill
