@@ -220,7 +220,8 @@ lint: deps-lint
 	done; test $$fail = 0 && echo "lint: no findings"
 
 # smtp-sink/smtp-source for bench/smtp: postfix installed unconfigured
-# (no main.cf, so nothing starts), and never in place of another mail server
+# (no main.cf, so nothing starts), and never in place of another mail server;
+# mkpasswd (Debian's whois) for bench/ldap's admin script
 deps-bench:
 	@if ! dpkg-query -W -f='$${Status}' postfix 2>/dev/null | grep -q 'ok installed'; then \
 		if apt-get install -s -q --no-install-recommends postfix 2>/dev/null | grep -q '^Remv'; then \
@@ -228,13 +229,14 @@ deps-bench:
 		if [ "$$(id -u)" -eq 0 ]; then echo "postfix postfix/main_mailer_type select No configuration" \
 			| debconf-set-selections; fi; \
 	fi
-	@./tests/install-deps postfix
+	@./tests/install-deps postfix whois
 
 bench: deps-test deps-bench all
 	@./bench/import
 	@ESCHOOL_BUILD=$(BUILD) ./bench/smtp
 	@ESCHOOL_BUILD=$(BUILD) ./bench/pam
 	@ESCHOOL_BUILD=$(BUILD) ./bench/load
+	@ESCHOOL_BUILD=$(BUILD) ./bench/ldap
 
 # 10,000 accounts, 10,000 mails, 200 concurrent sessions (8 to 10 minutes)
 bench-load: deps-test deps-bench all
