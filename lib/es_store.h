@@ -79,6 +79,10 @@ struct es_store {
 	const struct es_store_ops *ops;
 	char dir[ES_PATH_LEN]; /* state_dir: the files, or the directory store's locks */
 	struct es_ldap *ldap;  /* the directory store's connection (the caller's) */
+	/* the directory store writes the person's standard fields too (mail,
+	 * cn, sn, givenName from the address and the name): the helper's,
+	 * not a workstation's, whose rights stop at eschool's attributes */
+	bool person_fields;
 };
 
 /* The file store's locks (flock on state_dir/locks/USER, and on state_dir

@@ -172,11 +172,12 @@ static int dir_load(const struct es_store *s, const char *user, struct es_state 
 /* ---- writing: the changes only, as compare-and-set ---- */
 
 struct mods {
-	LDAPMod *list[2 * (N_MAPPED + 1) + 4];
-	LDAPMod mod[2 * (N_MAPPED + 1) + 4];
-	char *vals[2 * (N_MAPPED + 1) + 4][2];
+	LDAPMod *list[2 * (N_MAPPED + 1) + 8];
+	LDAPMod mod[2 * (N_MAPPED + 1) + 8];
+	char *vals[2 * (N_MAPPED + 1) + 8][2];
 	size_t n;
 	char **extra_del, **extra_add; /* eschoolExtra's values */
+	char given[256]; /* the name's first words (givenName) */
 };
 
 static void mods_add(struct mods *m, int op, const char *attr, const char *value)
@@ -242,8 +243,49 @@ static char **extra_only(const struct es_state *st, const struct es_state *other
 
 /* The modify that turns before into st: for each attribute that changed,
  * delete the value loaded and add the new one. */
-static int plan_mods(const struct es_state *before, const struct es_state *st, struct mods *m,
-                     struct es_err *err)
+/* A display name's parts as inetOrgPerson holds them: the last word is
+ * sn, what comes before givenName (none for one word). */
+static const char *surname_of(const char *name, char *given, size_t givensz)
+{
+	const char *sp = strrchr(name, ' ');
+
+	given[0] = '\0';
+	if (sp == NULL || sp[1] == '\0' || sp == name)
+		return name;
+	(void)snprintf(given, givensz, "%.*s", (int)(sp - name), name);
+	return sp + 1;
+}
+
+static bool changed(const struct es_state *before, const struct es_state *st, const char *key)
+{
+	const char *old = before != NULL ? es_state_get(before, key) : NULL;
+	const char *now = es_state_get(st, key);
+
+	return old == NULL ? now != NULL : now == NULL || strcmp(old, now) != 0;
+}
+
+/* The person's standard fields: cn, sn and givenName replaced when the
+ * name changed (an account without a name keeps the cn and sn the username
+ * made: both are required); mail with every write that changes something,
+ * since an address confirmed at a workstation changed eschoolMail alone
+ * (a workstation may write eschool's attributes only). */
+static void plan_person(const struct es_state *before, const struct es_state *st, struct mods *m)
+{
+	const char *name = es_state_get(st, ES_K_NAME);
+
+	if (m->n > 0 || changed(before, st, ES_K_EMAIL))
+		mods_add(m, LDAP_MOD_REPLACE, "mail", es_state_get(st, ES_K_EMAIL));
+	if (changed(before, st, ES_K_NAME) && name != NULL && name[0] != '\0') {
+		const char *sn = surname_of(name, m->given, sizeof(m->given));
+
+		mods_add(m, LDAP_MOD_REPLACE, "cn", name);
+		mods_add(m, LDAP_MOD_REPLACE, "sn", sn);
+		mods_add(m, LDAP_MOD_REPLACE, "givenName", m->given[0] != '\0' ? m->given : NULL);
+	}
+}
+
+static int plan_mods(const struct es_state *before, const struct es_state *st, bool person,
+                     struct mods *m, struct es_err *err)
 {
 	bool oom = false;
 
@@ -271,6 +313,8 @@ static int plan_mods(const struct es_state *before, const struct es_state *st, s
 		mods_add_list(m, LDAP_MOD_DELETE, EXTRA_ATTR, m->extra_del);
 	if (m->extra_add != NULL)
 		mods_add_list(m, LDAP_MOD_ADD, EXTRA_ATTR, m->extra_add);
+	if (person && before != NULL)
+		plan_person(before, st, m);
 	return 0;
 }
 
@@ -292,28 +336,33 @@ static bool conflict(int rc)
 static int add_entry(struct es_ldap *c, const char *dn, const struct es_state *st,
                      struct es_err *err)
 {
-	const char *name = es_state_get(st, ES_K_NAME);
-	const char *sn = NULL;
+	const char *name = es_state_get(st, ES_K_NAME), *email = es_state_get(st, ES_K_EMAIL);
 	char *classes[] = { "top", "inetOrgPerson", "eschoolAccount", NULL };
-	char *uid[] = { (char *)st->username, NULL }, *cn[2], *snv[2];
+	char *uid[] = { (char *)st->username, NULL }, *cn[2], *snv[2], *givenv[2], *mailv[2];
 	LDAPMod oc = { LDAP_MOD_ADD, "objectClass", { .modv_strvals = classes } };
 	LDAPMod m_uid = { LDAP_MOD_ADD, "uid", { .modv_strvals = uid } };
 	LDAPMod m_cn = { LDAP_MOD_ADD, "cn", { .modv_strvals = cn } };
 	LDAPMod m_sn = { LDAP_MOD_ADD, "sn", { .modv_strvals = snv } };
+	LDAPMod m_given = { LDAP_MOD_ADD, "givenName", { .modv_strvals = givenv } };
+	LDAPMod m_mail = { LDAP_MOD_ADD, "mail", { .modv_strvals = mailv } };
 	struct mods m;
-	LDAPMod *all[4 + ES_ARRAY_LEN(m.list)];
+	LDAPMod *all[6 + ES_ARRAY_LEN(m.list)];
 	size_t n = 0;
 	int rc;
 
 	if (name == NULL || name[0] == '\0')
 		name = st->username;
-	sn = strrchr(name, ' ');
-	sn = sn != NULL && sn[1] != '\0' ? sn + 1 : name;
-	cn[0] = (char *)name, cn[1] = NULL;
-	snv[0] = (char *)sn, snv[1] = NULL;
-	if (plan_mods(NULL, st, &m, err) != 0)
+	if (plan_mods(NULL, st, false, &m, err) != 0)
 		return -1;
+	cn[0] = (char *)name, cn[1] = NULL;
+	snv[0] = (char *)surname_of(name, m.given, sizeof(m.given)), snv[1] = NULL;
+	givenv[0] = m.given, givenv[1] = NULL;
+	mailv[0] = (char *)email, mailv[1] = NULL;
 	all[n++] = &oc, all[n++] = &m_uid, all[n++] = &m_cn, all[n++] = &m_sn;
+	if (m.given[0] != '\0')
+		all[n++] = &m_given;
+	if (email != NULL && email[0] != '\0')
+		all[n++] = &m_mail;
 	for (size_t i = 0; m.list[i] != NULL; i++)
 		if (m.list[i]->mod_values != NULL) {
 			m.list[i]->mod_op = LDAP_MOD_ADD;
@@ -368,7 +417,7 @@ static int dir_save(const struct es_store *s, const struct es_state *before,
 		 * meanwhile): the attributes below are added, and one another
 		 * machine wrote first makes the modify fail */
 	}
-	if (plan_mods(before, st, &m, err) != 0)
+	if (plan_mods(before, st, s->person_fields, &m, err) != 0)
 		return -1;
 	if (m.n == 0)
 		return 0; /* nothing changed: no write */
@@ -669,6 +718,7 @@ void es_store_ldap(struct es_store *s, struct es_ldap *conn, const char *state_d
 	memset(s, 0, sizeof(*s));
 	s->ops = &dir_ops;
 	s->ldap = conn;
+	s->person_fields = true;
 	(void)es_strlcpy(s->dir, state_dir, sizeof(s->dir));
 }
 
@@ -686,6 +736,7 @@ int es_store_ldap_open(struct es_store *s, const struct es_config *cfg, long tim
 		return -1;
 	}
 	es_store_ldap(s, c, cfg->state_dir);
+	s->person_fields = false; /* a workstation's: eschool's attributes only */
 	return 0;
 }
 
