@@ -518,6 +518,7 @@ static void check_directory(struct doctor *d)
 	struct es_err err = { 0 };
 	struct item *it;
 	char what[512];
+	const char *bound_as;
 	int rc;
 
 	if (ctx->cfg.policy.backend != ES_ACCT_LDAP)
@@ -531,10 +532,11 @@ static void check_directory(struct doctor *d)
 		return;
 	}
 	it = add(d, "directory", OK);
+	bound_as = es_ldap_bound_as(&ctx->directory);
 	(void)snprintf(it->detail, sizeof(it->detail), _("%s, %s, bound as %s"), l->uri,
 	               ctx->directory.tls ? _("TLS with the certificate checked")
 	                                  : _("local socket"),
-	               ctx->directory.bound_as[0] ? ctx->directory.bound_as : l->bind_dn);
+	               bound_as[0] ? bound_as : l->bind_dn);
 	rc = es_ldap_has_schema(&ctx->directory, &err);
 	it = add(d, "schema", rc == 1 ? OK : FAIL);
 	if (rc == 1) {

@@ -189,8 +189,7 @@ static int protect(struct es_ldap *c, struct es_err *err)
 	                  c->conf->uri, ldap_err2string(rc), ca);
 }
 
-/* Who the server says we are, for doctor ("dn:cn=ws01,ou=hosts,..."). */
-static void note_identity(struct es_ldap *c)
+const char *es_ldap_bound_as(struct es_ldap *c)
 {
 	struct berval *who = NULL;
 
@@ -203,6 +202,7 @@ static void note_identity(struct es_ldap *c)
 	}
 	if (who != NULL)
 		ber_bvfree(who);
+	return c->bound_as;
 }
 
 /* A simple bind with bind_password_file's password (the connection is
@@ -233,7 +233,6 @@ static int bind_as_configured(struct es_ldap *c, struct es_err *err)
 		return es_ldap_fail(c, rc, l->bind_dn[0] != '\0' ? "bind as [ldap] bind_dn"
 		                                                 : "SASL EXTERNAL bind",
 		                    err);
-	note_identity(c);
 	return 0;
 }
 

@@ -36,7 +36,7 @@ struct es_ldap {
 	char groups_dn[256]; /* groups_dn, else ou=groups,BASE */
 	char ids_dn[256];    /* ids_dn, else cn=eschool-ids,BASE */
 	bool tls;            /* the connection is TLS (not ldapi://) */
-	char bound_as[256];  /* the DN the server says we are (doctor) */
+	char bound_as[256];  /* the DN the server says we are: es_ldap_bound_as */
 };
 
 /* Connects to the first URI that answers, protects the connection and
@@ -47,6 +47,9 @@ int es_ldap_open(struct es_ldap *c, const struct es_config *cfg, long timeout_s,
                  struct es_err *err);
 void es_ldap_close(struct es_ldap *c);
 
+/* Who the server says we are ("dn:cn=ws01,ou=hosts,..."; "" when it does
+ * not say): one whoami, asked by doctor only (not a login's cost). */
+const char *es_ldap_bound_as(struct es_ldap *c);
 /* The DNs of [ldap], defaults filled in (no connection needed). */
 int es_ldap_dns(struct es_ldap *c, const struct es_ldap_conf *conf, struct es_err *err);
 
