@@ -546,13 +546,13 @@ static enum es_login_rc account_verdict(struct es_login *l, const char **why)
 	return ES_LOGIN_OK;
 }
 
-static void catch_up_change(struct es_login *l);
+static void catch_up_change(struct es_login *l, bool loaded_now);
 
 enum es_login_rc es_login_account(struct es_login *l, const char **why)
 {
 	enum es_login_rc rc;
 
-	catch_up_change(l);
+	catch_up_change(l, true);
 	l->probing = true;
 	rc = account_verdict(l, why);
 	l->probing = false;
@@ -854,27 +854,36 @@ enum es_login_rc es_login_password_changed(struct es_login *l, bool authtok)
 /* A change the password stage did not see: Debian's common-password with
  * libpam-sss's profile ends in "sufficient pam_sss.so", so a directory
  * user's change made there ends the stack before pam_eschool's line (an
- * "Additional" one, after the "Primary" block). The account stage (on any
- * workstation) and the session stage (the same login, right after the
- * change) find the state still asking for a change and the directory's
- * shadowLastChange saying it was made, and record it then. The directory
- * is read only when a change is due (a first login, an expired password):
- * the state store's last_change, which only the directory has. */
-static void catch_up_change(struct es_login *l)
+ * "Additional" one, after the "Primary" block). The directory's
+ * shadowLastChange (SSSD writes it with the change) later than the change
+ * recorded says one happened: the account stage reads it with the state
+ * (ES_K_DIR_LAST_CHANGE: no search of its own) and records any change, a
+ * forced one or one made later with passwd (its mail then goes out after
+ * the next login, on any workstation); the session stage, whose state the
+ * account stage read before the change, asks the directory again, only
+ * while a change is due (a first login: recorded by the same login). Two
+ * changes on one day are one: shadowLastChange counts days. */
+static void catch_up_change(struct es_login *l, bool loaded_now)
 {
 	struct es_err err = { 0 };
 	struct es_verdict v;
-	long day, today = (long)(l->now / ES_DAY);
+	long day = 0, today = (long)(l->now / ES_DAY);
+	const char *read = es_state_get(&l->st, ES_K_DIR_LAST_CHANGE);
 	int known;
 
 	if (l->store.ops == NULL || l->store.ops->last_change == NULL)
 		return;
-	es_account_verdict(&l->pol, &l->st, l->now, &v);
-	if (v.kind != ES_V_MUST_CHANGE && v.kind != ES_V_EXPIRED && v.kind != ES_V_TEMP_EXPIRED)
-		return;
-	known = es_store_last_change(&l->store, l->user, &day, &err);
-	if (known < 0)
-		es_login_log(l, LOG_ERR, "%s", err.msg);
+	if (loaded_now && read != NULL) {
+		known = es_parse_long(read, 0, 1000000L, &day) == 0;
+	} else {
+		es_account_verdict(&l->pol, &l->st, l->now, &v);
+		if (v.kind != ES_V_MUST_CHANGE && v.kind != ES_V_EXPIRED &&
+		    v.kind != ES_V_TEMP_EXPIRED)
+			return;
+		known = es_store_last_change(&l->store, l->user, &day, &err);
+		if (known < 0)
+			es_login_log(l, LOG_ERR, "%s", err.msg);
+	}
 	if (known <= 0 || !changed_unrecorded(l, day))
 		return;
 	es_login_log(l, LOG_NOTICE,
@@ -907,7 +916,7 @@ enum es_login_rc es_login_session(struct es_login *l, const char *rhost, const c
 	bool again = true, notify = false, owed = false;
 	int rc;
 
-	catch_up_change(l);
+	catch_up_change(l, false);
 	(void)es_login_source_clean(rhost, tty, source, sizeof(source));
 	/* logins are recorded to the minute (as `eschool show` prints them):
 	 * the same source again within the minute changes nothing, and costs

@@ -67,6 +67,9 @@
  * store: a workstation has no mail queue of its own that anything sends):
  * "kind:time:shown" items, comma-separated (es_account_owe_notice). */
 #define ES_K_NOTICES "notices"
+/* Read with the state, never written (the directory store): the entry's
+ * shadowLastChange, the day SSSD says the password was last changed. */
+#define ES_K_DIR_LAST_CHANGE "directory_last_change"
 
 struct es_state_kv {
 	char *key;

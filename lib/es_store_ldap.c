@@ -53,6 +53,7 @@ static const struct {
 	{ ES_K_NOTICES, "eschoolNotices" },
 };
 #define EXTRA_ATTR "eschoolExtra" /* key=value: a key this version does not know */
+#define LAST_CHANGE_ATTR "shadowLastChange" /* as ES_K_DIR_LAST_CHANGE */
 #define N_MAPPED ES_ARRAY_LEN(attr_map)
 
 const char *es_store_ldap_attr(const char *key)
@@ -97,6 +98,7 @@ static char **wanted_attrs(char **out)
 	for (size_t i = 0; i < N_MAPPED; i++)
 		out[n++] = (char *)attr_map[i].attr;
 	out[n++] = EXTRA_ATTR;
+	out[n++] = LAST_CHANGE_ATTR; /* read along, never written */
 	out[n] = NULL;
 	return out;
 }
@@ -110,7 +112,7 @@ static int fill_from_entry(struct es_ldap *c, LDAPMessage *e, struct es_state *s
 	for (char *a = ldap_first_attribute(c->ld, e, &ber); a != NULL && rc == 0;
 	     a = ldap_next_attribute(c->ld, e, ber)) {
 		struct berval **vals = ldap_get_values_len(c->ld, e, a);
-		const char *key = key_of(a);
+		const char *key = strcasecmp(a, LAST_CHANGE_ATTR) == 0 ? ES_K_DIR_LAST_CHANGE : key_of(a);
 		bool extra = strcasecmp(a, EXTRA_ATTR) == 0;
 
 		for (size_t i = 0; vals != NULL && vals[i] != NULL && rc == 0; i++) {
@@ -143,7 +145,7 @@ static int dir_load(const struct es_store *s, const char *user, struct es_state 
                     struct es_err *err)
 {
 	struct es_ldap *c = connected(s, err);
-	char dn[512], *attrs[N_MAPPED + 2];
+	char dn[512], *attrs[N_MAPPED + 3];
 	LDAPMessage *res = NULL, *e;
 	int rc;
 
@@ -222,7 +224,7 @@ static char **extra_only(const struct es_state *st, const struct es_state *other
 		const char *k = st->kv[i].key, *v = st->kv[i].value, *ov;
 		char **grown;
 
-		if (es_store_ldap_attr(k) != NULL)
+		if (es_store_ldap_attr(k) != NULL || strcmp(k, ES_K_DIR_LAST_CHANGE) == 0)
 			continue;
 		ov = other != NULL ? es_state_get(other, k) : NULL;
 		if (ov != NULL && strcmp(ov, v) == 0)

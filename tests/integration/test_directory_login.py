@@ -186,6 +186,44 @@ def test_a_change_without_a_session_is_recorded_by_the_next_login_anywhere(lab):
     assert len(queued) == 1, queued
 
 
+def test_a_later_change_with_passwd_is_told_after_the_next_login(lab):
+    """Weeks after the first change the student changes the password
+    again with passwd (Debian's /etc/pam.d/passwd: common-password, where
+    pam_sss ends the stack): nothing is due, so nothing asks; the next
+    login's account stage reads shadowLastChange with the state (the day
+    moved past the change recorded) and owes one password-changed mail."""
+    sb, slapd, ws1, ws2 = lab
+    temporary = add_student(sb)
+    ws1.pam_ok("zoe", [["auth", PAM_SUCCESS], ["account", PAM_NEW_AUTHTOK_REQD],
+                       ["chauthtok", PAM_SUCCESS, PAM_CHANGE_EXPIRED_AUTHTOK],
+                       ["open", PAM_SUCCESS]],
+               passwords=[temporary, temporary, NEW, NEW], service="login")
+    assert len(password_changed_mails(sb)) == 1
+    # that first change, as if recorded 20 days ago (the day is what counts)
+    long_ago = str(int(entry(slapd, "zoe")["eschoolPasswordChanged"][0]) - 20 * 86400)
+    code, out = slapd.replace(user_dn("zoe"), "eschoolPasswordChanged", long_ago,
+                              bind_dn=slapd.admin_dn, password=slapd.admin_password)
+    assert code == 0, out
+    later = "Encore-Un-Autre-7-Mot!"
+    ws1.pam_ok("zoe", [["chauthtok", PAM_SUCCESS]], passwords=[NEW, later, later],
+               service="passwd", as_user=True)
+    assert slapd.bind_ok(user_dn("zoe"), later)
+    assert entry(slapd, "zoe")["eschoolPasswordChanged"] == [long_ago]  # not seen there
+    ws2.sss_cache_expire()
+    log = ws2.sb.syslog()
+    r = ws2.pam_ok("zoe", [["auth", PAM_SUCCESS], ["account", PAM_SUCCESS],
+                           ["open", PAM_SUCCESS]], passwords=[later], service="login")
+    lines = [x for x in log.received() if "pam_eschool" in x]
+    assert not any("change" in m.lower() for m in r["info"] + r["errors"]), r
+    assert any("without pam_eschool's password stage: recorded now" in x for x in lines), lines
+    assert int(entry(slapd, "zoe")["eschoolPasswordChanged"][0]) > int(long_ago)
+    ws1.sss_cache_expire()
+    ws1.pam_ok("zoe", [["auth", PAM_SUCCESS], ["account", PAM_SUCCESS], ["open", PAM_SUCCESS]],
+               passwords=[later], service="login")
+    queued = password_changed_mails(sb)
+    assert len(queued) == 2, queued
+
+
 PAM_MAXTRIES = 11
 
 

@@ -569,6 +569,39 @@ static void change_caught_up(void **state)
 	f->l.store.ops = NULL; /* ops is on this stack */
 }
 
+/* A later change, made with passwd through the same stacks (nothing
+ * due): the account stage of the next login reads the day with the state
+ * (no search of its own) and records it, once. */
+static void later_change_caught_up(void **state)
+{
+	struct fx *f = *state;
+	char today[24];
+	const char *const changed[] = { ES_K_MUST_CHANGE, "0", ES_K_PW_CHANGED, "1789913600",
+		                        ES_K_DIR_LAST_CHANGE, today, NULL };
+	struct es_store_ops ops;
+	struct es_state st = { 0 };
+	const char *why = NULL;
+
+	ops = *f->store.ops;
+	ops.last_change = said_last_change;
+	(void)snprintf(today, sizeof(today), "%ld", (long)(T0 / ES_DAY));
+	last_day = -1; /* the search must not be needed */
+	write_state(f, changed);
+	f->l.store = f->store;
+	f->l.store.ops = &ops;
+	assert_int_equal(login_as_zoe(f, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	assert_int_equal(es_login_account(&f->l, &why), ES_LOGIN_OK);
+	read_state(f, &st);
+	assert_int_equal(es_state_get_i64(&st, ES_K_PW_CHANGED, 0), T0);
+	assert_int_equal(queued(f), 1);
+	/* the next login: the day recorded is the directory's: nothing more */
+	assert_int_equal(login_as_zoe(f, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	assert_int_equal(es_login_account(&f->l, &why), ES_LOGIN_OK);
+	assert_int_equal(queued(f), 1);
+	es_state_free(&st);
+	f->l.store.ops = NULL; /* ops is on this stack */
+}
+
 static void session(void **state)
 {
 	struct fx *f = *state;
@@ -639,6 +672,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ask_code_silent, setup, teardown),
 		cmocka_unit_test_setup_teardown(password_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(change_caught_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(later_change_caught_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(session, setup, teardown),
 		cmocka_unit_test_setup_teardown(session_exempt_and_gone, setup, teardown),
 	};
