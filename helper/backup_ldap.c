@@ -162,18 +162,73 @@ static enum place place_of(const struct es_ldap *c, const char *dn)
 	return p;
 }
 
-/* An LDIF line whose value is a URL ("name:< ..."), outside folded lines. */
-static const char *url_line(const char *rec)
+/* The class an entry of each place must have, in the file and, for one
+ * that exists, in the directory: restore puts back eschool's own entries
+ * and nothing else. */
+static const char *class_of(enum place p)
 {
-	for (const char *line = rec; line != NULL && *line != '\0';) {
-		const char *colon = strchr(line, ':'), *end = strchr(line, '\n');
+	return p == P_IDS ? "eschoolIdPool" : p == P_GROUP ? "posixGroup" : "eschoolAccount";
+}
 
-		if (*line != ' ' && *line != '#' && colon != NULL && (end == NULL || colon < end) &&
-		    colon[1] == '<')
-			return line;
-		line = end != NULL ? end + 1 : NULL;
+static bool has_class(struct berval **classes, const char *want)
+{
+	for (size_t i = 0; classes != NULL && classes[i] != NULL; i++)
+		if (classes[i]->bv_len == strlen(want) &&
+		    strncasecmp(classes[i]->bv_val, want, classes[i]->bv_len) == 0)
+			return true;
+	return false;
+}
+
+/* The file's text checked line by line before libldap reads any of it:
+ * an LDIF line may take its value from a URL ("attr:< file:///...") or
+ * pull in another file ("include: ..."), which libldap would read on
+ * this machine. Lines are unfolded first (a line that starts with a
+ * space continues the one before). Returns the offending line's number,
+ * or 0. */
+static unsigned long unsafe_line(const char *text, size_t len)
+{
+	unsigned long line = 0;
+	bool after_blank = true; /* the file's start counts as a blank line */
+
+	for (size_t i = 0; i < len;) {
+		size_t end = i, h = 0, n;
+		char head[64], name[16];
+		const char *colon;
+		bool indented = text[i] == ' ' || text[i] == '\t';
+
+		while (end < len && text[end] != '\n')
+			end++;
+		line++;
+		/* a logical line starts here unless this one continues the one
+		 * before (indented, after a line that was not blank: libldap
+		 * reads an indented line after a blank one as a line of its own) */
+		if (!indented || after_blank) {
+			for (size_t j = i; j < len && h < sizeof(head) - 1;) {
+				if (text[j] == '\n') {
+					if (j + 1 < len && (text[j + 1] == ' ' || text[j + 1] == '\t')) {
+						j += 2; /* folded: the next line goes on */
+						continue;
+					}
+					break;
+				}
+				head[h++] = text[j++];
+			}
+			head[h] = '\0';
+			n = strspn(head, " \t\r");
+			colon = strchr(head + n, ':');
+			if (head[n] != '#' && head[n] != '\0') {
+				if (colon == NULL || colon[1] == '<')
+					return line;
+				(void)snprintf(name, sizeof(name), "%.*s", (int)(colon - (head + n)),
+				               head + n);
+				if (strcasecmp(name, "include") == 0)
+					return line;
+			}
+		}
+		after_blank = end == i || (end == i + 1 && text[i] == '\r');
+		i = end + 1;
 	}
-	return NULL;
+	return 0;
 }
 
 struct restore {
@@ -200,26 +255,85 @@ static long number_of(const struct berval *v)
 	return strtol(text, NULL, 10);
 }
 
-/* The value of the counter's attr now (0 when absent). */
-static long current_number(const struct es_ldap *c, const char *attr)
+static bool same_value(const struct berval *a, const struct berval *b)
+{
+	return a->bv_len == b->bv_len && strncasecmp(a->bv_val, b->bv_val, a->bv_len) == 0;
+}
+
+#define MAX_MODS 128
+
+/* What put_back builds: the modify's list, and what it must free after. */
+struct change {
+	LDAPMod *list[MAX_MODS + 1], slots[MAX_MODS];
+	size_t n;
+	char *owned[MAX_MODS];           /* attribute names copied here */
+	struct berval **merged[MAX_MODS]; /* member lists: the file's and the entry's */
+	size_t n_owned, n_merged;
+};
+
+static int change_add(struct change *ch, char *type, struct berval **vals, struct es_err *err)
+{
+	if (ch->n == MAX_MODS)
+		return es_err_set(err, ES_EDATA,
+		                  "an entry with more than %d attributes: not restored", MAX_MODS);
+	ch->slots[ch->n] = (LDAPMod){ LDAP_MOD_REPLACE | LDAP_MOD_BVALUES, type,
+		                      { .modv_bvals = vals } };
+	ch->list[ch->n] = &ch->slots[ch->n];
+	ch->n++;
+	return 0;
+}
+
+/* A group's members: the file's and those the entry has now (accounts
+ * made since the backup keep their groups). */
+static int merge_members(struct change *ch, struct berval **file, struct berval **now,
+                         struct berval ***out, struct es_err *err)
+{
+	size_t nf = 0, nn = 0, k = 0;
+	struct berval **all;
+
+	while (file != NULL && file[nf] != NULL)
+		nf++;
+	while (now != NULL && now[nn] != NULL)
+		nn++;
+	all = calloc(nf + nn + 1, sizeof(struct berval *));
+	if (all == NULL)
+		return es_err_set(err, ES_EOS, "out of memory");
+	for (size_t i = 0; i < nf; i++)
+		all[k++] = file[i];
+	for (size_t i = 0; i < nn; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; j < nf && !dup; j++)
+			dup = same_value(now[i], file[j]);
+		if (!dup)
+			all[k++] = now[i];
+	}
+	ch->merged[ch->n_merged++] = all;
+	*out = all;
+	return 0;
+}
+
+/* The counter's attr now: 0 read, -1 error (the counter is then left). */
+static int current_number(const struct es_ldap *c, const char *attr, long *n)
 {
 	char *attrs[] = { (char *)attr, NULL };
 	LDAPMessage *res = NULL, *e;
 	struct berval **v = NULL;
-	long n = 0;
+	int rc = ldap_search_ext_s(c->ld, c->ids_dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0,
+	                           NULL, NULL, NULL, 1, &res);
 
-	if (ldap_search_ext_s(c->ld, c->ids_dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0, NULL,
-	                      NULL, NULL, 1, &res) == LDAP_SUCCESS &&
-	    (e = ldap_first_entry(c->ld, res)) != NULL &&
+	*n = 0;
+	if (rc == LDAP_SUCCESS && (e = ldap_first_entry(c->ld, res)) != NULL &&
 	    (v = ldap_get_values_len(c->ld, e, attr)) != NULL)
-		n = number_of(v[0]);
+		*n = number_of(v[0]);
 	ldap_value_free_len(v);
 	ldap_msgfree(res);
-	return n;
+	return rc == LDAP_SUCCESS ? 0 : -1;
 }
 
 /* Puts one entry back: added when missing, else its attributes replaced
- * and those it did not have removed. */
+ * and those it did not have removed; a group's members and the counter
+ * are merged (members kept, numbers never lower). */
 static int put_back(struct restore *r, const char *dn, enum place place, LDAPMod **mods,
                     struct es_err *err)
 {
@@ -227,9 +341,9 @@ static int put_back(struct restore *r, const char *dn, enum place place, LDAPMod
 	char *all[] = { "*", NULL };
 	LDAPMessage *res = NULL, *e;
 	BerElement *ber = NULL;
-	LDAPMod *list[128], slots[128];
-	char *owned[128]; /* the names copied here, freed at the end */
-	size_t n = 0, n_owned = 0;
+	struct berval **now_vals[MAX_MODS], **classes;
+	size_t n_now = 0;
+	struct change *ch;
 	int rc = ldap_search_ext_s(c->ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", all, 0, NULL,
 	                           NULL, NULL, 1, &res);
 
@@ -246,20 +360,44 @@ static int put_back(struct restore *r, const char *dn, enum place place, LDAPMod
 		return es_ldap_fail(c, rc != LDAP_SUCCESS ? rc : LDAP_NO_SUCH_OBJECT,
 		                    "reading an entry to restore", err);
 	}
-	for (size_t i = 0; mods[i] != NULL; i++) {
+	classes = ldap_get_values_len(c->ld, e, "objectClass");
+	if (!has_class(classes, class_of(place))) {
+		ldap_value_free_len(classes);
+		ldap_msgfree(res);
+		return es_err_set(err, ES_EDATA,
+		                  "%s: %s: the entry there is not a %s: not replaced, and nothing "
+		                  "after it was restored",
+		                  r->file, dn, class_of(place));
+	}
+	ldap_value_free_len(classes);
+	ch = calloc(1, sizeof(*ch));
+	if (ch == NULL) {
+		ldap_msgfree(res);
+		return es_err_set(err, ES_EOS, "out of memory");
+	}
+	rc = 0;
+	for (size_t i = 0; mods[i] != NULL && rc == 0; i++) {
 		const char *type = mods[i]->mod_type;
+		struct berval **vals = mods[i]->mod_bvalues;
 
-		if (n == ES_ARRAY_LEN(slots) - 1)
-			break;
-		/* the counter goes up only: numbers given since stay taken */
 		if (place == P_IDS && (same_attr(type, "uidNumber") || same_attr(type, "gidNumber")) &&
-		    mods[i]->mod_bvalues != NULL && mods[i]->mod_bvalues[0] != NULL &&
-		    current_number(c, type) > number_of(mods[i]->mod_bvalues[0]))
-			continue;
-		slots[n] = (LDAPMod){ LDAP_MOD_REPLACE | LDAP_MOD_BVALUES, mods[i]->mod_type,
-			              { .modv_bvals = mods[i]->mod_bvalues } };
-		list[n] = &slots[n];
-		n++;
+		    vals != NULL && vals[0] != NULL) {
+			long current = 0;
+
+			if (current_number(c, type, &current) != 0)
+				continue; /* cannot tell: never lower it */
+			if (current > number_of(vals[0]))
+				continue;
+		}
+		if (place == P_GROUP && (same_attr(type, "memberUid") || same_attr(type, "member")) &&
+		    n_now < MAX_MODS) {
+			now_vals[n_now] = ldap_get_values_len(c->ld, e, type);
+			rc = merge_members(ch, vals, now_vals[n_now], &vals, err);
+			n_now++;
+			if (rc != 0)
+				break;
+		}
+		rc = change_add(ch, mods[i]->mod_type, vals, err);
 	}
 	/* what the entry has that the file does not: removed */
 	for (char *a = ldap_first_attribute(c->ld, e, &ber); a != NULL;
@@ -268,34 +406,45 @@ static int put_back(struct restore *r, const char *dn, enum place place, LDAPMod
 
 		for (size_t i = 0; mods[i] != NULL && !kept; i++)
 			kept = same_attr(a, mods[i]->mod_type);
-		if (!kept && n < ES_ARRAY_LEN(slots) - 1) {
+		if (!kept && rc == 0) {
 			char *type = strdup(a);
 
-			if (type == NULL) {
-				ldap_memfree(a);
+			if (type == NULL)
 				rc = es_err_set(err, ES_EOS, "out of memory");
-				break;
-			}
-			owned[n_owned++] = type;
-			slots[n] = (LDAPMod){ LDAP_MOD_REPLACE | LDAP_MOD_BVALUES, type,
-				              { .modv_bvals = NULL } };
-			list[n] = &slots[n];
-			n++;
+			else if ((rc = change_add(ch, type, NULL, err)) == 0)
+				ch->owned[ch->n_owned++] = type;
+			else
+				free(type);
 		}
 		ldap_memfree(a);
 	}
 	ber_free(ber, 0);
-	ldap_msgfree(res);
-	list[n] = NULL;
-	if (rc == LDAP_SUCCESS && n > 0) {
-		rc = ldap_modify_ext_s(c->ld, dn, list, NULL, NULL);
-		rc = rc == LDAP_SUCCESS ? 0 : es_ldap_fail(c, rc, "restoring an entry", err);
+	ch->list[ch->n] = NULL;
+	if (rc == 0 && ch->n > 0) {
+		int lrc = ldap_modify_ext_s(c->ld, dn, ch->list, NULL, NULL);
+
+		rc = lrc == LDAP_SUCCESS ? 0 : es_ldap_fail(c, lrc, "restoring an entry", err);
 	}
-	for (size_t i = 0; i < n_owned; i++)
-		free(owned[i]);
+	for (size_t i = 0; i < ch->n_owned; i++)
+		free(ch->owned[i]);
+	for (size_t i = 0; i < ch->n_merged; i++)
+		free(ch->merged[i]);
+	for (size_t i = 0; i < n_now; i++)
+		ldap_value_free_len(now_vals[i]);
+	free(ch);
+	ldap_msgfree(res);
 	if (rc == 0)
 		r->replaced++;
 	return rc;
+}
+
+/* The record's values of attr (objectClass), or NULL. */
+static struct berval **values_of(LDAPMod **mods, const char *attr)
+{
+	for (size_t i = 0; mods[i] != NULL; i++)
+		if (same_attr(mods[i]->mod_type, attr))
+			return mods[i]->mod_bvalues;
+	return NULL;
 }
 
 /* One record of the file: checked (first pass) or put back (second). */
@@ -308,29 +457,24 @@ static int one_record(struct restore *r, char *text, int len, unsigned long line
 	char dn[1024];
 	int rc;
 
-	if (url_line(text) != NULL)
-		return es_err_set(err, ES_EDATA,
-		                  "%s:%lu: a value taken from a URL (\":<\"): not restored; this is "
-		                  "not a file eschool backup wrote",
-		                  r->file, line);
 	memset(&rec, 0, sizeof(rec));
 	if (ldap_parse_ldif_record(&buf, line, &rec, "eschool", LDIF_DEFAULT_ADD | LDIF_NO_CONTROLS) !=
 	    0)
 		return es_err_set(err, ES_EDATA,
 		                  "%s:%lu: not an LDIF entry; this is not a file eschool backup wrote",
 		                  r->file, line);
-	if (rec.lr_op != LDAP_REQ_ADD || rec.lr_dn.bv_val == NULL ||
-	    rec.lr_dn.bv_len >= sizeof(dn) || rec.lrop_mods == NULL) {
+	if (rec.lr_op != LDAP_REQ_ADD || rec.lr_dn.bv_val == NULL || rec.lrop_mods == NULL) {
 		ldap_ldif_record_done(&rec);
 		return es_err_set(err, ES_EDATA,
 		                  "%s:%lu: not an entry (a change record?); this is not a file eschool "
 		                  "backup wrote",
 		                  r->file, line);
 	}
-	memcpy(dn, rec.lr_dn.bv_val, rec.lr_dn.bv_len);
-	dn[rec.lr_dn.bv_len] = '\0';
-	place = place_of(r->c, dn);
-	if (place == P_OTHER) {
+	(void)snprintf(dn, sizeof(dn), "%.*s", (int)rec.lr_dn.bv_len, rec.lr_dn.bv_val);
+	place = rec.lr_dn.bv_len < sizeof(dn) ? place_of(r->c, dn) : P_OTHER;
+	if (place == P_USER && strncasecmp(dn, "uid=", 4) != 0)
+		place = P_OTHER; /* an account's entry is named by its uid */
+	if (place == P_OTHER || !has_class(values_of(rec.lrop_mods, "objectClass"), class_of(place))) {
 		ldap_ldif_record_done(&rec);
 		return es_err_set(err, ES_EDATA,
 		                  "%s:%lu: %s is not an entry eschool backs up (the counter, "
@@ -356,19 +500,29 @@ static int one_record(struct restore *r, char *text, int len, unsigned long line
 	return rc;
 }
 
-static int each_record(struct restore *r, struct es_err *err)
+/* Every record of the file's text (read once, checked by unsafe_line). */
+static int each_record(struct restore *r, char *text, size_t len, struct es_err *err)
 {
-	LDIFFP *fp = ldif_open(r->file, "r");
+	LDIFFP *fp = ldif_open_mem(text, len, "r");
 	unsigned long line = 0;
 	char *buf = NULL;
 	int size = 0, rc = 0;
 
 	if (fp == NULL)
-		return es_err_errno(err, ES_EDATA, errno, "cannot read %s", r->file);
+		return es_err_errno(err, ES_EOS, errno, "cannot read %s", r->file);
 	for (;;) {
 		unsigned long first = line + 1; /* the record's first line, or the blank before */
+		int got;
 
-		if (rc != 0 || ldif_read_record(fp, &line, &buf, &size) <= 0)
+		if (rc != 0)
+			break;
+		got = ldif_read_record(fp, &line, &buf, &size);
+		if (got == 0 && !feof(fp->fp))
+			rc = es_err_set(err, ES_EOS, "%s: cannot read it whole", r->file);
+		if (got < 0)
+			rc = es_err_set(err, ES_EDATA, "%s:%lu: not an LDIF file eschool backup wrote",
+			                r->file, line);
+		if (got <= 0)
 			break;
 		rc = one_record(r, buf, (int)strlen(buf), first, err);
 	}
@@ -401,26 +555,78 @@ static int name_newer(struct es_ldap *c, struct ldapmsg *msg, void *arg, struct 
 	return 0;
 }
 
+/* The whole file in memory (what is checked is what is parsed). */
+static int read_whole(const char *file, char **text, size_t *len, struct es_err *err)
+{
+	FILE *f = fopen(file, "re");
+	size_t cap = 0, n = 0;
+	char *buf = NULL;
+
+	if (f == NULL)
+		return es_err_errno(err, ES_EDATA, errno, "cannot read %s", file);
+	for (;;) {
+		size_t got;
+
+		if (n + 65536 + 1 > cap) {
+			char *grown;
+
+			cap = cap == 0 ? 1 << 20 : cap * 2;
+			if (cap > (size_t)1 << 30 || (grown = realloc(buf, cap)) == NULL) {
+				free(buf);
+				(void)fclose(f);
+				return es_err_set(err, ES_EDATA, "%s: too large for a backup", file);
+			}
+			buf = grown;
+		}
+		got = fread(buf + n, 1, cap - n - 1, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	if (ferror(f)) {
+		free(buf);
+		(void)fclose(f);
+		return es_err_set(err, ES_EIO, "cannot read %s", file);
+	}
+	(void)fclose(f);
+	buf[n] = '\0';
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
 int directory_restore(struct cli *ctx, const char *file, struct es_err *err)
 {
 	struct restore r = { .c = &ctx->directory, .file = file };
 	struct since since = { &r, 0 };
-	char *attrs[] = { "1.1", NULL };
+	char *attrs[] = { "1.1", NULL }, *text = NULL;
+	size_t len = 0;
+	unsigned long bad;
 	int rc;
 
+	if (read_whole(file, &text, &len, err) != 0)
+		return -1;
 	/* the whole file checked before the first write */
-	rc = each_record(&r, err);
+	bad = unsafe_line(text, len);
+	if (bad != 0)
+		rc = es_err_set(err, ES_EDATA,
+		                "%s:%lu: a value taken from a URL or another file (\":<\", "
+		                "include:): not restored; this is not a file eschool backup wrote",
+		                file, bad);
+	else
+		rc = each_record(&r, text, len, err);
 	if (rc == 0 && r.entries == 0)
 		rc = es_err_set(err, ES_EDATA, "%s: no entry to restore", file);
 	if (rc == 0) {
 		r.apply = true;
-		rc = each_record(&r, err);
+		rc = each_record(&r, text, len, err);
 	}
 	if (rc == 0)
 		rc = es_ldap_search_pages(r.c, r.c->users_dn, LDAP_SCOPE_ONELEVEL,
 		                          "(objectClass=eschoolAccount)", attrs,
 		                          "reading the accounts", name_newer, &since, err);
 	strset_free(&r.users);
+	free(text);
 	if (rc == 0)
 		ui_info(ctx, "%zu entries restored (%zu added, %zu put back as they were)\n",
 		        r.added + r.replaced, r.added, r.replaced);

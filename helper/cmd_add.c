@@ -76,7 +76,8 @@ static int set_and_deliver(struct cli *ctx, const struct es_record *rec,
 	                            ? cred.password
 	                            : NULL,
 	                    delivery);
-	if (es_state_set(st, ES_K_DELIVERY, delivery) != 0 || es_record_save(rec, err) != 0) {
+	if (es_state_set(st, ES_K_DELIVERY, delivery) != 0 ||
+	    es_account_aging_written(st, &aging) != 0 || es_record_save(rec, err) != 0) {
 		es_err_prefix(err, "the password was delivered but its delivery could not be recorded");
 		goto out;
 	}

@@ -442,7 +442,12 @@ int cmd_restore(struct cli *ctx, const struct args *a)
 		return ES_EDATA;
 	}
 	if (in_directory(ctx)) {
-		if (directory_restore(ctx, src, &err) != 0)
+		/* this machine's writers (add, import: the counter) wait */
+		if (es_store_lock_all(&ctx->store, &alllock, &err) != 0)
+			return ui_fail(&err);
+		rc = directory_restore(ctx, src, &err);
+		es_store_unlock_all(&ctx->store, alllock);
+		if (rc != 0)
 			return ui_fail(&err);
 		log_msg(LOG_AUTHPRIV, LOG_NOTICE, "restore: directory entries restored from %s", src);
 		return 0;

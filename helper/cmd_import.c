@@ -1326,6 +1326,7 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		struct row *row = &im->r.rows[im->jobs[j]];
 		struct es_state st;
 		struct es_record rec;
+		struct es_aging aging;
 		bool ok;
 
 		if (row->refused) {
@@ -1338,12 +1339,14 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		if (!im->production && deliver(im, row, &im->creds[j], err) != 0)
 			goto out_delivered;
 		row->created = false; /* from here on, never undone */
+		aging = row_aging(im, row);
 		es_state_init(&st, "");
 		ok = es_record_open(&im->ctx->store, row->username, ES_RECORD_WRITE, &st, &rec,
 		                    err) == 0 &&
 		     (row->uid < 0 || es_state_set_i64(&st, ES_K_UID, row->uid) == 0) &&
 		     (!im->production || queue_row(im, row, &st, &im->creds[j]) == 0) &&
 		     es_state_set(&st, ES_K_DELIVERY, im->production ? "queued" : "printed") == 0 &&
+		     es_account_aging_written(&st, &aging) == 0 &&
 		     es_record_save(&rec, err) == 0;
 		if (ok && !im->production) { /* backend = console | file: the mails too */
 			char kind[80];

@@ -147,6 +147,11 @@ void es_account_aging(const struct es_policy *pol, bool temporary, bool exempt, 
 	a->warn = a->max > 0 ? pol->warn_days : -1;
 }
 
+int es_account_aging_written(struct es_state *st, const struct es_aging *a)
+{
+	return es_state_set_i64(st, ES_K_LASTCHG_SEEN, (int64_t)a->lastchg);
+}
+
 /* ---- comma lists (sources, reminders) ---- */
 
 /* Calls fn for each non-empty item of list; stops when fn returns true. */

@@ -103,6 +103,8 @@ struct es_aging {
 
 void es_account_aging(const struct es_policy *pol, bool temporary, bool exempt, time_t now,
                       struct es_aging *a);
+/* Records in st the last change day a's fields say (ES_K_LASTCHG_SEEN). */
+int es_account_aging_written(struct es_state *st, const struct es_aging *a);
 
 /* ---- logins ---- */
 

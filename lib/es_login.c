@@ -785,12 +785,16 @@ static bool change_happened(const struct es_login *l, bool authtok)
 static bool changed_unrecorded(const struct es_login *l, long day)
 {
 	int64_t recorded = es_state_get_i64(&l->st, ES_K_PW_CHANGED, 0);
+	int64_t seen = es_state_get_i64(&l->st, ES_K_LASTCHG_SEEN, -1);
 
 	if (day <= 0)
 		return false;
-	if (day > (long)(recorded / ES_DAY))
-		return true;
-	return es_state_get_bool(&l->st, ES_K_MUST_CHANGE) && l->pol.enforce && !exempt(l);
+	/* the day eschool wrote or recorded last: any other is a change (a
+	 * first change the day the account was made included); a state from
+	 * before that was kept: a day after the change recorded */
+	if (seen >= 0)
+		return day != (long)seen;
+	return day > (long)(recorded / ES_DAY);
 }
 
 /* Records a change of the password made at `when` (the state and the
@@ -819,6 +823,8 @@ static enum es_login_rc record_change(struct es_login *l, time_t when, long catc
 		}
 		owed = l->store.ops->notices_in_state;
 		if (es_account_password_changed(&l->st, when) != 0 ||
+		    es_state_set_i64(&l->st, ES_K_LASTCHG_SEEN,
+		                     catching_up > 0 ? catching_up : (int64_t)(l->now / ES_DAY)) != 0 ||
 		    (owed && es_account_owe_notice(&l->st, "password-changed", when, "") != 0) ||
 		    save(l, &rec, &again) != 0) {
 			es_record_close(&rec);
@@ -871,8 +877,8 @@ static void catch_up_change(struct es_login *l, bool loaded_now)
 	const char *read = es_state_get(&l->st, ES_K_DIR_LAST_CHANGE);
 	int known;
 
-	if (l->store.ops == NULL || l->store.ops->last_change == NULL)
-		return;
+	if (l->store.ops == NULL || l->store.ops->last_change == NULL || exempt(l))
+		return; /* an exempt user's state is never touched */
 	if (loaded_now && read != NULL) {
 		known = es_parse_long(read, 0, 1000000L, &day) == 0;
 	} else {

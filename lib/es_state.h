@@ -70,6 +70,11 @@
 /* Read with the state, never written (the directory store): the entry's
  * shadowLastChange, the day SSSD says the password was last changed. */
 #define ES_K_DIR_LAST_CHANGE "directory_last_change"
+/* The day eschool last saw as the password's last change in the account's
+ * own fields: what the helper wrote with a new password (0: change at the
+ * first login; else the day it was set), or the day a change was recorded.
+ * A shadowLastChange other than this one is a change eschool did not see. */
+#define ES_K_LASTCHG_SEEN "lastchg_seen"
 
 struct es_state_kv {
 	char *key;

@@ -64,6 +64,13 @@ const char *es_store_ldap_attr(const char *key)
 	return NULL;
 }
 
+/* A state key eschoolExtra holds: none of the attributes', and not the
+ * day read from shadowLastChange (never written). */
+static bool in_extra(const char *key)
+{
+	return es_store_ldap_attr(key) == NULL && strcmp(key, ES_K_DIR_LAST_CHANGE) != 0;
+}
+
 static const char *key_of(const char *attr)
 {
 	for (size_t i = 0; i < N_MAPPED; i++)
@@ -125,7 +132,7 @@ static int fill_from_entry(struct es_ldap *c, LDAPMessage *e, struct es_state *s
 				rc = es_state_set(st, key, v);
 			} else if (extra && (eq = strchr(v, '=')) != NULL && eq != v) {
 				*eq = '\0';
-				if (es_store_ldap_attr(v) == NULL)
+				if (in_extra(v))
 					rc = es_state_set(st, v, eq + 1);
 			}
 			if (rc != 0 && err->code == 0)
@@ -224,7 +231,7 @@ static char **extra_only(const struct es_state *st, const struct es_state *other
 		const char *k = st->kv[i].key, *v = st->kv[i].value, *ov;
 		char **grown;
 
-		if (es_store_ldap_attr(k) != NULL || strcmp(k, ES_K_DIR_LAST_CHANGE) == 0)
+		if (!in_extra(k))
 			continue;
 		ov = other != NULL ? es_state_get(other, k) : NULL;
 		if (ov != NULL && strcmp(ov, v) == 0)
@@ -273,10 +280,11 @@ static bool changed(const struct es_state *before, const struct es_state *st, co
  * (a workstation may write eschool's attributes only). */
 static void plan_person(const struct es_state *before, const struct es_state *st, struct mods *m)
 {
-	const char *name = es_state_get(st, ES_K_NAME);
+	const char *name = es_state_get(st, ES_K_NAME), *email = es_state_get(st, ES_K_EMAIL);
 
-	if (m->n > 0 || changed(before, st, ES_K_EMAIL))
-		mods_add(m, LDAP_MOD_REPLACE, "mail", es_state_get(st, ES_K_EMAIL));
+	/* an address eschool does not have leaves the entry's own */
+	if (email != NULL && email[0] != '\0' && (m->n > 0 || changed(before, st, ES_K_EMAIL)))
+		mods_add(m, LDAP_MOD_REPLACE, "mail", email);
 	if (changed(before, st, ES_K_NAME) && name != NULL && name[0] != '\0') {
 		const char *sn = surname_of(name, m->given, sizeof(m->given));
 
@@ -483,7 +491,7 @@ static int dir_remove(const struct es_store *s, const char *user, struct es_err 
 			n++;
 		}
 	for (size_t i = 0; i < st.n; i++)
-		if (es_store_ldap_attr(st.kv[i].key) == NULL) { /* kept in eschoolExtra */
+		if (in_extra(st.kv[i].key)) {
 			mod[n] = (LDAPMod){ LDAP_MOD_DELETE, EXTRA_ATTR, { NULL } };
 			list[n] = &mod[n];
 			n++;

@@ -26,7 +26,7 @@ struct es_ldap_plugin {
 };
 #define ES_LDAP_PLUGIN_SYMBOL "eschool_ldap_plugin"
 #define ES_LDAP_PLUGIN_FILE "pam_eschool_ldap.so" /* beside pam_eschool.so */
-#define ES_LDAP_PLUGIN_VERSION 1
+#define ES_LDAP_PLUGIN_VERSION 2
 
 /* The attribute that holds a state key (NULL: kept in eschoolExtra). */
 const char *es_store_ldap_attr(const char *key);

@@ -487,6 +487,9 @@ def test_backup_and_restore_put_eschools_entries_back(server):
     assert admin_entry(slapd, user_dn("ana"), ["eschoolMail"])["eschoolMail"] == ["ana@example.org"]
     assert slapd.entry(user_dn("late"), ["uid"], bind_dn="admin") is not None
     assert counter(slapd, "uidNumber") > late_uid
+    # the groups: the file's members back, the later account's kept
+    members = admin_entry(slapd, f"cn=students,{GROUPS}", ["memberUid"])["memberUid"]
+    assert sorted(members) == ["ana", "eve", "late", "zoe"], members
     p = sb.eschool("--json", "show", "eve")
     assert json.loads(p.stdout)["disabled"] is False, p.stdout
     # a second restore changes nothing more
@@ -512,6 +515,16 @@ def test_restore_refuses_what_eschool_never_wrote(server):
                             "eschoolMail: x@evil.example\ndescription:< file:///etc/shadow"),
         "change": good.replace("eschoolMail: zoe@example.org", "eschoolMail: x@evil.example")
         + f"\ndn: {user_dn('zoe')}\nchangetype: delete\n",
+        # a URL whose attribute name is folded, an indented DN read from a
+        # file, another file pulled in
+        "folded": good.replace("eschoolMail: zoe@example.org",
+                               "eschoolMail: x@evil.example\ndescrip\n tion:< file:///etc/shadow"),
+        "indented": good + "\n dn:< file:///etc/hostname\nobjectClass: top\n",
+        "include": "include: file:///etc/passwd\n\n" + good.replace(
+            "eschoolMail: zoe@example.org", "eschoolMail: x@evil.example"),
+        # an entry under users_dn that is not an account of eschool's
+        "foreign": good.replace("eschoolMail: zoe@example.org", "eschoolMail: x@evil.example")
+        + f"\ndn: cn=boss,ou=people,{BASE}\nobjectClass: inetOrgPerson\ncn: boss\nsn: b\n",
     }
     for name, text in hostile.items():
         path = sb.private(f"{name}.ldif")

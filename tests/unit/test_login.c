@@ -602,6 +602,47 @@ static void later_change_caught_up(void **state)
 	f->l.store.ops = NULL; /* ops is on this stack */
 }
 
+/* The day eschool wrote decides, not the day alone: an account made with
+ * enforce = no has its creation day in shadowLastChange and must-change in
+ * the state; that day is no change. One made to change at the first login
+ * (0 written) and changed the same day is one. */
+static void lastchg_seen_decides(void **state)
+{
+	struct fx *f = *state;
+	char today[24];
+	const char *const unenforced[] = { ES_K_MUST_CHANGE, "1", ES_K_PW_CHANGED, "1790000000",
+		                           ES_K_LASTCHG_SEEN, today, ES_K_DIR_LAST_CHANGE, today,
+		                           NULL };
+	const char *const forced[] = { ES_K_MUST_CHANGE, "1", ES_K_PW_CHANGED, "1790000000",
+		                       ES_K_LASTCHG_SEEN, "0", ES_K_DIR_LAST_CHANGE, today, NULL };
+	struct es_store_ops ops;
+	struct es_state st = { 0 };
+	const char *why = NULL;
+
+	ops = *f->store.ops;
+	ops.last_change = said_last_change;
+	(void)snprintf(today, sizeof(today), "%ld", (long)(T0 / ES_DAY));
+	last_day = T0 / ES_DAY;
+	f->l.store = f->store;
+	f->l.store.ops = &ops;
+	write_state(f, unenforced);
+	assert_int_equal(login_as_zoe(f, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	assert_int_equal(es_login_account(&f->l, &why), ES_LOGIN_NEW_AUTHTOK);
+	read_state(f, &st);
+	assert_true(es_state_get_bool(&st, ES_K_MUST_CHANGE));
+	assert_int_equal(queued(f), 0);
+	es_state_free(&st);
+	write_state(f, forced);
+	assert_int_equal(login_as_zoe(f, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	assert_int_equal(es_login_account(&f->l, &why), ES_LOGIN_OK);
+	read_state(f, &st);
+	assert_false(es_state_get_bool(&st, ES_K_MUST_CHANGE));
+	assert_int_equal(es_state_get_i64(&st, ES_K_LASTCHG_SEEN, -1), T0 / ES_DAY);
+	assert_int_equal(queued(f), 1);
+	es_state_free(&st);
+	f->l.store.ops = NULL; /* ops is on this stack */
+}
+
 static void session(void **state)
 {
 	struct fx *f = *state;
@@ -673,6 +714,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(password_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(change_caught_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(later_change_caught_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(lastchg_seen_decides, setup, teardown),
 		cmocka_unit_test_setup_teardown(session, setup, teardown),
 		cmocka_unit_test_setup_teardown(session_exempt_and_gone, setup, teardown),
 	};
