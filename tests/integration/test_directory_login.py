@@ -199,11 +199,21 @@ def test_a_later_change_with_passwd_is_told_after_the_next_login(lab):
                        ["open", PAM_SUCCESS]],
                passwords=[temporary, temporary, NEW, NEW], service="login")
     assert len(password_changed_mails(sb)) == 1
-    # that first change, as if recorded 20 days ago (the day is what counts)
+    # that first change, as if made and recorded 20 days ago (the days are
+    # what count: the change recorded, and the day eschool last saw in
+    # shadowLastChange, kept in eschoolExtra as lastchg_seen)
     long_ago = str(int(entry(slapd, "zoe")["eschoolPasswordChanged"][0]) - 20 * 86400)
-    code, out = slapd.replace(user_dn("zoe"), "eschoolPasswordChanged", long_ago,
-                              bind_dn=slapd.admin_dn, password=slapd.admin_password)
-    assert code == 0, out
+    extra = admin_entry(slapd, user_dn("zoe"), ["eschoolExtra"])["eschoolExtra"]
+    seen = [v for v in extra if v.startswith("lastchg_seen=")]
+    assert seen == [f"lastchg_seen={days_now()}"], extra
+    day_then = days_now() - 20
+    for attr, values in (("eschoolPasswordChanged", [long_ago]),
+                         ("eschoolExtra", [v for v in extra if v not in seen]
+                          + [f"lastchg_seen={day_then}"]),
+                         ("shadowLastChange", [str(day_then)])):
+        code, out = slapd.replace(user_dn("zoe"), attr, *values, bind_dn=slapd.admin_dn,
+                                  password=slapd.admin_password)
+        assert code == 0, out
     later = "Encore-Un-Autre-7-Mot!"
     ws1.pam_ok("zoe", [["chauthtok", PAM_SUCCESS]], passwords=[NEW, later, later],
                service="passwd", as_user=True)
