@@ -8,7 +8,7 @@ BUILD := build
 
 # Debian 12 packages: build, then tests.
 DEPS_BUILD := gcc make pkg-config libpam0g-dev libsodium-dev libcurl4-openssl-dev libldap-dev \
-	libinih-dev libcrypt-dev passwd login util-linux
+	libsss-nss-idmap-dev libinih-dev libcrypt-dev passwd login util-linux
 DEPS_TEST := libcmocka-dev python3 python3-pytest python3-aiosmtpd faketime openssl systemd \
 	libpam-wrapper python3-pypamtest valgrind openssh-server openssh-client python3-pexpect \
 	dnsmasq-base locales gettext slapd ldap-utils sssd-ldap sssd-tools libnss-sss libpam-sss \

@@ -210,14 +210,15 @@ static bool append_item(struct list_out *l, const char *item, size_t len)
 
 /* ---- logins ---- */
 
-bool es_account_same_login(const struct es_state *st, const char *source, time_t now)
+bool es_account_same_login(const struct es_state *st, const char *source, time_t now,
+                           long period)
 {
 	int64_t last = es_state_get_i64(st, ES_K_LAST_LOGIN, 0);
 	const char *known = es_state_get(st, ES_K_SOURCES);
 	size_t n = strlen(source);
 
 	/* the most recent source is the list's first */
-	return last > 0 && known != NULL && (int64_t)now / 60 == last / 60 &&
+	return last > 0 && known != NULL && (int64_t)now / period == last / period &&
 	       strncmp(known, source, n) == 0 && (known[n] == '\0' || known[n] == ',');
 }
 
@@ -398,6 +399,17 @@ int es_account_email_request(struct es_state *st, const struct es_policy *pol,
 	return 0;
 }
 
+/* A code's tries and expiry, whatever the address. */
+static enum es_confirm_outcome code_open(const struct es_state *st, const struct es_policy *pol,
+                                         time_t now)
+{
+	if (es_state_get_i64(st, ES_K_PENDING_TRIES, 0) >= pol->email_code_tries)
+		return ES_CONFIRM_NO_TRIES;
+	if ((int64_t)now >= es_state_get_i64(st, ES_K_PENDING_EXPIRES, 0))
+		return ES_CONFIRM_EXPIRED;
+	return ES_CONFIRM_OK;
+}
+
 static enum es_confirm_outcome confirm_state(const struct es_state *st,
                                              const struct es_policy *pol, const char *expected,
                                              time_t now)
@@ -407,17 +419,19 @@ static enum es_confirm_outcome confirm_state(const struct es_state *st,
 	if (pending == NULL || pending[0] == '\0' ||
 	    (expected != NULL && strcmp(pending, expected) != 0))
 		return ES_CONFIRM_NONE;
-	if (es_state_get_i64(st, ES_K_PENDING_TRIES, 0) >= pol->email_code_tries)
-		return ES_CONFIRM_NO_TRIES;
-	if ((int64_t)now >= es_state_get_i64(st, ES_K_PENDING_EXPIRES, 0))
-		return ES_CONFIRM_EXPIRED;
-	return ES_CONFIRM_OK;
+	return code_open(st, pol, now);
 }
 
 bool es_account_code_askable(const struct es_state *st, const struct es_policy *pol,
                              time_t now)
 {
 	return confirm_state(st, pol, NULL, now) == ES_CONFIRM_OK;
+}
+
+bool es_account_code_maybe(const struct es_state *st, const struct es_policy *pol, time_t now)
+{
+	return es_state_get(st, ES_K_PENDING_EXPIRES) != NULL &&
+	       code_open(st, pol, now) == ES_CONFIRM_OK;
 }
 
 void es_account_email_clear(struct es_state *st)

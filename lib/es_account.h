@@ -108,9 +108,11 @@ int es_account_aging_written(struct es_state *st, const struct es_aging *a);
 
 /* ---- logins ---- */
 
-/* true when the state already records a login from source in now's minute
- * (logins are recorded to the minute): nothing to write. */
-bool es_account_same_login(const struct es_state *st, const char *source, time_t now);
+/* true when the state already records a login from source (the latest)
+ * in now's period: 60 (the files: logins recorded to the minute) or
+ * ES_DAY (the directory: a write is a connection). Nothing to write. */
+bool es_account_same_login(const struct es_state *st, const char *source, time_t now,
+                           long period);
 
 enum es_login_outcome {
 	ES_LOGIN_FIRST,      /* the account's first recorded login */
@@ -165,6 +167,9 @@ enum es_confirm_outcome {
  * valid, tries left). */
 bool es_account_code_askable(const struct es_state *st, const struct es_policy *pol,
                              time_t now);
+/* The same from the public part of a state (SSSD's copy: no address): a
+ * code pending, still valid, tries left; the whole state decides. */
+bool es_account_code_maybe(const struct es_state *st, const struct es_policy *pol, time_t now);
 
 /* Checks a typed code against the pending request. expected: the pending
  * address the caller saw before asking (NULL: whichever is pending) -- a

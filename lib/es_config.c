@@ -69,6 +69,7 @@ static const char *const provider_words[] = {"gmail", "workspace", "sendgrid", "
 static const char *const security_words[] = {"starttls", "tls", "none", NULL};
 static const char *const acct_words[] = {"shadow", "none", "ldap", NULL};
 static const char *const ldap_schema_words[] = {"rfc2307", "rfc2307bis", NULL};
+static const char *const ldap_reads_words[] = {"directory", "sssd", NULL};
 static const char *const style_words[] = {"random", "pronounceable", NULL};
 static const char *const hash_words[] = {"yescrypt", "sha512", NULL};
 static const char *const onerr_words[] = {"deny", "allow", NULL};
@@ -82,7 +83,8 @@ _Static_assert(sizeof(enum es_mode) == sizeof(int) && sizeof(enum es_mail_backen
 		   sizeof(enum es_pw_style) == sizeof(int) &&
 		   sizeof(enum es_pw_hash) == sizeof(int) &&
 		   sizeof(enum es_on_error) == sizeof(int) &&
-		   sizeof(enum es_ldap_schema) == sizeof(int),
+		   sizeof(enum es_ldap_schema) == sizeof(int) &&
+		   sizeof(enum es_ldap_reads) == sizeof(int),
 	       "T_WORD fields are int-sized enums");
 
 /* Indexed by enum es_provider. */
@@ -402,6 +404,7 @@ static const struct key keys[] = {
     {SEC_LDAP, "ca_file", T_PATH, CFG(ldap.ca_file)},
     {SEC_LDAP, "timeout", T_LONG, CFG(ldap.timeout), RANGE(1, 120)},
     {SEC_LDAP, "schema", T_WORD, CFG(ldap.schema), .words = ldap_schema_words},
+    {SEC_LDAP, "login_reads", T_WORD, CFG(ldap.login_reads), .words = ldap_reads_words},
 };
 
 /* ------------------------------------------------------------------ */
@@ -1599,6 +1602,7 @@ void es_config_defaults(struct es_config *cfg)
 	cfg->timeout = 30;
 	cfg->quota_warn_percent = 80;
 	cfg->ldap.timeout = 5;
+	cfg->ldap.login_reads = ES_LDAP_READS_SSSD;
 
 	p->backend = ES_ACCT_SHADOW;
 	(void)es_strlcpy(p->home_base, "/home", sizeof(p->home_base));

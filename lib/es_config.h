@@ -29,6 +29,8 @@ enum es_provider {
 enum es_security { ES_SEC_STARTTLS = 0, ES_SEC_TLS, ES_SEC_NONE };
 enum es_acct_backend { ES_ACCT_SHADOW = 0, ES_ACCT_NONE, ES_ACCT_LDAP };
 enum es_ldap_schema { ES_LDAP_RFC2307 = 0, ES_LDAP_RFC2307BIS };
+/* where a workstation's module reads a user's state at a login */
+enum es_ldap_reads { ES_LDAP_READS_DIRECTORY = 0, ES_LDAP_READS_SSSD };
 enum es_pw_style { ES_PW_RANDOM = 0, ES_PW_PRONOUNCEABLE };
 enum es_pw_hash { ES_HASH_YESCRYPT = 0, ES_HASH_SHA512 };
 enum es_on_error { ES_ONERR_DENY = 0, ES_ONERR_ALLOW };
@@ -135,6 +137,7 @@ struct es_config {
 		 * certificate is checked either way; ldapi:// is a local socket */
 		long timeout;        /* seconds: network and each operation */
 		enum es_ldap_schema schema;
+		enum es_ldap_reads login_reads;
 	} ldap;
 
 	/* [role X] */

@@ -26,6 +26,7 @@
 
 void es_login_init(struct es_login *l, const struct es_login_io *io, time_t now)
 {
+	memset(l, 0, sizeof(*l));
 	l->io = io;
 	l->now = now;
 	es_state_init(&l->st, "");
@@ -285,6 +286,27 @@ enum es_login_rc es_login_broken_config(struct es_login *l, const char *config_p
 
 /* ---- loading ---- */
 
+/* The store, connected at its first use (es_login_io.store). 0, or -1
+ * (logged: the directory down leaves the login to the rest of the stack,
+ * whose SSSD logs students in from its cache). */
+static int need_store(struct es_login *l)
+{
+	struct es_err err = { 0 };
+
+	if (l->store.ops != NULL)
+		return 0;
+	if (l->io->store == NULL) {
+		es_store_for(&l->store, l->cfg); /* state_dir's files */
+		return 0;
+	}
+	if (l->io->store(l->io->ctx, l->cfg, &l->store, &err) != 0) {
+		es_login_log(l, LOG_ERR, "%s: %s; left to the rest of the stack", l->user, err.msg);
+		memset(&l->store, 0, sizeof(l->store));
+		return -1;
+	}
+	return 0;
+}
+
 /* Mails in the account's language; the workstation's messages in the
  * application's, as the rest of the stack speaks it (pam_unix follows
  * LC_MESSAGES), when it is one the module speaks. */
@@ -315,10 +337,11 @@ enum es_login_rc es_login_prepare(struct es_login *l, const struct es_config *cf
 	int rc = 0;
 
 	l->cfg = cfg;
-	if (l->store.ops == NULL) /* the caller's (the directory), else state_dir's files */
-		es_store_for(&l->store, cfg);
 	if (!have_state) {
 		struct es_record rec;
+
+		if (need_store(l) != 0)
+			return ES_LOGIN_IGNORE; /* the directory down: the stack decides */
 
 		/* read without the lock: a write opens the record again, locked */
 		rc = es_record_open(&l->store, l->user, ES_RECORD_READ, &l->st, &rec, &err);
@@ -352,6 +375,38 @@ enum es_login_rc es_login_prepare(struct es_login *l, const struct es_config *cf
 	if ((how & ES_LOGIN_PREP_EXEMPT) != 0 && exempt_said(l))
 		return ES_LOGIN_IGNORE;
 	return ES_LOGIN_GO_ON;
+}
+
+/* The whole state from the store in place of SSSD's public part
+ * (l->cached), before anything is demanded, refused or asked on its word:
+ * SSSD's copy may be older than the entry. 0 read; 1 leave the login
+ * alone (the directory down, logged; not managed any more); -1 a state
+ * that cannot be read (logged: on_error). */
+static int load_full(struct es_login *l)
+{
+	struct es_err err = { 0 };
+	struct es_record rec;
+	int rc;
+
+	if (!l->cached)
+		return 0;
+	if (need_store(l) != 0)
+		return 1;
+	rc = es_record_open(&l->store, l->user, ES_RECORD_READ, &l->st, &rec, &err);
+	if (rc < 0) {
+		es_login_log(l, LOG_ERR, "%s", err.msg);
+		return -1;
+	}
+	es_record_close(&rec);
+	l->cached = false;
+	if (rc == 1 || state_is_others(l))
+		return 1;
+	choose_languages(l);
+	if (es_account_policy(l->cfg, &l->st, &l->pol, &err) != 0) {
+		es_login_log(l, LOG_ERR, "%s", err.msg);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- what is said ---- */
@@ -556,6 +611,19 @@ enum es_login_rc es_login_account(struct es_login *l, const char **why)
 	l->probing = true;
 	rc = account_verdict(l, why);
 	l->probing = false;
+	if (rc != ES_LOGIN_OK && l->cached) { /* confirmed by the entry itself */
+		int full = load_full(l);
+
+		if (full != 0) {
+			*why = NULL;
+			return full > 0 ? ES_LOGIN_IGNORE : es_login_on_error(l);
+		}
+		catch_up_change(l, true);
+		l->would_speak = false;
+		l->probing = true;
+		rc = account_verdict(l, why);
+		l->probing = false;
+	}
 	if (rc == ES_LOGIN_OK && !l->would_speak)
 		return ES_LOGIN_OK;
 	if (exempt_said(l)) {
@@ -571,6 +639,13 @@ enum es_login_rc es_login_prelim(struct es_login *l, const char **why)
 
 	*why = NULL;
 	es_account_verdict(&l->pol, &l->st, l->now, &v);
+	if (v.kind == ES_V_TEMP_EXPIRED && l->cached) { /* a refusal: on the entry's word */
+		int full = load_full(l);
+
+		if (full != 0)
+			return full > 0 ? ES_LOGIN_IGNORE : es_login_on_error(l);
+		es_account_verdict(&l->pol, &l->st, l->now, &v);
+	}
 	switch (v.kind) {
 	case ES_V_TEMP_EXPIRED:
 		if (l->pol.enforce)
@@ -648,8 +723,13 @@ static void queue_mail(struct es_login *l, const char *kind, const char *when,
 static int relock(struct es_login *l, struct es_record *rec)
 {
 	struct es_err err = { 0 };
-	int rc = es_record_open(&l->store, l->user, ES_RECORD_WRITE, &l->st, rec, &err);
+	int rc;
 
+	if (need_store(l) != 0)
+		return 1;
+	rc = es_record_open(&l->store, l->user, ES_RECORD_WRITE, &l->st, rec, &err);
+	if (rc >= 0)
+		l->cached = false; /* the whole state now */
 	if (rc < 0) {
 		es_login_log(l, LOG_ERR, "%s", err.msg);
 		/* no lock to be had is left alone; a bad state is on_error's */
@@ -720,14 +800,21 @@ static enum es_confirm_outcome confirm_code(struct es_login *l, const unsigned c
  * login goes on whatever happens. */
 void es_login_ask_code(struct es_login *l)
 {
-	const char *pending = es_state_get(&l->st, ES_K_PENDING_EMAIL);
+	const char *pending;
 	unsigned char key[ES_CODE_KEY_LEN];
 	struct es_err err = { 0 };
 	char *answer = NULL, addr[320];
 	enum es_confirm_outcome said = ES_CONFIRM_NONE;
 
-	if (l->silent || !es_account_code_askable(&l->st, &l->pol, l->now))
+	if (l->silent)
 		return;
+	/* SSSD's copy has no address: whether a code may be pending, then
+	 * the entry itself */
+	if (l->cached && (!es_account_code_maybe(&l->st, &l->pol, l->now) || load_full(l) != 0))
+		return;
+	if (!es_account_code_askable(&l->st, &l->pol, l->now))
+		return;
+	pending = es_state_get(&l->st, ES_K_PENDING_EMAIL);
 	(void)es_strlcpy(addr, pending, sizeof(addr));
 	if (sodium_init() < 0 || es_store_code_key(&l->store, false, key, &err) != 0) {
 		es_login_log(l, LOG_ERR, "cannot check codes: %s", err.msg);
@@ -759,13 +846,13 @@ void es_login_ask_code(struct es_login *l)
  * (SSSD updates it) says so for its accounts; for the others the new
  * password is in PAM_AUTHTOK (pam_get_authtok clears it on a mismatch),
  * and a local account's shadow entry says it changed today. */
-static bool change_happened(const struct es_login *l, bool authtok)
+static bool change_happened(struct es_login *l, bool authtok)
 {
 	struct es_err err = { 0 };
 	struct spwd sp, *spp = NULL;
 	char buf[4096];
 	long day;
-	int known = es_store_last_change(&l->store, l->user, &day, &err);
+	int known = need_store(l) != 0 ? 0 : es_store_last_change(&l->store, l->user, &day, &err);
 
 	if (known < 0)
 		es_login_log(l, LOG_ERR, "%s", err.msg);
@@ -877,7 +964,10 @@ static void catch_up_change(struct es_login *l, bool loaded_now)
 	const char *read = es_state_get(&l->st, ES_K_DIR_LAST_CHANGE);
 	int known;
 
-	if (l->store.ops == NULL || l->store.ops->last_change == NULL || exempt(l))
+	/* a store that says (the directory), connected or not yet */
+	bool says = l->store.ops != NULL ? l->store.ops->last_change != NULL : l->io->store != NULL;
+
+	if (!says || exempt(l))
 		return; /* an exempt user's state is never touched */
 	if (loaded_now && read != NULL) {
 		known = es_parse_long(read, 0, 1000000L, &day) == 0;
@@ -885,6 +975,8 @@ static void catch_up_change(struct es_login *l, bool loaded_now)
 		es_account_verdict(&l->pol, &l->st, l->now, &v);
 		if (v.kind != ES_V_MUST_CHANGE && v.kind != ES_V_EXPIRED &&
 		    v.kind != ES_V_TEMP_EXPIRED)
+			return;
+		if (need_store(l) != 0)
 			return;
 		known = es_store_last_change(&l->store, l->user, &day, &err);
 		if (known < 0)
@@ -915,6 +1007,97 @@ static void shown_source(const struct es_login *l, const char *rhost, char *out,
 	(void)es_login_source_shown(rhost, host, l->mail_french, out, outsz);
 }
 
+/* ---- logins recorded once a day per source (the directory) ---- */
+
+/* With the directory each write is a connection, so a login is recorded
+ * once a day per source (the files: to the minute). SSSD's copy has no
+ * sources (any local user may read it), so a workstation reading it keeps
+ * what it recorded last in state_dir/seen/USER, root's: "DAY CREATED
+ * SOURCE". */
+#define SEEN_DIR "seen"
+
+static bool directory(const struct es_login *l)
+{
+	return l->cfg->policy.backend == ES_ACCT_LDAP;
+}
+
+static long login_period(const struct es_login *l)
+{
+	return directory(l) ? ES_DAY : 60;
+}
+
+/* The note: the day, the account (its creation time: a name made again
+ * is another account), the source. */
+static bool seen_text(const struct es_login *l, const char *source, char *out, size_t outsz)
+{
+	int n = snprintf(out, outsz, "%lld %lld %s\n", (long long)(l->now / ES_DAY),
+	                 (long long)es_state_get_i64(&l->st, ES_K_CREATED, 0), source);
+
+	return n > 0 && (size_t)n < outsz;
+}
+
+/* Did this workstation record a login from source today? */
+static bool seen_says(const struct es_login *l, const char *source)
+{
+	char path[ES_PATH_LEN + 2 * ES_NAME_MAX], want[ES_PAM_SOURCE_MAX + 64],
+	        got[ES_PAM_SOURCE_MAX + 64];
+	size_t len = 0;
+	struct stat sb;
+	bool same = false;
+	int fd, n;
+
+	n = snprintf(path, sizeof(path), "%s/%s/%s", l->cfg->state_dir, SEEN_DIR, l->user);
+	if (n < 0 || (size_t)n >= sizeof(path) || !seen_text(l, source, want, sizeof(want)))
+		return false;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return false;
+	/* root's file, in root's directory: anything else is not trusted */
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid == 0 &&
+	    (sb.st_mode & 022) == 0 && es_fs_read_all(fd, got, sizeof(got) - 1, &len) == 0) {
+		got[len] = '\0';
+		same = strcmp(got, want) == 0;
+	}
+	(void)close(fd);
+	return same;
+}
+
+/* Notes that a login from source is recorded today (best effort: without
+ * the note the next login connects and finds it recorded). */
+static void seen_write(const struct es_login *l, const char *source)
+{
+	struct es_err err = { 0 };
+	char text[ES_PAM_SOURCE_MAX + 64];
+	int top = -1, dir = -1, e;
+
+	if (!directory(l) || l->cfg->ldap.login_reads != ES_LDAP_READS_SSSD ||
+	    !seen_text(l, source, text, sizeof(text)) || sodium_init() < 0)
+		return;
+	if (es_fs_open_dir(-1, l->cfg->state_dir, NULL, false, ES_EPERM, "state directory", &top,
+	                   &err) != 0 ||
+	    es_fs_open_dir(top, l->cfg->state_dir, SEEN_DIR, true, ES_EPERM, "state directory",
+	                   &dir, &err) != 0) {
+		es_login_log(l, LOG_WARNING, "%s", err.msg[0] != '\0' ? err.msg : "no state directory");
+	} else if ((e = es_fs_write_atomic(dir, dir, l->user, text, strlen(text))) != 0) {
+		char eb[128];
+
+		es_login_log(l, LOG_WARNING, "%s/%s/%s: %s", l->cfg->state_dir, SEEN_DIR, l->user,
+		             strerror_r(e, eb, sizeof(eb)));
+	}
+	es_fs_close(&dir);
+	es_fs_close(&top);
+}
+
+/* Is this login recorded already (nothing to write)? */
+static bool login_recorded(const struct es_login *l, const char *source)
+{
+	if (!l->cached)
+		return es_account_same_login(&l->st, source, l->now, login_period(l));
+	/* SSSD's copy has no sources (and its last login may be some
+	 * minutes old): this workstation's note says */
+	return seen_says(l, source);
+}
+
 enum es_login_rc es_login_session(struct es_login *l, const char *rhost, const char *tty)
 {
 	char source[ES_PAM_SOURCE_MAX + 1], shown[ES_PAM_SHOWN_MAX + 1], when[64];
@@ -927,7 +1110,7 @@ enum es_login_rc es_login_session(struct es_login *l, const char *rhost, const c
 	/* logins are recorded to the minute (as `eschool show` prints them):
 	 * the same source again within the minute changes nothing, and costs
 	 * no lock, no group lookup and no write on the login path */
-	if (es_account_same_login(&l->st, source, l->now))
+	if (login_recorded(l, source))
 		return ES_LOGIN_OK;
 	if (exempt_said(l))
 		return ES_LOGIN_IGNORE;
@@ -941,8 +1124,9 @@ enum es_login_rc es_login_session(struct es_login *l, const char *rhost, const c
 		rc = relock(l, &rec);
 		if (rc != 0)
 			return rc > 0 ? ES_LOGIN_IGNORE : es_login_on_error(l);
-		if (es_account_same_login(&l->st, source, l->now)) { /* recorded meanwhile */
+		if (login_recorded(l, source)) { /* recorded meanwhile */
 			es_record_close(&rec);
+			seen_write(l, source);
 			return ES_LOGIN_OK;
 		}
 		owed = l->store.ops->notices_in_state;
@@ -967,6 +1151,7 @@ enum es_login_rc es_login_session(struct es_login *l, const char *rhost, const c
 	}
 	if (again)
 		return ES_LOGIN_IGNORE;
+	seen_write(l, source);
 	if (notify && !owed)
 		queue_mail(l, "new-login-source", when, shown);
 	return ES_LOGIN_OK;

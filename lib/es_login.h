@@ -47,6 +47,11 @@ struct es_login_io {
 	/* whether the change was explained on this login already (mark
 	 * false), or that it now was (mark true) */
 	bool (*told)(void *ctx, bool mark);
+	/* the store, connected at its first use (the directory when the
+	 * state came from SSSD's copy: most logins never connect); NULL when
+	 * the caller sets es_login.store itself. 0, or -1 with err filled. */
+	int (*store)(void *ctx, const struct es_config *cfg, struct es_store *out,
+	             struct es_err *err);
 };
 
 /* What a stage returns; the module turns it into PAM's codes. */
@@ -76,6 +81,11 @@ struct es_login {
 	struct es_policy pol;
 	struct es_store store; /* set by the caller (the directory's), else state_dir's */
 	struct es_state st;
+	/* st is the public part SSSD keeps of the directory entry
+	 * (es_ldap_public_attrs): enough to see that nothing is to be done;
+	 * anything else reads the entry itself first (es_login_prepare's
+	 * caller sets it with have_state) */
+	bool cached;
 	bool french;      /* the workstation's messages */
 	bool mail_french; /* the account's language: its mails */
 	bool would_speak; /* a message was (or, silent, would have been) given */

@@ -24,44 +24,16 @@
 
 #include "es_code.h"
 #include "es_ldap.h"
+#include "es_ldap_attrs.h"
 #include "es_names.h"
 #include "es_util.h"
 
-static const struct {
-	const char *key, *attr;
-} attr_map[] = {
-	{ ES_K_EMAIL, "eschoolMail" },
-	{ ES_K_NAME, "eschoolName" },
-	{ ES_K_ROLE, "eschoolRole" },
-	{ ES_K_CLASS, "eschoolClass" },
-	{ ES_K_LANG, "eschoolLang" },
-	{ ES_K_PARENT_EMAIL, "eschoolParentMail" },
-	{ ES_K_CREATED, "eschoolCreated" },
-	{ ES_K_PW_CHANGED, "eschoolPasswordChanged" },
-	{ ES_K_MUST_CHANGE, "eschoolMustChange" },
-	{ ES_K_INITIAL_EXPIRES, "eschoolInitialExpires" },
-	{ ES_K_LAST_LOGIN, "eschoolLastLogin" },
-	{ ES_K_SOURCES, "eschoolSources" },
-	{ ES_K_REMINDERS, "eschoolReminders" },
-	{ ES_K_DISABLED, "eschoolDisabled" },
-	{ ES_K_PENDING_EMAIL, "eschoolPendingMail" },
-	{ ES_K_PENDING_CODE, "eschoolPendingCodeHash" },
-	{ ES_K_PENDING_EXPIRES, "eschoolPendingExpires" },
-	{ ES_K_PENDING_TRIES, "eschoolPendingTries" },
-	{ ES_K_DELIVERY, "eschoolDelivery" },
-	{ ES_K_UID, "eschoolUid" },
-	{ ES_K_NOTICES, "eschoolNotices" },
-};
-#define EXTRA_ATTR "eschoolExtra" /* key=value: a key this version does not know */
-#define LAST_CHANGE_ATTR "shadowLastChange" /* as ES_K_DIR_LAST_CHANGE */
-#define N_MAPPED ES_ARRAY_LEN(attr_map)
+#define EXTRA_ATTR ES_LDAP_EXTRA_ATTR
+#define LAST_CHANGE_ATTR ES_LDAP_LAST_CHANGE_ATTR /* as ES_K_DIR_LAST_CHANGE */
 
 const char *es_store_ldap_attr(const char *key)
 {
-	for (size_t i = 0; i < N_MAPPED; i++)
-		if (strcmp(attr_map[i].key, key) == 0)
-			return attr_map[i].attr;
-	return NULL;
+	return es_ldap_attr_of(key);
 }
 
 /* A state key eschoolExtra holds: none of the attributes', and not the
@@ -69,14 +41,6 @@ const char *es_store_ldap_attr(const char *key)
 static bool in_extra(const char *key)
 {
 	return es_store_ldap_attr(key) == NULL && strcmp(key, ES_K_DIR_LAST_CHANGE) != 0;
-}
-
-static const char *key_of(const char *attr)
-{
-	for (size_t i = 0; i < N_MAPPED; i++)
-		if (strcasecmp(attr_map[i].attr, attr) == 0)
-			return attr_map[i].key;
-	return NULL;
 }
 
 /* ---- locks: this machine's writers (es_store_flock), as the file store ---- */
@@ -102,8 +66,8 @@ static char **wanted_attrs(char **out)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < N_MAPPED; i++)
-		out[n++] = (char *)attr_map[i].attr;
+	for (size_t i = 0; i < ES_LDAP_N_MAPPED; i++)
+		out[n++] = (char *)es_ldap_attr_map[i].attr;
 	out[n++] = EXTRA_ATTR;
 	out[n++] = LAST_CHANGE_ATTR; /* read along, never written */
 	out[n] = NULL;
@@ -119,7 +83,7 @@ static int fill_from_entry(struct es_ldap *c, LDAPMessage *e, struct es_state *s
 	for (char *a = ldap_first_attribute(c->ld, e, &ber); a != NULL && rc == 0;
 	     a = ldap_next_attribute(c->ld, e, ber)) {
 		struct berval **vals = ldap_get_values_len(c->ld, e, a);
-		const char *key = strcasecmp(a, LAST_CHANGE_ATTR) == 0 ? ES_K_DIR_LAST_CHANGE : key_of(a);
+		const char *key = es_ldap_key_of(a);
 		bool extra = strcasecmp(a, EXTRA_ATTR) == 0;
 
 		for (size_t i = 0; vals != NULL && vals[i] != NULL && rc == 0; i++) {
@@ -152,7 +116,7 @@ static int dir_load(const struct es_store *s, const char *user, struct es_state 
                     struct es_err *err)
 {
 	struct es_ldap *c = connected(s, err);
-	char dn[512], *attrs[N_MAPPED + 3];
+	char dn[512], *attrs[ES_LDAP_N_MAPPED + 3];
 	LDAPMessage *res = NULL, *e;
 	int rc;
 
@@ -181,9 +145,9 @@ static int dir_load(const struct es_store *s, const char *user, struct es_state 
 /* ---- writing: the changes only, as compare-and-set ---- */
 
 struct mods {
-	LDAPMod *list[2 * (N_MAPPED + 1) + 8];
-	LDAPMod mod[2 * (N_MAPPED + 1) + 8];
-	char *vals[2 * (N_MAPPED + 1) + 8][2];
+	LDAPMod *list[2 * (ES_LDAP_N_MAPPED + 1) + 8];
+	LDAPMod mod[2 * (ES_LDAP_N_MAPPED + 1) + 8];
+	char *vals[2 * (ES_LDAP_N_MAPPED + 1) + 8][2];
 	size_t n;
 	char **extra_del, **extra_add; /* eschoolExtra's values */
 	char given[256]; /* the name's first words (givenName) */
@@ -300,20 +264,20 @@ static int plan_mods(const struct es_state *before, const struct es_state *st, b
 	bool oom = false;
 
 	memset(m, 0, sizeof(*m));
-	for (size_t i = 0; i < N_MAPPED; i++) {
-		const char *old = before != NULL ? es_state_get(before, attr_map[i].key) : NULL;
-		const char *now = es_state_get(st, attr_map[i].key);
+	for (size_t i = 0; i < ES_LDAP_N_MAPPED; i++) {
+		const char *old = before != NULL ? es_state_get(before, es_ldap_attr_map[i].key) : NULL;
+		const char *now = es_state_get(st, es_ldap_attr_map[i].key);
 
 		if (old != NULL && now != NULL && strcmp(old, now) == 0)
 			continue;
 		if (before == NULL) { /* nothing to compare with: the value as it is now */
-			mods_add(m, LDAP_MOD_REPLACE, attr_map[i].attr, now);
+			mods_add(m, LDAP_MOD_REPLACE, es_ldap_attr_map[i].attr, now);
 			continue;
 		}
 		if (old != NULL)
-			mods_add(m, LDAP_MOD_DELETE, attr_map[i].attr, old);
+			mods_add(m, LDAP_MOD_DELETE, es_ldap_attr_map[i].attr, old);
 		if (now != NULL)
-			mods_add(m, LDAP_MOD_ADD, attr_map[i].attr, now);
+			mods_add(m, LDAP_MOD_ADD, es_ldap_attr_map[i].attr, now);
 	}
 	m->extra_del = before != NULL ? extra_only(before, st, &oom) : NULL;
 	m->extra_add = extra_only(st, before, &oom);
@@ -450,8 +414,8 @@ static int dir_remove(const struct es_store *s, const char *user, struct es_err 
 	struct es_ldap *c = connected(s, err);
 	char dn[512], *attrs[] = { "objectClass", NULL }, *posix = NULL;
 	char *classes[] = { "eschoolAccount", NULL };
-	LDAPMod *list[N_MAPPED + 4];
-	LDAPMod mod[N_MAPPED + 3];
+	LDAPMod *list[ES_LDAP_N_MAPPED + 4];
+	LDAPMod mod[ES_LDAP_N_MAPPED + 3];
 	LDAPMessage *res = NULL;
 	struct es_state st;
 	size_t n = 0;
@@ -484,9 +448,9 @@ static int dir_remove(const struct es_store *s, const char *user, struct es_err 
 		es_state_free(&st);
 		return rc < 0 ? -1 : 0;
 	}
-	for (size_t i = 0; i < N_MAPPED; i++)
-		if (es_state_get(&st, attr_map[i].key) != NULL) {
-			mod[n] = (LDAPMod){ LDAP_MOD_DELETE, (char *)attr_map[i].attr, { NULL } };
+	for (size_t i = 0; i < ES_LDAP_N_MAPPED; i++)
+		if (es_state_get(&st, es_ldap_attr_map[i].key) != NULL) {
+			mod[n] = (LDAPMod){ LDAP_MOD_DELETE, (char *)es_ldap_attr_map[i].attr, { NULL } };
 			list[n] = &mod[n];
 			n++;
 		}

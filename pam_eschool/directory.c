@@ -10,8 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <strings.h>
 #include <unistd.h>
 
+#define IPA_389DS_PLUGIN_HELPER_CALLS 1 /* the _timeout calls */
+#include <sss_nss_idmap.h>
+
+#include "es_ldap_attrs.h"
 #include "es_store_ldap.h"
 
 #define DIRECTORY_DATA "pam_eschool.directory" /* the directory store, till pam_end */
@@ -105,4 +110,76 @@ int directory_store(pam_handle_t *pamh, struct es_store *store, const struct es_
 	d->open = true;
 	*store = d->store;
 	return 0;
+}
+
+/* ---- SSSD's copy ([ldap] login_reads = sssd) ---- */
+
+#define SSS_IDMAP_LIB "libsss_nss_idmap.so.0" /* SSSD's client library: libc only */
+#define SSSD_TIMEOUT_MS 2000U                  /* as the directory's bound */
+
+#define SSSD_NSS_PIPE "/var/lib/sss/pipes/nss"
+
+/* libsss_nss_idmap says ENOENT for "no such user" and for "no SSSD" alike:
+ * only the first is a user eschool leaves alone. */
+static bool sssd_listening(void)
+{
+	struct stat sb;
+
+	return stat(SSSD_NSS_PIPE, &sb) == 0 && S_ISSOCK(sb.st_mode);
+}
+
+typedef int (*orig_by_name_fn)(const char *name, unsigned int timeout, struct sss_nss_kv **kv,
+                               enum sss_id_type *type);
+typedef void (*free_kv_fn)(struct sss_nss_kv *kv);
+
+int directory_cached_state(const char *user, struct es_state *st, struct es_err *err)
+{
+	struct sss_nss_kv *kv = NULL;
+	enum sss_id_type type;
+	orig_by_name_fn orig_by_name;
+	free_kv_fn free_kv;
+	bool set_up = false, ours = false;
+	int rc = 0, e;
+	void *dl = dlopen(SSS_IDMAP_LIB, RTLD_NOW | RTLD_LOCAL);
+
+	if (dl == NULL)
+		return es_err_set(err, ES_EUNAVAIL, "%s (libsss-nss-idmap0): %s", SSS_IDMAP_LIB,
+		                  dlerror());
+	/* POSIX's way from a data pointer to a function's */
+	*(void **)&orig_by_name = dlsym(dl, "sss_nss_getorigbyusername_timeout");
+	*(void **)&free_kv = dlsym(dl, "sss_nss_free_kv");
+	if (orig_by_name == NULL || free_kv == NULL) {
+		(void)dlclose(dl);
+		return es_err_set(err, ES_EUNAVAIL, "%s: too old (SSSD 2.8 or later)", SSS_IDMAP_LIB);
+	}
+	e = orig_by_name(user, SSSD_TIMEOUT_MS, &kv, &type);
+	if (e == ENOENT && sssd_listening()) {
+		rc = 1; /* not a directory user: a local account */
+	} else if (e == ENOENT) {
+		rc = es_err_set(err, ES_EUNAVAIL, "SSSD does not answer (no %s)", SSSD_NSS_PIPE);
+	} else if (e != 0) {
+		char eb[128];
+
+		rc = es_err_set(err, ES_EUNAVAIL, "SSSD's copy of %s: %s", user,
+		                strerror_r(e, eb, sizeof(eb)));
+	}
+	for (const struct sss_nss_kv *p = kv; rc == 0 && p != NULL && p->key != NULL; p++) {
+		if (strcmp(p->key, ES_LDAP_SSSD_CLASSES) == 0) {
+			set_up = true;
+			ours = ours || strcasecmp(p->value, ES_LDAP_CLASS) == 0;
+		} else if (es_ldap_public_apply(st, p->key, p->value) != 0) {
+			rc = es_err_set(err, ES_EDATA, "SSSD's copy of %s: bad %s", user, p->key);
+		}
+	}
+	if (kv != NULL)
+		free_kv(kv);
+	(void)dlclose(dl);
+	if (rc != 0)
+		return rc;
+	if (!set_up)
+		return es_err_set(err, ES_ECONFIG,
+		                  "SSSD gives no %s for %s: sssd.conf lacks eschool's "
+		                  "ldap_user_extra_attrs and [nss] user_attributes (see pam_eschool(8))",
+		                  ES_LDAP_SSSD_CLASSES, user);
+	return ours ? 0 : 1;
 }

@@ -19,4 +19,11 @@
 int directory_store(pam_handle_t *pamh, struct es_store *store, const struct es_config *cfg,
                     struct es_err *err);
 
+/* The public part of user's state from SSSD's copy of the directory
+ * entry ([ldap] login_reads = sssd; es_ldap_public_attrs): 0 read into st,
+ * 1 not eschool's (no eschoolAccount class, or not a directory user), -1
+ * with err filled (SSSD not answering or not set up for eschool: read the
+ * entry itself). */
+int directory_cached_state(const char *user, struct es_state *st, struct es_err *err);
+
 #endif

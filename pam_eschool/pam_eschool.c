@@ -90,6 +90,13 @@ static int io_prompt(void *ctx, const char *question, char **answer)
 	                                                                                 : -1;
 }
 
+/* The directory, connected when a login first needs it (directory.c). */
+static int io_store(void *ctx, const struct es_config *cfg, struct es_store *out,
+                    struct es_err *err)
+{
+	return directory_store(ctx, out, cfg, err);
+}
+
 static bool io_told(void *ctx, bool mark)
 {
 	const void *told = NULL;
@@ -134,6 +141,7 @@ static void cfg_cleanup(pam_handle_t *pamh, void *data, int status)
  * the file again. */
 struct kept_state {
 	time_t at;
+	bool cached; /* SSSD's public part (es_login.cached) */
 	struct es_state st;
 };
 
@@ -151,6 +159,7 @@ static void keep_state(struct call *c)
 	if (k == NULL)
 		return; /* the session reads the file itself */
 	k->at = c->l.now;
+	k->cached = c->l.cached;
 	k->st = c->l.st;
 	es_state_init(&c->l.st, c->l.user); /* the strings now belong to k */
 	if (pam_set_data(c->pamh, STATE_DATA, k, kept_cleanup) != PAM_SUCCESS)
@@ -177,6 +186,7 @@ static bool take_kept_state(struct call *c)
 	if (ok) {
 		es_state_free(&c->l.st);
 		c->l.st = k->st;
+		c->l.cached = k->cached;
 		es_state_init(&k->st, ""); /* moved: the cleanup frees nothing */
 	}
 	drop_kept_state(c);
@@ -278,6 +288,32 @@ static void call_free(struct call *c)
 	free(c);
 }
 
+/* The public part of the user's state from SSSD's copy (login_reads =
+ * sssd): -1 to go on (c->l.cached when it was read; else the entry is read
+ * from the directory), or PAM_IGNORE for a user who is not eschool's. */
+static int cached_state(struct call *c)
+{
+	struct es_err err = { 0 };
+	int rc;
+
+	es_state_free(&c->l.st);
+	es_state_init(&c->l.st, c->l.user);
+	rc = directory_cached_state(c->l.user, &c->l.st, &err);
+	if (rc == 1) {
+		if (c->l.debug)
+			es_login_log(&c->l, LOG_DEBUG, "%s: not eschool's in SSSD's copy", c->l.user);
+		return PAM_IGNORE;
+	}
+	if (rc == 0) {
+		c->l.cached = true;
+		return -1;
+	}
+	es_login_log(&c->l, LOG_WARNING, "%s; reading the directory instead", err.msg);
+	es_state_free(&c->l.st);
+	es_state_init(&c->l.st, c->l.user);
+	return -1;
+}
+
 /* Loads the config and the user's state. Returns -1 to go on, or the PAM
  * code to return (PAM_IGNORE for users and callers the module leaves
  * alone). how: ES_LOGIN_PREP_* and PREP_KEPT. */
@@ -288,7 +324,7 @@ static int prepare(struct call *c, unsigned how)
 	const char *service = NULL, *user = NULL;
 	const struct es_config *cfg;
 	const void *data = NULL;
-	bool again;
+	bool again, have;
 	int rc;
 
 	/* the helper's own services set passwords in bulk: not ours */
@@ -316,15 +352,20 @@ static int prepare(struct call *c, unsigned how)
 			(void)pam_set_data(c->pamh, CFG_ERR_DATA, &logged, NULL);
 		return pam_rc(es_login_broken_config(&c->l, c->config_path, &err, again));
 	}
-	/* the directory down: SSSD decides alone (its cache logs students
-	 * in); the module's extras are skipped, never a reason to refuse */
-	if (cfg->policy.backend == ES_ACCT_LDAP && directory_store(c->pamh, &c->l.store, cfg, &err) != 0) {
-		es_login_log(&c->l, LOG_ERR, "%s: %s; left to the rest of the stack", c->l.user,
-		             err.msg);
-		return PAM_IGNORE;
+	have = (how & PREP_KEPT) != 0 && take_kept_state(c);
+	if (cfg->policy.backend == ES_ACCT_LDAP) {
+		/* the directory is connected when first needed (es_login): the
+		 * directory down, SSSD decides alone (its cache logs students
+		 * in); the module's extras are skipped, never a reason to refuse */
+		c->io.store = io_store;
+		if (!have && cfg->ldap.login_reads == ES_LDAP_READS_SSSD) {
+			rc = cached_state(c);
+			if (rc >= 0)
+				return rc;
+			have = c->l.cached;
+		}
 	}
-	return pam_rc(es_login_prepare(&c->l, cfg, (how & PREP_KEPT) != 0 && take_kept_state(c),
-	                               how & ~PREP_KEPT));
+	return pam_rc(es_login_prepare(&c->l, cfg, have, how & ~PREP_KEPT));
 }
 
 /* A denial or a demanded change is logged once: sshd, for one, does not

@@ -406,6 +406,18 @@ slapmodify -n1 -F slapd.d -l hosts.ldif
 
 # ---- the workstations ----
 
+# What SSSD keeps of eschool's attributes for pam_eschool (login_reads =
+# sssd), as README.md's sssd.conf says (test_directory checks they agree):
+# the public ones only, since SSSD's NSS responder hands them to anyone.
+ESCHOOL_SSSD_PUBLIC = ["eschoolRole", "eschoolLang", "eschoolCreated", "eschoolPasswordChanged",
+                       "eschoolMustChange", "eschoolInitialExpires", "eschoolLastLogin",
+                       "eschoolDisabled", "eschoolPendingExpires", "eschoolPendingTries",
+                       "eschoolUid", "eschoolLastChangeSeen"]
+SSSD_EXTRA_ATTRS = ("ldap_user_extra_attrs = eschoolObjectClass:objectClass, "
+                    + ", ".join(ESCHOOL_SSSD_PUBLIC))
+SSSD_USER_ATTRIBUTES = ("user_attributes = +eschoolObjectClass, "
+                        + ", ".join("+" + a for a in ESCHOOL_SSSD_PUBLIC) + ", +shadowLastChange")
+
 SSSD_CONF = """[sssd]
 services = nss, pam
 domains = school
@@ -415,6 +427,7 @@ debug_level = {debug}
 debug_level = {debug}
 # a name looked up before it exists on the server is not remembered as missing
 entry_negative_timeout = 0
+{user_attributes}
 
 [pam]
 debug_level = {debug}
@@ -438,6 +451,7 @@ ldap_access_order = expire
 ldap_account_expire_policy = shadow
 ldap_pwd_policy = shadow
 ldap_chpass_update_last_change = true
+{extra_attrs}
 ldap_uri = {uri}
 ldap_search_base = {base}
 ldap_id_use_start_tls = true
@@ -485,7 +499,8 @@ class Workstation:
                 ("pubconf/krb5.include.d", "755"), ("secrets", "700")]
 
     def __init__(self, slapd, host="ws1", entry_cache_timeout=5, pam_id_timeout=0,
-                 pam_verbosity=1, debug_level="0x0270", extra_conf="", start=True):
+                 pam_verbosity=1, debug_level="0x0270", extra_conf="", start=True,
+                 eschool_attrs=True):
         """host: "ws1".."ws3" (its entry in HOSTS: the bind DN and password).
         pam_id_timeout 0: every PAM request reads the user from the server
         (see SSSD_CONF). extra_conf: more lines for [domain/school]."""
@@ -497,7 +512,7 @@ class Workstation:
         self.pid = None
         try:
             self._setup(entry_cache_timeout, pam_id_timeout, pam_verbosity, debug_level,
-                        extra_conf)
+                        extra_conf, eschool_attrs)
             if start:
                 self.start_sssd()
         except BaseException:
@@ -505,7 +520,7 @@ class Workstation:
             raise
 
     def _setup(self, entry_cache_timeout, pam_id_timeout, pam_verbosity, debug_level,
-               extra_conf):
+               extra_conf, eschool_attrs):
         sb = self.sb
         # a /run of its own: /run/sssd.pid would be the host's otherwise
         sb.cmd(["mount", "-t", "tmpfs", "-o", "mode=0755", "eschool-run", "/run"], check=True)
@@ -514,7 +529,9 @@ class Workstation:
                                 bind_pw=self.bind_password,
                                 entry_cache_timeout=entry_cache_timeout,
                                 pam_id_timeout=pam_id_timeout, pam_verbosity=pam_verbosity,
-                                extra=extra_conf)
+                                extra=extra_conf,
+                                extra_attrs=SSSD_EXTRA_ATTRS if eschool_attrs else "",
+                                user_attributes=SSSD_USER_ATTRIBUTES if eschool_attrs else "")
         sb.write("/etc/sssd/sssd.conf", conf, mode="600")
         nss = sb.read("/etc/nsswitch.conf")
         nss = re.sub(r"(?m)^(passwd|group|shadow):.*$", lambda m: f"{m.group(1)}: files sss", nss)

@@ -46,6 +46,8 @@ ATTRIBUTES = [
     (20, "eschoolUid", INTEGER, True, "the uid the account was made with (uid)"),
     (21, "eschoolExtra", TEXT, False, "a state key this version does not know: key=value"),
     (22, "eschoolNotices", IA5, True, "mails a workstation owes, sent by the server (notices)"),
+    (24, "eschoolLastChangeSeen", INTEGER, True,
+     "the day (since 1970) of shadowLastChange eschool last wrote or recorded (lastchg_seen)"),
     (23, "eschoolCodeKey", EXACT_IA5, True,
      "the key of the address codes hashes, 32 random bytes in hex (on the counter entry)"),
 ]

@@ -201,15 +201,13 @@ def test_a_later_change_with_passwd_is_told_after_the_next_login(lab):
     assert len(password_changed_mails(sb)) == 1
     # that first change, as if made and recorded 20 days ago (the days are
     # what count: the change recorded, and the day eschool last saw in
-    # shadowLastChange, kept in eschoolExtra as lastchg_seen)
+    # shadowLastChange, eschoolLastChangeSeen)
     long_ago = str(int(entry(slapd, "zoe")["eschoolPasswordChanged"][0]) - 20 * 86400)
-    extra = admin_entry(slapd, user_dn("zoe"), ["eschoolExtra"])["eschoolExtra"]
-    seen = [v for v in extra if v.startswith("lastchg_seen=")]
-    assert seen == [f"lastchg_seen={days_now()}"], extra
+    seen = admin_entry(slapd, user_dn("zoe"), ["eschoolLastChangeSeen"])
+    assert seen["eschoolLastChangeSeen"] == [str(days_now())], seen
     day_then = days_now() - 20
     for attr, values in (("eschoolPasswordChanged", [long_ago]),
-                         ("eschoolExtra", [v for v in extra if v not in seen]
-                          + [f"lastchg_seen={day_then}"]),
+                         ("eschoolLastChangeSeen", [str(day_then)]),
                          ("shadowLastChange", [str(day_then)])):
         code, out = slapd.replace(user_dn("zoe"), attr, *values, bind_dn=slapd.admin_dn,
                                   password=slapd.admin_password)

@@ -212,12 +212,15 @@ static void logins(void **unused)
 
 	(void)unused;
 	es_state_init(&st, "zoe");
-	assert_false(es_account_same_login(&st, "tty1", T0));
+	assert_false(es_account_same_login(&st, "tty1", T0, 60));
 	assert_int_equal(es_account_login(&st, &pol, "tty1", T0, &o), 0);
 	assert_int_equal(o, ES_LOGIN_FIRST);
 	assert_false(es_account_notify_login(&pol, o));
-	assert_true(es_account_same_login(&st, "tty1", T0 + 30 - T0 % 60));
-	assert_false(es_account_same_login(&st, "tty1", T0 + 120));
+	assert_true(es_account_same_login(&st, "tty1", T0 + 30 - T0 % 60, 60));
+	assert_false(es_account_same_login(&st, "tty1", T0 + 120, 60));
+	/* the directory's period: the day */
+	assert_true(es_account_same_login(&st, "tty1", T0 - T0 % ES_DAY + ES_DAY - 1, ES_DAY));
+	assert_false(es_account_same_login(&st, "tty1", T0 - T0 % ES_DAY + ES_DAY, ES_DAY));
 	assert_int_equal(es_account_login(&st, &pol, "10.0.0.1", T0 + 120, &o), 0);
 	assert_int_equal(o, ES_LOGIN_NEW_SOURCE);
 	assert_true(es_account_notify_login(&pol, o));

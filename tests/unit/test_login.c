@@ -699,6 +699,133 @@ static void session_exempt_and_gone(void **state)
 	assert_int_equal(queued(f), 0);
 }
 
+/* ---- SSSD's copy ([ldap] login_reads = sssd) ---- */
+
+/* The directory store as a workstation gets it when a login first needs
+ * it (es_login_io.store): here the files, with the directory's last
+ * change; counted, and failing when down is set. */
+static int store_calls;
+static bool store_down;
+static struct es_store_ops dir_ops;
+static struct es_store dir_store;
+
+static int io_store(void *ctx, const struct es_config *cfg, struct es_store *out,
+                    struct es_err *err)
+{
+	(void)ctx;
+	(void)cfg;
+	store_calls++;
+	if (store_down)
+		return es_err_set(err, ES_EUNAVAIL, "cannot reach the directory");
+	*out = dir_store;
+	return 0;
+}
+
+/* A login whose state is the public part SSSD gave (kv: key, value...). */
+static enum es_login_rc login_cached(struct fx *f, const char *const *kv, unsigned how)
+{
+	struct es_user_seen s = { .given = "zoe", .what = ES_SEEN_OK, .name = "zoe", .uid = 4242 };
+
+	es_login_free(&f->l);
+	es_login_init(&f->l, &f->io, f->l.now);
+	assert_int_equal(es_login_user(&f->l, "zoe", &s, 0), ES_LOGIN_GO_ON);
+	es_state_free(&f->l.st);
+	es_state_init(&f->l.st, "zoe");
+	assert_int_equal(es_state_set(&f->l.st, ES_K_ROLE, "student"), 0);
+	assert_int_equal(es_state_set(&f->l.st, ES_K_UID, "4242"), 0);
+	assert_int_equal(es_state_set_i64(&f->l.st, ES_K_CREATED, T0 - 86400), 0); /* write_state's */
+	for (size_t i = 0; kv != NULL && kv[i] != NULL; i += 2)
+		assert_int_equal(es_state_set(&f->l.st, kv[i], kv[i + 1]), 0);
+	f->l.cached = true;
+	return es_login_prepare(&f->l, &f->cfg, true, how);
+}
+
+/* Most logins read SSSD's copy and never connect: a known source today
+ * is recorded once per workstation (state_dir/seen), a new one is
+ * written; a demand is made only on the entry's word, an address code is
+ * asked from the entry, and the directory down leaves the login alone. */
+static void cached_reads(void **state)
+{
+	struct fx *f = *state;
+	struct es_err err = { 0 };
+	char last[24], exp[32], code[ES_CODE_LEN + 1];
+	const char *const full[] = { ES_K_SOURCES, "10.0.0.1", ES_K_LAST_LOGIN, last, NULL };
+	const char *const seen_today[] = { ES_K_LAST_LOGIN, last, NULL };
+	const char *const must[] = { ES_K_MUST_CHANGE, "1", NULL };
+	const char *const pending[] = { ES_K_LAST_LOGIN, last, ES_K_PENDING_EXPIRES, exp, NULL };
+	struct es_state st = { 0 };
+	const char *why = NULL;
+
+	assert_int_equal(es_config_set(&f->cfg, "ldap", "uri", "ldap://ldap.school.example", "t",
+	                               &err), 0);
+	assert_int_equal(es_config_set(&f->cfg, "ldap", "base", "dc=school,dc=example", "t", &err),
+	                 0);
+	assert_int_equal(es_config_set(&f->cfg, "ldap", "bind_dn", "cn=ws01,dc=school,dc=example",
+	                               "t", &err), 0);
+	assert_int_equal(es_config_set(&f->cfg, "ldap", "bind_password_file", "/etc/ws01.secret",
+	                               "t", &err), 0);
+	assert_int_equal(es_config_set(&f->cfg, "accounts", "backend", "ldap", "t", &err), 0);
+	assert_int_equal(es_config_set(&f->cfg, "ldap", "login_reads", "sssd", "t", &err), 0);
+	dir_ops = *f->store.ops;
+	dir_ops.last_change = said_last_change;
+	dir_store = f->store;
+	dir_store.ops = &dir_ops;
+	f->io.store = io_store;
+	store_calls = 0;
+	store_down = false;
+	last_day = 0;
+	(void)snprintf(last, sizeof(last), "%ld", (long)T0 - 3600); /* earlier today */
+	write_state(f, full);
+
+	/* nothing due, a source this workstation has not noted: one
+	 * connection, which finds the login recorded today: nothing written */
+	assert_int_equal(login_cached(f, seen_today, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	assert_int_equal(es_login_account(&f->l, &why), ES_LOGIN_OK);
+	assert_int_equal(store_calls, 0);
+	assert_int_equal(es_login_session(&f->l, "10.0.0.1", NULL), ES_LOGIN_OK);
+	assert_int_equal(store_calls, 1);
+	read_state(f, &st);
+	assert_int_equal(es_state_get_i64(&st, ES_K_LAST_LOGIN, 0), T0 - 3600);
+	/* the next login from there, later today: no connection at all */
+	f->l.now = T0 + 3000;
+	assert_int_equal(login_cached(f, seen_today, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	assert_int_equal(es_login_account(&f->l, &why), ES_LOGIN_OK);
+	assert_int_equal(es_login_session(&f->l, "10.0.0.1", NULL), ES_LOGIN_OK);
+	assert_int_equal(store_calls, 1);
+	/* a new source: written, its mail queued */
+	assert_int_equal(es_login_session(&f->l, "10.0.0.9", NULL), ES_LOGIN_OK);
+	assert_int_equal(store_calls, 2);
+	read_state(f, &st);
+	assert_string_equal(es_state_get(&st, ES_K_SOURCES), "10.0.0.9,10.0.0.1");
+	assert_int_equal(es_state_get_i64(&st, ES_K_LAST_LOGIN, 0), T0 + 3000);
+	assert_int_equal(queued(f), 1);
+
+	/* a stale copy says must-change; the entry says no: nothing demanded */
+	assert_int_equal(login_cached(f, must, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	assert_int_equal(es_login_account(&f->l, &why), ES_LOGIN_OK);
+	assert_int_equal(f->nsaid, 0);
+	assert_int_equal(store_calls, 3);
+	/* the directory down: left to the rest of the stack, nothing said */
+	store_down = true;
+	assert_int_equal(login_cached(f, must, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	assert_int_equal(es_login_account(&f->l, &why), ES_LOGIN_IGNORE);
+	assert_int_equal(f->nsaid, 0);
+	assert_non_null(strstr(f->logs, "cannot reach the directory; left to the rest of the stack"));
+	store_down = false;
+
+	/* a code pending (its expiry in the copy, the address in the entry) */
+	request_code(f, code);
+	(void)snprintf(exp, sizeof(exp), "%ld", (long)T0 + 3600);
+	assert_int_equal(login_cached(f, pending, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	f->answer = code;
+	es_login_ask_code(&f->l);
+	assert_string_equal(f->asked, "Code mailed to confirm your new address (Enter to skip): ");
+	read_state(f, &st);
+	assert_string_equal(es_state_get(&st, ES_K_EMAIL), "new@school.example");
+	es_state_free(&st);
+	f->l.store.ops = NULL; /* dir_ops is this test's */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -717,6 +844,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(lastchg_seen_decides, setup, teardown),
 		cmocka_unit_test_setup_teardown(session, setup, teardown),
 		cmocka_unit_test_setup_teardown(session_exempt_and_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(cached_reads, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

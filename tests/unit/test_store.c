@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <sodium.h>
 
+#include "es_ldap_attrs.h"
 #include "es_store.h"
 
 struct fx {
@@ -128,11 +129,39 @@ static void write_holds_the_lock(void **state)
 	es_state_free(&st);
 }
 
+/* What a workstation takes from SSSD's copy: the public attributes only,
+ * whatever sssd.conf gives; every mapped key's attribute maps back. */
+static void sssd_public_part(void **unused)
+{
+	struct es_state st;
+
+	(void)unused;
+	es_state_init(&st, "zoe");
+	assert_int_equal(es_ldap_public_apply(&st, "eschoolMustChange", "1"), 0);
+	assert_int_equal(es_ldap_public_apply(&st, "SHADOWLASTCHANGE", "20791"), 0);
+	assert_int_equal(es_ldap_public_apply(&st, "eschoolPendingCodeHash", "deadbeef"), 0);
+	assert_int_equal(es_ldap_public_apply(&st, "eschoolSources", "10.0.0.1"), 0);
+	assert_int_equal(es_ldap_public_apply(&st, "eschoolMail", "zoe@example.org"), 0);
+	assert_int_equal(es_ldap_public_apply(&st, "eschoolExtra", "lastchg_seen=1"), 0);
+	assert_int_equal(es_ldap_public_apply(&st, "mail", "zoe@example.org"), 0);
+	assert_string_equal(es_state_get(&st, ES_K_MUST_CHANGE), "1");
+	assert_string_equal(es_state_get(&st, ES_K_DIR_LAST_CHANGE), "20791");
+	assert_null(es_state_get(&st, ES_K_PENDING_CODE));
+	assert_null(es_state_get(&st, ES_K_SOURCES));
+	assert_null(es_state_get(&st, ES_K_EMAIL));
+	assert_null(es_state_get(&st, ES_K_LASTCHG_SEEN));
+	es_state_free(&st);
+	for (size_t i = 0; i < ES_LDAP_N_MAPPED; i++)
+		assert_string_equal(es_ldap_key_of(es_ldap_attr_of(es_ldap_attr_map[i].key)),
+		                    es_ldap_attr_map[i].key);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(write_then_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(write_holds_the_lock, setup, teardown),
+		cmocka_unit_test(sssd_public_part),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
