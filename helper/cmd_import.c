@@ -44,6 +44,7 @@
 
 #define MAX_ROSTER_BYTES (64L * 1024 * 1024)
 #define CHUNK 128
+#define TAIL_CHUNK 8 /* the smallest chunk (chunk_end) */
 /* A state key of import's: "1" when the account's home path was taken when
  * the import started the account (decided before anything of the account
  * was written, kept for a resumed run): that home is never touched. */
@@ -1420,6 +1421,22 @@ static int ensure_role_groups(struct import *im, struct es_err *err)
 	return 0;
 }
 
+/* Where the chunk that starts at from ends: CHUNK rows, then half of what
+ * is left (TAIL_CHUNK at least). Once the last hash is made the cores
+ * wait for the last chunk's writes alone (the directory's round trips:
+ * some 30 ms a row), so the chunks shrink toward the end; a few more
+ * passes over the account files cost little. */
+static size_t chunk_end(size_t from, size_t n)
+{
+	size_t left = n - from, size = left / 2;
+
+	if (size < TAIL_CHUNK)
+		size = TAIL_CHUNK;
+	if (size > CHUNK)
+		size = CHUNK;
+	return from + (size < left ? size : left);
+}
+
 static int create_all(struct import *im, struct es_err *err)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -1459,8 +1476,8 @@ static int create_all(struct import *im, struct es_err *err)
 		goto out;
 	}
 	progress(im);
-	for (size_t from = 0; from < im->n_jobs; from += CHUNK) {
-		size_t to = from + CHUNK < im->n_jobs ? from + CHUNK : im->n_jobs;
+	for (size_t from = 0, to; from < im->n_jobs; from = to) {
+		to = chunk_end(from, im->n_jobs);
 		if (run_chunk(im, from, to, err) != 0)
 			goto out;
 	}
