@@ -967,8 +967,10 @@ static void catch_up_change(struct es_login *l, bool loaded_now)
 	/* a store that says (the directory), connected or not yet */
 	bool says = l->store.ops != NULL ? l->store.ops->last_change != NULL : l->io->store != NULL;
 
-	if (!says || exempt(l))
-		return; /* an exempt user's state is never touched */
+	if (!says)
+		return;
+	/* (an exempt user's state is never touched; asked last: a group
+	 * lookup, and most logins have nothing to catch up) */
 	if (loaded_now && read != NULL) {
 		known = es_parse_long(read, 0, 1000000L, &day) == 0;
 	} else {
@@ -976,13 +978,13 @@ static void catch_up_change(struct es_login *l, bool loaded_now)
 		if (v.kind != ES_V_MUST_CHANGE && v.kind != ES_V_EXPIRED &&
 		    v.kind != ES_V_TEMP_EXPIRED)
 			return;
-		if (need_store(l) != 0)
+		if (exempt(l) || need_store(l) != 0)
 			return;
 		known = es_store_last_change(&l->store, l->user, &day, &err);
 		if (known < 0)
 			es_login_log(l, LOG_ERR, "%s", err.msg);
 	}
-	if (known <= 0 || !changed_unrecorded(l, day))
+	if (known <= 0 || !changed_unrecorded(l, day) || exempt(l))
 		return;
 	es_login_log(l, LOG_NOTICE,
 	             "password of %s changed in the directory (shadowLastChange %ld) without "

@@ -255,10 +255,11 @@ def queue_list(sb):
     return [json.loads(line) for line in p.stdout.splitlines()]
 
 
-def workstation(slapd, host):
+def workstation(slapd, host, **sssd):
     """A workstation with SSSD and pam_eschool (its own host entry, its own
-    config) in account, password and session."""
-    ws = Workstation(slapd, host)
+    config) in account, password and session; sssd: more of Workstation's
+    arguments."""
+    ws = Workstation(slapd, host, **sssd)
     dn, pw = HOSTS[host]
     ws.sb.write(SECRET, pw + "\n", mode="600")
     ws.sb.write(CONF, ldap_conf(slapd).replace(HOSTS["eschool-admin"][0], dn))

@@ -9,11 +9,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from conftest import CONF, credentials_human  # noqa: E402
-from directory import (ESCHOOL_SSSD_PUBLIC, HOSTS, PAM_NEW_AUTHTOK_REQD,  # noqa: E402
-                       PAM_SUCCESS, SSSD_EXTRA_ATTRS, SSSD_USER_ATTRIBUTES, Workstation,
-                       user_dn)
-from test_directory import (MODULE, SECRET, admin_entry, first_login, ldap_conf,  # noqa: E402
-                            server, workstation)
+from directory import (ESCHOOL_SSSD_PUBLIC, PAM_NEW_AUTHTOK_REQD, PAM_SUCCESS,  # noqa: E402
+                       SSSD_EXTRA_ATTRS, SSSD_USER_ATTRIBUTES, user_dn)
+from test_directory import admin_entry, first_login, server, workstation  # noqa: E402
 
 __all__ = ["server"]  # the fixture, used by name
 
@@ -147,16 +145,8 @@ def test_without_eschools_sssd_lines_the_directory_is_read_and_that_is_said(serv
     someone it does not manage, reads the directory, logging why."""
     sb, slapd = server
     temporary = add(sb, "zoe", "zoe@example.org")
-    ws = Workstation(slapd, "ws1", eschool_attrs=False)
+    ws = workstation(slapd, "ws1", eschool_attrs=False)
     try:
-        dn, pw = HOSTS["ws1"]
-        ws.sb.write(SECRET, pw + "\n", mode="600")
-        ws.sb.write(CONF, ldap_conf(slapd).replace(HOSTS["eschool-admin"][0], dn))
-        ws.pam_service("es-sss", extra={
-            "account": [f"account required {MODULE}"],
-            "password": [f"password required {MODULE}"],
-            "session": [f"session optional {MODULE}"],
-        })
         log = ws.sb.syslog()
         r = ws.pam("zoe", [["auth", PAM_SUCCESS], ["account", PAM_NEW_AUTHTOK_REQD]],
                    passwords=[temporary])
