@@ -542,6 +542,16 @@ static void check_directory(struct doctor *d)
 	if (rc == 1) {
 		(void)snprintf(it->detail, sizeof(it->detail), "%s",
 		               _("the directory knows eschool's schema (eschoolAccount)"));
+	} else if (rc == 2) {
+		(void)snprintf(it->detail, sizeof(it->detail),
+		               _("the directory has an older eschool schema (no %s)"),
+		               ES_LDAP_NEWEST_ATTR);
+		(void)snprintf(it->fix, sizeof(it->fix), "%s",
+		               _("on the server, replace the olcAttributeTypes and olcObjectClasses "
+		                 "of cn={N}eschool,cn=schema,cn=config with those of "
+		                 "/usr/share/eschool/ldap/eschool.ldif (ldapmodify -Y EXTERNAL -H "
+		                 "ldapi:///)"));
+		return;
 	} else {
 		(void)snprintf(it->detail, sizeof(it->detail), "%s",
 		               rc < 0 ? ui_err(&err)

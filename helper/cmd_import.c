@@ -1422,7 +1422,7 @@ static int ensure_role_groups(struct import *im, struct es_err *err)
 }
 
 /* Where the chunk that starts at from ends: CHUNK rows, then half of what
- * is left (TAIL_CHUNK at least). Once the last hash is made the cores
+ * is left (TAIL_CHUNK at least, but for the very last rows). Once the last hash is made the cores
  * wait for the last chunk's writes alone (the directory's round trips:
  * some 30 ms a row), so the chunks shrink toward the end; a few more
  * passes over the account files cost little. */

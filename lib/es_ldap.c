@@ -291,7 +291,10 @@ int es_ldap_has_schema(struct es_ldap *c, struct es_err *err)
 		vals = ldap_get_values_len(c->ld, e, "objectClasses");
 	for (size_t i = 0; vals != NULL && vals[i] != NULL; i++)
 		if (memmem(vals[i]->bv_val, vals[i]->bv_len, "'eschoolAccount'", 16) != NULL)
-			found = 1;
+			found = memmem(vals[i]->bv_val, vals[i]->bv_len, ES_LDAP_NEWEST_ATTR,
+			               strlen(ES_LDAP_NEWEST_ATTR)) != NULL
+			                ? 1
+			                : 2;
 	ldap_value_free_len(vals);
 	ldap_msgfree(res);
 	return found;

@@ -76,7 +76,10 @@ int es_ldap_search_pages(struct es_ldap *c, const char *base, int scope, const c
                                    struct es_err *err),
                          void *arg, struct es_err *err);
 /* Does the server know eschool's schema (the eschoolAccount class)?
- * 1 yes, 0 no, -1 error. */
+ * 1 yes, 2 an older one (its class without this version's newest
+ * attribute, ES_LDAP_NEWEST_ATTR), 0 no, -1 error. */
+#define ES_LDAP_NEWEST_ATTR "eschoolLastChangeSeen"
+
 int es_ldap_has_schema(struct es_ldap *c, struct es_err *err);
 
 #endif

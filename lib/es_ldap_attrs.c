@@ -36,7 +36,7 @@ _Static_assert(ES_ARRAY_LEN(es_ldap_attr_map) == ES_LDAP_N_MAPPED, "one row per 
 const char *const es_ldap_public_attrs[] = {
 	"eschoolRole",          "eschoolLang",         "eschoolCreated",
 	"eschoolPasswordChanged", "eschoolMustChange", "eschoolInitialExpires",
-	"eschoolLastLogin",     "eschoolDisabled",     "eschoolPendingExpires",
+	"eschoolDisabled",      "eschoolPendingExpires",
 	"eschoolPendingTries",  "eschoolUid",          "eschoolLastChangeSeen",
 	ES_LDAP_LAST_CHANGE_ATTR, NULL,
 };

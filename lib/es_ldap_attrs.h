@@ -37,8 +37,8 @@ const char *es_ldap_key_of(const char *attr);
 /* The attributes a workstation reads from SSSD, NULL-terminated. SSSD's
  * NSS responder gives them to any local user who asks, so these are the
  * ones a classmate may see: the role, the language, the uid, dates and
- * flags. Never an address, the login sources, a code's hash, the notices
- * or eschoolExtra: those are read from the directory itself, as the
+ * flags. Never an address, the login sources or the last login, a code's
+ * hash, the notices or eschoolExtra: those are read from the directory itself, as the
  * workstation's host entry, when a login needs them. */
 extern const char *const es_ldap_public_attrs[];
 

@@ -390,15 +390,17 @@ static int load_full(struct es_login *l)
 
 	if (!l->cached)
 		return 0;
-	if (need_store(l) != 0)
+	if (l->cfg == NULL || need_store(l) != 0) /* (a prepared login has its config) */
 		return 1;
 	rc = es_record_open(&l->store, l->user, ES_RECORD_READ, &l->st, &rec, &err);
+	l->cached = false;
 	if (rc < 0) {
+		l->lost = true;
 		es_login_log(l, LOG_ERR, "%s", err.msg);
-		return -1;
+		/* a directory that stopped answering refuses nothing */
+		return err.code == ES_EUNAVAIL ? 1 : -1;
 	}
 	es_record_close(&rec);
-	l->cached = false;
 	if (rc == 1 || state_is_others(l))
 		return 1;
 	choose_languages(l);
@@ -608,6 +610,8 @@ enum es_login_rc es_login_account(struct es_login *l, const char **why)
 	enum es_login_rc rc;
 
 	catch_up_change(l, true);
+	if (l->lost) /* its reading again failed (logged): nothing to decide on */
+		return ES_LOGIN_IGNORE;
 	l->probing = true;
 	rc = account_verdict(l, why);
 	l->probing = false;
@@ -616,9 +620,11 @@ enum es_login_rc es_login_account(struct es_login *l, const char **why)
 
 		if (full != 0) {
 			*why = NULL;
-			return full > 0 ? ES_LOGIN_IGNORE : es_login_on_error(l);
+			return full > 0 || exempt(l) ? ES_LOGIN_IGNORE : es_login_on_error(l);
 		}
 		catch_up_change(l, true);
+		if (l->lost)
+			return ES_LOGIN_IGNORE;
 		l->would_speak = false;
 		l->probing = true;
 		rc = account_verdict(l, why);
@@ -639,11 +645,12 @@ enum es_login_rc es_login_prelim(struct es_login *l, const char **why)
 
 	*why = NULL;
 	es_account_verdict(&l->pol, &l->st, l->now, &v);
-	if (v.kind == ES_V_TEMP_EXPIRED && l->cached) { /* a refusal: on the entry's word */
+	if (l->cached && v.kind != ES_V_OK && v.kind != ES_V_WARN) {
+		/* a refusal or a demand: on the entry's word */
 		int full = load_full(l);
 
 		if (full != 0)
-			return full > 0 ? ES_LOGIN_IGNORE : es_login_on_error(l);
+			return full > 0 || exempt(l) ? ES_LOGIN_IGNORE : es_login_on_error(l);
 		es_account_verdict(&l->pol, &l->st, l->now, &v);
 	}
 	switch (v.kind) {
@@ -728,12 +735,13 @@ static int relock(struct es_login *l, struct es_record *rec)
 	if (need_store(l) != 0)
 		return 1;
 	rc = es_record_open(&l->store, l->user, ES_RECORD_WRITE, &l->st, rec, &err);
-	if (rc >= 0)
-		l->cached = false; /* the whole state now */
+	l->cached = false; /* the whole state now, or none (lost) */
 	if (rc < 0) {
+		l->lost = true;
 		es_login_log(l, LOG_ERR, "%s", err.msg);
-		/* no lock to be had is left alone; a bad state is on_error's */
-		return rec->lock_failed ? 1 : -1;
+		/* no lock to be had, or a directory that stopped answering, is
+		 * left alone; a bad state is on_error's */
+		return rec->lock_failed || err.code == ES_EUNAVAIL ? 1 : -1;
 	}
 	if (rc == 1 || state_is_others(l)) {
 		es_record_close(rec);
@@ -884,6 +892,19 @@ static bool changed_unrecorded(const struct es_login *l, long day)
 	return day > (long)(recorded / ES_DAY);
 }
 
+/* The day the state just read says the password last changed (the
+ * directory's shadowLastChange, read with it), else fallback (a store
+ * whose records do not carry it). 0 when it says none. */
+static long day_read(const struct es_login *l, long fallback)
+{
+	const char *read = es_state_get(&l->st, ES_K_DIR_LAST_CHANGE);
+	long day = 0;
+
+	if (read == NULL)
+		return fallback;
+	return es_parse_long(read, 0, 1000000L, &day) == 0 ? day : 0;
+}
+
 /* Records a change of the password made at `when` (the state and the
  * password-changed mail or notice), again and again while another machine
  * changes the record meanwhile. catching_up (the day the directory says):
@@ -904,9 +925,20 @@ static enum es_login_rc record_change(struct es_login *l, time_t when, long catc
 		rc = relock(l, &rec);
 		if (rc != 0)
 			return rc > 0 ? ES_LOGIN_IGNORE : es_login_on_error(l);
-		if (catching_up > 0 && !changed_unrecorded(l, catching_up)) {
-			es_record_close(&rec);
-			return ES_LOGIN_OK; /* recorded meanwhile */
+		/* the entry's own shadowLastChange, read again under the lock,
+		 * decides (the day came from SSSD's copy, or an earlier read) */
+		if (catching_up > 0) {
+			long day = day_read(l, catching_up), today = (long)(l->now / ES_DAY);
+
+			if (day <= 0 || !changed_unrecorded(l, day)) {
+				es_record_close(&rec);
+				return ES_LOGIN_OK; /* recorded meanwhile, or reset since */
+			}
+			if (day != catching_up) {
+				catching_up = day;
+				when = day >= today ? l->now : (time_t)day * ES_DAY;
+				es_fmt_minute(when, at, sizeof(at));
+			}
 		}
 		owed = l->store.ops->notices_in_state;
 		if (es_account_password_changed(&l->st, when) != 0 ||
@@ -1009,10 +1041,11 @@ static void shown_source(const struct es_login *l, const char *rhost, char *out,
 	(void)es_login_source_shown(rhost, host, l->mail_french, out, outsz);
 }
 
-/* ---- logins recorded once a day per source (the directory) ---- */
+/* ---- logins recorded once a day while the source is the same (the directory) ---- */
 
 /* With the directory each write is a connection, so a login is recorded
- * once a day per source (the files: to the minute). SSSD's copy has no
+ * once a day while its source stays the same (the files: to the minute;
+ * es_account_same_login compares the latest source). SSSD's copy has no
  * sources (any local user may read it), so a workstation reading it keeps
  * what it recorded last in state_dir/seen/USER, root's: "DAY CREATED
  * SOURCE". */
@@ -1038,29 +1071,34 @@ static bool seen_text(const struct es_login *l, const char *source, char *out, s
 	return n > 0 && (size_t)n < outsz;
 }
 
-/* Did this workstation record a login from source today? */
+/* Did this workstation record a login from source today? The note is
+ * read from state_dir/seen opened as es_fs checks directories (real,
+ * root's, writable by nobody else), and must itself be root's. */
 static bool seen_says(const struct es_login *l, const char *source)
 {
-	char path[ES_PATH_LEN + 2 * ES_NAME_MAX], want[ES_PAM_SOURCE_MAX + 64],
-	        got[ES_PAM_SOURCE_MAX + 64];
+	char want[ES_PAM_SOURCE_MAX + 64], got[ES_PAM_SOURCE_MAX + 64];
+	struct es_err err = { 0 };
 	size_t len = 0;
 	struct stat sb;
 	bool same = false;
-	int fd, n;
+	int top = -1, dir = -1, fd = -1;
 
-	n = snprintf(path, sizeof(path), "%s/%s/%s", l->cfg->state_dir, SEEN_DIR, l->user);
-	if (n < 0 || (size_t)n >= sizeof(path) || !seen_text(l, source, want, sizeof(want)))
-		return false;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return false;
-	/* root's file, in root's directory: anything else is not trusted */
-	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid == 0 &&
+	if (!seen_text(l, source, want, sizeof(want)) ||
+	    es_fs_open_dir(-1, l->cfg->state_dir, NULL, false, ES_EPERM, "state directory", &top,
+	                   &err) != 0 ||
+	    es_fs_open_dir(top, l->cfg->state_dir, SEEN_DIR, false, ES_EPERM, "state directory",
+	                   &dir, &err) != 0)
+		goto out;
+	fd = openat(dir, l->user, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid == 0 &&
 	    (sb.st_mode & 022) == 0 && es_fs_read_all(fd, got, sizeof(got) - 1, &len) == 0) {
 		got[len] = '\0';
 		same = strcmp(got, want) == 0;
 	}
-	(void)close(fd);
+out:
+	es_fs_close(&fd);
+	es_fs_close(&dir);
+	es_fs_close(&top);
 	return same;
 }
 

@@ -79,13 +79,16 @@ struct es_login {
 	bool have_pw;
 	const struct es_config *cfg; /* NULL: not loaded */
 	struct es_policy pol;
-	struct es_store store; /* set by the caller (the directory's), else state_dir's */
+	struct es_store store; /* state_dir's, or the directory's (es_login_io.store) */
 	struct es_state st;
 	/* st is the public part SSSD keeps of the directory entry
 	 * (es_ldap_public_attrs): enough to see that nothing is to be done;
 	 * anything else reads the entry itself first (es_login_prepare's
 	 * caller sets it with have_state) */
 	bool cached;
+	/* reading the state again (under the lock, or the whole entry) failed:
+	 * st is empty, nothing is decided on it (logged) */
+	bool lost;
 	bool french;      /* the workstation's messages */
 	bool mail_french; /* the account's language: its mails */
 	bool would_speak; /* a message was (or, silent, would have been) given */

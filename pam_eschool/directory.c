@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,15 +118,23 @@ int directory_store(pam_handle_t *pamh, struct es_store *store, const struct es_
 #define SSS_IDMAP_LIB "libsss_nss_idmap.so.0" /* SSSD's client library: libc only */
 #define SSSD_TIMEOUT_MS 2000U                  /* as the directory's bound */
 
-#define SSSD_NSS_PIPE "/var/lib/sss/pipes/nss"
-
-/* libsss_nss_idmap says ENOENT for "no such user" and for "no SSSD" alike:
- * only the first is a user eschool leaves alone. */
-static bool sssd_listening(void)
+/* libsss_nss_idmap says ENOENT for "no such user" and for every failed
+ * request alike (SSSD down, restarting, a timeout): only a local account
+ * (in /etc/passwd: SSSD does not know it) is a user eschool leaves alone;
+ * anyone else is read from the directory. */
+static bool local_account(const char *user)
 {
-	struct stat sb;
+	FILE *f = fopen("/etc/passwd", "re");
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	bool found = false;
 
-	return stat(SSSD_NSS_PIPE, &sb) == 0 && S_ISSOCK(sb.st_mode);
+	if (f == NULL)
+		return false;
+	while (!found && fgetpwent_r(f, &pw, buf, sizeof(buf), &res) == 0)
+		found = strcmp(pw.pw_name, user) == 0;
+	(void)fclose(f);
+	return found;
 }
 
 typedef int (*orig_by_name_fn)(const char *name, unsigned int timeout, struct sss_nss_kv **kv,
@@ -140,7 +149,9 @@ int directory_cached_state(const char *user, struct es_state *st, struct es_err 
 	free_kv_fn free_kv;
 	bool set_up = false, ours = false;
 	int rc = 0, e;
-	void *dl = dlopen(SSS_IDMAP_LIB, RTLD_NOW | RTLD_LOCAL);
+	/* never unloaded once loaded (as glibc's NSS modules): the library
+	 * keeps a per-thread socket that must outlive a dlclose */
+	void *dl = dlopen(SSS_IDMAP_LIB, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 
 	if (dl == NULL)
 		return es_err_set(err, ES_EUNAVAIL, "%s (libsss-nss-idmap0): %s", SSS_IDMAP_LIB,
@@ -153,10 +164,10 @@ int directory_cached_state(const char *user, struct es_state *st, struct es_err 
 		return es_err_set(err, ES_EUNAVAIL, "%s: too old (SSSD 2.8 or later)", SSS_IDMAP_LIB);
 	}
 	e = orig_by_name(user, SSSD_TIMEOUT_MS, &kv, &type);
-	if (e == ENOENT && sssd_listening()) {
+	if (e == ENOENT && local_account(user)) {
 		rc = 1; /* not a directory user: a local account */
 	} else if (e == ENOENT) {
-		rc = es_err_set(err, ES_EUNAVAIL, "SSSD does not answer (no %s)", SSSD_NSS_PIPE);
+		rc = es_err_set(err, ES_EUNAVAIL, "SSSD did not answer for %s", user);
 	} else if (e != 0) {
 		char eb[128];
 
@@ -176,10 +187,12 @@ int directory_cached_state(const char *user, struct es_state *st, struct es_err 
 	(void)dlclose(dl);
 	if (rc != 0)
 		return rc;
-	if (!set_up)
+	/* eschoolCreated is on every account eschool made: without it, SSSD
+	 * was given only a part of eschool's attributes */
+	if (!set_up || (ours && es_state_get(st, ES_K_CREATED) == NULL))
 		return es_err_set(err, ES_ECONFIG,
 		                  "SSSD gives no %s for %s: sssd.conf lacks eschool's "
 		                  "ldap_user_extra_attrs and [nss] user_attributes (see pam_eschool(8))",
-		                  ES_LDAP_SSSD_CLASSES, user);
+		                  set_up ? "eschoolCreated" : ES_LDAP_SSSD_CLASSES, user);
 	return ours ? 0 : 1;
 }

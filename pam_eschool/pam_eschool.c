@@ -4,8 +4,11 @@
  * password changes and login sources so that the helper's queue mails the
  * confirmations. It never changes a password itself (the stack's pam_unix
  * or pam_sss does), touches no network but the school's directory (with
- * accounts.backend = ldap, through pam_eschool_ldap.so, bounded to 2 s),
- * reads only its arguments and its config file (never the environment),
+ * accounts.backend = ldap, through pam_eschool_ldap.so, bounded to 2 s,
+ * and only when SSSD's copy of the entry, read through libsss_nss_idmap,
+ * says there is something to do), reads only its arguments, its config
+ * file and state (never the environment itself; SSSD's client library
+ * reads its own _SSS_ variables),
  * keeps no state between PAM handles, and fails closed only on corrupt
  * state (on_error).
  *

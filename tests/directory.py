@@ -410,9 +410,9 @@ slapmodify -n1 -F slapd.d -l hosts.ldif
 # sssd), as README.md's sssd.conf says (test_directory checks they agree):
 # the public ones only, since SSSD's NSS responder hands them to anyone.
 ESCHOOL_SSSD_PUBLIC = ["eschoolRole", "eschoolLang", "eschoolCreated", "eschoolPasswordChanged",
-                       "eschoolMustChange", "eschoolInitialExpires", "eschoolLastLogin",
-                       "eschoolDisabled", "eschoolPendingExpires", "eschoolPendingTries",
-                       "eschoolUid", "eschoolLastChangeSeen"]
+                       "eschoolMustChange", "eschoolInitialExpires", "eschoolDisabled",
+                       "eschoolPendingExpires", "eschoolPendingTries", "eschoolUid",
+                       "eschoolLastChangeSeen"]
 SSSD_EXTRA_ATTRS = ("ldap_user_extra_attrs = eschoolObjectClass:objectClass, "
                     + ", ".join(ESCHOOL_SSSD_PUBLIC))
 SSSD_USER_ATTRIBUTES = ("user_attributes = +eschoolObjectClass, "

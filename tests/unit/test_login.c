@@ -750,9 +750,9 @@ static void cached_reads(void **state)
 	struct es_err err = { 0 };
 	char last[24], exp[32], code[ES_CODE_LEN + 1];
 	const char *const full[] = { ES_K_SOURCES, "10.0.0.1", ES_K_LAST_LOGIN, last, NULL };
-	const char *const seen_today[] = { ES_K_LAST_LOGIN, last, NULL };
+	const char *const nothing_due[] = { ES_K_MUST_CHANGE, "0", NULL };
 	const char *const must[] = { ES_K_MUST_CHANGE, "1", NULL };
-	const char *const pending[] = { ES_K_LAST_LOGIN, last, ES_K_PENDING_EXPIRES, exp, NULL };
+	const char *const pending[] = { ES_K_PENDING_EXPIRES, exp, NULL };
 	struct es_state st = { 0 };
 	const char *why = NULL;
 
@@ -779,7 +779,7 @@ static void cached_reads(void **state)
 
 	/* nothing due, a source this workstation has not noted: one
 	 * connection, which finds the login recorded today: nothing written */
-	assert_int_equal(login_cached(f, seen_today, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	assert_int_equal(login_cached(f, nothing_due, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
 	assert_int_equal(es_login_account(&f->l, &why), ES_LOGIN_OK);
 	assert_int_equal(store_calls, 0);
 	assert_int_equal(es_login_session(&f->l, "10.0.0.1", NULL), ES_LOGIN_OK);
@@ -788,7 +788,7 @@ static void cached_reads(void **state)
 	assert_int_equal(es_state_get_i64(&st, ES_K_LAST_LOGIN, 0), T0 - 3600);
 	/* the next login from there, later today: no connection at all */
 	f->l.now = T0 + 3000;
-	assert_int_equal(login_cached(f, seen_today, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
+	assert_int_equal(login_cached(f, nothing_due, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
 	assert_int_equal(es_login_account(&f->l, &why), ES_LOGIN_OK);
 	assert_int_equal(es_login_session(&f->l, "10.0.0.1", NULL), ES_LOGIN_OK);
 	assert_int_equal(store_calls, 1);
@@ -812,6 +812,27 @@ static void cached_reads(void **state)
 	assert_int_equal(f->nsaid, 0);
 	assert_non_null(strstr(f->logs, "cannot reach the directory; left to the rest of the stack"));
 	store_down = false;
+
+	/* the copy saw a change (shadowLastChange today) the entry no longer
+	 * has: reset since (0 on the entry): nothing recorded, the change
+	 * demanded as the entry says */
+	{
+		char today[24];
+		const char *const reset[] = { ES_K_MUST_CHANGE, "1", ES_K_LASTCHG_SEEN, "0",
+			                      ES_K_DIR_LAST_CHANGE, "0", NULL };
+		const char *const seen_change[] = { ES_K_MUST_CHANGE, "1", ES_K_LASTCHG_SEEN, "0",
+			                            ES_K_DIR_LAST_CHANGE, today, NULL };
+		size_t mails = queued(f);
+
+		(void)snprintf(today, sizeof(today), "%ld", (long)(f->l.now / ES_DAY));
+		write_state(f, reset);
+		assert_int_equal(login_cached(f, seen_change, ES_LOGIN_PREP_ACCOUNT),
+		                 ES_LOGIN_GO_ON);
+		assert_int_equal(es_login_account(&f->l, &why), ES_LOGIN_NEW_AUTHTOK);
+		read_state(f, &st);
+		assert_true(es_state_get_bool(&st, ES_K_MUST_CHANGE));
+		assert_int_equal(queued(f), mails);
+	}
 
 	/* a code pending (its expiry in the copy, the address in the entry) */
 	request_code(f, code);
