@@ -26,13 +26,15 @@ struct cli {
 };
 
 #define MAX_POSITIONAL 8
-#define MAX_OPTIONS 8
+#define MAX_OPTIONS 12
+#define MAX_REPEATS 32 /* values of an option that may be given again */
 
 /* One option of a command: --NAME (a flag) or --NAME VALUE. */
 struct option_spec {
 	const char *name;     /* long name without "--" */
 	const char *value;    /* NULL: a flag; else the value's name in messages */
 	bool required;        /* the command cannot run without it */
+	bool repeats;         /* may be given again: every value is kept (arg_values) */
 };
 
 /* What main() hands a command: the arguments, parsed by its spec. */
@@ -40,8 +42,10 @@ struct args {
 	const struct command *cmd;
 	const char *positional[MAX_POSITIONAL];
 	int n_positional;
-	const char *value[MAX_OPTIONS]; /* by the option's index in cmd->options */
+	const char *value[MAX_OPTIONS]; /* by the option's index in cmd->options (the last) */
 	bool given[MAX_OPTIONS];
+	const char *values[MAX_OPTIONS][MAX_REPEATS]; /* a repeated option's, in order */
+	int n_values[MAX_OPTIONS];
 };
 
 /* How much of the opening a command needs before it runs. */
@@ -72,6 +76,9 @@ extern const struct command commands[];
  * be one of a->cmd's options. */
 const char *arg_value(const struct args *a, const char *name);
 bool arg_flag(const struct args *a, const char *name);
+/* Every value of an option that repeats, in the order given: how many,
+ * and *values pointing at them. */
+int arg_values(const struct args *a, const char *name, const char *const **values);
 
 /* Parses argv[1..] of cmd (argv[0] is the command word) into out: its
  * options, the global ones anywhere on the line (-c, --debug, --production,

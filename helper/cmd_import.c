@@ -36,6 +36,7 @@
 
 #include "es_fs.h"
 #include "es_csv.h"
+#include "es_roster.h"
 #include "es_names.h"
 #include "es_pamin.h"
 #include "es_queue.h"
@@ -51,9 +52,18 @@
 #define K_HOME_KEPT "home_kept"
 
 
-enum col { C_USERNAME, C_NAME, C_EMAIL, C_ROLE, C_PARENT, C_CLASS, C_LANG, C_COUNT };
-static const char *const col_names[C_COUNT] = { "username", "name",  "email", "role",
-	                                        "parent_email", "class", "lang" };
+/* A row's values, as es_roster_row gives them. */
+enum col {
+	C_USERNAME = ES_RV_USERNAME,
+	C_NAME = ES_RV_NAME,         /* as the person is greeted: "Élodie Dupré" */
+	C_NAME_KEY = ES_RV_NAME_KEY, /* what a username is derived from */
+	C_EMAIL = ES_RV_EMAIL,
+	C_PARENT = ES_RV_PARENT,
+	C_CLASS = ES_RV_CLASS,
+	C_LANG = ES_RV_LANG,
+	C_ROLE = ES_RV_ROLE,
+	C_COUNT = ES_RV_COUNT,
+};
 
 /* A_RECREATE: the row's state is an orphan (its account was deleted):
  * made again, as new. */
@@ -82,9 +92,18 @@ struct row {
 struct roster {
 	struct row *rows;
 	size_t n, cap;
-	int col[C_COUNT]; /* field index per column, -1 when absent */
-	size_t n_cols;
+	struct es_roster_layout lay; /* which column is what */
+	const char *encoding;        /* as decoded (for the dry run's report) */
+	char sep;
 	size_t n_bad;
+};
+
+/* How the administrator said to read the roster. */
+struct roster_opts {
+	const char *encoding; /* NULL: detect */
+	const char *format;   /* NULL: recognise */
+	struct es_roster_map map;
+	bool strict;          /* columns used by nothing are an error */
 };
 
 /* Known roles and their policies, resolved once. */
@@ -96,6 +115,7 @@ struct role_pol {
 struct import {
 	struct cli *ctx;
 	const char *file;
+	struct roster_opts opts;
 	struct roster r;
 	struct role_pol roles[ES_MAX_ROLES + 2];
 	size_t n_roles;
@@ -256,49 +276,56 @@ static void row_error(struct import *im, struct row *row, const char *fmt, ...)
 	im->r.n_bad++;
 }
 
+/* The header's columns that no field reads, in one warning (or, with
+ * --strict, one error): a roster of 28 columns says so once, not 24 times. */
+static int report_unused(struct import *im, unsigned long line, struct es_err *err)
+{
+	const struct es_roster_layout *lay = &im->r.lay;
+	struct es_buf names = { 0 };
+	size_t n = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < lay->n_cols; i++) {
+		if (lay->used[i])
+			continue;
+		if ((n > 0 && es_buf_puts(&names, ", ") != 0) || es_buf_puts(&names, "'") != 0 ||
+		    es_buf_puts(&names, lay->header[i]) != 0 || es_buf_puts(&names, "'") != 0) {
+			es_buf_free(&names);
+			return es_err_set(err, ES_EOS, "out of memory");
+		}
+		n++;
+	}
+	if (n == 0)
+		return 0;
+	if (im->opts.strict)
+		rc = es_err_set(err, ES_EDATA,
+		                "%s:%lu: %zu column(s) used by nothing: %s. Say what they are with "
+		                "--map 'COLUMN=FIELD' (or COLUMN=ignore), or leave out --strict",
+		                im->file, line, n, names.data);
+	else
+		im_warn(im,
+		        _("%s:%lu: %zu column(s) used by nothing, ignored: %s (--map 'COLUMN=FIELD' "
+		          "if one of them is a username, name, first_name, last_name, email, "
+		          "parent_email, class, lang or role)"),
+		        im->file, line, n, names.data);
+	es_buf_free(&names);
+	return rc;
+}
+
 static int parse_header(struct import *im, const struct es_csv_record *rec, struct es_err *err)
 {
-	for (int c = 0; c < C_COUNT; c++)
-		im->r.col[c] = -1;
-	im->r.n_cols = rec->n;
-	for (size_t i = 0; i < rec->n; i++) {
-		char name[64];
-		int c;
-
-		if (es_strlcpy(name, rec->fields[i], sizeof(name)) != 0)
-			name[0] = '\0';
-		es_trim(name);
-		for (char *p = name; *p != '\0'; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p - 'A' + 'a');
-		for (c = 0; c < C_COUNT; c++)
-			if (strcmp(name, col_names[c]) == 0)
-				break;
-		if (c == C_COUNT)
-			return es_err_set(err, ES_EDATA,
-			                  "%s:%lu: unknown column '%s' (known columns: username, name, "
-			                  "email, role, parent_email, class, lang): rename or remove it",
-			                  im->file, rec->line, rec->fields[i]);
-		if (im->r.col[c] >= 0)
-			return es_err_set(err, ES_EDATA, "%s:%lu: column '%s' appears twice", im->file,
-			                  rec->line, col_names[c]);
-		im->r.col[c] = (int)i;
+	if (es_roster_layout(&im->r.lay, rec->fields, rec->n, im->opts.format, &im->opts.map,
+	                     err) != 0) {
+		es_err_prefix(err, "%s:%lu", im->file, rec->line);
+		return -1;
 	}
-	if (im->r.col[C_EMAIL] < 0)
-		return es_err_set(err, ES_EDATA,
-		                  "%s:%lu: the header has no 'email' column (columns: username, name, "
-		                  "email, role, parent_email, class, lang)",
-		                  im->file, rec->line);
-	if (im->r.col[C_USERNAME] < 0 && im->r.col[C_NAME] < 0)
-		return es_err_set(err, ES_EDATA,
-		                  "%s:%lu: the header needs a 'username' or a 'name' column",
-		                  im->file, rec->line);
-	return 0;
+	return report_unused(im, rec->line, err);
 }
 
 static int add_row(struct import *im, struct es_csv_record *rec)
 {
 	struct row *row;
+	struct es_err e = { 0 };
 
 	if (im->r.n == im->r.cap) {
 		size_t ncap = im->r.cap ? im->r.cap * 2 : 256;
@@ -312,30 +339,45 @@ static int add_row(struct import *im, struct es_csv_record *rec)
 	memset(row, 0, sizeof(*row));
 	row->line = rec->line;
 	row->action = A_CREATE;
-	if (rec->n != im->r.n_cols) {
-		row_error(im, row, "expected %zu fields like the header, found %zu", im->r.n_cols,
-		          rec->n);
-		return 0;
-	}
-	for (int c = 0; c < C_COUNT; c++) {
-		int i = im->r.col[c];
-		if (i < 0)
-			continue;
-		/* checked before trimming: a line break or a tab inside a quoted
-		 * cell is refused, not quietly dropped at its ends */
-		if (es_has_control(rec->fields[i])) {
-			row_error(im, row,
-			          "%s contains a control character (line break, tab ...): remove it",
-			          col_names[c]);
+	/* a row with fewer fields is refused (its columns would be shifted);
+	 * more is a trailing separator when the extra fields are empty */
+	for (size_t i = im->r.lay.n_cols; i < rec->n; i++)
+		if (es_trim(rec->fields[i])[0] != '\0') {
+			row_error(im, row, "expected %zu fields like the header, found %zu",
+			          im->r.lay.n_cols, rec->n);
 			return 0;
 		}
-		es_trim(rec->fields[i]);
-		if (rec->fields[i][0] == '\0')
-			continue;
-		row->f[c] = rec->fields[i]; /* take ownership */
-		rec->fields[i] = NULL;
+	if (rec->n < im->r.lay.n_cols) {
+		row_error(im, row, "expected %zu fields like the header, found %zu",
+		          im->r.lay.n_cols, rec->n);
+		return 0;
+	}
+	if (es_roster_row(&im->r.lay, rec->fields, rec->n, row->f, &e) != 0) {
+		if (e.code == ES_EOS)
+			return -1;
+		row_error(im, row, "%s", ui_err(&e));
 	}
 	return 0;
+}
+
+/* The roster's bytes, in UTF-8. */
+static int read_decoded(struct import *im, char **text, size_t *len, struct es_err *err)
+{
+	char *data = NULL;
+	size_t raw_len = 0;
+	unsigned long bad_line = 0;
+	int rc;
+
+	if (read_file(im->file, &data, &raw_len, err) != 0)
+		return -1;
+	rc = es_roster_decode(data, raw_len, im->opts.encoding, text, len, &im->r.encoding,
+	                      &bad_line, err);
+	free(data);
+	if (rc != 0 && bad_line > 0)
+		es_err_prefix(err, "%s:%lu", im->file, bad_line);
+	else if (rc != 0)
+		es_err_prefix(err, "%s", im->file);
+	return rc;
 }
 
 static int read_roster(struct import *im, struct es_err *err)
@@ -347,9 +389,10 @@ static int read_roster(struct import *im, struct es_err *err)
 	int got, rc = -1;
 	bool header = true;
 
-	if (read_file(im->file, &data, &len, err) != 0)
+	if (read_decoded(im, &data, &len, err) != 0)
 		return -1;
 	es_csv_init(&csv, data, len);
+	im->r.sep = csv.sep;
 	while ((got = es_csv_next(&csv, &rec, err)) == 1) {
 		if (header) {
 			header = false;
@@ -398,9 +441,15 @@ struct managed_walk {
 	int rc;
 };
 
-static void person_key(const char *email, const char *name, char *out, size_t outsz)
+/* Who a row is, to find them again: the address and the name, or, for a
+ * pupil without an address, the name and the class. */
+static void person_key(const char *email, const char *name, const char *klass, char *out,
+                       size_t outsz)
 {
-	(void)snprintf(out, outsz, "%s\n%s", email ? email : "", name ? name : "");
+	if (email != NULL && email[0] != '\0')
+		(void)snprintf(out, outsz, "%s\n%s", email, name ? name : "");
+	else
+		(void)snprintf(out, outsz, "\n%s\n%s", name ? name : "", klass ? klass : "");
 }
 
 /* Whether NSS's enumeration of db ("passwd", "group") lists every name
@@ -534,7 +583,8 @@ static int managed_one(const char *user, void *arg)
 	}
 	(void)snprintf(val, sizeof(val), "%s\n%s", kind,
 	               es_state_get(&st, ES_K_EMAIL) ? es_state_get(&st, ES_K_EMAIL) : "");
-	person_key(es_state_get(&st, ES_K_EMAIL), es_state_get(&st, ES_K_NAME), key, sizeof(key));
+	person_key(es_state_get(&st, ES_K_EMAIL), es_state_get(&st, ES_K_NAME),
+	           es_state_get(&st, ES_K_CLASS), key, sizeof(key));
 	if (strset_put(&im->managed, user, val) != 0 ||
 	    strset_put(&im->managed_by_person, key, user) != 0 ||
 	    (es_state_get_bool(&st, K_HOME_KEPT) &&
@@ -599,7 +649,8 @@ static void match_existing(struct import *im, struct row *row)
 	if (m != NULL) {
 		const char *nl = strchr(m, '\n');
 		size_t klen = nl ? (size_t)(nl - m) : strlen(m);
-		bool same = nl != NULL && strcmp(nl + 1, row->f[C_EMAIL]) == 0;
+		bool same = nl != NULL &&
+		            strcmp(nl + 1, row->f[C_EMAIL] != NULL ? row->f[C_EMAIL] : "") == 0;
 
 		if (strcmp(m, "corrupt") == 0) {
 			row_error(im, row, "the state of user %s is corrupt; see 'eschool show %s'",
@@ -680,8 +731,7 @@ static void resolve_rows(struct import *im)
 		if (row->action == A_BAD)
 			continue;
 		row->role = row->f[C_ROLE] ? row->f[C_ROLE] : "student";
-		p = (struct person){ row->f[C_USERNAME] ? row->f[C_USERNAME] : "placeholder",
-			                row->f[C_EMAIL], row->f[C_NAME], row->role,
+		p = (struct person){ row->f[C_USERNAME], row->f[C_EMAIL], row->f[C_NAME], row->role,
 			                row->f[C_CLASS], row->f[C_LANG], row->f[C_PARENT] };
 		if (person_check(im->ctx, &p, &e) != 0) {
 			row_error(im, row, "%s", ui_err(&e));
@@ -692,10 +742,14 @@ static void resolve_rows(struct import *im)
 			row_error(im, row, "role %s: bad policy", row->role);
 			continue;
 		}
-		person_key(row->f[C_EMAIL], row->f[C_NAME], key, sizeof(key));
+		person_key(row->f[C_EMAIL], row->f[C_NAME], row->f[C_CLASS], key, sizeof(key));
 		prev = strset_get(&seen_person, key);
 		if (prev != NULL && row->f[C_USERNAME] == NULL) {
-			row_error(im, row, "same person as line %s (same name and email)", prev);
+			row_error(im, row,
+			          row->f[C_EMAIL] != NULL
+			              ? "same person as line %s (same name and email)"
+			              : "same person as line %s (same name and class, no address)",
+			          prev);
 			continue;
 		}
 		if (row->f[C_USERNAME] != NULL) {
@@ -707,7 +761,7 @@ static void resolve_rows(struct import *im)
 			/* this person was imported before: same account */
 			(void)es_strlcpy(row->username, prev, sizeof(row->username));
 		} else {
-			es_username_base(row->f[C_NAME], base, sizeof(base));
+			es_username_base(row->f[C_NAME_KEY], base, sizeof(base));
 			if (es_username_unique(base, name_taken, im, row->username,
 			                       sizeof(row->username)) != 0) {
 				row_error(im, row, "no free username derived from '%s'", base);
@@ -1530,6 +1584,52 @@ static char *plan_note(const struct row *row)
 	return out;
 }
 
+/* The dry run says how the roster was read: its encoding and separator
+ * (detected or given), the export recognised, and which column gives
+ * which field. */
+static void print_layout(struct import *im)
+{
+	const struct es_roster_layout *lay = &im->r.lay;
+	const char *sep = im->r.sep == '\t' ? "tab" : im->r.sep == ';' ? ";" : ",";
+	struct es_buf b = { 0 };
+	char line[4096];
+	int rc;
+
+	if (im->ctx->json) {
+		rc = es_buf_puts(&b, "{\"roster\":{\"encoding\":") |
+		     es_buf_json_str(&b, im->r.encoding) | es_buf_puts(&b, ",\"separator\":") |
+		     es_buf_json_str(&b, im->r.sep == '\t' ? "\t" : sep) |
+		     es_buf_puts(&b, ",\"format\":") | es_buf_json_str(&b, lay->format) |
+		     es_buf_puts(&b, ",\"columns\":{");
+		for (int f = 0, first = 1; f < ES_RF_COUNT; f++)
+			for (int k = 0; k < ES_ROSTER_ALTS && lay->col[f][k] >= 0; k++, first = 0)
+				rc |= es_buf_puts(&b, first ? "" : ",") |
+				      es_buf_json_str(&b, lay->header[lay->col[f][k]]) |
+				      es_buf_puts(&b, ":") | es_buf_json_str(&b, es_roster_field_name(f));
+		rc |= es_buf_puts(&b, "}}}\n");
+		if (rc == 0)
+			(void)fwrite(b.data, 1, b.len, stdout);
+		es_buf_free(&b);
+		return;
+	}
+	if (im->ctx->quiet)
+		return;
+	rc = es_buf_printf(&b, _("%s: %s, separator '%s'"), im->file, im->r.encoding, sep);
+	if (lay->format[0] != '\0')
+		rc |= es_buf_printf(&b, _(", layout %s"), lay->format);
+	if (rc == 0)
+		(void)fprintf(stderr, "%s\n", esc(b.data, line, sizeof(line)));
+	for (int f = 0; f < ES_RF_COUNT; f++)
+		for (int k = 0; k < ES_ROSTER_ALTS && lay->col[f][k] >= 0; k++) {
+			b.len = 0;
+			if (es_buf_printf(&b, "  '%s' -> %s%s", lay->header[lay->col[f][k]],
+			                  es_roster_field_name(f),
+			                  k > 0 ? _(" (when the one before is empty)") : "") == 0)
+				(void)fprintf(stderr, "%s\n", esc(b.data, line, sizeof(line)));
+		}
+	es_buf_free(&b);
+}
+
 static void print_plan(struct import *im)
 {
 	struct es_buf b = { 0 };
@@ -1574,7 +1674,15 @@ static void report_bad_rows(struct import *im)
 {
 	for (size_t i = 0; i < im->r.n; i++) {
 		const struct row *row = &im->r.rows[i];
-		if (row->action == A_BAD)
+		const char *who = row->f[C_NAME] != NULL ? row->f[C_NAME] : row->f[C_USERNAME];
+
+		if (row->action != A_BAD)
+			continue;
+		/* the person, for the secretary who fixes the export */
+		if (who != NULL)
+			im_warn(im, "%s:%lu (%s): %s", im->file, row->line, who,
+			        row->error != NULL ? row->error : "out of memory");
+		else
 			im_warn(im, "%s:%lu: %s", im->file, row->line,
 			        row->error != NULL ? row->error : "out of memory");
 	}
@@ -1628,6 +1736,7 @@ static void import_free(struct import *im)
 	for (size_t i = 0; i < im->r.n; i++)
 		row_free(&im->r.rows[i]);
 	free(im->r.rows);
+	es_roster_layout_free(&im->r.lay);
 	if (im->creds != NULL)
 		sodium_free(im->creds); /* wipes */
 	free(im->jobs);
@@ -1671,6 +1780,29 @@ static void import_init(struct import *im, struct cli *ctx, const char *file)
 	im->production = ctx->cfg.mode == ES_MODE_PRODUCTION;
 }
 
+/* --encoding, --format, --map and --strict, then [import]'s format and
+ * columns: the command line's map is looked up first. */
+static int roster_options(struct import *im, const struct args *a, struct es_err *err)
+{
+	const char *const *maps;
+	int n_maps = arg_values(a, "map", &maps);
+
+	im->opts.encoding = arg_value(a, "encoding");
+	im->opts.format = arg_value(a, "format");
+	if (im->opts.format == NULL && im->ctx->cfg.import_format[0] != '\0')
+		im->opts.format = im->ctx->cfg.import_format;
+	im->opts.strict = arg_flag(a, "strict");
+	for (int i = 0; i < n_maps; i++)
+		if (es_roster_map_parse(maps[i], &im->opts.map, err) != 0) {
+			es_err_prefix(err, "--map");
+			err->code = ES_EUSAGE;
+			return -1;
+		}
+	if (es_roster_map_parse(im->ctx->cfg.import_columns, &im->opts.map, err) != 0)
+		return es_err_prefix(err, "[import] columns");
+	return 0;
+}
+
 /* How many rows the plan creates, resumes and skips. */
 static void count_actions(const struct import *im, size_t *n_create, size_t *n_resume,
                           size_t *n_skip)
@@ -1696,6 +1828,8 @@ int cmd_import(struct cli *ctx, const struct args *a)
 
 	import_init(&im, ctx, a->positional[0]);
 	rc = -1;
+	if (roster_options(&im, a, &err) != 0)
+		goto out;
 	/* one import (or add, or reset) at a time decides who exists: two
 	 * imports of the same file must not both create and print */
 	if (!dry_run && es_store_lock_all(&ctx->store, &all, &err) != 0)
@@ -1708,6 +1842,7 @@ int cmd_import(struct cli *ctx, const struct args *a)
 	report_bad_rows(&im);
 	count_actions(&im, &n_create, &n_resume, &n_skip);
 	if (dry_run) {
+		print_layout(&im);
 		print_plan(&im);
 		if (!ctx->quiet)
 			ui_info(ctx, "dry run: %zu to create, %zu to resume, %zu already done, %zu "

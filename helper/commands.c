@@ -16,6 +16,10 @@ static const struct option_spec import_options[] = {
 	{ "dry-run", NULL, false },
 	{ "keep-going", NULL, false },
 	{ "output", "FILE", false },
+	{ "encoding", "ENC", false },
+	{ "format", "FORMAT", false },
+	{ "map", "COLUMN=FIELD", false, true },
+	{ "strict", NULL, false },
 	{ NULL },
 };
 static const struct option_spec list_options[] = { { "role", "ROLE", false }, { NULL } };
@@ -29,8 +33,14 @@ static const char add_usage[] = N_(
 	"                   [--parent-email ADDR] [--class CLASS] [--lang fr|en] [--json]\n");
 static const char import_usage[] = N_(
 	"usage: eschool import FILE.csv [--dry-run] [--keep-going] [--output FILE] [--json]\n"
-	"  columns (header row): username,name,email,role,parent_email,class,lang\n"
-	"  (email is required; without username, usernames are derived from name)\n");
+	"                      [--encoding ENC] [--format FORMAT] [--map 'COLUMN=FIELD'...]\n"
+	"                      [--strict]\n"
+	"  fields: username, name (or first_name and last_name), email, parent_email,\n"
+	"  class, lang, role; the usual column names in French and English are known\n"
+	"  (Nom, Prénom, Classe, Email ...); without username, usernames are derived\n"
+	"  from the name. FORMAT: plain, pronote, ecoledirecte, siecle, onde,\n"
+	"  workspace, sds (recognised from the header when not given);\n"
+	"  ENC: utf-8, utf-16, windows-1252 ... (detected when not given)\n");
 static const char reset_usage[] = N_(
 	"usage: eschool reset USER [--json]\n");
 static const char resend_usage[] = N_(

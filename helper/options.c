@@ -75,6 +75,9 @@ static int take_option(const struct command *cmd, int argc, char **argv, int *i,
 	if (k < 0)
 		return usage_error(cmd, "unknown option '%s'", a);
 	o = &cmd->options[k];
+	/* a second value would silently replace the first */
+	if (out->given[k] && !o->repeats)
+		return usage_error(cmd, "option '--%s' is given twice", o->name);
 	out->given[k] = true;
 	if (o->value == NULL) {
 		if (eq != NULL)
@@ -85,6 +88,12 @@ static int take_option(const struct command *cmd, int argc, char **argv, int *i,
 		return usage_error(cmd, "option '--%s' needs a value", o->name);
 	} else {
 		out->value[k] = argv[++*i];
+	}
+	if (o->value != NULL) {
+		if (out->n_values[k] == MAX_REPEATS)
+			return usage_error(cmd, "option '--%s' is given more than %d times", o->name,
+			                   MAX_REPEATS);
+		out->values[k][out->n_values[k]++] = out->value[k];
 	}
 	return 0;
 }
@@ -152,4 +161,12 @@ bool arg_flag(const struct args *a, const char *name)
 	int k = find_option(a->cmd, name, strlen(name));
 
 	return k >= 0 && a->given[k];
+}
+
+int arg_values(const struct args *a, const char *name, const char *const **values)
+{
+	int k = find_option(a->cmd, name, strlen(name));
+
+	*values = k < 0 ? NULL : a->values[k];
+	return k < 0 ? 0 : a->n_values[k];
 }

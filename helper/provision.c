@@ -119,19 +119,16 @@ int person_check(const struct cli *ctx, const struct person *p, struct es_err *e
 		if (strlen(texts[i].value) > 200)
 			return es_err_set(err, ES_EDATA, "%s is longer than 200 bytes", texts[i].what);
 	}
-	if (!es_valid_username(p->username))
+	if (p->username != NULL && !es_valid_username(p->username))
 		return es_err_set(err, ES_EDATA,
 		                  "invalid username '%s': use lowercase letters, digits, '_' and '-', "
 		                  "starting with a letter or '_', at most 32 characters",
 		                  p->username);
-	if (is_role_group(&ctx->cfg, p->username))
+	if (p->username != NULL && is_role_group(&ctx->cfg, p->username))
 		return es_err_set(err, ES_EDATA,
 		                  "username %s is the name of a role's group: choose another",
 		                  p->username);
-	if (p->email == NULL || p->email[0] == '\0')
-		return es_err_set(err, ES_EDATA, "user %s has no email address (--email, or the "
-		                                 "email column)", p->username);
-	if (!es_valid_email(p->email))
+	if (p->email != NULL && !es_valid_email(p->email))
 		return es_err_set(err, ES_EDATA, "invalid email address '%s'", p->email);
 	if (p->parent_email != NULL && p->parent_email[0] != '\0' &&
 	    !es_valid_email(p->parent_email))

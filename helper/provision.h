@@ -16,8 +16,10 @@ struct person {
 	const char *username, *email, *name, *role, *klass, *lang, *parent_email;
 };
 
-/* Validates every field (no control characters, UTF-8, shadow's username
- * rules, addresses, known role and language); ES_EDATA with the field. */
+/* Validates every field given (no control characters, UTF-8, shadow's
+ * username rules, addresses, known role and language); ES_EDATA with the
+ * field. A NULL username (import derives it later) or email (a pupil with
+ * no address: the slip) is not checked. */
 int person_check(const struct cli *ctx, const struct person *p, struct es_err *err);
 
 /* true when name is one of the roles' groups (which may not exist yet):

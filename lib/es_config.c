@@ -35,6 +35,7 @@
 #endif
 
 #include "es_names.h"
+#include "es_roster.h"
 #include "es_util.h"
 
 #define CFG_MAX_FILE (1024L * 1024L)
@@ -51,7 +52,8 @@ enum section_kind {
 	SEC_POLICY,
 	SEC_ROLE,
 	SEC_DNS,
-	SEC_LDAP
+	SEC_LDAP,
+	SEC_IMPORT
 };
 
 /* [role NAME] is matched apart: it carries a name. */
@@ -60,6 +62,7 @@ static const char *const section_names[] = {
     [SEC_MAIL] = "mail",     [SEC_ACCOUNTS] = "accounts",
     [SEC_POLICY] = "policy", [SEC_ROLE] = "role",
     [SEC_DNS] = "dns",	     [SEC_LDAP] = "ldap",
+    [SEC_IMPORT] = "import",
 };
 
 static const char *const mode_words[] = {"debug", "production", NULL};
@@ -244,6 +247,22 @@ static bool valid_dn(const char *s)
 }
 
 /* A template name: a file name, never a path. */
+static bool valid_roster_format(const char *s)
+{
+	for (const char *const *f = es_roster_formats; *f != NULL; f++)
+		if (strcmp(*f, s) == 0)
+			return true;
+	return s[0] == '\0';
+}
+
+static bool valid_roster_columns(const char *s)
+{
+	struct es_roster_map map = { 0 };
+	struct es_err err = { 0 };
+
+	return es_roster_map_parse(s, &map, &err) == 0;
+}
+
 static bool valid_template_name(const char *s)
 {
 	size_t n = strlen(s);
@@ -405,6 +424,12 @@ static const struct key keys[] = {
     {SEC_LDAP, "timeout", T_LONG, CFG(ldap.timeout), RANGE(1, 120)},
     {SEC_LDAP, "schema", T_WORD, CFG(ldap.schema), .words = ldap_schema_words},
     {SEC_LDAP, "login_reads", T_WORD, CFG(ldap.login_reads), .words = ldap_reads_words},
+
+    {SEC_IMPORT, "format", T_TEXT, CFG(import_format), .valid = valid_roster_format,
+     .expected = "plain, pronote, ecoledirecte, siecle, onde, workspace, sds, or nothing"},
+    {SEC_IMPORT, "columns", T_TEXT, CFG(import_columns), .valid = valid_roster_columns,
+     .expected = "COLUMN=FIELD pairs separated by commas (fields: username, name, first_name, "
+                 "last_name, email, parent_email, class, lang, role, ignore)"},
 };
 
 /* ------------------------------------------------------------------ */

@@ -148,6 +148,10 @@ struct es_config {
 	size_t n_overrides;
 	size_t n_roles;
 
+	/* [import] */
+	char import_format[16];   /* "": recognised from the header */
+	char import_columns[1024]; /* "Column=field, ..." (es_roster_map_parse) */
+
 	/* [dns] */
 	char dns_server[128];
 	char dkim_selectors[ES_MAX_LIST][64];

@@ -8,23 +8,34 @@
 
 void es_csv_init(struct es_csv *csv, const char *data, size_t len)
 {
-	size_t i;
-
 	memset(csv, 0, sizeof(*csv));
 	csv->data = data;
 	csv->len = len;
 	csv->line = 1;
-	csv->sep = ',';
 	if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0)
 		csv->pos = 3;
-	/* French spreadsheets export ';' (',' is their decimal separator):
-	 * use ';' when the header line has one and no comma. */
-	for (i = csv->pos; i < len && data[i] != '\n' && data[i] != '\r'; i++) {
-		if (data[i] == ',')
-			return;
-		if (data[i] == ';')
-			csv->sep = ';';
+	csv->sep = es_csv_detect_sep(data + csv->pos, len - csv->pos);
+}
+
+char es_csv_detect_sep(const char *data, size_t len)
+{
+	static const char seps[] = { ',', ';', '\t' };
+	size_t count[3] = { 0 }, best = 0;
+	bool quoted = false;
+
+	/* the header line's separators, outside quotes: the most frequent
+	 * wins (French spreadsheets write ';', ',' being their decimal
+	 * separator; Excel's "Unicode text" a tab) */
+	for (size_t i = 0; i < len && (quoted || (data[i] != '\n' && data[i] != '\r')); i++) {
+		if (data[i] == '"')
+			quoted = !quoted;
+		for (size_t k = 0; k < 3 && !quoted; k++)
+			count[k] += data[i] == seps[k];
 	}
+	for (size_t k = 1; k < 3; k++)
+		if (count[k] > count[best])
+			best = k;
+	return seps[best];
 }
 
 void es_csv_record_free(struct es_csv_record *rec)

@@ -3,8 +3,9 @@
  * commas, doubled quotes and embedded newlines, optional final newline.
  * Invalid UTF-8, a quote inside an unquoted field, an unterminated quote,
  * a NUL byte, more than ES_CSV_MAX_FIELDS fields or a record longer than
- * ES_CSV_MAX_RECORD are errors; csv->err_line names the line. Separator: ',' by default; ';' (what French spreadsheets export)
- * is detected from the header line when it has no comma. */
+ * ES_CSV_MAX_RECORD are errors; csv->err_line names the line. The
+ * separator (',', ';' or a tab) is the one the header line has most of
+ * (es_csv_detect_sep); the caller may set csv->sep after es_csv_init. */
 #ifndef ESCHOOL_CSV_H
 #define ESCHOOL_CSV_H
 
@@ -32,6 +33,10 @@ struct es_csv_record {
 
 /* Prepares to read data (skips a UTF-8 BOM, detects the separator). */
 void es_csv_init(struct es_csv *csv, const char *data, size_t len);
+
+/* The separator of the first line of data: whichever of ',', ';' and tab
+ * it has most of outside quotes (',' when it has none). */
+char es_csv_detect_sep(const char *data, size_t len);
 
 /* Reads the next record. Returns 1 when a record was read, 0 at end of
  * input, -1 on error (ES_EDATA; the message says what, csv->err_line where,

@@ -395,3 +395,231 @@ int es_username_unique(const char *base, bool (*taken)(const char *, void *), vo
 	}
 	return -1;
 }
+
+/* ---- names as people write them ---- */
+
+/* The lowercase and uppercase of a letter in the table's ranges (the
+ * letter itself when it has no other case there). */
+static unsigned long latin_lower(unsigned long cp)
+{
+	if (cp >= 'A' && cp <= 'Z')
+		return cp + ('a' - 'A');
+	if (cp == 0x178)
+		return 0xff;
+	if (cp == 0x1e9e)
+		return 0xdf;
+	if (cp >= 0xc0 && cp <= 0xde)
+		return cp == 0xd7 ? cp : cp + 0x20;
+	if (cp >= 0x100 && cp <= 0x21b && ext_is_upper(cp))
+		return cp + 1;
+	return cp;
+}
+
+static bool latin_is_lower(unsigned long cp)
+{
+	if (cp >= 'a' && cp <= 'z')
+		return true;
+	if (cp >= 0xdf && cp <= 0xff)
+		return cp != 0xf7;
+	if (cp >= 0x100 && cp <= 0x21b && cp != 0x138 && cp != 0x149 && cp != 0x17f)
+		return !ext_is_upper(cp) && ext_is_upper(cp - 1);
+	return false;
+}
+
+static unsigned long latin_upper(unsigned long cp)
+{
+	if (cp == 0xdf)
+		return cp; /* ß has no capital in common use */
+	if (cp == 0xff)
+		return 0x178;
+	if (!latin_is_lower(cp))
+		return cp;
+	if (cp <= 'z')
+		return cp - ('a' - 'A');
+	if (cp <= 0xfe)
+		return cp - 0x20;
+	return cp == 0x131 ? 'I' : cp - 1;
+}
+
+/* Appends the UTF-8 of cp to out (nothing when it does not fit). */
+static void put_cp(char *out, size_t outsz, size_t *used, unsigned long cp)
+{
+	unsigned char b[4];
+	size_t n;
+
+	if (cp < 0x80) {
+		b[0] = (unsigned char)cp;
+		n = 1;
+	} else if (cp < 0x800) {
+		b[0] = (unsigned char)(0xc0 | (cp >> 6));
+		b[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		b[0] = (unsigned char)(0xe0 | (cp >> 12));
+		b[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		b[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		b[0] = (unsigned char)(0xf0 | (cp >> 18));
+		b[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+		b[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		b[3] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	if (*used + n >= outsz)
+		return;
+	memcpy(out + *used, b, n);
+	*used += n;
+	out[*used] = '\0';
+}
+
+static bool has_lowercase(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned long cp = 0;
+	size_t n;
+
+	while ((n = utf8_next(p, &cp)) > 0) {
+		if (latin_is_lower(cp))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* A French particle written as its own word: de, du, des. */
+static bool is_particle(const char *w, size_t len)
+{
+	char word[8], folded[16];
+
+	if (len >= sizeof(word))
+		return false;
+	memcpy(word, w, len);
+	word[len] = '\0';
+	es_fold_ascii(word, folded, sizeof(folded));
+	return strcmp(folded, "de") == 0 || strcmp(folded, "du") == 0 ||
+	       strcmp(folded, "des") == 0;
+}
+
+/* Appends the words of s (written in capitals) to out, cased; particles
+ * apply to a family name. */
+static void append_cased(const char *s, bool particles, char *out, size_t outsz, size_t *used)
+{
+	struct word words[MAX_WORDS];
+	size_t n = split_words(s, strlen(s), words, MAX_WORDS);
+
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *p = (const unsigned char *)words[i].p;
+		const unsigned char *end = p + words[i].len;
+		bool lower_word = particles && n > 1 && is_particle(words[i].p, words[i].len);
+		bool start = true;
+		unsigned long cp = 0;
+		size_t k;
+
+		if (*used > 0 && out[*used - 1] != ' ')
+			put_cp(out, outsz, used, ' ');
+		/* "D'ALMEIDA": the particle d' in lowercase, the name after it
+		 * capitalised */
+		if (particles && words[i].len > 2 && (p[0] == 'D' || p[0] == 'd') &&
+		    p[1] == '\'') {
+			put_cp(out, outsz, used, 'd');
+			put_cp(out, outsz, used, '\'');
+			p += 2;
+		}
+		while (p < end && (k = utf8_next(p, &cp)) > 0) {
+			put_cp(out, outsz, used,
+			       start && !lower_word ? latin_upper(latin_lower(cp)) : latin_lower(cp));
+			start = cp == '-' || cp == '\'' || cp == 0x2019;
+			p += k;
+		}
+	}
+}
+
+/* Appends one part of a name: cased when written in capitals, else as
+ * written (spaces collapsed). */
+static void append_part(const char *part, bool family, char *out, size_t outsz, size_t *used)
+{
+	struct word words[MAX_WORDS];
+	size_t n;
+
+	if (part == NULL || part[0] == '\0')
+		return;
+	if (!has_lowercase(part)) {
+		append_cased(part, family, out, outsz, used);
+		return;
+	}
+	n = split_words(part, strlen(part), words, MAX_WORDS);
+	for (size_t i = 0; i < n; i++) {
+		if (*used > 0 && out[*used - 1] != ' ')
+			put_cp(out, outsz, used, ' ');
+		if (*used + words[i].len < outsz) {
+			memcpy(out + *used, words[i].p, words[i].len);
+			*used += words[i].len;
+			out[*used] = '\0';
+		}
+	}
+}
+
+void es_name_display(const char *first, const char *last, char *out, size_t outsz)
+{
+	size_t used = 0;
+
+	if (outsz == 0)
+		return;
+	out[0] = '\0';
+	append_part(first, false, out, outsz, &used);
+	append_part(last, true, out, outsz, &used);
+}
+
+/* Copies s[0..len) into out, trimmed; false when empty or too long. */
+static bool copy_part(const char *s, size_t len, char *out, size_t outsz)
+{
+	while (len > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	if (len == 0 || len >= outsz)
+		return false;
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return true;
+}
+
+bool es_name_split(const char *full, char *first, size_t firstsz, char *last, size_t lastsz)
+{
+	struct word words[MAX_WORDS];
+	const char *comma = strchr(full, ',');
+	size_t n, k, len = strlen(full);
+	char f[256], l[256];
+
+	if (comma != NULL) {
+		if (!copy_part(full, (size_t)(comma - full), l, sizeof(l)) ||
+		    !copy_part(comma + 1, strlen(comma + 1), f, sizeof(f)))
+			return false;
+	} else {
+		n = split_words(full, len, words, MAX_WORDS);
+		if (n < 2 || words[0].caps == words[n - 1].caps)
+			return false;
+		/* one block of words in capitals, at one end */
+		for (k = 1; k < n && words[k].caps == words[0].caps; k++)
+			;
+		for (size_t i = k; i < n; i++)
+			if (words[i].caps == words[0].caps)
+				return false;
+		if (words[0].caps) {
+			if (!copy_part(full, (size_t)(words[k].p - full), l, sizeof(l)) ||
+			    !copy_part(words[k].p, len - (size_t)(words[k].p - full), f, sizeof(f)))
+				return false;
+		} else if (!copy_part(full, (size_t)(words[k].p - full), f, sizeof(f)) ||
+		           !copy_part(words[k].p, len - (size_t)(words[k].p - full), l, sizeof(l))) {
+			return false;
+		}
+	}
+	if (strlen(f) >= firstsz || strlen(l) >= lastsz)
+		return false;
+	memcpy(first, f, strlen(f) + 1);
+	memcpy(last, l, strlen(l) + 1);
+	return true;
+}

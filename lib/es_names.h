@@ -60,4 +60,23 @@ void es_username_base(const char *fullname, char *out, size_t outsz);
 int es_username_unique(const char *base, bool (*taken)(const char *, void *),
                        void *arg, char *out, size_t outsz);
 
+/* The name a person is greeted by, from the parts a roster gives:
+ * es_name_display("Élodie", "DUPRÉ") is "Élodie Dupré". A part written
+ * all in capitals is cased as French names are written: each word and
+ * each piece after '-' or an apostrophe capitalised ("N'DIAYE" ->
+ * "N'Diaye", "MÜLLER-ŒSTERGAARD" -> "Müller-Œstergaard"), the particles
+ * de, du, des and d' in lowercase unless alone ("DE LA FONTAINE" ->
+ * "de La Fontaine"); a part in mixed case is kept as written. Casing uses
+ * a built-in table for the Latin letters, never the locale. Either part
+ * may be NULL or empty. */
+void es_name_display(const char *first, const char *last, char *out, size_t outsz);
+
+/* Splits a full name as French school software writes it, the family
+ * name in capitals first ("DUPRÉ Élodie", "DE LA FONTAINE Anaïs"), or
+ * last ("Élodie DUPRÉ"), or before a comma ("Dupré, Élodie"). Returns
+ * true and fills first and last; false (nothing written) when
+ * a part does not fit or the name
+ * is not written so ("Élodie Dupré" says nothing of which is which). */
+bool es_name_split(const char *full, char *first, size_t firstsz, char *last, size_t lastsz);
+
 #endif

@@ -144,6 +144,12 @@ static void test_semicolon_detection(void **state)
 	expect("name,note\na;b,c\n", "1:name|note\n2:a;b|c\n");
 	/* ';' inside quotes on a ';' file */
 	expect("a;b\n\"x;y\";z\n", "1:a|b\n2:x;y|z\n");
+	/* the most frequent separator of the header wins: Excel's "Unicode
+	 * text" has tabs, a name may hold a comma */
+	expect("Nom\tPrénom\tNote, remarque\nA\tb\tc, d\n", "1:Nom|Prénom|Note, remarque\n2:A|b|c, d\n");
+	expect("a;b;c,d\n1;2;3,4\n", "1:a|b|c,d\n2:1|2|3,4\n");
+	/* separators inside a quoted header name do not count */
+	expect("\"a;b;c\",d\n1,2\n", "1:a;b;c|d\n2:1|2\n");
 }
 
 static void test_utf8_kept_exactly(void **state)

@@ -241,6 +241,91 @@ static void test_username_unique(void **state)
 	assert_int_equal(es_username_unique("", is_taken, &t, out, sizeof(out)), -1);
 }
 
+static void expect_display(const char *first, const char *last, const char *want)
+{
+	char out[256];
+
+	es_name_display(first, last, out, sizeof(out));
+	assert_string_equal(out, want);
+}
+
+static void test_name_display(void **state)
+{
+	(void)state;
+	expect_display("Élodie", "DUPRÉ", "Élodie Dupré");
+	expect_display("Anaïs", "DE LA FONTAINE", "Anaïs de La Fontaine");
+	expect_display("Moussa", "N'DIAYE", "Moussa N'Diaye");
+	expect_display("Zoé", "MÜLLER-ŒSTERGAARD", "Zoé Müller-Œstergaard");
+	expect_display("Yann", "LE GALL", "Yann Le Gall");
+	expect_display("Inès", "D'ALMEIDA", "Inès d'Almeida");
+	expect_display("Joachim", "DU BELLAY", "Joachim du Bellay");
+	expect_display("Noémie", "DES ESSARTS", "Noémie des Essarts");
+	expect_display("Gaëlle", "L'HERMITE", "Gaëlle L'Hermite");
+	expect_display("Ève", "ÇELIK", "Ève Çelik");
+	expect_display("Łucja", "ŻÓŁW", "Łucja Żółw");
+	expect_display("Jan", "DE", "Jan De"); /* a particle alone is a name */
+	/* written in capitals, the first name is cased too, hyphens kept */
+	expect_display("JEAN-BAPTISTE", "MARTIN-DUBOIS", "Jean-Baptiste Martin-Dubois");
+	/* mixed case is the person's own spelling: kept */
+	expect_display("Anaïs", "de La Fontaine", "Anaïs de La Fontaine");
+	expect_display("Marc", "McDonald", "Marc McDonald");
+	expect_display("  Léa ", "  François  ", "Léa François");
+	/* one part only */
+	expect_display(NULL, "DUPRÉ", "Dupré");
+	expect_display("Élodie", NULL, "Élodie");
+	expect_display("", "", "");
+	/* letters with no case in the table are kept */
+	expect_display("Ἀλέξανδρος", "ΠΑΠΑΔΌΠΟΥΛΟΣ", "Ἀλέξανδρος ΠΑΠΑΔΌΠΟΥΛΟΣ");
+}
+
+static void test_name_display_truncates(void **state)
+{
+	char out[8];
+
+	(void)state;
+	es_name_display("Élodie", "DUPRÉ", out, sizeof(out));
+	assert_true(strlen(out) < sizeof(out));
+	assert_string_equal(out, "Élodie"); /* never half a character */
+	es_name_display("Élodie", "DUPRÉ", out, 1);
+	assert_string_equal(out, "");
+}
+
+static void expect_split(const char *full, const char *first, const char *last)
+{
+	char f[64] = "untouched", l[64] = "untouched";
+	bool ok = es_name_split(full, f, sizeof(f), l, sizeof(l));
+
+	if (first == NULL) {
+		assert_false(ok);
+		assert_string_equal(f, "untouched");
+		return;
+	}
+	assert_true(ok);
+	assert_string_equal(f, first);
+	assert_string_equal(l, last);
+}
+
+static void test_name_split(void **state)
+{
+	(void)state;
+	expect_split("DUPRÉ Élodie", "Élodie", "DUPRÉ");
+	expect_split("DE LA FONTAINE Anaïs", "Anaïs", "DE LA FONTAINE");
+	expect_split("N'DIAYE Moussa", "Moussa", "N'DIAYE");
+	expect_split("MARTIN-DUBOIS Jean-Baptiste", "Jean-Baptiste", "MARTIN-DUBOIS");
+	expect_split("LE GALL Yann Marie", "Yann Marie", "LE GALL");
+	expect_split("Élodie DUPRÉ", "Élodie", "DUPRÉ");
+	expect_split("Dupré, Élodie", "Élodie", "Dupré");
+	expect_split("  DUPRÉ   Élodie  ", "Élodie", "DUPRÉ");
+	/* nothing says which part is which */
+	expect_split("Élodie Dupré", NULL, NULL);
+	expect_split("DUPRÉ ÉLODIE", NULL, NULL);
+	expect_split("Élodie", NULL, NULL);
+	expect_split("DUPRÉ", NULL, NULL);
+	expect_split("DUPRÉ Élodie MARTIN", NULL, NULL); /* capitals at both ends */
+	expect_split(", Élodie", NULL, NULL);
+	expect_split("", NULL, NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +338,9 @@ int main(void)
 		cmocka_unit_test(test_username_base),
 		cmocka_unit_test(test_username_base_long),
 		cmocka_unit_test(test_username_unique),
+		cmocka_unit_test(test_name_display),
+		cmocka_unit_test(test_name_display_truncates),
+		cmocka_unit_test(test_name_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
