@@ -5,8 +5,10 @@
  *
  * Each message is an RFC 5322 text/plain welcome mail with CRLF line
  * endings, exactly SIZE bytes long (unless SIZE is below the headers'
- * size), to sNNNNN@school.example, kind welcome-student, user sNNNNN,
- * priority 0, secret. SAMPLE, when given, receives the first message with
+ * size), to sNNNNN@school.example, kind welcome-student, priority 0,
+ * secret, about no account (user empty: a bench makes no accounts, and
+ * queue run sends a mail about an account only while eschool keeps its
+ * state, to the address that state has). SAMPLE, when given, receives the first message with
  * LF line endings: smtp-source -F sends it back with CRLF, the same bytes.
  * Prints the message size on stdout. */
 #include <errno.h>
@@ -208,7 +210,6 @@ int main(int argc, char **argv)
 		memset(&m, 0, sizeof(m));
 		(void)snprintf(m.to, sizeof(m.to), "s%05ld@school.example", i);
 		(void)snprintf(m.kind, sizeof(m.kind), "welcome-student");
-		(void)snprintf(m.user, sizeof(m.user), "s%05ld", i);
 		m.priority = ES_QPRIO_CREDENTIALS;
 		m.secret = true;
 		if (es_queue_add(argv[1], &m, o.p, len, now, &err) != 0) {

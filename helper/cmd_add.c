@@ -289,7 +289,7 @@ static int resend_queued(struct cli *ctx, const struct es_record *rec, bool *don
 	*done = false;
 	if (ctx->cfg.mode != ES_MODE_PRODUCTION)
 		return 0; /* debug mode: nothing is mailed, a new password is shown */
-	if (deliver_again(ctx, st->username, &delivery, err) != 0)
+	if (deliver_again(ctx, st, &delivery, err) != 0)
 		return -1;
 	if (delivery == NULL)
 		return 0;

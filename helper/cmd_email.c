@@ -11,14 +11,17 @@
 #include "log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
 #include <sodium.h>
 
+#include "es_account.h"
 #include "es_code.h"
 #include "es_compose.h"
 #include "es_names.h"
+#include "es_queue.h"
 #include "mail/deliver.h"
 
 
@@ -83,14 +86,35 @@ static void print_result(const struct cli *ctx, const char *user, const char *em
 	es_buf_free(&b);
 }
 
+/* How many queued (or failed) mails for user go to the account's own
+ * address: the next queue run (or resend) sends them to the new one. */
+static size_t queued_following(const struct cli *ctx, const char *user)
+{
+	struct es_err err = { 0 };
+	struct es_qmsg *list = NULL;
+	size_t n = 0, bad = 0, count = 0;
+
+	if (es_queue_list(ctx->cfg.spool_dir, &list, &n, &bad, &err) != 0)
+		return 0; /* only a hint: queue list says what is there */
+	for (size_t i = 0; i < n; i++)
+		count += strcmp(list[i].user, user) == 0 &&
+		         es_account_mail_follows_email(list[i].kind, list[i].secret);
+	free(list);
+	return count;
+}
+
 /* set-email --force: the address changes now (a typo the administrator
- * fixes); logged with both addresses. The old address is not mailed: a
- * mistyped one may well be a stranger's. */
+ * fixes); logged with both addresses, and the old one said. Nothing is
+ * mailed: a mistyped address may well be a stranger's, and the
+ * email-changed notice tells of a change still to be confirmed by a code,
+ * which this is not. The mails still queued for the account's address go
+ * to the new one when they are sent (mail_to_account_now). */
 static int force_email(struct cli *ctx, const struct es_record *rec, const char *addr)
 {
 	struct es_err err = { 0 };
 	const char *old = es_state_get(rec->st, ES_K_EMAIL);
 	char was[320];
+	size_t queued;
 
 	(void)es_strlcpy(was, old != NULL ? old : "", sizeof(was));
 	if (es_account_email_set(rec->st, addr) != 0) {
@@ -102,18 +126,26 @@ static int force_email(struct cli *ctx, const struct es_record *rec, const char 
 	log_msg(LOG_AUTHPRIV, LOG_NOTICE,
 	       "set-email --force: address of %s changed from %s to %s by the administrator",
 	       rec->user, was[0] != '\0' ? was : "-", addr);
+	queued = queued_following(ctx, rec->user);
 	if (ctx->json) {
 		struct es_buf b = { 0 };
 
 		if ((es_buf_puts(&b, "{\"username\":") | es_buf_json_str(&b, rec->user) |
 		     es_buf_puts(&b, ",\"email\":") | es_buf_json_str(&b, addr) |
-		     es_buf_puts(&b, ",\"forced\":true}\n")) == 0)
+		     es_buf_puts(&b, ",\"previous_email\":") |
+		     (was[0] != '\0' ? es_buf_json_str(&b, was) : es_buf_puts(&b, "null")) |
+		     es_buf_printf(&b, ",\"forced\":true,\"queued_mails\":%zu}\n", queued)) == 0)
 			ui_out_write(&b);
 		es_buf_free(&b);
-	} else {
-		ui_info(ctx, "%s's address is now %s (forced: no code)\n",
-		        rec->user, addr);
+		return 0;
 	}
+	ui_info(ctx, "%s's address is now %s (forced: no code; was: %s)\n", rec->user, addr,
+	        was[0] != '\0' ? was : "-");
+	if (queued > 0)
+		ui_info(ctx,
+		        "%zu mail(s) queued for %s now go to %s ('eschool resend %s' sends the "
+		        "credentials now, 'eschool queue run' the rest)\n",
+		        queued, rec->user, addr, rec->user);
 	return 0;
 }
 

@@ -8,14 +8,17 @@
 #include "commands.h"
 #include "ui.h"
 #include "provision.h"
+#include "log.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include <sodium.h>
 
 #include "es_queue.h"
+#include "mail/deliver.h"
 #include "mail/notices.h"
 #include "mail/outbox.h"
 
@@ -28,22 +31,79 @@
  * parent notice still queued is kept, not doubled). Sent now, this one
  * would reach the user with a password about to stop working, followed by
  * a second mail, and the parent would be told twice. So it waits. */
+static bool creating(const struct es_state *st, const struct es_qmsg *m)
+{
+	const char *delivery;
+
+	if (!(m->secret || strcmp(m->kind, "parent-notice") == 0))
+		return false;
+	delivery = es_state_get(st, ES_K_DELIVERY);
+	return delivery != NULL && strcmp(delivery, "creating") == 0;
+}
+
 static bool held_for_its_account(struct cli *ctx, const struct es_qmsg *m)
 {
 	struct es_state st;
 	struct es_err err = { 0 };
-	const char *delivery;
 	bool held = false;
 
 	if (m->user[0] == '\0' || !(m->secret || strcmp(m->kind, "parent-notice") == 0))
 		return false;
 	es_state_init(&st, "");
-	if (load_user_state(ctx, m->user, &st, &err) == 0) {
-		delivery = es_state_get(&st, ES_K_DELIVERY);
-		held = delivery != NULL && strcmp(delivery, "creating") == 0;
-	}
+	if (load_user_state(ctx, m->user, &st, &err) == 0)
+		held = creating(&st, m);
 	es_state_free(&st);
 	return held;
+}
+
+enum step { STEP_SEND, STEP_WAIT, STEP_FAILED };
+
+/* What m's account says just before m goes, from its state read now: it
+ * waits while its account's creation is unrecorded (above), or when the
+ * state cannot be read (the address may have changed); it fails for good
+ * when the account is gone or has no address; otherwise it goes, to the
+ * address the account has now when it is written to the account's own
+ * (mail_to_account_now: m and *msg re-addressed, and rewritten in the
+ * queue, whose lock the run holds). */
+static enum step before_sending(struct cli *ctx, struct es_qmsg *m, char **msg, size_t *len)
+{
+	struct es_state st;
+	struct es_err err = { 0 };
+	enum mail_fate fate = MAIL_AS_QUEUED;
+	enum step step = STEP_WAIT;
+	char was[sizeof(m->to)];
+	int loaded;
+
+	if (m->user[0] == '\0')
+		return STEP_SEND; /* a test mail, the admin's notices */
+	es_state_init(&st, "");
+	(void)es_strlcpy(was, m->to, sizeof(was));
+	loaded = load_user_state(ctx, m->user, &st, &err);
+	if (loaded < 0 || (loaded == 0 && creating(&st, m)))
+		goto out;
+	if (mail_to_account_now(ctx, loaded == 0 ? &st : NULL, m, msg, len, &fate, &err) != 0)
+		goto out;
+	step = STEP_SEND;
+	if (fate == MAIL_READDRESSED)
+		ui_info(ctx, "%s: re-addressed from %s to %s, the address of %s now\n", m->id, was,
+		        m->to, m->user);
+	if (fate != MAIL_NOT_SENT)
+		goto out;
+	/* not sent, and said: in failed/, with why, until dropped (or
+	 * retried once the account has an address) */
+	step = STEP_FAILED;
+	(void)es_strlcpy(m->last_error, err.msg, sizeof(m->last_error));
+	log_msg(LOG_MAIL, LOG_WARNING, "%s to=<%s> kind=%s result=not-sent (%s)", m->id, m->to,
+	        m->kind, err.msg);
+	ui_warn("%s: %s", m->id, ui_err(&err));
+	es_err_clear(&err);
+	if (es_queue_fail(ctx->cfg.spool_dir, m, &err) != 0)
+		goto out;
+out:
+	if (err.msg[0] != '\0')
+		ui_warn("%s", ui_err(&err));
+	es_state_free(&st);
+	return step;
 }
 
 /* What list and status call a message; "held": waiting for its account's
@@ -116,6 +176,7 @@ static int queue_run(struct cli *ctx)
 		enum outcome outcome = OUTCOME_HELD;
 		char *msg = NULL;
 		size_t len = 0;
+		enum step step;
 		int one;
 
 		if (m->failed)
@@ -130,10 +191,13 @@ static int queue_run(struct cli *ctx)
 				ui_warn("%s", ui_err(&err)); /* one bad file does not stop the run */
 			continue;
 		}
-		if (held_for_its_account(ctx, m)) {
-			sodium_memzero(msg, len);
-			free(msg);
-			c.waiting++;
+		step = before_sending(ctx, m, &msg, &len);
+		if (step != STEP_SEND) {
+			es_free_wiped(msg, len); /* it may hold a password */
+			if (step == STEP_FAILED)
+				c.failed++;
+			else
+				c.waiting++;
 			continue;
 		}
 		one = outbox_send(ob, m, msg, len, &outcome, &r, &err);
@@ -265,6 +329,68 @@ static int queue_show(struct cli *ctx, bool status)
 	return 0;
 }
 
+/* Where the next run sends m (into m->to): its account's address now when
+ * it is written to the account's own (the run re-addresses it then, under
+ * the queue's lock); 0, or the exit code when it would not be sent at all. */
+static int retry_recipient(struct cli *ctx, struct es_qmsg *m)
+{
+	struct es_state st;
+	struct es_err err = { 0 };
+	enum mail_fate fate = MAIL_AS_QUEUED;
+	int loaded, rc = 0;
+
+	if (m->user[0] == '\0')
+		return 0;
+	es_state_init(&st, "");
+	loaded = load_user_state(ctx, m->user, &st, &err);
+	if (loaded < 0 ||
+	    mail_to_account_now(ctx, loaded == 0 ? &st : NULL, m, NULL, NULL, &fate, &err) != 0) {
+		rc = ui_fail(&err);
+	} else if (fate == MAIL_NOT_SENT) {
+		/* revived, it would only fail again: it stays as it is */
+		ui_warn("%s: %s", m->id, ui_err(&err));
+		ui_warn("'eschool queue drop %s' removes it", m->id);
+		rc = err.code;
+	}
+	es_state_free(&st);
+	return rc;
+}
+
+/* queue retry ID: a failed message comes back, a deferred one is due now;
+ * the next run sends it (to its account's address then). */
+static int queue_retry(struct cli *ctx, const char *id)
+{
+	struct es_err err = { 0 };
+	struct es_qmsg m, now;
+	int rc;
+
+	if (es_queue_read(ctx->cfg.spool_dir, id, false, &m, NULL, NULL, &err) != 0) {
+		if (err.code != ES_ENOUSER ||
+		    es_queue_read(ctx->cfg.spool_dir, id, true, &m, NULL, NULL, &err) != 0)
+			return ui_fail(&err);
+	}
+	now = m; /* m->to re-addressed in now, not in the queue: the run does it */
+	rc = retry_recipient(ctx, &now);
+	if (rc != 0)
+		return rc;
+	if (m.failed) {
+		if (es_queue_revive(ctx->cfg.spool_dir, id, &err) != 0)
+			return ui_fail(&err);
+	} else {
+		m.next_try = 0;
+		if (es_queue_update(ctx->cfg.spool_dir, &m, &err) != 0)
+			return ui_fail(&err);
+	}
+	if (strcmp(now.to, m.to) != 0)
+		ui_info(ctx,
+		        "%s will be sent to %s, the address of %s now (it was queued for %s), by the "
+		        "next 'queue run'\n",
+		        id, now.to, m.user, m.to);
+	else
+		ui_info(ctx, "%s %s\n", id, _("will be sent by the next 'queue run'"));
+	return 0;
+}
+
 int cmd_queue(struct cli *ctx, const struct args *a)
 {
 	struct es_err err = { 0 };
@@ -284,22 +410,8 @@ int cmd_queue(struct cli *ctx, const struct args *a)
 		return queue_run(ctx);
 	if (strcmp(sub, "status") == 0 || strcmp(sub, "list") == 0)
 		return queue_show(ctx, strcmp(sub, "status") == 0);
-	if (strcmp(sub, "retry") == 0) {
-		struct es_qmsg m;
-		/* a failed message comes back; a deferred one is due now */
-		if (es_queue_revive(ctx->cfg.spool_dir, a->positional[1], &err) != 0) {
-			if (err.code != ES_ENOUSER ||
-			    es_queue_read(ctx->cfg.spool_dir, a->positional[1], false, &m, NULL, NULL,
-			                  &err) != 0)
-				return ui_fail(&err);
-			m.next_try = 0;
-			if (es_queue_update(ctx->cfg.spool_dir, &m, &err) != 0)
-				return ui_fail(&err);
-		}
-		ui_info(ctx, "%s %s\n", a->positional[1],
-		        _("will be sent by the next 'queue run'"));
-		return 0;
-	}
+	if (strcmp(sub, "retry") == 0)
+		return queue_retry(ctx, a->positional[1]);
 	/* drop */
 	if (es_queue_remove(ctx->cfg.spool_dir, a->positional[1], false, &err) != 0) {
 		if (err.code != ES_ENOUSER ||

@@ -451,6 +451,24 @@ int es_account_email_set(struct es_state *st, const char *addr)
 	return 0;
 }
 
+bool es_account_mail_is_credential(const char *kind, bool secret)
+{
+	return secret && strcmp(kind, "verify-email") != 0;
+}
+
+bool es_account_mail_follows_email(const char *kind, bool secret)
+{
+	static const char *const notices[] = { "first-change-reminder", "expiry-warning",
+		                               "password-changed", "new-login-source" };
+
+	if (es_account_mail_is_credential(kind, secret))
+		return true;
+	for (size_t i = 0; i < sizeof(notices) / sizeof(notices[0]); i++)
+		if (strcmp(kind, notices[i]) == 0)
+			return true;
+	return false;
+}
+
 /* The longest answer compared: a code is 8 characters, with spaces and
  * dashes a few more; anything longer is wrong without hashing it. */
 #define ES_CODE_TYPED_MAX 64

@@ -189,6 +189,21 @@ void es_account_email_clear(struct es_state *st);
  * addr now, without a code; a pending change is forgotten. */
 int es_account_email_set(struct es_state *st, const char *addr);
 
+/* ---- which address a queued mail goes to ---- */
+
+/* true for a credentials mail (a welcome of any role's template, a reset):
+ * every mail holding a secret but a set-email code. */
+bool es_account_mail_is_credential(const char *kind, bool secret);
+
+/* true when a mail of kind is written to the account's own address: the
+ * credentials and the user's notices (reminders, expiry warnings, a
+ * password change, a new login source). Such a mail goes to the address
+ * the account has when it is sent, never to the one it had when queued
+ * (set-email --force, a confirmed change). The others keep their recipient:
+ * the parent's notice, the code (to the address being confirmed), the
+ * email-changed notice (to the address being replaced), the admin's. */
+bool es_account_mail_follows_email(const char *kind, bool secret);
+
 /* ---- the daily reminders ---- */
 
 /* What the daily run owes a user now. */

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -298,6 +299,73 @@ int es_mime_build(const struct es_mail *m, struct es_buf *out, char *msgid, size
 	if (m->kind != NULL)
 		rc |= es_buf_printf(out, "X-Eschool-Kind: %s\r\n", m->kind);
 	rc |= body(out, m, alt, rel);
+	if (rc != 0)
+		return es_err_set(err, ES_EOS, "out of memory");
+	return 0;
+}
+
+/* The To: field of a header block (hdr, hlen: up to the empty line): its
+ * start and end (after its last folded line, before the CRLF). 0 when
+ * there is exactly one, -1 otherwise. */
+static int find_to(const char *hdr, size_t hlen, size_t *start, size_t *end)
+{
+	size_t found = 0, pos = 0;
+
+	while (pos < hlen) {
+		const char *eol = memchr(hdr + pos, '\n', hlen - pos);
+		size_t next = eol != NULL ? (size_t)(eol - hdr) + 1 : hlen;
+		size_t stop = next;
+
+		/* a field goes on over the lines that start with a space or a tab */
+		while (stop < hlen && (hdr[stop] == ' ' || hdr[stop] == '\t')) {
+			eol = memchr(hdr + stop, '\n', hlen - stop);
+			stop = eol != NULL ? (size_t)(eol - hdr) + 1 : hlen;
+		}
+		if (next - pos > 3 && strncasecmp(hdr + pos, "To:", 3) == 0) {
+			*start = pos;
+			*end = stop >= 2 && hdr[stop - 1] == '\n' && hdr[stop - 2] == '\r' ? stop - 2
+			                                                                  : stop;
+			found++;
+		}
+		pos = stop;
+	}
+	return found == 1 ? 0 : -1;
+}
+
+int es_mime_readdress(const char *msg, size_t len, const char *to_addr, struct es_buf *out,
+                      struct es_err *err)
+{
+	const char *blank = NULL, *lt = NULL, *gt = NULL;
+	size_t hlen, start = 0, end = 0;
+	int rc;
+
+	if (!es_valid_email(to_addr) || !es_mime_header_ok(to_addr))
+		return es_err_set(err, ES_EDATA, "bad recipient address");
+	for (size_t i = 0; i + 4 <= len; i++)
+		if (memcmp(msg + i, "\r\n\r\n", 4) == 0) {
+			blank = msg + i;
+			break;
+		}
+	if (blank == NULL)
+		return es_err_set(err, ES_EDATA, "the message has no header block: not re-addressed");
+	hlen = (size_t)(blank - msg) + 2; /* with the last field's CRLF */
+	if (find_to(msg, hlen, &start, &end) != 0)
+		return es_err_set(err, ES_EDATA,
+		                  "the message has no single To: header: not re-addressed");
+	/* "Name" <addr> (the name maybe encoded, the address folded onto a
+	 * line of its own): only what is between the last angle brackets
+	 * changes; a bare address is replaced whole */
+	for (const char *p = msg + start; p < msg + end; p++)
+		if (*p == '<')
+			lt = p;
+	if (lt != NULL)
+		gt = memchr(lt, '>', (size_t)(msg + end - lt));
+	if (lt != NULL && gt != NULL)
+		rc = es_buf_append(out, msg, (size_t)(lt + 1 - msg)) | es_buf_puts(out, to_addr) |
+		     es_buf_append(out, gt, len - (size_t)(gt - msg));
+	else
+		rc = es_buf_append(out, msg, start) | es_buf_printf(out, "To: %s", to_addr) |
+		     es_buf_append(out, msg + end, len - end);
 	if (rc != 0)
 		return es_err_set(err, ES_EOS, "out of memory");
 	return 0;

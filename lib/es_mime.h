@@ -38,6 +38,13 @@ struct es_mail {
 int es_mime_build(const struct es_mail *m, struct es_buf *out, char *msgid, size_t msgidsz,
                   struct es_err *err);
 
+/* Appends to out the message msg (len bytes, as es_mime_build made it)
+ * with the address of its To: header replaced by to_addr; the display name
+ * and every other byte stay as they were. ES_EDATA when to_addr is not an
+ * address, or when the header block does not hold exactly one To: field. */
+int es_mime_readdress(const char *msg, size_t len, const char *to_addr, struct es_buf *out,
+                      struct es_err *err);
+
 /* The pieces, exposed for tests and fuzzing. */
 
 /* true when s can be a header value: no byte < 0x20 (TAB allowed) nor 0x7f,

@@ -301,6 +301,18 @@ int es_queue_update(const char *spool, const struct es_qmsg *m, struct es_err *e
 	return rc;
 }
 
+int es_queue_replace(const char *spool, const struct es_qmsg *m, const char *msg, size_t len,
+                     struct es_err *err)
+{
+	if (!es_queue_valid_id(m->id))
+		return es_err_set(err, ES_EDATA, "'%s' is not a queue id", m->id);
+	if (len > (size_t)ES_QUEUE_MAX_MSG)
+		return es_err_set(err, ES_EDATA, "message larger than 8 MiB");
+	if (es_has_control(m->to) || es_has_control(m->kind) || es_has_control(m->user))
+		return es_err_set(err, ES_EDATA, "control character in a queue field");
+	return write_msg(spool, m->failed ? "failed" : "new", m, msg, len, false, err);
+}
+
 int es_queue_remove(const char *spool, const char *id, bool failed, struct es_err *err)
 {
 	const char *sub = failed ? "failed" : "new";

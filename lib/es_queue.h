@@ -54,6 +54,12 @@ int es_queue_read(const char *spool, const char *id, bool failed, struct es_qmsg
  * its bytes. */
 int es_queue_update(const char *spool, const struct es_qmsg *m, struct es_err *err);
 
+/* Rewrites a message whole: m's metadata and new bytes (a mail
+ * re-addressed to its account's address now). The file is replaced
+ * atomically: a failure leaves the message as it was. */
+int es_queue_replace(const char *spool, const struct es_qmsg *m, const char *msg, size_t len,
+                     struct es_err *err);
+
 /* Deletes a delivered message (or a failed one: queue drop). */
 int es_queue_remove(const char *spool, const char *id, bool failed, struct es_err *err);
 

@@ -7,15 +7,20 @@
  * "queued". */
 #include "cli.h"
 #include "ui.h"
+#include "log.h"
 #include "mail/deliver.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include <sodium.h>
 
+#include "es_account.h"
+#include "es_mime.h"
 #include "es_queue.h"
+#include "provision.h"
 #include "mail/compose.h"
 #include "mail/outbox.h"
 
@@ -222,9 +227,106 @@ int drop_stale_credentials(struct cli *ctx, const char *user, struct es_err *err
 	return rc;
 }
 
-int deliver_again(struct cli *ctx, const char *user, const char **delivery,
-                     struct es_err *err)
+/* The account's address now into m and its bytes. An address that cannot
+ * be put there (a To: header es_mime_build did not make) is not sent: the
+ * old one is the very address that must not get it. */
+static int readdress(const char *email, struct es_qmsg *m, char **msg, size_t *len,
+                     enum mail_fate *fate, struct es_err *err)
 {
+	struct es_buf b = { 0 };
+	struct es_err e = { 0 };
+
+	if (strlen(email) >= sizeof(m->to) ||
+	    (msg != NULL && es_mime_readdress(*msg, *len, email, &b, &e) != 0)) {
+		es_buf_free(&b);
+		if (e.code == ES_EOS) {
+			es_err_copy(err, &e);
+			return -1;
+		}
+		*fate = MAIL_NOT_SENT;
+		(void)es_err_set(err, ES_EDATA,
+		                 "the mail cannot be re-addressed to %s, %s's address now; it is "
+		                 "not sent to %s",
+		                 email, m->user, m->to);
+		return 0;
+	}
+	if (msg != NULL) {
+		es_free_wiped(*msg, *len); /* it may hold a password */
+		*msg = b.data;             /* malloc'd and NUL-terminated, as read */
+		*len = b.len;
+	}
+	(void)es_strlcpy(m->to, email, sizeof(m->to));
+	*fate = MAIL_READDRESSED;
+	return 0;
+}
+
+/* A re-addressed message is written back before it is tried: deferred, it
+ * stays addressed to the account's address now, in its metadata and its
+ * bytes alike. The caller holds the queue lock (its outbox). */
+static int record_readdressed(const struct cli *ctx, const struct es_qmsg *m, const char *was,
+                              const char *msg, size_t len, struct es_err *err)
+{
+	if (es_queue_replace(ctx->cfg.spool_dir, m, msg, len, err) != 0)
+		return es_err_prefix(err, "the mail could not be re-addressed to %s", m->to);
+	log_msg(LOG_MAIL, LOG_NOTICE,
+	        "%s kind=%s re-addressed from <%s> to <%s>, the address %s has now", m->id,
+	        m->kind, was, m->to, m->user);
+	return 0;
+}
+
+int mail_to_account_now(const struct cli *ctx, const struct es_state *st, struct es_qmsg *m,
+                        char **msg, size_t *len, enum mail_fate *fate, struct es_err *err)
+{
+	const char *email;
+	char was[sizeof(m->to)];
+
+	*fate = MAIL_AS_QUEUED;
+	if (m->user[0] == '\0')
+		return 0; /* a test mail, the admin's notices */
+	/* whatever its kind, a mail about an account eschool no longer keeps,
+	 * or whose name is someone else's now, is about nobody that is there */
+	if (st == NULL) {
+		*fate = MAIL_NOT_SENT;
+		(void)es_err_set(err, ES_ENOUSER,
+		                  "%s is no longer an account managed by eschool: the mail to %s is "
+		                  "not sent",
+		                  m->user, m->to);
+		return 0;
+	}
+	if (state_orphan(st, NULL, 0) != ES_OWNER_OK) {
+		*fate = MAIL_NOT_SENT;
+		(void)es_err_set(err, ES_ENOUSER,
+		                  "the account %s no longer exists (or its name is another "
+		                  "account's now): the mail to %s is not sent",
+		                  m->user, m->to);
+		return 0;
+	}
+	if (!es_account_mail_follows_email(m->kind, m->secret))
+		return 0; /* the parent, the address being confirmed or replaced */
+	email = es_state_get(st, ES_K_EMAIL);
+	if (email == NULL || email[0] == '\0') {
+		*fate = MAIL_NOT_SENT;
+		(void)es_err_set(err, ES_EDATA,
+		                  "%s has no email address now: the mail to %s is not sent", m->user,
+		                  m->to);
+		return 0;
+	}
+	if (strcmp(email, m->to) == 0)
+		return 0;
+	(void)es_strlcpy(was, m->to, sizeof(was));
+	if (readdress(email, m, msg, len, fate, err) != 0)
+		return -1;
+	if (*fate == MAIL_READDRESSED && msg != NULL &&
+	    record_readdressed(ctx, m, was, *msg, *len, err) != 0)
+		return -1;
+	return 0;
+}
+
+int deliver_again(struct cli *ctx, const struct es_state *st, const char **delivery,
+                  struct es_err *err)
+{
+	const char *user = st->username;
+	enum mail_fate fate = MAIL_AS_QUEUED;
 	struct es_qmsg *list = NULL, m;
 	struct outbox *ob = NULL;
 	struct smtp_result r;
@@ -236,13 +338,23 @@ int deliver_again(struct cli *ctx, const char *user, const char **delivery,
 	*delivery = NULL;
 	if (es_queue_list(ctx->cfg.spool_dir, &list, &n, &bad, err) != 0)
 		return -1;
-	for (size_t i = 0; i < n; i++) /* the newest credentials mail */
-		if (list[i].secret && strcmp(list[i].user, user) == 0 &&
+	for (size_t i = 0; i < n; i++) /* the newest credentials mail (not a code) */
+		if (es_account_mail_is_credential(list[i].kind, list[i].secret) &&
+		    strcmp(list[i].user, user) == 0 &&
 		    (found < 0 || list[i].created >= list[found].created))
 			found = (int)i;
 	if (found < 0)
 		goto out;
 	m = list[found];
+	if (mail_to_account_now(ctx, st, &m, NULL, NULL, &fate, err) != 0) {
+		rc = -1;
+		goto out;
+	}
+	if (fate == MAIL_NOT_SENT) {
+		ui_warn("%s", ui_err(err));
+		es_err_clear(err);
+		goto out; /* a new password is made, mailed to the address now */
+	}
 	if (m.failed && es_queue_revive(ctx->cfg.spool_dir, m.id, err) != 0) {
 		rc = -1;
 		goto out;
@@ -259,6 +371,16 @@ int deliver_again(struct cli *ctx, const char *user, const char **delivery,
 	if (outbox_read(ob, m.id, &m, &msg, &len, err) != 0) {
 		rc = -1;
 		goto out;
+	}
+	/* to the address the account has now, never to a stale copy's */
+	if (mail_to_account_now(ctx, st, &m, &msg, &len, &fate, err) != 0) {
+		rc = -1;
+		goto out;
+	}
+	if (fate == MAIL_NOT_SENT) {
+		ui_warn("%s", ui_err(err));
+		es_err_clear(err);
+		goto out; /* a new password is made, mailed to the address now */
 	}
 	if (outbox_send(ob, &m, msg, len, &outcome, &r, err) != 0 && outcome != OUTCOME_SENT) {
 		rc = -1;

@@ -44,12 +44,33 @@ int drop_stale_credentials(struct cli *ctx, const char *user, struct es_err *err
 int drop_stale_listed(struct cli *ctx, const struct es_qmsg *list, size_t n,
                          const char *user, bool *has_notice, struct es_err *err);
 
+/* What becomes of a queued mail about an account, decided when it is
+ * sent (queue run, resend) on the account's state as it is then. */
+enum mail_fate {
+	MAIL_AS_QUEUED,   /* its recipient stands (or it is about no account) */
+	MAIL_READDRESSED, /* the account's address changed: m->to and the To:
+	                   * header are the address now */
+	MAIL_NOT_SENT,    /* the account is gone, has no address, or the mail
+	                   * cannot be re-addressed: err says which */
+};
+
+/* The decision for m, whose account's state is st (NULL: it has none).
+ * A mail to the account's own address (es_account_mail_follows_email)
+ * follows the address; a parent's, a code's or an old address's notice
+ * keeps its recipient. With msg (m's bytes, malloc'd; *len their length;
+ * the caller holds the queue lock), a re-addressed message replaces them
+ * (the old bytes wiped), is written back to the queue and logged; without,
+ * only the decision is made. MAIL_NOT_SENT fills err and returns 0; -1 when
+ * out of memory or when the queue file cannot be rewritten. */
+int mail_to_account_now(const struct cli *ctx, const struct es_state *st, struct es_qmsg *m,
+                        char **msg, size_t *len, enum mail_fate *fate, struct es_err *err);
+
 /* resend: tries now the user's newest queued (or failed) credentials
- * mail. *delivery: "sent", "queued" (held by the quota or a running
+ * mail, to the address st (the user's state, locked) has now. *delivery: "sent", "queued" (held by the quota or a running
  * `queue run`), or NULL when there is none or it did not go (then a new
  * password is due). */
-int deliver_again(struct cli *ctx, const char *user, const char **delivery,
-                     struct es_err *err);
+int deliver_again(struct cli *ctx, const struct es_state *st, const char **delivery,
+                  struct es_err *err);
 
 /* Debug mode with mail.backend = console | file: the mail that production
  * would send is printed or written as a .eml file (the password is shown

@@ -174,11 +174,12 @@ def test_login_does_not_ask_for_a_dead_code(sb):
 
 def test_force_fixes_a_typo_at_once_and_is_logged(sb):
     """set-email --force (SPEC section 4): the administrator's correction,
-    without a code; a pending change is forgotten; authpriv says who had
-    which address. The mistyped address is not mailed."""
-    prepare(sb)
+    without a code; a pending change is forgotten (its code no longer
+    works); authpriv and log_file say who had which address, and so does
+    the command. The mistyped address is not mailed."""
+    prepare(sb, general="log_file = /var/log/eschool.log\n")
     add(sb, "zoe")
-    set_email(sb, "zoe", "zoe.new@school.example")  # a pending change
+    code = set_email(sb, "zoe", "zoe.new@school.example")["code"]  # a pending change
     log = sb.syslog()
     try:
         p = sb.cmd([ESCHOOL, "--json", "set-email", "zoe", "zoe@school-typo.example", "--force"],
@@ -188,13 +189,188 @@ def test_force_fixes_a_typo_at_once_and_is_logged(sb):
     finally:
         log.close()
     assert json.loads(p.stdout) == {"username": "zoe", "email": "zoe@school-typo.example",
-                                    "forced": True}
+                                    "previous_email": "zoe@school.example",
+                                    "forced": True, "queued_mails": 0}
     st = state(sb, "zoe")
     assert st["email"] == "zoe@school-typo.example"
     assert "pending_email" not in st and "pending_code_hash" not in st
     forced = [l for l in lines if "set-email --force" in l]
     assert forced and "from zoe@school.example to zoe@school-typo.example" in forced[0], lines
-    # a bad address is still refused, forced or not
-    p = sb.cmd([ESCHOOL, "set-email", "zoe", "a..b@school.example", "--force"], env=ASAN)
-    assert p.returncode == 65, p.stderr
+    filed = [l for l in sb.read("/var/log/eschool.log").splitlines() if "set-email --force" in l]
+    assert filed and "from zoe@school.example to zoe@school-typo.example" in filed[0], filed
+    # the code of the forgotten change confirms nothing
+    p = verify(sb, "zoe", code)
+    assert p.returncode == 65 and "no address change is pending" in p.stderr, p.stderr
     assert state(sb, "zoe")["email"] == "zoe@school-typo.example"
+    # the text says which address it replaced; show has the new one
+    p = sb.cmd([ESCHOOL, "set-email", "zoe", "zoe@school.example", "--force"], env=ASAN)
+    assert p.returncode == 0, p.stderr
+    assert "is now zoe@school.example" in p.stdout and "was: zoe@school-typo.example" in p.stdout
+    shown = json.loads(sb.eschool("--json", "show", "zoe").stdout)
+    assert shown["email"] == "zoe@school.example" and shown["pending_email"] is None, shown
+
+
+def test_force_refusals_change_nothing(sb):
+    """A bad address (65), an account eschool does not manage (67), and a
+    user who is not root (77): nothing is changed, nothing logged."""
+    prepare(sb)
+    add(sb, "zoe")
+    before = sb.read("/var/lib/eschool/users/zoe")
+    for addr in ("a..b@school.example", "not-an-address", "zoe@school.example\nBcc: x@evil.example"):
+        p = sb.cmd([ESCHOOL, "set-email", "zoe", addr, "--force"], env=ASAN)
+        assert p.returncode == 65 and "invalid email address" in p.stderr, p.stderr
+    sb.cmd(["useradd", "-m", "local"], check=True)  # an account eschool did not make
+    p = sb.cmd([ESCHOOL, "set-email", "local", "l@school.example", "--force"], env=ASAN)
+    assert p.returncode == 67 and "not an account managed" in p.stderr, p.stderr
+    assert not sb.exists("/var/lib/eschool/users/local")
+    p = sb.as_nobody([ESCHOOL, "set-email", "zoe", "zoe.x@school.example", "--force"])
+    assert p.returncode == 77 and "must be run as root" in p.stderr, p.stderr
+    assert sb.read("/var/lib/eschool/users/zoe") == before
+
+
+# ---- a queued mail follows the address (set-email --force, a confirmed change) ----
+
+def production(sb, srv):
+    configure_mail(sb, srv.port, srv.ca_file, mode="production")
+    sb.write("/etc/eschool/eschool.conf", sb.read("/etc/eschool/eschool.conf").replace(
+        "[general]\n", f"[general]\ntemplate_dir = {TEMPLATES}\n", 1))
+
+
+def add_while_refused(sb, srv, user="zoe", parent=None):
+    """add in production while the server answers 451 to every mail: the
+    password is shown (fallback) and the mails stay queued."""
+    srv.data_replies.extend(["451 4.3.0 try again later"] * (2 if parent else 1))
+    extra = ["--parent-email", parent] if parent else []
+    p = sb.eschool("--json", "add", user, "--email", f"{user}@school-typo.example",
+                   "--name", "Zoë Lefèvre", *extra)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["delivery"] == "fallback", out
+    return out["password"]
+
+
+def queued(sb):
+    p = sb.eschool("--json", "queue", "list")
+    assert p.returncode == 0, p.stderr
+    return {json.loads(l)["kind"]: json.loads(l) for l in p.stdout.splitlines()}
+
+
+def force(sb, user, addr):
+    p = sb.cmd([ESCHOOL, "--json", "set-email", user, addr, "--force"], env=ASAN)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def test_queued_credentials_go_to_the_fixed_address(sb, srv):
+    """A welcome mail deferred while the address was wrong goes, after
+    set-email --force, to the fixed address only (envelope and To:); the
+    parent's notice stays the parent's."""
+    production(sb, srv)
+    password = add_while_refused(sb, srv, parent="parent@school.example")
+    q = queued(sb)
+    assert q["welcome-student"]["to"] == "zoe@school-typo.example"
+    assert q["parent-notice"]["to"] == "parent@school.example"
+    out = force(sb, "zoe", "zoe@school.example")
+    assert out["previous_email"] == "zoe@school-typo.example" and out["queued_mails"] == 1
+    n0 = len(srv.messages)
+    for m in q.values():  # deferred: due now
+        p = sb.eschool("queue", "retry", m["id"])
+        assert p.returncode == 0, p.stderr
+        if m["kind"] == "welcome-student":
+            assert "will be sent to zoe@school.example" in p.stdout, p.stdout
+            assert "zoe@school-typo.example" in p.stdout, p.stdout
+    log = sb.syslog()
+    try:
+        p = sb.eschool("queue", "run")
+        lines = log.received()
+    finally:
+        log.close()
+    assert p.returncode == 0, p.stderr
+    assert "re-addressed from zoe@school-typo.example to zoe@school.example" in p.stdout
+    got = {m["X-Eschool-Kind"]: (env, m) for env, m in srv.messages[n0:]}
+    assert set(got) == {"welcome-student", "parent-notice"}
+    env, mail = got["welcome-student"]
+    assert env.rcpt_tos == ["zoe@school.example"]
+    assert mail["To"].addresses[0].addr_spec == "zoe@school.example"
+    assert mail["To"].addresses[0].display_name == "Zoë Lefèvre"
+    assert password in mail.get_body(("plain",)).get_content()
+    env, mail = got["parent-notice"]
+    assert env.rcpt_tos == ["parent@school.example"] and "parent@school.example" in mail["To"]
+    for env, mail in srv.messages[n0:]:
+        assert "typo" not in " ".join(env.rcpt_tos) and "typo" not in mail["To"]
+    assert any("re-addressed from <zoe@school-typo.example> to <zoe@school.example>" in l
+               for l in lines), lines
+    assert queued(sb) == {}
+
+
+def test_a_deferred_mail_stays_readdressed(sb, srv):
+    """Re-addressed by a run whose try is deferred again, the queue file
+    itself holds the new address (queue list), and the next run sends it
+    there."""
+    production(sb, srv)
+    add_while_refused(sb, srv)
+    force(sb, "zoe", "zoe@school.example")
+    (m,) = queued(sb).values()
+    assert sb.eschool("queue", "retry", m["id"]).returncode == 0
+    srv.data_replies.append("451 4.3.0 still not")
+    assert sb.eschool("queue", "run").returncode == 75
+    (m,) = queued(sb).values()
+    assert m["to"] == "zoe@school.example" and m["state"] == "deferred", m
+    assert "typo" not in sb.read(f"/var/spool/eschool/new/{m['id']}")
+    n0 = len(srv.messages)
+    assert sb.eschool("queue", "retry", m["id"]).returncode == 0
+    assert sb.eschool("queue", "run").returncode == 0
+    assert [env.rcpt_tos for env, _ in srv.messages[n0:]] == [["zoe@school.example"]]
+
+
+def test_resend_goes_to_the_address_now(sb, srv):
+    """resend sends the queued credentials (the same password, no new
+    one) to the address the account has now, after a confirmed change as
+    after --force."""
+    production(sb, srv)
+    password = add_while_refused(sb, srv)
+    n0 = len(srv.messages)
+    out = set_email(sb, "zoe", "zoe.new@school.example")  # mailed: the code, the notice
+    assert out["delivery"] == "sent"
+    (mail,) = [m for _, m in srv.messages[n0:] if m["X-Eschool-Kind"] == "verify-email"]
+    code = re.search(r"\b[A-HJKMNP-Z2-9]{4}-[A-HJKMNP-Z2-9]{4}\b",
+                     mail.get_body(("plain",)).get_content()).group(0)
+    assert verify(sb, "zoe", code).returncode == 0
+    n0 = len(srv.messages)
+    p = sb.eschool("--json", "resend", "zoe")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["delivery"] == "sent" and "password" not in json.loads(p.stdout)
+    ((env, mail),) = srv.messages[n0:]
+    assert env.rcpt_tos == ["zoe.new@school.example"]
+    assert mail["To"].addresses[0].addr_spec == "zoe.new@school.example"
+    assert mail["X-Eschool-Kind"] == "welcome-student"
+    assert password in mail.get_body(("plain",)).get_content()
+    assert queued(sb) == {}
+
+
+def test_a_mail_for_an_account_gone_or_without_address_is_not_sent(sb, srv):
+    """The account removed (userdel) or its state without an address: the
+    queued mail is not sent to the address it was queued for; queue retry
+    refuses it, queue run moves it to failed/ and says why."""
+    production(sb, srv)
+    add_while_refused(sb, srv, user="zoe")
+    add_while_refused(sb, srv, user="ana")
+    q = {m["id"]: m for m in map(json.loads, sb.eschool("--json", "queue", "list")
+                                 .stdout.splitlines())}
+    ids = {m["to"].split("@")[0]: i for i, m in q.items()}
+    sb.cmd(["userdel", "-r", "zoe"], check=True)
+    edit_state(sb, "ana", email="")
+    p = sb.eschool("queue", "retry", ids["zoe"])
+    assert p.returncode == 67 and "no longer exists" in p.stderr, p.stderr
+    p = sb.eschool("queue", "retry", ids["ana"])
+    assert p.returncode == 65 and "no email address" in p.stderr, p.stderr
+    n0 = len(srv.messages)
+    p = sb.cmd(["faketime", "-f", "+180s", ESCHOOL, "--json", "queue", "run"], env=ASAN)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["failed"] == 2
+    assert "no longer exists" in p.stderr and "no email address" in p.stderr, p.stderr
+    assert srv.messages[n0:] == []
+    states = {m["id"]: m for m in map(json.loads, sb.eschool("--json", "queue", "list")
+                                      .stdout.splitlines())}
+    assert {m["state"] for m in states.values()} == {"failed"}
+    assert "not sent" in states[ids["zoe"]]["last_error"]

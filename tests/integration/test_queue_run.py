@@ -20,14 +20,16 @@ def configure(sb, port, ca_file, mode="production"):
     configure_mail(sb, port, ca_file, mode=mode)
 
 
-def enqueue(sb, to, kind, priority, created=None, body="Hello"):
-    """Writes a queue file as lib/es_queue does (format of es_queue.h)."""
+def enqueue(sb, to, kind, priority, created=None, body="Hello", user=""):
+    """Writes a queue file as lib/es_queue does (format of es_queue.h).
+    user: the account it is about ("" none: queue run sends a mail about an
+    account only while that account has eschool state, to its address)."""
     created = created or int(time.time())
     ident = f"{created:010d}.{os.urandom(8).hex()}"
     msg = (f"From: noreply@school.example\r\nTo: {to}\r\nSubject: {kind}\r\n"
            f"Message-ID: <{ident}@school.example>\r\nX-Eschool-Kind: {kind}\r\n\r\n"
            f"{body}\r\n")
-    data = (f"eschool-queue 1\nid={ident}\nto={to}\nkind={kind}\nuser=u\npriority={priority}\n"
+    data = (f"eschool-queue 1\nid={ident}\nto={to}\nkind={kind}\nuser={user}\npriority={priority}\n"
             f"created={created}\nnext_try=0\nattempts=0\nlast_error=\nsecret=0\n"
             f"size={len(msg.encode())}\nend\n{msg}")
     sb.write(f"{SPOOL}/new/{ident}", data)

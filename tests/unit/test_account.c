@@ -358,6 +358,28 @@ static void owed_notices(void **unused)
 	es_state_free(&st);
 }
 
+/* Which queued mails follow the account's address when it changes. */
+static void test_mail_follows_email(void **state)
+{
+	(void)state;
+	assert_true(es_account_mail_is_credential("welcome-student", true));
+	assert_true(es_account_mail_is_credential("welcome-prof-custom", true));
+	assert_true(es_account_mail_is_credential("reset", true));
+	assert_false(es_account_mail_is_credential("verify-email", true));
+	assert_false(es_account_mail_is_credential("parent-notice", false));
+	assert_true(es_account_mail_follows_email("reset", true));
+	assert_true(es_account_mail_follows_email("password-changed", false));
+	assert_true(es_account_mail_follows_email("new-login-source", false));
+	assert_true(es_account_mail_follows_email("first-change-reminder", false));
+	assert_true(es_account_mail_follows_email("expiry-warning", false));
+	/* the parent, the address being confirmed or replaced, the admin */
+	assert_false(es_account_mail_follows_email("parent-notice", false));
+	assert_false(es_account_mail_follows_email("verify-email", true));
+	assert_false(es_account_mail_follows_email("email-changed", false));
+	assert_false(es_account_mail_follows_email("delivery-failure", false));
+	assert_false(es_account_mail_follows_email("test", false));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +387,7 @@ int main(void)
 		cmocka_unit_test(new_account_and_change), cmocka_unit_test(logins),
 		cmocka_unit_test(confirmation), cmocka_unit_test(welcome_kind),
 		cmocka_unit_test(owed_notices),
+		cmocka_unit_test(test_mail_follows_email),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

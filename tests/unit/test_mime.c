@@ -322,6 +322,59 @@ static void test_build_refuses_injection(void **state)
 	es_buf_free(&b);
 }
 
+/* The To: address replaced, the name (encoded, the address folded onto a
+ * line of its own) and every other byte kept; a bare address; refusals. */
+static void test_readdress(void **state)
+{
+	struct es_mail m = sample();
+	struct es_buf b = { 0 }, r = { 0 };
+	struct es_err err = { 0 };
+	char id[128];
+	const char *p;
+
+	(void)state;
+	m.to_name = "Zoë Lefèvre";
+	assert_int_equal(es_mime_build(&m, &b, id, sizeof(id), &err), 0);
+	assert_int_equal(es_mime_readdress(b.data, b.len, "zoe.fixed@school.example", &r, &err), 0);
+	assert_non_null(strstr(r.data, "\r\n <zoe.fixed@school.example>\r\nSubject: "));
+	assert_null(strstr(r.data, m.to_addr));
+	/* only the address differs */
+	p = strstr(b.data, m.to_addr);
+	assert_non_null(p);
+	assert_int_equal(r.len, b.len - strlen(m.to_addr) + strlen("zoe.fixed@school.example"));
+	assert_memory_equal(r.data, b.data, (size_t)(p - b.data));
+	assert_string_equal(r.data + (p - b.data) + strlen("zoe.fixed@school.example"),
+	                    p + strlen(m.to_addr));
+	es_buf_free(&r);
+	{
+		static const char bare[] = "From: a@school.example\r\nTO: old@school.example\r\n"
+		                           "Subject: x\r\n\r\nTo: body@school.example\r\n";
+
+		assert_int_equal(es_mime_readdress(bare, strlen(bare), "new@school.example", &r, &err),
+		                 0);
+		assert_string_equal(r.data, "From: a@school.example\r\nTo: new@school.example\r\n"
+		                            "Subject: x\r\n\r\nTo: body@school.example\r\n");
+		es_buf_free(&r);
+	}
+	{
+		static const char two[] = "To: a@school.example\r\nTo: b@school.example\r\n\r\nx";
+		static const char none[] = "From: a@school.example\r\n\r\nTo: b@school.example\r\n";
+		static const char nohdr[] = "To: a@school.example\r\n";
+
+		assert_int_equal(es_mime_readdress(two, strlen(two), "n@school.example", &r, &err), -1);
+		assert_int_equal(err.code, ES_EDATA);
+		assert_int_equal(es_mime_readdress(none, strlen(none), "n@school.example", &r, &err),
+		                 -1);
+		assert_int_equal(es_mime_readdress(nohdr, strlen(nohdr), "n@school.example", &r, &err),
+		                 -1);
+		assert_int_equal(es_mime_readdress(b.data, b.len, "bad\r\nBcc: x@evil.example", &r,
+		                                   &err),
+		                 -1);
+		assert_int_equal(r.len, 0);
+	}
+	es_buf_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_build_text_only),
 		cmocka_unit_test(test_build_multipart_and_logo),
 		cmocka_unit_test(test_build_refuses_injection),
+		cmocka_unit_test(test_readdress),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
