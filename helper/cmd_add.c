@@ -102,7 +102,7 @@ static void print_expiry_note(const struct cli *ctx, const struct es_state *st)
 	if (es_state_get_bool(st, ES_K_MUST_CHANGE))
 		printf("  %s\n", _("It must be changed at the first login."));
 	if (exp > 0) {
-		ui_fmt_time((time_t)exp, false, when, sizeof(when));
+		ui_fmt_when((time_t)exp, when, sizeof(when));
 		printf("  %s %s\n", _("Unused, it stops working on"),
 		       when);
 	}

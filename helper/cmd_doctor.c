@@ -229,13 +229,16 @@ static void check_templates(struct doctor *d)
 	static const char *const langs[] = { "fr", "en" };
 	const struct es_tvar vars[] = {
 		{ "name", "Zoé" },           { "username", "zoe" },   { "password", "Xy7-pq" },
-		{ "class", "2nde" },         { "expires", "2026-09-15" }, { "days", "7" },
-		{ "when", "2026-09-01" },    { "source", "10.0.0.1" }, { "code", "ABCD-EFGH" },
+		{ "class", "2nde" },         { "days", "7" },
+		{ "source", "10.0.0.1" },    { "code", "ABCD-EFGH" },
 		{ "new_email", "z@b.org" }, { "old_email", "z@a.org" }, { "error", "550 no such user" },
 		{ "message_id", "<1@school.invalid>" }, { "message_kind", "reset" },
 		{ "recipient", "z@a.org" },  { "quota", "500" },     { "used", "400" },
-		{ "window", "2026-09-01" },
+		{ "window", "today" },
 	};
+	/* dates as the mails have them: written in each template's language */
+	const struct es_tdate dates[] = { { .name = "expires", .t = d->ctx->now + (time_t)14 * DAY },
+		                          { .name = "when", .t = d->ctx->now } };
 	struct cli *ctx = d->ctx;
 	size_t total = 0, bad = 0;
 	char first[1200] = "";
@@ -256,7 +259,8 @@ static void check_templates(struct doctor *d)
 				                        sizeof(kind));
 			/* a role without its own welcome gets welcome-student */
 			rc = compose_for(ctx, kind, langs[l], "doctor@school.invalid", "Zoé", vars,
-			                    ES_ARRAY_LEN(vars), &msg, NULL, &err);
+			                 ES_ARRAY_LEN(vars), dates, ES_ARRAY_LEN(dates), &msg, NULL,
+			                 &err);
 			es_buf_free(&msg);
 			total++;
 			if (rc != 0 && bad++ == 0)

@@ -64,7 +64,10 @@ static void print_result(const struct cli *ctx, const char *user, const char *em
 	char when[64];
 	int rc;
 
-	ui_fmt_time(expires, ctx->json, when, sizeof(when));
+	if (ctx->json)
+		ui_fmt_time(expires, true, when, sizeof(when));
+	else /* inside a sentence: as the terminal's language writes it */
+		ui_fmt_when(expires, when, sizeof(when));
 	if (ctx->json) {
 		rc = es_buf_puts(&b, "{\"username\":") | es_buf_json_str(&b, user) |
 		     es_buf_puts(&b, ",\"pending_email\":") | es_buf_json_str(&b, email) |
@@ -166,7 +169,7 @@ static int policy_and_key(const struct cli *ctx, const struct es_state *st, bool
  * Returns the code mail's delivery ("fallback" when it could not go: the
  * code is then shown). */
 static const char *mail_code(struct cli *ctx, const struct es_state *st, const char *addr,
-                             const char *old, const char *pretty, const char *when)
+                             const char *old, const char *pretty, time_t expires)
 {
 	const char *user = st->username, *name = es_state_get(st, ES_K_NAME);
 	const char *lang = es_state_get(st, ES_K_LANG), *delivery = "printed", *notice;
@@ -176,12 +179,12 @@ static const char *mail_code(struct cli *ctx, const struct es_state *st, const c
 		{ "code", pretty },
 		{ "new_email", addr },
 		{ "old_email", old != NULL ? old : "" },
-		{ "expires", when },
 	};
+	const struct es_tdate dates[] = { { .name = "expires", .t = expires } };
 	struct es_err err = { 0 };
 
 	if (deliver_mail(ctx, user, "verify-email", lang, addr, name, vars, ES_ARRAY_LEN(vars),
-	                 true, &delivery, &err) != 0) {
+	                 dates, ES_ARRAY_LEN(dates), true, &delivery, &err) != 0) {
 		ui_warn("%s", ui_err(&err));
 		es_err_clear(&err);
 		delivery = "fallback";
@@ -190,7 +193,7 @@ static const char *mail_code(struct cli *ctx, const struct es_state *st, const c
 	 * they can say so before the code is used */
 	if (old != NULL && old[0] != '\0' &&
 	    deliver_mail(ctx, user, "email-changed", lang, old, name, vars, ES_ARRAY_LEN(vars),
-	                 false, &notice, &err) != 0)
+	                 dates, ES_ARRAY_LEN(dates), false, &notice, &err) != 0)
 		ui_warn("%s", ui_err(&err));
 	return delivery;
 }
@@ -200,7 +203,7 @@ int cmd_set_email(struct cli *ctx, const struct args *a)
 	const char *user = a->positional[0], *addr = a->positional[1], *old;
 	const char *delivery = "printed";
 	unsigned char key[ES_CODE_KEY_LEN];
-	char code[ES_CODE_LEN + 1], hex[ES_CODE_HASH_HEX], when[64], pretty[ES_CODE_LEN + 2];
+	char code[ES_CODE_LEN + 1], hex[ES_CODE_HASH_HEX], pretty[ES_CODE_LEN + 2];
 	struct es_state st;
 	struct es_policy pol;
 	struct es_err err = { 0 };
@@ -245,9 +248,8 @@ int cmd_set_email(struct cli *ctx, const struct args *a)
 	log_msg(LOG_AUTHPRIV, LOG_NOTICE, "set-email: address change of %s to %s requested", user,
 	       addr);
 	(void)snprintf(pretty, sizeof(pretty), "%.4s-%.4s", code, code + 4);
-	ui_fmt_time((time_t)expires, false, when, sizeof(when));
 	if (ctx->cfg.mode == ES_MODE_PRODUCTION)
-		delivery = mail_code(ctx, &st, addr, old, pretty, when);
+		delivery = mail_code(ctx, &st, addr, old, pretty, (time_t)expires);
 	print_result(ctx, user, addr, (time_t)expires,
 	             strcmp(delivery, "printed") == 0 || strcmp(delivery, "fallback") == 0 ? pretty
 	                                                                                    : NULL,
@@ -313,7 +315,7 @@ int cmd_verify_email(struct cli *ctx, const struct args *a)
 		rc = ES_EDATA;
 		goto out;
 	case ES_CONFIRM_EXPIRED:
-		ui_fmt_time((time_t)es_state_get_i64(&st, ES_K_PENDING_EXPIRES, 0), false, when,
+		ui_fmt_when((time_t)es_state_get_i64(&st, ES_K_PENDING_EXPIRES, 0), when,
 		            sizeof(when));
 		ui_warn("the code for %s expired on %s: ask for a new one (eschool set-email "
 		        "%s %s)",

@@ -135,7 +135,7 @@ int cmd_test_email(struct cli *ctx, const struct args *a)
 		           ctx->cfg.path[0] ? ctx->cfg.path : ES_CONFIG_DEFAULT_PATH);
 		goto fail;
 	}
-	if (compose_for(ctx, "test", NULL, to, NULL, NULL, 0, &msg, NULL, &err) != 0 ||
+	if (compose_for(ctx, "test", NULL, to, NULL, NULL, 0, NULL, 0, &msg, NULL, &err) != 0 ||
 	    smtp_open(&smtp, &ctx->cfg, &err) != 0)
 		goto fail;
 	if (!ctx->json && !ctx->quiet)

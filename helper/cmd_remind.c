@@ -51,26 +51,26 @@ static int queue_reminder(struct cli *ctx, const struct es_state *st, const stru
 	const char *lang = es_state_get(st, ES_K_LANG);
 	const char *name = es_state_get(st, ES_K_NAME);
 	const char *email = es_state_get(st, ES_K_EMAIL);
-	char days[32], expires[64];
+	char days[32];
 	struct es_buf msg = { 0 };
 	int rc;
 
 	if (lang == NULL || lang[0] == '\0')
 		lang = ctx->cfg.language;
 	days_text(lang, d->days_left, days, sizeof(days));
-	ui_fmt_time((time_t)d->expires, false, expires, sizeof(expires));
 	{
 		const struct es_tvar vars[] = {
 			{ "name", name != NULL && name[0] != '\0' ? name : st->username },
 			{ "username", st->username },
 			{ "class", es_state_get(st, ES_K_CLASS) },
 			{ "days", days },
-			/* a temporary password without an end date: the sentence goes */
-			{ "expires", d->expires > 0 ? expires : NULL },
 		};
+		/* a temporary password without an end date (0): unset, the
+		 * sentence goes */
+		const struct es_tdate dates[] = { { .name = "expires", .t = (time_t)d->expires } };
 
-		if (compose_for(ctx, d->kind, lang, email, name, vars, ES_ARRAY_LEN(vars), &msg,
-		                   NULL, err) != 0)
+		if (compose_for(ctx, d->kind, lang, email, name, vars, ES_ARRAY_LEN(vars), dates,
+		                ES_ARRAY_LEN(dates), &msg, NULL, err) != 0)
 			return -1;
 	}
 	memset(m, 0, sizeof(*m));

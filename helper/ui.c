@@ -78,6 +78,13 @@ void ui_fmt_time(time_t t, bool iso, char *out, size_t outsz)
 	}
 }
 
+void ui_fmt_when(time_t t, char *out, size_t outsz)
+{
+	/* a time with no local form (out of range) as the tables show it */
+	if (t <= 0 || es_fmt_when(t, french ? "fr" : "en", out, outsz) != 0)
+		ui_fmt_time(t, false, out, outsz);
+}
+
 /* Writes straight to fd 1 after flushing stdio, so that the password never
  * sits in stdio's buffer; our buffer is wiped by es_buf_free. */
 void ui_out_write(const struct es_buf *b)

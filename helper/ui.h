@@ -37,8 +37,12 @@ int ui_fail(const struct es_err *err);
 void ui_print_credential(const struct cli *ctx, const char *user, const char *password,
                          const char *delivery);
 
-/* Formats a time for people (local time) or JSON (UTC, ISO 8601). */
+/* Formats a time for people (local time) or JSON (UTC, ISO 8601): the
+ * form of tables and listings. */
 void ui_fmt_time(time_t t, bool iso, char *out, size_t outsz);
+/* A time inside a sentence, as the terminal's language writes it (as the
+ * mails do: es_fmt_when): "17 December 2026, 17:35". */
+void ui_fmt_when(time_t t, char *out, size_t outsz);
 
 /* Writes b to stdout with write(2) after flushing stdio, so that secrets
  * never sit in stdio's buffer. */

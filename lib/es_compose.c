@@ -11,12 +11,46 @@
 
 #include "es_mime.h"
 
+#define ES_COMPOSE_NOON ((time_t)12 * 3600)
+
+/* The mail's variables with its dates written in lang (the language of
+ * the template found): vars, then c->dates, into all (texts in text). */
+static int with_dates(const struct es_compose *c, const char *lang, const struct es_tvar *vars,
+                      size_t nvars, struct es_tvar all[ES_COMPOSE_VARS_MAX],
+                      char text[ES_COMPOSE_DATES_MAX][64], struct es_err *err)
+{
+	if (c->ndates > ES_COMPOSE_DATES_MAX || nvars > ES_COMPOSE_VARS_MAX - c->ndates)
+		return es_err_set(err, ES_ESOFTWARE, "too many template variables");
+	if (nvars > 0) /* memcpy from NULL is undefined even for 0 bytes */
+		memcpy(all, vars, nvars * sizeof(*vars));
+	for (size_t i = 0; i < c->ndates; i++) {
+		const struct es_tdate *d = &c->dates[i];
+		int r;
+
+		all[nvars + i] = (struct es_tvar){ d->name, NULL };
+		if (d->t <= 0)
+			continue; /* unset: "{{#name}}" hides */
+		/* a day's noon (UTC) is the same date in every zone from
+		 * UTC-12 to UTC+12; its midnight is the day before west of
+		 * Greenwich */
+		r = d->day_only ? es_fmt_day(d->t + ES_COMPOSE_NOON, lang, text[i], sizeof(text[i]))
+		                : es_fmt_when(d->t, lang, text[i], sizeof(text[i]));
+		if (r != 0)
+			return es_err_set(err, ES_EDATA, "%s: no local time for %lld", d->name,
+			                  (long long)d->t);
+		all[nvars + i].value = text[i];
+	}
+	return 0;
+}
+
 int es_compose_mail(const struct es_compose *c, const char *kind, const char *lang,
                     const char *to_addr, const char *to_name, const struct es_tvar *vars,
                     size_t nvars, struct es_buf *out, char *msgid, size_t msgidsz,
                     struct es_err *err)
 {
 	char *txt = NULL, *html = NULL, where_txt[512], where_html[512];
+	char dates[ES_COMPOSE_DATES_MAX][64];
+	struct es_tvar all[ES_COMPOSE_VARS_MAX];
 	size_t txt_len = 0, html_len = 0;
 	struct es_buf rtxt = { 0 }, rhtml = { 0 };
 	const char *subject, *body, *used_lang = NULL;
@@ -26,6 +60,12 @@ int es_compose_mail(const struct es_compose *c, const char *kind, const char *la
 	if (es_template_load(c->dirs, c->ndirs, lang, c->school_lang, kind, "txt", &txt, &txt_len,
 	                     where_txt, sizeof(where_txt), &used_lang, err) != 0)
 		goto out;
+	/* the dates in the language of the text found, which may be the
+	 * school's rather than the user's */
+	if (with_dates(c, used_lang, vars, nvars, all, dates, err) != 0)
+		goto out;
+	vars = all;
+	nvars += c->ndates;
 	/* the subject line alone first: a value with a line break there would
 	 * cut the subject and push text into the body */
 	{
@@ -139,19 +179,21 @@ int es_compose_message(const struct es_config *cfg, const struct es_compose_in *
                        struct es_buf *out, const char **kind_used, struct es_err *err)
 {
 	const char *dirs[ES_TEMPLATE_DIRS_MAX], *kind = in->kind;
-	struct es_tvar vars[24];
+	struct es_tvar vars[ES_COMPOSE_VARS_MAX];
 	char msgid[128];
 	struct es_compose comp = {
 		.dirs = dirs,
 		.logo = in->logo,
 		.logo_len = in->logo_len,
+		.dates = in->dates,
+		.ndates = in->ndates,
 		.now = in->now,
 	};
 	int rc;
 
 	comp.ndirs = es_compose_dirs(cfg, in->extra_dir, dirs);
 	compose_school(cfg, &comp, vars);
-	if (in->nvars > ES_ARRAY_LEN(vars) - SCHOOL_VARS)
+	if (in->nvars > ES_ARRAY_LEN(vars) - SCHOOL_VARS - ES_COMPOSE_DATES_MAX)
 		return es_err_set(err, ES_ESOFTWARE, "too many template variables");
 	if (in->nvars > 0) /* memcpy from NULL is undefined even for 0 bytes */
 		memcpy(vars + SCHOOL_VARS, in->vars, in->nvars * sizeof(*in->vars));

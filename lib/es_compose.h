@@ -8,12 +8,28 @@
 #ifndef ESCHOOL_COMPOSE_H
 #define ESCHOOL_COMPOSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <time.h>
 
 #include "es_err.h"
 #include "es_template.h"
 #include "es_util.h"
+
+/* A date variable. The composer writes it in the language of the
+ * template it finds (the user's, else the school's: es_template_load
+ * decides), with es_fmt_when, so that a mail never has a date in another
+ * language than its text. day_only: only the day is known, and t is its
+ * start as shadow counts days (00:00 UTC): es_fmt_day of that day.
+ * t <= 0: unset (its sections hide). */
+struct es_tdate {
+	const char *name;
+	time_t t;
+	bool day_only;
+};
+#define ES_COMPOSE_DATES_MAX 4
+/* Variables in one mail, dates included. */
+#define ES_COMPOSE_VARS_MAX 32
 
 struct es_compose {
 	const char *const *dirs;  /* template directories, searched in order */
@@ -23,6 +39,8 @@ struct es_compose {
 	const char *from_name;    /* the school's name, or NULL */
 	const unsigned char *logo; /* PNG or NULL */
 	size_t logo_len;
+	const struct es_tdate *dates; /* the mail's date variables, or NULL */
+	size_t ndates;
 	time_t now;
 };
 
@@ -57,6 +75,8 @@ struct es_compose_in {
 	const char *to_name;          /* or NULL */
 	const struct es_tvar *vars;   /* the mail's own variables */
 	size_t nvars;
+	const struct es_tdate *dates; /* its date variables (struct es_tdate), or NULL */
+	size_t ndates;
 	const unsigned char *logo;    /* PNG bytes the caller read, or NULL (the module) */
 	size_t logo_len;
 	const char *extra_dir;        /* see es_compose_dirs, or NULL */
@@ -73,8 +93,9 @@ int es_compose_message(const struct es_config *cfg, const struct es_compose_in *
 /* ---- the renderer under it (the unit tests drive it directly) ---- */
 
 /* Appends the message to out and fills msgid. The HTML template is
- * optional (text only without it); the text one is required. Errors name
- * the template file and line. */
+ * optional (text only without it); the text one is required. vars and
+ * c->dates (written in the language of the text template found) are the
+ * variables. Errors name the template file and line. */
 int es_compose_mail(const struct es_compose *c, const char *kind, const char *lang,
                     const char *to_addr, const char *to_name, const struct es_tvar *vars,
                     size_t nvars, struct es_buf *out, char *msgid, size_t msgidsz,

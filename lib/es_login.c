@@ -671,7 +671,10 @@ enum es_login_rc es_login_prelim(struct es_login *l, const char **why)
 
 /* ---- mails queued from the login path (no network: the helper sends) ---- */
 
-static void queue_mail(struct es_login *l, const char *kind, const char *when,
+/* when: the change or login mailed; day_only when only its day is known
+ * (a change caught up from the directory's shadowLastChange). The date is
+ * written by the composer, in the language of the template it finds. */
+static void queue_mail(struct es_login *l, const char *kind, time_t when, bool day_only,
                        const char *source)
 {
 	const char *email = es_state_get(&l->st, ES_K_EMAIL);
@@ -679,9 +682,9 @@ static void queue_mail(struct es_login *l, const char *kind, const char *when,
 	const struct es_tvar vars[] = {
 		{ "name", name != NULL && name[0] ? name : l->user },
 		{ "username", l->user },
-		{ "when", when },
 		{ "source", source },
 	};
+	const struct es_tdate dates[] = { { .name = "when", .t = when, .day_only = day_only } };
 	/* no logo (the login path reads no image), no directory of our own */
 	const struct es_compose_in in = {
 		.kind = kind,
@@ -690,6 +693,8 @@ static void queue_mail(struct es_login *l, const char *kind, const char *when,
 		.to_name = name,
 		.vars = vars,
 		.nvars = sizeof(vars) / sizeof(vars[0]),
+		.dates = dates,
+		.ndates = sizeof(dates) / sizeof(dates[0]),
 		.now = l->now,
 	};
 	struct es_buf msg = { 0 };
@@ -912,11 +917,11 @@ static long day_read(const struct es_login *l, long fallback)
  * it (another workstation may have recorded it first: one mail). */
 static enum es_login_rc record_change(struct es_login *l, time_t when, long catching_up)
 {
-	char at[64];
-	bool again = true, owed = false;
+	/* a change caught up on an earlier day: its time is not known */
+	bool again = true, owed = false,
+	     day_only = catching_up > 0 && catching_up < (long)(l->now / ES_DAY);
 	int rc;
 
-	es_fmt_minute(when, at, sizeof(at));
 	/* another machine may write the record meanwhile (the directory):
 	 * read it again and apply the change again, a few times */
 	for (int attempt = 0; again && attempt < SAVE_TRIES; attempt++) {
@@ -937,7 +942,7 @@ static enum es_login_rc record_change(struct es_login *l, time_t when, long catc
 			if (day != catching_up) {
 				catching_up = day;
 				when = day >= today ? l->now : (time_t)day * ES_DAY;
-				es_fmt_minute(when, at, sizeof(at));
+				day_only = day < today;
 			}
 		}
 		owed = l->store.ops->notices_in_state;
@@ -960,7 +965,7 @@ static enum es_login_rc record_change(struct es_login *l, time_t when, long catc
 		return ES_LOGIN_IGNORE;
 	es_login_log(l, LOG_NOTICE, "password changed for %s", l->user);
 	if (!owed)
-		queue_mail(l, "password-changed", at, NULL);
+		queue_mail(l, "password-changed", when, day_only, NULL);
 	return ES_LOGIN_OK;
 }
 
@@ -1140,7 +1145,7 @@ static bool login_recorded(const struct es_login *l, const char *source)
 
 enum es_login_rc es_login_session(struct es_login *l, const char *rhost, const char *tty)
 {
-	char source[ES_PAM_SOURCE_MAX + 1], shown[ES_PAM_SHOWN_MAX + 1], when[64];
+	char source[ES_PAM_SOURCE_MAX + 1], shown[ES_PAM_SHOWN_MAX + 1];
 	enum es_login_outcome outcome = ES_LOGIN_KNOWN;
 	bool again = true, notify = false, owed = false;
 	int rc;
@@ -1175,10 +1180,8 @@ enum es_login_rc es_login_session(struct es_login *l, const char *rhost, const c
 			return ES_LOGIN_IGNORE;
 		}
 		notify = es_account_notify_login(&l->pol, outcome);
-		if (notify && shown[0] == '\0') { /* what the mail says (only when one is owed) */
-			es_fmt_minute(l->now, when, sizeof(when));
+		if (notify && shown[0] == '\0') /* what the mail says (only when one is owed) */
 			shown_source(l, rhost, shown, sizeof(shown));
-		}
 		if ((notify && owed &&
 		     es_account_owe_notice(&l->st, "new-login-source", l->now, shown) != 0) ||
 		    save(l, &rec, &again) != 0) {
@@ -1193,6 +1196,6 @@ enum es_login_rc es_login_session(struct es_login *l, const char *rhost, const c
 		return ES_LOGIN_IGNORE;
 	seen_write(l, source);
 	if (notify && !owed)
-		queue_mail(l, "new-login-source", when, shown);
+		queue_mail(l, "new-login-source", l->now, false, shown);
 	return ES_LOGIN_OK;
 }

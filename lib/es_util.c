@@ -311,12 +311,56 @@ int es_pct_decode(char *s)
 	return 0;
 }
 
-void es_fmt_minute(time_t t, char *out, size_t outsz)
-{
-	struct tm tm;
+/* Month names as each language writes them in a date, in UTF-8: tables
+ * rather than strftime's %B, which follows LC_TIME (the module runs in
+ * the application's locale, and the machine may have no French one). */
+static const char *const months_fr[12] = {
+	"janvier", "février", "mars",    "avril",   "mai",      "juin",
+	"juillet", "août",    "septembre", "octobre", "novembre", "décembre",
+};
+static const char *const months_en[12] = {
+	"January", "February", "March",     "April",   "May",      "June",
+	"July",    "August",   "September", "October", "November", "December",
+};
 
-	if (localtime_r(&t, &tm) == NULL || strftime(out, outsz, "%Y-%m-%d %H:%M", &tm) == 0)
-		(void)snprintf(out, outsz, "%lld", (long long)t);
+/* The shared part: the date (and the time when with_time) of t. */
+static int fmt_local(time_t t, const char *lang, bool with_time, char *out, size_t outsz)
+{
+	bool fr = lang != NULL && strcmp(lang, "fr") == 0;
+	const char *const *months = fr ? months_fr : months_en;
+	struct tm tm;
+	size_t used = 0;
+	int n;
+
+	if (outsz == 0)
+		return -1;
+	out[0] = '\0';
+	if (localtime_r(&t, &tm) == NULL || tm.tm_mon < 0 || tm.tm_mon > 11)
+		return -1;
+	/* French writes the first of the month as an ordinal: "1er" */
+	n = snprintf(out, outsz, "%d%s %s %lld", tm.tm_mday, fr && tm.tm_mday == 1 ? "er" : "",
+	             months[tm.tm_mon], (long long)tm.tm_year + 1900);
+	if (n >= 0 && (size_t)n < outsz && with_time) {
+		used = (size_t)n;
+		/* French: the hour without a leading zero, "h" between spaces */
+		n = fr ? snprintf(out + used, outsz - used, " à %d h %02d", tm.tm_hour, tm.tm_min)
+		       : snprintf(out + used, outsz - used, ", %02d:%02d", tm.tm_hour, tm.tm_min);
+	}
+	if (n < 0 || (size_t)n >= outsz - used) {
+		out[0] = '\0'; /* never half a date */
+		return -1;
+	}
+	return 0;
+}
+
+int es_fmt_when(time_t t, const char *lang, char *out, size_t outsz)
+{
+	return fmt_local(t, lang, true, out, outsz);
+}
+
+int es_fmt_day(time_t t, const char *lang, char *out, size_t outsz)
+{
+	return fmt_local(t, lang, false, out, outsz);
 }
 
 bool es_nss_not_found(int e)

@@ -46,8 +46,16 @@ char *es_trim(char *s);
  * Anything else is a lookup that failed, which says nothing. */
 bool es_nss_not_found(int e);
 
-/* t as the notices' mails show it: "2026-12-04 15:42", local time. */
-void es_fmt_minute(time_t t, char *out, size_t outsz);
+/* t (local time) as a mail in language lang writes it, with no locale
+ * (the module must not call setlocale, and none may be installed): month
+ * names from a table. "fr": "17 décembre 2026 à 17 h 35", "1er décembre
+ * 2026 à 0 h 05"; anything else, English: "17 December 2026, 17:35".
+ * Returns 0; -1 when t has no local time or out is too small (out is
+ * then ""). */
+int es_fmt_when(time_t t, const char *lang, char *out, size_t outsz);
+/* The date alone, the same way: "17 décembre 2026", "17 December 2026"
+ * (a time known only to the day). */
+int es_fmt_day(time_t t, const char *lang, char *out, size_t outsz);
 
 /* Growable byte buffer. */
 struct es_buf {

@@ -79,7 +79,8 @@ static void logo_load(const struct cli *ctx)
 
 int compose_for(struct cli *ctx, const char *kind, const char *lang, const char *to,
                    const char *to_name, const struct es_tvar *extra, size_t n_extra,
-                   struct es_buf *msg, const char **kind_used, struct es_err *err)
+                   const struct es_tdate *dates, size_t n_dates, struct es_buf *msg,
+                   const char **kind_used, struct es_err *err)
 {
 	char checkout[4096];
 	struct es_compose_in in = {
@@ -89,6 +90,8 @@ int compose_for(struct cli *ctx, const char *kind, const char *lang, const char 
 		.to_name = to_name,
 		.vars = extra,
 		.nvars = n_extra,
+		.dates = dates,
+		.ndates = n_dates,
 		.now = ctx->now,
 	};
 

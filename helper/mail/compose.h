@@ -8,13 +8,16 @@
 #include <stddef.h>
 
 #include "cli.h"
+#include "es_compose.h"
 #include "es_template.h"
 
-/* Composes mail `kind` with the school's variables and extra ones; lang
- * NULL: the school's. A welcome-<role> without its own template is built
- * from welcome-student: *kind_used (may be NULL) says which. */
+/* Composes mail `kind` with the school's variables, extra ones and date
+ * ones (written in the language of the template found: es_compose.h);
+ * lang NULL: the school's. A welcome-<role> without its own template is
+ * built from welcome-student: *kind_used (may be NULL) says which. */
 int compose_for(struct cli *ctx, const char *kind, const char *lang, const char *to,
                    const char *to_name, const struct es_tvar *extra, size_t n_extra,
-                   struct es_buf *msg, const char **kind_used, struct es_err *err);
+                   const struct es_tdate *dates, size_t n_dates, struct es_buf *msg,
+                   const char **kind_used, struct es_err *err);
 
 #endif

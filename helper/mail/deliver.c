@@ -30,20 +30,20 @@ static int compose(struct cli *ctx, const struct es_state *st, const char *kind,
                    const char *to, const char *to_name, const char *password,
                    struct es_buf *msg, const char **kind_used, struct es_err *err)
 {
-	char expires[64];
 	const char *name = es_state_get(st, ES_K_NAME);
 	const struct es_tvar vars[] = {
 		{ "name", name != NULL ? name : st->username },
 		{ "username", st->username },
 		{ "password", password },
 		{ "class", es_state_get(st, ES_K_CLASS) },
-		{ "expires", expires },
+	};
+	/* no end date (initial_password_ttl_days = 0): unset */
+	const struct es_tdate dates[] = {
+		{ .name = "expires", .t = (time_t)es_state_get_i64(st, ES_K_INITIAL_EXPIRES, 0) },
 	};
 
-	ui_fmt_time((time_t)es_state_get_i64(st, ES_K_INITIAL_EXPIRES, 0), false, expires,
-	            sizeof(expires));
 	return compose_for(ctx, kind, es_state_get(st, ES_K_LANG), to, to_name, vars,
-	                      ES_ARRAY_LEN(vars), msg, kind_used, err);
+	                   ES_ARRAY_LEN(vars), dates, ES_ARRAY_LEN(dates), msg, kind_used, err);
 }
 
 int queue_credential(struct cli *ctx, const struct es_state *st, const char *kind,
@@ -136,14 +136,16 @@ static int deliver(struct cli *ctx, const struct es_state *st, const char *kind,
 
 int deliver_mail(struct cli *ctx, const char *user, const char *kind, const char *lang,
                     const char *to, const char *to_name, const struct es_tvar *vars,
-                    size_t n_vars, bool secret, const char **delivery, struct es_err *err)
+                    size_t n_vars, const struct es_tdate *dates, size_t n_dates, bool secret,
+                    const char **delivery, struct es_err *err)
 {
 	struct es_buf msg = { 0 };
 	struct es_qmsg m;
 	int rc = -1;
 
 	*delivery = "fallback";
-	if (compose_for(ctx, kind, lang, to, to_name, vars, n_vars, &msg, NULL, err) != 0)
+	if (compose_for(ctx, kind, lang, to, to_name, vars, n_vars, dates, n_dates, &msg, NULL,
+	                err) != 0)
 		goto out;
 	memset(&m, 0, sizeof(m));
 	(void)es_strlcpy(m.to, to, sizeof(m.to));

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "cli.h"
+#include "es_compose.h"
 #include "es_queue.h"
 #include "es_state.h"
 #include "es_template.h"
@@ -19,14 +20,15 @@ int deliver_credential(struct cli *ctx, const struct es_state *st, const char *k
                           const char *password, const char **delivery, struct es_err *err);
 
 /* Composes mail `kind` (lang NULL: the school's) for user to `to`, queues
- * it and, in production, tries it now: *delivery "sent", "queued" (debug
+ * it and, in production, tries it now (dates: as compose_for): *delivery "sent", "queued" (debug
  * mode, the quota, a running queue run) or "fallback" (not sent: it stays
  * queued, and the caller shows what the mail held). secret: it holds a
  * code or password (0600, deleted on delivery, sent first). -1 when it
  * could not even be queued. */
 int deliver_mail(struct cli *ctx, const char *user, const char *kind, const char *lang,
                     const char *to, const char *to_name, const struct es_tvar *vars,
-                    size_t n_vars, bool secret, const char **delivery, struct es_err *err);
+                    size_t n_vars, const struct es_tdate *dates, size_t n_dates, bool secret,
+                    const char **delivery, struct es_err *err);
 
 /* Production: queues (and tries now) the parent-notice of a student with a
  * parent address; nothing for others. The notice never holds a password;

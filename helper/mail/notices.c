@@ -26,24 +26,27 @@ static int queue_notice(struct cli *ctx, const struct es_state *st, const struct
                         struct es_err *err)
 {
 	const char *email = es_state_get(st, ES_K_EMAIL), *name = es_state_get(st, ES_K_NAME);
-	char when[64];
 	struct es_buf msg = { 0 };
 	struct es_qmsg m;
 	int rc;
 
 	if (email == NULL || email[0] == '\0')
 		return 0; /* nobody to tell */
-	es_fmt_minute((time_t)n->when, when, sizeof(when));
 	{
 		const struct es_tvar vars[] = {
 			{ "name", name != NULL && name[0] != '\0' ? name : st->username },
 			{ "username", st->username },
-			{ "when", when },
 			{ "source", n->shown[0] != '\0' ? n->shown : NULL },
+		};
+		/* a change caught up from the directory is known to the day only,
+		 * and owed at the start of that day (UTC, as shadowLastChange
+		 * counts): its date alone, not a midnight that never was */
+		const struct es_tdate dates[] = {
+			{ .name = "when", .t = (time_t)n->when, .day_only = n->when % ES_DAY == 0 },
 		};
 
 		if (compose_for(ctx, n->kind, es_state_get(st, ES_K_LANG), email, name, vars,
-		                ES_ARRAY_LEN(vars), &msg, NULL, err) != 0)
+		                ES_ARRAY_LEN(vars), dates, ES_ARRAY_LEN(dates), &msg, NULL, err) != 0)
 			return -1;
 	}
 	memset(&m, 0, sizeof(m));

@@ -336,8 +336,8 @@ static void admin_mail(struct outbox *ob, const char *kind, const struct es_tvar
 	(void)es_strlcpy(m.to, ctx->cfg.admin_email, sizeof(m.to));
 	(void)es_strlcpy(m.kind, kind, sizeof(m.kind));
 	m.priority = ES_QPRIO_NOTICE;
-	if (compose_for(ctx, kind, ctx->cfg.language, m.to, NULL, vars, nvars, &msg, NULL,
-	                   &err) != 0 ||
+	if (compose_for(ctx, kind, ctx->cfg.language, m.to, NULL, vars, nvars, NULL, 0, &msg,
+	                NULL, &err) != 0 ||
 	    es_queue_add(ctx->cfg.spool_dir, &m, msg.data, msg.len, ctx->now, &err) != 0 ||
 	    outbox_send(ob, &m, msg.data, msg.len, &outcome, &r, &err) != 0)
 		ui_warn("%s: %s", kind, ui_err(&err));

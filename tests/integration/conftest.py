@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+import time
 import warnings
 
 import pytest
@@ -87,6 +88,34 @@ def json_lines(stdout):
         assert isinstance(obj, dict), line
         objs.append(obj)
     return objs
+
+
+MONTHS = {
+    "fr": ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+           "septembre", "octobre", "novembre", "décembre"],
+    "en": ["January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December"],
+}
+# a date and time as a mail writes it, in either language, and an ISO date
+MAIL_WHEN = {
+    "fr": re.compile(r"\b(1er|[1-9]|[12][0-9]|3[01]) (%s) \d{4} à ([01]?[0-9]|2[0-3]) h [0-5][0-9]\b"
+                     % "|".join(MONTHS["fr"])),
+    "en": re.compile(r"\b([1-9]|[12][0-9]|3[01]) (%s) \d{4}, ([01][0-9]|2[0-3]):[0-5][0-9]\b"
+                     % "|".join(MONTHS["en"])),
+}
+ISO_DATE = re.compile(r"\b\d{4}-\d\d-\d\d\b")
+
+
+def mail_when(t, lang, day_only=False):
+    """Time t (local) as eschool's mails write it (lib/es_util.c, es_fmt_when
+    and es_fmt_day): "17 décembre 2026 à 17 h 35" ("1er" for the first),
+    "17 December 2026, 17:35"."""
+    tm = time.localtime(int(t))
+    if lang == "fr":
+        day = f"{'1er' if tm.tm_mday == 1 else tm.tm_mday} {MONTHS['fr'][tm.tm_mon - 1]} {tm.tm_year}"
+        return day if day_only else f"{day} à {tm.tm_hour} h {tm.tm_min:02d}"
+    day = f"{tm.tm_mday} {MONTHS['en'][tm.tm_mon - 1]} {tm.tm_year}"
+    return day if day_only else f"{day}, {tm.tm_hour:02d}:{tm.tm_min:02d}"
 
 
 def assert_fails(proc, code, *needles):

@@ -3,12 +3,11 @@ its password shown (debug mode), its state recorded; bad input creates nothing."
 import json
 import re
 import subprocess
-import time
 
 import pytest
 
 from conftest import (CONF, DEFAULT_CONF, ESCHOOL, RANDOM_PW, assert_fails,
-                      credentials_human, hash_ok, json_lines, password_ok)
+                      credentials_human, hash_ok, json_lines, mail_when, password_ok)
 
 ALICE = ["add", "alice", "--email", "alice@school.example", "--name", "Alice Martin",
          "--role", "student"]
@@ -43,10 +42,10 @@ def test_add_creates_the_account_and_shows_the_password(sandbox):
     password = creds["alice"]
     assert len(password) == 12 and RANDOM_PW.fullmatch(password), password
 
-    # the expiry shown is the one recorded (local time, 14 days by default)
+    # the expiry shown is the one recorded (local time, 14 days by default),
+    # in a sentence: written as the terminal's language (here English) does
     expires = int(sb.state("alice")["initial_expires"])
-    shown = time.strftime("%Y-%m-%d %H:%M", time.localtime(expires))
-    assert f"  Unused, it stops working on {shown}\n" in p.stdout
+    assert f"  Unused, it stops working on {mail_when(expires, 'en')}\n" in p.stdout
 
     # passwd: GECOS, home, shell, a regular uid
     name, _, uid, gid, gecos, home, shell = sb.passwd_entry("alice")

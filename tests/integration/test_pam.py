@@ -14,7 +14,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from conftest import configure_mail, new_sandbox, password_ok  # noqa: E402
+from conftest import ISO_DATE, MAIL_WHEN, configure_mail, mail_when, new_sandbox, password_ok  # noqa: E402
 from sandbox import ESCHOOL  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -186,6 +186,15 @@ def test_first_login_story_with_the_real_stack(sb, srv):
     changed = got["password-changed"]
     assert changed["To"].addresses[0].display_name == "Zoë Lefèvre"
     assert changed.get_body(("html",)) is not None
+    # the module wrote the times in the mail's language (the school's
+    # French: "le 17 décembre 2026 à 17 h 35"), local time, never ISO
+    st = state(sb, "zoe")
+    assert f"le {mail_when(st['last_login'], 'fr')} depuis" in notice, notice
+    text = changed.get_body(("plain",)).get_content()
+    assert f"changé le {mail_when(st['password_changed'], 'fr')}." in text, text
+    assert mail_when(st["password_changed"], "fr") in changed.get_body(("html",)).get_content()
+    for body in (notice, text):
+        assert MAIL_WHEN["fr"].search(body) and not ISO_DATE.search(body), body
     assert NEW_PW not in changed.as_string() and NEW_PW not in notice
 
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from conftest import configure_mail, new_sandbox  # noqa: E402
+from conftest import ISO_DATE, MAIL_WHEN, configure_mail, mail_when, new_sandbox  # noqa: E402
 from sandbox import ESCHOOL  # noqa: E402
 from test_pam import TEMPLATES, add, edit_state, prepare, state  # noqa: E402
 
@@ -177,10 +177,23 @@ def test_mails_delivered_and_logged(sb, srv):
     assert set(got) == {"first-change-reminder", "expiry-warning"}
     warn = got["expiry-warning"]
     assert warn["Subject"].endswith("your password expires in 7 days")
-    assert "expires in 7 days" in warn.get_body(("plain",)).get_content()
+    text = warn.get_body(("plain",)).get_content()
+    assert "expires in 7 days" in text
     assert warn.get_body(("html",)) is not None
+    # dates as each language writes them (local time), in both parts,
+    # never ISO: lea's in English, zoe's in the school's French
+    lea_expires = int(state(sb, "lea")["password_changed"]) + 90 * 86400
+    html = warn.get_body(("html",)).get_content()
+    assert f"(on {mail_when(lea_expires, 'en')})" in text, text
+    assert mail_when(lea_expires, "en") in html
+    assert MAIL_WHEN["en"].search(text) and not MAIL_WHEN["fr"].search(text)
+    assert not ISO_DATE.search(text) and not ISO_DATE.search(html)
     first = got["first-change-reminder"].get_body(("plain",)).get_content()
     assert "zoe" in first and "provisoire" in first and "ne fonctionnera plus" in first
+    zoe_expires = int(state(sb, "zoe")["initial_expires"])
+    assert f"après le {mail_when(zoe_expires, 'fr')} ;" in first, first
+    assert MAIL_WHEN["fr"].search(first) and " à " in first and " h " in first
+    assert not ISO_DATE.search(first)
     log = sb.read("/var/log/eschool.log")
     assert "remind: 3 users checked, 2 first-change reminders, 0 expiry warnings" in log, log
 

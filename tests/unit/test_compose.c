@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <sodium.h>
@@ -106,6 +108,121 @@ static void test_unknown_language_falls_back_to_the_school(void **state)
 	es_buf_free(&b);
 }
 
+/* The message with its quoted-printable soft breaks and =XX undone. */
+static void qp_decode(const char *msg, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	for (const char *p = msg; *p != '\0' && o + 1 < outsz; p++) {
+		if (p[0] == '=' && p[1] == '\r' && p[2] == '\n') {
+			p += 2;
+		} else if (p[0] == '=' && strchr("0123456789ABCDEF", p[1]) != NULL && p[1] != '\0' &&
+		           strchr("0123456789ABCDEF", p[2]) != NULL && p[2] != '\0') {
+			char hex[3] = { p[1], p[2], '\0' };
+
+			out[o++] = (char)strtol(hex, NULL, 16);
+			p += 2;
+		} else {
+			out[o++] = *p;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* A date variable is written in the language of the template found: the
+ * user's, or the school's when the user's has none. */
+static void test_dates_in_the_language_of_the_template(void **state)
+{
+	static const struct es_tvar own[] = {
+		{ "school_name", "Lycée Exemple" }, { "contact", "B12" }, { "admin_email", NULL },
+		{ "logo", NULL },                   { "name", "Élodie Dupré" }, { "username", "edupre" },
+		{ "password", "Pw7xKq2mTn4r" },     { "class", "2nde A" },
+	};
+	/* 2026-12-17 16:35 UTC, 17:35 in Paris */
+	const struct es_tdate dates[] = { { .name = "expires", .t = 1797525300 } };
+	struct es_compose c = ctx();
+	struct es_buf b = { 0 };
+	struct es_err err = { 0 };
+	char id[128], *text = malloc(65536);
+
+	(void)state;
+	assert_non_null(text);
+	assert_int_equal(setenv("TZ", "Europe/Paris", 1), 0);
+	tzset();
+	c.dates = dates;
+	c.ndates = 1;
+	assert_int_equal(es_compose_mail(&c, "welcome-student", "fr", "a@school.example", NULL, own,
+	                                 ES_ARRAY_LEN(own), &b, id, sizeof(id), &err),
+	                 0);
+	qp_decode(b.data, text, 65536);
+	/* in the text and in the HTML part */
+	assert_non_null(strstr(text, "17 décembre 2026 à 17 h 35"));
+	assert_non_null(strstr(strstr(text, "text/html"), "17 décembre 2026 à 17 h 35"));
+	assert_null(strstr(text, "2026-12-17"));
+	es_buf_free(&b);
+
+	assert_int_equal(es_compose_mail(&c, "welcome-student", "en", "a@school.example", NULL, own,
+	                                 ES_ARRAY_LEN(own), &b, id, sizeof(id), &err),
+	                 0);
+	qp_decode(b.data, text, 65536);
+	assert_non_null(strstr(text, "17 December 2026, 17:35"));
+	assert_null(strstr(text, "décembre"));
+	es_buf_free(&b);
+
+	/* no German template: the school's French one, and a French date */
+	assert_int_equal(es_compose_mail(&c, "reset", "de", "a@school.example", NULL, own,
+	                                 ES_ARRAY_LEN(own), &b, id, sizeof(id), &err),
+	                 0);
+	qp_decode(b.data, text, 65536);
+	assert_non_null(strstr(text, "le 17 décembre 2026 à 17 h 35"));
+	es_buf_free(&b);
+	/* ... and an English one when the school writes English */
+	c.school_lang = "en";
+	assert_int_equal(es_compose_mail(&c, "reset", "de", "a@school.example", NULL, own,
+	                                 ES_ARRAY_LEN(own), &b, id, sizeof(id), &err),
+	                 0);
+	qp_decode(b.data, text, 65536);
+	assert_non_null(strstr(text, "on 17 December 2026, 17:35"));
+	es_buf_free(&b);
+
+	/* known only to the day (a shadow day: 2026-12-17 00:00 UTC): the
+	 * date alone, that day's even west of Greenwich */
+	{
+		const struct es_tdate day[] = { { .name = "expires", .t = 1797465600,
+			                          .day_only = true } };
+		static const char *const zones[] = { "Europe/Paris", "America/New_York",
+			                             "Asia/Tokyo", "UTC" };
+
+		c.dates = day;
+		for (size_t z = 0; z < ES_ARRAY_LEN(zones); z++) {
+			assert_int_equal(setenv("TZ", zones[z], 1), 0);
+			tzset();
+			assert_int_equal(es_compose_mail(&c, "reset", "fr", "a@school.example", NULL,
+			                                 own, ES_ARRAY_LEN(own), &b, id, sizeof(id),
+			                                 &err),
+			                 0);
+			qp_decode(b.data, text, 65536);
+			assert_non_null(strstr(text, "le 17 décembre 2026 s'il"));
+			es_buf_free(&b);
+		}
+		assert_int_equal(setenv("TZ", "Europe/Paris", 1), 0);
+		tzset();
+	}
+	/* too many dates: refused, nothing written */
+	{
+		const struct es_tdate many[ES_COMPOSE_DATES_MAX + 1] = { { .name = "expires" } };
+
+		c.dates = many;
+		c.ndates = ES_COMPOSE_DATES_MAX + 1;
+		assert_int_equal(es_compose_mail(&c, "reset", "fr", "a@school.example", NULL, own,
+		                                 ES_ARRAY_LEN(own), &b, id, sizeof(id), &err),
+		                 -1);
+		assert_int_equal(err.code, ES_ESOFTWARE);
+		assert_int_equal(b.len, 0);
+	}
+	free(text);
+}
+
 static void test_parent_notice_never_holds_the_password(void **state)
 {
 	struct es_compose c = ctx();
@@ -197,6 +314,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_welcome_in_french_and_english),
 		cmocka_unit_test(test_unknown_language_falls_back_to_the_school),
+		cmocka_unit_test(test_dates_in_the_language_of_the_template),
 		cmocka_unit_test(test_parent_notice_never_holds_the_password),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_entry),
