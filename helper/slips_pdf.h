@@ -67,7 +67,9 @@ struct slip_doc {
  * ES_ECANTCREAT when the path exists (or cannot be created),
  * ES_EUNAVAIL when "DejaVu Sans Mono" is not installed (fontconfig would
  * pick a font where l and 1 may look alike), ES_EIO for a write or fsync
- * that failed, ES_ESOFTWARE for an error cairo reports. */
+ * that failed, ES_ESOFTWARE for an error cairo reports, ES_EOS when
+ * memory runs out (where glib does not abort first), ES_EUSAGE for an
+ * empty path. */
 int slips_pdf_write(const char *path, const struct slip_doc *doc, struct es_err *err);
 
 /* true when the logo will be drawn: a PNG cairo decodes, at most 4096
