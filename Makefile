@@ -8,11 +8,12 @@ BUILD := build
 
 # Debian 12 packages: build, then tests.
 DEPS_BUILD := gcc make pkg-config libpam0g-dev libsodium-dev libcurl4-openssl-dev libldap-dev \
-	libsss-nss-idmap-dev libinih-dev libcrypt-dev passwd login util-linux
+	libsss-nss-idmap-dev libinih-dev libcrypt-dev passwd login util-linux \
+	libcairo2-dev libpango1.0-dev fonts-dejavu-core
 DEPS_TEST := libcmocka-dev python3 python3-pytest python3-aiosmtpd faketime openssl systemd \
 	libpam-wrapper python3-pypamtest valgrind openssh-server openssh-client python3-pexpect \
 	dnsmasq-base locales gettext slapd ldap-utils sssd-ldap sssd-tools libnss-sss libpam-sss \
-	cracklib-runtime
+	cracklib-runtime poppler-utils
 DEPS_LINT := cppcheck clang-tidy
 DEPS_FUZZ := clang
 # slapd, SSSD: the directory tests' servers (installed without starting:
@@ -21,12 +22,19 @@ DEPS_FUZZ := clang
 # a lab workstation; cracklib-runtime is pam_pwquality's dictionary
 # (a Recommends, which --no-install-recommends would leave out: every
 # new password would then be refused).
+# poppler-utils: pdftotext/pdftoppm read the credential slips back.
 # (libcmocka-dev: the unit tests run while the package builds)
 DEPS_PACKAGING := dpkg-dev debhelper lintian fakeroot rpm libcmocka-dev
 
 PKGS := libsodium inih libcrypt libcurl ldap
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# The credential slips' PDF (helper/slips_pdf.c): cairo and pango for the
+# helper and the test driver that draws slips, never libeschool.a's other
+# users (the PAM module above all: glib aborts when memory runs out)
+SLIPS_PKGS := pangocairo cairo
+SLIPS_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(SLIPS_PKGS) 2>/dev/null)
+SLIPS_LIBS = $(shell $(PKG_CONFIG) --libs $(SLIPS_PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla -Wno-missing-field-initializers
@@ -49,6 +57,7 @@ HELPER_OBJ := $(HELPER_SRC:%.c=$(BUILD)/%.o)
 # helper/ includes its own headers from the top: "cli.h", "mail/outbox.h";
 # lib/ and the module never see them (the arrows go down only)
 $(HELPER_OBJ): ALL_CFLAGS += -Ihelper
+$(BUILD)/helper/slips_pdf.o: ALL_CFLAGS += $(SLIPS_CFLAGS)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
@@ -89,7 +98,7 @@ $(BUILD)/libeschool.a: $(LIB_OBJ)
 
 $(BUILD)/eschool: $(HELPER_OBJ) $(BUILD)/libeschool.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -o $@ $(HELPER_OBJ) $(BUILD)/libeschool.a \
-		$(PKG_LIBS) -lresolv -lm -lpthread
+		$(PKG_LIBS) $(SLIPS_LIBS) -lresolv -lm -lpthread
 
 # The module: lib/ code it needs (not libcurl), only pam_sm_* exported.
 # libpam loads the module and what it needs at every pam_start and unloads
@@ -122,6 +131,11 @@ $(BUILD)/pam_floor.so: bench/pam_floor.c
 # the directory store's compare-and-set, driven by test_directory.py
 $(BUILD)/storecas: tests/storecas.c $(BUILD)/libeschool.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -o $@ $< $(BUILD)/libeschool.a $(PKG_LIBS) -lm -lpthread
+
+# the slips' renderer on its own, driven by test_slips_pdf.py
+$(BUILD)/slipsdemo: tests/slipsdemo.c $(BUILD)/helper/slips_pdf.o $(BUILD)/libeschool.a
+	$(CC) $(ALL_CFLAGS) -Ihelper $(LDFLAGS_HARD) -o $@ $< $(BUILD)/helper/slips_pdf.o \
+		$(BUILD)/libeschool.a $(SLIPS_LIBS) $(PKG_LIBS) -lm -lpthread
 
 # PAM transactions in a loop (tests/pamloop.c): valgrind test, bench/pam;
 # and the other drivers beside it
@@ -223,7 +237,7 @@ lint: deps-lint
 	@# across files given together (false "uninitialized va_list")
 	@fail=0; for f in $(LIB_SRC) $(HELPER_SRC) pam_eschool/pam_eschool.c pam_eschool/directory.c pam_eschool/ldap_plugin.c; do \
 		clang-tidy --quiet $$f -- -std=c11 -D_GNU_SOURCE -Ilib -Ihelper \
-			-DESCHOOL_VERSION='"$(VERSION)"' $(PKG_CFLAGS) || fail=1; \
+			-DESCHOOL_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(SLIPS_CFLAGS) || fail=1; \
 	done; test $$fail = 0 && echo "lint: no findings"
 
 # smtp-sink/smtp-source for bench/smtp: postfix installed unconfigured
