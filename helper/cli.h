@@ -25,7 +25,7 @@ struct cli {
 	time_t now;    /* one clock reading per command */
 };
 
-#define MAX_POSITIONAL 8
+#define MAX_POSITIONAL 64
 #define MAX_OPTIONS 12
 #define MAX_REPEATS 32 /* values of an option that may be given again */
 
@@ -35,6 +35,7 @@ struct option_spec {
 	const char *value;    /* NULL: a flag; else the value's name in messages */
 	bool required;        /* the command cannot run without it */
 	bool repeats;         /* may be given again: every value is kept (arg_values) */
+	char short_name;      /* -X for --NAME, or 0 */
 };
 
 /* What main() hands a command: the arguments, parsed by its spec. */

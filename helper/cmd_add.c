@@ -308,43 +308,6 @@ static int resend_queued(struct cli *ctx, const struct es_record *rec, bool *don
 /* Whether user's password may be reset (or its mail sent again): a
  * managed account, enabled, its own (not an orphan state). st and pol are
  * what is stored now, read without the lock. */
-static int may_reset(const struct cli *ctx, const char *user, struct es_state *st,
-                     struct es_policy *pol, struct es_err *err)
-{
-	char why[600];
-	int loaded = load_user_state(ctx, user, st, err);
-
-	if (loaded < 0)
-		return -1;
-	if (loaded == 1)
-		return es_err_set(err, ES_ENOUSER,
-		                  "no account %s managed by eschool (see 'eschool list')", user);
-	if (es_state_get_bool(st, ES_K_DISABLED))
-		return es_err_set(err, ES_EDATA,
-		                  "account %s is disabled: run 'eschool enable %s' first", user,
-		                  user);
-	if (es_account_policy(&ctx->cfg, st, pol, err) != 0)
-		return -1;
-	/* never a password for a removed account's name, least of all for
-	 * someone else's account created under that name since */
-	if (state_orphan(st, why, sizeof(why)) != ES_OWNER_OK)
-		return es_err_set(err, ES_ENOUSER, "%s", why);
-	return 0;
-}
-
-/* A reset that failed: while the state still says "creating" (the
- * password was neither set nor shown), the old state (old, oldlen, as
- * es_state_format wrote it) goes back. */
-static void put_back(struct es_record *rec, const char *old, size_t oldlen)
-{
-	const char *d = es_state_get(rec->st, ES_K_DELIVERY);
-	struct es_err err = { 0 };
-
-	if (d != NULL && strcmp(d, "creating") == 0 &&
-	    (es_state_parse(rec->st, old, oldlen, &err) != 0 || es_record_save(rec, &err) != 0))
-		ui_warn("%s", ui_err(&err));
-}
-
 static int reset_or_resend(struct cli *ctx, const struct args *a, bool resend)
 {
 	bool sent = false;
@@ -368,8 +331,17 @@ static int reset_or_resend(struct cli *ctx, const struct args *a, bool resend)
 	rc = -1;
 	if (es_store_lock_all(&ctx->store, &all, &err) != 0)
 		goto out;
-	if (may_reset(ctx, user, &st, &pol, &err) != 0)
+	if (reset_check(ctx, user, &st, &pol, &err) != 0)
 		goto out;
+	if (ctx->cfg.mode == ES_MODE_PRODUCTION &&
+	    (es_state_get(&st, ES_K_EMAIL) == NULL || es_state_get(&st, ES_K_EMAIL)[0] == '\0')) {
+		es_err_set(&err, ES_EDATA,
+		           "%s has no email address: a new password goes on a slip ('eschool slips "
+		           "--reset %s -o FILE.pdf'), or give the account an address first "
+		           "('eschool set-email --force %s ADDR')",
+		           user, user, user);
+		goto out;
+	}
 	/* managed: read it again under its lock (the PAM module may write it) */
 	loaded = es_record_open(&ctx->store, user, ES_RECORD_WRITE, &st, &rec, &err);
 	if (loaded != 0) {
@@ -408,7 +380,7 @@ static int reset_or_resend(struct cli *ctx, const struct args *a, bool resend)
 	               _("New temporary password for"),
 	               user);
 	if (set_and_deliver(ctx, &rec, &pol, heading, "reset", &err) != 0) {
-		put_back(&rec, old, oldlen);
+		reset_put_back(&rec, old, oldlen);
 		goto out;
 	}
 	print_expiry_note(ctx, &st);

@@ -18,6 +18,7 @@
 #include "provision.h"
 #include "log.h"
 #include "shadowdb.h"
+#include "slips.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,6 +84,8 @@ struct row {
 	char *warning;    /* what the report says of the row (its home), or NULL */
 	struct es_state *orphan; /* A_RECREATE: the old state, until the account is made */
 	long uid;         /* the account's, once made (-1: not known) */
+	bool slip;        /* no address of its own: the password goes on a slip */
+	time_t expires;   /* when its temporary password stops working (0: never) */
 	/* production */
 	char qid[48];     /* the queued credentials mail */
 	char nid[48];     /* the queued parent notice */
@@ -152,6 +155,12 @@ struct import {
 	bool bar_shown;       /* a progress bar is on the terminal's last line */
 	bool header_printed;
 	bool production;      /* mail the credentials (else: show them) */
+	/* --slips: every credential made also goes on a slip; rows without an
+	 * address (row.slip) have no other delivery in production */
+	const char *slips_path;
+	struct slip_set slips;
+	size_t n_slip_rows;
+	bool slips_written;
 	bool queue_listed;
 };
 
@@ -561,7 +570,10 @@ static int managed_one(const char *user, void *arg)
 		return 0;
 	}
 	delivery = es_state_get(&st, ES_K_DELIVERY);
-	if (delivery != NULL && strcmp(delivery, "creating") == 0) {
+	/* "slip-pending": made, its password waiting for the PDF that a
+	 * killed run never wrote: completed with a new password, as creating */
+	if (delivery != NULL &&
+	    (strcmp(delivery, "creating") == 0 || strcmp(delivery, "slip-pending") == 0)) {
 		kind = "creating"; /* whether the account exists yet or not */
 	} else {
 		long uid = user_uid(im, user);
@@ -737,6 +749,7 @@ static void resolve_rows(struct import *im)
 			row_error(im, row, "%s", ui_err(&e));
 			continue;
 		}
+		row->slip = row->f[C_EMAIL] == NULL;
 		row->pol = role_policy(im, row->role);
 		if (row->pol == NULL) {
 			row_error(im, row, "role %s: bad policy", row->role);
@@ -952,7 +965,9 @@ static int queue_row(struct import *im, struct row *row, const struct es_state *
 		im_warn(im, "%s", ui_err(&e));
 	es_account_welcome_kind(&ctx->cfg, row->role, kind, sizeof(kind));
 	row->delivery = "queued";
-	if (queue_credential(ctx, st, kind, row->f[C_EMAIL], row->f[C_NAME], cred->password,
+	if (row->slip) {
+		row->delivery = "slip"; /* the PDF, written once every row is made */
+	} else if (queue_credential(ctx, st, kind, row->f[C_EMAIL], row->f[C_NAME], cred->password,
 	                        ES_QPRIO_CREDENTIALS, &m, &msg, &e) != 0) {
 		im_warn(im, "%s:%lu: %s", im->file, row->line, ui_err(&e));
 		row->delivery = "fallback";
@@ -1087,6 +1102,9 @@ static int report_all(struct import *im, struct es_err *err)
 		if (delivery == NULL)
 			continue; /* not reached: an error stopped the import before */
 
+		/* a slip not drawn: the row stays "slip-pending" (the next run) */
+		if (strcmp(delivery, "slip") == 0 && !im->slips_written)
+			delivery = "slip-pending";
 		im->n_sent += strcmp(delivery, "sent") == 0;
 		im->n_queued += strcmp(delivery, "queued") == 0;
 		im->n_fallback += shown;
@@ -1103,10 +1121,11 @@ static int report_all(struct import *im, struct es_err *err)
 				im->header_printed = true;
 			}
 			if (es_buf_printf(&b, "%-20s %-10s %-14s %s\n", row->username,
-			                  strcmp(delivery, "sent") == 0
-			                          ? _("sent")
-			                          : shown ? _("NOT SENT")
-			                                  : _("queued"),
+			                  strcmp(delivery, "sent") == 0    ? _("sent")
+			                  : strcmp(delivery, "slip") == 0  ? _("slip")
+			                  : strcmp(delivery, "slip-pending") == 0 ? _("NO SLIP")
+			                  : shown                          ? _("NOT SENT")
+			                                                   : _("queued"),
 			                  shown ? password : "-",
 			                  esc(row->f[C_NAME], name, sizeof(name))) == 0)
 				ui_out_write(&b);
@@ -1122,7 +1141,7 @@ static int report_all(struct import *im, struct es_err *err)
 			es_buf_free(&b);
 		}
 		cred_wipe(&im->creds[j]);
-		if (strcmp(delivery, "queued") != 0)
+		if (strcmp(delivery, "queued") != 0 && strcmp(delivery, "slip-pending") != 0)
 			record_delivery(im, row->username, delivery);
 	}
 	return rc;
@@ -1237,6 +1256,82 @@ static struct es_aging row_aging(const struct import *im, const struct row *row)
 	es_account_aging(row->pol, row->pol->first_login_change,
 	                 es_policy_exempt(row->pol, row->username), im->ctx->now, &a);
 	return a;
+}
+
+/* The row's slip, with --slips for every row made, without it for a row
+ * with no address in production (checked before: prepare_slips). */
+static int add_slip(struct import *im, const struct row *row, const struct cred *cred,
+                    struct es_err *err)
+{
+	const char *lang = row->f[C_LANG] != NULL ? row->f[C_LANG] : im->ctx->cfg.language;
+
+	if (im->slips_path == NULL)
+		return 0;
+	if (slip_set_add(&im->slips, &(struct slip){ .display_name = row->f[C_NAME] != NULL
+	                                                                 ? row->f[C_NAME]
+	                                                                 : row->username,
+	                                             .klass = row->f[C_CLASS],
+	                                             .username = row->username,
+	                                             .password = cred->password,
+	                                             .lang = lang,
+	                                             .expires = row->expires }) != 0)
+		return es_err_set(err, ES_EOS, "out of memory");
+	return 0;
+}
+
+/* Draws the slips gathered, then records the rows that had only them as
+ * delivered ("slip"); when the PDF cannot be written they stay
+ * "slip-pending", which the next run completes with new passwords. */
+static int write_slips(struct import *im, struct es_err *err)
+{
+	char path[1024];
+
+	if (im->slips_path == NULL || im->slips.n == 0)
+		return 0;
+	if (slip_set_write(im->ctx, &im->slips, im->slips_path, err) != 0) {
+		if (im->n_slip_rows > 0 && im->production)
+			es_err_prefix(err, _("the slips were not written, and %zu account(s) without an "
+			                     "address have no other delivery: run the same import "
+			                     "again with another --slips file (they get new passwords)"),
+			              im->n_slip_rows);
+		return -1;
+	}
+	im->slips_written = true;
+	ui_info(im->ctx, "%zu slip(s) to print: %s\n", im->slips.n,
+	        esc(im->slips_path, path, sizeof(path)));
+	return 0;
+}
+
+/* Before anything is made: rows without an address need --slips in
+ * production (their password has nowhere else to go), and the file must
+ * be new. */
+static int prepare_slips(struct import *im, bool dry_run, struct es_err *err)
+{
+	unsigned long first = 0;
+
+	for (size_t i = 0; i < im->r.n; i++) {
+		const struct row *row = &im->r.rows[i];
+
+		if (row->action == A_BAD || row->action == A_SKIP || !row->slip)
+			continue;
+		if (im->n_slip_rows++ == 0)
+			first = row->line;
+	}
+	if (im->slips_path != NULL)
+		return slip_path_check(im->slips_path, err);
+	if (im->n_slip_rows == 0 || !im->production)
+		return 0;
+	if (dry_run) {
+		im_warn(im, _("%zu row(s) have no address (the first on line %lu): the import will "
+		              "need --slips FILE.pdf, the printed slips being their delivery"),
+		        im->n_slip_rows, first);
+		return 0;
+	}
+	return es_err_set(err, ES_EUSAGE,
+	                  "%zu row(s) have no address (the first: %s:%lu): their passwords go on "
+	                  "printed slips; run the import with --slips FILE.pdf (nothing was "
+	                  "created)",
+	                  im->n_slip_rows, im->file, first);
 }
 
 /* Records the chunk's rows as "creating" (the journal a killed run resumes
@@ -1382,6 +1477,7 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		struct es_state st;
 		struct es_record rec;
 		struct es_aging aging;
+		const char *journal;
 		bool ok;
 
 		if (row->refused) {
@@ -1395,24 +1491,31 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 			goto out_delivered;
 		row->created = false; /* from here on, never undone */
 		aging = row_aging(im, row);
+		journal = !im->production ? "printed" : row->slip ? "slip-pending" : "queued";
 		es_state_init(&st, "");
 		ok = es_record_open(&im->ctx->store, row->username, ES_RECORD_WRITE, &st, &rec,
 		                    err) == 0 &&
 		     (row->uid < 0 || es_state_set_i64(&st, ES_K_UID, row->uid) == 0) &&
 		     (!im->production || queue_row(im, row, &st, &im->creds[j]) == 0) &&
-		     es_state_set(&st, ES_K_DELIVERY, im->production ? "queued" : "printed") == 0 &&
+		     es_state_set(&st, ES_K_DELIVERY, journal) == 0 &&
 		     es_account_aging_written(&st, &aging) == 0 &&
 		     es_record_save(&rec, err) == 0;
+		if (ok) {
+			row->expires = (time_t)es_state_get_i64(&st, ES_K_INITIAL_EXPIRES, 0);
+			ok = add_slip(im, row, &im->creds[j], err) == 0;
+		}
 		if (ok && !im->production) { /* backend = console | file: the mails too */
 			char kind[80];
 			const char *parent = row->f[C_PARENT];
 
 			es_account_welcome_kind(&im->ctx->cfg, row->role, kind, sizeof(kind));
-			debug_mail(im->ctx, &st, kind, row->f[C_EMAIL], row->f[C_NAME],
-			              im->creds[j].password);
+			if (row->f[C_EMAIL] != NULL)
+				debug_mail(im->ctx, &st, kind, row->f[C_EMAIL], row->f[C_NAME],
+				           im->creds[j].password);
 			if (parent != NULL && strcmp(row->role, "student") == 0)
 				debug_mail(im->ctx, &st, "parent-notice", parent, NULL, NULL);
-			cred_wipe(&im->creds[j]);
+			if (im->slips_path == NULL) /* else wiped once the slips are drawn */
+				cred_wipe(&im->creds[j]);
 		}
 		es_record_close(&rec);
 		es_state_free(&st);
@@ -1427,7 +1530,8 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		       "account %s: user=%s role=%s delivery=%s (import %s)",
 		       row->action == A_RECREATE ? "created again (its old account was deleted)"
 		                                 : "created",
-		       row->username, row->role, im->production ? "queued" : "printed", im->file);
+		       row->username, row->role, row->slip && im->production ? "slip" : journal,
+		       im->file);
 		im->done++;
 		progress(im);
 	}
@@ -1651,6 +1755,8 @@ static void print_plan(struct import *im)
 			                                                         : "skip");
 			if (note != NULL)
 				rc |= es_buf_puts(&b, ",\"warning\":") | es_buf_json_str(&b, note);
+			if (row->slip)
+				rc |= es_buf_puts(&b, ",\"delivery\":\"slip\"");
 			rc |= es_buf_puts(&b, "}\n");
 			if (rc == 0)
 				(void)fwrite(b.data, 1, b.len, stdout);
@@ -1658,10 +1764,11 @@ static void print_plan(struct import *im)
 		} else if (!im->ctx->quiet) {
 			char file[1024], role[256], name[1024];
 
-			printf("%s:%-5lu %-20s %-10s %-16s %s\n", esc(im->file, file, sizeof(file)),
+			printf("%s:%-5lu %-20s %-10s %-16s %s%s\n", esc(im->file, file, sizeof(file)),
 			       row->line, row->username, esc(row->role, role, sizeof(role)),
 			       action_name(row->action),
-			       esc(row->f[C_NAME], name, sizeof(name)));
+			       esc(row->f[C_NAME], name, sizeof(name)),
+			       row->slip ? _(" (no address: slip)") : "");
 		}
 		if (note != NULL)
 			im_warn(im, "%s:%lu: %s: %s", im->file, row->line, row->username, note);
@@ -1680,8 +1787,8 @@ static void report_bad_rows(struct import *im)
 			continue;
 		/* the person, for the secretary who fixes the export */
 		if (who != NULL)
-			im_warn(im, "%s:%lu (%s): %s", im->file, row->line, who,
-			        row->error != NULL ? row->error : "out of memory");
+			im_warn(im, "%s:%lu: %s (%s)", im->file, row->line,
+			        row->error != NULL ? row->error : "out of memory", who);
 		else
 			im_warn(im, "%s:%lu: %s", im->file, row->line,
 			        row->error != NULL ? row->error : "out of memory");
@@ -1737,6 +1844,7 @@ static void import_free(struct import *im)
 		row_free(&im->r.rows[i]);
 	free(im->r.rows);
 	es_roster_layout_free(&im->r.lay);
+	slip_set_free(&im->slips);
 	if (im->creds != NULL)
 		sodium_free(im->creds); /* wipes */
 	free(im->jobs);
@@ -1792,6 +1900,7 @@ static int roster_options(struct import *im, const struct args *a, struct es_err
 	if (im->opts.format == NULL && im->ctx->cfg.import_format[0] != '\0')
 		im->opts.format = im->ctx->cfg.import_format;
 	im->opts.strict = arg_flag(a, "strict");
+	im->slips_path = arg_value(a, "slips");
 	for (int i = 0; i < n_maps; i++)
 		if (es_roster_map_parse(maps[i], &im->opts.map, err) != 0) {
 			es_err_prefix(err, "--map");
@@ -1820,9 +1929,10 @@ int cmd_import(struct cli *ctx, const struct args *a)
 {
 	bool dry_run = arg_flag(a, "dry-run"), keep_going = arg_flag(a, "keep-going");
 	const char *output = arg_value(a, "output");
-	struct es_err err = { 0 };
+	struct es_err err = { 0 }, slips_err = { 0 };
 	struct import im;
 	size_t n_create = 0, n_resume = 0, n_skip = 0;
+	int slips_rc;
 	intptr_t all = -1;
 	int rc;
 
@@ -1841,6 +1951,8 @@ int cmd_import(struct cli *ctx, const struct args *a)
 	resolve_rows(&im);
 	report_bad_rows(&im);
 	count_actions(&im, &n_create, &n_resume, &n_skip);
+	if (prepare_slips(&im, dry_run, &err) != 0)
+		goto out;
 	if (dry_run) {
 		print_layout(&im);
 		print_plan(&im);
@@ -1862,20 +1974,28 @@ int cmd_import(struct cli *ctx, const struct args *a)
 		goto out;
 	im.progress = isatty(STDERR_FILENO) && !ctx->quiet;
 	if (create_all(&im, &err) != 0) {
-		if (im.production) { /* what was queued goes, and is reported */
+		struct es_err e2 = { 0 };
+
+		if (im.production) /* what was queued goes, and is reported */
 			send_all(&im);
-			(void)report_all(&im, &err);
-		}
+		if (write_slips(&im, &e2) != 0) /* and what was made has its slip */
+			(void)fail_escaped(&e2);
+		if (im.production)
+			(void)report_all(&im, &e2);
 		if (im.done > 0)
 			im_warn(&im, _("%zu account(s) were created before the error; run the same import "
 			               "again to complete it"),
 			        im.done);
 		goto out;
 	}
-	if (im.production) {
+	if (im.production)
 		send_all(&im);
-		if (report_all(&im, &err) != 0)
-			goto out;
+	slips_rc = write_slips(&im, &slips_err);
+	if (im.production && report_all(&im, &err) != 0)
+		goto out;
+	if (slips_rc != 0) {
+		err = slips_err;
+		goto out;
 	}
 	if (im.sheet_fd >= 0 && fsync(im.sheet_fd) != 0) {
 		es_err_errno(&err, ES_EIO, errno, "cannot write %s", output);

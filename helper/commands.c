@@ -20,6 +20,13 @@ static const struct option_spec import_options[] = {
 	{ "format", "FORMAT", false },
 	{ "map", "COLUMN=FIELD", false, true },
 	{ "strict", NULL, false },
+	{ "slips", "FILE.pdf", false },
+	{ NULL },
+};
+static const struct option_spec slips_options[] = {
+	{ "output", "FILE.pdf", true, false, 'o' },
+	{ "class", "CLASS", false, true },
+	{ "reset", NULL, false },
 	{ NULL },
 };
 static const struct option_spec list_options[] = { { "role", "ROLE", false }, { NULL } };
@@ -33,18 +40,25 @@ static const char add_usage[] = N_(
 	"                   [--parent-email ADDR] [--class CLASS] [--lang fr|en] [--json]\n");
 static const char import_usage[] = N_(
 	"usage: eschool import FILE.csv [--dry-run] [--keep-going] [--output FILE] [--json]\n"
-	"                      [--encoding ENC] [--format FORMAT] [--map 'COLUMN=FIELD'...]\n"
-	"                      [--strict]\n"
+	"                      [--slips FILE.pdf] [--encoding ENC] [--format FORMAT]\n"
+	"                      [--map 'COLUMN=FIELD'...] [--strict]\n"
 	"  fields: username, name (or first_name and last_name), email, parent_email,\n"
 	"  class, lang, role; the usual column names in French and English are known\n"
 	"  (Nom, Prénom, Classe, Email ...); without username, usernames are derived\n"
 	"  from the name. FORMAT: plain, pronote, ecoledirecte, siecle, onde,\n"
 	"  workspace, sds (recognised from the header when not given);\n"
-	"  ENC: utf-8, utf-16, windows-1252 ... (detected when not given)\n");
+	"  ENC: utf-8, utf-16, windows-1252 ... (detected when not given);\n"
+	"  --slips: a printable credential slip for each account made (rows without\n"
+	"  an address have no other delivery in production)\n");
 static const char reset_usage[] = N_(
 	"usage: eschool reset USER [--json]\n");
 static const char resend_usage[] = N_(
 	"usage: eschool resend USER [--json]\n");
+static const char slips_usage[] = N_(
+	"usage: eschool slips [USER...] [--class CLASS...] --reset -o FILE.pdf [--json]\n"
+	"  printable credential slips (A4, 8 a page, grouped by class) with NEW\n"
+	"  temporary passwords: eschool keeps no password, so --reset is required;\n"
+	"  the accounts' current passwords stop working once the PDF is written\n");
 static const char show_usage[] = N_(
 	"usage: eschool show USER [--json]\n");
 static const char list_usage[] = N_(
@@ -95,6 +109,7 @@ const struct command commands[] = {
 	{ "import", cmd_import, import_usage, import_options, 1, 1, PREPARE_ROOT, true },
 	{ "reset", cmd_reset, reset_usage, NULL, 1, 1, PREPARE_ROOT, true },
 	{ "resend", cmd_resend, resend_usage, NULL, 1, 1, PREPARE_ROOT, true },
+	{ "slips", cmd_slips, slips_usage, slips_options, 0, MAX_POSITIONAL, PREPARE_ROOT, false },
 	{ "show", cmd_show, show_usage, NULL, 1, 1, PREPARE_ROOT, false },
 	{ "list", cmd_list, list_usage, list_options, 0, 0, PREPARE_ROOT, false },
 	{ "disable", cmd_disable, disable_usage, NULL, 1, 1, PREPARE_ROOT, false },

@@ -68,10 +68,21 @@ static int take_option(const struct command *cmd, int argc, char **argv, int *i,
 	const struct option_spec *o;
 	int k;
 
-	if (strncmp(a, "--", 2) != 0)
-		return usage_error(cmd, "unknown option '%s'", a);
-	eq = strchr(a + 2, '=');
-	k = find_option(cmd, a + 2, eq ? (size_t)(eq - (a + 2)) : strlen(a + 2));
+	if (strncmp(a, "--", 2) != 0) {
+		/* -o FILE: a short name, alone */
+		k = -1;
+		for (int j = 0; a[1] != '\0' && a[2] == '\0' && cmd->options != NULL &&
+		                cmd->options[j].name != NULL;
+		     j++)
+			if (cmd->options[j].short_name == a[1])
+				k = j;
+		if (k < 0)
+			return usage_error(cmd, "unknown option '%s'", a);
+		eq = NULL;
+	} else {
+		eq = strchr(a + 2, '=');
+		k = find_option(cmd, a + 2, eq ? (size_t)(eq - (a + 2)) : strlen(a + 2));
+	}
 	if (k < 0)
 		return usage_error(cmd, "unknown option '%s'", a);
 	o = &cmd->options[k];

@@ -144,3 +144,39 @@ int person_check(const struct cli *ctx, const struct person *p, struct es_err *e
 	return 0;
 }
 
+int reset_check(const struct cli *ctx, const char *user, struct es_state *st,
+                     struct es_policy *pol, struct es_err *err)
+{
+	char why[600];
+	int loaded = load_user_state(ctx, user, st, err);
+
+	if (loaded < 0)
+		return -1;
+	if (loaded == 1)
+		return es_err_set(err, ES_ENOUSER,
+		                  "no account %s managed by eschool (see 'eschool list')", user);
+	if (es_state_get_bool(st, ES_K_DISABLED))
+		return es_err_set(err, ES_EDATA,
+		                  "account %s is disabled: run 'eschool enable %s' first", user,
+		                  user);
+	if (es_account_policy(&ctx->cfg, st, pol, err) != 0)
+		return -1;
+	/* never a password for a removed account's name, least of all for
+	 * someone else's account created under that name since */
+	if (state_orphan(st, why, sizeof(why)) != ES_OWNER_OK)
+		return es_err_set(err, ES_ENOUSER, "%s", why);
+	return 0;
+}
+
+/* A reset that failed: while the state still says "creating" (the
+ * password was neither set nor shown), the old state (old, oldlen, as
+ * es_state_format wrote it) goes back. */
+void reset_put_back(struct es_record *rec, const char *old, size_t oldlen)
+{
+	const char *d = es_state_get(rec->st, ES_K_DELIVERY);
+	struct es_err err = { 0 };
+
+	if (d != NULL && strcmp(d, "creating") == 0 &&
+	    (es_state_parse(rec->st, old, oldlen, &err) != 0 || es_record_save(rec, &err) != 0))
+		ui_warn("%s", ui_err(&err));
+}

@@ -49,4 +49,15 @@ int state_set_uid(struct es_state *st, struct es_err *err);
  * that says so and names the command that cleans it (eschool forget). */
 enum es_state_owner state_orphan(const struct es_state *st, char *why, size_t whysz);
 
+/* Whether user may get a new temporary password (reset, slips): managed,
+ * enabled, its policy known, its account still the one eschool made.
+ * Loads st and pol. ES_ENOUSER / ES_EDATA saying why not. */
+int reset_check(const struct cli *ctx, const char *user, struct es_state *st,
+                struct es_policy *pol, struct es_err *err);
+
+/* A reset that failed: while the state still says "creating" (the
+ * password was neither set nor shown), the old state (old, oldlen, as
+ * es_state_format wrote it) goes back. */
+void reset_put_back(struct es_record *rec, const char *old, size_t oldlen);
+
 #endif

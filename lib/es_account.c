@@ -114,11 +114,16 @@ int es_account_new(struct es_state *st, const char *user, const struct es_accoun
 	return es_account_new_password(st, pol, now);
 }
 
+int64_t es_account_initial_expires(const struct es_policy *pol, time_t now)
+{
+	return pol->initial_password_ttl_days > 0
+	               ? (int64_t)now + (int64_t)pol->initial_password_ttl_days * ES_DAY
+	               : 0;
+}
+
 int es_account_new_password(struct es_state *st, const struct es_policy *pol, time_t now)
 {
-	int64_t expires = pol->initial_password_ttl_days > 0
-	                          ? (int64_t)now + (int64_t)pol->initial_password_ttl_days * ES_DAY
-	                          : 0;
+	int64_t expires = es_account_initial_expires(pol, now);
 
 	if (es_state_set(st, ES_K_MUST_CHANGE, pol->first_login_change ? "1" : "0") != 0 ||
 	    es_state_set_i64(st, ES_K_PW_CHANGED, (int64_t)now) != 0 ||

@@ -85,6 +85,11 @@ int es_account_new(struct es_state *st, const char *user, const struct es_accoun
  * its delivery is "creating" until the caller says how it went out. */
 int es_account_new_password(struct es_state *st, const struct es_policy *pol, time_t now);
 
+/* When a temporary password made at now stops working unused (the role's
+ * initial_password_ttl_days), or 0 for never: what es_account_new_password
+ * records, for a slip printed before it is. */
+int64_t es_account_initial_expires(const struct es_policy *pol, time_t now);
+
 /* A change the user made (recorded by the module): no longer temporary. */
 int es_account_password_changed(struct es_state *st, time_t now);
 

@@ -398,47 +398,70 @@ int es_username_unique(const char *base, bool (*taken)(const char *, void *), vo
 
 /* ---- names as people write them ---- */
 
-/* The lowercase and uppercase of a letter in the table's ranges (the
- * letter itself when it has no other case there). */
-static unsigned long latin_lower(unsigned long cp)
+/* Letter case without the locale, for the scripts school names use:
+ * Latin (Latin-1, Extended-A, Romanian's ș ț, Vietnamese's Extended
+ * Additional) and basic Cyrillic. A letter outside them (Greek, whose
+ * final sigma needs more than a table) has no other case here and is
+ * kept as written. */
+static bool case_is_upper(unsigned long cp)
 {
 	if (cp >= 'A' && cp <= 'Z')
+		return true;
+	if (cp >= 0x1e00 && cp <= 0x1eff)
+		return cp % 2 == 0 && !(cp >= 0x1e96 && cp <= 0x1e9f);
+	if (cp >= 0x400 && cp <= 0x42f)
+		return true;
+	return ext_is_upper(cp) && cp != 0x1e9e;
+}
+
+static unsigned long case_lower(unsigned long cp)
+{
+	if (!case_is_upper(cp))
+		return cp;
+	if (cp <= 'Z')
 		return cp + ('a' - 'A');
 	if (cp == 0x178)
 		return 0xff;
-	if (cp == 0x1e9e)
-		return 0xdf;
 	if (cp >= 0xc0 && cp <= 0xde)
-		return cp == 0xd7 ? cp : cp + 0x20;
-	if (cp >= 0x100 && cp <= 0x21b && ext_is_upper(cp))
-		return cp + 1;
-	return cp;
+		return cp + 0x20;
+	if (cp >= 0x400 && cp <= 0x40f)
+		return cp + 0x50;
+	if (cp >= 0x410 && cp <= 0x42f)
+		return cp + 0x20;
+	return cp + 1; /* Extended-A, ș ț, Extended Additional: pairs */
 }
 
-static bool latin_is_lower(unsigned long cp)
+static bool case_is_lower(unsigned long cp)
 {
 	if (cp >= 'a' && cp <= 'z')
 		return true;
 	if (cp >= 0xdf && cp <= 0xff)
 		return cp != 0xf7;
-	if (cp >= 0x100 && cp <= 0x21b && cp != 0x138 && cp != 0x149 && cp != 0x17f)
-		return !ext_is_upper(cp) && ext_is_upper(cp - 1);
-	return false;
+	if (cp >= 0x430 && cp <= 0x45f)
+		return true;
+	if (cp == 0x131)
+		return true;
+	return cp > 0x100 && cp != 0x138 && cp != 0x149 && cp != 0x17f && !case_is_upper(cp) &&
+	       case_is_upper(cp - 1) && case_lower(cp - 1) == cp;
 }
 
-static unsigned long latin_upper(unsigned long cp)
+static unsigned long case_upper(unsigned long cp)
 {
-	if (cp == 0xdf)
+	if (cp == 0xdf || !case_is_lower(cp))
 		return cp; /* ß has no capital in common use */
-	if (cp == 0xff)
-		return 0x178;
-	if (!latin_is_lower(cp))
-		return cp;
 	if (cp <= 'z')
 		return cp - ('a' - 'A');
+	if (cp == 0xff)
+		return 0x178;
 	if (cp <= 0xfe)
 		return cp - 0x20;
-	return cp == 0x131 ? 'I' : cp - 1;
+	if (cp == 0x131)
+		return 'I';
+	if (cp >= 0x430 && cp <= 0x44f)
+		return cp - 0x20;
+	if (cp >= 0x450 && cp <= 0x45f)
+		return cp - 0x50;
+	return cp - 1;
 }
 
 /* Appends the UTF-8 of cp to out (nothing when it does not fit). */
@@ -480,7 +503,7 @@ static bool has_lowercase(const char *s)
 	size_t n;
 
 	while ((n = utf8_next(p, &cp)) > 0) {
-		if (latin_is_lower(cp))
+		if (case_is_lower(cp))
 			return true;
 		p += n;
 	}
@@ -528,7 +551,7 @@ static void append_cased(const char *s, bool particles, char *out, size_t outsz,
 		}
 		while (p < end && (k = utf8_next(p, &cp)) > 0) {
 			put_cp(out, outsz, used,
-			       start && !lower_word ? latin_upper(latin_lower(cp)) : latin_lower(cp));
+			       start && !lower_word ? case_upper(case_lower(cp)) : case_lower(cp));
 			start = cp == '-' || cp == '\'' || cp == 0x2019;
 			p += k;
 		}
@@ -595,6 +618,11 @@ bool es_name_split(const char *full, char *first, size_t firstsz, char *last, si
 	char f[256], l[256];
 
 	if (comma != NULL) {
+		/* "Dupré, Élodie"; not '=HYPERLINK("...","x")' nor a nickname in
+		 * quotes: only name characters around the comma */
+		if (strcspn(full, "\"()[]{}<>;:=/\\@!?*&#%$+|~^`") != len ||
+		    strchr(comma + 1, ',') != NULL)
+			return false;
 		if (!copy_part(full, (size_t)(comma - full), l, sizeof(l)) ||
 		    !copy_part(comma + 1, strlen(comma + 1), f, sizeof(f)))
 			return false;

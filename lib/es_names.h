@@ -73,7 +73,8 @@ void es_name_display(const char *first, const char *last, char *out, size_t outs
 
 /* Splits a full name as French school software writes it, the family
  * name in capitals first ("DUPRÉ Élodie", "DE LA FONTAINE Anaïs"), or
- * last ("Élodie DUPRÉ"), or before a comma ("Dupré, Élodie"). Returns
+ * last ("Élodie DUPRÉ"), or before a comma ("Dupré, Élodie": letters,
+ * spaces, hyphens, apostrophes and dots only, one comma). Returns
  * true and fills first and last; false (nothing written) when
  * a part does not fit or the name
  * is not written so ("Élodie Dupré" says nothing of which is which). */

@@ -425,7 +425,15 @@ static const struct layout_def *recognise(char folded[][96], size_t n)
 		if (all)
 			return &layouts[l];
 	}
-	return NULL;
+	/* eschool's own names, and only them: "plain" */
+	for (size_t i = 0; i < n; i++) {
+		long rank;
+
+		if (folded[i][0] != '\0' &&
+		    lookup(plain_own, ES_ARRAY_LEN(plain_own), folded[i], &rank) < 0)
+			return NULL;
+	}
+	return n > 0 ? &layouts[0] : NULL;
 }
 
 void es_roster_layout_free(struct es_roster_layout *lay)
@@ -525,8 +533,10 @@ int es_roster_layout(struct es_roster_layout *lay, char *const *header, size_t n
 		/* the administrator's map, then the export's own meanings, then
 		 * the usual names */
 		for (size_t m = 0; map != NULL && m < map->n && field < 0; m++)
-			if (strcmp(map->e[m].header, folded[i]) == 0)
+			if (strcmp(map->e[m].header, folded[i]) == 0) {
 				field = map->e[m].field;
+				rank = (long)m; /* several columns for one field: in the order given */
+			}
 		if (field < 0 && def != NULL) {
 			field = lookup(def->own, def->n_own, folded[i], &rank);
 			rank += 1000;
@@ -545,6 +555,17 @@ int es_roster_layout(struct es_roster_layout *lay, char *const *header, size_t n
 			es_roster_layout_free(lay);
 			return -1;
 		}
+	}
+	/* a field the administrator mapped comes from those columns only:
+	 * the others that would give it are left unused (and listed) */
+	for (int f = 0; f < ES_RF_COUNT; f++) {
+		if (lay->col[f][0] < 0 || ranks[f][0] >= 1000)
+			continue;
+		for (int k = 1; k < ES_ROSTER_ALTS && lay->col[f][k] >= 0; k++)
+			if (ranks[f][k] >= 1000) {
+				lay->used[lay->col[f][k]] = false;
+				lay->col[f][k] = -1;
+			}
 	}
 	if (lay->col[ES_RF_USERNAME][0] < 0 && lay->col[ES_RF_NAME][0] < 0 &&
 	    lay->col[ES_RF_LAST][0] < 0) {

@@ -77,6 +77,13 @@ static void logo_load(const struct cli *ctx)
 	logo_len = got;
 }
 
+void school_logo(const struct cli *ctx, const unsigned char **data, size_t *len)
+{
+	logo_load(ctx);
+	*data = logo_data;
+	*len = logo_len;
+}
+
 int compose_for(struct cli *ctx, const char *kind, const char *lang, const char *to,
                    const char *to_name, const struct es_tvar *extra, size_t n_extra,
                    const struct es_tdate *dates, size_t n_dates, struct es_buf *msg,

@@ -20,4 +20,8 @@ int compose_for(struct cli *ctx, const char *kind, const char *lang, const char 
                    const struct es_tdate *dates, size_t n_dates, struct es_buf *msg,
                    const char **kind_used, struct es_err *err);
 
+/* The school's logo ([general] logo), read once per run: NULL and 0 when
+ * there is none or it cannot be used (warned about once). */
+void school_logo(const struct cli *ctx, const unsigned char **data, size_t *len);
+
 #endif

@@ -367,7 +367,7 @@ def test_a_deleted_account_is_made_again(sandbox):
 
     p = sb.eschool("import", "--dry-run", "--json", path)
     assert p.returncode == 0, p.stderr
-    assert {o["username"]: o["action"] for o in json_lines(p.stdout)} == \
+    assert {o["username"]: o["action"] for o in json_lines(p.stdout) if "roster" not in o} == \
         {"tguerin": "recreate", "amartin": "skip"}
     p = sb.eschool("import", "--dry-run", path)
     assert re.search(r":2\s+tguerin\s+student\s+create again\s", p.stdout), p.stdout
@@ -459,7 +459,7 @@ def test_names_with_terminal_controls_are_escaped(sandbox):
         no_raw_control(p.stderr, "dry-run stderr")
         assert "Anne \\xc2\\x9b31mRed" in p.stdout, p.stdout
         assert "Bob \\xe2\\x80\\xaetxt.exe" in p.stdout, p.stdout
-        assert "r\\xe2\\x80\\xaegpj.\\xc2\\x9b1m.csv:4: name contains a control character" \
+        assert "r\\xe2\\x80\\xaegpj.\\xc2\\x9b1m.csv:4: column 'name' contains a control character" \
             in p.stderr, p.stderr
         assert "invalid email address 'mai\\xe2\\x80\\xae@school.example'" in p.stderr, p.stderr
 

@@ -263,6 +263,9 @@ static void test_name_display(void **state)
 	expect_display("Gaëlle", "L'HERMITE", "Gaëlle L'Hermite");
 	expect_display("Ève", "ÇELIK", "Ève Çelik");
 	expect_display("Łucja", "ŻÓŁW", "Łucja Żółw");
+	expect_display("Cécile", "NGUYỄN", "Cécile Nguyễn");
+	expect_display("Ioana", "ȘTEFĂNESCU", "Ioana Ștefănescu");
+	expect_display("Олег", "ПЕТРОВ", "Олег Петров");
 	expect_display("Jan", "DE", "Jan De"); /* a particle alone is a name */
 	/* written in capitals, the first name is cased too, hyphens kept */
 	expect_display("JEAN-BAPTISTE", "MARTIN-DUBOIS", "Jean-Baptiste Martin-Dubois");
@@ -323,6 +326,11 @@ static void test_name_split(void **state)
 	expect_split("DUPRÉ", NULL, NULL);
 	expect_split("DUPRÉ Élodie MARTIN", NULL, NULL); /* capitals at both ends */
 	expect_split(", Élodie", NULL, NULL);
+	expect_split("Nguyễn, Cécile", "Cécile", "Nguyễn");
+	/* a comma among other signs is not a name's */
+	expect_split("=HYPERLINK(\"http://evil.example\",\"x\")", NULL, NULL);
+	expect_split("Dupont, \"Lulu\" Louise", NULL, NULL);
+	expect_split("Martin, Jean, Luc", NULL, NULL);
 	expect_split("", NULL, NULL);
 }
 

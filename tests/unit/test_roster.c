@@ -199,6 +199,15 @@ static void test_header_map(void **state)
 	assert_int_equal(lay.col[ES_RF_EMAIL][0], -1);
 	assert_true(lay.used[3]);
 	es_roster_layout_free(&lay);
+	/* a field the map gives comes from the mapped columns only, in order */
+	assert_int_equal(layout(&lay, "Nom|Classe|Groupe|Option|Email", NULL,
+	                        "option=class, groupe=class", &err),
+	                 0);
+	assert_int_equal(lay.col[ES_RF_CLASS][0], 3);
+	assert_int_equal(lay.col[ES_RF_CLASS][1], 2);
+	assert_int_equal(lay.col[ES_RF_CLASS][2], -1);
+	assert_false(lay.used[1]); /* Classe: listed as used by nothing */
+	es_roster_layout_free(&lay);
 	assert_int_equal(es_roster_map_parse("Nom=surname", &map, &err), -1);
 	assert_non_null(strstr(err.msg, "'surname' is not a field"));
 	assert_int_equal(es_roster_map_parse("Nom", &map, &err), -1);

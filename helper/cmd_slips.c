@@ -1,0 +1,287 @@
+/* eschool slips: printable credential slips for accounts that exist.
+ *
+ * eschool keeps no password, only hashes: a slip can only carry a password
+ * made for it. So slips makes new temporary passwords (--reset, which
+ * must be said), draws them, and only then sets them: a PDF that cannot
+ * be written changes nothing. An account whose password then cannot be
+ * set keeps its old one, and its slip is named void. */
+#include "accounts.h"
+#include "cli.h"
+#include "commands.h"
+#include "log.h"
+#include "provision.h"
+#include "slips.h"
+#include "ui.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <sodium.h>
+
+#include "es_account.h"
+#include "es_names.h"
+#include "mail/deliver.h"
+
+struct pick {
+	char user[ES_NAME_MAX + 1];
+	struct es_policy pol;
+	char *name, *klass, *lang;
+	struct cred cred;
+	time_t expires;
+	bool voided;
+};
+
+struct slips_run {
+	struct cli *ctx;
+	const char *const *classes;
+	int n_classes;
+	struct pick *picks;
+	size_t n, cap;
+	struct es_err *err;
+	int rc;
+};
+
+static void pick_free(struct pick *p)
+{
+	free(p->name);
+	free(p->klass);
+	free(p->lang);
+	cred_wipe(&p->cred);
+}
+
+/* Adds user when it may get a new password (see reset_check). */
+static int add_pick(struct slips_run *run, const char *user)
+{
+	struct es_state st;
+	struct pick *p;
+	int rc = -1;
+
+	for (size_t i = 0; i < run->n; i++)
+		if (strcmp(run->picks[i].user, user) == 0)
+			return 0; /* named twice, or by name and by class */
+	if (run->n == run->cap) {
+		size_t ncap = run->cap ? run->cap * 2 : 32;
+		struct pick *v = realloc(run->picks, ncap * sizeof(*v));
+
+		if (v == NULL)
+			return es_err_set(run->err, ES_EOS, "out of memory");
+		run->picks = v;
+		run->cap = ncap;
+	}
+	p = &run->picks[run->n];
+	memset(p, 0, sizeof(*p));
+	es_state_init(&st, "");
+	if (reset_check(run->ctx, user, &st, &p->pol, run->err) != 0)
+		goto out;
+	(void)es_strlcpy(p->user, user, sizeof(p->user));
+	p->name = es_strdup(es_state_get(&st, ES_K_NAME) ? es_state_get(&st, ES_K_NAME) : user);
+	p->klass = es_state_get(&st, ES_K_CLASS) ? es_strdup(es_state_get(&st, ES_K_CLASS)) : NULL;
+	p->lang = es_strdup(es_state_get(&st, ES_K_LANG) ? es_state_get(&st, ES_K_LANG)
+	                                                 : run->ctx->cfg.language);
+	if (p->name == NULL || p->lang == NULL ||
+	    (es_state_get(&st, ES_K_CLASS) != NULL && p->klass == NULL)) {
+		pick_free(p);
+		es_err_set(run->err, ES_EOS, "out of memory");
+		goto out;
+	}
+	run->n++;
+	rc = 0;
+out:
+	es_state_free(&st);
+	return rc;
+}
+
+static bool in_classes(const struct slips_run *run, const char *klass)
+{
+	for (int i = 0; klass != NULL && i < run->n_classes; i++)
+		if (strcmp(run->classes[i], klass) == 0)
+			return true;
+	return false;
+}
+
+/* --class: every account of those classes that is not disabled. */
+static int class_one(const char *user, void *arg)
+{
+	struct slips_run *run = arg;
+	struct es_state st;
+	struct es_err e = { 0 };
+	bool wanted;
+
+	es_state_init(&st, "");
+	if (es_store_read(&run->ctx->store, user, &st, &e) != 0) {
+		es_state_free(&st);
+		return 0; /* a corrupt state is doctor's to report */
+	}
+	wanted = in_classes(run, es_state_get(&st, ES_K_CLASS)) &&
+	         !es_state_get_bool(&st, ES_K_DISABLED);
+	es_state_free(&st);
+	if (wanted && add_pick(run, user) != 0) {
+		run->rc = -1;
+		return 1;
+	}
+	return 0;
+}
+
+/* The new password of one account, set as reset sets it (the state
+ * first, "creating", then the password, then "slip"); the old state goes
+ * back when the password cannot be set. */
+static int reset_one(struct cli *ctx, struct pick *p, struct es_err *err)
+{
+	struct es_state st;
+	struct es_record rec = { .token = -1 };
+	struct es_aging aging;
+	char *old = NULL;
+	size_t oldlen = 0;
+	int rc = -1;
+
+	es_state_init(&st, "");
+	if (es_record_open(&ctx->store, p->user, ES_RECORD_WRITE, &st, &rec, err) != 0)
+		goto out;
+	if (es_state_format(&st, &old, &oldlen, err) != 0)
+		goto out;
+	if (es_account_new_password(&st, &p->pol, ctx->now) != 0) {
+		es_err_set(err, ES_EOS, "out of memory");
+		goto out;
+	}
+	if (es_record_save(&rec, err) != 0)
+		goto out;
+	es_account_aging(&p->pol, es_state_get_bool(&st, ES_K_MUST_CHANGE),
+	                 es_policy_exempt(&p->pol, p->user), ctx->now, &aging);
+	if (account_source_for(&p->pol)->set_password(p->user, p->cred.hash, &aging, err) != 0) {
+		reset_put_back(&rec, old, oldlen);
+		goto out;
+	}
+	if (es_state_set(&st, ES_K_DELIVERY, "slip") != 0 ||
+	    es_account_aging_written(&st, &aging) != 0 || es_record_save(&rec, err) != 0) {
+		es_err_prefix(err, "the password was set but its delivery could not be recorded");
+		goto out;
+	}
+	if (ctx->cfg.mode == ES_MODE_PRODUCTION) {
+		struct es_err qerr = { 0 };
+
+		/* a queued mail with the password this one replaces must not go */
+		if (drop_stale_credentials(ctx, p->user, &qerr) != 0)
+			ui_warn("%s", ui_err(&qerr));
+	}
+	log_msg(LOG_AUTHPRIV, LOG_NOTICE, "new temporary password: user=%s role=%s delivery=slip",
+	        p->user, es_state_get(&st, ES_K_ROLE) ? es_state_get(&st, ES_K_ROLE) : "-");
+	rc = 0;
+out:
+	if (old != NULL) {
+		sodium_memzero(old, oldlen);
+		free(old);
+	}
+	es_record_close(&rec);
+	es_state_free(&st);
+	return rc;
+}
+
+/* What the slips are made of: the accounts named and those of --class,
+ * a new password each. */
+static int gather(struct slips_run *run, const struct args *a)
+{
+	for (int i = 0; i < a->n_positional; i++) {
+		if (!es_valid_username(a->positional[i]))
+			return es_err_set(run->err, ES_EDATA, "invalid username '%s'",
+			                  a->positional[i]);
+		if (add_pick(run, a->positional[i]) != 0)
+			return -1;
+	}
+	if (run->n_classes > 0) {
+		size_t before = run->n;
+
+		if (es_store_foreach(&run->ctx->store, class_one, run, run->err) != 0 || run->rc != 0)
+			return -1;
+		if (run->n == before)
+			return es_err_set(run->err, ES_ENOUSER,
+			                  "no account (not disabled) in the class(es) given: see "
+			                  "'eschool list'");
+	}
+	for (size_t i = 0; i < run->n; i++) {
+		struct pick *p = &run->picks[i];
+
+		if (cred_make(&p->pol, &p->cred, run->err) != 0)
+			return -1;
+		/* what es_account_new_password will record, the same clock */
+		p->expires = (time_t)es_account_initial_expires(&p->pol, run->ctx->now);
+	}
+	return 0;
+}
+
+int cmd_slips(struct cli *ctx, const struct args *a)
+{
+	struct es_err err = { 0 };
+	struct slips_run run = { .ctx = ctx, .err = &err };
+	struct slip_set set = { 0 };
+	const char *path = arg_value(a, "output");
+	size_t n_void = 0;
+	intptr_t all = -1;
+	int rc = -1;
+
+	run.n_classes = arg_values(a, "class", &run.classes);
+	if (a->n_positional == 0 && run.n_classes == 0) {
+		ui_warn("say whose slips: USER... or --class CLASS");
+		return ES_EUSAGE;
+	}
+	if (!arg_flag(a, "reset")) {
+		ui_warn("eschool keeps no passwords, only what it needs to check them: a slip "
+		        "can only carry a new temporary password. Add --reset to give these "
+		        "accounts new passwords (their current ones stop working) and print them");
+		return ES_EUSAGE;
+	}
+	if (slip_path_check(path, &err) != 0)
+		goto out;
+	if (es_store_lock_all(&ctx->store, &all, &err) != 0)
+		goto out;
+	if (gather(&run, a) != 0)
+		goto out;
+	for (size_t i = 0; i < run.n; i++) {
+		const struct pick *p = &run.picks[i];
+
+		if (slip_set_add(&set, &(struct slip){ .display_name = p->name,
+		                                       .klass = p->klass,
+		                                       .username = p->user,
+		                                       .password = p->cred.password,
+		                                       .lang = p->lang,
+		                                       .expires = p->expires }) != 0) {
+			es_err_set(&err, ES_EOS, "out of memory");
+			goto out;
+		}
+	}
+	/* drawn first: a PDF that cannot be written changes no password */
+	if (slip_set_write(ctx, &set, path, &err) != 0)
+		goto out;
+	for (size_t i = 0; i < run.n; i++) {
+		struct es_err e = { 0 };
+
+		if (reset_one(ctx, &run.picks[i], &e) != 0) {
+			run.picks[i].voided = true;
+			n_void++;
+			ui_warn("the slip of %s is void (its password was not changed): %s",
+			        run.picks[i].user, ui_err(&e));
+		}
+		cred_wipe(&run.picks[i].cred);
+	}
+	if (ctx->json) {
+		for (size_t i = 0; i < run.n; i++)
+			ui_print_credential(ctx, run.picks[i].user, NULL,
+			                    run.picks[i].voided ? "void" : "slip");
+	} else if (!ctx->quiet) {
+		ui_info(ctx, "%zu new temporary password(s) on slips: %s\n", run.n - n_void, path);
+	}
+	rc = n_void > 0 ? ES_ECANTCREAT : 0;
+	if (n_void > 0)
+		ui_warn("%zu slip(s) are void: tear them up and run 'eschool slips --reset' again "
+		        "for those accounts",
+		        n_void);
+out:
+	es_store_unlock_all(&ctx->store, all);
+	for (size_t i = 0; i < run.n; i++)
+		pick_free(&run.picks[i]);
+	free(run.picks);
+	slip_set_free(&set);
+	if (rc < 0)
+		rc = ui_fail(&err);
+	return rc;
+}
