@@ -127,6 +127,7 @@ struct import {
 	 * enumerate); sys_groups likewise; home_kept: the managed users whose
 	 * state says K_HOME_KEPT */
 	struct strset sys_users, sys_groups, managed, managed_by_person, csv_names, home_kept;
+	struct strset slip_pending; /* accounts whose slips a failed run never drew */
 	/* hashing pool */
 	struct cred *creds;
 	int *cred_rc;
@@ -570,10 +571,7 @@ static int managed_one(const char *user, void *arg)
 		return 0;
 	}
 	delivery = es_state_get(&st, ES_K_DELIVERY);
-	/* "slip-pending": made, its password waiting for the PDF that a
-	 * killed run never wrote: completed with a new password, as creating */
-	if (delivery != NULL &&
-	    (strcmp(delivery, "creating") == 0 || strcmp(delivery, "slip-pending") == 0)) {
+	if (delivery != NULL && strcmp(delivery, "creating") == 0) {
 		kind = "creating"; /* whether the account exists yet or not */
 	} else {
 		long uid = user_uid(im, user);
@@ -584,6 +582,15 @@ static int managed_one(const char *user, void *arg)
 		else
 			switch (es_state_owner(&st, uid >= 0 ? &pw : NULL)) {
 			case ES_OWNER_OK:
+				/* made, its password waiting for slips a failed or
+				 * killed run never drew: completed with a new
+				 * password, as creating (the account is still the
+				 * one eschool made: checked above) */
+				if (delivery != NULL && strcmp(delivery, "slip-pending") == 0) {
+					kind = "creating";
+					if (strset_put(&im->slip_pending, user, NULL) != 0)
+						w->rc = es_err_set(w->err, ES_EOS, "out of memory");
+				}
 				break;
 			case ES_OWNER_GONE:
 				kind = "orphan";
@@ -597,7 +604,20 @@ static int managed_one(const char *user, void *arg)
 	               es_state_get(&st, ES_K_EMAIL) ? es_state_get(&st, ES_K_EMAIL) : "");
 	person_key(es_state_get(&st, ES_K_EMAIL), es_state_get(&st, ES_K_NAME),
 	           es_state_get(&st, ES_K_CLASS), key, sizeof(key));
-	if (strset_put(&im->managed, user, val) != 0 ||
+	/* a name stored as the roster wrote it ("DUPRÉ Élodie", before names
+	 * were greeted so) is found by its greeting too: the same roster
+	 * run again finds the same person */
+	if (es_state_get(&st, ES_K_NAME) != NULL) {
+		char greeting[512], key2[600];
+
+		es_name_greeting(es_state_get(&st, ES_K_NAME), greeting, sizeof(greeting));
+		person_key(es_state_get(&st, ES_K_EMAIL), greeting, es_state_get(&st, ES_K_CLASS),
+		           key2, sizeof(key2));
+		if (strcmp(key2, key) != 0 && !strset_has(&im->managed_by_person, key2) &&
+		    strset_put(&im->managed_by_person, key2, user) != 0)
+			w->rc = es_err_set(w->err, ES_EOS, "out of memory");
+	}
+	if (w->rc != 0 || strset_put(&im->managed, user, val) != 0 ||
 	    strset_put(&im->managed_by_person, key, user) != 0 ||
 	    (es_state_get_bool(&st, K_HOME_KEPT) &&
 	     strset_put(&im->home_kept, user, NULL) != 0)) {
@@ -1025,11 +1045,13 @@ static void send_all(struct import *im)
 	struct outbox *ob = NULL;
 	struct es_err e = { 0 };
 	size_t total = 0, done = 0;
-	bool busy = false;
+	bool busy = false, notices = false;
 
-	for (size_t j = 0; j < im->n_jobs; j++)
+	for (size_t j = 0; j < im->n_jobs; j++) {
 		total += im->r.rows[im->jobs[j]].qid[0] != '\0';
-	if (total == 0)
+		notices |= im->r.rows[im->jobs[j]].nid[0] != '\0';
+	}
+	if (total == 0 && !notices)
 		return;
 	if (outbox_open(im->ctx, 0, &ob, &e) != 0) {
 		busy = e.code == ES_ETEMP;
@@ -1057,6 +1079,10 @@ static void send_all(struct import *im)
 	}
 	for (size_t j = 0; ob != NULL && j < im->n_jobs; j++) {
 		const struct row *row = &im->r.rows[im->jobs[j]];
+
+		/* a parent is told once the pupil's slip exists */
+		if (row->slip && !im->slips_written)
+			continue;
 		if (row->nid[0] != '\0' && !outbox_stopped(ob))
 			(void)send_queued(im, ob, row->nid);
 	}
@@ -1141,7 +1167,9 @@ static int report_all(struct import *im, struct es_err *err)
 			es_buf_free(&b);
 		}
 		cred_wipe(&im->creds[j]);
-		if (strcmp(delivery, "queued") != 0 && strcmp(delivery, "slip-pending") != 0)
+		/* "slip" was recorded when the PDF was written (write_slips) */
+		if (strcmp(delivery, "queued") != 0 && strcmp(delivery, "slip-pending") != 0 &&
+		    strcmp(delivery, "slip") != 0)
 			record_delivery(im, row->username, delivery);
 	}
 	return rc;
@@ -1297,9 +1325,34 @@ static int write_slips(struct import *im, struct es_err *err)
 		return -1;
 	}
 	im->slips_written = true;
+	/* delivered: recorded before the queue runs, which holds a parent
+	 * notice while its pupil is "slip-pending" */
+	for (size_t j = 0; im->production && j < im->n_jobs; j++) {
+		const struct row *row = &im->r.rows[im->jobs[j]];
+
+		if (row->slip && row->delivery != NULL && strcmp(row->delivery, "slip") == 0)
+			record_delivery(im, row->username, "slip");
+	}
 	ui_info(im->ctx, "%zu slip(s) to print: %s\n", im->slips.n,
 	        esc(im->slips_path, path, sizeof(path)));
 	return 0;
+}
+
+/* Accounts an earlier import made whose slips were never drawn, that no
+ * row of this roster completes (its address was added since, say): their
+ * password is nobody's, which the administrator is told. */
+static void warn_stranded(struct import *im)
+{
+	for (size_t i = 0; i < im->slip_pending.cap; i++) {
+		const char *user = im->slip_pending.slots != NULL ? im->slip_pending.slots[i].key : NULL;
+
+		if (user != NULL && !strset_has(&im->csv_names, user))
+			im_warn(im,
+			        _("%s was made by an earlier import whose slips were never written: "
+			          "nobody has its password; 'eschool slips --reset %s -o FILE.pdf' "
+			          "gives it one"),
+			        user, user);
+	}
 }
 
 /* Before anything is made: rows without an address need --slips in
@@ -1688,7 +1741,8 @@ static char *plan_note(const struct row *row)
 	return out;
 }
 
-/* The dry run says how the roster was read: its encoding and separator
+/* The dry run says how the roster was read, on stderr (stdout has the
+ * plan, one object per account with --json): its encoding and separator
  * (detected or given), the export recognised, and which column gives
  * which field. */
 static void print_layout(struct import *im)
@@ -1699,23 +1753,6 @@ static void print_layout(struct import *im)
 	char line[4096];
 	int rc;
 
-	if (im->ctx->json) {
-		rc = es_buf_puts(&b, "{\"roster\":{\"encoding\":") |
-		     es_buf_json_str(&b, im->r.encoding) | es_buf_puts(&b, ",\"separator\":") |
-		     es_buf_json_str(&b, im->r.sep == '\t' ? "\t" : sep) |
-		     es_buf_puts(&b, ",\"format\":") | es_buf_json_str(&b, lay->format) |
-		     es_buf_puts(&b, ",\"columns\":{");
-		for (int f = 0, first = 1; f < ES_RF_COUNT; f++)
-			for (int k = 0; k < ES_ROSTER_ALTS && lay->col[f][k] >= 0; k++, first = 0)
-				rc |= es_buf_puts(&b, first ? "" : ",") |
-				      es_buf_json_str(&b, lay->header[lay->col[f][k]]) |
-				      es_buf_puts(&b, ":") | es_buf_json_str(&b, es_roster_field_name(f));
-		rc |= es_buf_puts(&b, "}}}\n");
-		if (rc == 0)
-			(void)fwrite(b.data, 1, b.len, stdout);
-		es_buf_free(&b);
-		return;
-	}
 	if (im->ctx->quiet)
 		return;
 	rc = es_buf_printf(&b, _("%s: %s, separator '%s'"), im->file, im->r.encoding, sep);
@@ -1860,6 +1897,7 @@ static void import_free(struct import *im)
 	strset_free(&im->managed_by_person);
 	strset_free(&im->csv_names);
 	strset_free(&im->home_kept);
+	strset_free(&im->slip_pending);
 	(void)pthread_mutex_destroy(&im->mu);
 	(void)pthread_cond_destroy(&im->cv);
 }
@@ -1950,6 +1988,7 @@ int cmd_import(struct cli *ctx, const struct args *a)
 		goto out;
 	resolve_rows(&im);
 	report_bad_rows(&im);
+	warn_stranded(&im);
 	count_actions(&im, &n_create, &n_resume, &n_skip);
 	if (prepare_slips(&im, dry_run, &err) != 0)
 		goto out;
@@ -1976,21 +2015,22 @@ int cmd_import(struct cli *ctx, const struct args *a)
 	if (create_all(&im, &err) != 0) {
 		struct es_err e2 = { 0 };
 
-		if (im.production) /* what was queued goes, and is reported */
-			send_all(&im);
-		if (write_slips(&im, &e2) != 0) /* and what was made has its slip */
+		if (write_slips(&im, &e2) != 0) /* what was made has its slip */
 			(void)fail_escaped(&e2);
-		if (im.production)
+		if (im.production) { /* what was queued goes, and is reported */
+			send_all(&im);
 			(void)report_all(&im, &e2);
+		}
 		if (im.done > 0)
 			im_warn(&im, _("%zu account(s) were created before the error; run the same import "
 			               "again to complete it"),
 			        im.done);
 		goto out;
 	}
+	/* the slips first: a parent notice goes once its pupil's slip exists */
+	slips_rc = write_slips(&im, &slips_err);
 	if (im.production)
 		send_all(&im);
-	slips_rc = write_slips(&im, &slips_err);
 	if (im.production && report_all(&im, &err) != 0)
 		goto out;
 	if (slips_rc != 0) {

@@ -38,7 +38,10 @@ static bool creating(const struct es_state *st, const struct es_qmsg *m)
 	if (!(m->secret || strcmp(m->kind, "parent-notice") == 0))
 		return false;
 	delivery = es_state_get(st, ES_K_DELIVERY);
-	return delivery != NULL && strcmp(delivery, "creating") == 0;
+	/* "slip-pending": made by an import whose slips are not drawn yet;
+	 * the parent is told once the pupil's slip exists */
+	return delivery != NULL &&
+	       (strcmp(delivery, "creating") == 0 || strcmp(delivery, "slip-pending") == 0);
 }
 
 static bool held_for_its_account(struct cli *ctx, const struct es_qmsg *m)

@@ -13,9 +13,12 @@
 #include "slips.h"
 #include "ui.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -125,7 +128,9 @@ static int class_one(const char *user, void *arg)
 
 /* The new password of one account, set as reset sets it (the state
  * first, "creating", then the password, then "slip"); the old state goes
- * back when the password cannot be set. */
+ * back when the password cannot be set. 0: done; -1: the password was not
+ * changed (the slip is void); 1: changed, but "slip" could not be
+ * recorded (the slip is good; err says what). */
 static int reset_one(struct cli *ctx, struct pick *p, struct es_err *err)
 {
 	struct es_state st;
@@ -154,7 +159,10 @@ static int reset_one(struct cli *ctx, struct pick *p, struct es_err *err)
 	}
 	if (es_state_set(&st, ES_K_DELIVERY, "slip") != 0 ||
 	    es_account_aging_written(&st, &aging) != 0 || es_record_save(&rec, err) != 0) {
+		if (err->code == 0)
+			es_err_set(err, ES_EOS, "out of memory");
 		es_err_prefix(err, "the password was set but its delivery could not be recorded");
+		rc = 1;
 		goto out;
 	}
 	if (ctx->cfg.mode == ES_MODE_PRODUCTION) {
@@ -215,6 +223,7 @@ int cmd_slips(struct cli *ctx, const struct args *a)
 	struct slips_run run = { .ctx = ctx, .err = &err };
 	struct slip_set set = { 0 };
 	const char *path = arg_value(a, "output");
+	char partial[ES_PATH_LEN];
 	size_t n_void = 0;
 	intptr_t all = -1;
 	int rc = -1;
@@ -230,7 +239,13 @@ int cmd_slips(struct cli *ctx, const struct args *a)
 		        "accounts new passwords (their current ones stop working) and print them");
 		return ES_EUSAGE;
 	}
-	if (slip_path_check(path, &err) != 0)
+	/* drawn as PATH.partial, named PATH once every password is set: a
+	 * run killed in between leaves no PDF that looks good and is not */
+	if (snprintf(partial, sizeof(partial), "%s.partial", path) >= (int)sizeof(partial)) {
+		es_err_set(&err, ES_EUSAGE, "%s: the name is too long", path);
+		goto out;
+	}
+	if (slip_path_check(path, &err) != 0 || slip_path_check(partial, &err) != 0)
 		goto out;
 	if (es_store_lock_all(&ctx->store, &all, &err) != 0)
 		goto out;
@@ -250,19 +265,34 @@ int cmd_slips(struct cli *ctx, const struct args *a)
 		}
 	}
 	/* drawn first: a PDF that cannot be written changes no password */
-	if (slip_set_write(ctx, &set, path, &err) != 0)
+	if (slip_set_write(ctx, &set, partial, &err) != 0)
 		goto out;
 	for (size_t i = 0; i < run.n; i++) {
 		struct es_err e = { 0 };
+		int r = reset_one(ctx, &run.picks[i], &e);
 
-		if (reset_one(ctx, &run.picks[i], &e) != 0) {
+		if (r < 0) {
 			run.picks[i].voided = true;
 			n_void++;
 			ui_warn("the slip of %s is void (its password was not changed): %s",
 			        run.picks[i].user, ui_err(&e));
+		} else if (r > 0) {
+			ui_warn("%s", ui_err(&e)); /* the slip is good */
 		}
 		cred_wipe(&run.picks[i].cred);
 	}
+	if (n_void == run.n) {
+		(void)unlink(partial);
+		es_err_set(&err, ES_ECANTCREAT, "no password could be changed: no slips written");
+		goto out;
+	}
+	/* link, not rename: a file made at path meanwhile is not replaced */
+	if (link(partial, path) != 0) {
+		es_err_errno(&err, ES_ECANTCREAT, errno,
+		             "the slips are in %s, but it cannot be named %s", partial, path);
+		goto out; /* kept: the only copy of the new passwords */
+	}
+	(void)unlink(partial);
 	if (ctx->json) {
 		for (size_t i = 0; i < run.n; i++)
 			ui_print_credential(ctx, run.picks[i].user, NULL,

@@ -21,6 +21,7 @@
 #include "es_msg.h"
 #include "es_util.h"
 
+
 /* A4 in PDF points (1/72 inch); slips 2 columns x 4 rows inside a margin
  * that most printers can print to */
 #define PAGE_W 595.28
@@ -268,44 +269,6 @@ static int slip_order(const void *va, const void *vb)
 static bool same_class(const struct slip *a, const struct slip *b)
 {
 	return class_cmp(a->klass, b->klass) == 0;
-}
-
-/* ---- dates ---- */
-
-/* clang-format off */
-static const char *const months_en[12] = {
-	"January", "February", "March", "April", "May", "June", "July",
-	"August", "September", "October", "November", "December",
-};
-static const char *const months_fr[12] = {
-	"janvier", "février", "mars", "avril", "mai", "juin", "juillet",
-	"août", "septembre", "octobre", "novembre", "décembre",
-};
-/* clang-format on */
-
-int slips_fmt_date(time_t t, bool french, char *out, size_t outsz)
-{
-	struct tm tm;
-	int n;
-
-	if (out == NULL || outsz == 0)
-		return -1;
-	out[0] = '\0';
-	if (localtime_r(&t, &tm) == NULL || tm.tm_mon < 0 || tm.tm_mon > 11)
-		return -1;
-	if (french)
-		/* "1er décembre": the first of a month is an ordinal in French */
-		n = snprintf(out, outsz, "%d%s %s %d à %d h %02d", tm.tm_mday,
-			     tm.tm_mday == 1 ? "er" : "", months_fr[tm.tm_mon], tm.tm_year + 1900,
-			     tm.tm_hour, tm.tm_min);
-	else
-		n = snprintf(out, outsz, "%d %s %d, %02d:%02d", tm.tm_mday, months_en[tm.tm_mon],
-			     tm.tm_year + 1900, tm.tm_hour, tm.tm_min);
-	if (n < 0 || (size_t)n >= outsz) {
-		out[0] = '\0';
-		return -1;
-	}
-	return 0;
 }
 
 /* ---- the logo ---- */
@@ -568,7 +531,7 @@ static int draw_slip(const struct pen *pen, const struct slip *s, double cx, dou
 	y += draw_field(pen, x, y, width, es_msg(fr, "Temporary password:"), s->password) + 5;
 
 	if (s->expires != 0) {
-		if (slips_fmt_date(s->expires, fr, date, sizeof(date)) != 0) {
+		if (es_fmt_when(s->expires, fr ? "fr" : "en", date, sizeof(date)) != 0) {
 			cairo_restore(pen->cr);
 			return es_err_set(err, ES_EDATA, "a date cannot be written: %lld",
 					  (long long)s->expires);
@@ -600,7 +563,7 @@ static int draw_class_page(const struct pen *pen, const struct slip *first, size
 	char date[96];
 	char *line;
 
-	if (slips_fmt_date(doc->now != 0 ? doc->now : time(NULL), fr, date, sizeof(date)) != 0)
+	if (es_fmt_when(doc->now != 0 ? doc->now : time(NULL), fr ? "fr" : "en", date, sizeof(date)) != 0)
 		return es_err_set(err, ES_EDATA, "a date cannot be written: %lld",
 				  (long long)doc->now);
 	y += draw_logo(pen, x, y, width, 110, true);

@@ -76,10 +76,4 @@ int slips_pdf_write(const char *path, const struct slip_doc *doc, struct es_err 
  * pixels a side. For the caller to warn that a logo is left out. */
 bool slips_pdf_logo_ok(const unsigned char *png, size_t len);
 
-/* t in local time as the language writes a date, with month names from
- * our own tables (no locale needed): "17 décembre 2026 à 17 h 35",
- * "17 December 2026, 17:35". Returns 0, or -1 when out is too small or
- * the time cannot be converted (out then holds ""). */
-int slips_fmt_date(time_t t, bool french, char *out, size_t outsz);
-
 #endif

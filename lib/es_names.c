@@ -422,6 +422,8 @@ static unsigned long case_lower(unsigned long cp)
 		return cp + ('a' - 'A');
 	if (cp == 0x178)
 		return 0xff;
+	if (cp == 0x130)
+		return 'i'; /* İ: Turkish capital i */
 	if (cp >= 0xc0 && cp <= 0xde)
 		return cp + 0x20;
 	if (cp >= 0x400 && cp <= 0x40f)
@@ -551,7 +553,8 @@ static void append_cased(const char *s, bool particles, char *out, size_t outsz,
 		}
 		while (p < end && (k = utf8_next(p, &cp)) > 0) {
 			put_cp(out, outsz, used,
-			       start && !lower_word ? case_upper(case_lower(cp)) : case_lower(cp));
+			       start && !lower_word ? (case_is_upper(cp) ? cp : case_upper(cp))
+			                            : case_lower(cp));
 			start = cp == '-' || cp == '\'' || cp == 0x2019;
 			p += k;
 		}
@@ -592,6 +595,8 @@ void es_name_display(const char *first, const char *last, char *out, size_t outs
 	out[0] = '\0';
 	append_part(first, false, out, outsz, &used);
 	append_part(last, true, out, outsz, &used);
+	while (used > 0 && out[used - 1] == ' ') /* a last word that did not fit */
+		out[--used] = '\0';
 }
 
 /* Copies s[0..len) into out, trimmed; false when empty or too long. */
@@ -650,4 +655,14 @@ bool es_name_split(const char *full, char *first, size_t firstsz, char *last, si
 	memcpy(first, f, strlen(f) + 1);
 	memcpy(last, l, strlen(l) + 1);
 	return true;
+}
+
+void es_name_greeting(const char *full, char *out, size_t outsz)
+{
+	char first[256], last[256];
+
+	if (es_name_split(full, first, sizeof(first), last, sizeof(last)))
+		es_name_display(first, last, out, outsz);
+	else
+		es_name_display(full, NULL, out, outsz);
 }

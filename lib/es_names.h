@@ -80,4 +80,9 @@ void es_name_display(const char *first, const char *last, char *out, size_t outs
  * is not written so ("Élodie Dupré" says nothing of which is which). */
 bool es_name_split(const char *full, char *first, size_t firstsz, char *last, size_t lastsz);
 
+/* The name a full name is greeted by: split (es_name_split) and put in
+ * order when it can be, cased when written in capitals: "DUPRÉ Élodie",
+ * "Dupré, Élodie" and "Élodie Dupré" are all "Élodie Dupré". */
+void es_name_greeting(const char *full, char *out, size_t outsz);
+
 #endif

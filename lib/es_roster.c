@@ -715,7 +715,7 @@ void es_roster_row_free(char *out[ES_RV_COUNT])
 /* The display name and the username key from the name columns. */
 static int names_of(const char *first, const char *last, const char *full, char *out[ES_RV_COUNT])
 {
-	char display[512], f[256], l[256];
+	char display[512];
 	struct es_buf key = { 0 };
 
 	if (first != NULL || last != NULL) {
@@ -726,10 +726,7 @@ static int names_of(const char *first, const char *last, const char *full, char 
 		if (first != NULL && es_buf_puts(&key, first) != 0)
 			goto oom;
 	} else if (full != NULL) {
-		if (es_name_split(full, f, sizeof(f), l, sizeof(l)))
-			es_name_display(f, l, display, sizeof(display));
-		else
-			es_name_display(full, NULL, display, sizeof(display));
+		es_name_greeting(full, display, sizeof(display));
 		if (es_buf_puts(&key, full) != 0)
 			goto oom;
 	} else {

@@ -12,8 +12,9 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from conftest import assert_fails, configure_mail, json_lines  # noqa: E402
+from conftest import assert_fails, configure_mail, json_lines, password_ok  # noqa: E402
 from sandbox import ESCHOOL  # noqa: E402
+from test_slips import slip_passwords  # noqa: E402
 
 ROSTERS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "rosters")
 EXPECTED = json.load(open(os.path.join(ROSTERS, "expected.json"), encoding="utf-8"))["files"]
@@ -37,6 +38,19 @@ def pdf_text(sb, path, page=None):
     return sb.cmd(["pdftotext", "-layout", *pages, path, "-"], check=True).stdout
 
 
+def how_read(path, stderr):
+    """What the dry run says of the file on stderr: (encoding, separator,
+    layout, {column: field} with the first column of each field)."""
+    m = re.search(rf"^{re.escape(path)}: (.+), separator '(.+?)'(?:, layout (\w+))?$",
+                  stderr, re.M)
+    assert m, stderr
+    columns = {}
+    for col, field in re.findall(r"^  '(.+)' -> (\w+)", stderr, re.M):
+        columns.setdefault(col, field)
+    sep = {"tab": "\t"}.get(m.group(2), m.group(2))
+    return m.group(1), sep, m.group(3) or "", columns
+
+
 def state_of(sb, users, person):
     """The account the import made for an expected person (by display name)."""
     found = [u for u in users if sb.state(u)["name"] == person["display"]]
@@ -51,12 +65,11 @@ def test_roster_imports_as_exported(sandbox, roster):
     # the dry run says how it was read
     p = sb.eschool("--json", "import", "--dry-run", path)
     assert p.returncode == 0, p.stderr
-    objs = json_lines(p.stdout)
-    how = objs[0]["roster"]
-    assert how["encoding"] == ENCODINGS[roster["encoding"]], how
-    assert how["separator"] == roster["delimiter"], how
-    assert how["format"] == (roster["format"] if roster["format"] in FORMATS else ""), how
-    plan = objs[1:]
+    plan = json_lines(p.stdout)  # one object per account, nothing else
+    encoding, sep, layout, _ = how_read(path, p.stderr)
+    assert encoding == ENCODINGS[roster["encoding"]], p.stderr
+    assert sep == roster["delimiter"], p.stderr
+    assert layout == (roster["format"] if roster["format"] in FORMATS else ""), p.stderr
     assert [o["line"] for o in plan] == [person["line"] for person in roster["people"]]
     assert all(o["action"] == "create" for o in plan)
     no_address = {person["line"] for person in roster["people"] if not person["email"]}
@@ -79,6 +92,12 @@ def test_roster_imports_as_exported(sandbox, roster):
     assert len(users) == len(roster["people"])
     assert sb.stat(slips)[:3] == (0o600, 0, 0)
     text = pdf_text(sb, slips)
+    # each slip's password opens its account (debug mode printed the same)
+    printed = {o["username"]: o["password"] for o in json_lines(p.stdout)}
+    on_slips = slip_passwords(sb, slips)
+    assert on_slips == printed
+    for user in list(printed)[:3]:
+        assert password_ok(sb, user, on_slips[user]), user
     for person in roster["people"]:
         user, st = state_of(sb, users, person)
         assert st.get("email") == person["email"], (person, st)
@@ -120,12 +139,13 @@ def test_encoding_and_map_options(sandbox):
     # [import] columns and --map: a column the school names its own way
     sb.write("/etc/eschool/eschool.conf", sb.read("/etc/eschool/eschool.conf") +
              "\n[import]\ncolumns = Régime = ignore, Groupes = class\n")
-    p = sb.eschool("--json", "import", "--dry-run", path)
+    p = sb.eschool("import", "--dry-run", path)
     assert p.returncode == 0, p.stderr
-    cols = json_lines(p.stdout)[0]["roster"]["columns"]
+    cols = how_read(path, p.stderr)[3]
     assert cols["Groupes"] == "class" and "Classe" not in cols and "Régime" not in cols
-    p = sb.eschool("--json", "import", "--dry-run", "--map", "Classe=class", path)
-    assert json_lines(p.stdout)[0]["roster"]["columns"]["Classe"] == "class"
+    assert "'Classe'" in [l for l in p.stderr.splitlines() if "used by nothing" in l][0]
+    p = sb.eschool("import", "--dry-run", "--map", "Classe=class", path)
+    assert how_read(path, p.stderr)[3]["Classe"] == "class"
 
 
 def test_no_address_needs_slips_in_production(sandbox, srv):
@@ -158,10 +178,13 @@ def test_no_address_needs_slips_in_production(sandbox, srv):
             assert st["delivery"] == "slip"
         if person["parent_email"]:
             assert "parent-notice" in got[person["parent_email"]]
-    # every slip on the PDF, the pupils without an address among them
-    text = pdf_text(sb, slips)
+    # every slip on the PDF, the pupils without an address among them, and
+    # their password opens their account
+    on_slips = slip_passwords(sb, slips)
+    assert sorted(on_slips) == sorted(person["username"] for person in roster["people"])
     for person in roster["people"]:
-        assert person["username"] in text
+        if not person["email"]:
+            assert password_ok(sb, person["username"], on_slips[person["username"]])
     # run again: nothing more, and the slips file is not overwritten
     p = sb.eschool("--json", "import", "--slips", sb.private("again.pdf"), path)
     assert p.returncode == 0 and p.stdout == "", p.stderr
@@ -172,26 +195,53 @@ def test_no_address_needs_slips_in_production(sandbox, srv):
 
 def test_slip_pending_is_completed_by_the_next_run(sandbox, srv):
     """A slips file that cannot be written leaves the pupils without an
-    address "slip-pending": the next run gives them new passwords and
-    their slips; nothing is lost."""
+    address "slip-pending" and their parents' notices held: the next run
+    gives them new passwords and their slips, and each parent one notice."""
     sb = sandbox
     configure_mail(sb, srv.port, srv.ca_file, mode="production")
     path = sb.private("r.csv")
-    sb.write(path, "Nom;Prénom;Classe;Email\nDUPRÉ;Élodie;6A;\nMARTIN;Léo;6A;leo@school.example\n")
-    # the directory of the slips disappears once the check is done: a
-    # read-only bind mount over it makes the write fail
+    sb.write(path, "Nom;Prénom;Classe;Email;Email parent\n"
+                   "DUPRÉ;Élodie;6A;;famille.dupre@parents.example.net\n"
+                   "MARTIN;Léo;6A;leo@school.example;\n")
+    n0 = len(srv.messages)
+    # the slips' directory is read-only once the check is done: the write fails
     outdir = sb.private("out")
     sb.cmd(["mkdir", "-p", outdir], check=True)
     p = sb.cmd(["sh", "-c", 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && '
-                'exec "$2" import --slips "$1/s.pdf" "$3"', "sh", outdir, ESCHOOL, path])
+                'exec "$2" --json import --slips "$1/s.pdf" "$3"', "sh", outdir, ESCHOOL, path])
     assert p.returncode != 0
     assert "slips were not written" in p.stderr, p.stderr
     assert sb.state("edupre")["delivery"] == "slip-pending"
-    assert sb.state("lmartin")["delivery"] in ("sent", "queued")
+    assert sb.state("lmartin")["delivery"] == "sent"
+    sent = [env.rcpt_tos[0] for env, _ in srv.messages[n0:]]
+    assert sent == ["leo@school.example"], sent  # the parent is not told yet
+    # queue run holds the notice too
+    assert sb.eschool("queue", "run").returncode == 0
+    assert len(srv.messages) == n0 + 1
     sb.cmd(["umount", outdir], check=True)
     p = sb.eschool("--json", "import", "--slips", f"{outdir}/s.pdf", path)
     assert p.returncode == 0, p.stderr
-    assert [o["username"] for o in json_lines(p.stdout)] == ["edupre"]
+    assert json_lines(p.stdout) == [{"username": "edupre", "delivery": "slip"}]
     assert sb.state("edupre")["delivery"] == "slip"
-    assert "edupre" in pdf_text(sb, f"{outdir}/s.pdf")
+    on_slips = slip_passwords(sb, f"{outdir}/s.pdf")
+    assert list(on_slips) == ["edupre"]
+    assert password_ok(sb, "edupre", on_slips["edupre"])
+    assert sb.eschool("queue", "run").returncode == 0
+    sent = [env.rcpt_tos[0] for env, _ in srv.messages[n0:]]
+    assert sorted(sent) == ["famille.dupre@parents.example.net", "leo@school.example"], sent
 
+
+def test_rerun_of_an_old_import_finds_the_same_people(sandbox):
+    """States written before names were greeted ("DUPRÉ Élodie" as the
+    roster had it) are found again by the same roster: no second account."""
+    sb = sandbox
+    path = sb.private("r.csv")
+    sb.write(path, "name,email\nDUPRÉ Élodie,e@school.example\n")
+    assert sb.eschool("import", path).returncode == 0
+    # what an older eschool stored
+    text = sb.read("/var/lib/eschool/users/edupre").replace("name=Élodie Dupré",
+                                                              "name=DUPRÉ Élodie")
+    sb.write("/var/lib/eschool/users/edupre", text)
+    p = sb.eschool("--json", "import", "--dry-run", path)
+    assert p.returncode == 0, p.stderr
+    assert json_lines(p.stdout) == [{"line": 2, "username": "edupre", "action": "skip"}]

@@ -266,6 +266,8 @@ static void test_name_display(void **state)
 	expect_display("Cécile", "NGUYỄN", "Cécile Nguyễn");
 	expect_display("Ioana", "ȘTEFĂNESCU", "Ioana Ștefănescu");
 	expect_display("Олег", "ПЕТРОВ", "Олег Петров");
+	expect_display("İsmail", "YILDIZ", "İsmail Yildiz"); /* no Turkish ı: no locale */
+	expect_display("Ali", "İNCE", "Ali İnce");
 	expect_display("Jan", "DE", "Jan De"); /* a particle alone is a name */
 	/* written in capitals, the first name is cased too, hyphens kept */
 	expect_display("JEAN-BAPTISTE", "MARTIN-DUBOIS", "Jean-Baptiste Martin-Dubois");
@@ -291,6 +293,24 @@ static void test_name_display_truncates(void **state)
 	assert_string_equal(out, "Élodie"); /* never half a character */
 	es_name_display("Élodie", "DUPRÉ", out, 1);
 	assert_string_equal(out, "");
+}
+
+static void test_name_greeting(void **state)
+{
+	char out[64], small[12];
+
+	(void)state;
+	es_name_greeting("DUPRÉ Élodie", out, sizeof(out));
+	assert_string_equal(out, "Élodie Dupré");
+	es_name_greeting("Dupré, Élodie", out, sizeof(out));
+	assert_string_equal(out, "Élodie Dupré");
+	es_name_greeting("Élodie Dupré", out, sizeof(out));
+	assert_string_equal(out, "Élodie Dupré");
+	es_name_greeting("ÉLODIE DUPRÉ", out, sizeof(out));
+	assert_string_equal(out, "Élodie Dupré");
+	/* a word that does not fit leaves no space behind */
+	es_name_greeting("Élodie Dupré", small, sizeof(small));
+	assert_string_equal(small, "Élodie");
 }
 
 static void expect_split(const char *full, const char *first, const char *last)
@@ -349,6 +369,7 @@ int main(void)
 		cmocka_unit_test(test_name_display),
 		cmocka_unit_test(test_name_display_truncates),
 		cmocka_unit_test(test_name_split),
+		cmocka_unit_test(test_name_greeting),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
