@@ -77,6 +77,10 @@ extern const struct command commands[];
  * be one of a->cmd's options. */
 const char *arg_value(const struct args *a, const char *name);
 bool arg_flag(const struct args *a, const char *name);
+/* A usage error found by the command itself: msg (translated), then the
+ * command's usage, on stderr; returns ES_EUSAGE (64). */
+int arg_usage_error(const struct args *a, const char *msg);
+
 /* Every value of an option that repeats, in the order given: how many,
  * and *values pointing at them. */
 int arg_values(const struct args *a, const char *name, const char *const **values);

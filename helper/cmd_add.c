@@ -308,13 +308,12 @@ static int resend_queued(struct cli *ctx, const struct es_record *rec, bool *don
 /* Whether user's password may be reset (or its mail sent again): a
  * managed account, enabled, its own (not an orphan state). st and pol are
  * what is stored now, read without the lock. */
-static int reset_or_resend(struct cli *ctx, const struct args *a, bool resend)
+static int reset_or_resend(struct cli *ctx, const char *user, bool resend)
 {
 	bool sent = false;
 	struct es_err err = { 0 };
 	struct es_state st;
 	struct es_policy pol;
-	const char *user;
 	struct es_record rec = { .token = -1 };
 	intptr_t all = -1;
 	int rc, loaded;
@@ -323,7 +322,6 @@ static int reset_or_resend(struct cli *ctx, const struct args *a, bool resend)
 	size_t oldlen = 0;
 
 	es_state_init(&st, "");
-	user = a->positional[0];
 	if (!es_valid_username(user)) {
 		ui_warn("invalid username '%s'", user);
 		return ES_EDATA;
@@ -396,12 +394,33 @@ out:
 	return rc == 0 ? 0 : ui_fail(&err);
 }
 
+/* reset USER... or --class CLASS...: each account on its own, delivered
+ * as one reset is; the exit code is the first failure's. */
 int cmd_reset(struct cli *ctx, const struct args *a)
 {
-	return reset_or_resend(ctx, a, false);
+	const char *const *classes;
+	int n_classes = arg_values(a, "class", &classes);
+	struct es_err err = { 0 };
+	char **users = NULL;
+	size_t n_users = 0;
+	int rc = 0;
+
+	if ((a->n_positional == 0) == (n_classes == 0))
+		return arg_usage_error(a, _("say which accounts: USER... or --class CLASS (not both)"));
+	if (n_classes > 0 &&
+	    class_accounts(ctx, classes, n_classes, false, &users, &n_users, &err) != 0)
+		return ui_fail(&err);
+	for (size_t i = 0; i < (n_classes > 0 ? n_users : (size_t)a->n_positional); i++) {
+		int r = reset_or_resend(ctx, n_classes > 0 ? users[i] : a->positional[i], false);
+
+		if (rc == 0)
+			rc = r;
+	}
+	users_free(users, n_users);
+	return rc;
 }
 
 int cmd_resend(struct cli *ctx, const struct args *a)
 {
-	return reset_or_resend(ctx, a, true);
+	return reset_or_resend(ctx, a->positional[0], true);
 }

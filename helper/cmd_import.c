@@ -778,11 +778,12 @@ static void resolve_rows(struct import *im)
 		person_key(row->f[C_EMAIL], row->f[C_NAME], row->f[C_CLASS], key, sizeof(key));
 		prev = strset_get(&seen_person, key);
 		if (prev != NULL && row->f[C_USERNAME] == NULL) {
-			row_error(im, row,
-			          row->f[C_EMAIL] != NULL
-			              ? "same person as line %s (same name and email)"
-			              : "same person as line %s (same name and class, no address)",
-			          prev);
+			if (row->f[C_EMAIL] != NULL)
+				row_error(im, row, "same person as line %s (same name and email)", prev);
+			else
+				row_error(im, row,
+				          "same person as line %s (same name and class, no address)",
+				          prev);
 			continue;
 		}
 		if (row->f[C_USERNAME] != NULL) {

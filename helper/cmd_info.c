@@ -209,10 +209,9 @@ static int load_managed(struct cli *ctx, const char *user, struct es_state *st)
 	return 0;
 }
 
-int cmd_show(struct cli *ctx, const struct args *a)
+static int show_one(struct cli *ctx, const char *user)
 {
 	struct es_state st;
-	const char *user = a->positional[0];
 	int rc;
 
 	es_state_init(&st, "");
@@ -220,6 +219,36 @@ int cmd_show(struct cli *ctx, const struct args *a)
 	if (rc == 0 && print_state(ctx, &st) != 0)
 		rc = ES_EOS;
 	es_state_free(&st);
+	return rc;
+}
+
+/* show USER... or --class CLASS...: each account in turn (a blank line
+ * between them for people); the exit code is the first failure's. */
+int cmd_show(struct cli *ctx, const struct args *a)
+{
+	const char *const *classes;
+	int n_classes = arg_values(a, "class", &classes);
+	struct es_err err = { 0 };
+	char **users = NULL;
+	size_t n_users = 0, n;
+	int rc = 0;
+
+	if ((a->n_positional == 0) == (n_classes == 0))
+		return arg_usage_error(a, _("say which accounts: USER... or --class CLASS (not both)"));
+	if (n_classes > 0 &&
+	    class_accounts(ctx, classes, n_classes, true, &users, &n_users, &err) != 0)
+		return ui_fail(&err);
+	n = n_classes > 0 ? n_users : (size_t)a->n_positional;
+	for (size_t i = 0; i < n; i++) {
+		int r;
+
+		if (i > 0 && !ctx->json)
+			printf("\n");
+		r = show_one(ctx, n_classes > 0 ? users[i] : a->positional[i]);
+		if (rc == 0)
+			rc = r;
+	}
+	users_free(users, n_users);
 	return rc;
 }
 
@@ -235,6 +264,8 @@ struct list_row {
 struct list_ctx {
 	struct cli *ctx;
 	const char *role;
+	const char *const *classes; /* --class: only these (n_classes > 0) */
+	int n_classes;
 	struct list_row *rows;
 	size_t n_rows, cap_rows;
 	size_t shown, orphans;
@@ -311,7 +342,9 @@ static int list_one(const char *user, void *arg)
 		return 0;
 	}
 	role = es_state_get(&st, ES_K_ROLE);
-	if (lc->role == NULL || (role != NULL && strcmp(role, lc->role) == 0)) {
+	if ((lc->role == NULL || (role != NULL && strcmp(role, lc->role) == 0)) &&
+	    (lc->n_classes == 0 ||
+	     class_is_one_of(es_state_get(&st, ES_K_CLASS), lc->classes, lc->n_classes))) {
 		owner = state_orphan(&st, NULL, 0);
 		if (lc->ctx->json) {
 			if (print_state(lc->ctx, &st) != 0)
@@ -402,6 +435,7 @@ int cmd_list(struct cli *ctx, const struct args *a)
 	}
 	lc.ctx = ctx;
 	lc.role = role;
+	lc.n_classes = arg_values(a, "class", &lc.classes);
 	if (!ctx->json && list_header(&lc) != 0) {
 		free_rows(&lc);
 		ui_warn("out of memory");
@@ -429,26 +463,16 @@ int cmd_list(struct cli *ctx, const struct args *a)
 	return lc.rc;
 }
 
-static int set_disabled(struct cli *ctx, const struct args *a, bool disable)
+/* One account, the store's lock held: 0 or the exit code, said. */
+static int set_disabled_one(struct cli *ctx, const char *user, bool disable)
 {
 	struct es_state st;
 	struct es_err err = { 0 };
 	struct es_policy pol;
-	const char *user = NULL;
 	struct es_record rec = { .token = -1 };
-	intptr_t all = -1;
 	int rc;
 
 	es_state_init(&st, "");
-	user = a->positional[0];
-	if (!es_valid_username(user)) {
-		ui_warn("invalid username '%s'", user);
-		return ES_EDATA;
-	}
-	/* the global lock orders us against reset (which would unlock the
-	 * password); the user's lock against the PAM module */
-	if (es_store_lock_all(&ctx->store, &all, &err) != 0)
-		return ui_fail(&err);
 	rc = load_managed(ctx, user, &st); /* not managed: no lock file made */
 	if (rc != 0)
 		goto out;
@@ -502,8 +526,47 @@ static int set_disabled(struct cli *ctx, const struct args *a, bool disable)
 		       user);
 out:
 	es_record_close(&rec);
-	es_store_unlock_all(&ctx->store, all);
 	es_state_free(&st);
+	return rc;
+}
+
+/* USER... or --class CLASS...: each account on its own (one that cannot
+ * be changed is said and the others are done); the exit code is the
+ * first failure's. */
+static int set_disabled(struct cli *ctx, const struct args *a, bool disable)
+{
+	const char *const *classes;
+	int n_classes = arg_values(a, "class", &classes);
+	struct es_err err = { 0 };
+	char **users = NULL;
+	size_t n_users = 0;
+	intptr_t all = -1;
+	int rc = 0;
+
+	if ((a->n_positional == 0) == (n_classes == 0))
+		return arg_usage_error(a, _("say which accounts: USER... or --class CLASS (not both)"));
+	for (int i = 0; i < a->n_positional; i++)
+		if (!es_valid_username(a->positional[i])) {
+			ui_warn("invalid username '%s'", a->positional[i]);
+			return ES_EDATA;
+		}
+	/* the global lock orders us against reset (which would unlock the
+	 * password); the user's lock against the PAM module */
+	if (es_store_lock_all(&ctx->store, &all, &err) != 0)
+		return ui_fail(&err);
+	if (n_classes > 0 &&
+	    class_accounts(ctx, classes, n_classes, true, &users, &n_users, &err) != 0) {
+		es_store_unlock_all(&ctx->store, all);
+		return ui_fail(&err);
+	}
+	for (size_t i = 0; i < (n_classes > 0 ? n_users : (size_t)a->n_positional); i++) {
+		int r = set_disabled_one(ctx, n_classes > 0 ? users[i] : a->positional[i], disable);
+
+		if (rc == 0)
+			rc = r;
+	}
+	users_free(users, n_users);
+	es_store_unlock_all(&ctx->store, all);
 	return rc;
 }
 

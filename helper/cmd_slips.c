@@ -42,7 +42,6 @@ struct slips_run {
 	struct pick *picks;
 	size_t n, cap;
 	struct es_err *err;
-	int rc;
 };
 
 static void pick_free(struct pick *p)
@@ -93,37 +92,6 @@ static int add_pick(struct slips_run *run, const char *user)
 out:
 	es_state_free(&st);
 	return rc;
-}
-
-static bool in_classes(const struct slips_run *run, const char *klass)
-{
-	for (int i = 0; klass != NULL && i < run->n_classes; i++)
-		if (strcmp(run->classes[i], klass) == 0)
-			return true;
-	return false;
-}
-
-/* --class: every account of those classes that is not disabled. */
-static int class_one(const char *user, void *arg)
-{
-	struct slips_run *run = arg;
-	struct es_state st;
-	struct es_err e = { 0 };
-	bool wanted;
-
-	es_state_init(&st, "");
-	if (es_store_read(&run->ctx->store, user, &st, &e) != 0) {
-		es_state_free(&st);
-		return 0; /* a corrupt state is doctor's to report */
-	}
-	wanted = in_classes(run, es_state_get(&st, ES_K_CLASS)) &&
-	         !es_state_get_bool(&st, ES_K_DISABLED);
-	es_state_free(&st);
-	if (wanted && add_pick(run, user) != 0) {
-		run->rc = -1;
-		return 1;
-	}
-	return 0;
 }
 
 /* The new password of one account, set as reset sets it (the state
@@ -197,14 +165,18 @@ static int gather(struct slips_run *run, const struct args *a)
 			return -1;
 	}
 	if (run->n_classes > 0) {
-		size_t before = run->n;
+		char **users;
+		size_t n_users;
+		int rc = 0;
 
-		if (es_store_foreach(&run->ctx->store, class_one, run, run->err) != 0 || run->rc != 0)
+		if (class_accounts(run->ctx, run->classes, run->n_classes, false, &users, &n_users,
+		                   run->err) != 0)
 			return -1;
-		if (run->n == before)
-			return es_err_set(run->err, ES_ENOUSER,
-			                  "no account (not disabled) in the class(es) given: see "
-			                  "'eschool list'");
+		for (size_t i = 0; i < n_users && rc == 0; i++)
+			rc = add_pick(run, users[i]);
+		users_free(users, n_users);
+		if (rc != 0)
+			return -1;
 	}
 	for (size_t i = 0; i < run->n; i++) {
 		struct pick *p = &run->picks[i];
@@ -229,10 +201,8 @@ int cmd_slips(struct cli *ctx, const struct args *a)
 	int rc = -1;
 
 	run.n_classes = arg_values(a, "class", &run.classes);
-	if (a->n_positional == 0 && run.n_classes == 0) {
-		ui_warn("say whose slips: USER... or --class CLASS");
-		return ES_EUSAGE;
-	}
+	if (a->n_positional == 0 && run.n_classes == 0)
+		return arg_usage_error(a, _("say whose slips: USER... or --class CLASS"));
 	if (!arg_flag(a, "reset")) {
 		ui_warn("eschool keeps no passwords, only what it needs to check them: a slip "
 		        "can only carry a new temporary password. Add --reset to give these "

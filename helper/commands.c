@@ -29,7 +29,10 @@ static const struct option_spec slips_options[] = {
 	{ "reset", NULL, false },
 	{ NULL },
 };
-static const struct option_spec list_options[] = { { "role", "ROLE", false }, { NULL } };
+static const struct option_spec list_options[] = {
+	{ "role", "ROLE", false }, { "class", "CLASS", false, true }, { NULL },
+};
+static const struct option_spec class_option[] = { { "class", "CLASS", false, true }, { NULL } };
 static const struct option_spec dry_run_option[] = { { "dry-run", NULL, false }, { NULL } };
 static const struct option_spec set_email_options[] = { { "force", NULL, false }, { NULL } };
 static const struct option_spec dns_options[] = { { "selector", "S", false }, { NULL } };
@@ -51,7 +54,7 @@ static const char import_usage[] = N_(
 	"  --slips: a printable credential slip for each account made (rows without\n"
 	"  an address have no other delivery in production)\n");
 static const char reset_usage[] = N_(
-	"usage: eschool reset USER [--json]\n");
+	"usage: eschool reset USER...|--class CLASS... [--json]\n");
 static const char resend_usage[] = N_(
 	"usage: eschool resend USER [--json]\n");
 static const char slips_usage[] = N_(
@@ -60,13 +63,13 @@ static const char slips_usage[] = N_(
 	"  temporary passwords: eschool keeps no password, so --reset is required;\n"
 	"  the accounts' current passwords stop working once the PDF is written\n");
 static const char show_usage[] = N_(
-	"usage: eschool show USER [--json]\n");
+	"usage: eschool show USER...|--class CLASS... [--json]\n");
 static const char list_usage[] = N_(
-	"usage: eschool list [--role ROLE] [--json]\n");
+	"usage: eschool list [--role ROLE] [--class CLASS...] [--json]\n");
 static const char disable_usage[] = N_(
-	"usage: eschool disable USER [--json]\n");
+	"usage: eschool disable USER...|--class CLASS... [--json]\n");
 static const char enable_usage[] = N_(
-	"usage: eschool enable USER [--json]\n");
+	"usage: eschool enable USER...|--class CLASS... [--json]\n");
 static const char forget_usage[] = N_(
 	"usage: eschool forget USER [--json]\n"
 	"  removes the eschool state of an account that no longer exists\n"
@@ -107,13 +110,15 @@ static const char queue_usage[] = N_(
 const struct command commands[] = {
 	{ "add", cmd_add, add_usage, add_options, 1, 1, PREPARE_ROOT, true },
 	{ "import", cmd_import, import_usage, import_options, 1, 1, PREPARE_ROOT, true },
-	{ "reset", cmd_reset, reset_usage, NULL, 1, 1, PREPARE_ROOT, true },
+	{ "reset", cmd_reset, reset_usage, class_option, 0, MAX_POSITIONAL, PREPARE_ROOT, true },
 	{ "resend", cmd_resend, resend_usage, NULL, 1, 1, PREPARE_ROOT, true },
 	{ "slips", cmd_slips, slips_usage, slips_options, 0, MAX_POSITIONAL, PREPARE_ROOT, false },
-	{ "show", cmd_show, show_usage, NULL, 1, 1, PREPARE_ROOT, false },
+	{ "show", cmd_show, show_usage, class_option, 0, MAX_POSITIONAL, PREPARE_ROOT, false },
 	{ "list", cmd_list, list_usage, list_options, 0, 0, PREPARE_ROOT, false },
-	{ "disable", cmd_disable, disable_usage, NULL, 1, 1, PREPARE_ROOT, false },
-	{ "enable", cmd_enable, enable_usage, NULL, 1, 1, PREPARE_ROOT, false },
+	{ "disable", cmd_disable, disable_usage, class_option, 0, MAX_POSITIONAL, PREPARE_ROOT,
+	  false },
+	{ "enable", cmd_enable, enable_usage, class_option, 0, MAX_POSITIONAL, PREPARE_ROOT,
+	  false },
 	{ "forget", cmd_forget, forget_usage, NULL, 1, 1, PREPARE_ROOT, false },
 	{ "remind", cmd_remind, remind_usage, dry_run_option, 0, 0, PREPARE_ROOT, false },
 	{ "set-email", cmd_set_email, set_email_usage, set_email_options, 2, 2, PREPARE_ROOT, true },

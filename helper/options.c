@@ -181,3 +181,8 @@ int arg_values(const struct args *a, const char *name, const char *const **value
 	*values = k < 0 ? NULL : a->values[k];
 	return k < 0 ? 0 : a->n_values[k];
 }
+
+int arg_usage_error(const struct args *a, const char *msg)
+{
+	return usage_error(a->cmd, "%s", msg);
+}

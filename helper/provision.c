@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -179,4 +180,90 @@ void reset_put_back(struct es_record *rec, const char *old, size_t oldlen)
 	if (d != NULL && strcmp(d, "creating") == 0 &&
 	    (es_state_parse(rec->st, old, oldlen, &err) != 0 || es_record_save(rec, &err) != 0))
 		ui_warn("%s", ui_err(&err));
+}
+
+bool class_is_one_of(const char *klass, const char *const *classes, int n_classes)
+{
+	for (int i = 0; klass != NULL && i < n_classes; i++)
+		if (strcmp(classes[i], klass) == 0)
+			return true;
+	return false;
+}
+
+struct class_walk {
+	const struct cli *ctx;
+	const char *const *classes;
+	int n_classes;
+	bool with_disabled;
+	char **users;
+	size_t n, cap;
+	struct es_err *err;
+	int rc;
+};
+
+static int class_one(const char *user, void *arg)
+{
+	struct class_walk *w = arg;
+	struct es_state st;
+	struct es_err e = { 0 };
+	bool wanted;
+
+	es_state_init(&st, "");
+	if (es_store_read(&w->ctx->store, user, &st, &e) != 0) {
+		es_state_free(&st);
+		return 0; /* a corrupt state is doctor's to report */
+	}
+	wanted = class_is_one_of(es_state_get(&st, ES_K_CLASS), w->classes, w->n_classes) &&
+	         (w->with_disabled || !es_state_get_bool(&st, ES_K_DISABLED));
+	es_state_free(&st);
+	if (!wanted)
+		return 0;
+	if (w->n == w->cap) {
+		size_t ncap = w->cap ? w->cap * 2 : 32;
+		char **v = realloc(w->users, ncap * sizeof(*v));
+
+		if (v == NULL)
+			goto oom;
+		w->users = v;
+		w->cap = ncap;
+	}
+	w->users[w->n] = strdup(user);
+	if (w->users[w->n] == NULL)
+		goto oom;
+	w->n++;
+	return 0;
+oom:
+	w->rc = es_err_set(w->err, ES_EOS, "out of memory");
+	return 1;
+}
+
+int class_accounts(const struct cli *ctx, const char *const *classes, int n_classes,
+                   bool with_disabled, char ***users, size_t *n_users, struct es_err *err)
+{
+	struct class_walk w = { ctx, classes, n_classes, with_disabled, NULL, 0, 0, err, 0 };
+
+	*users = NULL;
+	*n_users = 0;
+	/* the store lists in order */
+	if (es_store_foreach(&ctx->store, class_one, &w, err) != 0 || w.rc != 0) {
+		users_free(w.users, w.n);
+		return -1;
+	}
+	if (w.n == 0 && with_disabled)
+		return es_err_set(err, ES_ENOUSER,
+		                  "no account in the class(es) given: see 'eschool list'");
+	if (w.n == 0)
+		return es_err_set(err, ES_ENOUSER,
+		                  "no account (not disabled) in the class(es) given: see 'eschool "
+		                  "list'");
+	*users = w.users;
+	*n_users = w.n;
+	return 0;
+}
+
+void users_free(char **users, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(users[i]);
+	free(users);
 }

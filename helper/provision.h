@@ -49,6 +49,18 @@ int state_set_uid(struct es_state *st, struct es_err *err);
  * that says so and names the command that cleans it (eschool forget). */
 enum es_state_owner state_orphan(const struct es_state *st, char *why, size_t whysz);
 
+/* The names of a command's --class values: true when klass (an account's
+ * class, NULL for none) is one of them. Classes are compared as written. */
+bool class_is_one_of(const char *klass, const char *const *classes, int n_classes);
+
+/* The accounts (sorted by name) whose class is one of classes, for the
+ * commands that take --class; disabled ones too when with_disabled.
+ * *users is malloc'd, each name too (users_free). 0, or -1 with err;
+ * no account at all is ES_ENOUSER, saying so. */
+int class_accounts(const struct cli *ctx, const char *const *classes, int n_classes,
+                   bool with_disabled, char ***users, size_t *n_users, struct es_err *err);
+void users_free(char **users, size_t n);
+
 /* Whether user may get a new temporary password (reset, slips): managed,
  * enabled, its policy known, its account still the one eschool made.
  * Loads st and pol. ES_ENOUSER / ES_EDATA saying why not. */

@@ -420,8 +420,8 @@ def test_bad_username_is_bad_data(school):
 
 def test_usage_errors(school):
     sb, _ = school
-    for argv in (["reset"], ["show", "alice", "bob"], ["list", "alice"], ["disable"],
-                 ["show", "alice", "--frobnicate"]):
+    for argv in (["reset"], ["show"], ["show", "alice", "--class", "2A"], ["list", "alice"],
+                 ["disable"], ["show", "alice", "--frobnicate"], ["disable", "--class"]):
         p = sb.eschool(*argv)
         assert p.returncode == 64, (argv, p.returncode, p.stderr)
         assert "usage: eschool" in p.stderr
