@@ -286,9 +286,15 @@ int chage_aging(const char *user, const struct es_aging *aging, struct es_err *e
 
 int userdel_account(const char *user, struct es_err *err)
 {
-	const char *argv[] = { USERDEL, "-r", "--", user, NULL };
+	return userdel_delete(user, false, err);
+}
+
+int userdel_delete(const char *user, bool keep_home, struct es_err *err)
+{
+	const char *with_home[] = { USERDEL, "-r", "--", user, NULL };
+	const char *without[] = { USERDEL, "--", user, NULL };
 	char msg[512];
-	int st = run_command(argv, NULL, 0, msg, sizeof(msg), err);
+	int st = run_command(keep_home ? without : with_home, NULL, 0, msg, sizeof(msg), err);
 
 	/* 12: home could not be removed (already gone) - the account is */
 	if (st == 0 || st == 12)
@@ -369,7 +375,8 @@ static int nss_exists(const char *user, struct es_err *err)
 static const struct account_source shadow_accounts = {
 	.name = "shadow", .writes = true,
 	.create = shadow_create, .set_password = shadow_set_password, .lock = usermod_lock,
-	.remove = userdel_account, .create_batch = shadowdb_batch, .exists = nss_exists,
+	.remove = userdel_account, .delete = userdel_delete, .create_batch = shadowdb_batch,
+	.exists = nss_exists,
 	.ensure_groups = groups_ensure,
 };
 
@@ -402,6 +409,14 @@ static int none_lock(const char *user, bool lock, struct es_err *err)
 	(void)lock;
 	(void)err;
 	return 0;
+}
+
+static int none_delete(const char *user, bool keep_home, struct es_err *err)
+{
+	(void)user;
+	(void)keep_home;
+	(void)err;
+	return 0; /* the directory's: removed there, not by eschool */
 }
 
 static int none_remove(const char *user, struct es_err *err)
@@ -438,7 +453,8 @@ static int none_create_batch(struct newacct *accts, size_t n, struct es_err *err
 static const struct account_source none_accounts = {
 	.name = "none", .writes = false,
 	.create = none_create, .set_password = none_set_password, .lock = none_lock,
-	.remove = none_remove, .create_batch = none_create_batch, .exists = nss_exists,
+	.remove = none_remove, .delete = none_delete, .create_batch = none_create_batch,
+	.exists = nss_exists,
 	.ensure_groups = none_groups,
 };
 

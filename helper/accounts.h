@@ -36,6 +36,8 @@ int chage_aging(const char *user, const struct es_aging *aging, struct es_err *e
 
 /* userdel -r (used to undo a half-created account). */
 int userdel_account(const char *user, struct es_err *err);
+/* userdel, with -r unless keep_home (eschool delete). */
+int userdel_delete(const char *user, bool keep_home, struct es_err *err);
 
 /* Where accounts live (accounts.backend), behind one interface, so that
  * the commands do not test the backend: "shadow" writes the system's files
@@ -54,6 +56,10 @@ struct account_source {
 	int (*lock)(const char *user, bool lock, struct es_err *err);
 	/* undo a half-made account */
 	int (*remove)(const char *user, struct es_err *err);
+	/* delete an account for good (eschool delete), its home too unless
+	 * keep_home; none: nothing (the directory's accounts are made and
+	 * removed elsewhere) */
+	int (*delete)(const char *user, bool keep_home, struct es_err *err);
 	/* many accounts at once (import): shadow makes or completes them in
 	 * one locked pass (shadowdb_batch); none checks each exists and fills
 	 * its uid (refused when it does not). Their groups exist already

@@ -466,6 +466,14 @@ static int dir_remove(const char *user, struct es_err *err)
 	return es_ldap_fail(directory, rc, "removing an account from the directory", err);
 }
 
+/* eschool delete: the entry and its groups' memberships; homes of a
+ * directory's accounts are the file server's, never touched from here. */
+static int dir_delete(const char *user, bool keep_home, struct es_err *err)
+{
+	(void)keep_home;
+	return dir_remove(user, err);
+}
+
 int accounts_directory_probe(char *what, size_t whatsz, struct es_err *err)
 {
 	char value[32] = "", dn[512];
@@ -554,6 +562,7 @@ static int dir_create_batch(struct newacct *accts, size_t n, struct es_err *err)
 const struct account_source ldap_accounts = {
 	.name = "ldap", .writes = true,
 	.create = dir_create, .set_password = dir_set_password, .lock = dir_lock,
-	.remove = dir_remove, .create_batch = dir_create_batch, .exists = posix_exists,
+	.remove = dir_remove, .delete = dir_delete, .create_batch = dir_create_batch,
+	.exists = posix_exists,
 	.ensure_groups = dir_groups,
 };

@@ -29,6 +29,14 @@ static const struct option_spec slips_options[] = {
 	{ "reset", NULL, false },
 	{ NULL },
 };
+static const struct option_spec delete_options[] = {
+	{ "class", "CLASS", false, true },
+	{ "keep-home", NULL, false },
+	{ "archive-home", "DIR", false },
+	{ "dry-run", NULL, false },
+	{ "yes", NULL, false },
+	{ NULL },
+};
 static const struct option_spec list_options[] = {
 	{ "role", "ROLE", false }, { "class", "CLASS", false, true }, { NULL },
 };
@@ -62,6 +70,12 @@ static const char slips_usage[] = N_(
 	"  printable credential slips (A4, 8 a page, grouped by class) with NEW\n"
 	"  temporary passwords: eschool keeps no password, so --reset is required;\n"
 	"  the accounts' current passwords stop working once the PDF is written\n");
+static const char delete_usage[] = N_(
+	"usage: eschool delete USER...|--class CLASS... [--keep-home|--archive-home DIR]\n"
+	"                      [--dry-run] [--yes] [--json]\n"
+	"  removes the accounts (userdel), their homes (unless kept or archived as\n"
+	"  DIR/USER-DATE.tar.gz), their queued mails and their eschool state, after\n"
+	"  a summary and a question on a terminal (--yes for scripts)\n");
 static const char show_usage[] = N_(
 	"usage: eschool show USER...|--class CLASS... [--json]\n");
 static const char list_usage[] = N_(
@@ -112,6 +126,8 @@ const struct command commands[] = {
 	{ "import", cmd_import, import_usage, import_options, 1, 1, PREPARE_ROOT, true },
 	{ "reset", cmd_reset, reset_usage, class_option, 0, MAX_POSITIONAL, PREPARE_ROOT, true },
 	{ "resend", cmd_resend, resend_usage, NULL, 1, 1, PREPARE_ROOT, true },
+	{ "delete", cmd_delete, delete_usage, delete_options, 0, MAX_POSITIONAL, PREPARE_ROOT,
+	  false },
 	{ "slips", cmd_slips, slips_usage, slips_options, 0, MAX_POSITIONAL, PREPARE_ROOT, false },
 	{ "show", cmd_show, show_usage, class_option, 0, MAX_POSITIONAL, PREPARE_ROOT, false },
 	{ "list", cmd_list, list_usage, list_options, 0, 0, PREPARE_ROOT, false },

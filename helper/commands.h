@@ -13,6 +13,7 @@ int cmd_import(struct cli *ctx, const struct args *a);
 int cmd_reset(struct cli *ctx, const struct args *a);
 int cmd_resend(struct cli *ctx, const struct args *a);
 int cmd_slips(struct cli *ctx, const struct args *a);
+int cmd_delete(struct cli *ctx, const struct args *a);
 int cmd_show(struct cli *ctx, const struct args *a);
 int cmd_list(struct cli *ctx, const struct args *a);
 int cmd_disable(struct cli *ctx, const struct args *a);

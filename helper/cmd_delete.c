@@ -1,0 +1,309 @@
+/* eschool delete: accounts eschool made, removed for good (a pupil who
+ * left, the end of the school year).
+ *
+ * Every account named is checked before anything is removed (managed by
+ * eschool, still the account it made, or already gone); the list is shown
+ * and, on a terminal, confirmed (--yes for scripts, --dry-run to look).
+ * Then each account in turn: its home archived (--archive-home) or kept
+ * (--keep-home), the account removed (userdel, or the directory's entry
+ * and its groups), its queued mails dropped, its state removed. An
+ * account whose home cannot be archived, or that cannot be removed,
+ * keeps everything (its state too), and the run stops there. */
+#include "accounts.h"
+#include "cli.h"
+#include "commands.h"
+#include "log.h"
+#include "provision.h"
+#include "ui.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "es_names.h"
+#include "es_pamin.h"
+#include "es_queue.h"
+
+#define TAR "/bin/tar"
+
+struct victim {
+	char user[ES_NAME_MAX + 1];
+	char *name, *klass, *home;
+	bool gone; /* its Linux account was removed already: state and mails only */
+	struct es_policy pol;
+};
+
+static void victims_free(struct victim *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].klass);
+		free(v[i].home);
+	}
+	free(v);
+}
+
+/* Checks user may be deleted and fills v: ES_ENOUSER (not managed),
+ * ES_EDATA (the name is another account's now: never touched). */
+static int check_one(struct cli *ctx, const char *user, struct victim *v, struct es_err *err)
+{
+	struct es_state st;
+	char why[600];
+	int loaded, rc = -1;
+
+	memset(v, 0, sizeof(*v));
+	if (!es_valid_username(user))
+		return es_err_set(err, ES_EDATA, "invalid username '%s'", user);
+	es_state_init(&st, "");
+	loaded = load_user_state(ctx, user, &st, err);
+	if (loaded < 0)
+		goto out;
+	if (loaded == 1) {
+		es_err_set(err, ES_ENOUSER, "no account %s managed by eschool (see 'eschool list')",
+		           user);
+		goto out;
+	}
+	switch (state_orphan(&st, why, sizeof(why))) {
+	case ES_OWNER_OK:
+		break;
+	case ES_OWNER_GONE:
+		v->gone = true;
+		break;
+	case ES_OWNER_OTHER:
+		es_err_set(err, ES_EDATA, "%s", why);
+		goto out;
+	}
+	if (es_account_policy(&ctx->cfg, &st, &v->pol, err) != 0)
+		goto out;
+	(void)es_strlcpy(v->user, user, sizeof(v->user));
+	v->name = es_strdup(es_state_get(&st, ES_K_NAME) ? es_state_get(&st, ES_K_NAME) : "");
+	v->klass = es_strdup(es_state_get(&st, ES_K_CLASS) ? es_state_get(&st, ES_K_CLASS) : "");
+	if (asprintf(&v->home, "%s/%s", v->pol.home_base, user) < 0)
+		v->home = NULL;
+	if (v->name == NULL || v->klass == NULL || v->home == NULL) {
+		es_err_set(err, ES_EOS, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	es_state_free(&st);
+	return rc;
+}
+
+/* tar czf DIR/USER-DATE.tar.gz -C HOME_BASE USER: the home, before it
+ * goes. The archive is new (never replaces one) and root's only. */
+static int archive_home(struct cli *ctx, const struct victim *v, const char *dir,
+                        char *out, size_t outsz, struct es_err *err)
+{
+	struct tm tm;
+	char day[16], msg[512];
+	struct stat sb;
+	int st;
+
+	if (localtime_r(&ctx->now, &tm) == NULL || strftime(day, sizeof(day), "%Y%m%d", &tm) == 0)
+		(void)snprintf(day, sizeof(day), "%lld", (long long)ctx->now);
+	if (snprintf(out, outsz, "%s/%s-%s.tar.gz", dir, v->user, day) >= (int)outsz)
+		return es_err_set(err, ES_EUSAGE, "%s: the name is too long", dir);
+	if (lstat(v->home, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		out[0] = '\0'; /* no home to keep */
+		return 0;
+	}
+	if (lstat(out, &sb) == 0)
+		return es_err_set(err, ES_ECANTCREAT, "%s exists: the home of %s is not archived over it",
+		                  out, v->user);
+	{
+		const char *argv[] = { TAR, "--create", "--gzip", "--file", out, "--directory",
+			               v->pol.home_base, "--", v->user, NULL };
+		mode_t old = umask(077);
+
+		st = run_command(argv, NULL, 0, msg, sizeof(msg), err);
+		(void)umask(old);
+	}
+	if (st != 0) {
+		(void)unlink(out);
+		if (st > 0)
+			es_err_set(err, ES_EIO, "archiving the home of %s failed (tar exit %d): %s",
+			           v->user, st, msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Drops every mail queued (or failed) about user: it will not be sent. */
+static int drop_mails(struct cli *ctx, const char *user, size_t *dropped, struct es_err *err)
+{
+	struct es_qmsg *list = NULL;
+	size_t n = 0, bad = 0;
+	int rc = 0;
+
+	*dropped = 0;
+	if (es_queue_list(ctx->cfg.spool_dir, &list, &n, &bad, err) != 0)
+		return -1;
+	es_err_clear(err);
+	for (size_t i = 0; i < n; i++) {
+		struct es_err e = { 0 };
+
+		if (strcmp(list[i].user, user) != 0)
+			continue;
+		/* gone already: a queue run sent it since the listing */
+		if (es_queue_remove(ctx->cfg.spool_dir, list[i].id, list[i].failed, &e) != 0 &&
+		    e.code != ES_ENOUSER) {
+			*err = e;
+			rc = -1;
+			continue;
+		}
+		(*dropped)++;
+	}
+	free(list);
+	return rc;
+}
+
+/* The account, its mails, its state; the store's lock held. */
+static int delete_one(struct cli *ctx, const struct victim *v, bool keep_home,
+                      const char *archive_dir, struct es_err *err)
+{
+	struct es_state st;
+	struct es_record rec = { .token = -1 };
+	char archive[ES_PATH_LEN] = "";
+	size_t dropped = 0;
+	int rc = -1;
+
+	es_state_init(&st, "");
+	/* under the user's lock: the PAM module does not write it meanwhile */
+	if (es_record_open(&ctx->store, v->user, ES_RECORD_WRITE_ANYWAY, &st, &rec, err) < 0 &&
+	    !rec.writable)
+		goto out;
+	es_err_clear(err);
+	if (!v->gone && archive_dir != NULL &&
+	    archive_home(ctx, v, archive_dir, archive, sizeof(archive), err) != 0)
+		goto out;
+	if (!v->gone &&
+	    account_source_for(&v->pol)->delete(v->user, keep_home, err) != 0)
+		goto out;
+	if (drop_mails(ctx, v->user, &dropped, err) != 0)
+		goto out;
+	if (es_record_remove(&rec, err) != 0) {
+		es_err_prefix(err, "%s was removed, but its eschool state was not ('eschool forget %s' "
+		                   "removes it)",
+		              v->user, v->user);
+		goto out;
+	}
+	log_msg(LOG_AUTHPRIV, LOG_NOTICE, "account deleted: user=%s home=%s mails_dropped=%zu",
+	        v->user, v->gone ? "gone" : archive[0] ? archive : keep_home ? "kept" : "removed",
+	        dropped);
+	if (ctx->json)
+		printf("{\"username\":\"%s\",\"deleted\":true,\"home\":\"%s\"}\n", v->user,
+		       v->gone ? "gone" : archive_dir != NULL ? "archived" : keep_home ? "kept"
+		                                                                   : "removed");
+	else if (!ctx->quiet)
+		ui_info(ctx, "%s deleted%s%s\n", v->user, archive[0] ? _("; home archived in ") : "",
+		        archive);
+	rc = 0;
+out:
+	es_record_close(&rec);
+	es_state_free(&st);
+	return rc;
+}
+
+/* The list shown before anything is done. */
+static void print_summary(const struct cli *ctx, const struct victim *v, size_t n,
+                          bool keep_home, const char *archive_dir)
+{
+	char name[600], klass[600];
+
+	ui_info(ctx, "%zu account(s) to delete (%s):\n", n,
+	        archive_dir != NULL ? _("homes archived, then removed")
+	        : keep_home          ? _("homes kept")
+	                             : _("homes removed"));
+	for (size_t i = 0; i < n; i++) {
+		(void)es_log_escape(v[i].name, name, sizeof(name));
+		(void)es_log_escape(v[i].klass, klass, sizeof(klass));
+		ui_info(ctx, "  %-20s %-24s %s%s\n", v[i].user, name, klass,
+		        v[i].gone ? _("  (its Linux account is already gone)") : "");
+	}
+}
+
+/* On a terminal, "yes" typed; elsewhere --yes was needed. */
+static bool confirmed(void)
+{
+	char answer[16];
+
+	(void)fprintf(stderr, "%s", _("Delete them? Type yes to go on: "));
+	(void)fflush(stderr);
+	if (fgets(answer, sizeof(answer), stdin) == NULL)
+		return false;
+	answer[strcspn(answer, "\r\n")] = '\0';
+	return strcmp(answer, "yes") == 0 || strcmp(answer, _("yes")) == 0;
+}
+
+int cmd_delete(struct cli *ctx, const struct args *a)
+{
+	const char *const *classes;
+	int n_classes = arg_values(a, "class", &classes);
+	const char *archive_dir = arg_value(a, "archive-home");
+	bool keep_home = arg_flag(a, "keep-home"), dry_run = arg_flag(a, "dry-run");
+	struct es_err err = { 0 };
+	struct victim *v = NULL;
+	char **users = NULL;
+	size_t n_users = 0, n = 0, done = 0;
+	intptr_t all = -1;
+	struct stat sb;
+	int rc = -1;
+
+	if ((a->n_positional == 0) == (n_classes == 0))
+		return arg_usage_error(a, _("say which accounts: USER... or --class CLASS (not both)"));
+	if (keep_home && archive_dir != NULL)
+		return arg_usage_error(a, _("--keep-home and --archive-home: choose one"));
+	if (archive_dir != NULL && (stat(archive_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
+		ui_warn("%s is not a directory: the homes cannot be archived there", archive_dir);
+		return ES_EUSAGE;
+	}
+	if (!dry_run && !arg_flag(a, "yes") && !isatty(STDIN_FILENO))
+		return arg_usage_error(a, _("not on a terminal: say --yes to delete without a "
+		                            "question (or --dry-run to see what would go)"));
+	if (es_store_lock_all(&ctx->store, &all, &err) != 0)
+		goto out;
+	if (n_classes > 0 &&
+	    class_accounts(ctx, classes, n_classes, true, &users, &n_users, &err) != 0)
+		goto out;
+	n = n_classes > 0 ? n_users : (size_t)a->n_positional;
+	v = calloc(n > 0 ? n : 1, sizeof(*v));
+	if (v == NULL) {
+		es_err_set(&err, ES_EOS, "out of memory");
+		goto out;
+	}
+	/* all of them checked before any goes */
+	for (size_t i = 0; i < n; i++)
+		if (check_one(ctx, n_classes > 0 ? users[i] : a->positional[i], &v[i], &err) != 0) {
+			es_err_prefix(&err, "nothing was deleted");
+			goto out;
+		}
+	if (!ctx->json || dry_run)
+		print_summary(ctx, v, n, keep_home, archive_dir);
+	if (dry_run) {
+		ui_info(ctx, "dry run: nothing was deleted\n");
+		rc = 0;
+		goto out;
+	}
+	if (!arg_flag(a, "yes") && !confirmed()) {
+		ui_warn("nothing was deleted");
+		rc = ES_EUSAGE;
+		goto out;
+	}
+	for (; done < n; done++)
+		if (delete_one(ctx, &v[done], keep_home, archive_dir, &err) != 0) {
+			if (done > 0)
+				es_err_prefix(&err, "%zu account(s) deleted, then", done);
+			goto out;
+		}
+	rc = 0;
+out:
+	es_store_unlock_all(&ctx->store, all);
+	victims_free(v, v != NULL ? n : 0);
+	users_free(users, n_users);
+	return rc < 0 ? ui_fail(&err) : rc;
+}
