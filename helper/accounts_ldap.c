@@ -446,7 +446,7 @@ static int dir_remove(const char *user, struct es_err *err)
 	if (es_ldap_user_dn(directory, user, dn, sizeof(dn), err) != 0)
 		return -1;
 	(void)snprintf(filter, sizeof(filter), "(&(objectClass=posixGroup)(memberUid=%s))", user);
-	for (int i = 0; i < 64; i++) {
+	for (int i = 0;; i++) {
 		char *val[] = { (char *)user, NULL };
 		LDAPMod m = { LDAP_MOD_DELETE, "memberUid", { .modv_strvals = val } };
 		LDAPMod *mods[] = { &m, NULL };
@@ -457,6 +457,11 @@ static int dir_remove(const char *user, struct es_err *err)
 			return -1;
 		if (rc == 1)
 			break;
+		/* a group that keeps the member after the modify would loop */
+		if (i == 1024)
+			return es_err_set(err, ES_ESOFTWARE,
+			                  "%s is still a member of %s after 1024 changes: not removed",
+			                  user, group_dn);
 		if (modify(group_dn, mods, "taking a user out of a group in the directory", err) != 0)
 			return -1;
 	}

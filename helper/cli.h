@@ -23,6 +23,9 @@ struct cli {
 	bool quiet;
 	bool verbose;
 	time_t now;    /* one clock reading per command */
+	/* production: mails are queued, not tried one by one (reset of a
+	 * class: one `queue run`, one SMTP login, sends them all) */
+	bool hold_sending;
 };
 
 #define MAX_POSITIONAL 64

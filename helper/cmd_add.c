@@ -407,15 +407,24 @@ int cmd_reset(struct cli *ctx, const struct args *a)
 
 	if ((a->n_positional == 0) == (n_classes == 0))
 		return arg_usage_error(a, _("say which accounts: USER... or --class CLASS (not both)"));
+	size_t n;
+
 	if (n_classes > 0 &&
 	    class_accounts(ctx, classes, n_classes, false, &users, &n_users, &err) != 0)
 		return ui_fail(&err);
-	for (size_t i = 0; i < (n_classes > 0 ? n_users : (size_t)a->n_positional); i++) {
+	n = n_classes > 0 ? n_users : (size_t)a->n_positional;
+	/* many accounts: their mails wait for one `queue run` (one SMTP
+	 * login: providers block a login per message), as a large import's */
+	ctx->hold_sending = n > 1 && ctx->cfg.mode == ES_MODE_PRODUCTION;
+	for (size_t i = 0; i < n; i++) {
 		int r = reset_or_resend(ctx, n_classes > 0 ? users[i] : a->positional[i], false);
 
 		if (rc == 0)
 			rc = r;
 	}
+	if (ctx->hold_sending)
+		ui_info(ctx, "the credential mails are queued: 'eschool queue run' sends them "
+		             "(eschool-queue.path starts it when a mail is queued)\n");
 	users_free(users, n_users);
 	return rc;
 }

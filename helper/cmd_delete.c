@@ -17,6 +17,7 @@
 #include "ui.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ struct victim {
 	char user[ES_NAME_MAX + 1];
 	char *name, *klass, *home;
 	bool gone; /* its Linux account was removed already: state and mails only */
+	long uid;  /* the account's, checked again under the lock before it goes */
 	struct es_policy pol;
 };
 
@@ -53,7 +55,7 @@ static int check_one(struct cli *ctx, const char *user, struct victim *v, struct
 {
 	struct es_state st;
 	char why[600];
-	int loaded, rc = -1;
+	int loaded, found, rc = -1;
 
 	memset(v, 0, sizeof(*v));
 	if (!es_valid_username(user))
@@ -67,6 +69,17 @@ static int check_one(struct cli *ctx, const char *user, struct victim *v, struct
 		           user);
 		goto out;
 	}
+	/* deleting destroys: the account must be known to be the one eschool
+	 * made (its uid recorded and found the same), not merely not shown
+	 * to be another's */
+	found = account_uid(user, &v->uid, err);
+	if (found < 0) {
+		es_err_prefix(err, "cannot tell whether %s is still the account eschool made: try "
+		                   "again",
+		              user);
+		err->code = ES_EUNAVAIL;
+		goto out;
+	}
 	switch (state_orphan(&st, why, sizeof(why))) {
 	case ES_OWNER_OK:
 		break;
@@ -75,6 +88,16 @@ static int check_one(struct cli *ctx, const char *user, struct victim *v, struct
 		break;
 	case ES_OWNER_OTHER:
 		es_err_set(err, ES_EDATA, "%s", why);
+		goto out;
+	}
+	if (found == 0) {
+		v->gone = true;
+	} else if (es_state_get(&st, ES_K_UID) == NULL) {
+		es_err_set(err, ES_EDATA,
+		           "the state of %s does not say which uid eschool made it for: %s (uid %ld) "
+		           "may be another account; remove it yourself (userdel) if it is the "
+		           "pupil's, then 'eschool delete %s'",
+		           user, user, v->uid, user);
 		goto out;
 	}
 	if (es_account_policy(&ctx->cfg, &st, &v->pol, err) != 0)
@@ -90,44 +113,85 @@ static int check_one(struct cli *ctx, const char *user, struct victim *v, struct
 	}
 	rc = 0;
 out:
+	if (rc != 0) { /* nothing of a refused account is kept */
+		free(v->name);
+		free(v->klass);
+		free(v->home);
+		v->name = v->klass = v->home = NULL;
+	}
 	es_state_free(&st);
 	return rc;
 }
 
+/* A directory the archives may go in: root's, not writable by others
+ * (anyone who could write there could plant a link where tar writes). */
+static int archive_dir_ok(const char *dir, struct es_err *err)
+{
+	struct stat sb;
+
+	if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return es_err_set(err, ES_EUSAGE,
+		                  "%s is not a directory: the homes cannot be archived there", dir);
+	if (sb.st_uid != 0 || (sb.st_mode & 022) != 0)
+		return es_err_set(err, ES_EUSAGE,
+		                  "%s must be root's and not writable by others (chmod go-w): the "
+		                  "homes are archived there as root",
+		                  dir);
+	return 0;
+}
+
 /* tar czf DIR/USER-DATE.tar.gz -C HOME_BASE USER: the home, before it
- * goes. The archive is new (never replaces one) and root's only. */
+ * goes, written as .partial (made here, O_EXCL, 0600) and named when tar
+ * has finished: a killed run leaves no archive that looks complete. *out
+ * is "" when there was no home. */
 static int archive_home(struct cli *ctx, const struct victim *v, const char *dir,
                         char *out, size_t outsz, struct es_err *err)
 {
 	struct tm tm;
-	char day[16], msg[512];
+	char day[16], msg[512], partial[ES_PATH_LEN];
 	struct stat sb;
-	int st;
+	int st, fd;
 
+	out[0] = '\0';
 	if (localtime_r(&ctx->now, &tm) == NULL || strftime(day, sizeof(day), "%Y%m%d", &tm) == 0)
 		(void)snprintf(day, sizeof(day), "%lld", (long long)ctx->now);
-	if (snprintf(out, outsz, "%s/%s-%s.tar.gz", dir, v->user, day) >= (int)outsz)
+	if (snprintf(partial, sizeof(partial), "%s/%s-%s.tar.gz.partial", dir, v->user, day) >=
+	    (int)sizeof(partial))
 		return es_err_set(err, ES_EUSAGE, "%s: the name is too long", dir);
-	if (lstat(v->home, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-		out[0] = '\0'; /* no home to keep */
-		return 0;
+	if (lstat(v->home, &sb) != 0 || !S_ISDIR(sb.st_mode))
+		return 0; /* no home to keep */
+	(void)snprintf(out, outsz, "%s/%s-%s.tar.gz", dir, v->user, day);
+	if (lstat(out, &sb) == 0) {
+		es_err_set(err, ES_ECANTCREAT, "%s exists: the home of %s is not archived over it",
+		           out, v->user);
+		out[0] = '\0';
+		return -1;
 	}
-	if (lstat(out, &sb) == 0)
-		return es_err_set(err, ES_ECANTCREAT, "%s exists: the home of %s is not archived over it",
-		                  out, v->user);
+	fd = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		es_err_errno(err, ES_ECANTCREAT, errno, "cannot create %s", partial);
+		out[0] = '\0';
+		return -1;
+	}
+	(void)close(fd);
 	{
-		const char *argv[] = { TAR, "--create", "--gzip", "--file", out, "--directory",
-			               v->pol.home_base, "--", v->user, NULL };
-		mode_t old = umask(077);
+		/* --force-local: a ':' in the name is not a remote host;
+		 * --one-file-system: a mount inside the home is not followed */
+		const char *argv[] = { TAR,	      "--create",	   "--gzip",
+			               "--force-local", "--one-file-system", "--file",
+			               partial,	      "--directory",	   v->pol.home_base,
+			               "--",	      v->user,		   NULL };
 
 		st = run_command(argv, NULL, 0, msg, sizeof(msg), err);
-		(void)umask(old);
 	}
-	if (st != 0) {
-		(void)unlink(out);
-		if (st > 0)
+	if (st != 0 || rename(partial, out) != 0) {
+		if (st == 0)
+			es_err_errno(err, ES_EIO, errno, "cannot name %s", out);
+		else if (st > 0)
 			es_err_set(err, ES_EIO, "archiving the home of %s failed (tar exit %d): %s",
 			           v->user, st, msg);
+		(void)unlink(partial);
+		out[0] = '\0';
 		return -1;
 	}
 	return 0;
@@ -170,35 +234,59 @@ static int delete_one(struct cli *ctx, const struct victim *v, bool keep_home,
 	struct es_record rec = { .token = -1 };
 	char archive[ES_PATH_LEN] = "";
 	size_t dropped = 0;
-	int rc = -1;
+	const char *home;
+	long uid = -1;
+	int opened, found, rc = -1;
 
 	es_state_init(&st, "");
 	/* under the user's lock: the PAM module does not write it meanwhile */
-	if (es_record_open(&ctx->store, v->user, ES_RECORD_WRITE_ANYWAY, &st, &rec, err) < 0 &&
-	    !rec.writable)
+	opened = es_record_open(&ctx->store, v->user, ES_RECORD_WRITE_ANYWAY, &st, &rec, err);
+	if (opened == 1) {
+		es_err_set(err, ES_ENOUSER, "the state of %s was removed meanwhile: not deleted",
+		           v->user);
+		goto out;
+	}
+	if (opened < 0 && !rec.writable)
 		goto out;
 	es_err_clear(err);
+	/* still the account checked before the question */
+	found = account_uid(v->user, &uid, err);
+	if (found < 0 || (found == 1 && (v->gone || uid != v->uid))) {
+		if (found >= 0)
+			es_err_set(err, ES_EDATA,
+			           "%s changed since it was checked (its uid is %ld now): not deleted",
+			           v->user, uid);
+		goto out;
+	}
 	if (!v->gone && archive_dir != NULL &&
 	    archive_home(ctx, v, archive_dir, archive, sizeof(archive), err) != 0)
 		goto out;
 	if (!v->gone &&
 	    account_source_for(&v->pol)->delete(v->user, keep_home, err) != 0)
 		goto out;
-	if (drop_mails(ctx, v->user, &dropped, err) != 0)
+	if (drop_mails(ctx, v->user, &dropped, err) != 0) {
+		if (!v->gone)
+			es_err_prefix(err, "%s was removed, but its mails were not (run 'eschool delete "
+			                   "%s' again)",
+			              v->user, v->user);
 		goto out;
+	}
 	if (es_record_remove(&rec, err) != 0) {
 		es_err_prefix(err, "%s was removed, but its eschool state was not ('eschool forget %s' "
 		                   "removes it)",
 		              v->user, v->user);
 		goto out;
 	}
-	log_msg(LOG_AUTHPRIV, LOG_NOTICE, "account deleted: user=%s home=%s mails_dropped=%zu",
-	        v->user, v->gone ? "gone" : archive[0] ? archive : keep_home ? "kept" : "removed",
-	        dropped);
+	home = v->gone                                     ? "gone"
+	       : !account_source_for(&v->pol)->writes      ? "untouched"
+	       : archive[0] != '\0'                        ? "archived"
+	       : keep_home                                 ? "kept"
+	       : archive_dir != NULL                       ? "none"
+	                                                   : "removed";
+	log_msg(LOG_AUTHPRIV, LOG_NOTICE, "account deleted: user=%s home=%s%s%s mails_dropped=%zu",
+	        v->user, home, archive[0] ? " " : "", archive, dropped);
 	if (ctx->json)
-		printf("{\"username\":\"%s\",\"deleted\":true,\"home\":\"%s\"}\n", v->user,
-		       v->gone ? "gone" : archive_dir != NULL ? "archived" : keep_home ? "kept"
-		                                                                   : "removed");
+		printf("{\"username\":\"%s\",\"deleted\":true,\"home\":\"%s\"}\n", v->user, home);
 	else if (!ctx->quiet)
 		ui_info(ctx, "%s deleted%s%s\n", v->user, archive[0] ? _("; home archived in ") : "",
 		        archive);
@@ -209,21 +297,22 @@ out:
 	return rc;
 }
 
-/* The list shown before anything is done. */
-static void print_summary(const struct cli *ctx, const struct victim *v, size_t n,
-                          bool keep_home, const char *archive_dir)
+/* The list shown before anything is done, on f (stderr when a question
+ * follows: -q and --json do not hide what is agreed to). */
+static void print_summary(FILE *f, const struct victim *v, size_t n, bool keep_home,
+                          const char *archive_dir)
 {
 	char name[600], klass[600];
 
-	ui_info(ctx, "%zu account(s) to delete (%s):\n", n,
-	        archive_dir != NULL ? _("homes archived, then removed")
-	        : keep_home          ? _("homes kept")
-	                             : _("homes removed"));
+	(void)fprintf(f, _("%zu account(s) to delete (%s):\n"), n,
+	              archive_dir != NULL ? _("homes archived, then removed")
+	              : keep_home          ? _("homes kept")
+	                                   : _("homes removed"));
 	for (size_t i = 0; i < n; i++) {
 		(void)es_log_escape(v[i].name, name, sizeof(name));
 		(void)es_log_escape(v[i].klass, klass, sizeof(klass));
-		ui_info(ctx, "  %-20s %-24s %s%s\n", v[i].user, name, klass,
-		        v[i].gone ? _("  (its Linux account is already gone)") : "");
+		(void)fprintf(f, "  %-20s %s, %s%s\n", v[i].user, name, klass,
+		              v[i].gone ? _("  (its Linux account is already gone)") : "");
 	}
 }
 
@@ -240,62 +329,110 @@ static bool confirmed(void)
 	return strcmp(answer, "yes") == 0 || strcmp(answer, _("yes")) == 0;
 }
 
-int cmd_delete(struct cli *ctx, const struct args *a)
+/* Checks every account (USER... or --class), deduplicated, into *v. */
+static int check_all(struct cli *ctx, const struct args *a, struct victim **v, size_t *n,
+                     struct es_err *err)
 {
 	const char *const *classes;
 	int n_classes = arg_values(a, "class", &classes);
-	const char *archive_dir = arg_value(a, "archive-home");
-	bool keep_home = arg_flag(a, "keep-home"), dry_run = arg_flag(a, "dry-run");
-	struct es_err err = { 0 };
-	struct victim *v = NULL;
 	char **users = NULL;
-	size_t n_users = 0, n = 0, done = 0;
-	intptr_t all = -1;
-	struct stat sb;
+	size_t n_users = 0, count;
 	int rc = -1;
 
-	if ((a->n_positional == 0) == (n_classes == 0))
+	*v = NULL;
+	*n = 0;
+	if (n_classes > 0 &&
+	    class_accounts(ctx, classes, n_classes, true, &users, &n_users, err) != 0)
+		return -1;
+	count = n_classes > 0 ? n_users : (size_t)a->n_positional;
+	*v = calloc(count > 0 ? count : 1, sizeof(**v));
+	if (*v == NULL) {
+		es_err_set(err, ES_EOS, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++) {
+		const char *user = n_classes > 0 ? users[i] : a->positional[i];
+		bool twice = false;
+
+		for (size_t k = 0; k < *n && !twice; k++)
+			twice = strcmp((*v)[k].user, user) == 0;
+		if (twice)
+			continue;
+		if (check_one(ctx, user, &(*v)[*n], err) != 0) {
+			es_err_prefix(err, "nothing was deleted");
+			goto out;
+		}
+		(*n)++;
+	}
+	rc = 0;
+out:
+	users_free(users, n_users);
+	return rc;
+}
+
+int cmd_delete(struct cli *ctx, const struct args *a)
+{
+	const char *archive_dir = arg_value(a, "archive-home");
+	bool keep_home = arg_flag(a, "keep-home"), dry_run = arg_flag(a, "dry-run");
+	bool yes = arg_flag(a, "yes");
+	struct es_err err = { 0 };
+	struct victim *v = NULL, *again = NULL;
+	size_t n = 0, n_again = 0, done = 0;
+	intptr_t all = -1;
+	int rc = -1;
+
+	const char *const *classes;
+
+	if ((a->n_positional == 0) == (arg_values(a, "class", &classes) == 0))
 		return arg_usage_error(a, _("say which accounts: USER... or --class CLASS (not both)"));
 	if (keep_home && archive_dir != NULL)
 		return arg_usage_error(a, _("--keep-home and --archive-home: choose one"));
-	if (archive_dir != NULL && (stat(archive_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))) {
-		ui_warn("%s is not a directory: the homes cannot be archived there", archive_dir);
-		return ES_EUSAGE;
-	}
-	if (!dry_run && !arg_flag(a, "yes") && !isatty(STDIN_FILENO))
+	if (archive_dir != NULL && archive_dir_ok(archive_dir, &err) != 0)
+		return ui_fail(&err);
+	if (!dry_run && !yes && !isatty(STDIN_FILENO))
 		return arg_usage_error(a, _("not on a terminal: say --yes to delete without a "
 		                            "question (or --dry-run to see what would go)"));
-	if (es_store_lock_all(&ctx->store, &all, &err) != 0)
+	/* checked, shown and asked without the store's lock (a question may
+	 * wait long: backups and imports must not), then checked again under
+	 * it before anything goes */
+	if (check_all(ctx, a, &v, &n, &err) != 0)
 		goto out;
-	if (n_classes > 0 &&
-	    class_accounts(ctx, classes, n_classes, true, &users, &n_users, &err) != 0)
-		goto out;
-	n = n_classes > 0 ? n_users : (size_t)a->n_positional;
-	v = calloc(n > 0 ? n : 1, sizeof(*v));
-	if (v == NULL) {
-		es_err_set(&err, ES_EOS, "out of memory");
-		goto out;
-	}
-	/* all of them checked before any goes */
-	for (size_t i = 0; i < n; i++)
-		if (check_one(ctx, n_classes > 0 ? users[i] : a->positional[i], &v[i], &err) != 0) {
-			es_err_prefix(&err, "nothing was deleted");
-			goto out;
-		}
-	if (!ctx->json || dry_run)
-		print_summary(ctx, v, n, keep_home, archive_dir);
 	if (dry_run) {
+		if (!ctx->quiet)
+			print_summary(stdout, v, n, keep_home, archive_dir);
 		ui_info(ctx, "dry run: nothing was deleted\n");
 		rc = 0;
 		goto out;
 	}
-	if (!arg_flag(a, "yes") && !confirmed()) {
-		ui_warn("nothing was deleted");
-		rc = ES_EUSAGE;
+	if (!yes) {
+		print_summary(stderr, v, n, keep_home, archive_dir);
+		if (!confirmed()) {
+			ui_warn("nothing was deleted");
+			rc = ES_EUSAGE;
+			goto out;
+		}
+	} else if (!ctx->json && !ctx->quiet) {
+		print_summary(stdout, v, n, keep_home, archive_dir);
+	}
+	if (es_store_lock_all(&ctx->store, &all, &err) != 0 ||
+	    check_all(ctx, a, &again, &n_again, &err) != 0)
+		goto out;
+	if (n_again != n) {
+		es_err_set(&err, ES_EDATA, "the accounts changed since the question: nothing was "
+		                           "deleted; run the command again");
 		goto out;
 	}
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(again[i].user, v[i].user) != 0 || again[i].uid != v[i].uid ||
+		    again[i].gone != v[i].gone) {
+			es_err_set(&err, ES_EDATA,
+			           "%s changed since the question: nothing was deleted; run the "
+			           "command again",
+			           v[i].user);
+			goto out;
+		}
 	for (; done < n; done++)
-		if (delete_one(ctx, &v[done], keep_home, archive_dir, &err) != 0) {
+		if (delete_one(ctx, &again[done], keep_home, archive_dir, &err) != 0) {
 			if (done > 0)
 				es_err_prefix(&err, "%zu account(s) deleted, then", done);
 			goto out;
@@ -303,7 +440,7 @@ int cmd_delete(struct cli *ctx, const struct args *a)
 	rc = 0;
 out:
 	es_store_unlock_all(&ctx->store, all);
-	victims_free(v, v != NULL ? n : 0);
-	users_free(users, n_users);
+	victims_free(v, n);
+	victims_free(again, n_again);
 	return rc < 0 ? ui_fail(&err) : rc;
 }

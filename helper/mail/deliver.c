@@ -80,6 +80,10 @@ static bool try_now(struct cli *ctx, struct es_qmsg *m, const struct es_buf *msg
 	enum outcome outcome = OUTCOME_HELD;
 
 	*delivery = "fallback";
+	if (ctx->hold_sending) {
+		*delivery = "queued"; /* the caller's `queue run` sends it */
+		return false;
+	}
 	if (outbox_open(ctx, QUICK_TIMEOUT, &ob, &err) != 0) {
 		if (err.code == ES_ETEMP)
 			*delivery = "queued"; /* a running `queue run` will take it */

@@ -96,3 +96,26 @@ def test_reset_and_show_a_class(sandbox):
     assert {o["class"] for o in json_lines(p.stdout)} == {"6ème A", "6ème B"}
     p = sb.eschool("show", "edupre", "jsmith")
     assert p.returncode == 0 and "edupre" in p.stdout and "jsmith" in p.stdout
+
+
+def test_reset_a_class_in_production_queues_for_one_run(sandbox, srv):
+    """Many accounts reset: their mails are queued and one `queue run`
+    (one SMTP login) sends them; an account without an address is said
+    and the others go on."""
+    from conftest import configure_mail, password_ok
+    from test_production import mailed_password, queue
+    sb = sandbox
+    imported(sb)
+    configure_mail(sb, srv.port, srv.ca_file, mode="production")
+    n0 = len(srv.messages)
+    p = sb.eschool("--json", "reset", "--class", "6ème A")
+    assert p.returncode == 0, p.stderr
+    assert json_lines(p.stdout) == [{"username": "edupre", "delivery": "queued"},
+                                    {"username": "lmartin", "delivery": "queued"}]
+    assert len(srv.messages) == n0 and len(queue(sb)) == 2
+    logins = len(srv.logins)
+    assert sb.eschool("queue", "run").returncode == 0
+    got = {env.rcpt_tos[0]: msg for env, msg in srv.messages[n0:]}
+    assert sorted(got) == ["e@school.example", "l@school.example"]
+    assert password_ok(sb, "edupre", mailed_password(got["e@school.example"]))
+    assert len(srv.logins) - logins == 1  # one SMTP login for the class

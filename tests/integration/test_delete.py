@@ -83,7 +83,12 @@ def test_nothing_goes_without_a_yes(sandbox):
     assert "2 account(s) to delete" in p.stdout and "edupre" in p.stdout and "lmartin" in p.stdout
     # on a terminal: asked; anything but yes keeps them
     p = sb.cmd(["script", "-qec", f"{ESCHOOL} delete edupre", "/dev/null"], input="no\n")
-    assert p.returncode != 0 and "Type yes" in p.stdout, p.stdout
+    assert p.returncode == 64 and "Type yes" in p.stdout, p.stdout
+    assert sb.snapshot() == before
+    # -q and --json do not hide the list the question is about
+    p = sb.cmd(["script", "-qec", f"{ESCHOOL} -q --json delete --class 6A", "/dev/null"],
+               input="\n")
+    assert "2 account(s) to delete" in p.stdout and "lmartin" in p.stdout, p.stdout
     assert sb.snapshot() == before
     p = sb.cmd(["script", "-qec", f"{ESCHOOL} delete edupre", "/dev/null"], input="yes\n")
     assert p.returncode == 0, p.stdout
@@ -97,6 +102,16 @@ def test_everything_checked_first(sandbox):
     before = sb.snapshot()
     assert_fails(sb.eschool("delete", "edupre", "nobody", "--yes"), 67, "nobody",
                  "nothing was deleted")
+    assert sb.snapshot() == before
+    # a state that does not say its uid (older, or an interrupted add): the
+    # account may be another's: refused
+    text = sb.read("/var/lib/eschool/users/edupre")
+    sb.write("/var/lib/eschool/users/edupre",
+             "".join(l + "\n" for l in text.splitlines() if not l.startswith("uid=")))
+    before = sb.snapshot()
+    assert_fails(sb.eschool("delete", "edupre", "--yes"), 65, "which uid", "nothing was deleted")
+    assert sb.snapshot() == before
+    sb.write("/var/lib/eschool/users/edupre", text)
     # a name that is another account's now: never touched
     sb.cmd(["useradd", "-m", "filler"], check=True)  # the new jsmith gets another uid
     sb.cmd(["userdel", "-r", "jsmith"], check=True)
@@ -113,3 +128,18 @@ def test_everything_checked_first(sandbox):
     # not root
     assert_fails(sb.as_nobody([ESCHOOL, "delete", "edupre", "--yes"]), 77, "root")
     assert sb.passwd_entry("edupre") is not None
+    # a name given twice goes once
+    p = sb.eschool("--json", "delete", "edupre", "edupre", "--yes")
+    assert p.returncode == 0, p.stderr
+    assert json_lines(p.stdout) == [{"username": "edupre", "deleted": True, "home": "removed"}]
+
+
+def test_archives_go_in_a_root_only_directory(sandbox):
+    sb = sandbox
+    imported(sb)
+    shared = sb.private("shared")
+    sb.cmd(["mkdir", "-p", "-m", "1777", shared], check=True)
+    before = sb.snapshot()
+    assert_fails(sb.eschool("delete", "edupre", "--archive-home", shared, "--yes"), 64,
+                 "not writable by others")
+    assert sb.snapshot() == before
