@@ -237,6 +237,7 @@ static int delete_one(struct cli *ctx, const struct victim *v, bool keep_home,
 	const char *home;
 	long uid = -1;
 	int opened, found, rc = -1;
+	bool gone;
 
 	es_state_init(&st, "");
 	/* under the user's lock: the PAM module does not write it meanwhile */
@@ -258,14 +259,15 @@ static int delete_one(struct cli *ctx, const struct victim *v, bool keep_home,
 			           v->user, uid);
 		goto out;
 	}
-	if (!v->gone && archive_dir != NULL &&
+	gone = v->gone || found == 0; /* removed outside eschool meanwhile */
+	if (!gone && archive_dir != NULL &&
 	    archive_home(ctx, v, archive_dir, archive, sizeof(archive), err) != 0)
 		goto out;
-	if (!v->gone &&
+	if (!gone &&
 	    account_source_for(&v->pol)->delete(v->user, keep_home, err) != 0)
 		goto out;
 	if (drop_mails(ctx, v->user, &dropped, err) != 0) {
-		if (!v->gone)
+		if (!gone)
 			es_err_prefix(err, "%s was removed, but its mails were not (run 'eschool delete "
 			                   "%s' again)",
 			              v->user, v->user);
@@ -277,7 +279,7 @@ static int delete_one(struct cli *ctx, const struct victim *v, bool keep_home,
 		              v->user, v->user);
 		goto out;
 	}
-	home = v->gone                                     ? "gone"
+	home = gone                                     ? "gone"
 	       : !account_source_for(&v->pol)->writes      ? "untouched"
 	       : archive[0] != '\0'                        ? "archived"
 	       : keep_home                                 ? "kept"
