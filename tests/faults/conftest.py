@@ -294,7 +294,14 @@ class Timeline:
         return self.duration
 
     def moments(self, rng, kills):
-        return sorted(rng.uniform(0, self.duration) for _ in range(kills))
+        """When to kill, drawn over the measured run. The first moment is in
+        its first half: a run quicker than the one measured (a short
+        roster, a busy machine the first time) would end before a late
+        moment, and a campaign could then kill nothing at all."""
+        if kills <= 0:
+            return []
+        first = rng.uniform(0, self.duration / 2)
+        return sorted([first] + [rng.uniform(0, self.duration) for _ in range(kills - 1)])
 
 
 def sleep_until(t):
