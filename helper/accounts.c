@@ -24,6 +24,8 @@
 #define CHPASSWD "/usr/sbin/chpasswd"
 #define CHAGE "/usr/bin/chage"
 #define GROUPADD "/usr/sbin/groupadd"
+#define GROUPDEL "/usr/sbin/groupdel"
+#define GPASSWD "/usr/bin/gpasswd"
 
 /* A child sees only these: no secret, nothing from the caller's shell. */
 static char *const child_env[] = {
@@ -200,22 +202,124 @@ bool group_exists(const char *group)
 	return getgrnam(group) != NULL;
 }
 
-int groups_ensure(const char (*groups)[ES_NAME_MAX + 1], size_t n, struct es_err *err)
+/* groupadd (-r for a role's group) unless the group exists. */
+static int group_add(const char *group, bool system, struct es_err *err)
 {
-	for (size_t i = 0; i < n; i++) {
-		const char *argv[] = { GROUPADD, "-r", "--", groups[i], NULL };
+	const char *sys_argv[] = { GROUPADD, "-r", "--", group, NULL };
+	const char *argv[] = { GROUPADD, "--", group, NULL };
 
-		if (group_exists(groups[i]))
-			continue;
-		if (run_ok(argv, NULL, 0, ES_ECANTCREAT, "creating group", err) != 0) {
-			if (group_exists(groups[i]))
-				continue; /* made meanwhile by another process: fine */
-			return es_err_prefix(err, "group %s", groups[i]);
-		}
+	if (group_exists(group))
+		return 0;
+	if (run_ok(system ? sys_argv : argv, NULL, 0, ES_ECANTCREAT, "creating group", err) != 0) {
+		if (group_exists(group))
+			return 0; /* made meanwhile by another process: fine */
+		return es_err_prefix(err, "group %s", group);
 	}
 	return 0;
 }
 
+int groups_ensure(const char (*groups)[ES_NAME_MAX + 1], size_t n, struct es_err *err)
+{
+	for (size_t i = 0; i < n; i++)
+		if (group_add(groups[i], true, err) != 0)
+			return -1;
+	return 0;
+}
+
+/* 1 when user is listed among group's members, 0 not, -1 no such group */
+static int listed_in(const char *group, const char *user)
+{
+	const struct group *gr = getgrnam(group);
+
+	if (gr == NULL)
+		return -1;
+	for (char **m = gr->gr_mem; *m != NULL; m++)
+		if (strcmp(*m, user) == 0)
+			return 1;
+	return 0;
+}
+
+/* A class's group is an ordinary group (gid from the users' range, as
+ * groups people belong to are): groupadd without -r. */
+static int shadow_class_group(const char *group, struct es_err *err)
+{
+	return group_add(group, false, err);
+}
+
+static int gpasswd_member(const char *group, const char *user, bool in, struct es_err *err)
+{
+	const char *argv[] = { GPASSWD, in ? "-a" : "-d", user, group, NULL };
+	int listed = listed_in(group, user);
+
+	if (listed < 0 && !in)
+		return 0; /* no group: nobody in it */
+	if (listed == (in ? 1 : 0))
+		return 0;
+	if (run_ok(argv, NULL, 0, ES_EOS, in ? "adding to a group" : "removing from a group",
+	           err) != 0)
+		return es_err_prefix(err, "user %s, group %s", user, group);
+	return 0;
+}
+
+/* groupdel when nobody is listed; 8: some account's primary group. */
+static int shadow_group_drop(const char *group, bool *dropped, struct es_err *err)
+{
+	const struct group *gr = getgrnam(group);
+	const char *argv[] = { GROUPDEL, "--", group, NULL };
+	char msg[512];
+	int st;
+
+	*dropped = false;
+	if (gr == NULL || gr->gr_mem[0] != NULL)
+		return 0;
+	st = run_command(argv, NULL, 0, msg, sizeof(msg), err);
+	if (st == 0 || st == 6 || st == 8) { /* 6: gone meanwhile */
+		*dropped = st == 0;
+		return 0;
+	}
+	if (st > 0)
+		es_err_set(err, ES_EOS, "groupdel %s failed (exit %d): %s", group, st, msg);
+	return -1;
+}
+
+/* A new role: out of the old role's groups it does not share, into the
+ * new one's (the primary group is the user's own). */
+int role_groups_move(const struct es_role *from, const struct es_role *to, const char *user,
+                     int (*member)(const char *, const char *, bool, struct es_err *),
+                     struct es_err *err)
+{
+	for (size_t i = 0; from != NULL && i < from->n_groups; i++) {
+		bool kept = false;
+
+		for (size_t k = 0; to != NULL && k < to->n_groups; k++)
+			kept |= strcmp(from->groups[i], to->groups[k]) == 0;
+		if (!kept && member(from->groups[i], user, false, err) != 0)
+			return -1;
+	}
+	for (size_t k = 0; to != NULL && k < to->n_groups; k++)
+		if (member(to->groups[k], user, true, err) != 0)
+			return -1;
+	return 0;
+}
+
+static int shadow_set_role(const struct es_role *from, const struct es_role *to,
+                           const char *user, struct es_err *err)
+{
+	if (to != NULL && groups_ensure(to->groups, to->n_groups, err) != 0)
+		return -1;
+	return role_groups_move(from, to, user, gpasswd_member, err);
+}
+
+static int usermod_fullname(const char *user, const char *fullname, struct es_err *err)
+{
+	char gecos[256];
+	const char *argv[] = { USERMOD, "-c", gecos, "--", user, NULL };
+
+	gecos_from_name(fullname, gecos, sizeof(gecos));
+	if (run_ok(argv, NULL, 0, ES_EOS, "renaming the account", err) != 0)
+		return es_err_prefix(err, "user %s", user);
+	return 0;
+}
 
 void gecos_from_name(const char *name, char *out, size_t outsz)
 {
@@ -378,6 +482,9 @@ static const struct account_source shadow_accounts = {
 	.remove = userdel_account, .delete = userdel_delete, .create_batch = shadowdb_batch,
 	.exists = nss_exists,
 	.ensure_groups = groups_ensure,
+	.class_group = shadow_class_group, .group_member = gpasswd_member,
+	.group_drop = shadow_group_drop, .set_role = shadow_set_role,
+	.set_fullname = usermod_fullname,
 };
 
 static int none_create(const struct es_policy *pol, const struct es_role *role, const char *user,
@@ -434,6 +541,49 @@ static int none_groups(const char (*groups)[ES_NAME_MAX + 1], size_t n, struct e
 	return 0; /* the directory's, made where it is managed */
 }
 
+/* The directory's groups and names are kept where it is managed. */
+static int none_class_group(const char *group, struct es_err *err)
+{
+	(void)group;
+	(void)err;
+	return 0;
+}
+
+static int none_member(const char *group, const char *user, bool in, struct es_err *err)
+{
+	(void)group;
+	(void)user;
+	(void)in;
+	(void)err;
+	return 0;
+}
+
+static int none_group_drop(const char *group, bool *dropped, struct es_err *err)
+{
+	(void)group;
+	(void)err;
+	*dropped = false;
+	return 0;
+}
+
+static int none_set_role(const struct es_role *from, const struct es_role *to, const char *user,
+                         struct es_err *err)
+{
+	(void)from;
+	(void)to;
+	(void)user;
+	(void)err;
+	return 0;
+}
+
+static int none_fullname(const char *user, const char *fullname, struct es_err *err)
+{
+	(void)user;
+	(void)fullname;
+	(void)err;
+	return 0;
+}
+
 static int none_create_batch(struct newacct *accts, size_t n, struct es_err *err)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -456,6 +606,8 @@ static const struct account_source none_accounts = {
 	.remove = none_remove, .delete = none_delete, .create_batch = none_create_batch,
 	.exists = nss_exists,
 	.ensure_groups = none_groups,
+	.class_group = none_class_group, .group_member = none_member,
+	.group_drop = none_group_drop, .set_role = none_set_role, .set_fullname = none_fullname,
 };
 
 const struct account_source *account_source_for(const struct es_policy *pol)

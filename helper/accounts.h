@@ -70,7 +70,26 @@ struct account_source {
 	/* 1: the account exists (NSS; ldap: the entry is a posixAccount), 0:
 	 * not, -1: cannot tell (err) */
 	int (*exists)(const char *user, struct es_err *err);
+	/* [import] class_groups: a class's group, made when missing */
+	int (*class_group)(const char *group, struct es_err *err);
+	/* user put in (in) or taken out of group; already so is fine, and
+	 * out of a group that does not exist too */
+	int (*group_member)(const char *group, const char *user, bool in, struct es_err *err);
+	/* group removed when nobody is in it any more (*dropped); one with
+	 * members is kept. Only for groups eschool made (class groups). */
+	int (*group_drop)(const char *group, bool *dropped, struct es_err *err);
+	/* a new role (sync): out of the groups of from it does not share, into
+	 * to's; the directory's primary group follows */
+	int (*set_role)(const struct es_role *from, const struct es_role *to, const char *user,
+	                struct es_err *err);
+	/* the person's name as the account shows it (GECOS) */
+	int (*set_fullname)(const char *user, const char *fullname, struct es_err *err);
 };
+
+/* For set_role: the groups moved with member (a source's group_member). */
+int role_groups_move(const struct es_role *from, const struct es_role *to, const char *user,
+                     int (*member)(const char *, const char *, bool, struct es_err *),
+                     struct es_err *err);
 
 const struct account_source *account_source_for(const struct es_policy *pol);
 

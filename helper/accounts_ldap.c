@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "accounts.h"
 #include "es_ldap.h"
@@ -210,6 +211,127 @@ static int join_group(const char *group, const char *user, const char *user_dn,
 	return es_ldap_fail(directory, rc, "adding a user to a group in the directory", err);
 }
 
+/* user out of group (both ways of listing members); not there, or no
+ * such group, is fine. */
+static int leave_group(const char *group_dn, const char *user, const char *user_dn,
+                       struct es_err *err)
+{
+	char *uidv[] = { (char *)user, NULL }, *dnv[] = { (char *)user_dn, NULL };
+	LDAPMod m_uid = { LDAP_MOD_DELETE, "memberUid", { .modv_strvals = uidv } };
+	LDAPMod m_dn = { LDAP_MOD_DELETE, "member", { .modv_strvals = dnv } };
+	LDAPMod *uid_mods[] = { &m_uid, NULL }, *dn_mods[] = { &m_dn, NULL };
+	int rc = ldap_modify_ext_s(directory->ld, group_dn, uid_mods, NULL, NULL);
+
+	if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_NO_SUCH_OBJECT)
+		return es_ldap_fail(directory, rc, "taking a user out of a group in the directory",
+		                    err);
+	rc = ldap_modify_ext_s(directory->ld, group_dn, dn_mods, NULL, NULL);
+	if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_NO_SUCH_OBJECT &&
+	    rc != LDAP_OBJECT_CLASS_VIOLATION) /* groupOfNames keeps its own DN */
+		return es_ldap_fail(directory, rc, "taking a user out of a group in the directory",
+		                    err);
+	return 0;
+}
+
+static int dir_member(const char *group, const char *user, bool in, struct es_err *err)
+{
+	char user_dn[512], group_dn[512];
+	long gid;
+
+	if (directory == NULL || directory->ld == NULL)
+		return no_directory(err);
+	if (es_ldap_user_dn(directory, user, user_dn, sizeof(user_dn), err) != 0)
+		return -1;
+	if (in)
+		return ensure_group(group, &gid, err) != 0 ? -1 : join_group(group, user, user_dn, err);
+	if ((size_t)snprintf(group_dn, sizeof(group_dn), "cn=%s,%s", group, directory->groups_dn) >=
+	    sizeof(group_dn))
+		return es_err_set(err, ES_ECONFIG, "[ldap] groups_dn is too long");
+	return leave_group(group_dn, user, user_dn, err);
+}
+
+static int dir_class_group(const char *group, struct es_err *err)
+{
+	long gid;
+
+	if (directory == NULL || directory->ld == NULL)
+		return no_directory(err);
+	return ensure_group(group, &gid, err);
+}
+
+/* The group's entry removed when it lists nobody (with rfc2307bis, no
+ * member but its own DN). */
+static int dir_group_drop(const char *group, bool *dropped, struct es_err *err)
+{
+	char dn[512], filter[128];
+	char *attrs[] = { "memberUid", "member", NULL };
+	LDAPMessage *res = NULL, *e;
+	bool members = false;
+	int rc;
+
+	*dropped = false;
+	if (directory == NULL || directory->ld == NULL)
+		return no_directory(err);
+	if ((size_t)snprintf(dn, sizeof(dn), "cn=%s,%s", group, directory->groups_dn) >= sizeof(dn))
+		return es_err_set(err, ES_ECONFIG, "[ldap] groups_dn is too long");
+	(void)snprintf(filter, sizeof(filter), "(objectClass=posixGroup)");
+	rc = ldap_search_ext_s(directory->ld, dn, LDAP_SCOPE_BASE, filter, attrs, 0, NULL, NULL,
+	                       NULL, 1, &res);
+	if (rc == LDAP_NO_SUCH_OBJECT) {
+		ldap_msgfree(res);
+		return 0;
+	}
+	if (rc != LDAP_SUCCESS) {
+		ldap_msgfree(res);
+		return es_ldap_fail(directory, rc, "searching the directory", err);
+	}
+	e = ldap_first_entry(directory->ld, res);
+	if (e == NULL) { /* not a posixGroup: not ours to remove */
+		ldap_msgfree(res);
+		return 0;
+	}
+	for (int a = 0; a < 2 && !members; a++) {
+		struct berval **v = ldap_get_values_len(directory->ld, e, attrs[a]);
+
+		for (size_t i = 0; v != NULL && v[i] != NULL && !members; i++)
+			members = a == 0 || v[i]->bv_len != strlen(dn) ||
+			          strncasecmp(v[i]->bv_val, dn, v[i]->bv_len) != 0;
+		ldap_value_free_len(v);
+	}
+	ldap_msgfree(res);
+	if (members)
+		return 0;
+	rc = ldap_delete_ext_s(directory->ld, dn, NULL, NULL);
+	if (rc == LDAP_SUCCESS || rc == LDAP_NO_SUCH_OBJECT) {
+		*dropped = rc == LDAP_SUCCESS;
+		return 0;
+	}
+	return es_ldap_fail(directory, rc, "removing a group from the directory", err);
+}
+
+/* A new role: its groups, and its first group as the primary one (as
+ * make_posix gave it; "users" for a role without groups). */
+static int dir_set_role(const struct es_role *from, const struct es_role *to, const char *user,
+                        struct es_err *err)
+{
+	char dn[512], gidv[32];
+	char *v[] = { gidv, NULL };
+	LDAPMod m = { LDAP_MOD_REPLACE, "gidNumber", { .modv_strvals = v } };
+	LDAPMod *mods[] = { &m, NULL };
+	long gid = 100;
+
+	if (directory == NULL || directory->ld == NULL)
+		return no_directory(err);
+	if (es_ldap_user_dn(directory, user, dn, sizeof(dn), err) != 0)
+		return -1;
+	if (to != NULL && to->n_groups > 0 && ensure_group(to->groups[0], &gid, err) != 0)
+		return -1;
+	if (role_groups_move(from, to, user, dir_member, err) != 0)
+		return -1;
+	(void)snprintf(gidv, sizeof(gidv), "%ld", gid);
+	return modify(dn, mods, "changing an account's group in the directory", err);
+}
+
 struct posix_fields {
 	const char *user, *fullname, *home_base, *shell;
 	const char (*groups)[ES_NAME_MAX + 1];
@@ -379,6 +501,29 @@ static int dir_set_password(const char *user, const char *hash, const struct es_
 	return rc;
 }
 
+/* gecos (IA5: only an ASCII name; cn, sn and givenName follow the
+ * state, lib/es_store_ldap.c) */
+static int dir_fullname(const char *user, const char *fullname, struct es_err *err)
+{
+	char dn[512], gecos[256];
+	char *v[] = { gecos, NULL };
+	LDAPMod m_set = { LDAP_MOD_REPLACE, "gecos", { .modv_strvals = v } };
+	LDAPMod m_del = { LDAP_MOD_DELETE, "gecos", { .modv_strvals = NULL } };
+	LDAPMod *mods[] = { NULL, NULL };
+	int rc;
+
+	if (directory == NULL || directory->ld == NULL)
+		return no_directory(err);
+	if (es_ldap_user_dn(directory, user, dn, sizeof(dn), err) != 0)
+		return -1;
+	gecos_from_name(fullname, gecos, sizeof(gecos));
+	mods[0] = gecos[0] != '\0' && ascii(gecos) ? &m_set : &m_del;
+	rc = ldap_modify_ext_s(directory->ld, dn, mods, NULL, NULL);
+	if (rc == LDAP_SUCCESS || rc == LDAP_NO_SUCH_ATTRIBUTE)
+		return 0;
+	return es_ldap_fail(directory, rc, "renaming an account in the directory", err);
+}
+
 /* disable: shadowExpire 1 (SSSD's ldap_account_expire_policy = shadow
  * refuses the account) and a userPassword no password matches ("{CRYPT}!"
  * before the hash, as passwd -l does); enable undoes both. */
@@ -435,22 +580,29 @@ static int dir_lock(const char *user, bool lock, struct es_err *err)
 	return rc;
 }
 
-/* Undoes a half-made account: out of its groups, then the entry. */
+/* Undoes a half-made account: out of its groups (memberUid, or its DN as
+ * member with rfc2307bis), then the entry. */
 static int dir_remove(const char *user, struct es_err *err)
 {
-	char dn[512], filter[96], group_dn[512], dummy[8];
+	char dn[512], filter[1200], group_dn[512], dummy[8], *esc_dn = NULL;
+	struct berval bv;
 	int rc;
 
 	if (directory == NULL || directory->ld == NULL)
 		return no_directory(err);
 	if (es_ldap_user_dn(directory, user, dn, sizeof(dn), err) != 0)
 		return -1;
-	(void)snprintf(filter, sizeof(filter), "(&(objectClass=posixGroup)(memberUid=%s))", user);
+	bv.bv_val = dn;
+	bv.bv_len = strlen(dn);
+	if (ldap_bv2escaped_filter_value(&bv, &bv) != 0)
+		return es_err_set(err, ES_EOS, "out of memory");
+	esc_dn = bv.bv_val;
+	rc = snprintf(filter, sizeof(filter),
+	              "(&(objectClass=posixGroup)(|(memberUid=%s)(member=%s)))", user, esc_dn);
+	ber_memfree(esc_dn);
+	if (rc < 0 || (size_t)rc >= sizeof(filter))
+		return es_err_set(err, ES_ECONFIG, "[ldap] users_dn is too long");
 	for (int i = 0;; i++) {
-		char *val[] = { (char *)user, NULL };
-		LDAPMod m = { LDAP_MOD_DELETE, "memberUid", { .modv_strvals = val } };
-		LDAPMod *mods[] = { &m, NULL };
-
 		rc = read_value(directory->groups_dn, LDAP_SCOPE_ONELEVEL, filter, "cn", dummy,
 		                sizeof(dummy), group_dn, sizeof(group_dn), err);
 		if (rc < 0)
@@ -462,7 +614,7 @@ static int dir_remove(const char *user, struct es_err *err)
 			return es_err_set(err, ES_ESOFTWARE,
 			                  "%s is still a member of %s after 1024 changes: not removed",
 			                  user, group_dn);
-		if (modify(group_dn, mods, "taking a user out of a group in the directory", err) != 0)
+		if (leave_group(group_dn, user, dn, err) != 0)
 			return -1;
 	}
 	rc = ldap_delete_ext_s(directory->ld, dn, NULL, NULL);
@@ -558,6 +710,7 @@ static int dir_create_batch(struct newacct *accts, size_t n, struct es_err *err)
 			continue;
 		}
 		if (make_posix(&f, &a->created, &a->uid, &a->gid, err) != 0 ||
+		    (a->class_group != NULL && dir_member(a->class_group, a->user, true, err) != 0) ||
 		    dir_set_password(a->user, a->hash, &a->aging, err) != 0)
 			return es_err_prefix(err, "user %s", a->user);
 	}
@@ -570,4 +723,6 @@ const struct account_source ldap_accounts = {
 	.remove = dir_remove, .delete = dir_delete, .create_batch = dir_create_batch,
 	.exists = posix_exists,
 	.ensure_groups = dir_groups,
+	.class_group = dir_class_group, .group_member = dir_member, .group_drop = dir_group_drop,
+	.set_role = dir_set_role, .set_fullname = dir_fullname,
 };

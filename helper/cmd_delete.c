@@ -266,6 +266,19 @@ static int delete_one(struct cli *ctx, const struct victim *v, bool keep_home,
 	if (!gone &&
 	    account_source_for(&v->pol)->delete(v->user, keep_home, err) != 0)
 		goto out;
+	if (!gone && es_state_get(&st, ES_K_CLASS_GROUP) != NULL) {
+		/* its class's group goes with its last member */
+		const char *group = es_state_get(&st, ES_K_CLASS_GROUP);
+		struct es_err e2 = { 0 };
+		bool dropped_group = false;
+
+		if (account_source_for(&v->pol)->group_member(group, v->user, false, &e2) != 0 ||
+		    account_source_for(&v->pol)->group_drop(group, &dropped_group, &e2) != 0)
+			ui_warn("%s", ui_err(&e2));
+		else if (dropped_group)
+			log_msg(LOG_AUTHPRIV, LOG_NOTICE,
+			        "class group removed: group=%s (nobody left)", group);
+	}
 	if (drop_mails(ctx, v->user, &dropped, err) != 0) {
 		if (!gone)
 			es_err_prefix(err, "%s was removed, but its mails were not (run 'eschool delete "
@@ -318,19 +331,6 @@ static void print_summary(FILE *f, const struct victim *v, size_t n, bool keep_h
 	}
 }
 
-/* On a terminal, "yes" typed; elsewhere --yes was needed. */
-static bool confirmed(void)
-{
-	char answer[16];
-
-	(void)fprintf(stderr, "%s", _("Delete them? Type yes to go on: "));
-	(void)fflush(stderr);
-	if (fgets(answer, sizeof(answer), stdin) == NULL)
-		return false;
-	answer[strcspn(answer, "\r\n")] = '\0';
-	return strcmp(answer, "yes") == 0 || strcmp(answer, _("yes")) == 0;
-}
-
 /* Checks every account (USER... or --class), deduplicated, into *v. */
 static int check_all(struct cli *ctx, const struct args *a, struct victim **v, size_t *n,
                      struct es_err *err)
@@ -372,6 +372,32 @@ out:
 	return rc;
 }
 
+int delete_accounts(struct cli *ctx, char *const *users, size_t n, bool keep_home,
+                    const char *archive_dir, size_t *done, struct es_err *err)
+{
+	struct victim *v = calloc(n > 0 ? n : 1, sizeof(*v));
+	size_t checked = 0;
+	int rc = -1;
+
+	*done = 0;
+	if (v == NULL)
+		return es_err_set(err, ES_EOS, "out of memory");
+	if (archive_dir != NULL && archive_dir_ok(archive_dir, err) != 0)
+		goto out;
+	for (; checked < n; checked++)
+		if (check_one(ctx, users[checked], &v[checked], err) != 0) {
+			es_err_prefix(err, "nothing was deleted");
+			goto out;
+		}
+	for (; *done < n; (*done)++)
+		if (delete_one(ctx, &v[*done], keep_home, archive_dir, err) != 0)
+			goto out;
+	rc = 0;
+out:
+	victims_free(v, checked);
+	return rc;
+}
+
 int cmd_delete(struct cli *ctx, const struct args *a)
 {
 	const char *archive_dir = arg_value(a, "archive-home");
@@ -408,7 +434,7 @@ int cmd_delete(struct cli *ctx, const struct args *a)
 	}
 	if (!yes) {
 		print_summary(stderr, v, n, keep_home, archive_dir);
-		if (!confirmed()) {
+		if (!ui_confirmed(_("Delete them? Type yes to go on: "))) {
 			ui_warn("nothing was deleted");
 			rc = ES_EUSAGE;
 			goto out;

@@ -19,6 +19,8 @@
 #include "log.h"
 #include "shadowdb.h"
 #include "slips.h"
+#include "classgroups.h"
+#include "sync.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,8 +69,9 @@ enum col {
 };
 
 /* A_RECREATE: the row's state is an orphan (its account was deleted):
- * made again, as new. */
-enum action { A_CREATE, A_RESUME, A_RECREATE, A_SKIP, A_BAD };
+ * made again, as new. A_UPDATE (sync): the account is there, the roster
+ * says something new of it. */
+enum action { A_CREATE, A_RESUME, A_RECREATE, A_SKIP, A_UPDATE, A_BAD };
 
 struct row {
 	unsigned long line;
@@ -85,6 +88,9 @@ struct row {
 	struct es_state *orphan; /* A_RECREATE: the old state, until the account is made */
 	long uid;         /* the account's, once made (-1: not known) */
 	bool slip;        /* no address of its own: the password goes on a slip */
+	char class_group[ES_NAME_MAX + 1]; /* class_groups: its class's ("": none) */
+	char *changes;    /* sync: what A_UPDATE changes, for the report */
+	bool enable;      /* sync: disabled by a sync, listed again */
 	time_t expires;   /* when its temporary password stops working (0: never) */
 	/* production */
 	char qid[48];     /* the queued credentials mail */
@@ -128,6 +134,15 @@ struct import {
 	 * state says K_HOME_KEPT */
 	struct strset sys_users, sys_groups, managed, managed_by_person, csv_names, home_kept;
 	struct strset slip_pending; /* accounts whose slips a failed run never drew */
+	struct class_groups cg;     /* [import] class_groups: which group is whose */
+	/* sync: the accounts by address alone and by name alone (""
+	 * when two have it), the ones a row was matched to, and those
+	 * no row lists */
+	bool sync, delete_missing;
+	struct strset by_email, by_name, matched;
+	struct strset csv_persons; /* name -> how many rows have it ("1", "2+") */
+	struct sync_gone *gone;
+	size_t n_gone, n_updated, n_update_failed;
 	/* hashing pool */
 	struct cred *creds;
 	int *cred_rc;
@@ -175,6 +190,7 @@ static void row_free(struct row *row)
 		es_state_free(row->orphan);
 		free(row->orphan);
 	}
+	free(row->changes);
 }
 
 /* ---- what reaches a terminal or a log ----
@@ -445,6 +461,11 @@ static const struct es_policy *role_policy(struct import *im, const char *role)
 /* Loads what exists: the users and groups NSS enumerates (one pass each,
  * a cache for the names asked about: see user_uid) and the accounts eschool
  * manages, keyed by username and by person. */
+static bool is_job(enum action a)
+{
+	return a == A_CREATE || a == A_RESUME || a == A_RECREATE;
+}
+
 struct managed_walk {
 	struct import *im;
 	struct es_err *err;
@@ -617,6 +638,19 @@ static int managed_one(const char *user, void *arg)
 		    strset_put(&im->managed_by_person, key2, user) != 0)
 			w->rc = es_err_set(w->err, ES_EOS, "out of memory");
 	}
+	if (im->ctx->cfg.import_class_groups && class_groups_note(&im->cg, &st, w->err) != 0)
+		w->rc = -1;
+	if (im->sync && w->rc == 0 && strcmp(kind, "done") == 0) {
+		const char *email = es_state_get(&st, ES_K_EMAIL), *name = es_state_get(&st, ES_K_NAME);
+		char greeting[512];
+
+		es_name_greeting(name != NULL ? name : "", greeting, sizeof(greeting));
+		if ((email != NULL && email[0] != '\0' &&
+		     strset_put(&im->by_email, email, strset_has(&im->by_email, email) ? "" : user) != 0) ||
+		    (greeting[0] != '\0' &&
+		     strset_put(&im->by_name, greeting, strset_has(&im->by_name, greeting) ? "" : user) != 0))
+			w->rc = es_err_set(w->err, ES_EOS, "out of memory");
+	}
 	if (w->rc != 0 || strset_put(&im->managed, user, val) != 0 ||
 	    strset_put(&im->managed_by_person, key, user) != 0 ||
 	    (es_state_get_bool(&st, K_HOME_KEPT) &&
@@ -681,8 +715,10 @@ static void match_existing(struct import *im, struct row *row)
 	if (m != NULL) {
 		const char *nl = strchr(m, '\n');
 		size_t klen = nl ? (size_t)(nl - m) : strlen(m);
-		bool same = nl != NULL &&
-		            strcmp(nl + 1, row->f[C_EMAIL] != NULL ? row->f[C_EMAIL] : "") == 0;
+		/* sync: the same account with a new address (sync_plan says) */
+		bool same = (nl != NULL &&
+		             strcmp(nl + 1, row->f[C_EMAIL] != NULL ? row->f[C_EMAIL] : "") == 0) ||
+		            (im->sync && klen == 4 && strncmp(m, "done", 4) == 0);
 
 		if (strcmp(m, "corrupt") == 0) {
 			row_error(im, row, "the state of user %s is corrupt; see 'eschool show %s'",
@@ -749,10 +785,69 @@ static void match_existing(struct import *im, struct row *row)
 	}
 }
 
+/* sync: only one row of the roster has this name (what 'n') or address ('e') */
+static bool one_row_has(const struct import *im, char what, const char *value)
+{
+	char key[600];
+	const char *count;
+
+	(void)snprintf(key, sizeof(key), "%c:%s", what, value);
+	count = strset_get(&im->csv_persons, key);
+	return count != NULL && strcmp(count, "1") == 0;
+}
+
+/* sync: a row the person key does not find (a new address, or a pupil
+ * without one who changed class) is the account with its address alone,
+ * else with its name alone, when one account and one row have it. */
+static const char *sync_match(struct import *im, const struct row *row)
+{
+	const char *user = NULL;
+
+	if (!im->sync)
+		return NULL;
+	if (row->f[C_EMAIL] != NULL && one_row_has(im, 'e', row->f[C_EMAIL]))
+		user = strset_get(&im->by_email, row->f[C_EMAIL]);
+	if ((user == NULL || user[0] == '\0') && row->f[C_NAME] != NULL &&
+	    one_row_has(im, 'n', row->f[C_NAME]))
+		user = strset_get(&im->by_name, row->f[C_NAME]);
+	/* an account another row finds exactly, or a row took already */
+	if (user == NULL || user[0] == '\0' || strset_has(&im->matched, user) ||
+	    strset_has(&im->csv_names, user))
+		return NULL;
+	return user;
+}
+
 static void resolve_rows(struct import *im)
 {
 	struct es_err e;
 	struct strset seen_person = { 0 };
+
+	/* sync: how many rows have each address and each name, and which
+	 * accounts rows find by their person key (never taken by another
+	 * row's looser match) */
+	for (size_t i = 0; im->sync && i < im->r.n; i++) {
+		struct row *row = &im->r.rows[i];
+		char key[600];
+		const char *exact;
+
+		if (row->action == A_BAD)
+			continue;
+		for (int f = 0; f < 2; f++) {
+			const char *v = row->f[f == 0 ? C_NAME : C_EMAIL];
+
+			if (v == NULL)
+				continue;
+			(void)snprintf(key, sizeof(key), "%c:%s", f == 0 ? 'n' : 'e', v);
+			if (strset_put(&im->csv_persons, key,
+			               strset_has(&im->csv_persons, key) ? "2+" : "1") != 0)
+				row_error(im, row, "out of memory");
+		}
+		person_key(row->f[C_EMAIL], row->f[C_NAME], row->f[C_CLASS], key, sizeof(key));
+		exact = row->f[C_USERNAME] != NULL ? row->f[C_USERNAME]
+		                                   : strset_get(&im->managed_by_person, key);
+		if (exact != NULL && strset_put(&im->matched, exact, NULL) != 0)
+			row_error(im, row, "out of memory");
+	}
 
 	for (size_t i = 0; i < im->r.n; i++) {
 		struct row *row = &im->r.rows[i];
@@ -791,7 +886,8 @@ static void resolve_rows(struct import *im)
 		} else if (row->f[C_NAME] == NULL) {
 			row_error(im, row, "no username and no name to derive one from");
 			continue;
-		} else if ((prev = strset_get(&im->managed_by_person, key)) != NULL) {
+		} else if ((prev = strset_get(&im->managed_by_person, key)) != NULL ||
+		           (prev = sync_match(im, row)) != NULL) {
 			/* this person was imported before: same account */
 			(void)es_strlcpy(row->username, prev, sizeof(row->username));
 		} else {
@@ -1211,6 +1307,17 @@ static void undo_chunk(struct import *im, size_t from, size_t to)
 		/* A_RECREATE, A_RESUME: the state stays "creating": the next run
 		 * resumes it */
 	}
+	/* a class group this chunk made and nobody is in: not left behind
+	 * (no state would say whose it is) */
+	for (size_t j = from; j < to; j++) {
+		struct row *row = &im->r.rows[im->jobs[j]];
+		struct es_err e = { 0 };
+		bool dropped;
+
+		if (row->created && row->class_group[0] != '\0' &&
+		    account_source_for(row->pol)->group_drop(row->class_group, &dropped, &e) != 0)
+			im_warn(im, "%s", ui_err(&e));
+	}
 }
 
 /* What the report says of a row's home left as it was (malloc'd, NULL
@@ -1366,7 +1473,8 @@ static int prepare_slips(struct import *im, bool dry_run, struct es_err *err)
 	for (size_t i = 0; i < im->r.n; i++) {
 		const struct row *row = &im->r.rows[i];
 
-		if (row->action == A_BAD || row->action == A_SKIP || !row->slip)
+		if (row->action == A_BAD || row->action == A_SKIP || row->action == A_UPDATE ||
+		    !row->slip)
 			continue;
 		if (im->n_slip_rows++ == 0)
 			first = row->line;
@@ -1433,6 +1541,8 @@ static int record_creating(struct import *im, struct row *row, struct es_err *er
 	                                              row->f[C_PARENT] },
 	                    row->pol, im->ctx->now) == 0 &&
 	     (!row->home_existed || es_state_set(&st, K_HOME_KEPT, "1") == 0) &&
+	     (row->class_group[0] == '\0' ||
+	      es_state_set(&st, ES_K_CLASS_GROUP, row->class_group) == 0) &&
 	     es_record_save(&rec, err) == 0;
 	es_record_close(&rec);
 	es_state_free(&st);
@@ -1522,6 +1632,7 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 			/* a resumed row completes what its killed run wrote */
 			.must_be_new = row->action != A_RESUME,
 			.home_existed = row->home_existed,
+			.class_group = row->class_group[0] != '\0' ? row->class_group : NULL,
 		};
 	}
 	if (make_accounts(im, from, to, accts, err) != 0)
@@ -1597,11 +1708,6 @@ out_delivered:
 	return rc;
 }
 
-static bool is_job(enum action a)
-{
-	return a == A_CREATE || a == A_RESUME || a == A_RECREATE;
-}
-
 /* The role groups of the rows to create, once per role, before any
  * account (through each row's account source). */
 static int ensure_role_groups(struct import *im, struct es_err *err)
@@ -1629,6 +1735,13 @@ static int ensure_role_groups(struct import *im, struct es_err *err)
 			done[n_done++] = r;
 		if (src->ensure_groups(r->groups, r->n_groups, err) != 0)
 			return -1;
+	}
+	for (size_t i = 0; i < im->r.n; i++) {
+		const struct row *row = &im->r.rows[i];
+
+		if (is_job(row->action) && row->class_group[0] != '\0' &&
+		    account_source_for(row->pol)->class_group(row->class_group, err) != 0)
+			return es_err_prefix(err, "class %s", row->f[C_CLASS]);
 	}
 	return 0;
 }
@@ -1703,7 +1816,112 @@ out:
 	return rc;
 }
 
-static const char *action_name(enum action a)
+/* A name a new class group cannot have: a group, a user, a role's group. */
+static bool group_or_user_taken(const char *name, void *arg)
+{
+	const struct import *im = arg;
+
+	return group_known(im, name) || user_uid(im, name) != -1 || is_role_group(&im->ctx->cfg, name);
+}
+
+static int gone_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct sync_gone *)a)->user, ((const struct sync_gone *)b)->user);
+}
+
+/* [import] class_groups: the group of each row to make (the one its
+ * class has, else a new name no group, user or other class has). */
+static int assign_class_groups(struct import *im, struct es_err *err)
+{
+	if (!im->ctx->cfg.import_class_groups)
+		return 0;
+	for (size_t i = 0; i < im->r.n; i++) {
+		struct row *row = &im->r.rows[i];
+		int rc;
+
+		if (!is_job(row->action) || row->f[C_CLASS] == NULL ||
+		    !account_source_for(row->pol)->writes)
+			continue;
+		rc = class_group_for(&im->cg, row->f[C_CLASS], group_or_user_taken, im,
+		                     row->class_group, sizeof(row->class_group), err);
+		if (rc < 0)
+			return es_err_prefix(err, "%s:%lu", im->file, row->line);
+		if (rc == 1)
+			im_warn(im, _("%s:%lu: class '%s' gives no group name (no letter or digit): "
+			              "%s is in no class group"),
+			        im->file, row->line, row->f[C_CLASS], row->username);
+	}
+	return 0;
+}
+
+/* sync: what changes for the accounts rows found (A_SKIP rows that differ
+ * become A_UPDATE), and which accounts of the roster's roles no row lists. */
+static int sync_plan(struct import *im, struct es_err *err)
+{
+	struct class_groups *cg = im->ctx->cfg.import_class_groups ? &im->cg : NULL;
+	const char *roles[ES_MAX_ROLES + 2];
+	size_t n_roles = 0;
+	const struct strset *m = &im->managed;
+
+	for (size_t i = 0; i < im->r.n; i++) {
+		struct row *row = &im->r.rows[i];
+		bool seen = false;
+
+		if (row->action == A_BAD)
+			continue;
+		for (size_t k = 0; k < n_roles; k++)
+			seen |= strcmp(roles[k], row->role) == 0;
+		if (!seen && n_roles < ES_ARRAY_LEN(roles))
+			roles[n_roles++] = row->role;
+		if (strset_put(&im->matched, row->username, NULL) != 0)
+			return es_err_set(err, ES_EOS, "out of memory");
+		if (row->action == A_SKIP) {
+			struct person p = { row->username, row->f[C_EMAIL], row->f[C_NAME],
+				            row->f[C_ROLE], row->f[C_CLASS], row->f[C_LANG],
+				            row->f[C_PARENT] };
+
+			if (sync_changes(im->ctx, cg, row->username, &p, &row->changes, &row->enable,
+			                 err) != 0)
+				return es_err_prefix(err, "%s:%lu", im->file, row->line);
+			if (row->changes != NULL)
+				row->action = A_UPDATE;
+		}
+	}
+	/* a roster with bad rows may have lost someone's row: nobody is
+	 * disabled or deleted for not being listed */
+	if (im->r.n_bad > 0)
+		return 0;
+	for (size_t i = 0; i < m->cap; i++) {
+		const char *user = m->slots[i].key, *kind = m->slots[i].value;
+		struct sync_gone g;
+		int rc;
+
+		if (user == NULL || kind == NULL || strncmp(kind, "done\n", 5) != 0 ||
+		    strset_has(&im->matched, user))
+			continue;
+		rc = sync_gone_check(im->ctx, user, roles, n_roles, &g, err);
+		if (rc < 0)
+			return -1;
+		if (rc == 0 || (g.disabled && !im->delete_missing)) {
+			sync_gone_free(&g, rc);
+			continue;
+		}
+		if (im->n_gone % 64 == 0) {
+			struct sync_gone *more = realloc(im->gone, (im->n_gone + 64) * sizeof(*more));
+
+			if (more == NULL) {
+				sync_gone_free(&g, 1);
+				return es_err_set(err, ES_EOS, "out of memory");
+			}
+			im->gone = more;
+		}
+		im->gone[im->n_gone++] = g;
+	}
+	qsort(im->gone, im->n_gone, sizeof(*im->gone), gone_cmp);
+	return 0;
+}
+
+static const char *action_name(enum action a, bool sync)
 {
 	switch (a) {
 	case A_CREATE:
@@ -1713,7 +1931,9 @@ static const char *action_name(enum action a)
 	case A_RECREATE:
 		return _("create again");
 	case A_SKIP:
-		return _("exists, skipped");
+		return sync ? _("unchanged") : _("exists, skipped");
+	case A_UPDATE:
+		return _("update");
 	case A_BAD:
 		break;
 	}
@@ -1790,7 +2010,13 @@ static void print_plan(struct import *im)
 			         es_buf_json_str(&b, row->action == A_CREATE     ? "create"
 			                             : row->action == A_RESUME   ? "resume"
 			                             : row->action == A_RECREATE ? "recreate"
+			                             : row->action == A_UPDATE   ? "update"
 			                                                         : "skip");
+			if (row->changes != NULL)
+				rc |= es_buf_puts(&b, ",\"changes\":") | es_buf_json_str(&b, row->changes);
+			if (row->class_group[0] != '\0')
+				rc |= es_buf_puts(&b, ",\"class_group\":") |
+				      es_buf_json_str(&b, row->class_group);
 			if (note != NULL)
 				rc |= es_buf_puts(&b, ",\"warning\":") | es_buf_json_str(&b, note);
 			if (row->slip)
@@ -1804,9 +2030,11 @@ static void print_plan(struct import *im)
 
 			printf("%s:%-5lu %-20s %-10s %-16s %s%s\n", esc(im->file, file, sizeof(file)),
 			       row->line, row->username, esc(row->role, role, sizeof(role)),
-			       action_name(row->action),
+			       action_name(row->action, im->sync),
 			       esc(row->f[C_NAME], name, sizeof(name)),
-			       row->slip ? _(" (no address: slip)") : "");
+			       row->slip && is_job(row->action) ? _(" (no address: slip)") : "");
+			if (row->changes != NULL)
+				printf("    %s\n", esc(row->changes, name, sizeof(name)));
 		}
 		if (note != NULL)
 			im_warn(im, "%s:%lu: %s: %s", im->file, row->line, row->username, note);
@@ -1857,15 +2085,25 @@ static void print_summary(struct import *im, size_t n_create, size_t n_resume, s
 	const struct cli *ctx = im->ctx;
 	char sheet_name[1024];
 
+	const char *mode = n_create + n_resume == 0 ? ""
+	                   : im->production
+	                           ? _("; credentials mailed (see MAIL above)")
+	                           : _("; debug mode: passwords shown, to be changed at first login");
+
 	bar_clear(im);
-	ui_info(ctx, "%zu account(s) created, %zu completed, %zu already done%s%s%s\n",
-	        n_create - im->n_refused, n_resume, n_skip,
-	        im->sheet_fd >= 0 ? _("; sheet: ") : "",
-	        im->sheet_fd >= 0 ? esc(output, sheet_name, sizeof(sheet_name)) : "",
-	        n_create + n_resume == 0 ? ""
-	        : im->production
-	                ? _("; credentials mailed (see MAIL above)")
-	                : _("; debug mode: passwords shown, to be changed at first login"));
+	if (im->sync)
+		ui_info(ctx, "sync: %zu account(s) created, %zu completed, %zu updated, %zu %s, %zu "
+		             "unchanged%s%s%s%s\n",
+		        n_create - im->n_refused, n_resume, im->n_updated, im->n_gone,
+		        im->delete_missing ? _("deleted") : _("disabled"), n_skip,
+		        im->n_update_failed > 0 ? _(" (some failed: see above)") : "",
+		        im->sheet_fd >= 0 ? _("; sheet: ") : "",
+		        im->sheet_fd >= 0 ? esc(output, sheet_name, sizeof(sheet_name)) : "", mode);
+	else
+		ui_info(ctx, "%zu account(s) created, %zu completed, %zu already done%s%s%s\n",
+		        n_create - im->n_refused, n_resume, n_skip,
+		        im->sheet_fd >= 0 ? _("; sheet: ") : "",
+		        im->sheet_fd >= 0 ? esc(output, sheet_name, sizeof(sheet_name)) : "", mode);
 	/* "not sent" only when some were: its words say a password was shown */
 	if (im->production && im->n_fallback > 0)
 		ui_info(ctx, "mails: %zu sent, %zu waiting in the queue, %zu not sent "
@@ -1899,6 +2137,13 @@ static void import_free(struct import *im)
 	strset_free(&im->csv_names);
 	strset_free(&im->home_kept);
 	strset_free(&im->slip_pending);
+	class_groups_free(&im->cg);
+	strset_free(&im->by_email);
+	strset_free(&im->by_name);
+	strset_free(&im->matched);
+	strset_free(&im->csv_persons);
+	sync_gone_free(im->gone, im->n_gone);
+	free(im->gone);
 	(void)pthread_mutex_destroy(&im->mu);
 	(void)pthread_cond_destroy(&im->cv);
 }
@@ -1964,39 +2209,268 @@ static void count_actions(const struct import *im, size_t *n_create, size_t *n_r
 	}
 }
 
-int cmd_import(struct cli *ctx, const struct args *a)
+/* Reads the roster and decides each row (and, for sync, what changes and
+ * who is no longer listed). */
+static int plan(struct import *im, struct es_err *err)
+{
+	if (read_roster(im, err) != 0 || load_existing(im, err) != 0)
+		return -1;
+	resolve_rows(im);
+	if (im->sync && sync_plan(im, err) != 0)
+		return -1;
+	return assign_class_groups(im, err);
+}
+
+/* sync: the accounts no row lists, and what becomes of them. */
+static void print_gone(struct import *im, FILE *f, bool dry_run)
+{
+	const char *verb = im->delete_missing ? "delete" : "disable";
+	struct es_buf b = { 0 };
+	char name[600], klass[600];
+
+	for (size_t i = 0; i < im->n_gone; i++) {
+		const struct sync_gone *g = &im->gone[i];
+
+		if (im->ctx->json && dry_run) {
+			if ((es_buf_puts(&b, "{\"username\":") | es_buf_json_str(&b, g->user) |
+			     es_buf_printf(&b, ",\"action\":\"%s\"}\n", verb)) == 0)
+				(void)fwrite(b.data, 1, b.len, stdout);
+			b.len = 0;
+			continue;
+		}
+		(void)es_log_escape(g->name, name, sizeof(name));
+		(void)es_log_escape(g->klass, klass, sizeof(klass));
+		(void)fprintf(f, "  %-20s %-16s %s, %s%s\n", g->user,
+		              im->delete_missing ? _("delete") : _("disable"), name, klass,
+		              g->disabled ? _(" (disabled already)") : "");
+	}
+	es_buf_free(&b);
+}
+
+/* sync: the accounts rows found that changed, then those no row lists;
+ * each on its own (one that fails is said, the others done), the first
+ * failure's exit code. */
+static int sync_apply(struct import *im, const struct args *a)
+{
+	struct cli *ctx = im->ctx;
+	struct class_groups *cg = ctx->cfg.import_class_groups ? &im->cg : NULL;
+	int rc = 0;
+
+	for (size_t i = 0; i < im->r.n; i++) {
+		struct row *row = &im->r.rows[i];
+		struct person p = { row->username, row->f[C_EMAIL], row->f[C_NAME], row->f[C_ROLE],
+			            row->f[C_CLASS], row->f[C_LANG], row->f[C_PARENT] };
+		struct es_err e = { 0 };
+		char *changes = NULL, line[1200];
+
+		if (row->action != A_UPDATE)
+			continue;
+		if (sync_update(ctx, cg, row->username, &p, &changes, &e) != 0) {
+			es_err_prefix(&e, "%s:%lu", im->file, row->line);
+			if (rc == 0)
+				rc = ui_fail(&e);
+			else
+				(void)ui_fail(&e);
+			im->n_update_failed++;
+			continue;
+		}
+		if (changes != NULL) {
+			im->n_updated++;
+			if (ctx->json) {
+				struct es_buf b = { 0 };
+
+				if ((es_buf_puts(&b, "{\"username\":") | es_buf_json_str(&b, row->username) |
+				     es_buf_puts(&b, ",\"updated\":") | es_buf_json_str(&b, changes) |
+				     es_buf_puts(&b, "}\n")) == 0)
+					(void)fwrite(b.data, 1, b.len, stdout);
+				es_buf_free(&b);
+			} else if (!ctx->quiet) {
+				printf(_("Account updated: %s: %s\n"), row->username,
+				       esc(changes, line, sizeof(line)));
+			}
+		}
+		free(changes);
+		if (row->enable) {
+			int r = set_disabled_one(ctx, row->username, false, NULL);
+
+			if (rc == 0)
+				rc = r;
+		}
+	}
+	if (im->n_gone == 0)
+		return rc;
+	if (im->delete_missing) {
+		char **users = calloc(im->n_gone, sizeof(*users));
+		struct es_err e = { 0 };
+		size_t done = 0;
+
+		if (users == NULL)
+			return rc != 0 ? rc : ES_EOS;
+		for (size_t i = 0; i < im->n_gone; i++)
+			users[i] = im->gone[i].user;
+		if (delete_accounts(ctx, users, im->n_gone, arg_flag(a, "keep-home"),
+		                    arg_value(a, "archive-home"), &done, &e) != 0) {
+			if (done > 0)
+				es_err_prefix(&e, "%zu account(s) deleted, then", done);
+			if (rc == 0)
+				rc = ui_fail(&e);
+			else
+				(void)ui_fail(&e);
+		}
+		free(users);
+		return rc;
+	}
+	for (size_t i = 0; i < im->n_gone; i++) {
+		int r = set_disabled_one(ctx, im->gone[i].user, true, "sync");
+
+		if (rc == 0)
+			rc = r;
+	}
+	return rc;
+}
+
+/* sync --delete-missing on a terminal: the plan made without the store's
+ * lock (a question may wait long), shown and asked; *asked gets the
+ * accounts agreed to, checked again once the lock is held. 0, an exit
+ * code, or -1 with err. */
+static int sync_ask(struct cli *ctx, const struct args *a, struct strset *asked,
+                    struct es_err *err)
+{
+	struct import q;
+	int rc = -1;
+
+	import_init(&q, ctx, a->positional[0]);
+	q.sync = q.delete_missing = true;
+	if (roster_options(&q, a, err) != 0 || plan(&q, err) != 0)
+		goto out;
+	rc = 0;
+	if (q.n_gone == 0)
+		goto out;
+	(void)fprintf(stderr, _("%zu account(s) eschool made are not in %s; they will be "
+	                        "deleted:\n"),
+	              q.n_gone, q.file);
+	print_gone(&q, stderr, false);
+	if (!ui_confirmed(_("Delete them? Type yes to go on: "))) {
+		ui_warn("nothing was changed");
+		rc = ES_EUSAGE;
+		goto out;
+	}
+	for (size_t i = 0; i < q.n_gone; i++)
+		if (strset_put(asked, q.gone[i].user, NULL) != 0) {
+			rc = -1;
+			es_err_set(err, ES_EOS, "out of memory");
+			goto out;
+		}
+out:
+	import_free(&q);
+	return rc;
+}
+
+/* The accounts agreed to are the ones to delete now. */
+static int sync_same_as_asked(const struct import *im, const struct strset *asked,
+                              struct es_err *err)
+{
+	bool same = im->n_gone == asked->n;
+
+	for (size_t i = 0; same && i < im->n_gone; i++)
+		same = strset_has(asked, im->gone[i].user);
+	if (!same)
+		return es_err_set(err, ES_EDATA, "the accounts changed since the question: nothing "
+		                                 "was changed; run the command again");
+	return 0;
+}
+
+static int run_roster(struct cli *ctx, const struct args *a, bool sync)
 {
 	bool dry_run = arg_flag(a, "dry-run"), keep_going = arg_flag(a, "keep-going");
+	bool yes = sync && arg_flag(a, "yes");
 	const char *output = arg_value(a, "output");
 	struct es_err err = { 0 }, slips_err = { 0 };
 	struct import im;
-	size_t n_create = 0, n_resume = 0, n_skip = 0;
-	int slips_rc;
+	struct strset asked = { 0 };
+	size_t n_create = 0, n_resume = 0, n_skip = 0, n_listed = 0;
+	int slips_rc, sync_rc = 0;
 	intptr_t all = -1;
 	int rc;
 
 	import_init(&im, ctx, a->positional[0]);
+	im.sync = sync;
+	im.delete_missing = sync && arg_flag(a, "delete-missing");
 	rc = -1;
+	if (sync && !im.delete_missing &&
+	    (arg_flag(a, "keep-home") || arg_value(a, "archive-home") != NULL)) {
+		rc = arg_usage_error(a, _("--keep-home and --archive-home go with --delete-missing"));
+		goto out;
+	}
+	if (sync && arg_flag(a, "keep-home") && arg_value(a, "archive-home") != NULL) {
+		rc = arg_usage_error(a, _("--keep-home and --archive-home: choose one"));
+		goto out;
+	}
 	if (roster_options(&im, a, &err) != 0)
 		goto out;
+	if (im.delete_missing && !dry_run && !yes) {
+		if (!isatty(STDIN_FILENO)) {
+			rc = arg_usage_error(a, _("not on a terminal: say --yes to delete the accounts "
+			                          "the roster no longer lists without a question (or "
+			                          "--dry-run to see them)"));
+			goto out;
+		}
+		rc = sync_ask(ctx, a, &asked, &err);
+		if (rc != 0)
+			goto out;
+		rc = -1;
+	}
 	/* one import (or add, or reset) at a time decides who exists: two
 	 * imports of the same file must not both create and print */
 	if (!dry_run && es_store_lock_all(&ctx->store, &all, &err) != 0)
 		goto out;
 	if (!dry_run)
 		es_store_tidy(&ctx->store); /* what killed writers left */
-	if (read_roster(&im, &err) != 0 || load_existing(&im, &err) != 0)
+	if (plan(&im, &err) != 0)
 		goto out;
-	resolve_rows(&im);
 	report_bad_rows(&im);
 	warn_stranded(&im);
 	count_actions(&im, &n_create, &n_resume, &n_skip);
+	for (size_t i = 0; i < im.r.n; i++)
+		n_listed += im.r.rows[i].action == A_SKIP || im.r.rows[i].action == A_UPDATE;
 	if (prepare_slips(&im, dry_run, &err) != 0)
 		goto out;
+	if (sync && im.r.n_bad > 0)
+		im_warn(&im, _("%zu bad row(s): sync disables and deletes nobody while the roster "
+		               "has bad rows"),
+		        im.r.n_bad);
+	/* a roster that lists less than half of the accounts of its roles
+	 * is likely a part of the school (one class's export) */
+	if (sync && im.n_gone > n_listed && !yes) {
+		if (im.delete_missing)
+			im_warn(&im, _("%s lists %zu of the %zu accounts of its roles: is it the "
+			               "whole school's export? sync would delete the other %zu; say "
+			               "--yes if that is what you want"),
+			        im.file, n_listed, n_listed + im.n_gone, im.n_gone);
+		else
+			im_warn(&im, _("%s lists %zu of the %zu accounts of its roles: is it the "
+			               "whole school's export? sync would disable the other %zu; say "
+			               "--yes if that is what you want"),
+			        im.file, n_listed, n_listed + im.n_gone, im.n_gone);
+		if (!dry_run) {
+			rc = ES_EDATA;
+			goto out;
+		}
+	}
 	if (dry_run) {
 		print_layout(&im);
 		print_plan(&im);
-		if (!ctx->quiet)
+		if (sync)
+			print_gone(&im, stdout, true);
+		if (!ctx->quiet && sync && im.delete_missing)
+			ui_info(ctx, "dry run: %zu to create, %zu to update, %zu to delete, %zu "
+			             "unchanged, %zu bad row(s); nothing was changed\n",
+			        n_create + n_resume, n_listed - n_skip, im.n_gone, n_skip, im.r.n_bad);
+		else if (!ctx->quiet && sync)
+			ui_info(ctx, "dry run: %zu to create, %zu to update, %zu to disable, %zu "
+			             "unchanged, %zu bad row(s); nothing was changed\n",
+			        n_create + n_resume, n_listed - n_skip, im.n_gone, n_skip, im.r.n_bad);
+		else if (!ctx->quiet)
 			ui_info(ctx, "dry run: %zu to create, %zu to resume, %zu already done, %zu "
 			             "bad row(s); nothing was changed\n",
 			        n_create, n_resume, n_skip, im.r.n_bad);
@@ -2010,6 +2484,8 @@ int cmd_import(struct cli *ctx, const struct args *a)
 		rc = ES_EDATA;
 		goto out;
 	}
+	if (im.delete_missing && !yes && sync_same_as_asked(&im, &asked, &err) != 0)
+		goto out;
 	if (output != NULL && n_create + n_resume > 0 && open_sheet(&im, output, &err) != 0)
 		goto out;
 	im.progress = isatty(STDERR_FILENO) && !ctx->quiet;
@@ -2042,10 +2518,12 @@ int cmd_import(struct cli *ctx, const struct args *a)
 		es_err_errno(&err, ES_EIO, errno, "cannot write %s", output);
 		goto out;
 	}
+	if (sync)
+		sync_rc = sync_apply(&im, a);
 	print_summary(&im, n_create, n_resume, n_skip, output);
 	/* a row refused while the accounts were made: EX_CANTCREAT, as add
 	 * says of a user that exists */
-	rc = im.n_refused ? ES_ECANTCREAT : im.r.n_bad ? ES_EDATA : 0;
+	rc = im.n_refused ? ES_ECANTCREAT : sync_rc != 0 ? sync_rc : im.r.n_bad ? ES_EDATA : 0;
 out:
 	bar_clear(&im);
 	if (rc < 0)
@@ -2055,6 +2533,17 @@ out:
 		rc = ES_EIO;
 	}
 	es_store_unlock_all(&ctx->store, all);
+	strset_free(&asked);
 	import_free(&im);
 	return rc;
+}
+
+int cmd_import(struct cli *ctx, const struct args *a)
+{
+	return run_roster(ctx, a, false);
+}
+
+int cmd_sync(struct cli *ctx, const struct args *a)
+{
+	return run_roster(ctx, a, true);
 }

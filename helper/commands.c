@@ -12,15 +12,19 @@ static const struct option_spec add_options[] = {
 	{ "class", "CLASS", false }, { "lang", "fr|en", false },
 	{ NULL },
 };
-static const struct option_spec import_options[] = {
-	{ "dry-run", NULL, false },
-	{ "keep-going", NULL, false },
-	{ "output", "FILE", false },
-	{ "encoding", "ENC", false },
-	{ "format", "FORMAT", false },
-	{ "map", "COLUMN=FIELD", false, true },
-	{ "strict", NULL, false },
-	{ "slips", "FILE.pdf", false },
+/* what import and sync read a roster with */
+#define ROSTER_OPTIONS \
+	{ "dry-run", NULL, false }, { "keep-going", NULL, false }, { "output", "FILE", false }, \
+	{ "encoding", "ENC", false }, { "format", "FORMAT", false }, \
+	{ "map", "COLUMN=FIELD", false, true }, { "strict", NULL, false }, \
+	{ "slips", "FILE.pdf", false }
+static const struct option_spec import_options[] = { ROSTER_OPTIONS, { NULL } };
+static const struct option_spec sync_options[] = {
+	ROSTER_OPTIONS,
+	{ "delete-missing", NULL, false },
+	{ "keep-home", NULL, false },
+	{ "archive-home", "DIR", false },
+	{ "yes", NULL, false },
 	{ NULL },
 };
 static const struct option_spec slips_options[] = {
@@ -61,6 +65,16 @@ static const char import_usage[] = N_(
 	"  ENC: utf-8, utf-16, windows-1252 ... (detected when not given);\n"
 	"  --slips: a printable credential slip for each account made (rows without\n"
 	"  an address have no other delivery in production)\n");
+static const char sync_usage[] = N_(
+	"usage: eschool sync FILE.csv [--dry-run] [--delete-missing [--keep-home|\n"
+	"                    --archive-home DIR]] [--yes] [--keep-going] [--output FILE]\n"
+	"                    [--slips FILE.pdf] [--encoding ENC] [--format FORMAT]\n"
+	"                    [--map 'COLUMN=FIELD'...] [--strict] [--json]\n"
+	"  the start of the school year: creates who is new (as import does), updates\n"
+	"  who changed (name, class, addresses, role, language; an empty cell changes\n"
+	"  nothing), and disables the accounts eschool made, of the roster's roles,\n"
+	"  that it no longer lists (--delete-missing: deletes them, as eschool delete\n"
+	"  does, after a question on a terminal; --yes for scripts)\n");
 static const char reset_usage[] = N_(
 	"usage: eschool reset USER...|--class CLASS... [--json]\n");
 static const char resend_usage[] = N_(
@@ -124,6 +138,7 @@ static const char queue_usage[] = N_(
 const struct command commands[] = {
 	{ "add", cmd_add, add_usage, add_options, 1, 1, PREPARE_ROOT, true },
 	{ "import", cmd_import, import_usage, import_options, 1, 1, PREPARE_ROOT, true },
+	{ "sync", cmd_sync, sync_usage, sync_options, 1, 1, PREPARE_ROOT, true },
 	{ "reset", cmd_reset, reset_usage, class_option, 0, MAX_POSITIONAL, PREPARE_ROOT, true },
 	{ "resend", cmd_resend, resend_usage, NULL, 1, 1, PREPARE_ROOT, true },
 	{ "delete", cmd_delete, delete_usage, delete_options, 0, MAX_POSITIONAL, PREPARE_ROOT,

@@ -10,6 +10,7 @@
 
 int cmd_add(struct cli *ctx, const struct args *a);
 int cmd_import(struct cli *ctx, const struct args *a);
+int cmd_sync(struct cli *ctx, const struct args *a);
 int cmd_reset(struct cli *ctx, const struct args *a);
 int cmd_resend(struct cli *ctx, const struct args *a);
 int cmd_slips(struct cli *ctx, const struct args *a);

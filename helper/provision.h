@@ -72,4 +72,16 @@ int reset_check(const struct cli *ctx, const char *user, struct es_state *st,
  * es_state_format wrote it) goes back. */
 void reset_put_back(struct es_record *rec, const char *old, size_t oldlen);
 
+/* disable (or enable) one account, the store's lock held: its account
+ * source's lock and its state; by: who disabled it, in the state
+ * (ES_K_DISABLED_BY: "sync"; NULL an administrator). Said on stdout. 0 or
+ * the exit code, said (cmd_info.c). */
+int set_disabled_one(struct cli *ctx, const char *user, bool disable, const char *by);
+
+/* Deletes users as eschool delete does (each checked first: nothing goes
+ * when one may not), the store's lock held by the caller; *done counts
+ * those deleted (cmd_delete.c). */
+int delete_accounts(struct cli *ctx, char *const *users, size_t n, bool keep_home,
+                    const char *archive_dir, size_t *done, struct es_err *err);
+
 #endif

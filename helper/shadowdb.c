@@ -918,15 +918,19 @@ static int plan_account(struct db *db, const struct defs *defs, struct idset *ui
 	    db_add(&db[D_GSHADOW], err, "%s:!::", a->user) != 0)
 		return -1;
 
-	/* role groups (created beforehand with groupadd -r) */
-	for (size_t k = 0; k < a->n_groups; k++) {
-		long g = db_find(&db[D_GROUP], a->groups[k]), gs;
+	/* role groups (created beforehand with groupadd -r), its class's */
+	for (size_t k = 0; k <= a->n_groups; k++) {
+		const char *name = k < a->n_groups ? a->groups[k] : a->class_group;
+		long g, gs;
+
+		if (name == NULL)
+			break;
+		g = db_find(&db[D_GROUP], name);
 		if (g < 0)
-			return es_err_set(err, ES_ECANTCREAT, "group %s does not exist",
-			                  a->groups[k]);
+			return es_err_set(err, ES_ECANTCREAT, "group %s does not exist", name);
 		if (db_add_member(&db[D_GROUP], (size_t)g, 3, a->user, err) != 0)
 			return -1;
-		gs = db[D_GSHADOW].present ? db_find(&db[D_GSHADOW], a->groups[k]) : -1;
+		gs = db[D_GSHADOW].present ? db_find(&db[D_GSHADOW], name) : -1;
 		if (gs >= 0 && db_add_member(&db[D_GSHADOW], (size_t)gs, 3, a->user, err) != 0)
 			return -1;
 	}

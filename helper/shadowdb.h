@@ -27,6 +27,7 @@ struct newacct {
 	const char *home_base, *shell;
 	const char (*groups)[ES_NAME_MAX + 1]; /* supplementary, must exist */
 	size_t n_groups;
+	const char *class_group; /* its class's group (must exist), or NULL */
 	/* in: a new account: a passwd or group entry of its name that is
 	 * there now appeared after the import looked (a useradd meanwhile):
 	 * the account is refused, not taken over (an account being resumed

@@ -133,3 +133,15 @@ void ui_print_credential(const struct cli *ctx, const char *user, const char *pa
 		ui_out_write(&b);
 	es_buf_free(&b);
 }
+
+bool ui_confirmed(const char *question)
+{
+	char answer[16];
+
+	(void)fprintf(stderr, "%s", question);
+	(void)fflush(stderr);
+	if (fgets(answer, sizeof(answer), stdin) == NULL)
+		return false;
+	answer[strcspn(answer, "\r\n")] = '\0';
+	return strcmp(answer, "yes") == 0 || strcmp(answer, _("yes")) == 0;
+}

@@ -33,6 +33,10 @@ const char *ui_err(const struct es_err *err);
 /* Reports err on stderr and returns its exit code. */
 int ui_fail(const struct es_err *err);
 
+/* Asks question (already in the terminal's language) on stderr: true when "yes" (or "oui") is
+ * typed on stdin. */
+bool ui_confirmed(const char *question);
+
 /* Prints one delivered credential: JSON object or a human block. */
 void ui_print_credential(const struct cli *ctx, const char *user, const char *password,
                          const char *delivery);

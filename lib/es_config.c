@@ -430,6 +430,7 @@ static const struct key keys[] = {
     {SEC_IMPORT, "columns", T_TEXT, CFG(import_columns), .valid = valid_roster_columns,
      .expected = "COLUMN=FIELD pairs separated by commas (fields: username, name, first_name, "
                  "last_name, email, parent_email, class, lang, role, ignore)"},
+    {SEC_IMPORT, "class_groups", T_BOOL, CFG(import_class_groups)},
 };
 
 /* ------------------------------------------------------------------ */
@@ -1593,6 +1594,12 @@ static int validate(const struct es_config *cfg, struct es_err *err)
 
 	if (validate_ldap(cfg, src, err) != 0)
 		return -1;
+	if (cfg->import_class_groups && cfg->policy.backend == ES_ACCT_NONE)
+		return es_err_set(err, ES_ECONFIG,
+				  "%s: [import] class_groups = yes needs accounts eschool makes "
+				  "([accounts] backend = shadow or ldap); with backend = none the "
+				  "directory's own tools make its groups",
+				  src);
 
 	if (cfg->mode == ES_MODE_PRODUCTION && cfg->mail_backend == ES_MAILB_SMTP &&
 	    cfg->host[0] == '\0')

@@ -151,6 +151,7 @@ struct es_config {
 	/* [import] */
 	char import_format[16];   /* "": recognised from the header */
 	char import_columns[1024]; /* "Column=field, ..." (es_roster_map_parse) */
+	bool import_class_groups;  /* one group per class, members kept in step */
 
 	/* [dns] */
 	char dns_server[128];

@@ -374,8 +374,9 @@ void es_username_base(const char *fullname, char *out, size_t outsz)
 	(void)snprintf(out, outsz, "%s", p); /* truncates: base is [a-z0-9] */
 }
 
-int es_username_unique(const char *base, bool (*taken)(const char *, void *), void *arg,
-                       char *out, size_t outsz)
+/* base, then base SEP 2, base SEP 3 ... until one is not taken. */
+static int unique_name(const char *base, const char *sep, bool (*taken)(const char *, void *),
+                       void *arg, char *out, size_t outsz)
 {
 	size_t blen = strlen(base);
 
@@ -386,7 +387,7 @@ int es_username_unique(const char *base, bool (*taken)(const char *, void *), vo
 		return 0;
 	}
 	for (unsigned long k = 2; k < 1000000; k++) {
-		int n = snprintf(out, outsz, "%s%lu", base, k);
+		int n = snprintf(out, outsz, "%s%s%lu", base, sep, k);
 
 		if (n <= 0 || (size_t)n > ES_USERNAME_MAX || (size_t)n >= outsz)
 			return -1;
@@ -394,6 +395,67 @@ int es_username_unique(const char *base, bool (*taken)(const char *, void *), vo
 			return 0;
 	}
 	return -1;
+}
+
+int es_username_unique(const char *base, bool (*taken)(const char *, void *), void *arg,
+                       char *out, size_t outsz)
+{
+	return unique_name(base, "", taken, arg, out, outsz);
+}
+
+#define ALNUM "abcdefghijklmnopqrstuvwxyz0123456789"
+
+/* French ordinals after a class's leading number: "1ère", "2nde", "6e",
+ * "3ème", folded; English ones too ("1st" ... "12th"). */
+static bool ordinal_suffix(const char *s, size_t n)
+{
+	static const char *const suffixes[] = { "ere", "re", "er", "e", "eme", "nde", "nd",
+		                                "de", "st", "rd", "th" };
+
+	for (size_t i = 0; i < ES_ARRAY_LEN(suffixes); i++)
+		if (strlen(suffixes[i]) == n && strncmp(s, suffixes[i], n) == 0)
+			return true;
+	return false;
+}
+
+int es_class_group_base(const char *klass, char *out, size_t outsz)
+{
+	char folded[256];
+	size_t o = 0;
+	const char *p;
+
+	if (outsz < ES_CLASS_GROUP_BASE_MAX + 1)
+		return -1;
+	es_fold_ascii(klass != NULL ? klass : "", folded, sizeof(folded));
+	memcpy(out, "c-", 2);
+	o = 2;
+	p = folded;
+	for (bool first = true;; first = false) {
+		size_t digits = 0, len, keep;
+
+		p += strcspn(p, ALNUM);
+		len = strspn(p, ALNUM);
+		if (len == 0)
+			break;
+		while (digits < len && p[digits] >= '0' && p[digits] <= '9')
+			digits++;
+		/* "1ère G1" -> c-1g1: the ordinal's letters say nothing the
+		 * number does not */
+		keep = first && digits > 0 && digits < len && ordinal_suffix(p + digits, len - digits)
+		               ? digits
+		               : len;
+		for (size_t i = 0; i < keep && o < ES_CLASS_GROUP_BASE_MAX; i++)
+			out[o++] = p[i];
+		p += len;
+	}
+	out[o] = '\0';
+	return o > 2 ? 0 : -1;
+}
+
+int es_class_group_unique(const char *base, bool (*taken)(const char *, void *), void *arg,
+                          char *out, size_t outsz)
+{
+	return unique_name(base, "-", taken, arg, out, outsz);
 }
 
 /* ---- names as people write them ---- */

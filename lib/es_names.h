@@ -60,6 +60,19 @@ void es_username_base(const char *fullname, char *out, size_t outsz);
 int es_username_unique(const char *base, bool (*taken)(const char *, void *),
                        void *arg, char *out, size_t outsz);
 
+/* A class's group name (class_groups): "c-" and the class folded to
+ * [a-z0-9] (es_fold_ascii), an ordinal's letters after its leading number
+ * dropped: "1ère G1" -> "c-1g1", "Terminale B" -> "c-terminaleb". At most
+ * ES_CLASS_GROUP_BASE_MAX bytes, so that "-99" still fits in 32. -1 when
+ * nothing of the class is left ("—"): no group. */
+#define ES_CLASS_GROUP_BASE_MAX 28
+int es_class_group_base(const char *klass, char *out, size_t outsz);
+
+/* base, then base-2, base-3 ... until taken(candidate, arg) is false;
+ * -1 when none under 32 bytes is free. */
+int es_class_group_unique(const char *base, bool (*taken)(const char *, void *), void *arg,
+                          char *out, size_t outsz);
+
 /* The name a person is greeted by, from the parts a roster gives:
  * es_name_display("Élodie", "DUPRÉ") is "Élodie Dupré". A part written
  * all in capitals is cased as French names are written: each word and

@@ -50,6 +50,9 @@
 #define ES_K_SOURCES "sources"                  /* comma list, newest first */
 #define ES_K_REMINDERS "reminders"              /* comma list of occasions */
 #define ES_K_DISABLED "disabled"                /* 0 | 1 */
+/* who disabled it: "sync" (a roster no longer listed it: a later roster
+ * that lists it enables it again); absent: an administrator */
+#define ES_K_DISABLED_BY "disabled_by"
 #define ES_K_PENDING_EMAIL "pending_email"
 #define ES_K_PENDING_CODE "pending_code_hash"
 #define ES_K_PENDING_EXPIRES "pending_expires"
@@ -63,6 +66,9 @@
  * account is gone, or whose name now belongs to another uid (userdel, then
  * an unrelated useradd), is an orphan and is not that account's. */
 #define ES_K_UID "uid"
+/* [import] class_groups: the group of its class the account was put in
+ * (which group is which class's: helper/classgroups.c) */
+#define ES_K_CLASS_GROUP "class_group"
 /* Notices a workstation owes whose mail the server sends (the directory
  * store: a workstation has no mail queue of its own that anything sends):
  * "kind:time:shown" items, comma-separated (es_account_owe_notice). */

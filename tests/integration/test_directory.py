@@ -739,3 +739,53 @@ def test_a_thousand_rows_into_the_directory_with_plan_bar_and_sheet(server):
     p = sb.eschool("import", "--dry-run", "--json", path)
     assert p.returncode == 0, p.stderr
     assert {o["action"] for o in json_lines(p.stdout) if "action" in o} == {"skip"}
+
+
+def test_class_groups_and_sync_in_the_directory(server):
+    """[import] class_groups with the directory: a posixGroup per class under
+    groups_dn, members moved by sync, an emptied class's group removed, a
+    new role's groups and primary group, a deleted pupil out of its group."""
+    sb, slapd = server
+    sb.write(CONF, ldap_conf(slapd) + "[import]\nclass_groups = yes\n")
+
+    def members(group):
+        e = admin_entry(slapd, f"cn={group},{GROUPS}", ["memberUid"])
+        return None if e is None else sorted(e.get("memberUid", []))
+
+    def sync(text, *args):
+        path = sb.private("r.csv")
+        sb.write(path, "username,name,email,class,role\n" + text)
+        p = sb.eschool("--json", "sync", path, *args)
+        assert p.returncode == 0, p.stdout + p.stderr
+        return json_lines(p.stdout)
+
+    first = ("ada,Ada Lovelace,ada@school.example,6ème A,student\n"
+             "bob,Bob Martin,bob@school.example,6ème A,student\n"
+             "cyd,Cyd Petit,cyd@school.example,5ème B,student\n")
+    out = sync(first)
+    assert len([o for o in out if "password" in o]) == 3
+    assert members("c-6a") == ["ada", "bob"] and members("c-5b") == ["cyd"]
+    # the next year: ada moved, bob left, dan is new
+    out = sync("ada,Ada Lovelace,ada@school.example,5ème B,student\n"
+               "cyd,Cyd Petit,cyd@school.example,5ème B,student\n"
+               "dan,Dan Roux,dan@school.example,6ème A,student\n")
+    assert [o["username"] for o in out if o.get("disabled")] == ["bob"]
+    assert members("c-5b") == ["ada", "cyd"] and members("c-6a") == ["bob", "dan"]
+    entry = admin_entry(slapd, user_dn("ada"), ["eschoolClass"])
+    assert entry["eschoolClass"] == ["5ème B"]
+    # bob deleted: out of his class's group, the entry gone
+    out = sync("ada,Ada Lovelace,ada@school.example,5ème B,student\n"
+               "cyd,Cyd Petit,cyd@school.example,5ème B,student\n"
+               "dan,Dan Roux,dan@school.example,6ème A,student\n", "--delete-missing", "--yes")
+    assert [o["username"] for o in out if o.get("deleted")] == ["bob"]
+    assert admin_entry(slapd, user_dn("bob")) is None and members("c-6a") == ["dan"]
+    # dan moves too: 6ème A's group has nobody left and goes; ada becomes a
+    # teacher: the teachers' group is her primary group
+    sync("ada,Ada Lovelace,ada@school.example,5ème B,teacher\n"
+         "cyd,Cyd Petit,cyd@school.example,5ème B,student\n"
+         "dan,Dan Roux,dan@school.example,5ème B,student\n")
+    assert members("c-6a") is None and members("c-5b") == ["ada", "cyd", "dan"]
+    teachers = admin_entry(slapd, f"cn=teachers,{GROUPS}", ["memberUid", "gidNumber"])
+    assert "ada" in teachers["memberUid"] and "ada" not in (members("students") or [])
+    assert admin_entry(slapd, user_dn("ada"), ["gidNumber"])["gidNumber"] == \
+        teachers["gidNumber"]

@@ -241,6 +241,51 @@ static void test_username_unique(void **state)
 	assert_int_equal(es_username_unique("", is_taken, &t, out, sizeof(out)), -1);
 }
 
+static void expect_class_group(const char *klass, const char *want)
+{
+	char out[ES_CLASS_GROUP_BASE_MAX + 1];
+
+	if (want == NULL) {
+		assert_int_equal(es_class_group_base(klass, out, sizeof(out)), -1);
+		return;
+	}
+	assert_int_equal(es_class_group_base(klass, out, sizeof(out)), 0);
+	assert_string_equal(out, want);
+	assert_true(es_valid_username(out)); /* shadow's rules for group names too */
+}
+
+static void test_class_group_base(void **state)
+{
+	char out[40];
+	struct taken t = { { "c-1g1", "c-1g1-2" }, 2 };
+
+	(void)state;
+	expect_class_group("1ère G1", "c-1g1");
+	expect_class_group("1re G1", "c-1g1");
+	expect_class_group("2nde 3", "c-23");
+	expect_class_group("6e A", "c-6a");
+	expect_class_group("3ème B", "c-3b");
+	expect_class_group("6eA", "c-6ea");           /* one word: not an ordinal */
+	expect_class_group("Terminale STMG", "c-terminalestmg");
+	expect_class_group("CM2-Écureuils", "c-cm2ecureuils");
+	expect_class_group("10th Grade", "c-10grade");
+	expect_class_group("/Students/2026/5A", "c-students20265a");
+	expect_class_group("G1 1ère", "c-g11ere");    /* the ordinal only leads */
+	expect_class_group("—", NULL);
+	expect_class_group("", NULL);
+	expect_class_group(NULL, NULL);
+	expect_class_group("Классы 5", "c-5");        /* no folding for Cyrillic */
+	/* long classes are cut so that a number still fits */
+	expect_class_group("Section européenne anglais niveau avancé", "c-sectioneuropeenneanglaisni");
+	assert_int_equal(es_class_group_base("1A", out, ES_CLASS_GROUP_BASE_MAX), -1);
+	/* collisions are numbered with a dash */
+	assert_int_equal(es_class_group_unique("c-1g1", is_taken, &t, out, sizeof(out)), 0);
+	assert_string_equal(out, "c-1g1-3");
+	assert_int_equal(es_class_group_unique("c-2a", is_taken, &t, out, sizeof(out)), 0);
+	assert_string_equal(out, "c-2a");
+	assert_int_equal(es_class_group_unique("c-2a", always_taken, NULL, out, sizeof(out)), -1);
+}
+
 static void expect_display(const char *first, const char *last, const char *want)
 {
 	char out[256];
@@ -366,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_username_base),
 		cmocka_unit_test(test_username_base_long),
 		cmocka_unit_test(test_username_unique),
+		cmocka_unit_test(test_class_group_base),
 		cmocka_unit_test(test_name_display),
 		cmocka_unit_test(test_name_display_truncates),
 		cmocka_unit_test(test_name_split),

@@ -1,0 +1,251 @@
+"""`eschool sync` (the start of the school year) and `[import] class_groups`
+(one Unix group per class, its members kept in step with the roster)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest import DEFAULT_CONF, assert_fails, json_lines, new_sandbox  # noqa: E402
+
+GROUPS_CONF = DEFAULT_CONF + "[import]\nclass_groups = yes\n"
+
+# The first year: 16 pupils in three classes, as a Pronote-style export
+# (Nom;Prénom;Classe;Email), four without an address.
+YEAR1 = [
+    ("DUPRÉ", "Élodie", "6ème A", "edupre@school.example"),
+    ("MARTIN", "Léo", "6ème A", "lmartin@school.example"),
+    ("SMITH", "John", "6ème A", ""),
+    ("NGUYEN", "Minh", "6ème A", "mnguyen@school.example"),
+    ("BERNARD", "Chloé", "6ème A", "cbernard@school.example"),
+    ("PETIT", "Hugo", "6ème B", "hpetit@school.example"),
+    ("ROBERT", "Inès", "6ème B", ""),
+    ("RICHARD", "Lucas", "6ème B", "lrichard@school.example"),
+    ("DURAND", "Manon", "6ème B", "mdurand@school.example"),
+    ("LEROY", "Nathan", "6ème B", "nleroy@school.example"),
+    ("MOREAU", "Camille", "5ème A", "cmoreau@school.example"),
+    ("SIMON", "Louise", "5ème A", ""),
+    ("LAURENT", "Jules", "5ème A", "jlaurent@school.example"),
+    ("LEFEBVRE", "Emma", "5ème A", "elefebvre@school.example"),
+    ("MICHEL", "Adam", "5ème A", "amichel@school.example"),
+    ("GARCIA", "Léna", "5ème A", ""),
+]
+# The second year: 5 left (the 5ème A who went to another school and two
+# more), 3 changed class (one without an address: found by name), 6 new.
+LEFT = {"LAURENT", "LEFEBVRE", "MICHEL", "NGUYEN", "LEROY"}
+MOVED = {"DUPRÉ": "5ème B", "SMITH": "5ème B", "PETIT": "5ème A"}
+NEW = [
+    ("FOURNIER", "Rose", "6ème A", "rfournier@school.example"),
+    ("GIRARD", "Tom", "6ème A", ""),
+    ("BONNET", "Alice", "6ème B", "abonnet@school.example"),
+    ("DUPONT", "Paul", "6ème B", "pdupont@school.example"),
+    ("LAMBERT", "Jade", "5ème B", "jlambert@school.example"),
+    ("FONTAINE", "Noah", "5ème B", ""),
+]
+
+
+def roster(rows):
+    return "Nom;Prénom;Classe;Email\n" + "".join(f"{r[0]};{r[1]};{r[2]};{r[3]}\n" for r in rows)
+
+
+def year2():
+    kept = [(n, p, MOVED.get(n, c), e) for n, p, c, e in YEAR1 if n not in LEFT]
+    return kept + NEW
+
+
+def members(sb, group):
+    entry = sb.group_entry(group)
+    assert entry is not None, f"no group {group}"
+    return sorted(m for m in entry[3].split(",") if m)
+
+
+def user_of(sb, surname):
+    for line in sb.read("/etc/passwd").splitlines():
+        f = line.split(":")
+        if surname.lower() in f[4].lower():
+            return f[0]
+    raise AssertionError(f"no account for {surname}")
+
+
+def write(sb, name, text):
+    path = sb.private(name)
+    sb.write(path, text)
+    return path
+
+
+def test_second_year(tmp_path):
+    with new_sandbox(GROUPS_CONF) as sb:
+        p = sb.eschool("--json", "import", write(sb, "y1.csv", roster(YEAR1)))
+        assert p.returncode == 0, p.stderr
+        made = {o["username"] for o in json_lines(p.stdout)}
+        assert len(made) == 16
+        # one group per class, named from it
+        assert members(sb, "c-6a") == sorted(user_of(sb, n) for n, _, c, _ in YEAR1
+                                             if c == "6ème A")
+        assert len(members(sb, "c-6b")) == 5 and len(members(sb, "c-5a")) == 6
+        before = {n: user_of(sb, n) for n, *_ in YEAR1}
+
+        path = write(sb, "y2.csv", roster(year2()))
+        p = sb.eschool("--json", "sync", path, "--dry-run")
+        assert p.returncode == 0, p.stderr
+        plan = json_lines(p.stdout)
+        assert sum(o["action"] == "create" for o in plan) == 6
+        assert sorted(o["username"] for o in plan if o["action"] == "update") == sorted(
+            before[n] for n in MOVED)
+        assert sorted(o["username"] for o in plan if o["action"] == "disable") == sorted(
+            before[n] for n in LEFT)
+        assert sb.group_entry("c-5b") is None  # a dry run changes nothing
+
+        p = sb.eschool("--json", "sync", path)
+        assert p.returncode == 0, p.stderr
+        out = json_lines(p.stdout)
+        created = [o for o in out if "password" in o]
+        updated = {o["username"]: o["updated"] for o in out if "updated" in o}
+        disabled = sorted(o["username"] for o in out if o.get("disabled"))
+        assert len(created) == 6
+        assert sorted(updated) == sorted(before[n] for n in MOVED)
+        assert "class 6ème A -> 5ème B" in updated[before["DUPRÉ"]]
+        assert "group c-6a -> c-5b" in updated[before["DUPRÉ"]]
+        assert disabled == sorted(before[n] for n in LEFT)
+        assert "6 account(s) created" in p.stderr and "3 updated, 5 disabled, 8 unchanged" \
+            in p.stderr
+        # the same accounts, their states and groups in step
+        for n in MOVED:
+            st = sb.state(before[n])
+            assert st["class"] == MOVED[n] and st["disabled"] == "0"
+        for n in LEFT:
+            assert sb.state(before[n])["disabled"] == "1"
+            assert sb.shadow_entry(before[n])[1].startswith("!")
+        assert before["SMITH"] in members(sb, "c-5b") and before["SMITH"] not in members(
+            sb, "c-6a")
+        assert before["PETIT"] in members(sb, "c-5a")
+        assert members(sb, "c-5b") == sorted([before["DUPRÉ"], before["SMITH"],
+                                              user_of(sb, "LAMBERT"), user_of(sb, "FONTAINE")])
+
+        # idempotent: the same roster again changes nothing
+        snap = sb.snapshot()
+        p = sb.eschool("sync", path)
+        assert p.returncode == 0, p.stderr
+        assert "0 updated, 0 disabled, 17 unchanged" in p.stdout
+        assert sb.snapshot() == snap
+
+        # the year after, --delete-missing removes the pupils who left
+        p = sb.eschool("--json", "sync", path, "--delete-missing", "--yes")
+        assert p.returncode == 0, p.stderr
+        assert sorted(o["username"] for o in json_lines(p.stdout) if o.get("deleted")) == \
+            sorted(before[n] for n in LEFT)
+        for n in LEFT:
+            assert sb.passwd_entry(before[n]) is None and sb.state(before[n]) is None
+
+
+def test_a_class_emptied_loses_its_group():
+    with new_sandbox(GROUPS_CONF) as sb:
+        rows = [("DUPRÉ", "Élodie", "3ème C", "e@school.example"),
+                ("MARTIN", "Léo", "3ème C", "l@school.example"),
+                ("SMITH", "John", "4ème D", "j@school.example")]
+        assert sb.eschool("import", write(sb, "a.csv", roster(rows))).returncode == 0
+        assert members(sb, "c-3c") == ["edupre", "lmartin"]
+        moved = [(n, p, "4ème D", e) for n, p, c, e in rows]
+        p = sb.eschool("sync", write(sb, "b.csv", roster(moved)))
+        assert p.returncode == 0, p.stderr
+        assert sb.group_entry("c-3c") is None
+        assert members(sb, "c-4d") == ["edupre", "jsmith", "lmartin"]
+        # deleting a class's last members removes its group
+        assert sb.eschool("delete", "--class", "4ème D", "--yes").returncode == 0
+        assert sb.group_entry("c-4d") is None
+
+
+def test_class_group_names_collide_and_foreign_groups_are_not_taken():
+    with new_sandbox(GROUPS_CONF) as sb:
+        # a group the administrator made, with the name a class would get
+        sb.cmd(["groupadd", "c-2b"], check=True)
+        rows = [("DUPRÉ", "Élodie", "1ère G1", "e@school.example"),
+                ("MARTIN", "Léo", "1re G1", "l@school.example"),
+                ("SMITH", "John", "2nde B", "j@school.example")]
+        p = sb.eschool("--json", "import", write(sb, "a.csv", roster(rows)), "--dry-run")
+        assert p.returncode == 0, p.stderr
+        assert [o["class_group"] for o in json_lines(p.stdout)] == ["c-1g1", "c-1g1-2", "c-2b-2"]
+        assert sb.eschool("import", write(sb, "a.csv", roster(rows))).returncode == 0
+        assert members(sb, "c-1g1") == ["edupre"] and members(sb, "c-1g1-2") == ["lmartin"]
+        assert members(sb, "c-2b") == [] and members(sb, "c-2b-2") == ["jsmith"]
+        # a later import keeps each class's group, whatever exists since
+        more = [("PETIT", "Hugo", "1re G1", "h@school.example")]
+        assert sb.eschool("import", write(sb, "b.csv", roster(more))).returncode == 0
+        assert members(sb, "c-1g1-2") == ["hpetit", "lmartin"]
+        assert sb.state("hpetit")["class_group"] == "c-1g1-2"
+
+
+def test_turning_class_groups_on_and_other_changes(sandbox):
+    sb = sandbox
+    rows = [("DUPRÉ", "Élodie", "6A", "e@school.example"),
+            ("SMITH", "John", "6A", "j@school.example")]
+    assert sb.eschool("import", write(sb, "a.csv", roster(rows))).returncode == 0
+    assert sb.group_entry("c-6a") is None  # off by default
+    sb.write("/etc/eschool/eschool.conf", GROUPS_CONF)
+    # a new address (found by name), a corrected name (found by address);
+    # an empty cell changes nothing
+    text = ("Nom;Prénom;Classe;Email;Email parent\n"
+            "DUPRÉ;Élodie;6A;elodie.dupre@school.example;\n"
+            "SMYTHE;John;6A;j@school.example;parent@home.example\n")
+    p = sb.eschool("--json", "sync", write(sb, "b.csv", text))
+    assert p.returncode == 0, p.stderr
+    updated = {o["username"]: o["updated"] for o in json_lines(p.stdout) if "updated" in o}
+    assert updated["edupre"] == ("email e@school.example -> elodie.dupre@school.example; "
+                                 "group - -> c-6a")
+    assert updated["jsmith"] == ("name John Smith -> John Smythe; parent email - -> "
+                                 "parent@home.example; group - -> c-6a")
+    assert sb.passwd_entry("jsmith")[4] == "John Smythe"
+    assert sb.state("jsmith")["name"] == "John Smythe"
+    assert sb.state("edupre")["email"] == "elodie.dupre@school.example"
+    assert sb.state("jsmith")["parent_email"] == "parent@home.example"
+    assert members(sb, "c-6a") == ["edupre", "jsmith"]
+    # a roster without the class column keeps the classes
+    text = "Nom;Prénom;Email\nDUPRÉ;Élodie;elodie.dupre@school.example\nSMYTHE;John;\n"
+    assert sb.eschool("sync", write(sb, "c.csv", text), "--dry-run").returncode == 0
+    p = sb.eschool("sync", write(sb, "c.csv", text))
+    assert p.returncode == 0, p.stderr
+    assert sb.state("edupre")["class"] == "6A" and members(sb, "c-6a") == ["edupre", "jsmith"]
+
+
+def test_sync_disables_then_enables_a_pupil_who_comes_back(sandbox):
+    sb = sandbox
+    rows = [("DUPRÉ", "Élodie", "6A", "e@school.example"),
+            ("MARTIN", "Léo", "6A", "l@school.example"),
+            ("SMITH", "John", "6B", "j@school.example")]
+    assert sb.eschool("import", write(sb, "a.csv", roster(rows))).returncode == 0
+    assert sb.eschool("disable", "jsmith").returncode == 0  # by the administrator
+    p = sb.eschool("sync", write(sb, "b.csv", roster(rows[1:])))
+    assert p.returncode == 0, p.stderr
+    assert sb.state("edupre")["disabled"] == "1" and sb.state("edupre")["disabled_by"] == "sync"
+    p = sb.eschool("sync", write(sb, "c.csv", roster(rows)))
+    assert p.returncode == 0, p.stderr
+    assert sb.state("edupre")["disabled"] == "0" and "disabled_by" not in sb.state("edupre")
+    assert not sb.shadow_entry("edupre")[1].startswith("!")
+    # disabled by the administrator: stays so
+    assert sb.state("jsmith")["disabled"] == "1"
+
+
+def test_sync_refusals(sandbox):
+    sb = sandbox
+    rows = [(f"NOM{chr(65 + i)}", "Élève", "6A", f"e{i}@school.example") for i in range(6)]
+    assert sb.eschool("import", write(sb, "a.csv", roster(rows))).returncode == 0
+    before = sb.snapshot()
+    # a roster listing less than half of the accounts: a part of the school
+    p = sb.eschool("sync", write(sb, "b.csv", roster(rows[:2])))
+    assert_fails(p, 65, "2 of the 6", "--yes")
+    assert sb.snapshot() == before
+    # bad rows: nobody disabled for not being listed
+    text = roster(rows[:5]) + "Bad;Row;6A;not-an-address\n"
+    p = sb.eschool("sync", write(sb, "c.csv", text), "--keep-going")
+    assert p.returncode == 65 and "disables and deletes nobody" in p.stderr
+    assert [sb.state(f"enom{c}")["disabled"] for c in "abcdef"] == ["0"] * 6
+    # --delete-missing off a terminal needs --yes; the home options need it
+    assert_fails(sb.eschool("sync", write(sb, "d.csv", roster(rows[:5])), "--delete-missing"),
+                 64, "--yes")
+    assert_fails(sb.eschool("sync", write(sb, "d.csv", roster(rows[:5])), "--keep-home"),
+                 64, "--delete-missing")
+    # a teacher is not disabled by a pupils' roster
+    assert sb.eschool("add", "tdupont", "--email", "t@school.example", "--role",
+                      "teacher").returncode == 0
+    p = sb.eschool("--json", "sync", write(sb, "e.csv", roster(rows[:5])))
+    assert p.returncode == 0, p.stderr
+    assert [o["username"] for o in json_lines(p.stdout) if o.get("disabled")] == ["enomf"]
+    assert sb.state("tdupont")["disabled"] == "0"
