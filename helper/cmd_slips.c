@@ -39,6 +39,7 @@ struct slips_run {
 	struct cli *ctx;
 	const char *const *classes;
 	int n_classes;
+	time_t since; /* --since: made that day or later (0: not given) */
 	struct pick *picks;
 	size_t n, cap;
 	struct es_err *err;
@@ -153,6 +154,26 @@ out:
 	return rc;
 }
 
+/* "2026-09-01": that day's start, local time (when accounts made that
+ * day were made). */
+static int parse_day(const char *s, time_t *out)
+{
+	struct tm tm = { 0 };
+	const char *end = strptime(s, "%Y-%m-%d", &tm);
+	int year = tm.tm_year, mon = tm.tm_mon, day = tm.tm_mday;
+
+	if (end == NULL || *end != '\0')
+		return -1;
+	tm.tm_isdst = -1;
+	*out = mktime(&tm);
+	/* mktime normalises 2026-02-30 to March: a day that does not exist */
+	if (*out == (time_t)-1 || tm.tm_year != year || tm.tm_mon != mon || tm.tm_mday != day)
+		return -1;
+	if (*out <= 0)
+		*out = 1;
+	return 0;
+}
+
 /* What the slips are made of: the accounts named and those of --class,
  * a new password each. */
 static int gather(struct slips_run *run, const struct args *a)
@@ -164,13 +185,13 @@ static int gather(struct slips_run *run, const struct args *a)
 		if (add_pick(run, a->positional[i]) != 0)
 			return -1;
 	}
-	if (run->n_classes > 0) {
+	if (run->n_classes > 0 || run->since > 0) {
 		char **users;
 		size_t n_users;
 		int rc = 0;
 
-		if (class_accounts(run->ctx, run->classes, run->n_classes, false, &users, &n_users,
-		                   run->err) != 0)
+		if (pick_accounts(run->ctx, run->classes, run->n_classes, run->since, false, &users,
+		                  &n_users, run->err) != 0)
 			return -1;
 		for (size_t i = 0; i < n_users && rc == 0; i++)
 			rc = add_pick(run, users[i]);
@@ -201,8 +222,10 @@ int cmd_slips(struct cli *ctx, const struct args *a)
 	int rc = -1;
 
 	run.n_classes = arg_values(a, "class", &run.classes);
-	if (a->n_positional == 0 && run.n_classes == 0)
-		return arg_usage_error(a, _("say whose slips: USER... or --class CLASS"));
+	if (arg_value(a, "since") != NULL && parse_day(arg_value(a, "since"), &run.since) != 0)
+		return arg_usage_error(a, _("--since takes a day: YYYY-MM-DD"));
+	if (a->n_positional == 0 && run.n_classes == 0 && run.since == 0)
+		return arg_usage_error(a, _("say whose slips: USER..., --class CLASS or --since DAY"));
 	if (!arg_flag(a, "reset")) {
 		ui_warn("eschool keeps no passwords, only what it needs to check them: a slip "
 		        "can only carry a new temporary password. Add --reset to give these "

@@ -30,6 +30,7 @@ static const struct option_spec sync_options[] = {
 static const struct option_spec slips_options[] = {
 	{ "output", "FILE.pdf", true, false, 'o' },
 	{ "class", "CLASS", false, true },
+	{ "since", "YYYY-MM-DD", false },
 	{ "reset", NULL, false },
 	{ NULL },
 };
@@ -80,10 +81,12 @@ static const char reset_usage[] = N_(
 static const char resend_usage[] = N_(
 	"usage: eschool resend USER [--json]\n");
 static const char slips_usage[] = N_(
-	"usage: eschool slips [USER...] [--class CLASS...] --reset -o FILE.pdf [--json]\n"
+	"usage: eschool slips [USER...] [--class CLASS...] [--since YYYY-MM-DD] --reset\n"
+	"                     -o FILE.pdf [--json]\n"
 	"  printable credential slips (A4, 8 a page, grouped by class) with NEW\n"
 	"  temporary passwords: eschool keeps no password, so --reset is required;\n"
-	"  the accounts' current passwords stop working once the PDF is written\n");
+	"  the accounts' current passwords stop working once the PDF is written;\n"
+	"  --since: the accounts made that day or later (of the classes given, or all)\n");
 static const char delete_usage[] = N_(
 	"usage: eschool delete USER...|--class CLASS... [--keep-home|--archive-home DIR]\n"
 	"                      [--dry-run] [--yes] [--json]\n"

@@ -194,6 +194,7 @@ struct class_walk {
 	const struct cli *ctx;
 	const char *const *classes;
 	int n_classes;
+	time_t since;
 	bool with_disabled;
 	char **users;
 	size_t n, cap;
@@ -213,7 +214,9 @@ static int class_one(const char *user, void *arg)
 		es_state_free(&st);
 		return 0; /* a corrupt state is doctor's to report */
 	}
-	wanted = class_is_one_of(es_state_get(&st, ES_K_CLASS), w->classes, w->n_classes) &&
+	wanted = (w->n_classes == 0 ||
+	          class_is_one_of(es_state_get(&st, ES_K_CLASS), w->classes, w->n_classes)) &&
+	         es_state_get_i64(&st, ES_K_CREATED, 0) >= (int64_t)w->since &&
 	         (w->with_disabled || !es_state_get_bool(&st, ES_K_DISABLED));
 	es_state_free(&st);
 	if (!wanted)
@@ -237,10 +240,10 @@ oom:
 	return 1;
 }
 
-int class_accounts(const struct cli *ctx, const char *const *classes, int n_classes,
-                   bool with_disabled, char ***users, size_t *n_users, struct es_err *err)
+int pick_accounts(const struct cli *ctx, const char *const *classes, int n_classes, time_t since,
+                  bool with_disabled, char ***users, size_t *n_users, struct es_err *err)
 {
-	struct class_walk w = { ctx, classes, n_classes, with_disabled, NULL, 0, 0, err, 0 };
+	struct class_walk w = { ctx, classes, n_classes, since, with_disabled, NULL, 0, 0, err, 0 };
 
 	*users = NULL;
 	*n_users = 0;
@@ -249,6 +252,14 @@ int class_accounts(const struct cli *ctx, const char *const *classes, int n_clas
 		users_free(w.users, w.n);
 		return -1;
 	}
+	if (w.n == 0 && since > 0 && n_classes > 0)
+		return es_err_set(err, ES_ENOUSER,
+		                  "no account (not disabled) made since the day given in the "
+		                  "class(es) given: see 'eschool list'");
+	if (w.n == 0 && since > 0)
+		return es_err_set(err, ES_ENOUSER,
+		                  "no account (not disabled) made since the day given: see 'eschool "
+		                  "list'");
 	if (w.n == 0 && with_disabled)
 		return es_err_set(err, ES_ENOUSER,
 		                  "no account in the class(es) given: see 'eschool list'");
@@ -259,6 +270,12 @@ int class_accounts(const struct cli *ctx, const char *const *classes, int n_clas
 	*users = w.users;
 	*n_users = w.n;
 	return 0;
+}
+
+int class_accounts(const struct cli *ctx, const char *const *classes, int n_classes,
+                   bool with_disabled, char ***users, size_t *n_users, struct es_err *err)
+{
+	return pick_accounts(ctx, classes, n_classes, 0, with_disabled, users, n_users, err);
 }
 
 void users_free(char **users, size_t n)

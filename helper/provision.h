@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "cli.h"
 #include "es_account.h"
@@ -60,6 +61,11 @@ bool class_is_one_of(const char *klass, const char *const *classes, int n_classe
 int class_accounts(const struct cli *ctx, const char *const *classes, int n_classes,
                    bool with_disabled, char ***users, size_t *n_users, struct es_err *err);
 void users_free(char **users, size_t n);
+
+/* The same, of any class when n_classes is 0, made at since or later
+ * (0: whenever), enabled ones only unless with_disabled (slips --since). */
+int pick_accounts(const struct cli *ctx, const char *const *classes, int n_classes, time_t since,
+                  bool with_disabled, char ***users, size_t *n_users, struct es_err *err);
 
 /* Whether user may get a new temporary password (reset, slips): managed,
  * enabled, its policy known, its account still the one eschool made.

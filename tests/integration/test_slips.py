@@ -53,7 +53,7 @@ def test_slips_needs_reset_and_names(sandbox):
     before = sb.snapshot()
     out = sb.private("s.pdf")
     assert_fails(sb.eschool("slips", "--class", "6A", "-o", out), 64, "--reset")
-    assert_fails(sb.eschool("slips", "--reset", "-o", out), 64, "USER... or --class")
+    assert_fails(sb.eschool("slips", "--reset", "-o", out), 64, "USER..., --class CLASS or --since")
     assert_fails(sb.eschool("slips", "--reset", "edupre"), 64, "--output")
     assert_fails(sb.eschool("slips", "--reset", "-o", out, "edupre", "nobody"), 67, "nobody")
     assert_fails(sb.eschool("slips", "--reset", "-o", out, "--class", "9Z"), 67, "no account")
@@ -111,3 +111,33 @@ def test_reset_without_address_in_production_points_to_slips(sandbox, srv):
     before = sb.snapshot()
     assert_fails(sb.eschool("reset", "edupre"), 65, "no email address", "eschool slips --reset")
     assert sb.snapshot() == before
+
+
+def test_slips_since_a_day(sandbox):
+    """--since: the pupils who arrived since the start of the year, of any
+    class (or of the classes given)."""
+    sb = sandbox
+    start = sb.private("start.csv")
+    sb.write(start, ROSTER)
+    p = sb.cmd(["faketime", "2026-09-01 09:00:00", ESCHOOL, "import", start])
+    assert p.returncode == 0, p.stdout + p.stderr
+    later = sb.private("later.csv")
+    sb.write(later, "Nom;Prénom;Classe;Email\nPETIT;Hugo;6A;\nROUX;Lina;6B;\n")
+    p = sb.cmd(["faketime", "2026-10-05 14:00:00", ESCHOOL, "import", later])
+    assert p.returncode == 0, p.stdout + p.stderr
+    out = sb.private("since.pdf")
+    p = sb.cmd(["faketime", "2026-10-06 08:00:00", ESCHOOL, "--json", "slips", "--reset",
+                "--since", "2026-10-05", "-o", out])
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert sorted(o["username"] for o in json_lines(p.stdout)) == ["hpetit", "lroux"]
+    assert sorted(slip_passwords(sb, out)) == ["hpetit", "lroux"]
+    out2 = sb.private("since6b.pdf")
+    p = sb.cmd(["faketime", "2026-10-06 08:00:00", ESCHOOL, "--json", "slips", "--reset",
+                "--since", "2026-09-01", "--class", "6B", "-o", out2])
+    assert sorted(o["username"] for o in json_lines(p.stdout)) == ["jsmith", "lroux",
+                                                                    "mnguyen"]
+    # nobody since, a day that does not exist
+    assert_fails(sb.eschool("slips", "--reset", "--since", "2030-01-01", "-o", out2 + "x"), 67,
+                 "since the day given")
+    assert_fails(sb.eschool("slips", "--reset", "--since", "2026-02-30", "-o", out2 + "x"), 64,
+                 "YYYY-MM-DD")

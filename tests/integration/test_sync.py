@@ -249,3 +249,27 @@ def test_sync_refusals(sandbox):
     assert p.returncode == 0, p.stderr
     assert [o["username"] for o in json_lines(p.stdout) if o.get("disabled")] == ["enomf"]
     assert sb.state("tdupont")["disabled"] == "0"
+
+
+def test_delete_missing_asks_on_a_terminal(sandbox):
+    from sandbox import ESCHOOL
+    sb = sandbox
+    rows = [("DUPRÉ", "Élodie", "6A", "e@school.example"),
+            ("MARTIN", "Léo", "6A", "l@school.example"),
+            ("SMITH", "John", "6B", "j@school.example")]
+    assert sb.eschool("import", write(sb, "a.csv", roster(rows))).returncode == 0
+    path = write(sb, "b.csv", roster(rows[:2] + [("PETIT", "Hugo", "6B", "h@school.example")]))
+    before = sb.snapshot()
+    # the list, then the question: "no" changes nothing, not even the new pupil
+    p = sb.cmd(["script", "-qec", f"{ESCHOOL} sync --delete-missing {path}", "/dev/null"],
+               input="no\n")
+    assert p.returncode == 64, p.stdout
+    assert "jsmith" in p.stdout and "John Smith, 6B" in p.stdout and "nothing was changed" \
+        in p.stdout
+    assert sb.snapshot() == before
+    p = sb.cmd(["script", "-qec", f"{ESCHOOL} sync --delete-missing {path}", "/dev/null"],
+               input="yes\n")
+    assert p.returncode == 0, p.stdout
+    assert sb.passwd_entry("jsmith") is None and sb.state("jsmith") is None
+    assert sb.passwd_entry("hpetit") is not None
+    assert "1 deleted" in p.stdout
