@@ -93,15 +93,17 @@ static int modify(const char *dn, LDAPMod **mods, const char *what, struct es_er
 /* Is number used as attr (uidNumber, gidNumber) by an entry already? */
 static int number_used(const char *attr, long number, bool *used, struct es_err *err)
 {
-	char filter[64], dummy[16];
+	char filter[64], cn[256], dn[512] = "";
 	int rc;
 
 	(void)snprintf(filter, sizeof(filter), "(%s=%ld)", attr, number);
-	rc = read_value(directory->conf->base, LDAP_SCOPE_SUBTREE, filter, "cn", dummy,
-	                sizeof(dummy), NULL, 0, err);
+	/* an entry found is one using it, whatever its cn (a long one does
+	 * not fit cn[]: the DN says it was found) */
+	rc = read_value(directory->conf->base, LDAP_SCOPE_SUBTREE, filter, "cn", cn, sizeof(cn), dn,
+	                sizeof(dn), err);
 	if (rc < 0)
 		return -1;
-	*used = rc != 1;
+	*used = rc != 1 || dn[0] != '\0';
 	return 0;
 }
 
@@ -584,8 +586,8 @@ static int dir_lock(const char *user, bool lock, struct es_err *err)
  * member with rfc2307bis), then the entry. */
 static int dir_remove(const char *user, struct es_err *err)
 {
-	char dn[512], filter[1200], group_dn[512], dummy[8], *esc_dn = NULL;
-	struct berval bv;
+	char dn[512], filter[1200], group_dn[512], cn[256], *esc_dn = NULL;
+	struct berval bv, escaped = { 0, NULL };
 	int rc;
 
 	if (directory == NULL || directory->ld == NULL)
@@ -594,20 +596,22 @@ static int dir_remove(const char *user, struct es_err *err)
 		return -1;
 	bv.bv_val = dn;
 	bv.bv_len = strlen(dn);
-	if (ldap_bv2escaped_filter_value(&bv, &bv) != 0)
+	if (ldap_bv2escaped_filter_value(&bv, &escaped) != 0)
 		return es_err_set(err, ES_EOS, "out of memory");
-	esc_dn = bv.bv_val;
+	esc_dn = escaped.bv_val;
 	rc = snprintf(filter, sizeof(filter),
 	              "(&(objectClass=posixGroup)(|(memberUid=%s)(member=%s)))", user, esc_dn);
 	ber_memfree(esc_dn);
 	if (rc < 0 || (size_t)rc >= sizeof(filter))
 		return es_err_set(err, ES_ECONFIG, "[ldap] users_dn is too long");
 	for (int i = 0;; i++) {
-		rc = read_value(directory->groups_dn, LDAP_SCOPE_ONELEVEL, filter, "cn", dummy,
-		                sizeof(dummy), group_dn, sizeof(group_dn), err);
+		/* (the cn is read to learn the entry's DN: any length will do) */
+		group_dn[0] = '\0';
+		rc = read_value(directory->groups_dn, LDAP_SCOPE_ONELEVEL, filter, "cn", cn,
+		                sizeof(cn), group_dn, sizeof(group_dn), err);
 		if (rc < 0)
 			return -1;
-		if (rc == 1)
+		if (rc == 1 && group_dn[0] == '\0')
 			break;
 		/* a group that keeps the member after the modify would loop */
 		if (i == 1024)

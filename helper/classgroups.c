@@ -10,55 +10,62 @@
 #include "es_store.h"
 #include "provision.h"
 
-int class_groups_note(struct class_groups *cg, const struct es_state *st, struct es_err *err)
+/* A name eschool gives a class's group (es_class_group_base, numbered by
+ * es_class_group_unique): c-[a-z0-9]+, then -N. A state that says another
+ * (with the directory store, a workstation may write the key) is not
+ * believed. */
+static bool class_group_shaped(const struct es_config *cfg, const char *g)
 {
-	const char *klass = es_state_get(st, ES_K_CLASS);
-	const char *group = es_state_get(st, ES_K_CLASS_GROUP);
+	size_t len = strlen(g), body;
 
-	if (klass == NULL || group == NULL || klass[0] == '\0' || group[0] == '\0')
+	if (len < 3 || len > ES_NAME_MAX || strncmp(g, "c-", 2) != 0 || is_role_group(cfg, g))
+		return false;
+	body = 2 + strspn(g + 2, "abcdefghijklmnopqrstuvwxyz0123456789");
+	if (body == 2)
+		return false;
+	if (g[body] == '\0')
+		return true;
+	return g[body] == '-' && g[body + 1] >= '2' && g[body + 1] <= '9' &&
+	       strspn(g + body + 1, "0123456789") == len - body - 1;
+}
+
+static int note(struct class_groups *cg, const char *klass, const char *group,
+                struct es_err *err)
+{
+	if (klass == NULL || group == NULL || klass[0] == '\0' ||
+	    !class_group_shaped(cg->cfg, group))
 		return 0;
-	/* the first record of a class (or a group) wins: one whose class
-	 * changed without its group (a crash between the two) says less */
+	/* the first record of a class (or a group) wins */
 	if ((!strset_has(&cg->by_class, klass) && strset_put(&cg->by_class, klass, group) != 0) ||
 	    (!strset_has(&cg->by_group, group) && strset_put(&cg->by_group, group, klass) != 0))
 		return es_err_set(err, ES_EOS, "out of memory");
 	return 0;
 }
 
-struct load_walk {
-	struct cli *ctx;
-	struct class_groups *cg;
-	struct es_err *err;
-	int rc;
-};
-
-static int load_one(const char *user, void *arg)
+int class_groups_note(struct class_groups *cg, const struct es_state *st, struct es_err *err)
 {
-	struct load_walk *w = arg;
-	struct es_state st;
-	struct es_err e = { 0 };
+	const char *claim = es_state_get(st, ES_K_CLASS_GROUP_CLAIM);
 
-	es_state_init(&st, "");
-	/* an unreadable state says nothing of groups (show tells why) */
-	if (load_user_state(w->ctx, user, &st, &e) == 0 && class_groups_note(w->cg, &st, w->err) != 0)
-		w->rc = -1;
-	es_state_free(&st);
-	return w->rc != 0;
-}
-
-int class_groups_load(struct cli *ctx, struct class_groups *cg, struct es_err *err)
-{
-	struct load_walk w = { ctx, cg, err, 0 };
-
-	if (es_store_foreach(&ctx->store, load_one, &w, err) != 0 || w.rc != 0)
+	if (note(cg, es_state_get(st, ES_K_CLASS), es_state_get(st, ES_K_CLASS_GROUP), err) != 0)
 		return -1;
+	if (claim != NULL && strchr(claim, ' ') != NULL) {
+		char group[ES_NAME_MAX + 1];
+		size_t len = (size_t)(strchr(claim, ' ') - claim);
+
+		if (len < sizeof(group)) {
+			memcpy(group, claim, len);
+			group[len] = '\0';
+			return note(cg, claim + len + 1, group, err);
+		}
+	}
 	return 0;
 }
 
 bool class_group_name_taken(const char *name, void *arg)
 {
-	(void)arg;
-	return getgrnam(name) != NULL || getpwnam(name) != NULL;
+	const struct es_config *cfg = arg;
+
+	return getgrnam(name) != NULL || getpwnam(name) != NULL || is_role_group(cfg, name);
 }
 
 struct taken_ctx {

@@ -19,17 +19,16 @@
 #include "strset.h"
 
 struct class_groups {
+	const struct es_config *cfg; /* its roles' groups are never a class's */
 	struct strset by_class; /* class -> group */
 	struct strset by_group; /* group -> class */
 };
 
-/* What one state records (its class and its class's group): 0, or -1
- * with err (out of memory). A state without either says nothing. */
+/* What one state records (its class and its class's group, or the
+ * group a move claimed): 0, or -1 with err (out of memory). A state
+ * without them, or naming a group not shaped as eschool names them,
+ * says nothing. cg->cfg must be set. */
 int class_groups_note(struct class_groups *cg, const struct es_state *st, struct es_err *err);
-
-/* Every state's record (es_store_foreach): for the commands that do not
- * read every state anyway. */
-int class_groups_load(struct cli *ctx, struct class_groups *cg, struct es_err *err);
 
 /* The group of klass: the one its accounts record, else a new name
  * (es_class_group_base, numbered) that no other class records and that
@@ -39,8 +38,9 @@ int class_group_for(struct class_groups *cg, const char *klass,
                     bool (*exists)(const char *name, void *arg), void *arg, char *out,
                     size_t outsz, struct es_err *err);
 
-/* true when NSS knows a group or a user of that name (exists for
- * class_group_for where nothing better is at hand). */
+/* true when NSS knows a group or a user of that name, or it is a role's
+ * group (arg: the struct es_config; exists for class_group_for where
+ * nothing better is at hand). */
 bool class_group_name_taken(const char *name, void *arg);
 
 /* The account from old_group (NULL: none) to new_group (NULL: none), the

@@ -29,7 +29,7 @@ struct cli {
 };
 
 #define MAX_POSITIONAL 64
-#define MAX_OPTIONS 12
+#define MAX_OPTIONS 16
 #define MAX_REPEATS 32 /* values of an option that may be given again */
 
 /* One option of a command: --NAME (a flag) or --NAME VALUE. */

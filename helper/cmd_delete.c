@@ -125,7 +125,7 @@ out:
 
 /* A directory the archives may go in: root's, not writable by others
  * (anyone who could write there could plant a link where tar writes). */
-static int archive_dir_ok(const char *dir, struct es_err *err)
+int archive_dir_check(const char *dir, struct es_err *err)
 {
 	struct stat sb;
 
@@ -382,7 +382,7 @@ int delete_accounts(struct cli *ctx, char *const *users, size_t n, bool keep_hom
 	*done = 0;
 	if (v == NULL)
 		return es_err_set(err, ES_EOS, "out of memory");
-	if (archive_dir != NULL && archive_dir_ok(archive_dir, err) != 0)
+	if (archive_dir != NULL && archive_dir_check(archive_dir, err) != 0)
 		goto out;
 	for (; checked < n; checked++)
 		if (check_one(ctx, users[checked], &v[checked], err) != 0) {
@@ -415,7 +415,7 @@ int cmd_delete(struct cli *ctx, const struct args *a)
 		return arg_usage_error(a, _("say which accounts: USER... or --class CLASS (not both)"));
 	if (keep_home && archive_dir != NULL)
 		return arg_usage_error(a, _("--keep-home and --archive-home: choose one"));
-	if (archive_dir != NULL && archive_dir_ok(archive_dir, &err) != 0)
+	if (archive_dir != NULL && archive_dir_check(archive_dir, &err) != 0)
 		return ui_fail(&err);
 	if (!dry_run && !yes && !isatty(STDIN_FILENO))
 		return arg_usage_error(a, _("not on a terminal: say --yes to delete without a "

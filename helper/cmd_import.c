@@ -89,8 +89,8 @@ struct row {
 	long uid;         /* the account's, once made (-1: not known) */
 	bool slip;        /* no address of its own: the password goes on a slip */
 	char class_group[ES_NAME_MAX + 1]; /* class_groups: its class's ("": none) */
-	char *changes;    /* sync: what A_UPDATE changes, for the report */
-	bool enable;      /* sync: disabled by a sync, listed again */
+	struct sync_change change; /* sync: what A_UPDATE changes, for the report */
+	const char *loose; /* sync: found by its address alone or its name alone */
 	time_t expires;   /* when its temporary password stops working (0: never) */
 	/* production */
 	char qid[48];     /* the queued credentials mail */
@@ -142,7 +142,8 @@ struct import {
 	struct strset by_email, by_name, matched;
 	struct strset csv_persons; /* name -> how many rows have it ("1", "2+") */
 	struct sync_gone *gone;
-	size_t n_gone, n_updated, n_update_failed;
+	size_t n_gone, n_updated, n_failed, n_gone_done;
+	bool allow_partial;
 	/* hashing pool */
 	struct cred *creds;
 	int *cred_rc;
@@ -167,6 +168,7 @@ struct import {
 	int sheet_fd;
 	bool pw_listed_all, gr_listed_all; /* see nss_lists_all */
 	bool stop;            /* the hashing pool's */
+	bool silent;          /* sync's question pass: warnings are the real run's */
 	bool progress;
 	bool bar_shown;       /* a progress bar is on the terminal's last line */
 	bool header_printed;
@@ -190,7 +192,7 @@ static void row_free(struct row *row)
 		es_state_free(row->orphan);
 		free(row->orphan);
 	}
-	free(row->changes);
+	sync_change_free(&row->change);
 }
 
 /* ---- what reaches a terminal or a log ----
@@ -244,6 +246,8 @@ static void im_warn(struct import *im, const char *fmt, ...)
 	bool redraw = im->bar_shown;
 	va_list ap;
 
+	if (im->silent)
+		return;
 	va_start(ap, fmt);
 	(void)vsnprintf(raw, sizeof(raw), _(fmt), ap);
 	va_end(ap);
@@ -799,21 +803,71 @@ static bool one_row_has(const struct import *im, char what, const char *value)
 /* sync: a row the person key does not find (a new address, or a pupil
  * without one who changed class) is the account with its address alone,
  * else with its name alone, when one account and one row have it. */
-static const char *sync_match(struct import *im, const struct row *row)
+/* The account's name a and the row's b (as greeted: given name first)
+ * have the same given name,
+ * folded: an address alone finds the account only then (a surname
+ * corrected keeps the account; a sibling given the family's address is
+ * not his sister). */
+static bool same_given_name(const char *a, const char *b)
+{
+	char greeted[512], fa[512], fb[512];
+	size_t la, lb;
+
+	/* a name stored as rosters wrote it before ("DUPRÉ Élodie") */
+	es_name_greeting(a, greeted, sizeof(greeted));
+	es_fold_ascii(greeted, fa, sizeof(fa));
+	es_fold_ascii(b, fb, sizeof(fb));
+	la = strcspn(fa, " ");
+	lb = strcspn(fb, " ");
+	return la > 0 && la == lb && strncmp(fa, fb, la) == 0;
+}
+
+/* A loose match's account: of the row's role, not disabled (one who
+ * left: a namesake who arrives is someone else), and by address only
+ * with the same given name. */
+static bool loose_ok(struct import *im, const struct row *row, const char *user, bool by_address)
+{
+	struct es_state st;
+	struct es_err e = { 0 };
+	bool ok;
+
+	es_state_init(&st, "");
+	ok = load_user_state(im->ctx, user, &st, &e) == 0 &&
+	     strcmp(es_state_get(&st, ES_K_ROLE) != NULL ? es_state_get(&st, ES_K_ROLE) : "student",
+	            row->role) == 0 &&
+	     !es_state_get_bool(&st, ES_K_DISABLED) &&
+	     (!by_address || same_given_name(es_state_get(&st, ES_K_NAME) != NULL
+	                                          ? es_state_get(&st, ES_K_NAME)
+	                                          : "",
+	                                  row->f[C_NAME] != NULL ? row->f[C_NAME] : ""));
+	es_state_free(&st);
+	return ok;
+}
+
+static const char *sync_match(struct import *im, struct row *row)
 {
 	const char *user = NULL;
 
 	if (!im->sync)
 		return NULL;
-	if (row->f[C_EMAIL] != NULL && one_row_has(im, 'e', row->f[C_EMAIL]))
+	if (row->f[C_EMAIL] != NULL && one_row_has(im, 'e', row->f[C_EMAIL])) {
 		user = strset_get(&im->by_email, row->f[C_EMAIL]);
-	if ((user == NULL || user[0] == '\0') && row->f[C_NAME] != NULL &&
-	    one_row_has(im, 'n', row->f[C_NAME]))
+		row->loose = "address";
+	}
+	if ((user == NULL || user[0] == '\0' || strset_has(&im->matched, user) ||
+	     !loose_ok(im, row, user, true)) &&
+	    row->f[C_NAME] != NULL && one_row_has(im, 'n', row->f[C_NAME])) {
 		user = strset_get(&im->by_name, row->f[C_NAME]);
+		row->loose = "name";
+		if (user != NULL && user[0] != '\0' && !loose_ok(im, row, user, false))
+			user = NULL;
+	}
 	/* an account another row finds exactly, or a row took already */
 	if (user == NULL || user[0] == '\0' || strset_has(&im->matched, user) ||
-	    strset_has(&im->csv_names, user))
+	    strset_has(&im->csv_names, user)) {
+		row->loose = NULL;
 		return NULL;
+	}
 	return user;
 }
 
@@ -1314,9 +1368,12 @@ static void undo_chunk(struct import *im, size_t from, size_t to)
 		struct es_err e = { 0 };
 		bool dropped;
 
-		if (row->created && row->class_group[0] != '\0' &&
-		    account_source_for(row->pol)->group_drop(row->class_group, &dropped, &e) != 0)
+		if (row->class_group[0] != '\0' &&
+		    account_source_for(row->pol)->group_drop(row->class_group, &dropped, &e) != 0) {
 			im_warn(im, "%s", ui_err(&e));
+			if (e.code == ES_EUNAVAIL)
+				return; /* the directory is gone: said once */
+		}
 	}
 }
 
@@ -1543,6 +1600,7 @@ static int record_creating(struct import *im, struct row *row, struct es_err *er
 	     (!row->home_existed || es_state_set(&st, K_HOME_KEPT, "1") == 0) &&
 	     (row->class_group[0] == '\0' ||
 	      es_state_set(&st, ES_K_CLASS_GROUP, row->class_group) == 0) &&
+	     (row->f[C_EMAIL] == NULL || es_state_set(&st, ES_K_ROSTER_EMAIL, row->f[C_EMAIL]) == 0) &&
 	     es_record_save(&rec, err) == 0;
 	es_record_close(&rec);
 	es_state_free(&st);
@@ -1634,6 +1692,20 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 			.home_existed = row->home_existed,
 			.class_group = row->class_group[0] != '\0' ? row->class_group : NULL,
 		};
+	}
+	/* the chunk's class groups, once each, made after the states that
+	 * record them were journaled: a run killed in between leaves each
+	 * known as its class's */
+	for (size_t j = from; j < to; j++) {
+		const struct row *row = &im->r.rows[im->jobs[j]];
+		bool done = row->class_group[0] == '\0';
+
+		for (size_t k = from; k < j && !done; k++)
+			done = strcmp(im->r.rows[im->jobs[k]].class_group, row->class_group) == 0;
+		if (!done && account_source_for(row->pol)->class_group(row->class_group, err) != 0) {
+			es_err_prefix(err, "class %s", row->f[C_CLASS]);
+			goto out;
+		}
 	}
 	if (make_accounts(im, from, to, accts, err) != 0)
 		goto out;
@@ -1735,13 +1807,6 @@ static int ensure_role_groups(struct import *im, struct es_err *err)
 			done[n_done++] = r;
 		if (src->ensure_groups(r->groups, r->n_groups, err) != 0)
 			return -1;
-	}
-	for (size_t i = 0; i < im->r.n; i++) {
-		const struct row *row = &im->r.rows[i];
-
-		if (is_job(row->action) && row->class_group[0] != '\0' &&
-		    account_source_for(row->pol)->class_group(row->class_group, err) != 0)
-			return es_err_prefix(err, "class %s", row->f[C_CLASS]);
 	}
 	return 0;
 }
@@ -1880,10 +1945,16 @@ static int sync_plan(struct import *im, struct es_err *err)
 				            row->f[C_ROLE], row->f[C_CLASS], row->f[C_LANG],
 				            row->f[C_PARENT] };
 
-			if (sync_changes(im->ctx, cg, row->username, &p, &row->changes, &row->enable,
-			                 err) != 0)
-				return es_err_prefix(err, "%s:%lu", im->file, row->line);
-			if (row->changes != NULL)
+			if (sync_changes(im->ctx, cg, row->username, &p, &row->change, err) != 0) {
+				if (err->code != ES_EDATA)
+					return es_err_prefix(err, "%s:%lu", im->file, row->line);
+				/* the row's own problem (a role change that
+				 * cannot be made): a bad row */
+				row_error(im, row, "%s", ui_err(err));
+				es_err_clear(err);
+				continue;
+			}
+			if (row->change.text != NULL)
 				row->action = A_UPDATE;
 		}
 	}
@@ -1917,8 +1988,49 @@ static int sync_plan(struct import *im, struct es_err *err)
 		}
 		im->gone[im->n_gone++] = g;
 	}
-	qsort(im->gone, im->n_gone, sizeof(*im->gone), gone_cmp);
+	if (im->n_gone > 1)
+		qsort(im->gone, im->n_gone, sizeof(*im->gone), gone_cmp);
 	return 0;
+}
+
+/* sync: a roster that lists fewer than half of the accounts of one of its
+ * roles is likely a part of the school (one class's export): 0, or ES_EDATA
+ * said (unless --allow-partial). */
+static int sync_partial(struct import *im)
+{
+	int rc = 0;
+
+	if (im->allow_partial)
+		return 0;
+	for (size_t i = 0; i < im->n_gone; i++) {
+		const char *role = im->gone[i].role;
+		size_t listed = 0, gone = 0;
+		bool first = true;
+
+		for (size_t k = 0; k < i && first; k++)
+			first = strcmp(im->gone[k].role, role) != 0;
+		if (!first)
+			continue;
+		for (size_t k = i; k < im->n_gone; k++)
+			gone += strcmp(im->gone[k].role, role) == 0;
+		for (size_t r = 0; r < im->r.n; r++)
+			listed += (im->r.rows[r].action == A_SKIP || im->r.rows[r].action == A_UPDATE) &&
+			          strcmp(im->r.rows[r].role, role) == 0;
+		if (gone <= listed)
+			continue;
+		if (im->delete_missing)
+			im_warn(im, _("%s lists %zu of the %zu %s accounts: is it the whole school's "
+			              "export? sync would delete the other %zu; say --allow-partial if "
+			              "that is what you want"),
+			        im->file, listed, listed + gone, role, gone);
+		else
+			im_warn(im, _("%s lists %zu of the %zu %s accounts: is it the whole school's "
+			              "export? sync would disable the other %zu; say --allow-partial if "
+			              "that is what you want"),
+			        im->file, listed, listed + gone, role, gone);
+		rc = ES_EDATA;
+	}
+	return rc;
 }
 
 static const char *action_name(enum action a, bool sync)
@@ -2012,8 +2124,13 @@ static void print_plan(struct import *im)
 			                             : row->action == A_RECREATE ? "recreate"
 			                             : row->action == A_UPDATE   ? "update"
 			                                                         : "skip");
-			if (row->changes != NULL)
-				rc |= es_buf_puts(&b, ",\"changes\":") | es_buf_json_str(&b, row->changes);
+			if (row->change.text != NULL)
+				rc |= es_buf_puts(&b, ",\"changes\":") |
+				      es_buf_json_str(&b, row->change.text);
+			if (row->loose != NULL)
+				rc |= es_buf_puts(&b, ",\"found_by\":") | es_buf_json_str(&b, row->loose);
+			if (row->change.disabled)
+				rc |= es_buf_puts(&b, ",\"disabled\":true");
 			if (row->class_group[0] != '\0')
 				rc |= es_buf_puts(&b, ",\"class_group\":") |
 				      es_buf_json_str(&b, row->class_group);
@@ -2033,8 +2150,16 @@ static void print_plan(struct import *im)
 			       action_name(row->action, im->sync),
 			       esc(row->f[C_NAME], name, sizeof(name)),
 			       row->slip && is_job(row->action) ? _(" (no address: slip)") : "");
-			if (row->changes != NULL)
-				printf("    %s\n", esc(row->changes, name, sizeof(name)));
+			if (row->change.shown != NULL)
+				printf("    %s\n", esc(row->change.shown, name, sizeof(name)));
+			if (row->loose != NULL)
+				printf("    %s\n", strcmp(row->loose, "name") == 0
+				                         ? _("(found by its name alone: check it is the same "
+				                             "person)")
+				                         : _("(found by its address alone: check it is the "
+				                             "same person)"));
+			if (row->change.disabled)
+				printf("    %s\n", _("(disabled: 'eschool enable' it if they are back)"));
 		}
 		if (note != NULL)
 			im_warn(im, "%s:%lu: %s: %s", im->file, row->line, row->username, note);
@@ -2091,13 +2216,17 @@ static void print_summary(struct import *im, size_t n_create, size_t n_resume, s
 	                           : _("; debug mode: passwords shown, to be changed at first login");
 
 	bar_clear(im);
-	if (im->sync)
-		ui_info(ctx, "sync: %zu account(s) created, %zu completed, %zu updated, %zu %s, %zu "
-		             "unchanged%s%s%s%s\n",
-		        n_create - im->n_refused, n_resume, im->n_updated, im->n_gone,
-		        im->delete_missing ? _("deleted") : _("disabled"), n_skip,
-		        im->n_update_failed > 0 ? _(" (some failed: see above)") : "",
-		        im->sheet_fd >= 0 ? _("; sheet: ") : "",
+	if (im->sync && im->delete_missing)
+		ui_info(ctx, "sync: %zu account(s) created, %zu completed, %zu updated, %zu deleted, "
+		             "%zu unchanged, %zu failed%s%s%s\n",
+		        n_create - im->n_refused, n_resume, im->n_updated, im->n_gone_done, n_skip,
+		        im->n_failed, im->sheet_fd >= 0 ? _("; sheet: ") : "",
+		        im->sheet_fd >= 0 ? esc(output, sheet_name, sizeof(sheet_name)) : "", mode);
+	else if (im->sync)
+		ui_info(ctx, "sync: %zu account(s) created, %zu completed, %zu updated, %zu disabled, "
+		             "%zu unchanged, %zu failed%s%s%s\n",
+		        n_create - im->n_refused, n_resume, im->n_updated, im->n_gone_done, n_skip,
+		        im->n_failed, im->sheet_fd >= 0 ? _("; sheet: ") : "",
 		        im->sheet_fd >= 0 ? esc(output, sheet_name, sizeof(sheet_name)) : "", mode);
 	else
 		ui_info(ctx, "%zu account(s) created, %zu completed, %zu already done%s%s%s\n",
@@ -2170,6 +2299,7 @@ static void import_init(struct import *im, struct cli *ctx, const char *file)
 	(void)pthread_cond_init(&im->cv, NULL);
 	im->file = file;
 	im->production = ctx->cfg.mode == ES_MODE_PRODUCTION;
+	im->cg.cfg = &ctx->cfg;
 }
 
 /* --encoding, --format, --map and --strict, then [import]'s format and
@@ -2247,6 +2377,13 @@ static void print_gone(struct import *im, FILE *f, bool dry_run)
 	es_buf_free(&b);
 }
 
+/* The first failure's exit code is the run's. */
+static void keep_first(int *rc, int r)
+{
+	if (*rc == 0)
+		*rc = r;
+}
+
 /* sync: the accounts rows found that changed, then those no row lists;
  * each on its own (one that fails is said, the others done), the first
  * failure's exit code. */
@@ -2261,70 +2398,62 @@ static int sync_apply(struct import *im, const struct args *a)
 		struct person p = { row->username, row->f[C_EMAIL], row->f[C_NAME], row->f[C_ROLE],
 			            row->f[C_CLASS], row->f[C_LANG], row->f[C_PARENT] };
 		struct es_err e = { 0 };
-		char *changes = NULL, line[1200];
+		struct sync_change c;
+		char line[1200];
 
 		if (row->action != A_UPDATE)
 			continue;
-		if (sync_update(ctx, cg, row->username, &p, &changes, &e) != 0) {
+		if (sync_update(ctx, cg, row->username, &p, &c, &e) != 0) {
 			es_err_prefix(&e, "%s:%lu", im->file, row->line);
-			if (rc == 0)
-				rc = ui_fail(&e);
-			else
-				(void)ui_fail(&e);
-			im->n_update_failed++;
+			keep_first(&rc, fail_escaped(&e));
+			im->n_failed++;
 			continue;
 		}
-		if (changes != NULL) {
+		if (c.text != NULL) {
 			im->n_updated++;
 			if (ctx->json) {
 				struct es_buf b = { 0 };
 
 				if ((es_buf_puts(&b, "{\"username\":") | es_buf_json_str(&b, row->username) |
-				     es_buf_puts(&b, ",\"updated\":") | es_buf_json_str(&b, changes) |
+				     es_buf_puts(&b, ",\"updated\":") | es_buf_json_str(&b, c.text) |
 				     es_buf_puts(&b, "}\n")) == 0)
 					(void)fwrite(b.data, 1, b.len, stdout);
 				es_buf_free(&b);
 			} else if (!ctx->quiet) {
 				printf(_("Account updated: %s: %s\n"), row->username,
-				       esc(changes, line, sizeof(line)));
+				       esc(c.shown, line, sizeof(line)));
 			}
 		}
-		free(changes);
-		if (row->enable) {
-			int r = set_disabled_one(ctx, row->username, false, NULL);
-
-			if (rc == 0)
-				rc = r;
-		}
+		sync_change_free(&c);
 	}
 	if (im->n_gone == 0)
 		return rc;
 	if (im->delete_missing) {
 		char **users = calloc(im->n_gone, sizeof(*users));
 		struct es_err e = { 0 };
-		size_t done = 0;
 
 		if (users == NULL)
 			return rc != 0 ? rc : ES_EOS;
 		for (size_t i = 0; i < im->n_gone; i++)
 			users[i] = im->gone[i].user;
 		if (delete_accounts(ctx, users, im->n_gone, arg_flag(a, "keep-home"),
-		                    arg_value(a, "archive-home"), &done, &e) != 0) {
-			if (done > 0)
-				es_err_prefix(&e, "%zu account(s) deleted, then", done);
-			if (rc == 0)
-				rc = ui_fail(&e);
-			else
-				(void)ui_fail(&e);
+		                    arg_value(a, "archive-home"), &im->n_gone_done, &e) != 0) {
+			if (im->n_gone_done > 0)
+				es_err_prefix(&e, "%zu account(s) deleted, then", im->n_gone_done);
+			keep_first(&rc, fail_escaped(&e));
+			im->n_failed += im->n_gone - im->n_gone_done;
 		}
 		free(users);
 		return rc;
 	}
 	for (size_t i = 0; i < im->n_gone; i++) {
-		int r = set_disabled_one(ctx, im->gone[i].user, true, "sync");
+		int r = set_disabled_one(ctx, im->gone[i].user, true);
 
-		if (rc == 0)
-			rc = r;
+		keep_first(&rc, r);
+		if (r == 0)
+			im->n_gone_done++;
+		else
+			im->n_failed++;
 	}
 	return rc;
 }
@@ -2341,14 +2470,24 @@ static int sync_ask(struct cli *ctx, const struct args *a, struct strset *asked,
 
 	import_init(&q, ctx, a->positional[0]);
 	q.sync = q.delete_missing = true;
+	q.allow_partial = arg_flag(a, "allow-partial");
+	q.silent = true; /* the run under the lock says it all */
 	if (roster_options(&q, a, err) != 0 || plan(&q, err) != 0)
 		goto out;
 	rc = 0;
-	if (q.n_gone == 0)
+	if (q.n_gone == 0 || q.r.n_bad > 0) /* nobody goes: nothing to ask */
 		goto out;
-	(void)fprintf(stderr, _("%zu account(s) eschool made are not in %s; they will be "
-	                        "deleted:\n"),
-	              q.n_gone, q.file);
+	q.silent = false;
+	if ((rc = sync_partial(&q)) != 0)
+		goto out;
+	(void)fprintf(stderr, "%s\n",
+	              arg_flag(a, "keep-home") ? _("These accounts eschool made are not in the "
+	                                           "roster; they will be deleted, their homes kept:")
+	              : arg_value(a, "archive-home") != NULL
+	                      ? _("These accounts eschool made are not in the roster; they will be "
+	                          "deleted, their homes archived first:")
+	                      : _("These accounts eschool made are not in the roster; they will be "
+	                          "deleted with their homes:"));
 	print_gone(&q, stderr, false);
 	if (!ui_confirmed(_("Delete them? Type yes to go on: "))) {
 		ui_warn("nothing was changed");
@@ -2396,6 +2535,7 @@ static int run_roster(struct cli *ctx, const struct args *a, bool sync)
 	import_init(&im, ctx, a->positional[0]);
 	im.sync = sync;
 	im.delete_missing = sync && arg_flag(a, "delete-missing");
+	im.allow_partial = sync && arg_flag(a, "allow-partial");
 	rc = -1;
 	if (sync && !im.delete_missing &&
 	    (arg_flag(a, "keep-home") || arg_value(a, "archive-home") != NULL)) {
@@ -2406,6 +2546,9 @@ static int run_roster(struct cli *ctx, const struct args *a, bool sync)
 		rc = arg_usage_error(a, _("--keep-home and --archive-home: choose one"));
 		goto out;
 	}
+	if (sync && arg_value(a, "archive-home") != NULL &&
+	    archive_dir_check(arg_value(a, "archive-home"), &err) != 0)
+		goto out;
 	if (roster_options(&im, a, &err) != 0)
 		goto out;
 	if (im.delete_missing && !dry_run && !yes) {
@@ -2439,24 +2582,9 @@ static int run_roster(struct cli *ctx, const struct args *a, bool sync)
 		im_warn(&im, _("%zu bad row(s): sync disables and deletes nobody while the roster "
 		               "has bad rows"),
 		        im.r.n_bad);
-	/* a roster that lists less than half of the accounts of its roles
-	 * is likely a part of the school (one class's export) */
-	if (sync && im.n_gone > n_listed && !yes) {
-		if (im.delete_missing)
-			im_warn(&im, _("%s lists %zu of the %zu accounts of its roles: is it the "
-			               "whole school's export? sync would delete the other %zu; say "
-			               "--yes if that is what you want"),
-			        im.file, n_listed, n_listed + im.n_gone, im.n_gone);
-		else
-			im_warn(&im, _("%s lists %zu of the %zu accounts of its roles: is it the "
-			               "whole school's export? sync would disable the other %zu; say "
-			               "--yes if that is what you want"),
-			        im.file, n_listed, n_listed + im.n_gone, im.n_gone);
-		if (!dry_run) {
-			rc = ES_EDATA;
-			goto out;
-		}
-	}
+	if (sync && (rc = sync_partial(&im)) != 0 && !dry_run)
+		goto out;
+	rc = -1;
 	if (dry_run) {
 		print_layout(&im);
 		print_plan(&im);

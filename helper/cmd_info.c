@@ -6,7 +6,6 @@
 #include "ui.h"
 #include "accounts.h"
 #include "provision.h"
-#include "sync.h"
 #include "log.h"
 
 #include <errno.h>
@@ -464,7 +463,7 @@ int cmd_list(struct cli *ctx, const struct args *a)
 	return lc.rc;
 }
 
-int set_disabled_one(struct cli *ctx, const char *user, bool disable, const char *by)
+int set_disabled_one(struct cli *ctx, const char *user, bool disable)
 {
 	struct es_state st;
 	struct es_err err = { 0 };
@@ -503,7 +502,6 @@ int set_disabled_one(struct cli *ctx, const char *user, bool disable, const char
 		goto out;
 	}
 	if (es_state_set(&st, ES_K_DISABLED, disable ? "1" : "0") != 0 ||
-	    es_state_set(&st, ES_K_DISABLED_BY, disable ? by : NULL) != 0 ||
 	    es_record_save(&rec, &err) != 0) {
 		struct es_err e2 = { 0 };
 
@@ -561,8 +559,7 @@ static int set_disabled(struct cli *ctx, const struct args *a, bool disable)
 		return ui_fail(&err);
 	}
 	for (size_t i = 0; i < (n_classes > 0 ? n_users : (size_t)a->n_positional); i++) {
-		int r = set_disabled_one(ctx, n_classes > 0 ? users[i] : a->positional[i], disable,
-		                         NULL);
+		int r = set_disabled_one(ctx, n_classes > 0 ? users[i] : a->positional[i], disable);
 
 		if (rc == 0)
 			rc = r;

@@ -22,6 +22,7 @@ static const struct option_spec import_options[] = { ROSTER_OPTIONS, { NULL } };
 static const struct option_spec sync_options[] = {
 	ROSTER_OPTIONS,
 	{ "delete-missing", NULL, false },
+	{ "allow-partial", NULL, false },
 	{ "keep-home", NULL, false },
 	{ "archive-home", "DIR", false },
 	{ "yes", NULL, false },
@@ -68,14 +69,16 @@ static const char import_usage[] = N_(
 	"  an address have no other delivery in production)\n");
 static const char sync_usage[] = N_(
 	"usage: eschool sync FILE.csv [--dry-run] [--delete-missing [--keep-home|\n"
-	"                    --archive-home DIR]] [--yes] [--keep-going] [--output FILE]\n"
+	"                    --archive-home DIR]] [--yes] [--allow-partial] [--keep-going]\n"
+	"                    [--output FILE]\n"
 	"                    [--slips FILE.pdf] [--encoding ENC] [--format FORMAT]\n"
 	"                    [--map 'COLUMN=FIELD'...] [--strict] [--json]\n"
 	"  the start of the school year: creates who is new (as import does), updates\n"
 	"  who changed (name, class, addresses, role, language; an empty cell changes\n"
 	"  nothing), and disables the accounts eschool made, of the roster's roles,\n"
 	"  that it no longer lists (--delete-missing: deletes them, as eschool delete\n"
-	"  does, after a question on a terminal; --yes for scripts)\n");
+	"  does, after a question on a terminal; --yes for scripts); a roster that\n"
+	"  lists fewer than half of a role's accounts needs --allow-partial\n");
 static const char reset_usage[] = N_(
 	"usage: eschool reset USER...|--class CLASS... [--json]\n");
 static const char resend_usage[] = N_(

@@ -79,10 +79,13 @@ int reset_check(const struct cli *ctx, const char *user, struct es_state *st,
 void reset_put_back(struct es_record *rec, const char *old, size_t oldlen);
 
 /* disable (or enable) one account, the store's lock held: its account
- * source's lock and its state; by: who disabled it, in the state
- * (ES_K_DISABLED_BY: "sync"; NULL an administrator). Said on stdout. 0 or
- * the exit code, said (cmd_info.c). */
-int set_disabled_one(struct cli *ctx, const char *user, bool disable, const char *by);
+ * source's lock and its state. Said on stdout. 0 or the exit code, said
+ * (cmd_info.c). */
+int set_disabled_one(struct cli *ctx, const char *user, bool disable);
+
+/* Whether DIR may receive archived homes (root's, not writable by
+ * others): ES_EPERM saying why not (cmd_delete.c). */
+int archive_dir_check(const char *dir, struct es_err *err);
 
 /* Deletes users as eschool delete does (each checked first: nothing goes
  * when one may not), the store's lock held by the caller; *done counts

@@ -1,6 +1,7 @@
 /* eschool sync: see sync.h. */
 #include "sync.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -28,7 +29,7 @@ struct diff {
 	unsigned what;
 	const char *name, *klass, *email, *parent, *role, *lang; /* the new values */
 	char group[ES_NAME_MAX + 1]; /* the class's group ("": none) */
-	bool enable;
+	bool disabled; /* the account is disabled (said, not changed) */
 };
 
 static const char *or_empty(const char *s)
@@ -42,8 +43,18 @@ static bool differs(const char *cell, const char *now)
 	return cell != NULL && cell[0] != '\0' && strcmp(cell, or_empty(now)) != 0;
 }
 
-static int compare(struct class_groups *cg, const struct es_state *st, const struct person *p,
-                   struct diff *d, struct es_err *err)
+/* The address the roster gave last: a user who confirmed another one
+ * since (set-email, verify-email) keeps it while the roster's stays. */
+static const char *roster_email(const struct es_state *st)
+{
+	const char *given = es_state_get(st, ES_K_ROSTER_EMAIL);
+
+	return given != NULL ? given : es_state_get(st, ES_K_EMAIL);
+}
+
+static int compare(const struct es_config *cfg, struct class_groups *cg,
+                   const struct es_state *st, const struct person *p, struct diff *d,
+                   struct es_err *err)
 {
 	const char *name = es_state_get(st, ES_K_NAME);
 
@@ -58,7 +69,7 @@ static int compare(struct class_groups *cg, const struct es_state *st, const str
 			d->what |= D_NAME;
 	}
 	d->what |= differs(p->klass, es_state_get(st, ES_K_CLASS)) ? D_CLASS : 0;
-	d->what |= differs(p->email, es_state_get(st, ES_K_EMAIL)) ? D_EMAIL : 0;
+	d->what |= differs(p->email, roster_email(st)) ? D_EMAIL : 0;
 	d->what |= differs(p->parent_email, es_state_get(st, ES_K_PARENT_EMAIL)) ? D_PARENT : 0;
 	d->what |= differs(p->role, es_state_get(st, ES_K_ROLE)) ? D_ROLE : 0;
 	d->what |= differs(p->lang, es_state_get(st, ES_K_LANG)) ? D_LANG : 0;
@@ -68,8 +79,24 @@ static int compare(struct class_groups *cg, const struct es_state *st, const str
 	d->parent = p->parent_email;
 	d->role = p->role;
 	d->lang = p->lang;
+	if (d->what & D_ROLE) {
+		/* a role whose accounts live elsewhere, or look otherwise, is a
+		 * new account, not a change (the old one's backend removes and
+		 * locks it) */
+		struct es_policy was, now;
+
+		if (es_account_policy(cfg, st, &was, err) != 0 ||
+		    es_config_role_policy(cfg, p->role, &now, err) != 0)
+			return -1;
+		if (was.backend != now.backend || strcmp(was.home_base, now.home_base) != 0 ||
+		    strcmp(was.shell, now.shell) != 0)
+			return es_err_set(err, ES_EDATA,
+			                  "role %s -> %s: the roles' accounts differ (backend, home_base "
+			                  "or shell); make the account anew (eschool delete, then sync)",
+			                  or_empty(es_state_get(st, ES_K_ROLE)), p->role);
+	}
 	if (cg != NULL) {
-		int rc = class_group_for(cg, d->klass, class_group_name_taken, NULL, d->group,
+		int rc = class_group_for(cg, d->klass, class_group_name_taken, (void *)cfg, d->group,
 		                         sizeof(d->group), err);
 
 		if (rc < 0)
@@ -79,13 +106,13 @@ static int compare(struct class_groups *cg, const struct es_state *st, const str
 		if (strcmp(d->group, or_empty(es_state_get(st, ES_K_CLASS_GROUP))) != 0)
 			d->what |= D_GROUP;
 	}
-	d->enable = es_state_get_bool(st, ES_K_DISABLED) &&
-	            strcmp(or_empty(es_state_get(st, ES_K_DISABLED_BY)), "sync") == 0;
+	d->disabled = es_state_get_bool(st, ES_K_DISABLED);
 	return 0;
 }
 
-/* "class 6e A -> 5e A; email a@x -> b@x" (malloc'd), NULL when nothing */
-static int describe(const struct es_state *st, const struct diff *d, char **out,
+/* "class 6e A -> 5e A; email a@x -> b@x" (malloc'd), NULL when nothing;
+ * in English (logs, JSON) or in the terminal's language (shown). */
+static int describe(const struct es_state *st, const struct diff *d, bool shown, char **out,
                     struct es_err *err)
 {
 	static const struct {
@@ -100,7 +127,8 @@ static int describe(const struct es_state *st, const struct diff *d, char **out,
 		{ D_LANG, N_("language"), ES_K_LANG },
 		{ D_GROUP, N_("group"), ES_K_CLASS_GROUP },
 	};
-	const char *now[] = { d->name, d->klass, d->email, d->parent, d->role, d->lang, d->group };
+	const char *now[] = { or_empty(d->name), or_empty(d->klass), or_empty(d->email),
+		              or_empty(d->parent), or_empty(d->role), or_empty(d->lang), d->group };
 	struct es_buf b = { 0 };
 	int rc = 0;
 
@@ -110,12 +138,11 @@ static int describe(const struct es_state *st, const struct diff *d, char **out,
 
 		if (!(d->what & fields[i].bit))
 			continue;
-		rc |= es_buf_printf(&b, "%s%s %s -> %s", b.len ? "; " : "", _(fields[i].what),
+		rc |= es_buf_printf(&b, "%s%s %s -> %s", b.len ? "; " : "",
+		                    shown ? _(fields[i].what) : fields[i].what,
 		                    was != NULL && was[0] != '\0' ? was : "-",
 		                    now[i][0] != '\0' ? now[i] : "-");
 	}
-	if (d->enable)
-		rc |= es_buf_printf(&b, "%s%s", b.len ? "; " : "", _("listed again: enabled"));
 	if (rc != 0) {
 		es_buf_free(&b);
 		return es_err_set(err, ES_EOS, "out of memory");
@@ -125,24 +152,32 @@ static int describe(const struct es_state *st, const struct diff *d, char **out,
 }
 
 int sync_changes(struct cli *ctx, struct class_groups *cg, const char *user,
-                 const struct person *p, char **changes, bool *enable, struct es_err *err)
+                 const struct person *p, struct sync_change *c, struct es_err *err)
 {
 	struct es_state st;
 	struct diff d;
 	int rc;
 
-	*changes = NULL;
-	*enable = false;
+	memset(c, 0, sizeof(*c));
 	es_state_init(&st, "");
 	rc = load_user_state(ctx, user, &st, err);
 	if (rc == 1)
 		rc = es_err_set(err, ES_ENOUSER, "the state of %s is gone", user);
-	if (rc == 0 && (rc = compare(cg, &st, p, &d, err)) == 0) {
-		*enable = d.enable;
-		rc = describe(&st, &d, changes, err);
+	if (rc == 0 && (rc = compare(&ctx->cfg, cg, &st, p, &d, err)) == 0) {
+		c->disabled = d.disabled;
+		rc = describe(&st, &d, false, &c->text, err) | describe(&st, &d, true, &c->shown, err);
 	}
 	es_state_free(&st);
+	if (rc != 0)
+		sync_change_free(c);
 	return rc;
+}
+
+void sync_change_free(struct sync_change *c)
+{
+	free(c->text);
+	free(c->shown);
+	c->text = c->shown = NULL;
 }
 
 /* The account's side of d, through its source. */
@@ -170,7 +205,7 @@ static int change_account(struct cli *ctx, const struct account_source *src, con
 }
 
 int sync_update(struct cli *ctx, struct class_groups *cg, const char *user,
-                const struct person *p, char **changes, struct es_err *err)
+                const struct person *p, struct sync_change *c, struct es_err *err)
 {
 	struct es_state st;
 	struct es_record rec = { .token = -1 };
@@ -179,7 +214,7 @@ int sync_update(struct cli *ctx, struct class_groups *cg, const char *user,
 	char why[600];
 	int rc = -1, opened;
 
-	*changes = NULL;
+	memset(c, 0, sizeof(*c));
 	es_state_init(&st, "");
 	opened = es_record_open(&ctx->store, user, ES_RECORD_WRITE, &st, &rec, err);
 	if (opened != 0) {
@@ -191,23 +226,41 @@ int sync_update(struct cli *ctx, struct class_groups *cg, const char *user,
 		es_err_set(err, ES_EDATA, "%s", why);
 		goto out;
 	}
-	if (compare(cg, &st, p, &d, err) != 0 || describe(&st, &d, changes, err) != 0 ||
+	if (compare(&ctx->cfg, cg, &st, p, &d, err) != 0 ||
+	    describe(&st, &d, false, &c->text, err) != 0 ||
+	    describe(&st, &d, true, &c->shown, err) != 0 ||
 	    es_account_policy(&ctx->cfg, &st, &pol, err) != 0)
 		goto out;
+	c->disabled = d.disabled;
 	if (d.what == 0) {
 		rc = 0;
 		goto out;
+	}
+	if ((d.what & D_GROUP) && d.group[0] != '\0') {
+		/* the new group claimed for its class before it is made: a
+		 * run killed before the move is recorded leaves it known */
+		char claim[ES_NAME_MAX + 2 + 512];
+
+		(void)snprintf(claim, sizeof(claim), "%s %s", d.group, or_empty(d.klass));
+		if (es_state_set(&st, ES_K_CLASS_GROUP_CLAIM, claim) != 0 ||
+		    es_record_save(&rec, err) != 0) {
+			if (err->code == 0)
+				es_err_set(err, ES_EOS, "out of memory");
+			goto out;
+		}
 	}
 	if (change_account(ctx, account_source_for(&pol), user, &st, &d, err) != 0)
 		goto out;
 	if (((d.what & D_NAME) && es_state_set(&st, ES_K_NAME, d.name) != 0) ||
 	    ((d.what & D_CLASS) && es_state_set(&st, ES_K_CLASS, d.klass) != 0) ||
-	    ((d.what & D_EMAIL) && es_state_set(&st, ES_K_EMAIL, d.email) != 0) ||
+	    ((d.what & D_EMAIL) && (es_state_set(&st, ES_K_EMAIL, d.email) != 0 ||
+	                            es_state_set(&st, ES_K_ROSTER_EMAIL, d.email) != 0)) ||
 	    ((d.what & D_PARENT) && es_state_set(&st, ES_K_PARENT_EMAIL, d.parent) != 0) ||
 	    ((d.what & D_ROLE) && es_state_set(&st, ES_K_ROLE, d.role) != 0) ||
 	    ((d.what & D_LANG) && es_state_set(&st, ES_K_LANG, d.lang) != 0) ||
 	    ((d.what & D_GROUP) &&
-	     es_state_set(&st, ES_K_CLASS_GROUP, d.group[0] != '\0' ? d.group : NULL) != 0)) {
+	     (es_state_set(&st, ES_K_CLASS_GROUP, d.group[0] != '\0' ? d.group : NULL) != 0 ||
+	      es_state_set(&st, ES_K_CLASS_GROUP_CLAIM, NULL) != 0))) {
 		es_err_set(err, ES_EOS, "out of memory");
 		goto out;
 	}
@@ -219,14 +272,13 @@ int sync_update(struct cli *ctx, struct class_groups *cg, const char *user,
 	{
 		char line[1200];
 
-		(void)es_log_escape(*changes, line, sizeof(line));
+		(void)es_log_escape(c->text, line, sizeof(line));
 		log_msg(LOG_AUTHPRIV, LOG_NOTICE, "account updated by sync: user=%s %s", user, line);
 	}
 	rc = 0;
 out:
 	if (rc != 0) {
-		free(*changes);
-		*changes = NULL;
+		sync_change_free(c);
 		es_err_prefix(err, "%s", user);
 	}
 	es_record_close(&rec);
@@ -255,16 +307,36 @@ int sync_gone_check(struct cli *ctx, const char *user, const char *const *roles,
 	delivery = or_empty(es_state_get(&st, ES_K_DELIVERY));
 	/* an account half made by an interrupted run is not one to act on:
 	 * the run that made it completes or undoes it */
-	if (!listed || strcmp(delivery, "creating") == 0 ||
-	    state_orphan(&st, NULL, 0) != ES_OWNER_OK) {
+	if (!listed || strcmp(delivery, "creating") == 0) {
 		es_state_free(&st);
 		return 0;
+	}
+	{
+		/* as delete checks: the account eschool made, known to be
+		 * there (a state without its uid may be another's) */
+		long uid = -1;
+		struct es_err e = { 0 };
+		int found = account_uid(user, &uid, &e);
+		const char *made = es_state_get(&st, ES_K_UID);
+
+		if (found < 0 || made == NULL || (found == 1 && strtol(made, NULL, 10) != uid)) {
+			ui_warn(_("%s is not in the roster, but it is left as it is: %s"), user,
+			        found < 0  ? ui_err(&e)
+			        : made == NULL ? _("its state does not say which account eschool made")
+			                       : _("its name is another account's now"));
+			es_state_free(&st);
+			return 0;
+		}
+		if (found == 0) { /* removed outside eschool: nothing to disable */
+			es_state_free(&st);
+			return 0;
+		}
 	}
 	(void)es_strlcpy(g->user, user, sizeof(g->user));
 	g->name = strdup(or_empty(es_state_get(&st, ES_K_NAME)));
 	g->klass = strdup(or_empty(es_state_get(&st, ES_K_CLASS)));
+	(void)es_strlcpy(g->role, role, sizeof(g->role));
 	g->disabled = es_state_get_bool(&st, ES_K_DISABLED);
-	g->by_sync = strcmp(or_empty(es_state_get(&st, ES_K_DISABLED_BY)), "sync") == 0;
 	es_state_free(&st);
 	if (g->name == NULL || g->klass == NULL) {
 		sync_gone_free(g, 1);

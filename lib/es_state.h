@@ -42,6 +42,10 @@
 #define ES_K_CLASS "class"
 #define ES_K_LANG "lang"
 #define ES_K_PARENT_EMAIL "parent_email"
+/* the address the roster gave last (import, sync): sync changes the
+ * account's address when the roster's changes, not when the user
+ * confirmed another one since */
+#define ES_K_ROSTER_EMAIL "roster_email"
 #define ES_K_CREATED "created"
 #define ES_K_PW_CHANGED "password_changed"
 #define ES_K_MUST_CHANGE "must_change"          /* 0 | 1 */
@@ -50,9 +54,7 @@
 #define ES_K_SOURCES "sources"                  /* comma list, newest first */
 #define ES_K_REMINDERS "reminders"              /* comma list of occasions */
 #define ES_K_DISABLED "disabled"                /* 0 | 1 */
-/* who disabled it: "sync" (a roster no longer listed it: a later roster
- * that lists it enables it again); absent: an administrator */
-#define ES_K_DISABLED_BY "disabled_by"
+
 #define ES_K_PENDING_EMAIL "pending_email"
 #define ES_K_PENDING_CODE "pending_code_hash"
 #define ES_K_PENDING_EXPIRES "pending_expires"
@@ -69,6 +71,11 @@
 /* [import] class_groups: the group of its class the account was put in
  * (which group is which class's: helper/classgroups.c) */
 #define ES_K_CLASS_GROUP "class_group"
+/* "GROUP CLASS": a class group being given to the account (sync moves it
+ * to another class: written before the group is made, removed once the
+ * move is recorded), so that a run killed in between leaves the group
+ * known as that class's */
+#define ES_K_CLASS_GROUP_CLAIM "class_group_claim"
 /* Notices a workstation owes whose mail the server sends (the directory
  * store: a workstation has no mail queue of its own that anything sends):
  * "kind:time:shown" items, comma-separated (es_account_owe_notice). */

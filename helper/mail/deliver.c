@@ -328,18 +328,33 @@ int mail_to_account_now(const struct cli *ctx, const struct es_state *st, struct
 	return 0;
 }
 
+/* mail_to_account_now for resend: 0 to send, 1 not (said: a new
+ * password is made and mailed to the address now), -1 error. */
+static int still_to_send(const struct cli *ctx, const struct es_state *st, struct es_qmsg *m,
+                         char **msg, size_t *len, struct es_err *err)
+{
+	enum mail_fate fate = MAIL_AS_QUEUED;
+
+	if (mail_to_account_now(ctx, st, m, msg, len, &fate, err) != 0)
+		return -1;
+	if (fate != MAIL_NOT_SENT)
+		return 0;
+	ui_warn("%s", ui_err(err));
+	es_err_clear(err);
+	return 1;
+}
+
 int deliver_again(struct cli *ctx, const struct es_state *st, const char **delivery,
                   struct es_err *err)
 {
 	const char *user = st->username;
-	enum mail_fate fate = MAIL_AS_QUEUED;
 	struct es_qmsg *list = NULL, m;
 	struct outbox *ob = NULL;
 	struct smtp_result r;
 	enum outcome outcome = OUTCOME_HELD;
 	size_t n = 0, bad = 0, len = 0;
 	char *msg = NULL;
-	int found = -1, rc = 0;
+	int found = -1, rc = 0, to_send;
 
 	*delivery = NULL;
 	if (es_queue_list(ctx->cfg.spool_dir, &list, &n, &bad, err) != 0)
@@ -352,14 +367,10 @@ int deliver_again(struct cli *ctx, const struct es_state *st, const char **deliv
 	if (found < 0)
 		goto out;
 	m = list[found];
-	if (mail_to_account_now(ctx, st, &m, NULL, NULL, &fate, err) != 0) {
-		rc = -1;
+	/* checked before a failed mail is revived, and again once read */
+	if ((to_send = still_to_send(ctx, st, &m, NULL, NULL, err)) != 0) {
+		rc = to_send < 0 ? -1 : 0;
 		goto out;
-	}
-	if (fate == MAIL_NOT_SENT) {
-		ui_warn("%s", ui_err(err));
-		es_err_clear(err);
-		goto out; /* a new password is made, mailed to the address now */
 	}
 	if (m.failed && es_queue_revive(ctx->cfg.spool_dir, m.id, err) != 0) {
 		rc = -1;
@@ -379,14 +390,9 @@ int deliver_again(struct cli *ctx, const struct es_state *st, const char **deliv
 		goto out;
 	}
 	/* to the address the account has now, never to a stale copy's */
-	if (mail_to_account_now(ctx, st, &m, &msg, &len, &fate, err) != 0) {
-		rc = -1;
+	if ((to_send = still_to_send(ctx, st, &m, &msg, &len, err)) != 0) {
+		rc = to_send < 0 ? -1 : 0;
 		goto out;
-	}
-	if (fate == MAIL_NOT_SENT) {
-		ui_warn("%s", ui_err(err));
-		es_err_clear(err);
-		goto out; /* a new password is made, mailed to the address now */
 	}
 	if (outbox_send(ob, &m, msg, len, &outcome, &r, err) != 0 && outcome != OUTCOME_SENT) {
 		rc = -1;

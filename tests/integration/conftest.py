@@ -118,6 +118,15 @@ def mail_when(t, lang, day_only=False):
     return day if day_only else f"{day}, {tm.tm_hour:02d}:{tm.tm_min:02d}"
 
 
+def import_roster(sb, text, name="r.csv"):
+    """text imported as a roster (debug mode, --json): the usernames made."""
+    path = sb.private(name)
+    sb.write(path, text)
+    p = sb.eschool("--json", "import", path)
+    assert p.returncode == 0, p.stderr
+    return [o["username"] for o in json_lines(p.stdout)]
+
+
 def assert_fails(proc, code, *needles):
     """Exit code `code`, every needle in the message on stderr, no password shown."""
     assert proc.returncode == code, (

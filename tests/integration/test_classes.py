@@ -4,7 +4,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from conftest import assert_fails, json_lines  # noqa: E402
+from conftest import import_roster, assert_fails, json_lines  # noqa: E402
 
 ROSTER = ("Nom;Prénom;Classe;Email\n"
           "DUPRÉ;Élodie;6ème A;e@school.example\n"
@@ -14,11 +14,7 @@ ROSTER = ("Nom;Prénom;Classe;Email\n"
 
 
 def imported(sb):
-    path = sb.private("r.csv")
-    sb.write(path, ROSTER)
-    p = sb.eschool("--json", "import", path)
-    assert p.returncode == 0, p.stderr
-    return [o["username"] for o in json_lines(p.stdout)]
+    return import_roster(sb, ROSTER)
 
 
 def locked(sb, user):

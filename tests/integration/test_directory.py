@@ -658,6 +658,12 @@ def test_rfc2307bis_groups_are_groups_of_names_the_workstations_read(tmp_path):
         assert p.returncode == 0, p.stdout + p.stderr
         again = admin_entry(slapd, f"cn=teachers,{GROUPS}", ["member"])["member"]
         assert sorted(again) == sorted(teachers["member"])
+        # a deleted account's DN leaves its groups (member, not memberUid)
+        p = sb.eschool("delete", "e0011", "--yes")
+        assert p.returncode == 0, p.stdout + p.stderr
+        left = admin_entry(slapd, f"cn=students,{GROUPS}", ["member"])["member"]
+        assert user_dn("e0011").lower() not in {m.lower() for m in left}
+        assert user_dn("e0001").lower() in {m.lower() for m in left}
 
         ws = Workstation(slapd, "ws1", extra_conf="ldap_schema = rfc2307bis\n"
                                                   "ldap_group_member = member\n")
@@ -779,6 +785,7 @@ def test_class_groups_and_sync_in_the_directory(server):
                "dan,Dan Roux,dan@school.example,6ème A,student\n", "--delete-missing", "--yes")
     assert [o["username"] for o in out if o.get("deleted")] == ["bob"]
     assert admin_entry(slapd, user_dn("bob")) is None and members("c-6a") == ["dan"]
+    assert "bob" not in members("students")  # the role's group too
     # dan moves too: 6ème A's group has nobody left and goes; ada becomes a
     # teacher: the teachers' group is her primary group
     sync("ada,Ada Lovelace,ada@school.example,5ème B,teacher\n"

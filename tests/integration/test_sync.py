@@ -205,22 +205,74 @@ def test_turning_class_groups_on_and_other_changes(sandbox):
     assert sb.state("edupre")["class"] == "6A" and members(sb, "c-6a") == ["edupre", "jsmith"]
 
 
-def test_sync_disables_then_enables_a_pupil_who_comes_back(sandbox):
+def test_a_pupil_who_comes_back_stays_disabled_until_enabled(sandbox):
+    """sync disables who left; a later roster that lists them again says
+    so, and 'eschool enable' is the administrator's (a namesake who
+    arrives is not given the account of the one who left)."""
     sb = sandbox
     rows = [("DUPRÉ", "Élodie", "6A", "e@school.example"),
             ("MARTIN", "Léo", "6A", "l@school.example"),
-            ("SMITH", "John", "6B", "j@school.example")]
+            ("SMITH", "John", "6B", "")]
     assert sb.eschool("import", write(sb, "a.csv", roster(rows))).returncode == 0
-    assert sb.eschool("disable", "jsmith").returncode == 0  # by the administrator
-    p = sb.eschool("sync", write(sb, "b.csv", roster(rows[1:])))
+    p = sb.eschool("sync", write(sb, "b.csv", roster(rows[:2])))
     assert p.returncode == 0, p.stderr
-    assert sb.state("edupre")["disabled"] == "1" and sb.state("edupre")["disabled_by"] == "sync"
-    p = sb.eschool("sync", write(sb, "c.csv", roster(rows)))
+    assert sb.state("jsmith")["disabled"] == "1" and sb.shadow_entry("jsmith")[1].startswith("!")
+    # listed again, same class: found, said, left disabled
+    p = sb.eschool("--json", "sync", write(sb, "c.csv", roster(rows)), "--dry-run")
+    plan = {o["username"]: o for o in json_lines(p.stdout)}
+    assert plan["jsmith"]["disabled"] is True and plan["jsmith"]["action"] == "skip"
+    p = sb.eschool("sync", write(sb, "c.csv", roster(rows)), "--dry-run")
+    assert "eschool enable" in p.stdout
+    # another class: a namesake without an address is someone new
+    namesake = rows[:2] + [("SMITH", "John", "3C", "")]
+    p = sb.eschool("--json", "sync", write(sb, "d.csv", roster(namesake)))
     assert p.returncode == 0, p.stderr
-    assert sb.state("edupre")["disabled"] == "0" and "disabled_by" not in sb.state("edupre")
-    assert not sb.shadow_entry("edupre")[1].startswith("!")
-    # disabled by the administrator: stays so
-    assert sb.state("jsmith")["disabled"] == "1"
+    assert [o["username"] for o in json_lines(p.stdout) if "password" in o] == ["jsmith2"]
+    assert sb.state("jsmith")["disabled"] == "1" and sb.state("jsmith")["class"] == "6B"
+
+
+def test_loose_matches_keep_to_the_role_and_the_name(sandbox):
+    sb = sandbox
+    rows = [("DUPRÉ", "Élodie", "6A", "famille.dupre@home.example"),
+            ("MARTIN", "Léo", "6A", "l@school.example")]
+    assert sb.eschool("import", write(sb, "a.csv", roster(rows))).returncode == 0
+    assert sb.eschool("add", "aroux", "--email", "a.roux@school.example", "--name",
+                      "Anne Roux", "--role", "teacher").returncode == 0
+    # a sibling given the family's address is not his sister's account
+    sibling = [("DUPRÉ", "Hugo", "6B", "famille.dupre@home.example"), rows[1]]
+    p = sb.eschool("--json", "sync", write(sb, "b.csv", roster(sibling)), "--dry-run",
+                   "--allow-partial")
+    assert p.returncode == 0, p.stderr
+    plan = {o["username"]: o for o in json_lines(p.stdout)}
+    assert plan["hdupre"]["action"] == "create"
+    assert plan["edupre"]["action"] == "disable"
+    # a pupil named as a teacher is not the teacher's account
+    pupil = rows + [("ROUX", "Anne", "6A", "")]
+    p = sb.eschool("--json", "sync", write(sb, "p.csv", roster(pupil)), "--dry-run")
+    plan = {o["username"]: o for o in json_lines(p.stdout)}
+    assert plan["aroux2"]["action"] == "create" and "aroux" not in plan
+    # a new address, the same name: found by the name, said so
+    moved = [("DUPRÉ", "Élodie", "6A", "elodie@school.example"), rows[1]]
+    p = sb.eschool("--json", "sync", write(sb, "c.csv", roster(moved)), "--dry-run")
+    plan = {o["username"]: o for o in json_lines(p.stdout)}
+    assert plan["edupre"]["action"] == "update" and plan["edupre"]["found_by"] == "name"
+
+
+def test_an_address_the_user_confirmed_stays(sandbox):
+    sb = sandbox
+    rows = [("DUPRÉ", "Élodie", "6A", "e@school.example"),
+            ("MARTIN", "Léo", "6A", "l@school.example")]
+    path = write(sb, "a.csv", roster(rows))
+    assert sb.eschool("import", path).returncode == 0
+    assert sb.eschool("set-email", "--force", "edupre", "elodie@perso.example").returncode == 0
+    p = sb.eschool("sync", path)
+    assert p.returncode == 0 and "0 updated" in p.stdout, p.stdout + p.stderr
+    assert sb.state("edupre")["email"] == "elodie@perso.example"
+    # the roster's own change is taken
+    rows[0] = ("DUPRÉ", "Élodie", "6A", "elodie.dupre@school.example")
+    p = sb.eschool("sync", write(sb, "b.csv", roster(rows)))
+    assert p.returncode == 0 and "1 updated" in p.stdout, p.stdout + p.stderr
+    assert sb.state("edupre")["email"] == "elodie.dupre@school.example"
 
 
 def test_sync_refusals(sandbox):
@@ -230,7 +282,9 @@ def test_sync_refusals(sandbox):
     before = sb.snapshot()
     # a roster listing less than half of the accounts: a part of the school
     p = sb.eschool("sync", write(sb, "b.csv", roster(rows[:2])))
-    assert_fails(p, 65, "2 of the 6", "--yes")
+    assert_fails(p, 65, "2 of the 6 student accounts", "--allow-partial")
+    assert_fails(sb.eschool("sync", write(sb, "b.csv", roster(rows[:2])), "--yes"), 65,
+                 "--allow-partial")
     assert sb.snapshot() == before
     # bad rows: nobody disabled for not being listed
     text = roster(rows[:5]) + "Bad;Row;6A;not-an-address\n"
