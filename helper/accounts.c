@@ -303,11 +303,20 @@ int role_groups_move(const struct es_role *from, const struct es_role *to, const
 }
 
 static int shadow_set_role(const struct es_role *from, const struct es_role *to,
-                           const char *user, struct es_err *err)
+                           const struct es_aging *aging, const char *user, struct es_err *err)
 {
+	char max[24], warn[24];
+	const char *argv[] = { CHAGE, "-M", max, "-W", warn, "--", user, NULL };
+
 	if (to != NULL && groups_ensure(to->groups, to->n_groups, err) != 0)
 		return -1;
-	return role_groups_move(from, to, user, gpasswd_member, err);
+	if (role_groups_move(from, to, user, gpasswd_member, err) != 0)
+		return -1;
+	(void)snprintf(max, sizeof(max), "%ld", aging->max);
+	(void)snprintf(warn, sizeof(warn), "%ld", aging->warn);
+	if (run_ok(argv, NULL, 0, ES_EOS, "setting the password's aging", err) != 0)
+		return es_err_prefix(err, "user %s", user);
+	return 0;
 }
 
 static int usermod_fullname(const char *user, const char *fullname, struct es_err *err)
@@ -476,12 +485,19 @@ static int nss_exists(const char *user, struct es_err *err)
 	return user_exists(user) ? 1 : 0;
 }
 
+static int nss_group_exists(const char *group, struct es_err *err)
+{
+	(void)err;
+	return group_exists(group) ? 1 : 0;
+}
+
 static const struct account_source shadow_accounts = {
 	.name = "shadow", .writes = true,
 	.create = shadow_create, .set_password = shadow_set_password, .lock = usermod_lock,
 	.remove = userdel_account, .delete = userdel_delete, .create_batch = shadowdb_batch,
 	.exists = nss_exists,
 	.ensure_groups = groups_ensure,
+	.group_exists = nss_group_exists,
 	.class_group = shadow_class_group, .group_member = gpasswd_member,
 	.group_drop = shadow_group_drop, .set_role = shadow_set_role,
 	.set_fullname = usermod_fullname,
@@ -566,11 +582,12 @@ static int none_group_drop(const char *group, bool *dropped, struct es_err *err)
 	return 0;
 }
 
-static int none_set_role(const struct es_role *from, const struct es_role *to, const char *user,
-                         struct es_err *err)
+static int none_set_role(const struct es_role *from, const struct es_role *to,
+                         const struct es_aging *aging, const char *user, struct es_err *err)
 {
 	(void)from;
 	(void)to;
+	(void)aging;
 	(void)user;
 	(void)err;
 	return 0;
@@ -606,6 +623,7 @@ static const struct account_source none_accounts = {
 	.remove = none_remove, .delete = none_delete, .create_batch = none_create_batch,
 	.exists = nss_exists,
 	.ensure_groups = none_groups,
+	.group_exists = nss_group_exists,
 	.class_group = none_class_group, .group_member = none_member,
 	.group_drop = none_group_drop, .set_role = none_set_role, .set_fullname = none_fullname,
 };

@@ -70,6 +70,9 @@ struct account_source {
 	/* 1: the account exists (NSS; ldap: the entry is a posixAccount), 0:
 	 * not, -1: cannot tell (err) */
 	int (*exists)(const char *user, struct es_err *err);
+	/* 1: a group of that name exists where this source's groups live
+	 * (NSS; ldap: under groups_dn, or NSS), 0: not, -1: cannot tell */
+	int (*group_exists)(const char *group, struct es_err *err);
 	/* [import] class_groups: a class's group, made when missing */
 	int (*class_group)(const char *group, struct es_err *err);
 	/* user put in (in) or taken out of group; already so is fine, and
@@ -79,9 +82,11 @@ struct account_source {
 	 * members is kept. Only for groups eschool made (class groups). */
 	int (*group_drop)(const char *group, bool *dropped, struct es_err *err);
 	/* a new role (sync): out of the groups of from it does not share, into
-	 * to's; the directory's primary group follows */
-	int (*set_role)(const struct es_role *from, const struct es_role *to, const char *user,
-	                struct es_err *err);
+	 * to's; the directory's primary group follows; the password's maximum
+	 * age and warning become aging's (its lastchg is not used: the
+	 * password keeps its day) */
+	int (*set_role)(const struct es_role *from, const struct es_role *to,
+	                const struct es_aging *aging, const char *user, struct es_err *err);
 	/* the person's name as the account shows it (GECOS) */
 	int (*set_fullname)(const char *user, const char *fullname, struct es_err *err);
 };

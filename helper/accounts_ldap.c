@@ -14,6 +14,7 @@
  * again. A number some entry already uses (made by another tool) is
  * skipped. Every write is idempotent: an account half made by a killed
  * run is completed by the next, never made twice. */
+#include <grp.h>
 #include <ldap.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -252,6 +253,31 @@ static int dir_member(const char *group, const char *user, bool in, struct es_er
 	return leave_group(group_dn, user, user_dn, err);
 }
 
+/* A group under groups_dn (any kind: a class group never takes over an
+ * entry eschool did not make), or one NSS knows on this server. */
+static int dir_group_exists(const char *group, struct es_err *err)
+{
+	char filter[128], cn[256], dn[512] = "";
+	struct berval bv = { strlen(group), (char *)group }, escaped = { 0, NULL };
+	int rc;
+
+	if (directory == NULL || directory->ld == NULL)
+		return no_directory(err);
+	if (getgrnam(group) != NULL)
+		return 1;
+	if (ldap_bv2escaped_filter_value(&bv, &escaped) != 0)
+		return es_err_set(err, ES_EOS, "out of memory");
+	rc = snprintf(filter, sizeof(filter), "(cn=%s)", escaped.bv_val);
+	ber_memfree(escaped.bv_val);
+	if (rc < 0 || (size_t)rc >= sizeof(filter))
+		return es_err_set(err, ES_EDATA, "group name too long: %s", group);
+	rc = read_value(directory->groups_dn, LDAP_SCOPE_ONELEVEL, filter, "cn", cn, sizeof(cn), dn,
+	                sizeof(dn), err);
+	if (rc < 0)
+		return -1;
+	return rc != 1 || dn[0] != '\0' ? 1 : 0;
+}
+
 static int dir_class_group(const char *group, struct es_err *err)
 {
 	long gid;
@@ -313,13 +339,15 @@ static int dir_group_drop(const char *group, bool *dropped, struct es_err *err)
 
 /* A new role: its groups, and its first group as the primary one (as
  * make_posix gave it; "users" for a role without groups). */
-static int dir_set_role(const struct es_role *from, const struct es_role *to, const char *user,
-                        struct es_err *err)
+static int dir_set_role(const struct es_role *from, const struct es_role *to,
+                        const struct es_aging *aging, const char *user, struct es_err *err)
 {
-	char dn[512], gidv[32];
-	char *v[] = { gidv, NULL };
+	char dn[512], gidv[32], max[32], warn[32];
+	char *v[] = { gidv, NULL }, *v_max[] = { max, NULL }, *v_warn[] = { warn, NULL };
 	LDAPMod m = { LDAP_MOD_REPLACE, "gidNumber", { .modv_strvals = v } };
-	LDAPMod *mods[] = { &m, NULL };
+	LDAPMod m_max = { LDAP_MOD_REPLACE, "shadowMax", { .modv_strvals = v_max } };
+	LDAPMod m_warn = { LDAP_MOD_REPLACE, "shadowWarning", { .modv_strvals = v_warn } };
+	LDAPMod *mods[] = { &m, &m_max, &m_warn, NULL };
 	long gid = 100;
 
 	if (directory == NULL || directory->ld == NULL)
@@ -331,7 +359,9 @@ static int dir_set_role(const struct es_role *from, const struct es_role *to, co
 	if (role_groups_move(from, to, user, dir_member, err) != 0)
 		return -1;
 	(void)snprintf(gidv, sizeof(gidv), "%ld", gid);
-	return modify(dn, mods, "changing an account's group in the directory", err);
+	(void)snprintf(max, sizeof(max), "%ld", aging->max);
+	(void)snprintf(warn, sizeof(warn), "%ld", aging->warn);
+	return modify(dn, mods, "changing an account's role in the directory", err);
 }
 
 struct posix_fields {
@@ -727,6 +757,7 @@ const struct account_source ldap_accounts = {
 	.remove = dir_remove, .delete = dir_delete, .create_batch = dir_create_batch,
 	.exists = posix_exists,
 	.ensure_groups = dir_groups,
+	.group_exists = dir_group_exists,
 	.class_group = dir_class_group, .group_member = dir_member, .group_drop = dir_group_drop,
 	.set_role = dir_set_role, .set_fullname = dir_fullname,
 };

@@ -64,8 +64,12 @@ int class_groups_note(struct class_groups *cg, const struct es_state *st, struct
 bool class_group_name_taken(const char *name, void *arg)
 {
 	const struct es_config *cfg = arg;
+	struct es_err err = { 0 };
 
-	return getgrnam(name) != NULL || getpwnam(name) != NULL || is_role_group(cfg, name);
+	/* a group where the accounts' groups live (the directory's too);
+	 * one that cannot be told counts as taken */
+	return account_source_for(&cfg->policy)->group_exists(name, &err) != 0 ||
+	       getpwnam(name) != NULL || is_role_group(cfg, name);
 }
 
 struct taken_ctx {

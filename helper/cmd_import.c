@@ -1886,7 +1886,8 @@ static bool group_or_user_taken(const char *name, void *arg)
 {
 	const struct import *im = arg;
 
-	return group_known(im, name) || user_uid(im, name) != -1 || is_role_group(&im->ctx->cfg, name);
+	return group_known(im, name) || user_uid(im, name) != -1 ||
+	       class_group_name_taken(name, (void *)&im->ctx->cfg);
 }
 
 static int gone_cmp(const void *a, const void *b)

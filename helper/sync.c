@@ -186,10 +186,19 @@ static int change_account(struct cli *ctx, const struct account_source *src, con
 {
 	if ((d->what & D_NAME) && src->set_fullname(user, d->name, err) != 0)
 		return -1;
-	if ((d->what & D_ROLE) &&
-	    src->set_role(es_config_find_role(&ctx->cfg, or_empty(es_state_get(st, ES_K_ROLE))),
-	                  es_config_find_role(&ctx->cfg, d->role), user, err) != 0)
-		return -1;
+	if (d->what & D_ROLE) {
+		/* the new role's maximum age and warning (the password keeps
+		 * its day; pam_eschool follows the new role at once) */
+		struct es_policy now;
+		struct es_aging aging;
+
+		if (es_config_role_policy(&ctx->cfg, d->role, &now, err) != 0)
+			return -1;
+		es_account_aging(&now, false, es_policy_exempt(&now, user), ctx->now, &aging);
+		if (src->set_role(es_config_find_role(&ctx->cfg, or_empty(es_state_get(st, ES_K_ROLE))),
+		                  es_config_find_role(&ctx->cfg, d->role), &aging, user, err) != 0)
+			return -1;
+	}
 	if (d->what & D_GROUP) {
 		const char *old = es_state_get(st, ES_K_CLASS_GROUP);
 		bool dropped = false;

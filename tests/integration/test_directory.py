@@ -752,7 +752,8 @@ def test_class_groups_and_sync_in_the_directory(server):
     groups_dn, members moved by sync, an emptied class's group removed, a
     new role's groups and primary group, a deleted pupil out of its group."""
     sb, slapd = server
-    sb.write(CONF, ldap_conf(slapd) + "[import]\nclass_groups = yes\n")
+    sb.write(CONF, ldap_conf(slapd) + "[import]\nclass_groups = yes\n"
+             "[role teacher]\nmax_age_days = 180\n")
 
     def members(group):
         e = admin_entry(slapd, f"cn={group},{GROUPS}", ["memberUid"])
@@ -765,18 +766,23 @@ def test_class_groups_and_sync_in_the_directory(server):
         assert p.returncode == 0, p.stdout + p.stderr
         return json_lines(p.stdout)
 
+    # a group the directory has that eschool did not make is never taken
+    rc, out = slapd.add(f"dn: cn=c-5b,{GROUPS}\nobjectClass: posixGroup\ncn: c-5b\n"
+                        "gidNumber: 7777\n")
+    assert rc == 0, out
     first = ("ada,Ada Lovelace,ada@school.example,6ème A,student\n"
              "bob,Bob Martin,bob@school.example,6ème A,student\n"
              "cyd,Cyd Petit,cyd@school.example,5ème B,student\n")
     out = sync(first)
     assert len([o for o in out if "password" in o]) == 3
-    assert members("c-6a") == ["ada", "bob"] and members("c-5b") == ["cyd"]
+    assert members("c-6a") == ["ada", "bob"] and members("c-5b-2") == ["cyd"]
+    assert members("c-5b") == []
     # the next year: ada moved, bob left, dan is new
     out = sync("ada,Ada Lovelace,ada@school.example,5ème B,student\n"
                "cyd,Cyd Petit,cyd@school.example,5ème B,student\n"
                "dan,Dan Roux,dan@school.example,6ème A,student\n")
     assert [o["username"] for o in out if o.get("disabled")] == ["bob"]
-    assert members("c-5b") == ["ada", "cyd"] and members("c-6a") == ["bob", "dan"]
+    assert members("c-5b-2") == ["ada", "cyd"] and members("c-6a") == ["bob", "dan"]
     entry = admin_entry(slapd, user_dn("ada"), ["eschoolClass"])
     assert entry["eschoolClass"] == ["5ème B"]
     # bob deleted: out of his class's group, the entry gone
@@ -791,8 +797,8 @@ def test_class_groups_and_sync_in_the_directory(server):
     sync("ada,Ada Lovelace,ada@school.example,5ème B,teacher\n"
          "cyd,Cyd Petit,cyd@school.example,5ème B,student\n"
          "dan,Dan Roux,dan@school.example,5ème B,student\n")
-    assert members("c-6a") is None and members("c-5b") == ["ada", "cyd", "dan"]
+    assert members("c-6a") is None and members("c-5b-2") == ["ada", "cyd", "dan"]
     teachers = admin_entry(slapd, f"cn=teachers,{GROUPS}", ["memberUid", "gidNumber"])
     assert "ada" in teachers["memberUid"] and "ada" not in (members("students") or [])
-    assert admin_entry(slapd, user_dn("ada"), ["gidNumber"])["gidNumber"] == \
-        teachers["gidNumber"]
+    ada = admin_entry(slapd, user_dn("ada"), ["gidNumber", "shadowMax"])
+    assert ada["gidNumber"] == teachers["gidNumber"] and ada["shadowMax"] == ["180"]

@@ -327,3 +327,34 @@ def test_delete_missing_asks_on_a_terminal(sandbox):
     assert sb.passwd_entry("jsmith") is None and sb.state("jsmith") is None
     assert sb.passwd_entry("hpetit") is not None
     assert "1 deleted" in p.stdout
+
+
+def test_a_new_role_brings_its_groups_and_password_age():
+    conf = GROUPS_CONF + "[role teacher]\nmax_age_days = 180\n"
+    with new_sandbox(conf) as sb:
+        text = "username,name,email,class,role\n" \
+               "adupont,Ana Dupont,a@school.example,6A,student\n" \
+               "bmartin,Ben Martin,b@school.example,6A,student\n"
+        assert sb.eschool("import", write(sb, "a.csv", text)).returncode == 0
+        assert sb.shadow_entry("adupont")[4] == "90"
+        p = sb.eschool("--json", "sync", write(sb, "b.csv", text.replace(
+            "6A,student\nbmartin", "6A,teacher\nbmartin")))
+        assert p.returncode == 0, p.stderr
+        assert [o["updated"] for o in json_lines(p.stdout) if "updated" in o] == [
+            "role student -> teacher"]
+        assert "adupont" in members(sb, "teachers") and "adupont" not in members(sb, "students")
+        assert sb.shadow_entry("adupont")[4] == "180" and sb.state("adupont")["role"] == "teacher"
+        assert "adupont" in members(sb, "c-6a")  # the class stays
+
+
+def test_a_role_whose_accounts_differ_is_refused_for_that_row():
+    conf = DEFAULT_CONF + "[role staff]\nhome_base = /srv/staff\n"
+    with new_sandbox(conf) as sb:
+        text = "username,name,email,role\nadupont,Ana Dupont,a@school.example,student\n" \
+               "bmartin,Ben Martin,b@school.example,student\n"
+        assert sb.eschool("import", write(sb, "a.csv", text)).returncode == 0
+        p = sb.eschool("sync", write(sb, "b.csv", text.replace("a@school.example,student",
+                                                                 "a@school.example,staff")))
+        assert_fails(p, 65, "b.csv:2", "role student -> staff",
+                     "make the account anew")
+        assert sb.state("adupont")["role"] == "student"
