@@ -229,8 +229,17 @@ static int leave_group(const char *group_dn, const char *user, const char *user_
 		return es_ldap_fail(directory, rc, "taking a user out of a group in the directory",
 		                    err);
 	rc = ldap_modify_ext_s(directory->ld, group_dn, dn_mods, NULL, NULL);
-	if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_NO_SUCH_OBJECT &&
-	    rc != LDAP_OBJECT_CLASS_VIOLATION) /* groupOfNames keeps its own DN */
+	if (rc == LDAP_OBJECT_CLASS_VIOLATION) {
+		/* the last member of a groupOfNames (one another tool made,
+		 * without its own DN as eschool's have): the group's own DN
+		 * takes its place, in the same change */
+		char *selfv[] = { (char *)group_dn, NULL };
+		LDAPMod m_self = { LDAP_MOD_ADD, "member", { .modv_strvals = selfv } };
+		LDAPMod *swap[] = { &m_self, &m_dn, NULL };
+
+		rc = ldap_modify_ext_s(directory->ld, group_dn, swap, NULL, NULL);
+	}
+	if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_ATTRIBUTE && rc != LDAP_NO_SUCH_OBJECT)
 		return es_ldap_fail(directory, rc, "taking a user out of a group in the directory",
 		                    err);
 	return 0;

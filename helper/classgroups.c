@@ -14,7 +14,7 @@
  * es_class_group_unique): c-[a-z0-9]+, then -N. A state that says another
  * (with the directory store, a workstation may write the key) is not
  * believed. */
-static bool class_group_shaped(const struct es_config *cfg, const char *g)
+bool class_group_valid(const struct es_config *cfg, const char *g)
 {
 	size_t len = strlen(g), body;
 
@@ -33,7 +33,7 @@ static int note(struct class_groups *cg, const char *klass, const char *group,
                 struct es_err *err)
 {
 	if (klass == NULL || group == NULL || klass[0] == '\0' ||
-	    !class_group_shaped(cg->cfg, group))
+	    !class_group_valid(cg->cfg, group))
 		return 0;
 	/* the first record of a class (or a group) wins */
 	if ((!strset_has(&cg->by_class, klass) && strset_put(&cg->by_class, klass, group) != 0) ||
@@ -42,23 +42,29 @@ static int note(struct class_groups *cg, const char *klass, const char *group,
 	return 0;
 }
 
-int class_groups_note(struct class_groups *cg, const struct es_state *st, struct es_err *err)
+const char *class_group_claim(const struct es_config *cfg, const struct es_state *st,
+                              char *group, size_t groupsz)
 {
 	const char *claim = es_state_get(st, ES_K_CLASS_GROUP_CLAIM);
+	const char *space = claim != NULL ? strchr(claim, ' ') : NULL;
+	size_t len = space != NULL ? (size_t)(space - claim) : 0;
+
+	if (space == NULL || len >= groupsz)
+		return NULL;
+	memcpy(group, claim, len);
+	group[len] = '\0';
+	return class_group_valid(cfg, group) ? space + 1 : NULL;
+}
+
+int class_groups_note(struct class_groups *cg, const struct es_state *st, struct es_err *err)
+{
+	char group[ES_NAME_MAX + 1];
+	const char *klass;
 
 	if (note(cg, es_state_get(st, ES_K_CLASS), es_state_get(st, ES_K_CLASS_GROUP), err) != 0)
 		return -1;
-	if (claim != NULL && strchr(claim, ' ') != NULL) {
-		char group[ES_NAME_MAX + 1];
-		size_t len = (size_t)(strchr(claim, ' ') - claim);
-
-		if (len < sizeof(group)) {
-			memcpy(group, claim, len);
-			group[len] = '\0';
-			return note(cg, claim + len + 1, group, err);
-		}
-	}
-	return 0;
+	klass = class_group_claim(cg->cfg, st, group, sizeof(group));
+	return klass != NULL ? note(cg, klass, group, err) : 0;
 }
 
 bool class_group_name_taken(const char *name, void *arg)

@@ -30,6 +30,16 @@ struct class_groups {
  * says nothing. cg->cfg must be set. */
 int class_groups_note(struct class_groups *cg, const struct es_state *st, struct es_err *err);
 
+/* true when name is shaped as eschool names class groups (c-[a-z0-9]+,
+ * then -N) and is no role's group: a name read from a state is used to
+ * join, leave or remove a group only then. */
+bool class_group_valid(const struct es_config *cfg, const char *name);
+
+/* A move's claim in st (ES_K_CLASS_GROUP_CLAIM): the class, and the group
+ * into group; NULL when none (or not a valid name). */
+const char *class_group_claim(const struct es_config *cfg, const struct es_state *st,
+                              char *group, size_t groupsz);
+
 /* The group of klass: the one its accounts record, else a new name
  * (es_class_group_base, numbered) that no other class records and that
  * is not a group or user already (exists(name, arg): true when taken),

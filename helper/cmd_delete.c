@@ -10,6 +10,7 @@
  * account whose home cannot be archived, or that cannot be removed,
  * keeps everything (its state too), and the run stops there. */
 #include "accounts.h"
+#include "classgroups.h"
 #include "cli.h"
 #include "commands.h"
 #include "log.h"
@@ -266,18 +267,27 @@ static int delete_one(struct cli *ctx, const struct victim *v, bool keep_home,
 	if (!gone &&
 	    account_source_for(&v->pol)->delete(v->user, keep_home, err) != 0)
 		goto out;
-	if (!gone && es_state_get(&st, ES_K_CLASS_GROUP) != NULL) {
-		/* its class's group goes with its last member */
-		const char *group = es_state_get(&st, ES_K_CLASS_GROUP);
-		struct es_err e2 = { 0 };
-		bool dropped_group = false;
+	if (!gone) {
+		/* its class's group (and one a killed move claimed) goes with
+		 * its last member; only names eschool could have made */
+		char claimed[ES_NAME_MAX + 1];
+		const char *groups[2] = { es_state_get(&st, ES_K_CLASS_GROUP), NULL };
 
-		if (account_source_for(&v->pol)->group_member(group, v->user, false, &e2) != 0 ||
-		    account_source_for(&v->pol)->group_drop(group, &dropped_group, &e2) != 0)
-			ui_warn("%s", ui_err(&e2));
-		else if (dropped_group)
-			log_msg(LOG_AUTHPRIV, LOG_NOTICE,
-			        "class group removed: group=%s (nobody left)", group);
+		if (class_group_claim(&ctx->cfg, &st, claimed, sizeof(claimed)) != NULL)
+			groups[1] = claimed;
+		for (int i = 0; i < 2; i++) {
+			struct es_err e2 = { 0 };
+			bool dropped_group = false;
+
+			if (groups[i] == NULL || !class_group_valid(&ctx->cfg, groups[i]))
+				continue;
+			if (account_source_for(&v->pol)->group_member(groups[i], v->user, false, &e2) != 0 ||
+			    account_source_for(&v->pol)->group_drop(groups[i], &dropped_group, &e2) != 0)
+				ui_warn("%s", ui_err(&e2));
+			else if (dropped_group)
+				log_msg(LOG_AUTHPRIV, LOG_NOTICE,
+				        "class group removed: group=%s (nobody left)", groups[i]);
+		}
 	}
 	if (drop_mails(ctx, v->user, &dropped, err) != 0) {
 		if (!gone)

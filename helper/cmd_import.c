@@ -143,6 +143,7 @@ struct import {
 	struct strset csv_persons; /* name -> how many rows have it ("1", "2+") */
 	struct sync_gone *gone;
 	size_t n_gone, n_updated, n_failed, n_gone_done;
+	int unknown_rc; /* an unlisted account whose lookup failed: left, and said by the exit */
 	bool allow_partial;
 	/* hashing pool */
 	struct cred *creds;
@@ -646,7 +647,8 @@ static int managed_one(const char *user, void *arg)
 		w->rc = -1;
 	if (im->sync && w->rc == 0 && strcmp(kind, "done") == 0) {
 		const char *email = es_state_get(&st, ES_K_EMAIL), *name = es_state_get(&st, ES_K_NAME);
-		char greeting[512];
+		const char *given = es_state_get(&st, ES_K_ROSTER_EMAIL);
+		char greeting[512], key3[600];
 
 		es_name_greeting(name != NULL ? name : "", greeting, sizeof(greeting));
 		if ((email != NULL && email[0] != '\0' &&
@@ -654,6 +656,16 @@ static int managed_one(const char *user, void *arg)
 		    (greeting[0] != '\0' &&
 		     strset_put(&im->by_name, greeting, strset_has(&im->by_name, greeting) ? "" : user) != 0))
 			w->rc = es_err_set(w->err, ES_EOS, "out of memory");
+		/* the address the roster gave, when the user confirmed another
+		 * since: the roster still says it, and finds them by it */
+		if (w->rc == 0 && given != NULL && given[0] != '\0' &&
+		    (email == NULL || strcmp(given, email) != 0)) {
+			person_key(given, greeting, es_state_get(&st, ES_K_CLASS), key3, sizeof(key3));
+			if ((!strset_has(&im->managed_by_person, key3) &&
+			     strset_put(&im->managed_by_person, key3, user) != 0) ||
+			    strset_put(&im->by_email, given, strset_has(&im->by_email, given) ? "" : user) != 0)
+				w->rc = es_err_set(w->err, ES_EOS, "out of memory");
+		}
 	}
 	if (w->rc != 0 || strset_put(&im->managed, user, val) != 0 ||
 	    strset_put(&im->managed_by_person, key, user) != 0 ||
@@ -850,21 +862,24 @@ static const char *sync_match(struct import *im, struct row *row)
 
 	if (!im->sync)
 		return NULL;
+	row->loose = NULL;
 	if (row->f[C_EMAIL] != NULL && one_row_has(im, 'e', row->f[C_EMAIL])) {
 		user = strset_get(&im->by_email, row->f[C_EMAIL]);
-		row->loose = "address";
+		if (user != NULL && (user[0] == '\0' || strset_has(&im->matched, user) ||
+		                     !loose_ok(im, row, user, true)))
+			user = NULL; /* never kept when refused: the name may not look */
+		else if (user != NULL)
+			row->loose = "address";
 	}
-	if ((user == NULL || user[0] == '\0' || strset_has(&im->matched, user) ||
-	     !loose_ok(im, row, user, true)) &&
-	    row->f[C_NAME] != NULL && one_row_has(im, 'n', row->f[C_NAME])) {
+	if (user == NULL && row->f[C_NAME] != NULL && one_row_has(im, 'n', row->f[C_NAME])) {
 		user = strset_get(&im->by_name, row->f[C_NAME]);
-		row->loose = "name";
-		if (user != NULL && user[0] != '\0' && !loose_ok(im, row, user, false))
+		if (user != NULL && (user[0] == '\0' || !loose_ok(im, row, user, false)))
 			user = NULL;
+		else if (user != NULL)
+			row->loose = "name";
 	}
 	/* an account another row finds exactly, or a row took already */
-	if (user == NULL || user[0] == '\0' || strset_has(&im->matched, user) ||
-	    strset_has(&im->csv_names, user)) {
+	if (user == NULL || strset_has(&im->matched, user) || strset_has(&im->csv_names, user)) {
 		row->loose = NULL;
 		return NULL;
 	}
@@ -1337,43 +1352,53 @@ static int report_all(struct import *im, struct es_err *err)
  * once, not once per row. */
 static void undo_chunk(struct import *im, size_t from, size_t to)
 {
+	bool kept[CHUNK] = { false }; /* the row's journal stays */
+
 	for (size_t j = from; j < to; j++) {
 		struct row *row = &im->r.rows[im->jobs[j]];
 		struct es_err e = { 0 };
 
 		if (row->created && account_source_for(row->pol)->remove(row->username, &e) != 0) {
 			if (e.code == ES_EUNAVAIL)
-				return;
+				return; /* every journal stays: the next run resumes them */
 			im_warn(im, "%s", ui_err(&e));
-			continue;
+			kept[j - from] = true;
 		}
-		if (row->action == A_CREATE) {
-			struct es_state st;
-			struct es_record rec;
-
-			es_state_init(&st, "");
-			if (es_record_open(&im->ctx->store, row->username, ES_RECORD_WRITE_ANYWAY, &st,
-			                   &rec, &e) >= 0 || rec.writable)
-				(void)es_record_remove(&rec, &e);
-			es_record_close(&rec);
-			es_state_free(&st);
-		}
-		/* A_RECREATE, A_RESUME: the state stays "creating": the next run
-		 * resumes it */
 	}
-	/* a class group this chunk made and nobody is in: not left behind
-	 * (no state would say whose it is) */
+	/* a class group this chunk made and nobody is in is not left behind;
+	 * one that could not be removed keeps the journals that name it (the
+	 * next run finds it theirs, not a stranger's) */
 	for (size_t j = from; j < to; j++) {
 		struct row *row = &im->r.rows[im->jobs[j]];
 		struct es_err e = { 0 };
 		bool dropped;
 
-		if (row->class_group[0] != '\0' &&
-		    account_source_for(row->pol)->group_drop(row->class_group, &dropped, &e) != 0) {
-			im_warn(im, "%s", ui_err(&e));
-			if (e.code == ES_EUNAVAIL)
-				return; /* the directory is gone: said once */
-		}
+		if (row->class_group[0] == '\0' ||
+		    account_source_for(row->pol)->group_drop(row->class_group, &dropped, &e) == 0)
+			continue;
+		im_warn(im, "%s", ui_err(&e));
+		for (size_t k = from; k < to; k++)
+			if (strcmp(im->r.rows[im->jobs[k]].class_group, row->class_group) == 0)
+				kept[k - from] = true;
+		if (e.code == ES_EUNAVAIL)
+			return; /* the directory is gone: said once, journals kept */
+	}
+	for (size_t j = from; j < to; j++) {
+		struct row *row = &im->r.rows[im->jobs[j]];
+		struct es_state st;
+		struct es_record rec;
+		struct es_err e = { 0 };
+
+		/* A_RECREATE, A_RESUME: the state stays "creating": the next
+		 * run resumes it */
+		if (row->action != A_CREATE || kept[j - from])
+			continue;
+		es_state_init(&st, "");
+		if (es_record_open(&im->ctx->store, row->username, ES_RECORD_WRITE_ANYWAY, &st, &rec,
+		                   &e) >= 0 || rec.writable)
+			(void)es_record_remove(&rec, &e);
+		es_record_close(&rec);
+		es_state_free(&st);
 	}
 }
 
@@ -1974,6 +1999,14 @@ static int sync_plan(struct import *im, struct es_err *err)
 		rc = sync_gone_check(im->ctx, user, roles, n_roles, &g, err);
 		if (rc < 0)
 			return -1;
+		if (rc == 2) {
+			im_warn(im, _("%s is not in the roster, but it is left as it is: %s"), user,
+			        ui_err(err));
+			if (err->code != ES_EDATA && im->unknown_rc == 0)
+				im->unknown_rc = err->code; /* a lookup that failed: the run's code */
+			es_err_clear(err);
+			continue;
+		}
 		if (rc == 0 || (g.disabled && !im->delete_missing)) {
 			sync_gone_free(&g, rc);
 			continue;
@@ -2402,8 +2435,22 @@ static int sync_apply(struct import *im, const struct args *a)
 		struct sync_change c;
 		char line[1200];
 
+		if (row->change.disabled && row->action != A_BAD)
+			im_warn(im, _("%s:%lu: %s is disabled and listed again: 'eschool enable %s' if "
+			              "they are back"),
+			        im->file, row->line, row->username, row->username);
 		if (row->action != A_UPDATE)
 			continue;
+		if (row->loose != NULL) {
+			im_warn(im, strcmp(row->loose, "name") == 0
+			                    ? _("%s:%lu: %s was found by its name alone: check it is the "
+			                        "same person")
+			                    : _("%s:%lu: %s was found by its address alone: check it is "
+			                        "the same person"),
+			        im->file, row->line, row->username);
+			log_msg(LOG_AUTHPRIV, LOG_NOTICE, "sync: user=%s found by its %s alone (%s:%lu)",
+			        row->username, row->loose, im->file, row->line);
+		}
 		if (sync_update(ctx, cg, row->username, &p, &c, &e) != 0) {
 			es_err_prefix(&e, "%s:%lu", im->file, row->line);
 			keep_first(&rc, fail_escaped(&e));
@@ -2417,6 +2464,9 @@ static int sync_apply(struct import *im, const struct args *a)
 
 				if ((es_buf_puts(&b, "{\"username\":") | es_buf_json_str(&b, row->username) |
 				     es_buf_puts(&b, ",\"updated\":") | es_buf_json_str(&b, c.text) |
+				     (row->loose != NULL ? es_buf_puts(&b, ",\"found_by\":") |
+				                                   es_buf_json_str(&b, row->loose)
+				                         : 0) |
 				     es_buf_puts(&b, "}\n")) == 0)
 					(void)fwrite(b.data, 1, b.len, stdout);
 				es_buf_free(&b);
@@ -2529,7 +2579,7 @@ static int run_roster(struct cli *ctx, const struct args *a, bool sync)
 	struct import im;
 	struct strset asked = { 0 };
 	size_t n_create = 0, n_resume = 0, n_skip = 0, n_listed = 0;
-	int slips_rc, sync_rc = 0;
+	int slips_rc, sync_rc = 0, partial_rc;
 	intptr_t all = -1;
 	int rc;
 
@@ -2583,9 +2633,11 @@ static int run_roster(struct cli *ctx, const struct args *a, bool sync)
 		im_warn(&im, _("%zu bad row(s): sync disables and deletes nobody while the roster "
 		               "has bad rows"),
 		        im.r.n_bad);
-	if (sync && (rc = sync_partial(&im)) != 0 && !dry_run)
+	partial_rc = sync ? sync_partial(&im) : 0;
+	if (partial_rc != 0 && !dry_run) {
+		rc = partial_rc;
 		goto out;
-	rc = -1;
+	}
 	if (dry_run) {
 		print_layout(&im);
 		print_plan(&im);
@@ -2603,7 +2655,8 @@ static int run_roster(struct cli *ctx, const struct args *a, bool sync)
 			ui_info(ctx, "dry run: %zu to create, %zu to resume, %zu already done, %zu "
 			             "bad row(s); nothing was changed\n",
 			        n_create, n_resume, n_skip, im.r.n_bad);
-		rc = im.r.n_bad ? ES_EDATA : 0;
+		/* what the same command without --dry-run would say */
+		rc = im.r.n_bad ? ES_EDATA : partial_rc;
 		goto out;
 	}
 	if (im.r.n_bad > 0 && !keep_going) {
@@ -2652,7 +2705,11 @@ static int run_roster(struct cli *ctx, const struct args *a, bool sync)
 	print_summary(&im, n_create, n_resume, n_skip, output);
 	/* a row refused while the accounts were made: EX_CANTCREAT, as add
 	 * says of a user that exists */
-	rc = im.n_refused ? ES_ECANTCREAT : sync_rc != 0 ? sync_rc : im.r.n_bad ? ES_EDATA : 0;
+	rc = im.n_refused          ? ES_ECANTCREAT
+	     : sync_rc != 0        ? sync_rc
+	     : im.r.n_bad          ? ES_EDATA
+	     : im.unknown_rc != 0  ? im.unknown_rc
+	                           : 0;
 out:
 	bar_clear(&im);
 	if (rc < 0)

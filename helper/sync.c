@@ -23,12 +23,14 @@ enum {
 	D_ROLE = 1 << 4,
 	D_LANG = 1 << 5,
 	D_GROUP = 1 << 6,
+	D_CLAIM = 1 << 7, /* a move a killed run left half made: undone */
 };
 
 struct diff {
 	unsigned what;
 	const char *name, *klass, *email, *parent, *role, *lang; /* the new values */
 	char group[ES_NAME_MAX + 1]; /* the class's group ("": none) */
+	char claimed[ES_NAME_MAX + 1]; /* D_CLAIM: the group a claim names */
 	bool disabled; /* the account is disabled (said, not changed) */
 };
 
@@ -106,6 +108,13 @@ static int compare(const struct es_config *cfg, struct class_groups *cg,
 		if (strcmp(d->group, or_empty(es_state_get(st, ES_K_CLASS_GROUP))) != 0)
 			d->what |= D_GROUP;
 	}
+	/* a claim left by a move a kill interrupted, for a group that is not
+	 * the one wanted now: its membership is undone */
+	if (es_state_get(st, ES_K_CLASS_GROUP_CLAIM) != NULL) {
+		if (class_group_claim(cfg, st, d->claimed, sizeof(d->claimed)) == NULL)
+			d->claimed[0] = '\0';
+		d->what |= D_CLAIM;
+	}
 	d->disabled = es_state_get_bool(st, ES_K_DISABLED);
 	return 0;
 }
@@ -143,6 +152,14 @@ static int describe(const struct es_state *st, const struct diff *d, bool shown,
 		                    was != NULL && was[0] != '\0' ? was : "-",
 		                    now[i][0] != '\0' ? now[i] : "-");
 	}
+	if ((d->what & D_CLAIM) && d->claimed[0] != '\0' && strcmp(d->claimed, d->group) != 0)
+		rc |= es_buf_printf(&b, shown ? _("%sout of %s (a move a killed run left)")
+		                              : "%sout of %s (a move a killed run left)",
+		                    b.len ? "; " : "", d->claimed);
+	else if ((d->what & D_CLAIM) && !(d->what & D_GROUP))
+		rc |= es_buf_printf(&b, "%s%s", b.len ? "; " : "",
+		                    shown ? _("a killed run's move recorded")
+		                          : "a killed run's move recorded");
 	if (rc != 0) {
 		es_buf_free(&b);
 		return es_err_set(err, ES_EOS, "out of memory");
@@ -203,12 +220,23 @@ static int change_account(struct cli *ctx, const struct account_source *src, con
 		const char *old = es_state_get(st, ES_K_CLASS_GROUP);
 		bool dropped = false;
 
-		if (class_group_move(src, user, old != NULL && old[0] != '\0' ? old : NULL,
-		                     d->group[0] != '\0' ? d->group : NULL, &dropped, err) != 0)
+		/* a name from the state is left only when eschool could have
+		 * made it (a workstation may write the key) */
+		if (old != NULL && !class_group_valid(&ctx->cfg, old))
+			old = NULL;
+		if (class_group_move(src, user, old, d->group[0] != '\0' ? d->group : NULL, &dropped,
+		                     err) != 0)
 			return -1;
 		if (dropped)
 			log_msg(LOG_AUTHPRIV, LOG_NOTICE, "class group removed: group=%s (nobody left)",
 			        old);
+	}
+	if ((d->what & D_CLAIM) && d->claimed[0] != '\0' && strcmp(d->claimed, d->group) != 0) {
+		bool dropped = false;
+
+		if (src->group_member(d->claimed, user, false, err) != 0 ||
+		    src->group_drop(d->claimed, &dropped, err) != 0)
+			return -1;
 	}
 	return 0;
 }
@@ -268,8 +296,8 @@ int sync_update(struct cli *ctx, struct class_groups *cg, const char *user,
 	    ((d.what & D_ROLE) && es_state_set(&st, ES_K_ROLE, d.role) != 0) ||
 	    ((d.what & D_LANG) && es_state_set(&st, ES_K_LANG, d.lang) != 0) ||
 	    ((d.what & D_GROUP) &&
-	     (es_state_set(&st, ES_K_CLASS_GROUP, d.group[0] != '\0' ? d.group : NULL) != 0 ||
-	      es_state_set(&st, ES_K_CLASS_GROUP_CLAIM, NULL) != 0))) {
+	     es_state_set(&st, ES_K_CLASS_GROUP, d.group[0] != '\0' ? d.group : NULL) != 0) ||
+	    ((d.what & (D_GROUP | D_CLAIM)) && es_state_set(&st, ES_K_CLASS_GROUP_CLAIM, NULL) != 0)) {
 		es_err_set(err, ES_EOS, "out of memory");
 		goto out;
 	}
@@ -329,12 +357,14 @@ int sync_gone_check(struct cli *ctx, const char *user, const char *const *roles,
 		const char *made = es_state_get(&st, ES_K_UID);
 
 		if (found < 0 || made == NULL || (found == 1 && strtol(made, NULL, 10) != uid)) {
-			ui_warn(_("%s is not in the roster, but it is left as it is: %s"), user,
-			        found < 0  ? ui_err(&e)
-			        : made == NULL ? _("its state does not say which account eschool made")
-			                       : _("its name is another account's now"));
+			if (found < 0)
+				*err = e; /* the lookup's own words and code */
+			else
+				es_err_set(err, ES_EDATA, "%s",
+				           made == NULL ? "its state does not say which account eschool made"
+				                        : "its name is another account's now");
 			es_state_free(&st);
-			return 0;
+			return 2;
 		}
 		if (found == 0) { /* removed outside eschool: nothing to disable */
 			es_state_free(&st);

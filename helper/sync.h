@@ -50,8 +50,8 @@ struct sync_gone {
 /* Whether user (managed, not listed) is one sync acts on: made (not half
  * made by an interrupted run), of a role the roster lists (roles[0 ..
  * n_roles)), and, as delete checks, the account its state recorded the
- * uid of (one that cannot be told is said and left). 1 yes (g filled),
- * 0 no, -1. */
+ * uid of. 1 yes (g filled), 0 no, 2 it must be left as it is (err says
+ * why: ES_EDATA, or the failed lookup's code), -1 error. */
 int sync_gone_check(struct cli *ctx, const char *user, const char *const *roles,
                     size_t n_roles, struct sync_gone *g, struct es_err *err);
 void sync_gone_free(struct sync_gone *g, size_t n);

@@ -358,3 +358,65 @@ def test_a_role_whose_accounts_differ_is_refused_for_that_row():
         assert_fails(p, 65, "b.csv:2", "role student -> staff",
                      "make the account anew")
         assert sb.state("adupont")["role"] == "student"
+
+
+def test_a_refused_address_match_is_never_kept():
+    """An address alone found an account the match refuses (another given
+    name); the row's name is on two rows: the row is someone new."""
+    with new_sandbox(DEFAULT_CONF) as sb:
+        rows = [("DUPRÉ", "Léa", "6A", "famille@home.example"),
+                ("MARTIN", "Léo", "6A", "l@school.example"),
+                ("PETIT", "Paul", "6A", "p@school.example")]
+        assert sb.eschool("import", write(sb, "a.csv", roster(rows))).returncode == 0
+        new = rows[1:] + [("DUPRÉ", "Hugo", "6B", "famille@home.example"),
+                          ("DUPRÉ", "Hugo", "3C", "")]
+        p = sb.eschool("--json", "sync", write(sb, "b.csv", roster(new)), "--dry-run")
+        assert p.returncode == 0, p.stderr
+        plan = {o["username"]: o["action"] for o in json_lines(p.stdout)}
+        assert plan["ldupre"] == "disable" and plan["hdupre"] == "create" and \
+            plan["hdupre2"] == "create"
+
+
+def test_an_address_confirmed_since_still_finds_its_account():
+    with new_sandbox(DEFAULT_CONF) as sb:
+        rows = [("DUPONT", "Marie", "6A", "m1@school.example"),
+                ("DUPONT", "Marie", "5B", "m2@school.example"),
+                ("MARTIN", "Léo", "6A", "l@school.example")]
+        path = write(sb, "a.csv", roster(rows))
+        assert sb.eschool("import", path).returncode == 0
+        assert sb.eschool("set-email", "--force", "mdupont", "marie@perso.example").returncode == 0
+        snap = sb.snapshot()
+        p = sb.eschool("sync", path)
+        assert p.returncode == 0 and "0 account(s) created" in p.stdout and "0 updated, 0 " \
+            "disabled" in p.stdout, p.stdout + p.stderr
+        assert sb.snapshot() == snap
+
+
+def test_a_move_a_killed_run_left_is_undone():
+    """The claim a move writes before making the group (a kill after it):
+    the next sync, with the pupil back in the old class, takes the pupil out
+    of the claimed group and removes it."""
+    with new_sandbox(GROUPS_CONF) as sb:
+        rows = [("DUPRÉ", "Élodie", "6A", "e@school.example"),
+                ("MARTIN", "Léo", "6A", "l@school.example")]
+        path = write(sb, "a.csv", roster(rows))
+        assert sb.eschool("import", path).returncode == 0
+        # what a kill between the claim, the group and the final save leaves
+        sb.cmd(["groupadd", "c-5a"], check=True)
+        sb.cmd(["gpasswd", "-a", "edupre", "c-5a"], check=True)
+        text = sb.state_text("edupre").replace("\nend\n", "\nclass_group_claim=c-5a%205A\nend\n")
+        sb.write("/var/lib/eschool/users/edupre", text)
+        p = sb.eschool("--json", "sync", path)
+        assert p.returncode == 0, p.stderr
+        assert [o["updated"] for o in json_lines(p.stdout) if "updated" in o] == [
+            "out of c-5a (a move a killed run left)"]
+        assert sb.group_entry("c-5a") is None and "class_group_claim" not in sb.state("edupre")
+        assert members(sb, "c-6a") == ["edupre", "lmartin"]
+        # a name a state gives that eschool would not make is never touched
+        sb.cmd(["groupadd", "exam"], check=True)
+        text = sb.state_text("lmartin").replace("class_group=c-6a", "class_group=exam")
+        sb.write("/var/lib/eschool/users/lmartin", text)
+        p = sb.eschool("sync", write(sb, "b.csv", roster([rows[0], ("MARTIN", "Léo", "5B",
+                                                                     "l@school.example")])))
+        assert p.returncode == 0, p.stderr
+        assert sb.group_entry("exam") is not None and members(sb, "c-5b") == ["lmartin"]
