@@ -7,7 +7,6 @@
 
 #include "es_names.h"
 #include "es_util.h"
-#include "es_store.h"
 #include "provision.h"
 
 /* A name eschool gives a class's group (es_class_group_base, numbered by
