@@ -13,7 +13,7 @@ DEPS_BUILD := gcc make pkg-config libpam0g-dev libsodium-dev libcurl4-openssl-de
 DEPS_TEST := libcmocka-dev python3 python3-pytest python3-aiosmtpd faketime openssl systemd \
 	libpam-wrapper python3-pypamtest valgrind openssh-server openssh-client python3-pexpect \
 	dnsmasq-base locales gettext slapd ldap-utils sssd-ldap sssd-tools libnss-sss libpam-sss \
-	cracklib-runtime poppler-utils
+	cracklib-runtime poppler-utils strace
 DEPS_LINT := cppcheck clang-tidy
 DEPS_FUZZ := clang
 # slapd, SSSD: the directory tests' servers (installed without starting:
@@ -38,7 +38,7 @@ SLIPS_LIBS = $(shell $(PKG_CONFIG) --libs $(SLIPS_PKGS) 2>/dev/null)
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla -Wno-missing-field-initializers
-HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC
+HARDEN := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIC -ffunction-sections -fdata-sections
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS) \
 	-DESCHOOL_VERSION='"$(VERSION)"' -Ilib $(PKG_CFLAGS)
@@ -79,6 +79,12 @@ PAMCONFIGDIR ?= $(DATADIR)/pam-configs
 # where the helper and the module look for the shipped templates
 $(BUILD)/lib/es_config.o: ALL_CFLAGS += -DES_TEMPLATE_DIR='"$(DATADIR)/eschool/templates"'
 
+# the libsodium es_code.c loads (dlopen) to hash address codes: the soname
+# of the library this build links the helper with
+SODIUM_SONAME := $(shell objdump -p "$$($(CC) -print-file-name=libsodium.so)" 2>/dev/null \
+	| awk '$$1 == "SONAME" { print $$2 }')
+$(BUILD)/lib/es_code.o: ALL_CFLAGS += $(if $(SODIUM_SONAME),-DES_SODIUM_SONAME='"$(SODIUM_SONAME)"')
+
 # the verdict's table, shared with the agreement test
 $(BUILD)/tests/test_account: ALL_CFLAGS += -DES_ACCOUNT_CASES='"$(CURDIR)/tests/cases/account.txt"'
 
@@ -104,16 +110,18 @@ $(BUILD)/eschool: $(HELPER_OBJ) $(BUILD)/libeschool.a
 # libpam loads the module and what it needs at every pam_start and unloads
 # it all at pam_end: each shared library costs about 120 us a login here
 # (mapping, relocating, unmapping), so inih (6 KB, made to be embedded) is
-# linked in when its archive is there; libsodium stays shared (a crypto
-# library's fixes must reach the module without a rebuild).
+# linked in when its archive is there, and libsodium is not linked at all
+# (lib/es_bytes.c does its wiping, hex, base64 and randomness on libc): the
+# keyed hash of address codes loads it for that call alone (dlopen, below),
+# shared, so a crypto library's fixes reach the module without a rebuild.
 INIH_A := $(shell $(CC) -print-file-name=libinih.a)
 MODULE_INIH := $(if $(filter /%,$(INIH_A)),$(INIH_A),$$($(PKG_CONFIG) --libs inih))
 $(BUILD)/pam_eschool.so: $(BUILD)/pam_eschool/pam_eschool.o $(BUILD)/pam_eschool/directory.o \
 		$(BUILD)/libeschool.a pam_eschool/pam_eschool.map
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -shared -Wl,--no-undefined \
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -shared -Wl,--no-undefined -Wl,--gc-sections \
 		-Wl,--version-script=pam_eschool/pam_eschool.map -o $@ \
 		$(BUILD)/pam_eschool/pam_eschool.o $(BUILD)/pam_eschool/directory.o $(BUILD)/libeschool.a \
-		$(MODULE_INIH) $$($(PKG_CONFIG) --libs libsodium) -lpam
+		$(MODULE_INIH) -lpam
 
 # The module's directory store (lib/es_store_ldap.h), loaded by the module
 # only when accounts.backend = ldap: libldap and GnuTLS stay out of every
@@ -122,7 +130,7 @@ $(BUILD)/pam_eschool_ldap.so: $(BUILD)/pam_eschool/ldap_plugin.o $(BUILD)/libesc
 		pam_eschool/ldap_plugin.map
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -shared -Wl,--no-undefined \
 		-Wl,--version-script=pam_eschool/ldap_plugin.map -o $@ $< $(BUILD)/libeschool.a \
-		$$($(PKG_CONFIG) --libs libsodium inih ldap)
+		$$($(PKG_CONFIG) --libs inih ldap)
 
 # bench/pam's yardstick: a module that only reads the two files
 $(BUILD)/pam_floor.so: bench/pam_floor.c

@@ -10,6 +10,7 @@
 #include "provision.h"
 #include "log.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,8 +234,17 @@ int cmd_set_email(struct cli *ctx, const struct args *a)
 	rc = policy_and_key(ctx, &st, true, &pol, key);
 	if (rc != 0)
 		goto out;
-	es_code_new(code);
-	es_code_hash(key, user, code, hex);
+	if (es_code_new(code) != 0) {
+		sodium_memzero(key, sizeof(key));
+		es_err_errno(&err, ES_EOS, errno, "no random bytes for a code");
+		rc = ui_fail(&err);
+		goto out;
+	}
+	if (es_code_hash(key, user, code, hex, &err) != 0) {
+		sodium_memzero(key, sizeof(key));
+		rc = ui_fail(&err);
+		goto out;
+	}
 	sodium_memzero(key, sizeof(key));
 	/* a new request replaces any earlier one (and its tries) */
 	if (es_account_email_request(&st, &pol, addr, hex, ctx->now, &expires) != 0 ||
@@ -306,9 +316,13 @@ int cmd_verify_email(struct cli *ctx, const struct args *a)
 	if (rc != 0)
 		goto out;
 	(void)es_strlcpy(addr, pending, sizeof(addr));
-	outcome = es_account_email_confirm(&st, &pol, key, typed, NULL, ctx->now, &tries_left);
+	outcome = es_account_email_confirm(&st, &pol, key, typed, NULL, ctx->now, &tries_left,
+	                                   &err);
 	sodium_memzero(key, sizeof(key));
 	switch (outcome) {
+	case ES_CONFIRM_FAILED:
+		rc = ui_fail(&err);
+		goto out;
 	case ES_CONFIRM_NO_TRIES:
 		ui_warn("too many wrong codes for %s: ask for a new one (eschool set-email %s %s)",
 		        user, user, addr);

@@ -482,17 +482,24 @@ enum es_confirm_outcome es_account_email_confirm(struct es_state *st,
                                                  const struct es_policy *pol,
                                                  const unsigned char key[ES_CODE_KEY_LEN],
                                                  const char *typed, const char *expected,
-                                                 time_t now, long *tries_left)
+                                                 time_t now, long *tries_left,
+                                                 struct es_err *err)
 {
 	enum es_confirm_outcome o = confirm_state(st, pol, expected, now);
 	int64_t tries = es_state_get_i64(st, ES_K_PENDING_TRIES, 0);
 	char addr[320];
+	int match;
 
 	*tries_left = tries < pol->email_code_tries ? (long)(pol->email_code_tries - tries) : 0;
 	if (o != ES_CONFIRM_OK)
 		return o;
-	if (strlen(typed) > ES_CODE_TYPED_MAX ||
-	    !es_code_matches(key, st->username, typed, es_state_get(st, ES_K_PENDING_CODE))) {
+	match = strlen(typed) > ES_CODE_TYPED_MAX
+	                ? 0
+	                : es_code_matches(key, st->username, typed,
+	                                  es_state_get(st, ES_K_PENDING_CODE), err);
+	if (match < 0)
+		return ES_CONFIRM_FAILED;
+	if (match == 0) {
 		if (es_state_set_i64(st, ES_K_PENDING_TRIES, tries + 1) != 0)
 			return ES_CONFIRM_NONE;
 		*tries_left = *tries_left > 0 ? *tries_left - 1 : 0;

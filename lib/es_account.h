@@ -166,6 +166,7 @@ enum es_confirm_outcome {
 	ES_CONFIRM_NO_TRIES,   /* email_code_tries wrong codes already */
 	ES_CONFIRM_WRONG,      /* counted: pending_tries + 1 */
 	ES_CONFIRM_OK,         /* email = the pending address, request cleared */
+	ES_CONFIRM_FAILED,     /* the code could not be hashed (err): not counted */
 };
 
 /* true when a code may be asked for now (a change pending, its code still
@@ -185,7 +186,8 @@ enum es_confirm_outcome es_account_email_confirm(struct es_state *st,
                                                  const struct es_policy *pol,
                                                  const unsigned char key[ES_CODE_KEY_LEN],
                                                  const char *typed, const char *expected,
-                                                 time_t now, long *tries_left);
+                                                 time_t now, long *tries_left,
+                                                 struct es_err *err);
 
 /* Forgets a pending change. */
 void es_account_email_clear(struct es_state *st);

@@ -1,6 +1,7 @@
 /* One-time codes for address changes: see es_code.h. */
 #include "es_code.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,18 +9,30 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sodium.h>
-
+#include "es_bytes.h"
 #include "es_fs.h"
+
+/* libsodium's soname, from the library the build found (Makefile) */
+#ifndef ES_SODIUM_SONAME
+#define ES_SODIUM_SONAME "libsodium.so.23"
+#endif
 
 /* no 0/O, 1/I/L: read aloud or copied from a phone without doubt */
 static const char alphabet[] = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
 
-void es_code_new(char out[ES_CODE_LEN + 1])
+int es_code_new(char out[ES_CODE_LEN + 1])
 {
-	for (size_t i = 0; i < ES_CODE_LEN; i++)
-		out[i] = alphabet[randombytes_uniform((uint32_t)(sizeof(alphabet) - 1))];
+	for (size_t i = 0; i < ES_CODE_LEN; i++) {
+		uint32_t k;
+
+		if (es_random_below((uint32_t)(sizeof(alphabet) - 1), &k) != 0) {
+			es_wipe(out, ES_CODE_LEN + 1);
+			return -1;
+		}
+		out[i] = alphabet[k];
+	}
 	out[ES_CODE_LEN] = '\0';
+	return 0;
 }
 
 bool es_code_normalize(const char *typed, char out[ES_CODE_LEN + 1])
@@ -79,11 +92,12 @@ int es_code_key(const char *state_dir, bool create, unsigned char key[ES_CODE_KE
 		if (fd >= 0) {
 			int e;
 
-			randombytes_buf(fresh, sizeof(fresh));
-			e = es_fs_write_all(fd, (const char *)fresh, sizeof(fresh));
+			e = es_random(fresh, sizeof(fresh)) != 0 ? errno : 0;
+			if (e == 0)
+				e = es_fs_write_all(fd, (const char *)fresh, sizeof(fresh));
 			if (e == 0 && es_fs_fsync(fd) != 0)
 				e = errno;
-			sodium_memzero(fresh, sizeof(fresh));
+			es_wipe(fresh, sizeof(fresh));
 			if (e != 0) {
 				const char *hint = es_fs_write_hint(e);
 
@@ -111,49 +125,74 @@ int es_code_key(const char *state_dir, bool create, unsigned char key[ES_CODE_KE
 	rc = read_key(fd, path, key, err);
 	(void)close(fd);
 	if (rc != 0)
-		sodium_memzero(key, ES_CODE_KEY_LEN);
+		es_wipe(key, ES_CODE_KEY_LEN);
 	return rc;
 }
 
-static void digest(const unsigned char key[ES_CODE_KEY_LEN], const char *user, const char *code,
-                   unsigned char out[32])
-{
-	crypto_generichash_state h;
+typedef int (*sodium_init_fn)(void);
+typedef int (*generichash_fn)(unsigned char *out, size_t outlen, const unsigned char *in,
+                              unsigned long long inlen, const unsigned char *key, size_t keylen);
 
-	(void)crypto_generichash_init(&h, key, ES_CODE_KEY_LEN, 32);
-	(void)crypto_generichash_update(&h, (const unsigned char *)user, strlen(user) + 1);
-	(void)crypto_generichash_update(&h, (const unsigned char *)code, strlen(code));
-	(void)crypto_generichash_final(&h, out, 32);
-	sodium_memzero(&h, sizeof(h));
+static int digest(const unsigned char key[ES_CODE_KEY_LEN], const char *user, const char *code,
+                  unsigned char out[32], struct es_err *err)
+{
+	/* user NUL code in one piece: BLAKE2b of the pieces in turn is the
+	 * same as of their concatenation, so stored hashes stay valid */
+	unsigned char in[256 + 1 + ES_CODE_LEN];
+	size_t ulen = strlen(user), clen = strlen(code);
+	void *lib;
+	sodium_init_fn init;
+	generichash_fn hash;
+	int rc = -1;
+
+	if (ulen >= 256 || clen > ES_CODE_LEN)
+		return es_err_set(err, ES_EDATA, "user name or code too long to hash");
+	lib = dlopen(ES_SODIUM_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (lib == NULL)
+		return es_err_set(err, ES_EOS, "cannot load %s: %s", ES_SODIUM_SONAME, dlerror());
+	init = (sodium_init_fn)dlsym(lib, "sodium_init");
+	hash = (generichash_fn)dlsym(lib, "crypto_generichash");
+	memcpy(in, user, ulen + 1);
+	memcpy(in + ulen + 1, code, clen);
+	if (init == NULL || hash == NULL || init() < 0)
+		es_err_set(err, ES_EOS, "%s: libsodium cannot start", ES_SODIUM_SONAME);
+	else if (hash(out, 32, in, ulen + 1 + clen, key, ES_CODE_KEY_LEN) != 0)
+		es_err_set(err, ES_EOS, "%s: hashing failed", ES_SODIUM_SONAME);
+	else
+		rc = 0;
+	es_wipe(in, sizeof(in));
+	(void)dlclose(lib);
+	return rc;
 }
 
-void es_code_hash(const unsigned char key[ES_CODE_KEY_LEN], const char *user, const char *code,
-                  char hex[ES_CODE_HASH_HEX])
+int es_code_hash(const unsigned char key[ES_CODE_KEY_LEN], const char *user, const char *code,
+                 char hex[ES_CODE_HASH_HEX], struct es_err *err)
 {
 	unsigned char out[32];
 
-	digest(key, user, code, out);
-	(void)sodium_bin2hex(hex, ES_CODE_HASH_HEX, out, sizeof(out));
-	sodium_memzero(out, sizeof(out));
+	if (digest(key, user, code, out, err) != 0)
+		return -1;
+	es_hex(hex, out, sizeof(out));
+	es_wipe(out, sizeof(out));
+	return 0;
 }
 
-bool es_code_matches(const unsigned char key[ES_CODE_KEY_LEN], const char *user,
-                     const char *code, const char *stored_hex)
+int es_code_matches(const unsigned char key[ES_CODE_KEY_LEN], const char *user,
+                    const char *code, const char *stored_hex, struct es_err *err)
 {
 	unsigned char want[32], got[32];
 	char norm[ES_CODE_LEN + 1];
-	size_t len = 0;
-	bool ok;
+	int rc = 0;
 
 	if (stored_hex == NULL || !es_code_normalize(code, norm))
-		return false;
-	if (sodium_hex2bin(want, sizeof(want), stored_hex, strlen(stored_hex), NULL, &len, NULL) !=
-	        0 ||
-	    len != sizeof(want))
-		return false;
-	digest(key, user, norm, got);
-	ok = sodium_memcmp(want, got, sizeof(want)) == 0;
-	sodium_memzero(got, sizeof(got));
-	sodium_memzero(norm, sizeof(norm));
-	return ok;
+		return 0;
+	if (es_unhex(want, sizeof(want), stored_hex) != 0)
+		return 0;
+	if (digest(key, user, norm, got, err) != 0)
+		rc = -1;
+	else
+		rc = es_equal_ct(want, got, sizeof(want)) ? 1 : 0;
+	es_wipe(got, sizeof(got));
+	es_wipe(norm, sizeof(norm));
+	return rc;
 }

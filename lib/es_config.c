@@ -7,7 +7,7 @@
  *  - refuse a mail password in a file that group or others can read;
  *  - reject unknown sections, keys and environment names in env_file, and bad
  *    values, with "file:line" and what to do;
- *  - wipe the mail password (sodium_memzero) whenever it is replaced or freed,
+ *  - wipe the mail password (es_wipe) whenever it is replaced or freed,
  *    and wipe every buffer that held file contents.
  * MUST NOT:
  *  - print, exit, abort or keep global state (this runs inside sshd through
@@ -15,6 +15,7 @@
  *  - put a secret in an error message;
  *  - read the environment unless the caller passes ES_CFG_ENV. */
 #include "es_config.h"
+#include "es_bytes.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -28,7 +29,6 @@
 
 #include <grp.h>
 #include <ini.h>
-#include <sodium.h>
 
 #ifndef ES_TEMPLATE_DIR /* set by the Makefile from DATADIR */
 #define ES_TEMPLATE_DIR "/usr/share/eschool/templates"
@@ -887,7 +887,7 @@ int es_config_read_secret(const char *path, const char *what, bool owner_check, 
 	*out = secret;
 	rc = 0;
 out:
-	sodium_memzero(buf, sizeof(buf));
+	es_wipe(buf, sizeof(buf));
 	(void)close(fd);
 	return rc;
 }
@@ -1336,7 +1336,7 @@ static int load_file(struct load_ctx *lc, const char *path, struct es_err *err)
 	rc = 0;
 out:
 	(void)fclose(fp);
-	explicit_bzero(iobuf, sizeof(iobuf)); /* libc: no libsodium on the login path */
+	es_wipe(iobuf, sizeof(iobuf));
 	lc->fp = NULL;
 	return rc;
 }
@@ -1506,7 +1506,7 @@ static int load_env_file(struct load_ctx *lc, const char *path, struct es_err *e
 	}
 	rc = 0;
 out:
-	sodium_memzero(chunk, sizeof(chunk));
+	es_wipe(chunk, sizeof(chunk));
 	es_buf_free(&buf);
 	(void)close(fd);
 	return rc;

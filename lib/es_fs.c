@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sodium.h>
+#include "es_bytes.h"
 
 bool es_fs_owner_ok(uid_t uid)
 {
@@ -252,11 +252,10 @@ int es_fs_write_atomic(int tmp_dir, int dst_dir, const char *name, const char *d
 	if (e != 0)
 		return e; /* nothing started: SIGXFSZ must never fire (see es_fs.h) */
 	for (int attempt = 0; fd < 0; attempt++) {
-		unsigned char rnd[8];
 		char hex[17];
 
-		randombytes_buf(rnd, sizeof(rnd));
-		(void)sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+		if (es_random_hex(hex, 8) != 0)
+			return errno;
 		if ((size_t)snprintf(tmp, sizeof(tmp), ".tmp.%s", hex) >= sizeof(tmp))
 			return ENAMETOOLONG;
 		fd = openat(tmp_dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

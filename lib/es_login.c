@@ -15,7 +15,6 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <sodium.h>
 
 #include "es_account.h"
 #include "es_code.h"
@@ -703,13 +702,6 @@ static void queue_mail(struct es_login *l, const char *kind, time_t when, bool d
 
 	if (email == NULL || email[0] == '\0')
 		return;
-	/* only here: the queue's random ids; a login that queues nothing
-	 * does not pay for it */
-	if (sodium_init() < 0) {
-		es_login_log(l, LOG_WARNING, "%s mail for %s not queued: libsodium cannot start",
-		             kind, l->user);
-		return;
-	}
 	memset(&m, 0, sizeof(m));
 	(void)snprintf(m.to, sizeof(m.to), "%s", email);
 	(void)snprintf(m.kind, sizeof(m.kind), "%s", kind);
@@ -765,11 +757,6 @@ static int save(const struct es_login *l, const struct es_record *rec, bool *con
 	struct es_err err = { 0 };
 
 	*conflict = false;
-	/* writing uses random temporary names (libsodium); reading does not */
-	if (sodium_init() < 0) {
-		es_login_log(l, LOG_ERR, "libsodium cannot start");
-		return -1;
-	}
 	if (es_record_save(rec, &err) != 0) {
 		*conflict = err.code == ES_ETEMP && rec->store->ops->cas;
 		es_login_log(l, *conflict ? LOG_NOTICE : LOG_ERR, "%s", err.msg);
@@ -787,6 +774,7 @@ static enum es_confirm_outcome confirm_code(struct es_login *l, const unsigned c
                                             const char *answer, const char *addr)
 {
 	enum es_confirm_outcome said = ES_CONFIRM_NONE;
+	struct es_err err = { 0 };
 	long tries_left;
 	bool again = true;
 
@@ -797,12 +785,14 @@ static enum es_confirm_outcome confirm_code(struct es_login *l, const unsigned c
 		if (relock(l, &rec) != 0)
 			return ES_CONFIRM_NONE;
 		said = es_account_email_confirm(&l->st, &l->pol, key, answer, addr, l->now,
-		                                &tries_left);
+		                                &tries_left, &err);
 		if ((said == ES_CONFIRM_OK || said == ES_CONFIRM_WRONG) && save(l, &rec, &again) != 0)
 			said = ES_CONFIRM_NONE;
 		es_record_close(&rec);
 	}
-	if (said == ES_CONFIRM_OK)
+	if (said == ES_CONFIRM_FAILED)
+		es_login_log(l, LOG_ERR, "cannot check codes: %s", err.msg);
+	else if (said == ES_CONFIRM_OK)
 		es_login_log(l, LOG_NOTICE, "address of %s confirmed at login", l->user);
 	else if (said == ES_CONFIRM_WRONG)
 		es_login_log(l, LOG_NOTICE, "wrong address confirmation code for %s", l->user);
@@ -829,7 +819,7 @@ void es_login_ask_code(struct es_login *l)
 		return;
 	pending = es_state_get(&l->st, ES_K_PENDING_EMAIL);
 	(void)es_strlcpy(addr, pending, sizeof(addr));
-	if (sodium_init() < 0 || es_store_code_key(&l->store, false, key, &err) != 0) {
+	if (es_store_code_key(&l->store, false, key, &err) != 0) {
 		es_login_log(l, LOG_ERR, "cannot check codes: %s", err.msg);
 		return;
 	}
@@ -844,9 +834,9 @@ void es_login_ask_code(struct es_login *l)
 		tell(l, false, tr(l, "Your address is confirmed."));
 	else if (said == ES_CONFIRM_WRONG)
 		tell(l, true, tr(l, "Wrong code: your address is unchanged."));
-	sodium_memzero(key, sizeof(key));
+	explicit_bzero(key, sizeof(key));
 	if (answer != NULL) {
-		sodium_memzero(answer, strlen(answer));
+		explicit_bzero(answer, strlen(answer));
 		free(answer);
 	}
 }
@@ -1116,7 +1106,7 @@ static void seen_write(const struct es_login *l, const char *source)
 	int top = -1, dir = -1, e;
 
 	if (!directory(l) || l->cfg->ldap.login_reads != ES_LDAP_READS_SSSD ||
-	    !seen_text(l, source, text, sizeof(text)) || sodium_init() < 0)
+	    !seen_text(l, source, text, sizeof(text)))
 		return;
 	if (es_fs_open_dir(-1, l->cfg->state_dir, NULL, false, ES_EPERM, "state directory", &top,
 	                   &err) != 0 ||
@@ -1198,4 +1188,70 @@ enum es_login_rc es_login_session(struct es_login *l, const char *rhost, const c
 	if (notify && !owed)
 		queue_mail(l, "new-login-source", l->now, false, shown);
 	return ES_LOGIN_OK;
+}
+
+/* ---- the quiet login (es_login.h) ---- */
+
+bool es_login_quiet_load(struct es_login *l, const struct es_config *cfg, const char *given,
+                         bool have_state)
+{
+	struct es_err err = { 0 };
+	struct es_record rec;
+	int rc;
+
+	if (cfg->policy.backend == ES_ACCT_LDAP || l->io->store != NULL ||
+	    !es_valid_username(given) || es_strlcpy(l->name, given, sizeof(l->name)) != 0)
+		return false;
+	l->user = l->name;
+	l->cfg = cfg;
+	es_store_for(&l->store, cfg); /* state_dir's files */
+	if (have_state) {
+		if (strcmp(l->st.username, given) != 0)
+			return false;
+	} else {
+		rc = es_record_open(&l->store, l->user, ES_RECORD_READ, &l->st, &rec, &err);
+		if (rc < 0)
+			return false; /* said by the usual way */
+		es_record_close(&rec);
+		if (rc != 0)
+			return false; /* not under this name: NSS's canonical name may have one */
+	}
+	choose_languages(l);
+	return es_account_policy(cfg, &l->st, &l->pol, &err) == 0;
+}
+
+bool es_login_account_quiet(struct es_login *l)
+{
+	const char *why = NULL;
+	enum es_login_rc rc;
+
+	/* what es_login_account and es_login_ask_code would do: a verdict
+	 * with nothing to say, no code to ask for */
+	l->probing = true;
+	rc = account_verdict(l, &why);
+	l->probing = false;
+	return rc == ES_LOGIN_OK && !l->would_speak &&
+	       (l->silent || !es_account_code_askable(&l->st, &l->pol, l->now));
+}
+
+bool es_login_session_quiet(struct es_login *l, const char *rhost, const char *tty)
+{
+	char source[ES_PAM_SOURCE_MAX + 1];
+
+	(void)es_login_source_clean(rhost, tty, source, sizeof(source));
+	return login_recorded(l, source);
+}
+
+void es_login_quiet_reset(struct es_login *l)
+{
+	const struct es_login_io *io = l->io;
+	struct es_pam_rules rules = l->rules;
+	bool debug = l->debug, silent = l->silent;
+	time_t now = l->now;
+
+	es_login_free(l);
+	es_login_init(l, io, now);
+	l->debug = debug;
+	l->silent = silent;
+	l->rules = rules;
 }

@@ -1,11 +1,11 @@
 #include "es_mime.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include <sodium.h>
-
+#include "es_bytes.h"
 #include "es_names.h"
 
 /* Raw bytes per encoded word: 36 bytes are 48 base64 characters, so a word
@@ -44,11 +44,11 @@ static size_t utf8_len(unsigned char c)
 
 static int b64(struct es_buf *out, const unsigned char *p, size_t n)
 {
-	char enc[sodium_base64_ENCODED_LEN(WORD_BYTES * 2, sodium_base64_VARIANT_ORIGINAL)];
+	char enc[ES_BASE64_SIZE(WORD_BYTES * 2)];
 
 	if (n > WORD_BYTES * 2)
 		return -1;
-	(void)sodium_bin2base64(enc, sizeof(enc), p, n, sodium_base64_VARIANT_ORIGINAL);
+	es_base64(enc, p, n);
 	return es_buf_puts(out, enc);
 }
 
@@ -135,10 +135,9 @@ int es_mime_base64(struct es_buf *out, const unsigned char *data, size_t len)
 {
 	for (size_t i = 0; i < len; i += 57) {
 		size_t n = len - i < 57 ? len - i : 57;
-		char line[sodium_base64_ENCODED_LEN(57, sodium_base64_VARIANT_ORIGINAL)];
+		char line[ES_BASE64_SIZE(57)];
 
-		(void)sodium_bin2base64(line, sizeof(line), data + i, n,
-		                        sodium_base64_VARIANT_ORIGINAL);
+		es_base64(line, data + i, n);
 		if (es_buf_puts(out, line) != 0 || es_buf_puts(out, "\r\n") != 0)
 			return -1;
 	}
@@ -181,16 +180,6 @@ static int mailbox(struct es_buf *out, const char *name, const char *addr)
 	/* an encoded name is long: the address goes on a folded line */
 	rc |= es_mime_encode_words(out, name);
 	return rc | es_buf_printf(out, "\r\n <%s>", addr);
-}
-
-static void random_hex(char *out, size_t nbytes)
-{
-	unsigned char raw[32];
-
-	if (nbytes > sizeof(raw))
-		nbytes = sizeof(raw);
-	randombytes_buf(raw, nbytes);
-	(void)sodium_bin2hex(out, nbytes * 2 + 1, raw, nbytes);
 }
 
 static int text_part(struct es_buf *out, const char *type, const char *body)
@@ -279,11 +268,14 @@ int es_mime_build(const struct es_mail *m, struct es_buf *out, char *msgid, size
 	if (mail_check(m, msgidsz, err) != 0)
 		return -1;
 	domain = strrchr(m->from_addr, '@') + 1;
-	random_hex(rnd, 16);
+	if (es_random_hex(rnd, 16) != 0)
+		return es_err_errno(err, ES_EIO, errno, "no random bytes for a message id");
 	(void)snprintf(msgid, msgidsz, "%s.eschool@%s", rnd, domain);
-	random_hex(rnd, 12);
+	if (es_random_hex(rnd, 12) != 0)
+		return es_err_errno(err, ES_EIO, errno, "no random bytes for a boundary");
 	(void)snprintf(alt, sizeof(alt), "=_alt_%s", rnd);
-	random_hex(rnd, 12);
+	if (es_random_hex(rnd, 12) != 0)
+		return es_err_errno(err, ES_EIO, errno, "no random bytes for a boundary");
 	(void)snprintf(rel, sizeof(rel), "=_rel_%s", rnd);
 	es_mime_date(m->date, date, sizeof(date));
 

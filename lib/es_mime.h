@@ -6,7 +6,7 @@
  *
  * A header value holding CR, LF or another control character is refused:
  * header injection is impossible by construction. Nothing here prints or
- * keeps state; randomness (Message-ID, boundaries) comes from libsodium. */
+ * keeps state; randomness (Message-ID, boundaries) comes from the kernel (es_random). */
 #ifndef ESCHOOL_MIME_H
 #define ESCHOOL_MIME_H
 

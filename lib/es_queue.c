@@ -12,9 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sodium.h>
 
 #include "es_fs.h"
+#include "es_bytes.h"
 #include "es_util.h"
 
 #define MAGIC "eschool-queue 1\n"
@@ -233,15 +233,14 @@ out:
 int es_queue_add(const char *spool, struct es_qmsg *m, const char *msg, size_t len, time_t now,
                  struct es_err *err)
 {
-	unsigned char rnd[8];
 	char hex[17];
 
 	if (len > (size_t)ES_QUEUE_MAX_MSG)
 		return es_err_set(err, ES_EDATA, "message larger than 8 MiB");
 	if (es_has_control(m->to) || es_has_control(m->kind) || es_has_control(m->user))
 		return es_err_set(err, ES_EDATA, "control character in a queue field");
-	randombytes_buf(rnd, sizeof(rnd));
-	(void)sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+	if (es_random_hex(hex, 8) != 0)
+		return es_err_errno(err, ES_EIO, errno, "no random bytes for a message id");
 	(void)snprintf(m->id, sizeof(m->id), "%010" PRId64 ".%s", (int64_t)now, hex);
 	m->created = (int64_t)now;
 	m->failed = false;

@@ -29,10 +29,7 @@
  * and free it (es_free_wiped). A lock file is removed only by its holder
  * (es_state_remove_lock); whoever waited on it then finds that the name
  * is no longer its file and locks the new one (still_named), so mutual
- * exclusion holds.
- * What the reading side wipes (keys, values, the file's bytes) it wipes with
- * libc's explicit_bzero: the same guarantee as sodium_memzero, and the PAM
- * module's login path then runs no libsodium code (a page fault less). */
+ * exclusion holds. */
 #include "es_state.h"
 #include "es_state_files.h"
 

@@ -16,12 +16,13 @@
  * only; the account source turns it into a posixAccount. */
 #include "es_store_ldap.h"
 
+#include <errno.h>
 #include <ldap.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "es_bytes.h"
 #include "es_code.h"
 #include "es_ldap.h"
 #include "es_ldap_attrs.h"
@@ -628,7 +629,6 @@ static int dir_code_key(const struct es_store *s, bool create, unsigned char *ke
 {
 	struct es_ldap *c = connected(s, err);
 	char hex[2 * ES_CODE_KEY_LEN + 1];
-	size_t len = 0;
 	int rc;
 
 	if (c == NULL)
@@ -638,13 +638,12 @@ static int dir_code_key(const struct es_store *s, bool create, unsigned char *ke
 		if (rc < 0)
 			return -1;
 		if (rc == 0) {
-			rc = sodium_hex2bin(key, ES_CODE_KEY_LEN, hex, strlen(hex), NULL, &len, NULL) ==
-			                     0 && len == ES_CODE_KEY_LEN
+			rc = es_unhex(key, ES_CODE_KEY_LEN, hex) == 0
 			             ? 0
 			             : es_err_set(err, ES_EDATA,
 			                          "%s: eschoolCodeKey is not %d bytes in hex", c->ids_dn,
 			                          ES_CODE_KEY_LEN);
-			sodium_memzero(hex, sizeof(hex));
+			es_wipe(hex, sizeof(hex));
 			return rc;
 		}
 		if (!create)
@@ -658,11 +657,12 @@ static int dir_code_key(const struct es_store *s, bool create, unsigned char *ke
 			LDAPMod m = { LDAP_MOD_ADD, "eschoolCodeKey", { .modv_strvals = vals } };
 			LDAPMod *mods[] = { &m, NULL };
 
-			randombytes_buf(fresh, sizeof(fresh));
-			(void)sodium_bin2hex(hex, sizeof(hex), fresh, sizeof(fresh));
-			sodium_memzero(fresh, sizeof(fresh));
+			if (es_random(fresh, sizeof(fresh)) != 0)
+				return es_err_errno(err, ES_EOS, errno, "no random bytes for a code key");
+			es_hex(hex, fresh, sizeof(fresh));
+			es_wipe(fresh, sizeof(fresh));
 			rc = ldap_modify_ext_s(c->ld, c->ids_dn, mods, NULL, NULL);
-			sodium_memzero(hex, sizeof(hex));
+			es_wipe(hex, sizeof(hex));
 			if (rc != LDAP_SUCCESS && !conflict(rc))
 				return es_ldap_fail(c, rc, "storing the code key in the directory", err);
 		}

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sodium.h>
 
 int es_strlcpy(char *dst, const char *src, size_t dstsz)
 {
@@ -39,7 +38,7 @@ void es_free_secret(char **p)
 {
 	if (p == NULL || *p == NULL)
 		return;
-	sodium_memzero(*p, strlen(*p));
+	explicit_bzero(*p, strlen(*p));
 	free(*p);
 	*p = NULL;
 }
@@ -48,8 +47,6 @@ void es_free_wiped(void *p, size_t len)
 {
 	if (p == NULL)
 		return;
-	/* libc's explicit_bzero, as sure as sodium_memzero: the module's
-	 * login path (es_state_load) then runs no libsodium code */
 	explicit_bzero(p, len);
 	free(p);
 }
@@ -176,7 +173,7 @@ static int buf_reserve(struct es_buf *b, size_t extra)
 		return -1;
 	if (b->data != NULL) {
 		memcpy(p, b->data, b->len + 1);
-		sodium_memzero(b->data, b->cap);
+		explicit_bzero(b->data, b->cap);
 		free(b->data);
 	}
 	b->data = p;
@@ -249,7 +246,7 @@ int es_buf_json_str(struct es_buf *b, const char *s)
 void es_buf_free(struct es_buf *b)
 {
 	if (b->data != NULL) {
-		sodium_memzero(b->data, b->cap);
+		explicit_bzero(b->data, b->cap);
 		free(b->data);
 	}
 	b->data = NULL;

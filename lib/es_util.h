@@ -69,7 +69,7 @@ int es_buf_printf(struct es_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included. */
 int es_buf_json_str(struct es_buf *b, const char *s);
-/* Wipes (sodium_memzero) and frees. */
+/* Wipes (explicit_bzero) and frees. */
 void es_buf_free(struct es_buf *b);
 
 /* Percent-encoding used in the state file: '%' and control bytes (< 0x20,

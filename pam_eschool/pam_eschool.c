@@ -145,6 +145,7 @@ static void cfg_cleanup(pam_handle_t *pamh, void *data, int status)
 struct kept_state {
 	time_t at;
 	bool cached; /* SSSD's public part (es_login.cached) */
+	bool unchecked; /* read by the quiet way: for the quiet way only */
 	struct es_state st;
 };
 
@@ -154,8 +155,9 @@ static void kept_cleanup(pam_handle_t *pamh, void *data, int status)
 	free_cleanup(pamh, data, status);
 }
 
-/* Moves the call's state onto the handle (the call keeps an empty one). */
-static void keep_state(struct call *c)
+/* Moves the call's state onto the handle (the call keeps an empty one).
+ * unchecked: read by the quiet way, under the name as given. */
+static void keep_state(struct call *c, bool unchecked)
 {
 	struct kept_state *k = malloc(sizeof(*k));
 
@@ -163,6 +165,7 @@ static void keep_state(struct call *c)
 		return; /* the session reads the file itself */
 	k->at = c->l.now;
 	k->cached = c->l.cached;
+	k->unchecked = unchecked;
 	k->st = c->l.st;
 	es_state_init(&c->l.st, c->l.user); /* the strings now belong to k */
 	if (pam_set_data(c->pamh, STATE_DATA, k, kept_cleanup) != PAM_SUCCESS)
@@ -174,8 +177,9 @@ static void drop_kept_state(const struct call *c)
 	(void)pam_set_data(c->pamh, STATE_DATA, NULL, NULL);
 }
 
-/* Takes the kept state when it is this user's and recent; it is used once. */
-static bool take_kept_state(struct call *c)
+/* Takes the kept state when it is user's and recent (and, for the usual
+ * way, not the quiet way's unchecked one); it is used once. */
+static bool take_kept_state(struct call *c, const char *user, bool quiet_way)
 {
 	const void *data = NULL;
 	struct kept_state *k;
@@ -184,8 +188,8 @@ static bool take_kept_state(struct call *c)
 	if (pam_get_data(c->pamh, STATE_DATA, &data) != PAM_SUCCESS || data == NULL)
 		return false;
 	k = (struct kept_state *)data;
-	ok = strcmp(k->st.username, c->l.user) == 0 && c->l.now >= k->at &&
-	     c->l.now - k->at < KEPT_MAX_AGE;
+	ok = strcmp(k->st.username, user) == 0 && c->l.now >= k->at &&
+	     c->l.now - k->at < KEPT_MAX_AGE && (quiet_way || !k->unchecked);
 	if (ok) {
 		es_state_free(&c->l.st);
 		c->l.st = k->st;
@@ -320,16 +324,13 @@ static int cached_state(struct call *c)
 /* Loads the config and the user's state. Returns -1 to go on, or the PAM
  * code to return (PAM_IGNORE for users and callers the module leaves
  * alone). how: ES_LOGIN_PREP_* and PREP_KEPT. */
-static int prepare(struct call *c, unsigned how)
+/* PAM_USER, for a stage the module has a part in: -1 with *user set, or
+ * PAM_IGNORE. */
+static int stage_user(const struct call *c, const char **user)
 {
-	static char logged; /* a marker: pam_set_data needs a non-NULL pointer */
-	struct es_err err = { 0 };
-	const char *service = NULL, *user = NULL;
-	const struct es_config *cfg;
-	const void *data = NULL;
-	bool again, have;
-	int rc;
+	const char *service = NULL;
 
+	*user = NULL;
 	/* the helper's own services set passwords in bulk: not ours */
 	if (pam_get_item(c->pamh, PAM_SERVICE, (const void **)&service) == PAM_SUCCESS &&
 	    service != NULL && (strcmp(service, "chpasswd") == 0 || strcmp(service, "newusers") == 0))
@@ -338,12 +339,28 @@ static int prepare(struct call *c, unsigned how)
 	 * password and session come after the user was named, and asking here
 	 * (pam_get_user) would put a "login:" prompt in a session stack and let
 	 * a conversation rename the user for the modules after us */
-	if (pam_get_item(c->pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS || user == NULL)
+	if (pam_get_item(c->pamh, PAM_USER, (const void **)user) != PAM_SUCCESS || *user == NULL)
 		return PAM_IGNORE;
 	/* a screen locker runs PAM as the user: root's files are not for it,
 	 * and an unlock must never fail or complain because of us */
 	if (geteuid() != 0)
 		return PAM_IGNORE;
+	return -1;
+}
+
+static int prepare(struct call *c, unsigned how)
+{
+	static char logged; /* a marker: pam_set_data needs a non-NULL pointer */
+	struct es_err err = { 0 };
+	const char *user = NULL;
+	const struct es_config *cfg;
+	const void *data = NULL;
+	bool again, have;
+	int rc;
+
+	rc = stage_user(c, &user);
+	if (rc >= 0)
+		return rc;
 	rc = resolve_user(c, user);
 	if (rc >= 0)
 		return rc;
@@ -355,7 +372,7 @@ static int prepare(struct call *c, unsigned how)
 			(void)pam_set_data(c->pamh, CFG_ERR_DATA, &logged, NULL);
 		return pam_rc(es_login_broken_config(&c->l, c->config_path, &err, again));
 	}
-	have = (how & PREP_KEPT) != 0 && take_kept_state(c);
+	have = (how & PREP_KEPT) != 0 && take_kept_state(c, c->l.user, false);
 	if (cfg->policy.backend == ES_ACCT_LDAP) {
 		/* the directory is connected when first needed (es_login): the
 		 * directory down, SSSD decides alone (its cache logs students
@@ -369,6 +386,31 @@ static int prepare(struct call *c, unsigned how)
 		}
 	}
 	return pam_rc(es_login_prepare(&c->l, cfg, have, how & ~PREP_KEPT));
+}
+
+/* The quiet login (lib/es_login.h): true when this stage has nothing to
+ * do, decided from the state read under PAM_USER as given, without NSS.
+ * Else c is as call_new left it, for the usual way. Not with debug: its
+ * lines say what the usual way decided. */
+static bool quiet(struct call *c, bool account, const char *rhost, const char *tty)
+{
+	struct es_err err = { 0 };
+	const struct es_config *cfg;
+	const char *user = NULL;
+	bool have, yes;
+
+	if (c->l.debug || stage_user(c, &user) >= 0 || (cfg = config_get(c, &err)) == NULL ||
+	    cfg->policy.backend == ES_ACCT_LDAP)
+		return false; /* (a config that does not load: the usual way says so) */
+	/* the session: the account stage's reading, quiet or not */
+	have = !account && take_kept_state(c, user, true);
+	yes = es_login_quiet_load(&c->l, cfg, user, have) &&
+	      (account ? es_login_account_quiet(&c->l) : es_login_session_quiet(&c->l, rhost, tty));
+	if (!yes)
+		es_login_quiet_reset(&c->l);
+	else if (account)
+		keep_state(c, true);
+	return yes;
 }
 
 /* A denial or a demanded change is logged once: sshd, for one, does not
@@ -401,6 +443,10 @@ PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char 
 
 	if (c == NULL)
 		return PAM_BUF_ERR;
+	if (quiet(c, true, NULL, NULL)) {
+		call_free(c);
+		return PAM_SUCCESS;
+	}
 	rc = prepare(c, ES_LOGIN_PREP_ACCOUNT);
 	if (rc < 0) {
 		enum es_login_rc said = es_login_account(&c->l, &why);
@@ -408,7 +454,7 @@ PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char 
 		rc = verdict(c, said, why);
 		if (rc == PAM_SUCCESS)
 			es_login_ask_code(&c->l);
-		keep_state(c);
+		keep_state(c, false);
 	}
 	if (c->l.debug)
 		es_login_log(&c->l, LOG_DEBUG, "account %s: %s",
@@ -468,15 +514,18 @@ PUBLIC int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const ch
 
 	if (c == NULL)
 		return PAM_IGNORE; /* bookkeeping never refuses a login */
-	rc = prepare(c, PREP_KEPT); /* exemption: in es_login_session */
-	if (rc < 0) {
-		/* the login's source: lib cleans and records it */
-		if (pam_get_item(pamh, PAM_RHOST, &rhost) != PAM_SUCCESS)
-			rhost = NULL;
-		if (pam_get_item(pamh, PAM_TTY, &tty) != PAM_SUCCESS)
-			tty = NULL;
-		rc = pam_rc(es_login_session(&c->l, rhost, tty));
+	/* the login's source: lib cleans and records it */
+	if (pam_get_item(pamh, PAM_RHOST, &rhost) != PAM_SUCCESS)
+		rhost = NULL;
+	if (pam_get_item(pamh, PAM_TTY, &tty) != PAM_SUCCESS)
+		tty = NULL;
+	if (quiet(c, false, rhost, tty)) {
+		call_free(c);
+		return PAM_SUCCESS;
 	}
+	rc = prepare(c, PREP_KEPT); /* exemption: in es_login_session */
+	if (rc < 0)
+		rc = pam_rc(es_login_session(&c->l, rhost, tty));
 	call_free(c);
 	return rc;
 }

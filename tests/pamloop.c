@@ -10,9 +10,14 @@
  *                                   they differ)
  *   pamloop -b SERVICE USER N       N x (account + open session) on one
  *                                   handle each, timed: prints the mean
- *                                   microseconds of the two calls; every
- *                                   login from the same host
+ *                                   microseconds of the two calls and the
+ *                                   mean page faults (minor) they took;
+ *                                   every login from the same host
  *   pamloop -w SERVICE USER N       the same, each login from a new host
+ *   pamloop -t SERVICE USER N       the same for the whole transaction a
+ *                                   login process pays: pam_start (the
+ *                                   modules loaded), account, open and
+ *                                   close session, pam_end (unloaded)
  *
  * The conversation answers every prompt with the password in PAMLOOP_PW
  * (or nothing). PAMLOOP_CONFDIR, when set, is the directory of the service
@@ -22,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -61,6 +67,13 @@ static double now_us(void)
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
+static long minor_faults(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_minflt : 0;
+}
+
 /* Open file descriptors (the directory's own one not counted), or -1. */
 static long count_fds(void)
 {
@@ -87,14 +100,15 @@ static int acceptable(int rc)
 int main(int argc, char **argv)
 {
 	struct pam_conv pc = { conv, NULL };
-	int bench = argc > 1 && (strcmp(argv[1], "-b") == 0 || strcmp(argv[1], "-w") == 0);
-	int same_host = argc > 1 && strcmp(argv[1], "-b") == 0;
+	int whole = argc > 1 && strcmp(argv[1], "-t") == 0;
+	int bench = argc > 1 && (strcmp(argv[1], "-b") == 0 || strcmp(argv[1], "-w") == 0 || whole);
+	int same_host = argc > 1 && (strcmp(argv[1], "-b") == 0 || whole);
 	const char *service, *user, *confdir, *fixed_rhost;
-	long n, fds_before;
-	double total = 0;
+	long n, fds_before, faults = 0, f0 = 0;
+	double total = 0, t0 = 0;
 
 	if (argc != 4 + bench) {
-		fprintf(stderr, "usage: pamloop [-b|-w] SERVICE USER N\n");
+		fprintf(stderr, "usage: pamloop [-b|-w|-t] SERVICE USER N\n");
 		return 64;
 	}
 	service = argv[1 + bench];
@@ -111,8 +125,11 @@ int main(int argc, char **argv)
 		pam_handle_t *h = NULL;
 		char rhost[32];
 		int rc;
-		double t0;
 
+		if (whole) {
+			f0 = minor_faults();
+			t0 = now_us();
+		}
 		if ((confdir != NULL ? pam_start_confdir(service, user, &pc, confdir, &h)
 		                     : pam_start(service, user, &pc, &h)) != PAM_SUCCESS) {
 			fprintf(stderr, "pam_start failed\n");
@@ -126,26 +143,36 @@ int main(int argc, char **argv)
 			(void)snprintf(rhost, sizeof(rhost), "10.7.%ld.%ld", (i / 250) % 250, i % 250);
 		(void)pam_set_item(h, PAM_RHOST, rhost);
 		(void)pam_set_item(h, PAM_TTY, "pts/1");
-		t0 = now_us();
+		if (!whole) {
+			f0 = minor_faults();
+			t0 = now_us();
+		}
 		rc = pam_acct_mgmt(h, 0);
 		if (!acceptable(rc)) {
 			fprintf(stderr, "pam_acct_mgmt: %s\n", pam_strerror(h, rc));
 			return 1;
 		}
 		rc = pam_open_session(h, 0);
-		total += now_us() - t0;
+		if (!whole) {
+			total += now_us() - t0;
+			faults += minor_faults() - f0;
+		}
 		if (!acceptable(rc)) {
 			fprintf(stderr, "pam_open_session: %s\n", pam_strerror(h, rc));
 			return 1;
 		}
-		if (!bench) {
+		if (!bench)
 			(void)pam_chauthtok(h, 0);
+		if (!bench || whole)
 			(void)pam_close_session(h, 0);
-		}
 		(void)pam_end(h, rc);
+		if (whole) {
+			total += now_us() - t0;
+			faults += minor_faults() - f0;
+		}
 	}
 	if (bench) {
-		printf("%.2f\n", total / (double)n);
+		printf("%.2f %.2f\n", total / (double)n, (double)faults / (double)n);
 	} else {
 		long fds_after = count_fds();
 

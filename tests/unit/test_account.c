@@ -252,10 +252,10 @@ static void confirmation(void **unused)
 	es_state_init(&st, "zoe");
 	assert_int_equal(es_state_set(&st, ES_K_EMAIL, "old@school.example"), 0);
 	assert_false(es_account_code_askable(&st, &pol, T0));
-	assert_int_equal(es_account_email_confirm(&st, &pol, key, "x", NULL, T0, &left),
+	assert_int_equal(es_account_email_confirm(&st, &pol, key, "x", NULL, T0, &left, NULL),
 	                 ES_CONFIRM_NONE);
-	es_code_new(code);
-	es_code_hash(key, "zoe", code, hex);
+	assert_int_equal(es_code_new(code), 0);
+	assert_int_equal(es_code_hash(key, "zoe", code, hex, NULL), 0);
 	assert_int_equal(es_account_email_request(&st, &pol, "new@school.example", hex, T0,
 	                                          &expires),
 	                 0);
@@ -264,19 +264,19 @@ static void confirmation(void **unused)
 	assert_false(es_account_code_askable(&st, &pol, T0 + 3600));
 	/* a request replaced meanwhile is not confirmed by the old code */
 	assert_int_equal(es_account_email_confirm(&st, &pol, key, code, "other@school.example",
-	                                          T0, &left),
+	                                          T0, &left, NULL),
 	                 ES_CONFIRM_NONE);
-	assert_int_equal(es_account_email_confirm(&st, &pol, key, code, NULL, T0 + 3600, &left),
+	assert_int_equal(es_account_email_confirm(&st, &pol, key, code, NULL, T0 + 3600, &left, NULL),
 	                 ES_CONFIRM_EXPIRED);
 	/* an over-long answer is a wrong one, counted */
 	memset(longer, 'A', sizeof(longer) - 1);
 	longer[sizeof(longer) - 1] = '\0';
-	assert_int_equal(es_account_email_confirm(&st, &pol, key, longer, NULL, T0, &left),
+	assert_int_equal(es_account_email_confirm(&st, &pol, key, longer, NULL, T0, &left, NULL),
 	                 ES_CONFIRM_WRONG);
 	assert_int_equal(left, 1);
 	assert_int_equal(es_state_get_i64(&st, ES_K_PENDING_TRIES, 0), 1);
 	assert_int_equal(es_account_email_confirm(&st, &pol, key, code, "new@school.example", T0,
-	                                          &left),
+	                                          &left, NULL),
 	                 ES_CONFIRM_OK);
 	assert_string_equal(es_state_get(&st, ES_K_EMAIL), "new@school.example");
 	assert_null(es_state_get(&st, ES_K_PENDING_EMAIL));
@@ -285,12 +285,12 @@ static void confirmation(void **unused)
 	assert_int_equal(es_account_email_request(&st, &pol, "third@school.example", hex, T0,
 	                                          &expires),
 	                 0);
-	assert_int_equal(es_account_email_confirm(&st, &pol, key, "WRONG123", NULL, T0, &left),
+	assert_int_equal(es_account_email_confirm(&st, &pol, key, "WRONG123", NULL, T0, &left, NULL),
 	                 ES_CONFIRM_WRONG);
-	assert_int_equal(es_account_email_confirm(&st, &pol, key, "WRONG123", NULL, T0, &left),
+	assert_int_equal(es_account_email_confirm(&st, &pol, key, "WRONG123", NULL, T0, &left, NULL),
 	                 ES_CONFIRM_WRONG);
 	assert_int_equal(left, 0);
-	assert_int_equal(es_account_email_confirm(&st, &pol, key, code, NULL, T0, &left),
+	assert_int_equal(es_account_email_confirm(&st, &pol, key, code, NULL, T0, &left, NULL),
 	                 ES_CONFIRM_NO_TRIES);
 	assert_false(es_account_code_askable(&st, &pol, T0));
 	assert_string_equal(es_state_get(&st, ES_K_EMAIL), "new@school.example");

@@ -423,8 +423,8 @@ static void request_code(struct fx *f, char code[ES_CODE_LEN + 1])
 
 	write_state(f, NULL); /* the state_dir, for the key */
 	assert_int_equal(es_code_key(f->state_dir, true, key, NULL), 0);
-	es_code_new(code);
-	es_code_hash(key, "zoe", code, hex);
+	assert_int_equal(es_code_new(code), 0);
+	assert_int_equal(es_code_hash(key, "zoe", code, hex, NULL), 0);
 	(void)snprintf(exp, sizeof(exp), "%ld", (long)T0 + 3600);
 	write_state(f, pending);
 	assert_int_equal(login_as_zoe(f, ES_LOGIN_PREP_ACCOUNT), ES_LOGIN_GO_ON);
@@ -847,6 +847,100 @@ static void cached_reads(void **state)
 	f->l.store.ops = NULL; /* dir_ops is this test's */
 }
 
+/* ---- the quiet login ---- */
+
+/* Decided from the state under the name as given, without NSS: quiet only
+ * when the stage has nothing to say, ask, write or queue; nothing is said
+ * while deciding. */
+static void quiet_logins(void **state)
+{
+	struct fx *f = *state;
+	const char *const current[] = { ES_K_SOURCES, "10.0.0.1", ES_K_LAST_LOGIN, "1789999990",
+		                        ES_K_MUST_CHANGE, "0", NULL };
+	const char *const must[] = { ES_K_MUST_CHANGE, "1", NULL };
+	const char *const disabled[] = { ES_K_DISABLED, "1", NULL };
+	struct es_config ldap;
+	struct es_err err = { 0 };
+	char code[ES_CODE_LEN + 1], hex[ES_CODE_HASH_HEX], exp[32];
+	unsigned char key[ES_CODE_KEY_LEN];
+
+	/* no state under that name (NSS may know another): the usual way */
+	assert_false(es_login_quiet_load(&f->l, &f->cfg, "zoe", false));
+	es_login_quiet_reset(&f->l);
+	write_state(f, current);
+	assert_false(es_login_quiet_load(&f->l, &f->cfg, "ZOE", false)); /* not a name eschool makes */
+	es_login_quiet_reset(&f->l);
+	/* nothing to do: quiet, both stages */
+	f->l.debug = true;
+	assert_true(es_login_quiet_load(&f->l, &f->cfg, "zoe", false));
+	assert_true(es_login_account_quiet(&f->l));
+	assert_true(es_login_session_quiet(&f->l, "10.0.0.1", "ssh"));
+	/* a source not recorded within the minute: the session has work */
+	assert_false(es_login_session_quiet(&f->l, "10.0.0.2", "ssh"));
+	f->l.now = T0 + 120;
+	assert_false(es_login_session_quiet(&f->l, "10.0.0.1", "ssh"));
+	f->l.now = T0;
+	/* the session with the account stage's reading: not read again, and
+	 * only when it is the same user's */
+	{
+		struct es_state kept = f->l.st;
+
+		es_state_init(&f->l.st, "");
+		es_login_quiet_reset(&f->l);
+		f->l.st = kept;
+		assert_true(es_login_quiet_load(&f->l, &f->cfg, "zoe", true));
+		assert_true(es_login_session_quiet(&f->l, "10.0.0.1", "ssh"));
+		es_login_quiet_reset(&f->l);
+		es_state_free(&f->l.st);
+		es_state_init(&f->l.st, "lea");
+		assert_false(es_login_quiet_load(&f->l, &f->cfg, "zoe", true));
+	}
+	/* the reset keeps the call's settings, drops the user and the state */
+	es_login_quiet_reset(&f->l);
+	assert_true(f->l.debug);
+	assert_null(f->l.user);
+	assert_null(f->l.cfg);
+	assert_int_equal(f->l.st.n, 0);
+	/* a change due, a disabled account: not quiet, and nothing said */
+	write_state(f, must);
+	assert_true(es_login_quiet_load(&f->l, &f->cfg, "zoe", false));
+	assert_false(es_login_account_quiet(&f->l));
+	es_login_quiet_reset(&f->l);
+	write_state(f, disabled);
+	assert_true(es_login_quiet_load(&f->l, &f->cfg, "zoe", false));
+	assert_false(es_login_account_quiet(&f->l));
+	es_login_quiet_reset(&f->l);
+	assert_int_equal(f->nsaid, 0);
+	/* an address change waiting for its code: asked, so not quiet */
+	assert_int_equal(es_code_key(f->state_dir, true, key, NULL), 0);
+	assert_int_equal(es_code_new(code), 0);
+	assert_int_equal(es_code_hash(key, "zoe", code, hex, NULL), 0);
+	(void)snprintf(exp, sizeof(exp), "%ld", (long)T0 + 3600);
+	{
+		const char *const pending[] = { ES_K_PENDING_EMAIL, "new@school.example",
+			                        ES_K_PENDING_CODE,  hex,
+			                        ES_K_PENDING_EXPIRES, exp,
+			                        NULL };
+
+		write_state(f, pending);
+	}
+	assert_true(es_login_quiet_load(&f->l, &f->cfg, "zoe", false));
+	assert_false(es_login_account_quiet(&f->l));
+	f->l.silent = true; /* PAM_SILENT: nothing is asked */
+	assert_true(es_login_account_quiet(&f->l));
+	es_login_quiet_reset(&f->l);
+	assert_true(f->l.silent);
+	assert_int_equal(f->nsaid, 0);
+	assert_string_equal(f->asked, "");
+	/* the directory's accounts: never */
+	es_config_defaults(&ldap);
+	assert_int_equal(es_config_set(&ldap, "general", "state_dir", f->state_dir, "t", &err), 0);
+	ldap.policy.backend = ES_ACCT_LDAP;
+	assert_false(es_login_quiet_load(&f->l, &ldap, "zoe", false));
+	es_login_quiet_reset(&f->l);
+	es_config_free(&ldap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -866,6 +960,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(session, setup, teardown),
 		cmocka_unit_test_setup_teardown(session_exempt_and_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(cached_reads, setup, teardown),
+		cmocka_unit_test_setup_teardown(quiet_logins, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
