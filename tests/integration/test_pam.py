@@ -141,6 +141,9 @@ def test_module_exports_only_pam_entry_points_and_no_network():
                                "pam_sm_close_session"])
     deps = subprocess.run(["ldd", MODULE], capture_output=True, text=True).stdout
     assert "libcurl" not in deps and "libcrypt" not in deps
+    # nor libsodium: loaded (dlopen) only to hash an address-change code
+    needed = subprocess.run(["readelf", "-d", MODULE], capture_output=True, text=True).stdout
+    assert "libsodium" not in needed, needed
 
 
 def test_first_login_story_with_the_real_stack(sb, srv):
