@@ -265,6 +265,7 @@ bench: deps-test deps-bench all
 	@ESCHOOL_BUILD=$(BUILD) ./bench/smtp
 	@ESCHOOL_BUILD=$(BUILD) ./bench/pam
 	@ESCHOOL_BUILD=$(BUILD) ./bench/load
+	@ESCHOOL_BUILD=$(BUILD) ./bench/daily
 	@ESCHOOL_BUILD=$(BUILD) ./bench/ldap
 
 # 10,000 accounts, 10,000 mails, 200 concurrent sessions (8 to 10 minutes)

@@ -175,7 +175,7 @@ int main(int argc, char **argv)
 		(void)fprintf(stderr, "usage: qfill SPOOL N SIZE [SAMPLE]\n");
 		return 2;
 	}
-	n = arg(argv[2], 1, 99999, "count");
+	n = arg(argv[2], 1, 1000000, "count");
 	size = arg(argv[3], 1, MAX_SIZE, "size");
 	if (sodium_init() < 0) {
 		(void)fprintf(stderr, "qfill: cannot initialise libsodium\n");

@@ -102,6 +102,34 @@ def test_a_new_account_with_the_same_name_is_not_the_old_one(school):
     assert "tguerin" not in listed(sb)
 
 
+def test_orphans_among_many_accounts(school):
+    """With more than a few accounts, the commands that look up every one
+    read NSS once (an index of getpwent, helper/accounts.c) instead of one
+    getpwnam each: the same answers, a gone account and a reused name still
+    orphans, the others each with its own uid."""
+    sb = school
+    lines = "".join(f"s{i:02d}:x:{30000 + i}:100::/nonexistent:/usr/sbin/nologin\n"
+                    for i in range(40))
+    with open(sb.host_view("/etc/passwd"), "a") as f:
+        f.write(lines)
+    for i in range(40):
+        user = f"s{i:02d}"
+        sb.write(f"{STATE}/users/{user}",
+                 f"eschool-state 1\nemail={user}@lycee-exemple.fr\nrole=student\n"
+                 f"uid={30000 + i + (1 if i == 7 else 0)}\ncreated=1\nmust_change=1\n"
+                 f"initial_expires=0\ndisabled=0\nend\n", mode="600")
+    objs = listed(sb)
+    assert len(objs) == 42
+    orphans = sorted(u for u, o in objs.items() if o["orphan"])
+    # tguerin's account is gone; s07's state was made for another uid
+    assert orphans == ["s07", "tguerin"], orphans
+    p = sb.eschool("show", "s07")
+    assert "made for uid 30008" in p.stdout and "(uid 30007" in p.stdout, p.stdout
+    p = sb.cmd(["faketime", "-f", "+8d", ESCHOOL, "--json", "remind", "--dry-run"], env=ASAN)
+    due = {m["username"] for m in json_lines(p.stdout)}
+    assert "s07" not in due and "tguerin" not in due and "s08" in due, p.stdout
+
+
 def test_doctor_reports_orphans_apart(school):
     sb = school
     p = sb.eschool("--json", "doctor")
