@@ -111,7 +111,9 @@ static int set_field(struct es_qmsg *m, const char *key, char *value, size_t *si
 	return 0; /* unknown keys: from a newer version, ignored */
 }
 
-int es_queue_parse(char *data, size_t len, struct es_qmsg *m, const char **body, size_t *blen)
+/* The header of data into m: 0 with *hlen (the header's length, "end"
+ * line included) and *size (the message's stated size), or -1. */
+static int parse_header(char *data, size_t len, struct es_qmsg *m, size_t *hlen, size_t *size_out)
 {
 	size_t size = SIZE_MAX, pos = strlen(MAGIC);
 	char *line;
@@ -139,8 +141,19 @@ int es_queue_parse(char *data, size_t len, struct es_qmsg *m, const char **body,
 		if (set_field(m, line, eq + 1, &size) != 0)
 			return -1;
 	}
+	if (size == SIZE_MAX || !es_queue_valid_id(m->id) || m->to[0] == '\0')
+		return -1;
+	*hlen = pos;
+	*size_out = size;
+	return 0;
+}
+
+int es_queue_parse(char *data, size_t len, struct es_qmsg *m, const char **body, size_t *blen)
+{
+	size_t pos, size;
+
 	/* the stated size must match exactly: a torn write is never valid */
-	if (size == SIZE_MAX || len - pos != size || !es_queue_valid_id(m->id) || m->to[0] == '\0')
+	if (parse_header(data, len, m, &pos, &size) != 0 || len - pos != size)
 		return -1;
 	*body = data + pos;
 	*blen = size;
@@ -150,14 +163,15 @@ int es_queue_parse(char *data, size_t len, struct es_qmsg *m, const char **body,
 /* Opens and reads a queue file, refusing (ES_EDATA, one message naming the
  * file, why, and what to do) anything but a regular root file of mode 0600
  * and sane size: a symlink is never followed, a FIFO never waited on. */
-static int read_file(int dfd, const char *name, char **data, size_t *len, struct es_err *err,
-                     const char *spool, const char *sub)
+static int open_msg(int dfd, const char *name, const char *spool, const char *sub, int *fdp,
+                    size_t *size, struct es_err *err)
 {
 	int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), e;
 	struct stat st;
 	char why[160];
 	const char *refusal;
 
+	*fdp = -1;
 	if (fd < 0) {
 		e = errno;
 		if (e == ENOENT)
@@ -183,7 +197,20 @@ static int read_file(int dfd, const char *name, char **data, size_t *len, struct
 		                  "queue file is a regular file, 0600, root's)",
 		                  spool, sub, name, why);
 	}
-	e = es_fs_read_alloc(fd, (size_t)st.st_size, data, len);
+	*fdp = fd;
+	*size = (size_t)st.st_size;
+	return 0;
+}
+
+static int read_file(int dfd, const char *name, char **data, size_t *len, struct es_err *err,
+                     const char *spool, const char *sub)
+{
+	size_t size;
+	int fd, e;
+
+	if (open_msg(dfd, name, spool, sub, &fd, &size, err) != 0)
+		return -1;
+	e = es_fs_read_alloc(fd, size, data, len);
 	(void)close(fd);
 	if (e == ENOMEM)
 		return es_err_set(err, ES_EOS, "out of memory");
@@ -400,24 +427,34 @@ static int cmp_msgs(const void *a, const void *b)
 }
 
 /* One message's metadata, read through its directory's descriptor. */
+/* A queue file's metadata, for listing: only its header is read (a
+ * listing of 100,000 mails reads no message), checked as es_queue_parse
+ * checks the whole: the stated size and the header's must make the
+ * file's (a torn write is never valid). */
 static int read_meta(int dfd, const char *spool, const char *sub, const char *id,
                      struct es_qmsg *m, struct es_err *err)
 {
-	char *data = NULL;
-	size_t dlen = 0, blen = 0;
-	const char *body = NULL;
-	int rc = 0;
+	char head[MAX_HEADER + 64];
+	size_t fsize, want, got = 0, hlen = 0, size = 0;
+	int fd, rc = 0, e;
 
 	if (!es_queue_valid_id(id))
 		return es_err_set(err, ES_EDATA, "'%s/%s/%s' is not a queue file; move it away",
 		                  spool, sub, id);
-	if (read_file(dfd, id, &data, &dlen, err, spool, sub) != 0)
+	if (open_msg(dfd, id, spool, sub, &fd, &fsize, err) != 0)
 		return -1;
-	if (es_queue_parse(data, dlen, m, &body, &blen) != 0 || strcmp(m->id, id) != 0)
+	want = fsize < sizeof(head) - 1 ? fsize : sizeof(head) - 1;
+	e = es_fs_read_all(fd, head, want, &got);
+	(void)close(fd);
+	if (e != 0)
+		return es_err_errno(err, ES_EIO, e, "cannot read %s/%s/%s", spool, sub, id);
+	head[got] = '\0';
+	if (parse_header(head, got, m, &hlen, &size) != 0 || strcmp(m->id, id) != 0 ||
+	    hlen + size != fsize)
 		rc = es_err_set(err, ES_EDATA,
 		                "corrupt or incomplete queue file %s/%s/%s; move it away", spool, sub,
 		                id);
-	es_free_wiped(data, dlen);
+	explicit_bzero(head, sizeof(head)); /* the start of a message may hold a password */
 	return rc;
 }
 
