@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
-#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
@@ -465,12 +464,17 @@ static int shadow_set_password(const char *user, const char *hash, const struct 
  * look up every managed account (list, remind, show --all, doctor, sync):
  * one getpwnam each reads /etc/passwd from its top, which made `list` take
  * 8 s of CPU at 10,000 accounts (bench/daily). getpwent goes through the
- * sources that enumerate in nsswitch.conf's order, so the first entry of a
- * name wins, as with getpwnam; a name the index does not hold (a source
- * that does not enumerate: SSSD's default) is asked with getpwnam. Built
- * at the INDEX_AFTER-th lookup of a process (a command about one account
- * never pays for it); built again when /etc/passwd is another file or was
- * changed (useradd and eschool's own writes rename a new one into place). */
+ * sources that enumerate in nsswitch.conf's order and the first entry of
+ * a name is kept: getpwnam's answer when the first source is `files` (it
+ * always enumerates); with another first (`sss files`, SSSD not
+ * enumerating) getpwnam could answer from it what the index would answer
+ * from files, so there is no index then. A name the index does not hold
+ * (a source that does not enumerate) is asked with getpwnam. Built at the
+ * INDEX_AFTER-th lookup of a process (a command about one account never
+ * pays for it); built again when /etc/passwd is another file or was
+ * changed (useradd and eschool's own writes rename a new one into place);
+ * a build that failed is not tried again until then. The main thread's
+ * only (the import's hashing threads never look up accounts). */
 #define INDEX_AFTER 16
 
 struct uid_entry {
@@ -480,13 +484,12 @@ struct uid_entry {
 };
 
 static struct {
-	pthread_mutex_t mu;
 	size_t lookups;
-	bool built;
-	struct stat file; /* /etc/passwd when it was built */
+	bool tried, built;
+	struct stat file; /* /etc/passwd when it was built (or tried) */
 	struct uid_entry *v;
 	size_t n;
-} uid_index = { .mu = PTHREAD_MUTEX_INITIALIZER };
+} uid_index;
 
 static int entry_cmp(const void *a, const void *b)
 {
@@ -515,6 +518,30 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
+/* true when nsswitch.conf's passwd line starts with files (as glibc
+ * reads it: no line, files). */
+static bool files_first(void)
+{
+	FILE *f = fopen("/etc/nsswitch.conf", "re");
+	char line[512];
+	bool first = true;
+
+	if (f == NULL)
+		return errno == ENOENT;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char *p = line + strspn(line, " \t");
+
+		if (strncmp(p, "passwd:", 7) != 0)
+			continue;
+		p += 7;
+		p += strspn(p, " \t");
+		first = strncmp(p, "files", 5) == 0 && strchr(" \t\n[", p[5]) != NULL;
+		break;
+	}
+	(void)fclose(f);
+	return first;
+}
+
 /* Builds the index; false (none) when the enumeration fails. */
 static bool index_build(const struct stat *now)
 {
@@ -523,6 +550,10 @@ static bool index_build(const struct stat *now)
 	bool ok = true;
 
 	index_drop();
+	uid_index.tried = true;
+	uid_index.file = *now;
+	if (!files_first())
+		return false;
 	setpwent();
 	for (;;) {
 		errno = 0;
@@ -566,7 +597,6 @@ static bool index_build(const struct stat *now)
 		uid_index.v[kept++] = uid_index.v[i];
 	}
 	uid_index.n = kept;
-	uid_index.file = *now;
 	uid_index.built = true;
 	return true;
 }
@@ -578,10 +608,9 @@ static int index_uid(const char *user, long *uid)
 	struct stat now;
 	int found = 0;
 
-	if (pthread_mutex_lock(&uid_index.mu) != 0)
-		return 0;
 	if (++uid_index.lookups >= INDEX_AFTER && stat("/etc/passwd", &now) == 0 &&
-	    ((uid_index.built && same_file(&now, &uid_index.file)) || index_build(&now))) {
+	    (uid_index.tried && same_file(&now, &uid_index.file) ? uid_index.built
+	                                                          : index_build(&now))) {
 		for (size_t lo = 0, hi = uid_index.n; lo < hi;) {
 			size_t mid = lo + (hi - lo) / 2;
 			int c = strcmp(user, uid_index.v[mid].name);
@@ -600,7 +629,6 @@ static int index_uid(const char *user, long *uid)
 			found = 1;
 		}
 	}
-	(void)pthread_mutex_unlock(&uid_index.mu);
 	return found;
 }
 

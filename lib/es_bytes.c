@@ -45,8 +45,10 @@ static int nibble(char c)
 
 int es_unhex(unsigned char *out, size_t n, const char *hex)
 {
-	if (strnlen(hex, 2 * n + 1) != 2 * n)
+	if (strnlen(hex, 2 * n + 1) != 2 * n) {
+		es_wipe(out, n);
 		return -1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
 

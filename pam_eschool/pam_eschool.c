@@ -145,7 +145,6 @@ static void cfg_cleanup(pam_handle_t *pamh, void *data, int status)
 struct kept_state {
 	time_t at;
 	bool cached; /* SSSD's public part (es_login.cached) */
-	bool unchecked; /* read by the quiet way: for the quiet way only */
 	struct es_state st;
 };
 
@@ -155,19 +154,20 @@ static void kept_cleanup(pam_handle_t *pamh, void *data, int status)
 	free_cleanup(pamh, data, status);
 }
 
-/* Moves the call's state onto the handle (the call keeps an empty one).
- * unchecked: read by the quiet way, under the name as given. */
-static void keep_state(struct call *c, bool unchecked)
+/* Moves the call's state, read at `at`, onto the handle (the call keeps
+ * an empty one). The quiet way's reading is kept too: it is the file under
+ * the name as given, and the usual way takes it only under the canonical
+ * name, then checks whose it is (es_login_prepare) as after a read. */
+static void keep_state(struct call *c, time_t at)
 {
 	struct kept_state *k = malloc(sizeof(*k));
 
 	if (k == NULL)
 		return; /* the session reads the file itself */
-	k->at = c->l.now;
+	k->at = at;
 	k->cached = c->l.cached;
-	k->unchecked = unchecked;
 	k->st = c->l.st;
-	es_state_init(&c->l.st, c->l.user); /* the strings now belong to k */
+	es_state_init(&c->l.st, ""); /* the strings now belong to k */
 	if (pam_set_data(c->pamh, STATE_DATA, k, kept_cleanup) != PAM_SUCCESS)
 		kept_cleanup(c->pamh, k, 0);
 }
@@ -177,9 +177,9 @@ static void drop_kept_state(const struct call *c)
 	(void)pam_set_data(c->pamh, STATE_DATA, NULL, NULL);
 }
 
-/* Takes the kept state when it is user's and recent (and, for the usual
- * way, not the quiet way's unchecked one); it is used once. */
-static bool take_kept_state(struct call *c, const char *user, bool quiet_way)
+/* Takes the kept state when it is user's and recent (*at: when it was
+ * read); it is used once. */
+static bool take_kept_state(struct call *c, const char *user, time_t *at)
 {
 	const void *data = NULL;
 	struct kept_state *k;
@@ -189,7 +189,8 @@ static bool take_kept_state(struct call *c, const char *user, bool quiet_way)
 		return false;
 	k = (struct kept_state *)data;
 	ok = strcmp(k->st.username, user) == 0 && c->l.now >= k->at &&
-	     c->l.now - k->at < KEPT_MAX_AGE && (quiet_way || !k->unchecked);
+	     c->l.now - k->at < KEPT_MAX_AGE;
+	*at = k->at;
 	if (ok) {
 		es_state_free(&c->l.st);
 		c->l.st = k->st;
@@ -355,6 +356,7 @@ static int prepare(struct call *c, unsigned how)
 	const char *user = NULL;
 	const struct es_config *cfg;
 	const void *data = NULL;
+	time_t read_at;
 	bool again, have;
 	int rc;
 
@@ -372,7 +374,7 @@ static int prepare(struct call *c, unsigned how)
 			(void)pam_set_data(c->pamh, CFG_ERR_DATA, &logged, NULL);
 		return pam_rc(es_login_broken_config(&c->l, c->config_path, &err, again));
 	}
-	have = (how & PREP_KEPT) != 0 && take_kept_state(c, c->l.user, false);
+	have = (how & PREP_KEPT) != 0 && take_kept_state(c, c->l.user, &read_at);
 	if (cfg->policy.backend == ES_ACCT_LDAP) {
 		/* the directory is connected when first needed (es_login): the
 		 * directory down, SSSD decides alone (its cache logs students
@@ -397,19 +399,21 @@ static bool quiet(struct call *c, bool account, const char *rhost, const char *t
 	struct es_err err = { 0 };
 	const struct es_config *cfg;
 	const char *user = NULL;
+	time_t read_at = c->l.now;
 	bool have, yes;
 
 	if (c->l.debug || stage_user(c, &user) >= 0 || (cfg = config_get(c, &err)) == NULL ||
 	    cfg->policy.backend == ES_ACCT_LDAP)
 		return false; /* (a config that does not load: the usual way says so) */
 	/* the session: the account stage's reading, quiet or not */
-	have = !account && take_kept_state(c, user, true);
+	have = !account && take_kept_state(c, user, &read_at);
 	yes = es_login_quiet_load(&c->l, cfg, user, have) &&
 	      (account ? es_login_account_quiet(&c->l) : es_login_session_quiet(&c->l, rhost, tty));
+	/* the reading goes on to the session, or back for the usual way */
+	if ((yes && account) || (!yes && have))
+		keep_state(c, read_at);
 	if (!yes)
 		es_login_quiet_reset(&c->l);
-	else if (account)
-		keep_state(c, true);
 	return yes;
 }
 
@@ -454,7 +458,7 @@ PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char 
 		rc = verdict(c, said, why);
 		if (rc == PAM_SUCCESS)
 			es_login_ask_code(&c->l);
-		keep_state(c, false);
+		keep_state(c, c->l.now);
 	}
 	if (c->l.debug)
 		es_login_log(&c->l, LOG_DEBUG, "account %s: %s",

@@ -63,6 +63,9 @@ static void test_hex(void **state)
 	assert_int_equal(back[0], 0x0a);
 	assert_int_equal(back[1], 0xff);
 	assert_int_equal(es_unhex(back, 2, "0aF"), -1);   /* short */
+	assert_int_equal(back[0], 0);                     /* and wiped */
+	assert_int_equal(back[1], 0);
+	back[0] = 0x0a;
 	assert_int_equal(es_unhex(back, 2, "0aFf0"), -1); /* long */
 	assert_int_equal(es_unhex(back, 2, "0aFg"), -1);  /* not a digit */
 	assert_int_equal(back[0], 0);                     /* and wiped */
