@@ -834,6 +834,8 @@ void es_login_ask_code(struct es_login *l)
 		tell(l, false, tr(l, "Your address is confirmed."));
 	else if (said == ES_CONFIRM_WRONG)
 		tell(l, true, tr(l, "Wrong code: your address is unchanged."));
+	else if (said == ES_CONFIRM_FAILED) /* (logged; not counted as a try) */
+		tell(l, true, tr(l, "Your code could not be checked now: type it at a later login."));
 	explicit_bzero(key, sizeof(key));
 	if (answer != NULL) {
 		explicit_bzero(answer, strlen(answer));

@@ -322,9 +322,6 @@ static int cached_state(struct call *c)
 	return -1;
 }
 
-/* Loads the config and the user's state. Returns -1 to go on, or the PAM
- * code to return (PAM_IGNORE for users and callers the module leaves
- * alone). how: ES_LOGIN_PREP_* and PREP_KEPT. */
 /* PAM_USER, for a stage the module has a part in: -1 with *user set, or
  * PAM_IGNORE. */
 static int stage_user(const struct call *c, const char **user)
@@ -349,6 +346,9 @@ static int stage_user(const struct call *c, const char **user)
 	return -1;
 }
 
+/* Loads the config and the user's state. Returns -1 to go on, or the PAM
+ * code to return (PAM_IGNORE for users and callers the module leaves
+ * alone). how: ES_LOGIN_PREP_* and PREP_KEPT. */
 static int prepare(struct call *c, unsigned how)
 {
 	static char logged; /* a marker: pam_set_data needs a non-NULL pointer */

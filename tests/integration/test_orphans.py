@@ -118,6 +118,13 @@ def test_orphans_among_many_accounts(school):
                  f"eschool-state 1\nemail={user}@lycee-exemple.fr\nrole=student\n"
                  f"uid={30000 + i + (1 if i == 7 else 0)}\ncreated=1\nmust_change=1\n"
                  f"initial_expires=0\ndisabled=0\nend\n", mode="600")
+    trace = sb.private("list.trace")
+    sb.write(trace, "")
+    p = sb.cmd(["strace", "-f", "-qq", "-e", "trace=open,openat", "-o", trace, ESCHOOL,
+                "list", "--json"])
+    assert p.returncode == 0, p.stderr
+    # NSS read once for all (the index), not once per account
+    assert sb.read(trace).count('"/etc/passwd"') < 20, sb.read(trace).count('"/etc/passwd"')
     objs = listed(sb)
     assert len(objs) == 42
     orphans = sorted(u for u, o in objs.items() if o["orphan"])
@@ -125,6 +132,10 @@ def test_orphans_among_many_accounts(school):
     assert orphans == ["s07", "tguerin"], orphans
     p = sb.eschool("show", "s07")
     assert "made for uid 30008" in p.stdout and "(uid 30007" in p.stdout, p.stdout
+    # a name twice in /etc/passwd: the first line is the account, as for getpwnam
+    with open(sb.host_view("/etc/passwd"), "a") as f:
+        f.write("s09:x:39999:100::/nonexistent:/usr/sbin/nologin\n")
+    assert listed(sb)["s09"]["orphan"] is False
     p = sb.cmd(["faketime", "-f", "+8d", ESCHOOL, "--json", "remind", "--dry-run"], env=ASAN)
     due = {m["username"] for m in json_lines(p.stdout)}
     assert "s07" not in due and "tguerin" not in due and "s08" in due, p.stdout

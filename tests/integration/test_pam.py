@@ -480,6 +480,13 @@ def test_a_quiet_login_asks_nss_nothing(sb):
     # the state, in users/, read once for both stages
     assert len(re.findall(r'openat\(\d+, "zoe", O_RDONLY', trace)) == 1, trace
     assert "/etc/passwd" not in trace, trace
+    # a new source: the session records it (NSS first), from the account
+    # stage's reading and one read under the lock
+    env["PAMLOOP_RHOST"] = "10.1.2.4"
+    trace = opened("zoe")
+    assert trace.count("/etc/passwd") == 1, trace
+    assert len(re.findall(r'openat\(\d+, "zoe", O_RDONLY', trace)) == 2, trace
+    assert state(sb, "zoe")["sources"].startswith("10.1.2.4")
     # a change due: NSS first, and the change is demanded as ever
     edit_state(sb, "zoe", must_change=1)
     assert "/etc/passwd" in opened("zoe")

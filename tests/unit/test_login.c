@@ -911,6 +911,36 @@ static void quiet_logins(void **state)
 	assert_false(es_login_account_quiet(&f->l));
 	es_login_quiet_reset(&f->l);
 	assert_int_equal(f->nsaid, 0);
+	/* a temporary password past its time, a password past max_age_days
+	 * or in its warning days, a change due under enforce = no: the usual
+	 * way, which says or logs it */
+	assert_int_equal(es_config_set(&f->cfg, "policy", "max_age_days", "365", "t", &err), 0);
+	assert_int_equal(es_config_set(&f->cfg, "policy", "warn_days", "14", "t", &err), 0);
+	{
+		char old[32], warn[32], gone[32];
+		(void)snprintf(old, sizeof(old), "%ld", (long)T0 - 400L * 86400);
+		(void)snprintf(warn, sizeof(warn), "%ld", (long)T0 - 360L * 86400);
+		(void)snprintf(gone, sizeof(gone), "%ld", (long)T0 - 60);
+		const char *const temp_gone[] = { ES_K_MUST_CHANGE, "1", ES_K_INITIAL_EXPIRES, gone,
+			                          NULL };
+		const char *const too_old[] = { ES_K_MUST_CHANGE, "0", ES_K_PW_CHANGED, old, NULL };
+		const char *const warned[] = { ES_K_MUST_CHANGE, "0", ES_K_PW_CHANGED, warn, NULL };
+		const char *const *cases[] = { temp_gone, too_old, warned };
+
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			write_state(f, cases[i]);
+			assert_true(es_login_quiet_load(&f->l, &f->cfg, "zoe", false));
+			assert_false(es_login_account_quiet(&f->l));
+			es_login_quiet_reset(&f->l);
+		}
+		assert_int_equal(es_config_set(&f->cfg, "policy", "enforce", "no", "t", &err), 0);
+		write_state(f, must);
+		assert_true(es_login_quiet_load(&f->l, &f->cfg, "zoe", false));
+		assert_false(es_login_account_quiet(&f->l));
+		es_login_quiet_reset(&f->l);
+		assert_int_equal(es_config_set(&f->cfg, "policy", "enforce", "yes", "t", &err), 0);
+	}
+	assert_int_equal(f->nsaid, 0);
 	/* an address change waiting for its code: asked, so not quiet */
 	assert_int_equal(es_code_key(f->state_dir, true, key, NULL), 0);
 	assert_int_equal(es_code_new(code), 0);
