@@ -76,4 +76,17 @@ int slips_pdf_write(const char *path, const struct slip_doc *doc, struct es_err 
  * pixels a side. For the caller to warn that a logo is left out. */
 bool slips_pdf_logo_ok(const unsigned char *png, size_t len);
 
+/* The renderer is a plugin (eschool_slips.so, its only export): cairo,
+ * pango and glib are loaded by the commands that draw slips, not by every
+ * eschool command (about 9 ms each here). helper/slips.c loads it. */
+#define SLIPS_PLUGIN_FILE "eschool_slips.so"
+#define SLIPS_PLUGIN_SYMBOL "eschool_slips_plugin"
+#define SLIPS_PLUGIN_VERSION 1
+
+struct slips_plugin {
+	int version; /* SLIPS_PLUGIN_VERSION: a plugin of this eschool */
+	int (*write)(const char *path, const struct slip_doc *doc, struct es_err *err);
+	bool (*logo_ok)(const unsigned char *png, size_t len);
+};
+
 #endif

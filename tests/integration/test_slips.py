@@ -103,6 +103,32 @@ def test_no_password_changes_when_the_pdf_fails(sandbox):
         assert sb.state(user)["delivery"] == "printed"
 
 
+def test_a_renderer_others_may_write_is_never_loaded(sandbox):
+    """eschool loads the slips' renderer (eschool_slips.so: cairo and pango)
+    as root only from a file and a directory root's alone: one that anybody
+    may write is refused, nothing changes, and the error says what to do."""
+    sb = sandbox
+    first = imported(sb)
+    copy = sb.private("bin")
+    plugin = os.path.join(os.path.dirname(ESCHOOL), "eschool_slips.so")
+    sb.cmd(["install", "-d", "-m", "755", copy], check=True)
+    sb.cmd(["install", "-m", "755", ESCHOOL, f"{copy}/eschool"], check=True)
+    sb.cmd(["install", "-m", "666", plugin, f"{copy}/eschool_slips.so"], check=True)
+    out = sb.private("s.pdf")
+    p = sb.cmd([f"{copy}/eschool", "slips", "--reset", "--class", "6A", "-o", out])
+    assert p.returncode == 69, (p.returncode, p.stderr)
+    assert "eschool_slips.so is missing, or is not root's alone" in p.stderr, p.stderr
+    assert "reinstall eschool" in p.stderr
+    assert not sb.exists(out)
+    for user, password in first.items():
+        assert password_ok(sb, user, password), user
+    # root's alone again: loaded, the slips drawn
+    sb.cmd(["chmod", "644", f"{copy}/eschool_slips.so"], check=True)
+    p = sb.cmd([f"{copy}/eschool", "slips", "--reset", "--class", "6A", "-o", out])
+    assert p.returncode == 0, p.stderr
+    assert set(slip_passwords(sb, out)) == {"edupre", "lmartin"}
+
+
 def test_reset_without_address_in_production_points_to_slips(sandbox, srv):
     from conftest import configure_mail
     sb = sandbox

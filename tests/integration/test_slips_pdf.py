@@ -422,9 +422,10 @@ def test_missing_font_refused(tmp_path):
 
 
 def test_module_links_no_cairo():
-    """cairo and pango are the helper's: the PAM module and its directory
-    plugin never load them (nor glib)."""
-    for so in ("pam_eschool.so", "pam_eschool_ldap.so"):
+    """cairo and pango are the slips' renderer's (eschool_slips.so, loaded
+    by the commands that draw slips): the PAM module, its directory plugin
+    and the eschool command itself never load them (nor glib) at start."""
+    for so in ("pam_eschool.so", "pam_eschool_ldap.so", "eschool"):
         r = subprocess.run(["readelf", "-d", os.path.join(BUILD, so)], capture_output=True,
                            text=True, check=True)
         needed = re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", r.stdout)
