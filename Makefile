@@ -173,13 +173,13 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libeschool.a
 
 # es_code.c with a libsodium that is not there: what a login and the
 # helper do when the code's hash cannot be made (tests/unit/test_code_nosodium)
-$(BUILD)/tests/es_code_nosodium.o: lib/es_code.c $(wildcard lib/*.h)
+$(BUILD)/testobj/es_code_nosodium.o: lib/es_code.c $(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DES_SODIUM_SONAME='"libsodium-not-installed.so.0"' -c $< -o $@
 $(BUILD)/tests/test_code_nosodium: tests/unit/test_code_nosodium.c \
-		$(BUILD)/tests/es_code_nosodium.o $(BUILD)/libeschool.a
+		$(BUILD)/testobj/es_code_nosodium.o $(BUILD)/libeschool.a
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_HARD) -o $@ $< \
-		$(BUILD)/tests/es_code_nosodium.o $(BUILD)/libeschool.a $(PKG_LIBS) \
+		$(BUILD)/testobj/es_code_nosodium.o $(BUILD)/libeschool.a $(PKG_LIBS) \
 		$$($(PKG_CONFIG) --libs cmocka) -lm -lpthread
 
 # Messages (lib/es_msg.h): the English text is the key; po/fr.po has the
