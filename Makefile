@@ -178,6 +178,7 @@ $(BUILD)/testobj/es_code_nosodium.o: lib/es_code.c $(wildcard lib/*.h)
 	$(CC) $(ALL_CFLAGS) -DES_SODIUM_SONAME='"libsodium-not-installed.so.0"' -c $< -o $@
 $(BUILD)/tests/test_code_nosodium: tests/unit/test_code_nosodium.c \
 		$(BUILD)/testobj/es_code_nosodium.o $(BUILD)/libeschool.a
+	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes $(LDFLAGS_HARD) -o $@ $< \
 		$(BUILD)/testobj/es_code_nosodium.o $(BUILD)/libeschool.a $(PKG_LIBS) \
 		$$($(PKG_CONFIG) --libs cmocka) -lm -lpthread

@@ -460,27 +460,25 @@ static int shadow_set_password(const char *user, const char *hash, const struct 
 }
 
 
-/* NSS's accounts by name, from one enumeration, for the commands that
- * look up every managed account (list, remind, show --all, doctor, sync):
- * one getpwnam each reads /etc/passwd from its top, which made `list` take
- * 8 s of CPU at 10,000 accounts (bench/daily). getpwent goes through the
- * sources that enumerate in nsswitch.conf's order and the first entry of
- * a name is kept: getpwnam's answer when the first source is `files` (it
- * always enumerates); with another first (`sss files`, SSSD not
- * enumerating) getpwnam could answer from it what the index would answer
- * from files, so there is no index then. A name the index does not hold
- * (a source that does not enumerate) is asked with getpwnam. Built at the
- * INDEX_AFTER-th lookup of a process (a command about one account never
- * pays for it); built again when /etc/passwd is another file or was
- * changed (useradd and eschool's own writes rename a new one into place);
- * a build that failed is not tried again until then. The main thread's
- * only (the import's hashing threads never look up accounts). */
+/* /etc/passwd's accounts by name, read once, for the commands that look
+ * up every managed account (list, remind, show --all, doctor, sync): one
+ * getpwnam each reads /etc/passwd from its top, which made `list` take 8 s
+ * of CPU at 10,000 accounts (bench/daily). Only when nsswitch.conf's
+ * passwd line (its last, as glibc reads it) puts `files` first: then
+ * getpwnam answers a name /etc/passwd has from its first line of that
+ * name, as the index does, and a name it lacks is asked with getpwnam
+ * (the other sources, in their order). Built at the INDEX_AFTER-th lookup
+ * of a process (a command about one account never pays for it); built
+ * again when /etc/passwd is another file or was changed (useradd and
+ * eschool's own writes rename a new one into place); a build that failed
+ * is not tried again until then. The main thread's only (the import's
+ * hashing threads never look up accounts). */
 #define INDEX_AFTER 16
 
 struct uid_entry {
 	char *name;
 	long uid;
-	size_t order; /* getpwent's: the first of a name wins */
+	size_t order; /* the line's: the first of a name wins */
 };
 
 static struct {
@@ -518,8 +516,8 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	       a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
 }
 
-/* true when nsswitch.conf's passwd line starts with files (as glibc
- * reads it: no line, files). */
+/* true when nsswitch.conf's passwd line starts with files (glibc reads
+ * the last such line; none: files). Anything it cannot read: false. */
 static bool files_first(void)
 {
 	FILE *f = fopen("/etc/nsswitch.conf", "re");
@@ -536,8 +534,9 @@ static bool files_first(void)
 		p += 7;
 		p += strspn(p, " \t");
 		first = strncmp(p, "files", 5) == 0 && strchr(" \t\n[", p[5]) != NULL;
-		break;
 	}
+	if (ferror(f))
+		first = false;
 	(void)fclose(f);
 	return first;
 }
@@ -548,18 +547,21 @@ static bool index_build(const struct stat *now)
 	const struct passwd *pw;
 	size_t cap = 0, kept = 0;
 	bool ok = true;
+	FILE *f;
 
 	index_drop();
 	uid_index.tried = true;
 	uid_index.file = *now;
 	if (!files_first())
 		return false;
-	setpwent();
+	f = fopen("/etc/passwd", "re");
+	if (f == NULL)
+		return false;
 	for (;;) {
 		errno = 0;
-		pw = getpwent();
+		pw = fgetpwent(f);
 		if (pw == NULL) {
-			ok = es_nss_not_found(errno); /* the end, not a failure */
+			ok = errno == 0 || errno == ENOENT; /* the end, not a failure */
 			break;
 		}
 		if (uid_index.n == cap) {
@@ -582,7 +584,9 @@ static bool index_build(const struct stat *now)
 		uid_index.v[uid_index.n].order = uid_index.n;
 		uid_index.n++;
 	}
-	endpwent();
+	if (ferror(f))
+		ok = false;
+	(void)fclose(f);
 	if (!ok) {
 		index_drop();
 		return false;

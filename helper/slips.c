@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,8 @@ int slip_set_add(struct slip_set *s, const struct slip *slip)
 	return 0;
 }
 
+static const struct slips_plugin *renderer(struct es_err *err);
+
 int slip_path_check(const char *path, struct es_err *err)
 {
 	struct stat sb;
@@ -50,63 +53,86 @@ int slip_path_check(const char *path, struct es_err *err)
 	if (stat(dirname(dir), &sb) != 0 || !S_ISDIR(sb.st_mode))
 		return es_err_set(err, ES_ECANTCREAT,
 		                  "cannot create %s: its directory does not exist", path);
-	return 0;
+	/* and what draws them: loaded now, before any password is made */
+	return renderer(err) != NULL ? 0 : -1;
 }
 
-/* A file (or directory) root's and writable by root only: what a root
- * process may load code from. */
-static bool root_only(const char *path, bool dir)
+/* An open file or directory root's and writable by root only: what a
+ * root process may load code from. */
+static bool root_only(int fd, bool dir)
 {
 	struct stat sb;
 
-	return stat(path, &sb) == 0 && (dir ? S_ISDIR(sb.st_mode) : S_ISREG(sb.st_mode)) &&
+	return fstat(fd, &sb) == 0 && (dir ? S_ISDIR(sb.st_mode) : S_ISREG(sb.st_mode)) &&
 	       sb.st_uid == 0 && (sb.st_mode & 022) == 0;
 }
 
-/* The renderer: beside the running eschool when it is there (a build
- * tree: make check), else in ES_PLUGIN_DIR; loaded once, never unloaded
- * (glib's types cannot be). NULL with err when it cannot be. */
+/* The directory the renderer is loaded from: beside the running eschool
+ * when it is there (a build tree: make check), else ES_PLUGIN_DIR. */
+static void plugin_dir(char *out, size_t outsz)
+{
+	char exe[ES_PATH_LEN], beside[ES_PATH_LEN + 32];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe));
+	const char *dir;
+
+	(void)es_strlcpy(out, ES_PLUGIN_DIR, outsz);
+	if (n <= 0 || (size_t)n >= sizeof(exe)) /* (a cut path is not used) */
+		return;
+	exe[n] = '\0';
+	dir = dirname(exe);
+	if ((size_t)snprintf(beside, sizeof(beside), "%s/%s", dir, SLIPS_PLUGIN_FILE) <
+	            sizeof(beside) &&
+	    access(beside, F_OK) == 0)
+		(void)es_strlcpy(out, dir, outsz);
+}
+
+/* The renderer, loaded once and never unloaded (glib's types cannot be);
+ * NULL with err when it cannot be. The file is opened without following
+ * a link, from its directory opened the same way, both checked root's
+ * alone, and that very file is loaded (/proc/self/fd): nobody can swap
+ * it between the check and dlopen. */
 static const struct slips_plugin *renderer(struct es_err *err)
 {
 	static const struct slips_plugin *loaded;
-	char exe[ES_PATH_LEN], path[ES_PATH_LEN + 32];
-	const char *dir = ES_PLUGIN_DIR;
-	const struct slips_plugin *p;
+	char dir[ES_PATH_LEN], byfd[64];
+	const struct slips_plugin *p = NULL;
+	int dfd = -1, fd = -1;
 	void *dl;
-	ssize_t n;
 
 	if (loaded != NULL)
 		return loaded;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		char beside[ES_PATH_LEN + 32];
-
-		exe[n] = '\0';
-		(void)snprintf(beside, sizeof(beside), "%s/%s", dirname(exe), SLIPS_PLUGIN_FILE);
-		if (access(beside, F_OK) == 0)
-			dir = exe; /* (dirname cut exe in place) */
+	plugin_dir(dir, sizeof(dir));
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd >= 0)
+		fd = openat(dfd, SLIPS_PLUGIN_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || !root_only(dfd, true) || !root_only(fd, false)) {
+		es_err_set(err, ES_EUNAVAIL,
+		           "%s/%s is missing, or is not root's alone: it draws the slips (reinstall "
+		           "eschool)",
+		           dir, SLIPS_PLUGIN_FILE);
+		goto out;
 	}
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, SLIPS_PLUGIN_FILE) >= sizeof(path))
-		return es_err_set(err, ES_ESOFTWARE, "%s: the path is too long", dir), NULL;
-	if (!root_only(dir, true) || !root_only(path, false))
-		return es_err_set(err, ES_EUNAVAIL,
-		                  "%s is missing, or is not root's alone: it draws the slips "
-		                  "(reinstall eschool)",
-		                  path),
-		       NULL;
-	dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-	if (dl == NULL)
-		return es_err_set(err, ES_EUNAVAIL, "cannot load %s: %s (reinstall eschool)", path,
-		                  dlerror()),
-		       NULL;
+	(void)snprintf(byfd, sizeof(byfd), "/proc/self/fd/%d", fd);
+	dl = dlopen(byfd, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+	if (dl == NULL) {
+		es_err_set(err, ES_EUNAVAIL, "cannot load %s/%s: %s (reinstall eschool)", dir,
+		           SLIPS_PLUGIN_FILE, dlerror());
+		goto out;
+	}
 	p = dlsym(dl, SLIPS_PLUGIN_SYMBOL);
 	if (p == NULL || p->version != SLIPS_PLUGIN_VERSION) {
 		(void)dlclose(dl);
-		return es_err_set(err, ES_ESOFTWARE, "%s is not the slips' renderer of this eschool",
-		                  path),
-		       NULL;
+		p = NULL;
+		es_err_set(err, ES_ESOFTWARE, "%s/%s is not the slips' renderer of this eschool", dir,
+		           SLIPS_PLUGIN_FILE);
+		goto out;
 	}
 	loaded = p;
+out:
+	if (fd >= 0)
+		(void)close(fd);
+	if (dfd >= 0)
+		(void)close(dfd);
 	return p;
 }
 

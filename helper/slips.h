@@ -21,7 +21,8 @@ int slip_set_add(struct slip_set *s, const struct slip *slip);
 
 /* Checks, before anything is made, that path can become the slips: it
  * must not exist (the PDF is created with O_EXCL) and its directory must
- * exist. ES_ECANTCREAT otherwise, saying what to do. */
+ * exist (ES_ECANTCREAT otherwise, saying what to do); and that the
+ * renderer, eschool_slips.so, loads (ES_EUNAVAIL). */
 int slip_path_check(const char *path, struct es_err *err);
 
 /* Writes the set to path (new, 0600) with the school's name, logo and

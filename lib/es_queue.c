@@ -426,7 +426,6 @@ static int cmp_msgs(const void *a, const void *b)
 	return strcmp(x->id, y->id);
 }
 
-/* One message's metadata, read through its directory's descriptor. */
 /* A queue file's metadata, for listing: only its header is read (a
  * listing of 100,000 mails reads no message), checked as es_queue_parse
  * checks the whole: the stated size and the header's must make the
@@ -446,11 +445,11 @@ static int read_meta(int dfd, const char *spool, const char *sub, const char *id
 	want = fsize < sizeof(head) - 1 ? fsize : sizeof(head) - 1;
 	e = es_fs_read_all(fd, head, want, &got);
 	(void)close(fd);
-	if (e != 0)
-		return es_err_errno(err, ES_EIO, e, "cannot read %s/%s/%s", spool, sub, id);
 	head[got] = '\0';
-	if (parse_header(head, got, m, &hlen, &size) != 0 || strcmp(m->id, id) != 0 ||
-	    hlen + size != fsize)
+	if (e != 0)
+		rc = es_err_errno(err, ES_EIO, e, "cannot read %s/%s/%s", spool, sub, id);
+	else if (parse_header(head, got, m, &hlen, &size) != 0 || strcmp(m->id, id) != 0 ||
+	         hlen + size != fsize)
 		rc = es_err_set(err, ES_EDATA,
 		                "corrupt or incomplete queue file %s/%s/%s; move it away", spool, sub,
 		                id);

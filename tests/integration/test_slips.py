@@ -122,8 +122,13 @@ def test_a_renderer_others_may_write_is_never_loaded(sandbox):
     assert not sb.exists(out)
     for user, password in first.items():
         assert password_ok(sb, user, password), user
+    # a link, even to root's own renderer, is not followed
+    sb.cmd(["ln", "-sf", plugin, f"{copy}/eschool_slips.so"], check=True)
+    p = sb.cmd([f"{copy}/eschool", "slips", "--reset", "--class", "6A", "-o", out])
+    assert p.returncode == 69 and "not root's alone" in p.stderr, (p.returncode, p.stderr)
     # root's alone again: loaded, the slips drawn
-    sb.cmd(["chmod", "644", f"{copy}/eschool_slips.so"], check=True)
+    sb.cmd(["rm", f"{copy}/eschool_slips.so"], check=True)
+    sb.cmd(["install", "-m", "644", plugin, f"{copy}/eschool_slips.so"], check=True)
     p = sb.cmd([f"{copy}/eschool", "slips", "--reset", "--class", "6A", "-o", out])
     assert p.returncode == 0, p.stderr
     assert set(slip_passwords(sb, out)) == {"edupre", "lmartin"}
