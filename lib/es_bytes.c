@@ -32,7 +32,7 @@ void es_hex(char *out, const unsigned char *in, size_t n)
 	out[2 * n] = '\0';
 }
 
-static int nibble(char c)
+int es_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -50,7 +50,7 @@ int es_unhex(unsigned char *out, size_t n, const char *hex)
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+		int hi = es_hex_digit(hex[2 * i]), lo = es_hex_digit(hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			es_wipe(out, n);

@@ -22,6 +22,9 @@ bool es_equal_ct(const void *a, const void *b, size_t n);
 /* Lower-case hex of n bytes into out (2n+1 bytes, NUL-terminated). */
 void es_hex(char *out, const unsigned char *in, size_t n);
 
+/* A hex digit's value (either case), or -1. */
+int es_hex_digit(char c);
+
 /* Decodes exactly 2*n hex digits (either case) of hex into out[n];
  * 0, or -1 (bad digit, wrong length: out wiped). */
 int es_unhex(unsigned char *out, size_t n, const char *hex);

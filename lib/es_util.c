@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "es_bytes.h"
 
 int es_strlcpy(char *dst, const char *src, size_t dstsz)
 {
@@ -277,25 +278,14 @@ int es_pct_encode_also(struct es_buf *out, const char *s, const char *also)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int es_pct_decode(char *s)
 {
 	char *w = s;
 
 	for (const char *r = s; *r != '\0'; r++) {
 		if (*r == '%') {
-			int hi = hexval(r[1]);
-			int lo = hi < 0 ? -1 : hexval(r[2]);
+			int hi = es_hex_digit(r[1]);
+			int lo = hi < 0 ? -1 : es_hex_digit(r[2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return -1;
 			*w++ = (char)(hi * 16 + lo);
