@@ -819,6 +819,9 @@ void es_login_ask_code(struct es_login *l)
 		return;
 	pending = es_state_get(&l->st, ES_K_PENDING_EMAIL);
 	(void)es_strlcpy(addr, pending, sizeof(addr));
+	/* (a state handed on by the quiet way came without the store) */
+	if (need_store(l) != 0)
+		return;
 	if (es_store_code_key(&l->store, false, key, &err) != 0) {
 		es_login_log(l, LOG_ERR, "cannot check codes: %s", err.msg);
 		return;

@@ -177,8 +177,8 @@ static void drop_kept_state(const struct call *c)
 	(void)pam_set_data(c->pamh, STATE_DATA, NULL, NULL);
 }
 
-/* Takes the kept state when it is user's and recent (*at: when it was
- * read); it is used once. */
+/* Takes the kept state when it is user's and recent (*at, unless NULL:
+ * when it was read); it is used once. */
 static bool take_kept_state(struct call *c, const char *user, time_t *at)
 {
 	const void *data = NULL;
@@ -190,7 +190,8 @@ static bool take_kept_state(struct call *c, const char *user, time_t *at)
 	k = (struct kept_state *)data;
 	ok = strcmp(k->st.username, user) == 0 && c->l.now >= k->at &&
 	     c->l.now - k->at < KEPT_MAX_AGE;
-	*at = k->at;
+	if (at != NULL)
+		*at = k->at;
 	if (ok) {
 		es_state_free(&c->l.st);
 		c->l.st = k->st;
@@ -356,7 +357,6 @@ static int prepare(struct call *c, unsigned how)
 	const char *user = NULL;
 	const struct es_config *cfg;
 	const void *data = NULL;
-	time_t read_at;
 	bool again, have;
 	int rc;
 
@@ -374,7 +374,7 @@ static int prepare(struct call *c, unsigned how)
 			(void)pam_set_data(c->pamh, CFG_ERR_DATA, &logged, NULL);
 		return pam_rc(es_login_broken_config(&c->l, c->config_path, &err, again));
 	}
-	have = (how & PREP_KEPT) != 0 && take_kept_state(c, c->l.user, &read_at);
+	have = (how & PREP_KEPT) != 0 && take_kept_state(c, c->l.user, NULL);
 	if (cfg->policy.backend == ES_ACCT_LDAP) {
 		/* the directory is connected when first needed (es_login): the
 		 * directory down, SSSD decides alone (its cache logs students
@@ -392,25 +392,27 @@ static int prepare(struct call *c, unsigned how)
 
 /* The quiet login (lib/es_login.h): true when this stage has nothing to
  * do, decided from the state read under PAM_USER as given, without NSS.
- * Else c is as call_new left it, for the usual way. Not with debug: its
- * lines say what the usual way decided. */
+ * Else c is as call_new left it, for the usual way, and the state read is
+ * kept for it (it takes it under the canonical name only, and checks
+ * whose it is). Not with debug: its lines say what the usual way
+ * decided. */
 static bool quiet(struct call *c, bool account, const char *rhost, const char *tty)
 {
 	struct es_err err = { 0 };
 	const struct es_config *cfg;
 	const char *user = NULL;
 	time_t read_at = c->l.now;
-	bool have, yes;
+	bool have, loaded, yes;
 
-	if (c->l.debug || stage_user(c, &user) >= 0 || (cfg = config_get(c, &err)) == NULL ||
-	    cfg->policy.backend == ES_ACCT_LDAP)
+	if (c->l.debug || stage_user(c, &user) >= 0 || (cfg = config_get(c, &err)) == NULL)
 		return false; /* (a config that does not load: the usual way says so) */
 	/* the session: the account stage's reading, quiet or not */
 	have = !account && take_kept_state(c, user, &read_at);
-	yes = es_login_quiet_load(&c->l, cfg, user, have) &&
+	loaded = es_login_quiet_load(&c->l, cfg, user, have);
+	yes = loaded &&
 	      (account ? es_login_account_quiet(&c->l) : es_login_session_quiet(&c->l, rhost, tty));
-	/* the reading goes on to the session, or back for the usual way */
-	if ((yes && account) || (!yes && have))
+	/* the reading goes on to the session, or to the usual way */
+	if ((yes && account) || (!yes && (have || loaded)))
 		keep_state(c, read_at);
 	if (!yes)
 		es_login_quiet_reset(&c->l);
@@ -451,7 +453,7 @@ PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char 
 		call_free(c);
 		return PAM_SUCCESS;
 	}
-	rc = prepare(c, ES_LOGIN_PREP_ACCOUNT);
+	rc = prepare(c, ES_LOGIN_PREP_ACCOUNT | PREP_KEPT); /* the quiet way's reading */
 	if (rc < 0) {
 		enum es_login_rc said = es_login_account(&c->l, &why);
 
