@@ -1,14 +1,17 @@
 /* bench/qfill: queues N welcome mails for bench/smtp, through the queue's
  * own writer (es_queue_add: tmp/, fsync, rename, fsync of new/).
  *
- *   qfill SPOOL N SIZE [SAMPLE]
+ *   qfill [-u USERS] SPOOL N SIZE [SAMPLE]
  *
  * Each message is an RFC 5322 text/plain welcome mail with CRLF line
  * endings, exactly SIZE bytes long (unless SIZE is below the headers'
  * size), to sNNNNN@school.example, kind welcome-student, priority 0,
  * secret, about no account (user empty: a bench makes no accounts, and
  * queue run sends a mail about an account only while eschool keeps its
- * state, to the address that state has). SAMPLE, when given, receives the first message with
+ * state, to the address that state has). With -u, message i is about the
+ * account s(i mod USERS), as an import's mails are (bench/daily makes
+ * those accounts): listing them asks each account's state whether its
+ * mail is held. SAMPLE, when given, receives the first message with
  * LF line endings: smtp-source -F sends it back with CRLF, the same bytes.
  * Prints the message size on stdout. */
 #include <errno.h>
@@ -167,12 +170,17 @@ static long arg(const char *s, long min, long max, const char *what)
 int main(int argc, char **argv)
 {
 	struct out o;
-	long n, size;
+	long n, size, users = 0;
 	size_t len = 0;
 	time_t now = time(NULL);
 
+	if (argc > 2 && strcmp(argv[1], "-u") == 0) {
+		users = arg(argv[2], 1, 1000000, "user count");
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc != 4 && argc != 5) {
-		(void)fprintf(stderr, "usage: qfill SPOOL N SIZE [SAMPLE]\n");
+		(void)fprintf(stderr, "usage: qfill [-u USERS] SPOOL N SIZE [SAMPLE]\n");
 		return 2;
 	}
 	n = arg(argv[2], 1, 1000000, "count");
@@ -208,7 +216,9 @@ int main(int argc, char **argv)
 			}
 		}
 		memset(&m, 0, sizeof(m));
-		(void)snprintf(m.to, sizeof(m.to), "s%05ld@school.example", i);
+		(void)snprintf(m.to, sizeof(m.to), "s%05ld@school.example", users ? i % users : i);
+		if (users)
+			(void)snprintf(m.user, sizeof(m.user), "s%05ld", i % users);
 		(void)snprintf(m.kind, sizeof(m.kind), "welcome-student");
 		m.priority = ES_QPRIO_CREDENTIALS;
 		m.secret = true;

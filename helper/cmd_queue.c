@@ -9,6 +9,7 @@
 #include "ui.h"
 #include "provision.h"
 #include "log.h"
+#include "strset.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,18 +45,26 @@ static bool creating(const struct es_state *st, const struct es_qmsg *m)
 	       (strcmp(delivery, "creating") == 0 || strcmp(delivery, "slip-pending") == 0);
 }
 
-static bool held_for_its_account(struct cli *ctx, const struct es_qmsg *m)
+/* known: what the accounts already asked said (user -> "1" when its
+ * creation is unrecorded), so that a listing reads each account's state
+ * once, not once per mail (an import queues two per pupil). */
+static bool held_for_its_account(struct cli *ctx, const struct es_qmsg *m, struct strset *known)
 {
 	struct es_state st;
 	struct es_err err = { 0 };
+	const char *said;
 	bool held = false;
 
 	if (m->user[0] == '\0' || !(m->secret || strcmp(m->kind, "parent-notice") == 0))
 		return false;
+	said = strset_get(known, m->user);
+	if (said != NULL)
+		return said[0] == '1';
 	es_state_init(&st, "");
 	if (load_user_state(ctx, m->user, &st, &err) == 0)
 		held = creating(&st, m);
 	es_state_free(&st);
+	(void)strset_put(known, m->user, held ? "1" : "0"); /* (no memory: asked again) */
 	return held;
 }
 
@@ -111,11 +120,12 @@ out:
 
 /* What list and status call a message; "held": waiting for its account's
  * creation to be recorded (an interrupted command, to be run again). */
-static const char *state_of(struct cli *ctx, const struct es_qmsg *m, time_t now)
+static const char *state_of(struct cli *ctx, const struct es_qmsg *m, time_t now,
+                            struct strset *known)
 {
 	if (m->failed)
 		return "failed";
-	if (held_for_its_account(ctx, m))
+	if (held_for_its_account(ctx, m, known))
 		return "held";
 	return m->next_try > (int64_t)now ? "deferred" : "queued";
 }
@@ -297,37 +307,60 @@ static void print_status(const struct cli *ctx, const struct queue_counts *c)
 	       ctx->cfg.monthly_quota > 0 ? mq : _("none"));
 }
 
+/* What queue status counts, message by message (es_queue_scan: the
+ * queue is never held whole). */
+struct status_scan {
+	struct cli *ctx;
+	struct queue_counts c;
+	struct strset known; /* held_for_its_account's */
+};
+
+static void count_message(struct queue_counts *c, const struct es_qmsg *m, const char *st)
+{
+	c->queued += strcmp(st, "queued") == 0;
+	c->failed += strcmp(st, "failed") == 0;
+	c->held += strcmp(st, "held") == 0;
+	if (strcmp(st, "deferred") == 0) {
+		c->deferred++;
+		if (c->next == 0 || m->next_try < c->next)
+			c->next = m->next_try;
+	}
+}
+
+static int status_visit(const struct es_qmsg *m, void *arg)
+{
+	struct status_scan *s = arg;
+
+	count_message(&s->c, m, state_of(s->ctx, m, s->ctx->now, &s->known));
+	return 0;
+}
+
 static int queue_show(struct cli *ctx, bool status)
 {
 	struct es_err err = { 0 };
+	struct status_scan scan = { .ctx = ctx };
 	struct es_qmsg *list = NULL;
-	size_t n = 0, bad = 0, queued = 0, deferred = 0, failed = 0, held = 0;
-	int64_t next = 0;
+	size_t n = 0, bad = 0;
+	int rc = status ? es_queue_scan(ctx->cfg.spool_dir, status_visit, &scan, &bad, &err)
+	                : es_queue_list(ctx->cfg.spool_dir, &list, &n, &bad, &err);
 
-	if (es_queue_list(ctx->cfg.spool_dir, &list, &n, &bad, &err) != 0)
+	if (rc != 0) {
+		strset_free(&scan.known);
 		return ui_fail(&err);
+	}
 	if (bad > 0)
 		ui_warn("%s", ui_err(&err));
 	for (size_t i = 0; i < n; i++) {
-		const char *st = state_of(ctx, &list[i], ctx->now);
+		const char *st = state_of(ctx, &list[i], ctx->now, &scan.known);
 
-		queued += strcmp(st, "queued") == 0;
-		failed += strcmp(st, "failed") == 0;
-		held += strcmp(st, "held") == 0;
-		if (strcmp(st, "deferred") == 0) {
-			deferred++;
-			if (next == 0 || list[i].next_try < next)
-				next = list[i].next_try;
-		}
-		if (status)
-			continue;
+		count_message(&scan.c, &list[i], st);
 		print_message(ctx, &list[i], st);
 	}
 	if (status) {
-		struct queue_counts counts = { queued, deferred, failed, bad, held, next };
-
-		print_status(ctx, &counts);
+		scan.c.bad = bad;
+		print_status(ctx, &scan.c);
 	}
+	strset_free(&scan.known);
 	free(list);
 	return 0;
 }

@@ -457,68 +457,91 @@ static int read_meta(int dfd, const char *spool, const char *sub, const char *id
 	return rc;
 }
 
-int es_queue_list(const char *spool, struct es_qmsg **out, size_t *n, size_t *n_corrupt,
+int es_queue_scan(const char *spool, es_queue_visit visit, void *arg, size_t *n_corrupt,
                   struct es_err *err)
 {
 	static const char *const subs[] = { "new", "failed" };
-	struct es_qmsg *list = NULL;
-	size_t cap = 0, count = 0, bad = 0;
+	size_t bad = 0;
+	int rc = 0;
 
-	*out = NULL;
-	*n = 0;
 	*n_corrupt = 0;
-	for (size_t s = 0; s < 2; s++) {
+	for (size_t s = 0; s < 2 && rc == 0; s++) {
 		int sfd, dfd;
 		DIR *dir;
 		struct dirent *de;
 
 		if (open_sub(spool, subs[s], &sfd, &dfd, err) != 0)
-			goto fail;
+			return -1;
 		dir = fdopendir(dfd);
 		if (dir == NULL) {
 			es_err_errno(err, ES_EIO, errno, "cannot list %s/%s", spool, subs[s]);
 			es_fs_close(&dfd);
 			es_fs_close(&sfd);
-			goto fail;
+			return -1;
 		}
-		while ((de = readdir(dir)) != NULL) {
+		while (rc == 0 && (de = readdir(dir)) != NULL) {
 			struct es_err e2 = { 0 };
+			struct es_qmsg m;
 
 			if (de->d_name[0] == '.')
 				continue;
-			if (count == cap) {
-				size_t ncap = cap ? cap * 2 : 64;
-				struct es_qmsg *nl = realloc(list, ncap * sizeof(*nl));
-				if (nl == NULL) {
-					(void)closedir(dir);
-					es_fs_close(&sfd);
-					es_err_set(err, ES_EOS, "out of memory");
-					goto fail;
-				}
-				list = nl;
-				cap = ncap;
-			}
-			if (read_meta(dfd, spool, subs[s], de->d_name, &list[count], &e2) != 0) {
+			if (read_meta(dfd, spool, subs[s], de->d_name, &m, &e2) != 0) {
 				bad++;
 				if (err != NULL)
 					*err = e2; /* the last one is reported */
 				continue;
 			}
-			list[count].failed = s == 1;
-			count++;
+			m.failed = s == 1;
+			rc = visit(&m, arg);
 		}
 		(void)closedir(dir);
 		es_fs_close(&sfd);
 	}
-	if (count > 1)
-		qsort(list, count, sizeof(*list), cmp_msgs);
-	*out = list;
-	*n = count;
 	*n_corrupt = bad;
+	return rc;
+}
+
+struct collected {
+	struct es_qmsg *list;
+	size_t n, cap;
+};
+
+static int collect(const struct es_qmsg *m, void *arg)
+{
+	struct collected *c = arg;
+
+	if (c->n == c->cap) {
+		size_t ncap = c->cap ? c->cap * 2 : 64;
+		struct es_qmsg *nl = realloc(c->list, ncap * sizeof(*nl));
+
+		if (nl == NULL)
+			return 1;
+		c->list = nl;
+		c->cap = ncap;
+	}
+	c->list[c->n++] = *m;
 	return 0;
-fail:
-	free(list);
-	return -1;
+}
+
+int es_queue_list(const char *spool, struct es_qmsg **out, size_t *n, size_t *n_corrupt,
+                  struct es_err *err)
+{
+	struct collected c = { 0 };
+	int rc = es_queue_scan(spool, collect, &c, n_corrupt, err);
+
+	*out = NULL;
+	*n = 0;
+	if (rc != 0) {
+		if (rc > 0) /* (collect's) */
+			es_err_set(err, ES_EOS, "out of memory");
+		free(c.list);
+		return -1;
+	}
+	if (c.n > 1)
+		qsort(c.list, c.n, sizeof(*c.list), cmp_msgs);
+	*out = c.list;
+	*n = c.n;
+	return 0;
 }
 
 int es_queue_lock(const char *spool, bool wait, int *fd, struct es_err *err)

@@ -215,9 +215,17 @@ def test_slip_pending_is_completed_by_the_next_run(sandbox, srv):
     assert sb.state("lmartin")["delivery"] == "sent"
     sent = [env.rcpt_tos[0] for env, _ in srv.messages[n0:]]
     assert sent == ["leo@school.example"], sent  # the parent is not told yet
-    # queue run holds the notice too
+    # queue run holds the notice too, and status and list say so
     assert sb.eschool("queue", "run").returncode == 0
     assert len(srv.messages) == n0 + 1
+    p = sb.eschool("--json", "queue", "status")
+    assert p.returncode == 0, p.stderr
+    status = json.loads(p.stdout)
+    assert (status["held"], status["queued"], status["failed"]) == (1, 0, 0), status
+    p = sb.eschool("--json", "queue", "list")
+    assert p.returncode == 0, p.stderr
+    listed = [(m["kind"], m["state"]) for m in json_lines(p.stdout)]
+    assert listed == [("parent-notice", "held")], listed
     sb.cmd(["umount", outdir], check=True)
     p = sb.eschool("--json", "import", "--slips", f"{outdir}/s.pdf", path)
     assert p.returncode == 0, p.stderr
