@@ -48,6 +48,10 @@
 
 #define MAX_ROSTER_BYTES (64L * 1024 * 1024)
 #define CHUNK 128
+/* The hashing pool's window: the jobs whose credentials may be in memory
+ * at once (the writer's chunk, and as many made ahead of it), whatever
+ * the roster's size. */
+#define POOL_SLOTS ((size_t)2 * CHUNK)
 #define TAIL_CHUNK 8 /* the smallest chunk (chunk_end) */
 /* A state key of import's: "1" when the account's home path was taken when
  * the import started the account (decided before anything of the account
@@ -121,6 +125,14 @@ struct role_pol {
 	struct es_policy pol;
 };
 
+/* One credential being made, or made, for job `job`. */
+struct pool_slot {
+	size_t job;
+	bool ready;
+	int rc;
+	struct es_err *err; /* a failed job's error (NULL: none, or no memory) */
+};
+
 struct import {
 	struct cli *ctx;
 	const char *file;
@@ -145,15 +157,21 @@ struct import {
 	size_t n_gone, n_updated, n_failed, n_gone_done;
 	int unknown_rc; /* an unlisted account whose lookup failed: left, and said by the exit */
 	bool allow_partial;
-	/* hashing pool */
-	struct cred *creds;
-	int *cred_rc;
-	struct es_err **cred_err; /* a failed job's error (NULL: none, or no memory) */
+	/* hashing pool: job j's credential is made in slot j % POOL_SLOTS,
+	 * once j < window_start + POOL_SLOTS (window_start: the first job
+	 * the writer is not done with), and wiped when the writer is done
+	 * with j's chunk */
+	struct cred *creds;       /* POOL_SLOTS of them */
+	struct pool_slot *slots;  /* POOL_SLOTS */
 	size_t *jobs; /* row indexes that need a credential, in order */
-	size_t n_jobs, next_job, n_ready;
-	bool *ready;
+	size_t n_jobs, next_job, window_start;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	/* passwords the end of the run still shows (a production fallback)
+	 * or draws (--slips), job j's at kept + j * kept_len; NULL when
+	 * neither (debug mode shows each as its chunk is made) */
+	char *kept;
+	size_t kept_len;
 	/* output */
 	const char *bar_what; /* what the progress bar counts */
 	size_t bar_done, bar_total;
@@ -984,35 +1002,73 @@ static void *hash_worker(void *arg)
 	struct import *im = arg;
 
 	for (;;) {
+		struct pool_slot *slot;
 		size_t j;
 		int rc;
 
 		(void)pthread_mutex_lock(&im->mu);
+		while (!im->stop && im->next_job < im->n_jobs &&
+		       im->next_job >= im->window_start + POOL_SLOTS)
+			(void)pthread_cond_wait(&im->cv, &im->mu);
 		if (im->stop || im->next_job >= im->n_jobs) {
 			(void)pthread_mutex_unlock(&im->mu);
 			return NULL;
 		}
 		j = im->next_job++;
+		slot = &im->slots[j % POOL_SLOTS];
+		*slot = (struct pool_slot){ .job = j };
 		(void)pthread_mutex_unlock(&im->mu);
 		struct es_err e = { 0 };
 
-		rc = cred_make(im->r.rows[im->jobs[j]].pol, &im->creds[j], &e);
+		rc = cred_make(im->r.rows[im->jobs[j]].pol, &im->creds[j % POOL_SLOTS], &e);
 		(void)pthread_mutex_lock(&im->mu);
-		im->cred_rc[j] = rc;
-		if (rc != 0 && (im->cred_err[j] = malloc(sizeof(e))) != NULL)
-			*im->cred_err[j] = e;
-		im->ready[j] = true;
+		slot->rc = rc;
+		if (rc != 0 && (slot->err = malloc(sizeof(e))) != NULL)
+			*slot->err = e;
+		slot->ready = true;
 		(void)pthread_cond_broadcast(&im->cv);
 		(void)pthread_mutex_unlock(&im->mu);
 	}
 }
 
-static void wait_ready(struct import *im, size_t j)
+/* Job j's slot, once its credential is made. */
+static const struct pool_slot *wait_ready(struct import *im, size_t j)
 {
+	const struct pool_slot *slot = &im->slots[j % POOL_SLOTS];
+
 	(void)pthread_mutex_lock(&im->mu);
-	while (!im->ready[j])
+	while (!(slot->job == j && slot->ready))
 		(void)pthread_cond_wait(&im->cv, &im->mu);
 	(void)pthread_mutex_unlock(&im->mu);
+	return slot;
+}
+
+static struct cred *cred_of(struct import *im, size_t j)
+{
+	return &im->creds[j % POOL_SLOTS];
+}
+
+/* The writer is done with the jobs before `to`: their slots are wiped
+ * and given to the jobs after the window. */
+static void release_jobs(struct import *im, size_t to)
+{
+	(void)pthread_mutex_lock(&im->mu);
+	for (size_t j = im->window_start; j < to; j++) {
+		struct pool_slot *slot = &im->slots[j % POOL_SLOTS];
+
+		cred_wipe(cred_of(im, j));
+		free(slot->err);
+		*slot = (struct pool_slot){ .job = SIZE_MAX };
+	}
+	im->window_start = to;
+	(void)pthread_cond_broadcast(&im->cv);
+	(void)pthread_mutex_unlock(&im->mu);
+}
+
+/* Job j's password, kept for the end of the run (im->kept). */
+static char *kept_password(const struct import *im, size_t j)
+{
+	return im->kept + j * im->kept_len;
 }
 
 /* ---- output ---- */
@@ -1288,7 +1344,7 @@ static int report_all(struct import *im, struct es_err *err)
 	for (size_t j = 0; j < im->n_jobs; j++) {
 		const struct row *row = &im->r.rows[im->jobs[j]];
 		bool shown = row->delivery != NULL && strcmp(row->delivery, "fallback") == 0;
-		const char *password = shown ? im->creds[j].password : NULL;
+		const char *password = shown && im->kept != NULL ? kept_password(im, j) : NULL;
 		const char *delivery = row->delivery;
 
 		if (delivery == NULL)
@@ -1332,7 +1388,8 @@ static int report_all(struct import *im, struct es_err *err)
 				rc = es_err_errno(err, ES_EIO, errno, "cannot write the credentials sheet");
 			es_buf_free(&b);
 		}
-		cred_wipe(&im->creds[j]);
+		if (im->kept != NULL)
+			sodium_memzero(kept_password(im, j), im->kept_len);
 		/* "slip" was recorded when the PDF was written (write_slips) */
 		if (strcmp(delivery, "queued") != 0 && strcmp(delivery, "slip-pending") != 0 &&
 		    strcmp(delivery, "slip") != 0)
@@ -1478,7 +1535,7 @@ static struct es_aging row_aging(const struct import *im, const struct row *row)
 
 /* The row's slip, with --slips for every row made, without it for a row
  * with no address in production (checked before: prepare_slips). */
-static int add_slip(struct import *im, const struct row *row, const struct cred *cred,
+static int add_slip(struct import *im, const struct row *row, const char *password,
                     struct es_err *err)
 {
 	const char *lang = row->f[C_LANG] != NULL ? row->f[C_LANG] : im->ctx->cfg.language;
@@ -1490,7 +1547,7 @@ static int add_slip(struct import *im, const struct row *row, const struct cred 
 	                                                                 : row->username,
 	                                             .klass = row->f[C_CLASS],
 	                                             .username = row->username,
-	                                             .password = cred->password,
+	                                             .password = password,
 	                                             .lang = lang,
 	                                             .expires = row->expires }) != 0)
 		return es_err_set(err, ES_EOS, "out of memory");
@@ -1687,10 +1744,11 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		struct row *row = &im->r.rows[im->jobs[j]];
 		const struct es_role *r;
 
-		wait_ready(im, j);
-		if (im->cred_rc[j] != 0) {
-			if (im->cred_err[j] != NULL)
-				*err = *im->cred_err[j];
+		const struct pool_slot *slot = wait_ready(im, j);
+
+		if (slot->rc != 0) {
+			if (slot->err != NULL)
+				*err = *slot->err;
 			else
 				(void)es_err_set(err, ES_EOS, "out of memory");
 			goto out;
@@ -1706,7 +1764,7 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		accts[j - from] = (struct newacct){
 			.user = row->username,
 			.fullname = row->f[C_NAME],
-			.hash = im->creds[j].hash,
+			.hash = cred_of(im, j)->hash,
 			.aging = row_aging(im, row),
 			.home_base = row->pol->home_base,
 			.shell = row->pol->shell,
@@ -1749,8 +1807,13 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		if (row->warning != NULL)
 			im_warn(im, "%s:%lu: %s: %s", im->file, row->line, row->username,
 			        row->warning);
-		if (!im->production && deliver(im, row, &im->creds[j], err) != 0)
+		if (!im->production && deliver(im, row, cred_of(im, j), err) != 0)
 			goto out_delivered;
+		if (im->kept != NULL &&
+		    es_strlcpy(kept_password(im, j), cred_of(im, j)->password, im->kept_len) != 0) {
+			(void)es_err_set(err, ES_ESOFTWARE, "a password longer than its policy says");
+			goto out_delivered;
+		}
 		row->created = false; /* from here on, never undone */
 		aging = row_aging(im, row);
 		journal = !im->production ? "printed" : row->slip ? "slip-pending" : "queued";
@@ -1758,13 +1821,14 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		ok = es_record_open(&im->ctx->store, row->username, ES_RECORD_WRITE, &st, &rec,
 		                    err) == 0 &&
 		     (row->uid < 0 || es_state_set_i64(&st, ES_K_UID, row->uid) == 0) &&
-		     (!im->production || queue_row(im, row, &st, &im->creds[j]) == 0) &&
+		     (!im->production || queue_row(im, row, &st, cred_of(im, j)) == 0) &&
 		     es_state_set(&st, ES_K_DELIVERY, journal) == 0 &&
 		     es_account_aging_written(&st, &aging) == 0 &&
 		     es_record_save(&rec, err) == 0;
 		if (ok) {
 			row->expires = (time_t)es_state_get_i64(&st, ES_K_INITIAL_EXPIRES, 0);
-			ok = add_slip(im, row, &im->creds[j], err) == 0;
+			ok = im->slips_path == NULL ||
+			     add_slip(im, row, kept_password(im, j), err) == 0;
 		}
 		if (ok && !im->production) { /* backend = console | file: the mails too */
 			char kind[80];
@@ -1773,11 +1837,9 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 			es_account_welcome_kind(&im->ctx->cfg, row->role, kind, sizeof(kind));
 			if (row->f[C_EMAIL] != NULL)
 				debug_mail(im->ctx, &st, kind, row->f[C_EMAIL], row->f[C_NAME],
-				           im->creds[j].password);
+				           cred_of(im, j)->password);
 			if (parent != NULL && strcmp(row->role, "student") == 0)
 				debug_mail(im->ctx, &st, "parent-notice", parent, NULL, NULL);
-			if (im->slips_path == NULL) /* else wiped once the slips are drawn */
-				cred_wipe(&im->creds[j]);
 		}
 		es_record_close(&rec);
 		es_state_free(&st);
@@ -1865,16 +1927,28 @@ static int create_all(struct import *im, struct es_err *err)
 	if (im->n_jobs == 0)
 		return 0;
 	im->jobs = calloc(im->n_jobs, sizeof(*im->jobs));
-	im->creds = sodium_allocarray(im->n_jobs, sizeof(*im->creds));
-	im->cred_rc = calloc(im->n_jobs, sizeof(*im->cred_rc));
-	im->cred_err = calloc(im->n_jobs, sizeof(struct es_err *));
-	im->ready = calloc(im->n_jobs, sizeof(*im->ready));
-	if (im->jobs == NULL || im->creds == NULL || im->cred_rc == NULL || im->cred_err == NULL ||
-	    im->ready == NULL)
+	im->creds = sodium_allocarray(POOL_SLOTS, sizeof(*im->creds));
+	im->slots = calloc(POOL_SLOTS, sizeof(*im->slots));
+	if (im->jobs == NULL || im->creds == NULL || im->slots == NULL)
 		return es_err_set(err, ES_EOS, "out of memory");
+	for (size_t k = 0; k < POOL_SLOTS; k++)
+		im->slots[k].job = SIZE_MAX; /* none yet */
 	for (size_t i = 0, j = 0; i < im->r.n; i++)
-		if (is_job(im->r.rows[i].action))
+		if (is_job(im->r.rows[i].action)) {
+			long len = im->r.rows[i].pol->password_length;
+
 			im->jobs[j++] = i;
+			if (len > 0 && (size_t)len + 1 > im->kept_len)
+				im->kept_len = (size_t)len + 1;
+		}
+	/* the passwords the end of the run needs: as long as the longest
+	 * policy's, in guarded memory (sodium_allocarray wipes it when freed) */
+	if (im->production || im->slips_path != NULL) {
+		im->kept = sodium_allocarray(im->n_jobs, im->kept_len);
+		if (im->kept == NULL)
+			return es_err_set(err, ES_EOS, "out of memory");
+		memset(im->kept, 0, im->n_jobs * im->kept_len); /* (it comes filled with 0xdb) */
+	}
 
 	if (ensure_role_groups(im, err) != 0)
 		return -1;
@@ -1895,11 +1969,13 @@ static int create_all(struct import *im, struct es_err *err)
 		to = chunk_end(from, im->n_jobs);
 		if (run_chunk(im, from, to, err) != 0)
 			goto out;
+		release_jobs(im, to);
 	}
 	rc = 0;
 out:
 	(void)pthread_mutex_lock(&im->mu);
 	im->stop = true;
+	(void)pthread_cond_broadcast(&im->cv); /* workers waiting for the window */
 	(void)pthread_mutex_unlock(&im->mu);
 	for (size_t t = 0; t < started; t++)
 		(void)pthread_join(threads[t], NULL);
@@ -2286,12 +2362,12 @@ static void import_free(struct import *im)
 	slip_set_free(&im->slips);
 	if (im->creds != NULL)
 		sodium_free(im->creds); /* wipes */
+	if (im->kept != NULL)
+		sodium_free(im->kept);
 	free(im->jobs);
-	free(im->cred_rc);
-	for (size_t j = 0; im->cred_err != NULL && j < im->n_jobs; j++)
-		free(im->cred_err[j]);
-	free(im->cred_err);
-	free(im->ready);
+	for (size_t k = 0; im->slots != NULL && k < POOL_SLOTS; k++)
+		free(im->slots[k].err);
+	free(im->slots);
 	free(im->old_mails);
 	strset_free(&im->sys_users);
 	strset_free(&im->sys_groups);
