@@ -52,6 +52,7 @@
  * at once (the writer's chunk, and as many made ahead of it), whatever
  * the roster's size. */
 #define POOL_SLOTS ((size_t)2 * CHUNK)
+_Static_assert(POOL_SLOTS >= CHUNK, "the writer waits for a whole chunk in the window");
 #define TAIL_CHUNK 8 /* the smallest chunk (chunk_end) */
 /* A state key of import's: "1" when the account's home path was taken when
  * the import started the account (decided before anything of the account
@@ -1807,13 +1808,14 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		if (row->warning != NULL)
 			im_warn(im, "%s:%lu: %s: %s", im->file, row->line, row->username,
 			        row->warning);
-		if (!im->production && deliver(im, row, cred_of(im, j), err) != 0)
-			goto out_delivered;
-		if (im->kept != NULL &&
+		if (im->kept != NULL && /* (kept_len: the longest policy's; never cut) */
 		    es_strlcpy(kept_password(im, j), cred_of(im, j)->password, im->kept_len) != 0) {
+			/* its journal stays "creating": the next run resumes it */
 			(void)es_err_set(err, ES_ESOFTWARE, "a password longer than its policy says");
 			goto out_delivered;
 		}
+		if (!im->production && deliver(im, row, cred_of(im, j), err) != 0)
+			goto out_delivered;
 		row->created = false; /* from here on, never undone */
 		aging = row_aging(im, row);
 		journal = !im->production ? "printed" : row->slip ? "slip-pending" : "queued";

@@ -73,8 +73,9 @@ int es_queue_revive(const char *spool, const char *id, struct es_err *err);
 /* Calls visit with each message's metadata (its header alone is read),
  * new/ then failed/ (m->failed), in directory order. A file that cannot be
  * read is skipped and counted in *n_corrupt, its error (the last one's) in
- * err. Returns 0, what visit returned when it was not 0 (the scan stops
- * there), or -1 (err) when a directory cannot be read. */
+ * err. visit returns 0 to go on, or a positive value to stop the scan,
+ * which returns it. Returns 0 when every message was visited, or -1 (err)
+ * when a directory cannot be read. */
 typedef int (*es_queue_visit)(const struct es_qmsg *m, void *arg);
 int es_queue_scan(const char *spool, es_queue_visit visit, void *arg, size_t *n_corrupt,
                   struct es_err *err);

@@ -404,8 +404,11 @@ static bool quiet(struct call *c, bool account, const char *rhost, const char *t
 	time_t read_at = c->l.now;
 	bool have, loaded, yes;
 
-	if (c->l.debug || stage_user(c, &user) >= 0 || (cfg = config_get(c, &err)) == NULL)
-		return false; /* (a config that does not load: the usual way says so) */
+	if (c->l.debug || stage_user(c, &user) >= 0 || (cfg = config_get(c, &err)) == NULL ||
+	    cfg->policy.backend == ES_ACCT_LDAP)
+		return false; /* (a config that does not load: the usual way says so; the
+		               * directory's reading goes to the session under the
+		               * canonical name, es_login_quiet_load being files-only) */
 	/* the session: the account stage's reading, quiet or not */
 	have = !account && take_kept_state(c, user, &read_at);
 	loaded = es_login_quiet_load(&c->l, cfg, user, have);
@@ -449,6 +452,11 @@ PUBLIC int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char 
 
 	if (c == NULL)
 		return PAM_BUF_ERR;
+	/* a reading kept by an earlier account call on this handle (a stack
+	 * naming the module twice, a program asking again) is not this
+	 * call's: the state is read afresh, and only this call's quiet
+	 * reading goes on to prepare */
+	drop_kept_state(c);
 	if (quiet(c, true, NULL, NULL)) {
 		call_free(c);
 		return PAM_SUCCESS;

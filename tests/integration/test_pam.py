@@ -237,6 +237,26 @@ def test_password_age_warning_and_expiry(sb):
     assert r["errors"] == ["Your password has expired: choose a new one now."], r
 
 
+def test_each_account_call_reads_the_state_afresh(sb):
+    """The account stage keeps what it read for the session of the same
+    login. A second account call on the same handle (here a stack naming
+    the module twice, the state broken in between by pam_exec) reads the
+    state again: it is said to be broken, never decided from the first
+    call's reading."""
+    prepare(sb, policy="max_age_days = 90\nwarn_days = 7\n")
+    add(sb, lang="en")
+    edit_state(sb, "zoe", must_change=0, initial_expires=0)
+    days_ago(sb, "zoe", password_changed=87)  # a warning: not quiet, the reading kept
+    breaker = "/etc/eschool-test-break-state"
+    sb.write(breaker, f"#!/bin/sh\nprintf 'not a state\\n' > {STATE}/zoe\n", mode="755")
+    sb.write("/etc/pam.d/es-twice", f"account required {MODULE}\n"
+             f"account required pam_exec.so quiet {breaker}\n"
+             f"account required {MODULE}\n", mode="644")
+    r = drive(sb, "es-twice", "zoe", [["account", SYSTEM_ERR]])
+    assert r["ok"], (r, code_of(r))
+    assert sb.read(f"{STATE}/zoe") == "not a state\n"
+
+
 def test_max_age_zero_never_expires(sb):
     prepare(sb, policy="max_age_days = 0\n")
     add(sb)
