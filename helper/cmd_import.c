@@ -580,18 +580,19 @@ static long user_uid(const struct import *im, const char *user)
 
 static bool group_known(const struct import *im, const char *group)
 {
-	struct group gr, *res = NULL;
-	char buf[16384];
-	int e;
+	struct group gr;
+	char *buf = NULL;
+	int found;
 
 	if (strset_has(&im->sys_groups, group))
 		return true;
 	if (im->gr_listed_all)
 		return false;
-	/* any error but "not found" (ERANGE for a huge group ...) counts as
+	/* an error (NSS down, a group larger than 16 MB ...) counts as
 	 * taken: never create over what cannot be checked */
-	e = getgrnam_r(group, &gr, buf, sizeof(buf), &res);
-	return res != NULL || !es_nss_not_found(e);
+	found = es_group_get(group, &gr, &buf);
+	free(buf);
+	return found != 0;
 }
 
 /* What a state file says of its account, for match_existing: "creating"

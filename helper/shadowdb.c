@@ -103,34 +103,48 @@ static void defs_read(struct defs *d)
 		d->home_mode = 0777 & ~umask_v;
 }
 
-/* ---- one colon-separated database file in memory ---- */
+/* ---- one colon-separated database file, streamed ----
+ *
+ * A chunk's pass over a file reads it twice from the same descriptor,
+ * under the locks: once to find the few lines the batch looks up (those
+ * whose first field is one of the batch's users or groups: `want`) and the
+ * ids in use, once to copy it to FILE- as it was and to FILE+ with those
+ * lines changed and the new ones at the end. Memory is the chunk's, not
+ * the file's: at 100,000 accounts each file is megabytes, read once per
+ * chunk of 128. */
 
 /* A role group's member list while a batch adds to it (db_add_member). */
 struct members {
-	size_t line;             /* the group's line in its file */
+	size_t hit;              /* the group's line (d->hits) */
 	int field;               /* the member list's field */
-	struct strset have;   /* who is in the list */
+	struct strset have;      /* which of the batch's users are in the list */
 	struct es_buf list;      /* the list, with the members added */
 	bool added;
+};
+
+/* A line the batch looks up or adds. */
+struct hit {
+	char *line;   /* NUL-terminated, no '\n' */
+	long lineno;  /* 0-based in the file; -1: added by the batch */
+	bool changed; /* to be written as it is now, not as read */
 };
 
 struct db {
 	const char *name;  /* "passwd" ... */
 	char path[64];
 	struct stat st;
-	char *orig;        /* file contents as read */
-	size_t orig_len;
-	char **lines;      /* NUL-terminated lines, no '\n'; owned copies */
-	size_t n, cap;
-	struct strset index; /* first field -> line number */
+	FILE *f;           /* the file as read, open until the batch ends */
+	off_t bytes;       /* its size as the first pass read it */
+	const struct strset *want; /* the names whose lines are kept */
+	struct hit *hits;  /* lines read come first, in file order */
+	size_t n, cap, n_read;
+	struct strset index; /* first field -> hit number (its first line) */
 	bool present;      /* subuid/subgid are optional */
 	bool changed;
 	bool locked;
-	/* subuid/subgid: where the next range starts, found by one scan of the
-	 * file and then moved past each range added, so that a batch of N
-	 * accounts costs O(N), not one scan per account (O(N^2) at 10,000) */
-	bool sub_known;
-	long sub_start;
+	/* subuid/subgid: where the next range starts: past every range in
+	 * the file (found by the first pass), then past each one added */
+	long sub_end;
 	/* group/gshadow: the member lists of the role groups this batch adds
 	 * to, parsed once and written back once (db_flush_members), so that
 	 * adding N members costs O(N), not a scan and a copy of the list each
@@ -139,26 +153,36 @@ struct db {
 	size_t n_members;
 };
 
-static int db_push(struct db *d, char *line)
+/* The first field of line, in key[keysz]; false when it cannot be a
+ * name (empty, too long, or NIS's +/- entries). */
+static bool line_key(const char *line, char *key, size_t keysz)
+{
+	size_t klen = strcspn(line, ":");
+
+	if (klen == 0 || klen >= keysz || line[0] == '+' || line[0] == '-')
+		return false;
+	memcpy(key, line, klen);
+	key[klen] = '\0';
+	return true;
+}
+
+/* Keeps line (taken: freed by the db) as hit number d->n. */
+static int db_push(struct db *d, char *line, long lineno)
 {
 	char key[ES_NAME_MAX + 64], num[24];
-	const char *colon = strchr(line, ':');
-	size_t klen = colon ? (size_t)(colon - line) : strlen(line);
 
 	if (d->n == d->cap) {
-		size_t ncap = d->cap ? d->cap * 2 : 1024;
-		char **nl = realloc(d->lines, ncap * sizeof(*nl));
-		if (nl == NULL)
+		size_t ncap = d->cap ? d->cap * 2 : 64;
+		struct hit *nh = realloc(d->hits, ncap * sizeof(*nh));
+		if (nh == NULL)
 			return -1;
-		d->lines = nl;
+		d->hits = nh;
 		d->cap = ncap;
 	}
-	d->lines[d->n] = line;
-	if (klen > 0 && klen < sizeof(key) && line[0] != '+' && line[0] != '-') {
-		memcpy(key, line, klen);
-		key[klen] = '\0';
+	d->hits[d->n] = (struct hit){ line, lineno, false };
+	if (line_key(line, key, sizeof(key)) && !strset_has(&d->index, key)) {
 		(void)snprintf(num, sizeof(num), "%zu", d->n);
-		if (!strset_has(&d->index, key) && strset_put(&d->index, key, num) != 0)
+		if (strset_put(&d->index, key, num) != 0)
 			return -1;
 	}
 	d->n++;
@@ -170,85 +194,6 @@ static long db_find(const struct db *d, const char *key)
 	const char *v = strset_get(&d->index, key);
 
 	return v != NULL ? strtol(v, NULL, 10) : -1;
-}
-
-static int db_read(struct db *d, struct es_err *err)
-{
-	int fd = open(d->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	size_t got = 0;
-	int rc;
-
-	if (fd < 0) {
-		if (errno == ENOENT && (strcmp(d->name, "subuid") == 0 ||
-		                        strcmp(d->name, "subgid") == 0))
-			return 0; /* no subordinate ids on this system */
-		return es_err_errno(err, ES_EOS, errno, "cannot open %s", d->path);
-	}
-	if (fstat(fd, &d->st) != 0 || !S_ISREG(d->st.st_mode)) {
-		(void)close(fd);
-		return es_err_set(err, ES_EOS, "%s is not a regular file", d->path);
-	}
-	rc = es_fs_read_alloc(fd, (size_t)d->st.st_size, &d->orig, &got);
-	(void)close(fd);
-	if (rc == ENOMEM)
-		return es_err_set(err, ES_EOS, "out of memory");
-	if (rc != 0 || got != (size_t)d->st.st_size)
-		return es_err_set(err, ES_EOS, "short read on %s", d->path);
-	d->orig_len = got;
-	d->present = true;
-	for (size_t i = 0; i < got;) {
-		size_t e = i;
-		char *line;
-
-		while (e < got && d->orig[e] != '\n')
-			e++;
-		line = malloc(e - i + 1);
-		if (line == NULL)
-			return es_err_set(err, ES_EOS, "out of memory");
-		memcpy(line, d->orig + i, e - i);
-		line[e - i] = '\0';
-		if (db_push(d, line) != 0) {
-			free(line);
-			return es_err_set(err, ES_EOS, "out of memory");
-		}
-		i = e + 1;
-	}
-	return 0;
-}
-
-static void db_free(struct db *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		free(d->lines[i]);
-	free(d->lines);
-	free(d->orig);
-	strset_free(&d->index);
-	for (size_t j = 0; j < d->n_members; j++) {
-		strset_free(&d->members[j].have);
-		es_buf_free(&d->members[j].list);
-	}
-	free(d->members);
-	memset(d, 0, sizeof(*d));
-}
-
-static int db_add(struct db *d, struct es_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int db_add(struct db *d, struct es_err *err, const char *fmt, ...)
-{
-	va_list ap;
-	char *line = NULL;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&line, fmt, ap);
-	va_end(ap);
-	if (n < 0 || db_push(d, line) != 0) {
-		free(n < 0 ? NULL : line);
-		return es_err_set(err, ES_EOS, "out of memory");
-	}
-	d->changed = true;
-	return 0;
 }
 
 /* Field k (0-based) of a line: pointer and length. */
@@ -281,28 +226,170 @@ static long field_num(const char *line, int k)
 	return strtol(buf, NULL, 10);
 }
 
-/* Replaces field k of line i with value. */
-static int db_set_field(struct db *d, size_t i, int k, const char *value, struct es_err *err)
-{
-	size_t len, vlen = strlen(value), olen = strlen(d->lines[i]);
-	const char *p = field(d->lines[i], k, &len);
-	size_t pre = (size_t)(p - d->lines[i]);
-	char *n;
+/* ---- ids ---- */
 
-	if (p[0] == '\0' && pre == olen && k > 0 && strchr(d->lines[i], ':') == NULL)
-		return es_err_set(err, ES_EOS, "%s: malformed line %zu", d->path, i + 1);
-	n = malloc(olen - len + vlen + 1);
-	if (n == NULL)
+struct idset {
+	unsigned char *bits; /* used ids in [min, max] */
+	long min, max, highest;
+};
+
+static int idset_init(struct idset *s, long min, long max, struct es_err *err)
+{
+	s->min = min;
+	s->max = max < min ? min : max;
+	s->highest = min - 1;
+	if (s->max - s->min > 16L * 1024 * 1024)
+		s->max = s->min + 16L * 1024 * 1024; /* 2 MB of bits is plenty */
+	s->bits = calloc((size_t)(s->max - s->min) / 8 + 1, 1);
+	return s->bits != NULL ? 0 : es_err_set(err, ES_EOS, "out of memory");
+}
+
+static void idset_mark(struct idset *s, long id)
+{
+	if (id < s->min || id > s->max)
+		return;
+	s->bits[(id - s->min) / 8] |= (unsigned char)(1u << ((id - s->min) % 8));
+	if (id > s->highest)
+		s->highest = id;
+}
+
+static bool idset_used(const struct idset *s, long id)
+{
+	if (id < s->min || id > s->max)
+		return false;
+	return (s->bits[(id - s->min) / 8] >> ((id - s->min) % 8)) & 1u;
+}
+
+/* useradd's rule: one above the highest in the range, else the lowest free. */
+static long idset_next(const struct idset *s)
+{
+	if (s->highest < s->max)
+		return s->highest + 1;
+	for (long id = s->min; id <= s->max; id++)
+		if (!idset_used(s, id))
+			return id;
+	return -1;
+}
+
+/* ---- reading ---- */
+
+/* The first pass: opens the file, keeps the lines of the names in d->want,
+ * marks the ids in field 2 (passwd's uids, group's gids) in ids when given,
+ * and finds where subordinate ranges end (subuid, subgid). */
+static int db_read(struct db *d, struct idset *ids, bool sub, struct es_err *err)
+{
+	int fd = open(d->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	char *line = NULL, key[ES_NAME_MAX + 64];
+	size_t cap = 0;
+	ssize_t got;
+	long lineno = 0;
+
+	if (fd < 0) {
+		if (errno == ENOENT && sub)
+			return 0; /* no subordinate ids on this system */
+		return es_err_errno(err, ES_EOS, errno, "cannot open %s", d->path);
+	}
+	if (fstat(fd, &d->st) != 0 || !S_ISREG(d->st.st_mode)) {
+		(void)close(fd);
+		return es_err_set(err, ES_EOS, "%s is not a regular file", d->path);
+	}
+	d->f = fdopen(fd, "r");
+	if (d->f == NULL) {
+		(void)close(fd);
 		return es_err_set(err, ES_EOS, "out of memory");
-	(void)snprintf(n, olen - len + vlen + 1, "%.*s%s%s", (int)pre, d->lines[i], value,
-	               p + len);
-	free(d->lines[i]);
-	d->lines[i] = n;
+	}
+	d->present = true;
+	while ((got = getline(&line, &cap, d->f)) > 0) {
+		d->bytes += got;
+		if (line[got - 1] == '\n')
+			line[got - 1] = '\0';
+		if (ids != NULL)
+			idset_mark(ids, field_num(line, 2));
+		if (sub) {
+			long start = field_num(line, 1), count = field_num(line, 2);
+			if (start >= 0 && count > 0 && start + count > d->sub_end)
+				d->sub_end = start + count;
+		}
+		if (line_key(line, key, sizeof(key)) && strset_has(d->want, key) &&
+		    !strset_has(&d->index, key)) {
+			char *copy = strdup(line);
+			if (copy == NULL || db_push(d, copy, lineno) != 0) {
+				free(copy);
+				free(line);
+				return es_err_set(err, ES_EOS, "out of memory");
+			}
+		}
+		lineno++;
+	}
+	free(line);
+	if (ferror(d->f) || d->bytes != d->st.st_size)
+		return es_err_set(err, ES_EOS, "short read on %s", d->path);
+	d->n_read = d->n;
+	return 0;
+}
+
+static void db_free(struct db *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->hits[i].line);
+	free(d->hits);
+	if (d->f != NULL)
+		(void)fclose(d->f);
+	strset_free(&d->index);
+	for (size_t j = 0; j < d->n_members; j++) {
+		strset_free(&d->members[j].have);
+		es_buf_free(&d->members[j].list);
+	}
+	free(d->members);
+	memset(d, 0, sizeof(*d));
+}
+
+static int db_add(struct db *d, struct es_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int db_add(struct db *d, struct es_err *err, const char *fmt, ...)
+{
+	va_list ap;
+	char *line = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n < 0 || db_push(d, line, -1) != 0) {
+		free(n < 0 ? NULL : line);
+		return es_err_set(err, ES_EOS, "out of memory");
+	}
 	d->changed = true;
 	return 0;
 }
 
-/* The member list of field k of line i, parsed on first use in a batch. */
+/* Replaces field k of hit i with value. */
+static int db_set_field(struct db *d, size_t i, int k, const char *value, struct es_err *err)
+{
+	size_t len, vlen = strlen(value), olen = strlen(d->hits[i].line);
+	const char *p = field(d->hits[i].line, k, &len);
+	size_t pre = (size_t)(p - d->hits[i].line);
+	char *n;
+
+	if (p[0] == '\0' && pre == olen && k > 0 && strchr(d->hits[i].line, ':') == NULL)
+		return es_err_set(err, ES_EOS, "%s: malformed line %ld", d->path,
+		                  d->hits[i].lineno + 1);
+	n = malloc(olen - len + vlen + 1);
+	if (n == NULL)
+		return es_err_set(err, ES_EOS, "out of memory");
+	(void)snprintf(n, olen - len + vlen + 1, "%.*s%s%s", (int)pre, d->hits[i].line, value,
+	               p + len);
+	free(d->hits[i].line);
+	d->hits[i].line = n;
+	d->hits[i].changed = true;
+	d->changed = true;
+	return 0;
+}
+
+/* The member list of field k of hit i, parsed on first use in a batch:
+ * only the batch's own users are looked for in it (a role group of
+ * 100,000 students is one long line, not 100,000 names in memory). */
 static struct members *db_members(struct db *d, size_t i, int k)
 {
 	struct members *m, *nm;
@@ -310,7 +397,7 @@ static struct members *db_members(struct db *d, size_t i, int k)
 	const char *p;
 
 	for (size_t j = 0; j < d->n_members; j++)
-		if (d->members[j].line == i && d->members[j].field == k)
+		if (d->members[j].hit == i && d->members[j].field == k)
 			return &d->members[j];
 	nm = realloc(d->members, (d->n_members + 1) * sizeof(*nm));
 	if (nm == NULL)
@@ -318,20 +405,20 @@ static struct members *db_members(struct db *d, size_t i, int k)
 	d->members = nm;
 	m = &d->members[d->n_members++];
 	memset(m, 0, sizeof(*m));
-	m->line = i;
+	m->hit = i;
 	m->field = k;
-	p = field(d->lines[i], k, &len);
+	p = field(d->hits[i].line, k, &len);
 	if (es_buf_append(&m->list, p, len) != 0)
 		return NULL;
 	for (const char *q = p; q < p + len;) {
 		size_t mlen = strcspn(q, ",:");
-		char name[256];
+		char name[ES_NAME_MAX + 1];
 
 		/* longer names cannot be one of ours (ES_NAME_MAX) */
 		if (mlen < sizeof(name)) {
 			memcpy(name, q, mlen);
 			name[mlen] = '\0';
-			if (strset_put(&m->have, name, NULL) != 0)
+			if (strset_has(d->want, name) && strset_put(&m->have, name, NULL) != 0)
 				return NULL;
 		}
 		q += mlen + 1;
@@ -339,8 +426,8 @@ static struct members *db_members(struct db *d, size_t i, int k)
 	return m;
 }
 
-/* Adds user to the comma-separated member list in field k of line i; the
- * line itself is rewritten by db_flush_members. */
+/* Adds user (one of d->want) to the comma-separated member list in field k
+ * of hit i; the line itself is rewritten by db_flush_members. */
 static int db_add_member(struct db *d, size_t i, int k, const char *user, struct es_err *err)
 {
 	struct members *m = db_members(d, i, k);
@@ -362,7 +449,7 @@ static int db_flush_members(struct db *d, struct es_err *err)
 	for (size_t j = 0; j < d->n_members; j++) {
 		struct members *m = &d->members[j];
 
-		if (m->added && db_set_field(d, m->line, m->field, m->list.data, err) != 0)
+		if (m->added && db_set_field(d, m->hit, m->field, m->list.data, err) != 0)
 			return -1;
 		m->added = false;
 	}
@@ -432,59 +519,114 @@ static void unlock_one(struct db *d)
 
 /* ---- writing ---- */
 
-static int write_file(const char *path, const struct stat *like, const char *data, size_t len,
-                      struct es_err *err)
+/* FILE+ or FILE-, owned and moded like the file, for db_stage. */
+static FILE *open_staged(const struct db *d, const char *suffix, char *path, size_t pathsz,
+                         struct es_err *err)
 {
-	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
-	size_t off = 0;
+	int fd;
+	FILE *f;
 
-	if (fd < 0)
-		return es_err_errno(err, ES_EOS, errno, "cannot create %s", path);
-	if (fchown(fd, like->st_uid, like->st_gid) != 0 ||
-	    fchmod(fd, like->st_mode & 07777) != 0)
-		goto fail;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			goto fail;
-		off += (size_t)w;
+	(void)snprintf(path, pathsz, "%s%s", d->path, suffix);
+	fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		es_err_errno(err, ES_EOS, errno, "cannot create %s", path);
+		return NULL;
 	}
-	if (fsync(fd) != 0)
-		goto fail;
-	if (close(fd) != 0) {
-		fd = -1;
-		goto fail;
-	}
-	return 0;
-fail:
-	es_err_errno(err, ES_EOS, errno, "cannot write %s", path);
-	if (fd >= 0)
+	if (fchown(fd, d->st.st_uid, d->st.st_gid) != 0 ||
+	    fchmod(fd, d->st.st_mode & 07777) != 0 || (f = fdopen(fd, "w")) == NULL) {
+		es_err_errno(err, ES_EOS, errno, "cannot write %s", path);
 		(void)close(fd);
-	(void)unlink(path);
-	return -1;
+		(void)unlink(path);
+		return NULL;
+	}
+	return f;
 }
 
-/* Writes FILE+ (new) and FILE- (backup of what was read). */
+/* Flushes, syncs and closes a staged file; 0 when all of it is on disk. */
+static int close_staged(FILE *f, const char *path, struct es_err *err)
+{
+	int rc = 0;
+
+	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0)
+		rc = -1;
+	if (fclose(f) != 0)
+		rc = -1;
+	if (rc != 0) {
+		es_err_errno(err, ES_EOS, errno, "cannot write %s", path);
+		(void)unlink(path);
+	}
+	return rc;
+}
+
+/* The second pass: FILE- (a copy of what was read) and FILE+ (the same
+ * lines, those the batch changed as they are now, then the lines it
+ * added), both written and synced. A last line without its '\n' gets one,
+ * as before in FILE+. */
 static int db_stage(struct db *d, struct es_err *err)
 {
-	struct es_buf b = { 0 };
-	char path[80];
-	int rc;
+	char old_path[80], new_path[80], *line = NULL;
+	FILE *old = NULL, *new = NULL;
+	size_t cap = 0, next = 0;
+	ssize_t got;
+	off_t bytes = 0;
+	long lineno = 0;
+	int rc = -1;
 
-	for (size_t i = 0; i < d->n; i++)
-		if (es_buf_puts(&b, d->lines[i]) != 0 || es_buf_puts(&b, "\n") != 0) {
-			es_buf_free(&b);
-			return es_err_set(err, ES_EOS, "out of memory");
+	if (fseeko(d->f, 0, SEEK_SET) != 0)
+		return es_err_errno(err, ES_EOS, errno, "cannot read %s", d->path);
+	old = open_staged(d, "-", old_path, sizeof(old_path), err);
+	if (old == NULL)
+		return -1;
+	new = open_staged(d, "+", new_path, sizeof(new_path), err);
+	if (new == NULL) {
+		(void)fclose(old);
+		(void)unlink(old_path);
+		return -1;
+	}
+	while ((got = getline(&line, &cap, d->f)) > 0) {
+		bool nl = line[got - 1] == '\n';
+
+		bytes += got;
+		(void)fwrite(line, 1, (size_t)got, old);
+		while (next < d->n_read && d->hits[next].lineno < lineno)
+			next++;
+		if (next < d->n_read && d->hits[next].lineno == lineno && d->hits[next].changed) {
+			(void)fputs(d->hits[next].line, new);
+			(void)putc('\n', new);
+		} else {
+			(void)fwrite(line, 1, (size_t)got, new);
+			if (!nl)
+				(void)putc('\n', new);
 		}
-	(void)snprintf(path, sizeof(path), "%s-", d->path);
-	rc = write_file(path, &d->st, d->orig, d->orig_len, err);
-	(void)snprintf(path, sizeof(path), "%s+", d->path);
-	if (rc == 0)
-		rc = write_file(path, &d->st, b.data != NULL ? b.data : "", b.len, err);
-	es_buf_free(&b);
-	return rc;
+		lineno++;
+	}
+	if (ferror(d->f) || bytes != d->bytes) {
+		es_err_set(err, ES_EOS, "%s changed while it was locked", d->path);
+		goto fail;
+	}
+	for (size_t i = d->n_read; i < d->n; i++) {
+		(void)fputs(d->hits[i].line, new);
+		(void)putc('\n', new);
+	}
+	/* write errors stick to the stream: close_staged sees them */
+	rc = close_staged(old, old_path, err);
+	old = NULL;
+	if (close_staged(new, new_path, rc == 0 ? err : NULL) != 0)
+		rc = -1;
+	new = NULL;
+	if (rc != 0)
+		goto fail;
+	free(line);
+	return 0;
+fail:
+	if (old != NULL)
+		(void)fclose(old);
+	if (new != NULL)
+		(void)fclose(new);
+	(void)unlink(old_path);
+	(void)unlink(new_path);
+	free(line);
+	return -1;
 }
 
 static int db_commit(struct db *d, struct es_err *err)
@@ -495,64 +637,6 @@ static int db_commit(struct db *d, struct es_err *err)
 	if (rename(path, d->path) != 0)
 		return es_err_errno(err, ES_EOS, errno, "cannot replace %s", d->path);
 	return 0;
-}
-
-/* ---- ids ---- */
-
-struct idset {
-	unsigned char *bits; /* used ids in [min, max] */
-	long min, max, highest;
-};
-
-static int idset_init(struct idset *s, long min, long max, struct es_err *err)
-{
-	s->min = min;
-	s->max = max < min ? min : max;
-	s->highest = min - 1;
-	if (s->max - s->min > 16L * 1024 * 1024)
-		s->max = s->min + 16L * 1024 * 1024; /* 2 MB of bits is plenty */
-	s->bits = calloc((size_t)(s->max - s->min) / 8 + 1, 1);
-	return s->bits != NULL ? 0 : es_err_set(err, ES_EOS, "out of memory");
-}
-
-static void idset_mark(struct idset *s, long id)
-{
-	if (id < s->min || id > s->max)
-		return;
-	s->bits[(id - s->min) / 8] |= (unsigned char)(1u << ((id - s->min) % 8));
-	if (id > s->highest)
-		s->highest = id;
-}
-
-static bool idset_used(const struct idset *s, long id)
-{
-	if (id < s->min || id > s->max)
-		return false;
-	return (s->bits[(id - s->min) / 8] >> ((id - s->min) % 8)) & 1u;
-}
-
-/* useradd's rule: one above the highest in the range, else the lowest free. */
-static long idset_next(const struct idset *s)
-{
-	if (s->highest < s->max)
-		return s->highest + 1;
-	for (long id = s->min; id <= s->max; id++)
-		if (!idset_used(s, id))
-			return id;
-	return -1;
-}
-
-/* Next start of a subordinate range after every existing one. */
-static long sub_next(const struct db *d, long min)
-{
-	long next = min;
-
-	for (size_t i = 0; i < d->n; i++) {
-		long start = field_num(d->lines[i], 1), count = field_num(d->lines[i], 2);
-		if (start >= 0 && count > 0 && start + count > next)
-			next = start + count;
-	}
-	return next;
 }
 
 /* ---- homes ----
@@ -871,20 +955,20 @@ static int plan_account(struct db *db, const struct defs *defs, struct idset *ui
 		return 0;
 	}
 	if (pl >= 0) {
-		uid = field_num(db[D_PASSWD].lines[pl], 2);
-		gid = field_num(db[D_PASSWD].lines[pl], 3);
+		uid = field_num(db[D_PASSWD].hits[pl].line, 2);
+		gid = field_num(db[D_PASSWD].hits[pl].line, 3);
 	} else {
 		uid = idset_next(uids);
 		if (uid < 0)
 			return es_err_set(err, ES_ECANTCREAT,
 			                  "no free user id left between UID_MIN and UID_MAX "
 			                  "(/etc/login.defs)");
-		if (gl >= 0 && field_num(db[D_GROUP].lines[gl], 2) < defs->gid_min)
+		if (gl >= 0 && field_num(db[D_GROUP].hits[gl].line, 2) < defs->gid_min)
 			return es_err_set(err, ES_ECANTCREAT,
 			                  "a system group named %s exists: choose another username",
 			                  a->user);
 		if (gl >= 0) /* left by an interrupted run: it becomes the private group */
-			gid = field_num(db[D_GROUP].lines[gl], 2);
+			gid = field_num(db[D_GROUP].hits[gl].line, 2);
 		else if (!defs->usergroups)
 			gid = 100; /* USERGROUPS_ENAB no: the "users" group, as useradd */
 		else if (!idset_used(gids, uid))
@@ -967,11 +1051,7 @@ static int plan_account(struct db *db, const struct defs *defs, struct idset *ui
 
 		if (!d->present || count <= 0 || db_find(d, a->user) >= 0)
 			continue;
-		if (!d->sub_known) {
-			d->sub_start = sub_next(d, min);
-			d->sub_known = true;
-		}
-		start = d->sub_start;
+		start = d->sub_end > min ? d->sub_end : min;
 		if (start + count - 1 > max) {
 			if (!*warned_sub)
 				ui_warn("no subordinate ids left in /etc/%s (SUB_UID_MAX/SUB_GID_MAX): "
@@ -983,7 +1063,7 @@ static int plan_account(struct db *db, const struct defs *defs, struct idset *ui
 		}
 		if (db_add(d, err, "%s:%ld:%ld", a->user, start, count) != 0)
 			return -1;
-		d->sub_start = start + count; /* what sub_next would now return */
+		d->sub_end = start + count;
 	}
 	return 0;
 }
@@ -1002,15 +1082,34 @@ static void flush_nscd(void)
 	(void)run_command(argv_g, NULL, 0, msg, sizeof(msg), &e);
 }
 
-/* Each file locked (shadow's .lock files) and read; subuid and subgid
- * only when they exist. */
-static int db_open_all(struct db *db, struct es_err *err)
+/* Each file locked (shadow's .lock files) and given its first pass
+ * (db_read); subuid and subgid only when they exist. */
+static int db_open_all(struct db *db, struct idset *uids, struct idset *gids,
+                       struct es_err *err)
 {
 	for (int i = 0; i < D_COUNT; i++) {
-		if (access(db[i].path, F_OK) != 0 && (i == D_SUBUID || i == D_SUBGID))
+		bool sub = i == D_SUBUID || i == D_SUBGID;
+		struct idset *ids = i == D_PASSWD ? uids : i == D_GROUP ? gids : NULL;
+
+		if (access(db[i].path, F_OK) != 0 && sub)
 			continue;
-		if (lock_one(&db[i], err) != 0 || db_read(&db[i], err) != 0)
+		if (lock_one(&db[i], err) != 0 || db_read(&db[i], ids, sub, err) != 0)
 			return -1;
+	}
+	return 0;
+}
+
+/* What the batch looks up in the files: its users' names, their groups. */
+static int batch_names(const struct newacct *accts, size_t n, struct strset *want,
+                       struct es_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (strset_put(want, accts[i].user, NULL) != 0 ||
+		    (accts[i].class_group != NULL && strset_put(want, accts[i].class_group, NULL) != 0))
+			return es_err_set(err, ES_EOS, "out of memory");
+		for (size_t k = 0; k < accts[i].n_groups; k++)
+			if (strset_put(want, accts[i].groups[k], NULL) != 0)
+				return es_err_set(err, ES_EOS, "out of memory");
 	}
 	return 0;
 }
@@ -1046,6 +1145,7 @@ int shadowdb_batch(struct newacct *accts, size_t n, struct es_err *err)
 	struct db db[D_COUNT];
 	struct defs defs;
 	struct idset uids = { 0 }, gids = { 0 };
+	struct strset want = { 0 };
 	bool pwlocked = false, warned_sub = false;
 	int rc = -1;
 
@@ -1053,6 +1153,7 @@ int shadowdb_batch(struct newacct *accts, size_t n, struct es_err *err)
 	defs_read(&defs);
 	for (int i = 0; i < D_COUNT; i++) {
 		db[i].name = db_names[i];
+		db[i].want = &want;
 		(void)snprintf(db[i].path, sizeof(db[i].path), ETC "/%s", db_names[i]);
 	}
 	if (lckpwdf() != 0) {
@@ -1062,15 +1163,11 @@ int shadowdb_batch(struct newacct *accts, size_t n, struct es_err *err)
 		goto out;
 	}
 	pwlocked = true;
-	if (db_open_all(db, err) != 0)
+	if (batch_names(accts, n, &want, err) != 0 ||
+	    idset_init(&uids, defs.uid_min, defs.uid_max, err) != 0 ||
+	    idset_init(&gids, defs.gid_min, defs.gid_max, err) != 0 ||
+	    db_open_all(db, &uids, &gids, err) != 0)
 		goto out;
-	if (idset_init(&uids, defs.uid_min, defs.uid_max, err) != 0 ||
-	    idset_init(&gids, defs.gid_min, defs.gid_max, err) != 0)
-		goto out;
-	for (size_t i = 0; i < db[D_PASSWD].n; i++)
-		idset_mark(&uids, field_num(db[D_PASSWD].lines[i], 2));
-	for (size_t i = 0; i < db[D_GROUP].n; i++)
-		idset_mark(&gids, field_num(db[D_GROUP].lines[i], 2));
 	for (size_t i = 0; i < n; i++) {
 		accts[i].created = false;
 		accts[i].refused = false;
@@ -1102,6 +1199,7 @@ out:
 		(void)ulckpwdf();
 	free(uids.bits);
 	free(gids.bits);
+	strset_free(&want);
 	if (rc != 0)
 		return rc;
 	flush_nscd();

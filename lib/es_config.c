@@ -1797,15 +1797,16 @@ const char *es_provider_name(enum es_provider p)
 
 bool es_in_group(const char *user, const char *group)
 {
-	struct group gr, *grp = NULL;
-	char buf[16384];
+	struct group gr;
+	char *buf = NULL;
+	bool in = false;
 
-	if (group[0] == '\0' || getgrnam_r(group, &gr, buf, sizeof(buf), &grp) != 0 || grp == NULL)
+	if (group[0] == '\0' || es_group_get(group, &gr, &buf) != 1)
 		return false;
-	for (char **m = gr.gr_mem; m != NULL && *m != NULL; m++)
-		if (strcmp(*m, user) == 0)
-			return true;
-	return false;
+	for (char **m = gr.gr_mem; m != NULL && *m != NULL && !in; m++)
+		in = strcmp(*m, user) == 0;
+	free(buf);
+	return in;
 }
 
 bool es_policy_exempt(const struct es_policy *pol, const char *user)

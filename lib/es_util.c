@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -353,4 +354,42 @@ int es_fmt_day(time_t t, const char *lang, char *out, size_t outsz)
 bool es_nss_not_found(int e)
 {
 	return e == 0 || e == ENOENT || e == ESRCH || e == EBADF || e == EPERM;
+}
+
+/* NSS's files backend copies each line it reads into the caller's buffer
+ * and fails with ERANGE on any longer one, even a line it reads past: a
+ * role group of 10,000 members is a line of 100 KB. So the buffer grows to
+ * what the largest group needs (16 MB: a group of a million members). */
+#define GROUP_BUF_MAX ((size_t)16 * 1024 * 1024)
+
+int es_group_get(const char *name, struct group *gr, char **buf)
+{
+	size_t cap = 16384;
+
+	*buf = NULL;
+	for (;;) {
+		struct group *res = NULL;
+		char *b = malloc(cap);
+		int e;
+
+		if (b == NULL) {
+			errno = ENOMEM;
+			return -1;
+		}
+		e = getgrnam_r(name, gr, b, cap, &res);
+		if (e == ERANGE && cap < GROUP_BUF_MAX) {
+			free(b);
+			cap *= 4;
+			continue;
+		}
+		if (res != NULL) {
+			*buf = b;
+			return 1;
+		}
+		free(b);
+		if (es_nss_not_found(e))
+			return 0;
+		errno = e;
+		return -1;
+	}
 }

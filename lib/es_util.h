@@ -46,6 +46,12 @@ char *es_trim(char *s);
  * Anything else is a lookup that failed, which says nothing. */
 bool es_nss_not_found(int e);
 
+struct group;
+/* getgrnam_r with a buffer that grows until the entry fits: 1 with *gr
+ * filled and *buf (free it) when found, 0 when NSS says there is no such
+ * group, -1 and errno when it could not say. */
+int es_group_get(const char *name, struct group *gr, char **buf);
+
 /* t (local time) as a mail in language lang writes it, with no locale
  * (the module must not call setlocale, and none may be installed): month
  * names from a table. "fr": "17 décembre 2026 à 17 h 35", "1er décembre

@@ -246,6 +246,56 @@ def test_import_300_json():
             assert password_ok(sb, o["username"], o["password"])
 
 
+def test_the_account_files_are_rewritten_line_for_line(sandbox):
+    """The import streams each account file (issue 20: memory is the chunk's,
+    not the files'): FILE- is the file as it was, byte for byte, and the
+    new file keeps every line in its place and as it was, but the lines the
+    batch must change (the first line of a role group it adds to), with the
+    new accounts' lines at the end. A last line without its newline gets
+    one; a name twice is changed at its first line only; a role group of
+    2,000 members is read and written whole."""
+    sb = sandbox
+    for g in ("teachers", "students"):
+        sb.cmd(["sh", "-c", f"getent group {g} >/dev/null || groupadd -r {g}"], check=True)
+    members = ",".join(f"t{i:04d}" for i in range(2000))
+    group = sb.read("/etc/group")
+    group = re.sub(r"(?m)^(teachers:[^:]*:[0-9]+:)$", lambda m: m.group(1) + members, group)
+    assert members in group
+    planted = {
+        "/etc/group": (group + "teachers:x:59998:dupmember").encode(),
+        "/etc/shadow": sb.read("/etc/shadow").rstrip("\n").encode(),
+    }
+    for path, data in planted.items():
+        with open(sb.host_view(path), "wb") as f:  # owner and mode kept
+            f.write(data)
+    path = write(sb, "r.csv", "username,name,email,role\n"
+                 "alice,Alice A,a@school.example,teacher\nbob,Bob B,b@school.example,student\n")
+    p = sb.eschool("import", path)
+    assert p.returncode == 0, p.stderr
+    for path, data in planted.items():
+        with open(sb.host_view(path + "-"), "rb") as f:
+            assert f.read() == data, path + "- is not the file as it was"
+    old = planted["/etc/group"].decode().split("\n")
+    new = sb.read("/etc/group")
+    assert new.endswith("\n")
+    new = new[:-1].split("\n")
+    changed = [i for i in range(len(old)) if new[i] != old[i]]
+    first = {name: next(i for i, l in enumerate(old) if l.startswith(name + ":"))
+             for name in ("teachers", "students")}
+    assert changed == sorted(first.values()), (changed, first)
+    assert new[first["teachers"]] == old[first["teachers"]] + ",alice"
+    assert new[first["students"]] in (old[first["students"]] + ",bob",
+                                      old[first["students"]] + "bob")
+    assert new[len(old) - 1] == "teachers:x:59998:dupmember"
+    assert [l.split(":")[0] for l in new[len(old):]] == ["alice", "bob"]
+    old = planted["/etc/shadow"].decode().split("\n")
+    new = sb.read("/etc/shadow")
+    assert new.endswith("\n")
+    new = new[:-1].split("\n")
+    assert new[:len(old)] == old
+    assert [l.split(":")[0] for l in new[len(old):]] == ["alice", "bob"]
+
+
 def test_import_makes_the_accounts_useradd_makes():
     """An imported account looks like one made by add (useradd -m) and the
     next useradd does not collide with it."""

@@ -307,6 +307,24 @@ def test_left_alone_unmanaged_exempt_and_unprivileged(sb):
     assert r["ok"], r
 
 
+def test_a_member_of_a_large_exempt_group_is_exempt(sb):
+    """exempt_group is read however large the group: NSS's files backend
+    fails with ERANGE on any group line longer than the caller's buffer
+    (3,000 members: 18 KB), which made its members not exempt."""
+    prepare(sb, policy="exempt_group = labstaff\n")
+    add(sb)
+    add(sb, "admin")
+    sb.cmd(["groupadd", "labstaff"], check=True)
+    members = ",".join(f"m{i:04d}" for i in range(3000)) + ",admin"
+    group = sb.read("/etc/group")
+    with open(sb.host_view("/etc/group"), "w") as f:  # owner and mode kept
+        f.write(re.sub(r"(?m)^(labstaff:[^:]*:[0-9]+:)$", lambda m: m.group(1) + members, group))
+    assert "admin" in sb.cmd(["id", "-nG", "admin"], check=True).stdout.split()
+    r = drive(sb, "es-account", "admin", [["account", DENIED]])  # every module ignored
+    assert r["ok"] and r["errors"] == [], r
+    account(sb, "zoe", NEW_AUTHTOK)  # not in it: managed
+
+
 def test_enforce_no_logs_and_lets_in(sb):
     prepare(sb, policy="enforce = no\n")
     add(sb)
