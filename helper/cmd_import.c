@@ -80,7 +80,8 @@ enum action { A_CREATE, A_RESUME, A_RECREATE, A_SKIP, A_UPDATE, A_BAD };
 
 struct row {
 	unsigned long line;
-	char *f[C_COUNT]; /* trimmed fields, NULL when absent or empty */
+	char *f[C_COUNT]; /* trimmed fields, NULL when absent or empty, in fields */
+	char *fields;     /* one block for all of them (pack_fields) */
 	char username[ES_NAME_MAX + 1];
 	const char *role;
 	const struct es_policy *pol;
@@ -98,8 +99,8 @@ struct row {
 	const char *loose; /* sync: found by its address alone or its name alone */
 	time_t expires;   /* when its temporary password stops working (0: never) */
 	/* production */
-	char qid[48];     /* the queued credentials mail */
-	char nid[48];     /* the queued parent notice */
+	char *qid;        /* the queued credentials mail (malloc'd), or NULL */
+	char *nid;        /* the queued parent notice (malloc'd), or NULL */
 	const char *delivery; /* "sent", "queued" or "fallback" */
 };
 
@@ -204,9 +205,10 @@ struct import {
 
 static void row_free(struct row *row)
 {
-	for (int c = 0; c < C_COUNT; c++)
-		free(row->f[c]);
+	free(row->fields); /* f[] point into it */
 	free(row->error);
+	free(row->qid);
+	free(row->nid);
 	free(row->warning);
 	if (row->orphan != NULL) {
 		es_state_free(row->orphan);
@@ -372,6 +374,35 @@ static int parse_header(struct import *im, const struct es_csv_record *rec, stru
 	return report_unused(im, rec->line, err);
 }
 
+/* The row's values moved into one block (f[] point into it): 100,000
+ * rows would otherwise be half a million small allocations. */
+static int pack_fields(struct row *row)
+{
+	size_t total = 0, off = 0;
+
+	for (int c = 0; c < C_COUNT; c++)
+		total += row->f[c] != NULL ? strlen(row->f[c]) + 1 : 0;
+	if (total == 0)
+		return 0;
+	row->fields = malloc(total);
+	if (row->fields == NULL) {
+		es_roster_row_free(row->f);
+		return -1;
+	}
+	for (int c = 0; c < C_COUNT; c++) {
+		size_t len;
+
+		if (row->f[c] == NULL)
+			continue;
+		len = strlen(row->f[c]) + 1;
+		memcpy(row->fields + off, row->f[c], len);
+		free(row->f[c]);
+		row->f[c] = row->fields + off;
+		off += len;
+	}
+	return 0;
+}
+
 static int add_row(struct import *im, struct es_csv_record *rec)
 {
 	struct row *row;
@@ -407,7 +438,7 @@ static int add_row(struct import *im, struct es_csv_record *rec)
 			return -1;
 		row_error(im, row, "%s", ui_err(&e));
 	}
-	return 0;
+	return pack_fields(row);
 }
 
 /* The roster's bytes, in UTF-8. */
@@ -1216,7 +1247,8 @@ static int queue_row(struct import *im, struct row *row, const struct es_state *
 		im_warn(im, "%s:%lu: %s", im->file, row->line, ui_err(&e));
 		row->delivery = "fallback";
 	} else {
-		(void)es_strlcpy(row->qid, m.id, sizeof(row->qid));
+		free(row->qid);
+		row->qid = es_strdup(m.id); /* NULL: sent by the next queue run */
 	}
 	es_buf_free(&msg);
 	if (parent != NULL && parent[0] != '\0' && strcmp(row->role, "student") == 0 &&
@@ -1225,8 +1257,10 @@ static int queue_row(struct import *im, struct row *row, const struct es_state *
 		if (queue_credential(ctx, st, "parent-notice", parent, NULL, NULL,
 		                        ES_QPRIO_NOTICE, &m, &msg, &e) != 0)
 			im_warn(im, "%s:%lu: %s", im->file, row->line, ui_err(&e));
-		else
-			(void)es_strlcpy(row->nid, m.id, sizeof(row->nid));
+		else {
+			free(row->nid);
+			row->nid = es_strdup(m.id);
+		}
 		es_buf_free(&msg);
 	}
 	return 0;
@@ -1272,8 +1306,8 @@ static void send_all(struct import *im)
 	bool busy = false, notices = false;
 
 	for (size_t j = 0; j < im->n_jobs; j++) {
-		total += im->r.rows[im->jobs[j]].qid[0] != '\0';
-		notices |= im->r.rows[im->jobs[j]].nid[0] != '\0';
+		total += im->r.rows[im->jobs[j]].qid != NULL;
+		notices |= im->r.rows[im->jobs[j]].nid != NULL;
 	}
 	if (total == 0 && !notices)
 		return;
@@ -1286,7 +1320,7 @@ static void send_all(struct import *im)
 		struct row *row = &im->r.rows[im->jobs[j]];
 		enum outcome outcome;
 
-		if (row->qid[0] == '\0')
+		if (row->qid == NULL)
 			continue;
 		if (busy) { /* a running `queue run` takes them */
 			row->delivery = "queued";
@@ -1307,7 +1341,7 @@ static void send_all(struct import *im)
 		/* a parent is told once the pupil's slip exists */
 		if (row->slip && !im->slips_written)
 			continue;
-		if (row->nid[0] != '\0' && !outbox_stopped(ob))
+		if (row->nid != NULL && !outbox_stopped(ob))
 			(void)send_queued(im, ob, row->nid);
 	}
 	if (ob != NULL && outbox_over_quota(ob))

@@ -57,31 +57,46 @@ static struct strset_slot *find(const struct strset *set, const char *key)
 	return NULL;
 }
 
+/* One allocation per entry: the key, then its value ("key\0value\0"):
+ * an import keeps several sets of 100,000 names. */
+static char *entry_new(const char *key, const char *value, char **vout)
+{
+	size_t klen = strlen(key) + 1, vlen = value != NULL ? strlen(value) + 1 : 0;
+	char *e = malloc(klen + vlen);
+
+	if (e == NULL)
+		return NULL;
+	memcpy(e, key, klen);
+	if (value != NULL)
+		memcpy(e + klen, value, vlen);
+	*vout = value != NULL ? e + klen : NULL;
+	return e;
+}
+
 int strset_put(struct strset *set, const char *key, const char *value)
 {
 	struct strset_slot *slot = find(set, key);
-	char *v = NULL;
+	char *e, *v;
 	size_t j;
 
-	if (value != NULL && (v = es_strdup(value)) == NULL)
-		return -1;
 	if (slot != NULL) {
-		free(slot->value);
+		e = entry_new(slot->key, value, &v);
+		if (e == NULL)
+			return -1;
+		free(slot->key);
+		slot->key = e;
 		slot->value = v;
 		return 0;
 	}
-	if ((set->n + 1) * 2 > set->cap && grow(set) != 0) {
-		free(v);
+	if ((set->n + 1) * 2 > set->cap && grow(set) != 0)
 		return -1;
-	}
+	e = entry_new(key, value, &v);
+	if (e == NULL)
+		return -1;
 	j = fnv1a(key) & (set->cap - 1);
 	while (set->slots[j].key != NULL)
 		j = (j + 1) & (set->cap - 1);
-	set->slots[j].key = es_strdup(key);
-	if (set->slots[j].key == NULL) {
-		free(v);
-		return -1;
-	}
+	set->slots[j].key = e;
 	set->slots[j].value = v;
 	set->n++;
 	return 0;
@@ -101,10 +116,8 @@ const char *strset_get(const struct strset *set, const char *key)
 
 void strset_free(struct strset *set)
 {
-	for (size_t i = 0; i < set->cap; i++) {
-		free(set->slots[i].key);
-		free(set->slots[i].value);
-	}
+	for (size_t i = 0; i < set->cap; i++)
+		free(set->slots[i].key); /* the value is in the same block */
 	free(set->slots);
 	memset(set, 0, sizeof(*set));
 }

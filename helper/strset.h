@@ -6,8 +6,8 @@
 #include <stddef.h>
 
 struct strset_slot {
-	char *key;
-	char *value;
+	char *key;   /* the entry's one allocation: key, then value */
+	char *value; /* in key's block, or NULL */
 };
 struct strset {
 	struct strset_slot *slots;
