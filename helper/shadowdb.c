@@ -299,7 +299,7 @@ static int db_read(struct db *d, struct idset *ids, bool sub, struct es_err *err
 		return es_err_set(err, ES_EOS, "out of memory");
 	}
 	d->present = true;
-	while ((got = getline(&line, &cap, d->f)) > 0) {
+	while (errno = 0, (got = getline(&line, &cap, d->f)) > 0) {
 		d->bytes += got;
 		if (line[got - 1] == '\n')
 			line[got - 1] = '\0';
@@ -322,6 +322,8 @@ static int db_read(struct db *d, struct idset *ids, bool sub, struct es_err *err
 		lineno++;
 	}
 	free(line);
+	if (errno == ENOMEM)
+		return es_err_set(err, ES_EOS, "out of memory");
 	if (ferror(d->f) || d->bytes != d->st.st_size)
 		return es_err_set(err, ES_EOS, "short read on %s", d->path);
 	d->n_read = d->n;
@@ -373,8 +375,8 @@ static int db_set_field(struct db *d, size_t i, int k, const char *value, struct
 	char *n;
 
 	if (p[0] == '\0' && pre == olen && k > 0 && strchr(d->hits[i].line, ':') == NULL)
-		return es_err_set(err, ES_EOS, "%s: malformed line %ld", d->path,
-		                  d->hits[i].lineno + 1);
+		return es_err_set(err, ES_EOS, "%s: malformed line %zu", d->path,
+		                  (size_t)(d->hits[i].lineno + 1));
 	n = malloc(olen - len + vlen + 1);
 	if (n == NULL)
 		return es_err_set(err, ES_EOS, "out of memory");
@@ -542,26 +544,39 @@ static FILE *open_staged(const struct db *d, const char *suffix, char *path, siz
 	return f;
 }
 
-/* Flushes, syncs and closes a staged file; 0 when all of it is on disk. */
+/* Flushes, syncs and closes a staged file: 0 when all of it is on disk,
+ * else the file is removed. */
 static int close_staged(FILE *f, const char *path, struct es_err *err)
 {
-	int rc = 0;
+	int e = 0;
 
-	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0)
-		rc = -1;
-	if (fclose(f) != 0)
-		rc = -1;
-	if (rc != 0) {
-		es_err_errno(err, ES_EOS, errno, "cannot write %s", path);
-		(void)unlink(path);
-	}
-	return rc;
+	if (fflush(f) != 0)
+		e = errno;
+	else if (ferror(f))
+		e = EIO; /* an earlier write failed: its errno is gone */
+	else if (fsync(fileno(f)) != 0)
+		e = errno;
+	if (fclose(f) != 0 && e == 0)
+		e = errno;
+	if (e == 0)
+		return 0;
+	(void)unlink(path);
+	return es_err_errno(err, ES_EOS, e, "cannot write %s", path);
+}
+
+/* Whether two lines name the same entry (their first fields). */
+static bool same_key(const char *a, const char *b)
+{
+	size_t ka = strcspn(a, ":\n"), kb = strcspn(b, ":\n");
+
+	return ka == kb && memcmp(a, b, ka) == 0;
 }
 
 /* The second pass: FILE- (a copy of what was read) and FILE+ (the same
  * lines, those the batch changed as they are now, then the lines it
  * added), both written and synced. A last line without its '\n' gets one,
- * as before in FILE+. */
+ * as before in FILE+. Once FILE- is whole it stays, whatever becomes of
+ * FILE+ (the caller removes FILE+ when anything fails). */
 static int db_stage(struct db *d, struct es_err *err)
 {
 	char old_path[80], new_path[80], *line = NULL;
@@ -570,7 +585,8 @@ static int db_stage(struct db *d, struct es_err *err)
 	ssize_t got;
 	off_t bytes = 0;
 	long lineno = 0;
-	int rc = -1;
+	bool same = true;
+	int rc;
 
 	if (fseeko(d->f, 0, SEEK_SET) != 0)
 		return es_err_errno(err, ES_EOS, errno, "cannot read %s", d->path);
@@ -583,15 +599,21 @@ static int db_stage(struct db *d, struct es_err *err)
 		(void)unlink(old_path);
 		return -1;
 	}
-	while ((got = getline(&line, &cap, d->f)) > 0) {
+	while (errno = 0, (got = getline(&line, &cap, d->f)) > 0) {
 		bool nl = line[got - 1] == '\n';
+		const struct hit *h;
 
 		bytes += got;
 		(void)fwrite(line, 1, (size_t)got, old);
 		while (next < d->n_read && d->hits[next].lineno < lineno)
 			next++;
-		if (next < d->n_read && d->hits[next].lineno == lineno && d->hits[next].changed) {
-			(void)fputs(d->hits[next].line, new);
+		h = next < d->n_read && d->hits[next].lineno == lineno ? &d->hits[next] : NULL;
+		/* the line the first pass kept must be there still: a writer
+		 * that ignored the locks and moved a line break would shift
+		 * the numbering onto another entry */
+		same &= h == NULL || same_key(line, h->line);
+		if (h != NULL && h->changed) {
+			(void)fputs(h->line, new);
 			(void)putc('\n', new);
 		} else {
 			(void)fwrite(line, 1, (size_t)got, new);
@@ -600,29 +622,27 @@ static int db_stage(struct db *d, struct es_err *err)
 		}
 		lineno++;
 	}
-	if (ferror(d->f) || bytes != d->bytes) {
-		es_err_set(err, ES_EOS, "%s changed while it was locked", d->path);
+	if (errno == ENOMEM) {
+		es_err_set(err, ES_EOS, "out of memory");
+		goto fail;
+	}
+	if (ferror(d->f) || bytes != d->bytes || !same) {
+		es_err_set(err, ES_EOS, "%s changed while it was locked: try again", d->path);
 		goto fail;
 	}
 	for (size_t i = d->n_read; i < d->n; i++) {
 		(void)fputs(d->hits[i].line, new);
 		(void)putc('\n', new);
 	}
-	/* write errors stick to the stream: close_staged sees them */
+	/* write errors stick to the streams: close_staged sees them */
 	rc = close_staged(old, old_path, err);
-	old = NULL;
 	if (close_staged(new, new_path, rc == 0 ? err : NULL) != 0)
 		rc = -1;
-	new = NULL;
-	if (rc != 0)
-		goto fail;
 	free(line);
-	return 0;
-fail:
-	if (old != NULL)
-		(void)fclose(old);
-	if (new != NULL)
-		(void)fclose(new);
+	return rc;
+fail: /* FILE- is not whole */
+	(void)fclose(old);
+	(void)fclose(new);
 	(void)unlink(old_path);
 	(void)unlink(new_path);
 	free(line);
@@ -917,6 +937,10 @@ out:
 
 /* ---- the batch ---- */
 
+/* Said once per command, not once per chunk: an import of 100,000 rows
+ * calls shadowdb_batch 800 times. */
+static bool warned_sub_ids;
+
 enum { D_PASSWD, D_SHADOW, D_GROUP, D_GSHADOW, D_SUBUID, D_SUBGID, D_COUNT };
 static const char *const db_names[D_COUNT] = { "passwd", "shadow", "group",
 	                                       "gshadow", "subuid", "subgid" };
@@ -1146,7 +1170,7 @@ int shadowdb_batch(struct newacct *accts, size_t n, struct es_err *err)
 	struct defs defs;
 	struct idset uids = { 0 }, gids = { 0 };
 	struct strset want = { 0 };
-	bool pwlocked = false, warned_sub = false;
+	bool pwlocked = false;
 	int rc = -1;
 
 	memset(db, 0, sizeof(db));
@@ -1172,7 +1196,7 @@ int shadowdb_batch(struct newacct *accts, size_t n, struct es_err *err)
 		accts[i].created = false;
 		accts[i].refused = false;
 		accts[i].home = HOME_MADE;
-		if (plan_account(db, &defs, &uids, &gids, &accts[i], &warned_sub, err) != 0) {
+		if (plan_account(db, &defs, &uids, &gids, &accts[i], &warned_sub_ids, err) != 0) {
 			es_err_prefix(err, "user %s", accts[i].user);
 			for (size_t k = 0; k <= i; k++)
 				accts[k].created = false; /* nothing was written */

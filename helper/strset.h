@@ -13,6 +13,9 @@ struct strset {
 	struct strset_slot *slots;
 	size_t cap, n;
 };
+/* Adds key with value (copied; NULL: none), or gives key a new value. The
+ * entry is one block: a put of an existing key makes a new one, so that
+ * pointers to its old key and value are no longer valid. */
 int strset_put(struct strset *set, const char *key, const char *value);
 bool strset_has(const struct strset *set, const char *key);
 const char *strset_get(const struct strset *set, const char *key);
