@@ -61,8 +61,10 @@ int main(int argc, char **argv)
 	(void)fclose(f);
 	(void)snprintf(url, sizeof(url), "smtp://%s:%s", argv[1], argv[2]);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || (c = curl_easy_init()) == NULL ||
-	    (rcpt = curl_slist_append(NULL, argv[6])) == NULL)
+	    (rcpt = curl_slist_append(NULL, argv[6])) == NULL) {
+		free(data);
 		return 1;
+	}
 	(void)curl_easy_setopt(c, CURLOPT_URL, url);
 	(void)curl_easy_setopt(c, CURLOPT_MAIL_FROM, argv[5]);
 	(void)curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpt);
@@ -79,6 +81,7 @@ int main(int argc, char **argv)
 		rc = curl_easy_perform(c);
 		if (rc != CURLE_OK) {
 			fprintf(stderr, "mail %ld: %s\n", i, curl_easy_strerror(rc));
+			free(data);
 			return 1;
 		}
 	}

@@ -550,11 +550,9 @@ static int close_staged(FILE *f, const char *path, struct es_err *err)
 {
 	int e = 0;
 
-	if (fflush(f) != 0)
-		e = errno;
-	else if (ferror(f))
+	if (ferror(f))
 		e = EIO; /* an earlier write failed: its errno is gone */
-	else if (fsync(fileno(f)) != 0)
+	else if (fflush(f) != 0 || fsync(fileno(f)) != 0)
 		e = errno;
 	if (fclose(f) != 0 && e == 0)
 		e = errno;
