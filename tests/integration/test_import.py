@@ -268,6 +268,7 @@ def test_the_account_files_are_rewritten_line_for_line(sandbox):
     for path, data in planted.items():
         with open(sb.host_view(path), "wb") as f:  # owner and mode kept
             f.write(data)
+    before = {path: os.stat(sb.host_view(path)) for path in planted}
     path = write(sb, "r.csv", "username,name,email,role\n"
                  "alice,Alice A,a@school.example,teacher\nbob,Bob B,b@school.example,student\n")
     p = sb.eschool("import", path)
@@ -275,6 +276,14 @@ def test_the_account_files_are_rewritten_line_for_line(sandbox):
     for path, data in planted.items():
         with open(sb.host_view(path + "-"), "rb") as f:
             assert f.read() == data, path + "- is not the file as it was"
+        # FILE is a new file with the old one's owner and mode, FILE- a copy:
+        # never a hard link to FILE, which shadow's next backup (fopen "w"
+        # of FILE-) would truncate, emptying the live file until its rename
+        old, backup, now = before[path], os.stat(sb.host_view(path + "-")), \
+            os.stat(sb.host_view(path))
+        assert now.st_ino != old.st_ino and backup.st_ino != now.st_ino, path
+        assert now.st_nlink == 1 and backup.st_nlink == 1, path
+        assert (now.st_mode, now.st_uid, now.st_gid) == (old.st_mode, old.st_uid, old.st_gid)
     old = planted["/etc/group"].decode().split("\n")
     new = sb.read("/etc/group")
     assert new.endswith("\n")
