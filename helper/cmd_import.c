@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "ui.h"
 #include "strset.h"
+#include "rowidx.h"
 #include "accounts.h"
 #include "provision.h"
 #include "log.h"
@@ -28,6 +29,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,31 +80,67 @@ enum col {
  * says something new of it. */
 enum action { A_CREATE, A_RESUME, A_RECREATE, A_SKIP, A_UPDATE, A_BAD };
 
+/* sync: how a row found its account when its person key did not */
+enum loose { LOOSE_NONE, LOOSE_ADDRESS, LOOSE_NAME };
+
+/* One roster row, kept for the whole run: 100,000 of them make the
+ * import's memory, so the rare parts are pointers (NULL for most rows)
+ * and the small ones are packed at the end. */
 struct row {
 	unsigned long line;
-	char *f[C_COUNT]; /* trimmed fields, NULL when absent or empty, in fields */
-	char *fields;     /* one block for all of them (pack_fields) */
-	char username[ES_NAME_MAX + 1];
+	/* the row's values (trimmed; absent when empty), one block: those
+	 * whose bit is set in `present`, in column order, NUL-terminated
+	 * (pack_fields; read through rf) */
+	char *fields;
 	const char *role;
 	const struct es_policy *pol;
-	enum action action;
 	char *error;      /* the row's first problem (malloc'd: most rows have none) */
-	bool created;     /* useradd ran in this run */
-	bool home_existed; /* its home path was taken when the import started it */
-	bool refused;     /* its name was taken while the import ran: not made */
 	char *warning;    /* what the report says of the row (its home), or NULL */
 	struct es_state *orphan; /* A_RECREATE: the old state, until the account is made */
 	long uid;         /* the account's, once made (-1: not known) */
-	bool slip;        /* no address of its own: the password goes on a slip */
-	char class_group[ES_NAME_MAX + 1]; /* class_groups: its class's ("": none) */
-	struct sync_change change; /* sync: what A_UPDATE changes, for the report */
-	const char *loose; /* sync: found by its address alone or its name alone */
+	const char *class_group; /* class_groups: its class's (in im->group_names), or NULL */
+	struct sync_change *change; /* sync: what A_UPDATE changes, for the report (or NULL) */
 	time_t expires;   /* when its temporary password stops working (0: never) */
 	/* production */
 	char *qid;        /* the queued credentials mail (malloc'd), or NULL */
 	char *nid;        /* the queued parent notice (malloc'd), or NULL */
 	const char *delivery; /* "sent", "queued" or "fallback" */
+	enum action action;
+	char username[ES_NAME_MAX + 1];
+	uint8_t present;
+	uint8_t loose;    /* enum loose: sync found it by its address alone or its name alone */
+	bool created;     /* useradd ran in this run */
+	bool home_existed; /* its home path was taken when the import started it */
+	bool refused;     /* its name was taken while the import ran: not made */
+	bool slip;        /* no address of its own: the password goes on a slip */
 };
+
+static const char *loose_name(const struct row *row)
+{
+	return row->loose == LOOSE_ADDRESS ? "address" : row->loose == LOOSE_NAME ? "name" : NULL;
+}
+
+static const struct sync_change *row_change(const struct row *row)
+{
+	static const struct sync_change none = { NULL, NULL, false };
+
+	return row->change != NULL ? row->change : &none;
+}
+
+_Static_assert(C_COUNT <= 8, "a row's present values are one byte");
+
+/* The row's value of column c, or NULL. */
+static const char *rf(const struct row *row, enum col c)
+{
+	const char *p = row->fields;
+
+	if (!(row->present & (1u << c)))
+		return NULL;
+	for (int i = 0; i < (int)c; i++)
+		if (row->present & (1u << i))
+			p += strlen(p) + 1;
+	return p;
+}
 
 struct roster {
 	struct row *rows;
@@ -146,9 +184,11 @@ struct import {
 	 * there is asked with getpwnam, since directories often do not
 	 * enumerate); sys_groups likewise; home_kept: the managed users whose
 	 * state says K_HOME_KEPT */
-	struct strset sys_users, sys_groups, managed, managed_by_person, csv_names, home_kept;
+	struct strset sys_users, sys_groups, managed, managed_by_person, home_kept;
+	struct rowidx csv_names;    /* the rows by username (row_named) */
 	struct strset slip_pending; /* accounts whose slips a failed run never drew */
 	struct class_groups cg;     /* [import] class_groups: which group is whose */
+	struct strset group_names;  /* the class groups rows are in (row.class_group) */
 	/* sync: the accounts by address alone and by name alone (""
 	 * when two have it), the ones a row was matched to, and those
 	 * no row lists */
@@ -205,7 +245,7 @@ struct import {
 
 static void row_free(struct row *row)
 {
-	free(row->fields); /* f[] point into it */
+	free(row->fields);
 	free(row->error);
 	free(row->qid);
 	free(row->nid);
@@ -214,7 +254,10 @@ static void row_free(struct row *row)
 		es_state_free(row->orphan);
 		free(row->orphan);
 	}
-	sync_change_free(&row->change);
+	if (row->change != NULL) {
+		sync_change_free(row->change);
+		free(row->change);
+	}
 }
 
 /* ---- what reaches a terminal or a log ----
@@ -376,28 +419,29 @@ static int parse_header(struct import *im, const struct es_csv_record *rec, stru
 
 /* The row's values moved into one block (f[] point into it): 100,000
  * rows would otherwise be half a million small allocations. */
-static int pack_fields(struct row *row)
+static int pack_fields(struct row *row, char *f[C_COUNT])
 {
 	size_t total = 0, off = 0;
 
 	for (int c = 0; c < C_COUNT; c++)
-		total += row->f[c] != NULL ? strlen(row->f[c]) + 1 : 0;
+		total += f[c] != NULL ? strlen(f[c]) + 1 : 0;
 	if (total == 0)
 		return 0;
 	row->fields = malloc(total);
 	if (row->fields == NULL) {
-		es_roster_row_free(row->f);
+		es_roster_row_free(f);
 		return -1;
 	}
 	for (int c = 0; c < C_COUNT; c++) {
 		size_t len;
 
-		if (row->f[c] == NULL)
+		if (f[c] == NULL)
 			continue;
-		len = strlen(row->f[c]) + 1;
-		memcpy(row->fields + off, row->f[c], len);
-		free(row->f[c]);
-		row->f[c] = row->fields + off;
+		len = strlen(f[c]) + 1;
+		memcpy(row->fields + off, f[c], len);
+		free(f[c]);
+		f[c] = NULL;
+		row->present |= (uint8_t)(1u << c);
 		off += len;
 	}
 	return 0;
@@ -407,6 +451,7 @@ static int add_row(struct import *im, struct es_csv_record *rec)
 {
 	struct row *row;
 	struct es_err e = { 0 };
+	char *f[C_COUNT] = { NULL };
 
 	if (im->r.n == im->r.cap) {
 		size_t ncap = im->r.cap ? im->r.cap * 2 : 256;
@@ -433,12 +478,12 @@ static int add_row(struct import *im, struct es_csv_record *rec)
 		          im->r.lay.n_cols, rec->n);
 		return 0;
 	}
-	if (es_roster_row(&im->r.lay, rec->fields, rec->n, row->f, &e) != 0) {
+	if (es_roster_row(&im->r.lay, rec->fields, rec->n, f, &e) != 0) {
 		if (e.code == ES_EOS)
 			return -1;
 		row_error(im, row, "%s", ui_err(&e));
 	}
-	return pack_fields(row);
+	return pack_fields(row, f);
 }
 
 /* The roster's bytes, in UTF-8. */
@@ -759,11 +804,24 @@ static int load_existing(struct import *im, struct es_err *err)
 	return 0;
 }
 
+static bool has_username(size_t i, const char *name, void *arg)
+{
+	const struct import *im = arg;
+
+	return strcmp(im->r.rows[i].username, name) == 0;
+}
+
+/* The (last) row whose username is name, or -1. */
+static long row_named(const struct import *im, const char *name)
+{
+	return rowidx_find(&im->csv_names, name, has_username, (void *)im);
+}
+
 static bool name_taken(const char *name, void *arg)
 {
 	const struct import *im = arg;
 
-	return strset_has(&im->managed, name) || strset_has(&im->csv_names, name) ||
+	return strset_has(&im->managed, name) || row_named(im, name) >= 0 ||
 	       is_role_group(&im->ctx->cfg, name) || user_uid(im, name) != -1 ||
 	       group_known(im, name);
 }
@@ -772,11 +830,14 @@ static bool name_taken(const char *name, void *arg)
 static void match_existing(struct import *im, struct row *row)
 {
 	const char *m = strset_get(&im->managed, row->username);
-	const char *prev = strset_get(&im->csv_names, row->username);
+	long prev = row_named(im, row->username);
 	long uid;
 
-	if (prev != NULL) {
-		row_error(im, row, "username %s is also on line %s", row->username, prev);
+	if (prev >= 0) {
+		char line[24];
+
+		(void)snprintf(line, sizeof(line), "%lu", im->r.rows[prev].line);
+		row_error(im, row, "username %s is also on line %s", row->username, line);
 		return;
 	}
 	if (m != NULL) {
@@ -784,7 +845,7 @@ static void match_existing(struct import *im, struct row *row)
 		size_t klen = nl ? (size_t)(nl - m) : strlen(m);
 		/* sync: the same account with a new address (sync_plan says) */
 		bool same = (nl != NULL &&
-		             strcmp(nl + 1, row->f[C_EMAIL] != NULL ? row->f[C_EMAIL] : "") == 0) ||
+		             strcmp(nl + 1, rf(row, C_EMAIL) != NULL ? rf(row, C_EMAIL) : "") == 0) ||
 		            (im->sync && klen == 4 && strncmp(m, "done", 4) == 0);
 
 		if (strcmp(m, "corrupt") == 0) {
@@ -844,12 +905,9 @@ static void match_existing(struct import *im, struct row *row)
 		row_error(im, row, "a group named %s already exists: choose another username",
 		          row->username);
 	}
-	if (row->action != A_BAD) {
-		char line[24];
-		(void)snprintf(line, sizeof(line), "%lu", row->line);
-		if (strset_put(&im->csv_names, row->username, line) != 0)
-			row_error(im, row, "out of memory");
-	}
+	if (row->action != A_BAD &&
+	    rowidx_add(&im->csv_names, row->username, (size_t)(row - im->r.rows)) != 0)
+		row_error(im, row, "out of memory");
 }
 
 /* sync: only one row of the roster has this name (what 'n') or address ('e') */
@@ -902,7 +960,7 @@ static bool loose_ok(struct import *im, const struct row *row, const char *user,
 	     (!by_address || same_given_name(es_state_get(&st, ES_K_NAME) != NULL
 	                                          ? es_state_get(&st, ES_K_NAME)
 	                                          : "",
-	                                  row->f[C_NAME] != NULL ? row->f[C_NAME] : ""));
+	                                  rf(row, C_NAME) != NULL ? rf(row, C_NAME) : ""));
 	es_state_free(&st);
 	return ok;
 }
@@ -913,34 +971,44 @@ static const char *sync_match(struct import *im, struct row *row)
 
 	if (!im->sync)
 		return NULL;
-	row->loose = NULL;
-	if (row->f[C_EMAIL] != NULL && one_row_has(im, 'e', row->f[C_EMAIL])) {
-		user = strset_get(&im->by_email, row->f[C_EMAIL]);
+	row->loose = LOOSE_NONE;
+	if (rf(row, C_EMAIL) != NULL && one_row_has(im, 'e', rf(row, C_EMAIL))) {
+		user = strset_get(&im->by_email, rf(row, C_EMAIL));
 		if (user != NULL && (user[0] == '\0' || strset_has(&im->matched, user) ||
 		                     !loose_ok(im, row, user, true)))
 			user = NULL; /* never kept when refused: the name may not look */
 		else if (user != NULL)
-			row->loose = "address";
+			row->loose = LOOSE_ADDRESS;
 	}
-	if (user == NULL && row->f[C_NAME] != NULL && one_row_has(im, 'n', row->f[C_NAME])) {
-		user = strset_get(&im->by_name, row->f[C_NAME]);
+	if (user == NULL && rf(row, C_NAME) != NULL && one_row_has(im, 'n', rf(row, C_NAME))) {
+		user = strset_get(&im->by_name, rf(row, C_NAME));
 		if (user != NULL && (user[0] == '\0' || !loose_ok(im, row, user, false)))
 			user = NULL;
 		else if (user != NULL)
-			row->loose = "name";
+			row->loose = LOOSE_NAME;
 	}
 	/* an account another row finds exactly, or a row took already */
-	if (user == NULL || strset_has(&im->matched, user) || strset_has(&im->csv_names, user)) {
-		row->loose = NULL;
+	if (user == NULL || strset_has(&im->matched, user) || row_named(im, user) >= 0) {
+		row->loose = LOOSE_NONE;
 		return NULL;
 	}
 	return user;
 }
 
+static bool same_person(size_t i, const char *key, void *arg)
+{
+	const struct import *im = arg;
+	const struct row *row = &im->r.rows[i];
+	char k[600];
+
+	person_key(rf(row, C_EMAIL), rf(row, C_NAME), rf(row, C_CLASS), k, sizeof(k));
+	return strcmp(k, key) == 0;
+}
+
 static void resolve_rows(struct import *im)
 {
 	struct es_err e;
-	struct strset seen_person = { 0 };
+	struct rowidx seen_person = { 0 }; /* the rows by person key */
 
 	/* sync: how many rows have each address and each name, and which
 	 * accounts rows find by their person key (never taken by another
@@ -953,7 +1021,7 @@ static void resolve_rows(struct import *im)
 		if (row->action == A_BAD)
 			continue;
 		for (int f = 0; f < 2; f++) {
-			const char *v = row->f[f == 0 ? C_NAME : C_EMAIL];
+			const char *v = rf(row, f == 0 ? C_NAME : C_EMAIL);
 
 			if (v == NULL)
 				continue;
@@ -962,8 +1030,8 @@ static void resolve_rows(struct import *im)
 			               strset_has(&im->csv_persons, key) ? "2+" : "1") != 0)
 				row_error(im, row, "out of memory");
 		}
-		person_key(row->f[C_EMAIL], row->f[C_NAME], row->f[C_CLASS], key, sizeof(key));
-		exact = row->f[C_USERNAME] != NULL ? row->f[C_USERNAME]
+		person_key(rf(row, C_EMAIL), rf(row, C_NAME), rf(row, C_CLASS), key, sizeof(key));
+		exact = rf(row, C_USERNAME) != NULL ? rf(row, C_USERNAME)
 		                                   : strset_get(&im->managed_by_person, key);
 		if (exact != NULL && strset_put(&im->matched, exact, NULL) != 0)
 			row_error(im, row, "out of memory");
@@ -974,36 +1042,40 @@ static void resolve_rows(struct import *im)
 		struct person p;
 		char key[600], base[ES_NAME_MAX + 1];
 		const char *prev;
+		long same;
 
 		if (row->action == A_BAD)
 			continue;
-		row->role = row->f[C_ROLE] ? row->f[C_ROLE] : "student";
-		p = (struct person){ row->f[C_USERNAME], row->f[C_EMAIL], row->f[C_NAME], row->role,
-			                row->f[C_CLASS], row->f[C_LANG], row->f[C_PARENT] };
+		row->role = rf(row, C_ROLE) ? rf(row, C_ROLE) : "student";
+		p = (struct person){ rf(row, C_USERNAME), rf(row, C_EMAIL), rf(row, C_NAME), row->role,
+			                rf(row, C_CLASS), rf(row, C_LANG), rf(row, C_PARENT) };
 		if (person_check(im->ctx, &p, &e) != 0) {
 			row_error(im, row, "%s", ui_err(&e));
 			continue;
 		}
-		row->slip = row->f[C_EMAIL] == NULL;
+		row->slip = rf(row, C_EMAIL) == NULL;
 		row->pol = role_policy(im, row->role);
 		if (row->pol == NULL) {
 			row_error(im, row, "role %s: bad policy", row->role);
 			continue;
 		}
-		person_key(row->f[C_EMAIL], row->f[C_NAME], row->f[C_CLASS], key, sizeof(key));
-		prev = strset_get(&seen_person, key);
-		if (prev != NULL && row->f[C_USERNAME] == NULL) {
-			if (row->f[C_EMAIL] != NULL)
-				row_error(im, row, "same person as line %s (same name and email)", prev);
+		person_key(rf(row, C_EMAIL), rf(row, C_NAME), rf(row, C_CLASS), key, sizeof(key));
+		same = rowidx_find(&seen_person, key, same_person, im);
+		if (same >= 0 && rf(row, C_USERNAME) == NULL) {
+			char line[24];
+
+			(void)snprintf(line, sizeof(line), "%lu", im->r.rows[same].line);
+			if (rf(row, C_EMAIL) != NULL)
+				row_error(im, row, "same person as line %s (same name and email)", line);
 			else
 				row_error(im, row,
 				          "same person as line %s (same name and class, no address)",
-				          prev);
+				          line);
 			continue;
 		}
-		if (row->f[C_USERNAME] != NULL) {
-			(void)es_strlcpy(row->username, row->f[C_USERNAME], sizeof(row->username));
-		} else if (row->f[C_NAME] == NULL) {
+		if (rf(row, C_USERNAME) != NULL) {
+			(void)es_strlcpy(row->username, rf(row, C_USERNAME), sizeof(row->username));
+		} else if (rf(row, C_NAME) == NULL) {
 			row_error(im, row, "no username and no name to derive one from");
 			continue;
 		} else if ((prev = strset_get(&im->managed_by_person, key)) != NULL ||
@@ -1011,7 +1083,7 @@ static void resolve_rows(struct import *im)
 			/* this person was imported before: same account */
 			(void)es_strlcpy(row->username, prev, sizeof(row->username));
 		} else {
-			es_username_base(row->f[C_NAME_KEY], base, sizeof(base));
+			es_username_base(rf(row, C_NAME_KEY), base, sizeof(base));
 			if (es_username_unique(base, name_taken, im, row->username,
 			                       sizeof(row->username)) != 0) {
 				row_error(im, row, "no free username derived from '%s'", base);
@@ -1019,13 +1091,10 @@ static void resolve_rows(struct import *im)
 			}
 		}
 		match_existing(im, row);
-		if (row->action != A_BAD) {
-			char line[24];
-			(void)snprintf(line, sizeof(line), "%lu", row->line);
-			(void)strset_put(&seen_person, key, line);
-		}
+		if (row->action != A_BAD && rowidx_add(&seen_person, key, i) != 0)
+			row_error(im, row, "out of memory");
 	}
-	strset_free(&seen_person);
+	rowidx_free(&seen_person);
 }
 
 /* ---- hashing pool ---- */
@@ -1184,14 +1253,14 @@ static int deliver(struct import *im, const struct row *row, const struct cred *
 			im->header_printed = true;
 		}
 		if (es_buf_printf(&b, "%-20s %-14s %s\n", row->username, cred->password,
-		                  esc(row->f[C_NAME], name, sizeof(name))) == 0)
+		                  esc(rf(row, C_NAME), name, sizeof(name))) == 0)
 			ui_out_write(&b);
 		es_buf_free(&b);
 	}
 	if (im->sheet_fd >= 0) {
-		rc = sheet_field(&b, row->username, false) | sheet_field(&b, row->f[C_NAME], false) |
-		     sheet_field(&b, row->f[C_CLASS], false) | sheet_field(&b, row->role, false) |
-		     sheet_field(&b, row->f[C_EMAIL], false) | sheet_field(&b, cred->password, true);
+		rc = sheet_field(&b, row->username, false) | sheet_field(&b, rf(row, C_NAME), false) |
+		     sheet_field(&b, rf(row, C_CLASS), false) | sheet_field(&b, row->role, false) |
+		     sheet_field(&b, rf(row, C_EMAIL), false) | sheet_field(&b, cred->password, true);
 		if (rc != 0 || write_all(im->sheet_fd, b.data, b.len) != 0)
 			rc = es_err_errno(err, ES_EIO, errno, "cannot write the credentials sheet");
 		es_buf_free(&b);
@@ -1242,7 +1311,7 @@ static int queue_row(struct import *im, struct row *row, const struct es_state *
 	row->delivery = "queued";
 	if (row->slip) {
 		row->delivery = "slip"; /* the PDF, written once every row is made */
-	} else if (queue_credential(ctx, st, kind, row->f[C_EMAIL], row->f[C_NAME], cred->password,
+	} else if (queue_credential(ctx, st, kind, rf(row, C_EMAIL), rf(row, C_NAME), cred->password,
 	                        ES_QPRIO_CREDENTIALS, &m, &msg, &e) != 0) {
 		im_warn(im, "%s:%lu: %s", im->file, row->line, ui_err(&e));
 		row->delivery = "fallback";
@@ -1411,14 +1480,14 @@ static int report_all(struct import *im, struct es_err *err)
 			                  : shown                          ? _("NOT SENT")
 			                                                   : _("queued"),
 			                  shown ? password : "-",
-			                  esc(row->f[C_NAME], name, sizeof(name))) == 0)
+			                  esc(rf(row, C_NAME), name, sizeof(name))) == 0)
 				ui_out_write(&b);
 			es_buf_free(&b);
 		}
 		if (im->sheet_fd >= 0) {
-			if ((sheet_field(&b, row->username, false) | sheet_field(&b, row->f[C_NAME], false) |
-			     sheet_field(&b, row->f[C_CLASS], false) | sheet_field(&b, row->role, false) |
-			     sheet_field(&b, row->f[C_EMAIL], false) |
+			if ((sheet_field(&b, row->username, false) | sheet_field(&b, rf(row, C_NAME), false) |
+			     sheet_field(&b, rf(row, C_CLASS), false) | sheet_field(&b, row->role, false) |
+			     sheet_field(&b, rf(row, C_EMAIL), false) |
 			     sheet_field(&b, password != NULL ? password : "", true)) != 0 ||
 			    write_all(im->sheet_fd, b.data, b.len) != 0)
 				rc = es_err_errno(err, ES_EIO, errno, "cannot write the credentials sheet");
@@ -1466,12 +1535,12 @@ static void undo_chunk(struct import *im, size_t from, size_t to)
 		struct es_err e = { 0 };
 		bool dropped;
 
-		if (row->class_group[0] == '\0' ||
+		if (row->class_group == NULL ||
 		    account_source_for(row->pol)->group_drop(row->class_group, &dropped, &e) == 0)
 			continue;
 		im_warn(im, "%s", ui_err(&e));
 		for (size_t k = from; k < to; k++)
-			if (strcmp(im->r.rows[im->jobs[k]].class_group, row->class_group) == 0)
+			if (im->r.rows[im->jobs[k]].class_group == row->class_group /* interned */)
 				kept[k - from] = true;
 		if (e.code == ES_EUNAVAIL)
 			return; /* the directory is gone: said once, journals kept */
@@ -1574,14 +1643,14 @@ static struct es_aging row_aging(const struct import *im, const struct row *row)
 static int add_slip(struct import *im, const struct row *row, const char *password,
                     struct es_err *err)
 {
-	const char *lang = row->f[C_LANG] != NULL ? row->f[C_LANG] : im->ctx->cfg.language;
+	const char *lang = rf(row, C_LANG) != NULL ? rf(row, C_LANG) : im->ctx->cfg.language;
 
 	if (im->slips_path == NULL)
 		return 0;
-	if (slip_set_add(&im->slips, &(struct slip){ .display_name = row->f[C_NAME] != NULL
-	                                                                 ? row->f[C_NAME]
+	if (slip_set_add(&im->slips, &(struct slip){ .display_name = rf(row, C_NAME) != NULL
+	                                                                 ? rf(row, C_NAME)
 	                                                                 : row->username,
-	                                             .klass = row->f[C_CLASS],
+	                                             .klass = rf(row, C_CLASS),
 	                                             .username = row->username,
 	                                             .password = password,
 	                                             .lang = lang,
@@ -1629,7 +1698,7 @@ static void warn_stranded(struct import *im)
 	for (size_t i = 0; i < im->slip_pending.cap; i++) {
 		const char *user = im->slip_pending.slots != NULL ? im->slip_pending.slots[i].key : NULL;
 
-		if (user != NULL && !strset_has(&im->csv_names, user))
+		if (user != NULL && row_named(im, user) < 0)
 			im_warn(im,
 			        _("%s was made by an earlier import whose slips were never written: "
 			          "nobody has its password; 'eschool slips --reset %s -o FILE.pdf' "
@@ -1711,14 +1780,14 @@ static int record_creating(struct import *im, struct row *row, struct es_err *er
 		es_err_clear(err);
 	ok = ok &&
 	     es_account_new(&st, row->username,
-	                    &(struct es_account_who){ row->f[C_EMAIL], row->f[C_NAME], row->role,
-	                                              row->f[C_CLASS], row->f[C_LANG],
-	                                              row->f[C_PARENT] },
+	                    &(struct es_account_who){ rf(row, C_EMAIL), rf(row, C_NAME), row->role,
+	                                              rf(row, C_CLASS), rf(row, C_LANG),
+	                                              rf(row, C_PARENT) },
 	                    row->pol, im->ctx->now) == 0 &&
 	     (!row->home_existed || es_state_set(&st, K_HOME_KEPT, "1") == 0) &&
-	     (row->class_group[0] == '\0' ||
+	     (row->class_group == NULL ||
 	      es_state_set(&st, ES_K_CLASS_GROUP, row->class_group) == 0) &&
-	     (row->f[C_EMAIL] == NULL || es_state_set(&st, ES_K_ROSTER_EMAIL, row->f[C_EMAIL]) == 0) &&
+	     (rf(row, C_EMAIL) == NULL || es_state_set(&st, ES_K_ROSTER_EMAIL, rf(row, C_EMAIL)) == 0) &&
 	     es_record_save(&rec, err) == 0;
 	es_record_close(&rec);
 	es_state_free(&st);
@@ -1799,7 +1868,7 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		r = es_config_find_role(cfg, row->role);
 		accts[j - from] = (struct newacct){
 			.user = row->username,
-			.fullname = row->f[C_NAME],
+			.fullname = rf(row, C_NAME),
 			.hash = cred_of(im, j)->hash,
 			.aging = row_aging(im, row),
 			.home_base = row->pol->home_base,
@@ -1809,7 +1878,7 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 			/* a resumed row completes what its killed run wrote */
 			.must_be_new = row->action != A_RESUME,
 			.home_existed = row->home_existed,
-			.class_group = row->class_group[0] != '\0' ? row->class_group : NULL,
+			.class_group = row->class_group,
 		};
 	}
 	/* the chunk's class groups, once each, made after the states that
@@ -1817,12 +1886,12 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 	 * known as its class's */
 	for (size_t j = from; j < to; j++) {
 		const struct row *row = &im->r.rows[im->jobs[j]];
-		bool done = row->class_group[0] == '\0';
+		bool done = row->class_group == NULL;
 
 		for (size_t k = from; k < j && !done; k++)
-			done = strcmp(im->r.rows[im->jobs[k]].class_group, row->class_group) == 0;
+			done = im->r.rows[im->jobs[k]].class_group == row->class_group /* interned */;
 		if (!done && account_source_for(row->pol)->class_group(row->class_group, err) != 0) {
-			es_err_prefix(err, "class %s", row->f[C_CLASS]);
+			es_err_prefix(err, "class %s", rf(row, C_CLASS));
 			goto out;
 		}
 	}
@@ -1869,11 +1938,11 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		}
 		if (ok && !im->production) { /* backend = console | file: the mails too */
 			char kind[80];
-			const char *parent = row->f[C_PARENT];
+			const char *parent = rf(row, C_PARENT);
 
 			es_account_welcome_kind(&im->ctx->cfg, row->role, kind, sizeof(kind));
-			if (row->f[C_EMAIL] != NULL)
-				debug_mail(im->ctx, &st, kind, row->f[C_EMAIL], row->f[C_NAME],
+			if (rf(row, C_EMAIL) != NULL)
+				debug_mail(im->ctx, &st, kind, rf(row, C_EMAIL), rf(row, C_NAME),
 				           cred_of(im, j)->password);
 			if (parent != NULL && strcmp(row->role, "student") == 0)
 				debug_mail(im->ctx, &st, "parent-notice", parent, NULL, NULL);
@@ -2041,19 +2110,28 @@ static int assign_class_groups(struct import *im, struct es_err *err)
 		return 0;
 	for (size_t i = 0; i < im->r.n; i++) {
 		struct row *row = &im->r.rows[i];
+		char group[ES_NAME_MAX + 1] = "";
 		int rc;
 
-		if (!is_job(row->action) || row->f[C_CLASS] == NULL ||
+		if (!is_job(row->action) || rf(row, C_CLASS) == NULL ||
 		    !account_source_for(row->pol)->writes)
 			continue;
-		rc = class_group_for(&im->cg, row->f[C_CLASS], group_or_user_taken, im,
-		                     row->class_group, sizeof(row->class_group), err);
+		rc = class_group_for(&im->cg, rf(row, C_CLASS), group_or_user_taken, im, group,
+		                     sizeof(group), err);
 		if (rc < 0)
 			return es_err_prefix(err, "%s:%lu", im->file, row->line);
+		/* one copy of each name, whatever the rows sharing it: the rows
+		 * point to it (and compare by pointer) */
+		if (rc == 0 && group[0] != '\0') {
+			if (!strset_has(&im->group_names, group) &&
+			    strset_put(&im->group_names, group, group) != 0)
+				return es_err_set(err, ES_EOS, "out of memory");
+			row->class_group = strset_get(&im->group_names, group);
+		}
 		if (rc == 1)
 			im_warn(im, _("%s:%lu: class '%s' gives no group name (no letter or digit): "
 			              "%s is in no class group"),
-			        im->file, row->line, row->f[C_CLASS], row->username);
+			        im->file, row->line, rf(row, C_CLASS), row->username);
 	}
 	return 0;
 }
@@ -2080,11 +2158,13 @@ static int sync_plan(struct import *im, struct es_err *err)
 		if (strset_put(&im->matched, row->username, NULL) != 0)
 			return es_err_set(err, ES_EOS, "out of memory");
 		if (row->action == A_SKIP) {
-			struct person p = { row->username, row->f[C_EMAIL], row->f[C_NAME],
-				            row->f[C_ROLE], row->f[C_CLASS], row->f[C_LANG],
-				            row->f[C_PARENT] };
+			struct person p = { row->username, rf(row, C_EMAIL), rf(row, C_NAME),
+				            rf(row, C_ROLE), rf(row, C_CLASS), rf(row, C_LANG),
+				            rf(row, C_PARENT) };
 
-			if (sync_changes(im->ctx, cg, row->username, &p, &row->change, err) != 0) {
+			struct sync_change c = { NULL, NULL, false };
+
+			if (sync_changes(im->ctx, cg, row->username, &p, &c, err) != 0) {
 				if (err->code != ES_EDATA)
 					return es_err_prefix(err, "%s:%lu", im->file, row->line);
 				/* the row's own problem (a role change that
@@ -2093,7 +2173,15 @@ static int sync_plan(struct import *im, struct es_err *err)
 				es_err_clear(err);
 				continue;
 			}
-			if (row->change.text != NULL)
+			if (c.text != NULL || c.shown != NULL || c.disabled) {
+				row->change = malloc(sizeof(*row->change));
+				if (row->change == NULL) {
+					sync_change_free(&c);
+					return es_err_set(err, ES_EOS, "out of memory");
+				}
+				*row->change = c; /* moved */
+			}
+			if (c.text != NULL)
 				row->action = A_UPDATE;
 		}
 	}
@@ -2271,14 +2359,14 @@ static void print_plan(struct import *im)
 			                             : row->action == A_RECREATE ? "recreate"
 			                             : row->action == A_UPDATE   ? "update"
 			                                                         : "skip");
-			if (row->change.text != NULL)
+			if (row_change(row)->text != NULL)
 				rc |= es_buf_puts(&b, ",\"changes\":") |
-				      es_buf_json_str(&b, row->change.text);
-			if (row->loose != NULL)
-				rc |= es_buf_puts(&b, ",\"found_by\":") | es_buf_json_str(&b, row->loose);
-			if (row->change.disabled)
+				      es_buf_json_str(&b, row_change(row)->text);
+			if (loose_name(row) != NULL)
+				rc |= es_buf_puts(&b, ",\"found_by\":") | es_buf_json_str(&b, loose_name(row));
+			if (row_change(row)->disabled)
 				rc |= es_buf_puts(&b, ",\"disabled\":true");
-			if (row->class_group[0] != '\0')
+			if (row->class_group != NULL)
 				rc |= es_buf_puts(&b, ",\"class_group\":") |
 				      es_buf_json_str(&b, row->class_group);
 			if (note != NULL)
@@ -2295,17 +2383,17 @@ static void print_plan(struct import *im)
 			printf("%s:%-5lu %-20s %-10s %-16s %s%s\n", esc(im->file, file, sizeof(file)),
 			       row->line, row->username, esc(row->role, role, sizeof(role)),
 			       action_name(row->action, im->sync),
-			       esc(row->f[C_NAME], name, sizeof(name)),
+			       esc(rf(row, C_NAME), name, sizeof(name)),
 			       row->slip && is_job(row->action) ? _(" (no address: slip)") : "");
-			if (row->change.shown != NULL)
-				printf("    %s\n", esc(row->change.shown, name, sizeof(name)));
-			if (row->loose != NULL)
-				printf("    %s\n", strcmp(row->loose, "name") == 0
+			if (row_change(row)->shown != NULL)
+				printf("    %s\n", esc(row_change(row)->shown, name, sizeof(name)));
+			if (loose_name(row) != NULL)
+				printf("    %s\n", strcmp(loose_name(row), "name") == 0
 				                         ? _("(found by its name alone: check it is the same "
 				                             "person)")
 				                         : _("(found by its address alone: check it is the "
 				                             "same person)"));
-			if (row->change.disabled)
+			if (row_change(row)->disabled)
 				printf("    %s\n", _("(disabled: 'eschool enable' it if they are back)"));
 		}
 		if (note != NULL)
@@ -2319,7 +2407,7 @@ static void report_bad_rows(struct import *im)
 {
 	for (size_t i = 0; i < im->r.n; i++) {
 		const struct row *row = &im->r.rows[i];
-		const char *who = row->f[C_NAME] != NULL ? row->f[C_NAME] : row->f[C_USERNAME];
+		const char *who = rf(row, C_NAME) != NULL ? rf(row, C_NAME) : rf(row, C_USERNAME);
 
 		if (row->action != A_BAD)
 			continue;
@@ -2410,10 +2498,11 @@ static void import_free(struct import *im)
 	strset_free(&im->sys_groups);
 	strset_free(&im->managed);
 	strset_free(&im->managed_by_person);
-	strset_free(&im->csv_names);
+	rowidx_free(&im->csv_names);
 	strset_free(&im->home_kept);
 	strset_free(&im->slip_pending);
 	class_groups_free(&im->cg);
+	strset_free(&im->group_names);
 	strset_free(&im->by_email);
 	strset_free(&im->by_name);
 	strset_free(&im->matched);
@@ -2542,27 +2631,27 @@ static int sync_apply(struct import *im, const struct args *a)
 
 	for (size_t i = 0; i < im->r.n; i++) {
 		struct row *row = &im->r.rows[i];
-		struct person p = { row->username, row->f[C_EMAIL], row->f[C_NAME], row->f[C_ROLE],
-			            row->f[C_CLASS], row->f[C_LANG], row->f[C_PARENT] };
+		struct person p = { row->username, rf(row, C_EMAIL), rf(row, C_NAME), rf(row, C_ROLE),
+			            rf(row, C_CLASS), rf(row, C_LANG), rf(row, C_PARENT) };
 		struct es_err e = { 0 };
 		struct sync_change c;
 		char line[1200];
 
-		if (row->change.disabled && row->action != A_BAD)
+		if (row_change(row)->disabled && row->action != A_BAD)
 			im_warn(im, _("%s:%lu: %s is disabled and listed again: 'eschool enable %s' if "
 			              "they are back"),
 			        im->file, row->line, row->username, row->username);
 		if (row->action != A_UPDATE)
 			continue;
-		if (row->loose != NULL) {
-			im_warn(im, strcmp(row->loose, "name") == 0
+		if (loose_name(row) != NULL) {
+			im_warn(im, strcmp(loose_name(row), "name") == 0
 			                    ? _("%s:%lu: %s was found by its name alone: check it is the "
 			                        "same person")
 			                    : _("%s:%lu: %s was found by its address alone: check it is "
 			                        "the same person"),
 			        im->file, row->line, row->username);
 			log_msg(LOG_AUTHPRIV, LOG_NOTICE, "sync: user=%s found by its %s alone (%s:%lu)",
-			        row->username, row->loose, im->file, row->line);
+			        row->username, loose_name(row), im->file, row->line);
 		}
 		if (sync_update(ctx, cg, row->username, &p, &c, &e) != 0) {
 			es_err_prefix(&e, "%s:%lu", im->file, row->line);
@@ -2577,8 +2666,8 @@ static int sync_apply(struct import *im, const struct args *a)
 
 				if ((es_buf_puts(&b, "{\"username\":") | es_buf_json_str(&b, row->username) |
 				     es_buf_puts(&b, ",\"updated\":") | es_buf_json_str(&b, c.text) |
-				     (row->loose != NULL ? es_buf_puts(&b, ",\"found_by\":") |
-				                                   es_buf_json_str(&b, row->loose)
+				     (loose_name(row) != NULL ? es_buf_puts(&b, ",\"found_by\":") |
+				                                   es_buf_json_str(&b, loose_name(row))
 				                         : 0) |
 				     es_buf_puts(&b, "}\n")) == 0)
 					(void)fwrite(b.data, 1, b.len, stdout);
