@@ -1,22 +1,15 @@
 #include "slips.h"
 
-#include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "es_util.h"
 #include "mail/compose.h"
-
-/* where make install puts the renderer (Makefile: PKGLIBDIR) */
-#ifndef ES_PLUGIN_DIR
-#define ES_PLUGIN_DIR "/usr/lib/eschool"
-#endif
+#include "plugin.h"
 
 int slip_set_add(struct slip_set *s, const struct slip *slip)
 {
@@ -57,83 +50,33 @@ int slip_path_check(const char *path, struct es_err *err)
 	return renderer(err) != NULL ? 0 : -1;
 }
 
-/* An open file or directory root's and writable by root only: what a
- * root process may load code from. */
-static bool root_only(int fd, bool dir)
-{
-	struct stat sb;
-
-	return fstat(fd, &sb) == 0 && (dir ? S_ISDIR(sb.st_mode) : S_ISREG(sb.st_mode)) &&
-	       sb.st_uid == 0 && (sb.st_mode & 022) == 0;
-}
-
-/* The directory the renderer is loaded from: beside the running eschool
- * when it is there (a build tree: make check), else ES_PLUGIN_DIR. */
-static void plugin_dir(char *out, size_t outsz)
-{
-	char exe[ES_PATH_LEN], beside[ES_PATH_LEN + 32];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe));
-	const char *dir;
-
-	(void)es_strlcpy(out, ES_PLUGIN_DIR, outsz);
-	if (n <= 0 || (size_t)n >= sizeof(exe)) /* (a cut path is not used) */
-		return;
-	exe[n] = '\0';
-	dir = dirname(exe);
-	if ((size_t)snprintf(beside, sizeof(beside), "%s/%s", dir, SLIPS_PLUGIN_FILE) <
-	            sizeof(beside) &&
-	    access(beside, F_OK) == 0)
-		(void)es_strlcpy(out, dir, outsz);
-}
-
-/* The renderer, loaded once and never unloaded (glib's types cannot be);
- * NULL with err when it cannot be. The file is opened without following
- * a link, from its directory opened the same way, both checked root's
- * alone, and that very file is loaded (/proc/self/fd): nobody can swap
- * it between the check and dlopen. */
+/* The renderer, loaded once and never unloaded (glib's types cannot be:
+ * plugin.h); NULL with err when it cannot be. */
 static const struct slips_plugin *renderer(struct es_err *err)
 {
 	static const struct slips_plugin *loaded;
-	char dir[ES_PATH_LEN], byfd[64];
-	const struct slips_plugin *p = NULL;
-	int dfd = -1, fd = -1;
-	void *dl;
+	char dir[ES_PATH_LEN], detail[256];
+	enum plugin_fail why = PLUGIN_UNSAFE;
+	const struct slips_plugin *p;
 
 	if (loaded != NULL)
 		return loaded;
-	plugin_dir(dir, sizeof(dir));
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd >= 0)
-		fd = openat(dfd, SLIPS_PLUGIN_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || !root_only(dfd, true) || !root_only(fd, false)) {
+	p = plugin_load(SLIPS_PLUGIN_FILE, SLIPS_PLUGIN_SYMBOL, dir, sizeof(dir), &why, detail,
+	                sizeof(detail));
+	if (p == NULL && why == PLUGIN_UNSAFE)
 		es_err_set(err, ES_EUNAVAIL,
 		           "%s/%s is missing, or is not root's alone: it draws the slips (reinstall "
 		           "eschool)",
 		           dir, SLIPS_PLUGIN_FILE);
-		goto out;
-	}
-	(void)snprintf(byfd, sizeof(byfd), "/proc/self/fd/%d", fd);
-	dl = dlopen(byfd, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
-	if (dl == NULL) {
+	else if (p == NULL && why == PLUGIN_NOLOAD)
 		es_err_set(err, ES_EUNAVAIL, "cannot load %s/%s: %s (reinstall eschool)", dir,
-		           SLIPS_PLUGIN_FILE, dlerror());
-		goto out;
-	}
-	p = dlsym(dl, SLIPS_PLUGIN_SYMBOL);
-	if (p == NULL || p->version != SLIPS_PLUGIN_VERSION) {
-		(void)dlclose(dl);
-		p = NULL;
+		           SLIPS_PLUGIN_FILE, detail);
+	else if (p == NULL || p->version != SLIPS_PLUGIN_VERSION)
 		es_err_set(err, ES_ESOFTWARE, "%s/%s is not the slips' renderer of this eschool", dir,
 		           SLIPS_PLUGIN_FILE);
-		goto out;
-	}
-	loaded = p;
-out:
-	if (fd >= 0)
-		(void)close(fd);
-	if (dfd >= 0)
-		(void)close(dfd);
-	return p;
+	else
+		loaded = p;
+	return loaded;
 }
 
 int slip_set_write(struct cli *ctx, const struct slip_set *s, const char *path,

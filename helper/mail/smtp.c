@@ -165,7 +165,9 @@ static void set_connection_options(struct smtp *s)
 	(void)curl_easy_setopt(c, CURLOPT_DEBUGDATA, s);
 }
 
-int smtp_open(struct smtp **out, const struct es_config *cfg, struct es_err *err)
+static void plugin_close(struct smtp *s);
+
+static int plugin_open(struct smtp **out, const struct es_config *cfg, struct es_err *err)
 {
 	struct smtp *s;
 
@@ -191,13 +193,13 @@ int smtp_open(struct smtp **out, const struct es_config *cfg, struct es_err *err
 		struct es_err ignored;
 		(void)read_whole(SYSTEM_CA, &s->ca, &ignored); /* added to, not replaced */
 		if (read_whole(cfg->ca_file, &s->ca, err) != 0) {
-			smtp_close(s);
+			plugin_close(s);
 			return -1;
 		}
 	}
 	s->curl = curl_easy_init();
 	if (s->curl == NULL) {
-		smtp_close(s);
+		plugin_close(s);
 		return es_err_set(err, ES_EOS, "cannot initialise libcurl");
 	}
 	set_connection_options(s);
@@ -313,8 +315,8 @@ static void perform(struct smtp *s, struct smtp_result *r)
 	}
 }
 
-void smtp_send(struct smtp *s, const char *to, const char *msg, size_t len,
-                  struct smtp_result *r)
+static void plugin_send(struct smtp *s, const char *to, const char *msg, size_t len,
+                        struct smtp_result *r)
 {
 	struct upload up = { msg, len, 0 };
 	struct curl_slist *rcpt = NULL;
@@ -349,7 +351,7 @@ static size_t discard_cb(char *buf, size_t size, size_t nitems, void *arg)
 	return size * nitems;
 }
 
-void smtp_probe(struct smtp *s, struct smtp_result *r)
+static void plugin_probe(struct smtp *s, struct smtp_result *r)
 {
 	CURL *c = s->curl;
 
@@ -368,7 +370,7 @@ void smtp_probe(struct smtp *s, struct smtp_result *r)
 	s->r = NULL;
 }
 
-void smtp_close(struct smtp *s)
+static void plugin_close(struct smtp *s)
 {
 	if (s == NULL)
 		return;
@@ -378,3 +380,15 @@ void smtp_close(struct smtp *s)
 	free(s);
 	curl_global_cleanup();
 }
+
+/* What eschool_smtp.so exports (smtp_load.c loads it). */
+__attribute__((visibility("default"))) const struct smtp_plugin eschool_smtp_plugin = {
+	.version = SMTP_PLUGIN_VERSION,
+	.config_size = sizeof(struct es_config),
+	.result_size = sizeof(struct smtp_result),
+	.err_size = sizeof(struct es_err),
+	.open = plugin_open,
+	.send = plugin_send,
+	.probe = plugin_probe,
+	.close = plugin_close,
+};

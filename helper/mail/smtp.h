@@ -1,4 +1,6 @@
-/* SMTP delivery with libcurl (helper only: the PAM module never links it).
+/* SMTP delivery with libcurl (helper only: the PAM module never links it;
+ * the helper loads it, smtp.c and libcurl, as a plugin, eschool_smtp.so,
+ * when a command first sends: smtp_load.c and plugin.h).
  * One connection and one login serve every message of a run. TLS is never
  * optional: security = starttls requires STARTTLS (CURLUSESSL_ALL), tls is
  * implicit TLS (smtps), certificates are always verified (ca_file adds a
@@ -52,5 +54,21 @@ void smtp_send(struct smtp *s, const char *to, const char *msg, size_t len,
 void smtp_probe(struct smtp *s, struct smtp_result *r);
 
 void smtp_close(struct smtp *s);
+
+/* eschool_smtp.so's table: smtp.c, built with the same headers as the
+ * eschool that loads it (checked: its version and its structures' sizes). */
+#define SMTP_PLUGIN_FILE "eschool_smtp.so"
+#define SMTP_PLUGIN_SYMBOL "eschool_smtp_plugin"
+#define SMTP_PLUGIN_VERSION 1
+
+struct smtp_plugin {
+	int version;
+	size_t config_size, result_size, err_size;
+	int (*open)(struct smtp **s, const struct es_config *cfg, struct es_err *err);
+	void (*send)(struct smtp *s, const char *to, const char *msg, size_t len,
+	             struct smtp_result *r);
+	void (*probe)(struct smtp *s, struct smtp_result *r);
+	void (*close)(struct smtp *s);
+};
 
 #endif

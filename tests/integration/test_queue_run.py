@@ -135,3 +135,57 @@ def test_debug_mode_sends_nothing(sandbox, srv):
     assert p.returncode == 0 and "debug mode" in p.stdout
     assert len(srv.messages) == n0
     assert len(listing(sandbox)) == 1
+
+
+def test_only_the_mail_sender_loads_libcurl():
+    """libcurl (and the 30 libraries it brings) is the mail sender's,
+    eschool_smtp.so, loaded by the commands that send: the eschool command
+    itself and the PAM module never load it at start."""
+    import re
+    import subprocess
+    build = os.path.dirname(ESCHOOL)
+
+    def needed(name):
+        r = subprocess.run(["readelf", "-d", os.path.join(build, name)], capture_output=True,
+                           text=True, check=True)
+        return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", r.stdout)
+
+    for name in ("eschool", "pam_eschool.so", "pam_eschool_ldap.so"):
+        libs = needed(name)
+        assert libs, name
+        assert not [lib for lib in libs if lib.startswith("libcurl")], (name, libs)
+    assert [lib for lib in needed("eschool_smtp.so") if lib.startswith("libcurl")]
+
+
+def test_a_mail_sender_others_may_write_is_never_loaded(sandbox, srv):
+    """The mail sender (eschool_smtp.so: libcurl) is loaded as root only from
+    a file and a directory root's alone: one anybody may write, or a link,
+    is refused with what to do, and the queue loses nothing; root's alone
+    again, the same queue goes."""
+    sb = sandbox
+    configure(sb, srv.port, srv.ca_file)
+    n0 = len(srv.messages)
+    ident = enqueue(sb, "a@school.example", "welcome-student", 0)
+    copy = sb.private("bin")
+    plugin = os.path.join(os.path.dirname(ESCHOOL), "eschool_smtp.so")
+    sb.cmd(["install", "-d", "-m", "755", copy], check=True)
+    sb.cmd(["install", "-m", "755", ESCHOOL, f"{copy}/eschool"], check=True)
+    sb.cmd(["install", "-m", "666", plugin, f"{copy}/eschool_smtp.so"], check=True)
+    p = sb.cmd([f"{copy}/eschool", "queue", "run"])
+    assert p.returncode == 69, (p.returncode, p.stderr)
+    assert "eschool_smtp.so is missing, or is not root's alone" in p.stderr, p.stderr
+    assert "reinstall eschool" in p.stderr
+    assert len(srv.messages) == n0
+    assert [m["id"] for m in listing(sb)] == [ident]
+    # a link, even to root's own sender, is not followed
+    sb.cmd(["ln", "-sf", plugin, f"{copy}/eschool_smtp.so"], check=True)
+    p = sb.cmd([f"{copy}/eschool", "queue", "run"])
+    assert p.returncode == 69 and "not root's alone" in p.stderr, (p.returncode, p.stderr)
+    assert len(srv.messages) == n0
+    # root's alone: loaded, the mail goes, once
+    sb.cmd(["rm", f"{copy}/eschool_smtp.so"], check=True)
+    sb.cmd(["install", "-m", "644", plugin, f"{copy}/eschool_smtp.so"], check=True)
+    p = sb.cmd([f"{copy}/eschool", "queue", "run"])
+    assert p.returncode == 0, p.stderr
+    assert [m["To"] for _, m in srv.messages[n0:]] == ["a@school.example"]
+    assert listing(sb) == []
