@@ -94,10 +94,16 @@ static long list_spool(int dfd, long n, char (**names)[NAME_LEN])
 	long got = 0;
 
 	*names = calloc((size_t)n + 1, NAME_LEN);
-	if (dir == NULL || *names == NULL)
+	if (dir == NULL || *names == NULL) {
+		if (dir != NULL)
+			(void)closedir(dir);
+		else if (fd >= 0)
+			(void)close(fd);
 		return -1;
+	}
 	while (got < n && (de = readdir(dir)) != NULL)
-		if (de->d_name[0] != '.' && strlen(de->d_name) < NAME_LEN)
+		if (de->d_name[0] != '.' && (de->d_type == DT_REG || de->d_type == DT_UNKNOWN) &&
+		    strlen(de->d_name) < NAME_LEN)
 			(void)strcpy((*names)[got++], de->d_name);
 	(void)closedir(dir);
 	return got;
@@ -143,8 +149,10 @@ static int send_files(CURL *c, struct upload *up, const char *dir, long n)
 	}
 	(void)pthread_mutex_init(&d.mu, NULL);
 	(void)pthread_cond_init(&d.cv, NULL);
-	if (pthread_create(&thread, NULL, delete_delivered, &d) != 0)
+	if (pthread_create(&thread, NULL, delete_delivered, &d) != 0) {
+		fprintf(stderr, "curlfloor: no deleter thread\n");
 		goto out;
+	}
 	for (long i = 0; i < n; i++) {
 		const char *body;
 		size_t blen;

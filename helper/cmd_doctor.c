@@ -89,8 +89,11 @@ static void check_smtp(struct doctor *d)
 	if (smtp_open(&s, cfg, &err) != 0) {
 		it = add(d, "smtp", FAIL);
 		(void)snprintf(it->detail, sizeof(it->detail), "%s", ui_err(&err));
-		(void)snprintf(it->fix, sizeof(it->fix), "set [mail] provider (or host, port, "
-		                                         "security), username and from");
+		if (err.code == ES_EUNAVAIL || err.code == ES_ESOFTWARE) /* the sender itself */
+			(void)snprintf(it->fix, sizeof(it->fix), "reinstall eschool");
+		else
+			(void)snprintf(it->fix, sizeof(it->fix), "set [mail] provider (or host, port, "
+			                                         "security), username and from");
 		return;
 	}
 	smtp_probe(s, &r);

@@ -2831,6 +2831,10 @@ static int run_roster(struct cli *ctx, const struct args *a, bool sync)
 		n_listed += im.r.rows[i].action == A_SKIP || im.r.rows[i].action == A_UPDATE;
 	if (prepare_slips(&im, dry_run, &err) != 0)
 		goto out;
+	/* and what mails them: loaded now, before any account is made */
+	if (im.production && !dry_run && ctx->cfg.mail_backend == ES_MAILB_SMTP &&
+	    n_create + n_resume > 0 && smtp_check(&err) != 0)
+		goto out;
 	if (sync && im.r.n_bad > 0)
 		im_warn(&im, _("%zu bad row(s): sync disables and deletes nobody while the roster "
 		               "has bad rows"),

@@ -66,6 +66,10 @@ const void *plugin_load(const char *file, const char *symbol, char *dir, size_t 
 	/* that very file, opened and checked: not its path again */
 	(void)snprintf(byfd, sizeof(byfd), "/proc/self/fd/%d", fd);
 	dl = dlopen(byfd, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
+	if (dl != NULL)
+		fd = -1; /* kept open for good: dlopen knows a loaded object by
+		          * its name, and another plugin opened later under the
+		          * same /proc/self/fd/N would be given this one */
 	if (dl == NULL) {
 		const char *e = dlerror();
 

@@ -81,10 +81,11 @@ bool slips_pdf_logo_ok(const unsigned char *png, size_t len);
  * eschool command (about 9 ms each here). helper/slips.c loads it. */
 #define SLIPS_PLUGIN_FILE "eschool_slips.so"
 #define SLIPS_PLUGIN_SYMBOL "eschool_slips_plugin"
-#define SLIPS_PLUGIN_VERSION 1
+#define SLIPS_PLUGIN_VERSION 2
 
 struct slips_plugin {
 	int version; /* SLIPS_PLUGIN_VERSION: a plugin of this eschool */
+	const char *abi; /* ES_PLUGIN_ABI: a digest of the headers both sides share */
 	int (*write)(const char *path, const struct slip_doc *doc, struct es_err *err);
 	bool (*logo_ok)(const unsigned char *png, size_t len);
 };

@@ -536,8 +536,10 @@ int outbox_send(struct outbox *ob, struct es_qmsg *m, const char *msg, size_t le
 			return 0;
 		}
 	}
-	if (ob->smtp == NULL && smtp_open(&ob->smtp, &ob->cfg, err) != 0)
+	if (ob->smtp == NULL && smtp_open(&ob->smtp, &ob->cfg, err) != 0) {
+		ob->stopped = true; /* (the settings or the sender): the same for every message */
 		return -1;
+	}
 	pace(ob);
 	smtp_send(ob->smtp, m->to, msg, len, r);
 	(void)clock_gettime(CLOCK_MONOTONIC, &ob->last_send);

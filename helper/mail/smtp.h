@@ -55,6 +55,10 @@ void smtp_probe(struct smtp *s, struct smtp_result *r);
 
 void smtp_close(struct smtp *s);
 
+/* Loads the sender (below) if it is not yet: 0, or -1 with err (ES_EUNAVAIL,
+ * ES_ESOFTWARE: reinstall) before anything is made that it would send. */
+int smtp_check(struct es_err *err);
+
 /* eschool_smtp.so's table: smtp.c, built with the same headers as the
  * eschool that loads it (checked: its version and its structures' sizes). */
 #define SMTP_PLUGIN_FILE "eschool_smtp.so"
@@ -63,6 +67,7 @@ void smtp_close(struct smtp *s);
 
 struct smtp_plugin {
 	int version;
+	const char *abi; /* ES_PLUGIN_ABI: a digest of the headers both sides share */
 	size_t config_size, result_size, err_size;
 	int (*open)(struct smtp **s, const struct es_config *cfg, struct es_err *err);
 	void (*send)(struct smtp *s, const char *to, const char *msg, size_t len,

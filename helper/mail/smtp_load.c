@@ -5,11 +5,14 @@
  * about 7 ms slower and 3.3 MB larger, mail or not. */
 #include "mail/smtp.h"
 
+#include <string.h>
+
 #include "es_config.h"
 #include "es_util.h"
 #include "plugin.h"
 
 static const struct smtp_plugin *loaded;
+static struct es_err load_error; /* why it could not be (said once per run) */
 
 static const struct smtp_plugin *sender(struct es_err *err)
 {
@@ -19,6 +22,11 @@ static const struct smtp_plugin *sender(struct es_err *err)
 
 	if (loaded != NULL)
 		return loaded;
+	if (load_error.code != 0) { /* not tried again: the answer would not change */
+		if (err != NULL)
+			*err = load_error;
+		return NULL;
+	}
 	p = plugin_load(SMTP_PLUGIN_FILE, SMTP_PLUGIN_SYMBOL, dir, sizeof(dir), &why, detail,
 	                sizeof(detail));
 	if (p == NULL && why == PLUGIN_UNSAFE)
@@ -30,13 +38,20 @@ static const struct smtp_plugin *sender(struct es_err *err)
 		es_err_set(err, ES_EUNAVAIL, "cannot load %s/%s: %s (reinstall eschool)", dir,
 		           SMTP_PLUGIN_FILE, detail);
 	else if (p == NULL || p->version != SMTP_PLUGIN_VERSION ||
-	         p->config_size != sizeof(struct es_config) ||
+	         strcmp(p->abi, ES_PLUGIN_ABI) != 0 || p->config_size != sizeof(struct es_config) ||
 	         p->result_size != sizeof(struct smtp_result) || p->err_size != sizeof(struct es_err))
 		es_err_set(err, ES_ESOFTWARE, "%s/%s is not the mail sender of this eschool", dir,
 		           SMTP_PLUGIN_FILE);
 	else
 		loaded = p;
+	if (loaded == NULL && err != NULL)
+		load_error = *err;
 	return loaded;
+}
+
+int smtp_check(struct es_err *err)
+{
+	return sender(err) != NULL ? 0 : -1;
 }
 
 int smtp_open(struct smtp **s, const struct es_config *cfg, struct es_err *err)

@@ -132,3 +132,35 @@ def test_progress_bar_on_a_terminal(sandbox, srv):
     assert "3/3 mails" in text     # sending
     assert "#" * 30 in text
     assert "sent" in out and "zoe" in out
+
+
+def test_no_mail_sender_is_said_before_any_account_is_made(sandbox, srv):
+    """The mail sender (eschool_smtp.so, libcurl) is loaded by a production
+    import before any account is made: one that others may write is refused
+    then, once, with what to do, and nothing is created nor queued; with
+    the sender in place, the same roster is imported and mailed."""
+    sb = sandbox
+    configure(sb, srv.port, srv.ca_file)
+    n0 = len(srv.messages)
+    copy = sb.private("bin")
+    plugin = os.path.join(os.path.dirname(ESCHOOL), "eschool_smtp.so")
+    sb.cmd(["install", "-d", "-m", "755", copy], check=True)
+    for f in ("eschool", "eschool_slips.so"):
+        sb.cmd(["install", "-m", "755", os.path.join(os.path.dirname(ESCHOOL), f),
+                f"{copy}/{f}"], check=True)
+    sb.cmd(["install", "-m", "666", plugin, f"{copy}/eschool_smtp.so"], check=True)
+    before = sb.snapshot()
+    p = sb.cmd([f"{copy}/eschool", "import", roster(sb)])
+    assert p.returncode == 69, (p.returncode, p.stdout, p.stderr)
+    assert p.stderr.count("eschool_smtp.so is missing, or is not root's alone") == 1, p.stderr
+    assert "reinstall eschool" in p.stderr
+    assert sb.snapshot() == before
+    assert queue(sb) == []
+    # the dry run sends nothing: it does not need the sender
+    p = sb.cmd([f"{copy}/eschool", "import", "--dry-run", roster(sb)])
+    assert p.returncode == 0, p.stderr
+    # nothing was half done: the installed eschool imports and mails it all
+    p = sb.eschool("--json", "import", roster(sb))
+    assert p.returncode == 0, p.stderr
+    assert [o["delivery"] for o in json_lines(p.stdout)] == ["sent"] * 3, p.stderr
+    assert len(srv.messages) == n0 + 4
