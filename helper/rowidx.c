@@ -1,20 +1,11 @@
-/* Rows by key, by hash alone (rowidx.h): open addressing, FNV-1a. */
+/* Rows by key, by hash alone (rowidx.h): open addressing, strset's hash. */
 #include "rowidx.h"
 
 #include <stdlib.h>
 
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
+#include "strset.h"
 
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-static int grow(struct rowidx *x)
+static int grow_index(struct rowidx *x)
 {
 	size_t ncap = x->cap ? x->cap * 2 : 256;
 	uint64_t *nh = calloc(ncap, sizeof(*nh));
@@ -46,12 +37,12 @@ static int grow(struct rowidx *x)
 
 int rowidx_add(struct rowidx *x, const char *key, size_t row)
 {
-	uint64_t h = fnv1a(key);
+	uint64_t h = strset_hash(key);
 	size_t j;
 
 	if (row >= (size_t)UINT32_MAX - 1)
 		return -1;
-	if ((x->n + 1) * 2 > x->cap && grow(x) != 0)
+	if ((x->n + 1) * 2 > x->cap && grow_index(x) != 0)
 		return -1;
 	j = h & (x->cap - 1);
 	while (x->row[j] != 0)
@@ -70,7 +61,7 @@ long rowidx_find(const struct rowidx *x, const char *key,
 
 	if (x->cap == 0)
 		return -1;
-	h = fnv1a(key);
+	h = strset_hash(key);
 	for (size_t j = h & (x->cap - 1); x->row[j] != 0; j = (j + 1) & (x->cap - 1)) {
 		size_t row = (size_t)x->row[j] - 1;
 

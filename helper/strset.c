@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t fnv1a(const char *s)
+uint64_t strset_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ULL;
 
@@ -31,7 +31,7 @@ static int grow(struct strset *set)
 		size_t j;
 		if (set->slots[i].key == NULL)
 			continue;
-		j = fnv1a(set->slots[i].key) & (ncap - 1);
+		j = strset_hash(set->slots[i].key) & (ncap - 1);
 		while (n[j].key != NULL)
 			j = (j + 1) & (ncap - 1);
 		n[j] = set->slots[i];
@@ -48,7 +48,7 @@ static struct strset_slot *find(const struct strset *set, const char *key)
 
 	if (set->cap == 0)
 		return NULL;
-	j = fnv1a(key) & (set->cap - 1);
+	j = strset_hash(key) & (set->cap - 1);
 	while (set->slots[j].key != NULL) {
 		if (strcmp(set->slots[j].key, key) == 0)
 			return &set->slots[j];
@@ -93,7 +93,7 @@ int strset_put(struct strset *set, const char *key, const char *value)
 	e = entry_new(key, value, &v);
 	if (e == NULL)
 		return -1;
-	j = fnv1a(key) & (set->cap - 1);
+	j = strset_hash(key) & (set->cap - 1);
 	while (set->slots[j].key != NULL)
 		j = (j + 1) & (set->cap - 1);
 	set->slots[j].key = e;

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct strset_slot {
 	char *key;   /* the entry's one allocation: key, then value */
@@ -20,5 +21,9 @@ int strset_put(struct strset *set, const char *key, const char *value);
 bool strset_has(const struct strset *set, const char *key);
 const char *strset_get(const struct strset *set, const char *key);
 void strset_free(struct strset *set);
+
+/* The hash both strset and rowidx use (FNV-1a, 64 bits): names from a
+ * roster the school exported, not an attacker's choosing. */
+uint64_t strset_hash(const char *s);
 
 #endif

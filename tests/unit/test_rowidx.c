@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "../../helper/rowidx.c"
+#include "../../helper/strset.c"
 
 struct keys {
 	char (*k)[16];
