@@ -2,7 +2,7 @@
  * eschool_smtp.so, loaded when a command first opens a connection
  * (plugin.h). libcurl brings some 30 libraries (TLS, Kerberos, LDAP,
  * SSH, HTTP/2...): loaded at every start they made each eschool command
- * about 7 ms slower and 3.3 MB larger, mail or not. */
+ * about 5.5 ms slower and 3.2 MB larger, mail or not. */
 #include "mail/smtp.h"
 
 #include <string.h>
