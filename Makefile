@@ -290,7 +290,7 @@ lint: deps-lint
 	@# across files given together (false "uninitialized va_list")
 	@fail=0; for f in $(LIB_SRC) $(HELPER_SRC) pam_eschool/pam_eschool.c pam_eschool/directory.c pam_eschool/ldap_plugin.c; do \
 		clang-tidy --quiet $$f -- -std=c11 -D_GNU_SOURCE -Ilib -Ihelper \
-			-DESCHOOL_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(SLIPS_CFLAGS) || fail=1; \
+			-DESCHOOL_VERSION='"$(VERSION)"' -DES_PLUGIN_ABI='"$(PLUGIN_ABI)"' $(PKG_CFLAGS) $(SLIPS_CFLAGS) || fail=1; \
 	done; test $$fail = 0 && echo "lint: no findings"
 
 # smtp-sink/smtp-source for bench/smtp: postfix installed unconfigured
