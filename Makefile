@@ -67,10 +67,10 @@ $(BUILD)/helper/slips_pdf.o: ALL_CFLAGS += $(SLIPS_CFLAGS)
 $(BUILD)/helper/mail/smtp.o: ALL_CFLAGS += -Ihelper
 # A plugin and the eschool that loads it must be built from the same
 # headers: a digest of those they share, in both (checked at load)
-PLUGIN_ABI := $(shell cat lib/es_config.h lib/es_err.h helper/mail/smtp.h helper/slips_pdf.h \
-	| sha256sum | cut -c1-16)
-$(BUILD)/helper/mail/smtp.o $(BUILD)/helper/mail/smtp_load.o $(BUILD)/helper/slips_pdf.o \
-	$(BUILD)/helper/slips.o: ALL_CFLAGS += -DES_PLUGIN_ABI='"$(PLUGIN_ABI)"'
+PLUGIN_ABI := $(shell cat lib/es_config.h lib/es_err.h helper/plugin.h helper/mail/smtp.h \
+	helper/slips_pdf.h | sha256sum | cut -c1-16)
+$(BUILD)/helper/mail/smtp.o $(BUILD)/helper/slips_pdf.o $(BUILD)/helper/plugin.o: \
+	ALL_CFLAGS += -DES_PLUGIN_ABI='"$(PLUGIN_ABI)"'
 $(BUILD)/helper/plugin.o: ALL_CFLAGS += -DES_PLUGIN_DIR='"$(PKGLIBDIR)"'
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)

@@ -78,8 +78,10 @@ const void *plugin_load(const char *file, const char *symbol, char *dir, size_t 
 		goto out;
 	}
 	sym = dlsym(dl, symbol);
-	if (sym == NULL) {
+	if (sym == NULL || ((const struct plugin_head *)sym)->version != PLUGIN_HEAD_VERSION ||
+	    strcmp(((const struct plugin_head *)sym)->abi, ES_PLUGIN_ABI) != 0) {
 		(void)dlclose(dl);
+		sym = NULL;
 		*why = PLUGIN_FOREIGN;
 	}
 out:

@@ -11,14 +11,27 @@
 
 #include <stddef.h>
 
+/* What every plugin's table starts with: a plugin is loaded only by the
+ * eschool built with it, from the same headers (ES_PLUGIN_ABI: their
+ * digest, made by the Makefile). Version 1 was the slips' table before
+ * it had this head: its first int is 1, so it is refused before its
+ * second field is read. */
+#define PLUGIN_HEAD_VERSION 2
+struct plugin_head {
+	int version;     /* PLUGIN_HEAD_VERSION */
+	const char *abi; /* ES_PLUGIN_ABI */
+};
+#define PLUGIN_HEAD { PLUGIN_HEAD_VERSION, ES_PLUGIN_ABI }
+
 enum plugin_fail {
 	PLUGIN_UNSAFE = 1, /* missing, a link, or not root's alone */
 	PLUGIN_NOLOAD,     /* dlopen refused it (detail: dlerror) */
-	PLUGIN_FOREIGN,    /* it has no such symbol: not this eschool's */
+	PLUGIN_FOREIGN,    /* no such symbol, or another build's: not this eschool's */
 };
 
-/* The address of symbol in plugin file, or NULL with *why (and the
- * directory looked in, and dlopen's words, for the caller's message). */
+/* The table symbol in plugin file (it starts with a struct plugin_head
+ * of this build), or NULL with *why (and the directory looked in, and
+ * dlopen's words, for the caller's message). */
 const void *plugin_load(const char *file, const char *symbol, char *dir, size_t dirsz,
                         enum plugin_fail *why, char *detail, size_t detailsz);
 

@@ -731,8 +731,7 @@ out:
 
 /* the plugin's one export (helper/slips_pdf.map) */
 __attribute__((visibility("default"))) const struct slips_plugin eschool_slips_plugin = {
-	.version = SLIPS_PLUGIN_VERSION,
-	.abi = ES_PLUGIN_ABI,
+	.head = PLUGIN_HEAD,
 	.write = slips_pdf_write,
 	.logo_ok = slips_pdf_logo_ok,
 };

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "es_err.h"
+#include "plugin.h"
 
 /* One pupil's slip. Strings are UTF-8 without control characters (a slip
  * that has any is refused with ES_EDATA, the password never shown). */
@@ -81,11 +82,9 @@ bool slips_pdf_logo_ok(const unsigned char *png, size_t len);
  * eschool command (about 9 ms each here). helper/slips.c loads it. */
 #define SLIPS_PLUGIN_FILE "eschool_slips.so"
 #define SLIPS_PLUGIN_SYMBOL "eschool_slips_plugin"
-#define SLIPS_PLUGIN_VERSION 2
 
 struct slips_plugin {
-	int version; /* SLIPS_PLUGIN_VERSION: a plugin of this eschool */
-	const char *abi; /* ES_PLUGIN_ABI: a digest of the headers both sides share */
+	struct plugin_head head; /* PLUGIN_HEAD: checked by plugin_load */
 	int (*write)(const char *path, const struct slip_doc *doc, struct es_err *err);
 	bool (*logo_ok)(const unsigned char *png, size_t len);
 };

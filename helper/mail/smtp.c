@@ -383,11 +383,7 @@ static void plugin_close(struct smtp *s)
 
 /* What eschool_smtp.so exports (smtp_load.c loads it). */
 __attribute__((visibility("default"))) const struct smtp_plugin eschool_smtp_plugin = {
-	.version = SMTP_PLUGIN_VERSION,
-	.abi = ES_PLUGIN_ABI,
-	.config_size = sizeof(struct es_config),
-	.result_size = sizeof(struct smtp_result),
-	.err_size = sizeof(struct es_err),
+	.head = PLUGIN_HEAD,
 	.open = plugin_open,
 	.send = plugin_send,
 	.probe = plugin_probe,

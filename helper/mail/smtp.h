@@ -16,6 +16,7 @@
 
 #include "es_config.h"
 #include "es_err.h"
+#include "plugin.h"
 
 struct smtp;
 
@@ -59,16 +60,12 @@ void smtp_close(struct smtp *s);
  * ES_ESOFTWARE: reinstall) before anything is made that it would send. */
 int smtp_check(struct es_err *err);
 
-/* eschool_smtp.so's table: smtp.c, built with the same headers as the
- * eschool that loads it (checked: its version and its structures' sizes). */
+/* eschool_smtp.so's table (smtp.c), loaded by plugin_load. */
 #define SMTP_PLUGIN_FILE "eschool_smtp.so"
 #define SMTP_PLUGIN_SYMBOL "eschool_smtp_plugin"
-#define SMTP_PLUGIN_VERSION 1
 
 struct smtp_plugin {
-	int version;
-	const char *abi; /* ES_PLUGIN_ABI: a digest of the headers both sides share */
-	size_t config_size, result_size, err_size;
+	struct plugin_head head; /* PLUGIN_HEAD: checked by plugin_load */
 	int (*open)(struct smtp **s, const struct es_config *cfg, struct es_err *err);
 	void (*send)(struct smtp *s, const char *to, const char *msg, size_t len,
 	             struct smtp_result *r);

@@ -189,3 +189,35 @@ def test_a_mail_sender_others_may_write_is_never_loaded(sandbox, srv):
     assert p.returncode == 0, p.stderr
     assert [m["To"] for _, m in srv.messages[n0:]] == ["a@school.example"]
     assert listing(sb) == []
+
+
+def test_a_mail_sender_of_another_build_is_never_loaded(sandbox, srv):
+    """A plugin carries the digest of the headers it was built with: one
+    from another build (its digest changed here), root's alone as it is,
+    is refused as not this eschool's, and the queue loses nothing."""
+    import re
+    sb = sandbox
+    configure(sb, srv.port, srv.ca_file)
+    n0 = len(srv.messages)
+    ident = enqueue(sb, "a@school.example", "welcome-student", 0)
+    build = os.path.dirname(ESCHOOL)
+    with open(os.path.join(build, "eschool_smtp.so"), "rb") as f:
+        plugin = f.read()
+    with open(ESCHOOL, "rb") as f:
+        helper = f.read()
+    digests = [d for d in set(re.findall(rb"\0([0-9a-f]{16})\0", plugin)) if b"\0" + d + b"\0" in helper]
+    assert len(digests) == 1, digests
+    other = digests[0][:-1] + (b"0" if digests[0][-1:] != b"0" else b"1")
+    copy = sb.private("bin")
+    sb.cmd(["install", "-d", "-m", "755", copy], check=True)
+    sb.cmd(["install", "-m", "755", ESCHOOL, f"{copy}/eschool"], check=True)
+    import tempfile
+    with tempfile.NamedTemporaryFile(suffix=".so") as f:
+        f.write(plugin.replace(b"\0" + digests[0] + b"\0", b"\0" + other + b"\0"))
+        f.flush()
+        sb.cmd(["install", "-m", "644", f.name, f"{copy}/eschool_smtp.so"], check=True)
+    p = sb.cmd([f"{copy}/eschool", "queue", "run"])
+    assert p.returncode != 0, p.stderr
+    assert "eschool_smtp.so is not the mail sender of this eschool" in p.stderr, p.stderr
+    assert len(srv.messages) == n0
+    assert [m["id"] for m in listing(sb)] == [ident]
