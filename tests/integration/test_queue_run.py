@@ -205,7 +205,10 @@ def test_a_mail_sender_of_another_build_is_never_loaded(sandbox, srv):
         plugin = f.read()
     with open(ESCHOOL, "rb") as f:
         helper = f.read()
-    digests = [d for d in set(re.findall(rb"\0([0-9a-f]{16})\0", plugin)) if b"\0" + d + b"\0" in helper]
+    with open(os.path.join(build, "libeschool.a"), "rb") as f:
+        lib = f.read()  # (its hex alphabet is in both too: not the digest)
+    digests = [d for d in set(re.findall(rb"\0([0-9a-f]{16})\0", plugin))
+               if b"\0" + d + b"\0" in helper and d not in lib]
     assert len(digests) == 1, digests
     other = digests[0][:-1] + (b"0" if digests[0][-1:] != b"0" else b"1")
     copy = sb.private("bin")
