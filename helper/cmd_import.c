@@ -83,37 +83,64 @@ enum action { A_CREATE, A_RESUME, A_RECREATE, A_SKIP, A_UPDATE, A_BAD };
 /* sync: how a row found its account when its person key did not */
 enum loose { LOOSE_NONE, LOOSE_ADDRESS, LOOSE_NAME };
 
+/* The rare parts of a row (row_more): most rows have none of them. */
+struct row_more {
+	char *error;      /* the row's first problem */
+	char *warning;    /* what the report says of the row (its home) */
+	struct es_state *orphan; /* A_RECREATE: the old state, until the account is made */
+	struct sync_change *change; /* sync: what A_UPDATE changes, for the report */
+	char *qid;        /* production: the queued credentials mail */
+	char *nid;        /* production: the queued parent notice */
+};
+
+/* How a row's credentials went (production). */
+enum delivery { D_NONE, D_SENT, D_QUEUED, D_FALLBACK, D_SLIP };
+
+#define NO_ROLE UINT8_MAX /* row.role before the row's role is resolved */
+_Static_assert(ES_MAX_ROLES + 2 < NO_ROLE, "a row's role is one byte");
+
 /* One roster row, kept for the whole run: 100,000 of them make the
- * import's memory, so the rare parts are pointers (NULL for most rows)
- * and the small ones are packed at the end. */
+ * import's memory, so what few rows have is behind one pointer (more)
+ * and the rest is packed: 80 bytes a row. */
 struct row {
 	unsigned long line;
 	/* the row's values (trimmed; absent when empty), one block: those
 	 * whose bit is set in `present`, in column order, NUL-terminated
-	 * (pack_fields; read through rf) */
+	 * (pack_fields; read through rf), in one of roster.values' blocks */
 	char *fields;
-	const char *role;
-	const struct es_policy *pol;
-	char *error;      /* the row's first problem (malloc'd: most rows have none) */
-	char *warning;    /* what the report says of the row (its home), or NULL */
-	struct es_state *orphan; /* A_RECREATE: the old state, until the account is made */
-	long uid;         /* the account's, once made (-1: not known) */
+	struct row_more *more;   /* NULL: none of its parts (MORE) */
 	const char *class_group; /* class_groups: its class's (in im->group_names), or NULL */
-	struct sync_change *change; /* sync: what A_UPDATE changes, for the report (or NULL) */
-	time_t expires;   /* when its temporary password stops working (0: never) */
-	/* production */
-	char *qid;        /* the queued credentials mail (malloc'd), or NULL */
-	char *nid;        /* the queued parent notice (malloc'd), or NULL */
-	const char *delivery; /* "sent", "queued" or "fallback" */
-	enum action action;
 	char username[ES_NAME_MAX + 1];
+	uint8_t role;     /* its index in im->roles (row_role, row_pol), or NO_ROLE */
+	uint8_t action;   /* enum action */
 	uint8_t present;
 	uint8_t loose;    /* enum loose: sync found it by its address alone or its name alone */
+	uint8_t delivery; /* enum delivery */
 	bool created;     /* useradd ran in this run */
 	bool home_existed; /* its home path was taken when the import started it */
 	bool refused;     /* its name was taken while the import ran: not made */
 	bool slip;        /* no address of its own: the password goes on a slip */
 };
+
+/* A rare part of a row, or NULL. */
+#define MORE(row, part) ((row)->more != NULL ? (row)->more->part : NULL)
+
+/* The row's rare parts, made when one is first set (NULL: no memory). */
+static struct row_more *row_more(struct row *row)
+{
+	if (row->more == NULL)
+		row->more = calloc(1, sizeof(*row->more));
+	return row->more;
+}
+
+static const char *delivery_name(enum delivery d)
+{
+	static const char *const names[] = { [D_NONE] = NULL, [D_SENT] = "sent",
+		                             [D_QUEUED] = "queued", [D_FALLBACK] = "fallback",
+		                             [D_SLIP] = "slip" };
+
+	return names[d];
+}
 
 static const char *loose_name(const struct row *row)
 {
@@ -124,7 +151,7 @@ static const struct sync_change *row_change(const struct row *row)
 {
 	static const struct sync_change none = { NULL, NULL, false };
 
-	return row->change != NULL ? row->change : &none;
+	return MORE(row, change) != NULL ? row->more->change : &none;
 }
 
 _Static_assert(C_COUNT <= 8, "a row's present values are one byte");
@@ -142,9 +169,20 @@ static const char *rf(const struct row *row, enum col c)
 	return p;
 }
 
+/* The rows' values, one row's after another in blocks: a malloc a row
+ * would add its header and its rounding to each, a third more. */
+struct value_block {
+	struct value_block *next;
+	size_t used, cap;
+	char data[];
+};
+
+#define VALUE_BLOCK ((size_t)64 * 1024)
+
 struct roster {
 	struct row *rows;
 	size_t n, cap;
+	struct value_block *values; /* the newest block; row.fields point into them */
 	struct es_roster_layout lay; /* which column is what */
 	const char *encoding;        /* as decoded (for the dry run's report) */
 	char sep;
@@ -205,7 +243,8 @@ struct import {
 	 * with j's chunk */
 	struct cred *creds;       /* POOL_SLOTS of them */
 	struct pool_slot *slots;  /* POOL_SLOTS */
-	size_t *jobs; /* row indexes that need a credential, in order */
+	uint32_t *jobs; /* row indexes that need a credential, in order (rows < 2^32: the
+	                  * roster is at most MAX_ROSTER_BYTES) */
 	size_t n_jobs, next_job, window_start;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -243,21 +282,41 @@ struct import {
 	bool queue_listed;
 };
 
+/* The row's role: as resolved, else as the roster says (or "student"). */
+static const char *row_role(const struct import *im, const struct row *row)
+{
+	const char *role = rf(row, C_ROLE);
+
+	if (row->role != NO_ROLE)
+		return im->roles[row->role].name;
+	return role != NULL ? role : "student";
+}
+
+/* The policy of a row whose role is resolved (every row but a bad one). */
+static const struct es_policy *row_pol(const struct import *im, const struct row *row)
+{
+	return &im->roles[row->role].pol;
+}
+
 static void row_free(struct row *row)
 {
-	free(row->fields);
-	free(row->error);
-	free(row->qid);
-	free(row->nid);
-	free(row->warning);
-	if (row->orphan != NULL) {
-		es_state_free(row->orphan);
-		free(row->orphan);
+	struct row_more *m = row->more;
+
+	if (m == NULL)
+		return;
+	free(m->error);
+	free(m->qid);
+	free(m->nid);
+	free(m->warning);
+	if (m->orphan != NULL) {
+		es_state_free(m->orphan);
+		free(m->orphan);
 	}
-	if (row->change != NULL) {
-		sync_change_free(row->change);
-		free(row->change);
+	if (m->change != NULL) {
+		sync_change_free(m->change);
+		free(m->change);
 	}
+	free(m);
 }
 
 /* ---- what reaches a terminal or a log ----
@@ -366,7 +425,8 @@ static void row_error(struct import *im, struct row *row, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), _(fmt), ap);
 	va_end(ap);
-	row->error = strdup(msg); /* NULL: reported as "out of memory" */
+	if (row_more(row) != NULL) /* else reported as "out of memory" */
+		row->more->error = strdup(msg);
 	row->action = A_BAD;
 	im->r.n_bad++;
 }
@@ -417,9 +477,37 @@ static int parse_header(struct import *im, const struct es_csv_record *rec, stru
 	return report_unused(im, rec->line, err);
 }
 
-/* The row's values moved into one block (f[] point into it): 100,000
- * rows would otherwise be half a million small allocations. */
-static int pack_fields(struct row *row, char *f[C_COUNT])
+/* n bytes for a row's values, in r's newest block (or a new one). */
+static char *values_alloc(struct roster *r, size_t n)
+{
+	struct value_block *b = r->values;
+
+	if (b == NULL || b->cap - b->used < n) {
+		size_t cap = n > VALUE_BLOCK ? n : VALUE_BLOCK;
+
+		b = malloc(sizeof(*b) + cap);
+		if (b == NULL)
+			return NULL;
+		*b = (struct value_block){ .next = r->values, .cap = cap };
+		r->values = b;
+	}
+	b->used += n;
+	return b->data + b->used - n;
+}
+
+static void values_free(struct roster *r)
+{
+	while (r->values != NULL) {
+		struct value_block *next = r->values->next;
+
+		free(r->values);
+		r->values = next;
+	}
+}
+
+/* The row's values moved next to each other (f[] freed): 100,000 rows
+ * would otherwise be half a million small allocations. */
+static int pack_fields(struct roster *r, struct row *row, char *f[C_COUNT])
 {
 	size_t total = 0, off = 0;
 
@@ -427,7 +515,7 @@ static int pack_fields(struct row *row, char *f[C_COUNT])
 		total += f[c] != NULL ? strlen(f[c]) + 1 : 0;
 	if (total == 0)
 		return 0;
-	row->fields = malloc(total);
+	row->fields = values_alloc(r, total);
 	if (row->fields == NULL) {
 		es_roster_row_free(f);
 		return -1;
@@ -465,6 +553,7 @@ static int add_row(struct import *im, struct es_csv_record *rec)
 	memset(row, 0, sizeof(*row));
 	row->line = rec->line;
 	row->action = A_CREATE;
+	row->role = NO_ROLE;
 	/* a row with fewer fields is refused (its columns would be shifted);
 	 * more is a trailing separator when the extra fields are empty */
 	for (size_t i = im->r.lay.n_cols; i < rec->n; i++)
@@ -483,7 +572,7 @@ static int add_row(struct import *im, struct es_csv_record *rec)
 			return -1;
 		row_error(im, row, "%s", ui_err(&e));
 	}
-	return pack_fields(row, f);
+	return pack_fields(&im->r, row, f);
 }
 
 /* The roster's bytes, in UTF-8. */
@@ -517,6 +606,16 @@ static int read_roster(struct import *im, struct es_err *err)
 
 	if (read_decoded(im, &data, &len, err) != 0)
 		return -1;
+	/* as many rows as lines at most: the array is made once, to size
+	 * (grown by doubling, it would be up to twice the rows) */
+	for (size_t i = 0; i < len; i++)
+		im->r.cap += data[i] == '\n';
+	im->r.cap++;
+	im->r.rows = malloc(im->r.cap * sizeof(*im->r.rows));
+	if (im->r.rows == NULL) {
+		es_err_set(err, ES_EOS, "out of memory");
+		goto out;
+	}
 	es_csv_init(&csv, data, len);
 	im->r.sep = csv.sep;
 	while ((got = es_csv_next(&csv, &rec, err)) == 1) {
@@ -546,16 +645,17 @@ out:
 	return rc;
 }
 
-static const struct es_policy *role_policy(struct import *im, const char *role)
+/* The role's index in im->roles (its policy resolved once), or -1. */
+static int role_index(struct import *im, const char *role)
 {
 	for (size_t i = 0; i < im->n_roles; i++)
 		if (strcmp(im->roles[i].name, role) == 0)
-			return &im->roles[i].pol;
+			return (int)i;
 	if (im->n_roles == ES_ARRAY_LEN(im->roles) ||
 	    es_strlcpy(im->roles[im->n_roles].name, role, sizeof(im->roles[0].name)) != 0 ||
 	    es_config_role_policy(&im->ctx->cfg, role, &im->roles[im->n_roles].pol, NULL) != 0)
-		return NULL;
-	return &im->roles[im->n_roles++].pol;
+		return -1;
+	return (int)im->n_roles++;
 }
 
 /* Loads what exists: the users and groups NSS enumerates (one pass each,
@@ -872,7 +972,7 @@ static void match_existing(struct import *im, struct row *row)
 		} else if (klen == 8 && strncmp(m, "creating", 8) == 0) {
 			row->action = A_RESUME;
 		} else if (klen == 6 && strncmp(m, "orphan", 6) == 0) {
-			if (!account_source_for(row->pol)->writes)
+			if (!account_source_for(row_pol(im, row))->writes)
 				row_error(im, row,
 				          "accounts.backend = none: user %s must already exist in the "
 				          "directory",
@@ -882,7 +982,7 @@ static void match_existing(struct import *im, struct row *row)
 		} else {
 			row->action = A_SKIP;
 		}
-	} else if (!account_source_for(row->pol)->writes) {
+	} else if (!account_source_for(row_pol(im, row))->writes) {
 		/* accounts come from a directory: the user must be there already
 		 * (getpwnam, since directories often do not enumerate) */
 		if (!user_exists(row->username))
@@ -955,7 +1055,7 @@ static bool loose_ok(struct import *im, const struct row *row, const char *user,
 	es_state_init(&st, "");
 	ok = load_user_state(im->ctx, user, &st, &e) == 0 &&
 	     strcmp(es_state_get(&st, ES_K_ROLE) != NULL ? es_state_get(&st, ES_K_ROLE) : "student",
-	            row->role) == 0 &&
+	            row_role(im, row)) == 0 &&
 	     !es_state_get_bool(&st, ES_K_DISABLED) &&
 	     (!by_address || same_given_name(es_state_get(&st, ES_K_NAME) != NULL
 	                                          ? es_state_get(&st, ES_K_NAME)
@@ -1043,22 +1143,24 @@ static void resolve_rows(struct import *im)
 		char key[600], base[ES_NAME_MAX + 1];
 		const char *prev;
 		long same;
+		int role;
 
 		if (row->action == A_BAD)
 			continue;
-		row->role = rf(row, C_ROLE) ? rf(row, C_ROLE) : "student";
-		p = (struct person){ rf(row, C_USERNAME), rf(row, C_EMAIL), rf(row, C_NAME), row->role,
-			                rf(row, C_CLASS), rf(row, C_LANG), rf(row, C_PARENT) };
+		p = (struct person){ rf(row, C_USERNAME), rf(row, C_EMAIL),  rf(row, C_NAME),
+			             row_role(im, row),    rf(row, C_CLASS),  rf(row, C_LANG),
+			             rf(row, C_PARENT) };
 		if (person_check(im->ctx, &p, &e) != 0) {
 			row_error(im, row, "%s", ui_err(&e));
 			continue;
 		}
 		row->slip = rf(row, C_EMAIL) == NULL;
-		row->pol = role_policy(im, row->role);
-		if (row->pol == NULL) {
-			row_error(im, row, "role %s: bad policy", row->role);
+		role = role_index(im, row_role(im, row));
+		if (role < 0) {
+			row_error(im, row, "role %s: bad policy", row_role(im, row));
 			continue;
 		}
+		row->role = (uint8_t)role;
 		person_key(rf(row, C_EMAIL), rf(row, C_NAME), rf(row, C_CLASS), key, sizeof(key));
 		same = rowidx_find(&seen_person, key, same_person, im);
 		if (same >= 0 && rf(row, C_USERNAME) == NULL) {
@@ -1122,7 +1224,7 @@ static void *hash_worker(void *arg)
 		(void)pthread_mutex_unlock(&im->mu);
 		struct es_err e = { 0 };
 
-		rc = cred_make(im->r.rows[im->jobs[j]].pol, &im->creds[j % POOL_SLOTS], &e);
+		rc = cred_make(row_pol(im, &im->r.rows[im->jobs[j]]), &im->creds[j % POOL_SLOTS], &e);
 		(void)pthread_mutex_lock(&im->mu);
 		slot->rc = rc;
 		if (rc != 0 && (slot->err = malloc(sizeof(e))) != NULL)
@@ -1218,7 +1320,7 @@ static void print_cred(struct import *im, const struct row *row, const char *pas
 	struct es_buf b = { 0 };
 	int rc;
 
-	if (row->warning == NULL) {
+	if (MORE(row, warning) == NULL) {
 		ui_print_credential(im->ctx, row->username, password, delivery);
 		return;
 	}
@@ -1226,7 +1328,7 @@ static void print_cred(struct import *im, const struct row *row, const char *pas
 	if (password != NULL)
 		rc |= es_buf_puts(&b, ",\"password\":") | es_buf_json_str(&b, password);
 	rc |= es_buf_puts(&b, ",\"delivery\":") | es_buf_json_str(&b, delivery) |
-	      es_buf_puts(&b, ",\"warning\":") | es_buf_json_str(&b, row->warning) |
+	      es_buf_puts(&b, ",\"warning\":") | es_buf_json_str(&b, row->more->warning) |
 	      es_buf_puts(&b, "}\n");
 	if (rc != 0)
 		ui_warn("out of memory");
@@ -1259,7 +1361,7 @@ static int deliver(struct import *im, const struct row *row, const struct cred *
 	}
 	if (im->sheet_fd >= 0) {
 		rc = sheet_field(&b, row->username, false) | sheet_field(&b, rf(row, C_NAME), false) |
-		     sheet_field(&b, rf(row, C_CLASS), false) | sheet_field(&b, row->role, false) |
+		     sheet_field(&b, rf(row, C_CLASS), false) | sheet_field(&b, row_role(im, row), false) |
 		     sheet_field(&b, rf(row, C_EMAIL), false) | sheet_field(&b, cred->password, true);
 		if (rc != 0 || write_all(im->sheet_fd, b.data, b.len) != 0)
 			rc = es_err_errno(err, ES_EIO, errno, "cannot write the credentials sheet");
@@ -1307,28 +1409,28 @@ static int queue_row(struct import *im, struct row *row, const struct es_state *
 	if ((row->action == A_RESUME || row->action == A_RECREATE) &&
 	    resume_queued(im, row->username, &has_notice, &e) != 0)
 		im_warn(im, "%s", ui_err(&e));
-	es_account_welcome_kind(&ctx->cfg, row->role, kind, sizeof(kind));
-	row->delivery = "queued";
+	es_account_welcome_kind(&ctx->cfg, row_role(im, row), kind, sizeof(kind));
+	row->delivery = D_QUEUED;
 	if (row->slip) {
-		row->delivery = "slip"; /* the PDF, written once every row is made */
+		row->delivery = D_SLIP; /* the PDF, written once every row is made */
 	} else if (queue_credential(ctx, st, kind, rf(row, C_EMAIL), rf(row, C_NAME), cred->password,
 	                        ES_QPRIO_CREDENTIALS, &m, &msg, &e) != 0) {
 		im_warn(im, "%s:%lu: %s", im->file, row->line, ui_err(&e));
-		row->delivery = "fallback";
-	} else {
-		free(row->qid);
-		row->qid = es_strdup(m.id); /* NULL: sent by the next queue run */
+		row->delivery = D_FALLBACK;
+	} else if (row_more(row) != NULL) { /* else sent by the next queue run */
+		free(row->more->qid);
+		row->more->qid = es_strdup(m.id);
 	}
 	es_buf_free(&msg);
-	if (parent != NULL && parent[0] != '\0' && strcmp(row->role, "student") == 0 &&
+	if (parent != NULL && parent[0] != '\0' && strcmp(row_role(im, row), "student") == 0 &&
 	    !has_notice) {
 		es_err_clear(&e);
 		if (queue_credential(ctx, st, "parent-notice", parent, NULL, NULL,
 		                        ES_QPRIO_NOTICE, &m, &msg, &e) != 0)
 			im_warn(im, "%s:%lu: %s", im->file, row->line, ui_err(&e));
-		else {
-			free(row->nid);
-			row->nid = es_strdup(m.id);
+		else if (row_more(row) != NULL) {
+			free(row->more->nid);
+			row->more->nid = es_strdup(m.id);
 		}
 		es_buf_free(&msg);
 	}
@@ -1375,8 +1477,8 @@ static void send_all(struct import *im)
 	bool busy = false, notices = false;
 
 	for (size_t j = 0; j < im->n_jobs; j++) {
-		total += im->r.rows[im->jobs[j]].qid != NULL;
-		notices |= im->r.rows[im->jobs[j]].nid != NULL;
+		total += MORE(&im->r.rows[im->jobs[j]], qid) != NULL;
+		notices |= MORE(&im->r.rows[im->jobs[j]], nid) != NULL;
 	}
 	if (total == 0 && !notices)
 		return;
@@ -1389,19 +1491,19 @@ static void send_all(struct import *im)
 		struct row *row = &im->r.rows[im->jobs[j]];
 		enum outcome outcome;
 
-		if (row->qid == NULL)
+		if (MORE(row, qid) == NULL)
 			continue;
 		if (busy) { /* a running `queue run` takes them */
-			row->delivery = "queued";
+			row->delivery = D_QUEUED;
 			continue;
 		}
-		outcome = ob != NULL ? send_queued(im, ob, row->qid) : OUTCOME_HELD;
+		outcome = ob != NULL ? send_queued(im, ob, row->more->qid) : OUTCOME_HELD;
 		if (outcome == OUTCOME_SENT)
-			row->delivery = "sent";
+			row->delivery = D_SENT;
 		else if (outcome == OUTCOME_HELD && ob != NULL && outbox_over_quota(ob))
-			row->delivery = "queued";
+			row->delivery = D_QUEUED;
 		else
-			row->delivery = "fallback"; /* tried, or the server is out of reach */
+			row->delivery = D_FALLBACK; /* tried, or the server is out of reach */
 		mail_progress(im, ++done, total);
 	}
 	for (size_t j = 0; ob != NULL && j < im->n_jobs; j++) {
@@ -1410,8 +1512,8 @@ static void send_all(struct import *im)
 		/* a parent is told once the pupil's slip exists */
 		if (row->slip && !im->slips_written)
 			continue;
-		if (row->nid != NULL && !outbox_stopped(ob))
-			(void)send_queued(im, ob, row->nid);
+		if (MORE(row, nid) != NULL && !outbox_stopped(ob))
+			(void)send_queued(im, ob, row->more->nid);
 	}
 	if (ob != NULL && outbox_over_quota(ob))
 		im_warn(im, "%s",
@@ -1448,9 +1550,9 @@ static int report_all(struct import *im, struct es_err *err)
 
 	for (size_t j = 0; j < im->n_jobs; j++) {
 		const struct row *row = &im->r.rows[im->jobs[j]];
-		bool shown = row->delivery != NULL && strcmp(row->delivery, "fallback") == 0;
+		bool shown = row->delivery == D_FALLBACK;
 		const char *password = shown && im->kept != NULL ? kept_password(im, j) : NULL;
-		const char *delivery = row->delivery;
+		const char *delivery = delivery_name(row->delivery);
 
 		if (delivery == NULL)
 			continue; /* not reached: an error stopped the import before */
@@ -1486,7 +1588,7 @@ static int report_all(struct import *im, struct es_err *err)
 		}
 		if (im->sheet_fd >= 0) {
 			if ((sheet_field(&b, row->username, false) | sheet_field(&b, rf(row, C_NAME), false) |
-			     sheet_field(&b, rf(row, C_CLASS), false) | sheet_field(&b, row->role, false) |
+			     sheet_field(&b, rf(row, C_CLASS), false) | sheet_field(&b, row_role(im, row), false) |
 			     sheet_field(&b, rf(row, C_EMAIL), false) |
 			     sheet_field(&b, password != NULL ? password : "", true)) != 0 ||
 			    write_all(im->sheet_fd, b.data, b.len) != 0)
@@ -1520,7 +1622,7 @@ static void undo_chunk(struct import *im, size_t from, size_t to)
 		struct row *row = &im->r.rows[im->jobs[j]];
 		struct es_err e = { 0 };
 
-		if (row->created && account_source_for(row->pol)->remove(row->username, &e) != 0) {
+		if (row->created && account_source_for(row_pol(im, row))->remove(row->username, &e) != 0) {
 			if (e.code == ES_EUNAVAIL)
 				return; /* every journal stays: the next run resumes them */
 			im_warn(im, "%s", ui_err(&e));
@@ -1536,7 +1638,7 @@ static void undo_chunk(struct import *im, size_t from, size_t to)
 		bool dropped;
 
 		if (row->class_group == NULL ||
-		    account_source_for(row->pol)->group_drop(row->class_group, &dropped, &e) == 0)
+		    account_source_for(row_pol(im, row))->group_drop(row->class_group, &dropped, &e) == 0)
 			continue;
 		im_warn(im, "%s", ui_err(&e));
 		for (size_t k = from; k < to; k++)
@@ -1615,7 +1717,7 @@ static void refuse_row(struct import *im, struct row *row)
 	if ((es_record_open(&im->ctx->store, row->username, ES_RECORD_WRITE_ANYWAY, &st, &rec,
 	                    &e) < 0 &&
 	     !rec.writable) ||
-	    (row->orphan != NULL ? es_record_save_as(&rec, row->orphan, &e)
+	    (MORE(row, orphan) != NULL ? es_record_save_as(&rec, row->more->orphan, &e)
 	                         : es_record_remove(&rec, &e)) != 0)
 		im_warn(im, "%s", ui_err(&e));
 	es_record_close(&rec);
@@ -1633,15 +1735,15 @@ static struct es_aging row_aging(const struct import *im, const struct row *row)
 {
 	struct es_aging a;
 
-	es_account_aging(row->pol, row->pol->first_login_change,
-	                 es_policy_exempt(row->pol, row->username), im->ctx->now, &a);
+	es_account_aging(row_pol(im, row), row_pol(im, row)->first_login_change,
+	                 es_policy_exempt(row_pol(im, row), row->username), im->ctx->now, &a);
 	return a;
 }
 
 /* The row's slip, with --slips for every row made, without it for a row
  * with no address in production (checked before: prepare_slips). */
 static int add_slip(struct import *im, const struct row *row, const char *password,
-                    struct es_err *err)
+                    time_t expires, struct es_err *err)
 {
 	const char *lang = rf(row, C_LANG) != NULL ? rf(row, C_LANG) : im->ctx->cfg.language;
 
@@ -1654,7 +1756,7 @@ static int add_slip(struct import *im, const struct row *row, const char *passwo
 	                                             .username = row->username,
 	                                             .password = password,
 	                                             .lang = lang,
-	                                             .expires = row->expires }) != 0)
+	                                             .expires = expires }) != 0)
 		return es_err_set(err, ES_EOS, "out of memory");
 	return 0;
 }
@@ -1682,7 +1784,7 @@ static int write_slips(struct import *im, struct es_err *err)
 	for (size_t j = 0; im->production && j < im->n_jobs; j++) {
 		const struct row *row = &im->r.rows[im->jobs[j]];
 
-		if (row->slip && row->delivery != NULL && strcmp(row->delivery, "slip") == 0)
+		if (row->slip && row->delivery == D_SLIP)
 			record_delivery(im, row->username, "slip");
 	}
 	ui_info(im->ctx, "%zu slip(s) to print: %s\n", im->slips.n,
@@ -1754,25 +1856,25 @@ static int record_creating(struct import *im, struct row *row, struct es_err *er
 
 	if (row->action == A_RESUME)
 		row->home_existed = strset_has(&im->home_kept, row->username);
-	else if (account_source_for(row->pol)->writes &&
-	         home_taken(row->pol->home_base, row->username, &row->home_existed, err) != 0)
+	else if (account_source_for(row_pol(im, row))->writes &&
+	         home_taken(row_pol(im, row)->home_base, row->username, &row->home_existed, err) != 0)
 		return -1;
 	es_state_init(&st, "");
 	/* what is there is replaced (a resumed row's "creating" state, an
 	 * orphan), readable or not; only an orphan to keep must be read */
 	rc = es_record_open(&im->ctx->store, row->username, ES_RECORD_WRITE_ANYWAY, &st, &rec, err);
 	ok = rc >= 0 || (rec.writable && row->action != A_RECREATE);
-	if (ok && row->action == A_RECREATE && row->orphan == NULL) {
+	if (ok && row->action == A_RECREATE && MORE(row, orphan) == NULL) {
 		/* kept until the account is made: a refused row gets it back */
-		row->orphan = malloc(sizeof(*row->orphan));
-		if (row->orphan == NULL) {
+		if (row_more(row) == NULL ||
+		    (row->more->orphan = malloc(sizeof(*row->more->orphan))) == NULL) {
 			ok = es_err_set(err, ES_EOS, "out of memory") == 0;
 		} else if (rc != 0) {
-			free(row->orphan);
-			row->orphan = NULL;
+			free(row->more->orphan);
+			row->more->orphan = NULL;
 			ok = es_err_set(err, ES_EDATA, "the state of %s is gone", row->username) == 0;
 		} else {
-			*row->orphan = st; /* moved: st's strings are the orphan's now */
+			*row->more->orphan = st; /* moved: st's strings are the orphan's now */
 			es_state_init(&st, row->username);
 		}
 	}
@@ -1780,10 +1882,10 @@ static int record_creating(struct import *im, struct row *row, struct es_err *er
 		es_err_clear(err);
 	ok = ok &&
 	     es_account_new(&st, row->username,
-	                    &(struct es_account_who){ rf(row, C_EMAIL), rf(row, C_NAME), row->role,
+	                    &(struct es_account_who){ rf(row, C_EMAIL), rf(row, C_NAME), row_role(im, row),
 	                                              rf(row, C_CLASS), rf(row, C_LANG),
 	                                              rf(row, C_PARENT) },
-	                    row->pol, im->ctx->now) == 0 &&
+	                    row_pol(im, row), im->ctx->now) == 0 &&
 	     (!row->home_existed || es_state_set(&st, K_HOME_KEPT, "1") == 0) &&
 	     (row->class_group == NULL ||
 	      es_state_set(&st, ES_K_CLASS_GROUP, row->class_group) == 0) &&
@@ -1805,8 +1907,9 @@ static int make_accounts(struct import *im, size_t from, size_t to, struct newac
 
 	for (size_t first = from; first < to; first++) {
 		const struct account_source *src =
-			account_source_for(im->r.rows[im->jobs[first]].pol);
+			account_source_for(row_pol(im, &im->r.rows[im->jobs[first]]));
 		struct newacct batch[CHUNK];
+		char *warning;
 		size_t n = 0;
 		int brc;
 
@@ -1814,19 +1917,26 @@ static int make_accounts(struct import *im, size_t from, size_t to, struct newac
 			continue;
 		done[done[0] == NULL ? 0 : 1] = src;
 		for (size_t j = first; j < to; j++)
-			if (account_source_for(im->r.rows[im->jobs[j]].pol) == src)
+			if (account_source_for(row_pol(im, &im->r.rows[im->jobs[j]])) == src)
 				batch[n++] = accts[j - from];
 		brc = src->create_batch(batch, n, err);
 		for (size_t j = first, k = 0; j < to; j++) {
 			struct row *row = &im->r.rows[im->jobs[j]];
 
-			if (account_source_for(row->pol) != src)
+			if (account_source_for(row_pol(im, row)) != src)
 				continue;
 			row->created = batch[k].created;
 			row->refused = batch[k].refused;
-			row->uid = batch[k].uid;
-			free(row->warning);
-			row->warning = brc == 0 && src->writes ? home_warning(&batch[k]) : NULL;
+			accts[j - from].uid = batch[k].uid;
+			if (MORE(row, warning) != NULL) {
+				free(row->more->warning);
+				row->more->warning = NULL;
+			}
+			warning = brc == 0 && src->writes ? home_warning(&batch[k]) : NULL;
+			if (warning != NULL && row_more(row) != NULL)
+				row->more->warning = warning;
+			else
+				free(warning); /* (no memory: as when home_warning has none) */
 			k++;
 		}
 		if (brc != 0)
@@ -1858,27 +1968,27 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 				(void)es_err_set(err, ES_EOS, "out of memory");
 			goto out;
 		}
-		row->uid = -1;
 		if (record_creating(im, row, err) != 0) {
 			if (err->code == 0)
 				(void)es_err_set(err, ES_EOS, "out of memory");
 			es_err_prefix(err, "%s:%lu", im->file, row->line);
 			goto out;
 		}
-		r = es_config_find_role(cfg, row->role);
+		r = es_config_find_role(cfg, row_role(im, row));
 		accts[j - from] = (struct newacct){
 			.user = row->username,
 			.fullname = rf(row, C_NAME),
 			.hash = cred_of(im, j)->hash,
 			.aging = row_aging(im, row),
-			.home_base = row->pol->home_base,
-			.shell = row->pol->shell,
+			.home_base = row_pol(im, row)->home_base,
+			.shell = row_pol(im, row)->shell,
 			.groups = r != NULL ? (const char(*)[ES_NAME_MAX + 1])r->groups : NULL,
 			.n_groups = r != NULL ? r->n_groups : 0,
 			/* a resumed row completes what its killed run wrote */
 			.must_be_new = row->action != A_RESUME,
 			.home_existed = row->home_existed,
 			.class_group = row->class_group,
+			.uid = -1,
 		};
 	}
 	/* the chunk's class groups, once each, made after the states that
@@ -1890,7 +2000,7 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 
 		for (size_t k = from; k < j && !done; k++)
 			done = im->r.rows[im->jobs[k]].class_group == row->class_group /* interned */;
-		if (!done && account_source_for(row->pol)->class_group(row->class_group, err) != 0) {
+		if (!done && account_source_for(row_pol(im, row))->class_group(row->class_group, err) != 0) {
 			es_err_prefix(err, "class %s", rf(row, C_CLASS));
 			goto out;
 		}
@@ -1909,9 +2019,9 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 			refuse_row(im, row);
 			continue;
 		}
-		if (row->warning != NULL)
+		if (MORE(row, warning) != NULL)
 			im_warn(im, "%s:%lu: %s: %s", im->file, row->line, row->username,
-			        row->warning);
+			        row->more->warning);
 		if (im->kept != NULL && /* (kept_len: the longest policy's; never cut) */
 		    es_strlcpy(kept_password(im, j), cred_of(im, j)->password, im->kept_len) != 0) {
 			/* its journal stays "creating": the next run resumes it */
@@ -1926,41 +2036,42 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		es_state_init(&st, "");
 		ok = es_record_open(&im->ctx->store, row->username, ES_RECORD_WRITE, &st, &rec,
 		                    err) == 0 &&
-		     (row->uid < 0 || es_state_set_i64(&st, ES_K_UID, row->uid) == 0) &&
+		     (accts[j - from].uid < 0 ||
+		      es_state_set_i64(&st, ES_K_UID, accts[j - from].uid) == 0) &&
 		     (!im->production || queue_row(im, row, &st, cred_of(im, j)) == 0) &&
 		     es_state_set(&st, ES_K_DELIVERY, journal) == 0 &&
 		     es_account_aging_written(&st, &aging) == 0 &&
 		     es_record_save(&rec, err) == 0;
 		if (ok) {
-			row->expires = (time_t)es_state_get_i64(&st, ES_K_INITIAL_EXPIRES, 0);
 			ok = im->slips_path == NULL ||
-			     add_slip(im, row, kept_password(im, j), err) == 0;
+			     add_slip(im, row, kept_password(im, j),
+			              (time_t)es_state_get_i64(&st, ES_K_INITIAL_EXPIRES, 0), err) == 0;
 		}
 		if (ok && !im->production) { /* backend = console | file: the mails too */
 			char kind[80];
 			const char *parent = rf(row, C_PARENT);
 
-			es_account_welcome_kind(&im->ctx->cfg, row->role, kind, sizeof(kind));
+			es_account_welcome_kind(&im->ctx->cfg, row_role(im, row), kind, sizeof(kind));
 			if (rf(row, C_EMAIL) != NULL)
 				debug_mail(im->ctx, &st, kind, rf(row, C_EMAIL), rf(row, C_NAME),
 				           cred_of(im, j)->password);
-			if (parent != NULL && strcmp(row->role, "student") == 0)
+			if (parent != NULL && strcmp(row_role(im, row), "student") == 0)
 				debug_mail(im->ctx, &st, "parent-notice", parent, NULL, NULL);
 		}
 		es_record_close(&rec);
 		es_state_free(&st);
 		if (!ok)
 			goto out_delivered;
-		if (row->orphan != NULL) { /* replaced for good */
-			es_state_free(row->orphan);
-			free(row->orphan);
-			row->orphan = NULL;
+		if (MORE(row, orphan) != NULL) { /* replaced for good */
+			es_state_free(row->more->orphan);
+			free(row->more->orphan);
+			row->more->orphan = NULL;
 		}
 		log_msg(LOG_AUTHPRIV, LOG_NOTICE,
 		       "account %s: user=%s role=%s delivery=%s (import %s)",
 		       row->action == A_RECREATE ? "created again (its old account was deleted)"
 		                                 : "created",
-		       row->username, row->role, row->slip && im->production ? "slip" : journal,
+		       row->username, row_role(im, row), row->slip && im->production ? "slip" : journal,
 		       im->file);
 		im->done++;
 		progress(im);
@@ -1988,10 +2099,10 @@ static int ensure_role_groups(struct import *im, struct es_err *err)
 
 		if (!is_job(row->action)) /* a bad row has no policy */
 			continue;
-		src = account_source_for(row->pol);
+		src = account_source_for(row_pol(im, row));
 		if (!src->writes)
 			continue;
-		r = es_config_find_role(&im->ctx->cfg, row->role);
+		r = es_config_find_role(&im->ctx->cfg, row_role(im, row));
 		for (size_t k = 0; k < n_done; k++)
 			seen |= done[k] == r;
 		if (r == NULL || seen)
@@ -2041,9 +2152,9 @@ static int create_all(struct import *im, struct es_err *err)
 		im->slots[k].job = SIZE_MAX; /* none yet */
 	for (size_t i = 0, j = 0; i < im->r.n; i++)
 		if (is_job(im->r.rows[i].action)) {
-			long len = im->r.rows[i].pol->password_length;
+			long len = row_pol(im, &im->r.rows[i])->password_length;
 
-			im->jobs[j++] = i;
+			im->jobs[j++] = (uint32_t)i;
 			if (len > 0 && (size_t)len + 1 > im->kept_len)
 				im->kept_len = (size_t)len + 1;
 		}
@@ -2114,7 +2225,7 @@ static int assign_class_groups(struct import *im, struct es_err *err)
 		int rc;
 
 		if (!is_job(row->action) || rf(row, C_CLASS) == NULL ||
-		    !account_source_for(row->pol)->writes)
+		    !account_source_for(row_pol(im, row))->writes)
 			continue;
 		rc = class_group_for(&im->cg, rf(row, C_CLASS), group_or_user_taken, im, group,
 		                     sizeof(group), err);
@@ -2152,9 +2263,9 @@ static int sync_plan(struct import *im, struct es_err *err)
 		if (row->action == A_BAD)
 			continue;
 		for (size_t k = 0; k < n_roles; k++)
-			seen |= strcmp(roles[k], row->role) == 0;
+			seen |= strcmp(roles[k], row_role(im, row)) == 0;
 		if (!seen && n_roles < ES_ARRAY_LEN(roles))
-			roles[n_roles++] = row->role;
+			roles[n_roles++] = row_role(im, row);
 		if (strset_put(&im->matched, row->username, NULL) != 0)
 			return es_err_set(err, ES_EOS, "out of memory");
 		if (row->action == A_SKIP) {
@@ -2174,12 +2285,12 @@ static int sync_plan(struct import *im, struct es_err *err)
 				continue;
 			}
 			if (c.text != NULL || c.shown != NULL || c.disabled) {
-				row->change = malloc(sizeof(*row->change));
-				if (row->change == NULL) {
+				if (row_more(row) == NULL ||
+				    (row->more->change = malloc(sizeof(*row->more->change))) == NULL) {
 					sync_change_free(&c);
 					return es_err_set(err, ES_EOS, "out of memory");
 				}
-				*row->change = c; /* moved */
+				*row->more->change = c; /* moved */
 			}
 			if (c.text != NULL)
 				row->action = A_UPDATE;
@@ -2250,7 +2361,7 @@ static int sync_partial(struct import *im)
 			gone += strcmp(im->gone[k].role, role) == 0;
 		for (size_t r = 0; r < im->r.n; r++)
 			listed += (im->r.rows[r].action == A_SKIP || im->r.rows[r].action == A_UPDATE) &&
-			          strcmp(im->r.rows[r].role, role) == 0;
+			          strcmp(row_role(im, &im->r.rows[r]), role) == 0;
 		if (gone <= listed)
 			continue;
 		if (im->delete_missing)
@@ -2289,22 +2400,22 @@ static const char *action_name(enum action a, bool sync)
 
 /* The dry run's note on a row about to be created whose home path is
  * taken (malloc'd, or NULL). */
-static char *plan_note(const struct row *row)
+static char *plan_note(const struct import *im, const struct row *row)
 {
 	struct es_err e = { 0 };
 	bool taken = false;
 	char *out = NULL;
 
 	if ((row->action != A_CREATE && row->action != A_RECREATE) ||
-	    !account_source_for(row->pol)->writes)
+	    !account_source_for(row_pol(im, row))->writes)
 		return NULL;
-	if (home_taken(row->pol->home_base, row->username, &taken, &e) != 0)
+	if (home_taken(row_pol(im, row)->home_base, row->username, &taken, &e) != 0)
 		return strdup(ui_err(&e));
 	if (taken &&
 	    asprintf(&out,
 	             _("%s/%s exists: it will be left as it is (owner, mode, contents), as "
 	               "useradd -m does"),
-	             row->pol->home_base, row->username) < 0)
+	             row_pol(im, row)->home_base, row->username) < 0)
 		return NULL;
 	return out;
 }
@@ -2349,7 +2460,7 @@ static void print_plan(struct import *im)
 
 		if (row->action == A_BAD)
 			continue;
-		note = plan_note(row);
+		note = plan_note(im, row);
 		if (im->ctx->json) {
 			int rc = es_buf_puts(&b, "{\"line\":") | es_buf_printf(&b, "%lu", row->line) |
 			         es_buf_puts(&b, ",\"username\":") |
@@ -2381,7 +2492,7 @@ static void print_plan(struct import *im)
 			char file[1024], role[256], name[1024];
 
 			printf("%s:%-5lu %-20s %-10s %-16s %s%s\n", esc(im->file, file, sizeof(file)),
-			       row->line, row->username, esc(row->role, role, sizeof(role)),
+			       row->line, row->username, esc(row_role(im, row), role, sizeof(role)),
 			       action_name(row->action, im->sync),
 			       esc(rf(row, C_NAME), name, sizeof(name)),
 			       row->slip && is_job(row->action) ? _(" (no address: slip)") : "");
@@ -2414,10 +2525,10 @@ static void report_bad_rows(struct import *im)
 		/* the person, for the secretary who fixes the export */
 		if (who != NULL)
 			im_warn(im, "%s:%lu: %s (%s)", im->file, row->line,
-			        row->error != NULL ? row->error : "out of memory", who);
+			        MORE(row, error) != NULL ? row->more->error : "out of memory", who);
 		else
 			im_warn(im, "%s:%lu: %s", im->file, row->line,
-			        row->error != NULL ? row->error : "out of memory");
+			        MORE(row, error) != NULL ? row->more->error : "out of memory");
 	}
 }
 
@@ -2483,6 +2594,7 @@ static void import_free(struct import *im)
 	for (size_t i = 0; i < im->r.n; i++)
 		row_free(&im->r.rows[i]);
 	free(im->r.rows);
+	values_free(&im->r);
 	es_roster_layout_free(&im->r.lay);
 	slip_set_free(&im->slips);
 	if (im->creds != NULL)

@@ -1,10 +1,11 @@
 /* An index of the roster's rows by a key each row has (its username, its
- * person key), for the import's clash checks. It keeps each key's 64-bit
- * hash and its row, 12 bytes a slot, where a set of the keys themselves
- * (strset) costs 60 to 100 bytes a row: at 100,000 rows, the difference
- * is the import's memory. Keys are never stored: a lookup asks the caller
- * whether a row whose key hashes alike has the key (a collision costs one
- * comparison, never a wrong answer). */
+ * person key), for the import's clash checks. It keeps 32 bits of each
+ * key's hash (its slot, and what tells keys apart in a run of slots) and
+ * its row, 8 bytes a slot at most half full, where a set of the keys
+ * themselves (strset) costs 60 to 100 bytes a row: at 100,000 rows, the
+ * difference is the import's memory. Keys are never stored: a lookup asks
+ * the caller whether a row whose key hashes alike has the key (a
+ * collision costs one comparison, never a wrong answer). */
 #ifndef ESCHOOL_ROWIDX_H
 #define ESCHOOL_ROWIDX_H
 
@@ -12,9 +13,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct rowidx_slot {
+	uint32_t hash; /* the key's hash, high half */
+	uint32_t row;  /* row + 1; 0: an empty slot */
+};
+
 struct rowidx {
-	uint64_t *hash;
-	uint32_t *row; /* row + 1; 0: an empty slot */
+	struct rowidx_slot *slot;
 	size_t cap, n;
 };
 

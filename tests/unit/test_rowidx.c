@@ -57,7 +57,7 @@ static void test_many_rows(void **state)
 	assert_int_equal(rowidx_find(&x, "", has_key, &keys), -1);
 	rowidx_free(&x);
 	assert_int_equal(x.n, 0);
-	assert_null(x.row);
+	assert_null(x.slot);
 	free(keys.k);
 }
 
