@@ -543,7 +543,7 @@ static int add_row(struct import *im, struct es_csv_record *rec)
 
 	if (im->r.n == im->r.cap) {
 		size_t ncap = im->r.cap ? im->r.cap * 2 : 256;
-		struct row *n = realloc(im->r.rows, ncap * sizeof(*n));
+		struct row *n = reallocarray(im->r.rows, ncap, sizeof(*n));
 		if (n == NULL)
 			return -1;
 		im->r.rows = n;
@@ -606,12 +606,14 @@ static int read_roster(struct import *im, struct es_err *err)
 
 	if (read_decoded(im, &data, &len, err) != 0)
 		return -1;
-	/* as many rows as lines at most: the array is made once, to size
+	/* as many rows as lines that are not blank at most (es_csv breaks
+	 * lines at LF, CRLF and a lone CR): the array is made once, to size
 	 * (grown by doubling, it would be up to twice the rows) */
-	for (size_t i = 0; i < len; i++)
-		im->r.cap += data[i] == '\n';
-	im->r.cap++;
-	im->r.rows = malloc(im->r.cap * sizeof(*im->r.rows));
+	im->r.cap = 1;
+	for (size_t i = 0; i + 1 < len; i++)
+		im->r.cap += (data[i] == '\n' || data[i] == '\r') && data[i + 1] != '\n' &&
+		             data[i + 1] != '\r';
+	im->r.rows = calloc(im->r.cap, sizeof(*im->r.rows));
 	if (im->r.rows == NULL) {
 		es_err_set(err, ES_EOS, "out of memory");
 		goto out;
@@ -1933,10 +1935,13 @@ static int make_accounts(struct import *im, size_t from, size_t to, struct newac
 				row->more->warning = NULL;
 			}
 			warning = brc == 0 && src->writes ? home_warning(&batch[k]) : NULL;
-			if (warning != NULL && row_more(row) != NULL)
+			if (warning != NULL && row_more(row) != NULL) {
 				row->more->warning = warning;
-			else
-				free(warning); /* (no memory: as when home_warning has none) */
+			} else if (warning != NULL) { /* said now, if not in the report */
+				im_warn(im, "%s:%lu: %s: %s", im->file, row->line, row->username,
+				        warning);
+				free(warning);
+			}
 			k++;
 		}
 		if (brc != 0)

@@ -492,6 +492,23 @@ def test_quoted_fields_and_blank_lines():
         assert st["class"] == '3e "A", groupe 2'
 
 
+def test_old_mac_line_endings_and_a_quoted_line_break():
+    """Excel's "CSV (Macintosh)" ends lines with a lone CR; the rows are
+    counted before they are read (the array is made once), which must find
+    every one of them, blank lines and a line break inside quotes aside."""
+    with new_sandbox() as sb:
+        rows = [f's{i:02d},Eleve {i},s{i:02d}@school.example' for i in range(30)]
+        rows[7] = 's07,"Eleve\r7 bis",s07@school.example'  # refused: a control character
+        text = "username,name,email\r\r" + "\r".join(rows) + "\r\r"
+        path = write(sb, "r.csv", text)
+        p = sb.eschool("import", "--keep-going", "--json", path)
+        assert p.returncode == 65, p.stderr
+        users = sorted(o["username"] for o in json_lines(p.stdout))
+        assert users == [f"s{i:02d}" for i in range(30) if i != 7], users
+        assert "r.csv:10:" in p.stderr, p.stderr  # the bad row, on its own line
+        assert sb.state("s29")["name"] == "Eleve 29"
+
+
 # ---- dry run ----
 
 def test_dry_run_changes_nothing():
