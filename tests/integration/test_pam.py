@@ -513,8 +513,15 @@ def test_a_quiet_login_asks_nss_nothing(sb):
     # the first login from 10.1.2.3 records it: the usual way
     assert "/etc/passwd" in opened("zoe")
     assert state(sb, "zoe")["sources"].startswith("10.1.2.3")
-    # the same source within the minute: the state alone
-    trace = opened("zoe")
+    # the same source within the minute: the state alone (sources are
+    # recorded to the minute: a pair of logins across a minute's end is
+    # tried again, the first of the pair recording the new minute)
+    for _ in range(3):
+        minute = int(time.time()) // 60
+        opened("zoe")
+        trace = opened("zoe")
+        if int(time.time()) // 60 == minute:
+            break
     # the state, in users/, read once for both stages
     assert len(re.findall(r'openat\(\d+, "zoe", O_RDONLY', trace)) == 1, trace
     assert "/etc/passwd" not in trace, trace
