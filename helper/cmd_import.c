@@ -179,9 +179,15 @@ struct value_block {
 
 #define VALUE_BLOCK ((size_t)64 * 1024)
 
+/* The rows in pages of ROWS_PER_PAGE (row_at): they never move, and the
+ * last page is all the room made ahead (an array grown by doubling is
+ * up to twice the rows, and the roster's rows are not known before it is
+ * read). */
+#define ROWS_PER_PAGE ((size_t)1024)
+
 struct roster {
-	struct row *rows;
-	size_t n, cap;
+	struct row **pages;
+	size_t n, n_pages;
 	struct value_block *values; /* the newest block; row.fields point into them */
 	struct es_roster_layout lay; /* which column is what */
 	const char *encoding;        /* as decoded (for the dry run's report) */
@@ -282,6 +288,11 @@ struct import {
 	bool queue_listed;
 };
 
+static struct row *row_at(const struct roster *r, size_t i)
+{
+	return &r->pages[i / ROWS_PER_PAGE][i % ROWS_PER_PAGE];
+}
+
 /* The row's role: as resolved, else as the roster says (or "student"). */
 static const char *row_role(const struct import *im, const struct row *row)
 {
@@ -381,35 +392,28 @@ static void im_warn(struct import *im, const char *fmt, ...)
 		bar_draw(im);
 }
 
-static int read_file(const char *path, char **data, size_t *len, struct es_err *err)
+/* The roster, open: a regular file not larger than MAX_ROSTER_BYTES
+ * (*sb: as it was then). */
+static int open_roster(const char *path, int *out, struct stat *sb, struct es_err *err)
 {
-	struct stat sb;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	int rc = -1;
 
 	if (fd < 0)
 		return es_err_errno(err, errno == ENOENT ? ES_EDATA : ES_EIO, errno,
 		                    "cannot open %s", path);
-	if (fstat(fd, &sb) != 0) {
+	if (fstat(fd, sb) != 0) {
 		es_err_errno(err, ES_EIO, errno, "cannot stat %s", path);
-		goto out;
-	}
-	if (!S_ISREG(sb.st_mode)) {
+	} else if (!S_ISREG(sb->st_mode)) {
 		es_err_set(err, ES_EDATA, "%s is not a regular file", path);
-		goto out;
-	}
-	if (sb.st_size > MAX_ROSTER_BYTES) {
+	} else if (sb->st_size > MAX_ROSTER_BYTES) {
 		es_err_set(err, ES_EDATA, "%s is larger than %ld MB: split it", path,
 		           MAX_ROSTER_BYTES / 1024 / 1024);
-		goto out;
+	} else {
+		*out = fd;
+		return 0;
 	}
-	rc = es_fs_read_alloc(fd, (size_t)sb.st_size, data, len);
-	if (rc != 0)
-		es_err_errno(err, rc == ENOMEM ? ES_EOS : ES_EIO, rc, "cannot read %s", path);
-	rc = rc != 0 ? -1 : 0;
-out:
 	(void)close(fd);
-	return rc;
+	return -1;
 }
 
 static void row_error(struct import *im, struct row *row, const char *fmt, ...)
@@ -541,15 +545,18 @@ static int add_row(struct import *im, struct es_csv_record *rec)
 	struct es_err e = { 0 };
 	char *f[C_COUNT] = { NULL };
 
-	if (im->r.n == im->r.cap) {
-		size_t ncap = im->r.cap ? im->r.cap * 2 : 256;
-		struct row *n = reallocarray(im->r.rows, ncap, sizeof(*n));
-		if (n == NULL)
+	if (im->r.n == im->r.n_pages * ROWS_PER_PAGE) {
+		struct row **pages = reallocarray(im->r.pages, im->r.n_pages + 1, sizeof(struct row *));
+
+		if (pages == NULL)
 			return -1;
-		im->r.rows = n;
-		im->r.cap = ncap;
+		im->r.pages = pages;
+		pages[im->r.n_pages] = malloc(ROWS_PER_PAGE * sizeof(struct row));
+		if (pages[im->r.n_pages] == NULL)
+			return -1;
+		im->r.n_pages++;
 	}
-	row = &im->r.rows[im->r.n++];
+	row = row_at(&im->r, im->r.n++);
 	memset(row, 0, sizeof(*row));
 	row->line = rec->line;
 	row->action = A_CREATE;
@@ -575,64 +582,52 @@ static int add_row(struct import *im, struct es_csv_record *rec)
 	return pack_fields(&im->r, row, f);
 }
 
-/* The roster's bytes, in UTF-8. */
-static int read_decoded(struct import *im, char **text, size_t *len, struct es_err *err)
-{
-	char *data = NULL;
-	size_t raw_len = 0;
-	unsigned long bad_line = 0;
-	int rc;
-
-	if (read_file(im->file, &data, &raw_len, err) != 0)
-		return -1;
-	rc = es_roster_decode(data, raw_len, im->opts.encoding, text, len, &im->r.encoding,
-	                      &bad_line, err);
-	free(data);
-	if (rc != 0 && bad_line > 0)
-		es_err_prefix(err, "%s:%lu", im->file, bad_line);
-	else if (rc != 0)
-		es_err_prefix(err, "%s", im->file);
-	return rc;
-}
-
+/* Reads the roster a block at a time (es_roster_reader): the file is
+ * never whole in memory, only the rows' values are kept. It is read
+ * twice when its encoding is detected: a file written meanwhile is
+ * refused, not read half old and half new. */
 static int read_roster(struct import *im, struct es_err *err)
 {
-	struct es_csv csv;
+	struct es_roster_reader *reader = NULL;
+	struct stat before, after;
 	struct es_csv_record rec = { 0 };
-	char *data = NULL;
-	size_t len = 0;
-	int got, rc = -1;
+	unsigned long bad_line = 0;
+	int fd = -1, got, rc = -1;
 	bool header = true;
 
-	if (read_decoded(im, &data, &len, err) != 0)
+	if (open_roster(im->file, &fd, &before, err) != 0)
 		return -1;
-	/* as many rows as lines that are not blank at most (es_csv breaks
-	 * lines at LF, CRLF and a lone CR): the array is made once, to size
-	 * (grown by doubling, it would be up to twice the rows) */
-	im->r.cap = 1;
-	for (size_t i = 0; i + 1 < len; i++)
-		im->r.cap += (data[i] == '\n' || data[i] == '\r') && data[i + 1] != '\n' &&
-		             data[i + 1] != '\r';
-	im->r.rows = calloc(im->r.cap, sizeof(*im->r.rows));
-	if (im->r.rows == NULL) {
-		es_err_set(err, ES_EOS, "out of memory");
+	if (es_roster_reader_open(&reader, fd, im->opts.encoding, 0, MAX_ROSTER_BYTES, err) != 0) {
+		es_err_prefix(err, "%s", im->file);
 		goto out;
 	}
-	es_csv_init(&csv, data, len);
-	im->r.sep = csv.sep;
-	while ((got = es_csv_next(&csv, &rec, err)) == 1) {
+	im->r.encoding = es_roster_reader_encoding(reader);
+	while ((got = es_roster_reader_next(reader, &rec, &bad_line, err)) == 1) {
 		if (header) {
 			header = false;
+			im->r.sep = es_roster_reader_sep(reader);
 			if (parse_header(im, &rec, err) != 0)
 				goto out;
 		} else if (add_row(im, &rec) != 0) {
 			es_err_set(err, ES_EOS, "out of memory");
 			goto out;
 		}
-		es_csv_record_free(&rec);
 	}
 	if (got < 0) {
-		es_err_prefix(err, "%s:%lu", im->file, csv.err_line);
+		if (bad_line > 0)
+			es_err_prefix(err, "%s:%lu", im->file, bad_line);
+		else
+			es_err_prefix(err, "%s", im->file);
+		goto out;
+	}
+	if (fstat(fd, &after) != 0) {
+		es_err_errno(err, ES_EIO, errno, "cannot stat %s", im->file);
+		goto out;
+	}
+	if (after.st_size != before.st_size || after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
+	    after.st_mtim.tv_nsec != before.st_mtim.tv_nsec) {
+		es_err_set(err, ES_EDATA, "%s changed while it was read: import it again once it is "
+		           "written", im->file);
 		goto out;
 	}
 	if (header) {
@@ -643,7 +638,9 @@ static int read_roster(struct import *im, struct es_err *err)
 	rc = 0;
 out:
 	es_csv_record_free(&rec);
-	free(data);
+	es_roster_reader_free(reader);
+	if (fd >= 0)
+		(void)close(fd);
 	return rc;
 }
 
@@ -910,7 +907,7 @@ static bool has_username(size_t i, const char *name, void *arg)
 {
 	const struct import *im = arg;
 
-	return strcmp(im->r.rows[i].username, name) == 0;
+	return strcmp(row_at(&im->r, i)->username, name) == 0;
 }
 
 /* The (last) row whose username is name, or -1. */
@@ -929,7 +926,7 @@ static bool name_taken(const char *name, void *arg)
 }
 
 /* Decides what to do with a row whose username is known. */
-static void match_existing(struct import *im, struct row *row)
+static void match_existing(struct import *im, struct row *row, size_t i)
 {
 	const char *m = strset_get(&im->managed, row->username);
 	long prev = row_named(im, row->username);
@@ -938,7 +935,7 @@ static void match_existing(struct import *im, struct row *row)
 	if (prev >= 0) {
 		char line[24];
 
-		(void)snprintf(line, sizeof(line), "%lu", im->r.rows[prev].line);
+		(void)snprintf(line, sizeof(line), "%lu", row_at(&im->r, prev)->line);
 		row_error(im, row, "username %s is also on line %s", row->username, line);
 		return;
 	}
@@ -1008,7 +1005,7 @@ static void match_existing(struct import *im, struct row *row)
 		          row->username);
 	}
 	if (row->action != A_BAD &&
-	    rowidx_add(&im->csv_names, row->username, (size_t)(row - im->r.rows)) != 0)
+	    rowidx_add(&im->csv_names, row->username, i) != 0)
 		row_error(im, row, "out of memory");
 }
 
@@ -1100,7 +1097,7 @@ static const char *sync_match(struct import *im, struct row *row)
 static bool same_person(size_t i, const char *key, void *arg)
 {
 	const struct import *im = arg;
-	const struct row *row = &im->r.rows[i];
+	const struct row *row = row_at(&im->r, i);
 	char k[600];
 
 	person_key(rf(row, C_EMAIL), rf(row, C_NAME), rf(row, C_CLASS), k, sizeof(k));
@@ -1116,7 +1113,7 @@ static void resolve_rows(struct import *im)
 	 * accounts rows find by their person key (never taken by another
 	 * row's looser match) */
 	for (size_t i = 0; im->sync && i < im->r.n; i++) {
-		struct row *row = &im->r.rows[i];
+		struct row *row = row_at(&im->r, i);
 		char key[600];
 		const char *exact;
 
@@ -1140,7 +1137,7 @@ static void resolve_rows(struct import *im)
 	}
 
 	for (size_t i = 0; i < im->r.n; i++) {
-		struct row *row = &im->r.rows[i];
+		struct row *row = row_at(&im->r, i);
 		struct person p;
 		char key[600], base[ES_NAME_MAX + 1];
 		const char *prev;
@@ -1168,7 +1165,7 @@ static void resolve_rows(struct import *im)
 		if (same >= 0 && rf(row, C_USERNAME) == NULL) {
 			char line[24];
 
-			(void)snprintf(line, sizeof(line), "%lu", im->r.rows[same].line);
+			(void)snprintf(line, sizeof(line), "%lu", row_at(&im->r, same)->line);
 			if (rf(row, C_EMAIL) != NULL)
 				row_error(im, row, "same person as line %s (same name and email)", line);
 			else
@@ -1194,7 +1191,7 @@ static void resolve_rows(struct import *im)
 				continue;
 			}
 		}
-		match_existing(im, row);
+		match_existing(im, row, i);
 		if (row->action != A_BAD && rowidx_add(&seen_person, key, i) != 0)
 			row_error(im, row, "out of memory");
 	}
@@ -1226,7 +1223,7 @@ static void *hash_worker(void *arg)
 		(void)pthread_mutex_unlock(&im->mu);
 		struct es_err e = { 0 };
 
-		rc = cred_make(row_pol(im, &im->r.rows[im->jobs[j]]), &im->creds[j % POOL_SLOTS], &e);
+		rc = cred_make(row_pol(im, row_at(&im->r, im->jobs[j])), &im->creds[j % POOL_SLOTS], &e);
 		(void)pthread_mutex_lock(&im->mu);
 		slot->rc = rc;
 		if (rc != 0 && (slot->err = malloc(sizeof(e))) != NULL)
@@ -1479,8 +1476,8 @@ static void send_all(struct import *im)
 	bool busy = false, notices = false;
 
 	for (size_t j = 0; j < im->n_jobs; j++) {
-		total += MORE(&im->r.rows[im->jobs[j]], qid) != NULL;
-		notices |= MORE(&im->r.rows[im->jobs[j]], nid) != NULL;
+		total += MORE(row_at(&im->r, im->jobs[j]), qid) != NULL;
+		notices |= MORE(row_at(&im->r, im->jobs[j]), nid) != NULL;
 	}
 	if (total == 0 && !notices)
 		return;
@@ -1490,7 +1487,7 @@ static void send_all(struct import *im)
 			im_warn(im, "%s", ui_err(&e));
 	}
 	for (size_t j = 0; j < im->n_jobs; j++) {
-		struct row *row = &im->r.rows[im->jobs[j]];
+		struct row *row = row_at(&im->r, im->jobs[j]);
 		enum outcome outcome;
 
 		if (MORE(row, qid) == NULL)
@@ -1509,7 +1506,7 @@ static void send_all(struct import *im)
 		mail_progress(im, ++done, total);
 	}
 	for (size_t j = 0; ob != NULL && j < im->n_jobs; j++) {
-		const struct row *row = &im->r.rows[im->jobs[j]];
+		const struct row *row = row_at(&im->r, im->jobs[j]);
 
 		/* a parent is told once the pupil's slip exists */
 		if (row->slip && !im->slips_written)
@@ -1551,7 +1548,7 @@ static int report_all(struct import *im, struct es_err *err)
 	int rc = 0;
 
 	for (size_t j = 0; j < im->n_jobs; j++) {
-		const struct row *row = &im->r.rows[im->jobs[j]];
+		const struct row *row = row_at(&im->r, im->jobs[j]);
 		bool shown = row->delivery == D_FALLBACK;
 		const char *password = shown && im->kept != NULL ? kept_password(im, j) : NULL;
 		const char *delivery = delivery_name(row->delivery);
@@ -1621,7 +1618,7 @@ static void undo_chunk(struct import *im, size_t from, size_t to)
 	bool kept[CHUNK] = { false }; /* the row's journal stays */
 
 	for (size_t j = from; j < to; j++) {
-		struct row *row = &im->r.rows[im->jobs[j]];
+		struct row *row = row_at(&im->r, im->jobs[j]);
 		struct es_err e = { 0 };
 
 		if (row->created && account_source_for(row_pol(im, row))->remove(row->username, &e) != 0) {
@@ -1635,7 +1632,7 @@ static void undo_chunk(struct import *im, size_t from, size_t to)
 	 * one that could not be removed keeps the journals that name it (the
 	 * next run finds it theirs, not a stranger's) */
 	for (size_t j = from; j < to; j++) {
-		struct row *row = &im->r.rows[im->jobs[j]];
+		struct row *row = row_at(&im->r, im->jobs[j]);
 		struct es_err e = { 0 };
 		bool dropped;
 
@@ -1644,13 +1641,13 @@ static void undo_chunk(struct import *im, size_t from, size_t to)
 			continue;
 		im_warn(im, "%s", ui_err(&e));
 		for (size_t k = from; k < to; k++)
-			if (im->r.rows[im->jobs[k]].class_group == row->class_group /* interned */)
+			if (row_at(&im->r, im->jobs[k])->class_group == row->class_group /* interned */)
 				kept[k - from] = true;
 		if (e.code == ES_EUNAVAIL)
 			return; /* the directory is gone: said once, journals kept */
 	}
 	for (size_t j = from; j < to; j++) {
-		struct row *row = &im->r.rows[im->jobs[j]];
+		struct row *row = row_at(&im->r, im->jobs[j]);
 		struct es_state st;
 		struct es_record rec;
 		struct es_err e = { 0 };
@@ -1784,7 +1781,7 @@ static int write_slips(struct import *im, struct es_err *err)
 	/* delivered: recorded before the queue runs, which holds a parent
 	 * notice while its pupil is "slip-pending" */
 	for (size_t j = 0; im->production && j < im->n_jobs; j++) {
-		const struct row *row = &im->r.rows[im->jobs[j]];
+		const struct row *row = row_at(&im->r, im->jobs[j]);
 
 		if (row->slip && row->delivery == D_SLIP)
 			record_delivery(im, row->username, "slip");
@@ -1819,7 +1816,7 @@ static int prepare_slips(struct import *im, bool dry_run, struct es_err *err)
 	unsigned long first = 0;
 
 	for (size_t i = 0; i < im->r.n; i++) {
-		const struct row *row = &im->r.rows[i];
+		const struct row *row = row_at(&im->r, i);
 
 		if (row->action == A_BAD || row->action == A_SKIP || row->action == A_UPDATE ||
 		    !row->slip)
@@ -1909,7 +1906,7 @@ static int make_accounts(struct import *im, size_t from, size_t to, struct newac
 
 	for (size_t first = from; first < to; first++) {
 		const struct account_source *src =
-			account_source_for(row_pol(im, &im->r.rows[im->jobs[first]]));
+			account_source_for(row_pol(im, row_at(&im->r, im->jobs[first])));
 		struct newacct batch[CHUNK];
 		char *warning;
 		size_t n = 0;
@@ -1919,11 +1916,11 @@ static int make_accounts(struct import *im, size_t from, size_t to, struct newac
 			continue;
 		done[done[0] == NULL ? 0 : 1] = src;
 		for (size_t j = first; j < to; j++)
-			if (account_source_for(row_pol(im, &im->r.rows[im->jobs[j]])) == src)
+			if (account_source_for(row_pol(im, row_at(&im->r, im->jobs[j]))) == src)
 				batch[n++] = accts[j - from];
 		brc = src->create_batch(batch, n, err);
 		for (size_t j = first, k = 0; j < to; j++) {
-			struct row *row = &im->r.rows[im->jobs[j]];
+			struct row *row = row_at(&im->r, im->jobs[j]);
 
 			if (account_source_for(row_pol(im, row)) != src)
 				continue;
@@ -1961,7 +1958,7 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 	int rc = -1;
 
 	for (size_t j = from; j < to; j++) {
-		struct row *row = &im->r.rows[im->jobs[j]];
+		struct row *row = row_at(&im->r, im->jobs[j]);
 		const struct es_role *r;
 
 		const struct pool_slot *slot = wait_ready(im, j);
@@ -2000,11 +1997,11 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 	 * record them were journaled: a run killed in between leaves each
 	 * known as its class's */
 	for (size_t j = from; j < to; j++) {
-		const struct row *row = &im->r.rows[im->jobs[j]];
+		const struct row *row = row_at(&im->r, im->jobs[j]);
 		bool done = row->class_group == NULL;
 
 		for (size_t k = from; k < j && !done; k++)
-			done = im->r.rows[im->jobs[k]].class_group == row->class_group /* interned */;
+			done = row_at(&im->r, im->jobs[k])->class_group == row->class_group /* interned */;
 		if (!done && account_source_for(row_pol(im, row))->class_group(row->class_group, err) != 0) {
 			es_err_prefix(err, "class %s", rf(row, C_CLASS));
 			goto out;
@@ -2013,7 +2010,7 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 	if (make_accounts(im, from, to, accts, err) != 0)
 		goto out;
 	for (size_t j = from; j < to; j++) {
-		struct row *row = &im->r.rows[im->jobs[j]];
+		struct row *row = row_at(&im->r, im->jobs[j]);
 		struct es_state st;
 		struct es_record rec;
 		struct es_aging aging;
@@ -2097,7 +2094,7 @@ static int ensure_role_groups(struct import *im, struct es_err *err)
 	size_t n_done = 0;
 
 	for (size_t i = 0; i < im->r.n; i++) {
-		const struct row *row = &im->r.rows[i];
+		const struct row *row = row_at(&im->r, i);
 		const struct account_source *src;
 		const struct es_role *r;
 		bool seen = false;
@@ -2144,7 +2141,7 @@ static int create_all(struct import *im, struct es_err *err)
 	int rc = -1;
 
 	for (size_t i = 0; i < im->r.n; i++)
-		if (is_job(im->r.rows[i].action))
+		if (is_job(row_at(&im->r, i)->action))
 			im->n_jobs++;
 	if (im->n_jobs == 0)
 		return 0;
@@ -2156,8 +2153,8 @@ static int create_all(struct import *im, struct es_err *err)
 	for (size_t k = 0; k < POOL_SLOTS; k++)
 		im->slots[k].job = SIZE_MAX; /* none yet */
 	for (size_t i = 0, j = 0; i < im->r.n; i++)
-		if (is_job(im->r.rows[i].action)) {
-			long len = row_pol(im, &im->r.rows[i])->password_length;
+		if (is_job(row_at(&im->r, i)->action)) {
+			long len = row_pol(im, row_at(&im->r, i))->password_length;
 
 			im->jobs[j++] = (uint32_t)i;
 			if (len > 0 && (size_t)len + 1 > im->kept_len)
@@ -2225,7 +2222,7 @@ static int assign_class_groups(struct import *im, struct es_err *err)
 	if (!im->ctx->cfg.import_class_groups)
 		return 0;
 	for (size_t i = 0; i < im->r.n; i++) {
-		struct row *row = &im->r.rows[i];
+		struct row *row = row_at(&im->r, i);
 		char group[ES_NAME_MAX + 1] = "";
 		int rc;
 
@@ -2262,7 +2259,7 @@ static int sync_plan(struct import *im, struct es_err *err)
 	const struct strset *m = &im->managed;
 
 	for (size_t i = 0; i < im->r.n; i++) {
-		struct row *row = &im->r.rows[i];
+		struct row *row = row_at(&im->r, i);
 		bool seen = false;
 
 		if (row->action == A_BAD)
@@ -2365,8 +2362,8 @@ static int sync_partial(struct import *im)
 		for (size_t k = i; k < im->n_gone; k++)
 			gone += strcmp(im->gone[k].role, role) == 0;
 		for (size_t r = 0; r < im->r.n; r++)
-			listed += (im->r.rows[r].action == A_SKIP || im->r.rows[r].action == A_UPDATE) &&
-			          strcmp(row_role(im, &im->r.rows[r]), role) == 0;
+			listed += (row_at(&im->r, r)->action == A_SKIP || row_at(&im->r, r)->action == A_UPDATE) &&
+			          strcmp(row_role(im, row_at(&im->r, r)), role) == 0;
 		if (gone <= listed)
 			continue;
 		if (im->delete_missing)
@@ -2460,7 +2457,7 @@ static void print_plan(struct import *im)
 	struct es_buf b = { 0 };
 
 	for (size_t i = 0; i < im->r.n; i++) {
-		const struct row *row = &im->r.rows[i];
+		const struct row *row = row_at(&im->r, i);
 		char *note;
 
 		if (row->action == A_BAD)
@@ -2522,7 +2519,7 @@ static void print_plan(struct import *im)
 static void report_bad_rows(struct import *im)
 {
 	for (size_t i = 0; i < im->r.n; i++) {
-		const struct row *row = &im->r.rows[i];
+		const struct row *row = row_at(&im->r, i);
 		const char *who = rf(row, C_NAME) != NULL ? rf(row, C_NAME) : rf(row, C_USERNAME);
 
 		if (row->action != A_BAD)
@@ -2597,8 +2594,10 @@ static void print_summary(struct import *im, size_t n_create, size_t n_resume, s
 static void import_free(struct import *im)
 {
 	for (size_t i = 0; i < im->r.n; i++)
-		row_free(&im->r.rows[i]);
-	free(im->r.rows);
+		row_free(row_at(&im->r, i));
+	for (size_t p = 0; p < im->r.n_pages; p++)
+		free(im->r.pages[p]);
+	free(im->r.pages);
 	values_free(&im->r);
 	es_roster_layout_free(&im->r.lay);
 	slip_set_free(&im->slips);
@@ -2684,7 +2683,7 @@ static void count_actions(const struct import *im, size_t *n_create, size_t *n_r
                           size_t *n_skip)
 {
 	for (size_t i = 0; i < im->r.n; i++) {
-		enum action act = im->r.rows[i].action;
+		enum action act = row_at(&im->r, i)->action;
 
 		*n_create += act == A_CREATE || act == A_RECREATE;
 		*n_resume += act == A_RESUME;
@@ -2747,7 +2746,7 @@ static int sync_apply(struct import *im, const struct args *a)
 	int rc = 0;
 
 	for (size_t i = 0; i < im->r.n; i++) {
-		struct row *row = &im->r.rows[i];
+		struct row *row = row_at(&im->r, i);
 		struct person p = { row->username, rf(row, C_EMAIL), rf(row, C_NAME), rf(row, C_ROLE),
 			            rf(row, C_CLASS), rf(row, C_LANG), rf(row, C_PARENT) };
 		struct es_err e = { 0 };
@@ -2945,7 +2944,7 @@ static int run_roster(struct cli *ctx, const struct args *a, bool sync)
 	warn_stranded(&im);
 	count_actions(&im, &n_create, &n_resume, &n_skip);
 	for (size_t i = 0; i < im.r.n; i++)
-		n_listed += im.r.rows[i].action == A_SKIP || im.r.rows[i].action == A_UPDATE;
+		n_listed += row_at(&im.r, i)->action == A_SKIP || row_at(&im.r, i)->action == A_UPDATE;
 	if (prepare_slips(&im, dry_run, &err) != 0)
 		goto out;
 	/* and what mails them: loaded now, before any account is made */

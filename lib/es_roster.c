@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "es_fs.h"
 #include "es_names.h"
 #include "es_util.h"
 
@@ -79,50 +82,362 @@ out:
 	return rc;
 }
 
+/* What a file whose first bytes are head (n of them) is in, when the
+ * administrator said it (encoding), a byte order mark says it or NULs
+ * say UTF-16: 1, with *from (for iconv) and *detected (for a report). 0:
+ * the rest is for the file's bytes to say (UTF-8 when they all are, else
+ * Windows-1252: detect_rest). */
+static int detect_mark(const char *head, size_t n, const char *encoding, const char **from,
+                       const char **detected)
+{
+	const unsigned char *u = (const unsigned char *)head;
+
+	if (encoding != NULL && strcmp(encoding, "auto") != 0) {
+		*from = encoding;
+		*detected = encoding;
+	} else if (n >= 3 && memcmp(head, "\xef\xbb\xbf", 3) == 0) {
+		*from = "UTF-8";
+		*detected = "UTF-8 with BOM";
+	} else if (n >= 2 && u[0] == 0xff && u[1] == 0xfe) {
+		*from = "UTF-16";
+		*detected = "UTF-16LE with BOM";
+	} else if (n >= 2 && u[0] == 0xfe && u[1] == 0xff) {
+		*from = "UTF-16";
+		*detected = "UTF-16BE with BOM";
+	} else if (n >= 2 && u[0] != 0 && u[1] == 0) {
+		/* a header in UTF-16 without its mark: ASCII letters, then NULs */
+		*from = "UTF-16LE";
+		*detected = "UTF-16LE";
+	} else if (n >= 2 && u[0] == 0 && u[1] != 0) {
+		*from = "UTF-16BE";
+		*detected = "UTF-16BE";
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+static void detect_rest(bool utf8, const char **from, const char **detected)
+{
+	/* Windows-1252: what Excel and French school software write by default */
+	*from = utf8 ? "UTF-8" : "WINDOWS-1252";
+	*detected = utf8 ? "UTF-8" : "Windows-1252";
+}
+
 int es_roster_decode(const char *data, size_t len, const char *encoding, char **out,
                      size_t *outlen, const char **detected, unsigned long *bad_line,
                      struct es_err *err)
 {
-	const unsigned char *u = (const unsigned char *)data;
 	const char *from;
 	int rc;
 
 	*out = NULL;
 	*outlen = 0;
 	*bad_line = 0;
-	if (encoding != NULL && strcmp(encoding, "auto") != 0) {
-		from = encoding;
-		*detected = encoding;
-	} else if (len >= 3 && memcmp(data, "\xef\xbb\xbf", 3) == 0) {
-		from = "UTF-8";
-		*detected = "UTF-8 with BOM";
-	} else if (len >= 2 && u[0] == 0xff && u[1] == 0xfe) {
-		from = "UTF-16";
-		*detected = "UTF-16LE with BOM";
-	} else if (len >= 2 && u[0] == 0xfe && u[1] == 0xff) {
-		from = "UTF-16";
-		*detected = "UTF-16BE with BOM";
-	} else if (len >= 2 && u[0] != 0 && u[1] == 0) {
-		/* a header in UTF-16 without its mark: ASCII letters, then NULs */
-		from = "UTF-16LE";
-		*detected = "UTF-16LE";
-	} else if (len >= 2 && u[0] == 0 && u[1] != 0) {
-		from = "UTF-16BE";
-		*detected = "UTF-16BE";
-	} else if (es_utf8_valid(data, len)) {
-		from = "UTF-8";
-		*detected = "UTF-8";
-	} else {
-		/* what Excel and French school software write by default */
-		from = "WINDOWS-1252";
-		*detected = "Windows-1252";
-	}
+	if (detect_mark(data, len, encoding, &from, detected) == 0)
+		detect_rest(es_utf8_valid(data, len), &from, detected);
 	rc = convert(from, data, len, out, outlen, bad_line, err);
 	if (rc == 0 && *outlen >= 3 && memcmp(*out, "\xef\xbb\xbf", 3) == 0) {
 		memmove(*out, *out + 3, *outlen - 2);
 		*outlen -= 3;
 	}
 	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading a file a block at a time */
+
+struct es_roster_reader {
+	int fd;
+	size_t block, max_bytes, read_bytes;
+	iconv_t cd;
+	const char *from, *detected;
+	/* bytes read: the block, after what the last block left undecoded
+	 * (a sequence it cut: raw_len bytes, at most RAW_CARRY) */
+	char *in;
+	size_t raw_len;
+	/* decoded text: [0, window) is es_csv's, [window, len) what follows */
+	char *text;
+	size_t len, cap, window;
+	struct es_csv csv;
+	unsigned long line;          /* the line where text[0] is */
+	unsigned long lines_decoded; /* line breaks decoded so far ('\n') */
+	bool eof, started, in_window, bom_checked;
+};
+
+#define RAW_CARRY 16 /* a multibyte sequence: 4 bytes in UTF-8 and UTF-16 */
+
+/* Where the last whole record of text[0, len) ends (0: none yet), text
+ * starting where a record does: after a line break outside quotes (a CR
+ * at the very end may be half of a CRLF: not yet). Quotes are counted
+ * as es_csv_detect_sep counts them: in a valid file, a record's quotes
+ * pair up; in an invalid one es_csv says what is wrong wherever the cut. */
+static size_t last_record_end(const char *text, size_t len)
+{
+	size_t end = 0;
+	bool quoted = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '"')
+			quoted = !quoted;
+		else if (!quoted && (text[i] == '\n' || (text[i] == '\r' && i + 1 < len &&
+		                                           text[i + 1] != '\n')))
+			end = i + 1;
+	}
+	return end;
+}
+
+/* The length of data's prefix that no block cut can have made invalid:
+ * all but a multibyte sequence begun in the last 3 bytes and not ended. */
+static size_t utf8_whole(const char *data, size_t len)
+{
+	for (size_t back = 1; back <= 3 && back <= len; back++) {
+		unsigned char c = (unsigned char)data[len - back];
+		size_t need;
+
+		if ((c & 0xc0) == 0x80)
+			continue; /* a continuation: its lead is further back */
+		need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+		return need > back ? len - back : len;
+	}
+	return len;
+}
+
+static int read_block(struct es_roster_reader *r, char *buf, size_t cap, size_t *got,
+                      struct es_err *err)
+{
+	int rc = es_fs_read_all(r->fd, buf, cap, got);
+
+	if (rc != 0)
+		return es_err_errno(err, ES_EIO, rc, "cannot read the roster");
+	r->read_bytes += *got;
+	if (r->read_bytes > r->max_bytes)
+		return es_err_set(err, ES_EDATA, "larger than %zu MB: split it",
+		                  r->max_bytes / 1024 / 1024);
+	return 0;
+}
+
+/* Reads the whole file to tell UTF-8 from Windows-1252 (es_utf8_valid's
+ * verdict on the whole, a block at a time), then goes back to its start. */
+static int detect_stream(struct es_roster_reader *r, struct es_err *err)
+{
+	size_t carry = 0, got;
+	bool utf8;
+
+	for (;;) {
+		size_t n, whole;
+
+		if (read_block(r, r->in + carry, r->block, &got, err) != 0)
+			return -1;
+		if (got == 0) { /* the end: what a block cut is all there is */
+			utf8 = es_utf8_valid(r->in, carry);
+			break;
+		}
+		n = carry + got;
+		whole = utf8_whole(r->in, n);
+		utf8 = es_utf8_valid(r->in, whole);
+		if (!utf8)
+			break;
+		carry = n - whole;
+		memmove(r->in, r->in + whole, carry);
+	}
+	detect_rest(utf8, &r->from, &r->detected);
+	r->read_bytes = 0;
+	if (lseek(r->fd, 0, SEEK_SET) != 0)
+		return es_err_errno(err, ES_EIO, errno, "cannot read the roster");
+	return 0;
+}
+
+static int bad_byte(struct es_roster_reader *r, unsigned char byte, unsigned long *err_line,
+                    struct es_err *err)
+{
+	*err_line = r->lines_decoded + 1;
+	return es_err_set(err, ES_EDATA,
+	                  "byte 0x%02x is not %s text (save the file as \"CSV UTF-8\", or say "
+	                  "its encoding with --encoding)",
+	                  (unsigned)byte, r->from);
+}
+
+/* Reads and decodes the next block after the text there is (at the end
+ * of the file: r->eof). */
+static int fill(struct es_roster_reader *r, unsigned long *err_line, struct es_err *err)
+{
+	size_t got, left;
+	char *ip = r->in;
+
+	if (read_block(r, r->in + r->raw_len, r->block, &got, err) != 0)
+		return -1;
+	if (got == 0) {
+		r->eof = true;
+		/* a sequence the file ends in the middle of */
+		return r->raw_len > 0 ? bad_byte(r, (unsigned char)r->in[0], err_line, err) : 0;
+	}
+	left = r->raw_len + got;
+	r->raw_len = 0;
+	while (left > 0) {
+		char *op, *start;
+		size_t room, done;
+
+		/* room for the block: UTF-8 takes at most 3 bytes for one */
+		if (r->cap - r->len < 3 * left + 4) {
+			size_t ncap = r->len + 3 * left + 4 + r->block;
+			char *t = realloc(r->text, ncap);
+
+			if (t == NULL)
+				return es_err_set(err, ES_EOS, "out of memory");
+			r->text = t;
+			r->cap = ncap;
+		}
+		start = op = r->text + r->len;
+		room = r->cap - r->len;
+		done = iconv(r->cd, &ip, &left, &op, &room);
+		for (const char *p = start; p < op; p++)
+			r->lines_decoded += *p == '\n';
+		r->len = (size_t)(op - r->text);
+		if (done != (size_t)-1)
+			break;
+		if (errno == E2BIG)
+			continue;
+		if (errno != EINVAL)
+			return bad_byte(r, (unsigned char)*ip, err_line, err);
+		/* a sequence the block cut: decoded with the next block */
+		if (left > RAW_CARRY)
+			return bad_byte(r, (unsigned char)*ip, err_line, err);
+		memmove(r->in, ip, left);
+		r->raw_len = left;
+		break;
+	}
+	return 0;
+}
+
+int es_roster_reader_open(struct es_roster_reader **out, int fd, const char *encoding,
+                          size_t block, size_t max_bytes, struct es_err *err)
+{
+	struct es_roster_reader *r = calloc(1, sizeof(*r));
+	char head[3];
+	size_t n = 0;
+
+	*out = NULL;
+	if (r == NULL)
+		return es_err_set(err, ES_EOS, "out of memory");
+	r->fd = fd;
+	r->block = block > 0 ? block : (size_t)64 * 1024;
+	r->max_bytes = max_bytes;
+	r->cd = (iconv_t)-1;
+	r->line = 1;
+	r->in = malloc(r->block + RAW_CARRY);
+	if (r->in == NULL) {
+		es_err_set(err, ES_EOS, "out of memory");
+		goto fail;
+	}
+	if (read_block(r, head, sizeof(head), &n, err) != 0)
+		goto fail;
+	r->read_bytes = 0;
+	if (lseek(fd, 0, SEEK_SET) != 0) {
+		es_err_errno(err, ES_EIO, errno, "cannot read the roster");
+		goto fail;
+	}
+	if (detect_mark(head, n, encoding, &r->from, &r->detected) == 0 &&
+	    detect_stream(r, err) != 0)
+		goto fail;
+	r->cd = iconv_open("UTF-8", r->from);
+	if (r->cd == (iconv_t)-1) {
+		if (errno == EINVAL)
+			es_err_set(err, ES_EDATA,
+			           "unknown encoding '%s' (say utf-8, utf-16 or windows-1252)", r->from);
+		else
+			es_err_errno(err, ES_EOS, errno, "cannot decode from %s", r->from);
+		goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	es_roster_reader_free(r);
+	return -1;
+}
+
+const char *es_roster_reader_encoding(const struct es_roster_reader *r)
+{
+	return r->detected;
+}
+
+char es_roster_reader_sep(const struct es_roster_reader *r)
+{
+	return r->csv.sep;
+}
+
+/* Makes [0, window) of the text whole records for es_csv: read until
+ * a record ends (or the file does, or the text is longer than a record
+ * may be: es_csv says so). */
+static int next_window(struct es_roster_reader *r, unsigned long *err_line, struct es_err *err)
+{
+	size_t end = 0;
+
+	while (!r->eof) {
+		if (fill(r, err_line, err) != 0)
+			return -1;
+		if (!r->bom_checked && r->len < 3 && !r->eof)
+			continue;
+		if (!r->bom_checked) { /* decoded once, as es_roster_decode does */
+			r->bom_checked = true;
+			if (r->len >= 3 && memcmp(r->text, "\xef\xbb\xbf", 3) == 0) {
+				memmove(r->text, r->text + 3, r->len - 3);
+				r->len -= 3;
+			}
+		}
+		end = last_record_end(r->text, r->len);
+		if (end > 0 || r->len > ES_CSV_MAX_RECORD)
+			break;
+	}
+	r->window = r->eof ? r->len : end > 0 ? end : r->len;
+	if (!r->started) {
+		es_csv_init(&r->csv, r->text != NULL ? r->text : "", r->window); /* "": empty */
+		r->started = true;
+	} else {
+		char sep = r->csv.sep;
+
+		r->csv = (struct es_csv){ .data = r->text, .len = r->window, .line = r->line,
+			                  .sep = sep };
+	}
+	return 0;
+}
+
+int es_roster_reader_next(struct es_roster_reader *r, struct es_csv_record *rec,
+                          unsigned long *err_line, struct es_err *err)
+{
+	for (;;) {
+		if (r->in_window) {
+			int got = es_csv_next(&r->csv, rec, err);
+
+			if (got < 0)
+				*err_line = r->csv.err_line;
+			if (got != 0)
+				return got;
+			/* the window is read: what follows it comes to the front */
+			r->in_window = false;
+			r->line = r->csv.line;
+			if (r->window > 0)
+				memmove(r->text, r->text + r->window, r->len - r->window);
+			r->len -= r->window;
+			r->window = 0;
+		}
+		if (r->eof && r->len == 0)
+			return 0;
+		if (next_window(r, err_line, err) != 0)
+			return -1;
+		r->in_window = true;
+	}
+}
+
+void es_roster_reader_free(struct es_roster_reader *r)
+{
+	if (r == NULL)
+		return;
+	if (r->cd != (iconv_t)-1)
+		(void)iconv_close(r->cd);
+	free(r->in);
+	free(r->text);
+	free(r);
 }
 
 /* ------------------------------------------------------------------ */

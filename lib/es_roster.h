@@ -20,7 +20,11 @@
 
 /* ---- decoding ---- */
 
-/* Decodes data (len bytes) to UTF-8 in *out (malloc'd, NUL-terminated,
+/* The whole file in memory, decoded at once: what es_roster_reader must
+ * give a block at a time (the unit tests and fuzz_roster_reader compare
+ * the two; the import reads through es_roster_reader).
+ *
+ * Decodes data (len bytes) to UTF-8 in *out (malloc'd, NUL-terminated,
  * without a byte order mark; *outlen bytes). encoding: NULL or "auto" to
  * detect, else a name iconv knows ("utf-8", "utf-16", "windows-1252",
  * "latin1" ...). *detected: what was used, in words for a report ("UTF-8",
@@ -30,6 +34,35 @@
 int es_roster_decode(const char *data, size_t len, const char *encoding, char **out,
                      size_t *outlen, const char **detected, unsigned long *bad_line,
                      struct es_err *err);
+
+/* ---- reading a file a block at a time ---- */
+
+/* A roster file decoded and cut into records as es_roster_decode and
+ * es_csv would from the whole file in memory, with the same records, the
+ * same errors and the same lines, but a block of the file at a time: only
+ * a block and the record it ends in are in memory (a roster of 100,000
+ * rows is megabytes). */
+struct es_roster_reader;
+
+/* Reads fd (a regular file, from its start; not closed) in blocks of
+ * `block` bytes (0: 64 KB), at most max_bytes in all. encoding as
+ * es_roster_decode's: detecting UTF-8 reads the file once more. */
+int es_roster_reader_open(struct es_roster_reader **r, int fd, const char *encoding,
+                          size_t block, size_t max_bytes, struct es_err *err);
+
+/* What the file was decoded from, as es_roster_decode's *detected. */
+const char *es_roster_reader_encoding(const struct es_roster_reader *r);
+
+/* The separator (once the first record is read). */
+char es_roster_reader_sep(const struct es_roster_reader *r);
+
+/* The next record, as es_csv_next: 1, 0 at the end, or -1 (ES_EDATA:
+ * the message says what, *err_line the line; or another code: a read,
+ * the memory). */
+int es_roster_reader_next(struct es_roster_reader *r, struct es_csv_record *rec,
+                          unsigned long *err_line, struct es_err *err);
+
+void es_roster_reader_free(struct es_roster_reader *r);
 
 /* ---- columns ---- */
 

@@ -8,8 +8,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "es_roster.h"
+#include "es_util.h"
 
 static char *decode(const char *data, size_t len, const char *enc, const char **detected)
 {
@@ -344,11 +347,188 @@ static void test_row_alternates_and_controls(void **state)
 	es_roster_layout_free(&lay);
 }
 
+/* ---- a file read a block at a time ---- */
+
+/* What reading data gives, as one text: "encoding|sep" then each record
+ * ("line:field|field...") and how it ended ("end", or "error LINE: msg").
+ * block 0: the whole file in memory (es_roster_decode, then es_csv). */
+static char *read_all(const char *data, size_t len, const char *enc, size_t block)
+{
+	struct es_buf out = { 0 };
+	struct es_csv_record rec = { 0 };
+	struct es_err err = { 0 };
+	unsigned long line = 0;
+	int got;
+
+	if (block == 0) {
+		char *text = NULL;
+		size_t tlen = 0;
+		const char *det = NULL;
+		struct es_csv csv;
+
+		if (es_roster_decode(data, len, enc, &text, &tlen, &det, &line, &err) != 0) {
+			assert_int_equal(es_buf_printf(&out, "error %lu: %s", line, err.msg), 0);
+			return out.data;
+		}
+		es_csv_init(&csv, text, tlen);
+		assert_int_equal(es_buf_printf(&out, "%s|%c\n", det, csv.sep), 0);
+		while ((got = es_csv_next(&csv, &rec, &err)) == 1) {
+			assert_int_equal(es_buf_printf(&out, "%lu:", rec.line), 0);
+			for (size_t i = 0; i < rec.n; i++)
+				assert_int_equal(es_buf_printf(&out, "%s|", rec.fields[i]), 0);
+			assert_int_equal(es_buf_puts(&out, "\n"), 0);
+		}
+		if (got < 0)
+			assert_int_equal(es_buf_printf(&out, "error %lu: %s", csv.err_line, err.msg), 0);
+		else
+			assert_int_equal(es_buf_puts(&out, "end"), 0);
+		es_csv_record_free(&rec);
+		free(text);
+		return out.data;
+	} else {
+		int fd = memfd_create("roster", 0);
+		struct es_roster_reader *r = NULL;
+		bool first = true;
+
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, data, len), (ssize_t)len);
+		assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+		if (es_roster_reader_open(&r, fd, enc, block, (size_t)1 << 30, &err) != 0) {
+			assert_int_equal(es_buf_printf(&out, "error %lu: %s", line, err.msg), 0);
+			(void)close(fd);
+			return out.data;
+		}
+		while ((got = es_roster_reader_next(r, &rec, &line, &err)) == 1) {
+			if (first)
+				assert_int_equal(es_buf_printf(&out, "%s|%c\n", es_roster_reader_encoding(r),
+				                               es_roster_reader_sep(r)),
+				                 0);
+			first = false;
+			assert_int_equal(es_buf_printf(&out, "%lu:", rec.line), 0);
+			for (size_t i = 0; i < rec.n; i++)
+				assert_int_equal(es_buf_printf(&out, "%s|", rec.fields[i]), 0);
+			assert_int_equal(es_buf_puts(&out, "\n"), 0);
+		}
+		if (got < 0 && strncmp(err.msg, "byte ", 5) == 0)
+			out.len = 0; /* a byte the encoding has not: decode says it before any record */
+		else if (first)
+			assert_int_equal(es_buf_printf(&out, "%s|%c\n", es_roster_reader_encoding(r),
+			                               es_roster_reader_sep(r)),
+			                 0);
+		if (got < 0)
+			assert_int_equal(es_buf_printf(&out, "error %lu: %s", line, err.msg), 0);
+		else
+			assert_int_equal(es_buf_puts(&out, "end"), 0);
+		es_csv_record_free(&rec);
+		es_roster_reader_free(r);
+		(void)close(fd);
+		return out.data;
+	}
+}
+
+static const struct {
+	const char *what, *data, *enc;
+	size_t len; /* 0: strlen */
+} streamed[] = {
+	{ "utf-8, quotes and line breaks in them, CRLF",
+	  "username,name,email\r\n"
+	  "ldupont,\"Dupont, \"\"Lulu\"\" Louise\",lulu@school.example\r\n"
+	  "\r\n"
+	  "zoe,\"Zo\xc3\xab\r\nLef\xc3\xa8vre\",z@school.example\r\n"
+	  "emoji,\"\xf0\x9f\x98\x80\xe2\x82\xac\",e@school.example",
+	  NULL, 0 },
+	{ "utf-8 with its mark, ';'", "\xef\xbb\xbfNom;Pr\xc3\xa9nom\n\xc3\x89lodie;Dupr\xc3\xa9\n",
+	  "auto", 0 },
+	{ "windows-1252 (detected)", "Nom;Pr\xe9nom\nDupr\xe9;\xc9lodie\n\x80uro;x\n", NULL, 0 },
+	{ "utf-16le with its mark", "\xff\xfen\0a\0m\0e\0\n\0\xe9\0t\0\xe9\0\n\0", NULL, 20 },
+	{ "utf-16le without a mark, CRLF", "n\0,\0e\0\r\0\n\0a\0,\0b\0\r\0\n\0", NULL, 22 },
+	{ "utf-16be with its mark", "\xfe\xff\0n\0,\0e\0\n\0a\0,\0b", NULL, 18 },
+	{ "lone CR", "a,b\rc,d\r\re,\"f\rg\"\r", NULL, 0 },
+	{ "blank lines first and last", "\n\n\r\nname\nx\n\n\n", NULL, 0 },
+	{ "empty", "", NULL, 0 },
+	{ "header only", "name,email", NULL, 0 },
+	{ "said utf-8, a byte it has not on line 3", "a\nb\n\xe9t\xe9\nc\n", "utf-8", 0 },
+	{ "utf-8 cut in the middle of a sequence at the end", "a\nb\xc3", "utf-8", 0 },
+	{ "unterminated quote", "a,b\n1,\"x\n2,y\n", NULL, 0 },
+	{ "a quote inside an unquoted field", "a,b\n1,x\"y\n2,z\n", NULL, 0 },
+	{ "an unknown encoding", "a\n", "klingon-8", 0 },
+	{ "a NUL byte", "a,b\n1,\0\n", "utf-8", 8 },
+	{ "tabs", "a\tb\n\"1\t2\"\t3\n", NULL, 0 },
+};
+
+/* The reader gives what the whole file in memory gives, whatever its
+ * blocks cut: a sequence, a CRLF, a quoted line break, the mark. */
+static void test_reader_as_whole(void **state)
+{
+	static const size_t blocks[] = { 1, 2, 3, 4, 5, 7, 13, 64, 4096 };
+	char *whole;
+
+	(void)state;
+	for (size_t t = 0; t < sizeof(streamed) / sizeof(streamed[0]); t++) {
+		size_t len = streamed[t].len ? streamed[t].len : strlen(streamed[t].data);
+
+		whole = read_all(streamed[t].data, len, streamed[t].enc, 0);
+
+		for (size_t b = 0; b < sizeof(blocks) / sizeof(blocks[0]); b++) {
+			char *by_block = read_all(streamed[t].data, len, streamed[t].enc, blocks[b]);
+
+			if (strcmp(whole, by_block) != 0)
+				fail_msg("%s, blocks of %zu:\nwhole:\n%s\nby blocks:\n%s", streamed[t].what,
+				         blocks[b], whole, by_block);
+			free(by_block);
+		}
+		free(whole);
+	}
+	/* and the whole is what it should be */
+	whole = read_all(streamed[0].data, strlen(streamed[0].data), NULL, 0);
+	assert_non_null(strstr(whole, "UTF-8|,\n1:username|name|email|\n"));
+	assert_non_null(strstr(whole, "\n4:zoe|Zo\xc3\xab\r\nLef\xc3\xa8vre|z@school.example|\n"));
+	free(whole);
+	whole = read_all(streamed[10].data, strlen(streamed[10].data), "utf-8", 0);
+	assert_string_equal(whole, "error 3: byte 0xe9 is not utf-8 text (save the file as \"CSV "
+	                           "UTF-8\", or say its encoding with --encoding)");
+	free(whole);
+}
+
+/* A record longer than es_csv allows, and a file of many blocks. */
+static void test_reader_long(void **state)
+{
+	struct es_buf big = { 0 };
+	char *whole, *by_block;
+
+	(void)state;
+	assert_int_equal(es_buf_puts(&big, "name,email\n"), 0);
+	for (int i = 0; i < 5000; i++)
+		assert_int_equal(es_buf_printf(&big, "\"\xc3\x89l\xc3\xa8ve\n%d\",e%d@school.example\r\n",
+		                               i, i),
+		                 0);
+	whole = read_all(big.data, big.len, NULL, 0);
+	by_block = read_all(big.data, big.len, NULL, 1000);
+	assert_string_equal(whole, by_block);
+	assert_non_null(strstr(whole, "10000:\xc3\x89l\xc3\xa8ve\n4999|e4999@school.example|"));
+	free(whole);
+	free(by_block);
+	big.len = 0;
+	assert_int_equal(es_buf_puts(&big, "name\n\""), 0);
+	for (size_t i = 0; i < ES_CSV_MAX_RECORD + 10; i++)
+		assert_int_equal(es_buf_puts(&big, "x"), 0);
+	assert_int_equal(es_buf_puts(&big, "\"\nok\n"), 0);
+	whole = read_all(big.data, big.len, NULL, 0);
+	by_block = read_all(big.data, big.len, NULL, 4096);
+	assert_string_equal(whole, by_block);
+	assert_non_null(strstr(whole, "error 2:"));
+	free(whole);
+	free(by_block);
+	es_buf_free(&big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_detects),
 		cmocka_unit_test(test_decode_errors),
+		cmocka_unit_test(test_reader_as_whole),
+		cmocka_unit_test(test_reader_long),
 		cmocka_unit_test(test_header_synonyms),
 		cmocka_unit_test(test_header_preference),
 		cmocka_unit_test(test_header_map),
