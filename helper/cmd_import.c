@@ -101,7 +101,7 @@ _Static_assert(ES_MAX_ROLES + 2 < NO_ROLE, "a row's role is one byte");
 
 /* One roster row, kept for the whole run: 100,000 of them make the
  * import's memory, so what few rows have is behind one pointer (more)
- * and the rest is packed: 80 bytes a row. */
+ * and the rest is packed: 56 bytes a row. */
 struct row {
 	unsigned long line;
 	/* the row's values (trimmed; absent when empty), one block: those
@@ -110,7 +110,9 @@ struct row {
 	char *fields;
 	struct row_more *more;   /* NULL: none of its parts (MORE) */
 	const char *class_group; /* class_groups: its class's (in im->group_names), or NULL */
-	char username[ES_NAME_MAX + 1];
+	/* the account's name, once resolve_rows knows it ("" before, and for
+	 * a bad row): the roster's value, or a copy in a values block */
+	const char *username;
 	uint8_t role;     /* its index in im->roles (row_role, row_pol), or NO_ROLE */
 	uint8_t action;   /* enum action */
 	uint8_t present;
@@ -561,6 +563,7 @@ static int add_row(struct import *im, struct es_csv_record *rec)
 	row->line = rec->line;
 	row->action = A_CREATE;
 	row->role = NO_ROLE;
+	row->username = "";
 	/* a row with fewer fields is refused (its columns would be shifted);
 	 * more is a trailing separator when the extra fields are empty */
 	for (size_t i = im->r.lay.n_cols; i < rec->n; i++)
@@ -1104,6 +1107,22 @@ static bool same_person(size_t i, const char *key, void *arg)
 	return strcmp(k, key) == 0;
 }
 
+/* The row's username, a copy of name in a values block: 0, or -1 (the
+ * row is bad: no memory). */
+static int set_username(struct import *im, struct row *row, const char *name)
+{
+	size_t len = strlen(name) + 1;
+	char *copy = values_alloc(&im->r, len);
+
+	if (copy == NULL) {
+		row_error(im, row, "out of memory");
+		return -1;
+	}
+	memcpy(copy, name, len);
+	row->username = copy;
+	return 0;
+}
+
 static void resolve_rows(struct import *im)
 {
 	struct es_err e;
@@ -1139,7 +1158,7 @@ static void resolve_rows(struct import *im)
 	for (size_t i = 0; i < im->r.n; i++) {
 		struct row *row = row_at(&im->r, i);
 		struct person p;
-		char key[600], base[ES_NAME_MAX + 1];
+		char key[600], base[ES_NAME_MAX + 1], user[ES_NAME_MAX + 1];
 		const char *prev;
 		long same;
 		int role;
@@ -1175,21 +1194,23 @@ static void resolve_rows(struct import *im)
 			continue;
 		}
 		if (rf(row, C_USERNAME) != NULL) {
-			(void)es_strlcpy(row->username, rf(row, C_USERNAME), sizeof(row->username));
+			row->username = rf(row, C_USERNAME);
 		} else if (rf(row, C_NAME) == NULL) {
 			row_error(im, row, "no username and no name to derive one from");
 			continue;
 		} else if ((prev = strset_get(&im->managed_by_person, key)) != NULL ||
 		           (prev = sync_match(im, row)) != NULL) {
 			/* this person was imported before: same account */
-			(void)es_strlcpy(row->username, prev, sizeof(row->username));
+			if (set_username(im, row, prev) != 0)
+				continue;
 		} else {
 			es_username_base(rf(row, C_NAME_KEY), base, sizeof(base));
-			if (es_username_unique(base, name_taken, im, row->username,
-			                       sizeof(row->username)) != 0) {
+			if (es_username_unique(base, name_taken, im, user, sizeof(user)) != 0) {
 				row_error(im, row, "no free username derived from '%s'", base);
 				continue;
 			}
+			if (set_username(im, row, user) != 0)
+				continue;
 		}
 		match_existing(im, row, i);
 		if (row->action != A_BAD && rowidx_add(&seen_person, key, i) != 0)
