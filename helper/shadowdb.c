@@ -118,7 +118,7 @@ struct members {
 	size_t hit;              /* the group's line (d->hits) */
 	int field;               /* the member list's field */
 	struct strset have;      /* which of the batch's users are in the list */
-	struct es_buf list;      /* the list, with the members added */
+	struct es_buf list;      /* the members added ("a,b"), appended to the list once */
 	bool added;
 };
 
@@ -391,7 +391,8 @@ static int db_set_field(struct db *d, size_t i, int k, const char *value, struct
 
 /* The member list of field k of hit i, parsed on first use in a batch:
  * only the batch's own users are looked for in it (a role group of
- * 100,000 students is one long line, not 100,000 names in memory). */
+ * 100,000 students is one long line, not 100,000 names in memory, nor
+ * a second copy of the line). */
 static struct members *db_members(struct db *d, size_t i, int k)
 {
 	struct members *m, *nm;
@@ -410,8 +411,6 @@ static struct members *db_members(struct db *d, size_t i, int k)
 	m->hit = i;
 	m->field = k;
 	p = field(d->hits[i].line, k, &len);
-	if (es_buf_append(&m->list, p, len) != 0)
-		return NULL;
 	for (const char *q = p; q < p + len;) {
 		size_t mlen = strcspn(q, ",:");
 		char name[ES_NAME_MAX + 1];
@@ -445,15 +444,53 @@ static int db_add_member(struct db *d, size_t i, int k, const char *user, struct
 	return 0;
 }
 
-/* Writes the member lists that db_add_member added to into their lines. */
+/* Whether line has a field k (k separators ':'). */
+static bool has_field(const char *line, int k)
+{
+	for (int i = 0; i < k; i++) {
+		line = strchr(line, ':');
+		if (line == NULL)
+			return false;
+		line++;
+	}
+	return true;
+}
+
+/* Appends the members db_add_member added to the member lists of their
+ * lines, each line grown in place (realloc: a role group's line of
+ * 100,000 names is not copied). */
 static int db_flush_members(struct db *d, struct es_err *err)
 {
 	for (size_t j = 0; j < d->n_members; j++) {
 		struct members *m = &d->members[j];
+		struct hit *h = &d->hits[m->hit];
+		size_t len, end, olen, add;
+		bool comma;
+		char *n;
 
-		if (m->added && db_set_field(d, m->hit, m->field, m->list.data, err) != 0)
-			return -1;
+		if (!m->added)
+			continue;
+		if (!has_field(h->line, m->field)) { /* (db_set_field says what is wrong) */
+			if (db_set_field(d, m->hit, m->field, m->list.data, err) != 0)
+				return -1;
+		} else {
+			end = (size_t)(field(h->line, m->field, &len) - h->line) + len;
+			olen = strlen(h->line);
+			comma = len > 0;
+			add = m->list.len + comma;
+			n = realloc(h->line, olen + add + 1);
+			if (n == NULL)
+				return es_err_set(err, ES_EOS, "out of memory");
+			memmove(n + end + add, n + end, olen - end + 1);
+			if (comma)
+				n[end] = ',';
+			memcpy(n + end + comma, m->list.data, m->list.len);
+			h->line = n;
+			h->changed = true;
+			d->changed = true;
+		}
 		m->added = false;
+		m->list.len = 0; /* appended: a later flush adds only what follows */
 	}
 	return 0;
 }
