@@ -162,7 +162,7 @@ struct es_roster_reader {
 	struct es_csv csv;
 	unsigned long line;          /* the line where text[0] is */
 	unsigned long lines_decoded; /* line breaks decoded so far ('\n') */
-	bool eof, started, in_window, bom_checked;
+	bool eof, started, in_window, bom_checked, failed;
 };
 
 #define RAW_CARRY 16 /* a multibyte sequence: 4 bytes in UTF-8 and UTF-16 */
@@ -262,7 +262,7 @@ static int bad_byte(struct es_roster_reader *r, unsigned char byte, unsigned lon
  * of the file: r->eof). */
 static int fill(struct es_roster_reader *r, unsigned long *err_line, struct es_err *err)
 {
-	size_t got, left;
+	size_t got, left, want;
 	char *ip = r->in;
 
 	if (read_block(r, r->in + r->raw_len, r->block, &got, err) != 0)
@@ -274,13 +274,15 @@ static int fill(struct es_roster_reader *r, unsigned long *err_line, struct es_e
 	}
 	left = r->raw_len + got;
 	r->raw_len = 0;
+	/* room for the block: UTF-8 takes at most 4 bytes for one of most
+	 * encodings; more when iconv says so (E2BIG) */
+	want = 4 * left + 16;
 	while (left > 0) {
 		char *op, *start;
 		size_t room, done;
 
-		/* room for the block: UTF-8 takes at most 3 bytes for one */
-		if (r->cap - r->len < 3 * left + 4) {
-			size_t ncap = r->len + 3 * left + 4 + r->block;
+		if (r->cap - r->len < want) {
+			size_t ncap = r->len + want + r->block;
 			char *t = realloc(r->text, ncap);
 
 			if (t == NULL)
@@ -296,8 +298,10 @@ static int fill(struct es_roster_reader *r, unsigned long *err_line, struct es_e
 		r->len = (size_t)(op - r->text);
 		if (done != (size_t)-1)
 			break;
-		if (errno == E2BIG)
+		if (errno == E2BIG) {
+			want = 2 * (r->cap - r->len) + 16;
 			continue;
+		}
 		if (errno != EINVAL)
 			return bad_byte(r, (unsigned char)*ip, err_line, err);
 		/* a sequence the block cut: decoded with the next block */
@@ -386,7 +390,10 @@ static int next_window(struct es_roster_reader *r, unsigned long *err_line, stru
 			}
 		}
 		end = last_record_end(r->text, r->len);
-		if (end > 0 || r->len > ES_CSV_MAX_RECORD)
+		/* a record that long, or that many fields, is es_csv's to refuse
+		 * before the text's end: its record check is made at each byte
+		 * of a field (a "" takes two), and separators end fields */
+		if (end > 0 || r->len > ES_CSV_MAX_RECORD + ES_CSV_MAX_FIELDS + 2)
 			break;
 	}
 	r->window = r->eof ? r->len : end > 0 ? end : r->len;
@@ -402,15 +409,41 @@ static int next_window(struct es_roster_reader *r, unsigned long *err_line, stru
 	return 0;
 }
 
+/* After es_csv's error at line: the rest of the file decoded, and
+ * thrown away, for a byte its encoding has not, which es_roster_decode
+ * would have said instead (it decodes the whole file first). */
+static int csv_failed(struct es_roster_reader *r, unsigned long line, unsigned long *err_line,
+                      struct es_err *err)
+{
+	struct es_err decoding = { 0 };
+	unsigned long bad_line = 0;
+
+	r->failed = true;
+	while (!r->eof) {
+		r->len = 0;
+		if (fill(r, &bad_line, &decoding) != 0) {
+			if (decoding.code == ES_EDATA) {
+				*err = decoding;
+				*err_line = bad_line;
+			}
+			return -1;
+		}
+	}
+	*err_line = line;
+	return -1;
+}
+
 int es_roster_reader_next(struct es_roster_reader *r, struct es_csv_record *rec,
                           unsigned long *err_line, struct es_err *err)
 {
+	if (r->failed)
+		return es_err_set(err, ES_ESOFTWARE, "the roster was read after an error");
 	for (;;) {
 		if (r->in_window) {
 			int got = es_csv_next(&r->csv, rec, err);
 
 			if (got < 0)
-				*err_line = r->csv.err_line;
+				return csv_failed(r, r->csv.err_line, err_line, err);
 			if (got != 0)
 				return got;
 			/* the window is read: what follows it comes to the front */
@@ -423,8 +456,10 @@ int es_roster_reader_next(struct es_roster_reader *r, struct es_csv_record *rec,
 		}
 		if (r->eof && r->len == 0)
 			return 0;
-		if (next_window(r, err_line, err) != 0)
+		if (next_window(r, err_line, err) != 0) {
+			r->failed = true;
 			return -1;
+		}
 		r->in_window = true;
 	}
 }

@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!decoded) { /* a byte the encoding has not: the reader says so too, in time */
 		while ((pgot = es_roster_reader_next(r, &part, &line, &perr)) == 1)
 			;
-		FUZZ_ASSERT(pgot < 0);
+		FUZZ_ASSERT(pgot < 0 && line == bad && strcmp(werr.msg, perr.msg) == 0);
 		goto out;
 	}
 	FUZZ_ASSERT(strcmp(detected, es_roster_reader_encoding(r)) == 0);

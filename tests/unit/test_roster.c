@@ -519,6 +519,37 @@ static void test_reader_long(void **state)
 	assert_non_null(strstr(whole, "error 2:"));
 	free(whole);
 	free(by_block);
+	/* a record just longer than es_csv allows, its end past the first
+	 * window: refused, not cut in two */
+	big.len = 0;
+	assert_int_equal(es_buf_puts(&big, "name\n"), 0);
+	for (size_t i = 0; i < 65529; i++)
+		assert_int_equal(es_buf_puts(&big, "a"), 0);
+	assert_int_equal(es_buf_puts(&big, "\nX"), 0);
+	for (size_t i = 0; i < 65536; i++)
+		assert_int_equal(es_buf_puts(&big, "X"), 0);
+	assert_int_equal(es_buf_puts(&big, "YYY\njdoe,John Doe\nok\n"), 0);
+	whole = read_all(big.data, big.len, NULL, 0);
+	assert_non_null(strstr(whole, "error 3: "));
+	for (size_t b = 1; b <= 65536; b *= 16) {
+		by_block = read_all(big.data, big.len, NULL, b);
+		assert_string_equal(whole, by_block);
+		free(by_block);
+	}
+	free(whole);
+	/* a quoted field's error early, a byte Windows-1252 has not late: the
+	 * byte is what the whole file says, and so does the reader */
+	big.len = 0;
+	assert_int_equal(es_buf_puts(&big, "name,b\n\"x\"y,1\n"), 0);
+	for (int i = 0; i < 20000; i++)
+		assert_int_equal(es_buf_puts(&big, "a,b\n"), 0);
+	assert_int_equal(es_buf_puts(&big, "\xe9t\xe9,\x81\n"), 0);
+	whole = read_all(big.data, big.len, NULL, 0);
+	by_block = read_all(big.data, big.len, NULL, 4096);
+	assert_string_equal(whole, by_block);
+	assert_non_null(strstr(whole, "error 20003: byte 0x81"));
+	free(whole);
+	free(by_block);
 	es_buf_free(&big);
 }
 
