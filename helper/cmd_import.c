@@ -582,6 +582,10 @@ static int add_row(struct import *im, struct es_csv_record *rec)
 			return -1;
 		row_error(im, row, "%s", ui_err(&e));
 	}
+	if (f[C_USERNAME] != NULL) { /* a row that names its account derives no name */
+		free(f[C_NAME_KEY]);
+		f[C_NAME_KEY] = NULL;
+	}
 	return pack_fields(&im->r, row, f);
 }
 
