@@ -56,21 +56,25 @@ endif
 LIB_SRC := $(sort $(wildcard lib/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 HELPER_SRC := $(sort $(wildcard helper/*.c helper/mail/*.c))
-# (the slips' renderer and the mail sender are plugins of their own:
-# eschool_slips.so and eschool_smtp.so, below)
-PLUGIN_OBJ := $(BUILD)/helper/slips_pdf.o $(BUILD)/helper/mail/smtp.o
+# (the slips' renderer, the mail sender and the directory code are
+# plugins of their own: eschool_slips.so, eschool_smtp.so and
+# eschool_ldap.so, below)
+DIRECTORY_OBJ := $(BUILD)/helper/directory_plugin.o $(BUILD)/helper/accounts_ldap.o \
+	$(BUILD)/helper/backup_ldap.o
+PLUGIN_OBJ := $(BUILD)/helper/slips_pdf.o $(BUILD)/helper/mail/smtp.o $(DIRECTORY_OBJ)
 HELPER_OBJ := $(filter-out $(PLUGIN_OBJ),$(HELPER_SRC:%.c=$(BUILD)/%.o))
 # helper/ includes its own headers from the top: "cli.h", "mail/outbox.h";
 # lib/ and the module never see them (the arrows go down only)
-$(HELPER_OBJ): ALL_CFLAGS += -Ihelper
+$(HELPER_OBJ) $(DIRECTORY_OBJ): ALL_CFLAGS += -Ihelper
 $(BUILD)/helper/slips_pdf.o: ALL_CFLAGS += $(SLIPS_CFLAGS)
 $(BUILD)/helper/mail/smtp.o: ALL_CFLAGS += -Ihelper
 # A plugin and the eschool that loads it must be built from the same
 # headers: a digest of those they share, in both (checked at load)
 PLUGIN_ABI := $(shell cat lib/es_config.h lib/es_err.h helper/plugin.h helper/mail/smtp.h \
-	helper/slips_pdf.h | sha256sum | cut -c1-16)
-$(BUILD)/helper/mail/smtp.o $(BUILD)/helper/slips_pdf.o $(BUILD)/helper/plugin.o: \
-	ALL_CFLAGS += -DES_PLUGIN_ABI='"$(PLUGIN_ABI)"'
+	helper/slips_pdf.h helper/directory.h helper/accounts.h helper/shadowdb.h lib/es_ldap.h \
+	lib/es_store.h lib/es_state.h lib/es_account.h lib/es_names.h | sha256sum | cut -c1-16)
+$(BUILD)/helper/mail/smtp.o $(BUILD)/helper/slips_pdf.o $(BUILD)/helper/plugin.o \
+	$(BUILD)/helper/directory_plugin.o: ALL_CFLAGS += -DES_PLUGIN_ABI='"$(PLUGIN_ABI)"'
 $(BUILD)/helper/plugin.o: ALL_CFLAGS += -DES_PLUGIN_DIR='"$(PKGLIBDIR)"'
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -107,7 +111,8 @@ $(BUILD)/tests/test_account: ALL_CFLAGS += -DES_ACCOUNT_CASES='"$(CURDIR)/tests/
 # test drivers (tests/*.c): PAM programs the integration tests run
 TEST_TOOLS := $(patsubst tests/%.c,$(BUILD)/%,$(wildcard tests/*.c))
 
-all: $(BUILD)/eschool $(BUILD)/eschool_slips.so $(BUILD)/eschool_smtp.so $(BUILD)/pam_eschool.so \
+all: $(BUILD)/eschool $(BUILD)/eschool_slips.so $(BUILD)/eschool_smtp.so $(BUILD)/eschool_ldap.so \
+	$(BUILD)/pam_eschool.so \
 	$(BUILD)/pam_eschool_ldap.so $(TEST_TOOLS) \
 	$(BUILD)/pam_floor.so
 
@@ -138,6 +143,16 @@ $(BUILD)/eschool_smtp.so: $(BUILD)/helper/mail/smtp.o $(BUILD)/libeschool.a help
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -shared -Wl,--no-undefined -Wl,--gc-sections \
 		-Wl,--version-script=helper/mail/smtp.map -o $@ $(BUILD)/helper/mail/smtp.o \
 		$(BUILD)/libeschool.a $(PKG_LIBS) -lm -lpthread
+
+# The directory code (accounts.backend = ldap: helper/directory.h): libldap,
+# SASL, GnuTLS and what they bring, loaded (dlopen, helper/directory_load.c)
+# by the commands that connect to the directory only: 2.7 MB of every
+# other eschool process here. One symbol exported.
+$(BUILD)/eschool_ldap.so: $(DIRECTORY_OBJ) $(BUILD)/helper/strset.o $(BUILD)/libeschool.a \
+		helper/directory.map
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS_HARD) -shared -Wl,--no-undefined -Wl,--gc-sections \
+		-Wl,--version-script=helper/directory.map -o $@ $(DIRECTORY_OBJ) \
+		$(BUILD)/helper/strset.o $(BUILD)/libeschool.a $(PKG_LIBS) -lm -lpthread
 
 # The module: lib/ code it needs (not libcurl), only pam_sm_* exported.
 # libpam loads the module and what it needs at every pam_start and unloads
@@ -328,6 +343,7 @@ UNITS := $(sort $(wildcard packaging/systemd/*))
 LDAP_FILES := packaging/ldap/eschool.schema packaging/ldap/eschool.ldif \
 	packaging/ldap/acl.ldif packaging/ldap/dit.ldif
 INSTALLED := $(SBINDIR)/eschool $(PKGLIBDIR)/eschool_slips.so $(PKGLIBDIR)/eschool_smtp.so \
+	$(PKGLIBDIR)/eschool_ldap.so \
 	$(PAMDIR)/pam_eschool.so $(PAMDIR)/pam_eschool_ldap.so \
 	$(PAMCONFIGDIR)/eschool \
 	$(MANDIR)/man8/eschool.8 $(MANDIR)/man8/pam_eschool.8 $(MANDIR)/man5/eschool.conf.5 \
@@ -342,6 +358,7 @@ install: all
 	install -m 0755 $(BUILD)/eschool $(DESTDIR)$(SBINDIR)/eschool
 	install -m 0644 $(BUILD)/eschool_slips.so $(DESTDIR)$(PKGLIBDIR)/eschool_slips.so
 	install -m 0644 $(BUILD)/eschool_smtp.so $(DESTDIR)$(PKGLIBDIR)/eschool_smtp.so
+	install -m 0644 $(BUILD)/eschool_ldap.so $(DESTDIR)$(PKGLIBDIR)/eschool_ldap.so
 	install -m 0644 $(BUILD)/pam_eschool.so $(DESTDIR)$(PAMDIR)/pam_eschool.so
 	install -m 0644 $(BUILD)/pam_eschool_ldap.so $(DESTDIR)$(PAMDIR)/pam_eschool_ldap.so
 	install -m 0644 packaging/pam-configs/eschool $(DESTDIR)$(PAMCONFIGDIR)/eschool

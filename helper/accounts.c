@@ -3,6 +3,7 @@
  * argv and a minimal environment. Secrets never go in argv or the
  * environment: chpasswd gets "user:hash" lines through a pipe. */
 #include "accounts.h"
+#include "directory.h"
 #include "ui.h"
 
 #include <errno.h>
@@ -285,24 +286,6 @@ static int shadow_group_drop(const char *group, bool *dropped, struct es_err *er
 
 /* A new role: out of the old role's groups it does not share, into the
  * new one's (the primary group is the user's own). */
-int role_groups_move(const struct es_role *from, const struct es_role *to, const char *user,
-                     int (*member)(const char *, const char *, bool, struct es_err *),
-                     struct es_err *err)
-{
-	for (size_t i = 0; from != NULL && i < from->n_groups; i++) {
-		bool kept = false;
-
-		for (size_t k = 0; to != NULL && k < to->n_groups; k++)
-			kept |= strcmp(from->groups[i], to->groups[k]) == 0;
-		if (!kept && member(from->groups[i], user, false, err) != 0)
-			return -1;
-	}
-	for (size_t k = 0; to != NULL && k < to->n_groups; k++)
-		if (member(to->groups[k], user, true, err) != 0)
-			return -1;
-	return 0;
-}
-
 static int shadow_set_role(const struct es_role *from, const struct es_role *to,
                            const struct es_aging *aging, const char *user, struct es_err *err)
 {
@@ -311,7 +294,7 @@ static int shadow_set_role(const struct es_role *from, const struct es_role *to,
 
 	if (to != NULL && groups_ensure(to->groups, to->n_groups, err) != 0)
 		return -1;
-	if (role_groups_move(from, to, user, gpasswd_member, err) != 0)
+	if (es_account_role_groups_move(from, to, user, gpasswd_member, err) != 0)
 		return -1;
 	(void)snprintf(max, sizeof(max), "%ld", aging->max);
 	(void)snprintf(warn, sizeof(warn), "%ld", aging->warn);
@@ -325,23 +308,10 @@ static int usermod_fullname(const char *user, const char *fullname, struct es_er
 	char gecos[256];
 	const char *argv[] = { USERMOD, "-c", gecos, "--", user, NULL };
 
-	gecos_from_name(fullname, gecos, sizeof(gecos));
+	es_account_gecos(fullname, gecos, sizeof(gecos));
 	if (run_ok(argv, NULL, 0, ES_EOS, "renaming the account", err) != 0)
 		return es_err_prefix(err, "user %s", user);
 	return 0;
-}
-
-void gecos_from_name(const char *name, char *out, size_t outsz)
-{
-	size_t o = 0;
-
-	for (; name != NULL && *name != '\0' && o + 1 < outsz; name++) {
-		char c = *name;
-		if (c == ':' || c == ',' || c == '=')
-			c = ' ';
-		out[o++] = c;
-	}
-	out[o] = '\0';
 }
 
 static int useradd_account(const struct es_policy *pol, const struct es_role *role,
@@ -353,7 +323,7 @@ static int useradd_account(const struct es_policy *pol, const struct es_role *ro
 
 	if ((size_t)snprintf(home, sizeof(home), "%s/%s", pol->home_base, user) >= sizeof(home))
 		return es_err_set(err, ES_ECONFIG, "home directory path too long");
-	gecos_from_name(fullname, gecos, sizeof(gecos));
+	es_account_gecos(fullname, gecos, sizeof(gecos));
 	groups[0] = '\0';
 	for (size_t i = 0; role != NULL && i < role->n_groups; i++)
 		gl += (size_t)snprintf(groups + gl, sizeof(groups) - gl, "%s%s", i ? "," : "",
@@ -639,7 +609,7 @@ static int index_uid(const char *user, long *uid)
 int account_uid(const char *user, long *uid, struct es_err *err)
 {
 	const struct passwd *pw;
-	int rc = accounts_directory_uid(user, uid, err);
+	int rc = directory_uid(user, uid, err);
 
 	if (rc != 2)
 		return rc;
@@ -813,7 +783,7 @@ const struct account_source *account_source_for(const struct es_policy *pol)
 	case ES_ACCT_SHADOW:
 		return &shadow_accounts;
 	case ES_ACCT_LDAP:
-		return &ldap_accounts;
+		return directory_accounts();
 	case ES_ACCT_NONE:
 	default:
 		return &none_accounts;

@@ -19,10 +19,6 @@
 int run_command(const char *const argv[], const char *input, size_t inlen, char *msg,
                 size_t msgsz, struct es_err *err);
 
-/* The GECOS field from a person's name: ':' ',' and '=' (field and
- * subfield separators) become spaces. */
-void gecos_from_name(const char *name, char *out, size_t outsz);
-
 /* true when NSS knows the user / group. */
 bool user_exists(const char *user);
 bool group_exists(const char *group);
@@ -91,29 +87,11 @@ struct account_source {
 	int (*set_fullname)(const char *user, const char *fullname, struct es_err *err);
 };
 
-/* For set_role: the groups moved with member (a source's group_member). */
-int role_groups_move(const struct es_role *from, const struct es_role *to, const char *user,
-                     int (*member)(const char *, const char *, bool, struct es_err *),
-                     struct es_err *err);
-
 const struct account_source *account_source_for(const struct es_policy *pol);
-
-/* accounts.backend = ldap (helper/accounts_ldap.c): the directory the
- * account source writes, opened by prepare. */
-struct es_ldap;
-void accounts_use_directory(struct es_ldap *c);
-/* user's uid in the directory in use: 1 found, 0 no such account, -1
- * error; 2 when no directory is in use (ask NSS). */
-int accounts_directory_uid(const char *user, long *uid, struct es_err *err);
-
-/* doctor: can the helper write what it must (the counter, a new entry
- * under users_dn, groups_dn there)? what: the DN being tried. */
-int accounts_directory_probe(char *what, size_t whatsz, struct es_err *err);
 
 /* Who user's account is, wherever accounts live: 1 found (*uid), 0 no
  * such account, -1 the lookup failed (a directory that does not answer:
  * it says nothing about the account). */
 int account_uid(const char *user, long *uid, struct es_err *err);
-extern const struct account_source ldap_accounts;
 
 #endif

@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "accounts.h"
+#include "directory.h"
 #include "es_ldap.h"
 #include "es_util.h"
 
@@ -365,7 +366,7 @@ static int dir_set_role(const struct es_role *from, const struct es_role *to,
 		return -1;
 	if (to != NULL && to->n_groups > 0 && ensure_group(to->groups[0], &gid, err) != 0)
 		return -1;
-	if (role_groups_move(from, to, user, dir_member, err) != 0)
+	if (es_account_role_groups_move(from, to, user, dir_member, err) != 0)
 		return -1;
 	(void)snprintf(gidv, sizeof(gidv), "%ld", gid);
 	(void)snprintf(max, sizeof(max), "%ld", aging->max);
@@ -434,7 +435,7 @@ static int make_posix(const struct posix_fields *f, bool *made, long *uid, long 
 		(void)snprintf(home, sizeof(home), "%s/%s", f->home_base, f->user);
 		if (f->fullname != NULL && f->fullname[0] != '\0' && ascii(f->fullname)) {
 			/* gecos is IA5 (ASCII) in RFC 2307 */
-			gecos_from_name(f->fullname, gecos_text, sizeof(gecos_text));
+			es_account_gecos(f->fullname, gecos_text, sizeof(gecos_text));
 			gecos[0] = gecos_text;
 			mods[5] = &m_gecos;
 		}
@@ -557,7 +558,7 @@ static int dir_fullname(const char *user, const char *fullname, struct es_err *e
 		return no_directory(err);
 	if (es_ldap_user_dn(directory, user, dn, sizeof(dn), err) != 0)
 		return -1;
-	gecos_from_name(fullname, gecos, sizeof(gecos));
+	es_account_gecos(fullname, gecos, sizeof(gecos));
 	mods[0] = gecos[0] != '\0' && ascii(gecos) ? &m_set : &m_del;
 	rc = ldap_modify_ext_s(directory->ld, dn, mods, NULL, NULL);
 	if (rc == LDAP_SUCCESS || rc == LDAP_NO_SUCH_ATTRIBUTE)

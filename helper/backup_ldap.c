@@ -18,9 +18,7 @@
  * is a set of consistent entries, not one snapshot of the whole directory
  * (workstations may write eschool's attributes meanwhile). The directory's
  * own backup (slapcat) remains the one for the directory as a whole. */
-#include "cli.h"
-#include "commands.h"
-#include "ui.h"
+#include "directory.h"
 
 #include <errno.h>
 #include <stdio.h> /* before ldif.h, which uses FILE */
@@ -97,7 +95,7 @@ static int dump_entry(struct es_ldap *c, struct ldapmsg *msg, void *arg, struct 
 	return rc;
 }
 
-int directory_backup(struct es_ldap *c, int fd, size_t *entries, struct es_err *err)
+int dir_backup_ldif(struct es_ldap *c, int fd, size_t *entries, struct es_err *err)
 {
 	static const char head[] =
 		"# eschool backup of the directory: the uid/gid counter, the groups and\n"
@@ -534,7 +532,7 @@ static int each_record(struct restore *r, char *text, size_t len, struct es_err 
 /* The accounts under users_dn the file does not have (made since). */
 struct since {
 	struct restore *r;
-	size_t count;
+	struct directory_restored *done;
 };
 
 static int name_newer(struct es_ldap *c, struct ldapmsg *msg, void *arg, struct es_err *err)
@@ -547,8 +545,9 @@ static int name_newer(struct es_ldap *c, struct ldapmsg *msg, void *arg, struct 
 	    ldap_dn_normalize(dn, LDAP_DN_FORMAT_LDAPV3, &norm, LDAP_DN_FORMAT_LDAPV3) ==
 	        LDAP_SUCCESS &&
 	    !strset_has(&s->r->users, norm)) {
-		ui_warn("%s was made after the backup: left as it is", dn);
-		s->count++;
+		if (s->done->on_newer != NULL)
+			s->done->on_newer(dn);
+		s->done->newer++;
 	}
 	ldap_memfree(norm);
 	ldap_memfree(dn);
@@ -595,10 +594,11 @@ static int read_whole(const char *file, char **text, size_t *len, struct es_err 
 	return 0;
 }
 
-int directory_restore(struct cli *ctx, const char *file, struct es_err *err)
+int dir_restore_ldif(struct es_ldap *c, const char *file, struct directory_restored *done,
+                     struct es_err *err)
 {
-	struct restore r = { .c = &ctx->directory, .file = file };
-	struct since since = { &r, 0 };
+	struct restore r = { .c = c, .file = file };
+	struct since since = { &r, done };
 	char *attrs[] = { "1.1", NULL }, *text = NULL;
 	size_t len = 0;
 	unsigned long bad;
@@ -627,8 +627,7 @@ int directory_restore(struct cli *ctx, const char *file, struct es_err *err)
 		                          "reading the accounts", name_newer, &since, err);
 	strset_free(&r.users);
 	free(text);
-	if (rc == 0)
-		ui_info(ctx, "%zu entries restored (%zu added, %zu put back as they were)\n",
-		        r.added + r.replaced, r.added, r.replaced);
+	done->added = r.added;
+	done->replaced = r.replaced;
 	return rc;
 }

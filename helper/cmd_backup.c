@@ -24,6 +24,7 @@
 #include "commands.h"
 #include "ui.h"
 #include "accounts.h"
+#include "directory.h"
 #include "log.h"
 
 #include <errno.h>
@@ -380,6 +381,12 @@ static int remove_entry(const char *path, const struct stat *sb, int type, struc
 	return type == FTW_DP ? rmdir(path) : unlink(path);
 }
 
+/* restore in the directory: an account the backup does not have is kept */
+static void newer_kept(const char *dn)
+{
+	ui_warn("%s was made after the backup: left as it is", dn);
+}
+
 /* The archive src unpacked into the new directory work, checked (only
  * directories and regular files, a users/ directory) and made root's
  * with the state's modes. 0, or the exit code after saying why. */
@@ -434,6 +441,7 @@ int cmd_restore(struct cli *ctx, const struct args *a)
 	struct stat st;
 	int rc;
 	intptr_t alllock = -1;
+	struct directory_restored restored = { .on_newer = newer_kept };
 
 	file = a->positional[0];
 	if (absolute(file, src, sizeof(src)) != 0 || stat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -445,10 +453,12 @@ int cmd_restore(struct cli *ctx, const struct args *a)
 		/* this machine's writers (add, import: the counter) wait */
 		if (es_store_lock_all(&ctx->store, &alllock, &err) != 0)
 			return ui_fail(&err);
-		rc = directory_restore(ctx, src, &err);
+		rc = directory_restore(&ctx->directory, src, &restored, &err);
 		es_store_unlock_all(&ctx->store, alllock);
 		if (rc != 0)
 			return ui_fail(&err);
+		ui_info(ctx, "%zu entries restored (%zu added, %zu put back as they were)\n",
+		        restored.added + restored.replaced, restored.added, restored.replaced);
 		log_msg(LOG_AUTHPRIV, LOG_NOTICE, "restore: directory entries restored from %s", src);
 		return 0;
 	}

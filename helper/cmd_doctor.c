@@ -9,6 +9,7 @@
 #include "ui.h"
 #include "strset.h"
 #include "accounts.h"
+#include "directory.h"
 #include "provision.h"
 
 #include <errno.h>
@@ -539,12 +540,12 @@ static void check_directory(struct doctor *d)
 		return;
 	}
 	it = add(d, "directory", OK);
-	bound_as = es_ldap_bound_as(&ctx->directory);
+	bound_as = directory_bound_as(&ctx->directory);
 	(void)snprintf(it->detail, sizeof(it->detail), _("%s, %s, bound as %s"), l->uri,
 	               ctx->directory.tls ? _("TLS with the certificate checked")
 	                                  : _("local socket"),
 	               bound_as[0] ? bound_as : l->bind_dn);
-	rc = es_ldap_has_schema(&ctx->directory, &err);
+	rc = directory_has_schema(&ctx->directory, &err);
 	it = add(d, "schema", rc == 1 ? OK : FAIL);
 	if (rc == 1) {
 		(void)snprintf(it->detail, sizeof(it->detail), "%s",
@@ -569,7 +570,7 @@ static void check_directory(struct doctor *d)
 		return;
 	}
 	es_err_clear(&err);
-	it = add(d, "rights", accounts_directory_probe(what, sizeof(what), &err) == 0 ? OK : FAIL);
+	it = add(d, "rights", directory_probe(what, sizeof(what), &err) == 0 ? OK : FAIL);
 	if (it->status == OK) {
 		(void)snprintf(it->detail, sizeof(it->detail),
 		               _("writes the counter %s and entries under %s"),

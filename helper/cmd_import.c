@@ -15,7 +15,9 @@
 #include "ui.h"
 #include "strset.h"
 #include "rowidx.h"
+#include "spill.h"
 #include "accounts.h"
+#include "directory.h"
 #include "provision.h"
 #include "log.h"
 #include "shadowdb.h"
@@ -101,39 +103,38 @@ _Static_assert(ES_MAX_ROLES + 2 < NO_ROLE, "a row's role is one byte");
 
 /* One roster row, kept for the whole run: 100,000 of them make the
  * import's memory, so what few rows have is behind one pointer (more)
- * and the rest is packed: 56 bytes a row. */
+ * and the rest is packed: 40 bytes a row. */
 struct row {
-	unsigned long line;
 	/* the row's values (trimmed; absent when empty), one block: those
 	 * whose bit is set in `present`, in column order, NUL-terminated
-	 * (pack_fields; read through rf), in one of roster.values' blocks */
+	 * (pack_fields; read through rf), in the working copy (roster.spill) */
 	char *fields;
-	struct row_more *more;   /* NULL: none of its parts (MORE) */
-	const char *class_group; /* class_groups: its class's (in im->group_names), or NULL */
+	struct row_more *more; /* NULL: none of its parts (MORE) */
 	/* the account's name, once resolve_rows knows it ("" before, and for
-	 * a bad row): the roster's value, or a copy in a values block */
+	 * a bad row): the roster's value, or a copy in the working copy */
 	const char *username;
-	uint8_t role;     /* its index in im->roles (row_role, row_pol), or NO_ROLE */
-	uint8_t action;   /* enum action */
+	uint32_t line; /* (a roster is at most MAX_ROSTER_BYTES: fewer lines) */
+	/* class_groups: its class's, k + 1 for im->group_list[k]; 0: none
+	 * (row_class_group) */
+	uint16_t class_group;
+	uint8_t role;      /* its index in im->roles (row_role, row_pol), or NO_ROLE */
+	uint8_t action;    /* enum action */
 	uint8_t present;
-	uint8_t loose;    /* enum loose: sync found it by its address alone or its name alone */
-	uint8_t delivery; /* enum delivery */
-	bool created;     /* useradd ran in this run */
+	uint8_t loose;     /* enum loose: sync found it by its address alone or its name alone */
+	uint8_t delivery;  /* enum delivery */
+	bool created;      /* useradd ran in this run */
 	bool home_existed; /* its home path was taken when the import started it */
-	bool refused;     /* its name was taken while the import ran: not made */
-	bool slip;        /* no address of its own: the password goes on a slip */
+	bool refused;      /* its name was taken while the import ran: not made */
+	bool slip;         /* no address of its own: the password goes on a slip */
 };
+_Static_assert(sizeof(struct row) <= 40, "a row is 40 bytes: 4 MB at 100,000 rows");
 
 /* A rare part of a row, or NULL. */
 #define MORE(row, part) ((row)->more != NULL ? (row)->more->part : NULL)
 
-/* The row's rare parts, made when one is first set (NULL: no memory). */
-static struct row_more *row_more(struct row *row)
-{
-	if (row->more == NULL)
-		row->more = calloc(1, sizeof(*row->more));
-	return row->more;
-}
+/* The row's class group (class_groups), or NULL. */
+#define row_class_group(im, row) \
+	((row)->class_group != 0 ? (const char *)(im)->group_list[(row)->class_group - 1] : NULL)
 
 static const char *delivery_name(enum delivery d)
 {
@@ -171,26 +172,21 @@ static const char *rf(const struct row *row, enum col c)
 	return p;
 }
 
-/* The rows' values, one row's after another in blocks: a malloc a row
- * would add its header and its rounding to each, a third more. */
-struct value_block {
-	struct value_block *next;
-	size_t used, cap;
-	char data[];
-};
-
-#define VALUE_BLOCK ((size_t)64 * 1024)
-
 /* The rows in pages of ROWS_PER_PAGE (row_at): they never move, and the
  * last page is all the room made ahead (an array grown by doubling is
  * up to twice the rows, and the roster's rows are not known before it is
- * read). */
+ * read). The pages and the rows' values are in the import's working copy
+ * (spill.h: a file in state_dir, not the process's memory): settle()
+ * drops what the import is done with as it goes through the rows. */
 #define ROWS_PER_PAGE ((size_t)1024)
+/* rows gone through between two drops: few pages touched meanwhile, even
+ * by lookups that jump from row to row */
+#define SETTLE_ROWS 64
 
 struct roster {
 	struct row **pages;
 	size_t n, n_pages;
-	struct value_block *values; /* the newest block; row.fields point into them */
+	struct spill spill;          /* the pages and the values (row.fields) */
 	struct es_roster_layout lay; /* which column is what */
 	const char *encoding;        /* as decoded (for the dry run's report) */
 	char sep;
@@ -234,7 +230,11 @@ struct import {
 	struct rowidx csv_names;    /* the rows by username (row_named) */
 	struct strset slip_pending; /* accounts whose slips a failed run never drew */
 	struct class_groups cg;     /* [import] class_groups: which group is whose */
-	struct strset group_names;  /* the class groups rows are in (row.class_group) */
+	/* the class groups rows are in, each once (row.class_group): name ->
+	 * its index in group_list */
+	struct strset group_names;
+	char **group_list;
+	size_t n_group_list;
 	/* sync: the accounts by address alone and by name alone (""
 	 * when two have it), the ones a row was matched to, and those
 	 * no row lists */
@@ -295,13 +295,38 @@ static struct row *row_at(const struct roster *r, size_t i)
 	return &r->pages[i / ROWS_PER_PAGE][i % ROWS_PER_PAGE];
 }
 
+/* The row's rare parts, made when one is first set, in the working copy
+ * (production gives every mailed row its queue ids); NULL: no room. What
+ * they point to is malloc'd (row_free), but the ids (spill_copy). */
+static struct row_more *row_more(struct import *im, struct row *row)
+{
+	struct es_err e = { 0 };
+
+	if (row->more == NULL)
+		row->more = spill_alloc(&im->r.spill, sizeof(*row->more), &e);
+	return row->more;
+}
+
+/* A copy of text in the working copy (NULL: no room). */
+static char *spill_copy(struct import *im, const char *text)
+{
+	struct es_err e = { 0 };
+	size_t len = strlen(text) + 1;
+	char *copy = spill_alloc(&im->r.spill, len, &e);
+
+	if (copy != NULL)
+		memcpy(copy, text, len);
+	return copy;
+}
+
 /* The row's role: as resolved, else as the roster says (or "student"). */
 static const char *row_role(const struct import *im, const struct row *row)
 {
-	const char *role = rf(row, C_ROLE);
+	const char *role;
 
 	if (row->role != NO_ROLE)
 		return im->roles[row->role].name;
+	role = rf(row, C_ROLE);
 	return role != NULL ? role : "student";
 }
 
@@ -318,8 +343,6 @@ static void row_free(struct row *row)
 	if (m == NULL)
 		return;
 	free(m->error);
-	free(m->qid);
-	free(m->nid);
 	free(m->warning);
 	if (m->orphan != NULL) {
 		es_state_free(m->orphan);
@@ -329,7 +352,7 @@ static void row_free(struct row *row)
 		sync_change_free(m->change);
 		free(m->change);
 	}
-	free(m);
+	/* (m itself and its ids are in the working copy) */
 }
 
 /* ---- what reaches a terminal or a log ----
@@ -431,7 +454,7 @@ static void row_error(struct import *im, struct row *row, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), _(fmt), ap);
 	va_end(ap);
-	if (row_more(row) != NULL) /* else reported as "out of memory" */
+	if (row_more(im, row) != NULL) /* else reported as "out of memory" */
 		row->more->error = strdup(msg);
 	row->action = A_BAD;
 	im->r.n_bad++;
@@ -483,37 +506,18 @@ static int parse_header(struct import *im, const struct es_csv_record *rec, stru
 	return report_unused(im, rec->line, err);
 }
 
-/* n bytes for a row's values, in r's newest block (or a new one). */
-static char *values_alloc(struct roster *r, size_t n)
+/* Every SETTLE_ROWS rows a loop goes through (its i-th): the pages of
+ * the working copy dropped from memory (spill_settle). */
+static void settle(const struct roster *r, size_t i)
 {
-	struct value_block *b = r->values;
-
-	if (b == NULL || b->cap - b->used < n) {
-		size_t cap = n > VALUE_BLOCK ? n : VALUE_BLOCK;
-
-		b = malloc(sizeof(*b) + cap);
-		if (b == NULL)
-			return NULL;
-		*b = (struct value_block){ .next = r->values, .cap = cap };
-		r->values = b;
-	}
-	b->used += n;
-	return b->data + b->used - n;
+	if (i % SETTLE_ROWS == SETTLE_ROWS - 1)
+		spill_settle(&r->spill);
 }
 
-static void values_free(struct roster *r)
-{
-	while (r->values != NULL) {
-		struct value_block *next = r->values->next;
-
-		free(r->values);
-		r->values = next;
-	}
-}
-
-/* The row's values moved next to each other (f[] freed): 100,000 rows
- * would otherwise be half a million small allocations. */
-static int pack_fields(struct roster *r, struct row *row, char *f[C_COUNT])
+/* The row's values moved next to each other in the working copy (f[]
+ * freed): 100,000 rows would otherwise be half a million small
+ * allocations. */
+static int pack_fields(struct roster *r, struct row *row, char *f[C_COUNT], struct es_err *err)
 {
 	size_t total = 0, off = 0;
 
@@ -521,7 +525,7 @@ static int pack_fields(struct roster *r, struct row *row, char *f[C_COUNT])
 		total += f[c] != NULL ? strlen(f[c]) + 1 : 0;
 	if (total == 0)
 		return 0;
-	row->fields = values_alloc(r, total);
+	row->fields = spill_alloc(&r->spill, total, err);
 	if (row->fields == NULL) {
 		es_roster_row_free(f);
 		return -1;
@@ -541,7 +545,7 @@ static int pack_fields(struct roster *r, struct row *row, char *f[C_COUNT])
 	return 0;
 }
 
-static int add_row(struct import *im, struct es_csv_record *rec)
+static int add_row(struct import *im, struct es_csv_record *rec, struct es_err *err)
 {
 	struct row *row;
 	struct es_err e = { 0 };
@@ -551,9 +555,9 @@ static int add_row(struct import *im, struct es_csv_record *rec)
 		struct row **pages = reallocarray(im->r.pages, im->r.n_pages + 1, sizeof(struct row *));
 
 		if (pages == NULL)
-			return -1;
+			return es_err_set(err, ES_EOS, "out of memory");
 		im->r.pages = pages;
-		pages[im->r.n_pages] = malloc(ROWS_PER_PAGE * sizeof(struct row));
+		pages[im->r.n_pages] = spill_alloc(&im->r.spill, ROWS_PER_PAGE * sizeof(struct row), err);
 		if (pages[im->r.n_pages] == NULL)
 			return -1;
 		im->r.n_pages++;
@@ -586,7 +590,24 @@ static int add_row(struct import *im, struct es_csv_record *rec)
 		free(f[C_NAME_KEY]);
 		f[C_NAME_KEY] = NULL;
 	}
-	return pack_fields(&im->r, row, f);
+	return pack_fields(&im->r, row, f, err);
+}
+
+/* The address space the working copy of a roster of `bytes` may need. A
+ * row of k bytes takes its row (40 bytes), its values (3k at most: a
+ * single-byte encoding's character may be three bytes of UTF-8), a derived
+ * username (40), its rare parts (48) and two queue ids (56 each), each
+ * rounded to 8: a bad row of 2 bytes ("a\n") takes 96, a mailed row (6
+ * bytes at least, with its address) 264: 64 bytes a byte of the file
+ * covers both. Only what is used is in the file; on a 32-bit system, at
+ * most a quarter of the address space. */
+static size_t working_copy_reserve(off_t bytes)
+{
+	size_t most = SIZE_MAX / 4;
+
+	if (bytes < 0 || (uint64_t)bytes > (most - ((size_t)4 << 20)) / 64)
+		return most;
+	return (size_t)bytes * 64 + ((size_t)4 << 20);
 }
 
 /* Reads the roster a block at a time (es_roster_reader): the file is
@@ -604,6 +625,9 @@ static int read_roster(struct import *im, struct es_err *err)
 
 	if (open_roster(im->file, &fd, &before, err) != 0)
 		return -1;
+	if (spill_open(&im->r.spill, im->ctx->cfg.state_dir, working_copy_reserve(before.st_size),
+	               err) != 0)
+		goto out;
 	if (es_roster_reader_open(&reader, fd, im->opts.encoding, 0, MAX_ROSTER_BYTES, err) != 0) {
 		es_err_prefix(err, "%s", im->file);
 		goto out;
@@ -615,9 +639,10 @@ static int read_roster(struct import *im, struct es_err *err)
 			im->r.sep = es_roster_reader_sep(reader);
 			if (parse_header(im, &rec, err) != 0)
 				goto out;
-		} else if (add_row(im, &rec) != 0) {
-			es_err_set(err, ES_EOS, "out of memory");
+		} else if (add_row(im, &rec, err) != 0) {
 			goto out;
+		} else {
+			settle(&im->r, im->r.n - 1);
 		}
 	}
 	if (got < 0) {
@@ -747,7 +772,7 @@ static long user_uid(const struct import *im, const char *user)
 
 	/* accounts in the directory: the directory says (the server's NSS
 	 * may not see it) */
-	e = accounts_directory_uid(user, &uid, &err);
+	e = directory_uid(user, &uid, &err);
 	if (e != 2)
 		return e == 1 ? uid : e == 0 ? -1 : -2;
 	if (v != NULL)
@@ -942,7 +967,7 @@ static void match_existing(struct import *im, struct row *row, size_t i)
 	if (prev >= 0) {
 		char line[24];
 
-		(void)snprintf(line, sizeof(line), "%lu", row_at(&im->r, prev)->line);
+		(void)snprintf(line, sizeof(line), "%lu", (unsigned long)row_at(&im->r, prev)->line);
 		row_error(im, row, "username %s is also on line %s", row->username, line);
 		return;
 	}
@@ -1111,15 +1136,16 @@ static bool same_person(size_t i, const char *key, void *arg)
 	return strcmp(k, key) == 0;
 }
 
-/* The row's username, a copy of name in a values block: 0, or -1 (the
+/* The row's username, a copy of name in the working copy: 0, or -1 (the
  * row is bad: no memory). */
 static int set_username(struct import *im, struct row *row, const char *name)
 {
 	size_t len = strlen(name) + 1;
-	char *copy = values_alloc(&im->r, len);
+	struct es_err e = { 0 };
+	char *copy = spill_alloc(&im->r.spill, len, &e);
 
 	if (copy == NULL) {
-		row_error(im, row, "out of memory");
+		row_error(im, row, "%s", ui_err(&e));
 		return -1;
 	}
 	memcpy(copy, name, len);
@@ -1127,15 +1153,22 @@ static int set_username(struct import *im, struct row *row, const char *name)
 	return 0;
 }
 
-static void resolve_rows(struct import *im)
+static int resolve_rows(struct import *im, struct es_err *err)
 {
 	struct es_err e;
-	struct rowidx seen_person = { 0 }; /* the rows by person key */
+	struct rowidx seen_person; /* the rows by person key */
+
+	/* both indexes made once, for the roster's rows (all read by now) */
+	if (rowidx_init(&seen_person, im->r.n) != 0 || rowidx_init(&im->csv_names, im->r.n) != 0) {
+		rowidx_free(&seen_person);
+		return es_err_set(err, ES_EOS, "out of memory");
+	}
 
 	/* sync: how many rows have each address and each name, and which
 	 * accounts rows find by their person key (never taken by another
 	 * row's looser match) */
 	for (size_t i = 0; im->sync && i < im->r.n; i++) {
+		settle(&im->r, i);
 		struct row *row = row_at(&im->r, i);
 		char key[600];
 		const char *exact;
@@ -1160,6 +1193,7 @@ static void resolve_rows(struct import *im)
 	}
 
 	for (size_t i = 0; i < im->r.n; i++) {
+		settle(&im->r, i);
 		struct row *row = row_at(&im->r, i);
 		struct person p;
 		char key[600], base[ES_NAME_MAX + 1], user[ES_NAME_MAX + 1];
@@ -1188,7 +1222,7 @@ static void resolve_rows(struct import *im)
 		if (same >= 0 && rf(row, C_USERNAME) == NULL) {
 			char line[24];
 
-			(void)snprintf(line, sizeof(line), "%lu", row_at(&im->r, same)->line);
+			(void)snprintf(line, sizeof(line), "%lu", (unsigned long)row_at(&im->r, same)->line);
 			if (rf(row, C_EMAIL) != NULL)
 				row_error(im, row, "same person as line %s (same name and email)", line);
 			else
@@ -1221,6 +1255,7 @@ static void resolve_rows(struct import *im)
 			row_error(im, row, "out of memory");
 	}
 	rowidx_free(&seen_person);
+	return 0;
 }
 
 /* ---- hashing pool ---- */
@@ -1439,11 +1474,10 @@ static int queue_row(struct import *im, struct row *row, const struct es_state *
 		row->delivery = D_SLIP; /* the PDF, written once every row is made */
 	} else if (queue_credential(ctx, st, kind, rf(row, C_EMAIL), rf(row, C_NAME), cred->password,
 	                        ES_QPRIO_CREDENTIALS, &m, &msg, &e) != 0) {
-		im_warn(im, "%s:%lu: %s", im->file, row->line, ui_err(&e));
+		im_warn(im, "%s:%lu: %s", im->file, (unsigned long)row->line, ui_err(&e));
 		row->delivery = D_FALLBACK;
-	} else if (row_more(row) != NULL) { /* else sent by the next queue run */
-		free(row->more->qid);
-		row->more->qid = es_strdup(m.id);
+	} else if (row_more(im, row) != NULL) { /* else sent by the next queue run */
+		row->more->qid = spill_copy(im, m.id);
 	}
 	es_buf_free(&msg);
 	if (parent != NULL && parent[0] != '\0' && strcmp(row_role(im, row), "student") == 0 &&
@@ -1451,11 +1485,9 @@ static int queue_row(struct import *im, struct row *row, const struct es_state *
 		es_err_clear(&e);
 		if (queue_credential(ctx, st, "parent-notice", parent, NULL, NULL,
 		                        ES_QPRIO_NOTICE, &m, &msg, &e) != 0)
-			im_warn(im, "%s:%lu: %s", im->file, row->line, ui_err(&e));
-		else if (row_more(row) != NULL) {
-			free(row->more->nid);
-			row->more->nid = es_strdup(m.id);
-		}
+			im_warn(im, "%s:%lu: %s", im->file, (unsigned long)row->line, ui_err(&e));
+		else if (row_more(im, row) != NULL)
+			row->more->nid = spill_copy(im, m.id);
 		es_buf_free(&msg);
 	}
 	return 0;
@@ -1501,6 +1533,7 @@ static void send_all(struct import *im)
 	bool busy = false, notices = false;
 
 	for (size_t j = 0; j < im->n_jobs; j++) {
+		settle(&im->r, j);
 		total += MORE(row_at(&im->r, im->jobs[j]), qid) != NULL;
 		notices |= MORE(row_at(&im->r, im->jobs[j]), nid) != NULL;
 	}
@@ -1512,6 +1545,7 @@ static void send_all(struct import *im)
 			im_warn(im, "%s", ui_err(&e));
 	}
 	for (size_t j = 0; j < im->n_jobs; j++) {
+		settle(&im->r, j);
 		struct row *row = row_at(&im->r, im->jobs[j]);
 		enum outcome outcome;
 
@@ -1531,6 +1565,7 @@ static void send_all(struct import *im)
 		mail_progress(im, ++done, total);
 	}
 	for (size_t j = 0; ob != NULL && j < im->n_jobs; j++) {
+		settle(&im->r, j);
 		const struct row *row = row_at(&im->r, im->jobs[j]);
 
 		/* a parent is told once the pupil's slip exists */
@@ -1573,6 +1608,7 @@ static int report_all(struct import *im, struct es_err *err)
 	int rc = 0;
 
 	for (size_t j = 0; j < im->n_jobs; j++) {
+		settle(&im->r, j);
 		const struct row *row = row_at(&im->r, im->jobs[j]);
 		bool shown = row->delivery == D_FALLBACK;
 		const char *password = shown && im->kept != NULL ? kept_password(im, j) : NULL;
@@ -1661,12 +1697,13 @@ static void undo_chunk(struct import *im, size_t from, size_t to)
 		struct es_err e = { 0 };
 		bool dropped;
 
-		if (row->class_group == NULL ||
-		    account_source_for(row_pol(im, row))->group_drop(row->class_group, &dropped, &e) == 0)
+		if (row->class_group == 0 ||
+		    account_source_for(row_pol(im, row))->group_drop(row_class_group(im, row), &dropped,
+		                                                     &e) == 0)
 			continue;
 		im_warn(im, "%s", ui_err(&e));
 		for (size_t k = from; k < to; k++)
-			if (row_at(&im->r, im->jobs[k])->class_group == row->class_group /* interned */)
+			if (row_at(&im->r, im->jobs[k])->class_group == row->class_group /* one index a name */)
 				kept[k - from] = true;
 		if (e.code == ES_EUNAVAIL)
 			return; /* the directory is gone: said once, journals kept */
@@ -1751,7 +1788,7 @@ static void refuse_row(struct import *im, struct row *row)
 	im_warn(im,
 	        _("%s:%lu: user %s was created by another program while the import ran: "
 	          "not changed, this row is not imported (choose another username)"),
-	        im->file, row->line, row->username);
+	        im->file, (unsigned long)row->line, row->username);
 }
 
 /* The row's password aging in shadow: the role's rules (es_account_aging). */
@@ -1806,6 +1843,7 @@ static int write_slips(struct import *im, struct es_err *err)
 	/* delivered: recorded before the queue runs, which holds a parent
 	 * notice while its pupil is "slip-pending" */
 	for (size_t j = 0; im->production && j < im->n_jobs; j++) {
+		settle(&im->r, j);
 		const struct row *row = row_at(&im->r, im->jobs[j]);
 
 		if (row->slip && row->delivery == D_SLIP)
@@ -1841,13 +1879,14 @@ static int prepare_slips(struct import *im, bool dry_run, struct es_err *err)
 	unsigned long first = 0;
 
 	for (size_t i = 0; i < im->r.n; i++) {
+		settle(&im->r, i);
 		const struct row *row = row_at(&im->r, i);
 
 		if (row->action == A_BAD || row->action == A_SKIP || row->action == A_UPDATE ||
 		    !row->slip)
 			continue;
 		if (im->n_slip_rows++ == 0)
-			first = row->line;
+			first = (unsigned long)row->line;
 	}
 	if (im->slips_path != NULL)
 		return slip_path_check(im->slips_path, err);
@@ -1890,7 +1929,7 @@ static int record_creating(struct import *im, struct row *row, struct es_err *er
 	ok = rc >= 0 || (rec.writable && row->action != A_RECREATE);
 	if (ok && row->action == A_RECREATE && MORE(row, orphan) == NULL) {
 		/* kept until the account is made: a refused row gets it back */
-		if (row_more(row) == NULL ||
+		if (row_more(im, row) == NULL ||
 		    (row->more->orphan = malloc(sizeof(*row->more->orphan))) == NULL) {
 			ok = es_err_set(err, ES_EOS, "out of memory") == 0;
 		} else if (rc != 0) {
@@ -1911,8 +1950,8 @@ static int record_creating(struct import *im, struct row *row, struct es_err *er
 	                                              rf(row, C_PARENT) },
 	                    row_pol(im, row), im->ctx->now) == 0 &&
 	     (!row->home_existed || es_state_set(&st, K_HOME_KEPT, "1") == 0) &&
-	     (row->class_group == NULL ||
-	      es_state_set(&st, ES_K_CLASS_GROUP, row->class_group) == 0) &&
+	     (row->class_group == 0 ||
+	      es_state_set(&st, ES_K_CLASS_GROUP, row_class_group(im, row)) == 0) &&
 	     (rf(row, C_EMAIL) == NULL || es_state_set(&st, ES_K_ROSTER_EMAIL, rf(row, C_EMAIL)) == 0) &&
 	     es_record_save(&rec, err) == 0;
 	es_record_close(&rec);
@@ -1957,10 +1996,10 @@ static int make_accounts(struct import *im, size_t from, size_t to, struct newac
 				row->more->warning = NULL;
 			}
 			warning = brc == 0 && src->writes ? home_warning(&batch[k]) : NULL;
-			if (warning != NULL && row_more(row) != NULL) {
+			if (warning != NULL && row_more(im, row) != NULL) {
 				row->more->warning = warning;
 			} else if (warning != NULL) { /* said now, if not in the report */
-				im_warn(im, "%s:%lu: %s: %s", im->file, row->line, row->username,
+				im_warn(im, "%s:%lu: %s: %s", im->file, (unsigned long)row->line, row->username,
 				        warning);
 				free(warning);
 			}
@@ -1998,7 +2037,7 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 		if (record_creating(im, row, err) != 0) {
 			if (err->code == 0)
 				(void)es_err_set(err, ES_EOS, "out of memory");
-			es_err_prefix(err, "%s:%lu", im->file, row->line);
+			es_err_prefix(err, "%s:%lu", im->file, (unsigned long)row->line);
 			goto out;
 		}
 		r = es_config_find_role(cfg, row_role(im, row));
@@ -2014,7 +2053,7 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 			/* a resumed row completes what its killed run wrote */
 			.must_be_new = row->action != A_RESUME,
 			.home_existed = row->home_existed,
-			.class_group = row->class_group,
+			.class_group = row_class_group(im, row),
 			.uid = -1,
 		};
 	}
@@ -2023,11 +2062,12 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 	 * known as its class's */
 	for (size_t j = from; j < to; j++) {
 		const struct row *row = row_at(&im->r, im->jobs[j]);
-		bool done = row->class_group == NULL;
+		bool done = row->class_group == 0;
 
 		for (size_t k = from; k < j && !done; k++)
-			done = row_at(&im->r, im->jobs[k])->class_group == row->class_group /* interned */;
-		if (!done && account_source_for(row_pol(im, row))->class_group(row->class_group, err) != 0) {
+			done = row_at(&im->r, im->jobs[k])->class_group == row->class_group /* one index a name */;
+		if (!done && account_source_for(row_pol(im, row))->class_group(row_class_group(im, row),
+		                                                                 err) != 0) {
 			es_err_prefix(err, "class %s", rf(row, C_CLASS));
 			goto out;
 		}
@@ -2047,7 +2087,7 @@ static int run_chunk(struct import *im, size_t from, size_t to, struct es_err *e
 			continue;
 		}
 		if (MORE(row, warning) != NULL)
-			im_warn(im, "%s:%lu: %s: %s", im->file, row->line, row->username,
+			im_warn(im, "%s:%lu: %s: %s", im->file, (unsigned long)row->line, row->username,
 			        row->more->warning);
 		if (im->kept != NULL && /* (kept_len: the longest policy's; never cut) */
 		    es_strlcpy(kept_password(im, j), cred_of(im, j)->password, im->kept_len) != 0) {
@@ -2119,6 +2159,7 @@ static int ensure_role_groups(struct import *im, struct es_err *err)
 	size_t n_done = 0;
 
 	for (size_t i = 0; i < im->r.n; i++) {
+		settle(&im->r, i);
 		const struct row *row = row_at(&im->r, i);
 		const struct account_source *src;
 		const struct es_role *r;
@@ -2165,9 +2206,11 @@ static int create_all(struct import *im, struct es_err *err)
 	pthread_t threads[64];
 	int rc = -1;
 
-	for (size_t i = 0; i < im->r.n; i++)
+	for (size_t i = 0; i < im->r.n; i++) {
+		settle(&im->r, i);
 		if (is_job(row_at(&im->r, i)->action))
 			im->n_jobs++;
+	}
 	if (im->n_jobs == 0)
 		return 0;
 	im->jobs = calloc(im->n_jobs, sizeof(*im->jobs));
@@ -2177,7 +2220,8 @@ static int create_all(struct import *im, struct es_err *err)
 		return es_err_set(err, ES_EOS, "out of memory");
 	for (size_t k = 0; k < POOL_SLOTS; k++)
 		im->slots[k].job = SIZE_MAX; /* none yet */
-	for (size_t i = 0, j = 0; i < im->r.n; i++)
+	for (size_t i = 0, j = 0; i < im->r.n; i++) {
+		settle(&im->r, i);
 		if (is_job(row_at(&im->r, i)->action)) {
 			long len = row_pol(im, row_at(&im->r, i))->password_length;
 
@@ -2185,6 +2229,7 @@ static int create_all(struct import *im, struct es_err *err)
 			if (len > 0 && (size_t)len + 1 > im->kept_len)
 				im->kept_len = (size_t)len + 1;
 		}
+	}
 	/* the passwords the end of the run needs: as long as the longest
 	 * policy's, in guarded memory (sodium_allocarray wipes it when freed) */
 	if (im->production || im->slips_path != NULL) {
@@ -2214,6 +2259,7 @@ static int create_all(struct import *im, struct es_err *err)
 		if (run_chunk(im, from, to, err) != 0)
 			goto out;
 		release_jobs(im, to);
+		spill_settle(&im->r.spill);
 	}
 	rc = 0;
 out:
@@ -2240,6 +2286,35 @@ static int gone_cmp(const void *a, const void *b)
 	return strcmp(((const struct sync_gone *)a)->user, ((const struct sync_gone *)b)->user);
 }
 
+/* The index (+ 1, row.class_group) of the class group name, one copy of
+ * each name whatever the rows sharing it (rows compare them by index):
+ * 0, or -1 out of memory (or more groups than an index holds). */
+static int group_index(struct import *im, const char *group, uint16_t *out)
+{
+	const char *have = strset_get(&im->group_names, group);
+	char num[24], *copy, **grown;
+
+	if (have != NULL) {
+		*out = (uint16_t)(strtoul(have, NULL, 10) + 1);
+		return 0;
+	}
+	if (im->n_group_list >= UINT16_MAX - 1)
+		return -1;
+	grown = realloc(im->group_list, (im->n_group_list + 1) * sizeof(char *));
+	if (grown == NULL)
+		return -1;
+	im->group_list = grown;
+	copy = strdup(group);
+	(void)snprintf(num, sizeof(num), "%zu", im->n_group_list);
+	if (copy == NULL || strset_put(&im->group_names, group, num) != 0) {
+		free(copy);
+		return -1;
+	}
+	im->group_list[im->n_group_list++] = copy;
+	*out = (uint16_t)im->n_group_list;
+	return 0;
+}
+
 /* [import] class_groups: the group of each row to make (the one its
  * class has, else a new name no group, user or other class has). */
 static int assign_class_groups(struct import *im, struct es_err *err)
@@ -2247,6 +2322,7 @@ static int assign_class_groups(struct import *im, struct es_err *err)
 	if (!im->ctx->cfg.import_class_groups)
 		return 0;
 	for (size_t i = 0; i < im->r.n; i++) {
+		settle(&im->r, i);
 		struct row *row = row_at(&im->r, i);
 		char group[ES_NAME_MAX + 1] = "";
 		int rc;
@@ -2257,19 +2333,17 @@ static int assign_class_groups(struct import *im, struct es_err *err)
 		rc = class_group_for(&im->cg, rf(row, C_CLASS), group_or_user_taken, im, group,
 		                     sizeof(group), err);
 		if (rc < 0)
-			return es_err_prefix(err, "%s:%lu", im->file, row->line);
+			return es_err_prefix(err, "%s:%lu", im->file, (unsigned long)row->line);
 		/* one copy of each name, whatever the rows sharing it: the rows
 		 * point to it (and compare by pointer) */
 		if (rc == 0 && group[0] != '\0') {
-			if (!strset_has(&im->group_names, group) &&
-			    strset_put(&im->group_names, group, group) != 0)
+			if (group_index(im, group, &row->class_group) != 0)
 				return es_err_set(err, ES_EOS, "out of memory");
-			row->class_group = strset_get(&im->group_names, group);
 		}
 		if (rc == 1)
 			im_warn(im, _("%s:%lu: class '%s' gives no group name (no letter or digit): "
 			              "%s is in no class group"),
-			        im->file, row->line, rf(row, C_CLASS), row->username);
+			        im->file, (unsigned long)row->line, rf(row, C_CLASS), row->username);
 	}
 	return 0;
 }
@@ -2284,6 +2358,7 @@ static int sync_plan(struct import *im, struct es_err *err)
 	const struct strset *m = &im->managed;
 
 	for (size_t i = 0; i < im->r.n; i++) {
+		settle(&im->r, i);
 		struct row *row = row_at(&im->r, i);
 		bool seen = false;
 
@@ -2304,7 +2379,7 @@ static int sync_plan(struct import *im, struct es_err *err)
 
 			if (sync_changes(im->ctx, cg, row->username, &p, &c, err) != 0) {
 				if (err->code != ES_EDATA)
-					return es_err_prefix(err, "%s:%lu", im->file, row->line);
+					return es_err_prefix(err, "%s:%lu", im->file, (unsigned long)row->line);
 				/* the row's own problem (a role change that
 				 * cannot be made): a bad row */
 				row_error(im, row, "%s", ui_err(err));
@@ -2312,7 +2387,7 @@ static int sync_plan(struct import *im, struct es_err *err)
 				continue;
 			}
 			if (c.text != NULL || c.shown != NULL || c.disabled) {
-				if (row_more(row) == NULL ||
+				if (row_more(im, row) == NULL ||
 				    (row->more->change = malloc(sizeof(*row->more->change))) == NULL) {
 					sync_change_free(&c);
 					return es_err_set(err, ES_EOS, "out of memory");
@@ -2482,6 +2557,7 @@ static void print_plan(struct import *im)
 	struct es_buf b = { 0 };
 
 	for (size_t i = 0; i < im->r.n; i++) {
+		settle(&im->r, i);
 		const struct row *row = row_at(&im->r, i);
 		char *note;
 
@@ -2489,7 +2565,7 @@ static void print_plan(struct import *im)
 			continue;
 		note = plan_note(im, row);
 		if (im->ctx->json) {
-			int rc = es_buf_puts(&b, "{\"line\":") | es_buf_printf(&b, "%lu", row->line) |
+			int rc = es_buf_puts(&b, "{\"line\":") | es_buf_printf(&b, "%lu", (unsigned long)row->line) |
 			         es_buf_puts(&b, ",\"username\":") |
 			         es_buf_json_str(&b, row->username) | es_buf_puts(&b, ",\"action\":") |
 			         es_buf_json_str(&b, row->action == A_CREATE     ? "create"
@@ -2504,9 +2580,9 @@ static void print_plan(struct import *im)
 				rc |= es_buf_puts(&b, ",\"found_by\":") | es_buf_json_str(&b, loose_name(row));
 			if (row_change(row)->disabled)
 				rc |= es_buf_puts(&b, ",\"disabled\":true");
-			if (row->class_group != NULL)
+			if (row->class_group != 0)
 				rc |= es_buf_puts(&b, ",\"class_group\":") |
-				      es_buf_json_str(&b, row->class_group);
+				      es_buf_json_str(&b, row_class_group(im, row));
 			if (note != NULL)
 				rc |= es_buf_puts(&b, ",\"warning\":") | es_buf_json_str(&b, note);
 			if (row->slip)
@@ -2519,7 +2595,7 @@ static void print_plan(struct import *im)
 			char file[1024], role[256], name[1024];
 
 			printf("%s:%-5lu %-20s %-10s %-16s %s%s\n", esc(im->file, file, sizeof(file)),
-			       row->line, row->username, esc(row_role(im, row), role, sizeof(role)),
+			       (unsigned long)row->line, row->username, esc(row_role(im, row), role, sizeof(role)),
 			       action_name(row->action, im->sync),
 			       esc(rf(row, C_NAME), name, sizeof(name)),
 			       row->slip && is_job(row->action) ? _(" (no address: slip)") : "");
@@ -2535,7 +2611,7 @@ static void print_plan(struct import *im)
 				printf("    %s\n", _("(disabled: 'eschool enable' it if they are back)"));
 		}
 		if (note != NULL)
-			im_warn(im, "%s:%lu: %s: %s", im->file, row->line, row->username, note);
+			im_warn(im, "%s:%lu: %s: %s", im->file, (unsigned long)row->line, row->username, note);
 		free(note);
 	}
 	es_buf_free(&b);
@@ -2544,6 +2620,7 @@ static void print_plan(struct import *im)
 static void report_bad_rows(struct import *im)
 {
 	for (size_t i = 0; i < im->r.n; i++) {
+		settle(&im->r, i);
 		const struct row *row = row_at(&im->r, i);
 		const char *who = rf(row, C_NAME) != NULL ? rf(row, C_NAME) : rf(row, C_USERNAME);
 
@@ -2551,10 +2628,10 @@ static void report_bad_rows(struct import *im)
 			continue;
 		/* the person, for the secretary who fixes the export */
 		if (who != NULL)
-			im_warn(im, "%s:%lu: %s (%s)", im->file, row->line,
+			im_warn(im, "%s:%lu: %s (%s)", im->file, (unsigned long)row->line,
 			        MORE(row, error) != NULL ? row->more->error : "out of memory", who);
 		else
-			im_warn(im, "%s:%lu: %s", im->file, row->line,
+			im_warn(im, "%s:%lu: %s", im->file, (unsigned long)row->line,
 			        MORE(row, error) != NULL ? row->more->error : "out of memory");
 	}
 }
@@ -2618,12 +2695,12 @@ static void print_summary(struct import *im, size_t n_create, size_t n_resume, s
 
 static void import_free(struct import *im)
 {
-	for (size_t i = 0; i < im->r.n; i++)
+	for (size_t i = 0; i < im->r.n; i++) {
+		settle(&im->r, i);
 		row_free(row_at(&im->r, i));
-	for (size_t p = 0; p < im->r.n_pages; p++)
-		free(im->r.pages[p]);
+	}
 	free(im->r.pages);
-	values_free(&im->r);
+	spill_close(&im->r.spill);
 	es_roster_layout_free(&im->r.lay);
 	slip_set_free(&im->slips);
 	if (im->creds != NULL)
@@ -2644,6 +2721,9 @@ static void import_free(struct import *im)
 	strset_free(&im->slip_pending);
 	class_groups_free(&im->cg);
 	strset_free(&im->group_names);
+	for (size_t k = 0; k < im->n_group_list; k++)
+		free(im->group_list[k]);
+	free(im->group_list);
 	strset_free(&im->by_email);
 	strset_free(&im->by_name);
 	strset_free(&im->matched);
@@ -2670,6 +2750,7 @@ static int fail_escaped(struct es_err *err)
 static void import_init(struct import *im, struct cli *ctx, const char *file)
 {
 	memset(im, 0, sizeof(*im));
+	im->r.spill.fd = -1; /* (nothing open until the roster is read) */
 	im->ctx = ctx;
 	im->sheet_fd = -1;
 	(void)pthread_mutex_init(&im->mu, NULL);
@@ -2708,6 +2789,7 @@ static void count_actions(const struct import *im, size_t *n_create, size_t *n_r
                           size_t *n_skip)
 {
 	for (size_t i = 0; i < im->r.n; i++) {
+		settle(&im->r, i);
 		enum action act = row_at(&im->r, i)->action;
 
 		*n_create += act == A_CREATE || act == A_RECREATE;
@@ -2722,7 +2804,8 @@ static int plan(struct import *im, struct es_err *err)
 {
 	if (read_roster(im, err) != 0 || load_existing(im, err) != 0)
 		return -1;
-	resolve_rows(im);
+	if (resolve_rows(im, err) != 0)
+		return -1;
 	if (im->sync && sync_plan(im, err) != 0)
 		return -1;
 	return assign_class_groups(im, err);
@@ -2771,6 +2854,7 @@ static int sync_apply(struct import *im, const struct args *a)
 	int rc = 0;
 
 	for (size_t i = 0; i < im->r.n; i++) {
+		settle(&im->r, i);
 		struct row *row = row_at(&im->r, i);
 		struct person p = { row->username, rf(row, C_EMAIL), rf(row, C_NAME), rf(row, C_ROLE),
 			            rf(row, C_CLASS), rf(row, C_LANG), rf(row, C_PARENT) };
@@ -2781,7 +2865,7 @@ static int sync_apply(struct import *im, const struct args *a)
 		if (row_change(row)->disabled && row->action != A_BAD)
 			im_warn(im, _("%s:%lu: %s is disabled and listed again: 'eschool enable %s' if "
 			              "they are back"),
-			        im->file, row->line, row->username, row->username);
+			        im->file, (unsigned long)row->line, row->username, row->username);
 		if (row->action != A_UPDATE)
 			continue;
 		if (loose_name(row) != NULL) {
@@ -2790,12 +2874,12 @@ static int sync_apply(struct import *im, const struct args *a)
 			                        "same person")
 			                    : _("%s:%lu: %s was found by its address alone: check it is "
 			                        "the same person"),
-			        im->file, row->line, row->username);
+			        im->file, (unsigned long)row->line, row->username);
 			log_msg(LOG_AUTHPRIV, LOG_NOTICE, "sync: user=%s found by its %s alone (%s:%lu)",
-			        row->username, loose_name(row), im->file, row->line);
+			        row->username, loose_name(row), im->file, (unsigned long)row->line);
 		}
 		if (sync_update(ctx, cg, row->username, &p, &c, &e) != 0) {
-			es_err_prefix(&e, "%s:%lu", im->file, row->line);
+			es_err_prefix(&e, "%s:%lu", im->file, (unsigned long)row->line);
 			keep_first(&rc, fail_escaped(&e));
 			im->n_failed++;
 			continue;
@@ -2968,8 +3052,10 @@ static int run_roster(struct cli *ctx, const struct args *a, bool sync)
 	report_bad_rows(&im);
 	warn_stranded(&im);
 	count_actions(&im, &n_create, &n_resume, &n_skip);
-	for (size_t i = 0; i < im.r.n; i++)
+	for (size_t i = 0; i < im.r.n; i++) {
+		settle(&im.r, i);
 		n_listed += row_at(&im.r, i)->action == A_SKIP || row_at(&im.r, i)->action == A_UPDATE;
+	}
 	if (prepare_slips(&im, dry_run, &err) != 0)
 		goto out;
 	/* and what mails them: loaded now, before any account is made */

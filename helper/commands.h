@@ -30,11 +30,6 @@ int cmd_restore(struct cli *ctx, const struct args *a);
 int cmd_test_email(struct cli *ctx, const struct args *a);
 int cmd_queue(struct cli *ctx, const struct args *a);
 
-/* backup_ldap.c: backup and restore of eschool's part of the directory
- * (accounts.backend = ldap) as LDIF. */
-struct es_ldap;
-int directory_backup(struct es_ldap *c, int fd, size_t *entries, struct es_err *err);
-int directory_restore(struct cli *ctx, const char *file, struct es_err *err);
 /* cmd_backup.c: one-line status files in state_dir (last-backup,
  * last-test-email), written atomically. 0 or -1. */
 int stamp_write(const struct cli *ctx, const char *name, const char *text);

@@ -1,8 +1,8 @@
 /* eschool — creates school lab accounts and delivers their first passwords.
  * Root-run, never setuid. main() is the only place that exits. */
 #include "accounts.h"
+#include "directory.h"
 #include "cli.h"
-#include "es_store_ldap.h"
 #include "commands.h"
 #include "log.h"
 #include "ui.h"
@@ -124,7 +124,7 @@ static int run(struct cli *ctx, const struct command *cmd, int ci, int argc, cha
 	if (rc == 0)
 		rc = cmd->run(ctx, &args);
 	log_close();
-	es_ldap_close(&ctx->directory);
+	directory_close(&ctx->directory);
 	es_config_free(&ctx->cfg);
 	/* a reader that stopped reading (| head) is not an error to
 	 * report: SIGPIPE is ignored, so the writes fail with EPIPE,
@@ -193,13 +193,11 @@ static int open_store(struct cli *ctx, bool diagnose)
 		es_store_for(&ctx->store, &ctx->cfg);
 		return 0;
 	}
-	es_store_ldap(&ctx->store, &ctx->directory, ctx->cfg.state_dir);
-	accounts_use_directory(&ctx->directory);
-	if (es_ldap_open(&ctx->directory, &ctx->cfg, 0, &ctx->directory_err) == 0) {
+	if (directory_connect(&ctx->store, &ctx->directory, &ctx->cfg, &ctx->directory_err) == 0) {
 		ctx->directory_open = true;
 		return 0;
 	}
-	es_ldap_close(&ctx->directory);
+	directory_close(&ctx->directory);
 	return diagnose ? 0 : -1;
 }
 

@@ -1,55 +1,69 @@
-/* Rows by key, by hash alone (rowidx.h): open addressing, strset's hash. */
+/* Rows by key (rowidx.h): open addressing over the rows alone, the
+ * key's slot from strset's hash. */
 #include "rowidx.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "strset.h"
 
-/* The 32 bits of the key's hash that an index keeps: its slot and what
- * tells keys apart in a run of slots. */
-static uint32_t key_hash(const char *key)
+/* key's hash, mixed: FNV's high bits barely move with a key's last
+ * characters (s00001, s00002...: runs of hundreds of slots), so they are
+ * mixed first (MurmurHash3's fmix64). */
+static uint64_t key_hash(const char *key)
 {
 	uint64_t h = strset_hash(key);
 
-	return (uint32_t)(h ^ (h >> 32));
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
 }
 
-static int grow_index(struct rowidx *x)
+/* Where the key of hash h starts its run of slots: the high half scaled
+ * to the table (a table of any size, not only a power of two). */
+static size_t first_slot(const struct rowidx *x, uint64_t h)
 {
-	size_t ncap = x->cap ? x->cap * 2 : 256;
-	struct rowidx_slot *ns = calloc(ncap, sizeof(*ns));
+	return (size_t)(((h >> 32) * (uint64_t)x->cap) >> 32);
+}
 
-	if (ns == NULL)
+/* The byte a slot keeps of its key's hash (bits the slot does not use). */
+static uint8_t tag_of(uint64_t h)
+{
+	return (uint8_t)h;
+}
+
+int rowidx_init(struct rowidx *x, size_t rows)
+{
+	memset(x, 0, sizeof(*x));
+	if (rows >= (size_t)UINT32_MAX - 1)
 		return -1;
-	for (size_t i = 0; i < x->cap; i++) {
-		size_t j;
-
-		if (x->slot[i].row == 0)
-			continue;
-		j = x->slot[i].hash & (ncap - 1);
-		while (ns[j].row != 0)
-			j = (j + 1) & (ncap - 1);
-		ns[j] = x->slot[i];
+	x->cap = rows * 2 + 1; /* never full: every run ends at an empty slot */
+	x->slot = calloc(x->cap, sizeof(*x->slot));
+	x->tag = malloc(x->cap);
+	if (x->slot == NULL || x->tag == NULL) {
+		rowidx_free(x);
+		return -1;
 	}
-	free(x->slot);
-	x->slot = ns;
-	x->cap = ncap;
+	x->room = rows;
 	return 0;
 }
 
 int rowidx_add(struct rowidx *x, const char *key, size_t row)
 {
-	uint32_t h = key_hash(key);
+	uint64_t h;
 	size_t j;
 
-	if (row >= (size_t)UINT32_MAX - 1)
+	if (x->n >= x->room || row >= (size_t)UINT32_MAX - 1)
 		return -1;
-	if ((x->n + 1) * 2 > x->cap && grow_index(x) != 0)
-		return -1;
-	j = h & (x->cap - 1);
-	while (x->slot[j].row != 0)
-		j = (j + 1) & (x->cap - 1);
-	x->slot[j] = (struct rowidx_slot){ .hash = h, .row = (uint32_t)row + 1 };
+	h = key_hash(key);
+	j = first_slot(x, h);
+	while (x->slot[j] != 0)
+		j = j + 1 == x->cap ? 0 : j + 1;
+	x->slot[j] = (uint32_t)row + 1;
+	x->tag[j] = tag_of(h);
 	x->n++;
 	return 0;
 }
@@ -57,16 +71,18 @@ int rowidx_add(struct rowidx *x, const char *key, size_t row)
 long rowidx_find(const struct rowidx *x, const char *key,
                  bool (*has_key)(size_t row, const char *key, void *arg), void *arg)
 {
-	uint32_t h;
 	long found = -1;
+	uint64_t h;
+	uint8_t tag;
 
 	if (x->cap == 0)
 		return -1;
 	h = key_hash(key);
-	for (size_t j = h & (x->cap - 1); x->slot[j].row != 0; j = (j + 1) & (x->cap - 1)) {
-		size_t row = (size_t)x->slot[j].row - 1;
+	tag = tag_of(h);
+	for (size_t j = first_slot(x, h); x->slot[j] != 0; j = j + 1 == x->cap ? 0 : j + 1) {
+		size_t row = (size_t)x->slot[j] - 1;
 
-		if (x->slot[j].hash == h && (long)row > found && has_key(row, key, arg))
+		if (x->tag[j] == tag && (long)row > found && has_key(row, key, arg))
 			found = (long)row;
 	}
 	return found;
@@ -75,6 +91,6 @@ long rowidx_find(const struct rowidx *x, const char *key,
 void rowidx_free(struct rowidx *x)
 {
 	free(x->slot);
-	x->slot = NULL;
-	x->cap = x->n = 0;
+	free(x->tag);
+	memset(x, 0, sizeof(*x));
 }

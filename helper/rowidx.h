@@ -1,11 +1,15 @@
 /* An index of the roster's rows by a key each row has (its username, its
- * person key), for the import's clash checks. It keeps 32 bits of each
- * key's hash (its slot, and what tells keys apart in a run of slots) and
- * its row, 8 bytes a slot at most half full, where a set of the keys
- * themselves (strset) costs 60 to 100 bytes a row: at 100,000 rows, the
- * difference is the import's memory. Keys are never stored: a lookup asks
- * the caller whether a row whose key hashes alike has the key (a
- * collision costs one comparison, never a wrong answer). */
+ * person key), for the import's clash checks. It keeps each row (4 bytes)
+ * and a byte of its key's hash, in a table at most half full: 10 bytes a
+ * row, where a set of the keys themselves (strset) costs 60 to 100 bytes
+ * a row, and the index before (8-byte slots, a power of two grown by
+ * doubling: the old and the new table at once) up to 31: at 100,000 rows,
+ * the difference is the import's memory. It is made once for the
+ * roster's rows (rowidx_init: they are all read before it is built).
+ * Keys are never stored: a lookup asks the caller about each row of the
+ * key's run of slots whose byte is the key's (about one in 256 that is
+ * not the key's row: the rows, in the import's working copy, are not
+ * touched for nothing), and a wrong row is never an answer. */
 #ifndef ESCHOOL_ROWIDX_H
 #define ESCHOOL_ROWIDX_H
 
@@ -13,17 +17,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct rowidx_slot {
-	uint32_t hash; /* the key's hash, high half */
-	uint32_t row;  /* row + 1; 0: an empty slot */
-};
-
 struct rowidx {
-	struct rowidx_slot *slot;
-	size_t cap, n;
+	uint32_t *slot; /* row + 1; 0: an empty slot */
+	uint8_t *tag;   /* a byte of the key's hash, slot by slot */
+	size_t cap, n, room;
 };
 
-/* Adds row under key: 0, or -1 (out of memory, or a row past 2^32 - 2). */
+/* Room for rows rows: 0, or -1 (out of memory, or rows past 2^32 - 2).
+ * x is cleared first; rowidx_free it in every case. */
+int rowidx_init(struct rowidx *x, size_t rows);
+
+/* Adds row under key: 0, or -1 (more rows than rowidx_init made room
+ * for, or a row past 2^32 - 2). */
 int rowidx_add(struct rowidx *x, const char *key, size_t row);
 
 /* The last row added under key (the highest index: rows are added in

@@ -1037,7 +1037,7 @@ static int plan_account(struct db *db, const struct defs *defs, struct idset *ui
 		if (gid < 0)
 			return es_err_set(err, ES_ECANTCREAT,
 			                  "no free group id left between GID_MIN and GID_MAX");
-		gecos_from_name(a->fullname, gecos, sizeof(gecos));
+		es_account_gecos(a->fullname, gecos, sizeof(gecos));
 		if (db_add(&db[D_PASSWD], err, "%s:x:%ld:%ld:%s:%s/%s:%s", a->user, uid, gid, gecos,
 		           a->home_base, a->user, a->shell) != 0)
 			return -1;

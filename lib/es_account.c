@@ -596,3 +596,36 @@ int es_account_record_due(struct es_state *st, const struct es_due *d)
 			(void)append_item(&k.out, d->occasions[i], strlen(d->occasions[i]));
 	return es_state_set(st, ES_K_REMINDERS, k.out.buf);
 }
+
+void es_account_gecos(const char *name, char *out, size_t outsz)
+{
+	size_t o = 0;
+
+	for (; name != NULL && *name != '\0' && o + 1 < outsz; name++) {
+		char c = *name;
+		if (c == ':' || c == ',' || c == '=')
+			c = ' ';
+		out[o++] = c;
+	}
+	out[o] = '\0';
+}
+
+int es_account_role_groups_move(const struct es_role *from, const struct es_role *to,
+                                const char *user,
+                                int (*member)(const char *group, const char *user, bool in,
+                                              struct es_err *err),
+                                struct es_err *err)
+{
+	for (size_t i = 0; from != NULL && i < from->n_groups; i++) {
+		bool kept = false;
+
+		for (size_t k = 0; to != NULL && k < to->n_groups; k++)
+			kept |= strcmp(from->groups[i], to->groups[k]) == 0;
+		if (!kept && member(from->groups[i], user, false, err) != 0)
+			return -1;
+	}
+	for (size_t k = 0; to != NULL && k < to->n_groups; k++)
+		if (member(to->groups[k], user, true, err) != 0)
+			return -1;
+	return 0;
+}

@@ -234,4 +234,17 @@ void es_account_due(const struct es_policy *pol, const struct es_state *st, time
  * dropped: the list stays short). */
 int es_account_record_due(struct es_state *st, const struct es_due *d);
 
+/* The GECOS field from a person's name: ':' ',' and '=' (field and
+ * subfield separators) become spaces. */
+void es_account_gecos(const char *name, char *out, size_t outsz);
+
+/* A new role's groups for user (set_role of an account source): out of
+ * from's groups that to does not share, into to's, each through member
+ * (the source's group_member: in true adds, false removes). */
+int es_account_role_groups_move(const struct es_role *from, const struct es_role *to,
+                                const char *user,
+                                int (*member)(const char *group, const char *user, bool in,
+                                              struct es_err *err),
+                                struct es_err *err);
+
 #endif

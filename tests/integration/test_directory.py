@@ -802,3 +802,60 @@ def test_class_groups_and_sync_in_the_directory(server):
     assert "ada" in teachers["memberUid"] and "ada" not in (members("students") or [])
     ada = admin_entry(slapd, user_dn("ada"), ["gidNumber", "shadowMax"])
     assert ada["gidNumber"] == teachers["gidNumber"] and ada["shadowMax"] == ["180"]
+
+
+def test_only_the_directory_code_loads_libldap():
+    """libldap, SASL and GnuTLS are the directory code's, eschool_ldap.so,
+    loaded by the commands that connect: the eschool command itself (2.7
+    MB of every process, with the libraries they bring) never maps them
+    at start."""
+    import re
+    build = os.path.dirname(ESCHOOL)
+
+    def needed(name):
+        r = subprocess.run(["readelf", "-d", os.path.join(build, name)], capture_output=True,
+                           text=True, check=True)
+        return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", r.stdout)
+
+    libs = needed("eschool")
+    assert libs and not [lib for lib in libs if re.match(r"lib(ldap|lber|sasl2|gnutls)", lib)], libs
+    assert [lib for lib in needed("eschool_ldap.so") if lib.startswith("libldap")]
+    # and nothing maps it at run time either
+    p = subprocess.run([ESCHOOL, "--version"], capture_output=True, text=True, check=True,
+                       env={"LD_DEBUG": "files", "PATH": "/usr/bin:/bin"})
+    assert "libldap" not in p.stderr and "eschool_ldap.so" not in p.stderr, p.stderr[-2000:]
+
+
+def test_a_directory_code_others_may_write_is_never_loaded(server):
+    """The directory code (eschool_ldap.so) is loaded as root only from a
+    file and a directory root's alone: one anybody may write, or a link, is
+    refused with what to do (exit 69, nothing written); doctor says so in
+    its directory item and goes on; root's alone again, the command runs."""
+    sb, slapd = server
+    copy = sb.private("bin")
+    plugin = os.path.join(os.path.dirname(ESCHOOL), "eschool_ldap.so")
+    sb.cmd(["install", "-d", "-m", "755", copy], check=True)
+    sb.cmd(["install", "-m", "755", ESCHOOL, f"{copy}/eschool"], check=True)
+    sb.cmd(["install", "-m", "666", plugin, f"{copy}/eschool_ldap.so"], check=True)
+    before = counter(slapd, "uidNumber")
+    p = sb.cmd([f"{copy}/eschool", "add", "zed", "--email", "zed@example.org"])
+    assert p.returncode == 69, (p.returncode, p.stdout, p.stderr)
+    assert "eschool_ldap.so is missing, or is not root's alone" in p.stderr, p.stderr
+    assert "reinstall eschool" in p.stderr
+    assert counter(slapd, "uidNumber") == before
+    assert slapd.search("(uid=zed)", ["uid"], bind_dn="admin") == {}
+    p = sb.cmd([f"{copy}/eschool", "--json", "doctor"])
+    assert p.returncode == 78, (p.returncode, p.stderr)
+    items = {c["item"]: c for c in json.loads(p.stdout)["checks"]}
+    assert items["directory"]["status"] == "fail", items["directory"]
+    assert "eschool_ldap.so is missing, or is not root's alone" in items["directory"]["detail"]
+    # a link, even to root's own, is not followed
+    sb.cmd(["ln", "-sf", plugin, f"{copy}/eschool_ldap.so"], check=True)
+    p = sb.cmd([f"{copy}/eschool", "list"])
+    assert p.returncode == 69 and "not root's alone" in p.stderr, (p.returncode, p.stderr)
+    # root's alone: loaded, the account is made
+    sb.cmd(["rm", f"{copy}/eschool_ldap.so"], check=True)
+    sb.cmd(["install", "-m", "644", plugin, f"{copy}/eschool_ldap.so"], check=True)
+    p = sb.cmd([f"{copy}/eschool", "add", "zed", "--email", "zed@example.org"])
+    assert p.returncode == 0, p.stderr
+    assert slapd.search("(uid=zed)", ["uid"], bind_dn="admin") != {}

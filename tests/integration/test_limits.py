@@ -228,6 +228,33 @@ def test_full_state_disk_changes_nothing_then_completes(sb):
     assert temp_files(sb) == []
 
 
+def test_an_import_whose_working_copy_does_not_fit_makes_nothing(sb):
+    """An import keeps its rows in a working copy in state_dir (an unnamed
+    file): on a state file system too small for it, the import stops while
+    it reads the roster, exit 74, saying where and what to do, and makes
+    nothing; nothing is left in state_dir; with room, the same roster goes."""
+    school(sb, extra="[policy]\npassword_hash = sha512\n")  # (2,500 hashes: quick ones)
+    small_fs(sb, STATE, size="128k")
+    roster = sb.private("roster.csv")
+    rows = [f"s{i:05d},Élève Numéro{i},s{i:05d}@school.example,3e B" for i in range(2500)]
+    sb.write(roster, "username,name,email,class\n" + "\n".join(rows) + "\n")
+    before = sb.snapshot()
+    p = sb.eschool("import", roster)
+    assert p.returncode == EIO, (p.returncode, p.stdout, p.stderr)
+    line = one_line(p)
+    assert "working copy" in line and STATE in line and "the disk is full" in line, line
+    assert "Password:" not in p.stdout, p.stdout
+    assert sb.snapshot() == before
+    # no file left, named or not: the copy's blocks are free again
+    assert [f for f in sb.cmd(["ls", "-A", STATE]).stdout.split() if f != "users"] == []
+    used = int(sb.cmd(["df", "--output=used", "-B1", STATE]).stdout.split()[-1])
+    assert used < 16384, used
+    sb.cmd(["umount", STATE], check=True)
+    p = sb.eschool("-q", "import", roster)
+    assert p.returncode == 0, p.stderr
+    assert "s02499" in sb.cmd(["getent", "passwd", "s02499"]).stdout
+
+
 def test_full_spool_keeps_the_queue_whole(sb, srv):
     """Production with a full spool_dir: a new account's mail cannot be
     queued (the password is shown instead, as import does); a queue run
