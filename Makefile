@@ -72,7 +72,8 @@ $(BUILD)/helper/mail/smtp.o: ALL_CFLAGS += -Ihelper
 # headers: a digest of those they share, in both (checked at load)
 PLUGIN_ABI := $(shell cat lib/es_config.h lib/es_err.h helper/plugin.h helper/mail/smtp.h \
 	helper/slips_pdf.h helper/directory.h helper/accounts.h helper/shadowdb.h lib/es_ldap.h \
-	lib/es_store.h lib/es_state.h lib/es_account.h lib/es_names.h | sha256sum | cut -c1-16)
+	lib/es_store.h lib/es_state.h lib/es_account.h lib/es_names.h lib/es_code.h \
+	| sha256sum | cut -c1-16)
 $(BUILD)/helper/mail/smtp.o $(BUILD)/helper/slips_pdf.o $(BUILD)/helper/plugin.o \
 	$(BUILD)/helper/directory_plugin.o: ALL_CFLAGS += -DES_PLUGIN_ABI='"$(PLUGIN_ABI)"'
 $(BUILD)/helper/plugin.o: ALL_CFLAGS += -DES_PLUGIN_DIR='"$(PKGLIBDIR)"'

@@ -281,6 +281,7 @@ struct import {
 	bool bar_shown;       /* a progress bar is on the terminal's last line */
 	bool header_printed;
 	bool production;      /* mail the credentials (else: show them) */
+	bool dry_run;         /* nothing written: the working copy in memory */
 	/* --slips: every credential made also goes on a slip; rows without an
 	 * address (row.slip) have no other delivery in production */
 	const char *slips_path;
@@ -582,8 +583,10 @@ static int add_row(struct import *im, struct es_csv_record *rec, struct es_err *
 		return 0;
 	}
 	if (es_roster_row(&im->r.lay, rec->fields, rec->n, f, &e) != 0) {
-		if (e.code == ES_EOS)
+		if (e.code == ES_EOS) {
+			es_err_copy(err, &e);
 			return -1;
+		}
 		row_error(im, row, "%s", ui_err(&e));
 	}
 	if (f[C_USERNAME] != NULL) { /* a row that names its account derives no name */
@@ -594,13 +597,15 @@ static int add_row(struct import *im, struct es_csv_record *rec, struct es_err *
 }
 
 /* The address space the working copy of a roster of `bytes` may need. A
- * row of k bytes takes its row (40 bytes), its values (3k at most: a
- * single-byte encoding's character may be three bytes of UTF-8), a derived
- * username (40), its rare parts (48) and two queue ids (56 each), each
- * rounded to 8: a bad row of 2 bytes ("a\n") takes 96, a mailed row (6
- * bytes at least, with its address) 264: 64 bytes a byte of the file
- * covers both. Only what is used is in the file; on a 32-bit system, at
- * most a quarter of the address space. */
+ * row of k bytes takes its row (40 bytes), its values (6k + 8 at most: a
+ * single-byte encoding's character may be three bytes of UTF-8, the name
+ * is kept twice when it derives the username, and the layout's default
+ * role), a derived username (40), its rare parts (48) and two queue ids
+ * (56 each), each rounded to 8: a bad row of 2 bytes ("a\n") takes about
+ * 110, a mailed row (6 bytes at least, with its address) about 300; 64
+ * bytes a byte of the file, and 4 MB, cover them (many 2-byte rows can
+ * only be the same few names: bad rows). Only what is used is in the
+ * file; on a 32-bit system, at most a quarter of the address space. */
 static size_t working_copy_reserve(off_t bytes)
 {
 	size_t most = SIZE_MAX / 4;
@@ -625,8 +630,8 @@ static int read_roster(struct import *im, struct es_err *err)
 
 	if (open_roster(im->file, &fd, &before, err) != 0)
 		return -1;
-	if (spill_open(&im->r.spill, im->ctx->cfg.state_dir, working_copy_reserve(before.st_size),
-	               err) != 0)
+	if (spill_open(&im->r.spill, im->dry_run ? NULL : im->ctx->cfg.state_dir,
+	               working_copy_reserve(before.st_size), err) != 0)
 		goto out;
 	if (es_roster_reader_open(&reader, fd, im->opts.encoding, 0, MAX_ROSTER_BYTES, err) != 0) {
 		es_err_prefix(err, "%s", im->file);
@@ -667,6 +672,13 @@ static int read_roster(struct import *im, struct es_err *err)
 		           im->file);
 		goto out;
 	}
+	/* the room the later phases take in the working copy, reserved now,
+	 * before anything is made: a derived username and the rare parts a
+	 * row, and in production its two queue ids (working_copy_reserve) */
+	if (im->r.n > 0 &&
+	    spill_reserve(&im->r.spill, im->r.n * (size_t)(40 + 48 + (im->production ? 112 : 0)),
+	                  err) != 0)
+		goto out;
 	rc = 0;
 out:
 	es_csv_record_free(&rec);
@@ -2288,8 +2300,8 @@ static int gone_cmp(const void *a, const void *b)
 
 /* The index (+ 1, row.class_group) of the class group name, one copy of
  * each name whatever the rows sharing it (rows compare them by index):
- * 0, or -1 out of memory (or more groups than an index holds). */
-static int group_index(struct import *im, const char *group, uint16_t *out)
+ * 0, or -1 with err. */
+static int group_index(struct import *im, const char *group, uint16_t *out, struct es_err *err)
 {
 	const char *have = strset_get(&im->group_names, group);
 	char num[24], *copy, **grown;
@@ -2299,16 +2311,17 @@ static int group_index(struct import *im, const char *group, uint16_t *out)
 		return 0;
 	}
 	if (im->n_group_list >= UINT16_MAX - 1)
-		return -1;
+		return es_err_set(err, ES_EDATA, "more than %d class groups: split the roster",
+		                  UINT16_MAX - 2);
 	grown = realloc(im->group_list, (im->n_group_list + 1) * sizeof(char *));
 	if (grown == NULL)
-		return -1;
+		return es_err_set(err, ES_EOS, "out of memory");
 	im->group_list = grown;
 	copy = strdup(group);
 	(void)snprintf(num, sizeof(num), "%zu", im->n_group_list);
 	if (copy == NULL || strset_put(&im->group_names, group, num) != 0) {
 		free(copy);
-		return -1;
+		return es_err_set(err, ES_EOS, "out of memory");
 	}
 	im->group_list[im->n_group_list++] = copy;
 	*out = (uint16_t)im->n_group_list;
@@ -2335,10 +2348,10 @@ static int assign_class_groups(struct import *im, struct es_err *err)
 		if (rc < 0)
 			return es_err_prefix(err, "%s:%lu", im->file, (unsigned long)row->line);
 		/* one copy of each name, whatever the rows sharing it: the rows
-		 * point to it (and compare by pointer) */
+		 * keep its index (and compare by index) */
 		if (rc == 0 && group[0] != '\0') {
-			if (group_index(im, group, &row->class_group) != 0)
-				return es_err_set(err, ES_EOS, "out of memory");
+			if (group_index(im, group, &row->class_group, err) != 0)
+				return es_err_prefix(err, "%s:%lu", im->file, (unsigned long)row->line);
 		}
 		if (rc == 1)
 			im_warn(im, _("%s:%lu: class '%s' gives no group name (no letter or digit): "
@@ -3011,6 +3024,7 @@ static int run_roster(struct cli *ctx, const struct args *a, bool sync)
 	int rc;
 
 	import_init(&im, ctx, a->positional[0]);
+	im.dry_run = dry_run;
 	im.sync = sync;
 	im.delete_missing = sync && arg_flag(a, "delete-missing");
 	im.allow_partial = sync && arg_flag(a, "allow-partial");

@@ -215,7 +215,10 @@ const struct account_source *directory_accounts(void)
 
 int directory_uid(const char *user, long *uid, struct es_err *err)
 {
-	/* no directory in use until a command connected (directory_connect) */
+	/* no directory in use until a command connected (directory_connect);
+	 * one that could not be loaded says so, not NSS */
+	if (load_error.code != 0)
+		return unloaded(err);
 	return loaded != NULL ? loaded->uid(user, uid, err) : 2;
 }
 

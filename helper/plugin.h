@@ -1,7 +1,8 @@
 /* The helper's plugins: code loaded (dlopen) by the commands that need it,
  * not at every eschool command's start: the slips' renderer (cairo, pango:
- * eschool_slips.so) and the mail sender (libcurl and the 30 libraries it
- * brings: eschool_smtp.so). A plugin is loaded once, never unloaded, from
+ * eschool_slips.so), the mail sender (libcurl and the 30 libraries it
+ * brings: eschool_smtp.so) and the directory code (libldap, SASL, GnuTLS:
+ * eschool_ldap.so, directory.h). A plugin is loaded once, never unloaded, from
  * beside the running eschool when it is there (a build tree), else from
  * the install's directory (Makefile: PKGLIBDIR), and only from a file and
  * a directory root's alone, opened without following a link: nobody can

@@ -38,7 +38,7 @@ static uint8_t tag_of(uint64_t h)
 int rowidx_init(struct rowidx *x, size_t rows)
 {
 	memset(x, 0, sizeof(*x));
-	if (rows >= (size_t)UINT32_MAX - 1)
+	if (rows >= (size_t)UINT32_MAX - 1 || rows > (SIZE_MAX - 1) / 2)
 		return -1;
 	x->cap = rows * 2 + 1; /* never full: every run ends at an empty slot */
 	x->slot = calloc(x->cap, sizeof(*x->slot));

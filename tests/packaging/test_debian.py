@@ -79,6 +79,8 @@ def test_contents(debs):
     assert "./usr/lib/x86_64-linux-gnu/security/pam_eschool.so" in listing["libpam-eschool"]
     assert "./usr/lib/x86_64-linux-gnu/security/pam_eschool_ldap.so" in listing["libpam-eschool"]
     assert "./usr/share/eschool/ldap/eschool.ldif" in listing["eschool"]
+    for plugin in ("eschool_slips.so", "eschool_smtp.so", "eschool_ldap.so"):
+        assert f"./usr/lib/eschool/{plugin}" in listing["eschool"], plugin
     assert "./usr/share/pam-configs/eschool" in listing["libpam-eschool"]
     assert "pam_eschool.so" not in listing["eschool"]
     for f in ("./usr/sbin/eschool", "./etc/eschool/eschool.conf",

@@ -43,7 +43,9 @@ def test_install_then_uninstall(tmp_path):
               "usr/share/eschool/templates/fr/welcome-student.txt",
               "usr/share/eschool/templates/en/verify-email.html",
               "usr/share/eschool/ldap/eschool.ldif", "usr/share/eschool/ldap/eschool.schema",
-              "usr/share/eschool/ldap/acl.ldif", "usr/share/eschool/ldap/dit.ldif"):
+              "usr/share/eschool/ldap/acl.ldif", "usr/share/eschool/ldap/dit.ldif",
+              "usr/lib/eschool/eschool_slips.so", "usr/lib/eschool/eschool_smtp.so",
+              "usr/lib/eschool/eschool_ldap.so"):
         assert f in got, (f, sorted(got))
     assert len(templates) == len(os.listdir(os.path.join(TOP, "conf/templates/fr"))) * 2
     assert mode(f"{dest}/usr/sbin/eschool") == "0o755"

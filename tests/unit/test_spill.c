@@ -138,6 +138,52 @@ static void test_no_state_directory_is_ordinary_memory(void **state)
 	assert_int_equal(access(missing, F_OK), -1);
 }
 
+/* A dry run's copy (no directory given): ordinary memory, made writable
+ * as it grows, well past the first room. */
+static void test_a_dry_run_keeps_the_copy_in_memory(void **state)
+{
+	struct spill s;
+	struct es_err err = { 0 };
+	char *first, *p = NULL;
+
+	(void)state;
+	assert_int_equal(spill_open(&s, NULL, (size_t)8 << 20, &err), 0);
+	assert_int_equal(s.fd, -1);
+	first = spill_alloc(&s, 16, &err);
+	assert_non_null(first);
+	memcpy(first, "first row", 10);
+	for (int i = 0; i < 1000; i++) {
+		p = spill_alloc(&s, 4000, &err);
+		assert_non_null(p);
+		memset(p, 'x', 4000);
+	}
+	spill_settle(&s);
+	assert_string_equal(first, "first row");
+	assert_int_equal(p[3999], 'x');
+	spill_close(&s);
+}
+
+/* Room reserved ahead (the import's later phases): within the reserve, or
+ * an error past it. */
+static void test_room_is_reserved_ahead(void **state)
+{
+	struct spill s;
+	struct es_err err = { 0 };
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(spill_open(&s, dir, (size_t)4 << 20, &err), 0);
+	assert_non_null(spill_alloc(&s, 100, &err));
+	assert_int_equal(spill_reserve(&s, (size_t)3 << 20, &err), 0);
+	assert_int_equal(fstat(s.fd, &st), 0);
+	assert_true(st.st_blocks * 512 >= (3 << 20)); /* the blocks are the file's now */
+	assert_true(s.room >= ((size_t)3 << 20) + 100);
+	assert_non_null(spill_alloc(&s, (size_t)3 << 20, &err));
+	assert_int_equal(spill_reserve(&s, (size_t)2 << 20, &err), -1);
+	assert_int_equal(err.code, ES_EDATA);
+	spill_close(&s);
+}
+
 /* A state directory others may write is not where the copy goes. */
 static void test_an_unsafe_state_directory_is_refused(void **state)
 {
@@ -159,6 +205,8 @@ int main(void)
 		cmocka_unit_test(test_allocations_are_aligned_and_apart),
 		cmocka_unit_test(test_past_the_reserve_is_an_error),
 		cmocka_unit_test(test_no_state_directory_is_ordinary_memory),
+		cmocka_unit_test(test_a_dry_run_keeps_the_copy_in_memory),
+		cmocka_unit_test(test_room_is_reserved_ahead),
 		cmocka_unit_test(test_an_unsafe_state_directory_is_refused),
 	};
 	return cmocka_run_group_tests(tests, make_dir, remove_dir);
