@@ -227,7 +227,7 @@ struct import {
 	 * enumerate); sys_groups likewise; home_kept: the managed users whose
 	 * state says K_HOME_KEPT */
 	struct strset sys_users, sys_groups, managed, managed_by_person, home_kept;
-	struct rowidx csv_names;    /* the rows by username (row_named) */
+	struct rowidx csv_names;    /* the rows by username (row_named): the plan's only */
 	struct strset slip_pending; /* accounts whose slips a failed run never drew */
 	struct class_groups cg;     /* [import] class_groups: which group is whose */
 	/* the class groups rows are in, each once (row.class_group): name ->
@@ -3065,6 +3065,9 @@ static int run_roster(struct cli *ctx, const struct args *a, bool sync)
 		goto out;
 	report_bad_rows(&im);
 	warn_stranded(&im);
+	/* the rows by username are the plan's (row_named): gone before the
+	 * accounts are made, whose phase holds the passwords and the sender */
+	rowidx_free(&im.csv_names);
 	count_actions(&im, &n_create, &n_resume, &n_skip);
 	for (size_t i = 0; i < im.r.n; i++) {
 		settle(&im.r, i);

@@ -38,9 +38,13 @@ static uint8_t tag_of(uint64_t h)
 int rowidx_init(struct rowidx *x, size_t rows)
 {
 	memset(x, 0, sizeof(*x));
-	if (rows >= (size_t)UINT32_MAX - 1 || rows > (SIZE_MAX - 1) / 2)
+	/* never full: every run ends at an empty slot (and 2 * rows + 1 may
+	 * not wrap, on a 32-bit system) */
+	if (rows >= (size_t)UINT32_MAX - 1 || __builtin_mul_overflow(rows, 2, &x->cap) ||
+	    __builtin_add_overflow(x->cap, 1, &x->cap)) {
+		x->cap = 0;
 		return -1;
-	x->cap = rows * 2 + 1; /* never full: every run ends at an empty slot */
+	}
 	x->slot = calloc(x->cap, sizeof(*x->slot));
 	x->tag = malloc(x->cap);
 	if (x->slot == NULL || x->tag == NULL) {
