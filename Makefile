@@ -312,7 +312,7 @@ lint: deps-lint
 # smtp-sink/smtp-source for bench/smtp: postfix installed unconfigured
 # (no main.cf, so nothing starts), and never in place of another mail server;
 # mkpasswd (Debian's whois) for bench/ldap's admin script; GNU time for
-# bench/memory's measure of the bare process
+# bench/memory's exact peaks
 deps-bench:
 	@if ! dpkg-query -W -f='$${Status}' postfix 2>/dev/null | grep -q 'ok installed'; then \
 		if apt-get install -s -q --no-install-recommends postfix 2>/dev/null | grep -q '^Remv'; then \
@@ -329,7 +329,7 @@ bench: deps-test deps-bench all
 	@ESCHOOL_BUILD=$(BUILD) ./bench/load
 	@ESCHOOL_BUILD=$(BUILD) ./bench/daily
 	@ESCHOOL_BUILD=$(BUILD) ./bench/ldap
-	@ESCHOOL_BUILD=$(BUILD) ./bench/memory
+	@ESCHOOL_BUILD=$(BUILD) ./bench/memory --mode both
 
 # 10,000 accounts, 10,000 mails, 200 concurrent sessions (8 to 10 minutes)
 bench-load: deps-test deps-bench all
