@@ -13,27 +13,11 @@ static struct es_err load_error; /* why it could not be (kept: said by every cal
 
 static const struct directory_plugin *plugin(void)
 {
-	char dir[ES_PATH_LEN], detail[256];
-	enum plugin_fail why = PLUGIN_UNSAFE;
-	const struct directory_plugin *p;
-
-	if (loaded != NULL || load_error.code != 0)
-		return loaded;
-	p = plugin_load(DIRECTORY_PLUGIN_FILE, DIRECTORY_PLUGIN_SYMBOL, dir, sizeof(dir), &why,
-	                detail, sizeof(detail));
-	if (p == NULL && why == PLUGIN_UNSAFE)
-		es_err_set(&load_error, ES_EUNAVAIL,
-		           "%s/%s is missing, or is not root's alone: it speaks to the directory "
-		           "(reinstall eschool)",
-		           dir, DIRECTORY_PLUGIN_FILE);
-	else if (p == NULL && why == PLUGIN_NOLOAD)
-		es_err_set(&load_error, ES_EUNAVAIL, "cannot load %s/%s: %s (reinstall eschool)", dir,
-		           DIRECTORY_PLUGIN_FILE, detail);
-	else if (p == NULL)
-		es_err_set(&load_error, ES_ESOFTWARE, "%s/%s is not the directory code of this eschool",
-		           dir, DIRECTORY_PLUGIN_FILE);
-	else
-		loaded = p;
+	if (loaded == NULL && load_error.code == 0) { /* tried once: the answer would not change */
+		loaded = plugin_load(DIRECTORY_PLUGIN_FILE, DIRECTORY_PLUGIN_SYMBOL, &load_error);
+		if (loaded == NULL)
+			es_err_prefix(&load_error, "eschool cannot speak to the directory");
+	}
 	return loaded;
 }
 

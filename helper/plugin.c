@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "es_config.h"
+#include "es_err.h"
 #include "es_util.h"
 
 /* where make install puts the plugins (Makefile: PKGLIBDIR) */
@@ -46,21 +47,20 @@ static void plugin_dir(const char *file, char *out, size_t outsz)
 		(void)es_strlcpy(out, dir, outsz);
 }
 
-const void *plugin_load(const char *file, const char *symbol, char *dir, size_t dirsz,
-                        enum plugin_fail *why, char *detail, size_t detailsz)
+const void *plugin_load(const char *file, const char *symbol, struct es_err *err)
 {
-	char byfd[64];
+	char dir[ES_PATH_LEN], byfd[64];
 	const void *sym = NULL;
 	int dfd = -1, fd = -1;
 	void *dl;
 
-	detail[0] = '\0';
-	plugin_dir(file, dir, dirsz);
+	plugin_dir(file, dir, sizeof(dir));
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd >= 0)
 		fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || !root_only(dfd, true) || !root_only(fd, false)) {
-		*why = PLUGIN_UNSAFE;
+		es_err_set(err, ES_EUNAVAIL,
+		           "%s/%s is missing, or is not root's alone (reinstall eschool)", dir, file);
 		goto out;
 	}
 	/* that very file, opened and checked: not its path again */
@@ -73,8 +73,8 @@ const void *plugin_load(const char *file, const char *symbol, char *dir, size_t 
 	if (dl == NULL) {
 		const char *e = dlerror();
 
-		(void)es_strlcpy(detail, e != NULL ? e : "?", detailsz);
-		*why = PLUGIN_NOLOAD;
+		es_err_set(err, ES_EUNAVAIL, "cannot load %s/%s: %s (reinstall eschool)", dir, file,
+		           e != NULL ? e : "?");
 		goto out;
 	}
 	sym = dlsym(dl, symbol);
@@ -82,7 +82,8 @@ const void *plugin_load(const char *file, const char *symbol, char *dir, size_t 
 	    strcmp(((const struct plugin_head *)sym)->abi, ES_PLUGIN_ABI) != 0) {
 		(void)dlclose(dl);
 		sym = NULL;
-		*why = PLUGIN_FOREIGN;
+		es_err_set(err, ES_ESOFTWARE,
+		           "%s/%s is not from this build of eschool (reinstall eschool)", dir, file);
 	}
 out:
 	if (fd >= 0)

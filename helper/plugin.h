@@ -24,16 +24,13 @@ struct plugin_head {
 };
 #define PLUGIN_HEAD { PLUGIN_HEAD_VERSION, ES_PLUGIN_ABI }
 
-enum plugin_fail {
-	PLUGIN_UNSAFE = 1, /* missing, a link, or not root's alone */
-	PLUGIN_NOLOAD,     /* dlopen refused it (detail: dlerror) */
-	PLUGIN_FOREIGN,    /* no such symbol, or another build's: not this eschool's */
-};
+struct es_err;
 
 /* The table symbol in plugin file (it starts with a struct plugin_head
- * of this build), or NULL with *why (and the directory looked in, and
- * dlopen's words, for the caller's message). */
-const void *plugin_load(const char *file, const char *symbol, char *dir, size_t dirsz,
-                        enum plugin_fail *why, char *detail, size_t detailsz);
+ * of this build), or NULL with err saying which file and what is wrong
+ * with it: missing, a link or not root's alone, refused by dlopen (its
+ * words), or another build's; the caller prefixes what it cannot do
+ * (es_err_prefix). */
+const void *plugin_load(const char *file, const char *symbol, struct es_err *err);
 
 #endif

@@ -55,27 +55,12 @@ int slip_path_check(const char *path, struct es_err *err)
 static const struct slips_plugin *renderer(struct es_err *err)
 {
 	static const struct slips_plugin *loaded;
-	char dir[ES_PATH_LEN], detail[256];
-	enum plugin_fail why = PLUGIN_UNSAFE;
-	const struct slips_plugin *p;
 
-	if (loaded != NULL)
-		return loaded;
-	p = plugin_load(SLIPS_PLUGIN_FILE, SLIPS_PLUGIN_SYMBOL, dir, sizeof(dir), &why, detail,
-	                sizeof(detail));
-	if (p == NULL && why == PLUGIN_UNSAFE)
-		es_err_set(err, ES_EUNAVAIL,
-		           "%s/%s is missing, or is not root's alone: it draws the slips (reinstall "
-		           "eschool)",
-		           dir, SLIPS_PLUGIN_FILE);
-	else if (p == NULL && why == PLUGIN_NOLOAD)
-		es_err_set(err, ES_EUNAVAIL, "cannot load %s/%s: %s (reinstall eschool)", dir,
-		           SLIPS_PLUGIN_FILE, detail);
-	else if (p == NULL)
-		es_err_set(err, ES_ESOFTWARE, "%s/%s is not the slips' renderer of this eschool", dir,
-		           SLIPS_PLUGIN_FILE);
-	else
-		loaded = p;
+	if (loaded == NULL) {
+		loaded = plugin_load(SLIPS_PLUGIN_FILE, SLIPS_PLUGIN_SYMBOL, err);
+		if (loaded == NULL)
+			es_err_prefix(err, "the slips cannot be drawn");
+	}
 	return loaded;
 }
 

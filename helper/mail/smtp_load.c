@@ -14,34 +14,13 @@ static struct es_err load_error; /* why it could not be (said once per run) */
 
 static const struct smtp_plugin *sender(struct es_err *err)
 {
-	char dir[ES_PATH_LEN], detail[256];
-	enum plugin_fail why = PLUGIN_UNSAFE;
-	const struct smtp_plugin *p;
-
-	if (loaded != NULL)
-		return loaded;
-	if (load_error.code != 0) { /* not tried again: the answer would not change */
-		if (err != NULL)
-			*err = load_error;
-		return NULL;
+	if (loaded == NULL && load_error.code == 0) { /* tried once: the answer would not change */
+		loaded = plugin_load(SMTP_PLUGIN_FILE, SMTP_PLUGIN_SYMBOL, &load_error);
+		if (loaded == NULL)
+			es_err_prefix(&load_error, "the mail cannot be sent");
 	}
-	p = plugin_load(SMTP_PLUGIN_FILE, SMTP_PLUGIN_SYMBOL, dir, sizeof(dir), &why, detail,
-	                sizeof(detail));
-	if (p == NULL && why == PLUGIN_UNSAFE)
-		es_err_set(err, ES_EUNAVAIL,
-		           "%s/%s is missing, or is not root's alone: it sends the mail (reinstall "
-		           "eschool)",
-		           dir, SMTP_PLUGIN_FILE);
-	else if (p == NULL && why == PLUGIN_NOLOAD)
-		es_err_set(err, ES_EUNAVAIL, "cannot load %s/%s: %s (reinstall eschool)", dir,
-		           SMTP_PLUGIN_FILE, detail);
-	else if (p == NULL)
-		es_err_set(err, ES_ESOFTWARE, "%s/%s is not the mail sender of this eschool", dir,
-		           SMTP_PLUGIN_FILE);
-	else
-		loaded = p;
 	if (loaded == NULL && err != NULL)
-		load_error = *err;
+		es_err_copy(err, &load_error);
 	return loaded;
 }
 

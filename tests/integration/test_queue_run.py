@@ -221,6 +221,7 @@ def test_a_mail_sender_of_another_build_is_never_loaded(sandbox, srv):
         sb.cmd(["install", "-m", "644", f.name, f"{copy}/eschool_smtp.so"], check=True)
     p = sb.cmd([f"{copy}/eschool", "queue", "run"])
     assert p.returncode != 0, p.stderr
-    assert "eschool_smtp.so is not the mail sender of this eschool" in p.stderr, p.stderr
+    assert ("the mail cannot be sent: " + copy + "/eschool_smtp.so is not from this build of eschool"
+            " (reinstall eschool)") in p.stderr, p.stderr
     assert len(srv.messages) == n0
     assert [m["id"] for m in listing(sb)] == [ident]
