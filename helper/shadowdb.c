@@ -273,6 +273,9 @@ static long idset_next(const struct idset *s)
 
 /* ---- reading ---- */
 
+/* Past this, a wanted line is kept in the buffer getline read it into. */
+#define LONG_LINE 4096
+
 /* The first pass: opens the file, keeps the lines of the names in d->want,
  * marks the ids in field 2 (passwd's uids, group's gids) in ids when given,
  * and finds where subordinate ranges end (subuid, subgid). */
@@ -312,9 +315,17 @@ static int db_read(struct db *d, struct idset *ids, bool sub, struct es_err *err
 		}
 		if (line_key(line, key, sizeof(key)) && strset_has(d->want, key) &&
 		    !strset_has(&d->index, key)) {
-			char *copy = strdup(line);
-			if (copy == NULL || db_push(d, copy, lineno) != 0) {
-				free(copy);
+			/* a long line (a role or class group's members: 700 KB
+			 * at 100,000 students) is kept as read, not copied */
+			bool take = (size_t)got > LONG_LINE;
+			char *kept = take ? line : strdup(line);
+
+			if (take) {
+				line = NULL;
+				cap = 0;
+			}
+			if (kept == NULL || db_push(d, kept, lineno) != 0) {
+				free(kept);
 				free(line);
 				return es_err_set(err, ES_EOS, "out of memory");
 			}
@@ -599,28 +610,29 @@ static int close_staged(FILE *f, const char *path, struct es_err *err)
 	return es_err_errno(err, ES_EOS, e, "cannot write %s", path);
 }
 
-/* Whether two lines name the same entry (their first fields). */
-static bool same_key(const char *a, const char *b)
+/* Whether line's first field is key[0..klen) (klen counts the whole
+ * field, of which key holds the first keysz bytes). */
+static bool key_is(const char *line, const char *key, size_t klen, size_t keysz)
 {
-	size_t ka = strcspn(a, ":\n"), kb = strcspn(b, ":\n");
-
-	return ka == kb && memcmp(a, b, ka) == 0;
+	return klen <= keysz && strcspn(line, ":") == klen && memcmp(line, key, klen) == 0;
 }
 
 /* The second pass: FILE- (a copy of what was read) and FILE+ (the same
  * lines, those the batch changed as they are now, then the lines it
  * added), both written and synced. A last line without its '\n' gets one,
  * as before in FILE+. Once FILE- is whole it stays, whatever becomes of
- * FILE+ (the caller removes FILE+ when anything fails). */
+ * FILE+ (the caller removes FILE+ when anything fails). The file is
+ * streamed through a fixed buffer, a line in pieces when it is longer:
+ * a role group's line is never read whole a second time. */
 static int db_stage(struct db *d, struct es_err *err)
 {
-	char old_path[80], new_path[80], *line = NULL;
+	char old_path[80], new_path[80], buf[16384], key[ES_NAME_MAX + 64];
 	FILE *old = NULL, *new = NULL;
-	size_t cap = 0, next = 0;
-	ssize_t got;
+	const struct hit *h = NULL;
+	size_t got, next = 0, klen = 0;
 	off_t bytes = 0;
 	long lineno = 0;
-	bool same = true;
+	bool same = true, at_start = true, in_key = true;
 	int rc;
 
 	if (fseeko(d->f, 0, SEEK_SET) != 0)
@@ -634,32 +646,50 @@ static int db_stage(struct db *d, struct es_err *err)
 		(void)unlink(old_path);
 		return -1;
 	}
-	while (errno = 0, (got = getline(&line, &cap, d->f)) > 0) {
-		bool nl = line[got - 1] == '\n';
-		const struct hit *h;
+	while ((got = fread(buf, 1, sizeof(buf), d->f)) > 0) {
+		bytes += (off_t)got;
+		(void)fwrite(buf, 1, got, old);
+		for (size_t i = 0; i < got;) {
+			const char *nl = memchr(buf + i, '\n', got - i);
+			size_t end = nl != NULL ? (size_t)(nl - buf) + 1 : got;
 
-		bytes += got;
-		(void)fwrite(line, 1, (size_t)got, old);
-		while (next < d->n_read && d->hits[next].lineno < lineno)
-			next++;
-		h = next < d->n_read && d->hits[next].lineno == lineno ? &d->hits[next] : NULL;
-		/* the line the first pass kept must be there still: a writer
-		 * that ignored the locks and moved a line break would shift
-		 * the numbering onto another entry */
-		same &= h == NULL || same_key(line, h->line);
-		if (h != NULL && h->changed) {
-			(void)fputs(h->line, new);
-			(void)putc('\n', new);
-		} else {
-			(void)fwrite(line, 1, (size_t)got, new);
-			if (!nl)
+			if (at_start) { /* the hit this line is, if any */
+				while (next < d->n_read && d->hits[next].lineno < lineno)
+					next++;
+				h = next < d->n_read && d->hits[next].lineno == lineno ? &d->hits[next]
+				                                                        : NULL;
+				at_start = false;
+				in_key = true;
+				klen = 0;
+			}
+			for (size_t k = i; in_key && k < end; k++) {
+				if (buf[k] == ':' || buf[k] == '\n')
+					in_key = false;
+				else if (klen++ < sizeof(key))
+					key[klen - 1] = buf[k];
+			}
+			if (h == NULL || !h->changed)
+				(void)fwrite(buf + i, 1, end - i, new);
+			i = end;
+			if (nl == NULL)
+				break; /* the line goes on in the next read */
+			/* the line the first pass kept must be there still: a
+			 * writer that ignored the locks and moved a line break
+			 * would shift the numbering onto another entry */
+			same &= h == NULL || key_is(h->line, key, klen, sizeof(key));
+			if (h != NULL && h->changed) {
+				(void)fputs(h->line, new);
 				(void)putc('\n', new);
+			}
+			lineno++;
+			at_start = true;
 		}
-		lineno++;
 	}
-	if (errno == ENOMEM) {
-		es_err_set(err, ES_EOS, "out of memory");
-		goto fail;
+	if (!at_start) { /* a last line without its '\n' */
+		same &= h == NULL || key_is(h->line, key, klen, sizeof(key));
+		if (h != NULL && h->changed)
+			(void)fputs(h->line, new);
+		(void)putc('\n', new);
 	}
 	if (ferror(d->f) || bytes != d->bytes || !same) {
 		es_err_set(err, ES_EOS, "%s changed while it was locked: try again", d->path);
@@ -673,14 +703,12 @@ static int db_stage(struct db *d, struct es_err *err)
 	rc = close_staged(old, old_path, err);
 	if (close_staged(new, new_path, rc == 0 ? err : NULL) != 0)
 		rc = -1;
-	free(line);
 	return rc;
 fail: /* FILE- is not whole */
 	(void)fclose(old);
 	(void)fclose(new);
 	(void)unlink(old_path);
 	(void)unlink(new_path);
-	free(line);
 	return -1;
 }
 

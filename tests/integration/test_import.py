@@ -253,11 +253,13 @@ def test_the_account_files_are_rewritten_line_for_line(sandbox):
     batch must change (the first line of a role group it adds to), with the
     new accounts' lines at the end. A last line without its newline gets
     one; a name twice is changed at its first line only; a role group of
-    2,000 members is read and written whole."""
+    6,000 members (36 KB: longer than two of the buffers the second pass
+    streams the file through) is read and written whole."""
     sb = sandbox
     for g in ("teachers", "students"):
         sb.cmd(["sh", "-c", f"getent group {g} >/dev/null || groupadd -r {g}"], check=True)
-    members = ",".join(f"t{i:04d}" for i in range(2000))
+    members = ",".join(f"t{i:04d}" for i in range(6000))
+    assert len(members) > 2 * 16384
     group = sb.read("/etc/group")
     group = re.sub(r"(?m)^(teachers:[^:]*:[0-9]+:)$", lambda m: m.group(1) + members, group)
     assert members in group
