@@ -673,10 +673,12 @@ static int read_roster(struct import *im, struct es_err *err)
 		goto out;
 	}
 	/* the room the later phases take in the working copy, reserved now,
-	 * before anything is made: a derived username and the rare parts a
-	 * row, and in production its two queue ids (working_copy_reserve) */
+	 * before anything is made: a derived username, the rare parts and
+	 * the job number a row, and in production its two queue ids
+	 * (working_copy_reserve) */
 	if (im->r.n > 0 &&
-	    spill_reserve(&im->r.spill, im->r.n * (size_t)(40 + 48 + (im->production ? 112 : 0)),
+	    spill_reserve(&im->r.spill,
+	                  im->r.n * (size_t)(40 + 48 + 4 + (im->production ? 112 : 0)) + 8,
 	                  err) != 0)
 		goto out;
 	rc = 0;
@@ -2225,10 +2227,13 @@ static int create_all(struct import *im, struct es_err *err)
 	}
 	if (im->n_jobs == 0)
 		return 0;
-	im->jobs = calloc(im->n_jobs, sizeof(*im->jobs));
+	/* the job numbers too are read in order: in the working copy */
+	im->jobs = spill_alloc(&im->r.spill, im->n_jobs * sizeof(*im->jobs), err);
+	if (im->jobs == NULL)
+		return -1;
 	im->creds = sodium_allocarray(POOL_SLOTS, sizeof(*im->creds));
 	im->slots = calloc(POOL_SLOTS, sizeof(*im->slots));
-	if (im->jobs == NULL || im->creds == NULL || im->slots == NULL)
+	if (im->creds == NULL || im->slots == NULL)
 		return es_err_set(err, ES_EOS, "out of memory");
 	for (size_t k = 0; k < POOL_SLOTS; k++)
 		im->slots[k].job = SIZE_MAX; /* none yet */
@@ -2720,7 +2725,6 @@ static void import_free(struct import *im)
 		sodium_free(im->creds); /* wipes */
 	if (im->kept != NULL)
 		sodium_free(im->kept);
-	free(im->jobs);
 	for (size_t k = 0; im->slots != NULL && k < POOL_SLOTS; k++)
 		free(im->slots[k].err);
 	free(im->slots);
