@@ -600,9 +600,10 @@ static int add_row(struct import *im, struct es_csv_record *rec, struct es_err *
  * row of k bytes takes its row (40 bytes), its values (6k + 8 at most: a
  * single-byte encoding's character may be three bytes of UTF-8, the name
  * is kept twice when it derives the username, and the layout's default
- * role), a derived username (40), its rare parts (48) and two queue ids
- * (56 each), each rounded to 8: a bad row of 2 bytes ("a\n") takes about
- * 110, a mailed row (6 bytes at least, with its address) about 300; 64
+ * role), a derived username (40), its rare parts (48), its job number
+ * (4) and two queue ids (56 each), each rounded to 8: a bad row of 2
+ * bytes ("a\n") takes about 115, a mailed row (6 bytes at least, with its
+ * address) about 305; 64
  * bytes a byte of the file, and 4 MB, cover them (many 2-byte rows can
  * only be the same few names: bad rows). Only what is used is in the
  * file; on a 32-bit system, at most a quarter of the address space. */

@@ -320,7 +320,10 @@ static int db_read(struct db *d, struct idset *ids, bool sub, struct es_err *err
 			bool take = (size_t)got > LONG_LINE;
 			char *kept = take ? line : strdup(line);
 
-			if (take) {
+			if (take) { /* (the buffer may have grown for a longer line) */
+				char *fit = realloc(line, (size_t)got + 1);
+
+				kept = fit != NULL ? fit : line;
 				line = NULL;
 				cap = 0;
 			}
@@ -629,7 +632,7 @@ static int db_stage(struct db *d, struct es_err *err)
 	char old_path[80], new_path[80], buf[16384], key[ES_NAME_MAX + 64];
 	FILE *old = NULL, *new = NULL;
 	const struct hit *h = NULL;
-	size_t got, next = 0, klen = 0;
+	size_t got, next = 0, klen = 0, seen = 0;
 	off_t bytes = 0;
 	long lineno = 0;
 	bool same = true, at_start = true, in_key = true;
@@ -658,12 +661,13 @@ static int db_stage(struct db *d, struct es_err *err)
 					next++;
 				h = next < d->n_read && d->hits[next].lineno == lineno ? &d->hits[next]
 				                                                        : NULL;
+				seen += h != NULL;
 				at_start = false;
 				in_key = true;
 				klen = 0;
 			}
 			for (size_t k = i; in_key && k < end; k++) {
-				if (buf[k] == ':' || buf[k] == '\n')
+				if (buf[k] == ':' || buf[k] == '\n' || buf[k] == '\0')
 					in_key = false;
 				else if (klen++ < sizeof(key))
 					key[klen - 1] = buf[k];
@@ -691,6 +695,8 @@ static int db_stage(struct db *d, struct es_err *err)
 			(void)fputs(h->line, new);
 		(void)putc('\n', new);
 	}
+	/* and every line it kept was met again, each where it was */
+	same &= seen == d->n_read;
 	if (ferror(d->f) || bytes != d->bytes || !same) {
 		es_err_set(err, ES_EOS, "%s changed while it was locked: try again", d->path);
 		goto fail;
