@@ -1,8 +1,11 @@
-"""What bench/import and bench/load share: the roster of N users and the same
-users as newusers input, and a timed run inside a sandbox (tests/sandbox.py)
-with its peak memory."""
+"""What the benches share: the roster of N users and the same users as
+newusers input, a timed run inside a sandbox (tests/sandbox.py) with its
+peak memory, postfix's smtp-sink on a loopback port, and bench/curlfloor.c
+(libcurl alone) built for a run."""
 import collections
 import os
+import re
+import socket
 import subprocess
 import sys
 import threading
@@ -10,6 +13,11 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 from sandbox import ESCHOOL, Sandbox  # noqa: E402,F401  (re-exported for the benches)
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SINK = "/usr/sbin/smtp-sink"
+# what the mail tools run with: no inherited locale or PATH
+TOOL_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 
 FIRST = ["Élodie", "Jean-Luc", "Zoë", "Maël", "Chloé", "Noé", "Inès", "François"]
 LAST = ["Dupré", "Le Gall", "Lefèvre", "Nguyen", "O'Neil", "Müller", "Garçon", "Łukasz"]
@@ -83,3 +91,73 @@ def timed(sb, argv, stdin=None):
     process and the children it waited for) and CPU time."""
     r = run_timed(sb, argv, stdin)
     return r.wall, r.rss, r.cpu
+
+
+def fail(msg):
+    """Stops the bench, named after the script that runs it."""
+    sys.exit(f"{os.path.basename(sys.argv[0])}: {msg}")
+
+
+def build_curlfloor(tmp):
+    """bench/curlfloor.c (libcurl alone, no eschool) built in tmp; its path."""
+    out = os.path.join(tmp, "curlfloor")
+    cc = subprocess.run(["cc", "-O2", "-Wall", "-Wextra", os.path.join(TOP, "bench", "curlfloor.c"),
+                         "-lcurl", "-lpthread", "-o", out], capture_output=True, text=True)
+    if cc.returncode != 0:
+        fail(f"cannot build bench/curlfloor.c:\n{cc.stderr[-2000:]}")
+    return out
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Sink:
+    """postfix's smtp-sink on 127.0.0.1:port; its -c counters go to tmp/sink.out."""
+
+    def __init__(self, tmp):
+        self.port = free_port()
+        self.out = os.path.join(tmp, "sink.out")
+        with open(self.out, "wb") as out:
+            self.proc = subprocess.Popen([SINK, "-u", "nobody", "-c", f"127.0.0.1:{self.port}",
+                                          "1000"], stdout=out, stderr=subprocess.STDOUT,
+                                         env=TOOL_ENV)
+        try:
+            deadline = time.monotonic() + 10
+            while True:
+                if self.proc.poll() is not None:
+                    fail(f"smtp-sink exited: {self.read_out()[-500:]}")
+                try:
+                    with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        fail("smtp-sink does not listen")
+                    time.sleep(0.05)
+        except BaseException:
+            self.close()
+            raise
+
+    def read_out(self):
+        with open(self.out, "rb") as f:
+            return f.read().decode("ascii", "replace")
+
+    def messages(self):
+        """The last count: -c rewrites "sess=N quit=N mesg=N\\r" after each message."""
+        with open(self.out, "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - 4096))
+            counts = re.findall(rb"mesg=(\d+)\r", f.read())
+        return int(counts[-1]) if counts else 0
+
+    def wait_for(self, expected):
+        """The count is written once the reply is sent: let it land."""
+        deadline = time.monotonic() + 5
+        while self.messages() < expected and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.messages()
+
+    def close(self):
+        self.proc.kill()
+        self.proc.wait()
