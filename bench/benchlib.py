@@ -95,7 +95,7 @@ def timed(sb, argv, stdin=None):
 
 def fail(msg):
     """Stops the bench, named after the script that runs it."""
-    sys.exit(f"{os.path.basename(sys.argv[0])}: {msg}")
+    sys.exit(f"bench/{os.path.basename(sys.argv[0])}: {msg}")
 
 
 def build_curlfloor(tmp):
